@@ -1,0 +1,24 @@
+//===- RotaryOps.h - rotary ops ---------------------------------*- C++ -*-===//
+#ifndef ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_H
+#define ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
+
+namespace rotary {
+/// The first `n` rotations of the round-robin (circle-method) schedule over
+/// `d` features (d even), flattened as i0, j0, i1, j1, ... (SPEC §2).
+llvm::SmallVector<int64_t> roundRobinPairs(int64_t d, int64_t n);
+/// Number of pairs (p, q), p < q, of a chunk of size c: c(c-1)/2.
+inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
+} // namespace rotary
+
+#define GET_OP_CLASSES
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h.inc"
+
+#endif // ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_H

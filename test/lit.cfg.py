@@ -1,0 +1,22 @@
+# -*- Python -*-
+# lit configuration of the rotary FileCheck suite.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "rotary"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.rotary_obj_root, "test")
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+
+llvm_config.use_default_substitutions()
+# Tools of this build first, then FileCheck, not, count from llvm-22-tools.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.rotary_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(
+    ["rotary-opt"], [config.rotary_tools_dir])
