@@ -20,3 +20,4 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.rotary_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["rotary-opt"], [config.rotary_tools_dir])
+config.substitutions.append(("%rotary_obj_root", config.rotary_obj_root))

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
+#include "rotary/Dialect/Rotary/Transforms/Passes.h"
 #include "rotary/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -18,6 +19,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  rotary::registerRotaryPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
@@ -28,6 +30,6 @@ int main(int argc, char **argv) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
   });
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "rotary optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "rotary optimizer driver\n", registry));
 }

@@ -19,8 +19,7 @@ namespace {
 /// The constant value of `v` as dense f32 elements, if it is one.
 std::optional<DenseElementsAttr> getConstantF32(Value v) {
   DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) ||
-      !attr.getElementType().isF32())
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.getElementType().isF32())
     return std::nullopt;
   return attr;
 }
@@ -40,8 +39,7 @@ bool sameAttrsExcept(Operation *a, Operation *b, StringRef flag) {
 
 /// Replaces op(op'(x)) by x when op and op' are the same rotation with opposite
 /// `inverse` flags and identical operands besides x.
-template <typename OpTy>
-struct CancelInversePair : OpRewritePattern<OpTy> {
+template <typename OpTy> struct CancelInversePair : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -120,9 +118,9 @@ struct RemoveZeroGivens : OpRewritePattern<GivensOp> {
     SmallVector<int64_t> shape(type.getShape());
     shape.back() = keep.size();
     auto newType = RankedTensorType::get(shape, type.getElementType());
-    Value newAngles = arith::ConstantOp::create(
-        rewriter, op.getLoc(), newType,
-        DenseElementsAttr::get(newType, newValues));
+    Value newAngles =
+        arith::ConstantOp::create(rewriter, op.getLoc(), newType,
+                                  DenseElementsAttr::get(newType, newValues));
     rewriter.replaceOpWithNewOp<GivensOp>(
         op, op.getX(), newAngles, rewriter.getDenseI64ArrayAttr(newPairs),
         op.getInverse());
@@ -159,12 +157,11 @@ struct MergeAdjacentGivens : OpRewritePattern<GivensOp> {
     } else {
       pairs.append(pb->begin(), pb->end());
     }
-    Value angles = tensor::ConcatOp::create(rewriter, op.getLoc(),
-                                            ta.getRank() - 1,
-                                            ValueRange{first, second});
-    rewriter.replaceOpWithNewOp<GivensOp>(
-        op, inner.getX(), angles, rewriter.getDenseI64ArrayAttr(pairs),
-        op.getInverse());
+    Value angles = tensor::ConcatOp::create(
+        rewriter, op.getLoc(), ta.getRank() - 1, ValueRange{first, second});
+    rewriter.replaceOpWithNewOp<GivensOp>(op, inner.getX(), angles,
+                                          rewriter.getDenseI64ArrayAttr(pairs),
+                                          op.getInverse());
     return success();
   }
 };
@@ -172,8 +169,9 @@ struct MergeAdjacentGivens : OpRewritePattern<GivensOp> {
 
 void GivensOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *context) {
-  results.add<RemoveZeroGivens, MergeAdjacentGivens,
-              CancelInversePair<GivensOp>>(context);
+  results
+      .add<RemoveZeroGivens, MergeAdjacentGivens, CancelInversePair<GivensOp>>(
+          context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -76,9 +76,9 @@ LogicalResult verifyRotaryDim(Operation *op, std::optional<int64_t> rotaryDim,
                 "got "
              << r;
     if (!isDyn(d) && r > d)
-      return op->emitOpError() << "attribute 'rotary_dim' (" << r
-                               << ") must not exceed D = " << d
-                               << " of operand 'x'";
+      return op->emitOpError()
+             << "attribute 'rotary_dim' (" << r << ") must not exceed D = " << d
+             << " of operand 'x'";
     return success();
   }
   if (!isDyn(d) && d % 2 != 0)
@@ -103,10 +103,10 @@ LogicalResult verifyRopeInputs(Operation *op, RankedTensorType x,
   if (x.getRank() != 4)
     return shapeError(op, "x", "[B, T, H, D] (rank 4)", x);
   int64_t b = x.getDimSize(0), t = x.getDimSize(1);
-  bool ok = (positions.getRank() == 1 && compatible(positions.getDimSize(0), t)) ||
-            (positions.getRank() == 2 &&
-             compatible(positions.getDimSize(0), b) &&
-             compatible(positions.getDimSize(1), t));
+  bool ok =
+      (positions.getRank() == 1 && compatible(positions.getDimSize(0), t)) ||
+      (positions.getRank() == 2 && compatible(positions.getDimSize(0), b) &&
+       compatible(positions.getDimSize(1), t));
   if (!ok)
     return shapeError(op, "positions",
                       fmtShape({t}) + " or " + fmtShape({b, t}) +
@@ -160,8 +160,9 @@ LogicalResult verifyChain(Operation *op, RankedTensorType x,
                << (isDyn(d) ? std::string("?") : std::to_string(d))
                << " of operand 'x'";
       if (i == j)
-        return op->emitOpError() << "pair " << k << " (" << i << ", " << j
-                                 << ") of 'pairs' rotates a feature with itself";
+        return op->emitOpError()
+               << "pair " << k << " (" << i << ", " << j
+               << ") of 'pairs' rotates a feature with itself";
     }
     return success();
   }
@@ -174,11 +175,11 @@ LogicalResult verifyChain(Operation *op, RankedTensorType x,
            << d << "; give 'pairs' explicitly";
   uint64_t total = llvm::SaturatingMultiply<uint64_t>(d, d - 1) / 2;
   if (!isDyn(n) && static_cast<uint64_t>(n) > total)
-    return shapeError(op, "angles",
-                      "[..., N] with N <= D(D-1)/2 = " + std::to_string(total) +
-                          " (the round-robin schedule for D = " +
-                          std::to_string(d) + ")",
-                      angles);
+    return shapeError(
+        op, "angles",
+        "[..., N] with N <= D(D-1)/2 = " + std::to_string(total) +
+            " (the round-robin schedule for D = " + std::to_string(d) + ")",
+        angles);
   return success();
 }
 
@@ -275,6 +276,17 @@ static void printPairs(OpAsmPrinter &p, Operation *, DenseI64ArrayAttr pairs) {
 // rotary.rope
 //===----------------------------------------------------------------------===//
 
+void RopeOp::build(OpBuilder &b, OperationState &state, Value x,
+                   Value positions, const RopeOptions &options) {
+  build(b, state, x.getType(), x, positions, options.invFreq, options.phase,
+        options.scale, options.runtimeBase,
+        RopeLayoutAttr::get(b.getContext(), options.layout),
+        options.rotaryDim ? b.getI64IntegerAttr(*options.rotaryDim)
+                          : IntegerAttr(),
+        options.base ? b.getF32FloatAttr(*options.base) : FloatAttr(),
+        options.inverse ? b.getUnitAttr() : UnitAttr());
+}
+
 int64_t RopeOp::getRotaryDimOrD() {
   if (auto r = getRotaryDim())
     return *r;
@@ -300,8 +312,8 @@ LogicalResult RopeOp::verify() {
       continue;
     RankedTensorType t = rtt(v);
     if (t.getRank() != 1 || !compatible(t.getDimSize(0), half))
-      return shapeError(*this, name,
-                        fmtShape({half}) + " ([rotary_dim / 2])", t);
+      return shapeError(*this, name, fmtShape({half}) + " ([rotary_dim / 2])",
+                        t);
   }
   return success();
 }
@@ -311,9 +323,8 @@ LogicalResult RopeOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult InvFreqOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, ValueRange,
-    DictionaryAttr, OpaqueProperties properties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange, DictionaryAttr,
+    OpaqueProperties properties, RegionRange, SmallVectorImpl<Type> &inferred) {
   auto *props = properties.as<Properties *>();
   if (!props || !props->dim)
     return emitOptionalError(loc, "'rotary.inv_freq' op requires attribute "
@@ -411,10 +422,11 @@ LogicalResult RotationBlockOp::verify() {
 // rotary.so_generator
 //===----------------------------------------------------------------------===//
 
-LogicalResult SOGeneratorOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
-    DictionaryAttr, OpaqueProperties properties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+SOGeneratorOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                ValueRange operands, DictionaryAttr,
+                                OpaqueProperties properties, RegionRange,
+                                SmallVectorImpl<Type> &inferred) {
   auto *props = properties.as<Properties *>();
   auto angles = dyn_cast<RankedTensorType>(operands[0].getType());
   if (!angles || angles.getRank() < 1)
@@ -425,8 +437,9 @@ LogicalResult SOGeneratorOp::inferReturnTypes(
                                   "attribute 'chunk'");
   int64_t c = props->chunk.getInt();
   if (c < 2 || c > kMaxChunk)
-    return emitOptionalError(loc, "'rotary.so_generator' op attribute 'chunk' "
-                                  "must be in [2, ",
+    return emitOptionalError(loc,
+                             "'rotary.so_generator' op attribute 'chunk' "
+                             "must be in [2, ",
                              kMaxChunk, "], but got ", c);
   SmallVector<int64_t> shape(angles.getShape().drop_back());
   shape.append({c, c});
@@ -439,10 +452,12 @@ LogicalResult SOGeneratorOp::verify() {
     return failure();
   RankedTensorType a = rtt(getAngles());
   int64_t k = numGeneratorAngles(getChunk());
-  if (!compatible(dimFromEnd(a, 1), k))
+  if (a.getRank() < 1 || !compatible(dimFromEnd(a, 1), k))
     return shapeError(*this, "angles",
-                      "[..., " + std::to_string(k) + "] (c(c-1)/2 angles for "
-                          "chunk = " + std::to_string(getChunk()) + ")",
+                      "[..., " + std::to_string(k) +
+                          "] (c(c-1)/2 angles for "
+                          "chunk = " +
+                          std::to_string(getChunk()) + ")",
                       a);
   return success();
 }
@@ -458,10 +473,9 @@ LogicalResult CumulativeRotationOp::verify() {
     return shapeError(*this, "rotations", "[..., T, ..., c, c] (rank >= 3)", g);
   int64_t c = g.getDimSize(r - 1);
   if (!isDyn(c) && (c < 2 || c > kMaxChunk))
-    return shapeError(*this, "rotations",
-                      "[..., c, c] with c in [2, " + std::to_string(kMaxChunk) +
-                          "]",
-                      g);
+    return shapeError(
+        *this, "rotations",
+        "[..., c, c] with c in [2, " + std::to_string(kMaxChunk) + "]", g);
   int64_t axis = getAxis();
   if (axis < 0 || axis >= r - 2)
     return emitOpError() << "attribute 'axis' (" << axis
@@ -474,6 +488,19 @@ LogicalResult CumulativeRotationOp::verify() {
 //===----------------------------------------------------------------------===//
 // rotary.hdd_rope
 //===----------------------------------------------------------------------===//
+
+void HDDRopeOp::build(OpBuilder &b, OperationState &state, Value x,
+                      Value rotations, bool inverse) {
+  build(b, state, x.getType(), x, rotations, IntegerAttr(), SOFormAttr(),
+        inverse ? b.getUnitAttr() : UnitAttr());
+}
+
+void HDDRopeOp::build(OpBuilder &b, OperationState &state, Value x,
+                      Value angles, int64_t chunk, SOForm form, bool inverse) {
+  build(b, state, x.getType(), x, angles, b.getI64IntegerAttr(chunk),
+        SOFormAttr::get(b.getContext(), form),
+        inverse ? b.getUnitAttr() : UnitAttr());
+}
 
 int64_t HDDRopeOp::getChunkSize() {
   if (auto c = getChunk())
@@ -514,9 +541,6 @@ LogicalResult HDDRopeOp::verify() {
             llvm::all_of(llvm::seq<size_t>(0, expected.size()), [&](size_t i) {
               return compatible(rot.getDimSize(i), expected[i]);
             });
-  if (!isFused() && rot.getRank() == 6 &&
-      !compatible(rot.getDimSize(4), rot.getDimSize(5)))
-    ok = false;
   if (!ok)
     return shapeError(*this, "rotation",
                       fmtShape(expected) +
@@ -530,17 +554,34 @@ LogicalResult HDDRopeOp::verify() {
 // rotary.attention
 //===----------------------------------------------------------------------===//
 
-LogicalResult AttentionOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+void AttentionOp::build(OpBuilder &b, OperationState &state, Value q, Value k,
+                        Value v, const AttentionOptions &options) {
+  auto qt = cast<RankedTensorType>(q.getType());
+  Type lse = RankedTensorType::get(
+      qt.getRank() == 4 ? qt.getShape().take_front(3) : ArrayRef<int64_t>{},
+      b.getF32Type());
+  auto optF32 = [&](std::optional<float> f) {
+    return f ? b.getF32FloatAttr(*f) : FloatAttr();
+  };
+  build(b, state, qt, lse, q, k, v, options.bias, options.span,
+        options.causal ? b.getUnitAttr() : UnitAttr(),
+        b.getI64IntegerAttr(options.window),
+        b.getI64IntegerAttr(options.globalTokens), optF32(options.scale),
+        optF32(options.spanRamp));
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            ValueRange operands, DictionaryAttr,
+                                            OpaqueProperties, RegionRange,
+                                            SmallVectorImpl<Type> &inferred) {
   auto q = dyn_cast<RankedTensorType>(operands[0].getType());
   if (!q || q.getRank() != 4)
     return emitOptionalError(loc, "'rotary.attention' op operand 'q' must "
                                   "have shape [B, H, T, D] (rank 4)");
   inferred.push_back(q);
-  inferred.push_back(RankedTensorType::get(q.getShape().take_front(3),
-                                           Float32Type::get(ctx)));
+  inferred.push_back(
+      RankedTensorType::get(q.getShape().take_front(3), Float32Type::get(ctx)));
   return success();
 }
 
@@ -626,8 +667,9 @@ LogicalResult SpectralBandsOp::inferReturnTypes(
                                   "attribute 'n_bands'");
   int64_t n = props->n_bands.getInt();
   if (n < 1)
-    return emitOptionalError(loc, "'rotary.spectral_bands' op attribute "
-                                  "'n_bands' must be >= 1, but got ",
+    return emitOptionalError(loc,
+                             "'rotary.spectral_bands' op attribute "
+                             "'n_bands' must be >= 1, but got ",
                              n);
   inferred.push_back(RankedTensorType::get({n}, Float32Type::get(ctx)));
   return success();
@@ -662,8 +704,16 @@ LogicalResult FamStepOp::verify() {
       }))
     return shapeError(*this, "momentum",
                       fmtShape(p.getShape()) + " (the shape of 'param')", m);
-  if (!std::isfinite(getWeightDecay().convertToFloat()))
-    return emitOpError() << "attribute 'weight_decay' must be finite";
+  Type pe = p.getElementType(), me = m.getElementType();
+  if (me != pe && !me.isF32())
+    return emitOpError() << "operand 'momentum' must have the element type of "
+                            "'param' ("
+                         << pe << ") or f32, but got " << me;
+  float wd = getWeightDecay().convertToFloat();
+  if (!std::isfinite(wd) || wd < 0.0f)
+    return emitOpError()
+           << "attribute 'weight_decay' must be finite and >= 0, but got "
+           << wd;
   return success();
 }
 
@@ -677,8 +727,7 @@ LogicalResult QuaternionRotateOp::verify() {
   if (x.getRank() < 1 || !compatible(dimFromEnd(x, 1), 3))
     return shapeError(*this, "x", "[..., 3]", x);
   auto sameShape = [](ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-    return a.size() == b.size() &&
-           llvm::all_of(llvm::zip(a, b), [](auto p) {
+    return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
              return compatible(std::get<0>(p), std::get<1>(p));
            });
   };

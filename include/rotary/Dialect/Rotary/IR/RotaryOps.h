@@ -14,6 +14,25 @@ namespace rotary {
 /// The first `n` rotations of the round-robin (circle-method) schedule over
 /// `d` features (d even), flattened as i0, j0, i1, j1, ... (SPEC §2).
 llvm::SmallVector<int64_t> roundRobinPairs(int64_t d, int64_t n);
+/// Everything of rotary.rope besides x and positions, for C++ builders.
+struct RopeOptions {
+  RopeLayout layout = RopeLayout::half;
+  std::optional<int64_t> rotaryDim; ///< default: D
+  std::optional<float> base;        ///< default: 10000 (without invFreq)
+  mlir::Value invFreq, phase, scale, runtimeBase; ///< optional operands
+  bool inverse = false;
+};
+
+/// Everything of rotary.attention besides q, k and v, for C++ builders.
+struct AttentionOptions {
+  bool causal = false;
+  int64_t window = -1; ///< -1: unlimited
+  int64_t globalTokens = 0;
+  std::optional<float> scale; ///< default: D^-1/2
+  mlir::Value bias, span;     ///< optional operands
+  std::optional<float> spanRamp;
+};
+
 /// Number of pairs (p, q), p < q, of a chunk of size c: c(c-1)/2.
 inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
 } // namespace rotary

@@ -78,6 +78,10 @@ def Rotary_RopeOp : Rotary_Op<"rope", [Pure, AttrSizedOperandSegments,
     (`base` `(` $runtime_base^ `)`)?
     `layout` `=` `` $layout attr-dict `:` type($x) `,` type($positions)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$positions,
+                   CArg<"const ::rotary::RopeOptions &", "{}">:$options)>
+  ];
   let extraClassDeclaration = [{
     /// The base used when no inv_freq operand is given.
     static constexpr float kDefaultBase = 10000.0f;
@@ -113,6 +117,15 @@ def Rotary_InvFreqOp : Rotary_Op<"inv_freq", [Pure,
                        DefaultValuedAttr<F32Attr, "10000.0f">:$base,
                        OptionalAttr<DenseF32ArrayAttr>:$scales);
   let results = (outs Rotary_F32Tensor:$result);
+  let builders = [
+    OpBuilder<(ins "int64_t":$dim, CArg<"float", "10000.0f">:$base,
+                   CArg<"::llvm::ArrayRef<float>", "{}">:$scales), [{
+      build($_builder, $_state, $_builder.getI64IntegerAttr(dim),
+            $_builder.getF32FloatAttr(base),
+            scales.empty() ? ::mlir::DenseF32ArrayAttr()
+                           : $_builder.getDenseF32ArrayAttr(scales));
+    }]>
+  ];
   let assemblyFormat = [{
     `dim` `=` $dim (`base` `=` $base^)? (`scales` `=` $scales^)? attr-dict
   }];
@@ -332,6 +345,15 @@ def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure,
                        OptionalAttr<Rotary_SOFormAttr>:$form,
                        UnitAttr:$inverse);
   let results = (outs Rotary_DataTensor:$result);
+  let builders = [
+    // The P form: x and P [B, T, H, C, c, c].
+    OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$rotations,
+                   CArg<"bool", "false">:$inverse)>,
+    // The fused form: x and angles [B, T, H, C, c(c-1)/2].
+    OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$angles,
+                   "int64_t":$chunk, "::rotary::SOForm":$form,
+                   CArg<"bool", "false">:$inverse)>
+  ];
   let assemblyFormat = [{
     $x `,` $rotation (`form` `=` `` $form^)? attr-dict
     `:` type($x) `,` type($rotation)
@@ -385,6 +407,10 @@ def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, AttrSizedOperandSegments,
                        OptionalAttr<F32Attr>:$scale,
                        OptionalAttr<F32Attr>:$span_ramp);
   let results = (outs Rotary_DataTensor:$output, Rotary_F32Tensor:$lse);
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
+                   CArg<"const ::rotary::AttentionOptions &", "{}">:$options)>
+  ];
   let assemblyFormat = [{
     $q `,` $k `,` $v
     (`bias` `(` $bias^ `:` type($bias) `)`)?
@@ -419,6 +445,15 @@ def Rotary_SpectralBandsOp : Rotary_Op<"spectral_bands", [Pure,
                                          "::rotary::BandLayout::linear">:$layout,
                        DefaultValuedAttr<F32Attr, "1.0e-8f">:$eps);
   let results = (outs Rotary_F32Tensor:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$spectrum, "int64_t":$nBands,
+                   CArg<"::rotary::BandLayout", "::rotary::BandLayout::linear">:$layout,
+                   CArg<"float", "1.0e-8f">:$eps), [{
+      build($_builder, $_state, spectrum, $_builder.getI64IntegerAttr(nBands),
+            ::rotary::BandLayoutAttr::get($_builder.getContext(), layout),
+            $_builder.getF32FloatAttr(eps));
+    }]>
+  ];
   let assemblyFormat = [{
     $spectrum `bands` `=` $n_bands `layout` `=` `` $layout attr-dict
     `:` type($spectrum)
@@ -474,6 +509,14 @@ def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure,
                        DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay);
   let results = (outs Rotary_DataTensor:$new_param,
                       Rotary_DataTensor:$new_momentum);
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$param, "::mlir::Value":$grad,
+                   "::mlir::Value":$momentum, "::mlir::Value":$lr,
+                   "::mlir::Value":$alpha, CArg<"float", "0.0f">:$weightDecay), [{
+      build($_builder, $_state, param.getType(), momentum.getType(), param,
+            grad, momentum, lr, alpha, $_builder.getF32FloatAttr(weightDecay));
+    }]>
+  ];
   let assemblyFormat = [{
     $param `,` $grad `,` $momentum `,` $lr `,` $alpha attr-dict
     `:` type($param) `,` type($momentum)

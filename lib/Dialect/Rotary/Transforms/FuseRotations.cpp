@@ -1,0 +1,172 @@
+//===- FuseRotations.cpp - fuse rotation chains ---------------------------===//
+//
+// Dialect-level fusion decisions (SPEC §4, §5). The lowering then emits one
+// kernel per fused op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
+#include "rotary/Dialect/Rotary/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSwitch.h"
+
+#include <limits>
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYFUSEROTATIONS
+#include "rotary/Dialect/Rotary/Transforms/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+bool rotary::shouldFoldChainIntoMatrix(int64_t rows, int64_t heads, int64_t n,
+                                       int64_t d) {
+  // Flops: a rotation is 4 mul + 2 add per row; x·R is 2·D² per row. Folding
+  // also transposes R and Qᵀ (D² moves per head each), counted like flops.
+  double m = rows, h = heads, nn = n, dd = d;
+  double chain = m * (6 * nn + 2 * dd * dd);
+  double fold = h * (6 * nn * dd + 2 * dd * dd) + 2 * m * dd * dd;
+  return fold < chain;
+}
+
+namespace {
+enum class Strategy { Auto, Chain, Fold };
+
+/// hdd_rope(x, cumulative_rotation(so_generator(a))) -> hdd_rope(x, a, form).
+struct FuseHDDRopeChain : OpRewritePattern<HDDRopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HDDRopeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.isFused())
+      return rewriter.notifyMatchFailure(op, "already fused");
+    auto scan = op.getRotation().getDefiningOp<CumulativeRotationOp>();
+    if (!scan || scan.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "P is not a scan along T");
+    auto gen = scan.getRotations().getDefiningOp<SOGeneratorOp>();
+    if (!gen)
+      return rewriter.notifyMatchFailure(op, "G is not an so_generator");
+    // Fuse only when P feeds hdd_rope ops alone: otherwise P is needed in
+    // memory anyway and recomputing the scan would not save traffic.
+    if (!llvm::all_of(scan->getUsers(),
+                      [](Operation *u) { return isa<HDDRopeOp>(u); }))
+      return rewriter.notifyMatchFailure(op, "P has other users");
+    rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), gen.getAngles(),
+                                           gen.getChunk(), gen.getForm(),
+                                           op.getInverse());
+    return success();
+  }
+};
+
+/// orthogonal(givens(x, a), R) -> orthogonal(x, givens(Rᵀ, a, inverse),
+/// transpose) when the cost model (or the strategy) says so:
+/// Qᵀ = (G_1⋯G_N·R)ᵀ = Rᵀ·G_Nᵀ⋯G_1ᵀ, and x·Q = orthogonal(x, Qᵀ) transposed.
+struct FoldChainIntoMatrix : OpRewritePattern<OrthogonalOp> {
+  FoldChainIntoMatrix(MLIRContext *ctx, Strategy strategy, int64_t dynamicRows)
+      : OpRewritePattern(ctx), strategy(strategy), dynamicRows(dynamicRows) {}
+
+  LogicalResult matchAndRewrite(OrthogonalOp op,
+                                PatternRewriter &rewriter) const override {
+    if (strategy == Strategy::Chain)
+      return rewriter.notifyMatchFailure(op, "strategy=chain");
+    auto chain = op.getX().getDefiningOp<GivensOp>();
+    if (!chain || chain.getInverse() || op.getTranspose() ||
+        !chain->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "not x·(∏G)·R");
+    auto x = cast<RankedTensorType>(chain.getX().getType());
+    auto r = cast<RankedTensorType>(op.getMatrix().getType());
+    auto angles = cast<RankedTensorType>(chain.getAngles().getType());
+    int64_t d = x.getShape().back();
+    int64_t n = angles.getShape().back();
+    if (ShapedType::isDynamic(d) || !r.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs a static D and f32 R");
+    bool perHead = r.getRank() == 3;
+    // Per-head chains with one shared R (or the converse) cannot fold into
+    // one Q per head without broadcasting; keep them as a chain.
+    if (perHead != (angles.getRank() == 2))
+      return rewriter.notifyMatchFailure(op, "mixed per-head operands");
+    int64_t heads = perHead ? r.getDimSize(0) : 1;
+    FailureOr<SmallVector<int64_t>> pairs = chain.getEffectivePairs();
+    if (failed(pairs))
+      return rewriter.notifyMatchFailure(op, "pairs not known");
+    if (strategy == Strategy::Auto) {
+      if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(n))
+        return rewriter.notifyMatchFailure(op, "cost model needs H and N");
+      uint64_t rows = 1;
+      for (int64_t s : x.getShape().drop_back())
+        rows = llvm::SaturatingMultiply<uint64_t>(
+            rows, ShapedType::isDynamic(s) ? dynamicRows : s);
+      rows = std::min<uint64_t>(rows, std::numeric_limits<int64_t>::max());
+      if (!shouldFoldChainIntoMatrix(rows, heads, n, d))
+        return rewriter.notifyMatchFailure(op, "cost model keeps the chain");
+    }
+
+    Location loc = op.getLoc();
+    Value rm = op.getMatrix();
+    // Shared: rows of Rᵀ. Per head: [D(j), H, D(i)] so that H is dim -2.
+    SmallVector<int64_t> toRows =
+        perHead ? SmallVector<int64_t>{2, 0, 1} : SmallVector<int64_t>{1, 0};
+    auto transposed = [&](Value v, ArrayRef<int64_t> perm) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<OpFoldResult> sizes;
+      SmallVector<OpFoldResult> in = tensor::getMixedSizes(rewriter, loc, v);
+      for (int64_t p : perm)
+        sizes.push_back(in[p]);
+      Value init =
+          tensor::EmptyOp::create(rewriter, loc, sizes, t.getElementType());
+      return linalg::TransposeOp::create(rewriter, loc, v, init, perm)
+          ->getResult(0);
+    };
+    Value rowsOfRT = transposed(rm, toRows);
+    Value qt = GivensOp::create(rewriter, loc, rowsOfRT.getType(), rowsOfRT,
+                                chain.getAngles(),
+                                rewriter.getDenseI64ArrayAttr(*pairs),
+                                /*inverse=*/true);
+    if (perHead)
+      qt = transposed(qt, {1, 0, 2});
+    rewriter.replaceOpWithNewOp<OrthogonalOp>(op, op.getType(), chain.getX(),
+                                              qt, /*transpose=*/true);
+    return success();
+  }
+
+  Strategy strategy;
+  int64_t dynamicRows;
+};
+
+struct RotaryFuseRotationsPass
+    : rotary::impl::RotaryFuseRotationsBase<RotaryFuseRotationsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::optional<Strategy> s =
+        llvm::StringSwitch<std::optional<Strategy>>(strategy)
+            .Case("auto", Strategy::Auto)
+            .Case("chain", Strategy::Chain)
+            .Case("fold", Strategy::Fold)
+            .Default(std::nullopt);
+    if (!s) {
+      getOperation()->emitError()
+          << "rotary-fuse-rotations: option 'strategy' must be auto, chain or "
+             "fold, but got '"
+          << strategy << "'";
+      return signalPassFailure();
+    }
+    if (dynamicRows < 1) {
+      getOperation()->emitError() << "rotary-fuse-rotations: option "
+                                     "'dynamic-rows' must be >= 1";
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<FuseHDDRopeChain>(ctx);
+    patterns.add<FoldChainIntoMatrix>(ctx, *s, dynamicRows);
+    RotationBlockOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
