@@ -21,3 +21,4 @@ llvm_config.with_environment("PATH", config.rotary_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["rotary-opt"], [config.rotary_tools_dir])
 config.substitutions.append(("%rotary_obj_root", config.rotary_obj_root))
+config.substitutions.append(("%rotary_src_root", config.rotary_src_root))

@@ -390,7 +390,7 @@ func.func @givens_per_head_mismatch(%x: tensor<2x8x4xf32>, %a: tensor<4x3xf32>) 
 // -----
 
 func.func @givens_per_head_rank1_x(%x: tensor<4xf32>, %a: tensor<1x3xf32>) {
-  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [?, 3] (per-head [H, N] with H = dimension -2 of operand 'x'), but got 'tensor<1x3xf32>'}}
+  // expected-error @+1 {{'rotary.givens' op per-head operand 'angles' 'tensor<1x3xf32>' needs operand 'x' with a head dimension ([..., H, D]), but got 'tensor<4xf32>'}}
   %0 = rotary.givens %x, %a : tensor<4xf32>, tensor<1x3xf32>
   return
 }
@@ -458,23 +458,23 @@ func.func @givens_too_many_angles(%x: tensor<8x4xf32>, %a: tensor<7xf32>) {
 //===----------------------------------------------------------------------===//
 
 func.func @orthogonal_x_scalar(%x: tensor<f32>, %r: tensor<1x1xf32>) {
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'x' must have shape [..., D] (rank >= 1), but got 'tensor<f32>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'x' must have shape [..., D] (rank >= 1)}}
   %0 = rotary.orthogonal %x, %r : tensor<f32>, tensor<1x1xf32>
   return
 }
 
 // -----
 
-func.func @orthogonal_matrix_d(%x: tensor<?x64xf32>, %r: tensor<64x32xf32>) {
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [64, 64] or [?, 64, 64] ([D, D] or per-head [H, D, D] for operand 'x'), but got 'tensor<64x32xf32>'}}
-  %0 = rotary.orthogonal %x, %r : tensor<?x64xf32>, tensor<64x32xf32>
+func.func @orthogonal_matrix_d(%x: tensor<?x64xf32>, %r: tensor<32x64xf32>) {
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 64, H = ? from operand 'x', but got 'tensor<32x64xf32>'}}
+  %0 = rotary.orthogonal %x, %r : tensor<?x64xf32>, tensor<32x64xf32>
   return
 }
 
 // -----
 
 func.func @orthogonal_matrix_heads(%x: tensor<2x8x16xbf16>, %r: tensor<4x16x16xbf16>) {
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [16, 16] or [8, 16, 16] ([D, D] or per-head [H, D, D] for operand 'x'), but got 'tensor<4x16x16xbf16>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 16, H = 8 from operand 'x', but got 'tensor<4x16x16xbf16>'}}
   %0 = rotary.orthogonal %x, %r : tensor<2x8x16xbf16>, tensor<4x16x16xbf16>
   return
 }
@@ -483,23 +483,23 @@ func.func @orthogonal_matrix_heads(%x: tensor<2x8x16xbf16>, %r: tensor<4x16x16xb
 
 func.func @orthogonal_matrix_rank(%x: tensor<16xf32>, %r: tensor<1x16x16xf32>) {
   // A per-head matrix needs a head dimension in x.
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [16, 16] or [?, 16, 16] ([D, D] or per-head [H, D, D] for operand 'x'), but got 'tensor<1x16x16xf32>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 16 from operand 'x', but got 'tensor<1x16x16xf32>'}}
   %0 = rotary.orthogonal %x, %r : tensor<16xf32>, tensor<1x16x16xf32>
   return
 }
 
 // -----
 
-func.func @penalty_not_square(%r: tensor<4x5xf32>) {
-  // expected-error @+1 {{'rotary.orthogonality_penalty' op operand 'matrix' must have shape [D, D] or [H, D, D] (square), but got 'tensor<4x5xf32>'}}
-  %0 = rotary.orthogonality_penalty %r : tensor<4x5xf32>
+func.func @penalty_rank1(%r: tensor<4xf32>) {
+  // expected-error @+1 {{'rotary.orthogonality_penalty' op operand 'matrix' must have shape [D, E] or [H, D, E], but got 'tensor<4xf32>'}}
+  %0 = rotary.orthogonality_penalty %r : tensor<4xf32>
   return
 }
 
 // -----
 
 func.func @penalty_rank(%r: tensor<2x2x4x4xf32>) {
-  // expected-error @+1 {{'rotary.orthogonality_penalty' op operand 'matrix' must have shape [D, D] or [H, D, D] (square), but got 'tensor<2x2x4x4xf32>'}}
+  // expected-error @+1 {{'rotary.orthogonality_penalty' op operand 'matrix' must have shape [D, E] or [H, D, E], but got 'tensor<2x2x4x4xf32>'}}
   %0 = rotary.orthogonality_penalty %r : tensor<2x2x4x4xf32>
   return
 }
@@ -583,7 +583,7 @@ func.func @rotation_block_pairs(%x: tensor<?x4xf32>, %a: tensor<1xf32>, %r: tens
 // -----
 
 func.func @rotation_block_matrix(%x: tensor<?x4xf32>, %a: tensor<6xf32>, %r: tensor<8x8xf32>) {
-  // expected-error @+1 {{'rotary.rotation_block' op operand 'matrix' must have shape [4, 4] or [?, 4, 4] ([D, D] or per-head [H, D, D] for operand 'x'), but got 'tensor<8x8xf32>'}}
+  // expected-error @+1 {{'rotary.rotation_block' op operand 'matrix' must have shape [D, D] or per-head [H, D, D] with D = 4, H = ? from operand 'x', but got 'tensor<8x8xf32>'}}
   %0 = rotary.rotation_block %x, %a, %r : tensor<?x4xf32>, tensor<6xf32>, tensor<8x8xf32>
   return
 }
@@ -758,7 +758,7 @@ func.func @hdd_rope_p_shape(%x: tensor<2x?x8x64xbf16>, %p: tensor<2x?x8x8x4x4xf3
 // -----
 
 func.func @hdd_rope_p_not_square(%x: tensor<2x16x8x8xf32>, %p: tensor<2x16x8x4x4x2xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [2, 16, 8, 4, 2, 2] ([B, T, H, D/c, c, c] rotations), but got 'tensor<2x16x8x4x4x2xf32>'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] (rank 6, square c x c), but got 'tensor<2x16x8x4x4x2xf32>'}}
   %0 = rotary.hdd_rope %x, %p : tensor<2x16x8x8xf32>, tensor<2x16x8x4x4x2xf32>
   return
 }
@@ -766,7 +766,7 @@ func.func @hdd_rope_p_not_square(%x: tensor<2x16x8x8xf32>, %p: tensor<2x16x8x4x4
 // -----
 
 func.func @hdd_rope_p_rank(%x: tensor<2x16x8x64xf32>, %p: tensor<2x16x8x16x6xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [2, 16, 8, ?, ?, ?] ([B, T, H, D/c, c, c] rotations), but got 'tensor<2x16x8x16x6xf32>'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] (rank 6, square c x c), but got 'tensor<2x16x8x16x6xf32>'}}
   %0 = rotary.hdd_rope %x, %p : tensor<2x16x8x64xf32>, tensor<2x16x8x16x6xf32>
   return
 }
@@ -1156,5 +1156,31 @@ func.func @fam_step_momentum_narrower(%p: tensor<4xf32>, %m: tensor<4xbf16>, %s:
 func.func @so_generator_angles_rank0_generic(%a: tensor<f32>) {
   // expected-error @+1 {{'rotary.so_generator' op operand 'angles' must have shape [..., 1] (c(c-1)/2 angles for chunk = 2), but got 'tensor<f32>'}}
   %0 = "rotary.so_generator"(%a) <{chunk = 2 : i64, form = #rotary<so_form givens>}> : (tensor<f32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @orthogonal_transpose_contracts_last(%x: tensor<?x64xf32>, %r: tensor<64x32xf32>) {
+  // With `transpose` the contracted dimension of R is its last one.
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [E, D] or per-head [H, E, D] with D = 64, H = ? from operand 'x', but got 'tensor<64x32xf32>'}}
+  %0 = rotary.orthogonal %x, %r {transpose} : tensor<?x64xf32>, tensor<64x32xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_rope_p_zero_chunk(%x: tensor<1x2x3x4xf32>, %p: tensor<1x2x3x0x0x0xf32>) {
+  // A zero-sized P must not be used to size anything (no division by zero).
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] with c in [2, 32], but got 'tensor<1x2x3x0x0x0xf32>'}}
+  %0 = rotary.hdd_rope %x, %p : tensor<1x2x3x4xf32>, tensor<1x2x3x0x0x0xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_rope_chunk_attr_vs_p(%x: tensor<1x2x3x8xf32>, %p: tensor<1x2x3x4x2x2xf32>) {
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [1, 2, 3, 2, 4, 4] ([B, T, H, D/c, c, c] rotations), but got 'tensor<1x2x3x4x2x2xf32>'}}
+  %0 = rotary.hdd_rope %x, %p {chunk = 4 : i64} : tensor<1x2x3x8xf32>, tensor<1x2x3x4x2x2xf32>
   return
 }

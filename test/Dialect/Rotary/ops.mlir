@@ -240,10 +240,10 @@ func.func @givens_per_head_inverse(%x: tensor<2x8x6xf16>, %a: tensor<8x15xf32>,
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func @orthogonal
-// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x64xf32>, %[[R:[^:]*]]: tensor<64x64xf32>, %[[Y:[^:]*]]: tensor<2x?x8x16xbf16>, %[[RH:[^:]*]]: tensor<8x16x16xbf16>, %[[RD:[^:]*]]: tensor<?x?xf16>, %[[Z:[^:]*]]: tensor<16xf16>)
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x64xf32>, %[[R:[^:]*]]: tensor<64x64xf32>, %[[Y:[^:]*]]: tensor<2x?x8x16xbf16>, %[[RH:[^:]*]]: tensor<8x16x16xbf16>, %[[RD:[^:]*]]: tensor<?x16xf16>, %[[Z:[^:]*]]: tensor<16xf16>)
 func.func @orthogonal(%x: tensor<?x64xf32>, %r: tensor<64x64xf32>,
                       %y: tensor<2x?x8x16xbf16>, %rh: tensor<8x16x16xbf16>,
-                      %rd: tensor<?x?xf16>, %z: tensor<16xf16>)
+                      %rd: tensor<?x16xf16>, %z: tensor<16xf16>)
     -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<2x?x8x16xbf16>,
         tensor<2x?x8x16xbf16>, tensor<16xf16>) {
   // CHECK: %[[R0:.*]] = rotary.orthogonal %[[X]], %[[R]] : tensor<?x64xf32>, tensor<64x64xf32>{{$}}
@@ -255,8 +255,8 @@ func.func @orthogonal(%x: tensor<?x64xf32>, %r: tensor<64x64xf32>,
   // CHECK: %[[R3:.*]] = rotary.orthogonal %[[Y]], %[[RH]] {transpose} : tensor<2x?x8x16xbf16>, tensor<8x16x16xbf16>{{$}}
   %3 = rotary.orthogonal %y, %rh {transpose}
       : tensor<2x?x8x16xbf16>, tensor<8x16x16xbf16>
-  // CHECK: %[[R4:.*]] = rotary.orthogonal %[[Z]], %[[RD]] : tensor<16xf16>, tensor<?x?xf16>{{$}}
-  %4 = rotary.orthogonal %z, %rd : tensor<16xf16>, tensor<?x?xf16>
+  // CHECK: %[[R4:.*]] = rotary.orthogonal %[[Z]], %[[RD]] : tensor<16xf16>, tensor<?x16xf16>{{$}}
+  %4 = rotary.orthogonal %z, %rd : tensor<16xf16>, tensor<?x16xf16>
   // CHECK: return %[[R0]], %[[R1]], %[[R2]], %[[R3]], %[[R4]]
   return %0, %1, %2, %3, %4
       : tensor<?x64xf32>, tensor<?x64xf32>, tensor<2x?x8x16xbf16>,
@@ -620,4 +620,20 @@ func.func @quaternion_rotate(%x: tensor<?x?x3xf32>, %u: tensor<3xf32>,
   return %0, %1, %2, %3
       : tensor<?x?x3xf32>, tensor<?x?x3xf32>, tensor<4x8x3xbf16>,
         tensor<4x8x3xbf16>
+}
+
+// The projection form of SPEC §8: x·P to 3-D, rotate, back with Pᵀ.
+// CHECK-LABEL: func @projection
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x64xf32>, %[[P:[^:]*]]: tensor<64x3xf32>, %[[U:[^:]*]]: tensor<3xf32>, %[[T:[^:]*]]: tensor<f32>)
+func.func @projection(%x: tensor<?x64xf32>, %p: tensor<64x3xf32>, %u: tensor<3xf32>, %t: tensor<f32>) -> (tensor<?x64xf32>, tensor<f32>) {
+  // CHECK: %[[X3:.*]] = rotary.orthogonal %[[X]], %[[P]] : tensor<?x64xf32>, tensor<64x3xf32>{{$}}
+  %0 = rotary.orthogonal %x, %p : tensor<?x64xf32>, tensor<64x3xf32>
+  // CHECK: %[[R3:.*]] = rotary.quaternion_rotate %[[X3]], %[[U]], %[[T]] : tensor<?x3xf32>, tensor<3xf32>, tensor<f32>{{$}}
+  %1 = rotary.quaternion_rotate %0, %u, %t : tensor<?x3xf32>, tensor<3xf32>, tensor<f32>
+  // CHECK: %[[Y:.*]] = rotary.orthogonal %[[R3]], %[[P]] {transpose} : tensor<?x3xf32>, tensor<64x3xf32>{{$}}
+  %2 = rotary.orthogonal %1, %p {transpose} : tensor<?x3xf32>, tensor<64x3xf32>
+  // CHECK: %[[PEN:.*]] = rotary.orthogonality_penalty %[[P]] : tensor<64x3xf32>{{$}}
+  %3 = rotary.orthogonality_penalty %p : tensor<64x3xf32>
+  // CHECK: return %[[Y]], %[[PEN]]
+  return %2, %3 : tensor<?x64xf32>, tensor<f32>
 }

@@ -184,6 +184,8 @@ OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
     return {};
   auto type = cast<RankedTensorType>(m.getType());
   int64_t d = type.getShape().back();
+  if (type.getShape()[type.getRank() - 2] != d)
+    return {};
   int64_t idx = 0;
   for (const APFloat &v : m.getValues<APFloat>()) {
     int64_t row = (idx / d) % d, col = idx % d;

@@ -128,8 +128,14 @@ LogicalResult verifyChain(Operation *op, RankedTensorType x,
     return failure();
   int64_t d = dimFromEnd(x, 1);
   if (angles.getRank() == 2) {
-    int64_t h = x.getRank() >= 2 ? dimFromEnd(x, 2) : kDyn;
-    if (x.getRank() < 2 || !compatible(angles.getDimSize(0), h))
+    if (x.getRank() < 2)
+      return op->emitOpError()
+             << "per-head operand 'angles' " << angles
+             << " needs operand 'x' with a head dimension ([..., H, D]), but "
+                "got "
+             << x;
+    int64_t h = dimFromEnd(x, 2);
+    if (!compatible(angles.getDimSize(0), h))
       return shapeError(op, "angles",
                         fmtShape({h, angles.getDimSize(1)}) +
                             " (per-head [H, N] with H = dimension -2 of "
@@ -183,24 +189,35 @@ LogicalResult verifyChain(Operation *op, RankedTensorType x,
   return success();
 }
 
-/// R [D, D] or [H, D, D] against x [..., D] (H = dimension -2 of x).
+/// R [D, E] or [H, D, E] against x [..., D] (H = dimension -2 of x); with
+/// `transpose` the contracted dimension of R is its last one. `square`
+/// requires E = D (rotation blocks keep the feature count).
 LogicalResult verifyMatrix(Operation *op, RankedTensorType x,
-                           RankedTensorType m) {
+                           RankedTensorType m, bool transpose, bool square) {
   if (failed(verifyFeatureOperand(op, "x", x)))
     return failure();
   int64_t d = dimFromEnd(x, 1);
   int64_t h = x.getRank() >= 2 ? dimFromEnd(x, 2) : kDyn;
-  bool ok = false;
-  if (m.getRank() == 2)
-    ok = compatible(m.getDimSize(0), d) && compatible(m.getDimSize(1), d);
-  else if (m.getRank() == 3)
-    ok = x.getRank() >= 2 && compatible(m.getDimSize(0), h) &&
-         compatible(m.getDimSize(1), d) && compatible(m.getDimSize(2), d);
-  if (!ok)
+  int64_t r = m.getRank();
+  bool ok = (r == 2 || (r == 3 && x.getRank() >= 2)) &&
+            compatible(m.getDimSize(transpose ? r - 1 : r - 2), d) &&
+            (r == 2 || compatible(m.getDimSize(0), h)) &&
+            (!square || compatible(m.getDimSize(r - 1), m.getDimSize(r - 2)));
+  if (!ok) {
+    std::string e = square ? "D" : "E";
+    std::string expected =
+        transpose ? "[" + e + ", D] or per-head [H, " + e + ", D]"
+                  : "[D, " + e + "] or per-head [H, D, " + e + "]";
     return shapeError(op, "matrix",
-                      fmtShape({d, d}) + " or " + fmtShape({h, d, d}) +
-                          " ([D, D] or per-head [H, D, D] for operand 'x')",
+                      expected + " with D = " +
+                          (isDyn(d) ? std::string("?") : std::to_string(d)) +
+                          (x.getRank() >= 2
+                               ? ", H = " + (isDyn(h) ? std::string("?")
+                                                      : std::to_string(h))
+                               : std::string()) +
+                          " from operand 'x'",
                       m);
+  }
   return success();
 }
 
@@ -386,16 +403,38 @@ LogicalResult GivensOp::verify() {
 // rotary.orthogonal / rotary.orthogonality_penalty
 //===----------------------------------------------------------------------===//
 
+LogicalResult OrthogonalOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange,
+    SmallVectorImpl<Type> &inferred) {
+  auto x = dyn_cast<RankedTensorType>(operands[0].getType());
+  auto m = dyn_cast<RankedTensorType>(operands[1].getType());
+  if (!x || x.getRank() < 1)
+    return emitOptionalError(loc, "'rotary.orthogonal' op operand 'x' must "
+                                  "have shape [..., D] (rank >= 1)");
+  if (!m || m.getRank() < 2)
+    return emitOptionalError(loc, "'rotary.orthogonal' op operand 'matrix' "
+                                  "must have shape [D, E] or [H, D, E]");
+  // The custom parser infers types before attr-dict entries become
+  // properties, so look in both places.
+  auto *props = properties.as<Properties *>();
+  bool transpose = (props && props->transpose) ||
+                   (attributes && attributes.get("transpose"));
+  SmallVector<int64_t> shape(x.getShape());
+  shape.back() = m.getDimSize(m.getRank() - (transpose ? 2 : 1));
+  inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+
 LogicalResult OrthogonalOp::verify() {
-  return verifyMatrix(*this, rtt(getX()), rtt(getMatrix()));
+  return verifyMatrix(*this, rtt(getX()), rtt(getMatrix()), getTranspose(),
+                      /*square=*/false);
 }
 
 LogicalResult OrthogonalityPenaltyOp::verify() {
   RankedTensorType m = rtt(getMatrix());
-  int64_t r = m.getRank();
-  if ((r != 2 && r != 3) ||
-      !compatible(m.getDimSize(r - 1), m.getDimSize(r - 2)))
-    return shapeError(*this, "matrix", "[D, D] or [H, D, D] (square)", m);
+  if (m.getRank() != 2 && m.getRank() != 3)
+    return shapeError(*this, "matrix", "[D, E] or [H, D, E]", m);
   return success();
 }
 
@@ -415,7 +454,8 @@ LogicalResult RotationBlockOp::verify() {
   }
   if (failed(verifyChain(*this, x, rtt(getAngles()), getPairs())))
     return failure();
-  return verifyMatrix(*this, x, rtt(getMatrix()));
+  return verifyMatrix(*this, x, rtt(getMatrix()), /*transpose=*/false,
+                      /*square=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -506,7 +546,9 @@ int64_t HDDRopeOp::getChunkSize() {
   if (auto c = getChunk())
     return *c;
   RankedTensorType p = rtt(getRotation());
-  return p.getRank() == 6 ? p.getDimSize(5) : kDyn;
+  if (p.getRank() != 6)
+    return kDyn;
+  return isDyn(p.getDimSize(5)) ? p.getDimSize(4) : p.getDimSize(5);
 }
 
 LogicalResult HDDRopeOp::verify() {
@@ -519,6 +561,19 @@ LogicalResult HDDRopeOp::verify() {
                             "attribute";
   if (getChunk() && failed(verifyChunk(*this, *getChunk())))
     return failure();
+  if (!isFused()) {
+    // Check P itself before its c×c is used to size anything.
+    if (rot.getRank() != 6 ||
+        !compatible(rot.getDimSize(4), rot.getDimSize(5)))
+      return shapeError(*this, "rotation",
+                        "[B, T, H, C, c, c] (rank 6, square c x c)", rot);
+    int64_t pc = rot.getDimSize(5);
+    if (!isDyn(pc) && (pc < 2 || pc > kMaxChunk))
+      return shapeError(*this, "rotation",
+                        "[B, T, H, C, c, c] with c in [2, " +
+                            std::to_string(kMaxChunk) + "]",
+                        rot);
+  }
   int64_t c = getChunkSize();
   int64_t d = x.getDimSize(3);
   if (!isDyn(c) && !isDyn(d) && d % c != 0)
@@ -531,11 +586,6 @@ LogicalResult HDDRopeOp::verify() {
     expected.push_back(numGeneratorAngles(c));
   } else {
     expected.append({c, c});
-    if (!isDyn(c) && (c < 2 || c > kMaxChunk))
-      return shapeError(*this, "rotation",
-                        "[B, T, H, C, c, c] with c in [2, " +
-                            std::to_string(kMaxChunk) + "]",
-                        rot);
   }
   bool ok = rot.getRank() == static_cast<int64_t>(expected.size()) &&
             llvm::all_of(llvm::seq<size_t>(0, expected.size()), [&](size_t i) {

@@ -25,12 +25,13 @@ using namespace mlir;
 using namespace rotary;
 
 bool rotary::shouldFoldChainIntoMatrix(int64_t rows, int64_t heads, int64_t n,
-                                       int64_t d) {
-  // Flops: a rotation is 4 mul + 2 add per row; x·R is 2·D² per row. Folding
-  // also transposes R and Qᵀ (D² moves per head each), counted like flops.
-  double m = rows, h = heads, nn = n, dd = d;
-  double chain = m * (6 * nn + 2 * dd * dd);
-  double fold = h * (6 * nn * dd + 2 * dd * dd) + 2 * m * dd * dd;
+                                       int64_t d, int64_t e) {
+  // Flops: a rotation is 4 mul + 2 add per row; x·R is 2·D·E per row. Folding
+  // runs the chain over the E rows of Rᵀ and transposes R and Qᵀ (D·E moves
+  // per head each, counted like flops).
+  double m = rows, h = heads, nn = n, dd = d, ee = e;
+  double chain = m * (6 * nn + 2 * dd * ee);
+  double fold = h * (6 * nn * ee + 2 * dd * ee) + 2 * m * dd * ee;
   return fold < chain;
 }
 
@@ -81,9 +82,11 @@ struct FoldChainIntoMatrix : OpRewritePattern<OrthogonalOp> {
     auto r = cast<RankedTensorType>(op.getMatrix().getType());
     auto angles = cast<RankedTensorType>(chain.getAngles().getType());
     int64_t d = x.getShape().back();
+    int64_t e = r.getShape().back();
     int64_t n = angles.getShape().back();
-    if (ShapedType::isDynamic(d) || !r.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "needs a static D and f32 R");
+    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(e) ||
+        !r.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs static D, E and f32 R");
     bool perHead = r.getRank() == 3;
     // Per-head chains with one shared R (or the converse) cannot fold into
     // one Q per head without broadcasting; keep them as a chain.
@@ -101,7 +104,7 @@ struct FoldChainIntoMatrix : OpRewritePattern<OrthogonalOp> {
         rows = llvm::SaturatingMultiply<uint64_t>(
             rows, ShapedType::isDynamic(s) ? dynamicRows : s);
       rows = std::min<uint64_t>(rows, std::numeric_limits<int64_t>::max());
-      if (!shouldFoldChainIntoMatrix(rows, heads, n, d))
+      if (!shouldFoldChainIntoMatrix(rows, heads, n, d, e))
         return rewriter.notifyMatchFailure(op, "cost model keeps the chain");
     }
 

@@ -18,8 +18,9 @@ def Rotary_Dialect : Dialect {
                 "adaptive attention and the FAM optimizer";
   let description = [{
     Ops on ranked tensors that compute the rotation-heavy parts of transformer
-    models. Data tensors are f32, f16 or bf16; angles, frequencies and other
-    rotation parameters are always f32, and every op does its math in f32.
+    models. Data tensors (and the matrices of `orthogonal`) are f32, f16 or
+    bf16; angles, frequencies, phases, spans and every generated rotation are
+    f32, and every op does its math in f32.
     Dimensions may be dynamic wherever a model needs them; the verifiers check
     every static dimension they can.
   }];

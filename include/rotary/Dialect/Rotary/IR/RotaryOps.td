@@ -181,12 +181,15 @@ def Rotary_GivensOp : Rotary_Op<"givens", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure,
-                                    AllTypesMatch<["x", "result"]>]> {
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "multiply by a (learnable, near-orthogonal) matrix";
   let description = [{
-    y = x·R over the last dimension of `x [..., D]` with `R [D, D]` or
-    `R [H, D, D]` (one matrix per head; the head is dimension -2 of `x`).
-    `transpose` multiplies by Rᵀ instead (the backward for `x`). An identity
+    y = x·R over the last dimension of `x [..., D]` with `R [D, E]` or
+    `R [H, D, E]` (one matrix per head; the head is dimension -2 of `x`);
+    the result is `[..., E]`. R is usually square and initialised
+    orthogonal; a rectangular R is the learnable projection of SPEC §8
+    (x·P to 3-D, rotate, back with Pᵀ). `transpose` multiplies by Rᵀ
+    instead (R is then `[E, D]`; it is the backward for `x`). An identity
     constant R folds away.
 
     Example:
@@ -209,8 +212,9 @@ def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure,
 def Rotary_OrthogonalityPenaltyOp : Rotary_Op<"orthogonality_penalty", [Pure]> {
   let summary = "‖RᵀR − I‖_F², summed over heads";
   let description = [{
-    The soft orthogonality constraint for `R [D, D]` or `R [H, D, D]`
-    (SPEC §3). Its gradient is 4·R·(RᵀR − I).
+    The soft orthogonality constraint for `R [D, E]` or `R [H, D, E]`
+    (SPEC §3; I is E×E, so a rectangular R is pushed to orthonormal
+    columns). Its gradient is 4·R·(RᵀR − I).
 
     Example:
 
@@ -384,6 +388,10 @@ def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, AttrSizedOperandSegments,
     `span_ramp` R applies the adaptive-span soft mask and renormalises.
     `scale` defaults to D^-1/2. Returns the output `[B, H, T, D]` and the
     log-sum-exp `[B, H, T]` (f32) used by the backward (SPEC §6).
+    When T ≠ S the queries are the last T of the S positions (a KV cache):
+    query i sits at position i + S - T, and the causal, window and
+    global-token rules compare positions. A row whose keys are all masked
+    gives a zero output and a log-sum-exp of -inf.
 
     Example:
 

@@ -16,12 +16,12 @@ def RotaryFuseRotations : Pass<"rotary-fuse-rotations"> {
     - `orthogonal(givens(x, a), R)` (SPEC §4) is run either as the chain
       applied per row followed by x·R ("chain"), or by folding
       Q = (∏G)·R once and multiplying x·Q ("fold"). Qᵀ is computed as the
-      inverse chain applied to the rows of Rᵀ (6·N·D flops per head), so with
-      M rows, H heads, N rotations and D features:
-        chain = M·(6N + 2D²),  fold = H·(6ND + 2D²) + 2MD²,
-      and "fold" is chosen when it is cheaper, i.e. roughly when M > H·D.
-      A dynamic row count counts as `dynamic-rows`. Folding needs a static D
-      and an f32 R (Q is computed in f32).
+      inverse chain applied to the E rows of Rᵀ (6·N·E flops per head), so
+      with M rows, H heads, N rotations and R [D, E]:
+        chain = M·(6N + 2DE),  fold = H·(6NE + 2DE) + 2MDE,
+      and "fold" is chosen when it is cheaper, i.e. roughly when M > H·E.
+      A dynamic row count counts as `dynamic-rows`. Folding needs static D
+      and E and an f32 R (Q is computed in f32).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
