@@ -25,6 +25,9 @@ std::optional<DenseElementsAttr> getConstantF32(Value v) {
 }
 
 bool isAllZero(DenseElementsAttr attr) {
+  // A splat may stand for more elements than memory holds: look at one.
+  if (attr.isSplat())
+    return attr.getSplatValue<APFloat>().isZero();
   return llvm::all_of(attr.getValues<APFloat>(),
                       [](const APFloat &f) { return f.isZero(); });
 }
@@ -94,6 +97,9 @@ struct RemoveZeroGivens : OpRewritePattern<GivensOp> {
     auto angles = getConstantF32(op.getAngles());
     if (!angles)
       return rewriter.notifyMatchFailure(op, "angles are not constant");
+    // A splat is all zero (the folder's case) or has no zero at all.
+    if (angles->isSplat())
+      return rewriter.notifyMatchFailure(op, "splat angles");
     FailureOr<SmallVector<int64_t>> pairs = op.getEffectivePairs();
     if (failed(pairs))
       return rewriter.notifyMatchFailure(op, "pairs depend on a dynamic D");
@@ -143,6 +149,12 @@ struct MergeAdjacentGivens : OpRewritePattern<GivensOp> {
     auto tb = cast<RankedTensorType>(op.getAngles().getType());
     if (ta.getRank() != tb.getRank())
       return rewriter.notifyMatchFailure(op, "shared and per-head angles");
+    // Both bind to x's head dimension; when it is dynamic the verifier cannot
+    // see two different static head counts, and concat would be invalid.
+    if (ta.getRank() == 2 && !ShapedType::isDynamic(ta.getDimSize(0)) &&
+        !ShapedType::isDynamic(tb.getDimSize(0)) &&
+        ta.getDimSize(0) != tb.getDimSize(0))
+      return rewriter.notifyMatchFailure(op, "different head counts");
     FailureOr<SmallVector<int64_t>> pa = inner.getEffectivePairs();
     FailureOr<SmallVector<int64_t>> pb = op.getEffectivePairs();
     if (failed(pa) || failed(pb))
@@ -179,6 +191,9 @@ void GivensOp::getCanonicalizationPatterns(RewritePatternSet &results,
 //===----------------------------------------------------------------------===//
 
 OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
+  // Folding to x must not change the type (x may be less static).
+  if (getX().getType() != getType())
+    return {};
   auto m = dyn_cast_if_present<DenseElementsAttr>(adaptor.getMatrix());
   if (!m || !isa<FloatType>(m.getElementType()))
     return {};
@@ -186,6 +201,10 @@ OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
   int64_t d = type.getShape().back();
   if (type.getShape()[type.getRank() - 2] != d)
     return {};
+  if (m.isSplat()) // only a 1x1 splat of 1 is an identity
+    return d == 1 && m.getSplatValue<APFloat>().isExactlyValue(1.0)
+               ? OpFoldResult(getX())
+               : OpFoldResult();
   int64_t idx = 0;
   for (const APFloat &v : m.getValues<APFloat>()) {
     int64_t row = (idx / d) % d, col = idx % d;

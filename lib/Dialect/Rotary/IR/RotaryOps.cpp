@@ -205,18 +205,18 @@ LogicalResult verifyMatrix(Operation *op, RankedTensorType x,
             (!square || compatible(m.getDimSize(r - 1), m.getDimSize(r - 2)));
   if (!ok) {
     std::string e = square ? "D" : "E";
-    std::string expected =
-        transpose ? "[" + e + ", D] or per-head [H, " + e + ", D]"
-                  : "[D, " + e + "] or per-head [H, D, " + e + "]";
-    return shapeError(op, "matrix",
-                      expected + " with D = " +
-                          (isDyn(d) ? std::string("?") : std::to_string(d)) +
-                          (x.getRank() >= 2
-                               ? ", H = " + (isDyn(h) ? std::string("?")
-                                                      : std::to_string(h))
-                               : std::string()) +
-                          " from operand 'x'",
-                      m);
+    std::string expected = transpose
+                               ? "[" + e + ", D] or per-head [H, " + e + ", D]"
+                               : "[D, " + e + "] or per-head [H, D, " + e + "]";
+    return shapeError(
+        op, "matrix",
+        expected +
+            " with D = " + (isDyn(d) ? std::string("?") : std::to_string(d)) +
+            (x.getRank() >= 2
+                 ? ", H = " + (isDyn(h) ? std::string("?") : std::to_string(h))
+                 : std::string()) +
+            " from operand 'x'",
+        m);
   }
   return success();
 }
@@ -390,7 +390,9 @@ FailureOr<SmallVector<int64_t>> GivensOp::getEffectivePairs() {
     return SmallVector<int64_t>(pairs->begin(), pairs->end());
   int64_t d = dimFromEnd(rtt(getX()), 1);
   int64_t n = getNumRotations();
-  if (isDyn(d) || isDyn(n))
+  // Writing out more pairs than this would cost more than it could save.
+  constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
+  if (isDyn(d) || isDyn(n) || n > kMaxMaterializedPairs)
     return failure();
   return roundRobinPairs(d, n);
 }
@@ -403,10 +405,11 @@ LogicalResult GivensOp::verify() {
 // rotary.orthogonal / rotary.orthogonality_penalty
 //===----------------------------------------------------------------------===//
 
-LogicalResult OrthogonalOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+OrthogonalOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                               ValueRange operands, DictionaryAttr attributes,
+                               OpaqueProperties properties, RegionRange,
+                               SmallVectorImpl<Type> &inferred) {
   auto x = dyn_cast<RankedTensorType>(operands[0].getType());
   auto m = dyn_cast<RankedTensorType>(operands[1].getType());
   if (!x || x.getRank() < 1)
@@ -563,8 +566,7 @@ LogicalResult HDDRopeOp::verify() {
     return failure();
   if (!isFused()) {
     // Check P itself before its c×c is used to size anything.
-    if (rot.getRank() != 6 ||
-        !compatible(rot.getDimSize(4), rot.getDimSize(5)))
+    if (rot.getRank() != 6 || !compatible(rot.getDimSize(4), rot.getDimSize(5)))
       return shapeError(*this, "rotation",
                         "[B, T, H, C, c, c] (rank 6, square c x c)", rot);
     int64_t pc = rot.getDimSize(5);
