@@ -1184,3 +1184,12 @@ func.func @hdd_rope_chunk_attr_vs_p(%x: tensor<1x2x3x8xf32>, %p: tensor<1x2x3x4x
   %0 = rotary.hdd_rope %x, %p {chunk = 4 : i64} : tensor<1x2x3x8xf32>, tensor<1x2x3x4x2x2xf32>
   return
 }
+
+// -----
+
+func.func @orthogonal_matrix_rank1(%x: tensor<?x4xf32>, %r: tensor<4xf32>) {
+  // Rejected while inferring the result type.
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or [H, D, E]}}
+  %0 = rotary.orthogonal %x, %r : tensor<?x4xf32>, tensor<4xf32>
+  return
+}
