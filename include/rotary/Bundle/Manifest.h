@@ -1,0 +1,112 @@
+//===- Manifest.h - the kernel bundle manifest (one schema) -----*- C++ -*-===//
+//
+// A kernel bundle is a directory `NAME.rotary/` holding `manifest.json` and
+// one library per target (`cpu/kernels.so`; GPU images later). This header
+// is the single definition of the manifest, shared by the compiler (writer)
+// and the runtime (reader). It includes no MLIR, LLVM or LibTorch header.
+//
+// Kernel ABI: every entry point is exported from the target library as
+//   int32_t SYMBOL(void **args);
+// `args` holds one pointer per input, then one per output, each to an MLIR
+// strided memref descriptor of the tensor's rank:
+//   struct { void *allocated, *aligned; int64_t offset;
+//            int64_t sizes[rank]; int64_t strides[rank]; }
+// (0-d tensors: the first three fields only). Outputs are allocated by the
+// caller with the shapes of `Entry::outputs`. The return value is 0 on
+// success, or k > 0 when run-time check k (1-based index into
+// `Entry::checks`) failed; the kernel then computes nothing out of bounds.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_BUNDLE_MANIFEST_H
+#define ROTARY_BUNDLE_MANIFEST_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotary::bundle {
+
+/// Bumped on every incompatible change of the manifest or the kernel ABI.
+constexpr int kFormatVersion = 1;
+constexpr const char *kFormatName = "rotary-bundle";
+constexpr const char *kManifestFile = "manifest.json";
+constexpr const char *kCpuLibrary = "cpu/kernels.so";
+
+enum class DType { F32, F16, BF16, F64, I32, I64 };
+
+/// "f32", "f16", "bf16", "f64", "i32", "i64".
+const char *dtypeName(DType type);
+std::optional<DType> parseDType(const std::string &name);
+/// Size of one element in bytes.
+int64_t dtypeBytes(DType type);
+
+/// One dimension of a tensor. Inputs use Static or Dynamic; outputs use
+/// Static or SameAs (the size of dimension `dim` of input `input`).
+struct Dim {
+  enum class Kind { Static, Dynamic, SameAs };
+  Kind kind = Kind::Dynamic;
+  int64_t size = -1; ///< Static only
+  int input = -1;    ///< SameAs only: index into Entry::inputs
+  int dim = -1;      ///< SameAs only
+
+  static Dim fixed(int64_t size) { return {Kind::Static, size, -1, -1}; }
+  static Dim dynamic() { return {}; }
+  static Dim sameAs(int input, int dim) {
+    return {Kind::SameAs, -1, input, dim};
+  }
+  bool operator==(const Dim &o) const {
+    return kind == o.kind && size == o.size && input == o.input &&
+           dim == o.dim;
+  }
+};
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<Dim> shape; ///< rank = shape.size()
+  bool operator==(const TensorSpec &o) const {
+    return name == o.name && dtype == o.dtype && shape == o.shape;
+  }
+};
+
+struct Entry {
+  std::string name;   ///< the func.func name in the source
+  std::string symbol; ///< the exported C symbol
+  std::vector<TensorSpec> inputs, outputs;
+  /// Messages of the run-time shape checks, in check-number order.
+  std::vector<std::string> checks;
+  bool operator==(const Entry &o) const {
+    return name == o.name && symbol == o.symbol && inputs == o.inputs &&
+           outputs == o.outputs && checks == o.checks;
+  }
+};
+
+struct Manifest {
+  int formatVersion = kFormatVersion;
+  std::string compilerVersion; ///< rotary version that wrote it
+  std::string mlirVersion;
+  std::string contentHash;     ///< hash of the source IR and the options
+  std::string cpuLibrary;      ///< relative path, empty when absent
+  std::string cpuTarget;       ///< e.g. "x86-64 +avx2,+fma": what it needs
+  std::vector<Entry> entries;
+  bool operator==(const Manifest &o) const {
+    return formatVersion == o.formatVersion &&
+           compilerVersion == o.compilerVersion &&
+           mlirVersion == o.mlirVersion && contentHash == o.contentHash &&
+           cpuLibrary == o.cpuLibrary && cpuTarget == o.cpuTarget &&
+           entries == o.entries;
+  }
+};
+
+/// Serialises to JSON text.
+std::string toJson(const Manifest &manifest);
+/// Parses JSON text; on any error (syntax, missing or ill-typed field,
+/// unknown dtype, wrong format name or version, out-of-range SameAs)
+/// returns nullopt and sets `error` to a message naming the field.
+std::optional<Manifest> fromJson(const std::string &text, std::string &error);
+
+} // namespace rotary::bundle
+
+#endif // ROTARY_BUNDLE_MANIFEST_H

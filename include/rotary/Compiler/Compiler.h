@@ -1,0 +1,40 @@
+//===- Compiler.h - .mlir to kernel bundle ----------------------*- C++ -*-===//
+//
+// The compiler as a library: model code, rotary-translate and rotary-runner
+// turn rotary IR into a kernel bundle (see rotary/Bundle/Manifest.h). This
+// header names no MLIR type, so code built with exceptions and RTTI (LibTorch
+// glue, tests) can include it; the library itself links MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_COMPILER_COMPILER_H
+#define ROTARY_COMPILER_COMPILER_H
+
+#include <string>
+
+namespace rotary::compiler {
+
+struct CompileOptions {
+  /// CPU to compile for: "host" (this machine's CPU and features) or an LLVM
+  /// CPU name such as "x86-64-v3". Recorded in the manifest.
+  std::string cpu = "host";
+  /// Where intermediate IR is written when non-empty (debugging).
+  std::string dumpDir;
+};
+
+/// Compiles every public func.func of the .mlir file at `inputPath` into the
+/// bundle directory `bundleDir` (created or replaced). Returns false and sets
+/// `error` (with the diagnostics, located in the source) on failure.
+bool compileFileToBundle(const std::string &inputPath,
+                         const std::string &bundleDir,
+                         const CompileOptions &options, std::string &error);
+
+/// The same for IR held in memory; `bufferName` names it in diagnostics.
+bool compileSourceToBundle(const std::string &source,
+                           const std::string &bufferName,
+                           const std::string &bundleDir,
+                           const CompileOptions &options, std::string &error);
+
+} // namespace rotary::compiler
+
+#endif // ROTARY_COMPILER_COMPILER_H
