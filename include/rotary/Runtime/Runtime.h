@@ -1,0 +1,106 @@
+//===- Runtime.h - load kernel bundles and call their entries ---*- C++ -*-===//
+//
+// The C++ API of librotary_runtime: load a kernel bundle (a directory
+// `NAME.rotary/` with manifest.json and cpu/kernels.so, see
+// rotary/Bundle/Manifest.h), check tensors against the manifest, and call an
+// entry point. The runtime links neither MLIR nor LLVM; it needs only libc,
+// libstdc++ and the dynamic loader. Every failure is reported by throwing
+// rotary::runtime::Error with a message that names the entry, the argument
+// (by its manifest name), the expected and the actual value.
+//
+// A Bundle is immutable after load(): call() and outputShapes() may run
+// concurrently from several threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_RUNTIME_RUNTIME_H
+#define ROTARY_RUNTIME_RUNTIME_H
+
+#include "rotary/Bundle/Manifest.h"
+#include "rotary/Runtime/Export.h"
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rotary::runtime {
+
+class ROTARY_RUNTIME_API Error : public std::runtime_error {
+public:
+  enum class Kind {
+    Load,     ///< the bundle cannot be loaded (files, manifest, library)
+    Argument, ///< unknown entry, or a tensor that does not fit the manifest
+    Check,    ///< the kernel reported a failed run-time check
+    Internal, ///< anything else (out of memory, ...)
+  };
+  Error(Kind kind, const std::string &message);
+  Kind kind() const noexcept { return kind_; }
+
+private:
+  Kind kind_;
+};
+
+/// A view of a tensor owned by the caller (no ownership, no copy).
+struct TensorRef {
+  enum class Device { CPU, CUDA };
+
+  void *data = nullptr;
+  bundle::DType dtype = bundle::DType::F32;
+  std::vector<int64_t> shape;
+  /// Strides in elements, one per dimension; empty means row-major
+  /// contiguous. Kernels need row-major contiguous tensors (strides of
+  /// dimensions of size 1 are ignored, as in PyTorch).
+  std::vector<int64_t> strides;
+  Device device = Device::CPU;
+
+  TensorRef() = default;
+  TensorRef(void *data, bundle::DType dtype, std::vector<int64_t> shape,
+            std::vector<int64_t> strides = {}, Device device = Device::CPU)
+      : data(data), dtype(dtype), shape(std::move(shape)),
+        strides(std::move(strides)), device(device) {}
+};
+
+class ROTARY_RUNTIME_API Bundle {
+public:
+  /// Loads the bundle directory `dir`: reads and validates manifest.json,
+  /// dlopens its CPU library (RTLD_NOW | RTLD_LOCAL; closed when the last
+  /// shared_ptr goes) and resolves the symbol of every entry. Throws Error
+  /// (Kind::Load) naming the directory and what is wrong.
+  static std::shared_ptr<Bundle> load(const std::string &dir);
+
+  ~Bundle();
+  Bundle(const Bundle &) = delete;
+  Bundle &operator=(const Bundle &) = delete;
+
+  const std::string &directory() const;
+  const bundle::Manifest &manifest() const;
+  /// Throws Error (Kind::Argument) naming the missing entry and listing the
+  /// available ones.
+  const bundle::Entry &entry(const std::string &name) const;
+
+  /// Checks `inputs` and `outputs` against the manifest (count, dtype, rank,
+  /// static dimensions, device, contiguity, alignment, null data, output
+  /// shapes), then runs the entry on the CPU. Outputs are written in place.
+  /// Throws Error: Kind::Argument for a tensor that does not fit (nothing is
+  /// run), Kind::Check with the manifest's message when the kernel reports a
+  /// failed run-time check.
+  void call(const std::string &entry, const std::vector<TensorRef> &inputs,
+            const std::vector<TensorRef> &outputs) const;
+
+  /// The shapes the outputs of `entry` must have for these inputs (the
+  /// inputs are checked as by call()).
+  std::vector<std::vector<int64_t>>
+  outputShapes(const std::string &entry,
+               const std::vector<TensorRef> &inputs) const;
+
+private:
+  struct Impl;
+  explicit Bundle(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace rotary::runtime
+
+#endif // ROTARY_RUNTIME_RUNTIME_H

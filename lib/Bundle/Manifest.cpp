@@ -1,0 +1,360 @@
+//===- Manifest.cpp - the kernel bundle manifest as JSON ------------------===//
+//
+// toJson / fromJson of rotary/Bundle/Manifest.h. Key names are the snake_case
+// of the struct fields; a Dim is an integer (static size), "?" (dynamic) or
+// {"same_as": [input, dim]}. fromJson checks the format name and version
+// first, then every field, and names the failing field by its path
+// ("entries[2].inputs[0].dtype"). Unknown keys are ignored, so a newer
+// writer may add fields without bumping kFormatVersion.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Bundle/Manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <stdexcept>
+
+using namespace rotary::bundle;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+struct DTypeInfo {
+  DType type;
+  const char *name;
+  int64_t bytes;
+};
+constexpr DTypeInfo kDTypes[] = {
+    {DType::F32, "f32", 4}, {DType::F16, "f16", 2}, {DType::BF16, "bf16", 2},
+    {DType::F64, "f64", 8}, {DType::I32, "i32", 4}, {DType::I64, "i64", 8},
+};
+
+const DTypeInfo *info(DType type) {
+  for (const DTypeInfo &i : kDTypes)
+    if (i.type == type)
+      return &i;
+  return nullptr;
+}
+
+//===--------------------------------------------------------------------===//
+// Writing
+//===--------------------------------------------------------------------===//
+
+Json dimToJson(const Dim &dim) {
+  switch (dim.kind) {
+  case Dim::Kind::Static:
+    return dim.size;
+  case Dim::Kind::Dynamic:
+    return "?";
+  case Dim::Kind::SameAs:
+    return Json{{"same_as", Json::array({dim.input, dim.dim})}};
+  }
+  return "?";
+}
+
+Json tensorToJson(const TensorSpec &spec) {
+  Json shape = Json::array();
+  for (const Dim &dim : spec.shape)
+    shape.push_back(dimToJson(dim));
+  const char *dtype = dtypeName(spec.dtype);
+  return Json{{"name", spec.name}, {"dtype", dtype}, {"shape", shape}};
+}
+
+Json entryToJson(const Entry &entry) {
+  Json inputs = Json::array(), outputs = Json::array();
+  for (const TensorSpec &spec : entry.inputs)
+    inputs.push_back(tensorToJson(spec));
+  for (const TensorSpec &spec : entry.outputs)
+    outputs.push_back(tensorToJson(spec));
+  return Json{{"name", entry.name},
+              {"symbol", entry.symbol},
+              {"inputs", inputs},
+              {"outputs", outputs},
+              {"checks", entry.checks}};
+}
+
+//===--------------------------------------------------------------------===//
+// Reading
+//===--------------------------------------------------------------------===//
+
+/// Thrown inside fromJson only; carries the complete message.
+struct ParseError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail(const std::string &path, const std::string &what) {
+  throw ParseError(path + ": " + what);
+}
+
+std::string kindOf(const Json &value) {
+  if (value.is_number_integer())
+    return "an integer";
+  if (value.is_number_float())
+    return "a number with a fraction";
+  if (value.is_string())
+    return "a string";
+  if (value.is_boolean())
+    return "a boolean";
+  if (value.is_null())
+    return "null";
+  if (value.is_array())
+    return "an array";
+  return "an object";
+}
+
+const Json &field(const Json &object, const std::string &path,
+                  const char *key) {
+  auto it = object.find(key);
+  if (it == object.end())
+    fail(path.empty() ? key : path + "." + key, "missing");
+  return *it;
+}
+
+std::string join(const std::string &path, const char *key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string getString(const Json &object, const std::string &path,
+                      const char *key) {
+  const Json &value = field(object, path, key);
+  if (!value.is_string())
+    fail(join(path, key), "expected a string, got " + kindOf(value));
+  return value.get<std::string>();
+}
+
+int64_t asInteger(const Json &value, const std::string &path) {
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() > uint64_t(INT64_MAX))
+      fail(path, "integer out of range");
+    return int64_t(value.get<uint64_t>());
+  }
+  if (!value.is_number_integer())
+    fail(path, "expected an integer, got " + kindOf(value));
+  return value.get<int64_t>();
+}
+
+const Json &getArray(const Json &object, const std::string &path,
+                     const char *key) {
+  const Json &value = field(object, path, key);
+  if (!value.is_array())
+    fail(join(path, key), "expected an array, got " + kindOf(value));
+  return value;
+}
+
+std::string indexed(const std::string &path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+Dim parseDim(const Json &value, const std::string &path) {
+  if (value.is_number_integer() || value.is_number_unsigned()) {
+    int64_t size = asInteger(value, path);
+    if (size < 0)
+      fail(path, "static size " + std::to_string(size) + " is negative");
+    return Dim::fixed(size);
+  }
+  if (value.is_string()) {
+    if (value.get<std::string>() != "?")
+      fail(path, "expected an integer, \"?\" or {\"same_as\": [input, dim]}, "
+                 "got the string \"" +
+                     value.get<std::string>() + "\"");
+    return Dim::dynamic();
+  }
+  if (value.is_object()) {
+    auto it = value.find("same_as");
+    if (it == value.end())
+      fail(path + ".same_as", "missing");
+    const Json &pair = *it;
+    std::string pairPath = path + ".same_as";
+    if (!pair.is_array() || pair.size() != 2)
+      fail(pairPath,
+           "expected an array [input, dim], got " +
+               (pair.is_array()
+                    ? "an array of " + std::to_string(pair.size()) + " elements"
+                    : kindOf(pair)));
+    int64_t input = asInteger(pair[0], indexed(pairPath, 0));
+    int64_t dim = asInteger(pair[1], indexed(pairPath, 1));
+    if (input < 0 || input > INT32_MAX)
+      fail(indexed(pairPath, 0),
+           "input index " + std::to_string(input) + " is out of range");
+    if (dim < 0 || dim > INT32_MAX)
+      fail(indexed(pairPath, 1),
+           "dimension " + std::to_string(dim) + " is out of range");
+    return Dim::sameAs(int(input), int(dim));
+  }
+  fail(path, "expected an integer, \"?\" or {\"same_as\": [input, dim]}, got " +
+                 kindOf(value));
+}
+
+TensorSpec parseTensor(const Json &value, const std::string &path) {
+  if (!value.is_object())
+    fail(path, "expected an object, got " + kindOf(value));
+  TensorSpec spec;
+  spec.name = getString(value, path, "name");
+  std::string dtype = getString(value, path, "dtype");
+  std::optional<DType> type = parseDType(dtype);
+  if (!type)
+    fail(join(path, "dtype"), "unknown dtype '" + dtype +
+                                  "' (expected one of f32, f16, bf16, f64, "
+                                  "i32, i64)");
+  spec.dtype = *type;
+  const Json &shape = getArray(value, path, "shape");
+  std::string shapePath = join(path, "shape");
+  for (size_t i = 0; i < shape.size(); ++i)
+    spec.shape.push_back(parseDim(shape[i], indexed(shapePath, i)));
+  return spec;
+}
+
+/// SameAs must name an existing input and one of its dimensions.
+void checkSameAs(const Entry &entry, const std::vector<TensorSpec> &specs,
+                 const std::string &path) {
+  for (size_t t = 0; t < specs.size(); ++t) {
+    for (size_t d = 0; d < specs[t].shape.size(); ++d) {
+      const Dim &dim = specs[t].shape[d];
+      if (dim.kind != Dim::Kind::SameAs)
+        continue;
+      std::string dimPath = indexed(indexed(path, t) + ".shape", d);
+      if (size_t(dim.input) >= entry.inputs.size())
+        fail(dimPath, "same_as refers to input " + std::to_string(dim.input) +
+                          ", but entry '" + entry.name + "' has " +
+                          std::to_string(entry.inputs.size()) + " input" +
+                          (entry.inputs.size() == 1 ? "" : "s"));
+      const TensorSpec &input = entry.inputs[dim.input];
+      if (size_t(dim.dim) >= input.shape.size())
+        fail(dimPath, "same_as refers to dimension " + std::to_string(dim.dim) +
+                          " of input " + std::to_string(dim.input) + " ('" +
+                          input.name + "'), which has rank " +
+                          std::to_string(input.shape.size()));
+    }
+  }
+}
+
+Entry parseEntry(const Json &value, const std::string &path) {
+  if (!value.is_object())
+    fail(path, "expected an object, got " + kindOf(value));
+  Entry entry;
+  entry.name = getString(value, path, "name");
+  if (entry.name.empty())
+    fail(join(path, "name"), "must not be empty");
+  entry.symbol = getString(value, path, "symbol");
+  if (entry.symbol.empty())
+    fail(join(path, "symbol"), "must not be empty");
+  const Json &inputs = getArray(value, path, "inputs");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    entry.inputs.push_back(
+        parseTensor(inputs[i], indexed(join(path, "inputs"), i)));
+  const Json &outputs = getArray(value, path, "outputs");
+  for (size_t i = 0; i < outputs.size(); ++i)
+    entry.outputs.push_back(
+        parseTensor(outputs[i], indexed(join(path, "outputs"), i)));
+  const Json &checks = getArray(value, path, "checks");
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (!checks[i].is_string())
+      fail(indexed(join(path, "checks"), i),
+           "expected a string, got " + kindOf(checks[i]));
+    entry.checks.push_back(checks[i].get<std::string>());
+  }
+  checkSameAs(entry, entry.inputs, join(path, "inputs"));
+  checkSameAs(entry, entry.outputs, join(path, "outputs"));
+  return entry;
+}
+
+Manifest parseManifest(const Json &root) {
+  if (!root.is_object())
+    throw ParseError("not a rotary bundle manifest: expected a JSON object, "
+                     "got " +
+                     kindOf(root));
+  // The format name and version come first: a manifest of another version
+  // may have a different shape, and "recompile" is the useful message.
+  std::string format = getString(root, "", "format");
+  if (format != kFormatName)
+    throw ParseError("not a rotary bundle manifest: format is '" + format +
+                     "', expected '" + kFormatName + "'");
+  int64_t version =
+      asInteger(field(root, "", "format_version"), "format_version");
+  if (version != kFormatVersion)
+    throw ParseError("bundle format version " + std::to_string(version) +
+                     " is not supported (this rotary supports version " +
+                     std::to_string(kFormatVersion) +
+                     "); recompile the bundle with this version of rotary");
+  Manifest manifest;
+  manifest.formatVersion = int(version);
+  manifest.compilerVersion = getString(root, "", "compiler_version");
+  manifest.mlirVersion = getString(root, "", "mlir_version");
+  manifest.contentHash = getString(root, "", "content_hash");
+  manifest.cpuLibrary = getString(root, "", "cpu_library");
+  manifest.cpuTarget = getString(root, "", "cpu_target");
+  const Json &entries = getArray(root, "", "entries");
+  std::set<std::string> names;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::string path = indexed("entries", i);
+    manifest.entries.push_back(parseEntry(entries[i], path));
+    if (!names.insert(manifest.entries.back().name).second)
+      fail(path + ".name",
+           "duplicate entry '" + manifest.entries.back().name + "'");
+  }
+  return manifest;
+}
+
+} // namespace
+
+const char *rotary::bundle::dtypeName(DType type) {
+  const DTypeInfo *i = info(type);
+  return i ? i->name : "<invalid dtype>";
+}
+
+std::optional<DType> rotary::bundle::parseDType(const std::string &name) {
+  for (const DTypeInfo &i : kDTypes)
+    if (name == i.name)
+      return i.type;
+  return std::nullopt;
+}
+
+int64_t rotary::bundle::dtypeBytes(DType type) {
+  const DTypeInfo *i = info(type);
+  return i ? i->bytes : 0;
+}
+
+std::string rotary::bundle::toJson(const Manifest &manifest) {
+  Json entries = Json::array();
+  for (const Entry &entry : manifest.entries)
+    entries.push_back(entryToJson(entry));
+  Json root{{"format", kFormatName},
+            {"format_version", manifest.formatVersion},
+            {"compiler_version", manifest.compilerVersion},
+            {"mlir_version", manifest.mlirVersion},
+            {"content_hash", manifest.contentHash},
+            {"cpu_library", manifest.cpuLibrary},
+            {"cpu_target", manifest.cpuTarget},
+            {"entries", entries}};
+  // `replace` never throws on invalid UTF-8 (callers may be built without
+  // exceptions).
+  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::optional<Manifest> rotary::bundle::fromJson(const std::string &text,
+                                                 std::string &error) {
+  try {
+    Json root;
+    try {
+      root = Json::parse(text);
+    } catch (const Json::parse_error &e) {
+      // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
+      std::string what = e.what();
+      size_t close = what.find("] ");
+      if (what.rfind("[json.exception", 0) == 0 && close != std::string::npos)
+        what = what.substr(close + 2);
+      error = "invalid JSON: " + what;
+      return std::nullopt;
+    }
+    return parseManifest(root);
+  } catch (const ParseError &e) {
+    error = e.what();
+  } catch (const std::exception &e) {
+    error = std::string("invalid manifest: ") + e.what();
+  } catch (...) {
+    error = "invalid manifest";
+  }
+  return std::nullopt;
+}

@@ -1,0 +1,284 @@
+//===- ManifestTest.cpp - manifest JSON round trip and errors -------------===//
+
+#include "TestSupport.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace rotary;
+using namespace rotary::test;
+using bundle::Dim;
+using bundle::DType;
+using Json = nlohmann::json;
+
+namespace {
+
+bundle::Manifest richManifest() {
+  bundle::Manifest m = testManifest();
+  // Every dtype, every kind of dim, a 0-d tensor, non-ASCII text.
+  m.entries.push_back(entry(
+      "every_dtype", "rotary_every_dtype",
+      {spec("f32", DType::F32, {Dim::fixed(0)}),
+       spec("f16", DType::F16, {Dim::dynamic(), Dim::fixed(7)}),
+       spec("bf16", DType::BF16, {}), spec("f64", DType::F64, {Dim::fixed(1)}),
+       spec("i32", DType::I32, {Dim::fixed(int64_t(1) << 40)}),
+       spec("i64", DType::I64, {Dim::dynamic()})},
+      {spec("out", DType::BF16, {Dim::sameAs(1, 1), Dim::sameAs(5, 0)})},
+      {"f16.shape[0] must be even — «quoted»", "second check"}));
+  m.cpuTarget = "x86-64-v3 +avx2,+fma";
+  return m;
+}
+
+TEST(Manifest, DTypes) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I32,
+                  DType::I64})
+    EXPECT_EQ(bundle::parseDType(bundle::dtypeName(t)), t);
+  EXPECT_STREQ(bundle::dtypeName(DType::BF16), "bf16");
+  EXPECT_EQ(bundle::dtypeBytes(DType::F32), 4);
+  EXPECT_EQ(bundle::dtypeBytes(DType::F16), 2);
+  EXPECT_EQ(bundle::dtypeBytes(DType::BF16), 2);
+  EXPECT_EQ(bundle::dtypeBytes(DType::F64), 8);
+  EXPECT_EQ(bundle::dtypeBytes(DType::I32), 4);
+  EXPECT_EQ(bundle::dtypeBytes(DType::I64), 8);
+  EXPECT_FALSE(bundle::parseDType("f8"));
+  EXPECT_FALSE(bundle::parseDType("F32"));
+}
+
+TEST(Manifest, RoundTrip) {
+  bundle::Manifest m = richManifest();
+  std::string text = bundle::toJson(m);
+  std::string error;
+  std::optional<bundle::Manifest> back = bundle::fromJson(text, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, m);
+  EXPECT_EQ(bundle::toJson(*back), text);
+  // An empty manifest round-trips too.
+  bundle::Manifest empty;
+  back = bundle::fromJson(bundle::toJson(empty), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, empty);
+}
+
+TEST(Manifest, JsonKeysAndDims) {
+  Json j = Json::parse(bundle::toJson(richManifest()));
+  EXPECT_EQ(j["format"], "rotary-bundle");
+  EXPECT_EQ(j["format_version"], bundle::kFormatVersion);
+  EXPECT_EQ(j["compiler_version"], "test");
+  EXPECT_EQ(j["mlir_version"], "none");
+  EXPECT_EQ(j["content_hash"], "0123456789abcdef");
+  EXPECT_EQ(j["cpu_library"], "cpu/kernels.so");
+  EXPECT_EQ(j["cpu_target"], "x86-64-v3 +avx2,+fma");
+  const Json &e = j["entries"].back();
+  EXPECT_EQ(e["name"], "every_dtype");
+  EXPECT_EQ(e["symbol"], "rotary_every_dtype");
+  EXPECT_EQ(e["checks"].size(), 2u);
+  EXPECT_EQ(e["inputs"][1]["name"], "f16");
+  EXPECT_EQ(e["inputs"][1]["dtype"], "f16");
+  EXPECT_EQ(e["inputs"][1]["shape"], Json::parse(R"(["?", 7])"));
+  EXPECT_EQ(e["inputs"][2]["shape"], Json::array());
+  EXPECT_EQ(e["inputs"][4]["shape"][0], int64_t(1) << 40);
+  EXPECT_EQ(e["outputs"][0]["shape"],
+            Json::parse(R"([{"same_as": [1, 1]}, {"same_as": [5, 0]}])"));
+}
+
+TEST(Manifest, IgnoresUnknownKeys) {
+  Json j = Json::parse(bundle::toJson(testManifest()));
+  j["gpu_images"] = Json::array();
+  j["entries"][0]["launch"] = {{"grid", 1}};
+  std::string error;
+  std::optional<bundle::Manifest> m = bundle::fromJson(j.dump(), error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_EQ(*m, testManifest());
+}
+
+/// A mutation of a valid manifest and a piece of the message it must give.
+struct BadCase {
+  const char *name;
+  std::function<void(Json &)> mutate;
+  std::vector<std::string> expected;
+};
+
+void PrintTo(const BadCase &c, std::ostream *os) { *os << c.name; }
+
+class ManifestError : public testing::TestWithParam<BadCase> {};
+
+TEST_P(ManifestError, IsRejected) {
+  Json j = Json::parse(bundle::toJson(testManifest()));
+  GetParam().mutate(j);
+  std::string error;
+  EXPECT_FALSE(bundle::fromJson(j.dump(), error));
+  for (const std::string &piece : GetParam().expected)
+    EXPECT_NE(error.find(piece), std::string::npos)
+        << "message: " << error << "\nmissing: " << piece;
+}
+
+// entries[2] is `inspect` (one input x: i32 [?, ?, ?]), entries[1] is
+// `checked_add` (inputs a, b; output c: [a.0]).
+const BadCase kBadCases[] = {
+    {"root_array",
+     [](Json &j) { j = Json::array(); },
+     {"expected a JSON object, got an array"}},
+    {"format_missing", [](Json &j) { j.erase("format"); }, {"format: missing"}},
+    {"format_wrong",
+     [](Json &j) { j["format"] = "tflite"; },
+     {"format is 'tflite'", "expected 'rotary-bundle'"}},
+    {"version_999",
+     [](Json &j) { j["format_version"] = 999; },
+     {"version 999", "supports version 1", "recompile"}},
+    {"version_string",
+     [](Json &j) { j["format_version"] = "1"; },
+     {"format_version: expected an integer, got a string"}},
+    {"version_missing",
+     [](Json &j) { j.erase("format_version"); },
+     {"format_version: missing"}},
+    {"compiler_version_missing",
+     [](Json &j) { j.erase("compiler_version"); },
+     {"compiler_version: missing"}},
+    {"mlir_version_type",
+     [](Json &j) { j["mlir_version"] = 22; },
+     {"mlir_version: expected a string, got an integer"}},
+    {"content_hash_missing",
+     [](Json &j) { j.erase("content_hash"); },
+     {"content_hash: missing"}},
+    {"cpu_library_null",
+     [](Json &j) { j["cpu_library"] = nullptr; },
+     {"cpu_library: expected a string, got null"}},
+    {"cpu_target_missing",
+     [](Json &j) { j.erase("cpu_target"); },
+     {"cpu_target: missing"}},
+    {"entries_object",
+     [](Json &j) { j["entries"] = Json::object(); },
+     {"entries: expected an array, got an object"}},
+    {"entry_not_object",
+     [](Json &j) { j["entries"][1] = 3; },
+     {"entries[1]: expected an object, got an integer"}},
+    {"entry_name_missing",
+     [](Json &j) { j["entries"][2].erase("name"); },
+     {"entries[2].name: missing"}},
+    {"entry_name_empty",
+     [](Json &j) { j["entries"][2]["name"] = ""; },
+     {"entries[2].name: must not be empty"}},
+    {"entry_duplicate",
+     [](Json &j) { j["entries"][3]["name"] = "add_one"; },
+     {"entries[3].name: duplicate entry 'add_one'"}},
+    {"symbol_empty",
+     [](Json &j) { j["entries"][0]["symbol"] = ""; },
+     {"entries[0].symbol: must not be empty"}},
+    {"inputs_missing",
+     [](Json &j) { j["entries"][2].erase("inputs"); },
+     {"entries[2].inputs: missing"}},
+    {"outputs_string",
+     [](Json &j) { j["entries"][2]["outputs"] = "d"; },
+     {"entries[2].outputs: expected an array, got a string"}},
+    {"checks_missing",
+     [](Json &j) { j["entries"][1].erase("checks"); },
+     {"entries[1].checks: missing"}},
+    {"check_not_string",
+     [](Json &j) { j["entries"][1]["checks"][0] = 1; },
+     {"entries[1].checks[0]: expected a string, got an integer"}},
+    {"tensor_name_missing",
+     [](Json &j) { j["entries"][2]["inputs"][0].erase("name"); },
+     {"entries[2].inputs[0].name: missing"}},
+    {"dtype_missing",
+     [](Json &j) { j["entries"][2]["inputs"][0].erase("dtype"); },
+     {"entries[2].inputs[0].dtype: missing"}},
+    {"dtype_number",
+     [](Json &j) { j["entries"][2]["inputs"][0]["dtype"] = 4; },
+     {"entries[2].inputs[0].dtype: expected a string, got an integer"}},
+    {"dtype_unknown",
+     [](Json &j) { j["entries"][2]["outputs"][0]["dtype"] = "u8"; },
+     {"entries[2].outputs[0].dtype: unknown dtype 'u8'", "f32, f16, bf16"}},
+    {"shape_missing",
+     [](Json &j) { j["entries"][2]["inputs"][0].erase("shape"); },
+     {"entries[2].inputs[0].shape: missing"}},
+    {"dim_bad_string",
+     [](Json &j) { j["entries"][2]["inputs"][0]["shape"][1] = "N"; },
+     {"entries[2].inputs[0].shape[1]: expected an integer, \"?\" or "
+      "{\"same_as\": [input, dim]}, got the string \"N\""}},
+    {"dim_negative",
+     [](Json &j) { j["entries"][2]["inputs"][0]["shape"][2] = -3; },
+     {"entries[2].inputs[0].shape[2]: static size -3 is negative"}},
+    {"dim_fraction",
+     [](Json &j) { j["entries"][2]["inputs"][0]["shape"][0] = 1.5; },
+     {"entries[2].inputs[0].shape[0]:", "a number with a fraction"}},
+    {"dim_too_big",
+     [](Json &j) {
+       j["entries"][2]["inputs"][0]["shape"][0] = uint64_t(1) << 63;
+     },
+     {"entries[2].inputs[0].shape[0]: integer out of range"}},
+    {"same_as_missing_key",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0] = {{"x", 1}};
+     },
+     {"entries[1].outputs[0].shape[0].same_as: missing"}},
+    {"same_as_arity",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0]["same_as"] = {0, 0, 0};
+     },
+     {"entries[1].outputs[0].shape[0].same_as: expected an array [input, "
+      "dim], got an array of 3 elements"}},
+    {"same_as_not_int",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0]["same_as"][1] = "0";
+     },
+     {"entries[1].outputs[0].shape[0].same_as[1]: expected an integer"}},
+    {"same_as_no_input",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0]["same_as"][0] = 2;
+     },
+     {"entries[1].outputs[0].shape[0]: same_as refers to input 2, but "
+      "entry 'checked_add' has 2 inputs"}},
+    {"same_as_negative_input",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0]["same_as"][0] = -1;
+     },
+     {"entries[1].outputs[0].shape[0].same_as[0]: input index -1 is out of "
+      "range"}},
+    {"same_as_no_dim",
+     [](Json &j) {
+       j["entries"][1]["outputs"][0]["shape"][0]["same_as"][1] = 1;
+     },
+     {"entries[1].outputs[0].shape[0]: same_as refers to dimension 1 of "
+      "input 0 ('a'), which has rank 1"}},
+    {"same_as_in_input_out_of_range",
+     [](Json &j) {
+       j["entries"][1]["inputs"][1]["shape"][0] = {{"same_as", {0, 4}}};
+     },
+     {"entries[1].inputs[1].shape[0]: same_as refers to dimension 4"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Manifest, ManifestError, testing::ValuesIn(kBadCases),
+                         [](const testing::TestParamInfo<BadCase> &info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST(Manifest, SyntaxErrors) {
+  std::string text = bundle::toJson(testManifest());
+  std::string error;
+  EXPECT_FALSE(bundle::fromJson("", error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+  EXPECT_FALSE(bundle::fromJson("{\"format\": }", error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+  EXPECT_NE(error.find("line 1"), std::string::npos) << error;
+  EXPECT_EQ(error.find("[json.exception"), std::string::npos) << error;
+  // Truncated in the middle.
+  EXPECT_FALSE(bundle::fromJson(text.substr(0, text.size() / 2), error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+  EXPECT_NE(error.find("unexpected end of input"), std::string::npos) << error;
+  // Trailing garbage.
+  EXPECT_FALSE(bundle::fromJson(text + "}", error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+}
+
+TEST(Manifest, VersionCheckedBeforeFields) {
+  // A future manifest with another shape still says "recompile".
+  std::string error;
+  EXPECT_FALSE(bundle::fromJson(
+      R"({"format": "rotary-bundle", "format_version": 999, "kernels": {}})",
+      error));
+  EXPECT_NE(error.find("bundle format version 999 is not supported"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("recompile"), std::string::npos) << error;
+}
+
+} // namespace

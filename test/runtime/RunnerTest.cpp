@@ -1,0 +1,199 @@
+//===- RunnerTest.cpp - rotary-runner end to end on the test bundle -------===//
+
+#include "rotary/Runtime/Npy.h"
+
+#include "TestSupport.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <sys/wait.h>
+
+using namespace rotary;
+using namespace rotary::test;
+using bundle::DType;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output; ///< stdout and stderr
+};
+
+std::string quote(const std::string &s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result runner(const std::vector<std::string> &args,
+              const std::string &env = "") {
+  std::string command = env + " " + quote(ROTARY_RUNNER);
+  for (const std::string &a : args)
+    command += " " + quote(a);
+  command += " 2>&1";
+  FILE *pipe = ::popen(command.c_str(), "r");
+  if (!pipe)
+    return {-1, "popen failed"};
+  Result r;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    r.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+class Runner : public testing::Test {
+protected:
+  TempDir dir;
+  std::string bundleDir = makeBundle(dir / "test.rotary", testManifest());
+
+  std::string f32File(const std::string &name, std::vector<float> values) {
+    npy::Array a(DType::F32, {int64_t(values.size())});
+    std::memcpy(a.data(), values.data(), values.size() * sizeof(float));
+    npy::write(dir / name, a);
+    return dir / name;
+  }
+};
+
+TEST_F(Runner, AddOne) {
+  std::string x = f32File("x.npy", {1, 2, 3});
+  Result r = runner(
+      {bundleDir, "--entry", "add_one", "--input", x, "--out", dir / "y.npy"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "");
+  npy::Array y = npy::read(dir / "y.npy");
+  EXPECT_EQ(y.shape, std::vector<int64_t>{3});
+  EXPECT_EQ(y.as<float>()[2], 4.0f);
+}
+
+TEST_F(Runner, ZeroDimensionalAndRepeat) {
+  npy::Array x(DType::F64, {2, 3}), s(DType::F64, {});
+  for (int i = 0; i < 6; ++i)
+    x.as<double>()[i] = i;
+  s.as<double>()[0] = 2;
+  npy::write(dir / "x.npy", x);
+  npy::write(dir / "s.npy", s);
+  Result r = runner({bundleDir, "--entry=scale", "--input", dir / "x.npy",
+                     "--input", dir / "s.npy", "--out", dir / "y.npy",
+                     "--out=" + dir / "t.npy", "--repeat", "5"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("median_us: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1);
+  npy::Array t = npy::read(dir / "t.npy");
+  EXPECT_TRUE(t.shape.empty());
+  EXPECT_EQ(t.as<double>()[0], 30.0);
+  EXPECT_EQ(npy::read(dir / "y.npy").as<double>()[5], 10.0);
+}
+
+TEST_F(Runner, InputErrors) {
+  std::string a = f32File("a.npy", {1, 2, 3});
+  npy::Array i64(DType::I64, {5});
+  npy::write(dir / "b.npy", i64);
+  Result r = runner({bundleDir, "--entry", "checked_add", "--input", a,
+                     "--input", dir / "b.npy", "--out", dir / "c.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("rotary-runner: error: --input #2 (b): expected "
+                          "f32 [?], got i64 [5]"),
+            std::string::npos)
+      << r.output;
+  // Wrong rank / static size.
+  npy::Array rows(DType::I64, {2, 3});
+  npy::write(dir / "rows.npy", rows);
+  r = runner({bundleDir, "--entry", "row_sums", "--input", dir / "rows.npy",
+              "--out", dir / "y.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--input #1 (x): expected i64 [?, 4], got i64 "
+                          "[2, 3]"),
+            std::string::npos)
+      << r.output;
+  // Counts.
+  r = runner({bundleDir, "--entry", "checked_add", "--input", a, "--out",
+              dir / "c.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("entry 'checked_add' takes 2 --input (a, b), got 1"),
+            std::string::npos)
+      << r.output;
+  // A bad .npy file.
+  writeFile(dir / "junk.npy", "junk");
+  r = runner({bundleDir, "--entry", "add_one", "--input", dir / "junk.npy",
+              "--out", dir / "y.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--input #1 (x): " + dir / "junk.npy" +
+                          ": not a .npy file"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(Runner, RunTimeCheck) {
+  std::string a = f32File("a.npy", {1, 2, 3}), b = f32File("b.npy", {1});
+  Result r = runner({bundleDir, "--entry", "checked_add", "--input", a,
+                     "--input", b, "--out", dir / "c.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("run-time check 1 failed: a and b must have the "
+                          "same size"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir / "c.npy"));
+}
+
+TEST_F(Runner, UsageErrors) {
+  Result r = runner({});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no FILE given"), std::string::npos) << r.output;
+  r = runner({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("usage: rotary-runner"), std::string::npos);
+  r = runner({bundleDir, "--frobnicate"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown option '--frobnicate'"), std::string::npos);
+  r = runner({bundleDir, "--repeat", "zero"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--repeat needs a positive integer"),
+            std::string::npos);
+  r = runner({bundleDir, "--entry"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("option '--entry' needs a value"), std::string::npos);
+  r = runner({bundleDir, "--input", "x.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("choose one with --entry NAME (add_one, "),
+            std::string::npos)
+      << r.output;
+  r = runner({bundleDir, "--entry", "nope"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("has no entry 'nope'; available: add_one"),
+            std::string::npos)
+      << r.output;
+  r = runner({dir / "absent.rotary", "--entry", "x"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("absent.rotary': No such file or directory"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(Runner, BadBundle) {
+  fs::remove(bundleDir + "/cpu/kernels.so");
+  Result r = runner({bundleDir, "--entry", "add_one"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("its CPU library cpu/kernels.so is missing"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(Runner, BadMlirLeavesNoTemporaryFiles) {
+  // Without the compiler the runner refuses .mlir files; with it, this file
+  // fails to compile. Either way: exit code 1, a message, nothing left in
+  // TMPDIR.
+  TempDir tmp;
+  writeFile(dir / "broken.mlir", "func.func @f( {\n");
+  Result r = runner({dir / "broken.mlir", "--entry", "f"},
+                    "TMPDIR=" + quote(tmp.path()));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("rotary-runner: error: "), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(tmp.path())) << r.output;
+}
+
+} // namespace

@@ -1,0 +1,321 @@
+//===- rotary-runner.cpp - run an entry of a bundle on .npy files ---------===//
+//
+//   rotary-runner FILE [--entry NAME] --input A.npy [--input B.npy ...]
+//                 --out R.npy [--out ...] [--repeat N] [--cpu CPU]
+//
+// FILE is a kernel bundle directory (NAME.rotary/) or a .mlir file, which is
+// compiled into a temporary bundle first (removed afterwards). Inputs must
+// have exactly the dtype of the entry's arguments (no conversion); outputs
+// are allocated with the shapes the manifest gives and written as .npy.
+// With --repeat N the entry runs N times and the median time of one call is
+// printed on stdout as `median_us: X`. Errors go to stderr, exit code 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Runtime/Npy.h"
+#include "rotary/Runtime/Runtime.h"
+
+#ifdef ROTARY_RUNNER_HAS_COMPILER
+#include "rotary/Compiler/Compiler.h"
+#endif
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sys/stat.h>
+
+using namespace rotary;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kUsage =
+    "usage: rotary-runner FILE [--entry NAME] --input A.npy [--input B.npy "
+    "...]\n"
+    "                     --out R.npy [--out ...] [--repeat N] [--cpu CPU]\n"
+    "\n"
+    "Runs one entry point of a kernel bundle on .npy inputs and writes its\n"
+    "outputs as .npy files.\n"
+    "\n"
+    "  FILE           a bundle directory (NAME.rotary) or a .mlir file "
+    "(compiled\n"
+    "                 into a temporary bundle first)\n"
+    "  --entry NAME   the entry to run (optional when the bundle has one)\n"
+    "  --input PATH   one per input of the entry, in order (f32, f64, i32, "
+    "i64;\n"
+    "                 the dtype must match the entry's exactly)\n"
+    "  --out PATH     one per output of the entry, in order\n"
+    "  --repeat N     run N times; print the median time as 'median_us: X'\n"
+    "  --cpu CPU      for a .mlir FILE: the CPU to compile for (default "
+    "host)\n";
+
+/// A failure reported as "rotary-runner: error: MESSAGE", exit code 1.
+struct Failure {
+  std::string message;
+};
+
+struct Options {
+  std::string file;
+  std::optional<std::string> entry;
+  std::vector<std::string> inputs, outputs;
+  int repeat = 0;
+  std::string cpu = "host";
+};
+
+Options parseArgs(int argc, char **argv, bool &help) {
+  Options o;
+  bool haveFile = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return o;
+    }
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      if (arg == "--" && i + 1 < argc)
+        arg = argv[++i];
+      if (haveFile)
+        throw Failure{"more than one FILE: '" + o.file + "' and '" + arg +
+                      "'\n" + kUsage};
+      o.file = arg;
+      haveFile = true;
+      continue;
+    }
+    std::string name = arg, value;
+    bool inlineValue = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      inlineValue = true;
+    }
+    if (name != "--entry" && name != "--input" && name != "--out" &&
+        name != "--repeat" && name != "--cpu")
+      throw Failure{"unknown option '" + name + "'\n" + kUsage};
+    if (!inlineValue) {
+      if (i + 1 >= argc)
+        throw Failure{"option '" + name + "' needs a value"};
+      value = argv[++i];
+    }
+    if (name == "--entry") {
+      o.entry = value;
+    } else if (name == "--input") {
+      o.inputs.push_back(value);
+    } else if (name == "--out") {
+      o.outputs.push_back(value);
+    } else if (name == "--cpu") {
+      o.cpu = value;
+    } else {
+      char *end = nullptr;
+      errno = 0;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end || errno || n < 1 || n > 100000000)
+        throw Failure{"--repeat needs a positive integer, got '" + value + "'"};
+      o.repeat = int(n);
+    }
+  }
+  if (!haveFile)
+    throw Failure{std::string("no FILE given\n") + kUsage};
+  return o;
+}
+
+/// Removes a temporary directory when it goes out of scope.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (!path.empty()) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  }
+};
+
+std::string compileToBundle(const Options &o, TempDir &temp) {
+#ifdef ROTARY_RUNNER_HAS_COMPILER
+  const char *tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/rotary-runner-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (!::mkdtemp(buffer.data()))
+    throw Failure{"cannot create a temporary directory " + pattern + ": " +
+                  std::strerror(errno)};
+  temp.path = buffer.data();
+  std::string stem = fs::path(o.file).stem().string();
+  std::string dir =
+      temp.path + "/" + (stem.empty() ? "bundle" : stem) + ".rotary";
+  compiler::CompileOptions options;
+  options.cpu = o.cpu;
+  std::string error;
+  if (!compiler::compileFileToBundle(o.file, dir, options, error))
+    throw Failure{"cannot compile '" + o.file + "':\n" + error};
+  return dir;
+#else
+  (void)temp;
+  throw Failure{"'" + o.file +
+                "' is not a bundle directory, and this rotary-runner was "
+                "built without the compiler; compile it into a bundle first "
+                "(rotary-translate) and pass the NAME.rotary directory"};
+#endif
+}
+
+std::string specShape(const bundle::Entry &entry,
+                      const bundle::TensorSpec &spec) {
+  std::string s = std::string(bundle::dtypeName(spec.dtype)) + " [";
+  for (size_t i = 0; i < spec.shape.size(); ++i) {
+    const bundle::Dim &d = spec.shape[i];
+    s += i ? ", " : "";
+    if (d.kind == bundle::Dim::Kind::Static)
+      s += std::to_string(d.size);
+    else if (d.kind == bundle::Dim::Kind::SameAs)
+      s += entry.inputs[d.input].name + ".shape[" + std::to_string(d.dim) + "]";
+    else
+      s += "?";
+  }
+  return s + "]";
+}
+
+std::string listNames(const std::vector<bundle::TensorSpec> &specs) {
+  std::string s;
+  for (size_t i = 0; i < specs.size(); ++i)
+    s += (i ? ", " : "") + specs[i].name;
+  return s;
+}
+
+int run(const Options &o) {
+  TempDir temp;
+  std::string dir = o.file;
+  struct stat st;
+  if (::stat(o.file.c_str(), &st) != 0)
+    throw Failure{"'" + o.file + "': " + std::strerror(errno)};
+  if (!S_ISDIR(st.st_mode))
+    dir = compileToBundle(o, temp);
+
+  std::shared_ptr<runtime::Bundle> bundle = runtime::Bundle::load(dir);
+  const bundle::Manifest &manifest = bundle->manifest();
+  std::string entryName;
+  if (o.entry) {
+    entryName = *o.entry;
+  } else if (manifest.entries.size() == 1) {
+    entryName = manifest.entries[0].name;
+  } else {
+    std::string names;
+    for (const bundle::Entry &e : manifest.entries)
+      names += (names.empty() ? "" : ", ") + e.name;
+    throw Failure{"the bundle has " + std::to_string(manifest.entries.size()) +
+                  " entries; choose one with --entry NAME (" + names + ")"};
+  }
+  const bundle::Entry &entry = bundle->entry(entryName);
+
+  auto countError = [&](const char *option,
+                        const std::vector<bundle::TensorSpec> &specs,
+                        size_t got) {
+    return Failure{"entry '" + entry.name + "' takes " +
+                   std::to_string(specs.size()) + " " + option + " (" +
+                   listNames(specs) + "), got " + std::to_string(got)};
+  };
+  if (o.inputs.size() != entry.inputs.size())
+    throw countError("--input", entry.inputs, o.inputs.size());
+  if (o.outputs.size() != entry.outputs.size())
+    throw countError("--out", entry.outputs, o.outputs.size());
+
+  // Inputs: the dtype must match exactly; rank and static sizes are checked
+  // here too so the message speaks of the command line.
+  std::vector<npy::Array> inputs;
+  std::vector<runtime::TensorRef> inputRefs;
+  for (size_t i = 0; i < o.inputs.size(); ++i) {
+    const bundle::TensorSpec &spec = entry.inputs[i];
+    std::string which =
+        "--input #" + std::to_string(i + 1) + " (" + spec.name + ")";
+    npy::Array array;
+    try {
+      array = npy::read(o.inputs[i]);
+    } catch (const npy::Error &e) {
+      throw Failure{which + ": " + e.what()};
+    }
+    bool fits =
+        array.dtype == spec.dtype && array.shape.size() == spec.shape.size();
+    for (size_t d = 0; fits && d < spec.shape.size(); ++d)
+      if (spec.shape[d].kind == bundle::Dim::Kind::Static &&
+          spec.shape[d].size != array.shape[d])
+        fits = false;
+    if (!fits)
+      throw Failure{which + ": expected " + specShape(entry, spec) + ", got " +
+                    npy::describe(array.dtype, array.shape) + " (" +
+                    o.inputs[i] + ")"};
+    inputs.push_back(std::move(array));
+  }
+  for (npy::Array &a : inputs)
+    inputRefs.emplace_back(a.data(), a.dtype, a.shape);
+
+  std::vector<std::vector<int64_t>> shapes =
+      bundle->outputShapes(entry.name, inputRefs);
+  std::vector<npy::Array> outputs;
+  std::vector<runtime::TensorRef> outputRefs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const bundle::TensorSpec &spec = entry.outputs[i];
+    if (!npy::isSupported(spec.dtype))
+      throw Failure{"--out #" + std::to_string(i + 1) + " (" + spec.name +
+                    "): the output is " + bundle::dtypeName(spec.dtype) +
+                    ", which .npy files here cannot hold (f32, f64, i32, "
+                    "i64)"};
+    outputs.emplace_back(spec.dtype, shapes[i]);
+  }
+  for (npy::Array &a : outputs)
+    outputRefs.emplace_back(a.data(), a.dtype, a.shape);
+
+  const int runs = std::max(o.repeat, 1);
+  std::vector<double> micros;
+  micros.reserve(runs);
+  for (int r = 0; r < runs; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    bundle->call(entry.name, inputRefs, outputRefs);
+    auto stop = std::chrono::steady_clock::now();
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(stop - start).count());
+  }
+
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    try {
+      npy::write(o.outputs[i], outputs[i]);
+    } catch (const npy::Error &e) {
+      throw Failure{"--out #" + std::to_string(i + 1) + " (" +
+                    entry.outputs[i].name + "): " + e.what()};
+    }
+  }
+
+  if (o.repeat > 0) {
+    std::sort(micros.begin(), micros.end());
+    size_t n = micros.size();
+    double median =
+        n % 2 ? micros[n / 2] : (micros[n / 2 - 1] + micros[n / 2]) / 2;
+    std::printf("median_us: %.3f\n", median);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    bool help = false;
+    Options o = parseArgs(argc, argv, help);
+    if (help) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    return run(o);
+  } catch (const Failure &f) {
+    std::fprintf(stderr, "rotary-runner: error: %s\n", f.message.c_str());
+  } catch (const runtime::Error &e) {
+    std::fprintf(stderr, "rotary-runner: error: %s\n", e.what());
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "rotary-runner: error: %s\n", e.what());
+  }
+  return 1;
+}
