@@ -9,8 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "rotary/Conversion/Passes.h"
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 #include "rotary/Dialect/Rotary/Transforms/Passes.h"
+#include "rotary/Pipelines/Pipelines.h"
 #include "rotary/Version.h"
 
 #include "mlir/Bytecode/BytecodeReader.h"
@@ -177,6 +179,9 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   registerAllPasses();
   rotary::registerRotaryPasses();
+  rotary::registerRotaryConversionPasses();
+  rotary::registerRotaryPipelinePasses();
+  rotary::registerRotaryPipelines();
 
   DialectRegistry registry;
   registerAllDialects(registry);

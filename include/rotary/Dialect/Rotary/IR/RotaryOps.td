@@ -36,7 +36,7 @@ def Rotary_F32Scalar : 0DTensorOf<[F32]>,
 // rotary.rope
 //===----------------------------------------------------------------------===//
 
-def Rotary_RopeOp : Rotary_Op<"rope", [Pure, AttrSizedOperandSegments,
+def Rotary_RopeOp : Rotary_Op<"rope", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
                                        AllTypesMatch<["x", "result"]>]> {
   let summary = "rotary position embedding (all layouts, learnable parts)";
   let description = [{
@@ -136,7 +136,7 @@ def Rotary_InvFreqOp : Rotary_Op<"inv_freq", [Pure,
 // rotary.givens
 //===----------------------------------------------------------------------===//
 
-def Rotary_GivensOp : Rotary_Op<"givens", [Pure,
+def Rotary_GivensOp : Rotary_Op<"givens", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
                                            AllTypesMatch<["x", "result"]>]> {
   let summary = "a chain of Givens rotations";
   let description = [{
@@ -180,7 +180,7 @@ def Rotary_GivensOp : Rotary_Op<"givens", [Pure,
 // rotary.orthogonal / rotary.orthogonality_penalty
 //===----------------------------------------------------------------------===//
 
-def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure,
+def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "multiply by a (learnable, near-orthogonal) matrix";
   let description = [{
@@ -232,7 +232,7 @@ def Rotary_OrthogonalityPenaltyOp : Rotary_Op<"orthogonality_penalty", [Pure]> {
 // rotary.rotation_block
 //===----------------------------------------------------------------------===//
 
-def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure,
+def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["x", "result"]>]> {
   let summary = "optional RoPE, a Givens chain, then an orthogonal matrix";
   let description = [{
@@ -276,7 +276,7 @@ def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure,
 // HDD-RoPE: so_generator, cumulative_rotation, hdd_rope
 //===----------------------------------------------------------------------===//
 
-def Rotary_SOGeneratorOp : Rotary_Op<"so_generator", [Pure,
+def Rotary_SOGeneratorOp : Rotary_Op<"so_generator", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "angles [..., c(c-1)/2] to rotations [..., c, c] in SO(c)";
   let description = [{
@@ -303,7 +303,7 @@ def Rotary_SOGeneratorOp : Rotary_Op<"so_generator", [Pure,
   let hasVerifier = 1;
 }
 
-def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure,
+def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["rotations", "result"]>]> {
   let summary = "inclusive product scan P_t = G_1·G_2⋯G_t";
   let description = [{
@@ -323,7 +323,7 @@ def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure,
   let hasVerifier = 1;
 }
 
-def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure,
+def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
                                               AllTypesMatch<["x", "result"]>]> {
   let summary = "apply per-chunk rotations (HDD-RoPE)";
   let description = [{
@@ -376,7 +376,7 @@ def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure,
 // rotary.attention
 //===----------------------------------------------------------------------===//
 
-def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, AttrSizedOperandSegments,
+def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "adaptive local/global attention with log-sum-exp";
   let description = [{
@@ -493,7 +493,7 @@ def Rotary_AdaptiveMomentumOp : Rotary_Op<"adaptive_momentum", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure,
+def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["param", "grad", "new_param"]>,
     AllTypesMatch<["momentum", "new_momentum"]>]> {
   let summary = "FAM parameter update with weight decay";
@@ -536,7 +536,7 @@ def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure,
 // rotary.quaternion_rotate
 //===----------------------------------------------------------------------===//
 
-def Rotary_QuaternionRotateOp : Rotary_Op<"quaternion_rotate", [Pure,
+def Rotary_QuaternionRotateOp : Rotary_Op<"quaternion_rotate", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["x", "result"]>]> {
   let summary = "rotate 3-vectors about an axis by an angle (quaternion form)";
   let description = [{

@@ -1,0 +1,86 @@
+//===- Passes.td - passes of the rotary compilation pipelines -*- tablegen -*-===//
+
+#ifndef ROTARY_PIPELINES_PASSES_TD
+#define ROTARY_PIPELINES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def RotaryPrepareEntryPoints : Pass<"rotary-prepare-entry-points",
+                                    "::mlir::ModuleOp"> {
+  let summary = "Split every public function into a check and a "
+                "destination-passing body";
+  let description = [{
+    For each public `func.func @f(inputs) -> results`:
+    - `@f__check(inputs) -> i32` evaluates, from the inputs' sizes alone,
+      every shape rule of its rotary ops that the IR leaves to the run time,
+      and returns 0 or the 1-based number of the first rule broken; the
+      messages go to `rotary.checks` on `@f`;
+    - `@f(inputs, outputs)` writes each result into a caller-allocated
+      output (`bufferization.materialize_in_destination`), so the kernel
+      allocates nothing for its results; `rotary.outputs` on `@f` records
+      each output size as a constant or as a size of an input.
+    An output size that is not a function of the input sizes is an error.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def RotaryPackEntryPoints : Pass<"rotary-pack-entry-points",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Emit the bundle ABI symbol of every entry point";
+  let description = [{
+    On the LLVM dialect: for each entry `@f` prepared by
+    rotary-prepare-entry-points, emits `i32 @rotary_entry_f(ptr args)`, which
+    loads the memref descriptor pointers from `args`, calls the check and
+    returns its code when non-zero, else calls the body and returns 0 (the
+    ABI of rotary/Bundle/Manifest.h).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def RotaryCopiesToLinalg : Pass<"rotary-copies-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    memref.copy between buffers of non-identity layout lowers to a call of
+    `memrefCopy` from MLIR's runner-utils library, which a deployed bundle
+    must not need; linalg.copy lowers to plain loops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
+  let summary = "Turn outermost linalg ops and scf.forall into scf.parallel";
+  let description = [{
+    Linalg ops at the top level of a function become scf.parallel loops over
+    their parallel dimensions, and scf.forall becomes scf.parallel; linalg
+    ops nested inside those stay sequential (convert-linalg-to-loops later),
+    so convert-scf-to-openmp creates one parallel region per kernel step and
+    never nested ones.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def RotaryForwardOutputs : Pass<"rotary-forward-outputs",
+                                "::mlir::func::FuncOp"> {
+  let summary = "Compute into an output argument instead of copying to it";
+  let description = [{
+    After bufferization, `%a = memref.alloc` ... `memref.copy %a, %out` ...
+    `memref.dealloc %a`, where `%out` is an argument of the function of the
+    same type that nothing touches before the copy, becomes a computation
+    straight into `%out` (what empty-tensor elimination misses when reshapes
+    sit between the computation and the output).
+  }];
+}
+
+def RotaryInlineAllocaScopes : Pass<"rotary-inline-alloca-scopes"> {
+  let summary = "Inline memref.alloca_scope regions that allocate nothing";
+  let description = [{
+    convert-scf-to-openmp wraps every parallel loop body in a
+    memref.alloca_scope, which must stay a single block; lowering the loops
+    nested in it to control flow would break that. A scope without
+    memref.alloca in it frees nothing, so its body is inlined.
+  }];
+}
+
+#endif // ROTARY_PIPELINES_PASSES_TD

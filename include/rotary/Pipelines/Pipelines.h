@@ -1,0 +1,53 @@
+//===- Pipelines.h - named rotary pipelines ---------------------*- C++ -*-===//
+#ifndef ROTARY_PIPELINES_PIPELINES_H
+#define ROTARY_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace rotary {
+
+#define GEN_PASS_DECL
+#include "rotary/Pipelines/Passes.h.inc"
+
+/// Names of the attributes rotary-prepare-entry-points leaves on an entry.
+constexpr const char *kEntryAttr = "rotary.entry";
+constexpr const char *kChecksAttr = "rotary.checks";
+constexpr const char *kOutputsAttr = "rotary.outputs";
+constexpr const char *kCheckSuffix = "__check";
+constexpr const char *kEntrySymbolPrefix = "rotary_entry_";
+
+struct CpuPipelineOptions
+    : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<bool> prepareEntryPoints{
+      *this, "entry-points",
+      llvm::cl::desc("Split public functions into checks and "
+                     "destination-passing bodies and emit the bundle ABI"),
+      llvm::cl::init(true)};
+  Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run outer loops on threads (OpenMP; the kernel library "
+                     "then needs libomp)"),
+      llvm::cl::init(true)};
+};
+
+/// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,
+/// and the LLVM dialect (with the bundle ABI entry symbols).
+void buildCpuPipeline(mlir::OpPassManager &pm,
+                      const CpuPipelineOptions &options);
+/// The first part alone (up to and including the entry-point split), so
+/// the compiler can read the entries' metadata before lowering further.
+void buildCpuFrontPipeline(mlir::OpPassManager &pm,
+                           const CpuPipelineOptions &options);
+/// The rest: from the entry-point split to the LLVM dialect.
+void buildCpuBackPipeline(mlir::OpPassManager &pm,
+                          const CpuPipelineOptions &options);
+
+void registerRotaryPipelines();
+
+#define GEN_PASS_REGISTRATION
+#include "rotary/Pipelines/Passes.h.inc"
+
+} // namespace rotary
+
+#endif // ROTARY_PIPELINES_PIPELINES_H

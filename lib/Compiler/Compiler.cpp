@@ -1,0 +1,394 @@
+//===- Compiler.cpp - .mlir to a kernel bundle ----------------------------===//
+//
+// parse → rotary-cpu-pipeline (front: fusion + entry points; back: lowering
+// to the LLVM dialect) → LLVM IR → optimised object for the chosen CPU →
+// shared library (linked by the system C compiler driver) + manifest.json.
+// The bundle is assembled in a temporary directory and renamed into place.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Compiler/Compiler.h"
+#include "rotary/Bundle/Manifest.h"
+#include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
+#include "rotary/Pipelines/Pipelines.h"
+#include "rotary/Version.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/AsmParser/AsmParserState.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace rotary;
+namespace bundle = rotary::bundle;
+
+namespace {
+void initialize() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    registerRotaryPipelinePasses();
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+std::optional<bundle::DType> dtypeOf(Type t) {
+  if (t.isF32())
+    return bundle::DType::F32;
+  if (t.isF16())
+    return bundle::DType::F16;
+  if (t.isBF16())
+    return bundle::DType::BF16;
+  if (t.isF64())
+    return bundle::DType::F64;
+  if (t.isInteger(32))
+    return bundle::DType::I32;
+  if (t.isInteger(64))
+    return bundle::DType::I64;
+  return std::nullopt;
+}
+
+/// The source names of @fn's arguments ("x" for %x), where the parser saw
+/// them; "argN" otherwise.
+std::vector<std::string> argumentNames(func::FuncOp fn,
+                                       const AsmParserState &state) {
+  std::vector<std::string> names;
+  const AsmParserState::BlockDefinition *def =
+      fn.getBody().empty() ? nullptr : state.getBlockDef(&fn.getBody().front());
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    std::string name = "arg" + std::to_string(i);
+    if (def && i < def->arguments.size()) {
+      llvm::SMRange r = def->arguments[i].loc;
+      StringRef text(r.Start.getPointer(),
+                     r.End.getPointer() - r.Start.getPointer());
+      text.consume_front("%");
+      if (!text.empty())
+        name = text.str();
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+/// The manifest entry of a function prepared by rotary-prepare-entry-points
+/// (called before the lowering, while it still has tensor types).
+LogicalResult describeEntry(func::FuncOp fn,
+                            const std::vector<std::string> &names,
+                            bundle::Entry &entry) {
+  auto counts = fn->getAttrOfType<DenseI64ArrayAttr>(kEntryAttr);
+  int64_t numIn = counts[0];
+  entry.name = fn.getSymName().str();
+  entry.symbol = kEntrySymbolPrefix + entry.name;
+  for (int64_t i = 0; i < numIn; ++i) {
+    auto t = cast<RankedTensorType>(fn.getArgumentTypes()[i]);
+    std::optional<bundle::DType> dtype = dtypeOf(t.getElementType());
+    if (!dtype)
+      return fn.emitError("rotary: argument ")
+             << i << " of '" << entry.name << "' has element type "
+             << t.getElementType()
+             << ", which bundles do not support (f32, f16, bf16, f64, i32, "
+                "i64)";
+    bundle::TensorSpec spec;
+    spec.name = i < static_cast<int64_t>(names.size())
+                    ? names[i]
+                    : "arg" + std::to_string(i);
+    spec.dtype = *dtype;
+    for (int64_t d : t.getShape())
+      spec.shape.push_back(ShapedType::isDynamic(d) ? bundle::Dim::dynamic()
+                                                    : bundle::Dim::fixed(d));
+    entry.inputs.push_back(spec);
+  }
+  auto outputs = fn->getAttrOfType<ArrayAttr>(kOutputsAttr);
+  for (auto [k, out] : llvm::enumerate(outputs)) {
+    auto t = cast<MemRefType>(fn.getArgumentTypes()[numIn + k]);
+    bundle::TensorSpec spec;
+    spec.name = "result" + (outputs.size() > 1 ? std::to_string(k) : "");
+    std::optional<bundle::DType> dtype = dtypeOf(t.getElementType());
+    if (!dtype)
+      return fn.emitError("rotary: result ")
+             << k << " of '" << entry.name << "' has an unsupported type";
+    spec.dtype = *dtype;
+    for (Attribute d : cast<ArrayAttr>(out)) {
+      if (auto size = dyn_cast<IntegerAttr>(d))
+        spec.shape.push_back(bundle::Dim::fixed(size.getInt()));
+      else {
+        auto same = cast<DenseI64ArrayAttr>(d);
+        spec.shape.push_back(bundle::Dim::sameAs(same[0], same[1]));
+      }
+    }
+    entry.outputs.push_back(spec);
+  }
+  for (Attribute m : fn->getAttrOfType<ArrayAttr>(kChecksAttr))
+    entry.checks.push_back(cast<StringAttr>(m).str());
+  return success();
+}
+
+std::string hexDigest(ArrayRef<uint8_t> bytes) {
+  std::string s;
+  for (uint8_t b : bytes) {
+    const char *hex = "0123456789abcdef";
+    s.push_back(hex[b >> 4]);
+    s.push_back(hex[b & 15]);
+  }
+  return s;
+}
+
+/// Builds the bundle of `source` into `dir` (which must exist and be empty).
+LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
+                          StringRef source, const compiler::CompileOptions &opt,
+                          StringRef dir, std::string &error) {
+  Block block;
+  AsmParserState state;
+  ParserConfig config(&ctx);
+  if (failed(parseAsmSourceFile(sm, &block, config, &state)))
+    return failure();
+  // One module, as mlir-opt does it: a lone module op, or the parsed ops.
+  OwningOpRef<ModuleOp> module;
+  if (llvm::hasSingleElement(block) && isa<ModuleOp>(block.front())) {
+    module = cast<ModuleOp>(block.front());
+    module.get()->remove();
+  } else {
+    module = ModuleOp::create(UnknownLoc::get(&ctx));
+    module->getBody()->getOperations().splice(module->getBody()->begin(),
+                                              block.getOperations());
+  }
+  if (failed(verify(*module)))
+    return failure();
+  std::map<std::string, std::vector<std::string>> names;
+  for (auto fn : module->getOps<func::FuncOp>())
+    names[fn.getSymName().str()] = argumentNames(fn, state);
+  if (names.empty())
+    return module->emitError("rotary: no func.func to compile");
+
+  CpuPipelineOptions pipelineOptions;
+  PassManager front(&ctx);
+  buildCpuFrontPipeline(front, pipelineOptions);
+  if (failed(front.run(*module)))
+    return failure();
+  bundle::Manifest manifest;
+  manifest.compilerVersion = ROTARY_VERSION_STRING;
+  manifest.mlirVersion = ROTARY_MLIR_VERSION_STRING;
+  for (auto fn : module->getOps<func::FuncOp>()) {
+    if (!fn->hasAttr(kEntryAttr))
+      continue;
+    bundle::Entry entry;
+    if (failed(describeEntry(fn, names[fn.getSymName().str()], entry)))
+      return failure();
+    manifest.entries.push_back(entry);
+  }
+  if (manifest.entries.empty())
+    return module->emitError("rotary: no public function to export");
+
+  PassManager back(&ctx);
+  buildCpuBackPipeline(back, pipelineOptions);
+  if (failed(back.run(*module)))
+    return failure();
+  // Our bookkeeping attributes mean nothing to LLVM IR.
+  module->walk([](Operation *op) {
+    for (NamedAttribute a : llvm::to_vector(op->getDiscardableAttrs()))
+      if (a.getName().strref().starts_with("rotary."))
+        op->removeDiscardableAttr(a.getName());
+  });
+
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmCtx, "rotary_kernels");
+  if (!llvmModule)
+    return module->emitError("rotary: translation to LLVM IR failed");
+
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string lookupError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target) {
+    error = "rotary: no LLVM target for " + triple.str() + ": " + lookupError;
+    return failure();
+  }
+  std::string cpu =
+      opt.cpu == "host" ? llvm::sys::getHostCPUName().str() : opt.cpu;
+  std::string features;
+  if (opt.cpu == "host")
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features += (features.empty() ? "" : ",") +
+                  std::string(f.second ? "+" : "-") + f.first().str();
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    error = "rotary: LLVM does not know the CPU '" + cpu + "'";
+    return failure();
+  }
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(triple);
+  if (llvm::Error e =
+          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
+    error = "rotary: LLVM optimisation failed: " + llvm::toString(std::move(e));
+    return failure();
+  }
+
+  SmallString<256> cpuDir(dir);
+  llvm::sys::path::append(cpuDir, "cpu");
+  if (std::error_code ec = llvm::sys::fs::create_directories(cpuDir)) {
+    error = "rotary: cannot create " + cpuDir.str().str() + ": " + ec.message();
+    return failure();
+  }
+  SmallString<256> object(cpuDir), library(dir), linkLog(cpuDir);
+  llvm::sys::path::append(object, "kernels.o");
+  llvm::sys::path::append(library, bundle::kCpuLibrary);
+  llvm::sys::path::append(linkLog, "link.log");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(object, ec);
+    if (ec) {
+      error = "rotary: cannot write " + object.str().str();
+      return failure();
+    }
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      error = "rotary: LLVM cannot emit an object file for " + triple.str();
+      return failure();
+    }
+    codegen.run(*llvmModule);
+  }
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "rotary: no C compiler driver 'cc' on PATH to link the kernel "
+            "library (install gcc)";
+    return failure();
+  }
+  // libomp runs the parallel loops (Debian's libomp5-22; its soname is on
+  // the default library path).
+  SmallVector<StringRef> args = {*cc,   "-shared",       "-o", library, object,
+                                 "-lm", "-l:libomp.so.5"};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog),
+                                          StringRef(linkLog)};
+  std::string execError;
+  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,
+                                &execError) != 0) {
+    auto log = llvm::MemoryBuffer::getFile(linkLog);
+    error = "rotary: linking the kernel library failed: " + execError +
+            (log ? "\n" + (*log)->getBuffer().str() : "");
+    return failure();
+  }
+  llvm::sys::fs::remove(object);
+  llvm::sys::fs::remove(linkLog);
+
+  manifest.cpuLibrary = bundle::kCpuLibrary;
+  manifest.cpuTarget = triple.str() + " " + cpu;
+  llvm::SHA256 hash;
+  hash.update(source);
+  hash.update(manifest.compilerVersion);
+  hash.update(manifest.mlirVersion);
+  hash.update(manifest.cpuTarget);
+  hash.update(features);
+  std::array<uint8_t, 32> digest = hash.final();
+  manifest.contentHash = hexDigest(digest);
+  SmallString<256> manifestPath(dir);
+  llvm::sys::path::append(manifestPath, bundle::kManifestFile);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(manifestPath, ec);
+  if (ec) {
+    error = "rotary: cannot write " + manifestPath.str().str();
+    return failure();
+  }
+  os << bundle::toJson(manifest);
+  return success();
+}
+} // namespace
+
+bool compiler::compileSourceToBundle(const std::string &source,
+                                     const std::string &bufferName,
+                                     const std::string &bundleDir,
+                                     const CompileOptions &options,
+                                     std::string &error) {
+  initialize();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
+  registry.insert<RotaryDialect>();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // Diagnostics point at the source; a dump of the IR helps nobody here.
+  ctx.printOpOnDiagnostic(false);
+
+  llvm::SourceMgr sm;
+  sm.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  SourceMgrDiagnosticHandler handler(sm, &ctx, diagStream);
+
+  // Build beside the destination, then rename into place.
+  SmallString<256> tmp(bundleDir);
+  tmp += ".tmp-%%%%%%";
+  SmallString<256> tmpDir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(tmp, tmpDir)) {
+    error = "rotary: cannot create a directory next to " + bundleDir + ": " +
+            ec.message();
+    return false;
+  }
+  std::string buildError;
+  bool ok =
+      succeeded(buildBundle(ctx, sm, source, options, tmpDir, buildError));
+  if (ok) {
+    llvm::sys::fs::remove_directories(bundleDir);
+    if (std::error_code ec = llvm::sys::fs::rename(tmpDir, bundleDir)) {
+      buildError = "rotary: cannot move the bundle to " + bundleDir + ": " +
+                   ec.message();
+      ok = false;
+    }
+  }
+  if (!ok) {
+    llvm::sys::fs::remove_directories(tmpDir);
+    error = diagnostics + buildError;
+    if (error.empty())
+      error = "rotary: compilation failed";
+  }
+  return ok;
+}
+
+bool compiler::compileFileToBundle(const std::string &inputPath,
+                                   const std::string &bundleDir,
+                                   const CompileOptions &options,
+                                   std::string &error) {
+  auto file = llvm::MemoryBuffer::getFileOrSTDIN(inputPath);
+  if (!file) {
+    error =
+        "rotary: cannot read " + inputPath + ": " + file.getError().message();
+    return false;
+  }
+  return compileSourceToBundle((*file)->getBuffer().str(), inputPath, bundleDir,
+                               options, error);
+}

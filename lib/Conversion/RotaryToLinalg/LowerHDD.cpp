@@ -1,0 +1,694 @@
+//===- LowerHDD.cpp - so_generator, cumulative_rotation, hdd_rope ---------===//
+//
+// - so_generator (givens): row r of G = e_r·G_(0,1)·G_(0,2)⋯, unrolled (c is
+//   a static attribute); (exp): exp of the skew matrix by scaling and
+//   squaring of a degree-12 Taylor series, unrolled for c ≤ kMaxExpChunk.
+// - cumulative_rotation: a blocked scan — sequential products inside blocks
+//   of kScanBlock steps (parallel over blocks), a scan of block totals, and
+//   a parallel fix-up P_t = carry_block·local_t.
+// - hdd_rope with P: a batched c×c mat-vec; fused (angles): one sequential
+//   scan over T per (b, h, chunk) chain with P held in c² scalars, applying
+//   each token's Givens rotations to P's columns (P_t = P_{t-1}·G_t) and
+//   multiplying the chunk, so P is never stored.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+namespace {
+constexpr int64_t kScanBlock = 64;
+constexpr int64_t kMaxExpChunk = 8;
+
+Value f32c(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// Lexicographic (p, q), p < q: the order of SPEC §5.
+SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c) {
+  SmallVector<std::pair<int64_t, int64_t>> pairs;
+  for (int64_t p = 0; p < c; ++p)
+    for (int64_t q = p + 1; q < c; ++q)
+      pairs.push_back({p, q});
+  return pairs;
+}
+
+/// Right-multiplies the c×c scalar matrix `m` (row-major) by
+/// G_(0,1)(a_0)·G_(0,2)(a_1)⋯: each rotation mixes two columns of every row.
+void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
+                    SmallVectorImpl<Value> &m) {
+  for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
+    auto [i, j] = pq;
+    Value cs = math::CosOp::create(b, loc, a[k]);
+    Value sn = math::SinOp::create(b, loc, a[k]);
+    for (int64_t r = 0; r < c; ++r) {
+      Value xi = m[r * c + i], xj = m[r * c + j];
+      m[r * c + i] =
+          arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, xi, cs),
+                                arith::MulFOp::create(b, loc, xj, sn));
+      m[r * c + j] =
+          arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, xj, cs),
+                                arith::MulFOp::create(b, loc, xi, sn));
+    }
+  }
+}
+
+SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c) {
+  SmallVector<Value> m;
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q)
+      m.push_back(f32c(b, loc, r == q ? 1.0 : 0.0));
+  return m;
+}
+
+SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
+                          ArrayRef<Value> x, ArrayRef<Value> y) {
+  SmallVector<Value> z;
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q) {
+      Value acc = arith::MulFOp::create(b, loc, x[r * c], y[q]);
+      for (int64_t k = 1; k < c; ++k)
+        acc = arith::AddFOp::create(
+            b, loc, acc,
+            arith::MulFOp::create(b, loc, x[r * c + k], y[k * c + q]));
+      z.push_back(acc);
+    }
+  return z;
+}
+
+/// exp of the skew matrix with A[p,q] = a_pq: scale by 2^-s so that
+/// ‖A‖₁/2^s ≤ 1/2, sum 12 Taylor terms, square s times (an scf.for).
+SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
+                           ArrayRef<Value> a) {
+  SmallVector<Value> m(c * c, f32c(b, loc, 0.0));
+  for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
+    auto [p, q] = pq;
+    m[p * c + q] = a[k];
+    m[q * c + p] = arith::NegFOp::create(b, loc, a[k]);
+  }
+  // ‖A‖₁ ≤ sum of |a|: a bound is enough to pick s.
+  Value norm = f32c(b, loc, 0.0);
+  for (Value v : a)
+    norm = arith::AddFOp::create(b, loc, norm, math::AbsFOp::create(b, loc, v));
+  // s = max(0, ceil(log2(norm)) + 1), at most 64.
+  Value lg = math::CeilOp::create(
+      b, loc,
+      math::Log2Op::create(
+          b, loc,
+          arith::MaximumFOp::create(b, loc, norm, f32c(b, loc, 1e-30))));
+  Value sF = arith::MinimumFOp::create(
+      b, loc, f32c(b, loc, 64.0),
+      arith::MaximumFOp::create(
+          b, loc, f32c(b, loc, 0.0),
+          arith::AddFOp::create(b, loc, lg, f32c(b, loc, 1.0))));
+  Value s = arith::FPToSIOp::create(b, loc, b.getI32Type(), sF);
+  Value scale = math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF));
+  for (Value &v : m)
+    v = arith::MulFOp::create(b, loc, v, scale);
+  SmallVector<Value> result = identity(b, loc, c), term = identity(b, loc, c);
+  for (int k = 1; k <= 12; ++k) {
+    term = matmul(b, loc, c, term, m);
+    Value inv = f32c(b, loc, 1.0 / k);
+    for (Value &v : term)
+      v = arith::MulFOp::create(b, loc, v, inv);
+    for (int64_t e = 0; e < c * c; ++e)
+      result[e] = arith::AddFOp::create(b, loc, result[e], term[e]);
+  }
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value steps = arith::IndexCastOp::create(b, loc, b.getIndexType(), s);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, steps, one, result,
+      [&](OpBuilder &lb, Location l, Value, ValueRange iter) {
+        SmallVector<Value> m(iter);
+        SmallVector<Value> sq = matmul(lb, l, c, m, m);
+        scf::YieldOp::create(lb, l, sq);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// The K = c(c-1)/2 angle slices [...] of `angles` [..., K].
+SmallVector<Value> angleSlices(OpBuilder &b, Location loc, Value angles) {
+  auto t = cast<RankedTensorType>(angles.getType());
+  int64_t r = t.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, angles);
+  SmallVector<Value> slices;
+  for (int64_t k = 0; k < t.getShape().back(); ++k) {
+    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)),
+        sz = sizes, st(r, b.getIndexAttr(1));
+    offs.back() = b.getIndexAttr(k);
+    sz.back() = b.getIndexAttr(1);
+    slices.push_back(tensor::ExtractSliceOp::create(
+        b, loc, sliceType(sz, {r - 1}, t.getElementType()), angles, offs, sz,
+        st));
+  }
+  return slices;
+}
+
+/// so_generator: one generic per element (..., r, col) for givens; for exp,
+/// c² outputs of one generic over (...), reassembled.
+struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SOGeneratorOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t c = op.getChunk();
+    Value angles = op.getAngles();
+    auto at = cast<RankedTensorType>(angles.getType());
+    if (at.isDynamicDim(at.getRank() - 1))
+      angles =
+          tensor::CastOp::create(b, loc,
+                                 RankedTensorType::get(
+                                     [&] {
+                                       SmallVector<int64_t> s(at.getShape());
+                                       s.back() = numGeneratorAngles(c);
+                                       return s;
+                                     }(),
+                                     b.getF32Type()),
+                                 angles);
+    int64_t lead = at.getRank() - 1;
+    SmallVector<Value> slices = angleSlices(b, loc, angles);
+    SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
+    leadSizes.pop_back();
+    if (op.getForm() == SOForm::exp && c > kMaxExpChunk)
+      return rewriter.notifyMatchFailure(op, "exp form lowered for chunk <= 8");
+    SmallVector<OpFoldResult> outSizes = leadSizes;
+    outSizes.push_back(b.getIndexAttr(c));
+    outSizes.push_back(b.getIndexAttr(c));
+    if (op.getForm() == SOForm::givens) {
+      int64_t loops = lead + 2;
+      SmallVector<AffineMap> maps(
+          slices.size(),
+          AffineMap::getMultiDimIdentityMap(loops, ctx).getMajorSubMap(lead));
+      maps.push_back(AffineMap::getMultiDimIdentityMap(loops, ctx));
+      Value out = emptyOf(b, loc, outSizes, b.getF32Type());
+      auto g = linalg::GenericOp::create(
+          b, loc, TypeRange{out.getType()}, slices, ValueRange{out}, maps,
+          SmallVector<utils::IteratorType>(loops,
+                                           utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value r = linalg::IndexOp::create(nb, l, lead);
+            Value col = linalg::IndexOp::create(nb, l, lead + 1);
+            // Row r of the identity, then the chain, as c scalars.
+            SmallVector<Value> row;
+            for (int64_t q = 0; q < c; ++q)
+              row.push_back(arith::SelectOp::create(
+                  nb, l,
+                  arith::CmpIOp::create(
+                      nb, l, arith::CmpIPredicate::eq, r,
+                      arith::ConstantIndexOp::create(nb, l, q)),
+                  f32c(nb, l, 1.0), f32c(nb, l, 0.0)));
+            for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
+              auto [i, j] = pq;
+              Value cs = math::CosOp::create(nb, l, a[k]);
+              Value sn = math::SinOp::create(nb, l, a[k]);
+              Value xi = row[i], xj = row[j];
+              row[i] = arith::AddFOp::create(
+                  nb, l, arith::MulFOp::create(nb, l, xi, cs),
+                  arith::MulFOp::create(nb, l, xj, sn));
+              row[j] = arith::SubFOp::create(
+                  nb, l, arith::MulFOp::create(nb, l, xj, cs),
+                  arith::MulFOp::create(nb, l, xi, sn));
+            }
+            Value v = row[0];
+            for (int64_t q = 1; q < c; ++q)
+              v = arith::SelectOp::create(
+                  nb, l,
+                  arith::CmpIOp::create(
+                      nb, l, arith::CmpIPredicate::eq, col,
+                      arith::ConstantIndexOp::create(nb, l, q)),
+                  row[q], v);
+            linalg::YieldOp::create(nb, l, v);
+          });
+      Value result = g.getResult(0);
+      if (result.getType() != op.getType())
+        result = tensor::CastOp::create(b, loc, op.getType(), result);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    // exp: c² outputs [...] from one generic, inserted into [..., c, c].
+    SmallVector<Value> outs;
+    for (int64_t e = 0; e < c * c; ++e)
+      outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
+    auto g = elementwise(b, loc, slices, outs, lead,
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           SmallVector<Value> ang(a.take_front(slices.size()));
+                           SmallVector<Value> m = skewExp(nb, l, c, ang);
+                           linalg::YieldOp::create(nb, l, m);
+                         });
+    Value result = emptyOf(b, loc, outSizes, b.getF32Type());
+    for (int64_t e = 0; e < c * c; ++e) {
+      SmallVector<OpFoldResult> offs(lead + 2, b.getIndexAttr(0));
+      offs[lead] = b.getIndexAttr(e / c);
+      offs[lead + 1] = b.getIndexAttr(e % c);
+      SmallVector<OpFoldResult> sizes = leadSizes;
+      sizes.append({b.getIndexAttr(1), b.getIndexAttr(1)});
+      result = tensor::InsertSliceOp::create(
+          b, loc, g.getResult(e), result, offs, sizes,
+          SmallVector<OpFoldResult>(lead + 2, b.getIndexAttr(1)));
+    }
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(b, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Loads the c×c matrix at `offs` (leading indices) of `m` [..., c, c].
+SmallVector<Value> loadMatrix(OpBuilder &b, Location loc, Value m,
+                              ValueRange lead, int64_t c) {
+  SmallVector<Value> v;
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q) {
+      SmallVector<Value> ix(lead);
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
+      v.push_back(tensor::ExtractOp::create(b, loc, m, ix));
+    }
+  return v;
+}
+
+Value storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
+                  int64_t c, ArrayRef<Value> v) {
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q) {
+      SmallVector<Value> ix(lead);
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
+      dst = tensor::InsertOp::create(b, loc, v[r * c + q], dst, ix);
+    }
+  return dst;
+}
+
+/// cumulative_rotation as a blocked scan over [A, T, Bm, c, c].
+struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CumulativeRotationOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    Value g = op.getRotations();
+    auto gt = cast<RankedTensorType>(g.getType());
+    int64_t rank = gt.getRank(), axis = op.getAxis();
+    if (gt.isDynamicDim(rank - 1))
+      return rewriter.notifyMatchFailure(op, "needs a static c");
+    int64_t c = gt.getShape().back();
+    // Collapse to [A, T, Bm, c, c].
+    SmallVector<ReassociationIndices> re;
+    ReassociationIndices before, after;
+    for (int64_t i = 0; i < axis; ++i)
+      before.push_back(i);
+    for (int64_t i = axis + 1; i < rank - 2; ++i)
+      after.push_back(i);
+    SmallVector<int64_t> shape5;
+    auto collapsedSize = [&](ArrayRef<int64_t> dims) {
+      int64_t s = 1;
+      for (int64_t d : dims) {
+        if (gt.isDynamicDim(d))
+          return ShapedType::kDynamic;
+        s *= gt.getDimSize(d);
+      }
+      return s;
+    };
+    Value g5;
+    {
+      SmallVector<int64_t> beforeDims(before.begin(), before.end()),
+          afterDims(after.begin(), after.end());
+      shape5 = {collapsedSize(beforeDims), gt.getDimSize(axis),
+                collapsedSize(afterDims), c, c};
+      // Empty groups become unit dims through an expand first.
+      Value src = g;
+      SmallVector<int64_t> expShape;
+      SmallVector<OpFoldResult> expSizes;
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, g);
+      SmallVector<ReassociationIndices> expRe;
+      int64_t pos = 0;
+      auto push = [&](int64_t d, bool withUnit) {
+        ReassociationIndices grp;
+        if (withUnit) {
+          expShape.push_back(1);
+          expSizes.push_back(b.getIndexAttr(1));
+          grp.push_back(pos++);
+        }
+        expShape.push_back(gt.getDimSize(d));
+        expSizes.push_back(sizes[d]);
+        grp.push_back(pos++);
+        expRe.push_back(grp);
+      };
+      for (int64_t d = 0; d < rank; ++d)
+        push(d,
+             (d == axis && before.empty()) || (d == rank - 2 && after.empty()));
+      src = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(expShape, gt.getElementType()), g,
+          expRe, expSizes);
+      // Now collapse: [0..axis'] [axis'] [..] [c] [c] in the expanded dims.
+      int64_t axisE = axis + (before.empty() ? 1 : 0);
+      ReassociationIndices r0, r2;
+      for (int64_t i = 0; i < axisE; ++i)
+        r0.push_back(i);
+      int64_t cFirst = expShape.size() - 2;
+      for (int64_t i = axisE + 1; i < cFirst; ++i)
+        r2.push_back(i);
+      re = {r0, {axisE}, r2, {cFirst}, {cFirst + 1}};
+      g5 = tensor::CollapseShapeOp::create(b, loc, src, re);
+    }
+    SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, g5);
+    Value tLen = getValueOrCreateConstantIndexOp(b, loc, s5[1]);
+    Value blk = arith::ConstantIndexOp::create(b, loc, kScanBlock);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value numBlocks = arith::CeilDivUIOp::create(b, loc, tLen, blk);
+    Type f32 = b.getF32Type();
+
+    // Phase 1: local inclusive products inside each block (parallel).
+    Value local = emptyLike(b, loc, g5, f32);
+    auto phase1 = scf::ForallOp::create(
+        b, loc,
+        SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                                  b.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{s5[0], numBlocks, s5[2]},
+        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{local},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(phase1.getBody());
+      Value a = phase1.getInductionVar(0), k = phase1.getInductionVar(1),
+            bm = phase1.getInductionVar(2);
+      Value start = arith::MulIOp::create(b, loc, k, blk);
+      Value end = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, start, blk), tLen);
+      Value len = arith::SubIOp::create(b, loc, end, start);
+      // The block's [len, c, c] slice, scanned in place.
+      SmallVector<OpFoldResult> offs = {a, start, bm, b.getIndexAttr(0),
+                                        b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), len,
+                                         b.getIndexAttr(1), b.getIndexAttr(c),
+                                         b.getIndexAttr(c)};
+      SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+      Value tile =
+          emptyOf(b, loc, {len, b.getIndexAttr(c), b.getIndexAttr(c)}, f32);
+      auto scan = scf::ForOp::create(
+          b, loc, zero, len, one, ValueRange(tile),
+          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
+            Value tg = arith::AddIOp::create(lb, l, start, t);
+            SmallVector<Value> gm =
+                loadMatrix(lb, l, g5, ValueRange{a, tg, bm}, c);
+            Value isFirst =
+                arith::CmpIOp::create(lb, l, arith::CmpIPredicate::eq, t, zero);
+            Value prevT = arith::SelectOp::create(
+                lb, l, isFirst, zero, arith::SubIOp::create(lb, l, t, one));
+            SmallVector<Value> prev =
+                loadMatrix(lb, l, iter[0], ValueRange{prevT}, c);
+            SmallVector<Value> prod = matmul(lb, l, c, prev, gm);
+            for (int64_t e = 0; e < c * c; ++e)
+              prod[e] = arith::SelectOp::create(lb, l, isFirst, gm[e], prod[e]);
+            scf::YieldOp::create(
+                lb, l, storeMatrix(lb, l, iter[0], ValueRange{t}, c, prod));
+          });
+      b.setInsertionPointToStart(phase1.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(b, loc, scan.getResult(0),
+                                            phase1.getRegionIterArgs()[0], offs,
+                                            sizes, strides);
+    }
+    local = phase1.getResult(0);
+
+    // Phase 2: carries[k] = product of the totals of blocks < k (serial in
+    // blocks, parallel in (A, Bm)).
+    Value carries = emptyOf(b, loc,
+                            {s5[0], getAsOpFoldResult(numBlocks), s5[2],
+                             b.getIndexAttr(c), b.getIndexAttr(c)},
+                            f32);
+    auto phase2 = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{s5[0], s5[2]},
+        SmallVector<OpFoldResult>(2, b.getIndexAttr(1)), ValueRange{carries},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(phase2.getBody());
+      Value a = phase2.getInductionVar(0), bm = phase2.getInductionVar(1);
+      Value col = emptyOf(
+          b, loc,
+          {getAsOpFoldResult(numBlocks), b.getIndexAttr(c), b.getIndexAttr(c)},
+          f32);
+      SmallVector<Value> init = identity(b, loc, c);
+      SmallVector<Value> iterInit = {col};
+      llvm::append_range(iterInit, init);
+      auto loop = scf::ForOp::create(
+          b, loc, zero, numBlocks, one, iterInit,
+          [&](OpBuilder &lb, Location l, Value k, ValueRange iter) {
+            SmallVector<Value> carry(iter.drop_front());
+            Value stored = storeMatrix(lb, l, iter[0], ValueRange{k}, c, carry);
+            Value lastT = arith::SubIOp::create(
+                lb, l,
+                arith::MinUIOp::create(
+                    lb, l,
+                    arith::MulIOp::create(
+                        lb, l, arith::AddIOp::create(lb, l, k, one), blk),
+                    tLen),
+                one);
+            SmallVector<Value> total =
+                loadMatrix(lb, l, local, ValueRange{a, lastT, bm}, c);
+            SmallVector<Value> next = matmul(lb, l, c, carry, total);
+            SmallVector<Value> yields = {stored};
+            llvm::append_range(yields, next);
+            scf::YieldOp::create(lb, l, yields);
+          });
+      b.setInsertionPointToStart(phase2.getTerminator().getBody());
+      SmallVector<OpFoldResult> offs = {a, b.getIndexAttr(0), bm,
+                                        b.getIndexAttr(0), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(1), getAsOpFoldResult(numBlocks), b.getIndexAttr(1),
+          b.getIndexAttr(c), b.getIndexAttr(c)};
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, loop.getResult(0), phase2.getRegionIterArgs()[0], offs, sizes,
+          SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
+    }
+    carries = phase2.getResult(0);
+
+    // Phase 3: P_t = carry[block(t)]·local_t, a batched c×c matmul.
+    MLIRContext *ctx = op.getContext();
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // Loops (a, t, bm, p, q, k).
+    AffineExpr blockOf = d(1).floorDiv(kScanBlock);
+    Value out = zerosF32(b, loc, s5);
+    auto fix = linalg::GenericOp::create(
+        b, loc, TypeRange{out.getType()}, ValueRange{carries, local},
+        ValueRange{out},
+        SmallVector<AffineMap>{
+            AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
+            AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
+            AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
+        SmallVector<utils::IteratorType>{
+            utils::IteratorType::parallel, utils::IteratorType::parallel,
+            utils::IteratorType::parallel, utils::IteratorType::parallel,
+            utils::IteratorType::parallel, utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location l, ValueRange v) {
+          linalg::YieldOp::create(
+              nb, l,
+              Value(arith::AddFOp::create(
+                  nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
+        });
+    Value p5 = fix.getResult(0);
+    // Back to the original shape.
+    Value expanded = tensor::ExpandShapeOp::create(
+        b, loc,
+        cast<RankedTensorType>(cast<tensor::CollapseShapeOp>(g5.getDefiningOp())
+                                   .getSrc()
+                                   .getType()),
+        p5, re,
+        tensor::getMixedSizes(
+            b, loc,
+            cast<tensor::CollapseShapeOp>(g5.getDefiningOp()).getSrc()));
+    auto expOp = cast<tensor::ExpandShapeOp>(
+        cast<tensor::CollapseShapeOp>(g5.getDefiningOp())
+            .getSrc()
+            .getDefiningOp());
+    Value result = tensor::CollapseShapeOp::create(
+        b, loc, gt, expanded, expOp.getReassociationIndices());
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// hdd_rope with P [B,T,H,C,c,c]: y[.., m, p] = Σ_q P[.., m, p, q]·x[.., m, q].
+struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HDDRopeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.isFused())
+      return failure();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t c = op.getChunkSize();
+    if (ShapedType::isDynamic(c))
+      return rewriter.notifyMatchFailure(op, "needs a static chunk size");
+    Value x = op.getX();
+    auto xt = cast<RankedTensorType>(x.getType());
+    Type elt = xt.getElementType();
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+        arith::ConstantIndexOp::create(b, loc, c)));
+    SmallVector<OpFoldResult> x5Sizes = {xs[0], xs[1], xs[2], chunks,
+                                         b.getIndexAttr(c)};
+    SmallVector<int64_t> x5Shape;
+    SmallVector<Value> dyn;
+    dispatchIndexOpFoldResults(x5Sizes, dyn, x5Shape);
+    Value x5 = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(x5Shape, elt), x,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, x5Sizes);
+    Value acc = zerosF32(b, loc, x5Sizes);
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // Loops (b, t, h, m, p, q).
+    AffineMap pMap =
+        op.getInverse()
+            ? AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5), d(4)}, ctx)
+            : AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4), d(5)}, ctx);
+    auto gen = linalg::GenericOp::create(
+        b, loc, TypeRange{acc.getType()}, ValueRange{op.getRotation(), x5},
+        ValueRange{acc},
+        SmallVector<AffineMap>{
+            pMap, AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx),
+            AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
+        SmallVector<utils::IteratorType>{
+            utils::IteratorType::parallel, utils::IteratorType::parallel,
+            utils::IteratorType::parallel, utils::IteratorType::parallel,
+            utils::IteratorType::parallel, utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location l, ValueRange v) {
+          linalg::YieldOp::create(
+              nb, l,
+              Value(arith::AddFOp::create(
+                  nb, l, v[2],
+                  arith::MulFOp::create(nb, l, v[0], toF32(nb, l, v[1])))));
+        });
+    Value y5 = gen.getResult(0);
+    if (!elt.isF32())
+      y5 = elementwise(b, loc, y5, emptyOf(b, loc, x5Sizes, elt), 5,
+                       [&](OpBuilder &nb, Location l, ValueRange a) {
+                         linalg::YieldOp::create(nb, l,
+                                                 castFloat(nb, l, a[0], elt));
+                       })
+               .getResult(0);
+    Value y = tensor::CollapseShapeOp::create(
+        b, loc, y5, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    if (y.getType() != xt)
+      y = tensor::CastOp::create(b, loc, xt, y);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// Fused hdd_rope (angles): per (b, h, m) chain, scan T with P in scalars.
+struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HDDRopeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.isFused())
+      return failure();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = *op.getChunk();
+    bool exp = *op.getForm() == SOForm::exp;
+    if (exp && c > kMaxExpChunk)
+      return rewriter.notifyMatchFailure(op, "exp form lowered for chunk <= 8");
+    int64_t k = numGeneratorAngles(c);
+    Value x = op.getX(), angles = op.getRotation();
+    auto xt = cast<RankedTensorType>(x.getType());
+    Type elt = xt.getElementType(), f32 = b.getF32Type();
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+    Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
+    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+        arith::ConstantIndexOp::create(b, loc, c)));
+    Value out = emptyLike(b, loc, x, elt);
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
+        SmallVector<OpFoldResult>{xs[0], xs[2], chunks},
+        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
+            mi = forall.getInductionVar(2);
+      Value cIdx = arith::ConstantIndexOp::create(b, loc, c);
+      Value base = arith::MulIOp::create(b, loc, mi, cIdx);
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value col =
+          emptyOf(b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(c)}, elt);
+      SmallVector<Value> init = {col};
+      llvm::append_range(init, identity(b, loc, c));
+      bool inverse = op.getInverse();
+      auto scan = scf::ForOp::create(
+          b, loc, zero, tLen, one, init,
+          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
+            SmallVector<Value> p(iter.drop_front());
+            SmallVector<Value> a;
+            for (int64_t j = 0; j < k; ++j)
+              a.push_back(tensor::ExtractOp::create(
+                  lb, l, angles,
+                  ValueRange{bi, t, hi, mi,
+                             arith::ConstantIndexOp::create(lb, l, j)}));
+            if (exp)
+              p = matmul(lb, l, c, p, skewExp(lb, l, c, a));
+            else
+              applyGenerator(lb, l, c, a, p); // P_t = P_{t-1}·G_t
+            SmallVector<Value> xv;
+            for (int64_t q = 0; q < c; ++q)
+              xv.push_back(toF32(
+                  lb, l,
+                  tensor::ExtractOp::create(
+                      lb, l, x,
+                      ValueRange{
+                          bi, t, hi,
+                          arith::AddIOp::create(
+                              lb, l, base,
+                              arith::ConstantIndexOp::create(lb, l, q))})));
+            Value dst = iter[0];
+            for (int64_t r = 0; r < c; ++r) {
+              Value acc = f32c(lb, l, 0.0);
+              for (int64_t q = 0; q < c; ++q) {
+                Value pv = inverse ? p[q * c + r] : p[r * c + q];
+                acc = arith::AddFOp::create(
+                    lb, l, acc, arith::MulFOp::create(lb, l, pv, xv[q]));
+              }
+              dst = tensor::InsertOp::create(
+                  lb, l, castFloat(lb, l, acc, elt), dst,
+                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, r)});
+            }
+            SmallVector<Value> yields = {dst};
+            llvm::append_range(yields, p);
+            scf::YieldOp::create(lb, l, yields);
+          });
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      SmallVector<OpFoldResult> offs = {bi, b.getIndexAttr(0), hi, base};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                         getAsOpFoldResult(tLen),
+                                         b.getIndexAttr(1), b.getIndexAttr(c)};
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, scan.getResult(0), forall.getRegionIterArgs()[0], offs, sizes,
+          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+      (void)f32;
+    }
+    rewriter.replaceOp(op, forall.getResult(0));
+    return success();
+  }
+};
+} // namespace
+
+void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
+               LowerHDDRopeFused>(patterns.getContext());
+}

@@ -1,0 +1,226 @@
+//===- LowerRope.cpp - rotary.rope to linalg ------------------------------===//
+//
+// An angle table cos/sin [..positions.., r/2] computed once per (position,
+// frequency) in f64 and rounded to f32, then one generic over a 5-D view of
+// the rotated features in which a pair's partner is an affine index:
+//   half         [..., 2, r/2]   pair i = (i, i + r/2)
+//   interleaved  [..., r/2, 2]   pair i = (2i, 2i + 1)
+//   deinterleave reads the interleaved view, writes the half one (the
+//                inverse: the converse).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+namespace {
+struct LowerRope : OpRewritePattern<RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RopeOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = op.getX();
+    Value positions = op.getPositions();
+    auto xType = cast<RankedTensorType>(x.getType());
+    Type elt = xType.getElementType();
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    auto posType = cast<RankedTensorType>(positions.getType());
+    int64_t posRank = posType.getRank();
+
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    OpFoldResult rOfr = op.getRotaryDim()
+                            ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
+                            : xSizes[3];
+    Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+    Value two = arith::ConstantIndexOp::create(b, loc, 2);
+    OpFoldResult half =
+        getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
+
+    // --- angle table: cos/sin [positions..., r/2] ---
+    int64_t tableRank = posRank + 1;
+    SmallVector<OpFoldResult> tableSizes =
+        tensor::getMixedSizes(b, loc, positions);
+    tableSizes.push_back(half);
+    SmallVector<Value> ins = {positions};
+    // Positions map to the leading table dims.
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(tableRank, ctx)
+            .getMajorSubMap(posRank)};
+    AffineMap freqMap =
+        AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
+    AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
+    int invIdx = -1, phaseIdx = -1, scaleIdx = -1, baseIdx = -1;
+    auto addInput = [&](Value v, AffineMap m, int &idx) {
+      if (!v)
+        return;
+      idx = ins.size();
+      ins.push_back(v);
+      maps.push_back(m);
+    };
+    addInput(op.getInvFreq(), freqMap, invIdx);
+    addInput(op.getPhase(), freqMap, phaseIdx);
+    addInput(op.getScale(), scalarMap, scaleIdx);
+    addInput(op.getRuntimeBase(), scalarMap, baseIdx);
+    Value cosT = emptyOf(b, loc, tableSizes, f32);
+    Value sinT = emptyOf(b, loc, tableSizes, f32);
+    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+    SmallVector<utils::IteratorType> tableIters(tableRank,
+                                                utils::IteratorType::parallel);
+    bool inverse = op.getInverse();
+    float baseAttr = op.getBaseOrDefault();
+    auto table = linalg::GenericOp::create(
+        b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
+        ValueRange{cosT, sinT}, maps, tableIters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value p = positionToF64(nb, l, args[0]);
+          Value freq;
+          if (invIdx >= 0) {
+            freq = castFloat(nb, l, args[invIdx], f64);
+          } else {
+            // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
+            Value i = linalg::IndexOp::create(nb, l, posRank);
+            Value iF = arith::UIToFPOp::create(
+                nb, l, f64,
+                arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), i));
+            Value rF = arith::UIToFPOp::create(
+                nb, l, f64,
+                arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), r));
+            Value base = baseIdx >= 0 ? castFloat(nb, l, args[baseIdx], f64)
+                                      : arith::ConstantOp::create(
+                                            nb, l, nb.getF64FloatAttr(baseAttr))
+                                            .getResult();
+            Value exponent = arith::DivFOp::create(
+                nb, l,
+                arith::MulFOp::create(
+                    nb, l,
+                    arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(-2.0)),
+                    iF),
+                rF);
+            freq = math::ExpOp::create(
+                nb, l,
+                arith::MulFOp::create(nb, l, exponent,
+                                      math::LogOp::create(nb, l, base)));
+          }
+          if (scaleIdx >= 0)
+            p = arith::MulFOp::create(nb, l, p,
+                                      castFloat(nb, l, args[scaleIdx], f64));
+          Value theta = arith::MulFOp::create(nb, l, p, freq);
+          if (phaseIdx >= 0)
+            theta = arith::AddFOp::create(
+                nb, l, theta, castFloat(nb, l, args[phaseIdx], f64));
+          if (inverse)
+            theta = arith::NegFOp::create(nb, l, theta);
+          Value c = castFloat(nb, l, math::CosOp::create(nb, l, theta), f32);
+          Value s = castFloat(nb, l, math::SinOp::create(nb, l, theta), f32);
+          linalg::YieldOp::create(nb, l, ValueRange{c, s});
+        });
+
+    // --- the rotation, on a 5-D view of the rotated features ---
+    // half:        [..., 2, r/2]  pair i = (k = 0, i), (k = 1, i)
+    // interleaved: [..., r/2, 2]  pair i = (i, k = 0), (i, k = 1)
+    // The pair partner of element k is 1 - k: an affine map, so one generic
+    // with one output writes y directly (no temporaries, no copies).
+    RopeLayout layout = op.getLayout();
+    RopeLayout readLayout = layout, writeLayout = layout;
+    if (layout == RopeLayout::deinterleave) {
+      readLayout = inverse ? RopeLayout::half : RopeLayout::interleaved;
+      writeLayout = inverse ? RopeLayout::interleaved : RopeLayout::half;
+    }
+    bool fullRotation =
+        !op.getRotaryDim() ||
+        (!xType.isDynamicDim(3) && *op.getRotaryDim() == xType.getDimSize(3));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
+                                          rOfr};
+    Value xr = x;
+    if (!fullRotation)
+      xr = tensor::ExtractSliceOp::create(b, loc, sliceType(rotSizes, {}, elt),
+                                          x, SmallVector<OpFoldResult>(4, zero),
+                                          rotSizes,
+                                          SmallVector<OpFoldResult>(4, one));
+    auto view5 = [&](Value v, RopeLayout l) -> Value {
+      SmallVector<OpFoldResult> sizes = {xSizes[0], xSizes[1], xSizes[2]};
+      if (l == RopeLayout::half)
+        sizes.append({b.getIndexAttr(2), half});
+      else
+        sizes.append({half, b.getIndexAttr(2)});
+      SmallVector<int64_t> shape;
+      SmallVector<Value> dyn;
+      dispatchIndexOpFoldResults(sizes, dyn, shape);
+      return tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(shape, elt), v,
+          SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
+    };
+    Value in5 = view5(xr, readLayout);
+    Value out5 = view5(emptyOf(b, loc, rotSizes, elt), writeLayout);
+    // Loops (b, t, h, k, i): k = element within the pair, i = pair.
+    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+               d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx),
+               d4 = getAffineDimExpr(4, ctx);
+    auto at = [&](RopeLayout l, AffineExpr k) {
+      return l == RopeLayout::half
+                 ? AffineMap::get(5, 0, {d0, d1, d2, k, d4}, ctx)
+                 : AffineMap::get(5, 0, {d0, d1, d2, d4, k}, ctx);
+    };
+    AffineMap tableMap = posRank == 1 ? AffineMap::get(5, 0, {d1, d4}, ctx)
+                                      : AffineMap::get(5, 0, {d0, d1, d4}, ctx);
+    SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
+    auto rot = linalg::GenericOp::create(
+        b, loc, TypeRange{out5.getType()},
+        ValueRange{in5, in5, table.getResult(0), table.getResult(1)},
+        ValueRange{out5},
+        SmallVector<AffineMap>{at(readLayout, d3), at(readLayout, 1 - d3),
+                               tableMap, tableMap, at(writeLayout, d3)},
+        iters, [&](OpBuilder &nb, Location l, ValueRange args) {
+          // First of a pair: a·c − b·s; second: b·c + a·s.
+          Value self = toF32(nb, l, args[0]), partner = toF32(nb, l, args[1]);
+          Value c = args[2], s = args[3];
+          Value k = linalg::IndexOp::create(nb, l, 3);
+          Value first =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, k,
+                                    arith::ConstantIndexOp::create(nb, l, 0));
+          Value signedS = arith::SelectOp::create(
+              nb, l, first, arith::NegFOp::create(nb, l, s), s);
+          Value y = arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, self, c),
+              arith::MulFOp::create(nb, l, partner, signedS));
+          linalg::YieldOp::create(nb, l, castFloat(nb, l, y, elt));
+        });
+    Value result = tensor::CollapseShapeOp::create(
+        b, loc, rot.getResult(0),
+        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    if (!fullRotation) {
+      // Features r..D pass through.
+      Value y = emptyLike(b, loc, x, elt);
+      SmallVector<OpFoldResult> passSizes = {
+          xSizes[0], xSizes[1], xSizes[2],
+          getAsOpFoldResult(
+              arith::SubIOp::create(b, loc, dimOf(b, loc, x, 3), r))};
+      SmallVector<OpFoldResult> passOffs = {zero, zero, zero, rOfr};
+      Value pass = tensor::ExtractSliceOp::create(
+          b, loc, sliceType(passSizes, {}, elt), x, passOffs, passSizes,
+          SmallVector<OpFoldResult>(4, one));
+      y = tensor::InsertSliceOp::create(b, loc, pass, y, passOffs, passSizes,
+                                        SmallVector<OpFoldResult>(4, one));
+      result = tensor::InsertSliceOp::create(
+          b, loc, result, y, SmallVector<OpFoldResult>(4, zero), rotSizes,
+          SmallVector<OpFoldResult>(4, one));
+    }
+    if (result.getType() != xType)
+      result = tensor::CastOp::create(b, loc, xType, result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+} // namespace
+
+void lowering::populateRopePatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerRope>(patterns.getContext());
+}

@@ -1,0 +1,162 @@
+//===- RotaryToLinalg.cpp - the convert-rotary-to-linalg pass -------------===//
+
+#include "Lowering.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_CONVERTROTARYTOLINALG
+#include "rotary/Conversion/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
+    return arith::ExtFOp::create(b, loc, to, v);
+  return arith::TruncFOp::create(b, loc, to, v);
+}
+
+Value lowering::positionToF64(OpBuilder &b, Location loc, Value p) {
+  if (isa<FloatType>(p.getType()))
+    return castFloat(b, loc, p, b.getF64Type());
+  return arith::SIToFPOp::create(b, loc, b.getF64Type(), p);
+}
+
+Value lowering::emptyOf(OpBuilder &b, Location loc,
+                        ArrayRef<OpFoldResult> sizes, Type elt) {
+  return tensor::EmptyOp::create(b, loc, sizes, elt);
+}
+
+Value lowering::emptyLike(OpBuilder &b, Location loc, Value like, Type elt) {
+  return emptyOf(b, loc, tensor::getMixedSizes(b, loc, like), elt);
+}
+
+Value lowering::zerosF32(OpBuilder &b, Location loc,
+                         ArrayRef<OpFoldResult> sizes) {
+  Value empty = emptyOf(b, loc, sizes, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+RankedTensorType lowering::sliceType(ArrayRef<OpFoldResult> sizes,
+                                     ArrayRef<int64_t> dropped, Type elt) {
+  SmallVector<int64_t> shape;
+  for (auto [i, s] : llvm::enumerate(sizes))
+    if (!llvm::is_contained(dropped, static_cast<int64_t>(i)))
+      shape.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(shape, elt);
+}
+
+Value lowering::dimOf(OpBuilder &b, Location loc, Value v, int64_t i) {
+  return getValueOrCreateConstantIndexOp(b, loc,
+                                         tensor::getMixedSizes(b, loc, v)[i]);
+}
+
+Value lowering::collapseLeading(OpBuilder &b, Location loc, Value v,
+                                int64_t keep) {
+  auto t = cast<RankedTensorType>(v.getType());
+  int64_t rank = t.getRank();
+  if (rank == keep) {
+    // Add a unit leading dim.
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, t.getShape());
+    SmallVector<ReassociationIndices> re;
+    re.push_back({0, 1});
+    for (int64_t i = 1; i < keep; ++i)
+      re.push_back({i + 1});
+    if (keep == 0)
+      re = {};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+    llvm::append_range(sizes, tensor::getMixedSizes(b, loc, v));
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, t.getElementType()), v, re, sizes);
+  }
+  SmallVector<ReassociationIndices> re;
+  ReassociationIndices lead;
+  for (int64_t i = 0; i <= rank - keep - 1; ++i)
+    lead.push_back(i);
+  re.push_back(lead);
+  for (int64_t i = rank - keep; i < rank; ++i)
+    re.push_back({i});
+  return tensor::CollapseShapeOp::create(b, loc, v, re);
+}
+
+Value lowering::expandLeading(OpBuilder &b, Location loc, Value v,
+                              ArrayRef<OpFoldResult> leading, int64_t keep) {
+  auto t = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> sizes(leading);
+  SmallVector<OpFoldResult> rest = tensor::getMixedSizes(b, loc, v);
+  for (int64_t i = 1; i <= keep; ++i)
+    sizes.push_back(rest[i]);
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dyn;
+  dispatchIndexOpFoldResults(sizes, dyn, shape);
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  int64_t lead = leading.size();
+  if (lead == 0) // the unit dim added by collapseLeading
+    return tensor::CollapseShapeOp::create(
+        b, loc, type, v, keep == 0 ? SmallVector<ReassociationIndices>{} : [&] {
+          SmallVector<ReassociationIndices> re = {{0, 1}};
+          for (int64_t i = 1; i < keep; ++i)
+            re.push_back({i + 1});
+          return re;
+        }());
+  SmallVector<ReassociationIndices> re;
+  ReassociationIndices first;
+  for (int64_t i = 0; i < lead; ++i)
+    first.push_back(i);
+  re.push_back(first);
+  for (int64_t i = 0; i < keep; ++i)
+    re.push_back({lead + i});
+  return tensor::ExpandShapeOp::create(b, loc, type, v, re, sizes);
+}
+
+linalg::GenericOp lowering::elementwise(
+    OpBuilder &b, Location loc, ValueRange inputs, ValueRange outputs,
+    int64_t rank, function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value v : llvm::concat<const Value>(inputs, outputs)) {
+    int64_t r = cast<RankedTensorType>(v.getType()).getRank();
+    maps.push_back(r == 0 ? AffineMap::get(rank, 0, {}, ctx)
+                          : AffineMap::getMultiDimIdentityMap(rank, ctx));
+  }
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  SmallVector<Type> resultTypes(outputs.getTypes());
+  return linalg::GenericOp::create(b, loc, resultTypes, inputs, outputs, maps,
+                                   iters, body);
+}
+
+void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
+  populateRopePatterns(patterns);
+  populateChainPatterns(patterns);
+  populateElementwisePatterns(patterns);
+  populateFamPatterns(patterns);
+  populateHDDPatterns(patterns);
+  populateAttentionPatterns(patterns);
+}
+
+namespace {
+struct ConvertRotaryToLinalgPass
+    : rotary::impl::ConvertRotaryToLinalgBase<ConvertRotaryToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    // rotation_block is sugar: expand it first.
+    RewritePatternSet patterns(ctx);
+    RotationBlockOp::getCanonicalizationPatterns(patterns, ctx);
+    populateRotaryToLinalgPatterns(patterns);
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<RotaryDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace

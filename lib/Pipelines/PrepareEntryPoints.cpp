@@ -1,0 +1,199 @@
+//===- PrepareEntryPoints.cpp - checks and destination-passing bodies -----===//
+
+#include "rotary/Conversion/Passes.h"
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
+#include "rotary/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYPREPAREENTRYPOINTS
+#include "rotary/Pipelines/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+/// Folds tensor.dim of rotary results down to sizes of the function's
+/// arguments (via ReifyRankedShapedTypeOpInterface) and drops dead ops.
+LogicalResult resolveDims(func::FuncOp fn) {
+  MLIRContext *ctx = fn.getContext();
+  RewritePatternSet patterns(ctx);
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  tensor::DimOp::getCanonicalizationPatterns(patterns, ctx);
+  return applyPatternsGreedily(fn, std::move(patterns));
+}
+
+/// @f__check: the run-time shape rules of @f, evaluated from input sizes.
+LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
+  OpBuilder b(fn);
+  auto check = cast<func::FuncOp>(b.clone(*fn));
+  check.setSymName((fn.getSymName() + kCheckSuffix).str());
+  SmallVector<RuntimeCheck> checks;
+  SmallVector<Operation *> ops;
+  check.walk([&](Operation *op) {
+    if (isa<RotaryDialect>(op->getDialect()))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    b.setInsertionPoint(op);
+    emitRuntimeChecks(op, b, checks);
+  }
+  Block &body = check.getBody().front();
+  Operation *ret = body.getTerminator();
+  b.setInsertionPoint(ret);
+  Location loc = fn.getLoc();
+  Value status = arith::ConstantIntOp::create(b, loc, 0, 32);
+  for (int64_t k = checks.size() - 1; k >= 0; --k) {
+    Value code = arith::ConstantIntOp::create(b, loc, k + 1, 32);
+    status = arith::SelectOp::create(b, loc, checks[k].ok, status, code);
+    msgs.push_back("");
+  }
+  for (auto [i, c] : llvm::enumerate(checks))
+    msgs[i] = c.message;
+  func::ReturnOp::create(b, loc, status);
+  ret->erase();
+  check.setType(b.getFunctionType(fn.getArgumentTypes(), {b.getI32Type()}));
+  if (failed(resolveDims(check)))
+    return failure();
+  // Whatever the checks still use besides input sizes would be computed on
+  // data: refuse rather than run a kernel to check a kernel.
+  WalkResult bad = check.walk([&](Operation *op) {
+    if (isa<RotaryDialect>(op->getDialect()))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (bad.wasInterrupted())
+    return fn.emitError("rotary: a run-time shape check of '")
+           << fn.getSymName() << "' depends on data, not on input sizes";
+  check->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return success();
+}
+
+/// Each output size as a constant or [input, dim]; fails for others.
+LogicalResult recordOutputShapes(func::FuncOp fn) {
+  OpBuilder b(fn);
+  auto probe = cast<func::FuncOp>(b.clone(*fn));
+  Block &body = probe.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  b.setInsertionPoint(ret);
+  SmallVector<Value> dims;
+  for (Value v : ret.getOperands()) {
+    auto t = cast<RankedTensorType>(v.getType());
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (t.isDynamicDim(i))
+        dims.push_back(tensor::DimOp::create(b, fn.getLoc(), v, i));
+  }
+  func::ReturnOp::create(b, fn.getLoc(), dims);
+  ret.erase();
+  probe.setType(b.getFunctionType(
+      fn.getArgumentTypes(), SmallVector<Type>(dims.size(), b.getIndexType())));
+  LogicalResult resolved = resolveDims(probe);
+  auto newRet = cast<func::ReturnOp>(probe.getBody().front().getTerminator());
+  SmallVector<Attribute> outputs;
+  unsigned next = 0;
+  LogicalResult result = resolved;
+  for (Type type : fn.getResultTypes()) {
+    auto t = cast<RankedTensorType>(type);
+    SmallVector<Attribute> shape;
+    for (int64_t i = 0; i < t.getRank() && succeeded(result); ++i) {
+      if (!t.isDynamicDim(i)) {
+        shape.push_back(b.getI64IntegerAttr(t.getDimSize(i)));
+        continue;
+      }
+      Value size = newRet.getOperand(next++);
+      auto dim = size.getDefiningOp<tensor::DimOp>();
+      auto arg = dim ? dyn_cast<BlockArgument>(dim.getSource()) : nullptr;
+      std::optional<int64_t> idx = dim ? dim.getConstantIndex() : std::nullopt;
+      if (!arg || !idx) {
+        result = fn.emitError("rotary: size ")
+                 << i << " of a result of '" << fn.getSymName()
+                 << "' is not a size of an input";
+        break;
+      }
+      shape.push_back(b.getDenseI64ArrayAttr({arg.getArgNumber(), *idx}));
+    }
+    outputs.push_back(b.getArrayAttr(shape));
+  }
+  probe.erase();
+  if (failed(result))
+    return failure();
+  fn->setAttr(kOutputsAttr, b.getArrayAttr(outputs));
+  return success();
+}
+
+/// @f(inputs) -> results  becomes  @f(inputs, outputs) with memref outputs:
+/// each result is materialized in its output, and empty-tensor elimination
+/// then lets the computation write there directly.
+void makeDestinationPassing(func::FuncOp fn) {
+  OpBuilder b(fn);
+  unsigned numInputs = fn.getNumArguments();
+  for (unsigned i = 0; i < numInputs; ++i)
+    fn.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block &body = fn.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  b.setInsertionPoint(ret);
+  SmallVector<Type> args(fn.getArgumentTypes());
+  for (Value v : ret.getOperands()) {
+    auto t = cast<RankedTensorType>(v.getType());
+    auto memrefType = MemRefType::get(t.getShape(), t.getElementType());
+    BlockArgument out = body.addArgument(memrefType, fn.getLoc());
+    args.push_back(memrefType);
+    auto store = bufferization::MaterializeInDestinationOp::create(
+        b, fn.getLoc(), TypeRange{}, v, out);
+    store.setRestrict(true);
+    store.setWritable(true);
+  }
+  func::ReturnOp::create(b, fn.getLoc());
+  ret.erase();
+  fn.setType(b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+}
+
+struct PrepareEntryPointsPass
+    : rotary::impl::RotaryPrepareEntryPointsBase<PrepareEntryPointsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    NamedAttrList table;
+    if (auto old = module->getAttrOfType<DictionaryAttr>(kEntryAttr))
+      table.append(old.getValue());
+    SmallVector<func::FuncOp> entries;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn.isPublic() && !fn.isExternal() && !fn->hasAttr(kEntryAttr))
+        entries.push_back(fn);
+    for (func::FuncOp fn : entries) {
+      OpBuilder b(fn);
+      for (Type t :
+           llvm::concat<const Type>(fn.getArgumentTypes(), fn.getResultTypes()))
+        if (!isa<RankedTensorType>(t)) {
+          fn.emitError("rotary: entry '")
+              << fn.getSymName()
+              << "' must take and return ranked tensors only, got " << t;
+          return signalPassFailure();
+        }
+      SmallVector<std::string> messages;
+      if (failed(buildCheck(fn, messages)) || failed(recordOutputShapes(fn)))
+        return signalPassFailure();
+      SmallVector<Attribute> msgAttrs;
+      for (const std::string &m : messages)
+        msgAttrs.push_back(b.getStringAttr(m));
+      fn->setAttr(kChecksAttr, b.getArrayAttr(msgAttrs));
+      auto counts =
+          b.getDenseI64ArrayAttr({static_cast<int64_t>(fn.getNumArguments()),
+                                  static_cast<int64_t>(fn.getNumResults())});
+      fn->setAttr(kEntryAttr, counts);
+      table.set(fn.getSymName(), counts);
+      makeDestinationPassing(fn);
+    }
+    // The entry table survives lowering to LLVM (function attributes may
+    // not): rotary-pack-entry-points reads it.
+    module->setAttr(kEntryAttr, table.getDictionary(module.getContext()));
+  }
+};
+} // namespace

@@ -1,0 +1,45 @@
+//===- rotary-translate.cpp - .mlir to a kernel bundle --------------------===//
+//
+//   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>]
+//
+// Compiles every public func.func of the input (ahead of time) into a bundle
+// directory that the runtime loads; see rotary/Bundle/Manifest.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Compiler/Compiler.h"
+#include "rotary/Version.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cl = llvm::cl;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::opt<std::string> input(cl::Positional, cl::desc("<input .mlir>"),
+                             cl::init("-"));
+  cl::opt<std::string> output("o", cl::desc("Bundle directory to write"),
+                              cl::value_desc("dir"), cl::Required);
+  cl::opt<std::string> cpu(
+      "cpu",
+      cl::desc("CPU to compile for: 'host' or an LLVM CPU name (x86-64-v3)"),
+      cl::init("host"));
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
+          ")\n";
+  });
+  cl::ParseCommandLineOptions(argc, argv,
+                              "rotary-translate: .mlir to a kernel bundle\n");
+  rotary::compiler::CompileOptions options;
+  options.cpu = cpu;
+  std::string error;
+  if (!rotary::compiler::compileFileToBundle(input, output, options, error)) {
+    llvm::errs() << error;
+    if (!error.empty() && error.back() != '\n')
+      llvm::errs() << "\n";
+    return 1;
+  }
+  return 0;
+}
