@@ -17,6 +17,53 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
+Value f64Const(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+}
+
+/// cos θ and sin θ in f64 without libm (so the table loop vectorises):
+/// θ = k·π/2 + r with k = round(2θ/π) (Cody-Waite, two-part π/2), |r| ≤ π/4,
+/// Taylor polynomials to r^14 / r^13 (error < 3e-14), quadrant from k mod 4.
+std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta) {
+  auto mul = [&](Value x, Value y) {
+    return arith::MulFOp::create(b, loc, x, y).getResult();
+  };
+  auto sub = [&](Value x, Value y) {
+    return arith::SubFOp::create(b, loc, x, y).getResult();
+  };
+  Value kf = math::RoundEvenOp::create(
+      b, loc, mul(theta, f64Const(b, loc, 0.63661977236758134308)));
+  // π/2 = hi + lo, hi with trailing zero bits so k·hi is exact.
+  Value r = sub(sub(theta, mul(kf, f64Const(b, loc, 1.5707963267341256))),
+                mul(kf, f64Const(b, loc, 6.077100506506192e-11)));
+  Value r2 = mul(r, r);
+  Value one = f64Const(b, loc, 1.0);
+  // sin r = r(1 - r²/(2·3)(1 - r²/(4·5)(1 - ...))), cos likewise.
+  Value sp = one, cp = one;
+  for (int n = 13; n >= 3; n -= 2)
+    sp = sub(one, mul(mul(r2, f64Const(b, loc, 1.0 / ((n - 1) * n))), sp));
+  for (int n = 14; n >= 2; n -= 2)
+    cp = sub(one, mul(mul(r2, f64Const(b, loc, 1.0 / ((n - 1) * n))), cp));
+  Value sn = mul(r, sp), cs = cp;
+  Value q = arith::AndIOp::create(
+      b, loc, arith::FPToSIOp::create(b, loc, b.getI64Type(), kf),
+      arith::ConstantIntOp::create(b, loc, 3, 64));
+  auto is = [&](int64_t v) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, q,
+                                 arith::ConstantIntOp::create(b, loc, v, 64))
+        .getResult();
+  };
+  auto sel = [&](Value c, Value t, Value f) {
+    return arith::SelectOp::create(b, loc, c, t, f).getResult();
+  };
+  Value nS = arith::NegFOp::create(b, loc, sn),
+        nC = arith::NegFOp::create(b, loc, cs);
+  // k mod 4 = 0: (c, s); 1: (-s, c); 2: (-c, -s); 3: (s, -c).
+  Value cosT = sel(is(0), cs, sel(is(1), nS, sel(is(2), nC, sn)));
+  Value sinT = sel(is(0), sn, sel(is(1), cs, sel(is(2), nS, nC)));
+  return {cosT, sinT};
+}
+
 struct LowerRope : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -42,20 +89,61 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     OpFoldResult half =
         getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
 
-    // --- angle table: cos/sin [positions..., r/2] ---
+    // --- frequencies [r/2] in f64, once per call ---
+    Value freqT = emptyOf(b, loc, {half}, f64);
+    SmallVector<Value> freqIns;
+    if (op.getInvFreq())
+      freqIns.push_back(op.getInvFreq());
+    else if (op.getRuntimeBase())
+      freqIns.push_back(op.getRuntimeBase());
+    float baseAttr = op.getBaseOrDefault();
+    Value freq =
+        elementwise(
+            b, loc, freqIns, freqT, 1,
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              if (op.getInvFreq()) {
+                linalg::YieldOp::create(nb, l, castFloat(nb, l, args[0], f64));
+                return;
+              }
+              // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
+              Value i = linalg::IndexOp::create(nb, l, 0);
+              auto toF = [&](Value v) {
+                return arith::UIToFPOp::create(
+                    nb, l, f64,
+                    arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
+              };
+              Value base = op.getRuntimeBase()
+                               ? castFloat(nb, l, args[0], f64)
+                               : arith::ConstantOp::create(
+                                     nb, l, nb.getF64FloatAttr(baseAttr))
+                                     .getResult();
+              Value exponent = arith::DivFOp::create(
+                  nb, l,
+                  arith::MulFOp::create(nb, l, f64Const(nb, l, -2.0), toF(i)),
+                  toF(r));
+              linalg::YieldOp::create(
+                  nb, l,
+                  Value(math::ExpOp::create(
+                      nb, l,
+                      arith::MulFOp::create(
+                          nb, l, exponent, math::LogOp::create(nb, l, base)))));
+            })
+            .getResult(0);
+
+    // --- angle table: cos/sin [positions..., r/2], no libm calls ---
     int64_t tableRank = posRank + 1;
     SmallVector<OpFoldResult> tableSizes =
         tensor::getMixedSizes(b, loc, positions);
     tableSizes.push_back(half);
-    SmallVector<Value> ins = {positions};
-    // Positions map to the leading table dims.
-    SmallVector<AffineMap> maps = {
-        AffineMap::getMultiDimIdentityMap(tableRank, ctx)
-            .getMajorSubMap(posRank)};
     AffineMap freqMap =
         AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
     AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
-    int invIdx = -1, phaseIdx = -1, scaleIdx = -1, baseIdx = -1;
+    SmallVector<Value> ins = {positions, freq};
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(tableRank, ctx)
+            .getMajorSubMap(posRank),
+        freqMap};
+    int phaseIdx = -1, scaleIdx = -1;
     auto addInput = [&](Value v, AffineMap m, int &idx) {
       if (!v)
         return;
@@ -63,10 +151,8 @@ struct LowerRope : OpRewritePattern<RopeOp> {
       ins.push_back(v);
       maps.push_back(m);
     };
-    addInput(op.getInvFreq(), freqMap, invIdx);
     addInput(op.getPhase(), freqMap, phaseIdx);
     addInput(op.getScale(), scalarMap, scaleIdx);
-    addInput(op.getRuntimeBase(), scalarMap, baseIdx);
     Value cosT = emptyOf(b, loc, tableSizes, f32);
     Value sinT = emptyOf(b, loc, tableSizes, f32);
     maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
@@ -74,52 +160,24 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     SmallVector<utils::IteratorType> tableIters(tableRank,
                                                 utils::IteratorType::parallel);
     bool inverse = op.getInverse();
-    float baseAttr = op.getBaseOrDefault();
     auto table = linalg::GenericOp::create(
         b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
         ValueRange{cosT, sinT}, maps, tableIters,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           Value p = positionToF64(nb, l, args[0]);
-          Value freq;
-          if (invIdx >= 0) {
-            freq = castFloat(nb, l, args[invIdx], f64);
-          } else {
-            // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
-            Value i = linalg::IndexOp::create(nb, l, posRank);
-            Value iF = arith::UIToFPOp::create(
-                nb, l, f64,
-                arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), i));
-            Value rF = arith::UIToFPOp::create(
-                nb, l, f64,
-                arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), r));
-            Value base = baseIdx >= 0 ? castFloat(nb, l, args[baseIdx], f64)
-                                      : arith::ConstantOp::create(
-                                            nb, l, nb.getF64FloatAttr(baseAttr))
-                                            .getResult();
-            Value exponent = arith::DivFOp::create(
-                nb, l,
-                arith::MulFOp::create(
-                    nb, l,
-                    arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(-2.0)),
-                    iF),
-                rF);
-            freq = math::ExpOp::create(
-                nb, l,
-                arith::MulFOp::create(nb, l, exponent,
-                                      math::LogOp::create(nb, l, base)));
-          }
           if (scaleIdx >= 0)
             p = arith::MulFOp::create(nb, l, p,
                                       castFloat(nb, l, args[scaleIdx], f64));
-          Value theta = arith::MulFOp::create(nb, l, p, freq);
+          Value theta = arith::MulFOp::create(nb, l, p, args[1]);
           if (phaseIdx >= 0)
             theta = arith::AddFOp::create(
                 nb, l, theta, castFloat(nb, l, args[phaseIdx], f64));
           if (inverse)
             theta = arith::NegFOp::create(nb, l, theta);
-          Value c = castFloat(nb, l, math::CosOp::create(nb, l, theta), f32);
-          Value s = castFloat(nb, l, math::SinOp::create(nb, l, theta), f32);
-          linalg::YieldOp::create(nb, l, ValueRange{c, s});
+          auto [c, sn] = sinCosF64(nb, l, theta);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
         });
 
     // --- the rotation, on a 5-D view of the rotated features ---
