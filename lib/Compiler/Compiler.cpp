@@ -176,7 +176,9 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     module = cast<ModuleOp>(block.front());
     module.get()->remove();
   } else {
-    module = ModuleOp::create(UnknownLoc::get(&ctx));
+    module = ModuleOp::create(FileLineColLoc::get(
+        &ctx, sm.getMemoryBuffer(sm.getMainFileID())->getBufferIdentifier(), 1,
+        1));
     module->getBody()->getOperations().splice(module->getBody()->begin(),
                                               block.getOperations());
   }
@@ -303,7 +305,14 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   llvm::sys::fs::remove(linkLog);
 
   manifest.cpuLibrary = bundle::kCpuLibrary;
-  manifest.cpuTarget = triple.str() + " " + cpu;
+  // The enabled features, so a runtime can refuse a bundle its CPU lacks
+  // instead of dying on an illegal instruction.
+  std::string enabled;
+  for (StringRef f : llvm::split(features, ','))
+    if (f.starts_with("+"))
+      enabled += (enabled.empty() ? "" : ",") + f.str();
+  manifest.cpuTarget =
+      triple.str() + " " + cpu + (enabled.empty() ? "" : " " + enabled);
   llvm::SHA256 hash;
   hash.update(source);
   hash.update(manifest.compilerVersion);
@@ -350,8 +359,14 @@ bool compiler::compileSourceToBundle(const std::string &source,
   llvm::raw_string_ostream diagStream(diagnostics);
   SourceMgrDiagnosticHandler handler(sm, &ctx, diagStream);
 
-  // Build beside the destination, then rename into place.
-  SmallString<256> tmp(bundleDir);
+  // Build beside the destination (an absolute path: LLVM resolves relative
+  // unique names against the temp directory), then rename into place.
+  SmallString<256> target(bundleDir);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(target)) {
+    error = "rotary: bad bundle path " + bundleDir + ": " + ec.message();
+    return false;
+  }
+  SmallString<256> tmp(target);
   tmp += ".tmp-%%%%%%";
   SmallString<256> tmpDir;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(tmp, tmpDir)) {
@@ -363,8 +378,8 @@ bool compiler::compileSourceToBundle(const std::string &source,
   bool ok =
       succeeded(buildBundle(ctx, sm, source, options, tmpDir, buildError));
   if (ok) {
-    llvm::sys::fs::remove_directories(bundleDir);
-    if (std::error_code ec = llvm::sys::fs::rename(tmpDir, bundleDir)) {
+    llvm::sys::fs::remove_directories(target);
+    if (std::error_code ec = llvm::sys::fs::rename(tmpDir, target)) {
       buildError = "rotary: cannot move the bundle to " + bundleDir + ": " +
                    ec.message();
       ok = false;

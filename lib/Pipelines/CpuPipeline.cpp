@@ -10,6 +10,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -21,6 +22,7 @@ namespace rotary {
 #define GEN_PASS_DEF_ROTARYPARALLELIZEOUTERLOOPS
 #define GEN_PASS_DEF_ROTARYINLINEALLOCASCOPES
 #define GEN_PASS_DEF_ROTARYFORWARDOUTPUTS
+#define GEN_PASS_DEF_ROTARYCONTIGUOUSEXPANDSHAPE
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
 
@@ -160,6 +162,36 @@ struct ForwardOutputsPass
   }
 };
 
+struct ContiguousExpandShapePass
+    : rotary::impl::RotaryContiguousExpandShapeBase<ContiguousExpandShapePass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<memref::ExpandShapeOp> ops;
+    getOperation()->walk([&](memref::ExpandShapeOp op) {
+      if (op.getSrcType().getLayout().isIdentity() &&
+          op.getResultType().getLayout().isIdentity())
+        ops.push_back(op);
+    });
+    for (memref::ExpandShapeOp op : ops) {
+      rewriter.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      SmallVector<OpFoldResult> sizes = op.getMixedOutputShape();
+      SmallVector<OpFoldResult> strides(sizes.size());
+      OpFoldResult running = rewriter.getIndexAttr(1);
+      for (int64_t i = sizes.size() - 1; i >= 0; --i) {
+        strides[i] = running;
+        running = getAsOpFoldResult(rewriter.createOrFold<arith::MulIOp>(
+            loc, getValueOrCreateConstantIndexOp(rewriter, loc, running),
+            getValueOrCreateConstantIndexOp(rewriter, loc, sizes[i])));
+      }
+      // Identity layout: offset 0 on both sides.
+      rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
+          op, op.getResultType(), op.getSrc(), rewriter.getIndexAttr(0), sizes,
+          strides);
+    }
+  }
+};
+
 struct InlineAllocaScopesPass
     : rotary::impl::RotaryInlineAllocaScopesBase<InlineAllocaScopesPass> {
   void runOnOperation() override {
@@ -229,6 +261,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
     addText(pm, "convert-scf-to-openmp");
     pm.addPass(createRotaryInlineAllocaScopes());
   }
+  pm.addPass(createRotaryContiguousExpandShape());
   addText(pm, "convert-linalg-to-loops,scf-forall-to-for,"
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
               "convert-to-llvm,reconcile-unrealized-casts,canonicalize");

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -108,6 +109,10 @@ LogicalResult recordOutputShapes(func::FuncOp fn) {
         continue;
       }
       Value size = newRet.getOperand(next++);
+      if (std::optional<int64_t> c = getConstantIntValue(size)) {
+        shape.push_back(b.getI64IntegerAttr(*c)); // dynamic in the type only
+        continue;
+      }
       auto dim = size.getDefiningOp<tensor::DimOp>();
       auto arg = dim ? dyn_cast<BlockArgument>(dim.getSource()) : nullptr;
       std::optional<int64_t> idx = dim ? dim.getConstantIndex() : std::nullopt;

@@ -907,10 +907,8 @@ TEST_F(E2E, SOGenerator) {
     }
 }
 
-// Crashes the compiler (segfault in a rewrite pattern) with the lowering of
-// commit 221fa73, like givens and orthogonal on x of rank > 2. Enable when
-// fixed.
-TEST_F(E2E, DISABLED_CumulativeRotation) {
+// The blocked scan over every axis (T crosses several 64-step blocks).
+TEST_F(E2E, CumulativeRotation) {
   struct Case {
     std::vector<int64_t> dims; // leading dims (-1 dynamic), then [c, c]
     int64_t c, axis;
@@ -1073,11 +1071,9 @@ TEST_F(E2E, Attention) {
   });
 }
 
-// Fails with the lowering of commit 221fa73: with T > S and `causal` the
-// queries sit at positions -4 .. 1 (decision 0011), so rows 0-3 see no key
-// and must give a zero output and lse -inf; the kernel returns finite
-// values there. Enable when fixed.
-TEST_F(E2E, DISABLED_AttentionRowsWithoutKeys) {
+// With T > S and `causal` the queries sit at positions -4 .. 1 (decision
+// 0011), so rows 0-3 see no key: zero output and lse -inf.
+TEST_F(E2E, AttentionRowsWithoutKeys) {
   runAttention({{true, -1, 0, 0, false, {{6, 2}, {3, 1}}},
                 {true, 1, 0, 1, false, {{5, 3}}}});
 }
@@ -1152,9 +1148,8 @@ TEST_F(E2E, AdaptiveMomentum) {
   }
 }
 
-// Crashes the compiler with the lowering of commit 221fa73 (the expanded
-// givens on x of rank 4, as in GivensPerHead). Enable when fixed.
-TEST_F(E2E, DISABLED_RotationBlock) {
+// rotation_block with rope, expanded and lowered (x of rank 4).
+TEST_F(E2E, RotationBlock) {
   const std::string xT = tensorType({-1, -1, -1, 8}), aT = tensorType({-1, 10});
   const std::string rT = tensorType({8, 8}), pT = dynamicType(1, "i64");
   const std::string source =

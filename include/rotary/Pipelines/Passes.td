@@ -73,6 +73,18 @@ def RotaryForwardOutputs : Pass<"rotary-forward-outputs",
   }];
 }
 
+def RotaryContiguousExpandShape : Pass<"rotary-contiguous-expand-shape"> {
+  let summary = "memref.expand_shape of contiguous buffers as reinterpret_cast";
+  let description = [{
+    MLIR 22.1's expand-strided-metadata crashes on a memref.expand_shape that
+    splits a dynamic size into several dynamic sizes. For a source with the
+    identity layout (allocations, function arguments) the result is simply
+    the same buffer with the row-major strides of the new sizes, which this
+    pass writes as memref.reinterpret_cast.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def RotaryInlineAllocaScopes : Pass<"rotary-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope regions that allocate nothing";
   let description = [{

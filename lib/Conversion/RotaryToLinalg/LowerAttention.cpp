@@ -73,32 +73,32 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       b.setInsertionPointToStart(forall.getBody());
       Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
             i = forall.getInductionVar(2);
-      // Position of the query and its visible key ranges.
+      // Position of the query (negative when T > S) and its visible key
+      // ranges, in signed index arithmetic.
       Value p = arith::SubIOp::create(
           b, loc, arith::AddIOp::create(b, loc, i, sLen), tLen);
+      auto clampToKeys = [&](Value v) {
+        return arith::MinSIOp::create(
+                   b, loc, arith::MaxSIOp::create(b, loc, v, zero), sLen)
+            .getResult();
+      };
       Value hiKey =
-          causal ? arith::MinUIOp::create(
-                       b, loc, arith::AddIOp::create(b, loc, p, one), sLen)
-                       .getResult()
-                 : sLen;
+          causal ? clampToKeys(arith::AddIOp::create(b, loc, p, one)) : sLen;
       Value lo = zero;
-      if (window >= 0) {
-        Value w = cIdx(b, loc, window);
-        Value ge =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, p, w);
-        lo = arith::SelectOp::create(b, loc, ge,
-                                     arith::SubIOp::create(b, loc, p, w), zero);
-      }
+      if (window >= 0)
+        lo =
+            clampToKeys(arith::SubIOp::create(b, loc, p, cIdx(b, loc, window)));
       Value nG = cIdx(b, loc, globals);
       if (globals > 0) {
         // A global query sees every key (still causal).
         Value globalQuery =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, p, nG);
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, p, nG);
         lo = arith::SelectOp::create(b, loc, globalQuery, zero, lo);
       }
-      lo = arith::MinUIOp::create(b, loc, lo, hiKey);
-      // Global keys left of the window: [0, min(n_g, lo)).
-      Value gEnd = arith::MinUIOp::create(b, loc, nG, lo);
+      lo = arith::MinSIOp::create(b, loc, lo, hiKey);
+      // Global keys left of the window: [0, min(n_g, lo, S)).
+      Value gEnd = arith::MinSIOp::create(
+          b, loc, arith::MinSIOp::create(b, loc, nG, lo), sLen);
 
       // Query row in f32 (reused for every key).
       SmallVector<OpFoldResult> rowOffs = {bi, hi, i, b.getIndexAttr(0)};

@@ -154,36 +154,30 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
               phi = arith::NegFOp::create(lb, l, phi);
             Value cs = math::CosOp::create(lb, l, phi);
             Value sn = math::SinOp::create(lb, l, phi);
-            Value cur = iter[0];
-            auto col = [&](Value idx) {
-              SmallVector<OpFoldResult> o = {zero, idx}, z = {rows, one},
-                                        st = {one, one};
-              RankedTensorType type = sliceType(z, {1}, f32);
-              return tensor::ExtractSliceOp::create(lb, l, type, cur, o, z, st);
-            };
-            Value ci = col(i), cj = col(j);
+            // Both columns updated in place, element by element (a
+            // tensor.insert into the loop-carried tile bufferizes in place;
+            // slices of two dynamic columns would be copied).
             // y_i = x_i cos + x_j sin; y_j = -x_i sin + x_j cos.
-            auto upd = elementwise(
-                lb, l, ValueRange{ci, cj},
-                ValueRange{emptyLike(lb, l, ci, f32),
-                           emptyLike(lb, l, cj, f32)},
-                1, [&](OpBuilder &nb, Location bl, ValueRange a) {
+            Value rowsV = getValueOrCreateConstantIndexOp(lb, l, rows);
+            auto inner = scf::ForOp::create(
+                lb, l, c0, rowsV, c1, ValueRange{iter[0]},
+                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
+                  Value t = it[0];
+                  Value xi =
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, i});
+                  Value xj =
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, j});
                   Value yi = arith::AddFOp::create(
-                      nb, bl, arith::MulFOp::create(nb, bl, a[0], cs),
-                      arith::MulFOp::create(nb, bl, a[1], sn));
+                      rb, rl, arith::MulFOp::create(rb, rl, xi, cs),
+                      arith::MulFOp::create(rb, rl, xj, sn));
                   Value yj = arith::SubFOp::create(
-                      nb, bl, arith::MulFOp::create(nb, bl, a[1], cs),
-                      arith::MulFOp::create(nb, bl, a[0], sn));
-                  linalg::YieldOp::create(nb, bl, ValueRange{yi, yj});
+                      rb, rl, arith::MulFOp::create(rb, rl, xj, cs),
+                      arith::MulFOp::create(rb, rl, xi, sn));
+                  t = tensor::InsertOp::create(rb, rl, yi, t, ValueRange{r, i});
+                  t = tensor::InsertOp::create(rb, rl, yj, t, ValueRange{r, j});
+                  scf::YieldOp::create(rb, rl, t);
                 });
-            auto put = [&](Value src, Value dst, Value idx) {
-              return tensor::InsertSliceOp::create(
-                  lb, l, src, dst, SmallVector<OpFoldResult>{zero, idx},
-                  SmallVector<OpFoldResult>{rows, one},
-                  SmallVector<OpFoldResult>{one, one});
-            };
-            Value next = put(upd.getResult(0), cur, i);
-            next = put(upd.getResult(1), next, j);
+            Value next = inner.getResult(0);
             scf::YieldOp::create(lb, l, next);
           });
       Value narrowed =

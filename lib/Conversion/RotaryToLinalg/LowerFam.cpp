@@ -50,8 +50,19 @@ std::pair<Value, Value> bandRange(OpBuilder &b, Location loc, BandLayout layout,
     };
     auto edge = [&](Value k) {
       Value e = arith::DivFOp::create(b, loc, toF(k), toF(n));
-      Value p = math::FloorOp::create(
-          b, loc, math::PowFOp::create(b, loc, toF(len), e));
+      // floor(L^e), exact at perfect powers: pow gives 3.999... for
+      // 64^(1/3), so an integer within 1e-9 relative is taken as is.
+      Value x = math::PowFOp::create(b, loc, toF(len), e);
+      Value nearest = math::RoundEvenOp::create(b, loc, x);
+      Value close = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OLE,
+          math::AbsFOp::create(b, loc,
+                               arith::SubFOp::create(b, loc, x, nearest)),
+          arith::MulFOp::create(
+              b, loc, x,
+              arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1e-9))));
+      Value p = arith::SelectOp::create(b, loc, close, nearest,
+                                        math::FloorOp::create(b, loc, x));
       Value pi = arith::IndexCastOp::create(
           b, loc, b.getIndexType(),
           arith::FPToSIOp::create(b, loc, b.getI64Type(), p));

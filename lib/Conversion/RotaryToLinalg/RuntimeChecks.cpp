@@ -60,16 +60,21 @@ struct Checker {
   }
 
   void rope(RopeOp rope) {
-    Value x = rope.getX(), pos = rope.getPositions();
+    ropeRules(rope.getX(), rope.getPositions(), rope.getRotaryDim(),
+              rope.getInvFreq(), rope.getPhase());
+  }
+
+  void ropeRules(Value x, Value pos, std::optional<int64_t> rotaryDim,
+                 Value invFreq, Value phase) {
     sameDim(pos, -1, "positions", x, 1, "x", "T");
     if (rankOf(pos) == 2)
       sameDim(pos, 0, "positions", x, 0, "x", "B");
     Value d = dimOf(b, loc, x, 3);
-    Value r = rope.getRotaryDim() ? cst(*rope.getRotaryDim()) : d;
+    Value r = rotaryDim ? cst(*rotaryDim) : d;
     if (!isStatic(x, 3)) {
-      if (rope.getRotaryDim())
+      if (rotaryDim)
         add(cmp(arith::CmpIPredicate::ule, r, d),
-            "attribute 'rotary_dim' (" + Twine(*rope.getRotaryDim()) +
+            "attribute 'rotary_dim' (" + Twine(*rotaryDim) +
                 ") must not exceed D of operand 'x'");
       else
         add(cmp(arith::CmpIPredicate::eq,
@@ -77,9 +82,8 @@ struct Checker {
             Twine("operand 'x' must have an even D (or set 'rotary_dim')"));
     }
     for (auto [name, v] :
-         {std::pair<StringRef, Value>{"inv_freq", rope.getInvFreq()},
-          {"phase", rope.getPhase()}}) {
-      if (!v || (isStatic(v, 0) && (rope.getRotaryDim() || isStatic(x, 3))))
+         {std::pair<StringRef, Value>{"inv_freq", invFreq}, {"phase", phase}}) {
+      if (!v || (isStatic(v, 0) && (rotaryDim || isStatic(x, 3))))
         continue;
       Value half = arith::DivUIOp::create(b, loc, r, cst(2));
       add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, v, 0), half),
@@ -143,6 +147,9 @@ struct Checker {
           matrix(o.getX(), o.getMatrix(), o.getTranspose(), false);
         })
         .Case([&](RotationBlockOp o) {
+          if (o.getPositions())
+            ropeRules(o.getX(), o.getPositions(), o.getRotaryDim(), Value(),
+                      Value());
           chain(o.getX(), o.getAngles(), o.getPairs());
           matrix(o.getX(), o.getMatrix(), false, true);
         })
@@ -157,9 +164,12 @@ struct Checker {
                     cst(3)),
                 Twine("operand 'x' must have 3 components in its last "
                       "dimension"));
-          if (rankOf(o.getAxis()) == 1)
-            sameDim(o.getAxis(), 0, "axis", o.getAxis(), 0, "axis", "3");
-          else
+          if (rankOf(o.getAxis()) == 1) {
+            if (!isStatic(o.getAxis(), 0))
+              add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, o.getAxis(), 0),
+                      cst(3)),
+                  Twine("operand 'axis' must have 3 components"));
+          } else
             sameShape(o.getAxis(), "axis", x, "x");
           for (int64_t i = 0, e = rankOf(o.getAngle()); i < e; ++i)
             sameDim(o.getAngle(), i, "angle", x, i, "x",
