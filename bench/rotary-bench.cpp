@@ -8,8 +8,16 @@
 // rotary::runtime::Bundle and called on LibTorch tensors' memory), and the
 // roofline bound of the minimal algorithm:
 //   bound = max(bytes / measured bandwidth, flops / measured FMA peak),
-// both machine numbers measured in the same run. Ratios: speedup =
-// eager / compiled, efficiency = bound / compiled.
+// both machine numbers measured in the same run (bandwidth: the best of five
+// streaming loops over 512 MB buffers; peak: register-only vector FMA loops
+// on every hardware thread). Ratios: speedup = eager / compiled,
+// efficiency = bound / compiled. Times are medians of N runs after one
+// warm-up; the per-family lines also give min-max.
+//
+// Some families have two eager rows: givens (stage by stage, and folded into
+// one D×D matrix then x·Q), fam_step (in place as torch.optim writes it, and
+// out of place), attention W = 128 (matmul as written, and the products on
+// oneDNN, since Debian's LibTorch may run matmul on the reference BLAS).
 //
 // Before timing a family, the compiled and the eager outputs are compared;
 // a relative difference (max |a - e| / max |e|) above 1e-3 marks the row
