@@ -167,12 +167,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
                       tensor::ExtractOp::create(rb, rl, t, ValueRange{r, i});
                   Value xj =
                       tensor::ExtractOp::create(rb, rl, t, ValueRange{r, j});
-                  Value yi = arith::AddFOp::create(
-                      rb, rl, arith::MulFOp::create(rb, rl, xi, cs),
-                      arith::MulFOp::create(rb, rl, xj, sn));
-                  Value yj = arith::SubFOp::create(
-                      rb, rl, arith::MulFOp::create(rb, rl, xj, cs),
-                      arith::MulFOp::create(rb, rl, xi, sn));
+                  auto [yi, yj] = rotatePair(rb, rl, xi, xj, cs, sn);
                   t = tensor::InsertOp::create(rb, rl, yi, t, ValueRange{r, i});
                   t = tensor::InsertOp::create(rb, rl, yj, t, ValueRange{r, j});
                   scf::YieldOp::create(rb, rl, t);

@@ -45,13 +45,8 @@ void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
     Value cs = math::CosOp::create(b, loc, a[k]);
     Value sn = math::SinOp::create(b, loc, a[k]);
     for (int64_t r = 0; r < c; ++r) {
-      Value xi = m[r * c + i], xj = m[r * c + j];
-      m[r * c + i] =
-          arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, xi, cs),
-                                arith::MulFOp::create(b, loc, xj, sn));
-      m[r * c + j] =
-          arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, xj, cs),
-                                arith::MulFOp::create(b, loc, xi, sn));
+      std::tie(m[r * c + i], m[r * c + j]) =
+          rotatePair(b, loc, m[r * c + i], m[r * c + j], cs, sn);
     }
   }
 }
@@ -208,13 +203,8 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
               auto [i, j] = pq;
               Value cs = math::CosOp::create(nb, l, a[k]);
               Value sn = math::SinOp::create(nb, l, a[k]);
-              Value xi = row[i], xj = row[j];
-              row[i] = arith::AddFOp::create(
-                  nb, l, arith::MulFOp::create(nb, l, xi, cs),
-                  arith::MulFOp::create(nb, l, xj, sn));
-              row[j] = arith::SubFOp::create(
-                  nb, l, arith::MulFOp::create(nb, l, xj, cs),
-                  arith::MulFOp::create(nb, l, xi, sn));
+              std::tie(row[i], row[j]) =
+                  rotatePair(nb, l, row[i], row[j], cs, sn);
             }
             Value v = row[0];
             for (int64_t q = 1; q < c; ++q)

@@ -23,6 +23,11 @@ Value castFloat(OpBuilder &b, Location loc, Value v, Type to);
 inline Value toF32(OpBuilder &b, Location loc, Value v) {
   return castFloat(b, loc, v, b.getF32Type());
 }
+/// One Givens rotation of a row's pair (SPEC §2):
+/// (x_i, x_j) -> (x_i·cos + x_j·sin, x_j·cos − x_i·sin).
+std::pair<Value, Value> rotatePair(OpBuilder &b, Location loc, Value xi,
+                                   Value xj, Value cs, Value sn);
+
 /// A scalar (int or float) position as f64.
 Value positionToF64(OpBuilder &b, Location loc, Value p);
 

@@ -22,6 +22,18 @@ Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
+std::pair<Value, Value> lowering::rotatePair(OpBuilder &b, Location loc,
+                                             Value xi, Value xj, Value cs,
+                                             Value sn) {
+  Value yi =
+      arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, xi, cs),
+                            arith::MulFOp::create(b, loc, xj, sn));
+  Value yj =
+      arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, xj, cs),
+                            arith::MulFOp::create(b, loc, xi, sn));
+  return {yi, yj};
+}
+
 Value lowering::positionToF64(OpBuilder &b, Location loc, Value p) {
   if (isa<FloatType>(p.getType()))
     return castFloat(b, loc, p, b.getF64Type());
