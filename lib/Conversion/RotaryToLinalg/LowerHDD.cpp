@@ -143,6 +143,169 @@ SmallVector<Value> angleSlices(OpBuilder &b, Location loc, Value angles) {
   return slices;
 }
 
+/// X·Y for c×c f32 tensors.
+Value matmulCxC(OpBuilder &b, Location loc, Value x, Value y, int64_t c) {
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  Value acc = zerosF32(b, loc, {b.getIndexAttr(c), b.getIndexAttr(c)});
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
+             ValueRange{acc},
+             SmallVector<AffineMap>{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                    AffineMap::get(3, 0, {d(2), d(1)}, ctx),
+                                    AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+             SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                              utils::IteratorType::parallel,
+                                              utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange v) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::AddFOp::create(
+                       nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
+             })
+      .getResult(0);
+}
+
+/// `v` copied into `dst` (so a loop yields a value equivalent to its
+/// iteration argument and bufferizes in place).
+Value copyInto(OpBuilder &b, Location loc, Value v, Value dst) {
+  return linalg::CopyOp::create(b, loc, ValueRange{v}, ValueRange{dst})
+      .getResult(0);
+}
+
+/// so_generator (exp) for chunks too large to unroll: per matrix, the same
+/// scaling and squaring as skewExp, with c×c tensors and loops.
+Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
+  Type f32 = b.getF32Type();
+  SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
+  leadSizes.pop_back();
+  Value a2 = collapseLeading(b, loc, angles, 1); // [M, K]
+  Value m = dimOf(b, loc, a2, 0);
+  OpFoldResult cc = b.getIndexAttr(c);
+  SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
+  auto pairType = RankedTensorType::get({static_cast<int64_t>(pairs.size()), 2},
+                                        b.getIndexType());
+  SmallVector<APInt> flat;
+  for (auto [p, q] : pairs)
+    flat.append({APInt(64, p), APInt(64, q)});
+  Value pairTable = arith::ConstantOp::create(
+      b, loc, pairType, DenseElementsAttr::get(pairType, flat));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value numAngles = arith::ConstantIndexOp::create(b, loc, pairs.size());
+  Value out = emptyOf(b, loc, {getAsOpFoldResult(m), cc, cc}, f32);
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{getAsOpFoldResult(m)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{out},
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value mi = forall.getInductionVar(0);
+    // The skew matrix and a bound on its norm.
+    auto build = scf::ForOp::create(
+        b, loc, zero, numAngles, one,
+        ValueRange{zerosF32(b, loc, {cc, cc}), f32c(b, loc, 0.0)},
+        [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
+          Value a = tensor::ExtractOp::create(lb, l, a2, ValueRange{mi, k});
+          Value p =
+              tensor::ExtractOp::create(lb, l, pairTable, ValueRange{k, zero});
+          Value q =
+              tensor::ExtractOp::create(lb, l, pairTable, ValueRange{k, one});
+          Value t = tensor::InsertOp::create(lb, l, a, it[0], ValueRange{p, q});
+          t = tensor::InsertOp::create(lb, l, arith::NegFOp::create(lb, l, a),
+                                       t, ValueRange{q, p});
+          Value norm = arith::AddFOp::create(lb, l, it[1],
+                                             math::AbsFOp::create(lb, l, a));
+          scf::YieldOp::create(lb, l, ValueRange{t, norm});
+        });
+    Value norm = build.getResult(1);
+    Value lg = math::CeilOp::create(
+        b, loc,
+        math::Log2Op::create(
+            b, loc,
+            arith::MaximumFOp::create(b, loc, norm, f32c(b, loc, 1e-30))));
+    Value sF = arith::MinimumFOp::create(
+        b, loc, f32c(b, loc, 64.0),
+        arith::MaximumFOp::create(
+            b, loc, f32c(b, loc, 0.0),
+            arith::AddFOp::create(b, loc, lg, f32c(b, loc, 1.0))));
+    Value scale =
+        math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF));
+    Value aScaled =
+        elementwise(b, loc, ValueRange{build.getResult(0)},
+                    ValueRange{emptyOf(b, loc, {cc, cc}, f32)}, 2,
+                    [&](OpBuilder &nb, Location l, ValueRange v) {
+                      linalg::YieldOp::create(
+                          nb, l,
+                          Value(arith::MulFOp::create(nb, l, v[0], scale)));
+                    })
+            .getResult(0);
+    auto eye = [&]() {
+      return elementwise(
+                 b, loc, ValueRange{},
+                 ValueRange{emptyOf(b, loc, {cc, cc}, f32)}, 2,
+                 [&](OpBuilder &nb, Location l, ValueRange) {
+                   Value diag =
+                       arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                             linalg::IndexOp::create(nb, l, 0),
+                                             linalg::IndexOp::create(nb, l, 1));
+                   linalg::YieldOp::create(
+                       nb, l,
+                       Value(arith::SelectOp::create(
+                           nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
+                 })
+          .getResult(0);
+    };
+    // Taylor terms 1..12: term ← term·A/k, result ← result + term.
+    auto taylor = scf::ForOp::create(
+        b, loc, one, arith::ConstantIndexOp::create(b, loc, 13), one,
+        ValueRange{eye(), eye()},
+        [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
+          Value inv = arith::DivFOp::create(
+              lb, l, f32c(lb, l, 1.0),
+              arith::UIToFPOp::create(
+                  lb, l, lb.getF32Type(),
+                  arith::IndexCastUIOp::create(lb, l, lb.getI64Type(), k)));
+          Value prod = matmulCxC(lb, l, it[1], aScaled, c);
+          Value term =
+              elementwise(lb, l, ValueRange{prod}, ValueRange{it[1]}, 2,
+                          [&](OpBuilder &nb, Location bl, ValueRange v) {
+                            linalg::YieldOp::create(nb, bl,
+                                                    Value(arith::MulFOp::create(
+                                                        nb, bl, v[0], inv)));
+                          })
+                  .getResult(0);
+          Value sum =
+              elementwise(lb, l, ValueRange{term}, ValueRange{it[0]}, 2,
+                          [&](OpBuilder &nb, Location bl, ValueRange v) {
+                            linalg::YieldOp::create(nb, bl,
+                                                    Value(arith::AddFOp::create(
+                                                        nb, bl, v[1], v[0])));
+                          })
+                  .getResult(0);
+          scf::YieldOp::create(lb, l, ValueRange{sum, term});
+        });
+    Value steps = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        arith::FPToSIOp::create(b, loc, b.getI32Type(), sF));
+    auto square = scf::ForOp::create(
+        b, loc, zero, steps, one, ValueRange{taylor.getResult(0)},
+        [&](OpBuilder &lb, Location l, Value, ValueRange it) {
+          Value sq = matmulCxC(lb, l, it[0], it[0], c);
+          scf::YieldOp::create(lb, l, copyInto(lb, l, sq, it[0]));
+        });
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, square.getResult(0), forall.getRegionIterArgs()[0],
+        SmallVector<OpFoldResult>{mi, b.getIndexAttr(0), b.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{b.getIndexAttr(1), cc, cc},
+        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+  }
+  return expandLeading(b, loc, forall.getResult(0), leadSizes, 2);
+}
+
 /// so_generator: one generic per element (..., r, col) for givens; for exp,
 /// c² outputs of one generic over (...), reassembled.
 struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
@@ -171,8 +334,13 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
     SmallVector<Value> slices = angleSlices(b, loc, angles);
     SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
     leadSizes.pop_back();
-    if (op.getForm() == SOForm::exp && c > kMaxExpChunk)
-      return rewriter.notifyMatchFailure(op, "exp form lowered for chunk <= 8");
+    if (op.getForm() == SOForm::exp && c > kMaxExpChunk) {
+      Value result = largeSkewExp(b, loc, angles, c);
+      if (result.getType() != op.getType())
+        result = tensor::CastOp::create(b, loc, op.getType(), result);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
     SmallVector<OpFoldResult> outSizes = leadSizes;
     outSizes.push_back(b.getIndexAttr(c));
     outSizes.push_back(b.getIndexAttr(c));
@@ -590,8 +758,14 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
     Location loc = op.getLoc();
     int64_t c = *op.getChunk();
     bool exp = *op.getForm() == SOForm::exp;
-    if (exp && c > kMaxExpChunk)
-      return rewriter.notifyMatchFailure(op, "exp form lowered for chunk <= 8");
+    if (exp && c > kMaxExpChunk) {
+      // P of this size does not fit in registers: generator, scan, apply.
+      Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(),
+                                      c, SOForm::exp);
+      Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
+      rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
+      return success();
+    }
     int64_t k = numGeneratorAngles(c);
     Value x = op.getX(), angles = op.getRotation();
     auto xt = cast<RankedTensorType>(x.getType());

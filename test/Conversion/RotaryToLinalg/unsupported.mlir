@@ -5,12 +5,13 @@
 // the op's location; nothing is silently left behind. (Every rotary op has a
 // pattern by now; these are forms the patterns decline.)
 
-// The exp form of so_generator is lowered for chunk <= 8 only.
-// CHECK: unsupported.mlir:[[@LINE+3]]:8: error: failed to legalize operation 'rotary.so_generator'
-func.func @so_generator_exp_large_chunk(%a: tensor<3x?xf32>) -> tensor<3x32x32xf32> {
-  // expected-error @+1 {{failed to legalize operation 'rotary.so_generator'}}
-  %0 = rotary.so_generator %a chunk = 32 form = exp : tensor<3x?xf32>
-  return %0 : tensor<3x32x32xf32>
+// hdd_rope with P of dynamic chunk size (no `chunk` attribute): the kernel
+// needs c at compile time.
+// CHECK: unsupported.mlir:[[@LINE+3]]:8: error: failed to legalize operation 'rotary.hdd_rope'
+func.func @hdd_rope_unknown_chunk(%x: tensor<1x2x1x8xf32>, %p: tensor<1x2x1x?x?x?xf32>) -> tensor<1x2x1x8xf32> {
+  // expected-error @+1 {{failed to legalize operation 'rotary.hdd_rope'}}
+  %0 = rotary.hdd_rope %x, %p : tensor<1x2x1x8xf32>, tensor<1x2x1x?x?x?xf32>
+  return %0 : tensor<1x2x1x8xf32>
 }
 
 // -----
