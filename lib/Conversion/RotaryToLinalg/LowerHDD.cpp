@@ -74,6 +74,22 @@ SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
   return z;
 }
 
+/// Scaling and squaring: s = clamp(ceil(log2 ‖A‖) + 1, 0, 64) as f32, and
+/// 2^-s, so that ‖A‖·2^-s ≤ 1/2.
+std::pair<Value, Value> scalingFor(OpBuilder &b, Location loc, Value norm) {
+  Value lg = math::CeilOp::create(
+      b, loc,
+      math::Log2Op::create(
+          b, loc,
+          arith::MaximumFOp::create(b, loc, norm, f32c(b, loc, 1e-30))));
+  Value sF = arith::MinimumFOp::create(
+      b, loc, f32c(b, loc, 64.0),
+      arith::MaximumFOp::create(
+          b, loc, f32c(b, loc, 0.0),
+          arith::AddFOp::create(b, loc, lg, f32c(b, loc, 1.0))));
+  return {sF, math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF))};
+}
+
 /// exp of the skew matrix with A[p,q] = a_pq: scale by 2^-s so that
 /// ‖A‖₁/2^s ≤ 1/2, sum 12 Taylor terms, square s times (an scf.for).
 SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
@@ -88,19 +104,8 @@ SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
   Value norm = f32c(b, loc, 0.0);
   for (Value v : a)
     norm = arith::AddFOp::create(b, loc, norm, math::AbsFOp::create(b, loc, v));
-  // s = max(0, ceil(log2(norm)) + 1), at most 64.
-  Value lg = math::CeilOp::create(
-      b, loc,
-      math::Log2Op::create(
-          b, loc,
-          arith::MaximumFOp::create(b, loc, norm, f32c(b, loc, 1e-30))));
-  Value sF = arith::MinimumFOp::create(
-      b, loc, f32c(b, loc, 64.0),
-      arith::MaximumFOp::create(
-          b, loc, f32c(b, loc, 0.0),
-          arith::AddFOp::create(b, loc, lg, f32c(b, loc, 1.0))));
+  auto [sF, scale] = scalingFor(b, loc, norm);
   Value s = arith::FPToSIOp::create(b, loc, b.getI32Type(), sF);
-  Value scale = math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF));
   for (Value &v : m)
     v = arith::MulFOp::create(b, loc, v, scale);
   SmallVector<Value> result = identity(b, loc, c), term = identity(b, loc, c);
@@ -221,18 +226,7 @@ Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
           scf::YieldOp::create(lb, l, ValueRange{t, norm});
         });
     Value norm = build.getResult(1);
-    Value lg = math::CeilOp::create(
-        b, loc,
-        math::Log2Op::create(
-            b, loc,
-            arith::MaximumFOp::create(b, loc, norm, f32c(b, loc, 1e-30))));
-    Value sF = arith::MinimumFOp::create(
-        b, loc, f32c(b, loc, 64.0),
-        arith::MaximumFOp::create(
-            b, loc, f32c(b, loc, 0.0),
-            arith::AddFOp::create(b, loc, lg, f32c(b, loc, 1.0))));
-    Value scale =
-        math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF));
+    auto [sF, scale] = scalingFor(b, loc, norm);
     Value aScaled =
         elementwise(b, loc, ValueRange{build.getResult(0)},
                     ValueRange{emptyOf(b, loc, {cc, cc}, f32)}, 2,
