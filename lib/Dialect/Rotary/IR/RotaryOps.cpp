@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
+#include "Verifiers.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -17,18 +18,13 @@
 
 using namespace mlir;
 using namespace rotary;
+using namespace rotary::detail;
 
 //===----------------------------------------------------------------------===//
-// Helpers
+// Helpers shared with the gradient ops (Verifiers.h)
 //===----------------------------------------------------------------------===//
 
-namespace {
-constexpr int64_t kDyn = ShapedType::kDynamic;
-/// Largest chunk of HDD-RoPE: P[m] is kept in registers by the kernels.
-constexpr int64_t kMaxChunk = 32;
-
-bool isDyn(int64_t d) { return ShapedType::isDynamic(d); }
-bool compatible(int64_t a, int64_t b) { return isDyn(a) || isDyn(b) || a == b; }
+namespace rotary::detail {
 
 /// "[2, ?, 8]" for a list of sizes (kDynamic prints as ?).
 std::string fmtShape(ArrayRef<int64_t> dims) {
@@ -44,7 +40,6 @@ std::string fmtShape(ArrayRef<int64_t> dims) {
   return s;
 }
 
-RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// "operand 'x' must have shape <expected>, but got <type>".
 InFlightDiagnostic shapeError(Operation *op, StringRef operand,
@@ -227,7 +222,7 @@ LogicalResult verifyChunk(Operation *op, int64_t c) {
                              << "], but got " << c;
   return success();
 }
-} // namespace
+} // namespace rotary::detail
 
 //===----------------------------------------------------------------------===//
 // Round-robin schedule
@@ -310,29 +305,37 @@ int64_t RopeOp::getRotaryDimOrD() {
   return rtt(getX()).getDimSize(3);
 }
 
-LogicalResult RopeOp::verify() {
-  RankedTensorType x = rtt(getX());
-  if (failed(verifyRopeInputs(*this, x, rtt(getPositions()), getRotaryDim(),
-                              getBase())))
+LogicalResult rotary::detail::verifyRope(Operation *op, Value x, Value positions,
+                                        Value invFreq, Value phase,
+                                        Value runtimeBase,
+                                        std::optional<int64_t> rotaryDim,
+                                        std::optional<APFloat> base) {
+  RankedTensorType xt = rtt(x);
+  if (failed(verifyRopeInputs(op, xt, rtt(positions), rotaryDim, base)))
     return failure();
-  if (getBase() && getRuntimeBase())
-    return emitOpError() << "attribute 'base' and operand 'base' are "
-                            "exclusive; give one of them";
-  if (getInvFreq() && (getBase() || getRuntimeBase()))
-    return emitOpError() << "operand 'inv_freq' replaces the base; remove the "
-                            "'base' attribute or operand";
-  int64_t r = getRotaryDimOrD();
+  if (base && runtimeBase)
+    return op->emitOpError() << "attribute 'base' and operand 'base' are "
+                                "exclusive; give one of them";
+  if (invFreq && (base || runtimeBase))
+    return op->emitOpError()
+           << "operand 'inv_freq' replaces the base; remove the "
+              "'base' attribute or operand";
+  int64_t r = rotaryDim ? *rotaryDim : xt.getDimSize(3);
   int64_t half = isDyn(r) ? kDyn : r / 2;
-  for (auto [name, v] : {std::pair<StringRef, Value>{"inv_freq", getInvFreq()},
-                         {"phase", getPhase()}}) {
+  for (auto [name, v] : {std::pair<StringRef, Value>{"inv_freq", invFreq},
+                         {"phase", phase}}) {
     if (!v)
       continue;
     RankedTensorType t = rtt(v);
     if (t.getRank() != 1 || !compatible(t.getDimSize(0), half))
-      return shapeError(*this, name, fmtShape({half}) + " ([rotary_dim / 2])",
-                        t);
+      return shapeError(op, name, fmtShape({half}) + " ([rotary_dim / 2])", t);
   }
   return success();
+}
+
+LogicalResult RopeOp::verify() {
+  return verifyRope(*this, getX(), getPositions(), getInvFreq(), getPhase(),
+                    getRuntimeBase(), getRotaryDim(), getBase());
 }
 
 //===----------------------------------------------------------------------===//
@@ -385,16 +388,22 @@ LogicalResult InvFreqOp::verify() {
 
 int64_t GivensOp::getNumRotations() { return dimFromEnd(rtt(getAngles()), 1); }
 
-FailureOr<SmallVector<int64_t>> GivensOp::getEffectivePairs() {
-  if (auto pairs = getPairs())
+FailureOr<SmallVector<int64_t>>
+rotary::detail::effectivePairs(std::optional<ArrayRef<int64_t>> pairs, Value x,
+                               Value angles) {
+  if (pairs)
     return SmallVector<int64_t>(pairs->begin(), pairs->end());
-  int64_t d = dimFromEnd(rtt(getX()), 1);
-  int64_t n = getNumRotations();
+  int64_t d = dimFromEnd(rtt(x), 1);
+  int64_t n = dimFromEnd(rtt(angles), 1);
   // Writing out more pairs than this would cost more than it could save.
   constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
   if (isDyn(d) || isDyn(n) || n > kMaxMaterializedPairs)
     return failure();
   return roundRobinPairs(d, n);
+}
+
+FailureOr<SmallVector<int64_t>> GivensOp::getEffectivePairs() {
+  return effectivePairs(getPairs(), getX(), getAngles());
 }
 
 LogicalResult GivensOp::verify() {
@@ -490,42 +499,51 @@ SOGeneratorOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
   return success();
 }
 
-LogicalResult SOGeneratorOp::verify() {
-  if (failed(verifyChunk(*this, getChunk())))
+LogicalResult rotary::detail::verifyGeneratorAngles(Operation *op,
+                                                   Value angles, int64_t c) {
+  if (failed(verifyChunk(op, c)))
     return failure();
-  RankedTensorType a = rtt(getAngles());
-  int64_t k = numGeneratorAngles(getChunk());
+  RankedTensorType a = rtt(angles);
+  int64_t k = numGeneratorAngles(c);
   if (a.getRank() < 1 || !compatible(dimFromEnd(a, 1), k))
-    return shapeError(*this, "angles",
+    return shapeError(op, "angles",
                       "[..., " + std::to_string(k) +
                           "] (c(c-1)/2 angles for "
                           "chunk = " +
-                          std::to_string(getChunk()) + ")",
+                          std::to_string(c) + ")",
                       a);
   return success();
+}
+
+LogicalResult SOGeneratorOp::verify() {
+  return verifyGeneratorAngles(*this, getAngles(), getChunk());
 }
 
 //===----------------------------------------------------------------------===//
 // rotary.cumulative_rotation
 //===----------------------------------------------------------------------===//
 
-LogicalResult CumulativeRotationOp::verify() {
-  RankedTensorType g = rtt(getRotations());
+LogicalResult rotary::detail::verifyScan(Operation *op, Value rotations,
+                                        int64_t axis) {
+  RankedTensorType g = rtt(rotations);
   int64_t r = g.getRank();
   if (r < 3 || !compatible(g.getDimSize(r - 1), g.getDimSize(r - 2)))
-    return shapeError(*this, "rotations", "[..., T, ..., c, c] (rank >= 3)", g);
+    return shapeError(op, "rotations", "[..., T, ..., c, c] (rank >= 3)", g);
   int64_t c = g.getDimSize(r - 1);
   if (!isDyn(c) && (c < 2 || c > kMaxChunk))
     return shapeError(
-        *this, "rotations",
+        op, "rotations",
         "[..., c, c] with c in [2, " + std::to_string(kMaxChunk) + "]", g);
-  int64_t axis = getAxis();
   if (axis < 0 || axis >= r - 2)
-    return emitOpError() << "attribute 'axis' (" << axis
+    return op->emitOpError() << "attribute 'axis' (" << axis
                          << ") must name a dimension of operand 'rotations' "
                             "before its trailing [c, c], i.e. be in [0, "
                          << r - 2 << ")";
   return success();
+}
+
+LogicalResult CumulativeRotationOp::verify() {
+  return verifyScan(*this, getRotations(), getAxis());
 }
 
 //===----------------------------------------------------------------------===//
@@ -554,37 +572,41 @@ int64_t HDDRopeOp::getChunkSize() {
   return isDyn(p.getDimSize(5)) ? p.getDimSize(4) : p.getDimSize(5);
 }
 
-LogicalResult HDDRopeOp::verify() {
-  RankedTensorType x = rtt(getX());
-  RankedTensorType rot = rtt(getRotation());
+LogicalResult rotary::detail::verifyHDD(Operation *op, Value xv, Value rotv,
+                                       std::optional<int64_t> chunk,
+                                       bool fused) {
+  RankedTensorType x = rtt(xv);
+  RankedTensorType rot = rtt(rotv);
   if (x.getRank() != 4)
-    return shapeError(*this, "x", "[B, T, H, D] (rank 4)", x);
-  if (isFused() && !getChunk())
-    return emitOpError() << "the fused form (with 'form') needs the 'chunk' "
+    return shapeError(op, "x", "[B, T, H, D] (rank 4)", x);
+  if (fused && !chunk)
+    return op->emitOpError() << "the fused form (with 'form') needs the 'chunk' "
                             "attribute";
-  if (getChunk() && failed(verifyChunk(*this, *getChunk())))
+  if (chunk && failed(verifyChunk(op, *chunk)))
     return failure();
-  if (!isFused()) {
+  if (!fused) {
     // Check P itself before its c×c is used to size anything.
     if (rot.getRank() != 6 || !compatible(rot.getDimSize(4), rot.getDimSize(5)))
-      return shapeError(*this, "rotation",
+      return shapeError(op, "rotation",
                         "[B, T, H, C, c, c] (rank 6, square c x c)", rot);
     int64_t pc = rot.getDimSize(5);
     if (!isDyn(pc) && (pc < 2 || pc > kMaxChunk))
-      return shapeError(*this, "rotation",
+      return shapeError(op, "rotation",
                         "[B, T, H, C, c, c] with c in [2, " +
                             std::to_string(kMaxChunk) + "]",
                         rot);
   }
-  int64_t c = getChunkSize();
+  int64_t c = chunk ? *chunk
+                    : isDyn(rot.getDimSize(5)) ? rot.getDimSize(4)
+                                               : rot.getDimSize(5);
   int64_t d = x.getDimSize(3);
   if (!isDyn(c) && !isDyn(d) && d % c != 0)
-    return emitOpError() << "chunk size " << c << " must divide D = " << d
+    return op->emitOpError() << "chunk size " << c << " must divide D = " << d
                          << " of operand 'x'";
   int64_t chunks = (isDyn(c) || isDyn(d)) ? kDyn : d / c;
   SmallVector<int64_t> expected(x.getShape().take_front(3));
   expected.push_back(chunks);
-  if (isFused()) {
+  if (fused) {
     expected.push_back(numGeneratorAngles(c));
   } else {
     expected.append({c, c});
@@ -594,12 +616,16 @@ LogicalResult HDDRopeOp::verify() {
               return compatible(rot.getDimSize(i), expected[i]);
             });
   if (!ok)
-    return shapeError(*this, "rotation",
+    return shapeError(op, "rotation",
                       fmtShape(expected) +
-                          (isFused() ? " ([B, T, H, D/c, c(c-1)/2] angles)"
+                          (fused ? " ([B, T, H, D/c, c(c-1)/2] angles)"
                                      : " ([B, T, H, D/c, c, c] rotations)"),
                       rot);
   return success();
+}
+
+LogicalResult HDDRopeOp::verify() {
+  return verifyHDD(*this, getX(), getRotation(), getChunk(), isFused());
 }
 
 //===----------------------------------------------------------------------===//
@@ -637,13 +663,18 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult AttentionOp::verify() {
-  RankedTensorType q = rtt(getQ()), k = rtt(getK()), v = rtt(getV());
+LogicalResult rotary::detail::verifyAttention(Operation *op, Value qv, Value kv,
+                                             Value vv, Value bias, Value span,
+                                             int64_t window,
+                                             int64_t globalTokens,
+                                             std::optional<APFloat> scale,
+                                             std::optional<APFloat> spanRamp) {
+  RankedTensorType q = rtt(qv), k = rtt(kv), v = rtt(vv);
   if (q.getRank() != 4)
-    return shapeError(*this, "q", "[B, H, T, D] (rank 4)", q);
+    return shapeError(op, "q", "[B, H, T, D] (rank 4)", q);
   if (q.getElementType() != k.getElementType() ||
       q.getElementType() != v.getElementType())
-    return emitOpError() << "operands 'q', 'k' and 'v' must have the same "
+    return op->emitOpError() << "operands 'q', 'k' and 'v' must have the same "
                             "element type";
   int64_t b = q.getDimSize(0), h = q.getDimSize(1), t = q.getDimSize(2),
           d = q.getDimSize(3);
@@ -654,7 +685,7 @@ LogicalResult AttentionOp::verify() {
         !llvm::all_of(llvm::seq<int64_t>(0, 4), [&](int64_t i) {
           return compatible(tt.getDimSize(i), expected[i]);
         }))
-      return shapeError(*this, name,
+      return shapeError(op, name,
                         fmtShape(expected) + " ([B, H, S, D] like 'q')", tt);
     return success();
   };
@@ -663,21 +694,21 @@ LogicalResult AttentionOp::verify() {
   s = k.getDimSize(2);
   if (failed(checkKV("v", v)))
     return failure();
-  if (getWindow() < -1)
-    return emitOpError() << "attribute 'window' must be >= -1 (-1 means "
+  if (window < -1)
+    return op->emitOpError() << "attribute 'window' must be >= -1 (-1 means "
                             "unlimited), but got "
-                         << getWindow();
-  if (getGlobalTokens() < 0)
-    return emitOpError() << "attribute 'global_tokens' must be >= 0, but got "
-                         << getGlobalTokens();
-  if (auto scale = getScale()) {
+                         << window;
+  if (globalTokens < 0)
+    return op->emitOpError() << "attribute 'global_tokens' must be >= 0, but got "
+                         << globalTokens;
+  if (scale) {
     float sc = scale->convertToFloat();
     if (!std::isfinite(sc) || sc == 0.0f)
-      return emitOpError() << "attribute 'scale' must be finite and non-zero, "
+      return op->emitOpError() << "attribute 'scale' must be finite and non-zero, "
                               "but got "
                            << sc;
   }
-  if (Value bias = getBias()) {
+  if (bias) {
     RankedTensorType bt = rtt(bias);
     bool table = bt.getRank() == 2 && compatible(bt.getDimSize(0), h) &&
                  (isDyn(bt.getDimSize(1)) || bt.getDimSize(1) % 2 == 1);
@@ -685,25 +716,31 @@ LogicalResult AttentionOp::verify() {
                 compatible(bt.getDimSize(1), t) &&
                 compatible(bt.getDimSize(2), s);
     if (!table && !full)
-      return shapeError(*this, "bias",
+      return shapeError(op, "bias",
                         fmtShape({h, kDyn}) + " (a table [H, 2W+1], odd) or " +
                             fmtShape({h, t, s}) + " ([H, T, S])",
                         bt);
   }
-  if (Value span = getSpan()) {
+  if (span) {
     RankedTensorType st = rtt(span);
     if (st.getRank() != 1 || !compatible(st.getDimSize(0), h))
-      return shapeError(*this, "span", fmtShape({h}) + " ([H])", st);
-    if (!getSpanRamp())
-      return emitOpError() << "operand 'span' needs the attribute 'span_ramp'";
-    if (failed(verifyPositiveFinite(*this, "span_ramp",
-                                    getSpanRamp()->convertToFloat())))
+      return shapeError(op, "span", fmtShape({h}) + " ([H])", st);
+    if (!spanRamp)
+      return op->emitOpError() << "operand 'span' needs the attribute 'span_ramp'";
+    if (failed(verifyPositiveFinite(op, "span_ramp",
+                                    spanRamp->convertToFloat())))
       return failure();
-  } else if (getSpanRamp()) {
-    return emitOpError() << "attribute 'span_ramp' is only meaningful with "
+  } else if (spanRamp) {
+    return op->emitOpError() << "attribute 'span_ramp' is only meaningful with "
                             "operand 'span'";
   }
   return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  return verifyAttention(*this, getQ(), getK(), getV(), getBias(), getSpan(),
+                         getWindow(), getGlobalTokens(), getScale(),
+                         getSpanRamp());
 }
 
 //===----------------------------------------------------------------------===//
@@ -773,11 +810,11 @@ LogicalResult FamStepOp::verify() {
 // rotary.quaternion_rotate
 //===----------------------------------------------------------------------===//
 
-LogicalResult QuaternionRotateOp::verify() {
-  RankedTensorType x = rtt(getX()), axis = rtt(getAxis()),
-                   angle = rtt(getAngle());
+LogicalResult rotary::detail::verifyQuaternion(Operation *op, Value xv,
+                                              Value axisv, Value anglev) {
+  RankedTensorType x = rtt(xv), axis = rtt(axisv), angle = rtt(anglev);
   if (x.getRank() < 1 || !compatible(dimFromEnd(x, 1), 3))
-    return shapeError(*this, "x", "[..., 3]", x);
+    return shapeError(op, "x", "[..., 3]", x);
   auto sameShape = [](ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
     return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
              return compatible(std::get<0>(p), std::get<1>(p));
@@ -786,16 +823,20 @@ LogicalResult QuaternionRotateOp::verify() {
   bool axisOk = (axis.getRank() == 1 && compatible(axis.getDimSize(0), 3)) ||
                 sameShape(axis.getShape(), x.getShape());
   if (!axisOk)
-    return shapeError(*this, "axis",
+    return shapeError(op, "axis",
                       "[3] or " + fmtShape(x.getShape()) + " (like 'x')", axis);
   bool angleOk = angle.getRank() == 0 ||
                  sameShape(angle.getShape(), x.getShape().drop_back());
   if (!angleOk)
-    return shapeError(*this, "angle",
+    return shapeError(op, "angle",
                       "[] or " + fmtShape(x.getShape().drop_back()) +
                           " (one angle per vector of 'x')",
                       angle);
   return success();
+}
+
+LogicalResult QuaternionRotateOp::verify() {
+  return verifyQuaternion(*this, getX(), getAxis(), getAngle());
 }
 
 #define GET_OP_CLASSES

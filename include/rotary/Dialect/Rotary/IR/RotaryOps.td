@@ -564,4 +564,6 @@ def Rotary_QuaternionRotateOp : Rotary_Op<"quaternion_rotate", [Pure, DeclareOpI
   let hasFolder = 1;
 }
 
+include "rotary/Dialect/Rotary/IR/RotaryGradOps.td"
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_TD
