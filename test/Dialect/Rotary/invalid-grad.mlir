@@ -22,6 +22,7 @@ func.func @rope_grad_dy_type(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>, %dy:
 // -----
 
 func.func @rope_grad_param_result_type(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>, %f: tensor<32xf32>) {
+  // expected-error @+2 {{'rotary.rope_grad' op inferred type(s) 'tensor<2x16x4x64xf32>', 'tensor<32xf32>' are incompatible with return type(s) of operation 'tensor<2x16x4x64xf32>', 'tensor<16xf32>'}}
   // expected-error @+1 {{'rotary.rope_grad' op failed to infer returned types}}
   %0:2 = "rotary.rope_grad"(%x, %p, %x, %f) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
       : (tensor<2x16x4x64xf32>, tensor<16xi64>, tensor<2x16x4x64xf32>, tensor<32xf32>) -> (tensor<2x16x4x64xf32>, tensor<16xf32>)
