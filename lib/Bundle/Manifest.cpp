@@ -75,6 +75,19 @@ Json entryToJson(const Entry &entry) {
               {"checks", entry.checks}};
 }
 
+Json gradientToJson(const Gradient &g) {
+  Json inputs = Json::array();
+  for (const VjpInput &in : g.vjpInputs)
+    inputs.push_back(vjpInputName(in));
+  return Json{{"of", g.of},
+              {"backward", g.backward},
+              {"forward", g.forward},
+              {"vjp", g.vjp},
+              {"vjp_inputs", inputs},
+              {"gradients", g.gradients},
+              {"saved", g.numSaved}};
+}
+
 //===--------------------------------------------------------------------===//
 // Reading
 //===--------------------------------------------------------------------===//
@@ -260,6 +273,75 @@ Entry parseEntry(const Json &value, const std::string &path) {
   return entry;
 }
 
+/// A gradient record, checked against the entries it names.
+Gradient parseGradient(const Json &value, const std::string &path,
+                       const Manifest &m) {
+  if (!value.is_object())
+    fail(path, "expected an object, got " + kindOf(value));
+  Gradient g;
+  auto entry = [&](const char *key, std::string &name) -> const Entry & {
+    name = getString(value, path, key);
+    const Entry *e = m.findEntry(name);
+    if (!e)
+      fail(join(path, key), "names no entry ('" + name + "')");
+    return *e;
+  };
+  const Entry &of = entry("of", g.of);
+  const Entry &bwd = entry("backward", g.backward);
+  const Entry &fwd = entry("forward", g.forward);
+  const Entry &vjp = entry("vjp", g.vjp);
+  g.numSaved = int(asInteger(field(value, path, "saved"), join(path, "saved")));
+  if (g.numSaved < 0 ||
+      fwd.outputs.size() != of.outputs.size() + size_t(g.numSaved))
+    fail(join(path, "saved"), "does not match the outputs of '" + g.forward +
+                                  "' and '" + g.of + "'");
+  const Json &inputs = getArray(value, path, "vjp_inputs");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string p = indexed(join(path, "vjp_inputs"), i);
+    if (!inputs[i].is_string())
+      fail(p, "expected a string, got " + kindOf(inputs[i]));
+    std::optional<VjpInput> in = parseVjpInput(inputs[i].get<std::string>());
+    size_t limit = 0;
+    if (in) {
+      switch (in->kind) {
+      case VjpInput::Kind::Argument:
+        limit = of.inputs.size();
+        break;
+      case VjpInput::Kind::Result:
+      case VjpInput::Kind::Cotangent:
+        limit = of.outputs.size();
+        break;
+      case VjpInput::Kind::Saved:
+        limit = size_t(g.numSaved);
+        break;
+      }
+    }
+    if (!in || in->index < 0 || size_t(in->index) >= limit)
+      fail(p, "expected arg:N, result:N, saved:N or cotangent:N in range, "
+              "got '" +
+                  inputs[i].get<std::string>() + "'");
+    g.vjpInputs.push_back(*in);
+  }
+  if (g.vjpInputs.size() != vjp.inputs.size())
+    fail(join(path, "vjp_inputs"),
+         "has " + std::to_string(g.vjpInputs.size()) + " inputs, but '" +
+             g.vjp + "' takes " + std::to_string(vjp.inputs.size()));
+  const Json &grads = getArray(value, path, "gradients");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    std::string p = indexed(join(path, "gradients"), i);
+    int64_t k = asInteger(grads[i], p);
+    if (k < 0 || size_t(k) >= of.inputs.size())
+      fail(p, "is not an input of '" + g.of + "'");
+    g.gradients.push_back(int(k));
+  }
+  if (g.gradients.size() != vjp.outputs.size() ||
+      g.gradients.size() != bwd.outputs.size())
+    fail(join(path, "gradients"),
+         "does not match the outputs of '" + g.vjp + "' and '" + g.backward +
+             "'");
+  return g;
+}
+
 Manifest parseManifest(const Json &root) {
   if (!root.is_object())
     throw ParseError("not a rotary bundle manifest: expected a JSON object, "
@@ -293,6 +375,12 @@ Manifest parseManifest(const Json &root) {
     if (!names.insert(manifest.entries.back().name).second)
       fail(path + ".name",
            "duplicate entry '" + manifest.entries.back().name + "'");
+  }
+  if (root.contains("gradients")) {
+    const Json &gradients = getArray(root, "", "gradients");
+    for (size_t i = 0; i < gradients.size(); ++i)
+      manifest.gradients.push_back(
+          parseGradient(gradients[i], indexed("gradients", i), manifest));
   }
   return manifest;
 }
@@ -328,6 +416,12 @@ std::string rotary::bundle::toJson(const Manifest &manifest) {
             {"cpu_library", manifest.cpuLibrary},
             {"cpu_target", manifest.cpuTarget},
             {"entries", entries}};
+  if (!manifest.gradients.empty()) {
+    Json gradients = Json::array();
+    for (const Gradient &g : manifest.gradients)
+      gradients.push_back(gradientToJson(g));
+    root["gradients"] = gradients;
+  }
   // `replace` never throws on invalid UTF-8 (callers may be built without
   // exceptions).
   return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -357,4 +451,48 @@ std::optional<Manifest> rotary::bundle::fromJson(const std::string &text,
     error = "invalid manifest";
   }
   return std::nullopt;
+}
+
+namespace {
+constexpr std::pair<VjpInput::Kind, const char *> kVjpKinds[] = {
+    {VjpInput::Kind::Argument, "arg"},
+    {VjpInput::Kind::Result, "result"},
+    {VjpInput::Kind::Saved, "saved"},
+    {VjpInput::Kind::Cotangent, "cotangent"},
+};
+} // namespace
+
+std::string rotary::bundle::vjpInputName(const VjpInput &input) {
+  for (auto [kind, name] : kVjpKinds)
+    if (kind == input.kind)
+      return std::string(name) + ":" + std::to_string(input.index);
+  return "?";
+}
+
+std::optional<VjpInput> rotary::bundle::parseVjpInput(const std::string &text) {
+  size_t colon = text.find(':');
+  if (colon == std::string::npos || colon + 1 == text.size())
+    return std::nullopt;
+  std::string kind = text.substr(0, colon), index = text.substr(colon + 1);
+  if (index.size() > 9 ||
+      index.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  for (auto [k, name] : kVjpKinds)
+    if (kind == name)
+      return VjpInput{k, std::stoi(index)};
+  return std::nullopt;
+}
+
+const Entry *Manifest::findEntry(const std::string &name) const {
+  for (const Entry &e : entries)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+const Gradient *Manifest::findGradient(const std::string &name) const {
+  for (const Gradient &g : gradients)
+    if (g.of == name)
+      return &g;
+  return nullptr;
 }

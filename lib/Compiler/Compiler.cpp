@@ -151,6 +151,69 @@ LogicalResult describeEntry(func::FuncOp fn,
   return success();
 }
 
+constexpr const char *kGradientAttr = "rotary.gradient";
+
+/// The manifest record of rotary-generate-gradients' `rotary.gradient`.
+bundle::Gradient describeGradient(func::FuncOp fn, DictionaryAttr g) {
+  bundle::Gradient grad;
+  grad.of = fn.getSymName().str();
+  auto str = [&](StringRef key) {
+    return g.getAs<StringAttr>(key).getValue().str();
+  };
+  grad.backward = str("backward");
+  grad.forward = str("forward");
+  grad.vjp = str("vjp");
+  for (Attribute a : g.getAs<ArrayAttr>("vjp_inputs"))
+    grad.vjpInputs.push_back(
+        *bundle::parseVjpInput(cast<StringAttr>(a).getValue().str()));
+  for (int64_t i : g.getAs<DenseI64ArrayAttr>("grads").asArrayRef())
+    grad.gradients.push_back(int(i));
+  grad.numSaved = int(g.getAs<IntegerAttr>("saved").getInt());
+  return grad;
+}
+
+/// Argument names of the functions rotary-generate-gradients made, from
+/// those of their forward: "dx" for the cotangent of result x... and the
+/// forward's names for its inputs.
+void nameGeneratedFunctions(
+    ModuleOp module, std::map<std::string, std::vector<std::string>> &names) {
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    auto g = fn->getAttrOfType<DictionaryAttr>(kGradientAttr);
+    if (!g)
+      continue;
+    const std::vector<std::string> &args = names[fn.getSymName().str()];
+    unsigned numResults = fn.getNumResults();
+    auto resultName = [&](int64_t i) {
+      return "result" + (numResults > 1 ? std::to_string(i) : std::string());
+    };
+    std::vector<std::string> bwd = args;
+    for (unsigned i = 0; i < numResults; ++i)
+      bwd.push_back("d" + resultName(i));
+    names[g.getAs<StringAttr>("backward").getValue().str()] = bwd;
+    std::vector<std::string> vjp;
+    for (Attribute a : g.getAs<ArrayAttr>("vjp_inputs")) {
+      bundle::VjpInput in =
+          *bundle::parseVjpInput(cast<StringAttr>(a).getValue().str());
+      switch (in.kind) {
+      case bundle::VjpInput::Kind::Argument:
+        vjp.push_back(args[in.index]);
+        break;
+      case bundle::VjpInput::Kind::Result:
+        vjp.push_back(resultName(in.index));
+        break;
+      case bundle::VjpInput::Kind::Saved:
+        vjp.push_back("saved" + std::to_string(in.index));
+        break;
+      case bundle::VjpInput::Kind::Cotangent:
+        vjp.push_back("d" + resultName(in.index));
+        break;
+      }
+    }
+    names[g.getAs<StringAttr>("vjp").getValue().str()] = vjp;
+    names[g.getAs<StringAttr>("forward").getValue().str()] = args;
+  }
+}
+
 std::string hexDigest(ArrayRef<uint8_t> bytes) {
   std::string s;
   for (uint8_t b : bytes) {
@@ -191,6 +254,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     return module->emitError("rotary: no func.func to compile");
 
   CpuPipelineOptions pipelineOptions;
+  pipelineOptions.gradients = opt.gradients;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -198,9 +262,12 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   bundle::Manifest manifest;
   manifest.compilerVersion = ROTARY_VERSION_STRING;
   manifest.mlirVersion = ROTARY_MLIR_VERSION_STRING;
+  nameGeneratedFunctions(*module, names);
   for (auto fn : module->getOps<func::FuncOp>()) {
     if (!fn->hasAttr(kEntryAttr))
       continue;
+    if (auto g = fn->getAttrOfType<DictionaryAttr>(kGradientAttr))
+      manifest.gradients.push_back(describeGradient(fn, g));
     bundle::Entry entry;
     if (failed(describeEntry(fn, names[fn.getSymName().str()], entry)))
       return failure();
@@ -319,6 +386,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   hash.update(manifest.mlirVersion);
   hash.update(manifest.cpuTarget);
   hash.update(features);
+  hash.update(opt.gradients ? "gradients" : "");
   std::array<uint8_t, 32> digest = hash.final();
   manifest.contentHash = hexDigest(digest);
   SmallString<256> manifestPath(dir);

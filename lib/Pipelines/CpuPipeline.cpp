@@ -239,6 +239,11 @@ void rotary::buildCpuFrontPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options) {
   pm.addPass(createRotaryFuseRotations());
   pm.addPass(createCanonicalizerPass());
+  // After fusion, so fused forward ops get their fused gradients.
+  if (options.gradients) {
+    pm.addPass(createRotaryGenerateGradients());
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createCSEPass());
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPrepareEntryPoints());

@@ -53,7 +53,10 @@ const char *kUsage =
     "  --out PATH     one per output of the entry, in order\n"
     "  --repeat N     run N times; print the median time as 'median_us: X'\n"
     "  --cpu CPU      for a .mlir FILE: the CPU to compile for (default "
-    "host)\n";
+    "host)\n"
+    "\n"
+    "For a .mlir FILE, an entry NAME_bwd, NAME_fwd or NAME_vjp that the file\n"
+    "does not define is generated from @NAME (rotary-generate-gradients).\n";
 
 /// A failure reported as "rotary-runner: error: MESSAGE", exit code 1.
 struct Failure {
@@ -151,6 +154,15 @@ std::string compileToBundle(const Options &o, TempDir &temp) {
       temp.path + "/" + (stem.empty() ? "bundle" : stem) + ".rotary";
   compiler::CompileOptions options;
   options.cpu = o.cpu;
+  // Backward entries are generated on request only: compiling them costs
+  // time, and a file's own entry list stays as written otherwise.
+  auto generated = [](const std::string &name) {
+    for (const char *suffix : {"_bwd", "_fwd", "_vjp"})
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, suffix) == 0)
+        return true;
+    return false;
+  };
+  options.gradients = o.entry && generated(*o.entry);
   std::string error;
   if (!compiler::compileFileToBundle(o.file, dir, options, error))
     throw Failure{"cannot compile '" + o.file + "':\n" + error};

@@ -26,6 +26,11 @@ int main(int argc, char **argv) {
       "cpu",
       cl::desc("CPU to compile for: 'host' or an LLVM CPU name (x86-64-v3)"),
       cl::init("host"));
+  cl::opt<bool> noGradients(
+      "no-gradients",
+      cl::desc("Do not generate the backward functions (@f_bwd, @f_fwd, "
+               "@f_vjp) of the differentiable public functions"),
+      cl::init(false));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -34,6 +39,7 @@ int main(int argc, char **argv) {
                               "rotary-translate: .mlir to a kernel bundle\n");
   rotary::compiler::CompileOptions options;
   options.cpu = cpu;
+  options.gradients = !noGradients;
   std::string error;
   if (!rotary::compiler::compileFileToBundle(input, output, options, error)) {
     llvm::errs() << error;

@@ -83,6 +83,39 @@ struct Entry {
   }
 };
 
+/// Where an input of a vjp entry comes from (see Gradient).
+struct VjpInput {
+  enum class Kind { Argument, Result, Saved, Cotangent };
+  Kind kind = Kind::Argument;
+  int index = 0; ///< into the forward's inputs / outputs / saved / outputs
+  bool operator==(const VjpInput &o) const {
+    return kind == o.kind && index == o.index;
+  }
+};
+
+/// How to differentiate the entry `of` (written by rotary-generate-gradients;
+/// SPEC's backward of every op). A training runtime calls `forward` instead
+/// of `of`: it returns `of`'s outputs followed by `numSaved` saved tensors
+/// (their shapes are `forward`'s output rules), then `vjp` with `vjpInputs`
+/// to get one gradient per entry of `gradients` (an input index of `of`).
+/// `backward` takes `of`'s inputs and one cotangent per output and
+/// recomputes what it needs: simpler to call, more work.
+struct Gradient {
+  std::string of, backward, forward, vjp;
+  std::vector<VjpInput> vjpInputs;
+  std::vector<int> gradients;
+  int numSaved = 0;
+  bool operator==(const Gradient &o) const {
+    return of == o.of && backward == o.backward && forward == o.forward &&
+           vjp == o.vjp && vjpInputs == o.vjpInputs &&
+           gradients == o.gradients && numSaved == o.numSaved;
+  }
+};
+
+/// "arg:0", "result:1", "saved:0", "cotangent:0".
+std::string vjpInputName(const VjpInput &input);
+std::optional<VjpInput> parseVjpInput(const std::string &text);
+
 struct Manifest {
   int formatVersion = kFormatVersion;
   std::string compilerVersion; ///< rotary version that wrote it
@@ -91,12 +124,17 @@ struct Manifest {
   std::string cpuLibrary;      ///< relative path, empty when absent
   std::string cpuTarget;       ///< e.g. "x86-64 +avx2,+fma": what it needs
   std::vector<Entry> entries;
+  std::vector<Gradient> gradients; ///< optional ("gradients" key)
+  /// The entry called `name`, or null.
+  const Entry *findEntry(const std::string &name) const;
+  /// The gradient of entry `name`, or null.
+  const Gradient *findGradient(const std::string &name) const;
   bool operator==(const Manifest &o) const {
     return formatVersion == o.formatVersion &&
            compilerVersion == o.compilerVersion &&
            mlirVersion == o.mlirVersion && contentHash == o.contentHash &&
            cpuLibrary == o.cpuLibrary && cpuTarget == o.cpuTarget &&
-           entries == o.entries;
+           entries == o.entries && gradients == o.gradients;
   }
 };
 

@@ -18,8 +18,10 @@ struct CompileOptions {
   /// CPU to compile for: "host" (this machine's CPU and features) or an LLVM
   /// CPU name such as "x86-64-v3". Recorded in the manifest.
   std::string cpu = "host";
-  /// Where intermediate IR is written when non-empty (debugging).
-  std::string dumpDir;
+  /// Also compile the backward functions of every differentiable public
+  /// function (@f_bwd, and @f_fwd / @f_vjp when values must be saved) and
+  /// describe them in the manifest's "gradients".
+  bool gradients = false;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -29,6 +29,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("Run outer loops on threads (OpenMP; the kernel library "
                      "then needs libomp)"),
       llvm::cl::init(true)};
+  Option<bool> gradients{
+      *this, "gradients",
+      llvm::cl::desc("Emit the backward functions of every differentiable "
+                     "public function (rotary-generate-gradients)"),
+      llvm::cl::init(false)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,

@@ -97,3 +97,71 @@ AttentionOp::reifyResultShapes(OpBuilder &b,
   shapes.push_back(sizes);
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Gradient ops: each result has the shape of the operand it is the gradient of
+//===----------------------------------------------------------------------===//
+
+namespace {
+LogicalResult gradientsOf(OpBuilder &b, Operation *op, ValueRange primals,
+                          ReifiedRankedShapedTypeDims &shapes) {
+  for (Value v : primals)
+    if (v)
+      shapes.push_back(sizesOf(b, op->getLoc(), v));
+  return success();
+}
+} // namespace
+
+LogicalResult RopeGradOp::reifyResultShapes(OpBuilder &b,
+                                            ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this,
+                     {getX(), getInvFreq(), getPhase(), getScale(),
+                      getRuntimeBase()},
+                     shapes);
+}
+
+LogicalResult
+GivensGradOp::reifyResultShapes(OpBuilder &b,
+                                ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getX(), getAngles()}, shapes);
+}
+
+LogicalResult
+OrthogonalGradOp::reifyResultShapes(OpBuilder &b,
+                                    ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getX(), getMatrix()}, shapes);
+}
+
+LogicalResult OrthogonalityPenaltyGradOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getMatrix()}, shapes);
+}
+
+LogicalResult
+SOGeneratorGradOp::reifyResultShapes(OpBuilder &b,
+                                     ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getAngles()}, shapes);
+}
+
+LogicalResult CumulativeRotationGradOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getRotations()}, shapes);
+}
+
+LogicalResult
+HDDRopeGradOp::reifyResultShapes(OpBuilder &b,
+                                 ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getX(), getRotation()}, shapes);
+}
+
+LogicalResult
+AttentionGradOp::reifyResultShapes(OpBuilder &b,
+                                   ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getQ(), getK(), getV(), getBias(), getSpan()},
+                     shapes);
+}
+
+LogicalResult QuaternionRotateGradOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  return gradientsOf(b, *this, {getX(), getAxis(), getAngle()}, shapes);
+}

@@ -15,7 +15,9 @@
 #define ROTARY_DIALECT_ROTARY_IR_ROTARYGRADOPS_TD
 
 class Rotary_GradOp<string mnemonic, list<Trait> traits = []>
-    : Rotary_Op<mnemonic, !listconcat([Pure], traits)> {
+    : Rotary_Op<mnemonic, !listconcat([Pure,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                  ["reifyResultShapes"]>], traits)> {
   let hasVerifier = 1;
 }
 

@@ -34,4 +34,36 @@ def RotaryFuseRotations : Pass<"rotary-fuse-rotations"> {
   ];
 }
 
+def RotaryGenerateGradients : Pass<"rotary-generate-gradients", "::mlir::ModuleOp"> {
+  let summary = "Emit the backward functions of forward functions";
+  let description = [{
+    For a forward function `@f(args...) -> (results...)` this pass emits:
+    - `@f_bwd(args..., cotangents...) -> (gradients...)`: recomputes what
+      the backward needs from the arguments (one cotangent per result, one
+      gradient per differentiable argument: a float tensor that reaches a
+      differentiable operand, in argument order);
+    - when the backward needs values that are not arguments,
+      `@f_vjp(needed args..., needed results..., saved...,
+      cotangents...) -> (gradients...)` (the backward that reads them), and
+      when some are not results either, `@f_fwd(args...) -> (results...,
+      saved...)` (the forward that keeps them).
+    The forward function gets a `rotary.gradient` dictionary naming these
+    functions, the inputs of the vjp and the argument each gradient belongs
+    to; the bundle manifest copies it, so a runtime knows what to save.
+    Gradients are the rotary gradient ops (RotaryGradOps.td); values used
+    more than once accumulate with `arith.addf`.
+    Without `functions`, every public function that has a differentiable
+    argument, no `@<name>_bwd` yet, a name not ending in `_bwd`, `_fwd` or
+    `_vjp`, and only differentiable ops on its path gets one; functions it cannot differentiate are left alone. A function
+    named in `functions` that cannot be differentiated is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Forward functions to differentiate (default: all that can)">,
+  ];
+}
+
 #endif // ROTARY_DIALECT_ROTARY_TRANSFORMS_PASSES_TD

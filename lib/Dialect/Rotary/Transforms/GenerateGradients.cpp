@@ -1,0 +1,500 @@
+//===- GenerateGradients.cpp - backward functions of forward functions ----===//
+//
+// Reverse-mode differentiation of straight-line rotary functions. The
+// backward walks the forward ops in reverse, emitting one gradient op per
+// forward op whose results carry a cotangent (RotaryGradOps.td), and
+// accumulating cotangents of values used more than once. Where the backward
+// finds a forward value is a parameter of the walk: in @f_bwd the forward ops
+// are cloned first (recompute); in @f_vjp the values are arguments (saved by
+// @f_fwd). One walk records which forward values it reads, which is what
+// decides the saved set.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
+#include "rotary/Dialect/Rotary/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYGENERATEGRADIENTS
+#include "rotary/Dialect/Rotary/Transforms/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+bool isFloatTensor(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  return rt && isa<FloatType>(rt.getElementType());
+}
+
+/// The operands of `op` that have a gradient, or nullopt when `op` has no
+/// gradient rule. Ops without float tensor operands need none.
+std::optional<SmallVector<Value>> differentiableOperands(Operation *op) {
+  return TypeSwitch<Operation *, std::optional<SmallVector<Value>>>(op)
+      .Case([](RopeOp o) {
+        SmallVector<Value> v = {o.getX()};
+        for (Value p : {o.getInvFreq(), o.getPhase(), o.getScale(),
+                        o.getRuntimeBase()})
+          if (p)
+            v.push_back(p);
+        return v;
+      })
+      .Case([](GivensOp o) {
+        return SmallVector<Value>{o.getX(), o.getAngles()};
+      })
+      .Case([](OrthogonalOp o) {
+        return SmallVector<Value>{o.getX(), o.getMatrix()};
+      })
+      .Case([](OrthogonalityPenaltyOp o) {
+        return SmallVector<Value>{o.getMatrix()};
+      })
+      .Case(
+          [](SOGeneratorOp o) { return SmallVector<Value>{o.getAngles()}; })
+      .Case([](CumulativeRotationOp o) {
+        return SmallVector<Value>{o.getRotations()};
+      })
+      .Case([](HDDRopeOp o) {
+        return SmallVector<Value>{o.getX(), o.getRotation()};
+      })
+      .Case([](AttentionOp o) {
+        SmallVector<Value> v = {o.getQ(), o.getK(), o.getV()};
+        for (Value p : {o.getBias(), o.getSpan()})
+          if (p)
+            v.push_back(p);
+        return v;
+      })
+      .Case([](QuaternionRotateOp o) {
+        return SmallVector<Value>{o.getX(), o.getAxis(), o.getAngle()};
+      })
+      .Default([](Operation *op) -> std::optional<SmallVector<Value>> {
+        if (llvm::none_of(op->getOperandTypes(), isFloatTensor) &&
+            op->getNumRegions() == 0)
+          return SmallVector<Value>{};
+        return std::nullopt;
+      });
+}
+
+/// Zeros shaped like `like` (sizes read from it at run time).
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  auto type = cast<RankedTensorType>(like.getType());
+  SmallVector<Value> dyn;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dyn.push_back(tensor::DimOp::create(b, loc, like, i));
+  Value empty = tensor::EmptyOp::create(b, loc, type, dyn);
+  Value zero = arith::ConstantOp::create(
+      b, loc, b.getZeroAttr(type.getElementType()));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// One reverse sweep over a forward function's ops.
+class Backward {
+public:
+  using PrimalFn = function_ref<Value(Value)>;
+  Backward(OpBuilder &b, PrimalFn primal) : b(b), primal(primal) {}
+
+  /// Adds `g` to the cotangent of the forward value `fwd`.
+  void accumulate(Value fwd, Value g) {
+    auto [it, inserted] = cotangents.try_emplace(fwd, g);
+    if (inserted)
+      return;
+    // linalg.add on an empty destination sized from `g`: the result's sizes
+    // resolve to the function's arguments like every other output.
+    Location loc = g.getLoc();
+    auto type = cast<RankedTensorType>(g.getType());
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        dyn.push_back(tensor::DimOp::create(b, loc, g, i));
+    Value init = tensor::EmptyOp::create(b, loc, type, dyn);
+    it->second =
+        linalg::AddOp::create(b, loc, ValueRange{it->second, g}, init)
+            .getResult(0);
+  }
+  Value cotangent(Value fwd) const { return cotangents.lookup(fwd); }
+
+  /// Emits the gradient op of `op` (when any result has a cotangent) and
+  /// accumulates the operands' cotangents.
+  LogicalResult visit(Operation *op) {
+    if (llvm::none_of(op->getResults(),
+                      [&](Value r) { return cotangent(r); }))
+      return success();
+    std::optional<SmallVector<Value>> diff = differentiableOperands(op);
+    if (!diff)
+      return op->emitError() << "rotary-generate-gradients: no gradient for '"
+                             << op->getName() << "'";
+    if (diff->empty())
+      return success();
+    Location loc = op->getLoc();
+    auto p = [&](Value v) { return v ? primal(v) : Value(); };
+    SmallVector<Value> grads =
+        TypeSwitch<Operation *, SmallVector<Value>>(op)
+            .Case([&](RopeOp o) {
+              auto g = RopeGradOp::create(
+                  b, loc, p(o.getX()), p(o.getPositions()),
+                  cotangent(o.getResult()), p(o.getInvFreq()), p(o.getPhase()),
+                  p(o.getScale()), p(o.getRuntimeBase()), o.getLayoutAttr(),
+                  o.getRotaryDimAttr(), o.getBaseAttr(), o.getInverseAttr());
+              SmallVector<Value> v = {g.getDx()};
+              llvm::append_range(v, g.getParamGrads());
+              return v;
+            })
+            .Case([&](GivensOp o) {
+              auto g = GivensGradOp::create(b, loc, p(o.getX()),
+                                            p(o.getAngles()),
+                                            cotangent(o.getResult()),
+                                            o.getPairsAttr(),
+                                            o.getInverseAttr());
+              return SmallVector<Value>{g.getDx(), g.getDangles()};
+            })
+            .Case([&](OrthogonalOp o) {
+              auto g = OrthogonalGradOp::create(
+                  b, loc, p(o.getX()), p(o.getMatrix()),
+                  cotangent(o.getResult()), o.getTransposeAttr());
+              return SmallVector<Value>{g.getDx(), g.getDmatrix()};
+            })
+            .Case([&](OrthogonalityPenaltyOp o) {
+              auto g = OrthogonalityPenaltyGradOp::create(
+                  b, loc, p(o.getMatrix()), cotangent(o.getResult()));
+              return SmallVector<Value>{g.getDmatrix()};
+            })
+            .Case([&](SOGeneratorOp o) {
+              auto g = SOGeneratorGradOp::create(
+                  b, loc, p(o.getAngles()), cotangent(o.getResult()),
+                  o.getChunkAttr(), o.getFormAttr());
+              return SmallVector<Value>{g.getDangles()};
+            })
+            .Case([&](CumulativeRotationOp o) {
+              auto g = CumulativeRotationGradOp::create(
+                  b, loc, p(o.getRotations()), cotangent(o.getResult()),
+                  o.getAxisAttr());
+              return SmallVector<Value>{g.getDrotations()};
+            })
+            .Case([&](HDDRopeOp o) {
+              auto g = HDDRopeGradOp::create(
+                  b, loc, p(o.getX()), p(o.getRotation()),
+                  cotangent(o.getResult()), o.getChunkAttr(), o.getFormAttr(),
+                  o.getInverseAttr());
+              return SmallVector<Value>{g.getDx(), g.getDrotation()};
+            })
+            .Case([&](AttentionOp o) {
+              // The output's cotangent is required; the lse's is optional.
+              Value dout = cotangent(o.getOutput());
+              if (!dout)
+                dout = zerosLike(b, loc, p(o.getOutput()));
+              auto g = AttentionGradOp::create(
+                  b, loc, p(o.getQ()), p(o.getK()), p(o.getV()),
+                  p(o.getOutput()), p(o.getLse()), dout,
+                  cotangent(o.getLse()), p(o.getBias()), p(o.getSpan()),
+                  o.getCausalAttr(), o.getWindowAttr(), o.getGlobalTokensAttr(),
+                  o.getScaleAttr(), o.getSpanRampAttr());
+              SmallVector<Value> v = {g.getDq(), g.getDk(), g.getDv()};
+              llvm::append_range(v, g.getParamGrads());
+              return v;
+            })
+            .Case([&](QuaternionRotateOp o) {
+              auto g = QuaternionRotateGradOp::create(
+                  b, loc, p(o.getX()), p(o.getAxis()), p(o.getAngle()),
+                  cotangent(o.getResult()));
+              return SmallVector<Value>{g.getDx(), g.getDaxis(),
+                                        g.getDangle()};
+            });
+    for (auto [operand, grad] : llvm::zip_equal(*diff, grads))
+      accumulate(operand, grad);
+    return success();
+  }
+
+private:
+  OpBuilder &b;
+  PrimalFn primal;
+  DenseMap<Value, Value> cotangents;
+};
+
+/// The arguments of `fn` that get a gradient: float tensors that reach a
+/// differentiable operand or are returned.
+SmallVector<unsigned> activeArguments(func::FuncOp fn) {
+  llvm::SmallDenseSet<Value> reached;
+  fn.walk([&](Operation *op) {
+    if (isa<func::ReturnOp>(op)) {
+      reached.insert(op->operand_begin(), op->operand_end());
+      return;
+    }
+    if (auto diff = differentiableOperands(op))
+      reached.insert(diff->begin(), diff->end());
+  });
+  SmallVector<unsigned> active;
+  for (BlockArgument arg : fn.getArguments())
+    if (isFloatTensor(arg.getType()) && reached.contains(arg))
+      active.push_back(arg.getArgNumber());
+  return active;
+}
+
+/// Why `fn` cannot be differentiated, or an empty string.
+std::string whyNotDifferentiable(func::FuncOp fn) {
+  if (fn.isExternal() || !fn.getBody().hasOneBlock())
+    return "it is not a single-block function";
+  if (!llvm::all_of(fn.getResultTypes(),
+                    [](Type t) { return isa<RankedTensorType>(t); }))
+    return "a result is not a ranked tensor";
+  for (Operation &op : fn.getBody().front().without_terminator())
+    if (!differentiableOperands(&op))
+      return ("'" + op.getName().getStringRef() + "' has no gradient").str();
+  if (activeArguments(fn).empty())
+    return "no argument is a float tensor that reaches a differentiable "
+           "operand";
+  return "";
+}
+
+struct GenerateGradients
+    : rotary::impl::RotaryGenerateGradientsBase<GenerateGradients> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    llvm::StringSet<> requested;
+    for (const std::string &f : functions)
+      requested.insert(f);
+    SmallVector<func::FuncOp> todo;
+    auto isBackwardName = [](StringRef n) {
+      return n.ends_with("_bwd") || n.ends_with("_fwd") || n.ends_with("_vjp");
+    };
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      bool named = requested.contains(fn.getSymName());
+      if (!named && (!requested.empty() || !fn.isPublic() ||
+                     isBackwardName(fn.getSymName()) ||
+                     fn->hasAttr(kGeneratedAttr) ||
+                     fn->hasAttr(kGradientAttr) ||
+                     symbols.lookup((fn.getSymName() + "_bwd").str())))
+        continue;
+      todo.push_back(fn);
+    }
+    for (const std::string &f : functions)
+      if (!symbols.lookup<func::FuncOp>(f)) {
+        module.emitError() << "rotary-generate-gradients: no function @" << f;
+        return signalPassFailure();
+      }
+    for (func::FuncOp fn : todo) {
+      bool named = requested.contains(fn.getSymName());
+      if (failed(differentiate(fn, symbols, named)))
+        return signalPassFailure();
+    }
+  }
+
+  static constexpr StringLiteral kGeneratedAttr = "rotary.generated";
+  static constexpr StringLiteral kGradientAttr = "rotary.gradient";
+
+  /// Emits @f_bwd (and @f_fwd, @f_vjp when values must be saved). Failing
+  /// is an error only for functions named in `functions`.
+  LogicalResult differentiate(func::FuncOp original, SymbolTable &symbols,
+                              bool named) {
+    // Differentiate a copy with rotation blocks expanded into their parts.
+    OpBuilder mb(original);
+    auto fn = cast<func::FuncOp>(mb.clone(*original));
+    auto cleanup = llvm::make_scope_exit([&] { fn.erase(); });
+    RewritePatternSet patterns(fn.getContext());
+    RotationBlockOp::getCanonicalizationPatterns(patterns, fn.getContext());
+    (void)applyPatternsGreedily(fn, std::move(patterns));
+
+    std::string why = whyNotDifferentiable(fn);
+    StringRef name = original.getSymName();
+    std::string bwdName = (name + "_bwd").str(), fwdName = (name + "_fwd").str(),
+                vjpName = (name + "_vjp").str();
+    if (why.empty())
+      for (const std::string &n : {bwdName, fwdName, vjpName})
+        if (symbols.lookup(n))
+          why = "@" + n + " already exists";
+    if (!why.empty()) {
+      if (!named)
+        return success();
+      return original.emitError()
+             << "rotary-generate-gradients: cannot differentiate @" << name
+             << ": " << why;
+    }
+
+    Block &body = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<unsigned> active = activeArguments(fn);
+    FunctionType fnType = fn.getFunctionType();
+    SmallVector<Type> gradTypes;
+    for (unsigned a : active)
+      gradTypes.push_back(fnType.getInput(a));
+
+    // --- @f_bwd: recompute, then the reverse sweep ---
+    SmallVector<Type> bwdInputs(fnType.getInputs());
+    llvm::append_range(bwdInputs, fnType.getResults());
+    // `top` inserts the new functions after the original, in order.
+    OpBuilder top(original->getContext());
+    top.setInsertionPointAfter(original);
+    auto bwd = func::FuncOp::create(
+        top, original.getLoc(), bwdName,
+        top.getFunctionType(bwdInputs, gradTypes));
+    Block *bwdBlock = bwd.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockBegin(bwdBlock);
+    IRMapping map;
+    for (BlockArgument arg : fn.getArguments())
+      map.map(arg, bwdBlock->getArgument(arg.getArgNumber()));
+    for (Operation &op : body.without_terminator())
+      b.clone(op, map);
+    llvm::SetVector<Value> needed;
+    auto recompute = [&](Value v) {
+      needed.insert(v);
+      return map.lookup(v);
+    };
+    ValueRange bwdCots =
+        bwdBlock->getArguments().drop_front(fnType.getNumInputs());
+    if (failed(sweep(b, fn, ret, recompute, bwdCots, active)))
+      return failure();
+    markGenerated(bwd);
+
+    // --- what the backward reads beyond the arguments ---
+    SmallVector<unsigned> neededArgs, neededResults;
+    SmallVector<Value> saved;
+    for (BlockArgument arg : fn.getArguments())
+      if (needed.contains(arg))
+        neededArgs.push_back(arg.getArgNumber());
+    OperandRange results = ret.getOperands();
+    for (auto [i, r] : llvm::enumerate(results))
+      if (needed.contains(r) && !isa<BlockArgument>(r) &&
+          !llvm::is_contained(results.take_front(i), r))
+        neededResults.push_back(i);
+    for (Operation &op : body.without_terminator())
+      for (Value r : op.getResults())
+        if (needed.contains(r) && !llvm::is_contained(ret.getOperands(), r))
+          saved.push_back(r);
+
+    SmallVector<Attribute> vjpInputs;
+    auto input = [&](StringRef kind, int64_t i) {
+      vjpInputs.push_back(top.getStringAttr(kind + ":" + Twine(i)));
+    };
+    StringRef forwardName = name, vjpFn = bwdName;
+    if (neededResults.empty() && saved.empty()) {
+      // @f_bwd recomputes nothing: it is the vjp.
+      for (unsigned i = 0; i < fnType.getNumInputs(); ++i)
+        input("arg", i);
+    } else {
+      // Results are returned anyway; only other values need @f_fwd.
+      if (!saved.empty()) {
+        emitForwardSaving(top, fn, fwdName, saved);
+        forwardName = fwdName;
+      }
+      emitVjp(top, fn, ret, vjpName, neededArgs, neededResults, saved, active);
+      vjpFn = vjpName;
+      for (unsigned i : neededArgs)
+        input("arg", i);
+      for (unsigned i : neededResults)
+        input("result", i);
+      for (unsigned i = 0; i < saved.size(); ++i)
+        input("saved", i);
+    }
+    for (unsigned i = 0; i < fnType.getNumResults(); ++i)
+      input("cotangent", i);
+    SmallVector<int64_t> gradArgs(active.begin(), active.end());
+    original->setAttr(
+        kGradientAttr,
+        top.getDictionaryAttr({
+            top.getNamedAttr("backward", top.getStringAttr(bwdName)),
+            top.getNamedAttr("forward", top.getStringAttr(forwardName)),
+            top.getNamedAttr("vjp", top.getStringAttr(vjpFn)),
+            top.getNamedAttr("vjp_inputs", top.getArrayAttr(vjpInputs)),
+            top.getNamedAttr("grads", top.getDenseI64ArrayAttr(gradArgs)),
+            top.getNamedAttr("saved", top.getI64IntegerAttr(saved.size())),
+        }));
+    return success();
+  }
+
+  /// The reverse sweep of `fn` at `b`'s insertion point, returning the
+  /// gradients of the `active` arguments.
+  LogicalResult sweep(OpBuilder &b, func::FuncOp fn, func::ReturnOp ret,
+                      Backward::PrimalFn primal, ValueRange cots,
+                      ArrayRef<unsigned> active) {
+    Backward backward(b, primal);
+    for (auto [r, c] : llvm::zip_equal(ret.getOperands(), cots))
+      backward.accumulate(r, c);
+    Block &body = fn.getBody().front();
+    for (Operation &op :
+         llvm::reverse(llvm::make_range(body.begin(), ret->getIterator())))
+      if (failed(backward.visit(&op)))
+        return failure();
+    SmallVector<Value> grads;
+    for (unsigned a : active) {
+      Value arg = fn.getArgument(a);
+      Value g = backward.cotangent(arg);
+      grads.push_back(g ? g : zerosLike(b, fn.getLoc(), primal(arg)));
+    }
+    func::ReturnOp::create(b, fn.getLoc(), grads);
+    return success();
+  }
+
+  /// @f_fwd: the forward, also returning the saved values.
+  void emitForwardSaving(OpBuilder &top, func::FuncOp fn, StringRef fwdName,
+                         ArrayRef<Value> saved) {
+    auto fwd = cast<func::FuncOp>(top.clone(*fn));
+    fwd.setSymName(fwdName);
+    fwd->removeAttr(kGradientAttr);
+    // The clone's ops are in the same order: map saved values by position.
+    Block &src = fn.getBody().front(), &dst = fwd.getBody().front();
+    IRMapping map;
+    for (auto [s, d] : llvm::zip_equal(src.without_terminator(),
+                                       dst.without_terminator()))
+      map.map(s.getResults(), d.getResults());
+    auto ret = cast<func::ReturnOp>(dst.getTerminator());
+    SmallVector<Value> results(ret.getOperands());
+    for (Value s : saved)
+      results.push_back(map.lookup(s));
+    OpBuilder rb(ret);
+    func::ReturnOp::create(rb, ret.getLoc(), results);
+    ret.erase();
+    fwd.setType(top.getFunctionType(fwd.getArgumentTypes(),
+                                  ValueRange(results).getTypes()));
+    markGenerated(fwd);
+  }
+
+  /// @f_vjp: the reverse sweep reading saved values from its arguments.
+  void emitVjp(OpBuilder &top, func::FuncOp fn, func::ReturnOp ret,
+               StringRef vjpName, ArrayRef<unsigned> neededArgs,
+               ArrayRef<unsigned> neededResults, ArrayRef<Value> saved,
+               ArrayRef<unsigned> active) {
+    SmallVector<Value> inputs;
+    for (unsigned i : neededArgs)
+      inputs.push_back(fn.getArgument(i));
+    for (unsigned i : neededResults)
+      inputs.push_back(ret.getOperand(i));
+    llvm::append_range(inputs, saved);
+    SmallVector<Type> types(ValueRange(inputs).getTypes());
+    llvm::append_range(types, fn.getResultTypes());
+    SmallVector<Type> gradTypes;
+    for (unsigned a : active)
+      gradTypes.push_back(fn.getArgument(a).getType());
+    auto vjp = func::FuncOp::create(top, fn.getLoc(), vjpName,
+                                    top.getFunctionType(types, gradTypes));
+    Block *block = vjp.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockBegin(block);
+    IRMapping map;
+    for (auto [v, arg] : llvm::zip(inputs, block->getArguments()))
+      map.map(v, arg);
+    auto lookup = [&](Value v) { return map.lookup(v); };
+    // The same sweep as @f_bwd's reads exactly the mapped values.
+    (void)sweep(b, fn, ret, lookup,
+                block->getArguments().drop_front(inputs.size()), active);
+    markGenerated(vjp);
+  }
+
+  static void markGenerated(func::FuncOp fn) {
+    fn->setAttr(kGeneratedAttr, UnitAttr::get(fn.getContext()));
+  }
+};
+} // namespace
