@@ -25,6 +25,33 @@ bundle::Manifest richManifest() {
       {spec("out", DType::BF16, {Dim::sameAs(1, 1), Dim::sameAs(5, 0)})},
       {"f16.shape[0] must be even — «quoted»", "second check"}));
   m.cpuTarget = "x86-64-v3 +avx2,+fma";
+  // A forward entry with its backward, saving forward and vjp.
+  auto f32 = [](const char *n) {
+    return spec(n, DType::F32, {Dim::dynamic()});
+  };
+  auto out = [](const char *n) {
+    return spec(n, DType::F32, {Dim::sameAs(0, 0)});
+  };
+  m.entries.push_back(entry("f", "rotary_entry_f", {f32("x"), f32("p")},
+                            {out("result")}));
+  m.entries.push_back(entry("f_bwd", "rotary_entry_f_bwd",
+                            {f32("x"), f32("p"), f32("dresult")},
+                            {out("result0")}));
+  m.entries.push_back(entry("f_fwd", "rotary_entry_f_fwd", {f32("x"), f32("p")},
+                            {out("result0"), out("result1")}));
+  m.entries.push_back(entry("f_vjp", "rotary_entry_f_vjp",
+                            {f32("p"), f32("saved0"), f32("dresult")},
+                            {out("result0")}));
+  bundle::Gradient g;
+  g.of = "f";
+  g.backward = "f_bwd";
+  g.forward = "f_fwd";
+  g.vjp = "f_vjp";
+  using K = bundle::VjpInput::Kind;
+  g.vjpInputs = {{K::Argument, 1}, {K::Saved, 0}, {K::Cotangent, 0}};
+  g.gradients = {0};
+  g.numSaved = 1;
+  m.gradients.push_back(g);
   return m;
 }
 
@@ -67,7 +94,7 @@ TEST(Manifest, JsonKeysAndDims) {
   EXPECT_EQ(j["content_hash"], "0123456789abcdef");
   EXPECT_EQ(j["cpu_library"], "cpu/kernels.so");
   EXPECT_EQ(j["cpu_target"], "x86-64-v3 +avx2,+fma");
-  const Json &e = j["entries"].back();
+  const Json &e = j["entries"][testManifest().entries.size()];
   EXPECT_EQ(e["name"], "every_dtype");
   EXPECT_EQ(e["symbol"], "rotary_every_dtype");
   EXPECT_EQ(e["checks"].size(), 2u);
@@ -250,6 +277,53 @@ INSTANTIATE_TEST_SUITE_P(Manifest, ManifestError, testing::ValuesIn(kBadCases),
                          [](const testing::TestParamInfo<BadCase> &info) {
                            return std::string(info.param.name);
                          });
+
+TEST(Manifest, Gradients) {
+  bundle::Manifest m = richManifest();
+  Json j = Json::parse(bundle::toJson(m));
+  EXPECT_EQ(j["gradients"][0]["vjp_inputs"],
+            Json::parse(R"(["arg:1", "saved:0", "cotangent:0"])"));
+  EXPECT_EQ(j["gradients"][0]["saved"], 1);
+  ASSERT_TRUE(m.findGradient("f"));
+  EXPECT_EQ(m.findGradient("f")->vjp, "f_vjp");
+  EXPECT_FALSE(m.findGradient("f_bwd"));
+  EXPECT_EQ(m.findEntry("f_fwd")->outputs.size(), 2u);
+  EXPECT_FALSE(m.findEntry("nothere"));
+  // Without the key there are no gradients (older writers).
+  j.erase("gradients");
+  std::string error;
+  std::optional<bundle::Manifest> back = bundle::fromJson(j.dump(), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_TRUE(back->gradients.empty());
+  // Every way a record can disagree with the entries it names.
+  const std::pair<std::function<void(Json &)>, std::string> bad[] = {
+      {[](Json &g) { g["vjp"] = "nothere"; },
+       "gradients[0].vjp: names no entry ('nothere')"},
+      {[](Json &g) { g["saved"] = 2; },
+       "gradients[0].saved: does not match the outputs of 'f_fwd' and 'f'"},
+      {[](Json &g) { g["vjp_inputs"][0] = "arg:2"; },
+       "gradients[0].vjp_inputs[0]: expected arg:N, result:N, saved:N or "
+       "cotangent:N in range, got 'arg:2'"},
+      {[](Json &g) { g["vjp_inputs"][1] = "kept:0"; },
+       "got 'kept:0'"},
+      {[](Json &g) { g["vjp_inputs"][1] = "saved:-1"; }, "got 'saved:-1'"},
+      {[](Json &g) { g["vjp_inputs"].erase(0); },
+       "gradients[0].vjp_inputs: has 2 inputs, but 'f_vjp' takes 3"},
+      {[](Json &g) { g["gradients"] = Json::array({0, 1}); },
+       "gradients[0].gradients: does not match the outputs of 'f_vjp' and "
+       "'f_bwd'"},
+      {[](Json &g) { g["gradients"][0] = 7; },
+       "gradients[0].gradients[0]: is not an input of 'f'"},
+      {[](Json &g) { g.erase("forward"); }, "gradients[0].forward: missing"},
+  };
+  for (const auto &[mutate, expected] : bad) {
+    Json k = Json::parse(bundle::toJson(m));
+    mutate(k["gradients"][0]);
+    EXPECT_FALSE(bundle::fromJson(k.dump(), error)) << expected;
+    EXPECT_NE(error.find(expected), std::string::npos)
+        << "message: " << error << "\nmissing: " << expected;
+  }
+}
 
 TEST(Manifest, SyntaxErrors) {
   std::string text = bundle::toJson(testManifest());
