@@ -179,15 +179,17 @@ void nameGeneratedFunctions(
     ModuleOp module, std::map<std::string, std::vector<std::string>> &names) {
   for (auto fn : module.getOps<func::FuncOp>()) {
     auto g = fn->getAttrOfType<DictionaryAttr>(kGradientAttr);
-    if (!g)
+    // Entry points only (their __check clones carry the attribute too);
+    // their results are output arguments by now.
+    if (!g || !fn->hasAttr(kEntryAttr))
       continue;
-    const std::vector<std::string> &args = names[fn.getSymName().str()];
-    unsigned numResults = fn.getNumResults();
+    std::vector<std::string> args = names[fn.getSymName().str()];
+    size_t numResults = fn->getAttrOfType<ArrayAttr>(kOutputsAttr).size();
     auto resultName = [&](int64_t i) {
       return "result" + (numResults > 1 ? std::to_string(i) : std::string());
     };
     std::vector<std::string> bwd = args;
-    for (unsigned i = 0; i < numResults; ++i)
+    for (size_t i = 0; i < numResults; ++i)
       bwd.push_back("d" + resultName(i));
     names[g.getAs<StringAttr>("backward").getValue().str()] = bwd;
     std::vector<std::string> vjp;

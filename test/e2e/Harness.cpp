@@ -97,6 +97,11 @@ torch::ScalarType toTorch(bundle::DType type) {
 }
 
 std::unique_ptr<Kernel> Kernel::compile(const std::string &source) {
+  return compile(source, /*gradients=*/false);
+}
+
+std::unique_ptr<Kernel> Kernel::compile(const std::string &source,
+                                        bool gradients) {
   std::unique_ptr<Kernel> k(new Kernel());
   k->source_ = source;
   // ROTARY_E2E_VERBOSE=1 prints every source before it is compiled (a
@@ -113,6 +118,7 @@ std::unique_ptr<Kernel> Kernel::compile(const std::string &source) {
   const std::string dir = pattern + "/entry.rotary";
   std::string error;
   compiler::CompileOptions options;
+  options.gradients = gradients;
   if (!compiler::compileSourceToBundle(source, "e2e.mlir", dir, options,
                                        error)) {
     ADD_FAILURE() << "compileSourceToBundle failed:\n"
@@ -140,8 +146,18 @@ Kernel::~Kernel() {
 
 const bundle::Entry &Kernel::entry() const { return bundle_->entry(kEntry); }
 
+const bundle::Manifest &Kernel::manifest() const {
+  return bundle_->manifest();
+}
+
 std::vector<torch::Tensor>
 Kernel::run(const std::vector<torch::Tensor> &inputs) const {
+  return run(kEntry, inputs);
+}
+
+std::vector<torch::Tensor>
+Kernel::run(const std::string &name,
+            const std::vector<torch::Tensor> &inputs) const {
   std::vector<torch::Tensor> held;
   std::vector<runtime::TensorRef> refs;
   for (const torch::Tensor &t : inputs) {
@@ -149,9 +165,9 @@ Kernel::run(const std::vector<torch::Tensor> &inputs) const {
     const torch::Tensor &c = held.back();
     refs.emplace_back(c.data_ptr(), toBundle(c.scalar_type()), c.sizes().vec());
   }
-  const bundle::Entry &e = entry();
+  const bundle::Entry &e = bundle_->entry(name);
   const std::vector<std::vector<int64_t>> shapes =
-      bundle_->outputShapes(kEntry, refs);
+      bundle_->outputShapes(name, refs);
   std::vector<torch::Tensor> outputs;
   std::vector<runtime::TensorRef> outRefs;
   for (size_t k = 0; k < shapes.size(); ++k) {
@@ -165,7 +181,7 @@ Kernel::run(const std::vector<torch::Tensor> &inputs) const {
     outputs.push_back(out);
     outRefs.emplace_back(out.data_ptr(), dtype, out.sizes().vec());
   }
-  bundle_->call(kEntry, refs, outRefs);
+  bundle_->call(name, refs, outRefs);
   return outputs;
 }
 

@@ -62,6 +62,9 @@ public:
   /// Compiles `source`; on failure records a gtest failure with the
   /// compiler's diagnostics and the source, and returns nullptr.
   static std::unique_ptr<Kernel> compile(const std::string &source);
+  /// The same, with rotary-generate-gradients when `gradients` is set.
+  static std::unique_ptr<Kernel> compile(const std::string &source,
+                                         bool gradients);
   ~Kernel();
 
   /// Runs @entry: inputs are made contiguous, outputs are allocated with
@@ -69,6 +72,10 @@ public:
   /// the runtime (rotary::runtime::Error) propagate.
   std::vector<torch::Tensor>
   run(const std::vector<torch::Tensor> &inputs) const;
+  /// Runs the entry `name`.
+  std::vector<torch::Tensor> run(const std::string &name,
+                                 const std::vector<torch::Tensor> &inputs) const;
+  const bundle::Manifest &manifest() const;
 
   const bundle::Entry &entry() const;
   const std::string &source() const { return source_; }
