@@ -18,6 +18,8 @@ Cases (the .mlir entry each one feeds is in the test that uses it):
   fam_step      p, g, m f32 [37], lr, alpha f32 []; weight decay 0.01
   givens        x f32 [70,6], angles f32 [15]: the full default schedule over
                 two row tiles (64 + 6)
+  rope_bwd      as rope, plus dy: dx of @rope_bwd (the inverse rotation of dy)
+  givens_bwd    as givens, plus dy: (dx, dangles) of @givens_bwd (SPEC §2)
 """
 
 import ast
@@ -223,12 +225,57 @@ def check_givens(inputs):
     return [("f32", xshape, y)]
 
 
+def gen_rope_bwd(rng):
+    inputs = gen_rope(rng)
+    return inputs + [("f32", inputs[0][1], randoms(rng, 2 * 5 * 3 * 8))]
+
+
+def check_rope_bwd(inputs):
+    (_, xshape, _), (_, pshape, pos), (_, _, dy) = inputs
+    return [("f32", xshape,
+             rope_reference(dy, xshape, pos, pshape, "half", 10000.0,
+                            inverse=True))]
+
+
+def gen_givens_bwd(rng):
+    inputs = gen_givens(rng)
+    return inputs + [("f32", [70, 6], randoms(rng, 70 * 6))]
+
+
+def check_givens_bwd(inputs):
+    """x̄ = ȳ·G_Nᵀ⋯G_1ᵀ; φ̄_k = Σ_rows ā'(−a sin φ + b cos φ) +
+    b̄'(−a cos φ − b sin φ), (a, b) the row's pair before rotation k."""
+    (_, xshape, x), (_, _, angles), (_, _, dy) = inputs
+    rows, d = xshape
+    pairs = round_robin(d)[:len(angles)]
+    dx, dangles = list(dy), [0.0] * len(angles)
+    for row in range(rows):
+        v = x[row * d:(row + 1) * d]
+        before = []
+        for (i, j), phi in zip(pairs, angles):
+            before.append((v[i], v[j]))
+            c, s = math.cos(phi), math.sin(phi)
+            v[i], v[j] = v[i] * c + v[j] * s, -v[i] * s + v[j] * c
+        g = dy[row * d:(row + 1) * d]
+        for k in reversed(range(len(angles))):
+            (i, j), phi = pairs[k], angles[k]
+            a, b = before[k]
+            c, s = math.cos(phi), math.sin(phi)
+            da, db = g[i], g[j]
+            dangles[k] += da * (-a * s + b * c) + db * (-a * c - b * s)
+            g[i], g[j] = da * c - db * s, da * s + db * c
+        dx[row * d:(row + 1) * d] = g
+    return [("f32", xshape, dx), ("f32", [len(angles)], dangles)]
+
+
 CASES = {
     "rope": (lambda rng: gen_rope(rng), check_rope, 2e-5),
     "rope_short": (lambda rng: gen_rope(rng, 4), None, None),
     "rope_partial": (gen_rope_partial, check_rope_partial, 2e-5),
     "fam_step": (gen_fam_step, check_fam_step, 1e-6),
     "givens": (gen_givens, check_givens, 2e-5),
+    "rope_bwd": (gen_rope_bwd, check_rope_bwd, 2e-5),
+    "givens_bwd": (gen_givens_bwd, check_givens_bwd, 1e-4),
 }
 
 

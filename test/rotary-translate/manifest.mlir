@@ -1,5 +1,5 @@
 // RUN: rm -rf %t.rotary
-// RUN: rotary-translate %s -o %t.rotary
+// RUN: rotary-translate %s --no-gradients -o %t.rotary
 // RUN: FileCheck %s --check-prefix=RAW --input-file=%t.rotary/manifest.json
 // RUN: %python %S/../lit-support/manifest_dump.py %t.rotary | FileCheck %s
 // RUN: test -f %t.rotary/cpu/kernels.so
@@ -11,7 +11,7 @@
 // RUN: ls -A %t.rotary/cpu | FileCheck %s --check-prefix=LSCPU --match-full-lines
 // RUN: not ls -d %t.rotary.tmp-*
 // Compiling again over an existing bundle replaces it.
-// RUN: rotary-translate %s -o %t.rotary
+// RUN: rotary-translate %s --no-gradients -o %t.rotary
 // RUN: %python %S/../lit-support/manifest_dump.py %t.rotary | FileCheck %s
 
 // rotary-translate writes a bundle directory (rotary/Bundle/Manifest.h):

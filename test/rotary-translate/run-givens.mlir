@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: rotary-translate %s -o %t/givens.rotary
 // RUN: %python %S/../lit-support/npy_case.py gen givens %t
-// RUN: rotary-runner %t/givens.rotary --input %t/in0.npy --input %t/in1.npy --out %t/out0.npy
+// RUN: rotary-runner %t/givens.rotary --entry givens --input %t/in0.npy --input %t/in1.npy --out %t/out0.npy
 // RUN: %python %S/../lit-support/npy_case.py check givens %t | FileCheck %s
 // CHECK: givens: max_err={{[0-9.e+-]+}} tol=2e-05 shape=[70, 6] OK
 
