@@ -93,8 +93,9 @@ struct Options {
   std::string examplesDir = ROTARY_BENCH_EXAMPLES_DIR;
 };
 
-const char *kFamilies[] = {"rope", "hdd_rope", "givens", "fam_step",
-                           "attention"};
+const char *kFamilies[] = {"rope",         "hdd_rope",     "givens",
+                           "fam_step",     "attention",    "rope_bwd",
+                           "hdd_rope_bwd", "givens_bwd",   "attention_bwd"};
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -424,7 +425,8 @@ std::string readFile(const std::string &path) {
 /// One bundle compiled from source into a temporary directory.
 class Kernel {
 public:
-  Kernel(const std::string &source, const std::string &name, bool keep)
+  Kernel(const std::string &source, const std::string &name, bool keep,
+         bool gradients = false)
       : keep_(keep) {
     std::string pattern =
         (fs::temp_directory_path() / "rotary-bench-XXXXXX").string();
@@ -434,6 +436,7 @@ public:
     std::string bundleDir = dir_ + "/" + name + ".rotary";
     std::string error;
     rotary::compiler::CompileOptions options;
+    options.gradients = gradients;
     auto a = Clock::now();
     if (!rotary::compiler::compileSourceToBundle(source, name + ".mlir",
                                                  bundleDir, options, error))
@@ -467,6 +470,9 @@ public:
     bundle_->call(entry, in, out);
   }
   double compileSeconds() const { return compileSeconds_; }
+  const rotary::bundle::Manifest &manifest() const {
+    return bundle_->manifest();
+  }
 
 private:
   bool keep_;
@@ -952,6 +958,196 @@ std::vector<Row> benchAttention(const Options &o, const Machine &m) {
 }
 
 //===----------------------------------------------------------------------===//
+// Backward families: the compiled vjp against LibTorch autograd
+//===----------------------------------------------------------------------===//
+
+/// A compiled backward as a training step runs it: the saving forward once,
+/// then the vjp fed as the manifest's gradient record says (timed).
+struct CompiledBackward {
+  Kernel &k;
+  const rotary::bundle::Gradient *g = nullptr;
+  std::vector<torch::Tensor> keep; ///< owns everything the refs point to
+  std::vector<TensorRef> in, out;
+  std::vector<torch::Tensor> grads;
+
+  CompiledBackward(Kernel &k, const std::string &forward,
+                   const std::vector<torch::Tensor> &inputs,
+                   const std::vector<torch::Tensor> &cotangents)
+      : k(k) {
+    g = k.manifest().findGradient(forward);
+    if (!g)
+      throw std::runtime_error("no gradient record for " + forward);
+    std::vector<TensorRef> fin;
+    for (const torch::Tensor &t : inputs)
+      fin.push_back(ref(t));
+    std::vector<torch::Tensor> fout = k.allocOutputs(g->forward, fin);
+    std::vector<TensorRef> foutRefs;
+    for (const torch::Tensor &t : fout)
+      foutRefs.push_back(ref(t));
+    k.call(g->forward, fin, foutRefs);
+    size_t numOut = k.manifest().findEntry(forward)->outputs.size();
+    using Kind = rotary::bundle::VjpInput::Kind;
+    for (const rotary::bundle::VjpInput &v : g->vjpInputs) {
+      switch (v.kind) {
+      case Kind::Argument:
+        keep.push_back(inputs[v.index]);
+        break;
+      case Kind::Result:
+        keep.push_back(fout[v.index]);
+        break;
+      case Kind::Saved:
+        keep.push_back(fout[numOut + v.index]);
+        break;
+      case Kind::Cotangent:
+        keep.push_back(cotangents[v.index]);
+        break;
+      }
+      in.push_back(ref(keep.back()));
+    }
+    grads = k.allocOutputs(g->vjp, in);
+    for (const torch::Tensor &t : grads)
+      out.push_back(ref(t));
+  }
+  void run() { k.call(g->vjp, in, out); }
+};
+
+using EagerForward =
+    std::function<torch::Tensor(const std::vector<torch::Tensor> &)>;
+
+/// Times the compiled vjp of `forward` and LibTorch's backward of `eager`
+/// (the graph built once and retained, so only the backward is timed), and
+/// compares every gradient.
+Row benchBackward(const std::string &family, const std::string &shape,
+                  Kernel &k, const std::string &forward,
+                  const std::vector<torch::Tensor> &inputs,
+                  const torch::Tensor &dy, const EagerForward &eager,
+                  double bytes, double flops, int reps, const Machine &m) {
+  Row row;
+  row.family = family;
+  row.shape = shape;
+  row.compileSeconds = k.compileSeconds();
+  CompiledBackward bwd(k, forward, inputs, {dy});
+  bwd.run();
+  std::vector<torch::Tensor> leaves;
+  std::vector<torch::Tensor> eagerInputs = inputs;
+  for (int i : bwd.g->gradients) {
+    eagerInputs[i] = inputs[i].detach().clone().requires_grad_(true);
+    leaves.push_back(eagerInputs[i]);
+  }
+  torch::Tensor y = eager(eagerInputs);
+  auto eagerGrad = [&] {
+    return torch::autograd::grad({y}, leaves, {dy}, /*retain_graph=*/true);
+  };
+  std::vector<torch::Tensor> expect = eagerGrad();
+  for (size_t i = 0; i < expect.size(); ++i)
+    compare(bwd.grads[i], expect[i], row);
+  row.bytes = bytes;
+  row.flops = flops;
+  if (row.ok) {
+    settle();
+    row.eagerT = timeIt([&] { eagerGrad(); }, 1, reps);
+    settle();
+    row.compiledT = timeIt([&] { bwd.run(); }, 1, reps);
+  }
+  finish(row, m);
+  return row;
+}
+
+std::vector<Row> benchRopeBwd(const Options &o, const Machine &m) {
+  int64_t B = 1, T = 4096, H = 32, D = 128;
+  if (o.quick)
+    T = 64, H = 4, D = 32;
+  int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 10);
+  torch::Tensor x = torch::randn({B, T, H, D}), dy = torch::randn({B, T, H, D});
+  torch::Tensor pos = torch::arange(T, torch::kInt64);
+  Kernel k(readFile(o.examplesDir + "/rope.mlir"), "rope_bwd", o.keep, true);
+  // dx: read dy, write dx (x itself is not needed).
+  return {benchBackward(
+      "rope_bwd", "x" + shapeStr(x.sizes()) + " half", k, "rope", {x, pos}, dy,
+      [](const std::vector<torch::Tensor> &in) {
+        return ropeEager(in[0], in[1]);
+      },
+      2.0 * x.numel() * 4 + T * 8.0, 6.0 * x.numel() / 2, reps, m)};
+}
+
+std::vector<Row> benchHddBwd(const Options &o, const Machine &m) {
+  int64_t B = 1, T = 2048, H = 16, D = 64, c = 4;
+  if (o.quick)
+    T = 32, H = 2, D = 16;
+  int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 3);
+  torch::Tensor x = torch::randn({B, T, H, D}), dy = torch::randn({B, T, H, D});
+  torch::Tensor a = torch::rand({B, T, H, D / c, 6}) - 0.5;
+  Kernel k(readFile(o.examplesDir + "/hdd_rope.mlir"), "hdd_rope_bwd", o.keep,
+           true);
+  // Read x, a, dy; write dx, da. Flops: per token and chunk, G and its
+  // derivative (~6·36), the scan and its reverse (~4·2c³), the products
+  // (~4·2c²): about 1000 per chunk.
+  double chunks = static_cast<double>(B * T * H * (D / c));
+  return {benchBackward(
+      "hdd_rope_bwd", "x" + shapeStr(x.sizes()) + " c=4", k, "hdd_rope",
+      {x, a}, dy,
+      [c](const std::vector<torch::Tensor> &in) {
+        return hddEager(in[0], in[1], c);
+      },
+      (3.0 * x.numel() + 2.0 * a.numel()) * 4, chunks * 1000, reps, m)};
+}
+
+std::vector<Row> benchGivensBwd(const Options &o, const Machine &m) {
+  int64_t M = 65536, D = 64;
+  if (o.quick)
+    M = 256, D = 16;
+  int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 3);
+  int64_t K = D * (D - 1) / 2;
+  torch::Tensor x = torch::randn({M, D}), dy = torch::randn({M, D});
+  torch::Tensor a = torch::rand({K}) * 6.0 - 3.0;
+  GivensPlan plan;
+  std::vector<std::vector<int64_t>> I, J;
+  roundRobin(D, I, J);
+  for (int64_t s = 0; s < D - 1; ++s) {
+    plan.I.push_back(torch::tensor(I[s]).unsqueeze(0).expand({M, D / 2}));
+    plan.J.push_back(torch::tensor(J[s]).unsqueeze(0).expand({M, D / 2}));
+  }
+  Kernel k(readFile(o.examplesDir + "/givens.mlir"), "givens_bwd", o.keep,
+           true);
+  // Per row and rotation: the forward recomputed (6), undone (6), the
+  // gradient rotated (6) and the angle's term (6).
+  return {benchBackward(
+      "givens_bwd", "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K), k,
+      "givens", {x, a}, dy,
+      [&plan](const std::vector<torch::Tensor> &in) {
+        return givensEager(in[0], in[1], plan);
+      },
+      3.0 * x.numel() * 4, 24.0 * K * M, reps, m)};
+}
+
+std::vector<Row> benchAttentionBwd(const Options &o, const Machine &m) {
+  int64_t B = 1, H = 8, T = 2048, D = 64, W = 64;
+  if (o.quick)
+    H = 2, T = 128, D = 32;
+  int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 3);
+  torch::Tensor q = torch::randn({B, H, T, D}), k = torch::randn({B, H, T, D}),
+                v = torch::randn({B, H, T, D}), dout = torch::randn({B, H, T, D});
+  double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  torch::Tensor mask = windowMask(T, W);
+  Kernel kern(readFile(o.examplesDir + "/attention.mlir"), "attention_bwd",
+              o.keep, true);
+  double pairs = 0;
+  for (int64_t i = 0; i < T; ++i)
+    pairs += std::min(i, W) + 1;
+  // FlashAttention-2 backward: five D-long products per visible pair
+  // (scores, dP, dV, dQ, dK); reads q, k, v, o, dO, writes dq, dk, dv.
+  return {benchBackward(
+      "attention_bwd",
+      "q" + shapeStr(q.sizes()) + " causal W=" + std::to_string(W), kern,
+      "attention", {q, k, v}, dout,
+      [&](const std::vector<torch::Tensor> &in) {
+        return attentionEager(in[0], in[1], in[2], mask, scale);
+      },
+      8.0 * 4 * q.numel(), static_cast<double>(B * H) * pairs * 10.0 * D,
+      reps, m)};
+}
+
+//===----------------------------------------------------------------------===//
 // Output
 //===----------------------------------------------------------------------===//
 
@@ -1013,7 +1209,9 @@ void usage() {
       "usage: rotary-bench [--quick] [--family NAME]... [--repeats N]\n"
       "                    [--torch-threads N] [--eager-alloc reuse|os]\n"
       "                    [--examples DIR] [--keep]\n"
-      "families: rope hdd_rope givens fam_step attention\n");
+      "families: rope hdd_rope givens fam_step attention rope_bwd\n"
+      "          hdd_rope_bwd givens_bwd attention_bwd (backward: the\n"
+      "          compiled vjp vs LibTorch autograd's backward)\n");
 }
 
 } // namespace
@@ -1130,6 +1328,14 @@ int main(int argc, char **argv) {
         r = benchFam(o, m);
       else if (f == "attention")
         r = benchAttention(o, m);
+      else if (f == "rope_bwd")
+        r = benchRopeBwd(o, m);
+      else if (f == "hdd_rope_bwd")
+        r = benchHddBwd(o, m);
+      else if (f == "givens_bwd")
+        r = benchGivensBwd(o, m);
+      else if (f == "attention_bwd")
+        r = benchAttentionBwd(o, m);
     } catch (const std::exception &e) {
       std::fprintf(stderr, "rotary-bench: %s failed: %s\n", f.c_str(),
                    e.what());
