@@ -986,24 +986,10 @@ struct CompiledBackward {
       foutRefs.push_back(ref(t));
     k.call(g->forward, fin, foutRefs);
     size_t numOut = k.manifest().findEntry(forward)->outputs.size();
-    using Kind = rotary::bundle::VjpInput::Kind;
-    for (const rotary::bundle::VjpInput &v : g->vjpInputs) {
-      switch (v.kind) {
-      case Kind::Argument:
-        keep.push_back(inputs[v.index]);
-        break;
-      case Kind::Result:
-        keep.push_back(fout[v.index]);
-        break;
-      case Kind::Saved:
-        keep.push_back(fout[numOut + v.index]);
-        break;
-      case Kind::Cotangent:
-        keep.push_back(cotangents[v.index]);
-        break;
-      }
-      in.push_back(ref(keep.back()));
-    }
+    keep = rotary::bundle::selectVjpInputs(*g, numOut, inputs, fout,
+                                           cotangents);
+    for (const torch::Tensor &t : keep)
+      in.push_back(ref(t));
     grads = k.allocOutputs(g->vjp, in);
     for (const torch::Tensor &t : grads)
       out.push_back(ref(t));

@@ -45,24 +45,8 @@ std::vector<Tensor> viaVjp(const Kernel &k, const std::string &forward,
     return {};
   size_t numOut = k.manifest().findEntry(forward)->outputs.size();
   std::vector<Tensor> outs = k.run(g->forward, inputs);
-  std::vector<Tensor> vjpIn;
-  using Kind = rotary::bundle::VjpInput::Kind;
-  for (const rotary::bundle::VjpInput &in : g->vjpInputs) {
-    switch (in.kind) {
-    case Kind::Argument:
-      vjpIn.push_back(inputs[in.index]);
-      break;
-    case Kind::Result:
-      vjpIn.push_back(outs[in.index]);
-      break;
-    case Kind::Saved:
-      vjpIn.push_back(outs[numOut + in.index]);
-      break;
-    case Kind::Cotangent:
-      vjpIn.push_back(cotangents[in.index]);
-      break;
-    }
-  }
+  std::vector<Tensor> vjpIn = rotary::bundle::selectVjpInputs(
+      *g, numOut, inputs, outs, cotangents);
   return k.run(g->vjp, vjpIn);
 }
 

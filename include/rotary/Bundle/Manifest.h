@@ -112,6 +112,35 @@ struct Gradient {
   }
 };
 
+/// The inputs of `g.vjp` in order, picked as `g.vjpInputs` says from the
+/// inputs of `g.of`, the outputs of `g.forward` (those of `g.of`, then the
+/// saved tensors; `numOutputs` = the number of `g.of`'s outputs) and the
+/// cotangents. T is whatever the caller holds tensors as.
+template <typename T>
+std::vector<T> selectVjpInputs(const Gradient &g, size_t numOutputs,
+                               const std::vector<T> &inputs,
+                               const std::vector<T> &forwardOutputs,
+                               const std::vector<T> &cotangents) {
+  std::vector<T> picked;
+  for (const VjpInput &in : g.vjpInputs) {
+    switch (in.kind) {
+    case VjpInput::Kind::Argument:
+      picked.push_back(inputs.at(in.index));
+      break;
+    case VjpInput::Kind::Result:
+      picked.push_back(forwardOutputs.at(in.index));
+      break;
+    case VjpInput::Kind::Saved:
+      picked.push_back(forwardOutputs.at(numOutputs + in.index));
+      break;
+    case VjpInput::Kind::Cotangent:
+      picked.push_back(cotangents.at(in.index));
+      break;
+    }
+  }
+  return picked;
+}
+
 /// "arg:0", "result:1", "saved:0", "cotangent:0".
 std::string vjpInputName(const VjpInput &input);
 std::optional<VjpInput> parseVjpInput(const std::string &text);

@@ -94,10 +94,7 @@ LogicalResult OrthogonalGradOp::verify() {
 }
 
 LogicalResult OrthogonalityPenaltyGradOp::verify() {
-  RankedTensorType m = rtt(getMatrix());
-  if (m.getRank() != 2 && m.getRank() != 3)
-    return shapeError(*this, "matrix", "[D, E] or [H, D, E]", m);
-  return success();
+  return verifyPenaltyMatrix(*this, getMatrix());
 }
 
 //===----------------------------------------------------------------------===//

@@ -443,11 +443,16 @@ LogicalResult OrthogonalOp::verify() {
                       /*square=*/false);
 }
 
-LogicalResult OrthogonalityPenaltyOp::verify() {
-  RankedTensorType m = rtt(getMatrix());
+LogicalResult rotary::detail::verifyPenaltyMatrix(Operation *op,
+                                                 Value matrix) {
+  RankedTensorType m = rtt(matrix);
   if (m.getRank() != 2 && m.getRank() != 3)
-    return shapeError(*this, "matrix", "[D, E] or [H, D, E]", m);
+    return shapeError(op, "matrix", "[D, E] or [H, D, E]", m);
   return success();
+}
+
+LogicalResult OrthogonalityPenaltyOp::verify() {
+  return verifyPenaltyMatrix(*this, getMatrix());
 }
 
 //===----------------------------------------------------------------------===//

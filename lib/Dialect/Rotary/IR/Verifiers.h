@@ -55,6 +55,7 @@ LogicalResult verifyRope(Operation *op, Value x, Value positions,
                          Value invFreq, Value phase, Value runtimeBase,
                          std::optional<int64_t> rotaryDim,
                          std::optional<APFloat> base);
+LogicalResult verifyPenaltyMatrix(Operation *op, Value matrix);
 LogicalResult verifyGeneratorAngles(Operation *op, Value angles, int64_t c);
 LogicalResult verifyScan(Operation *op, Value rotations, int64_t axis);
 LogicalResult verifyHDD(Operation *op, Value x, Value rotation,

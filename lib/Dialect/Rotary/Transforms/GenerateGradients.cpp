@@ -87,17 +87,23 @@ std::optional<SmallVector<Value>> differentiableOperands(Operation *op) {
       });
 }
 
-/// Zeros shaped like `like` (sizes read from it at run time).
-Value zerosLike(OpBuilder &b, Location loc, Value like) {
+/// tensor.empty with the type and (run-time) sizes of `like`.
+Value emptyLike(OpBuilder &b, Location loc, Value like) {
   auto type = cast<RankedTensorType>(like.getType());
   SmallVector<Value> dyn;
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))
       dyn.push_back(tensor::DimOp::create(b, loc, like, i));
-  Value empty = tensor::EmptyOp::create(b, loc, type, dyn);
+  return tensor::EmptyOp::create(b, loc, type, dyn);
+}
+
+/// Zeros shaped like `like`.
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
   Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(type.getElementType()));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+      b, loc,
+      b.getZeroAttr(cast<RankedTensorType>(like.getType()).getElementType()));
+  return linalg::FillOp::create(b, loc, zero, emptyLike(b, loc, like))
+      .getResult(0);
 }
 
 /// One reverse sweep over a forward function's ops.
@@ -114,15 +120,9 @@ public:
     // linalg.add on an empty destination sized from `g`: the result's sizes
     // resolve to the function's arguments like every other output.
     Location loc = g.getLoc();
-    auto type = cast<RankedTensorType>(g.getType());
-    SmallVector<Value> dyn;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      if (type.isDynamicDim(i))
-        dyn.push_back(tensor::DimOp::create(b, loc, g, i));
-    Value init = tensor::EmptyOp::create(b, loc, type, dyn);
-    it->second =
-        linalg::AddOp::create(b, loc, ValueRange{it->second, g}, init)
-            .getResult(0);
+    it->second = linalg::AddOp::create(b, loc, ValueRange{it->second, g},
+                                       emptyLike(b, loc, g))
+                     .getResult(0);
   }
   Value cotangent(Value fwd) const { return cotangents.lookup(fwd); }
 
