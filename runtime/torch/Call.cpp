@@ -1,0 +1,191 @@
+//===- Call.cpp - bundle entries as LibTorch ops --------------------------===//
+
+#include "rotary/Torch/Call.h"
+
+#include <torch/autograd.h>
+#include <torch/types.h>
+
+#include <mutex>
+
+using namespace rotary;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+bundle::DType dtypeOf(const std::string &entry, size_t i,
+                      const at::Tensor &t) {
+  switch (t.scalar_type()) {
+  case at::kFloat:
+    return bundle::DType::F32;
+  case at::kHalf:
+    return bundle::DType::F16;
+  case at::kBFloat16:
+    return bundle::DType::BF16;
+  case at::kDouble:
+    return bundle::DType::F64;
+  case at::kInt:
+    return bundle::DType::I32;
+  case at::kLong:
+    return bundle::DType::I64;
+  default:
+    TORCH_CHECK(false, "rotary: entry '", entry, "': input ", i, " has dtype ",
+                t.scalar_type(),
+                ", which rotary kernels do not take (f32, f16, bf16, f64, "
+                "i32, i64)");
+  }
+  return bundle::DType::F32;
+}
+
+/// The runtime's view of `t`. Device and layout are checked here (the
+/// runtime sees only pointers); dtype, rank, sizes and strides by the
+/// runtime against the manifest.
+runtime::TensorRef toRef(const std::string &entry, const char *role, size_t i,
+                         const std::string &name, const at::Tensor &t) {
+  TORCH_CHECK(t.defined(), "rotary: entry '", entry, "': ", role, " ", i,
+              " ('", name, "') is an undefined tensor");
+  TORCH_CHECK(t.device().is_cpu(), "rotary: entry '", entry, "': ", role, " ",
+              i, " ('", name, "') is on ", t.device(),
+              "; this bundle runs on the CPU");
+  TORCH_CHECK(t.layout() == at::kStrided, "rotary: entry '", entry, "': ",
+              role, " ", i, " ('", name, "') must be a dense (strided) tensor");
+  return runtime::TensorRef(t.data_ptr(), dtypeOf(entry, i, t),
+                            t.sizes().vec(), t.strides().vec());
+}
+
+at::ScalarType scalarType(bundle::DType d) {
+  switch (d) {
+  case bundle::DType::F32:
+    return at::kFloat;
+  case bundle::DType::F16:
+    return at::kHalf;
+  case bundle::DType::BF16:
+    return at::kBFloat16;
+  case bundle::DType::F64:
+    return at::kDouble;
+  case bundle::DType::I32:
+    return at::kInt;
+  case bundle::DType::I64:
+    return at::kLong;
+  }
+  return at::kFloat;
+}
+
+/// Bundles referenced by autograd graphs: the graph stores an index (an
+/// IValue), the bundle stays loaded while the process runs.
+std::mutex registryMutex;
+std::vector<std::shared_ptr<runtime::Bundle>> registry;
+
+int64_t intern(const std::shared_ptr<runtime::Bundle> &b) {
+  std::lock_guard<std::mutex> lock(registryMutex);
+  for (size_t i = 0; i < registry.size(); ++i)
+    if (registry[i] == b)
+      return int64_t(i);
+  registry.push_back(b);
+  return int64_t(registry.size() - 1);
+}
+
+std::shared_ptr<runtime::Bundle> lookup(int64_t id) {
+  std::lock_guard<std::mutex> lock(registryMutex);
+  return registry.at(size_t(id));
+}
+
+struct BundleFunction : torch::autograd::Function<BundleFunction> {
+  static variable_list forward(AutogradContext *ctx, int64_t bundleId,
+                               const std::string &name,
+                               const variable_list &inputs) {
+    std::shared_ptr<runtime::Bundle> b = lookup(bundleId);
+    const bundle::Gradient &g = *b->manifest().findGradient(name);
+    size_t numOut = b->entry(name).outputs.size();
+    std::vector<at::Tensor> outs = th::call(*b, g.forward, inputs);
+    // Keep exactly what the vjp reads (undefined placeholders elsewhere).
+    std::vector<at::Tensor> keepIn(inputs.size()), keepOut(outs.size());
+    for (const bundle::VjpInput &v : g.vjpInputs) {
+      if (v.kind == bundle::VjpInput::Kind::Argument)
+        keepIn[v.index] = inputs[v.index];
+      else if (v.kind == bundle::VjpInput::Kind::Result)
+        keepOut[v.index] = outs[v.index];
+      else if (v.kind == bundle::VjpInput::Kind::Saved)
+        keepOut[numOut + v.index] = outs[numOut + v.index];
+    }
+    variable_list saved = keepIn;
+    saved.insert(saved.end(), keepOut.begin(), keepOut.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["bundle"] = bundleId;
+    ctx->saved_data["name"] = name;
+    ctx->saved_data["inputs"] = int64_t(inputs.size());
+    return variable_list(outs.begin(), outs.begin() + numOut);
+  }
+
+  static variable_list backward(AutogradContext *ctx,
+                                variable_list cotangents) {
+    std::shared_ptr<runtime::Bundle> b =
+        lookup(ctx->saved_data["bundle"].toInt());
+    std::string name = ctx->saved_data["name"].toStringRef();
+    size_t numIn = size_t(ctx->saved_data["inputs"].toInt());
+    const bundle::Gradient &g = *b->manifest().findGradient(name);
+    size_t numOut = b->entry(name).outputs.size();
+    variable_list saved = ctx->get_saved_variables();
+    std::vector<at::Tensor> in(saved.begin(), saved.begin() + numIn);
+    std::vector<at::Tensor> outs(saved.begin() + numIn, saved.end());
+    // The kernels take contiguous cotangents of the outputs' dtypes.
+    for (at::Tensor &c : cotangents)
+      c = c.contiguous();
+    std::vector<at::Tensor> vjpIn =
+        bundle::selectVjpInputs(g, numOut, in, outs, cotangents);
+    std::vector<at::Tensor> grads = th::call(*b, g.vjp, vjpIn);
+    // One gradient per forward argument: none for the bundle id and name,
+    // then each input's (undefined where it has none).
+    variable_list result(2 + numIn);
+    for (size_t k = 0; k < g.gradients.size(); ++k)
+      result[2 + g.gradients[k]] = grads[k];
+    return result;
+  }
+};
+
+} // namespace
+
+std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
+                                 const std::string &name,
+                                 const std::vector<at::Tensor> &inputs) {
+  const bundle::Entry *entry = bundle.manifest().findEntry(name);
+  TORCH_CHECK(entry, "rotary: the bundle in ", bundle.directory(),
+              " has no entry '", name, "'");
+  TORCH_CHECK(inputs.size() == entry->inputs.size(), "rotary: entry '", name,
+              "' takes ", entry->inputs.size(), " inputs, got ",
+              inputs.size());
+  std::vector<runtime::TensorRef> in;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    in.push_back(toRef(name, "input", i, entry->inputs[i].name, inputs[i]));
+  try {
+    std::vector<std::vector<int64_t>> shapes = bundle.outputShapes(name, in);
+    std::vector<at::Tensor> outs;
+    std::vector<runtime::TensorRef> out;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      outs.push_back(at::empty(
+          shapes[k], at::TensorOptions().dtype(
+                         scalarType(entry->outputs[k].dtype))));
+      out.push_back(toRef(name, "output", k, entry->outputs[k].name,
+                          outs.back()));
+    }
+    bundle.call(name, in, out);
+    return outs;
+  } catch (const runtime::Error &e) {
+    // The runtime's message already names the entry and the argument.
+    TORCH_CHECK(false, "rotary: ", e.what());
+  }
+  return {};
+}
+
+std::vector<at::Tensor>
+th::apply(const std::shared_ptr<runtime::Bundle> &bundle,
+          const std::string &name, const std::vector<at::Tensor> &inputs) {
+  TORCH_CHECK(bundle, "rotary: apply of '", name, "' without a bundle");
+  TORCH_CHECK(bundle->manifest().findEntry(name), "rotary: the bundle in ",
+              bundle->directory(), " has no entry '", name, "'");
+  TORCH_CHECK(bundle->manifest().findGradient(name), "rotary: entry '", name,
+              "' has no gradient in the bundle in ", bundle->directory(),
+              " (compile it with gradients: rotary-translate without "
+              "--no-gradients, or CompileOptions::gradients)");
+  return BundleFunction::apply(intern(bundle), name, inputs);
+}
