@@ -3,6 +3,8 @@
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 
+#include "Verifiers.h"
+
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -25,4 +27,5 @@ void RotaryDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "rotary/Dialect/Rotary/IR/RotaryAttrs.cpp.inc"
       >();
+  detail::attachGradShapeModels(getContext());
 }

@@ -8,6 +8,8 @@
 
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 
+#include "Verifiers.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -96,4 +98,27 @@ AttentionOp::reifyResultShapes(OpBuilder &b,
   sizes.pop_back();
   shapes.push_back(sizes);
   return success();
+}
+
+namespace {
+/// rotary.attention_grad: each gradient has the shape of its operand. An
+/// external model because the op's ODS does not declare the interface, and
+/// entry points need result sizes in terms of their inputs.
+struct AttentionGradShapes
+    : ReifyRankedShapedTypeOpInterface::ExternalModel<AttentionGradShapes,
+                                                      AttentionGradOp> {
+  LogicalResult reifyResultShapes(Operation *op, OpBuilder &b,
+                                  ReifiedRankedShapedTypeDims &shapes) const {
+    auto grad = cast<AttentionGradOp>(op);
+    for (Value v : {grad.getQ(), grad.getK(), grad.getV(), grad.getBias(),
+                    grad.getSpan()})
+      if (v)
+        shapes.push_back(sizesOf(b, op->getLoc(), v));
+    return success();
+  }
+};
+} // namespace
+
+void rotary::detail::attachGradShapeModels(MLIRContext *ctx) {
+  AttentionGradOp::attachInterface<AttentionGradShapes>(*ctx);
 }

@@ -16,6 +16,11 @@
 namespace rotary::detail {
 using namespace mlir;
 
+/// Attaches the result-shape models of the gradient ops whose ODS does not
+/// declare ReifyRankedShapedTypeOpInterface (RotaryShapes.cpp); called by
+/// the dialect's initialize().
+void attachGradShapeModels(MLIRContext *ctx);
+
 inline constexpr int64_t kDyn = ShapedType::kDynamic;
 /// Largest chunk of HDD-RoPE: P[m] is kept in registers by the kernels.
 inline constexpr int64_t kMaxChunk = 32;
