@@ -66,6 +66,19 @@ Value sumOverRows(OpBuilder &b, Location loc, Value partial) {
       .getResult(0);
 }
 
+/// An f32 accumulator row [D] in the data type `elt` (itself when f32).
+Value rowAs(OpBuilder &b, Location loc, Value acc, Type elt,
+            OpFoldResult dSize) {
+  if (elt == b.getF32Type())
+    return acc;
+  return elementwise(b, loc, acc, emptyOf(b, loc, {dSize}, elt), 1,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       linalg::YieldOp::create(nb, l,
+                                               castFloat(nb, l, a[0], elt));
+                     })
+      .getResult(0);
+}
+
 struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -231,14 +244,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
                 scf::ForOp::create(bb, l, zero, keys.gEnd, one, acc, visit);
             auto second = scf::ForOp::create(bb, l, keys.lo, keys.hi, one,
                                              first.getResults(), visit);
-            Value dqRow =
-                elementwise(bb, l, second.getResult(0),
-                            emptyOf(bb, l, {qs[3]}, elt), 1,
-                            [&](OpBuilder &nb, Location bl, ValueRange a) {
-                              linalg::YieldOp::create(
-                                  nb, bl, castFloat(nb, bl, a[0], elt));
-                            })
-                    .getResult(0);
+            Value dqRow = rowAs(bb, l, second.getResult(0), elt, qs[3]);
             SmallVector<Value> next = {tensor::InsertSliceOp::create(
                 bb, l, dqRow, iter[0],
                 SmallVector<OpFoldResult>{bi, bb.getIndexAttr(0)},
@@ -320,13 +326,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
           });
       SmallVector<Value> rows;
       for (Value r : overQueries.getResults())
-        rows.push_back(
-            elementwise(b, loc, r, emptyOf(b, loc, {qs[3]}, elt), 1,
-                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                          linalg::YieldOp::create(
-                              nb, l, castFloat(nb, l, a[0], elt));
-                        })
-                .getResult(0));
+        rows.push_back(rowAs(b, loc, r, elt, qs[3]));
       b.setInsertionPointToStart(pass2.getTerminator().getBody());
       for (auto [r, dest] : llvm::zip(rows, pass2.getRegionIterArgs()))
         tensor::ParallelInsertSliceOp::create(
