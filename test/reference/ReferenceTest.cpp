@@ -1215,6 +1215,33 @@ TEST_F(Ref, AttentionGradients) {
       "attention", 8);
 }
 
+// The full-bias path, a KV cache (T < S) and rows that see no key (T > S,
+// causal), with the log-sum-exp in the loss: what rotary.attention_grad's
+// tests differentiate through (the table-bias path is checked above).
+TEST_F(Ref, AttentionGradientsFullBiasAndEmptyRows) {
+  const int64_t H = 2;
+  for (auto [T, S] : {std::pair<int64_t, int64_t>{3, 6}, {5, 3}}) {
+    checkGradients(
+        [](const std::vector<Tensor> &in) {
+          ref::AttentionOptions o;
+          o.causal = true;
+          o.window = 3;
+          o.globalTokens = 1;
+          o.scale = 0.7;
+          o.bias = in[3];
+          o.span = in[4];
+          o.spanRamp = 2.5;
+          auto r = ref::attention(in[0], in[1], in[2], o);
+          return torch::cat({r.output.reshape({-1}), r.lse.reshape({-1})});
+        },
+        {rnd({2, H, T, 3}), rnd({2, H, S, 3}), rnd({2, H, S, 3}),
+         rnd({H, T, S}), uni({H}, 0.3, 2.7)},
+        "attention, full bias, T " + std::to_string(T) + " S " +
+            std::to_string(S),
+        10);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // §7 FAM
 //===----------------------------------------------------------------------===//

@@ -152,6 +152,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
   populateFamPatterns(patterns);
   populateHDDPatterns(patterns);
   populateAttentionPatterns(patterns);
+  populateAttentionGradPatterns(patterns);
 }
 
 namespace {

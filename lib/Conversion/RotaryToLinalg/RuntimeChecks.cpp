@@ -139,6 +139,44 @@ struct Checker {
       sameDim(m, r - 1, "matrix", m, r - 2, "matrix", "E");
   }
 
+  /// SPEC §6: k, v [B, H, S, D] like q; bias [H, 2W+1] (odd) or [H, T, S];
+  /// span [H].
+  void attention(Value q, Value k, Value v, Value bias, Value span) {
+    sameDim(k, 0, "k", q, 0, "q", "B");
+    sameDim(k, 1, "k", q, 1, "q", "H");
+    sameDim(k, 3, "k", q, 3, "q", "D");
+    sameShape(v, "v", k, "k");
+    if (bias) {
+      sameDim(bias, 0, "bias", q, 1, "q", "H");
+      if (rankOf(bias) == 3) {
+        sameDim(bias, 1, "bias", q, 2, "q", "T");
+        sameDim(bias, 2, "bias", k, 2, "k", "S");
+      } else if (!isStatic(bias, 1)) {
+        add(cmp(arith::CmpIPredicate::eq,
+                arith::RemUIOp::create(b, loc, dimOf(b, loc, bias, 1), cst(2)),
+                cst(1)),
+            Twine("operand 'bias' (a table [H, 2W+1]) must have an odd "
+                  "number of columns"));
+      }
+    }
+    if (span)
+      sameDim(span, 0, "span", q, 1, "q", "H");
+  }
+
+  /// The forward's rules, plus output and doutput like q and lse, dlse
+  /// [B, H, T].
+  void attentionGrad(AttentionGradOp o) {
+    Value q = o.getQ();
+    attention(q, o.getK(), o.getV(), o.getBias(), o.getSpan());
+    sameShape(o.getOutput(), "output", q, "q");
+    sameShape(o.getDoutput(), "doutput", q, "q");
+    for (auto [name, t] : {std::pair<StringRef, Value>{"lse", o.getLse()},
+                           {"dlse", o.getDlse()}})
+      if (t)
+        for (int64_t i = 0; i < 3; ++i)
+          sameDim(t, i, name, q, i, "q", "dimension " + std::to_string(i));
+  }
+
   void run() {
     llvm::TypeSwitch<Operation *>(op)
         .Case([&](RopeOp o) { rope(o); })
@@ -175,6 +213,10 @@ struct Checker {
             sameDim(o.getAngle(), i, "angle", x, i, "x",
                     "dimension " + std::to_string(i));
         })
+        .Case([&](AttentionOp o) {
+          attention(o.getQ(), o.getK(), o.getV(), o.getBias(), o.getSpan());
+        })
+        .Case([&](AttentionGradOp o) { attentionGrad(o); })
         .Default([](Operation *) {});
   }
 };

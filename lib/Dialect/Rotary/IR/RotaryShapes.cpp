@@ -8,6 +8,8 @@
 
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 
+#include "Verifiers.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
