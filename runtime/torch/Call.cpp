@@ -91,9 +91,12 @@ std::shared_ptr<runtime::Bundle> lookup(int64_t id) {
 }
 
 struct BundleFunction : torch::autograd::Function<BundleFunction> {
+  // `inputs` is a TensorList: autograd counts each of its tensors as an
+  // input (a std::vector argument would count as one opaque value).
   static variable_list forward(AutogradContext *ctx, int64_t bundleId,
                                const std::string &name,
-                               const variable_list &inputs) {
+                               at::TensorList inputList) {
+    std::vector<at::Tensor> inputs = inputList.vec();
     std::shared_ptr<runtime::Bundle> b = lookup(bundleId);
     const bundle::Gradient &g = *b->manifest().findGradient(name);
     size_t numOut = b->entry(name).outputs.size();
@@ -187,5 +190,5 @@ th::apply(const std::shared_ptr<runtime::Bundle> &bundle,
               "' has no gradient in the bundle in ", bundle->directory(),
               " (compile it with gradients: rotary-translate without "
               "--no-gradients, or CompileOptions::gradients)");
-  return BundleFunction::apply(intern(bundle), name, inputs);
+  return BundleFunction::apply(intern(bundle), name, at::TensorList(inputs));
 }
