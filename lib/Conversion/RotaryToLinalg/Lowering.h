@@ -65,6 +65,7 @@ void populateChainPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
 void populateHDDPatterns(RewritePatternSet &patterns);
+void populateHDDGradPatterns(RewritePatternSet &patterns);
 void populateAttentionPatterns(RewritePatternSet &patterns);
 
 } // namespace rotary::lowering
