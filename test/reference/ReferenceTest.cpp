@@ -1484,3 +1484,41 @@ TEST_F(Ref, SOGeneratorGradients) {
         },
         {uni({2, 6}, -2, 2)}, "so_generator");
 }
+
+// The references whose autograd the HDD-RoPE gradient e2e tests trust: the
+// P form (P a differentiable input, both orientations), odd and even small
+// chunks of the generator, large exp-form angles, and the inverse fused
+// form, against central differences.
+TEST_F(Ref, HDDGradientsFiniteDifference) {
+  for (bool inverse : {false, true})
+    checkGradients(
+        [inverse](const std::vector<Tensor> &in) {
+          ref::HDDRopeOptions o;
+          o.inverse = inverse;
+          return ref::hddRope(in[0], in[1], o);
+        },
+        {rnd({1, 3, 2, 6}), rnd({1, 3, 2, 2, 3, 3})}, "hdd_rope P form", 12);
+  for (int64_t c : {2, 3})
+    for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
+      checkGradients(
+          [c, form](const std::vector<Tensor> &in) {
+            return ref::soGenerator(in[0], c, form);
+          },
+          {uni({3, c * (c - 1) / 2}, -kPi, kPi)}, "so_generator small c");
+  checkGradients(
+      [](const std::vector<Tensor> &in) {
+        return ref::soGenerator(in[0], 4, ref::SOForm::Exp);
+      },
+      {uni({2, 6}, -10, 10)}, "so_generator exp, angles ~10", 6, 1e-5);
+  for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
+    checkGradients(
+        [form](const std::vector<Tensor> &in) {
+          ref::HDDRopeOptions o;
+          o.form = form;
+          o.chunk = 4;
+          o.inverse = true;
+          return ref::hddRope(in[0], in[1], o);
+        },
+        {rnd({1, 4, 1, 8}), uni({1, 4, 1, 2, 6}, -1, 1)},
+        "hdd_rope fused inverse");
+}

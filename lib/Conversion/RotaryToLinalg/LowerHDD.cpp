@@ -11,24 +11,26 @@
 //   each token's Givens rotations to P's columns (P_t = P_{t-1}·G_t) and
 //   multiplying the chunk, so P is never stored.
 //
+// The building blocks (HDDCommon.h) are shared with the gradient lowerings.
+//
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "HDDCommon.h"
 
 using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
+using namespace rotary::lowering::hdd;
 
-namespace {
-constexpr int64_t kScanBlock = 64;
-constexpr int64_t kMaxExpChunk = 8;
+//===----------------------------------------------------------------------===//
+// Building blocks
+//===----------------------------------------------------------------------===//
 
-Value f32c(OpBuilder &b, Location loc, double v) {
+Value hdd::f32c(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-/// Lexicographic (p, q), p < q: the order of SPEC §5.
-SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c) {
+SmallVector<std::pair<int64_t, int64_t>> hdd::generatorPairs(int64_t c) {
   SmallVector<std::pair<int64_t, int64_t>> pairs;
   for (int64_t p = 0; p < c; ++p)
     for (int64_t q = p + 1; q < c; ++q)
@@ -36,10 +38,9 @@ SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c) {
   return pairs;
 }
 
-/// Right-multiplies the c×c scalar matrix `m` (row-major) by
-/// G_(0,1)(a_0)·G_(0,2)(a_1)⋯: each rotation mixes two columns of every row.
-void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
-                    SmallVectorImpl<Value> &m) {
+/// Each rotation mixes two columns of every row.
+void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
+                         ArrayRef<Value> a, SmallVectorImpl<Value> &m) {
   for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
     auto [i, j] = pq;
     Value cs = math::CosOp::create(b, loc, a[k]);
@@ -51,7 +52,7 @@ void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
   }
 }
 
-SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c) {
+SmallVector<Value> hdd::identity(OpBuilder &b, Location loc, int64_t c) {
   SmallVector<Value> m;
   for (int64_t r = 0; r < c; ++r)
     for (int64_t q = 0; q < c; ++q)
@@ -59,21 +60,28 @@ SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c) {
   return m;
 }
 
-SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
-                          ArrayRef<Value> x, ArrayRef<Value> y) {
+SmallVector<Value> hdd::matmul(OpBuilder &b, Location loc, int64_t c,
+                               ArrayRef<Value> x, ArrayRef<Value> y,
+                               bool transposeX, bool transposeY) {
+  auto xe = [&](int64_t r, int64_t k) {
+    return transposeX ? x[k * c + r] : x[r * c + k];
+  };
+  auto ye = [&](int64_t k, int64_t q) {
+    return transposeY ? y[q * c + k] : y[k * c + q];
+  };
   SmallVector<Value> z;
   for (int64_t r = 0; r < c; ++r)
     for (int64_t q = 0; q < c; ++q) {
-      Value acc = arith::MulFOp::create(b, loc, x[r * c], y[q]);
+      Value acc = arith::MulFOp::create(b, loc, xe(r, 0), ye(0, q));
       for (int64_t k = 1; k < c; ++k)
         acc = arith::AddFOp::create(
-            b, loc, acc,
-            arith::MulFOp::create(b, loc, x[r * c + k], y[k * c + q]));
+            b, loc, acc, arith::MulFOp::create(b, loc, xe(r, k), ye(k, q)));
       z.push_back(acc);
     }
   return z;
 }
 
+namespace {
 /// Scaling and squaring: s = clamp(ceil(log2 ‖A‖) + 1, 0, 64) as f32, and
 /// 2^-s, so that ‖A‖·2^-s ≤ 1/2.
 std::pair<Value, Value> scalingFor(OpBuilder &b, Location loc, Value norm) {
@@ -90,69 +98,341 @@ std::pair<Value, Value> scalingFor(OpBuilder &b, Location loc, Value norm) {
   return {sF, math::Exp2Op::create(b, loc, arith::NegFOp::create(b, loc, sF))};
 }
 
-/// exp of the skew matrix with A[p,q] = a_pq: scale by 2^-s so that
-/// ‖A‖₁/2^s ≤ 1/2, sum 12 Taylor terms, square s times (an scf.for).
-SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
-                           ArrayRef<Value> a) {
+/// The skew matrix with A[p,q] = sign·a_pq, A[q,p] = −sign·a_pq.
+SmallVector<Value> skewMatrix(OpBuilder &b, Location loc, int64_t c,
+                              ArrayRef<Value> a, bool negate) {
   SmallVector<Value> m(c * c, f32c(b, loc, 0.0));
   for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
     auto [p, q] = pq;
-    m[p * c + q] = a[k];
-    m[q * c + p] = arith::NegFOp::create(b, loc, a[k]);
+    Value neg = arith::NegFOp::create(b, loc, a[k]);
+    m[p * c + q] = negate ? neg : a[k];
+    m[q * c + p] = negate ? a[k] : neg;
   }
-  // ‖A‖₁ ≤ sum of |a|: a bound is enough to pick s.
+  return m;
+}
+
+/// ‖A‖₁ ≤ Σ|a|: a bound is enough to pick the scaling.
+Value angleNormBound(OpBuilder &b, Location loc, ArrayRef<Value> a) {
   Value norm = f32c(b, loc, 0.0);
   for (Value v : a)
     norm = arith::AddFOp::create(b, loc, norm, math::AbsFOp::create(b, loc, v));
+  return norm;
+}
+
+/// exp(X) and, when `e` is given, the Fréchet derivative L(X, E): the
+/// diagonal and upper-right blocks of exp([[X, E], [0, X]]), computed with
+/// c×c products only (the block matrix is upper triangular). Scale by 2^-s
+/// so that ‖X‖/2^s ≤ 1/2, sum 12 Taylor terms, square s times (an scf.for).
+/// L is linear in E, so X alone (`norm` bounds it) sets the scaling.
+std::pair<SmallVector<Value>, SmallVector<Value>>
+expAndFrechet(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> x,
+              ArrayRef<Value> e, Value norm) {
+  bool frechet = !e.empty();
   auto [sF, scale] = scalingFor(b, loc, norm);
   Value s = arith::FPToSIOp::create(b, loc, b.getI32Type(), sF);
-  for (Value &v : m)
-    v = arith::MulFOp::create(b, loc, v, scale);
-  SmallVector<Value> result = identity(b, loc, c), term = identity(b, loc, c);
-  for (int k = 1; k <= 12; ++k) {
-    term = matmul(b, loc, c, term, m);
+  auto scaled = [&](ArrayRef<Value> m) {
+    SmallVector<Value> r;
+    for (Value v : m)
+      r.push_back(arith::MulFOp::create(b, loc, v, scale));
+    return r;
+  };
+  auto addInto = [&](SmallVectorImpl<Value> &acc, ArrayRef<Value> v) {
+    for (int64_t i = 0; i < c * c; ++i)
+      acc[i] = arith::AddFOp::create(b, loc, acc[i], v[i]);
+  };
+  SmallVector<Value> xs = scaled(x), es = frechet ? scaled(e) : SmallVector<Value>();
+  // Term 1 is the block matrix itself.
+  SmallVector<Value> termA = xs, termB = es;
+  SmallVector<Value> resA = identity(b, loc, c), resB = es;
+  addInto(resA, termA);
+  for (int k = 2; k <= 12; ++k) {
+    // [[TA, TB], [0, TA]]·[[X, E], [0, X]] = [[TA·X, TA·E + TB·X], ...].
     Value inv = f32c(b, loc, 1.0 / k);
-    for (Value &v : term)
+    if (frechet) {
+      SmallVector<Value> l = matmul(b, loc, c, termA, es),
+                         r = matmul(b, loc, c, termB, xs);
+      for (int64_t i = 0; i < c * c; ++i)
+        termB[i] = arith::MulFOp::create(
+            b, loc, arith::AddFOp::create(b, loc, l[i], r[i]), inv);
+      addInto(resB, termB);
+    }
+    termA = matmul(b, loc, c, termA, xs);
+    for (Value &v : termA)
       v = arith::MulFOp::create(b, loc, v, inv);
-    for (int64_t e = 0; e < c * c; ++e)
-      result[e] = arith::AddFOp::create(b, loc, result[e], term[e]);
+    addInto(resA, termA);
   }
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value steps = arith::IndexCastOp::create(b, loc, b.getIndexType(), s);
+  SmallVector<Value> init = resA;
+  llvm::append_range(init, resB);
   auto loop = scf::ForOp::create(
-      b, loc, zero, steps, one, result,
+      b, loc, zero, steps, one, init,
       [&](OpBuilder &lb, Location l, Value, ValueRange iter) {
-        SmallVector<Value> m(iter);
-        SmallVector<Value> sq = matmul(lb, l, c, m, m);
-        scf::YieldOp::create(lb, l, sq);
+        SmallVector<Value> a(iter.take_front(c * c)), bb(iter.drop_front(c * c));
+        // [[A, B], [0, A]]² = [[A², A·B + B·A], [0, A²]].
+        SmallVector<Value> next = matmul(lb, l, c, a, a);
+        if (frechet) {
+          SmallVector<Value> ab = matmul(lb, l, c, a, bb),
+                             ba = matmul(lb, l, c, bb, a);
+          for (int64_t i = 0; i < c * c; ++i)
+            next.push_back(arith::AddFOp::create(lb, l, ab[i], ba[i]));
+        }
+        scf::YieldOp::create(lb, l, next);
       });
-  return SmallVector<Value>(loop.getResults());
+  ValueRange res = loop.getResults();
+  return {SmallVector<Value>(res.take_front(c * c)),
+          SmallVector<Value>(res.drop_front(c * c))};
+}
+} // namespace
+
+SmallVector<Value> hdd::skewExp(OpBuilder &b, Location loc, int64_t c,
+                                ArrayRef<Value> a) {
+  return expAndFrechet(b, loc, c, skewMatrix(b, loc, c, a, /*negate=*/false),
+                       {}, angleNormBound(b, loc, a))
+      .first;
 }
 
-/// The K = c(c-1)/2 angle slices [...] of `angles` [..., K].
-SmallVector<Value> angleSlices(OpBuilder &b, Location loc, Value angles) {
-  auto t = cast<RankedTensorType>(angles.getType());
-  int64_t r = t.getRank();
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, angles);
+SmallVector<Value> hdd::generator(OpBuilder &b, Location loc, int64_t c,
+                                  SOForm form, ArrayRef<Value> a) {
+  if (form == SOForm::exp)
+    return skewExp(b, loc, c, a);
+  SmallVector<Value> g = identity(b, loc, c);
+  applyGenerator(b, loc, c, a, g);
+  return g;
+}
+
+SmallVector<Value> hdd::generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                         SOForm form, ArrayRef<Value> a,
+                                         ArrayRef<Value> g,
+                                         ArrayRef<Value> gBar) {
+  SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
+  int64_t numAngles = pairs.size();
+  SmallVector<Value> aBar(numAngles);
+  if (form == SOForm::exp) {
+    // Ā = L(Aᵀ, Ḡ), Aᵀ = −A; ā_pq = Ā[p,q] − Ā[q,p].
+    SmallVector<Value> l =
+        expAndFrechet(b, loc, c, skewMatrix(b, loc, c, a, /*negate=*/true),
+                      gBar, angleNormBound(b, loc, a))
+            .second;
+    for (auto [k, pq] : llvm::enumerate(pairs)) {
+      auto [p, q] = pq;
+      aBar[k] = arith::SubFOp::create(b, loc, l[p * c + q], l[q * c + p]);
+    }
+    return aBar;
+  }
+  // Givens: every row of G is e_r pushed through the chain. Walk it
+  // backwards from G: with y the rotation's outputs and ȳ their gradient,
+  // φ̄_k = Σ_r ȳ_i·y_j − ȳ_j·y_i (SPEC §2 written with the outputs); then
+  // undo the rotation on the values and the gradients alike.
+  SmallVector<Value> rows(g), grads(gBar);
+  for (int64_t k = numAngles - 1; k >= 0; --k) {
+    auto [i, j] = pairs[k];
+    Value acc = f32c(b, loc, 0.0);
+    for (int64_t r = 0; r < c; ++r)
+      acc = arith::AddFOp::create(
+          b, loc, acc,
+          arith::SubFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, grads[r * c + i],
+                                            rows[r * c + j]),
+              arith::MulFOp::create(b, loc, grads[r * c + j],
+                                    rows[r * c + i])));
+    aBar[k] = acc;
+    if (k == 0)
+      break;
+    Value cs = math::CosOp::create(b, loc, a[k]);
+    Value negSn = arith::NegFOp::create(b, loc, math::SinOp::create(b, loc, a[k]));
+    for (int64_t r = 0; r < c; ++r) {
+      std::tie(rows[r * c + i], rows[r * c + j]) =
+          rotatePair(b, loc, rows[r * c + i], rows[r * c + j], cs, negSn);
+      std::tie(grads[r * c + i], grads[r * c + j]) =
+          rotatePair(b, loc, grads[r * c + i], grads[r * c + j], cs, negSn);
+    }
+  }
+  return aBar;
+}
+
+namespace {
+/// The size-1 slices of `t` along `dims` (the trailing dims), dropped.
+SmallVector<Value> trailingSlices(OpBuilder &b, Location loc, Value t,
+                                  int64_t numTrailing) {
+  auto tt = cast<RankedTensorType>(t.getType());
+  int64_t r = tt.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, t);
+  SmallVector<int64_t> dropped;
+  int64_t count = 1;
+  for (int64_t i = r - numTrailing; i < r; ++i) {
+    dropped.push_back(i);
+    count *= tt.getDimSize(i);
+  }
   SmallVector<Value> slices;
-  for (int64_t k = 0; k < t.getShape().back(); ++k) {
-    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)),
-        sz = sizes, st(r, b.getIndexAttr(1));
-    offs.back() = b.getIndexAttr(k);
-    sz.back() = b.getIndexAttr(1);
+  for (int64_t e = 0; e < count; ++e) {
+    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sz = sizes,
+        st(r, b.getIndexAttr(1));
+    int64_t rest = e;
+    for (int64_t i = r - 1; i >= r - numTrailing; --i) {
+      offs[i] = b.getIndexAttr(rest % tt.getDimSize(i));
+      rest /= tt.getDimSize(i);
+      sz[i] = b.getIndexAttr(1);
+    }
     slices.push_back(tensor::ExtractSliceOp::create(
-        b, loc, sliceType(sz, {r - 1}, t.getElementType()), angles, offs, sz,
-        st));
+        b, loc, sliceType(sz, dropped, tt.getElementType()), t, offs, sz, st));
   }
   return slices;
 }
+} // namespace
 
-/// X·Y for c×c f32 tensors.
-Value matmulCxC(OpBuilder &b, Location loc, Value x, Value y, int64_t c) {
+SmallVector<Value> hdd::lastDimSlices(OpBuilder &b, Location loc, Value t) {
+  return trailingSlices(b, loc, t, 1);
+}
+
+SmallVector<Value> hdd::matrixSlices(OpBuilder &b, Location loc, Value m) {
+  return trailingSlices(b, loc, m, 2);
+}
+
+Value hdd::stackTrailing(OpBuilder &b, Location loc, ValueRange parts,
+                         ArrayRef<int64_t> trailing) {
+  SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, parts[0]);
+  int64_t lead = leadSizes.size(), r = lead + trailing.size();
+  SmallVector<OpFoldResult> outSizes = leadSizes;
+  for (int64_t d : trailing)
+    outSizes.push_back(b.getIndexAttr(d));
+  Value result = emptyOf(b, loc, outSizes, b.getF32Type());
+  for (auto [e, part] : llvm::enumerate(parts)) {
+    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0));
+    int64_t rest = e;
+    for (int64_t i = trailing.size() - 1; i >= 0; --i) {
+      offs[lead + i] = b.getIndexAttr(rest % trailing[i]);
+      rest /= trailing[i];
+    }
+    SmallVector<OpFoldResult> sizes = leadSizes;
+    sizes.append(trailing.size(), b.getIndexAttr(1));
+    result = tensor::InsertSliceOp::create(
+        b, loc, part, result, offs, sizes,
+        SmallVector<OpFoldResult>(r, b.getIndexAttr(1)));
+  }
+  return result;
+}
+
+SmallVector<Value> hdd::loadMatrix(OpBuilder &b, Location loc, Value m,
+                                   ValueRange lead, int64_t c) {
+  SmallVector<Value> v;
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q) {
+      SmallVector<Value> ix(lead);
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
+      v.push_back(tensor::ExtractOp::create(b, loc, m, ix));
+    }
+  return v;
+}
+
+Value hdd::storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
+                       int64_t c, ArrayRef<Value> v) {
+  for (int64_t r = 0; r < c; ++r)
+    for (int64_t q = 0; q < c; ++q) {
+      SmallVector<Value> ix(lead);
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
+      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
+      dst = tensor::InsertOp::create(b, loc, v[r * c + q], dst, ix);
+    }
+  return dst;
+}
+
+Value hdd::batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
+                         bool transposeX, bool transposeY) {
+  MLIRContext *ctx = b.getContext();
+  int64_t r = cast<RankedTensorType>(x.getType()).getRank();
+  // Loops (lead..., p, q, k).
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  auto map = [&](AffineExpr row, AffineExpr col) {
+    SmallVector<AffineExpr> e;
+    for (int64_t i = 0; i < r - 2; ++i)
+      e.push_back(d(i));
+    e.append({row, col});
+    return AffineMap::get(r + 1, 0, e, ctx);
+  };
+  AffineExpr p = d(r - 2), q = d(r - 1), k = d(r);
+  Value acc = zerosF32(b, loc, tensor::getMixedSizes(b, loc, x));
+  SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
+             ValueRange{acc},
+             SmallVector<AffineMap>{transposeX ? map(k, p) : map(p, k),
+                                    transposeY ? map(q, k) : map(k, q),
+                                    map(p, q)},
+             iters,
+             [&](OpBuilder &nb, Location l, ValueRange v) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::AddFOp::create(
+                       nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
+             })
+      .getResult(0);
+}
+
+Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
+                               int64_t c, bool transposed) {
+  MLIRContext *ctx = b.getContext();
+  auto xt = cast<RankedTensorType>(x.getType());
+  Type elt = xt.getElementType();
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+  OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+      arith::ConstantIndexOp::create(b, loc, c)));
+  SmallVector<OpFoldResult> x5Sizes = {xs[0], xs[1], xs[2], chunks,
+                                       b.getIndexAttr(c)};
+  SmallVector<int64_t> x5Shape;
+  SmallVector<Value> dyn;
+  dispatchIndexOpFoldResults(x5Sizes, dyn, x5Shape);
+  Value x5 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(x5Shape, elt), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, x5Sizes);
+  Value acc = zerosF32(b, loc, x5Sizes);
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  // Loops (b, t, h, m, p, q).
+  AffineMap pMap =
+      transposed
+          ? AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5), d(4)}, ctx)
+          : AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4), d(5)}, ctx);
+  auto gen = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, ValueRange{p, x5}, ValueRange{acc},
+      SmallVector<AffineMap>{
+          pMap, AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx),
+          AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
+      SmallVector<utils::IteratorType>{
+          utils::IteratorType::parallel, utils::IteratorType::parallel,
+          utils::IteratorType::parallel, utils::IteratorType::parallel,
+          utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        linalg::YieldOp::create(
+            nb, l,
+            Value(arith::AddFOp::create(
+                nb, l, v[2],
+                arith::MulFOp::create(nb, l, v[0], toF32(nb, l, v[1])))));
+      });
+  Value y5 = gen.getResult(0);
+  if (!elt.isF32())
+    y5 = elementwise(b, loc, y5, emptyOf(b, loc, x5Sizes, elt), 5,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       linalg::YieldOp::create(nb, l,
+                                               castFloat(nb, l, a[0], elt));
+                     })
+             .getResult(0);
+  Value y = tensor::CollapseShapeOp::create(
+      b, loc, y5, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  if (y.getType() != xt)
+    y = tensor::CastOp::create(b, loc, xt, y);
+  return y;
+}
+
+namespace {
+/// X·Y for n×n f32 tensors.
+Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  Value acc = zerosF32(b, loc, {b.getIndexAttr(c), b.getIndexAttr(c)});
+  Value acc = zerosF32(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)});
   return linalg::GenericOp::create(
              b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
              ValueRange{acc},
@@ -177,11 +457,105 @@ Value copyInto(OpBuilder &b, Location loc, Value v, Value dst) {
   return linalg::CopyOp::create(b, loc, ValueRange{v}, ValueRange{dst})
       .getResult(0);
 }
+} // namespace
 
-/// so_generator (exp) for chunks too large to unroll: per matrix, the same
-/// scaling and squaring as skewExp, with c×c tensors and loops.
-Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
+Value hdd::batchedLargeExp(
+    OpBuilder &b, Location loc, int64_t n, Value count,
+    function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> build) {
   Type f32 = b.getF32Type();
+  OpFoldResult nn = b.getIndexAttr(n);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value out = emptyOf(b, loc, {getAsOpFoldResult(count), nn, nn}, f32);
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{getAsOpFoldResult(count)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{out},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value mi = forall.getInductionVar(0);
+  auto [mat, norm] = build(b, loc, mi);
+  auto [sF, scale] = scalingFor(b, loc, norm);
+  Value aScaled =
+      elementwise(b, loc, ValueRange{mat}, ValueRange{emptyOf(b, loc, {nn, nn}, f32)},
+                  2,
+                  [&](OpBuilder &nb, Location l, ValueRange v) {
+                    linalg::YieldOp::create(
+                        nb, l, Value(arith::MulFOp::create(nb, l, v[0], scale)));
+                  })
+          .getResult(0);
+  auto eye = [&]() {
+    return elementwise(
+               b, loc, ValueRange{}, ValueRange{emptyOf(b, loc, {nn, nn}, f32)},
+               2,
+               [&](OpBuilder &nb, Location l, ValueRange) {
+                 Value diag =
+                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                           linalg::IndexOp::create(nb, l, 0),
+                                           linalg::IndexOp::create(nb, l, 1));
+                 linalg::YieldOp::create(
+                     nb, l,
+                     Value(arith::SelectOp::create(
+                         nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
+               })
+        .getResult(0);
+  };
+  // Taylor terms 1..12: term ← term·A/k, result ← result + term.
+  auto taylor = scf::ForOp::create(
+      b, loc, one, arith::ConstantIndexOp::create(b, loc, 13), one,
+      ValueRange{eye(), eye()},
+      [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
+        Value inv = arith::DivFOp::create(
+            lb, l, f32c(lb, l, 1.0),
+            arith::UIToFPOp::create(
+                lb, l, lb.getF32Type(),
+                arith::IndexCastUIOp::create(lb, l, lb.getI64Type(), k)));
+        Value prod = matmulNxN(lb, l, it[1], aScaled, n);
+        Value term =
+            elementwise(lb, l, ValueRange{prod}, ValueRange{it[1]}, 2,
+                        [&](OpBuilder &nb, Location bl, ValueRange v) {
+                          linalg::YieldOp::create(
+                              nb, bl,
+                              Value(arith::MulFOp::create(nb, bl, v[0], inv)));
+                        })
+                .getResult(0);
+        Value sum =
+            elementwise(lb, l, ValueRange{term}, ValueRange{it[0]}, 2,
+                        [&](OpBuilder &nb, Location bl, ValueRange v) {
+                          linalg::YieldOp::create(
+                              nb, bl,
+                              Value(arith::AddFOp::create(nb, bl, v[1], v[0])));
+                        })
+                .getResult(0);
+        scf::YieldOp::create(lb, l, ValueRange{sum, term});
+      });
+  Value steps = arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      arith::FPToSIOp::create(b, loc, b.getI32Type(), sF));
+  auto square = scf::ForOp::create(
+      b, loc, zero, steps, one, ValueRange{taylor.getResult(0)},
+      [&](OpBuilder &lb, Location l, Value, ValueRange it) {
+        Value sq = matmulNxN(lb, l, it[0], it[0], n);
+        scf::YieldOp::create(lb, l, copyInto(lb, l, sq, it[0]));
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, square.getResult(0), forall.getRegionIterArgs()[0],
+      SmallVector<OpFoldResult>{mi, b.getIndexAttr(0), b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1), nn, nn},
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+  return forall.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// so_generator (exp) for chunks too large to unroll: per matrix, the skew
+/// matrix from a constant pair table, then batchedLargeExp.
+Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
   SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
   leadSizes.pop_back();
   Value a2 = collapseLeading(b, loc, angles, 1); // [M, K]
@@ -198,106 +572,29 @@ Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value numAngles = arith::ConstantIndexOp::create(b, loc, pairs.size());
-  Value out = emptyOf(b, loc, {getAsOpFoldResult(m), cc, cc}, f32);
-  auto forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0)},
-      SmallVector<OpFoldResult>{getAsOpFoldResult(m)},
-      SmallVector<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{out},
-      std::nullopt);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value mi = forall.getInductionVar(0);
-    // The skew matrix and a bound on its norm.
-    auto build = scf::ForOp::create(
-        b, loc, zero, numAngles, one,
-        ValueRange{zerosF32(b, loc, {cc, cc}), f32c(b, loc, 0.0)},
-        [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
-          Value a = tensor::ExtractOp::create(lb, l, a2, ValueRange{mi, k});
-          Value p =
-              tensor::ExtractOp::create(lb, l, pairTable, ValueRange{k, zero});
-          Value q =
-              tensor::ExtractOp::create(lb, l, pairTable, ValueRange{k, one});
-          Value t = tensor::InsertOp::create(lb, l, a, it[0], ValueRange{p, q});
-          t = tensor::InsertOp::create(lb, l, arith::NegFOp::create(lb, l, a),
-                                       t, ValueRange{q, p});
-          Value norm = arith::AddFOp::create(lb, l, it[1],
-                                             math::AbsFOp::create(lb, l, a));
-          scf::YieldOp::create(lb, l, ValueRange{t, norm});
-        });
-    Value norm = build.getResult(1);
-    auto [sF, scale] = scalingFor(b, loc, norm);
-    Value aScaled =
-        elementwise(b, loc, ValueRange{build.getResult(0)},
-                    ValueRange{emptyOf(b, loc, {cc, cc}, f32)}, 2,
-                    [&](OpBuilder &nb, Location l, ValueRange v) {
-                      linalg::YieldOp::create(
-                          nb, l,
-                          Value(arith::MulFOp::create(nb, l, v[0], scale)));
-                    })
-            .getResult(0);
-    auto eye = [&]() {
-      return elementwise(
-                 b, loc, ValueRange{},
-                 ValueRange{emptyOf(b, loc, {cc, cc}, f32)}, 2,
-                 [&](OpBuilder &nb, Location l, ValueRange) {
-                   Value diag =
-                       arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                             linalg::IndexOp::create(nb, l, 0),
-                                             linalg::IndexOp::create(nb, l, 1));
-                   linalg::YieldOp::create(
-                       nb, l,
-                       Value(arith::SelectOp::create(
-                           nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
-                 })
-          .getResult(0);
-    };
-    // Taylor terms 1..12: term ← term·A/k, result ← result + term.
-    auto taylor = scf::ForOp::create(
-        b, loc, one, arith::ConstantIndexOp::create(b, loc, 13), one,
-        ValueRange{eye(), eye()},
-        [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
-          Value inv = arith::DivFOp::create(
-              lb, l, f32c(lb, l, 1.0),
-              arith::UIToFPOp::create(
-                  lb, l, lb.getF32Type(),
-                  arith::IndexCastUIOp::create(lb, l, lb.getI64Type(), k)));
-          Value prod = matmulCxC(lb, l, it[1], aScaled, c);
-          Value term =
-              elementwise(lb, l, ValueRange{prod}, ValueRange{it[1]}, 2,
-                          [&](OpBuilder &nb, Location bl, ValueRange v) {
-                            linalg::YieldOp::create(nb, bl,
-                                                    Value(arith::MulFOp::create(
-                                                        nb, bl, v[0], inv)));
-                          })
-                  .getResult(0);
-          Value sum =
-              elementwise(lb, l, ValueRange{term}, ValueRange{it[0]}, 2,
-                          [&](OpBuilder &nb, Location bl, ValueRange v) {
-                            linalg::YieldOp::create(nb, bl,
-                                                    Value(arith::AddFOp::create(
-                                                        nb, bl, v[1], v[0])));
-                          })
-                  .getResult(0);
-          scf::YieldOp::create(lb, l, ValueRange{sum, term});
-        });
-    Value steps = arith::IndexCastOp::create(
-        b, loc, b.getIndexType(),
-        arith::FPToSIOp::create(b, loc, b.getI32Type(), sF));
-    auto square = scf::ForOp::create(
-        b, loc, zero, steps, one, ValueRange{taylor.getResult(0)},
-        [&](OpBuilder &lb, Location l, Value, ValueRange it) {
-          Value sq = matmulCxC(lb, l, it[0], it[0], c);
-          scf::YieldOp::create(lb, l, copyInto(lb, l, sq, it[0]));
-        });
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, square.getResult(0), forall.getRegionIterArgs()[0],
-        SmallVector<OpFoldResult>{mi, b.getIndexAttr(0), b.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{b.getIndexAttr(1), cc, cc},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
-  }
-  return expandLeading(b, loc, forall.getResult(0), leadSizes, 2);
+  Value exps = batchedLargeExp(
+      b, loc, c, m, [&](OpBuilder &ib, Location il, Value mi) {
+        // The skew matrix and a bound on its norm.
+        auto build = scf::ForOp::create(
+            ib, il, zero, numAngles, one,
+            ValueRange{zerosF32(ib, il, {cc, cc}), f32c(ib, il, 0.0)},
+            [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
+              Value a = tensor::ExtractOp::create(lb, l, a2, ValueRange{mi, k});
+              Value p = tensor::ExtractOp::create(lb, l, pairTable,
+                                                  ValueRange{k, zero});
+              Value q = tensor::ExtractOp::create(lb, l, pairTable,
+                                                  ValueRange{k, one});
+              Value t =
+                  tensor::InsertOp::create(lb, l, a, it[0], ValueRange{p, q});
+              t = tensor::InsertOp::create(
+                  lb, l, arith::NegFOp::create(lb, l, a), t, ValueRange{q, p});
+              Value norm = arith::AddFOp::create(
+                  lb, l, it[1], math::AbsFOp::create(lb, l, a));
+              scf::YieldOp::create(lb, l, ValueRange{t, norm});
+            });
+        return std::pair<Value, Value>{build.getResult(0), build.getResult(1)};
+      });
+  return expandLeading(b, loc, exps, leadSizes, 2);
 }
 
 /// so_generator: one generic per element (..., r, col) for givens; for exp,
@@ -325,7 +622,7 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
                                      b.getF32Type()),
                                  angles);
     int64_t lead = at.getRank() - 1;
-    SmallVector<Value> slices = angleSlices(b, loc, angles);
+    SmallVector<Value> slices = lastDimSlices(b, loc, angles);
     SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
     leadSizes.pop_back();
     if (op.getForm() == SOForm::exp && c > kMaxExpChunk) {
@@ -394,49 +691,13 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
                            SmallVector<Value> m = skewExp(nb, l, c, ang);
                            linalg::YieldOp::create(nb, l, m);
                          });
-    Value result = emptyOf(b, loc, outSizes, b.getF32Type());
-    for (int64_t e = 0; e < c * c; ++e) {
-      SmallVector<OpFoldResult> offs(lead + 2, b.getIndexAttr(0));
-      offs[lead] = b.getIndexAttr(e / c);
-      offs[lead + 1] = b.getIndexAttr(e % c);
-      SmallVector<OpFoldResult> sizes = leadSizes;
-      sizes.append({b.getIndexAttr(1), b.getIndexAttr(1)});
-      result = tensor::InsertSliceOp::create(
-          b, loc, g.getResult(e), result, offs, sizes,
-          SmallVector<OpFoldResult>(lead + 2, b.getIndexAttr(1)));
-    }
+    Value result = stackTrailing(b, loc, g.getResults(), {c, c});
     if (result.getType() != op.getType())
       result = tensor::CastOp::create(b, loc, op.getType(), result);
     rewriter.replaceOp(op, result);
     return success();
   }
 };
-
-/// Loads the c×c matrix at `offs` (leading indices) of `m` [..., c, c].
-SmallVector<Value> loadMatrix(OpBuilder &b, Location loc, Value m,
-                              ValueRange lead, int64_t c) {
-  SmallVector<Value> v;
-  for (int64_t r = 0; r < c; ++r)
-    for (int64_t q = 0; q < c; ++q) {
-      SmallVector<Value> ix(lead);
-      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
-      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
-      v.push_back(tensor::ExtractOp::create(b, loc, m, ix));
-    }
-  return v;
-}
-
-Value storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
-                  int64_t c, ArrayRef<Value> v) {
-  for (int64_t r = 0; r < c; ++r)
-    for (int64_t q = 0; q < c; ++q) {
-      SmallVector<Value> ix(lead);
-      ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
-      ix.push_back(arith::ConstantIndexOp::create(b, loc, q));
-      dst = tensor::InsertOp::create(b, loc, v[r * c + q], dst, ix);
-    }
-  return dst;
-}
 
 /// cumulative_rotation as a blocked scan over [A, T, Bm, c, c].
 struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
@@ -670,6 +931,7 @@ struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
   }
 };
 
+
 /// hdd_rope with P [B,T,H,C,c,c]: y[.., m, p] = Σ_q P[.., m, p, q]·x[.., m, q].
 struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -678,64 +940,12 @@ struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.isFused())
       return failure();
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     int64_t c = op.getChunkSize();
     if (ShapedType::isDynamic(c))
       return rewriter.notifyMatchFailure(op, "needs a static chunk size");
-    Value x = op.getX();
-    auto xt = cast<RankedTensorType>(x.getType());
-    Type elt = xt.getElementType();
-    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
-    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
-        arith::ConstantIndexOp::create(b, loc, c)));
-    SmallVector<OpFoldResult> x5Sizes = {xs[0], xs[1], xs[2], chunks,
-                                         b.getIndexAttr(c)};
-    SmallVector<int64_t> x5Shape;
-    SmallVector<Value> dyn;
-    dispatchIndexOpFoldResults(x5Sizes, dyn, x5Shape);
-    Value x5 = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get(x5Shape, elt), x,
-        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, x5Sizes);
-    Value acc = zerosF32(b, loc, x5Sizes);
-    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    // Loops (b, t, h, m, p, q).
-    AffineMap pMap =
-        op.getInverse()
-            ? AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5), d(4)}, ctx)
-            : AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4), d(5)}, ctx);
-    auto gen = linalg::GenericOp::create(
-        b, loc, TypeRange{acc.getType()}, ValueRange{op.getRotation(), x5},
-        ValueRange{acc},
-        SmallVector<AffineMap>{
-            pMap, AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx),
-            AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
-        SmallVector<utils::IteratorType>{
-            utils::IteratorType::parallel, utils::IteratorType::parallel,
-            utils::IteratorType::parallel, utils::IteratorType::parallel,
-            utils::IteratorType::parallel, utils::IteratorType::reduction},
-        [&](OpBuilder &nb, Location l, ValueRange v) {
-          linalg::YieldOp::create(
-              nb, l,
-              Value(arith::AddFOp::create(
-                  nb, l, v[2],
-                  arith::MulFOp::create(nb, l, v[0], toF32(nb, l, v[1])))));
-        });
-    Value y5 = gen.getResult(0);
-    if (!elt.isF32())
-      y5 = elementwise(b, loc, y5, emptyOf(b, loc, x5Sizes, elt), 5,
-                       [&](OpBuilder &nb, Location l, ValueRange a) {
-                         linalg::YieldOp::create(nb, l,
-                                                 castFloat(nb, l, a[0], elt));
-                       })
-               .getResult(0);
-    Value y = tensor::CollapseShapeOp::create(
-        b, loc, y5, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    if (y.getType() != xt)
-      y = tensor::CastOp::create(b, loc, xt, y);
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(op, applyChunkRotations(rewriter, op.getLoc(), op.getX(),
+                                               op.getRotation(), c,
+                                               op.getInverse()));
     return success();
   }
 };

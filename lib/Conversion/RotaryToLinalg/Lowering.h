@@ -119,6 +119,7 @@ void populateChainPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
 void populateHDDPatterns(RewritePatternSet &patterns);
+void populateHDDGradPatterns(RewritePatternSet &patterns);
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradPatterns(RewritePatternSet &patterns);
 

@@ -151,6 +151,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
   populateHDDPatterns(patterns);
+  populateHDDGradPatterns(patterns);
   populateAttentionPatterns(patterns);
   populateAttentionGradPatterns(patterns);
 }

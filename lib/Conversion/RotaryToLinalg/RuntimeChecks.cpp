@@ -177,6 +177,59 @@ struct Checker {
           sameDim(t, i, name, q, i, "q", "dimension " + std::to_string(i));
   }
 
+  /// Dim `i` of `v` equals `n`, when it is dynamic.
+  void dimIs(Value v, int64_t i, StringRef name, int64_t n, StringRef what) {
+    if (isStatic(v, i))
+      return;
+    add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, v, i), cst(n)),
+        "operand '" + name + "' must have " + what + " = " + Twine(n) +
+            " in dimension " + Twine(i));
+  }
+
+  /// angles [..., K] of so_generator (and its gradient's dresult
+  /// [..., c, c] over the same leading dims).
+  void generator(Value angles, int64_t c, Value dresult) {
+    int64_t r = rankOf(angles);
+    dimIs(angles, r - 1, "angles", numGeneratorAngles(c), "c(c-1)/2");
+    if (!dresult)
+      return;
+    for (int64_t i = 0; i < r - 1; ++i)
+      sameDim(dresult, i, "dresult", angles, i, "angles",
+              "dimension " + std::to_string(i));
+    dimIs(dresult, r - 1, "dresult", c, "c");
+    dimIs(dresult, r, "dresult", c, "c");
+  }
+
+  /// G [..., c, c] of cumulative_rotation (and P̄ of its gradient).
+  void scan(Value g, Value dresult) {
+    int64_t r = rankOf(g);
+    sameDim(g, r - 1, "rotations", g, r - 2, "rotations", "c");
+    if (dresult)
+      sameShape(dresult, "dresult", g, "rotations");
+  }
+
+  /// x [B, T, H, D] and rotation [B, T, H, C, c, c] (P) or
+  /// [B, T, H, C, c(c-1)/2] (angles, fused) of hdd_rope and its gradient.
+  void hdd(Value x, Value rot, int64_t c, bool fused) {
+    const char *names[] = {"B", "T", "H"};
+    for (int64_t i = 0; i < 3; ++i)
+      sameDim(rot, i, "rotation", x, i, "x", names[i]);
+    if (ShapedType::isDynamic(c))
+      return;
+    if (fused) {
+      dimIs(rot, 4, "rotation", numGeneratorAngles(c), "c(c-1)/2");
+    } else {
+      dimIs(rot, 4, "rotation", c, "c");
+      dimIs(rot, 5, "rotation", c, "c");
+    }
+    if (isStatic(x, 3) && isStatic(rot, 3))
+      return;
+    add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, x, 3),
+            arith::MulIOp::create(b, loc, dimOf(b, loc, rot, 3), cst(c))),
+        "operand 'x' must have D = C * " + Twine(c) +
+            " (C = dimension 3 of operand 'rotation')");
+  }
+
   void run() {
     llvm::TypeSwitch<Operation *>(op)
         .Case([&](RopeOp o) { rope(o); })
@@ -217,6 +270,29 @@ struct Checker {
           attention(o.getQ(), o.getK(), o.getV(), o.getBias(), o.getSpan());
         })
         .Case([&](AttentionGradOp o) { attentionGrad(o); })
+        .Case([&](SOGeneratorOp o) {
+          generator(o.getAngles(), o.getChunk(), Value());
+        })
+        .Case([&](SOGeneratorGradOp o) {
+          generator(o.getAngles(), o.getChunk(), o.getDresult());
+        })
+        .Case([&](CumulativeRotationOp o) { scan(o.getRotations(), Value()); })
+        .Case([&](CumulativeRotationGradOp o) {
+          scan(o.getRotations(), o.getDresult());
+        })
+        .Case([&](HDDRopeOp o) {
+          hdd(o.getX(), o.getRotation(), o.getChunkSize(), o.isFused());
+        })
+        .Case([&](HDDRopeGradOp o) {
+          sameShape(o.getDy(), "dy", o.getX(), "x");
+          Value rot = o.getRotation();
+          int64_t c = o.getChunk() ? *o.getChunk()
+                      : isStatic(rot, 5) ? cast<RankedTensorType>(rot.getType())
+                                               .getDimSize(5)
+                                         : cast<RankedTensorType>(rot.getType())
+                                               .getDimSize(4);
+          hdd(o.getX(), rot, c, o.isFused());
+        })
         .Default([](Operation *) {});
   }
 };

@@ -1,0 +1,87 @@
+//===- HDDCommon.h - building blocks of the HDD-RoPE lowerings --*- C++ -*-===//
+//
+// Shared by the forward (LowerHDD.cpp) and gradient (LowerHDDGrad.cpp)
+// lowerings. A "scalar matrix" is a c×c matrix held as c² f32 Values in
+// row-major order: the kernels keep P and G in registers this way, with c a
+// static attribute so every loop over c is unrolled.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_CONVERSION_ROTARYTOLINALG_HDDCOMMON_H
+#define LIB_CONVERSION_ROTARYTOLINALG_HDDCOMMON_H
+
+#include "Lowering.h"
+
+namespace rotary::lowering::hdd {
+
+/// Steps per block of the blocked scan.
+inline constexpr int64_t kScanBlock = 64;
+/// Largest chunk whose exp form is unrolled into scalars; larger chunks use
+/// c×c tensors and loops.
+inline constexpr int64_t kMaxExpChunk = 8;
+
+Value f32c(OpBuilder &b, Location loc, double v);
+
+/// Lexicographic (p, q), p < q: the order of SPEC §5.
+SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
+
+/// Right-multiplies the scalar matrix `m` by G_(0,1)(a_0)·G_(0,2)(a_1)⋯.
+void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
+                    SmallVectorImpl<Value> &m);
+
+SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c);
+
+/// op(x)·op(y) for scalar matrices, op = transpose where asked.
+SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
+                          ArrayRef<Value> x, ArrayRef<Value> y,
+                          bool transposeX = false, bool transposeY = false);
+
+/// so_generator for one chunk as a scalar matrix (`form` givens or exp;
+/// exp needs c <= kMaxExpChunk).
+SmallVector<Value> generator(OpBuilder &b, Location loc, int64_t c,
+                             SOForm form, ArrayRef<Value> a);
+
+/// exp(A) for the skew matrix A[p,q] = a_pq (c <= kMaxExpChunk).
+SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
+                           ArrayRef<Value> a);
+
+/// ā from Ḡ through so_generator (SPEC §5): `g` is generator(a), the
+/// forward value (only read by the givens form). Returns c(c-1)/2 values.
+SmallVector<Value> generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                    SOForm form, ArrayRef<Value> a,
+                                    ArrayRef<Value> g, ArrayRef<Value> gBar);
+
+/// For every m in [0, count): exp(M_m) by scaling and squaring with n×n
+/// tensors and loops (for matrices too large to unroll). `build` returns
+/// M_m and a bound on its norm that picks the scaling. Result [count, n, n].
+Value batchedLargeExp(
+    OpBuilder &b, Location loc, int64_t n, Value count,
+    function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> build);
+
+/// The size-1 slices [...] of `t` [..., K] along its last dim, one per k.
+SmallVector<Value> lastDimSlices(OpBuilder &b, Location loc, Value t);
+/// The c² slices [...] of `m` [..., c, c], row-major.
+SmallVector<Value> matrixSlices(OpBuilder &b, Location loc, Value m);
+/// Reassembles `parts` (each [...]) as the last dims `trailing` of a new
+/// f32 tensor [..., trailing...] (row-major).
+Value stackTrailing(OpBuilder &b, Location loc, ValueRange parts,
+                    ArrayRef<int64_t> trailing);
+
+/// Loads / stores the scalar matrix at leading indices `lead` of [..., c, c].
+SmallVector<Value> loadMatrix(OpBuilder &b, Location loc, Value m,
+                              ValueRange lead, int64_t c);
+Value storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
+                  int64_t c, ArrayRef<Value> v);
+
+/// op(X)·op(Y) over matching leading dims of f32 [..., c, c] tensors.
+Value batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
+                    bool transposeX, bool transposeY);
+
+/// hdd_rope with P: per chunk m (a column vector), y = P_t[m]·x (or
+/// P_t[m]ᵀ·x with `transposed`), in f32, stored in x's element type.
+Value applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
+                          int64_t c, bool transposed);
+
+} // namespace rotary::lowering::hdd
+
+#endif // LIB_CONVERSION_ROTARYTOLINALG_HDDCOMMON_H

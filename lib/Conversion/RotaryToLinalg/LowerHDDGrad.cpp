@@ -1,0 +1,570 @@
+//===- LowerHDDGrad.cpp - gradients of so_generator, scan, hdd_rope -------===//
+//
+// The backward of SPEC §5.
+// - so_generator_grad: per matrix, ā from Ḡ through the generator — givens:
+//   the chain walked backwards from G with the per-angle 2×2 derivative;
+//   exp: the adjoint of the matrix exponential, Ā = L(Aᵀ, Ḡ), the upper
+//   right block of exp([[Aᵀ, Ḡ], [0, Aᵀ]]) (unrolled block products for
+//   c ≤ kMaxExpChunk, 2c×2c tensors and loops above).
+// - cumulative_rotation_grad: P is recomputed by the forward scan. With G
+//   orthogonal (the op's contract: rotations), G_{t+1}⋯G_s = P_tᵀ·P_s, so
+//   Ḡ_t = P_{t−1}ᵀ·W_t·P_t with W_t = Σ_{s≥t} P̄_s·P_sᵀ, a reverse cumulative
+//   sum, and P_{t−1}ᵀ = G_t·P_tᵀ. For G that is not orthogonal the result is
+//   not the gradient.
+// - hdd_rope_grad with P: x̄ = Pᵀ·ȳ and P̄ = ȳ·xᵀ per chunk (transposed
+//   roles with `inverse`).
+// - hdd_rope_grad fused: one loop nest over T per (b, h, chunk), P in c²
+//   scalars. Pass 1 scans forward to P_T, checkpointing P at the end of
+//   every kCheckpoint tokens; pass 2 walks t = T..1 with P_{t−1} = P_t·G_tᵀ
+//   (reset from the checkpoints, which bounds the drift), accumulating
+//   W_t = Σ_{s≥t} ȳ_s·y_sᵀ (P̄_s·P_sᵀ without P̄), emitting x̄_t = P_tᵀ·ȳ_t and
+//   ā_t from Ḡ_t = P_{t−1}ᵀ·W_t·P_t through the generator. No buffer of P
+//   per token exists (decision 0016).
+//
+//===----------------------------------------------------------------------===//
+
+#include "HDDCommon.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+using namespace rotary::lowering::hdd;
+
+namespace {
+/// Tokens between two checkpoints of P in the fused backward.
+constexpr int64_t kCheckpoint = 64;
+
+/// `v` cast to static trailing dims `trailing` (the verifier allows them to
+/// be dynamic; the lowering sizes its unrolled code by them).
+Value withStaticTrailing(OpBuilder &b, Location loc, Value v,
+                         ArrayRef<int64_t> trailing) {
+  auto t = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  llvm::copy(trailing, shape.end() - trailing.size());
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  return type == t ? v : tensor::CastOp::create(b, loc, type, v).getResult();
+}
+
+Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
+  return v.getType() == type ? v
+                             : tensor::CastOp::create(b, loc, type, v).getResult();
+}
+
+/// A constant [K, 2] index table of the generator's pairs.
+Value pairTable(OpBuilder &b, Location loc, int64_t c) {
+  SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
+  auto type = RankedTensorType::get({static_cast<int64_t>(pairs.size()), 2},
+                                    b.getIndexType());
+  SmallVector<APInt> flat;
+  for (auto [p, q] : pairs)
+    flat.append({APInt(64, p), APInt(64, q)});
+  return arith::ConstantOp::create(b, loc, type,
+                                   DenseElementsAttr::get(type, flat));
+}
+
+/// so_generator_grad (exp) for chunks too large to unroll: per matrix,
+/// exp([[Aᵀ, Ḡ], [0, Aᵀ]]) with 2c×2c tensors, then ā_pq = Ā[p,q] − Ā[q,p]
+/// from its upper right block Ā.
+Value largeExpAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
+                      int64_t c) {
+  SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
+  leadSizes.pop_back();
+  Value a2 = collapseLeading(b, loc, angles, 1); // [M, K]
+  Value g3 = collapseLeading(b, loc, gBar, 2);   // [M, c, c]
+  Value m = dimOf(b, loc, a2, 0);
+  int64_t numAngles = numGeneratorAngles(c);
+  Value table = pairTable(b, loc, c);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cIdx = arith::ConstantIndexOp::create(b, loc, c);
+  Value kIdx = arith::ConstantIndexOp::create(b, loc, numAngles);
+  OpFoldResult cc = b.getIndexAttr(c), c2 = b.getIndexAttr(2 * c);
+  Value exps = batchedLargeExp(
+      b, loc, 2 * c, m, [&](OpBuilder &ib, Location il, Value mi) {
+        // Aᵀ = −A on both diagonal blocks, and the norm bound of A.
+        auto build = scf::ForOp::create(
+            ib, il, zero, kIdx, one,
+            ValueRange{zerosF32(ib, il, {c2, c2}), f32c(ib, il, 0.0)},
+            [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
+              Value a = tensor::ExtractOp::create(lb, l, a2, ValueRange{mi, k});
+              Value negA = arith::NegFOp::create(lb, l, a);
+              Value p =
+                  tensor::ExtractOp::create(lb, l, table, ValueRange{k, zero});
+              Value q =
+                  tensor::ExtractOp::create(lb, l, table, ValueRange{k, one});
+              Value t = it[0];
+              for (Value off : {zero, cIdx}) {
+                Value po = arith::AddIOp::create(lb, l, p, off);
+                Value qo = arith::AddIOp::create(lb, l, q, off);
+                t = tensor::InsertOp::create(lb, l, negA, t,
+                                             ValueRange{po, qo});
+                t = tensor::InsertOp::create(lb, l, a, t, ValueRange{qo, po});
+              }
+              Value norm = arith::AddFOp::create(
+                  lb, l, it[1], math::AbsFOp::create(lb, l, a));
+              scf::YieldOp::create(lb, l, ValueRange{t, norm});
+            });
+        Value gSlice = tensor::ExtractSliceOp::create(
+            ib, il, RankedTensorType::get({c, c}, ib.getF32Type()), g3,
+            SmallVector<OpFoldResult>{mi, ib.getIndexAttr(0),
+                                      ib.getIndexAttr(0)},
+            SmallVector<OpFoldResult>{ib.getIndexAttr(1), cc, cc},
+            SmallVector<OpFoldResult>(3, ib.getIndexAttr(1)));
+        Value mat = tensor::InsertSliceOp::create(
+            ib, il, gSlice, build.getResult(0),
+            SmallVector<OpFoldResult>{ib.getIndexAttr(0), cc},
+            SmallVector<OpFoldResult>{cc, cc},
+            SmallVector<OpFoldResult>(2, ib.getIndexAttr(1)));
+        return std::pair<Value, Value>{mat, build.getResult(1)};
+      });
+  Value out =
+      emptyOf(b, loc, {getAsOpFoldResult(m), b.getIndexAttr(numAngles)},
+              b.getF32Type());
+  Value aBar =
+      elementwise(b, loc, ValueRange{}, ValueRange{out}, 2,
+                  [&](OpBuilder &nb, Location l, ValueRange) {
+                    Value mi = linalg::IndexOp::create(nb, l, 0);
+                    Value k = linalg::IndexOp::create(nb, l, 1);
+                    Value p = tensor::ExtractOp::create(nb, l, table,
+                                                        ValueRange{k, zero});
+                    Value q = tensor::ExtractOp::create(nb, l, table,
+                                                        ValueRange{k, one});
+                    Value pq = tensor::ExtractOp::create(
+                        nb, l, exps,
+                        ValueRange{mi, p, arith::AddIOp::create(nb, l, q, cIdx)});
+                    Value qp = tensor::ExtractOp::create(
+                        nb, l, exps,
+                        ValueRange{mi, q, arith::AddIOp::create(nb, l, p, cIdx)});
+                    linalg::YieldOp::create(
+                        nb, l, Value(arith::SubFOp::create(nb, l, pq, qp)));
+                  })
+          .getResult(0);
+  return expandLeading(b, loc, aBar, leadSizes, 1);
+}
+
+/// so_generator_grad: one generic over the leading dims computing all K
+/// angle gradients of a matrix at once, reassembled into [..., K].
+struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SOGeneratorGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = op.getChunk();
+    int64_t numAngles = numGeneratorAngles(c);
+    SOForm form = op.getForm();
+    Value angles = withStaticTrailing(b, loc, op.getAngles(), {numAngles});
+    Value gBar = withStaticTrailing(b, loc, op.getDresult(), {c, c});
+    Value result;
+    if (form == SOForm::exp && c > kMaxExpChunk) {
+      result = largeExpAdjoint(b, loc, angles, gBar, c);
+    } else {
+      int64_t lead = cast<RankedTensorType>(angles.getType()).getRank() - 1;
+      SmallVector<Value> inputs = lastDimSlices(b, loc, angles);
+      llvm::append_range(inputs, matrixSlices(b, loc, gBar));
+      SmallVector<OpFoldResult> leadSizes =
+          tensor::getMixedSizes(b, loc, angles);
+      leadSizes.pop_back();
+      SmallVector<Value> outs;
+      for (int64_t k = 0; k < numAngles; ++k)
+        outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
+      auto g = elementwise(
+          b, loc, inputs, outs, lead,
+          [&](OpBuilder &nb, Location l, ValueRange v) {
+            SmallVector<Value> a(v.take_front(numAngles));
+            SmallVector<Value> gb(v.begin() + numAngles,
+                                  v.begin() + numAngles + c * c);
+            SmallVector<Value> fwd;
+            if (form == SOForm::givens)
+              fwd = generator(nb, l, c, form, a);
+            linalg::YieldOp::create(
+                nb, l, generatorAdjoint(nb, l, c, form, a, fwd, gb));
+          });
+      result = stackTrailing(b, loc, g.getResults(), {numAngles});
+    }
+    rewriter.replaceOp(op, castTo(b, loc, result, op.getType()));
+    return success();
+  }
+};
+
+/// W along `axis` of M [..., c, c]: W_t = Σ_{s≥t} M_s. One task per
+/// (non-scan index, row of the c×c) carries c running sums from t = T−1
+/// down to 0.
+Value reverseCumsum(OpBuilder &b, Location loc, Value mat, int64_t axis,
+                    int64_t c) {
+  auto type = cast<RankedTensorType>(mat.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, mat);
+  Value tLen = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+  // Forall dims: every leading dim but `axis`, then the row.
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    if (d != axis)
+      dims.push_back(d);
+  SmallVector<OpFoldResult> ubs;
+  for (int64_t d : dims)
+    ubs.push_back(sizes[d]);
+  Value out = emptyOf(b, loc, sizes, b.getF32Type());
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(dims.size(), b.getIndexAttr(0)), ubs,
+      SmallVector<OpFoldResult>(dims.size(), b.getIndexAttr(1)),
+      ValueRange{out}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  SmallVector<Value> index(rank);
+  for (auto [i, d] : llvm::enumerate(dims))
+    index[d] = forall.getInductionVar(i);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value lastT = arith::SubIOp::create(b, loc, tLen, one);
+  Value col = emptyOf(b, loc, {sizes[axis], b.getIndexAttr(c)}, b.getF32Type());
+  SmallVector<Value> init = {col};
+  init.append(c, f32c(b, loc, 0.0));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, tLen, one, init,
+      [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
+        Value t = arith::SubIOp::create(lb, l, lastT, step);
+        SmallVector<Value> ix(index);
+        ix[axis] = t;
+        Value dst = iter[0];
+        SmallVector<Value> yields = {Value()};
+        for (int64_t q = 0; q < c; ++q) {
+          ix[rank - 1] = arith::ConstantIndexOp::create(lb, l, q);
+          Value sum = arith::AddFOp::create(
+              lb, l, iter[1 + q], tensor::ExtractOp::create(lb, l, mat, ix));
+          dst = tensor::InsertOp::create(
+              lb, l, sum, dst,
+              ValueRange{t, arith::ConstantIndexOp::create(lb, l, q)});
+          yields.push_back(sum);
+        }
+        yields[0] = dst;
+        scf::YieldOp::create(lb, l, yields);
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> offs(rank, b.getIndexAttr(0)),
+      sz(rank, b.getIndexAttr(1));
+  for (int64_t d : dims)
+    offs[d] = index[d];
+  sz[axis] = sizes[axis];
+  sz[rank - 1] = b.getIndexAttr(c);
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, loop.getResult(0), forall.getRegionIterArgs()[0], offs, sz,
+      SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+  return forall.getResult(0);
+}
+
+/// cumulative_rotation_grad: P by the forward scan, then
+/// Ḡ_t = G_t·P_tᵀ·W_t·P_t with W the reverse cumsum of P̄_s·P_sᵀ — parallel
+/// batched c×c products around one scan that is parallel over the non-scan
+/// dims. Valid for orthogonal G (the identity G_{t+1}⋯G_s = P_tᵀ·P_s).
+struct LowerCumulativeRotationGrad
+    : OpRewritePattern<CumulativeRotationGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CumulativeRotationGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    auto gt = cast<RankedTensorType>(op.getRotations().getType());
+    int64_t rank = gt.getRank();
+    int64_t c = gt.getDimSize(rank - 1);
+    if (ShapedType::isDynamic(c))
+      c = gt.getDimSize(rank - 2);
+    if (ShapedType::isDynamic(c))
+      return rewriter.notifyMatchFailure(op, "needs a static c");
+    Value g = withStaticTrailing(b, loc, op.getRotations(), {c, c});
+    Value pBar = withStaticTrailing(b, loc, op.getDresult(), {c, c});
+    int64_t axis = op.getAxis();
+    Value p = CumulativeRotationOp::create(b, loc, g, b.getI64IntegerAttr(axis));
+    Value w = reverseCumsum(
+        b, loc, batchedMatmul(b, loc, pBar, p, false, /*transposeY=*/true),
+        axis, c);
+    Value v = batchedMatmul(b, loc, p, batchedMatmul(b, loc, w, p, false, false),
+                            /*transposeX=*/true, false);
+    Value gBar = batchedMatmul(b, loc, g, v, false, false);
+    rewriter.replaceOp(op, castTo(b, loc, gBar, op.getType()));
+    return success();
+  }
+};
+
+/// x [B, T, H, D] viewed as [B, T, H, C, c].
+Value chunked(OpBuilder &b, Location loc, Value x, int64_t c) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+  OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+      arith::ConstantIndexOp::create(b, loc, c)));
+  SmallVector<OpFoldResult> sizes = {xs[0], xs[1], xs[2], chunks,
+                                     b.getIndexAttr(c)};
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dyn;
+  dispatchIndexOpFoldResults(sizes, dyn, shape);
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, xt.getElementType()), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
+}
+
+/// The chunk size of an hdd_rope_grad: the attribute, or P's static c.
+int64_t chunkOf(HDDRopeGradOp op) {
+  if (auto c = op.getChunk())
+    return *c;
+  auto p = cast<RankedTensorType>(op.getRotation().getType());
+  return p.isDynamicDim(5) ? p.getDimSize(4) : p.getDimSize(5);
+}
+
+/// hdd_rope_grad with P: x̄ = Pᵀ·ȳ (P·ȳ with inverse), and P̄ = ȳ·xᵀ
+/// (x·ȳᵀ with inverse) per chunk, one parallel generic each.
+struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HDDRopeGradOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.isFused())
+      return failure();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t c = chunkOf(op);
+    if (ShapedType::isDynamic(c))
+      return rewriter.notifyMatchFailure(op, "needs a static chunk size");
+    bool inverse = op.getInverse();
+    Value p = withStaticTrailing(b, loc, op.getRotation(), {c, c});
+    Value dx = applyChunkRotations(b, loc, op.getDy(), p, c, !inverse);
+    Value x5 = chunked(b, loc, op.getX(), c);
+    Value dy5 = chunked(b, loc, op.getDy(), c);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x5);
+    sizes.push_back(b.getIndexAttr(c));
+    Value out = emptyOf(b, loc, sizes, b.getF32Type());
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // Loops (b, t, h, m, p, q): P̄[p, q] = u[p]·v[q].
+    AffineMap rowMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx);
+    AffineMap colMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx);
+    Value u = inverse ? x5 : dy5, v = inverse ? dy5 : x5;
+    Value dp =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{out.getType()}, ValueRange{u, v}, ValueRange{out},
+            SmallVector<AffineMap>{rowMap, colMap,
+                                   AffineMap::getMultiDimIdentityMap(6, ctx)},
+            SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              linalg::YieldOp::create(
+                  nb, l,
+                  Value(arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
+                                              toF32(nb, l, a[1]))));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, {castTo(b, loc, dx, op.getDx().getType()),
+                            castTo(b, loc, dp, op.getDrotation().getType())});
+    return success();
+  }
+};
+
+/// Fused hdd_rope_grad: per (b, h, chunk), two scans over T with P in
+/// scalars (see the file comment).
+struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HDDRopeGradOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.isFused())
+      return failure();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = *op.getChunk();
+    SOForm form = *op.getForm();
+    bool inverse = op.getInverse();
+    int64_t numAngles = numGeneratorAngles(c);
+    Value x = op.getX(), dy = op.getDy();
+    Value angles = withStaticTrailing(b, loc, op.getRotation(), {numAngles});
+    if (form == SOForm::exp && c > kMaxExpChunk) {
+      // P of this size does not fit in registers: the unfused chain.
+      Value g = SOGeneratorOp::create(b, loc, angles, c, form);
+      Value p = CumulativeRotationOp::create(b, loc, g, b.getI64IntegerAttr(1));
+      auto pGrad = HDDRopeGradOp::create(b, loc, x, p, dy, IntegerAttr(),
+                                         SOFormAttr(), inverse);
+      Value gBar = CumulativeRotationGradOp::create(
+          b, loc, g, pGrad.getDrotation(), b.getI64IntegerAttr(1));
+      Value aBar = SOGeneratorGradOp::create(
+          b, loc, angles, gBar, b.getI64IntegerAttr(c),
+          SOFormAttr::get(op.getContext(), form));
+      rewriter.replaceOp(
+          op, {pGrad.getDx(), castTo(b, loc, aBar, op.getDrotation().getType())});
+      return success();
+    }
+    auto xt = cast<RankedTensorType>(x.getType());
+    Type elt = xt.getElementType(), f32 = b.getF32Type();
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+    Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
+    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+        arith::ConstantIndexOp::create(b, loc, c)));
+    Value dxOut = emptyLike(b, loc, x, elt);
+    Value daOut = emptyOf(b, loc,
+                          {xs[0], xs[1], xs[2], chunks,
+                           b.getIndexAttr(numAngles)},
+                          f32);
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
+        SmallVector<OpFoldResult>{xs[0], xs[2], chunks},
+        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
+        ValueRange{dxOut, daOut}, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
+            mi = forall.getInductionVar(2);
+      Value cIdx = arith::ConstantIndexOp::create(b, loc, c);
+      Value base = arith::MulIOp::create(b, loc, mi, cIdx);
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value ckStep = arith::ConstantIndexOp::create(b, loc, kCheckpoint);
+      Value lastT = arith::SubIOp::create(b, loc, tLen, one);
+      auto loadAngles = [&](OpBuilder &lb, Location l, Value t) {
+        SmallVector<Value> a;
+        for (int64_t j = 0; j < numAngles; ++j)
+          a.push_back(tensor::ExtractOp::create(
+              lb, l, angles,
+              ValueRange{bi, t, hi, mi,
+                         arith::ConstantIndexOp::create(lb, l, j)}));
+        return a;
+      };
+      auto loadChunk = [&](OpBuilder &lb, Location l, Value src, Value t) {
+        SmallVector<Value> v;
+        for (int64_t q = 0; q < c; ++q)
+          v.push_back(toF32(
+              lb, l,
+              tensor::ExtractOp::create(
+                  lb, l, src,
+                  ValueRange{bi, t, hi,
+                             arith::AddIOp::create(
+                                 lb, l, base,
+                                 arith::ConstantIndexOp::create(lb, l, q))})));
+        return v;
+      };
+      // Pass 1: P_t forward; checkpoint k holds P at the last token of
+      // tokens [k·kCheckpoint, (k+1)·kCheckpoint).
+      Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
+      Value ckpt = emptyOf(b, loc,
+                           {getAsOpFoldResult(numCk), b.getIndexAttr(c),
+                            b.getIndexAttr(c)},
+                           f32);
+      SmallVector<Value> init1 = {ckpt};
+      llvm::append_range(init1, identity(b, loc, c));
+      auto fwd = scf::ForOp::create(
+          b, loc, zero, tLen, one, init1,
+          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
+            SmallVector<Value> p(iter.drop_front());
+            SmallVector<Value> a = loadAngles(lb, l, t);
+            if (form == SOForm::exp)
+              p = matmul(lb, l, c, p, skewExp(lb, l, c, a));
+            else
+              applyGenerator(lb, l, c, a, p); // P_t = P_{t-1}·G_t
+            Value k = arith::DivUIOp::create(lb, l, t, ckStep);
+            SmallVector<Value> yields = {
+                storeMatrix(lb, l, iter[0], ValueRange{k}, c, p)};
+            llvm::append_range(yields, p);
+            scf::YieldOp::create(lb, l, yields);
+          });
+      Value ckpts = fwd.getResult(0);
+      // Pass 2: t = T−1 .. 0 with P_t, W_t in scalars.
+      Value dxCol =
+          emptyOf(b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(c)}, elt);
+      Value daCol = emptyOf(
+          b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(numAngles)}, f32);
+      SmallVector<Value> init2 = {dxCol, daCol};
+      llvm::append_range(init2, fwd.getResults().drop_front()); // P_{T-1}
+      init2.append(c * c, f32c(b, loc, 0.0));                   // W
+      auto bwd = scf::ForOp::create(
+          b, loc, zero, tLen, one, init2,
+          [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
+            Value t = arith::SubIOp::create(lb, l, lastT, step);
+            SmallVector<Value> p(iter.slice(2, c * c)),
+                w(iter.slice(2 + c * c, c * c));
+            // At the last token of a checkpoint block, P_t is exact.
+            Value k = arith::DivUIOp::create(lb, l, t, ckStep);
+            Value blockEnd = arith::CmpIOp::create(
+                lb, l, arith::CmpIPredicate::eq,
+                arith::RemUIOp::create(lb, l, t, ckStep),
+                arith::ConstantIndexOp::create(lb, l, kCheckpoint - 1));
+            SmallVector<Value> saved = loadMatrix(lb, l, ckpts, ValueRange{k}, c);
+            for (int64_t e = 0; e < c * c; ++e)
+              p[e] = arith::SelectOp::create(lb, l, blockEnd, saved[e], p[e]);
+            SmallVector<Value> xv = loadChunk(lb, l, x, t);
+            SmallVector<Value> yb = loadChunk(lb, l, dy, t);
+            // x̄ = Pᵀ·ȳ (P·ȳ with inverse); W += ȳ·yᵀ with y = P·x, or
+            // x·x̄ᵀ with inverse (both are P̄·Pᵀ).
+            auto mulVec = [&](ArrayRef<Value> v, bool transposed) {
+              SmallVector<Value> r;
+              for (int64_t i = 0; i < c; ++i) {
+                Value acc = f32c(lb, l, 0.0);
+                for (int64_t j = 0; j < c; ++j)
+                  acc = arith::AddFOp::create(
+                      lb, l, acc,
+                      arith::MulFOp::create(
+                          lb, l, transposed ? p[j * c + i] : p[i * c + j],
+                          v[j]));
+                r.push_back(acc);
+              }
+              return r;
+            };
+            SmallVector<Value> dxv = mulVec(yb, !inverse);
+            SmallVector<Value> u = inverse ? xv : yb;
+            SmallVector<Value> v = inverse ? dxv : mulVec(xv, false);
+            for (int64_t i = 0; i < c; ++i)
+              for (int64_t j = 0; j < c; ++j)
+                w[i * c + j] = arith::AddFOp::create(
+                    lb, l, w[i * c + j],
+                    arith::MulFOp::create(lb, l, u[i], v[j]));
+            SmallVector<Value> a = loadAngles(lb, l, t);
+            SmallVector<Value> g = generator(lb, l, c, form, a);
+            // P_{t−1} = P_t·G_tᵀ; Ḡ_t = P_{t−1}ᵀ·W_t·P_t.
+            SmallVector<Value> prev = matmul(lb, l, c, p, g, false, true);
+            SmallVector<Value> gBar = matmul(
+                lb, l, c, prev, matmul(lb, l, c, w, p), /*transposeX=*/true);
+            SmallVector<Value> aBar =
+                generatorAdjoint(lb, l, c, form, a, g, gBar);
+            Value dxDst = iter[0], daDst = iter[1];
+            for (int64_t q = 0; q < c; ++q)
+              dxDst = tensor::InsertOp::create(
+                  lb, l, castFloat(lb, l, dxv[q], elt), dxDst,
+                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, q)});
+            for (int64_t j = 0; j < numAngles; ++j)
+              daDst = tensor::InsertOp::create(
+                  lb, l, aBar[j], daDst,
+                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, j)});
+            SmallVector<Value> yields = {dxDst, daDst};
+            llvm::append_range(yields, prev);
+            llvm::append_range(yields, w);
+            scf::YieldOp::create(lb, l, yields);
+          });
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      OpFoldResult tSize = getAsOpFoldResult(tLen);
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, bwd.getResult(0), forall.getRegionIterArgs()[0],
+          SmallVector<OpFoldResult>{bi, b.getIndexAttr(0), hi, base},
+          SmallVector<OpFoldResult>{b.getIndexAttr(1), tSize,
+                                    b.getIndexAttr(1), b.getIndexAttr(c)},
+          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, bwd.getResult(1), forall.getRegionIterArgs()[1],
+          SmallVector<OpFoldResult>{bi, b.getIndexAttr(0), hi, mi,
+                                    b.getIndexAttr(0)},
+          SmallVector<OpFoldResult>{b.getIndexAttr(1), tSize,
+                                    b.getIndexAttr(1), b.getIndexAttr(1),
+                                    b.getIndexAttr(numAngles)},
+          SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
+    }
+    rewriter.replaceOp(
+        op, {castTo(b, loc, forall.getResult(0), op.getDx().getType()),
+             castTo(b, loc, forall.getResult(1), op.getDrotation().getType())});
+    return success();
+  }
+};
+} // namespace
+
+void lowering::populateHDDGradPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerSOGeneratorGrad, LowerCumulativeRotationGrad,
+               LowerHDDRopeGradP, LowerHDDRopeGradFused>(
+      patterns.getContext());
+}
