@@ -60,8 +60,47 @@ elementwise(OpBuilder &b, Location loc, ValueRange inputs, ValueRange outputs,
             int64_t rank,
             function_ref<void(OpBuilder &, Location, ValueRange)> body);
 
+/// cos θ and sin θ of an f64 θ without libm calls (error < 3e-14).
+std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
+
+/// What rope and rope_grad share (SPEC §1): f_i [r/2] in f64 and the table
+/// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when
+/// `negate`).
+struct RopeTables {
+  Value freq, cos, sin;
+  OpFoldResult rotaryDim, half; ///< r and r/2
+};
+RopeTables buildRopeTables(OpBuilder &b, Location loc, Value x, Value positions,
+                           Value invFreq, Value phase, Value scale,
+                           Value runtimeBase, std::optional<int64_t> rotaryDim,
+                           float baseAttr, bool negate);
+/// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2].
+Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
+                OpFoldResult half);
+
+/// Row tile of the Givens chain kernels (forward and backward).
+constexpr int64_t kChainRowTile = 64;
+/// (i, j) of rotation `k` of the round-robin schedule over `d` features.
+std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
+                                       Value d);
+/// x [..., D] as [M, H, D] (per-head chains) or [M, 1, D].
+Value chainRows(OpBuilder &b, Location loc, Value x, bool perHead);
+/// The inverse of chainRows, cast to `xType`.
+Value chainUnrows(OpBuilder &b, Location loc, Value y3,
+                  ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
+/// angles [N] as [1, N]; [H, N] unchanged.
+Value chainAngles(OpBuilder &b, Location loc, Value angles);
+/// The constant [N, 2] index table of explicit pairs, or null.
+Value chainPairTable(OpBuilder &b, Location loc,
+                     std::optional<ArrayRef<int64_t>> pairs);
+/// (i, j) of rotation `k`: from `table`, or the round-robin schedule.
+std::pair<Value, Value> chainPair(OpBuilder &b, Location loc, Value table,
+                                  Value k, Value d);
+
 void populateRopePatterns(RewritePatternSet &patterns);
+void populateRopeGradPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns);
+void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
 void populateHDDPatterns(RewritePatternSet &patterns);
