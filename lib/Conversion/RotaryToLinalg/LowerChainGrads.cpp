@@ -131,7 +131,7 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
       auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
         Step st;
         st.k = inverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
-        std::tie(st.i, st.j) = chainPair(lb, l, pairTable, st.k, d);
+        std::tie(st.i, st.j) = chainPair(lb, l, pairTable, st.k, d, c0, c1);
         Value psi = castFloat(
             lb, l, tensor::ExtractOp::create(lb, l, a2, ValueRange{head, st.k}),
             f64);

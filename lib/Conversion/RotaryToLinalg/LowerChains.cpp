@@ -94,11 +94,10 @@ Value lowering::chainPairTable(OpBuilder &b, Location loc,
 }
 
 std::pair<Value, Value> lowering::chainPair(OpBuilder &b, Location loc,
-                                            Value table, Value k, Value d) {
+                                            Value table, Value k, Value d,
+                                            Value c0, Value c1) {
   if (!table)
     return roundRobinPair(b, loc, k, d);
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   return {tensor::ExtractOp::create(b, loc, table, ValueRange{k, c0}),
           tensor::ExtractOp::create(b, loc, table, ValueRange{k, c1})};
 }
@@ -169,7 +168,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
                 inverse ? arith::SubIOp::create(
                               lb, l, arith::SubIOp::create(lb, l, n, c1), step)
                         : step;
-            auto [i, j] = chainPair(lb, l, pairTable, k, d);
+            auto [i, j] = chainPair(lb, l, pairTable, k, d, c0, c1);
             Value phi =
                 tensor::ExtractOp::create(lb, l, a2, ValueRange{head, k});
             if (inverse)

@@ -65,19 +65,18 @@ std::pair<Value, Value> lowering::sinCosF64(OpBuilder &b, Location loc,
   return {cosT, sinT};
 }
 
-RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc, Value x,
+RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
                                      Value positions, Value invFreq,
                                      Value phase, Value scale,
-                                     Value runtimeBase,
-                                     std::optional<int64_t> rotaryDim,
+                                     Value runtimeBase, OpFoldResult rotaryDim,
                                      float baseAttr, bool negate) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
   int64_t posRank = cast<RankedTensorType>(positions.getType()).getRank();
   RopeTables tables;
-  tables.rotaryDim = rotaryDim ? OpFoldResult(b.getIndexAttr(*rotaryDim))
-                               : tensor::getMixedSizes(b, loc, x)[3];
-  Value r = getValueOrCreateConstantIndexOp(b, loc, tables.rotaryDim);
+  tables.rotaryDim = rotaryDim;
+  Value r = tables.r =
+      getValueOrCreateConstantIndexOp(b, loc, tables.rotaryDim);
   Value two = arith::ConstantIndexOp::create(b, loc, 2);
   OpFoldResult half = tables.half =
       getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
@@ -174,10 +173,9 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc, Value x,
 }
 
 Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
-                          RopeLayout layout, OpFoldResult half) {
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  sizes.pop_back();
+                          RopeLayout layout, ArrayRef<OpFoldResult> lead,
+                          OpFoldResult half) {
+  SmallVector<OpFoldResult> sizes(lead);
   if (layout == RopeLayout::half)
     sizes.append({b.getIndexAttr(2), half});
   else
@@ -185,8 +183,9 @@ Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
   SmallVector<int64_t> shape;
   SmallVector<Value> dyn;
   dispatchIndexOpFoldResults(sizes, dyn, shape);
+  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
   return tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(shape, type.getElementType()), v,
+      b, loc, RankedTensorType::get(shape, elt), v,
       SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
 }
 
@@ -208,11 +207,14 @@ struct LowerRope : OpRewritePattern<RopeOp> {
 
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     bool inverse = op.getInverse();
+    OpFoldResult rOfr = op.getRotaryDim()
+                            ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
+                            : xSizes[3];
     RopeTables tables = buildRopeTables(
-        b, loc, x, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
-        op.getRuntimeBase(), op.getRotaryDim(), op.getBaseOrDefault(), inverse);
-    OpFoldResult rOfr = tables.rotaryDim, half = tables.half;
-    Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+        b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
+        op.getRuntimeBase(), rOfr, op.getBaseOrDefault(), inverse);
+    OpFoldResult half = tables.half;
+    Value r = tables.r;
 
     // --- the rotation, on a 5-D view of the rotated features ---
     // half:        [..., 2, r/2]  pair i = (k = 0, i), (k = 1, i)
@@ -237,9 +239,10 @@ struct LowerRope : OpRewritePattern<RopeOp> {
                                           x, SmallVector<OpFoldResult>(4, zero),
                                           rotSizes,
                                           SmallVector<OpFoldResult>(4, one));
-    Value in5 = ropeView5(b, loc, xr, readLayout, half);
-    Value out5 =
-        ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), writeLayout, half);
+    ArrayRef<OpFoldResult> lead = ArrayRef(xSizes).take_front(3);
+    Value in5 = ropeView5(b, loc, xr, readLayout, lead, half);
+    Value out5 = ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), writeLayout,
+                           lead, half);
     // Loops (b, t, h, k, i): k = element within the pair, i = pair.
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
                d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx),

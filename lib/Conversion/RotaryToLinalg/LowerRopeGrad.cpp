@@ -58,14 +58,18 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
     }
 
     int64_t posRank = cast<RankedTensorType>(positions.getType()).getRank();
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    OpFoldResult rOfr = op.getRotaryDim()
+                            ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
+                            : xSizes[3];
     // The table holds cos/sin of θ' = ±θ, the angle the forward rotated by.
     RopeTables tables = buildRopeTables(
-        b, loc, x, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
-        op.getRuntimeBase(), op.getRotaryDim(),
+        b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
+        op.getRuntimeBase(), rOfr,
         op.getBase() ? op.getBase()->convertToFloat() : RopeOp::kDefaultBase,
         inverse);
-    OpFoldResult rOfr = tables.rotaryDim, half = tables.half;
-    Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+    OpFoldResult half = tables.half;
+    Value r = tables.r;
 
     // The forward read x in readLayout and wrote y in writeLayout: x̄ goes
     // where x came from, ȳ is read where y went.
@@ -79,7 +83,6 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
         !op.getRotaryDim() ||
         (!xType.isDynamicDim(3) && *op.getRotaryDim() == xType.getDimSize(3));
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
                                           rOfr};
     auto rotated = [&](Value v) -> Value {
@@ -90,10 +93,11 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
           SmallVector<OpFoldResult>(4, zero), rotSizes,
           SmallVector<OpFoldResult>(4, one));
     };
-    Value x5 = ropeView5(b, loc, rotated(x), readLayout, half);
-    Value dy5 = ropeView5(b, loc, rotated(dy), writeLayout, half);
-    Value dx5 =
-        ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), readLayout, half);
+    ArrayRef<OpFoldResult> lead = ArrayRef(xSizes).take_front(3);
+    Value x5 = ropeView5(b, loc, rotated(x), readLayout, lead, half);
+    Value dy5 = ropeView5(b, loc, rotated(dy), writeLayout, lead, half);
+    Value dx5 = ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), readLayout,
+                          lead, half);
 
     Value batch = dimOf(b, loc, x, 0), tokens = dimOf(b, loc, x, 1);
     Value tileV = arith::ConstantIndexOp::create(b, loc, kTokenTile);

@@ -69,14 +69,16 @@ std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
 struct RopeTables {
   Value freq, cos, sin;
   OpFoldResult rotaryDim, half; ///< r and r/2
+  Value r;
 };
-RopeTables buildRopeTables(OpBuilder &b, Location loc, Value x, Value positions,
+RopeTables buildRopeTables(OpBuilder &b, Location loc, Value positions,
                            Value invFreq, Value phase, Value scale,
-                           Value runtimeBase, std::optional<int64_t> rotaryDim,
+                           Value runtimeBase, OpFoldResult rotaryDim,
                            float baseAttr, bool negate);
-/// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2].
+/// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
+/// holds B, T, H.
 Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
-                OpFoldResult half);
+                ArrayRef<OpFoldResult> lead, OpFoldResult half);
 
 /// Row tile of the Givens chain kernels (forward and backward).
 constexpr int64_t kChainRowTile = 64;
@@ -93,9 +95,10 @@ Value chainAngles(OpBuilder &b, Location loc, Value angles);
 /// The constant [N, 2] index table of explicit pairs, or null.
 Value chainPairTable(OpBuilder &b, Location loc,
                      std::optional<ArrayRef<int64_t>> pairs);
-/// (i, j) of rotation `k`: from `table`, or the round-robin schedule.
+/// (i, j) of rotation `k`: from `table` (read with the index constants
+/// `c0`, `c1`), or the round-robin schedule.
 std::pair<Value, Value> chainPair(OpBuilder &b, Location loc, Value table,
-                                  Value k, Value d);
+                                  Value k, Value d, Value c0, Value c1);
 
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateRopeGradPatterns(RewritePatternSet &patterns);

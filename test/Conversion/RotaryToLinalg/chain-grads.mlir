@@ -22,7 +22,8 @@
 // CHECK:         %[[BWD:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FWD]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?x6xf64>, tensor<?x6xf64>, tensor<15xf64>)
 // CHECK:           scf.for %{{.*}} iter_args({{.*}}) -> (tensor<?x6xf64>, tensor<?x6xf64>, f64)
 // CHECK:           tensor.insert %{{.*}} : tensor<15xf64>
-// CHECK:         arith.truncf %{{.*}} : f64 to bf16
+// CHECK:         arith.truncf %{{.*}} : f64 to f32
+// CHECK-NEXT:    arith.truncf %{{.*}} : f32 to bf16
 // CHECK:         scf.forall.in_parallel
 // CHECK-NEXT:      tensor.parallel_insert_slice
 // CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#2
