@@ -2,7 +2,7 @@
 //
 // A Givens chain is sequential in its rotations but parallel in rows: x is
 // viewed as [M, H, D] (H = 1 for a shared chain), and one scf.forall task per
-// (tile of kRowTile rows, head) widens its tile to f32, applies the N
+// (tile of kChainRowTile rows, head) widens its tile to f32, applies the N
 // rotations in order (each touches two columns of the tile, which stays in
 // cache), and narrows it back. The pairs come from a constant table, or from
 // the round-robin formula of SPEC §2 when D is only known at run time.
@@ -15,12 +15,8 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
 
-namespace {
-constexpr int64_t kRowTile = 64;
-
-/// (i, j) of rotation `k` of the round-robin schedule over `d` features.
-std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
-                                       Value d) {
+std::pair<Value, Value> lowering::roundRobinPair(OpBuilder &b, Location loc,
+                                                 Value k, Value d) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value two = arith::ConstantIndexOp::create(b, loc, 2);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -42,6 +38,71 @@ std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
           arith::SelectOp::create(b, loc, first, m, hi)};
 }
 
+Value lowering::chainRows(OpBuilder &b, Location loc, Value x, bool perHead) {
+  if (perHead)
+    return collapseLeading(b, loc, x, 2);
+  Value x2 = collapseLeading(b, loc, x, 1);
+  auto t2 = cast<RankedTensorType>(x2.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x2);
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({t2.getDimSize(0), 1, t2.getDimSize(1)},
+                            t2.getElementType()),
+      x2, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+      SmallVector<OpFoldResult>{sizes[0], b.getIndexAttr(1), sizes[1]});
+}
+
+Value lowering::chainUnrows(OpBuilder &b, Location loc, Value y3,
+                            ArrayRef<OpFoldResult> xSizes, bool perHead,
+                            Type xType) {
+  Value y;
+  if (perHead) {
+    y = expandLeading(b, loc, y3, xSizes.drop_back(2), 2);
+  } else {
+    Value y2 = tensor::CollapseShapeOp::create(
+        b, loc, y3, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    y = expandLeading(b, loc, y2, xSizes.drop_back(1), 1);
+  }
+  if (y.getType() != xType)
+    y = tensor::CastOp::create(b, loc, xType, y);
+  return y;
+}
+
+Value lowering::chainAngles(OpBuilder &b, Location loc, Value angles) {
+  auto aType = cast<RankedTensorType>(angles.getType());
+  if (aType.getRank() == 2)
+    return angles;
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({1, aType.getDimSize(0)}, aType.getElementType()),
+      angles, SmallVector<ReassociationIndices>{{0, 1}},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                tensor::getMixedSizes(b, loc, angles)[0]});
+}
+
+Value lowering::chainPairTable(OpBuilder &b, Location loc,
+                               std::optional<ArrayRef<int64_t>> pairs) {
+  if (!pairs)
+    return Value();
+  int64_t count = pairs->size() / 2;
+  auto type = RankedTensorType::get({count, 2}, b.getIndexType());
+  SmallVector<APInt> values;
+  for (int64_t v : *pairs)
+    values.push_back(APInt(64, v));
+  return arith::ConstantOp::create(b, loc, type,
+                                   DenseElementsAttr::get(type, values));
+}
+
+std::pair<Value, Value> lowering::chainPair(OpBuilder &b, Location loc,
+                                            Value table, Value k, Value d,
+                                            Value c0, Value c1) {
+  if (!table)
+    return roundRobinPair(b, loc, k, d);
+  return {tensor::ExtractOp::create(b, loc, table, ValueRange{k, c0}),
+          tensor::ExtractOp::create(b, loc, table, ValueRange{k, c1})};
+}
+
+namespace {
 struct LowerGivens : OpRewritePattern<GivensOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -54,50 +115,17 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
     auto aType = cast<RankedTensorType>(angles.getType());
     Type elt = xType.getElementType(), f32 = b.getF32Type();
     bool perHead = aType.getRank() == 2;
-    int64_t rank = xType.getRank();
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
 
     // x as [M, H, D]; angles as [H, N].
-    Value x3;
-    if (perHead) {
-      x3 = collapseLeading(b, loc, x, 2);
-    } else {
-      Value x2 = collapseLeading(b, loc, x, 1);
-      auto t2 = cast<RankedTensorType>(x2.getType());
-      x3 = tensor::ExpandShapeOp::create(
-          b, loc,
-          RankedTensorType::get({t2.getDimSize(0), 1, t2.getDimSize(1)}, elt),
-          x2, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-          SmallVector<OpFoldResult>{tensor::getMixedSizes(b, loc, x2)[0],
-                                    b.getIndexAttr(1),
-                                    tensor::getMixedSizes(b, loc, x2)[1]});
-    }
-    Value a2 =
-        perHead
-            ? angles
-            : tensor::ExpandShapeOp::create(
-                  b, loc, RankedTensorType::get({1, aType.getDimSize(0)}, f32),
-                  angles, SmallVector<ReassociationIndices>{{0, 1}},
-                  SmallVector<OpFoldResult>{
-                      b.getIndexAttr(1),
-                      tensor::getMixedSizes(b, loc, angles)[0]});
+    Value x3 = chainRows(b, loc, x, perHead);
+    Value a2 = chainAngles(b, loc, angles);
     Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
           d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, a2, 1);
-
-    // Pair table for explicit pairs (or a statically known schedule).
-    Value pairTable;
-    if (auto pairs = op.getPairs()) {
-      int64_t count = pairs->size() / 2;
-      auto type = RankedTensorType::get({count, 2}, b.getIndexType());
-      SmallVector<APInt> values;
-      for (int64_t v : *pairs)
-        values.push_back(APInt(64, v));
-      pairTable = arith::ConstantOp::create(
-          b, loc, type, DenseElementsAttr::get(type, values));
-    }
+    Value pairTable = chainPairTable(b, loc, op.getPairs());
 
     Value out = emptyLike(b, loc, x3, elt);
-    OpFoldResult tile = b.getIndexAttr(kRowTile);
+    OpFoldResult tile = b.getIndexAttr(kChainRowTile);
     auto forall = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
         SmallVector<OpFoldResult>{m, h},
@@ -111,7 +139,8 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
       bindSymbols(b.getContext(), s0, s1);
       OpFoldResult rows = affine::makeComposedFoldedAffineMin(
           b, loc,
-          AffineMap::get(0, 2, {b.getAffineConstantExpr(kRowTile), s0 - s1},
+          AffineMap::get(0, 2,
+                         {b.getAffineConstantExpr(kChainRowTile), s0 - s1},
                          b.getContext()),
           {m, row});
       OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -139,15 +168,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
                 inverse ? arith::SubIOp::create(
                               lb, l, arith::SubIOp::create(lb, l, n, c1), step)
                         : step;
-            Value i, j;
-            if (pairTable) {
-              i = tensor::ExtractOp::create(lb, l, pairTable,
-                                            ValueRange{k, c0});
-              j = tensor::ExtractOp::create(lb, l, pairTable,
-                                            ValueRange{k, c1});
-            } else {
-              std::tie(i, j) = roundRobinPair(lb, l, k, d);
-            }
+            auto [i, j] = chainPair(lb, l, pairTable, k, d, c0, c1);
             Value phi =
                 tensor::ExtractOp::create(lb, l, a2, ValueRange{head, k});
             if (inverse)
@@ -187,19 +208,8 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
                                             forall.getRegionIterArgs()[0], offs,
                                             sizes, strides);
     }
-    Value y3 = forall.getResult(0);
-    // Back to x's shape.
-    Value y;
-    if (perHead) {
-      y = expandLeading(b, loc, y3, ArrayRef(xSizes).drop_back(2), 2);
-    } else {
-      Value y2 = tensor::CollapseShapeOp::create(
-          b, loc, y3, SmallVector<ReassociationIndices>{{0}, {1, 2}});
-      y = expandLeading(b, loc, y2, ArrayRef(xSizes).drop_back(1), 1);
-    }
-    if (y.getType() != xType)
-      y = tensor::CastOp::create(b, loc, xType, y);
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(
+        op, chainUnrows(b, loc, forall.getResult(0), xSizes, perHead, xType));
     return success();
   }
 };

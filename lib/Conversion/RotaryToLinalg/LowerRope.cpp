@@ -20,11 +20,12 @@ namespace {
 Value f64Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
 }
+} // namespace
 
-/// cos θ and sin θ in f64 without libm (so the table loop vectorises):
 /// θ = k·π/2 + r with k = round(2θ/π) (Cody-Waite, two-part π/2), |r| ≤ π/4,
 /// Taylor polynomials to r^14 / r^13 (error < 3e-14), quadrant from k mod 4.
-std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta) {
+std::pair<Value, Value> lowering::sinCosF64(OpBuilder &b, Location loc,
+                                            Value theta) {
   auto mul = [&](Value x, Value y) {
     return arith::MulFOp::create(b, loc, x, y).getResult();
   };
@@ -64,6 +65,131 @@ std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta) {
   return {cosT, sinT};
 }
 
+RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
+                                     Value positions, Value invFreq,
+                                     Value phase, Value scale,
+                                     Value runtimeBase, OpFoldResult rotaryDim,
+                                     float baseAttr, bool negate) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
+  int64_t posRank = cast<RankedTensorType>(positions.getType()).getRank();
+  RopeTables tables;
+  tables.rotaryDim = rotaryDim;
+  Value r = tables.r =
+      getValueOrCreateConstantIndexOp(b, loc, tables.rotaryDim);
+  Value two = arith::ConstantIndexOp::create(b, loc, 2);
+  OpFoldResult half = tables.half =
+      getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
+
+  // --- frequencies [r/2] in f64, once per call ---
+  Value freqT = emptyOf(b, loc, {half}, f64);
+  SmallVector<Value> freqIns;
+  if (invFreq)
+    freqIns.push_back(invFreq);
+  else if (runtimeBase)
+    freqIns.push_back(runtimeBase);
+  tables.freq =
+      elementwise(
+          b, loc, freqIns, freqT, 1,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            if (invFreq) {
+              linalg::YieldOp::create(nb, l, castFloat(nb, l, args[0], f64));
+              return;
+            }
+            // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
+            Value i = linalg::IndexOp::create(nb, l, 0);
+            auto toF = [&](Value v) {
+              return arith::UIToFPOp::create(
+                  nb, l, f64,
+                  arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
+            };
+            Value base = runtimeBase ? castFloat(nb, l, args[0], f64)
+                                     : arith::ConstantOp::create(
+                                           nb, l, nb.getF64FloatAttr(baseAttr))
+                                           .getResult();
+            Value exponent = arith::DivFOp::create(
+                nb, l,
+                arith::MulFOp::create(nb, l, f64Const(nb, l, -2.0), toF(i)),
+                toF(r));
+            linalg::YieldOp::create(
+                nb, l,
+                Value(math::ExpOp::create(
+                    nb, l,
+                    arith::MulFOp::create(nb, l, exponent,
+                                          math::LogOp::create(nb, l, base)))));
+          })
+          .getResult(0);
+
+  // --- angle table: cos/sin [positions..., r/2], no libm calls ---
+  int64_t tableRank = posRank + 1;
+  SmallVector<OpFoldResult> tableSizes =
+      tensor::getMixedSizes(b, loc, positions);
+  tableSizes.push_back(half);
+  AffineMap freqMap =
+      AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
+  AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
+  SmallVector<Value> ins = {positions, tables.freq};
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(tableRank, ctx).getMajorSubMap(posRank),
+      freqMap};
+  int phaseIdx = -1, scaleIdx = -1;
+  auto addInput = [&](Value v, AffineMap m, int &idx) {
+    if (!v)
+      return;
+    idx = ins.size();
+    ins.push_back(v);
+    maps.push_back(m);
+  };
+  addInput(phase, freqMap, phaseIdx);
+  addInput(scale, scalarMap, scaleIdx);
+  Value cosT = emptyOf(b, loc, tableSizes, f32);
+  Value sinT = emptyOf(b, loc, tableSizes, f32);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+  SmallVector<utils::IteratorType> tableIters(tableRank,
+                                              utils::IteratorType::parallel);
+  auto table = linalg::GenericOp::create(
+      b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
+      ValueRange{cosT, sinT}, maps, tableIters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value p = positionToF64(nb, l, args[0]);
+        if (scaleIdx >= 0)
+          p = arith::MulFOp::create(nb, l, p,
+                                    castFloat(nb, l, args[scaleIdx], f64));
+        Value theta = arith::MulFOp::create(nb, l, p, args[1]);
+        if (phaseIdx >= 0)
+          theta = arith::AddFOp::create(nb, l, theta,
+                                        castFloat(nb, l, args[phaseIdx], f64));
+        if (negate)
+          theta = arith::NegFOp::create(nb, l, theta);
+        auto [c, sn] = sinCosF64(nb, l, theta);
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
+      });
+  tables.cos = table.getResult(0);
+  tables.sin = table.getResult(1);
+  return tables;
+}
+
+Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
+                          RopeLayout layout, ArrayRef<OpFoldResult> lead,
+                          OpFoldResult half) {
+  SmallVector<OpFoldResult> sizes(lead);
+  if (layout == RopeLayout::half)
+    sizes.append({b.getIndexAttr(2), half});
+  else
+    sizes.append({half, b.getIndexAttr(2)});
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dyn;
+  dispatchIndexOpFoldResults(sizes, dyn, shape);
+  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, elt), v,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
+}
+
+namespace {
 struct LowerRope : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -76,109 +202,19 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     Value positions = op.getPositions();
     auto xType = cast<RankedTensorType>(x.getType());
     Type elt = xType.getElementType();
-    Type f32 = b.getF32Type(), f64 = b.getF64Type();
     auto posType = cast<RankedTensorType>(positions.getType());
     int64_t posRank = posType.getRank();
 
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    bool inverse = op.getInverse();
     OpFoldResult rOfr = op.getRotaryDim()
                             ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
                             : xSizes[3];
-    Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
-    Value two = arith::ConstantIndexOp::create(b, loc, 2);
-    OpFoldResult half =
-        getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
-
-    // --- frequencies [r/2] in f64, once per call ---
-    Value freqT = emptyOf(b, loc, {half}, f64);
-    SmallVector<Value> freqIns;
-    if (op.getInvFreq())
-      freqIns.push_back(op.getInvFreq());
-    else if (op.getRuntimeBase())
-      freqIns.push_back(op.getRuntimeBase());
-    float baseAttr = op.getBaseOrDefault();
-    Value freq =
-        elementwise(
-            b, loc, freqIns, freqT, 1,
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              if (op.getInvFreq()) {
-                linalg::YieldOp::create(nb, l, castFloat(nb, l, args[0], f64));
-                return;
-              }
-              // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
-              Value i = linalg::IndexOp::create(nb, l, 0);
-              auto toF = [&](Value v) {
-                return arith::UIToFPOp::create(
-                    nb, l, f64,
-                    arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
-              };
-              Value base = op.getRuntimeBase()
-                               ? castFloat(nb, l, args[0], f64)
-                               : arith::ConstantOp::create(
-                                     nb, l, nb.getF64FloatAttr(baseAttr))
-                                     .getResult();
-              Value exponent = arith::DivFOp::create(
-                  nb, l,
-                  arith::MulFOp::create(nb, l, f64Const(nb, l, -2.0), toF(i)),
-                  toF(r));
-              linalg::YieldOp::create(
-                  nb, l,
-                  Value(math::ExpOp::create(
-                      nb, l,
-                      arith::MulFOp::create(
-                          nb, l, exponent, math::LogOp::create(nb, l, base)))));
-            })
-            .getResult(0);
-
-    // --- angle table: cos/sin [positions..., r/2], no libm calls ---
-    int64_t tableRank = posRank + 1;
-    SmallVector<OpFoldResult> tableSizes =
-        tensor::getMixedSizes(b, loc, positions);
-    tableSizes.push_back(half);
-    AffineMap freqMap =
-        AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
-    AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
-    SmallVector<Value> ins = {positions, freq};
-    SmallVector<AffineMap> maps = {
-        AffineMap::getMultiDimIdentityMap(tableRank, ctx)
-            .getMajorSubMap(posRank),
-        freqMap};
-    int phaseIdx = -1, scaleIdx = -1;
-    auto addInput = [&](Value v, AffineMap m, int &idx) {
-      if (!v)
-        return;
-      idx = ins.size();
-      ins.push_back(v);
-      maps.push_back(m);
-    };
-    addInput(op.getPhase(), freqMap, phaseIdx);
-    addInput(op.getScale(), scalarMap, scaleIdx);
-    Value cosT = emptyOf(b, loc, tableSizes, f32);
-    Value sinT = emptyOf(b, loc, tableSizes, f32);
-    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
-    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
-    SmallVector<utils::IteratorType> tableIters(tableRank,
-                                                utils::IteratorType::parallel);
-    bool inverse = op.getInverse();
-    auto table = linalg::GenericOp::create(
-        b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
-        ValueRange{cosT, sinT}, maps, tableIters,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value p = positionToF64(nb, l, args[0]);
-          if (scaleIdx >= 0)
-            p = arith::MulFOp::create(nb, l, p,
-                                      castFloat(nb, l, args[scaleIdx], f64));
-          Value theta = arith::MulFOp::create(nb, l, p, args[1]);
-          if (phaseIdx >= 0)
-            theta = arith::AddFOp::create(
-                nb, l, theta, castFloat(nb, l, args[phaseIdx], f64));
-          if (inverse)
-            theta = arith::NegFOp::create(nb, l, theta);
-          auto [c, sn] = sinCosF64(nb, l, theta);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
-        });
+    RopeTables tables = buildRopeTables(
+        b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
+        op.getRuntimeBase(), rOfr, op.getBaseOrDefault(), inverse);
+    OpFoldResult half = tables.half;
+    Value r = tables.r;
 
     // --- the rotation, on a 5-D view of the rotated features ---
     // half:        [..., 2, r/2]  pair i = (k = 0, i), (k = 1, i)
@@ -203,21 +239,10 @@ struct LowerRope : OpRewritePattern<RopeOp> {
                                           x, SmallVector<OpFoldResult>(4, zero),
                                           rotSizes,
                                           SmallVector<OpFoldResult>(4, one));
-    auto view5 = [&](Value v, RopeLayout l) -> Value {
-      SmallVector<OpFoldResult> sizes = {xSizes[0], xSizes[1], xSizes[2]};
-      if (l == RopeLayout::half)
-        sizes.append({b.getIndexAttr(2), half});
-      else
-        sizes.append({half, b.getIndexAttr(2)});
-      SmallVector<int64_t> shape;
-      SmallVector<Value> dyn;
-      dispatchIndexOpFoldResults(sizes, dyn, shape);
-      return tensor::ExpandShapeOp::create(
-          b, loc, RankedTensorType::get(shape, elt), v,
-          SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
-    };
-    Value in5 = view5(xr, readLayout);
-    Value out5 = view5(emptyOf(b, loc, rotSizes, elt), writeLayout);
+    ArrayRef<OpFoldResult> lead = ArrayRef(xSizes).take_front(3);
+    Value in5 = ropeView5(b, loc, xr, readLayout, lead, half);
+    Value out5 = ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), writeLayout,
+                           lead, half);
     // Loops (b, t, h, k, i): k = element within the pair, i = pair.
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
                d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx),
@@ -232,8 +257,7 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     auto rot = linalg::GenericOp::create(
         b, loc, TypeRange{out5.getType()},
-        ValueRange{in5, in5, table.getResult(0), table.getResult(1)},
-        ValueRange{out5},
+        ValueRange{in5, in5, tables.cos, tables.sin}, ValueRange{out5},
         SmallVector<AffineMap>{at(readLayout, d3), at(readLayout, 1 - d3),
                                tableMap, tableMap, at(writeLayout, d3)},
         iters, [&](OpBuilder &nb, Location l, ValueRange args) {

@@ -114,8 +114,50 @@ struct AttentionParts {
   bool tableBias() const { return static_cast<bool>(radius); }
 };
 
+/// cos θ and sin θ of an f64 θ without libm calls (error < 3e-14).
+std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
+
+/// What rope and rope_grad share (SPEC §1): f_i [r/2] in f64 and the table
+/// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when
+/// `negate`).
+struct RopeTables {
+  Value freq, cos, sin;
+  OpFoldResult rotaryDim, half; ///< r and r/2
+  Value r;
+};
+RopeTables buildRopeTables(OpBuilder &b, Location loc, Value positions,
+                           Value invFreq, Value phase, Value scale,
+                           Value runtimeBase, OpFoldResult rotaryDim,
+                           float baseAttr, bool negate);
+/// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
+/// holds B, T, H.
+Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
+                ArrayRef<OpFoldResult> lead, OpFoldResult half);
+
+/// Row tile of the Givens chain kernels (forward and backward).
+constexpr int64_t kChainRowTile = 64;
+/// (i, j) of rotation `k` of the round-robin schedule over `d` features.
+std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
+                                       Value d);
+/// x [..., D] as [M, H, D] (per-head chains) or [M, 1, D].
+Value chainRows(OpBuilder &b, Location loc, Value x, bool perHead);
+/// The inverse of chainRows, cast to `xType`.
+Value chainUnrows(OpBuilder &b, Location loc, Value y3,
+                  ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
+/// angles [N] as [1, N]; [H, N] unchanged.
+Value chainAngles(OpBuilder &b, Location loc, Value angles);
+/// The constant [N, 2] index table of explicit pairs, or null.
+Value chainPairTable(OpBuilder &b, Location loc,
+                     std::optional<ArrayRef<int64_t>> pairs);
+/// (i, j) of rotation `k`: from `table` (read with the index constants
+/// `c0`, `c1`), or the round-robin schedule.
+std::pair<Value, Value> chainPair(OpBuilder &b, Location loc, Value table,
+                                  Value k, Value d, Value c0, Value c1);
+
 void populateRopePatterns(RewritePatternSet &patterns);
+void populateRopeGradPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns);
+void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
 void populateHDDPatterns(RewritePatternSet &patterns);

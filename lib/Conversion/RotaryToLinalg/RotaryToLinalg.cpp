@@ -17,8 +17,14 @@ Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type to) {
   Type from = v.getType();
   if (from == to)
     return v;
-  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
+  unsigned fromWidth = cast<FloatType>(from).getWidth(),
+           toWidth = cast<FloatType>(to).getWidth();
+  if (fromWidth < toWidth)
     return arith::ExtFOp::create(b, loc, to, v);
+  // f64 to a 16-bit type through f32: the direct truncation is a libcall
+  // (__truncdfbf2) that the kernels are not linked with.
+  if (fromWidth > 32 && toWidth < 32)
+    v = arith::TruncFOp::create(b, loc, b.getF32Type(), v);
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
@@ -147,7 +153,9 @@ linalg::GenericOp lowering::elementwise(
 
 void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
   populateRopePatterns(patterns);
+  populateRopeGradPatterns(patterns);
   populateChainPatterns(patterns);
+  populateChainGradPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
   populateHDDPatterns(patterns);

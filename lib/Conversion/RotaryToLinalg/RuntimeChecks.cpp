@@ -230,6 +230,22 @@ struct Checker {
             " (C = dimension 3 of operand 'rotation')");
   }
 
+  void quaternion(Value x, Value axis, Value angle) {
+    if (!isStatic(x, rankOf(x) - 1))
+      add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, x, rankOf(x) - 1),
+              cst(3)),
+          Twine("operand 'x' must have 3 components in its last "
+                "dimension"));
+    if (rankOf(axis) == 1) {
+      if (!isStatic(axis, 0))
+        add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, axis, 0), cst(3)),
+            Twine("operand 'axis' must have 3 components"));
+    } else
+      sameShape(axis, "axis", x, "x");
+    for (int64_t i = 0, e = rankOf(angle); i < e; ++i)
+      sameDim(angle, i, "angle", x, i, "x", "dimension " + std::to_string(i));
+  }
+
   void run() {
     llvm::TypeSwitch<Operation *>(op)
         .Case([&](RopeOp o) { rope(o); })
@@ -249,22 +265,29 @@ struct Checker {
           sameShape(o.getMomentum(), "momentum", o.getParam(), "param");
         })
         .Case([&](QuaternionRotateOp o) {
-          Value x = o.getX();
-          if (!isStatic(x, rankOf(x) - 1))
-            add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, x, rankOf(x) - 1),
-                    cst(3)),
-                Twine("operand 'x' must have 3 components in its last "
-                      "dimension"));
-          if (rankOf(o.getAxis()) == 1) {
-            if (!isStatic(o.getAxis(), 0))
-              add(cmp(arith::CmpIPredicate::eq, dimOf(b, loc, o.getAxis(), 0),
-                      cst(3)),
-                  Twine("operand 'axis' must have 3 components"));
-          } else
-            sameShape(o.getAxis(), "axis", x, "x");
-          for (int64_t i = 0, e = rankOf(o.getAngle()); i < e; ++i)
-            sameDim(o.getAngle(), i, "angle", x, i, "x",
-                    "dimension " + std::to_string(i));
+          quaternion(o.getX(), o.getAxis(), o.getAngle());
+        })
+        .Case([&](RopeGradOp o) {
+          ropeRules(o.getX(), o.getPositions(), o.getRotaryDim(),
+                    o.getInvFreq(), o.getPhase());
+          sameShape(o.getDy(), "dy", o.getX(), "x");
+        })
+        .Case([&](GivensGradOp o) {
+          chain(o.getX(), o.getAngles(), o.getPairs());
+          sameShape(o.getDy(), "dy", o.getX(), "x");
+        })
+        .Case([&](OrthogonalGradOp o) {
+          Value x = o.getX(), m = o.getMatrix(), dy = o.getDy();
+          matrix(x, m, o.getTranspose(), false);
+          for (int64_t i = 0, e = rankOf(x) - 1; i < e; ++i)
+            sameDim(dy, i, "dy", x, i, "x", "dimension " + std::to_string(i));
+          int64_t r = rankOf(m);
+          sameDim(dy, -1, "dy", m, o.getTranspose() ? r - 2 : r - 1, "matrix",
+                  "its last dimension");
+        })
+        .Case([&](QuaternionRotateGradOp o) {
+          quaternion(o.getX(), o.getAxis(), o.getAngle());
+          sameShape(o.getDy(), "dy", o.getX(), "x");
         })
         .Case([&](AttentionOp o) {
           attention(o.getQ(), o.getK(), o.getV(), o.getBias(), o.getSpan());

@@ -1,0 +1,710 @@
+//===- LowerChainGrads.cpp - givens/orthogonal/quaternion backward -------===//
+//
+// givens_grad: the row tiling of LowerChains.cpp. Each scf.forall task (tile
+// of rows, head) reads its x and ȳ tile once, reruns the chain on the x tile,
+// then walks the rotations backwards: undo rotation k on the primal tile to
+// get (a, b), accumulate φ̄_k over the tile's rows, apply Gᵀ to the gradient
+// tile. The tile is kept in f64 so undoing thousands of rotations does not
+// drift. Each task writes its x̄ tile and its row of a [tiles, H, N] table of
+// partial φ̄; one reduction over tiles gives φ̄.
+//
+// orthogonal_grad and orthogonality_penalty_grad are contractions;
+// quaternion_rotate_grad is one generic over the vectors that writes x̄ (and
+// per-vector ā, θ̄) and accumulates the shared ones in f64.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+namespace {
+Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+              Type elt) {
+  Value empty = emptyOf(b, loc, sizes, elt);
+  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// `v` converted elementwise to `elt` (v itself when it already is).
+Value convertTensor(OpBuilder &b, Location loc, Value v, Type elt) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getElementType() == elt)
+    return v;
+  return elementwise(b, loc, v, emptyLike(b, loc, v, elt), type.getRank(),
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       linalg::YieldOp::create(nb, l,
+                                               castFloat(nb, l, a[0], elt));
+                     })
+      .getResult(0);
+}
+
+Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
+  return v.getType() == type ? v : tensor::CastOp::create(b, loc, type, v);
+}
+
+//===----------------------------------------------------------------------===//
+// givens_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GivensGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = op.getX(), angles = op.getAngles(), dy = op.getDy();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto aType = cast<RankedTensorType>(angles.getType());
+    Type elt = xType.getElementType(), f64 = b.getF64Type();
+    bool perHead = aType.getRank() == 2;
+    bool inverse = op.getInverse();
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+
+    Value x3 = chainRows(b, loc, x, perHead);
+    Value dy3 = chainRows(b, loc, dy, perHead);
+    Value a2 = chainAngles(b, loc, angles);
+    Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
+          d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, a2, 1);
+    Value pairTable = chainPairTable(b, loc, op.getPairs());
+
+    Value tileV = arith::ConstantIndexOp::create(b, loc, kChainRowTile);
+    Value tiles = arith::CeilDivUIOp::create(b, loc, m, tileV);
+    Value dx3 = emptyLike(b, loc, x3, elt);
+    Value partial = emptyOf(
+        b, loc,
+        {getAsOpFoldResult(tiles), getAsOpFoldResult(h), getAsOpFoldResult(n)},
+        f64);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>{zero, zero},
+        SmallVector<OpFoldResult>{getAsOpFoldResult(m), getAsOpFoldResult(h)},
+        SmallVector<OpFoldResult>{b.getIndexAttr(kChainRowTile), one},
+        ValueRange{dx3, partial}, /*mapping=*/std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
+      AffineExpr s0, s1;
+      bindSymbols(ctx, s0, s1);
+      OpFoldResult rows = affine::makeComposedFoldedAffineMin(
+          b, loc,
+          AffineMap::get(
+              0, 2, {b.getAffineConstantExpr(kChainRowTile), s0 - s1}, ctx),
+          {m, row});
+      Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
+      Value tileIdx = arith::DivUIOp::create(b, loc, row, tileV);
+      SmallVector<OpFoldResult> offs = {row, head, zero};
+      SmallVector<OpFoldResult> sizes = {rows, one, getAsOpFoldResult(d)};
+      SmallVector<OpFoldResult> strides = {one, one, one};
+      RankedTensorType tileType = sliceType(sizes, {1}, elt);
+      auto widen = [&](Value src) {
+        Value t = tensor::ExtractSliceOp::create(b, loc, tileType, src, offs,
+                                                 sizes, strides);
+        return convertTensor(b, loc, t, f64);
+      };
+      Value xt = widen(x3), gt = widen(dy3);
+      SmallVector<OpFoldResult> pOffs = {getAsOpFoldResult(tileIdx), head,
+                                         zero};
+      SmallVector<OpFoldResult> pSizes = {one, one, getAsOpFoldResult(n)};
+      Value acc = tensor::ExtractSliceOp::create(
+          b, loc, sliceType(pSizes, {0, 1}, f64), forall.getRegionIterArgs()[1],
+          pOffs, pSizes, strides);
+      acc = linalg::FillOp::create(b, loc,
+                                   ValueRange{arith::ConstantOp::create(
+                                       b, loc, b.getF64FloatAttr(0.0))},
+                                   ValueRange{acc})
+                .getResult(0);
+
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      Value nm1 = arith::SubIOp::create(b, loc, n, c1);
+      // Application step s uses rotation k (reversed under `inverse`) by
+      // ψ = ±φ_k.
+      struct Step {
+        Value k, i, j, cs, sn;
+      };
+      auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
+        Step st;
+        st.k = inverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
+        std::tie(st.i, st.j) = chainPair(lb, l, pairTable, st.k, d, c0, c1);
+        Value psi = castFloat(
+            lb, l, tensor::ExtractOp::create(lb, l, a2, ValueRange{head, st.k}),
+            f64);
+        if (inverse)
+          psi = arith::NegFOp::create(lb, l, psi);
+        st.cs = math::CosOp::create(lb, l, psi);
+        st.sn = math::SinOp::create(lb, l, psi);
+        return st;
+      };
+
+      // The forward chain on the tile.
+      auto fwd = scf::ForOp::create(
+          b, loc, c0, n, c1, ValueRange{xt},
+          [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
+            Step st = stepAt(lb, l, s);
+            auto inner = scf::ForOp::create(
+                lb, l, c0, rowsV, c1, ValueRange{iter[0]},
+                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
+                  Value t = it[0];
+                  Value xi =
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, st.i});
+                  Value xj =
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, st.j});
+                  auto [yi, yj] = rotatePair(rb, rl, xi, xj, st.cs, st.sn);
+                  t = tensor::InsertOp::create(rb, rl, yi, t,
+                                               ValueRange{r, st.i});
+                  t = tensor::InsertOp::create(rb, rl, yj, t,
+                                               ValueRange{r, st.j});
+                  scf::YieldOp::create(rb, rl, t);
+                });
+            scf::YieldOp::create(lb, l, inner.getResult(0));
+          });
+
+      // Backwards through the chain: primal tile, gradient tile, φ̄ row.
+      auto bwd = scf::ForOp::create(
+          b, loc, c0, n, c1, ValueRange{fwd.getResult(0), gt, acc},
+          [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
+            Step st = stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
+            Value nsn = arith::NegFOp::create(lb, l, st.sn);
+            Value zeroF =
+                arith::ConstantOp::create(lb, l, lb.getF64FloatAttr(0.0));
+            auto inner = scf::ForOp::create(
+                lb, l, c0, rowsV, c1, ValueRange{iter[0], iter[1], zeroF},
+                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
+                  auto mul = [&](Value p, Value q) {
+                    return arith::MulFOp::create(rb, rl, p, q).getResult();
+                  };
+                  Value t = it[0], g = it[1];
+                  SmallVector<Value, 2> ri = {r, st.i}, rj = {r, st.j};
+                  Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
+                  Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
+                  // (a, b) before this rotation: G is orthogonal.
+                  auto [a, bv] = rotatePair(rb, rl, yi, yj, st.cs, nsn);
+                  Value gi = tensor::ExtractOp::create(rb, rl, g, ri);
+                  Value gj = tensor::ExtractOp::create(rb, rl, g, rj);
+                  // ψ̄ += ḡ_i·(−a·sin + b·cos) + ḡ_j·(−a·cos − b·sin).
+                  Value di = arith::SubFOp::create(rb, rl, mul(bv, st.cs),
+                                                   mul(a, st.sn));
+                  Value dj = arith::NegFOp::create(
+                      rb, rl,
+                      arith::AddFOp::create(rb, rl, mul(a, st.cs),
+                                            mul(bv, st.sn)));
+                  Value sum = arith::AddFOp::create(
+                      rb, rl, it[2],
+                      arith::AddFOp::create(rb, rl, mul(gi, di), mul(gj, dj)));
+                  auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cs, nsn);
+                  t = tensor::InsertOp::create(rb, rl, a, t, ri);
+                  t = tensor::InsertOp::create(rb, rl, bv, t, rj);
+                  g = tensor::InsertOp::create(rb, rl, ga, g, ri);
+                  g = tensor::InsertOp::create(rb, rl, gb, g, rj);
+                  scf::YieldOp::create(rb, rl, ValueRange{t, g, sum});
+                });
+            // φ_k entered as ψ = −φ_k under `inverse`.
+            Value contrib = inner.getResult(2);
+            if (inverse)
+              contrib = arith::NegFOp::create(lb, l, contrib);
+            Value row = iter[2];
+            Value old = tensor::ExtractOp::create(lb, l, row, ValueRange{st.k});
+            row = tensor::InsertOp::create(
+                lb, l, arith::AddFOp::create(lb, l, old, contrib), row,
+                ValueRange{st.k});
+            scf::YieldOp::create(
+                lb, l, ValueRange{inner.getResult(0), inner.getResult(1), row});
+          });
+      Value dxt = convertTensor(b, loc, bwd.getResult(1), elt);
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, dxt, forall.getRegionIterArgs()[0], offs, sizes, strides);
+      tensor::ParallelInsertSliceOp::create(b, loc, bwd.getResult(2),
+                                            forall.getRegionIterArgs()[1],
+                                            pOffs, pSizes, strides);
+    }
+    Value dx = chainUnrows(b, loc, forall.getResult(0), xSizes, perHead, xType);
+
+    // φ̄ [H, N]: the partial rows summed over tiles.
+    SmallVector<OpFoldResult> aSizes = tensor::getMixedSizes(b, loc, a2);
+    Value sum = zerosOf(b, loc, aSizes, f64);
+    auto reduce = linalg::GenericOp::create(
+        b, loc, TypeRange{sum.getType()}, ValueRange{forall.getResult(1)},
+        ValueRange{sum},
+        SmallVector<AffineMap>{
+            AffineMap::getMultiDimIdentityMap(3, ctx),
+            AffineMap::get(3, 0,
+                           {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)},
+                           ctx)},
+        SmallVector<utils::IteratorType>{utils::IteratorType::reduction,
+                                         utils::IteratorType::parallel,
+                                         utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          linalg::YieldOp::create(
+              nb, l, Value(arith::AddFOp::create(nb, l, a[1], a[0])));
+        });
+    Value da = convertTensor(b, loc, reduce.getResult(0), b.getF32Type());
+    if (!perHead)
+      da = tensor::CollapseShapeOp::create(
+          b, loc, da, SmallVector<ReassociationIndices>{{0, 1}});
+    da = castTo(b, loc, da, aType);
+    rewriter.replaceOp(op, ValueRange{dx, da});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// orthogonal_grad
+//===----------------------------------------------------------------------===//
+
+/// x̄ = ȳ·Rᵀ (ȳ·R with `transpose`) and R̄ = Σ_rows xᵀ·ȳ (ȳᵀ·x), per head
+/// for R [H, ·, ·]; R̄ accumulated in f64 over all rows.
+struct LowerOrthogonalGrad : OpRewritePattern<OrthogonalGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OrthogonalGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = op.getX(), mat = op.getMatrix(), dy = op.getDy();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto mType = cast<RankedTensorType>(mat.getType());
+    Type f64 = b.getF64Type();
+    bool perHead = mType.getRank() == 3;
+    bool transpose = op.getTranspose();
+    int64_t keep = perHead ? 2 : 1;
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    Value xc = collapseLeading(b, loc, x, keep);
+    Value gc = collapseLeading(b, loc, dy, keep);
+    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    auto mul = [](OpBuilder &nb, Location l, Value p, Value q) {
+      return arith::MulFOp::create(nb, l, p, q).getResult();
+    };
+
+    // x̄: loops (m, [h,] d, e), e reduced.
+    int64_t loops = perHead ? 4 : 3;
+    Value dx, dr;
+    {
+      AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2),
+                 eE = dim(loops - 1);
+      SmallVector<AffineExpr> gMap = {mE}, rMap, oMap = {mE};
+      if (perHead) {
+        gMap.push_back(hE);
+        rMap.push_back(hE);
+        oMap.push_back(hE);
+      }
+      gMap.push_back(eE);
+      rMap.push_back(transpose ? eE : dE);
+      rMap.push_back(transpose ? dE : eE);
+      oMap.push_back(dE);
+      SmallVector<utils::IteratorType> iters(loops,
+                                             utils::IteratorType::parallel);
+      iters.back() = utils::IteratorType::reduction;
+      Value acc = zerosF32(b, loc, tensor::getMixedSizes(b, loc, xc));
+      auto contraction = linalg::GenericOp::create(
+          b, loc, TypeRange{acc.getType()}, ValueRange{gc, mat},
+          ValueRange{acc},
+          SmallVector<AffineMap>{AffineMap::get(loops, 0, gMap, ctx),
+                                 AffineMap::get(loops, 0, rMap, ctx),
+                                 AffineMap::get(loops, 0, oMap, ctx)},
+          iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                nb, l,
+                Value(arith::AddFOp::create(
+                    nb, l, a[2],
+                    mul(nb, l, toF32(nb, l, a[0]), toF32(nb, l, a[1])))));
+          });
+      dx = convertTensor(b, loc, contraction.getResult(0),
+                         xType.getElementType());
+      dx = expandLeading(b, loc, dx, ArrayRef(xSizes).drop_back(keep), keep);
+      dx = castTo(b, loc, dx, xType);
+    }
+
+    // R̄: loops ([h,] p, q, m) over R's own dims, m reduced.
+    {
+      int64_t rl = perHead ? 4 : 3;
+      AffineExpr hE = dim(0), pE = dim(rl - 3), qE = dim(rl - 2),
+                 mE = dim(rl - 1);
+      // R[p, q] pairs x's d with ȳ's e: (d, e) = (p, q), or (q, p) with
+      // `transpose`.
+      AffineExpr dE = transpose ? qE : pE, eE = transpose ? pE : qE;
+      SmallVector<AffineExpr> xMap = {mE}, gMap = {mE}, oMap;
+      if (perHead) {
+        xMap.push_back(hE);
+        gMap.push_back(hE);
+        oMap.push_back(hE);
+      }
+      xMap.push_back(dE);
+      gMap.push_back(eE);
+      oMap.append({pE, qE});
+      SmallVector<utils::IteratorType> iters(rl, utils::IteratorType::parallel);
+      iters.back() = utils::IteratorType::reduction;
+      Value acc = zerosOf(b, loc, tensor::getMixedSizes(b, loc, mat), f64);
+      auto contraction = linalg::GenericOp::create(
+          b, loc, TypeRange{acc.getType()}, ValueRange{xc, gc}, ValueRange{acc},
+          SmallVector<AffineMap>{AffineMap::get(rl, 0, xMap, ctx),
+                                 AffineMap::get(rl, 0, gMap, ctx),
+                                 AffineMap::get(rl, 0, oMap, ctx)},
+          iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value prod = mul(nb, l, toF32(nb, l, a[0]), toF32(nb, l, a[1]));
+            linalg::YieldOp::create(
+                nb, l,
+                Value(arith::AddFOp::create(nb, l, a[2],
+                                            castFloat(nb, l, prod, f64))));
+          });
+      dr = convertTensor(b, loc, contraction.getResult(0),
+                         mType.getElementType());
+      dr = castTo(b, loc, dr, mType);
+    }
+    rewriter.replaceOp(op, ValueRange{dx, dr});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// orthogonality_penalty_grad
+//===----------------------------------------------------------------------===//
+
+/// R̄ = p̄·4·R·(RᵀR − I) per head: the Gram contraction of the forward, then
+/// one contraction with R.
+struct LowerPenaltyGrad : OpRewritePattern<OrthogonalityPenaltyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OrthogonalityPenaltyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value r = op.getMatrix();
+    auto mType = cast<RankedTensorType>(r.getType());
+    bool shared = mType.getRank() == 2;
+    if (shared)
+      r = collapseLeading(b, loc, r, 2); // [1, D, E]
+    SmallVector<OpFoldResult> rs = tensor::getMixedSizes(b, loc, r);
+    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<utils::IteratorType> iters = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::parallel, utils::IteratorType::reduction};
+    // (h, e1, e2, d): G[h, e1, e2] += R[h, d, e1]·R[h, d, e2].
+    Value gram = zerosF32(b, loc, {rs[0], rs[2], rs[2]});
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{gram.getType()}, ValueRange{r, r}, ValueRange{gram},
+        SmallVector<AffineMap>{
+            AffineMap::get(4, 0, {dim(0), dim(3), dim(1)}, ctx),
+            AffineMap::get(4, 0, {dim(0), dim(3), dim(2)}, ctx),
+            AffineMap::get(4, 0, {dim(0), dim(1), dim(2)}, ctx)},
+        iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
+                                             toF32(nb, l, a[1]));
+          linalg::YieldOp::create(
+              nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
+        });
+    // (h, d, e, e2): A[h, d, e] += R[h, d, e2]·(G[h, e2, e] − δ(e2, e)).
+    Value acc = zerosF32(b, loc, rs);
+    auto prod = linalg::GenericOp::create(
+        b, loc, TypeRange{acc.getType()}, ValueRange{r, g.getResult(0)},
+        ValueRange{acc},
+        SmallVector<AffineMap>{
+            AffineMap::get(4, 0, {dim(0), dim(1), dim(3)}, ctx),
+            AffineMap::get(4, 0, {dim(0), dim(3), dim(2)}, ctx),
+            AffineMap::get(4, 0, {dim(0), dim(1), dim(2)}, ctx)},
+        iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value e = linalg::IndexOp::create(nb, l, 2);
+          Value e2 = linalg::IndexOp::create(nb, l, 3);
+          Value diag =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, e, e2);
+          Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
+          Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+          Value diff = arith::SubFOp::create(
+              nb, l, a[1], arith::SelectOp::create(nb, l, diag, one, zero));
+          Value term = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]), diff);
+          linalg::YieldOp::create(
+              nb, l, Value(arith::AddFOp::create(nb, l, a[2], term)));
+        });
+    // Times 4·p̄, in R's element type.
+    Type elt = mType.getElementType();
+    Value dr = elementwise(
+                   b, loc, ValueRange{prod.getResult(0), op.getDresult()},
+                   emptyOf(b, loc, rs, elt), 3,
+                   [&](OpBuilder &nb, Location l, ValueRange a) {
+                     Value four = arith::ConstantOp::create(
+                         nb, l, nb.getF32FloatAttr(4.0));
+                     Value v = arith::MulFOp::create(
+                         nb, l, a[0], arith::MulFOp::create(nb, l, four, a[1]));
+                     linalg::YieldOp::create(nb, l, castFloat(nb, l, v, elt));
+                   })
+                   .getResult(0);
+    if (shared)
+      dr = tensor::CollapseShapeOp::create(
+          b, loc, dr, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    rewriter.replaceOp(op, castTo(b, loc, dr, mType));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// quaternion_rotate_grad
+//===----------------------------------------------------------------------===//
+
+/// Reverse mode through x' = x + w·t + v × t, t = 2·(v × x), w = cos(θ/2),
+/// v = sin(θ/2)·u, u = axis / max(‖axis‖, 1e-8) (SPEC §8):
+///   t̄ = w·ȳ + ȳ × v,  v̄ = t × ȳ + 2·(x × t̄),  x̄ = ȳ + 2·(t̄ × v),
+///   θ̄ = ½·(cos(θ/2)·(v̄·u) − sin(θ/2)·(t·ȳ)),  ū = sin(θ/2)·v̄,
+///   ā = (ū − u·(u·ū))/‖axis‖ (ū/1e-8 where the norm is clamped).
+/// A shared axis or angle reduces ū or θ̄ over the vectors (in f64) and
+/// applies the chain rule to the axis once.
+struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QuaternionRotateGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = op.getX(), axis = op.getAxis(), angle = op.getAngle(),
+          dy = op.getDy();
+    auto xType = cast<RankedTensorType>(x.getType());
+    Type elt = xType.getElementType(), f32 = b.getF32Type(),
+         f64 = b.getF64Type();
+    int64_t lead = xType.getRank() - 1;
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    SmallVector<OpFoldResult> leadSizes(xSizes.begin(), xSizes.end() - 1);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto component = [&](Value src, int64_t c) -> Value {
+      auto t = cast<RankedTensorType>(src.getType());
+      SmallVector<OpFoldResult> offs(t.getRank(), zero),
+          strides(t.getRank(), one);
+      offs.back() = b.getIndexAttr(c);
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, src);
+      sizes.back() = one;
+      RankedTensorType type =
+          sliceType(sizes, {t.getRank() - 1}, t.getElementType());
+      return tensor::ExtractSliceOp::create(b, loc, type, src, offs, sizes,
+                                            strides);
+    };
+    auto assemble = [&](ArrayRef<Value> comps, Type cElt) -> Value {
+      Value v = emptyOf(b, loc, xSizes, cElt);
+      for (int64_t c = 0; c < 3; ++c) {
+        SmallVector<OpFoldResult> offs(lead + 1, zero), strides(lead + 1, one);
+        offs.back() = b.getIndexAttr(c);
+        SmallVector<OpFoldResult> sizes = xSizes;
+        sizes.back() = one;
+        v = tensor::InsertSliceOp::create(b, loc, comps[c], v, offs, sizes,
+                                          strides);
+      }
+      return v;
+    };
+    bool sharedAxis =
+        cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
+    bool sharedAngle =
+        cast<RankedTensorType>(angle.getType()).getRank() == 0 && lead != 0;
+
+    // Inputs: x (3), ȳ (3), axis (3 per vector or 3 scalars), angle.
+    SmallVector<Value> ins;
+    for (int64_t c = 0; c < 3; ++c)
+      ins.push_back(component(x, c));
+    for (int64_t c = 0; c < 3; ++c)
+      ins.push_back(component(dy, c));
+    Value u[3];
+    if (sharedAxis) {
+      for (int64_t c = 0; c < 3; ++c)
+        u[c] = tensor::ExtractOp::create(
+            b, loc, axis,
+            ValueRange{arith::ConstantIndexOp::create(b, loc, c)});
+    } else {
+      for (int64_t c = 0; c < 3; ++c)
+        ins.push_back(component(axis, c));
+    }
+    ins.push_back(angle);
+    // Outputs: x̄ (3); ā (3 per vector, or ū summed: 3 f64 scalars); θ̄ (per
+    // vector, or summed: an f64 scalar).
+    SmallVector<Value> outs;
+    for (int c = 0; c < 3; ++c)
+      outs.push_back(emptyOf(b, loc, leadSizes, elt));
+    for (int c = 0; c < 3; ++c)
+      outs.push_back(sharedAxis ? zerosOf(b, loc, {}, f64)
+                                : emptyOf(b, loc, leadSizes, f32));
+    outs.push_back(sharedAngle ? zerosOf(b, loc, {}, f64)
+                               : emptyOf(b, loc, leadSizes, f32));
+    SmallVector<AffineMap> maps;
+    for (Value v : llvm::concat<Value>(ins, outs))
+      maps.push_back(cast<RankedTensorType>(v.getType()).getRank() == 0
+                         ? AffineMap::get(lead, 0, {}, ctx)
+                         : AffineMap::getMultiDimIdentityMap(lead, ctx));
+    SmallVector<Type> outTypes;
+    for (Value v : outs)
+      outTypes.push_back(v.getType());
+    SmallVector<utils::IteratorType> iters(
+        lead, (sharedAxis || sharedAngle) ? utils::IteratorType::reduction
+                                          : utils::IteratorType::parallel);
+    int64_t nIns = ins.size();
+    auto generic = linalg::GenericOp::create(
+        b, loc, outTypes, ins, outs, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          auto cst = [&](double v) {
+            return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v))
+                .getResult();
+          };
+          auto mul = [&](Value p, Value q) {
+            return arith::MulFOp::create(nb, l, p, q).getResult();
+          };
+          auto add = [&](Value p, Value q) {
+            return arith::AddFOp::create(nb, l, p, q).getResult();
+          };
+          auto sub = [&](Value p, Value q) {
+            return arith::SubFOp::create(nb, l, p, q).getResult();
+          };
+          auto cross = [&](const Value *p, const Value *q, Value *r) {
+            r[0] = sub(mul(p[1], q[2]), mul(p[2], q[1]));
+            r[1] = sub(mul(p[2], q[0]), mul(p[0], q[2]));
+            r[2] = sub(mul(p[0], q[1]), mul(p[1], q[0]));
+          };
+          auto dot = [&](const Value *p, const Value *q) {
+            return add(add(mul(p[0], q[0]), mul(p[1], q[1])), mul(p[2], q[2]));
+          };
+          Value xv[3], g[3], av[3];
+          for (int c = 0; c < 3; ++c) {
+            xv[c] = toF32(nb, l, a[c]);
+            g[c] = toF32(nb, l, a[3 + c]);
+            av[c] = sharedAxis ? u[c] : a[6 + c];
+          }
+          Value theta = a[sharedAxis ? 6 : 9];
+          Value rawNorm = math::SqrtOp::create(nb, l, dot(av, av));
+          Value norm = arith::MaximumFOp::create(nb, l, rawNorm, cst(1e-8));
+          Value uv[3];
+          for (int c = 0; c < 3; ++c)
+            uv[c] = arith::DivFOp::create(nb, l, av[c], norm);
+          Value halfTheta = mul(theta, cst(0.5));
+          Value w = math::CosOp::create(nb, l, halfTheta);
+          Value sn = math::SinOp::create(nb, l, halfTheta);
+          Value v[3], t[3];
+          for (int c = 0; c < 3; ++c)
+            v[c] = mul(uv[c], sn);
+          cross(v, xv, t);
+          for (Value &tc : t)
+            tc = mul(tc, cst(2.0));
+          // t̄ = w·ȳ + ȳ × v.
+          Value tBar[3], gxv[3];
+          cross(g, v, gxv);
+          for (int c = 0; c < 3; ++c)
+            tBar[c] = add(mul(w, g[c]), gxv[c]);
+          // v̄ = t × ȳ + 2·(x × t̄).
+          Value vBar[3], txg[3], xxt[3];
+          cross(t, g, txg);
+          cross(xv, tBar, xxt);
+          for (int c = 0; c < 3; ++c)
+            vBar[c] = add(txg[c], mul(cst(2.0), xxt[c]));
+          // x̄ = ȳ + 2·(t̄ × v).
+          Value dx[3], txv[3];
+          cross(tBar, v, txv);
+          for (int c = 0; c < 3; ++c)
+            dx[c] = add(g[c], mul(cst(2.0), txv[c]));
+          // θ̄ = ½·(cos(θ/2)·(v̄·u) − sin(θ/2)·(t·ȳ)).
+          Value thetaBar =
+              mul(cst(0.5), sub(mul(w, dot(vBar, uv)), mul(sn, dot(t, g))));
+          Value uBar[3];
+          for (int c = 0; c < 3; ++c)
+            uBar[c] = mul(sn, vBar[c]);
+          SmallVector<Value> yields;
+          for (int c = 0; c < 3; ++c)
+            yields.push_back(castFloat(nb, l, dx[c], elt));
+          int64_t o = nIns + 3;
+          if (sharedAxis) {
+            for (int c = 0; c < 3; ++c)
+              yields.push_back(
+                  arith::AddFOp::create(nb, l, a[o + c],
+                                        castFloat(nb, l, uBar[c], f64))
+                      .getResult());
+          } else {
+            // ā = (ū − u·(u·ū))/‖axis‖, or ū/1e-8 where clamped.
+            Value clamped = arith::CmpFOp::create(
+                nb, l, arith::CmpFPredicate::OLT, rawNorm, cst(1e-8));
+            Value uu = dot(uv, uBar);
+            for (int c = 0; c < 3; ++c) {
+              Value free = sub(uBar[c], mul(uv[c], uu));
+              yields.push_back(arith::DivFOp::create(
+                  nb, l, arith::SelectOp::create(nb, l, clamped, uBar[c], free),
+                  norm));
+            }
+          }
+          if (sharedAngle)
+            yields.push_back(arith::AddFOp::create(
+                nb, l, a[o + 3], castFloat(nb, l, thetaBar, f64)));
+          else
+            yields.push_back(thetaBar);
+          linalg::YieldOp::create(nb, l, yields);
+        });
+    ValueRange res = generic.getResults();
+    Value dx = assemble({res[0], res[1], res[2]}, elt);
+
+    // The axis gradient.
+    auto aType = cast<RankedTensorType>(axis.getType());
+    Value daxis;
+    if (sharedAxis) {
+      // ā from the summed ū, in f64, once.
+      auto scalar = [&](Value t) -> Value {
+        return tensor::ExtractOp::create(b, loc, t, ValueRange{});
+      };
+      Value ub[3], av[3];
+      Value c1e8 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1e-8));
+      for (int c = 0; c < 3; ++c) {
+        ub[c] = scalar(res[3 + c]);
+        av[c] = castFloat(b, loc, u[c], f64);
+      }
+      auto mul = [&](Value p, Value q) {
+        return arith::MulFOp::create(b, loc, p, q).getResult();
+      };
+      auto add = [&](Value p, Value q) {
+        return arith::AddFOp::create(b, loc, p, q).getResult();
+      };
+      Value rawNorm = math::SqrtOp::create(
+          b, loc,
+          add(add(mul(av[0], av[0]), mul(av[1], av[1])), mul(av[2], av[2])));
+      // The forward clamps the f32 norm at 1e-8.
+      Value clamped = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OLT, castFloat(b, loc, rawNorm, f32),
+          arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1e-8)));
+      Value norm = arith::SelectOp::create(b, loc, clamped, c1e8, rawNorm);
+      Value uv[3];
+      for (int c = 0; c < 3; ++c)
+        uv[c] = arith::DivFOp::create(b, loc, av[c], norm);
+      Value uu =
+          add(add(mul(uv[0], ub[0]), mul(uv[1], ub[1])), mul(uv[2], ub[2]));
+      SmallVector<Value> comps;
+      for (int c = 0; c < 3; ++c) {
+        Value free =
+            arith::SubFOp::create(b, loc, ub[c], mul(uv[c], uu)).getResult();
+        Value g = arith::DivFOp::create(
+            b, loc, arith::SelectOp::create(b, loc, clamped, ub[c], free),
+            norm);
+        comps.push_back(castFloat(b, loc, g, f32));
+      }
+      daxis = tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({3}, f32), comps);
+    } else if (lead == 0) {
+      // x [3]: the "per vector" generic ran once on 0-d slices.
+      daxis = tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({3}, f32),
+          ValueRange{tensor::ExtractOp::create(b, loc, res[3], ValueRange{}),
+                     tensor::ExtractOp::create(b, loc, res[4], ValueRange{}),
+                     tensor::ExtractOp::create(b, loc, res[5], ValueRange{})});
+    } else {
+      daxis = assemble({res[3], res[4], res[5]}, f32);
+    }
+    Value dangle = res[6];
+    if (sharedAngle)
+      dangle = convertTensor(b, loc, dangle, f32);
+    rewriter.replaceOp(op, ValueRange{castTo(b, loc, dx, xType),
+                                      castTo(b, loc, daxis, aType),
+                                      castTo(b, loc, dangle, angle.getType())});
+    return success();
+  }
+};
+} // namespace
+
+void lowering::populateChainGradPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerGivensGrad, LowerOrthogonalGrad, LowerPenaltyGrad,
+               LowerQuaternionRotateGrad>(patterns.getContext());
+}

@@ -1,0 +1,761 @@
+//===- GradRopeChainTest.cpp - compiled gradients vs LibTorch autograd --===//
+//
+// rope_grad, givens_grad, orthogonal_grad, orthogonality_penalty_grad and
+// quaternion_rotate_grad, called directly from an entry function, compiled,
+// run on random inputs (f32, and bf16 data for some cases) and compared with
+// LibTorch autograd of the f64 references of test/reference: the inputs are
+// made f64 leaves, y = reference(...), y.backward(ȳ), and every compiled
+// gradient is compared with the leaf's .grad.
+//
+// Parameter gradients are sums over many (batch, token, head) terms; each
+// term is rounded at the f32 level, so besides the usual tolerance they get
+// an allowance of a few f32 units times the sum of the terms' magnitudes
+// (a bound computed from the same inputs), which stays meaningful when the
+// terms cancel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Harness.h"
+#include "Reference.h"
+
+#include <torch/autograd.h>
+
+#include <string>
+#include <vector>
+
+namespace ref = rotary::reference;
+using rotary::runtime::Error;
+using torch::Tensor;
+using namespace rotary::e2e;
+
+namespace {
+
+const double kPi = 3.14159265358979323846;
+const double kU32 = 5.9604644775390625e-08; // 2^-24
+/// bf16 data: results rounded to 8 significant bits.
+const Tolerance kBf16Tol = {1.0 / 128, 1.0 / 128};
+
+std::string join(const std::vector<std::string> &parts,
+                 const std::string &sep = ", ") {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i)
+    s += (i ? sep : "") + parts[i];
+  return s;
+}
+
+std::string attrDict(const std::vector<std::string> &attrs) {
+  return attrs.empty() ? "" : " {" + join(attrs) + "}";
+}
+
+std::string pairsAttr(const std::vector<ref::Pair> &pairs) {
+  std::vector<std::string> p;
+  for (const ref::Pair &q : pairs)
+    p.push_back("(" + std::to_string(q.first) + ", " +
+                std::to_string(q.second) + ")");
+  return "pairs = [" + join(p) + "]";
+}
+
+/// A random data tensor of `dtype` (f32 or bf16).
+Tensor data(std::vector<int64_t> shape, torch::ScalarType dtype) {
+  return randn32(std::move(shape)).to(dtype);
+}
+
+/// An f64 leaf with the values of `t`, for autograd.
+Tensor leaf(const Tensor &t) { return f64(t).set_requires_grad(true); }
+
+std::string elementName(torch::ScalarType t) {
+  switch (t) {
+  case torch::kInt64:
+    return "i64";
+  case torch::kInt32:
+    return "i32";
+  case torch::kBFloat16:
+    return "bf16";
+  default:
+    return "f32";
+  }
+}
+
+/// Runs and expects a failed kernel check whose message names `operand`.
+void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
+                       const std::string &operand) {
+  try {
+    kernel.run(inputs);
+    ADD_FAILURE() << "no error; expected a failed check naming " << operand;
+  } catch (const Error &e) {
+    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(Error::Kind::Check))
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("operand '" + operand + "'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// rope_grad
+//===----------------------------------------------------------------------===//
+
+const char *layoutName(ref::RopeLayout l) {
+  switch (l) {
+  case ref::RopeLayout::Half:
+    return "half";
+  case ref::RopeLayout::Interleaved:
+    return "interleaved";
+  case ref::RopeLayout::Deinterleave:
+    return "deinterleave";
+  }
+  return "?";
+}
+
+struct RopeGradConfig {
+  ref::RopeLayout layout = ref::RopeLayout::Half;
+  int64_t rotaryDim = -1; ///< the attribute, when >= 0
+  std::vector<int64_t> Ds = {8};
+  bool invFreq = false, phase = false, scale = false, runtimeBase = false;
+  double baseAttr = -1;
+  bool inverse = false;
+  int posRank = 1;
+  torch::ScalarType posType = torch::kInt64;
+  double maxPos = 1000;
+  torch::ScalarType dtype = torch::kFloat32;
+  struct Shape {
+    int64_t B, T, H;
+  };
+  std::vector<Shape> shapes = {{2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 37, 4}};
+};
+
+std::string ropeGradSource(const RopeGradConfig &c) {
+  const std::string xT = dynamicType(4, elementName(c.dtype));
+  const std::string pT = dynamicType(c.posRank, elementName(c.posType));
+  const std::string vT = dynamicType(1), sT = "tensor<f32>";
+  std::vector<Arg> args = {{"x", xT}, {"pos", pT}, {"dy", xT}};
+  std::vector<std::string> types = {xT}, values = {"%dx"};
+  std::string op = "rotary.rope_grad %x, %pos, %dy";
+  auto param = [&](bool on, const std::string &name, const std::string &type,
+                   const std::string &syntax) {
+    if (!on)
+      return;
+    args.push_back({name, type});
+    op += " " + syntax;
+    types.push_back(type);
+    values.push_back("%d" + name);
+  };
+  param(c.invFreq, "f", vT, "inv_freq(%f : " + vT + ")");
+  param(c.phase, "phi", vT, "phase(%phi : " + vT + ")");
+  param(c.scale, "s", sT, "scale(%s)");
+  param(c.runtimeBase, "b", sT, "base(%b)");
+  op += std::string(" layout = ") + layoutName(c.layout);
+  std::vector<std::string> attrs;
+  if (c.rotaryDim >= 0)
+    attrs.push_back("rotary_dim = " + std::to_string(c.rotaryDim) + " : i64");
+  if (c.baseAttr > 0)
+    attrs.push_back("base = " + f32Attr(c.baseAttr));
+  if (c.inverse)
+    attrs.push_back("inverse");
+  op += attrDict(attrs) + " : " + xT + ", " + pT;
+  return entrySource(args, types, join(values) + " = " + op, values);
+}
+
+/// The two elements of every pair of `t` [B, T, H, D] as laid out in
+/// memory (interleaved: (2i, 2i+1); otherwise (i, i + r/2)).
+std::pair<Tensor, Tensor> pairElements(const Tensor &t, int64_t r,
+                                       bool interleaved) {
+  Tensor rot = t.narrow(-1, 0, r);
+  if (interleaved) {
+    Tensor p = rot.reshape({t.size(0), t.size(1), t.size(2), r / 2, 2});
+    return {p.select(-1, 0), p.select(-1, 1)};
+  }
+  return {rot.narrow(-1, 0, r / 2), rot.narrow(-1, r / 2, r / 2)};
+}
+
+void runRopeGrad(const RopeGradConfig &c) {
+  const std::string source = ropeGradSource(c);
+  SCOPED_TRACE(source);
+  ROTARY_COMPILE(kernel, source);
+  const bool lowPrecision = c.dtype != torch::kFloat32;
+  for (int64_t D : c.Ds)
+    for (const RopeGradConfig::Shape &s : c.shapes) {
+      SCOPED_TRACE("B " + std::to_string(s.B) + " T " + std::to_string(s.T) +
+                   " H " + std::to_string(s.H) + " D " + std::to_string(D));
+      const int64_t r = c.rotaryDim >= 0 ? c.rotaryDim : D;
+      Tensor x = data({s.B, s.T, s.H, D}, c.dtype);
+      Tensor dy = data({s.B, s.T, s.H, D}, c.dtype);
+      std::vector<int64_t> pShape = c.posRank == 1
+                                        ? std::vector<int64_t>{s.T}
+                                        : std::vector<int64_t>{s.B, s.T};
+      Tensor pos =
+          c.posType == torch::kFloat32
+              ? uniform32(pShape, 0, c.maxPos)
+              : torch::randint(0, static_cast<int64_t>(c.maxPos), pShape,
+                               torch::TensorOptions().dtype(c.posType));
+      Tensor posRef = pos.is_floating_point() ? f64(pos) : pos;
+      std::vector<Tensor> inputs = {x, pos, dy};
+      ref::RopeOptions o;
+      o.layout = c.layout;
+      o.rotaryDim = c.rotaryDim;
+      o.inverse = c.inverse;
+      if (c.baseAttr > 0)
+        o.base = c.baseAttr;
+      std::vector<Tensor> leaves; // in result order
+      if (c.invFreq) {
+        Tensor f = uniform32({r / 2}, 1e-4, 1.0);
+        inputs.push_back(f);
+        leaves.push_back(o.invFreq = leaf(f));
+      }
+      if (c.phase) {
+        Tensor phi = uniform32({r / 2}, -kPi, kPi);
+        inputs.push_back(phi);
+        leaves.push_back(o.phase = leaf(phi));
+      }
+      if (c.scale) {
+        Tensor sc = uniform32({}, 0.5, 2.0);
+        inputs.push_back(sc);
+        leaves.push_back(o.scale = leaf(sc));
+      }
+      if (c.runtimeBase) {
+        Tensor b = uniform32({}, 100.0, 1e5).round();
+        inputs.push_back(b);
+        leaves.push_back(o.runtimeBase = leaf(b));
+      }
+      std::vector<Tensor> out;
+      ASSERT_NO_THROW(out = kernel->run(inputs));
+      ASSERT_EQ(out.size(), 1 + leaves.size());
+
+      Tensor xr = leaf(x);
+      ref::rope(xr, posRef, o).backward(f64(dy));
+      EXPECT_TRUE(
+          allClose(out[0], xr.grad(), lowPrecision ? kBf16Tol : Tolerance{}));
+
+      // Bounds of the parameter gradients' terms: |θ̄| <= m =
+      // (|ȳ_a| + |ȳ_b|)·(|a| + |b|) per (b, t, h, i), with a, b where the
+      // forward read them and ȳ where it wrote.
+      const bool readPairs =
+          c.layout == ref::RopeLayout::Interleaved ||
+          (c.layout == ref::RopeLayout::Deinterleave && !c.inverse);
+      const bool writePairs =
+          c.layout == ref::RopeLayout::Interleaved ||
+          (c.layout == ref::RopeLayout::Deinterleave && c.inverse);
+      auto [xa, xb] = pairElements(f64(x).abs(), r, readPairs);
+      auto [ga, gb] = pairElements(f64(dy).abs(), r, writePairs);
+      Tensor m = (ga + gb) * (xa + xb); // [B, T, H, r/2]
+      Tensor p = posRef.to(torch::kFloat64).abs();
+      p = (c.posRank == 1 ? p.view({1, s.T, 1, 1}) : p.view({s.B, s.T, 1, 1}));
+      Tensor mSum = m.sum({0, 1, 2}), mpSum = (m * p).sum({0, 1, 2});
+      Tensor freq = ref::ropeAngles(torch::ones({1}, torch::kFloat64), r,
+                                    [&] {
+                                      ref::RopeOptions fo = o;
+                                      fo.phase = Tensor();
+                                      fo.scale = Tensor();
+                                      return fo;
+                                    }())
+                        .detach()
+                        .reshape({r / 2})
+                        .abs();
+      const double sc = o.scale.defined() ? o.scale.item<double>() : 1.0;
+      const double allowUnits = 32 * kU32;
+      size_t k = 1;
+      auto check = [&](const Tensor &grad, const Tensor &bound,
+                       const char *what) {
+        SCOPED_TRACE(what);
+        EXPECT_TRUE(allClose(out[k++], grad, {}, bound * allowUnits));
+      };
+      if (c.invFreq)
+        check(o.invFreq.grad(), mpSum * sc, "inv_freq");
+      if (c.phase)
+        check(o.phase.grad(), mSum, "phase");
+      if (c.scale)
+        check(o.scale.grad(), (mpSum * freq).sum(), "scale");
+      if (c.runtimeBase) {
+        Tensor i = torch::arange(r / 2, torch::kFloat64);
+        check(o.runtimeBase.grad(),
+              (mpSum * sc * (2.0 * i / r) * freq).sum() /
+                  o.runtimeBase.item<double>(),
+              "base");
+      }
+    }
+}
+
+} // namespace
+
+TEST_F(E2E, RopeGradDxOnlyEveryLayout) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave})
+    for (bool inverse : {false, true}) {
+      RopeGradConfig c;
+      c.layout = layout;
+      c.inverse = inverse;
+      c.Ds = {8, 2};
+      runRopeGrad(c);
+    }
+}
+
+TEST_F(E2E, RopeGradEachParameterAlone) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave}) {
+    RopeGradConfig c;
+    c.layout = layout;
+    c.Ds = {8, 6};
+    c.invFreq = true;
+    runRopeGrad(c);
+    c.invFreq = false;
+    c.phase = true;
+    runRopeGrad(c);
+    c.phase = false;
+    c.scale = true;
+    runRopeGrad(c);
+    c.scale = false;
+    c.runtimeBase = true;
+    runRopeGrad(c);
+  }
+}
+
+TEST_F(E2E, RopeGradAllParametersEveryLayoutAndInverse) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave})
+    for (bool inverse : {false, true}) {
+      RopeGradConfig c;
+      c.layout = layout;
+      c.inverse = inverse;
+      c.Ds = {8};
+      c.invFreq = c.phase = c.scale = true;
+      runRopeGrad(c);
+      RopeGradConfig b = c; // base frequencies: the base operand instead
+      b.invFreq = false;
+      b.runtimeBase = true;
+      b.posRank = 2;
+      b.posType = torch::kInt32;
+      runRopeGrad(b);
+    }
+}
+
+TEST_F(E2E, RopeGradPartialRotaryOddD) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave}) {
+    RopeGradConfig c;
+    c.layout = layout;
+    c.rotaryDim = 6;
+    c.Ds = {9, 7, 6};
+    c.phase = c.scale = true;
+    runRopeGrad(c);
+    c.phase = c.scale = false;
+    runRopeGrad(c); // dx only: the pass-through features copy ȳ
+  }
+}
+
+TEST_F(E2E, RopeGradLargePositions) {
+  RopeGradConfig c;
+  c.maxPos = 1e6;
+  c.invFreq = c.phase = true;
+  c.Ds = {8, 64};
+  runRopeGrad(c);
+  c.invFreq = false;
+  c.layout = ref::RopeLayout::Interleaved;
+  c.posType = torch::kFloat32;
+  c.posRank = 2;
+  c.scale = c.runtimeBase = true;
+  c.inverse = true;
+  runRopeGrad(c);
+  RopeGradConfig a; // the base attribute, f̄ through scale only
+  a.maxPos = 1e5;
+  a.baseAttr = 500000.0;
+  a.scale = true;
+  a.layout = ref::RopeLayout::Deinterleave;
+  runRopeGrad(a);
+}
+
+TEST_F(E2E, RopeGradManyTerms) {
+  // ~10^5 terms per frequency in the reductions, over many token tiles.
+  RopeGradConfig c;
+  c.shapes = {{4, 1000, 8}, {1, 3001, 5}};
+  c.Ds = {16};
+  c.maxPos = 1e5;
+  c.invFreq = c.phase = c.scale = true;
+  runRopeGrad(c);
+}
+
+TEST_F(E2E, RopeGradBf16) {
+  RopeGradConfig c;
+  c.dtype = torch::kBFloat16;
+  c.layout = ref::RopeLayout::Interleaved;
+  c.Ds = {8, 10};
+  c.rotaryDim = 8;
+  c.phase = c.invFreq = true;
+  runRopeGrad(c);
+  c.phase = c.invFreq = false;
+  runRopeGrad(c);
+}
+
+TEST_F(E2E, RopeGradBadShapes) {
+  RopeGradConfig c;
+  c.phase = true;
+  ROTARY_COMPILE(kernel, ropeGradSource(c));
+  Tensor pos = torch::arange(5, torch::kInt64);
+  // ȳ with another T, another D; phase of the wrong length.
+  expectCheckNaming(
+      *kernel,
+      {randn32({2, 5, 4, 8}), pos, randn32({2, 6, 4, 8}), uniform32({4}, 0, 1)},
+      "dy");
+  expectCheckNaming(
+      *kernel,
+      {randn32({2, 5, 4, 8}), pos, randn32({2, 5, 4, 6}), uniform32({4}, 0, 1)},
+      "dy");
+  expectCheckNaming(
+      *kernel,
+      {randn32({2, 5, 4, 8}), pos, randn32({2, 5, 4, 8}), uniform32({3}, 0, 1)},
+      "phase");
+}
+
+//===----------------------------------------------------------------------===//
+// givens_grad
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct GivensGradConfig {
+  int64_t D = 8;
+  bool staticD = true;
+  int64_t N = 28;
+  std::vector<ref::Pair> pairs; ///< empty: the default schedule
+  int64_t heads = 0;            ///< > 0: angles [H, N]
+  bool inverse = false;
+  int xRank = 2;
+  std::vector<int64_t> runDs;
+  torch::ScalarType dtype = torch::kFloat32;
+};
+
+void runGivensGrad(const GivensGradConfig &c) {
+  const int64_t dimD = c.staticD ? c.D : -1;
+  const std::string elt = elementName(c.dtype);
+  const std::string xT = c.xRank == 2 ? tensorType({-1, dimD}, elt)
+                                      : tensorType({-1, -1, -1, dimD}, elt);
+  const int64_t dimN = c.pairs.empty() ? c.N : -1;
+  const std::string aT =
+      c.heads > 0 ? tensorType({-1, dimN}) : tensorType({dimN});
+  std::string op = "%dx, %da = rotary.givens_grad %x, %a, %dy";
+  if (!c.pairs.empty())
+    op += " " + pairsAttr(c.pairs);
+  op += attrDict(c.inverse ? std::vector<std::string>{"inverse"}
+                           : std::vector<std::string>{});
+  op += " : " + xT + ", " + aT;
+  const std::string source = entrySource({{"x", xT}, {"a", aT}, {"dy", xT}},
+                                         {xT, aT}, op, {"%dx", "%da"});
+  SCOPED_TRACE(source);
+  ROTARY_COMPILE(kernel, source);
+  const std::vector<int64_t> Ds =
+      c.runDs.empty() ? std::vector<int64_t>{c.D} : c.runDs;
+  const int64_t H = c.heads > 0 ? c.heads : 3;
+  std::vector<std::vector<int64_t>> lead =
+      c.xRank == 2
+          ? std::vector<std::vector<int64_t>>{{1}, {7}, {130}}
+          : std::vector<std::vector<int64_t>>{{2, 5, H}, {1, 1, H}, {3, 31, H}};
+  if (c.heads > 0 && c.xRank == 2)
+    lead = {{H}};
+  for (int64_t D : Ds)
+    for (std::vector<int64_t> shape : lead) {
+      shape.push_back(D);
+      SCOPED_TRACE("x " + c10::str(c10::IntArrayRef(shape)));
+      Tensor x = data(shape, c.dtype), dy = data(shape, c.dtype);
+      Tensor a = c.heads > 0 ? uniform32({H, c.N}, -kPi, kPi)
+                             : uniform32({c.N}, -kPi, kPi);
+      std::vector<Tensor> out;
+      ASSERT_NO_THROW(out = kernel->run({x, a, dy}));
+      ASSERT_EQ(out.size(), 2u);
+      ref::GivensOptions o;
+      o.pairs = c.pairs;
+      o.inverse = c.inverse;
+      Tensor xr = leaf(x), ar = leaf(a);
+      ref::givens(xr, ar, o).backward(f64(dy));
+      const bool low = c.dtype != torch::kFloat32;
+      EXPECT_TRUE(allClose(out[0], xr.grad(), low ? kBf16Tol : Tolerance{}));
+      EXPECT_TRUE(allClose(out[1], ar.grad()));
+    }
+}
+
+const std::vector<ref::Pair> kOddPairs = {{0, 6}, {5, 2}, {1, 3},
+                                          {5, 2}, {6, 0}, {4, 3}};
+
+} // namespace
+
+TEST_F(E2E, GivensGradDefaultSchedule) {
+  GivensGradConfig c; // D = 8, all 28 rotations
+  runGivensGrad(c);
+  c.D = 2;
+  c.N = 1;
+  runGivensGrad(c);
+  GivensGradConfig p; // partial schedule on [B, T, H, D]
+  p.D = 16;
+  p.N = 20;
+  p.xRank = 4;
+  runGivensGrad(p);
+}
+
+TEST_F(E2E, GivensGradD64FullSchedule) {
+  GivensGradConfig c;
+  c.D = 64;
+  c.N = 64 * 63 / 2;
+  runGivensGrad(c);
+}
+
+TEST_F(E2E, GivensGradExplicitPairsOddD) {
+  GivensGradConfig c;
+  c.staticD = false;
+  c.pairs = kOddPairs; // reversed and repeated pairs
+  c.N = c.pairs.size();
+  c.runDs = {7, 9};
+  runGivensGrad(c);
+  c.xRank = 4;
+  runGivensGrad(c);
+}
+
+TEST_F(E2E, GivensGradPerHead) {
+  GivensGradConfig c;
+  c.D = 6;
+  c.N = 15;
+  c.heads = 4;
+  c.xRank = 4;
+  runGivensGrad(c);
+  GivensGradConfig e; // explicit pairs per head on [H, D], dynamic D
+  e.staticD = false;
+  e.pairs = {{0, 1}, {2, 3}, {1, 2}};
+  e.N = 3;
+  e.heads = 8;
+  e.runDs = {4, 5};
+  runGivensGrad(e);
+}
+
+TEST_F(E2E, GivensGradInverse) {
+  GivensGradConfig c;
+  c.D = 16;
+  c.N = 50;
+  c.inverse = true;
+  runGivensGrad(c);
+  GivensGradConfig e;
+  e.staticD = false;
+  e.pairs = kOddPairs;
+  e.N = e.pairs.size();
+  e.runDs = {7};
+  e.inverse = true;
+  runGivensGrad(e);
+  GivensGradConfig h;
+  h.D = 6;
+  h.N = 15;
+  h.heads = 2;
+  h.xRank = 4;
+  h.inverse = true;
+  runGivensGrad(h);
+}
+
+TEST_F(E2E, GivensGradBf16) {
+  GivensGradConfig c;
+  c.D = 8;
+  c.N = 20;
+  c.xRank = 4;
+  c.dtype = torch::kBFloat16;
+  runGivensGrad(c);
+}
+
+TEST_F(E2E, GivensGradBadShapes) {
+  const std::string xT = dynamicType(2), aT = dynamicType(1);
+  ROTARY_COMPILE(kernel,
+                 entrySource({{"x", xT}, {"a", aT}, {"dy", xT}}, {xT, aT},
+                             "%dx, %da = rotary.givens_grad %x, %a, %dy " +
+                                 pairsAttr(kOddPairs) + " : " + xT + ", " + aT,
+                             {"%dx", "%da"}));
+  Tensor a = uniform32({6}, 0, 1);
+  expectCheckNaming(*kernel, {randn32({3, 7}), a, randn32({4, 7})}, "dy");
+  expectCheckNaming(*kernel, {randn32({3, 7}), a, randn32({3, 8})}, "dy");
+  expectCheckNaming(*kernel,
+                    {randn32({3, 7}), uniform32({5}, 0, 1), randn32({3, 7})},
+                    "angles");
+}
+
+//===----------------------------------------------------------------------===//
+// orthogonal_grad, orthogonality_penalty_grad
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+void runOrthogonalGrad(bool perHead, bool transpose, int xRank,
+                       const std::vector<std::pair<int64_t, int64_t>> &DEs,
+                       torch::ScalarType dtype = torch::kFloat32) {
+  const std::string elt = elementName(dtype);
+  const std::string xT = dynamicType(xRank, elt);
+  const std::string rT = dynamicType(perHead ? 3 : 2, elt);
+  const std::string op =
+      "%dx, %dr = rotary.orthogonal_grad %x, %r, %dy" +
+      attrDict(transpose ? std::vector<std::string>{"transpose"}
+                         : std::vector<std::string>{}) +
+      " : " + xT + ", " + rT + ", " + xT;
+  const std::string source = entrySource({{"x", xT}, {"r", rT}, {"dy", xT}},
+                                         {xT, rT}, op, {"%dx", "%dr"});
+  SCOPED_TRACE(source);
+  ROTARY_COMPILE(kernel, source);
+  // Leading dims; per head, x is [..., H, D] and H is added below.
+  std::vector<std::vector<int64_t>> leads =
+      xRank == 2 ? std::vector<std::vector<int64_t>>{{1}, {9}, {301}}
+                 : std::vector<std::vector<int64_t>>{{2, 5}, {1, 1}, {3, 40}};
+  if (perHead && xRank == 3)
+    leads = {{2}, {1}, {41}};
+  for (auto [D, E] : DEs)
+    for (std::vector<int64_t> shape : leads) {
+      const int64_t H = perHead ? (xRank == 2 ? shape[0] : 3) : 0;
+      if (perHead && xRank > 2)
+        shape.push_back(H);
+      std::vector<int64_t> yShape = shape;
+      shape.push_back(D);
+      yShape.push_back(E);
+      SCOPED_TRACE("x " + c10::str(c10::IntArrayRef(shape)) + " E " +
+                   std::to_string(E));
+      std::vector<int64_t> rShape =
+          transpose ? std::vector<int64_t>{E, D} : std::vector<int64_t>{D, E};
+      if (perHead)
+        rShape.insert(rShape.begin(), H);
+      Tensor x = data(shape, dtype), r = data(rShape, dtype),
+             dy = data(yShape, dtype);
+      std::vector<Tensor> out;
+      ASSERT_NO_THROW(out = kernel->run({x, r, dy}));
+      ASSERT_EQ(out.size(), 2u);
+      Tensor xr = leaf(x), rr = leaf(r);
+      ref::OrthogonalOptions o;
+      o.transpose = transpose;
+      ref::orthogonal(xr, rr, o).backward(f64(dy));
+      const Tolerance tol = dtype == torch::kFloat32 ? Tolerance{} : kBf16Tol;
+      EXPECT_TRUE(allClose(out[0], xr.grad(), tol));
+      EXPECT_TRUE(allClose(out[1], rr.grad(), tol));
+    }
+}
+
+} // namespace
+
+TEST_F(E2E, OrthogonalGradShared) {
+  runOrthogonalGrad(false, false, 2, {{8, 8}, {5, 3}, {3, 7}});
+  runOrthogonalGrad(false, true, 3, {{8, 8}, {6, 4}});
+}
+
+TEST_F(E2E, OrthogonalGradPerHead) {
+  runOrthogonalGrad(true, false, 3, {{4, 4}, {6, 2}});
+  runOrthogonalGrad(true, true, 2, {{5, 5}, {3, 6}});
+  runOrthogonalGrad(true, false, 3, {{8, 8}}, torch::kBFloat16);
+}
+
+TEST_F(E2E, OrthogonalGradBadShapes) {
+  const std::string xT = dynamicType(2), rT = dynamicType(2);
+  ROTARY_COMPILE(kernel,
+                 entrySource({{"x", xT}, {"r", rT}, {"dy", xT}}, {xT, rT},
+                             "%dx, %dr = rotary.orthogonal_grad %x, "
+                             "%r, %dy : " +
+                                 xT + ", " + rT + ", " + xT,
+                             {"%dx", "%dr"}));
+  expectCheckNaming(*kernel,
+                    {randn32({3, 5}), randn32({5, 4}), randn32({3, 5})}, "dy");
+  expectCheckNaming(*kernel,
+                    {randn32({3, 5}), randn32({5, 4}), randn32({2, 4})}, "dy");
+}
+
+TEST_F(E2E, OrthogonalityPenaltyGrad) {
+  for (int rank : {2, 3})
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      const std::string rT = dynamicType(rank, elementName(dtype));
+      const std::string source = entrySource(
+          {{"r", rT}, {"dp", "tensor<f32>"}}, {rT},
+          "%dr = rotary.orthogonality_penalty_grad %r, %dp : " + rT, {"%dr"});
+      SCOPED_TRACE(source);
+      ROTARY_COMPILE(kernel, source);
+      for (auto [D, E] : std::vector<std::pair<int64_t, int64_t>>{
+               {8, 8}, {5, 3}, {3, 5}, {1, 1}}) {
+        std::vector<int64_t> shape = {D, E};
+        if (rank == 3)
+          shape.insert(shape.begin(), 3);
+        SCOPED_TRACE("R " + c10::str(c10::IntArrayRef(shape)));
+        // Near-orthogonal columns plus noise, as in training.
+        Tensor r = (torch::eye(D, E) + 0.3 * randn32(shape)).to(dtype);
+        Tensor dp = uniform32({}, -2, 2);
+        std::vector<Tensor> out;
+        ASSERT_NO_THROW(out = kernel->run({r, dp}));
+        ASSERT_EQ(out.size(), 1u);
+        Tensor rr = leaf(r);
+        ref::orthogonalityPenalty(rr).backward(f64(dp));
+        EXPECT_TRUE(
+            allClose(out[0], rr.grad(),
+                     dtype == torch::kFloat32 ? Tolerance{} : kBf16Tol));
+      }
+    }
+}
+
+//===----------------------------------------------------------------------===//
+// quaternion_rotate_grad
+//===----------------------------------------------------------------------===//
+
+TEST_F(E2E, QuaternionRotateGrad) {
+  for (int xRank : {1, 2, 3})
+    for (bool axisPerVector : {false, true})
+      for (bool anglePerVector : {false, true}) {
+        if (xRank == 1 && (axisPerVector || anglePerVector))
+          continue;
+        std::vector<int64_t> xDims(xRank - 1, -1);
+        xDims.push_back(3);
+        const std::string xT = tensorType(xDims);
+        const std::string aT = axisPerVector ? xT : tensorType({3});
+        const std::string tT =
+            anglePerVector ? dynamicType(xRank - 1) : "tensor<f32>";
+        const std::string source = entrySource(
+            {{"x", xT}, {"u", aT}, {"t", tT}, {"dy", xT}}, {xT, aT, tT},
+            "%dx, %du, %dt = rotary.quaternion_rotate_grad %x, %u, %t, %dy : " +
+                xT + ", " + aT + ", " + tT,
+            {"%dx", "%du", "%dt"});
+        SCOPED_TRACE(source);
+        ROTARY_COMPILE(kernel, source);
+        const std::vector<std::vector<int64_t>> leads =
+            xRank == 1 ? std::vector<std::vector<int64_t>>{{}}
+            : xRank == 2
+                ? std::vector<std::vector<int64_t>>{{1}, {10}, {333}}
+                : std::vector<std::vector<int64_t>>{{1, 1}, {4, 5}, {20, 17}};
+        for (const std::vector<int64_t> &lead : leads) {
+          std::vector<int64_t> shape = lead;
+          shape.push_back(3);
+          SCOPED_TRACE("x " + c10::str(c10::IntArrayRef(shape)));
+          Tensor x = randn32(shape), dy = randn32(shape);
+          Tensor u = axisPerVector ? randn32(shape) : randn32({3});
+          Tensor t = uniform32(anglePerVector ? lead : std::vector<int64_t>{},
+                               -10, 10);
+          std::vector<Tensor> out;
+          ASSERT_NO_THROW(out = kernel->run({x, u, t, dy}));
+          ASSERT_EQ(out.size(), 3u);
+          Tensor xr = leaf(x), ur = leaf(u), tr = leaf(t);
+          ref::quaternionRotate(xr, ur, tr).backward(f64(dy));
+          EXPECT_TRUE(allClose(out[0], xr.grad()));
+          // Shared axis and angle sum one term per vector: each term is
+          // bounded by a small multiple of |ȳ|·|x| (/|axis| for the axis).
+          Tensor terms = (f64(dy).norm(2, -1) * f64(x).norm(2, -1)).sum();
+          Tensor allowance = 64 * kU32 * terms;
+          {
+            SCOPED_TRACE("axis");
+            EXPECT_TRUE(
+                allClose(out[1], ur.grad(), {},
+                         axisPerVector ? Tensor() : allowance / f64(u).norm()));
+          }
+          {
+            SCOPED_TRACE("angle");
+            EXPECT_TRUE(allClose(out[2], tr.grad(), {},
+                                 anglePerVector ? Tensor() : allowance));
+          }
+        }
+      }
+}
+
+TEST_F(E2E, QuaternionRotateGradBadShapes) {
+  const std::string xT = tensorType({-1, 3});
+  ROTARY_COMPILE(
+      kernel,
+      entrySource(
+          {{"x", xT}, {"u", "tensor<3xf32>"}, {"t", "tensor<f32>"}, {"dy", xT}},
+          {xT, "tensor<3xf32>", "tensor<f32>"},
+          "%dx, %du, %dt = rotary.quaternion_rotate_grad "
+          "%x, %u, %t, %dy : " +
+              xT + ", tensor<3xf32>, tensor<f32>",
+          {"%dx", "%du", "%dt"}));
+  expectCheckNaming(
+      *kernel,
+      {randn32({4, 3}), randn32({3}), uniform32({}, 0, 1), randn32({5, 3})},
+      "dy");
+}
