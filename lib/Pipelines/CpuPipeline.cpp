@@ -264,7 +264,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   pm.addPass(createRotaryContiguousExpandShape());
   addText(pm, "convert-linalg-to-loops,scf-forall-to-for,"
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-              "convert-to-llvm,reconcile-unrealized-casts,canonicalize");
+              "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts,canonicalize");
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPackEntryPoints());
 }

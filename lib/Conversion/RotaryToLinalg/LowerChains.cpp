@@ -1,11 +1,20 @@
-//===- LowerChains.cpp - givens, orthogonal, penalty to linalg/scf --------===//
+//===- LowerChains.cpp - givens, rotation_block, orthogonal, penalty ------===//
 //
 // A Givens chain is sequential in its rotations but parallel in rows: x is
 // viewed as [M, H, D] (H = 1 for a shared chain), and one scf.forall task per
-// (tile of kRowTile rows, head) widens its tile to f32, applies the N
-// rotations in order (each touches two columns of the tile, which stays in
-// cache), and narrows it back. The pairs come from a constant table, or from
-// the round-robin formula of SPEC §2 when D is only known at run time.
+// (tile of kRowTile rows, head) transposes its rows into a column-major f32
+// scratch tile [D, kRowTile], so that a rotation updates two contiguous
+// row-vectors: two vector loads, four vector ops (two FMAs), two stores, all
+// in L1. cos/sin of every angle ([H, N]) and the pair table ([N, 2]: a
+// constant, or computed once per call when D is dynamic) are built once per
+// call, before the row loop. The transposes widen and narrow the data, so
+// bf16/f16 rows are converted exactly once each way.
+//
+// rotation_block (SPEC §4) left unfolded by rotary-fuse-rotations runs as
+// one kernel of the same shape: rope while transposing the tile in (angle
+// table once per call, as for rotary.rope), the chain, then x·R on the tile
+// (per output feature, a vector accumulator over D), one read of x and one
+// write of y.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +25,13 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
+/// Rows per task: one feature of the column-major tile is one
+/// vector<kRowTile x f32> (4 zmm or 8 ymm registers). Rows past the end of
+/// x repeat the last row, so a partial tile costs a full one but every lane
+/// holds finite data and no vector op needs a mask.
 constexpr int64_t kRowTile = 64;
+/// Larger default schedules are computed at run time rather than stored.
+constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
 
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
 std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
@@ -42,6 +57,268 @@ std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
           arith::SelectOp::create(b, loc, first, m, hi)};
 }
 
+/// What the tile loop of a chain needs, all built once per call.
+struct ChainTables {
+  Value pairs;      ///< [N, 2] index
+  Value cos, sin;   ///< [H, N] f32, of the negated angles for `inverse`
+  Value n;          ///< N
+  bool inverse;
+};
+
+/// `a2` is the [H, N] angle tensor; `pairs` the op's attribute (if any).
+ChainTables buildChainTables(OpBuilder &b, Location loc, Value a2,
+                             std::optional<ArrayRef<int64_t>> pairs,
+                             int64_t staticD, Value d, bool inverse) {
+  ChainTables c;
+  c.inverse = inverse;
+  c.n = dimOf(b, loc, a2, 1);
+  int64_t staticN = cast<RankedTensorType>(a2.getType()).getDimSize(1);
+  // Pairs: the attribute, else the schedule (static D and N), else the
+  // round-robin formula evaluated once per rotation at run time (dynamic D):
+  // the tile loop never divides.
+  SmallVector<int64_t> known;
+  bool isKnown = pairs.has_value();
+  if (pairs)
+    known.assign(pairs->begin(), pairs->end());
+  else if (!ShapedType::isDynamic(staticD) && !ShapedType::isDynamic(staticN) &&
+           staticN <= kMaxConstantPairs) {
+    known = roundRobinPairs(staticD, staticN);
+    isKnown = true;
+  }
+  if (isKnown) {
+    auto type = RankedTensorType::get({int64_t(known.size() / 2), 2},
+                                      b.getIndexType());
+    SmallVector<APInt> values;
+    for (int64_t v : known)
+      values.push_back(APInt(64, v));
+    c.pairs = arith::ConstantOp::create(b, loc, type,
+                                        DenseElementsAttr::get(type, values));
+  } else {
+    Value init = tensor::EmptyOp::create(
+        b, loc, SmallVector<OpFoldResult>{c.n, b.getIndexAttr(2)},
+        b.getIndexType());
+    c.pairs = elementwise(b, loc, ValueRange{}, init, 2,
+                          [&](OpBuilder &nb, Location l, ValueRange) {
+                            Value k = linalg::IndexOp::create(nb, l, 0);
+                            Value which = linalg::IndexOp::create(nb, l, 1);
+                            auto [i, j] = roundRobinPair(nb, l, k, d);
+                            Value isI = arith::CmpIOp::create(
+                                nb, l, arith::CmpIPredicate::eq, which,
+                                arith::ConstantIndexOp::create(nb, l, 0));
+                            linalg::YieldOp::create(
+                                nb, l,
+                                Value(arith::SelectOp::create(nb, l, isI, i,
+                                                              j)));
+                          })
+                  .getResult(0);
+  }
+  // cos/sin once per angle and head (not once per tile).
+  Type f32 = b.getF32Type();
+  auto tables = elementwise(
+      b, loc, a2, ValueRange{emptyLike(b, loc, a2, f32), emptyLike(b, loc, a2, f32)},
+      2, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value phi = args[0];
+        if (inverse)
+          phi = arith::NegFOp::create(nb, l, phi);
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{math::CosOp::create(nb, l, phi),
+                       math::SinOp::create(nb, l, phi)});
+      });
+  c.cos = tables.getResult(0);
+  c.sin = tables.getResult(1);
+  return c;
+}
+
+VectorType tileVectorType(OpBuilder &b) {
+  return VectorType::get({kRowTile}, b.getF32Type());
+}
+
+/// Feature `f` of the column-major tile `t` [D, kRowTile]: kRowTile rows.
+Value readFeature(OpBuilder &b, Location loc, Value t, Value f) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  return vector::TransferReadOp::create(b, loc, tileVectorType(b), t,
+                                        ValueRange{f, c0},
+                                        /*padding=*/std::nullopt,
+                                        ArrayRef<bool>{true});
+}
+Value writeFeature(OpBuilder &b, Location loc, Value v, Value t, Value f) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  return vector::TransferWriteOp::create(b, loc, v, t, ValueRange{f, c0},
+                                         ArrayRef<bool>{true})
+      ->getResult(0);
+}
+
+/// The column-major f32 tile [D, kRowTile] of rows row .. row + rows − 1:
+/// t[f, r] = value(m, f) with m = row + min(r, rows − 1). The loop runs r
+/// outer, f inner, so x is read along its rows.
+Value loadTile(OpBuilder &b, Location loc, Value d, Value row, Value rows,
+               function_ref<Value(OpBuilder &, Location, Value, Value)> value) {
+  MLIRContext *ctx = b.getContext();
+  // A static D gives a static tile (constant strides in the chain loop).
+  Value init = tensor::EmptyOp::create(
+      b, loc,
+      SmallVector<OpFoldResult>{getAsOpFoldResult(d),
+                                b.getIndexAttr(kRowTile)},
+      b.getF32Type());
+  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx)},
+             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               Value ri = linalg::IndexOp::create(nb, l, 0);
+               Value fi = linalg::IndexOp::create(nb, l, 1);
+               Value last = arith::SubIOp::create(
+                   nb, l, rows, arith::ConstantIndexOp::create(nb, l, 1));
+               Value m = arith::AddIOp::create(
+                   nb, l, row, arith::MinUIOp::create(nb, l, ri, last));
+               linalg::YieldOp::create(nb, l, value(nb, l, m, fi));
+             })
+      .getResult(0);
+}
+
+/// Applies the chain to the tile: per rotation, two features of kRowTile
+/// rows each, y_i = x_i·c + x_j·s, y_j = x_j·c − x_i·s (as FMAs).
+Value applyChain(OpBuilder &b, Location loc, Value t, const ChainTables &c,
+                 Value angleRow) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  VectorType vt = tileVectorType(b);
+  auto loop = scf::ForOp::create(
+      b, loc, c0, c.n, c1, ValueRange{t},
+      [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
+        // Inverse: the chain reversed (the tables hold the negated angles).
+        Value k = c.inverse
+                      ? arith::SubIOp::create(
+                            lb, l, arith::SubIOp::create(lb, l, c.n, c1), step)
+                      : step;
+        Value i = tensor::ExtractOp::create(lb, l, c.pairs, ValueRange{k, c0});
+        Value j = tensor::ExtractOp::create(lb, l, c.pairs, ValueRange{k, c1});
+        Value cs =
+            tensor::ExtractOp::create(lb, l, c.cos, ValueRange{angleRow, k});
+        Value sn =
+            tensor::ExtractOp::create(lb, l, c.sin, ValueRange{angleRow, k});
+        Value vc = vector::BroadcastOp::create(lb, l, vt, cs);
+        Value vs = vector::BroadcastOp::create(lb, l, vt, sn);
+        Value vns = vector::BroadcastOp::create(
+            lb, l, vt, arith::NegFOp::create(lb, l, sn));
+        Value xi = readFeature(lb, l, iter[0], i);
+        Value xj = readFeature(lb, l, iter[0], j);
+        Value yi = math::FmaOp::create(
+            lb, l, xj, vs, arith::MulFOp::create(lb, l, xi, vc));
+        Value yj = math::FmaOp::create(
+            lb, l, xi, vns, arith::MulFOp::create(lb, l, xj, vc));
+        Value next = writeFeature(lb, l, yi, iter[0], i);
+        next = writeFeature(lb, l, yj, next, j);
+        scf::YieldOp::create(lb, l, next);
+      });
+  return loop.getResult(0);
+}
+
+/// x3 [M, H, D] -> y3 [M, H, D] of element type `elt`: one scf.forall task per
+/// (tile of kRowTile rows, head); `tile` returns the task's result as a
+/// column-major f32 tile [D, kRowTile], which is narrowed while it is
+/// transposed back into the task's rows of y3.
+Value rowTileKernel(
+    OpBuilder &b, Location loc, Value x3, Type elt,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> tile) {
+  MLIRContext *ctx = b.getContext();
+  Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
+        d = dimOf(b, loc, x3, 2);
+  Value out = emptyLike(b, loc, x3, elt);
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{m, h},
+      SmallVector<OpFoldResult>{b.getIndexAttr(kRowTile), b.getIndexAttr(1)},
+      ValueRange{out}, /*mapping=*/std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
+  AffineExpr s0, s1;
+  bindSymbols(ctx, s0, s1);
+  OpFoldResult rows = affine::makeComposedFoldedAffineMin(
+      b, loc,
+      AffineMap::get(0, 2, {b.getAffineConstantExpr(kRowTile), s0 - s1}, ctx),
+      {m, row});
+  Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
+  Value t = tile(b, loc, row, rowsV, head);
+  // Transpose back the `rows` valid columns (the slice bounds the loops).
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  OpFoldResult dO = getAsOpFoldResult(d);
+  Value valid = tensor::ExtractSliceOp::create(
+      b, loc, t, SmallVector<OpFoldResult>{zero, zero},
+      SmallVector<OpFoldResult>{dO, rows}, SmallVector<OpFoldResult>{one, one});
+  SmallVector<OpFoldResult> offs = {row, head, zero};
+  SmallVector<OpFoldResult> sizes = {rows, one, dO};
+  SmallVector<OpFoldResult> strides = {one, one, one};
+  Value yInit = emptyOf(b, loc, {rows, dO}, elt);
+  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{yInit.getType()}, ValueRange{valid},
+                ValueRange{yInit},
+                SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
+                                       AffineMap::get(2, 0, {r, f}, ctx)},
+                SmallVector<utils::IteratorType>(2,
+                                                 utils::IteratorType::parallel),
+                [&](OpBuilder &nb, Location l, ValueRange a) {
+                  linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
+                })
+                .getResult(0);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, y,
+                                        forall.getRegionIterArgs()[0], offs,
+                                        sizes, strides);
+  return forall.getResult(0);
+}
+
+/// x as [M, H, D]: H = dimension -2 of x when `headed`, else 1 (all leading
+/// dims are rows).
+Value viewRowsHeads(OpBuilder &b, Location loc, Value x, bool headed) {
+  if (headed)
+    return collapseLeading(b, loc, x, 2);
+  auto xType = cast<RankedTensorType>(x.getType());
+  Value x2 = collapseLeading(b, loc, x, 1);
+  auto t2 = cast<RankedTensorType>(x2.getType());
+  SmallVector<OpFoldResult> s2 = tensor::getMixedSizes(b, loc, x2);
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({t2.getDimSize(0), 1, t2.getDimSize(1)},
+                            xType.getElementType()),
+      x2, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+      SmallVector<OpFoldResult>{s2[0], b.getIndexAttr(1), s2[1]});
+}
+
+/// The inverse of viewRowsHeads, back to x's type.
+Value unviewRowsHeads(OpBuilder &b, Location loc, Value y3,
+                      ArrayRef<OpFoldResult> xSizes, RankedTensorType xType,
+                      bool headed) {
+  Value y;
+  if (headed) {
+    y = expandLeading(b, loc, y3, xSizes.drop_back(2), 2);
+  } else {
+    Value y2 = tensor::CollapseShapeOp::create(
+        b, loc, y3, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    y = expandLeading(b, loc, y2, xSizes.drop_back(1), 1);
+  }
+  if (y.getType() != xType)
+    y = tensor::CastOp::create(b, loc, xType, y);
+  return y;
+}
+
+/// Angles as [H, N] (a shared chain gets H = 1).
+Value anglesByHead(OpBuilder &b, Location loc, Value angles) {
+  auto aType = cast<RankedTensorType>(angles.getType());
+  if (aType.getRank() == 2)
+    return angles;
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({1, aType.getDimSize(0)}, aType.getElementType()),
+      angles, SmallVector<ReassociationIndices>{{0, 1}},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                tensor::getMixedSizes(b, loc, angles)[0]});
+}
+
 struct LowerGivens : OpRewritePattern<GivensOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -49,157 +326,192 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    Value x = op.getX(), angles = op.getAngles();
+    Value x = op.getX();
     auto xType = cast<RankedTensorType>(x.getType());
-    auto aType = cast<RankedTensorType>(angles.getType());
-    Type elt = xType.getElementType(), f32 = b.getF32Type();
-    bool perHead = aType.getRank() == 2;
-    int64_t rank = xType.getRank();
+    Type elt = xType.getElementType();
+    bool perHead = cast<RankedTensorType>(op.getAngles().getType()).getRank() == 2;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    Value x3 = viewRowsHeads(b, loc, x, perHead);
+    Value a2 = anglesByHead(b, loc, op.getAngles());
+    Value d = dimOf(b, loc, x3, 2);
+    ChainTables chain =
+        buildChainTables(b, loc, a2, op.getPairs(), xType.getShape().back(), d,
+                         op.getInverse());
+    Value y3 = rowTileKernel(
+        b, loc, x3, elt,
+        [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
+          Value t = loadTile(tb, l, d, row, rows,
+                             [&](OpBuilder &nb, Location el, Value m, Value f) {
+                               return toF32(nb, el,
+                                            tensor::ExtractOp::create(
+                                                nb, el, x3,
+                                                ValueRange{m, head, f}));
+                             });
+          return applyChain(tb, l, t, chain, head);
+        });
+    rewriter.replaceOp(op,
+                       unviewRowsHeads(b, loc, y3, xSizes, xType, perHead));
+    return success();
+  }
+};
 
-    // x as [M, H, D]; angles as [H, N].
-    Value x3;
-    if (perHead) {
-      x3 = collapseLeading(b, loc, x, 2);
-    } else {
-      Value x2 = collapseLeading(b, loc, x, 1);
-      auto t2 = cast<RankedTensorType>(x2.getType());
-      x3 = tensor::ExpandShapeOp::create(
-          b, loc,
-          RankedTensorType::get({t2.getDimSize(0), 1, t2.getDimSize(1)}, elt),
-          x2, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-          SmallVector<OpFoldResult>{tensor::getMixedSizes(b, loc, x2)[0],
-                                    b.getIndexAttr(1),
-                                    tensor::getMixedSizes(b, loc, x2)[1]});
-    }
-    Value a2 =
-        perHead
-            ? angles
-            : tensor::ExpandShapeOp::create(
-                  b, loc, RankedTensorType::get({1, aType.getDimSize(0)}, f32),
-                  angles, SmallVector<ReassociationIndices>{{0, 1}},
-                  SmallVector<OpFoldResult>{
-                      b.getIndexAttr(1),
-                      tensor::getMixedSizes(b, loc, angles)[0]});
-    Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
-          d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, a2, 1);
+/// rotation_block as one kernel per row tile: [rope while loading the tile,]
+/// the chain, then x·R on the tile.
+struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
+  using OpRewritePattern::OpRewritePattern;
 
-    // Pair table for explicit pairs (or a statically known schedule).
-    Value pairTable;
-    if (auto pairs = op.getPairs()) {
-      int64_t count = pairs->size() / 2;
-      auto type = RankedTensorType::get({count, 2}, b.getIndexType());
-      SmallVector<APInt> values;
-      for (int64_t v : *pairs)
-        values.push_back(APInt(64, v));
-      pairTable = arith::ConstantOp::create(
-          b, loc, type, DenseElementsAttr::get(type, values));
+  LogicalResult matchAndRewrite(RotationBlockOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    Value x = op.getX(), mat = op.getMatrix(), positions = op.getPositions();
+    auto xType = cast<RankedTensorType>(x.getType());
+    Type elt = xType.getElementType();
+    bool perHeadA =
+        cast<RankedTensorType>(op.getAngles().getType()).getRank() == 2;
+    bool perHeadR = cast<RankedTensorType>(mat.getType()).getRank() == 3;
+    // With rope, x is [B, T, H, D] and rows are (b, t).
+    bool headed = perHeadA || perHeadR || positions;
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    Value x3 = viewRowsHeads(b, loc, x, headed);
+    Value a2 = anglesByHead(b, loc, op.getAngles());
+    Value d = dimOf(b, loc, x3, 2);
+    ChainTables chain = buildChainTables(
+        b, loc, a2, op.getPairs(), xType.getShape().back(), d, false);
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+
+    // Rope: the angle table once per call, rows of the table by position.
+    RopeTable rope;
+    Value r, half, seqLen;
+    RopeLayout layout = op.getLayout().value_or(RopeLayout::half);
+    if (positions) {
+      OpFoldResult rOfr = op.getRotaryDim()
+                              ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
+                              : xSizes[3];
+      float base = op.getBase() ? op.getBase()->convertToFloat()
+                                : RopeOp::kDefaultBase;
+      rope = buildRopeTable(b, loc, positions, rOfr, base, Value(), Value(),
+                            Value(), Value(), /*inverse=*/false);
+      // [B, T, r/2] positions give a [B·T, r/2] table indexed by the row.
+      if (cast<RankedTensorType>(positions.getType()).getRank() == 2) {
+        SmallVector<ReassociationIndices> re = {{0, 1}, {2}};
+        rope.cos = tensor::CollapseShapeOp::create(b, loc, rope.cos, re);
+        rope.sin = tensor::CollapseShapeOp::create(b, loc, rope.sin, re);
+      } else {
+        seqLen = dimOf(b, loc, x, 1);
+      }
+      r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+      half = getValueOrCreateConstantIndexOp(b, loc, rope.half);
     }
 
-    Value out = emptyLike(b, loc, x3, elt);
-    OpFoldResult tile = b.getIndexAttr(kRowTile);
-    auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{m, h},
-        SmallVector<OpFoldResult>{tile, b.getIndexAttr(1)}, ValueRange{out},
-        /*mapping=*/std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
-      AffineExpr s0, s1;
-      bindSymbols(b.getContext(), s0, s1);
-      OpFoldResult rows = affine::makeComposedFoldedAffineMin(
-          b, loc,
-          AffineMap::get(0, 2, {b.getAffineConstantExpr(kRowTile), s0 - s1},
-                         b.getContext()),
-          {m, row});
-      OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-      SmallVector<OpFoldResult> offs = {row, head, zero};
-      SmallVector<OpFoldResult> sizes = {rows, one, getAsOpFoldResult(d)};
-      SmallVector<OpFoldResult> strides = {one, one, one};
-      RankedTensorType tileType = sliceType(sizes, {1}, elt);
-      Value xt = tensor::ExtractSliceOp::create(b, loc, tileType, x3, offs,
-                                                sizes, strides);
-      // Widen the tile once; all rotations run in f32.
-      Value t32 =
-          elementwise(b, loc, xt, emptyLike(b, loc, xt, f32), 2,
-                      [&](OpBuilder &nb, Location l, ValueRange a) {
-                        linalg::YieldOp::create(nb, l, toF32(nb, l, a[0]));
-                      })
-              .getResult(0);
-      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-      bool inverse = op.getInverse();
-      auto loop = scf::ForOp::create(
-          b, loc, c0, n, c1, ValueRange{t32},
-          [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-            // Inverse: the chain reversed with negated angles.
-            Value k =
-                inverse ? arith::SubIOp::create(
-                              lb, l, arith::SubIOp::create(lb, l, n, c1), step)
-                        : step;
-            Value i, j;
-            if (pairTable) {
-              i = tensor::ExtractOp::create(lb, l, pairTable,
-                                            ValueRange{k, c0});
-              j = tensor::ExtractOp::create(lb, l, pairTable,
-                                            ValueRange{k, c1});
-            } else {
-              std::tie(i, j) = roundRobinPair(lb, l, k, d);
-            }
-            Value phi =
-                tensor::ExtractOp::create(lb, l, a2, ValueRange{head, k});
-            if (inverse)
-              phi = arith::NegFOp::create(lb, l, phi);
-            Value cs = math::CosOp::create(lb, l, phi);
-            Value sn = math::SinOp::create(lb, l, phi);
-            // Both columns updated in place, element by element (a
-            // tensor.insert into the loop-carried tile bufferizes in place;
-            // slices of two dynamic columns would be copied).
-            // y_i = x_i cos + x_j sin; y_j = -x_i sin + x_j cos.
-            Value rowsV = getValueOrCreateConstantIndexOp(lb, l, rows);
-            auto inner = scf::ForOp::create(
-                lb, l, c0, rowsV, c1, ValueRange{iter[0]},
-                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
-                  Value t = it[0];
-                  Value xi =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, i});
-                  Value xj =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, j});
-                  auto [yi, yj] = rotatePair(rb, rl, xi, xj, cs, sn);
-                  t = tensor::InsertOp::create(rb, rl, yi, t, ValueRange{r, i});
-                  t = tensor::InsertOp::create(rb, rl, yj, t, ValueRange{r, j});
-                  scf::YieldOp::create(rb, rl, t);
-                });
-            Value next = inner.getResult(0);
-            scf::YieldOp::create(lb, l, next);
-          });
-      Value narrowed =
-          elementwise(b, loc, loop.getResult(0), emptyLike(b, loc, xt, elt), 2,
-                      [&](OpBuilder &nb, Location l, ValueRange a) {
-                        linalg::YieldOp::create(nb, l,
-                                                castFloat(nb, l, a[0], elt));
-                      })
-              .getResult(0);
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, narrowed,
-                                            forall.getRegionIterArgs()[0], offs,
-                                            sizes, strides);
-    }
-    Value y3 = forall.getResult(0);
-    // Back to x's shape.
-    Value y;
-    if (perHead) {
-      y = expandLeading(b, loc, y3, ArrayRef(xSizes).drop_back(2), 2);
-    } else {
-      Value y2 = tensor::CollapseShapeOp::create(
-          b, loc, y3, SmallVector<ReassociationIndices>{{0}, {1, 2}});
-      y = expandLeading(b, loc, y2, ArrayRef(xSizes).drop_back(1), 1);
-    }
-    if (y.getType() != xType)
-      y = tensor::CastOp::create(b, loc, xType, y);
-    rewriter.replaceOp(op, y);
+    // x[m, head, f] after the rope, in f32.
+    auto ropedElement = [&](OpBuilder &nb, Location l, Value m, Value head,
+                            Value f) -> Value {
+      auto at = [&](Value feature) {
+        return toF32(nb, l,
+                     tensor::ExtractOp::create(nb, l, x3,
+                                               ValueRange{m, head, feature}));
+      };
+      if (!positions)
+        return at(f);
+      auto cmp = [&](arith::CmpIPredicate p, Value u, Value v) {
+        return arith::CmpIOp::create(nb, l, p, u, v).getResult();
+      };
+      auto sel = [&](Value c, Value u, Value v) {
+        return arith::SelectOp::create(nb, l, c, u, v).getResult();
+      };
+      auto add = [&](Value u, Value v) {
+        return arith::AddIOp::create(nb, l, u, v).getResult();
+      };
+      auto sub = [&](Value u, Value v) {
+        return arith::SubIOp::create(nb, l, u, v).getResult();
+      };
+      Value one = arith::ConstantIndexOp::create(nb, l, 1);
+      Value two = arith::ConstantIndexOp::create(nb, l, 2);
+      // Output feature f is the first or second element of pair i; `self`
+      // and `partner` are where that pair's elements are read.
+      Value first, i, self, partner;
+      if (layout == RopeLayout::interleaved) {
+        i = arith::DivUIOp::create(nb, l, f, two);
+        first = cmp(arith::CmpIPredicate::eq,
+                    arith::RemUIOp::create(nb, l, f, two),
+                    arith::ConstantIndexOp::create(nb, l, 0));
+        self = f;
+        partner = sel(first, add(f, one), sub(f, one));
+      } else {
+        first = cmp(arith::CmpIPredicate::ult, f, half);
+        i = sel(first, f, sub(f, half));
+        if (layout == RopeLayout::half) {
+          self = f;
+          partner = sel(first, add(f, half), i);
+        } else { // deinterleave: reads pairs (2i, 2i+1), writes (i, i + r/2)
+          Value lo = arith::MulIOp::create(nb, l, i, two);
+          Value hi = add(lo, one);
+          self = sel(first, lo, hi);
+          partner = sel(first, hi, lo);
+        }
+      }
+      // Features r..D pass through (indices kept in bounds for them).
+      Value rotated = cmp(arith::CmpIPredicate::ult, f, r);
+      Value zeroI = arith::ConstantIndexOp::create(nb, l, 0);
+      i = sel(rotated, i, zeroI);
+      self = sel(rotated, self, f);
+      partner = sel(rotated, partner, f);
+      Value p = seqLen ? Value(arith::RemUIOp::create(nb, l, m, seqLen)) : m;
+      Value cs = tensor::ExtractOp::create(nb, l, rope.cos, ValueRange{p, i});
+      Value sn = tensor::ExtractOp::create(nb, l, rope.sin, ValueRange{p, i});
+      Value a = at(self), pv = at(partner);
+      // First of a pair: a·c − b·s; second: b·c + a·s.
+      Value signedS = sel(first, arith::NegFOp::create(nb, l, sn), sn);
+      Value y = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a, cs),
+                                      arith::MulFOp::create(nb, l, pv, signedS));
+      return sel(rotated, y, a);
+    };
+
+    VectorType vt = tileVectorType(b);
+    Value y3 = rowTileKernel(
+        b, loc, x3, elt,
+        [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
+          Value t = loadTile(tb, l, d, row, rows,
+                             [&](OpBuilder &nb, Location el, Value m, Value f) {
+                               return ropedElement(nb, el, m, head, f);
+                             });
+          t = applyChain(tb, l, t, chain, perHeadA ? head : c0);
+          // y[:, e] = Σ_f t[f, :]·R[f, e]: one vector accumulator per e,
+          // summed over f in order.
+          Value yInit = tensor::EmptyOp::create(
+              tb, l,
+              SmallVector<OpFoldResult>{getAsOpFoldResult(d),
+                                        tb.getIndexAttr(kRowTile)},
+              tb.getF32Type());
+          Value zeros = arith::ConstantOp::create(
+              tb, l, vt, DenseElementsAttr::get(vt, 0.0f));
+          auto outer = scf::ForOp::create(
+              tb, l, c0, d, c1, ValueRange{yInit},
+              [&](OpBuilder &ob, Location ol, Value e, ValueRange yIter) {
+                auto inner = scf::ForOp::create(
+                    ob, ol, c0, d, c1, ValueRange{zeros},
+                    [&](OpBuilder &ib, Location il, Value f,
+                        ValueRange acc) {
+                      SmallVector<Value> idx;
+                      if (perHeadR)
+                        idx.push_back(head);
+                      idx.append({f, e});
+                      Value rfe = toF32(
+                          ib, il, tensor::ExtractOp::create(ib, il, mat, idx));
+                      Value next = math::FmaOp::create(
+                          ib, il, readFeature(ib, il, t, f),
+                          vector::BroadcastOp::create(ib, il, vt, rfe), acc[0]);
+                      scf::YieldOp::create(ib, il, next);
+                    });
+                scf::YieldOp::create(
+                    ob, ol,
+                    writeFeature(ob, ol, inner.getResult(0), yIter[0], e));
+              });
+          return outer.getResult(0);
+        });
+    rewriter.replaceOp(op, unviewRowsHeads(b, loc, y3, xSizes, xType, headed));
     return success();
   }
 };
@@ -333,6 +645,6 @@ struct LowerPenalty : OpRewritePattern<OrthogonalityPenaltyOp> {
 } // namespace
 
 void lowering::populateChainPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerGivens, LowerOrthogonal, LowerPenalty>(
+  patterns.add<LowerGivens, LowerRotationBlock, LowerOrthogonal, LowerPenalty>(
       patterns.getContext());
 }

@@ -64,6 +64,113 @@ std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta) {
   return {cosT, sinT};
 }
 
+} // namespace
+
+lowering::RopeTable lowering::buildRopeTable(
+    OpBuilder &b, Location loc, Value positions, OpFoldResult rOfr,
+    float baseAttr, Value invFreq, Value phase, Value scale, Value runtimeBase,
+    bool inverse) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
+  int64_t posRank = cast<RankedTensorType>(positions.getType()).getRank();
+  Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+  Value two = arith::ConstantIndexOp::create(b, loc, 2);
+  OpFoldResult half =
+      getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
+
+  // --- frequencies [r/2] in f64, once per call ---
+  Value freqT = emptyOf(b, loc, {half}, f64);
+  SmallVector<Value> freqIns;
+  if (invFreq)
+    freqIns.push_back(invFreq);
+  else if (runtimeBase)
+    freqIns.push_back(runtimeBase);
+  Value freq =
+      elementwise(
+          b, loc, freqIns, freqT, 1,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            if (invFreq) {
+              linalg::YieldOp::create(nb, l, castFloat(nb, l, args[0], f64));
+              return;
+            }
+            // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
+            Value i = linalg::IndexOp::create(nb, l, 0);
+            auto toF = [&](Value v) {
+              return arith::UIToFPOp::create(
+                  nb, l, f64,
+                  arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
+            };
+            Value base = runtimeBase
+                             ? castFloat(nb, l, args[0], f64)
+                             : arith::ConstantOp::create(
+                                   nb, l, nb.getF64FloatAttr(baseAttr))
+                                   .getResult();
+            Value exponent = arith::DivFOp::create(
+                nb, l,
+                arith::MulFOp::create(nb, l, f64Const(nb, l, -2.0), toF(i)),
+                toF(r));
+            linalg::YieldOp::create(
+                nb, l,
+                Value(math::ExpOp::create(
+                    nb, l,
+                    arith::MulFOp::create(
+                        nb, l, exponent, math::LogOp::create(nb, l, base)))));
+          })
+          .getResult(0);
+
+  // --- angle table: cos/sin [positions..., r/2], no libm calls ---
+  int64_t tableRank = posRank + 1;
+  SmallVector<OpFoldResult> tableSizes =
+      tensor::getMixedSizes(b, loc, positions);
+  tableSizes.push_back(half);
+  AffineMap freqMap =
+      AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
+  AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
+  SmallVector<Value> ins = {positions, freq};
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(tableRank, ctx)
+          .getMajorSubMap(posRank),
+      freqMap};
+  int phaseIdx = -1, scaleIdx = -1;
+  auto addInput = [&](Value v, AffineMap m, int &idx) {
+    if (!v)
+      return;
+    idx = ins.size();
+    ins.push_back(v);
+    maps.push_back(m);
+  };
+  addInput(phase, freqMap, phaseIdx);
+  addInput(scale, scalarMap, scaleIdx);
+  Value cosT = emptyOf(b, loc, tableSizes, f32);
+  Value sinT = emptyOf(b, loc, tableSizes, f32);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
+  SmallVector<utils::IteratorType> tableIters(tableRank,
+                                              utils::IteratorType::parallel);
+  auto table = linalg::GenericOp::create(
+      b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
+      ValueRange{cosT, sinT}, maps, tableIters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value p = positionToF64(nb, l, args[0]);
+        if (scaleIdx >= 0)
+          p = arith::MulFOp::create(nb, l, p,
+                                    castFloat(nb, l, args[scaleIdx], f64));
+        Value theta = arith::MulFOp::create(nb, l, p, args[1]);
+        if (phaseIdx >= 0)
+          theta = arith::AddFOp::create(
+              nb, l, theta, castFloat(nb, l, args[phaseIdx], f64));
+        if (inverse)
+          theta = arith::NegFOp::create(nb, l, theta);
+        auto [c, sn] = sinCosF64(nb, l, theta);
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
+      });
+
+  return {table.getResult(0), table.getResult(1), half};
+}
+
+namespace {
 struct LowerRope : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -76,7 +183,6 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     Value positions = op.getPositions();
     auto xType = cast<RankedTensorType>(x.getType());
     Type elt = xType.getElementType();
-    Type f32 = b.getF32Type(), f64 = b.getF64Type();
     auto posType = cast<RankedTensorType>(positions.getType());
     int64_t posRank = posType.getRank();
 
@@ -85,100 +191,11 @@ struct LowerRope : OpRewritePattern<RopeOp> {
                             ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
                             : xSizes[3];
     Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
-    Value two = arith::ConstantIndexOp::create(b, loc, 2);
-    OpFoldResult half =
-        getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(loc, r, two));
-
-    // --- frequencies [r/2] in f64, once per call ---
-    Value freqT = emptyOf(b, loc, {half}, f64);
-    SmallVector<Value> freqIns;
-    if (op.getInvFreq())
-      freqIns.push_back(op.getInvFreq());
-    else if (op.getRuntimeBase())
-      freqIns.push_back(op.getRuntimeBase());
-    float baseAttr = op.getBaseOrDefault();
-    Value freq =
-        elementwise(
-            b, loc, freqIns, freqT, 1,
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              if (op.getInvFreq()) {
-                linalg::YieldOp::create(nb, l, castFloat(nb, l, args[0], f64));
-                return;
-              }
-              // f_i = base^(-2i/r) = exp(-(2i/r)·ln(base)).
-              Value i = linalg::IndexOp::create(nb, l, 0);
-              auto toF = [&](Value v) {
-                return arith::UIToFPOp::create(
-                    nb, l, f64,
-                    arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
-              };
-              Value base = op.getRuntimeBase()
-                               ? castFloat(nb, l, args[0], f64)
-                               : arith::ConstantOp::create(
-                                     nb, l, nb.getF64FloatAttr(baseAttr))
-                                     .getResult();
-              Value exponent = arith::DivFOp::create(
-                  nb, l,
-                  arith::MulFOp::create(nb, l, f64Const(nb, l, -2.0), toF(i)),
-                  toF(r));
-              linalg::YieldOp::create(
-                  nb, l,
-                  Value(math::ExpOp::create(
-                      nb, l,
-                      arith::MulFOp::create(
-                          nb, l, exponent, math::LogOp::create(nb, l, base)))));
-            })
-            .getResult(0);
-
-    // --- angle table: cos/sin [positions..., r/2], no libm calls ---
-    int64_t tableRank = posRank + 1;
-    SmallVector<OpFoldResult> tableSizes =
-        tensor::getMixedSizes(b, loc, positions);
-    tableSizes.push_back(half);
-    AffineMap freqMap =
-        AffineMap::get(tableRank, 0, {getAffineDimExpr(posRank, ctx)}, ctx);
-    AffineMap scalarMap = AffineMap::get(tableRank, 0, {}, ctx);
-    SmallVector<Value> ins = {positions, freq};
-    SmallVector<AffineMap> maps = {
-        AffineMap::getMultiDimIdentityMap(tableRank, ctx)
-            .getMajorSubMap(posRank),
-        freqMap};
-    int phaseIdx = -1, scaleIdx = -1;
-    auto addInput = [&](Value v, AffineMap m, int &idx) {
-      if (!v)
-        return;
-      idx = ins.size();
-      ins.push_back(v);
-      maps.push_back(m);
-    };
-    addInput(op.getPhase(), freqMap, phaseIdx);
-    addInput(op.getScale(), scalarMap, scaleIdx);
-    Value cosT = emptyOf(b, loc, tableSizes, f32);
-    Value sinT = emptyOf(b, loc, tableSizes, f32);
-    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
-    maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
-    SmallVector<utils::IteratorType> tableIters(tableRank,
-                                                utils::IteratorType::parallel);
     bool inverse = op.getInverse();
-    auto table = linalg::GenericOp::create(
-        b, loc, TypeRange{cosT.getType(), sinT.getType()}, ins,
-        ValueRange{cosT, sinT}, maps, tableIters,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value p = positionToF64(nb, l, args[0]);
-          if (scaleIdx >= 0)
-            p = arith::MulFOp::create(nb, l, p,
-                                      castFloat(nb, l, args[scaleIdx], f64));
-          Value theta = arith::MulFOp::create(nb, l, p, args[1]);
-          if (phaseIdx >= 0)
-            theta = arith::AddFOp::create(
-                nb, l, theta, castFloat(nb, l, args[phaseIdx], f64));
-          if (inverse)
-            theta = arith::NegFOp::create(nb, l, theta);
-          auto [c, sn] = sinCosF64(nb, l, theta);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
-        });
+    RopeTable table = buildRopeTable(
+        b, loc, positions, rOfr, op.getBaseOrDefault(), op.getInvFreq(),
+        op.getPhase(), op.getScale(), op.getRuntimeBase(), inverse);
+    OpFoldResult half = table.half;
 
     // --- the rotation, on a 5-D view of the rotated features ---
     // half:        [..., 2, r/2]  pair i = (k = 0, i), (k = 1, i)
@@ -232,7 +249,7 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     auto rot = linalg::GenericOp::create(
         b, loc, TypeRange{out5.getType()},
-        ValueRange{in5, in5, table.getResult(0), table.getResult(1)},
+        ValueRange{in5, in5, table.cos, table.sin},
         ValueRange{out5},
         SmallVector<AffineMap>{at(readLayout, d3), at(readLayout, 1 - d3),
                                tableMap, tableMap, at(writeLayout, d3)},

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace rotary::lowering {
@@ -59,6 +60,18 @@ linalg::GenericOp
 elementwise(OpBuilder &b, Location loc, ValueRange inputs, ValueRange outputs,
             int64_t rank,
             function_ref<void(OpBuilder &, Location, ValueRange)> body);
+
+/// RoPE's angle table: cos θ and sin θ [positions..., r/2] in f32, computed
+/// in f64 once per call (decision 0013); `half` is r/2. Null operands are
+/// absent (frequencies then come from `baseAttr`).
+struct RopeTable {
+  Value cos, sin;
+  OpFoldResult half;
+};
+RopeTable buildRopeTable(OpBuilder &b, Location loc, Value positions,
+                         OpFoldResult rotaryDim, float baseAttr, Value invFreq,
+                         Value phase, Value scale, Value runtimeBase,
+                         bool inverse);
 
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns);

@@ -390,8 +390,6 @@ FailureOr<SmallVector<int64_t>> GivensOp::getEffectivePairs() {
     return SmallVector<int64_t>(pairs->begin(), pairs->end());
   int64_t d = dimFromEnd(rtt(getX()), 1);
   int64_t n = getNumRotations();
-  // Writing out more pairs than this would cost more than it could save.
-  constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
   if (isDyn(d) || isDyn(n) || n > kMaxMaterializedPairs)
     return failure();
   return roundRobinPairs(d, n);
