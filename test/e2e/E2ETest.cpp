@@ -424,7 +424,7 @@ void runGivens(const GivensConfig &c) {
   const int64_t H = c.heads > 0 ? c.heads : 3;
   std::vector<std::vector<int64_t>> lead =
       c.xRank == 2
-          ? std::vector<std::vector<int64_t>>{{1}, {7}, {33}}
+          ? std::vector<std::vector<int64_t>>{{1}, {7}, {33}, {130}}
           : std::vector<std::vector<int64_t>>{{2, 5, H}, {1, 1, H}, {3, 4, H}};
   if (c.heads > 0 && c.xRank == 2)
     lead = {{H}}; // per head on [H, D]
@@ -1351,6 +1351,14 @@ TEST_F(E2E, FusedRotationBlockLowPrecision) {
   runBlock(c);
   c.dtype = torch::kFloat16;
   c.layout = ref::RopeLayout::Interleaved;
+  runBlock(c);
+  // No rope, D = 32: full tiles take the 16 × 16 block transposes (with the
+  // widening and narrowing on the vectors), the last tile the scalar loops.
+  c.rope = false;
+  c.dtype = torch::kBFloat16;
+  c.D = 32;
+  c.N = 100;
+  c.lead = {{64}, {130}};
   runBlock(c);
 }
 

@@ -149,11 +149,89 @@ Value writeFeature(OpBuilder &b, Location loc, Value v, Value t, Value f) {
       ->getResult(0);
 }
 
+/// Full tiles with D a multiple of kBlock are transposed kBlock × kBlock at
+/// a time in registers (contiguous vector loads and stores on both sides);
+/// other tiles take the scalar loops.
+constexpr int64_t kBlock = 16;
+
+/// `v` (a vector of floats) converted to element type `to`.
+Value castVector(OpBuilder &b, Location loc, Value v, Type to) {
+  auto type = cast<VectorType>(v.getType());
+  Type from = type.getElementType();
+  if (from == to)
+    return v;
+  auto result = VectorType::get(type.getShape(), to);
+  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
+    return arith::ExtFOp::create(b, loc, result, v);
+  return arith::TruncFOp::create(b, loc, result, v);
+}
+
+/// out[c][r] = in[r][c] for kBlock vectors of kBlock lanes: four stages of
+/// two-input shuffles; stage h pairs rows i and i + h and swaps the h-lane
+/// blocks between them.
+SmallVector<Value> transposeBlock(OpBuilder &b, Location loc,
+                                  SmallVector<Value> rows) {
+  for (int64_t h = kBlock / 2; h >= 1; h /= 2) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t c = 0; c < kBlock; ++c) {
+      bool low = (c & h) == 0;
+      lo.push_back(low ? c : kBlock + c - h);
+      hi.push_back(low ? c + h : kBlock + c);
+    }
+    SmallVector<Value> next(rows);
+    for (int64_t i = 0; i < kBlock; ++i) {
+      if (i & h)
+        continue;
+      next[i] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
+                                          b.getDenseI64ArrayAttr(lo));
+      next[i + h] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
+                                              b.getDenseI64ArrayAttr(hi));
+    }
+    rows = std::move(next);
+  }
+  return rows;
+}
+
+/// Whether a tile of `rows` rows takes the block transposes: a full tile and
+/// D % kBlock == 0. Null when D is static and not a multiple of kBlock.
+Value blockTransposable(OpBuilder &b, Location loc, Value rows, Value d) {
+  if (std::optional<int64_t> dc = getConstantIntValue(d);
+      dc && *dc % kBlock != 0)
+    return Value();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value full = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq, rows,
+      arith::ConstantIndexOp::create(b, loc, kRowTile));
+  Value aligned = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::RemUIOp::create(b, loc, d,
+                             arith::ConstantIndexOp::create(b, loc, kBlock)),
+      zero);
+  return arith::AndIOp::create(b, loc, full, aligned);
+}
+
+/// A loop over feature blocks fb = 0, kBlock, .. < d carrying one tensor.
+Value forFeatureBlocks(OpBuilder &b, Location loc, Value d, Value init,
+                       function_ref<Value(OpBuilder &, Location, Value, Value)>
+                           body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, kBlock);
+  return scf::ForOp::create(
+             b, loc, c0, d, step, ValueRange{init},
+             [&](OpBuilder &lb, Location l, Value fb, ValueRange iter) {
+               scf::YieldOp::create(lb, l, body(lb, l, fb, iter[0]));
+             })
+      .getResult(0);
+}
+
 /// The column-major f32 tile [D, kRowTile] of rows row .. row + rows − 1:
 /// t[f, r] = value(m, f) with m = row + min(r, rows − 1). The loop runs r
 /// outer, f inner, so x is read along its rows.
+/// With `x3` (and `head`), a full tile whose values are plain x3 elements is
+/// loaded by block transposes instead.
 Value loadTile(OpBuilder &b, Location loc, Value d, Value row, Value rows,
-               function_ref<Value(OpBuilder &, Location, Value, Value)> value) {
+               function_ref<Value(OpBuilder &, Location, Value, Value)> value,
+               Value x3 = Value(), Value head = Value()) {
   MLIRContext *ctx = b.getContext();
   // A static D gives a static tile (constant strides in the chain loop).
   Value init = tensor::EmptyOp::create(
@@ -162,18 +240,66 @@ Value loadTile(OpBuilder &b, Location loc, Value d, Value row, Value rows,
                                 b.getIndexAttr(kRowTile)},
       b.getF32Type());
   AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-             SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx)},
-             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-             [&](OpBuilder &nb, Location l, ValueRange) {
-               Value ri = linalg::IndexOp::create(nb, l, 0);
-               Value fi = linalg::IndexOp::create(nb, l, 1);
-               Value last = arith::SubIOp::create(
-                   nb, l, rows, arith::ConstantIndexOp::create(nb, l, 1));
-               Value m = arith::AddIOp::create(
-                   nb, l, row, arith::MinUIOp::create(nb, l, ri, last));
-               linalg::YieldOp::create(nb, l, value(nb, l, m, fi));
+  auto scalarLoad = [&](OpBuilder &sb, Location sl) -> Value {
+    return linalg::GenericOp::create(
+               sb, sl, TypeRange{init.getType()}, ValueRange{},
+               ValueRange{init},
+               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx)},
+               SmallVector<utils::IteratorType>(2,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange) {
+                 Value ri = linalg::IndexOp::create(nb, l, 0);
+                 Value fi = linalg::IndexOp::create(nb, l, 1);
+                 Value last = arith::SubIOp::create(
+                     nb, l, rows, arith::ConstantIndexOp::create(nb, l, 1));
+                 Value m = arith::AddIOp::create(
+                     nb, l, row, arith::MinUIOp::create(nb, l, ri, last));
+                 linalg::YieldOp::create(nb, l, value(nb, l, m, fi));
+               })
+        .getResult(0);
+  };
+  Value fast = x3 ? blockTransposable(b, loc, rows, d) : Value();
+  if (!fast)
+    return scalarLoad(b, loc);
+  // Rows row + rb + k (k < kBlock) of features fb..fb+kBlock: contiguous
+  // loads of x, transposed into contiguous stores of the tile.
+  Type elt = cast<RankedTensorType>(x3.getType()).getElementType();
+  auto blockLoad = [&](OpBuilder &fb0, Location fl) -> Value {
+    return forFeatureBlocks(
+        fb0, fl, d, init, [&](OpBuilder &lb, Location l, Value fb, Value t) {
+          for (int64_t rb = 0; rb < kRowTile; rb += kBlock) {
+            SmallVector<Value> rowsV;
+            for (int64_t k = 0; k < kBlock; ++k) {
+              Value m = arith::AddIOp::create(
+                  lb, l, row,
+                  arith::ConstantIndexOp::create(lb, l, rb + k));
+              Value v = vector::TransferReadOp::create(
+                  lb, l, VectorType::get({kBlock}, elt), x3,
+                  ValueRange{m, head, fb}, /*padding=*/std::nullopt,
+                  ArrayRef<bool>{true});
+              rowsV.push_back(castVector(lb, l, v, lb.getF32Type()));
+            }
+            SmallVector<Value> cols = transposeBlock(lb, l, rowsV);
+            Value r0 = arith::ConstantIndexOp::create(lb, l, rb);
+            for (int64_t c = 0; c < kBlock; ++c) {
+              Value feature = arith::AddIOp::create(
+                  lb, l, fb, arith::ConstantIndexOp::create(lb, l, c));
+              t = vector::TransferWriteOp::create(lb, l, cols[c], t,
+                                                  ValueRange{feature, r0},
+                                                  ArrayRef<bool>{true})
+                      ->getResult(0);
+            }
+          }
+          return t;
+        });
+  };
+  return scf::IfOp::create(
+             b, loc, fast,
+             [&](OpBuilder &tb, Location tl) {
+               scf::YieldOp::create(tb, tl, blockLoad(tb, tl));
+             },
+             [&](OpBuilder &eb, Location el) {
+               scf::YieldOp::create(eb, el, scalarLoad(eb, el));
              })
       .getResult(0);
 }
@@ -243,28 +369,72 @@ Value rowTileKernel(
       {m, row});
   Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
   Value t = tile(b, loc, row, rowsV, head);
-  // Transpose back the `rows` valid columns (the slice bounds the loops).
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   OpFoldResult dO = getAsOpFoldResult(d);
-  Value valid = tensor::ExtractSliceOp::create(
-      b, loc, t, SmallVector<OpFoldResult>{zero, zero},
-      SmallVector<OpFoldResult>{dO, rows}, SmallVector<OpFoldResult>{one, one});
   SmallVector<OpFoldResult> offs = {row, head, zero};
   SmallVector<OpFoldResult> sizes = {rows, one, dO};
   SmallVector<OpFoldResult> strides = {one, one, one};
   Value yInit = emptyOf(b, loc, {rows, dO}, elt);
   AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{yInit.getType()}, ValueRange{valid},
-                ValueRange{yInit},
-                SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
-                                       AffineMap::get(2, 0, {r, f}, ctx)},
-                SmallVector<utils::IteratorType>(2,
-                                                 utils::IteratorType::parallel),
-                [&](OpBuilder &nb, Location l, ValueRange a) {
-                  linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
-                })
-                .getResult(0);
+  // Transpose back the `rows` valid columns (the slice bounds the loops).
+  auto scalarStore = [&](OpBuilder &sb, Location sl) -> Value {
+    Value valid = tensor::ExtractSliceOp::create(
+        sb, sl, t, SmallVector<OpFoldResult>{zero, zero},
+        SmallVector<OpFoldResult>{dO, rows},
+        SmallVector<OpFoldResult>{one, one});
+    return linalg::GenericOp::create(
+               sb, sl, TypeRange{yInit.getType()}, ValueRange{valid},
+               ValueRange{yInit},
+               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
+                                      AffineMap::get(2, 0, {r, f}, ctx)},
+               SmallVector<utils::IteratorType>(2,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange a) {
+                 linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
+               })
+        .getResult(0);
+  };
+  // Full tiles: features fb..fb+kBlock of rows rb..rb+kBlock, transposed in
+  // registers, narrowed, stored as contiguous row pieces.
+  auto blockStore = [&](OpBuilder &bb, Location bl) -> Value {
+    return forFeatureBlocks(
+        bb, bl, d, yInit, [&](OpBuilder &lb, Location l, Value fb, Value y) {
+          for (int64_t rb = 0; rb < kRowTile; rb += kBlock) {
+            Value r0 = arith::ConstantIndexOp::create(lb, l, rb);
+            SmallVector<Value> feats;
+            for (int64_t c = 0; c < kBlock; ++c) {
+              Value feature = arith::AddIOp::create(
+                  lb, l, fb, arith::ConstantIndexOp::create(lb, l, c));
+              feats.push_back(vector::TransferReadOp::create(
+                  lb, l, VectorType::get({kBlock}, lb.getF32Type()), t,
+                  ValueRange{feature, r0}, /*padding=*/std::nullopt,
+                  ArrayRef<bool>{true}));
+            }
+            SmallVector<Value> rowsOut = transposeBlock(lb, l, feats);
+            for (int64_t k = 0; k < kBlock; ++k) {
+              Value rk = arith::ConstantIndexOp::create(lb, l, rb + k);
+              y = vector::TransferWriteOp::create(
+                      lb, l, castVector(lb, l, rowsOut[k], elt), y,
+                      ValueRange{rk, fb}, ArrayRef<bool>{true})
+                      ->getResult(0);
+            }
+          }
+          return y;
+        });
+  };
+  Value y;
+  if (Value fast = blockTransposable(b, loc, rowsV, d))
+    y = scf::IfOp::create(
+            b, loc, fast,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(tb, tl, blockStore(tb, tl));
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, scalarStore(eb, el));
+            })
+            .getResult(0);
+  else
+    y = scalarStore(b, loc);
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(b, loc, y,
                                         forall.getRegionIterArgs()[0], offs,
@@ -340,13 +510,14 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
     Value y3 = rowTileKernel(
         b, loc, x3, elt,
         [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-          Value t = loadTile(tb, l, d, row, rows,
-                             [&](OpBuilder &nb, Location el, Value m, Value f) {
-                               return toF32(nb, el,
-                                            tensor::ExtractOp::create(
-                                                nb, el, x3,
-                                                ValueRange{m, head, f}));
-                             });
+          Value t = loadTile(
+              tb, l, d, row, rows,
+              [&](OpBuilder &nb, Location el, Value m, Value f) {
+                return toF32(nb, el,
+                             tensor::ExtractOp::create(nb, el, x3,
+                                                       ValueRange{m, head, f}));
+              },
+              x3, head);
           return applyChain(tb, l, t, chain, head);
         });
     rewriter.replaceOp(op,
@@ -473,10 +644,13 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
     Value y3 = rowTileKernel(
         b, loc, x3, elt,
         [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-          Value t = loadTile(tb, l, d, row, rows,
-                             [&](OpBuilder &nb, Location el, Value m, Value f) {
-                               return ropedElement(nb, el, m, head, f);
-                             });
+          // Without rope the values are plain x elements: block loads.
+          Value t = loadTile(
+              tb, l, d, row, rows,
+              [&](OpBuilder &nb, Location el, Value m, Value f) {
+                return ropedElement(nb, el, m, head, f);
+              },
+              positions ? Value() : x3, head);
           t = applyChain(tb, l, t, chain, perHeadA ? head : c0);
           // y[:, e] = Σ_f t[f, :]·R[f, e]: one vector accumulator per e,
           // summed over f in order.

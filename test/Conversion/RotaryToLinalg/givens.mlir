@@ -78,9 +78,11 @@
 // CHECK:           %[[T2:.*]] = vector.transfer_write %[[YJ]], %[[T1]][%[[J]], %{{.*}}] {in_bounds = [true]} : vector<64xf32>, tensor<4x64xf32>
 // CHECK-NEXT:      scf.yield %[[T2]] : tensor<4x64xf32>
 // CHECK-NEXT:    }
-// The valid rows, narrowed while transposing back, stored into the slice.
-// CHECK-NEXT:    %[[VALID:.*]] = tensor.extract_slice %[[CHAIN]][0, 0] [4, %[[ROWS]]] [1, 1] : tensor<4x64xf32> to tensor<4x?xf32>
+// The valid rows, narrowed while transposing back, stored into the slice
+// (D = 4 is not a multiple of 16: scalar transposes only, no scf.if).
+// CHECK-NOT:     scf.if
 // CHECK-NEXT:    %[[YE:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x4xbf16>
+// CHECK-NEXT:    %[[VALID:.*]] = tensor.extract_slice %[[CHAIN]][0, 0] [4, %[[ROWS]]] [1, 1] : tensor<4x64xf32> to tensor<4x?xf32>
 // CHECK-NEXT:    %[[NARROW:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%[[VALID]] : tensor<4x?xf32>) outs(%[[YE]] : tensor<?x4xbf16>)
 // CHECK-NEXT:    ^bb0(%[[IN2:[^:]*]]: f32, %{{.*}}: bf16):
 // CHECK-NEXT:      %[[NW:.*]] = arith.truncf %[[IN2]] : f32 to bf16
@@ -164,11 +166,26 @@ func.func @givens_default_schedule_tiles(%x: tensor<130x6xf32>, %a: tensor<15xf3
 // CHECK-NEXT:    %[[NEG:.*]] = arith.negf %[[PHI]] : f32
 // CHECK-NEXT:    math.cos %[[NEG]] : f32
 // CHECK-NEXT:    math.sin %[[NEG]] : f32
-// CHECK:       scf.forall (%{{.*}}, %[[HEAD:.*]]) = (0, 0) to (%{{.*}}, %{{.*}}) step (64, 1)
-// CHECK-NEXT:    affine.min affine_map<()[s0, s1] -> (64, s0 - s1)>
-// CHECK-NEXT:    tensor.empty(%[[D]]) : tensor<?x64xf32>
+// CHECK:       scf.forall (%[[ROW:.*]], %[[HEAD:.*]]) = (0, 0) to (%{{.*}}, %{{.*}}) step (64, 1)
+// CHECK-NEXT:    %[[ROWS:.*]] = affine.min affine_map<()[s0, s1] -> (64, s0 - s1)>
+// CHECK-NEXT:    %[[INIT:.*]] = tensor.empty(%[[D]]) : tensor<?x64xf32>
+// A full tile (64 rows) with D % 16 == 0 is transposed in 16 × 16 blocks in
+// registers (16 contiguous row loads, shuffles, 16 contiguous stores);
+// other tiles use the scalar loop.
+// CHECK:         %[[FULL:.*]] = arith.cmpi eq, %[[ROWS]], %{{.*}} : index
+// CHECK:         %[[REM:.*]] = arith.remui %[[D]], %{{.*}} : index
+// CHECK-NEXT:    %[[ALIGNED:.*]] = arith.cmpi eq, %[[REM]], %{{.*}} : index
+// CHECK-NEXT:    %[[FAST:.*]] = arith.andi %[[FULL]], %[[ALIGNED]] : i1
+// CHECK-NEXT:    %[[TILE:.*]] = scf.if %[[FAST]] -> (tensor<?x64xf32>) {
+// CHECK:           scf.for %[[FB:.*]] = %{{.*}} to %[[D]] step %{{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (tensor<?x64xf32>) {
+// CHECK:             vector.transfer_read %[[X3]][%{{.*}}, %[[HEAD]], %[[FB]]], %{{.*}} {in_bounds = [true]} : tensor<?x1x?xf32>, vector<16xf32>
+// CHECK:             vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK:             vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] {in_bounds = [true]} : vector<16xf32>, tensor<?x64xf32>
+// CHECK:         } else {
+// CHECK:           linalg.generic {{.*}} outs(%[[INIT]] : tensor<?x64xf32>)
+// CHECK:         }
 // CHECK-NOT:     arith.remui
-// CHECK:         scf.for %[[STEP:.*]] = %{{.*}} to %[[N]] step %[[C1:[^ ]*]] iter_args(
+// CHECK:         scf.for %[[STEP:.*]] = %{{.*}} to %[[N]] step %[[C1:[^ ]*]] iter_args(%{{.*}} = %[[TILE]])
 // CHECK-NEXT:      %[[LAST:.*]] = arith.subi %[[N]], %[[C1]] : index
 // CHECK-NEXT:      %[[K:.*]] = arith.subi %[[LAST]], %[[STEP]] : index
 // CHECK-NEXT:      tensor.extract %[[PAIRS]][%[[K]], %{{.*}}] : tensor<?x2xindex>
@@ -177,6 +194,13 @@ func.func @givens_default_schedule_tiles(%x: tensor<130x6xf32>, %a: tensor<15xf3
 // CHECK-NEXT:      tensor.extract %[[TAB]]#1[%[[HEAD]], %[[K]]] : tensor<1x?xf32>
 // CHECK-NOT:       arith.remui
 // CHECK:           scf.yield
+// The store side has the same two paths, back into x's row layout.
+// CHECK:         scf.if %{{.*}} -> (tensor<?x?xf32>) {
+// CHECK:           vector.transfer_read %{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// CHECK:           vector.transfer_write %{{.*}} : vector<16xf32>, tensor<?x?xf32>
+// CHECK:         } else {
+// CHECK:           tensor.extract_slice %{{.*}}[0, 0] [%{{.*}}, %[[ROWS]]] [1, 1] : tensor<?x64xf32> to tensor<?x?xf32>
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[ROW]], %[[HEAD]], 0]
 func.func @givens_inverse_dynamic(%x: tensor<?x?xf32>, %a: tensor<?xf32>) -> tensor<?x?xf32> {
   %0 = rotary.givens %x, %a {inverse} : tensor<?x?xf32>, tensor<?xf32>
   return %0 : tensor<?x?xf32>
