@@ -14,8 +14,8 @@
 // efficiency = bound / compiled. Times are medians of N runs after one
 // warm-up; the per-family lines also give min-max.
 //
-// Some families have two eager rows: givens (stage by stage, and folded into
-// one D×D matrix then x·Q), fam_step (in place as torch.optim writes it, and
+// Some families have two eager rows: givens and rotation_block (the chain
+// stage by stage, and folded into one D×D matrix then x·Q), fam_step (in place as torch.optim writes it, and
 // out of place), attention W = 128 (matmul as written, and the products on
 // oneDNN, since Debian's LibTorch may run matmul on the reference BLAS).
 //
@@ -27,7 +27,8 @@
 //                     [--torch-threads N] [--eager-alloc reuse|os]
 //                     [--examples DIR] [--keep]
 //   --quick      tiny shapes, one repeat (the ctest smoke test)
-//   --family     rope | hdd_rope | givens | fam_step | attention (repeatable)
+//   --family     rope | hdd_rope | givens | rotation_block | fam_step |
+//                attention (repeatable)
 //   --repeats    timed repeats per measurement (default: per family)
 //   --torch-threads  LibTorch intra-op threads (default: all hardware
 //                threads, as the kernels' OpenMP runtime uses)
@@ -93,9 +94,10 @@ struct Options {
   std::string examplesDir = ROTARY_BENCH_EXAMPLES_DIR;
 };
 
-const char *kFamilies[] = {"rope",         "hdd_rope",     "givens",
-                           "fam_step",     "attention",    "rope_bwd",
-                           "hdd_rope_bwd", "givens_bwd",   "attention_bwd"};
+const char *kFamilies[] = {"rope",         "hdd_rope",       "givens",
+                           "rotation_block", "fam_step",   "attention",
+                           "rope_bwd",     "hdd_rope_bwd",   "givens_bwd",
+                           "attention_bwd"};
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -761,6 +763,89 @@ std::vector<Row> benchGivens(const Options &o, const Machine &m) {
 }
 
 //===----------------------------------------------------------------------===//
+// Family: rotation_block
+//===----------------------------------------------------------------------===//
+
+/// SPEC §4 with rope: y = rope(x)·G_1⋯G_K·R, x [B, T, H, D], as model code
+/// writes it: the rope above, the chain stage by stage, then one matmul.
+torch::Tensor blockEager(const torch::Tensor &x, const torch::Tensor &pos,
+                         const torch::Tensor &angles, const torch::Tensor &R,
+                         const GivensPlan &plan) {
+  int64_t D = x.size(3);
+  torch::Tensor y = ropeEager(x, pos).reshape({-1, D});
+  y = givensEager(y, angles, plan);
+  return torch::mm(y, R).view(x.sizes());
+}
+
+/// The same with the chain folded into the matrix: Q = G_1⋯G_K·R (the
+/// stages applied to the identity), then rope and one x·Q.
+torch::Tensor blockEagerFolded(const torch::Tensor &x, const torch::Tensor &pos,
+                               const torch::Tensor &angles,
+                               const torch::Tensor &R,
+                               const GivensPlan &eyePlan) {
+  int64_t D = x.size(3);
+  torch::Tensor q = torch::mm(givensEager(torch::eye(D), angles, eyePlan), R);
+  return torch::mm(ropeEager(x, pos).reshape({-1, D}), q).view(x.sizes());
+}
+
+std::vector<Row> benchRotationBlock(const Options &o, const Machine &m) {
+  int64_t B = 1, T = 2048, H = 16, D = 64;
+  if (o.quick)
+    T = 16, H = 2, D = 16;
+  int64_t K = D * (D - 1) / 2, M = B * T * H;
+  int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 5);
+  Row row;
+  row.family = "rotation_block";
+  torch::Tensor x = torch::randn({B, T, H, D});
+  torch::Tensor pos = torch::arange(T, torch::kInt64);
+  torch::Tensor ang = torch::rand({K}) * (2 * M_PI) - M_PI;
+  torch::Tensor R = std::get<0>(torch::linalg_qr(torch::randn({D, D})));
+  R = R.contiguous();
+  row.shape = "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K) + " rope";
+  std::vector<std::vector<int64_t>> I, J;
+  roundRobin(D, I, J);
+  GivensPlan plan, eyePlan;
+  for (int64_t s = 0; s < D - 1; ++s) {
+    torch::Tensor i = torch::tensor(I[s], torch::kInt64).unsqueeze(0);
+    torch::Tensor j = torch::tensor(J[s], torch::kInt64).unsqueeze(0);
+    plan.I.push_back(i.expand({M, D / 2}));
+    plan.J.push_back(j.expand({M, D / 2}));
+    eyePlan.I.push_back(i.expand({D, D / 2}));
+    eyePlan.J.push_back(j.expand({D, D / 2}));
+  }
+  Kernel k(readFile(o.examplesDir + "/givens.mlir"), "rotation_block",
+           o.keep);
+  row.compileSeconds = k.compileSeconds();
+  const std::string entry = "rotation_block_rope";
+  std::vector<TensorRef> in = {ref(x), ref(ang), ref(R), ref(pos)};
+  auto out = k.allocOutputs(entry, in);
+  std::vector<TensorRef> outRefs = {ref(out[0])};
+  k.call(entry, in, outRefs);
+  Row folded = row;
+  folded.shape += " eager folded";
+  row.shape += " eager stages";
+  compare(out[0], blockEager(x, pos, ang, R, plan), row);
+  compare(out[0], blockEagerFolded(x, pos, ang, R, eyePlan), folded);
+  for (Row *r : {&row, &folded}) {
+    r->bytes = 4.0 * (2 * x.numel() + K + D * D) + 8.0 * T;
+    // Minimal work: fold the chain into R (K·D·6), rope (6 per pair), x·Q.
+    r->flops = 2.0 * M * D * D + 3.0 * M * D + 6.0 * K * D;
+  }
+  if (row.ok && folded.ok) {
+    settle();
+    row.eagerT = timeIt([&] { blockEager(x, pos, ang, R, plan); }, 1, reps);
+    folded.eagerT =
+        timeIt([&] { blockEagerFolded(x, pos, ang, R, eyePlan); }, 1, reps);
+    settle();
+    row.compiledT = folded.compiledT =
+        timeIt([&] { k.call(entry, in, outRefs); }, 1, reps);
+  }
+  finish(row, m);
+  finish(folded, m);
+  return {row, folded};
+}
+
+//===----------------------------------------------------------------------===//
 // Family: fam_step
 //===----------------------------------------------------------------------===//
 
@@ -1165,11 +1250,11 @@ std::string sci(double v) {
 }
 
 void printTables(const std::vector<Row> &rows) {
-  std::printf("\n%-10s %-44s %10s %10s %10s %5s %8s %6s %9s %9s %s\n",
+  std::printf("\n%-14s %-44s %10s %10s %10s %5s %8s %6s %9s %9s %s\n",
               "family", "shape", "eager_ms", "rotary_ms", "bound_ms", "by",
               "speedup", "eff", "max_abs", "rel", "check");
   for (const Row &r : rows)
-    std::printf("%-10s %-44s %10s %10s %10s %5s %8s %6s %9s %9s %s\n",
+    std::printf("%-14s %-44s %10s %10s %10s %5s %8s %6s %9s %9s %s\n",
                 r.family.c_str(), r.shape.c_str(), ms(r.eager).c_str(),
                 ms(r.compiled).c_str(), ms(r.bound).c_str(),
                 r.boundBy.c_str(), ratio(r.eager / r.compiled).c_str(),
@@ -1195,9 +1280,12 @@ void usage() {
       "usage: rotary-bench [--quick] [--family NAME]... [--repeats N]\n"
       "                    [--torch-threads N] [--eager-alloc reuse|os]\n"
       "                    [--examples DIR] [--keep]\n"
-      "families: rope hdd_rope givens fam_step attention rope_bwd\n"
-      "          hdd_rope_bwd givens_bwd attention_bwd (backward: the\n"
-      "          compiled vjp vs LibTorch autograd's backward)\n");
+      "families: rope hdd_rope givens rotation_block fam_step attention
+"
+      "          rope_bwd hdd_rope_bwd givens_bwd attention_bwd (backward:
+"
+      "          the compiled vjp vs LibTorch autograd's backward)
+");
 }
 
 } // namespace
@@ -1310,6 +1398,8 @@ int main(int argc, char **argv) {
         r = benchHdd(o, m);
       else if (f == "givens")
         r = benchGivens(o, m);
+      else if (f == "rotation_block")
+        r = benchRotationBlock(o, m);
       else if (f == "fam_step")
         r = benchFam(o, m);
       else if (f == "attention")
@@ -1334,7 +1424,7 @@ int main(int argc, char **argv) {
     }
     for (const Row &row : r) {
       if (!row.error)
-        std::printf("# %-10s %-44s compiled in %.2f s, rel diff %s%s; "
+        std::printf("# %-14s %-44s compiled in %.2f s, rel diff %s%s; "
                     "min-max ms: eager %s-%s, rotary %s-%s\n",
                     row.family.c_str(), row.shape.c_str(),
                     row.compileSeconds, sci(row.rel).c_str(),

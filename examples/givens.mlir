@@ -14,3 +14,14 @@ func.func @rotation_block(%x: tensor<?x?xf32>, %angles: tensor<?xf32>,
       : tensor<?x?xf32>, tensor<?xf32>, tensor<?x?xf32>
   return %y : tensor<?x?xf32>
 }
+
+// RoPE (half layout, base 10000) on the head dim, then x·(G_1⋯G_K)·R, with
+// x [B, T, H, D]: one kernel per row tile (rotary-fuse-rotations keeps the
+// block: D is dynamic, so the chain cannot be folded into R here).
+func.func @rotation_block_rope(%x: tensor<?x?x?x?xf32>, %angles: tensor<?xf32>,
+                               %r: tensor<?x?xf32>, %positions: tensor<?xi64>)
+    -> tensor<?x?x?x?xf32> {
+  %y = rotary.rotation_block %x, %angles, %r rope(%positions : tensor<?xi64>)
+      layout = half : tensor<?x?x?x?xf32>, tensor<?xf32>, tensor<?x?xf32>
+  return %y : tensor<?x?x?x?xf32>
+}

@@ -129,10 +129,20 @@ struct ForwardOutputsPass
     SmallVector<memref::CopyOp> copies;
     fn.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
     for (memref::CopyOp copy : copies) {
-      auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+      // The buffer may be copied through a reshape of it (a kernel that
+      // computes on a [rows, heads, D] view of a [..., D] result).
+      Value src = copy.getSource();
+      Operation *reshape = src.getDefiningOp();
+      if (isa_and_present<memref::CollapseShapeOp, memref::ExpandShapeOp>(
+              reshape) &&
+          src.hasOneUse())
+        src = reshape->getOperand(0);
+      else
+        reshape = nullptr;
+      auto alloc = src.getDefiningOp<memref::AllocOp>();
       auto out = dyn_cast<BlockArgument>(copy.getTarget());
       if (!alloc || !out || out.getOwner() != &fn.getBody().front() ||
-          alloc.getType() != out.getType() ||
+          copy.getSource().getType() != out.getType() ||
           alloc->getBlock() != copy->getBlock() ||
           copy->getBlock() != out.getOwner())
         continue;
@@ -153,8 +163,31 @@ struct ForwardOutputsPass
       }
       if (!ok)
         continue;
-      alloc.getResult().replaceAllUsesWith(out);
+      // The output seen through the inverse reshape replaces the buffer.
+      Value replacement = out;
+      if (reshape) {
+        OpBuilder b(alloc);
+        if (auto c = dyn_cast<memref::CollapseShapeOp>(reshape)) {
+          replacement = memref::ExpandShapeOp::create(
+              b, alloc.getLoc(), alloc.getType(), out,
+              c.getReassociationIndices(),
+              getMixedValues(alloc.getType().getShape(),
+                             alloc.getDynamicSizes(), b));
+        } else {
+          auto e = cast<memref::ExpandShapeOp>(reshape);
+          auto view = memref::CollapseShapeOp::create(
+              b, alloc.getLoc(), out, e.getReassociationIndices());
+          if (view.getType() != alloc.getType()) {
+            view.erase();
+            continue;
+          }
+          replacement = view;
+        }
+      }
       copy.erase();
+      if (reshape)
+        reshape->erase();
+      alloc.getResult().replaceAllUsesWith(replacement);
       if (dealloc)
         dealloc.erase();
       alloc.erase();
@@ -269,7 +302,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   pm.addPass(createRotaryContiguousExpandShape());
   addText(pm, "convert-linalg-to-loops,scf-forall-to-for,"
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-              "convert-to-llvm,reconcile-unrealized-casts,canonicalize");
+              "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts,canonicalize");
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPackEntryPoints());
 }

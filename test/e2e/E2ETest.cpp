@@ -424,7 +424,7 @@ void runGivens(const GivensConfig &c) {
   const int64_t H = c.heads > 0 ? c.heads : 3;
   std::vector<std::vector<int64_t>> lead =
       c.xRank == 2
-          ? std::vector<std::vector<int64_t>>{{1}, {7}, {33}}
+          ? std::vector<std::vector<int64_t>>{{1}, {7}, {33}, {130}}
           : std::vector<std::vector<int64_t>>{{2, 5, H}, {1, 1, H}, {3, 4, H}};
   if (c.heads > 0 && c.xRank == 2)
     lead = {{H}}; // per head on [H, D]
@@ -1167,4 +1167,216 @@ TEST_F(E2E, RotationBlock) {
   o.rotaryDim = 4;
   o.base = 100.0;
   EXPECT_TRUE(allClose(out[0], ref::rotationBlock(f64(x), f64(a), f64(R), o)));
+}
+
+//===----------------------------------------------------------------------===//
+// rotation_block as one fused kernel (rope while loading each row tile, the
+// Givens chain, x·R on the tile). Every config keeps the chain unfolded
+// (dynamic D, a bf16 R, or mixed per-head operands), so the block reaches the
+// lowering as one op; row counts cover 1 row, odd counts and several tiles.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct BlockConfig {
+  bool rope = true;
+  ref::RopeLayout layout = ref::RopeLayout::Half;
+  int64_t rotaryDim = -1; ///< the attribute, when > 0
+  double base = -1;       ///< the attribute, when > 0
+  int posRank = 1;
+  std::vector<ref::Pair> pairs; ///< empty: the default schedule
+  int64_t N = 0;
+  bool perHeadAngles = false, perHeadR = false;
+  bool staticD = false; ///< else D (and R's sizes) are dynamic
+  int64_t D = 8;
+  int64_t H = 3;
+  torch::ScalarType dtype = torch::kFloat32;  ///< x (and y)
+  torch::ScalarType rDtype = torch::kFloat32; ///< R
+  /// Leading shapes: [B, T] with rope (x is [B, T, H, D]), else [rows...].
+  std::vector<std::vector<int64_t>> lead = {{1, 1}, {2, 5}, {1, 67}, {3, 43}};
+};
+
+std::string typeName(torch::ScalarType t) {
+  switch (t) {
+  case torch::kBFloat16:
+    return "bf16";
+  case torch::kFloat16:
+    return "f16";
+  default:
+    return "f32";
+  }
+}
+
+void runBlock(const BlockConfig &c) {
+  const int64_t dimD = c.staticD ? c.D : -1;
+  const std::string elt = typeName(c.dtype);
+  const bool headed = c.rope || c.perHeadAngles || c.perHeadR;
+  const int64_t leadRank = c.rope ? 2 : static_cast<int64_t>(c.lead[0].size());
+  std::vector<int64_t> xDims(leadRank, -1);
+  if (headed)
+    xDims.push_back(c.H);
+  xDims.push_back(dimD);
+  const std::string xT = tensorType(xDims, elt);
+  const int64_t dimN = c.pairs.empty() && c.staticD ? c.N : -1;
+  const std::string aT =
+      c.perHeadAngles ? tensorType({c.H, dimN}) : tensorType({dimN});
+  const std::string rT = c.perHeadR
+                             ? tensorType({c.H, dimD, dimD}, typeName(c.rDtype))
+                             : tensorType({dimD, dimD}, typeName(c.rDtype));
+  std::vector<Arg> args = {{"x", xT}, {"a", aT}, {"r", rT}};
+  std::string op = "%y = rotary.rotation_block %x, %a, %r";
+  const std::string pT = dynamicType(c.posRank, "i64");
+  if (c.rope) {
+    args.push_back({"pos", pT});
+    op += " rope(%pos : " + pT + ")";
+  }
+  if (!c.pairs.empty())
+    op += " " + pairsAttr(c.pairs);
+  if (c.rope)
+    op += std::string(" layout = ") + layoutName(c.layout);
+  std::vector<std::string> attrs;
+  if (c.rotaryDim > 0)
+    attrs.push_back("rotary_dim = " + std::to_string(c.rotaryDim) + " : i64");
+  if (c.base > 0)
+    attrs.push_back("base = " + f32Attr(c.base));
+  op += attrDict(attrs) + " : " + xT + ", " + aT + ", " + rT;
+  const std::string source = entrySource(args, {xT}, op, {"%y"});
+  SCOPED_TRACE(source);
+  ROTARY_COMPILE(kernel, source);
+  // bf16/f16 results are rounded once at the end (about one unit of their
+  // precision); the f32 math inside is checked by the f32 configs. A bf16 R
+  // needs nothing extra: the reference uses the same bf16 values.
+  Tolerance tol;
+  if (c.dtype != torch::kFloat32)
+    tol.rtol = tol.atol = c.dtype == torch::kBFloat16 ? 1.0 / 128 : 1.0 / 1024;
+  for (const std::vector<int64_t> &lead : c.lead) {
+    std::vector<int64_t> shape = lead;
+    if (headed)
+      shape.push_back(c.H);
+    shape.push_back(c.D);
+    SCOPED_TRACE("x " + c10::str(c10::IntArrayRef(shape)));
+    Tensor x = randn32(shape).to(c.dtype);
+    Tensor a = c.perHeadAngles ? uniform32({c.H, c.N}, -kPi, kPi)
+                               : uniform32({c.N}, -kPi, kPi);
+    // A random orthogonal R (as SPEC §3 initialises it), per head or shared.
+    Tensor R = c.perHeadR ? randn32({c.H, c.D, c.D}) : randn32({c.D, c.D});
+    R = std::get<0>(torch::linalg_qr(R.to(torch::kFloat64)))
+            .to(torch::kFloat32)
+            .contiguous()
+            .to(c.rDtype);
+    std::vector<Tensor> in = {x, a, R};
+    ref::RotationBlockOptions o;
+    o.pairs = c.pairs;
+    if (c.rope) {
+      Tensor pos = c.posRank == 1 ? positions({lead[1]})
+                                  : positions({lead[0], lead[1]});
+      in.push_back(pos);
+      o.positions = pos;
+      o.layout = c.layout;
+      o.rotaryDim = c.rotaryDim;
+      if (c.base > 0)
+        o.base = c.base;
+    }
+    std::vector<Tensor> out;
+    ASSERT_NO_THROW(out = kernel->run(in));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].scalar_type(), c.dtype);
+    EXPECT_TRUE(allClose(out[0].to(torch::kFloat64),
+                         ref::rotationBlock(f64(x), f64(a), f64(R), o), tol));
+  }
+}
+
+} // namespace
+
+// The full default schedule (dynamic D: pairs computed at run time), every
+// rope layout.
+TEST_F(E2E, FusedRotationBlockLayouts) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave}) {
+    SCOPED_TRACE(layoutName(layout));
+    BlockConfig c;
+    c.layout = layout;
+    c.N = 28;
+    runBlock(c);
+  }
+}
+
+// Positions [B, T], base attribute, partial rotary_dim (features r..D pass
+// through the rope, then all of them through the chain and R), odd D with
+// explicit pairs.
+TEST_F(E2E, FusedRotationBlockPartialRotaryDim) {
+  BlockConfig c;
+  c.posRank = 2;
+  c.base = 500.0;
+  c.rotaryDim = 4;
+  c.D = 10;
+  c.pairs = {{0, 9}, {4, 5}, {3, 8}, {1, 2}, {9, 0}, {6, 7}, {2, 4}};
+  c.N = c.pairs.size();
+  c.layout = ref::RopeLayout::Interleaved;
+  runBlock(c);
+  c.D = 7; // odd D, rope on the first 4 features
+  c.pairs = {{0, 6}, {5, 2}, {1, 3}, {4, 3}};
+  c.N = c.pairs.size();
+  c.layout = ref::RopeLayout::Deinterleave;
+  runBlock(c);
+}
+
+// Per-head angles and per-head R, and each one alone (mixed operands never
+// fold), at a static D.
+TEST_F(E2E, FusedRotationBlockPerHead) {
+  BlockConfig c;
+  c.staticD = true;
+  c.D = 8;
+  c.N = 28;
+  c.H = 4;
+  c.perHeadAngles = true;
+  c.perHeadR = true;
+  c.rDtype = torch::kBFloat16; // keeps the chain at any row count
+  runBlock(c);
+  c.rDtype = torch::kFloat32;
+  c.perHeadR = false;
+  runBlock(c);
+  c.perHeadAngles = false;
+  c.perHeadR = true;
+  c.rope = false;
+  c.lead = {{1}, {9}, {65}, {130}};
+  runBlock(c);
+}
+
+// bf16 and f16 data: f32 math inside, one rounding at the end.
+TEST_F(E2E, FusedRotationBlockLowPrecision) {
+  BlockConfig c;
+  c.N = 28;
+  c.dtype = torch::kBFloat16;
+  runBlock(c);
+  c.dtype = torch::kFloat16;
+  c.layout = ref::RopeLayout::Interleaved;
+  runBlock(c);
+  // No rope, D = 32: full tiles take the 16 × 16 block transposes (with the
+  // widening and narrowing on the vectors), the last tile the scalar loops.
+  c.rope = false;
+  c.dtype = torch::kBFloat16;
+  c.D = 32;
+  c.N = 100;
+  c.lead = {{64}, {130}};
+  runBlock(c);
+}
+
+// Without rope: x [rows, D] (1, 7, 65 and 130 rows), the partial default
+// schedule, and D = 64 with all 2016 rotations (D(D − 1)/2).
+TEST_F(E2E, FusedRotationBlockNoRope) {
+  BlockConfig c;
+  c.rope = false;
+  c.lead = {{1}, {7}, {65}, {130}};
+  c.D = 16;
+  c.N = 20;
+  runBlock(c);
+  c.D = 64;
+  c.N = 64 * 63 / 2;
+  c.lead = {{1}, {67}};
+  runBlock(c);
+  c.D = 2; // one rotation, a 2×2 R
+  c.N = 1;
+  c.lead = {{3}, {10}};
+  runBlock(c);
 }

@@ -21,7 +21,8 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // ROTARY_CONVERSION_PASSES_TD

@@ -169,9 +169,8 @@ struct ConvertRotaryToLinalgPass
     : rotary::impl::ConvertRotaryToLinalgBase<ConvertRotaryToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    // rotation_block is sugar: expand it first.
+    // rotation_block is lowered as one fused kernel (LowerChains.cpp).
     RewritePatternSet patterns(ctx);
-    RotationBlockOp::getCanonicalizationPatterns(patterns, ctx);
     populateRotaryToLinalgPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<RotaryDialect>();

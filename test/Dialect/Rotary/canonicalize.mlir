@@ -708,44 +708,28 @@ func.func @orthogonal_no_fold_non_constant(%x: tensor<4x2xf32>, %r: tensor<2x2xf
 // -----
 
 //===----------------------------------------------------------------------===//
-// ExpandRotationBlock
+// ExpandTrivialRotationBlock
 //===----------------------------------------------------------------------===//
 
-// CHECK-LABEL: func @expand_rotation_block
+// rotation_block stays one op (its fused kernel): canonicalization does not
+// expand it unless a part is an identity.
+// CHECK-LABEL: func @keep_rotation_block
 // CHECK-SAME:    (%[[X:.*]]: tensor<?x4xf32>, %[[A:.*]]: tensor<3xf32>, %[[R:.*]]: tensor<4x4xf32>)
-// CHECK-NEXT:    %[[G:.*]] = rotary.givens %[[X]], %[[A]] : tensor<?x4xf32>, tensor<3xf32>
-// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[G]], %[[R]] : tensor<?x4xf32>, tensor<4x4xf32>
+// CHECK-NEXT:    %[[Y:.*]] = rotary.rotation_block %[[X]], %[[A]], %[[R]] : tensor<?x4xf32>, tensor<3xf32>, tensor<4x4xf32>
 // CHECK-NEXT:    return %[[Y]]
-func.func @expand_rotation_block(%x: tensor<?x4xf32>, %a: tensor<3xf32>, %r: tensor<4x4xf32>) -> tensor<?x4xf32> {
+func.func @keep_rotation_block(%x: tensor<?x4xf32>, %a: tensor<3xf32>, %r: tensor<4x4xf32>) -> tensor<?x4xf32> {
   %y = rotary.rotation_block %x, %a, %r : tensor<?x4xf32>, tensor<3xf32>, tensor<4x4xf32>
   return %y : tensor<?x4xf32>
 }
 
 // -----
 
-// CHECK-LABEL: func @expand_rotation_block_pairs_per_head
-// CHECK-SAME:    (%[[X:.*]]: tensor<7x2x4xbf16>, %[[A:.*]]: tensor<2x2xf32>, %[[R:.*]]: tensor<2x4x4xf32>)
-// CHECK-NEXT:    %[[G:.*]] = rotary.givens %[[X]], %[[A]] pairs = [(0, 2), (1, 3)] : tensor<7x2x4xbf16>, tensor<2x2xf32>
-// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[G]], %[[R]] : tensor<7x2x4xbf16>, tensor<2x4x4xf32>
-// CHECK-NEXT:    return %[[Y]]
-func.func @expand_rotation_block_pairs_per_head(%x: tensor<7x2x4xbf16>, %a: tensor<2x2xf32>, %r: tensor<2x4x4xf32>)
-    -> tensor<7x2x4xbf16> {
-  %y = rotary.rotation_block %x, %a, %r pairs = [(0, 2), (1, 3)]
-      : tensor<7x2x4xbf16>, tensor<2x2xf32>, tensor<2x4x4xf32>
-  return %y : tensor<7x2x4xbf16>
-}
-
-// -----
-
-// With rope(positions): layout, rotary_dim and base go to the rope.
-// CHECK-LABEL: func @expand_rotation_block_rope
+// CHECK-LABEL: func @keep_rotation_block_rope
 // CHECK-SAME:    (%[[X:.*]]: tensor<1x?x2x8xf32>, %[[P:.*]]: tensor<?xi64>, %[[A:.*]]: tensor<2xf32>, %[[R:.*]]: tensor<8x8xf32>)
-// CHECK-NEXT:    %[[E:.*]] = rotary.rope %[[X]], %[[P]] layout = interleaved {base = 5.000000e+02 : f32, rotary_dim = 4 : i64} : tensor<1x?x2x8xf32>, tensor<?xi64>
-// CHECK-NEXT:    %[[G:.*]] = rotary.givens %[[E]], %[[A]] pairs = [(0, 7), (3, 5)] : tensor<1x?x2x8xf32>, tensor<2xf32>
-// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[G]], %[[R]] : tensor<1x?x2x8xf32>, tensor<8x8xf32>
+// CHECK-NEXT:    %[[Y:.*]] = rotary.rotation_block %[[X]], %[[A]], %[[R]] rope(%[[P]] : tensor<?xi64>) pairs = [(0, 7), (3, 5)] layout = interleaved {base = 5.000000e+02 : f32, rotary_dim = 4 : i64} : tensor<1x?x2x8xf32>, tensor<2xf32>, tensor<8x8xf32>
 // CHECK-NEXT:    return %[[Y]]
-func.func @expand_rotation_block_rope(%x: tensor<1x?x2x8xf32>, %pos: tensor<?xi64>, %a: tensor<2xf32>,
-                                      %r: tensor<8x8xf32>) -> tensor<1x?x2x8xf32> {
+func.func @keep_rotation_block_rope(%x: tensor<1x?x2x8xf32>, %pos: tensor<?xi64>, %a: tensor<2xf32>,
+                                    %r: tensor<8x8xf32>) -> tensor<1x?x2x8xf32> {
   %y = rotary.rotation_block %x, %a, %r rope(%pos : tensor<?xi64>) pairs = [(0, 7), (3, 5)]
       layout = interleaved {rotary_dim = 4 : i64, base = 500.0 : f32}
       : tensor<1x?x2x8xf32>, tensor<2xf32>, tensor<8x8xf32>
@@ -754,19 +738,47 @@ func.func @expand_rotation_block_rope(%x: tensor<1x?x2x8xf32>, %pos: tensor<?xi6
 
 // -----
 
-// With rope(positions) and nothing else: the rope gets the default layout and
-// no rotary_dim or base.
-// CHECK-LABEL: func @expand_rotation_block_rope_defaults
-// CHECK-SAME:    (%[[X:.*]]: tensor<2x8x2x4xf16>, %[[P:.*]]: tensor<2x8xf32>, %[[A:.*]]: tensor<2x6xf32>, %[[R:.*]]: tensor<4x4xf16>)
+// Zero angles: expanded, the chain folds away, the rope (defaults: half, no
+// rotary_dim or base) and the product stay.
+// CHECK-LABEL: func @expand_rotation_block_zero_angles
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x8x2x4xf16>, %[[P:.*]]: tensor<2x8xf32>, %[[R:.*]]: tensor<4x4xf16>)
 // CHECK-NEXT:    %[[E:.*]] = rotary.rope %[[X]], %[[P]] layout = half : tensor<2x8x2x4xf16>, tensor<2x8xf32>
-// CHECK-NEXT:    %[[G:.*]] = rotary.givens %[[E]], %[[A]] : tensor<2x8x2x4xf16>, tensor<2x6xf32>
-// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[G]], %[[R]] : tensor<2x8x2x4xf16>, tensor<4x4xf16>
+// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[E]], %[[R]] : tensor<2x8x2x4xf16>, tensor<4x4xf16>
 // CHECK-NEXT:    return %[[Y]]
-func.func @expand_rotation_block_rope_defaults(%x: tensor<2x8x2x4xf16>, %pos: tensor<2x8xf32>, %a: tensor<2x6xf32>,
-                                               %r: tensor<4x4xf16>) -> tensor<2x8x2x4xf16> {
+func.func @expand_rotation_block_zero_angles(%x: tensor<2x8x2x4xf16>, %pos: tensor<2x8xf32>,
+                                             %r: tensor<4x4xf16>) -> tensor<2x8x2x4xf16> {
+  %a = arith.constant dense<0.0> : tensor<2x6xf32>
   %y = rotary.rotation_block %x, %a, %r rope(%pos : tensor<2x8xf32>)
       : tensor<2x8x2x4xf16>, tensor<2x6xf32>, tensor<4x4xf16>
   return %y : tensor<2x8x2x4xf16>
+}
+
+// -----
+
+// An empty chain (N = 0) folds the same way; pairs and per-head R are kept.
+// CHECK-LABEL: func @expand_rotation_block_no_angles
+// CHECK-SAME:    (%[[X:.*]]: tensor<7x2x4xbf16>, %[[A:.*]]: tensor<2x0xf32>, %[[R:.*]]: tensor<2x4x4xf32>)
+// CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[X]], %[[R]] : tensor<7x2x4xbf16>, tensor<2x4x4xf32>
+// CHECK-NEXT:    return %[[Y]]
+func.func @expand_rotation_block_no_angles(%x: tensor<7x2x4xbf16>, %a: tensor<2x0xf32>, %r: tensor<2x4x4xf32>)
+    -> tensor<7x2x4xbf16> {
+  %y = rotary.rotation_block %x, %a, %r pairs = []
+      : tensor<7x2x4xbf16>, tensor<2x0xf32>, tensor<2x4x4xf32>
+  return %y : tensor<7x2x4xbf16>
+}
+
+// -----
+
+// R = I: expanded, the product folds away and the chain (with its pairs)
+// stays.
+// CHECK-LABEL: func @expand_rotation_block_identity_matrix
+// CHECK-SAME:    (%[[X:.*]]: tensor<?x4xf32>, %[[A:.*]]: tensor<2xf32>)
+// CHECK-NEXT:    %[[G:.*]] = rotary.givens %[[X]], %[[A]] pairs = [(0, 2), (1, 3)] : tensor<?x4xf32>, tensor<2xf32>
+// CHECK-NEXT:    return %[[G]]
+func.func @expand_rotation_block_identity_matrix(%x: tensor<?x4xf32>, %a: tensor<2xf32>) -> tensor<?x4xf32> {
+  %r = arith.constant dense<[[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]> : tensor<4x4xf32>
+  %y = rotary.rotation_block %x, %a, %r pairs = [(0, 2), (1, 3)] : tensor<?x4xf32>, tensor<2xf32>, tensor<4x4xf32>
+  return %y : tensor<?x4xf32>
 }
 
 // -----

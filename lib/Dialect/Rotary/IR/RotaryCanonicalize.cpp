@@ -190,28 +190,35 @@ void GivensOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // rotary.orthogonal
 //===----------------------------------------------------------------------===//
 
-OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
-  // Folding to x must not change the type (x may be less static).
-  if (getX().getType() != getType())
-    return {};
-  auto m = dyn_cast_if_present<DenseElementsAttr>(adaptor.getMatrix());
-  if (!m || !isa<FloatType>(m.getElementType()))
-    return {};
+namespace {
+/// Whether `m` ([D, D] or [H, D, D] floats) is the identity (every head).
+bool isIdentityMatrix(DenseElementsAttr m) {
+  if (!isa<FloatType>(m.getElementType()))
+    return false;
   auto type = cast<RankedTensorType>(m.getType());
   int64_t d = type.getShape().back();
   if (type.getShape()[type.getRank() - 2] != d)
-    return {};
+    return false;
   if (m.isSplat()) // only a 1x1 splat of 1 is an identity
-    return d == 1 && m.getSplatValue<APFloat>().isExactlyValue(1.0)
-               ? OpFoldResult(getX())
-               : OpFoldResult();
+    return d == 1 && m.getSplatValue<APFloat>().isExactlyValue(1.0);
   int64_t idx = 0;
   for (const APFloat &v : m.getValues<APFloat>()) {
     int64_t row = (idx / d) % d, col = idx % d;
     ++idx;
     if (row == col ? !v.isExactlyValue(1.0) : !v.isZero())
-      return {};
+      return false;
   }
+  return true;
+}
+} // namespace
+
+OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
+  // Folding to x must not change the type (x may be less static).
+  if (getX().getType() != getType())
+    return {};
+  auto m = dyn_cast_if_present<DenseElementsAttr>(adaptor.getMatrix());
+  if (!m || !isIdentityMatrix(m))
+    return {};
   return getX();
 }
 
@@ -219,29 +226,45 @@ OpFoldResult OrthogonalOp::fold(FoldAdaptor adaptor) {
 // rotary.rotation_block
 //===----------------------------------------------------------------------===//
 
+void rotary::expandRotationBlock(RewriterBase &rewriter, RotationBlockOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getX();
+  if (Value positions = op.getPositions()) {
+    RopeLayout layout = op.getLayout().value_or(RopeLayout::half);
+    auto rope = RopeOp::create(
+        rewriter, loc, x.getType(), x, positions, /*inv_freq=*/Value(),
+        /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
+        RopeLayoutAttr::get(rewriter.getContext(), layout),
+        op.getRotaryDimAttr(), op.getBaseAttr(), /*inverse=*/nullptr);
+    x = rope.getResult();
+  }
+  Value chained =
+      GivensOp::create(rewriter, loc, x.getType(), x, op.getAngles(),
+                       op.getPairsAttr(), /*inverse=*/nullptr);
+  rewriter.replaceOpWithNewOp<OrthogonalOp>(op, chained.getType(), chained,
+                                            op.getMatrix(),
+                                            /*transpose=*/nullptr);
+}
+
 namespace {
-/// rotation_block -> [rope ->] givens -> orthogonal.
-struct ExpandRotationBlock : OpRewritePattern<RotationBlockOp> {
+/// rotation_block is one op (one fused kernel) in canonical form; it is
+/// expanded into [rope ->] givens -> orthogonal only when a part is an
+/// identity that then folds away (zero or no angles, R = I).
+struct ExpandTrivialRotationBlock : OpRewritePattern<RotationBlockOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RotationBlockOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value x = op.getX();
-    if (Value positions = op.getPositions()) {
-      RopeLayout layout = op.getLayout().value_or(RopeLayout::half);
-      auto rope = RopeOp::create(
-          rewriter, loc, x.getType(), x, positions, /*inv_freq=*/Value(),
-          /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
-          RopeLayoutAttr::get(rewriter.getContext(), layout),
-          op.getRotaryDimAttr(), op.getBaseAttr(), /*inverse=*/nullptr);
-      x = rope.getResult();
-    }
-    Value chained = GivensOp::create(rewriter, loc, x.getType(), x,
-                                     op.getAngles(), op.getPairsAttr(),
-                                     /*inverse=*/nullptr);
-    rewriter.replaceOpWithNewOp<OrthogonalOp>(op, chained.getType(), chained,
-                                              op.getMatrix(),
-                                              /*transpose=*/nullptr);
+    auto angles = getConstantF32(op.getAngles());
+    bool noChain =
+        (angles && isAllZero(*angles)) ||
+        cast<RankedTensorType>(op.getAngles().getType()).getShape().back() ==
+            0;
+    DenseElementsAttr m;
+    bool identityR = matchPattern(op.getMatrix(), m_Constant(&m)) &&
+                     isIdentityMatrix(m);
+    if (!noChain && !identityR)
+      return rewriter.notifyMatchFailure(op, "no part is an identity");
+    expandRotationBlock(rewriter, op);
     return success();
   }
 };
@@ -249,7 +272,7 @@ struct ExpandRotationBlock : OpRewritePattern<RotationBlockOp> {
 
 void RotationBlockOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                   MLIRContext *context) {
-  results.add<ExpandRotationBlock>(context);
+  results.add<ExpandTrivialRotationBlock>(context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -395,8 +395,6 @@ rotary::detail::effectivePairs(std::optional<ArrayRef<int64_t>> pairs, Value x,
     return SmallVector<int64_t>(pairs->begin(), pairs->end());
   int64_t d = dimFromEnd(rtt(x), 1);
   int64_t n = dimFromEnd(rtt(angles), 1);
-  // Writing out more pairs than this would cost more than it could save.
-  constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
   if (isDyn(d) || isDyn(n) || n > kMaxMaterializedPairs)
     return failure();
   return roundRobinPairs(d, n);

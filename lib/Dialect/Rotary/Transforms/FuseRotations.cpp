@@ -63,6 +63,52 @@ struct FuseHDDRopeChain : OpRewritePattern<HDDRopeOp> {
   }
 };
 
+/// Whether x·(∏G)·R, with x [..., D], R [D, E] or [H, D, E] and angles [N]
+/// or [H, N], runs folded (Q = (∏G)·R once, then x·Q) rather than as the
+/// chain per row. `pairsKnown`: the pairs are known at compile time. Fails
+/// with the reason when it does not fold.
+LogicalResult chooseFold(RankedTensorType x, RankedTensorType r,
+                         RankedTensorType angles, bool pairsKnown,
+                         Strategy strategy, int64_t dynamicRows,
+                         std::string &reason) {
+  if (strategy == Strategy::Chain)
+    return reason = "strategy=chain", failure();
+  int64_t d = x.getShape().back();
+  int64_t e = r.getShape().back();
+  int64_t n = angles.getShape().back();
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(e) ||
+      !r.getElementType().isF32())
+    return reason = "needs static D, E and f32 R", failure();
+  bool perHead = r.getRank() == 3;
+  // Per-head chains with one shared R (or the converse) cannot fold into
+  // one Q per head without broadcasting; keep them as a chain.
+  if (perHead != (angles.getRank() == 2))
+    return reason = "mixed per-head operands", failure();
+  if (!pairsKnown)
+    return reason = "pairs not known", failure();
+  if (strategy == Strategy::Auto) {
+    int64_t heads = perHead ? r.getDimSize(0) : 1;
+    if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(n))
+      return reason = "cost model needs H and N", failure();
+    uint64_t rows = 1;
+    for (int64_t s : x.getShape().drop_back())
+      rows = llvm::SaturatingMultiply<uint64_t>(
+          rows, ShapedType::isDynamic(s) ? dynamicRows : s);
+    rows = std::min<uint64_t>(rows, std::numeric_limits<int64_t>::max());
+    if (!shouldFoldChainIntoMatrix(rows, heads, n, d, e))
+      return reason = "cost model keeps the chain", failure();
+  }
+  return success();
+}
+
+/// The plain x·(∏G)·R chain ending at `op`, if it is one.
+GivensOp chainOf(OrthogonalOp op) {
+  auto chain = op.getX().getDefiningOp<GivensOp>();
+  if (!chain || chain.getInverse() || op.getTranspose() || !chain->hasOneUse())
+    return {};
+  return chain;
+}
+
 /// orthogonal(givens(x, a), R) -> orthogonal(x, givens(Rᵀ, a, inverse),
 /// transpose) when the cost model (or the strategy) says so:
 /// Qᵀ = (G_1⋯G_N·R)ᵀ = Rᵀ·G_Nᵀ⋯G_1ᵀ, and x·Q = orthogonal(x, Qᵀ) transposed.
@@ -72,44 +118,20 @@ struct FoldChainIntoMatrix : OpRewritePattern<OrthogonalOp> {
 
   LogicalResult matchAndRewrite(OrthogonalOp op,
                                 PatternRewriter &rewriter) const override {
-    if (strategy == Strategy::Chain)
-      return rewriter.notifyMatchFailure(op, "strategy=chain");
-    auto chain = op.getX().getDefiningOp<GivensOp>();
-    if (!chain || chain.getInverse() || op.getTranspose() ||
-        !chain->hasOneUse())
+    GivensOp chain = chainOf(op);
+    if (!chain)
       return rewriter.notifyMatchFailure(op, "not x·(∏G)·R");
-    auto x = cast<RankedTensorType>(chain.getX().getType());
-    auto r = cast<RankedTensorType>(op.getMatrix().getType());
-    auto angles = cast<RankedTensorType>(chain.getAngles().getType());
-    int64_t d = x.getShape().back();
-    int64_t e = r.getShape().back();
-    int64_t n = angles.getShape().back();
-    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(e) ||
-        !r.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "needs static D, E and f32 R");
-    bool perHead = r.getRank() == 3;
-    // Per-head chains with one shared R (or the converse) cannot fold into
-    // one Q per head without broadcasting; keep them as a chain.
-    if (perHead != (angles.getRank() == 2))
-      return rewriter.notifyMatchFailure(op, "mixed per-head operands");
-    int64_t heads = perHead ? r.getDimSize(0) : 1;
     FailureOr<SmallVector<int64_t>> pairs = chain.getEffectivePairs();
-    if (failed(pairs))
-      return rewriter.notifyMatchFailure(op, "pairs not known");
-    if (strategy == Strategy::Auto) {
-      if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(n))
-        return rewriter.notifyMatchFailure(op, "cost model needs H and N");
-      uint64_t rows = 1;
-      for (int64_t s : x.getShape().drop_back())
-        rows = llvm::SaturatingMultiply<uint64_t>(
-            rows, ShapedType::isDynamic(s) ? dynamicRows : s);
-      rows = std::min<uint64_t>(rows, std::numeric_limits<int64_t>::max());
-      if (!shouldFoldChainIntoMatrix(rows, heads, n, d, e))
-        return rewriter.notifyMatchFailure(op, "cost model keeps the chain");
-    }
+    std::string reason;
+    if (failed(chooseFold(cast<RankedTensorType>(chain.getX().getType()),
+                          cast<RankedTensorType>(op.getMatrix().getType()),
+                          cast<RankedTensorType>(chain.getAngles().getType()),
+                          succeeded(pairs), strategy, dynamicRows, reason)))
+      return rewriter.notifyMatchFailure(op, reason);
 
     Location loc = op.getLoc();
     Value rm = op.getMatrix();
+    bool perHead = cast<RankedTensorType>(rm.getType()).getRank() == 3;
     // Shared: rows of Rᵀ. Per head: [D(j), H, D(i)] so that H is dim -2.
     SmallVector<int64_t> toRows =
         perHead ? SmallVector<int64_t>{2, 0, 1} : SmallVector<int64_t>{1, 0};
@@ -133,6 +155,86 @@ struct FoldChainIntoMatrix : OpRewritePattern<OrthogonalOp> {
       qt = transposed(qt, {1, 0, 2});
     rewriter.replaceOpWithNewOp<OrthogonalOp>(op, op.getType(), chain.getX(),
                                               qt, /*transpose=*/true);
+    return success();
+  }
+
+  Strategy strategy;
+  int64_t dynamicRows;
+};
+
+/// [rope ->] givens -> orthogonal that stays a chain becomes one
+/// rotation_block, which is lowered as one kernel per row tile (one read of
+/// x, one write of y). Needs a square R (y has x's type) and a rope that
+/// rotation_block can express (attribute frequencies, not inverse).
+struct FuseChainIntoBlock : OpRewritePattern<OrthogonalOp> {
+  FuseChainIntoBlock(MLIRContext *ctx, Strategy strategy, int64_t dynamicRows)
+      : OpRewritePattern(ctx), strategy(strategy), dynamicRows(dynamicRows) {}
+
+  LogicalResult matchAndRewrite(OrthogonalOp op,
+                                PatternRewriter &rewriter) const override {
+    GivensOp chain = chainOf(op);
+    if (!chain)
+      return rewriter.notifyMatchFailure(op, "not x·(∏G)·R");
+    // rotation_block needs R [D, D]; a dynamic R may be [D, E] with E != D
+    // at run time, which orthogonal allows and the block does not.
+    auto rType = cast<RankedTensorType>(op.getMatrix().getType());
+    int64_t rRank = rType.getRank();
+    if (op.getType() != chain.getX().getType() ||
+        ShapedType::isDynamic(rType.getDimSize(rRank - 1)) ||
+        rType.getDimSize(rRank - 1) != rType.getDimSize(rRank - 2))
+      return rewriter.notifyMatchFailure(op, "R is not a static [D, D]");
+    std::string reason;
+    if (succeeded(chooseFold(
+            cast<RankedTensorType>(chain.getX().getType()),
+            cast<RankedTensorType>(op.getMatrix().getType()),
+            cast<RankedTensorType>(chain.getAngles().getType()),
+            succeeded(chain.getEffectivePairs()), strategy, dynamicRows,
+            reason)))
+      return rewriter.notifyMatchFailure(op, "folded instead");
+    Value x = chain.getX(), positions;
+    RopeLayoutAttr layout;
+    IntegerAttr rotaryDim;
+    FloatAttr base;
+    auto rope = x.getDefiningOp<RopeOp>();
+    if (rope && rope->hasOneUse() && !rope.getInvFreq() && !rope.getPhase() &&
+        !rope.getScale() && !rope.getRuntimeBase() && !rope.getInverse()) {
+      x = rope.getX();
+      positions = rope.getPositions();
+      layout = RopeLayoutAttr::get(rewriter.getContext(), rope.getLayout());
+      rotaryDim = rope.getRotaryDimAttr();
+      base = rope.getBaseAttr();
+    }
+    rewriter.replaceOpWithNewOp<RotationBlockOp>(
+        op, op.getType(), x, chain.getAngles(), op.getMatrix(), positions,
+        chain.getPairsAttr(), layout, rotaryDim, base);
+    return success();
+  }
+
+  Strategy strategy;
+  int64_t dynamicRows;
+};
+
+/// rotation_block whose chain the model folds: expanded, so that
+/// FoldChainIntoMatrix folds its givens + orthogonal. Otherwise it stays one
+/// op (the fused kernel).
+struct ExpandBlockToFold : OpRewritePattern<RotationBlockOp> {
+  ExpandBlockToFold(MLIRContext *ctx, Strategy strategy, int64_t dynamicRows)
+      : OpRewritePattern(ctx), strategy(strategy), dynamicRows(dynamicRows) {}
+
+  LogicalResult matchAndRewrite(RotationBlockOp op,
+                                PatternRewriter &rewriter) const override {
+    auto x = cast<RankedTensorType>(op.getX().getType());
+    auto angles = cast<RankedTensorType>(op.getAngles().getType());
+    // The rule of GivensOp::getEffectivePairs for the expanded chain.
+    int64_t d = x.getShape().back(), n = angles.getShape().back();
+    bool pairsKnown = op.getPairs() || (!ShapedType::isDynamic(d) &&
+                                        !ShapedType::isDynamic(n) &&
+                                        n <= kMaxMaterializedPairs);
+    std::string reason;
+    if (failed(chooseFold(x, cast<RankedTensorType>(op.getMatrix().getType()),
+                          angles, pairsKnown, strategy, dynamicRows, reason)))
+      return rewriter.notifyMatchFailure(op, reason);
+    expandRotationBlock(rewriter, op);
     return success();
   }
 
@@ -166,7 +268,8 @@ struct RotaryFuseRotationsPass
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<FuseHDDRopeChain>(ctx);
-    patterns.add<FoldChainIntoMatrix>(ctx, *s, dynamicRows);
+    patterns.add<FoldChainIntoMatrix, FuseChainIntoBlock, ExpandBlockToFold>(
+        ctx, *s, dynamicRows);
     RotationBlockOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

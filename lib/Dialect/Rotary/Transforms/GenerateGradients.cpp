@@ -20,7 +20,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
@@ -305,9 +306,19 @@ struct GenerateGradients
     OpBuilder mb(original);
     auto fn = cast<func::FuncOp>(mb.clone(*original));
     auto cleanup = llvm::make_scope_exit([&] { fn.erase(); });
-    RewritePatternSet patterns(fn.getContext());
-    RotationBlockOp::getCanonicalizationPatterns(patterns, fn.getContext());
-    (void)applyPatternsGreedily(fn, std::move(patterns));
+    SmallVector<RotationBlockOp> blocks;
+    fn.walk([&](RotationBlockOp op) { blocks.push_back(op); });
+    IRRewriter rewriter(fn.getContext());
+    for (RotationBlockOp op : blocks) {
+      rewriter.setInsertionPoint(op);
+      expandRotationBlock(rewriter, op);
+    }
+    // Dead values get no gradient: drop them before deciding what is active.
+    if (fn.getBody().hasOneBlock())
+      for (Operation &op : llvm::make_early_inc_range(
+               llvm::reverse(fn.getBody().front().getOperations())))
+        if (isOpTriviallyDead(&op))
+          op.erase();
 
     std::string why = whyNotDifferentiable(fn);
     StringRef name = original.getSymName();

@@ -14,6 +14,9 @@ namespace rotary {
 /// The first `n` rotations of the round-robin (circle-method) schedule over
 /// `d` features (d even), flattened as i0, j0, i1, j1, ... (SPEC §2).
 llvm::SmallVector<int64_t> roundRobinPairs(int64_t d, int64_t n);
+/// GivensOp::getEffectivePairs writes out the default schedule up to this
+/// many rotations (more would cost more than it could save).
+inline constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
 /// Everything of rotary.rope besides x and positions, for C++ builders.
 struct RopeOptions {
   RopeLayout layout = RopeLayout::half;
@@ -39,5 +42,14 @@ inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
 
 #define GET_OP_CLASSES
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h.inc"
+
+namespace mlir {
+class RewriterBase;
+} // namespace mlir
+
+namespace rotary {
+/// Replaces `op` by its definition (SPEC §4): [rope ->] givens -> orthogonal.
+void expandRotationBlock(mlir::RewriterBase &rewriter, RotationBlockOp op);
+} // namespace rotary
 
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_H

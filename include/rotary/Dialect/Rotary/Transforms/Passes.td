@@ -12,7 +12,6 @@ def RotaryFuseRotations : Pass<"rotary-fuse-rotations"> {
       fused `hdd_rope %x, %angles form = ...`, whose kernel keeps P in
       registers while it scans; every hdd_rope that uses the same P is fused
       (queries and keys), and P is never materialised.
-    - `rotation_block` is expanded into its parts.
     - `orthogonal(givens(x, a), R)` (SPEC §4) is run either as the chain
       applied per row followed by x·R ("chain"), or by folding
       Q = (∏G)·R once and multiplying x·Q ("fold"). Qᵀ is computed as the
@@ -22,6 +21,13 @@ def RotaryFuseRotations : Pass<"rotary-fuse-rotations"> {
       and "fold" is chosen when it is cheaper, i.e. roughly when M > H·E.
       A dynamic row count counts as `dynamic-rows`. Folding needs static D
       and E and an f32 R (Q is computed in f32).
+    - A chain that stays a chain, `[rope →] givens → orthogonal` with a
+      static square R (y of x's type), becomes one `rotation_block`, which
+      the lowering runs as one kernel per row tile (one read of x, one
+      write of y). The rope is absorbed when the block can express it
+      (attribute frequencies, not `inverse`) and has no other user.
+    - A `rotation_block` whose chain the model folds is expanded into
+      `[rope →] givens → orthogonal` and folded; otherwise it stays one op.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
