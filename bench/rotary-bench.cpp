@@ -1280,12 +1280,9 @@ void usage() {
       "usage: rotary-bench [--quick] [--family NAME]... [--repeats N]\n"
       "                    [--torch-threads N] [--eager-alloc reuse|os]\n"
       "                    [--examples DIR] [--keep]\n"
-      "families: rope hdd_rope givens rotation_block fam_step attention
-"
-      "          rope_bwd hdd_rope_bwd givens_bwd attention_bwd (backward:
-"
-      "          the compiled vjp vs LibTorch autograd's backward)
-");
+      "families: rope hdd_rope givens rotation_block fam_step attention\n"
+      "          rope_bwd hdd_rope_bwd givens_bwd attention_bwd (backward:\n"
+      "          the compiled vjp vs LibTorch autograd's backward)\n");
 }
 
 } // namespace
