@@ -283,44 +283,12 @@ struct LowerOrthogonalGrad : OpRewritePattern<OrthogonalGradOp> {
       return arith::MulFOp::create(nb, l, p, q).getResult();
     };
 
-    // x̄: loops (m, [h,] d, e), e reduced.
-    int64_t loops = perHead ? 4 : 3;
-    Value dx, dr;
-    {
-      AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2),
-                 eE = dim(loops - 1);
-      SmallVector<AffineExpr> gMap = {mE}, rMap, oMap = {mE};
-      if (perHead) {
-        gMap.push_back(hE);
-        rMap.push_back(hE);
-        oMap.push_back(hE);
-      }
-      gMap.push_back(eE);
-      rMap.push_back(transpose ? eE : dE);
-      rMap.push_back(transpose ? dE : eE);
-      oMap.push_back(dE);
-      SmallVector<utils::IteratorType> iters(loops,
-                                             utils::IteratorType::parallel);
-      iters.back() = utils::IteratorType::reduction;
-      Value acc = zerosF32(b, loc, tensor::getMixedSizes(b, loc, xc));
-      auto contraction = linalg::GenericOp::create(
-          b, loc, TypeRange{acc.getType()}, ValueRange{gc, mat},
-          ValueRange{acc},
-          SmallVector<AffineMap>{AffineMap::get(loops, 0, gMap, ctx),
-                                 AffineMap::get(loops, 0, rMap, ctx),
-                                 AffineMap::get(loops, 0, oMap, ctx)},
-          iters, [&](OpBuilder &nb, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                nb, l,
-                Value(arith::AddFOp::create(
-                    nb, l, a[2],
-                    mul(nb, l, toF32(nb, l, a[0]), toF32(nb, l, a[1])))));
-          });
-      dx = convertTensor(b, loc, contraction.getResult(0),
-                         xType.getElementType());
-      dx = expandLeading(b, loc, dx, ArrayRef(xSizes).drop_back(keep), keep);
-      dx = castTo(b, loc, dx, xType);
-    }
+    // x̄ = ȳ·Rᵀ is the forward op with the other orientation; the
+    // conversion lowers it with the forward's pattern.
+    Value dx = OrthogonalOp::create(b, loc, dy, mat, !transpose).getResult();
+    if (dx.getType() != xType)
+      dx = tensor::CastOp::create(b, loc, xType, dx);
+    Value dr;
 
     // R̄: loops ([h,] p, q, m) over R's own dims, m reduced.
     {

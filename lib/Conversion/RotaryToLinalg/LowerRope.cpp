@@ -172,6 +172,20 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
   return tables;
 }
 
+std::pair<RopeLayout, RopeLayout>
+lowering::ropeReadWriteLayouts(RopeLayout layout, bool inverse) {
+  if (layout != RopeLayout::deinterleave)
+    return {layout, layout};
+  return inverse ? std::pair{RopeLayout::half, RopeLayout::interleaved}
+                 : std::pair{RopeLayout::interleaved, RopeLayout::half};
+}
+
+bool lowering::ropeRotatesAll(std::optional<int64_t> rotaryDim,
+                              RankedTensorType xType) {
+  return !rotaryDim ||
+         (!xType.isDynamicDim(3) && *rotaryDim == xType.getDimSize(3));
+}
+
 Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
                           RopeLayout layout, ArrayRef<OpFoldResult> lead,
                           OpFoldResult half) {
@@ -222,14 +236,9 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     // The pair partner of element k is 1 - k: an affine map, so one generic
     // with one output writes y directly (no temporaries, no copies).
     RopeLayout layout = op.getLayout();
-    RopeLayout readLayout = layout, writeLayout = layout;
-    if (layout == RopeLayout::deinterleave) {
-      readLayout = inverse ? RopeLayout::half : RopeLayout::interleaved;
-      writeLayout = inverse ? RopeLayout::interleaved : RopeLayout::half;
-    }
-    bool fullRotation =
-        !op.getRotaryDim() ||
-        (!xType.isDynamicDim(3) && *op.getRotaryDim() == xType.getDimSize(3));
+    RopeLayout readLayout, writeLayout;
+    std::tie(readLayout, writeLayout) = ropeReadWriteLayouts(layout, inverse);
+    bool fullRotation = ropeRotatesAll(op.getRotaryDim(), xType);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
                                           rOfr};

@@ -74,14 +74,9 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
     // The forward read x in readLayout and wrote y in writeLayout: x̄ goes
     // where x came from, ȳ is read where y went.
     RopeLayout layout = op.getLayout();
-    RopeLayout readLayout = layout, writeLayout = layout;
-    if (layout == RopeLayout::deinterleave) {
-      readLayout = inverse ? RopeLayout::half : RopeLayout::interleaved;
-      writeLayout = inverse ? RopeLayout::interleaved : RopeLayout::half;
-    }
-    bool fullRotation =
-        !op.getRotaryDim() ||
-        (!xType.isDynamicDim(3) && *op.getRotaryDim() == xType.getDimSize(3));
+    RopeLayout readLayout, writeLayout;
+    std::tie(readLayout, writeLayout) = ropeReadWriteLayouts(layout, inverse);
+    bool fullRotation = ropeRotatesAll(op.getRotaryDim(), xType);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
                                           rOfr};

@@ -130,6 +130,13 @@ RopeTables buildRopeTables(OpBuilder &b, Location loc, Value positions,
                            Value invFreq, Value phase, Value scale,
                            Value runtimeBase, OpFoldResult rotaryDim,
                            float baseAttr, bool negate);
+/// The layouts a rope (with `inverse` or not) reads x in and writes y in:
+/// equal except for deinterleave, which reads pairs interleaved and writes
+/// them as halves (the inverse: the converse).
+std::pair<RopeLayout, RopeLayout> ropeReadWriteLayouts(RopeLayout layout,
+                                                       bool inverse);
+/// True when `rotaryDim` covers all D features of `xType` [B, T, H, D].
+bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
 /// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
 /// holds B, T, H.
 Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
