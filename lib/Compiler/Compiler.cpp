@@ -477,3 +477,25 @@ bool compiler::compileFileToBundle(const std::string &inputPath,
   return compileSourceToBundle((*file)->getBuffer().str(), inputPath, bundleDir,
                                options, error);
 }
+
+std::string compiler::bundleKey(const std::string &source,
+                                const CompileOptions &options) {
+  std::string cpu =
+      options.cpu == "host" ? llvm::sys::getHostCPUName().str() : options.cpu;
+  std::string features;
+  if (options.cpu == "host")
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features += (f.second ? "+" : "-") + f.first().str() + ",";
+  llvm::SHA256 hash;
+  // Length-prefixed fields, so that no two inputs hash the same bytes.
+  for (const std::string &field :
+       {source, std::string(ROTARY_VERSION_STRING),
+        std::string(ROTARY_MLIR_VERSION_STRING), cpu, features,
+        std::string(options.gradients ? "gradients" : "forward")}) {
+    std::string length = std::to_string(field.size()) + ":";
+    hash.update(length);
+    hash.update(field);
+  }
+  std::array<uint8_t, 32> digest = hash.final();
+  return hexDigest(digest);
+}

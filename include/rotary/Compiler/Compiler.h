@@ -37,6 +37,12 @@ bool compileSourceToBundle(const std::string &source,
                            const std::string &bundleDir,
                            const CompileOptions &options, std::string &error);
 
+/// A key that changes whenever the bundle of `source` compiled with
+/// `options` could differ: a SHA-256 (hex) of the source, the rotary and MLIR
+/// versions, the resolved CPU and its features, and the options. Used by
+/// the JIT cache (rotary/Jit/Cache.h) to name entries.
+std::string bundleKey(const std::string &source, const CompileOptions &options);
+
 } // namespace rotary::compiler
 
 #endif // ROTARY_COMPILER_COMPILER_H
