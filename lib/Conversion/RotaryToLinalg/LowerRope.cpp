@@ -186,6 +186,39 @@ bool lowering::ropeRotatesAll(std::optional<int64_t> rotaryDim,
          (!xType.isDynamicDim(3) && *rotaryDim == xType.getDimSize(3));
 }
 
+Value lowering::ropeAssemble(OpBuilder &b, Location loc, Value rotated5,
+                             Value passFrom, Value like,
+                             ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
+                             bool fullRotation, RankedTensorType type) {
+  Type elt = type.getElementType();
+  Value result = tensor::CollapseShapeOp::create(
+      b, loc, rotated5,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  if (!fullRotation) {
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> rotSizes = {sizes[0], sizes[1], sizes[2], rOfr};
+    Value r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
+    Value full = emptyLike(b, loc, like, elt);
+    SmallVector<OpFoldResult> passSizes = {
+        sizes[0], sizes[1], sizes[2],
+        getAsOpFoldResult(
+            arith::SubIOp::create(b, loc, dimOf(b, loc, like, 3), r))};
+    SmallVector<OpFoldResult> passOffs = {zero, zero, zero, rOfr};
+    Value pass = tensor::ExtractSliceOp::create(
+        b, loc, sliceType(passSizes, {}, elt), passFrom, passOffs, passSizes,
+        SmallVector<OpFoldResult>(4, one));
+    full = tensor::InsertSliceOp::create(b, loc, pass, full, passOffs,
+                                         passSizes,
+                                         SmallVector<OpFoldResult>(4, one));
+    result = tensor::InsertSliceOp::create(
+        b, loc, result, full, SmallVector<OpFoldResult>(4, zero), rotSizes,
+        SmallVector<OpFoldResult>(4, one));
+  }
+  if (result.getType() != type)
+    result = tensor::CastOp::create(b, loc, type, result);
+  return result;
+}
+
 Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
                           RopeLayout layout, ArrayRef<OpFoldResult> lead,
                           OpFoldResult half) {
@@ -284,28 +317,8 @@ struct LowerRope : OpRewritePattern<RopeOp> {
               arith::MulFOp::create(nb, l, partner, signedS));
           linalg::YieldOp::create(nb, l, castFloat(nb, l, y, elt));
         });
-    Value result = tensor::CollapseShapeOp::create(
-        b, loc, rot.getResult(0),
-        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    if (!fullRotation) {
-      // Features r..D pass through.
-      Value y = emptyLike(b, loc, x, elt);
-      SmallVector<OpFoldResult> passSizes = {
-          xSizes[0], xSizes[1], xSizes[2],
-          getAsOpFoldResult(
-              arith::SubIOp::create(b, loc, dimOf(b, loc, x, 3), r))};
-      SmallVector<OpFoldResult> passOffs = {zero, zero, zero, rOfr};
-      Value pass = tensor::ExtractSliceOp::create(
-          b, loc, sliceType(passSizes, {}, elt), x, passOffs, passSizes,
-          SmallVector<OpFoldResult>(4, one));
-      y = tensor::InsertSliceOp::create(b, loc, pass, y, passOffs, passSizes,
-                                        SmallVector<OpFoldResult>(4, one));
-      result = tensor::InsertSliceOp::create(
-          b, loc, result, y, SmallVector<OpFoldResult>(4, zero), rotSizes,
-          SmallVector<OpFoldResult>(4, one));
-    }
-    if (result.getType() != xType)
-      result = tensor::CastOp::create(b, loc, xType, result);
+    Value result = ropeAssemble(b, loc, rot.getResult(0), x, x, xSizes,
+                                rOfr, fullRotation, xType);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -239,28 +239,8 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
     }
 
     // x̄: the rotated features, and ȳ's pass-through features r..D.
-    Value dx = tensor::CollapseShapeOp::create(
-        b, loc, forall.getResult(0),
-        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    if (!fullRotation) {
-      Value full = emptyLike(b, loc, x, elt);
-      SmallVector<OpFoldResult> passSizes = {
-          xSizes[0], xSizes[1], xSizes[2],
-          getAsOpFoldResult(
-              arith::SubIOp::create(b, loc, dimOf(b, loc, x, 3), r))};
-      SmallVector<OpFoldResult> passOffs = {zero, zero, zero, rOfr};
-      Value pass = tensor::ExtractSliceOp::create(
-          b, loc, sliceType(passSizes, {}, elt), dy, passOffs, passSizes,
-          SmallVector<OpFoldResult>(4, one));
-      full =
-          tensor::InsertSliceOp::create(b, loc, pass, full, passOffs, passSizes,
-                                        SmallVector<OpFoldResult>(4, one));
-      dx = tensor::InsertSliceOp::create(
-          b, loc, dx, full, SmallVector<OpFoldResult>(4, zero), rotSizes,
-          SmallVector<OpFoldResult>(4, one));
-    }
-    if (dx.getType() != xType)
-      dx = tensor::CastOp::create(b, loc, xType, dx);
+    Value dx = ropeAssemble(b, loc, forall.getResult(0), dy, x, xSizes,
+                            rOfr, fullRotation, xType);
 
     // Φ_i and S_i: the partial sums reduced over (batch, tile).
     SmallVector<utils::IteratorType> redIters = {utils::IteratorType::reduction,

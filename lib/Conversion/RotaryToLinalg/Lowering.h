@@ -137,6 +137,12 @@ std::pair<RopeLayout, RopeLayout> ropeReadWriteLayouts(RopeLayout layout,
                                                        bool inverse);
 /// True when `rotaryDim` covers all D features of `xType` [B, T, H, D].
 bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
+/// A rope's result of type `type` (the shape of `like` [B, T, H, D]) from
+/// its rotated features (the 5-D view `rotated5`; `sizes` are like's) and, unless
+/// `fullRotation`, the features r..D copied from `passFrom`.
+Value ropeAssemble(OpBuilder &b, Location loc, Value rotated5, Value passFrom,
+                   Value like, ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
+                   bool fullRotation, RankedTensorType type);
 /// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
 /// holds B, T, H.
 Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
