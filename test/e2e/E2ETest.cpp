@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GivensCases.h"
 #include "Harness.h"
 #include "Reference.h"
 
@@ -389,17 +390,6 @@ TEST_F(E2E, InvFreq) {
 
 namespace {
 
-struct GivensConfig {
-  int64_t D = 8; ///< static D (default schedule) or first run D
-  bool staticD = true;
-  int64_t N = 28;
-  std::vector<ref::Pair> pairs; ///< empty: the default schedule
-  int64_t heads = 0;            ///< > 0: angles [H, N]
-  bool inverse = false;
-  int xRank = 2;              ///< 2: [rows, D]; 4: [B, T, H, D]
-  std::vector<int64_t> runDs; ///< with a dynamic D: the Ds to run
-};
-
 void runGivens(const GivensConfig &c) {
   const int64_t dimD = c.staticD ? c.D : -1;
   const std::string xT =
@@ -445,8 +435,6 @@ void runGivens(const GivensConfig &c) {
     }
 }
 
-const std::vector<ref::Pair> kOddPairs = {{0, 6}, {5, 2}, {1, 3},
-                                          {5, 2}, {6, 0}, {4, 3}};
 
 } // namespace
 
@@ -485,41 +473,13 @@ TEST_F(E2E, GivensExplicitPairs) {
 }
 
 TEST_F(E2E, GivensPerHead) {
-  GivensConfig c;
-  c.D = 6;
-  c.N = 15;
-  c.heads = 4;
-  c.xRank = 4;
-  runGivens(c);
-  GivensConfig e; // explicit pairs per head on [H, D], dynamic D
-  e.staticD = false;
-  e.pairs = {{0, 1}, {2, 3}};
-  e.N = 2;
-  e.heads = 8;
-  e.runDs = {4, 5};
-  runGivens(e);
+  for (const GivensConfig &c : givensPerHeadCases())
+    runGivens(c);
 }
 
 TEST_F(E2E, GivensInverse) {
-  GivensConfig c;
-  c.D = 16;
-  c.N = 50;
-  c.inverse = true;
-  runGivens(c);
-  GivensConfig e;
-  e.staticD = false;
-  e.pairs = kOddPairs;
-  e.N = e.pairs.size();
-  e.runDs = {7};
-  e.inverse = true;
-  runGivens(e);
-  GivensConfig h;
-  h.D = 6;
-  h.N = 15;
-  h.heads = 2;
-  h.xRank = 4;
-  h.inverse = true;
-  runGivens(h);
+  for (const GivensConfig &c : givensInverseCases())
+    runGivens(c);
 }
 
 //===----------------------------------------------------------------------===//

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GivensCases.h"
 #include "Harness.h"
 #include "Reference.h"
 
@@ -411,19 +412,7 @@ TEST_F(E2E, RopeGradBadShapes) {
 
 namespace {
 
-struct GivensGradConfig {
-  int64_t D = 8;
-  bool staticD = true;
-  int64_t N = 28;
-  std::vector<ref::Pair> pairs; ///< empty: the default schedule
-  int64_t heads = 0;            ///< > 0: angles [H, N]
-  bool inverse = false;
-  int xRank = 2;
-  std::vector<int64_t> runDs;
-  torch::ScalarType dtype = torch::kFloat32;
-};
-
-void runGivensGrad(const GivensGradConfig &c) {
+void runGivensGrad(const GivensConfig &c) {
   const int64_t dimD = c.staticD ? c.D : -1;
   const std::string elt = elementName(c.dtype);
   const std::string xT = c.xRank == 2 ? tensorType({-1, dimD}, elt)
@@ -471,18 +460,16 @@ void runGivensGrad(const GivensGradConfig &c) {
     }
 }
 
-const std::vector<ref::Pair> kOddPairs = {{0, 6}, {5, 2}, {1, 3},
-                                          {5, 2}, {6, 0}, {4, 3}};
 
 } // namespace
 
 TEST_F(E2E, GivensGradDefaultSchedule) {
-  GivensGradConfig c; // D = 8, all 28 rotations
+  GivensConfig c; // D = 8, all 28 rotations
   runGivensGrad(c);
   c.D = 2;
   c.N = 1;
   runGivensGrad(c);
-  GivensGradConfig p; // partial schedule on [B, T, H, D]
+  GivensConfig p; // partial schedule on [B, T, H, D]
   p.D = 16;
   p.N = 20;
   p.xRank = 4;
@@ -490,14 +477,14 @@ TEST_F(E2E, GivensGradDefaultSchedule) {
 }
 
 TEST_F(E2E, GivensGradD64FullSchedule) {
-  GivensGradConfig c;
+  GivensConfig c;
   c.D = 64;
   c.N = 64 * 63 / 2;
   runGivensGrad(c);
 }
 
 TEST_F(E2E, GivensGradExplicitPairsOddD) {
-  GivensGradConfig c;
+  GivensConfig c;
   c.staticD = false;
   c.pairs = kOddPairs; // reversed and repeated pairs
   c.N = c.pairs.size();
@@ -508,45 +495,17 @@ TEST_F(E2E, GivensGradExplicitPairsOddD) {
 }
 
 TEST_F(E2E, GivensGradPerHead) {
-  GivensGradConfig c;
-  c.D = 6;
-  c.N = 15;
-  c.heads = 4;
-  c.xRank = 4;
-  runGivensGrad(c);
-  GivensGradConfig e; // explicit pairs per head on [H, D], dynamic D
-  e.staticD = false;
-  e.pairs = {{0, 1}, {2, 3}, {1, 2}};
-  e.N = 3;
-  e.heads = 8;
-  e.runDs = {4, 5};
-  runGivensGrad(e);
+  for (const GivensConfig &c : givensPerHeadCases())
+    runGivensGrad(c);
 }
 
 TEST_F(E2E, GivensGradInverse) {
-  GivensGradConfig c;
-  c.D = 16;
-  c.N = 50;
-  c.inverse = true;
-  runGivensGrad(c);
-  GivensGradConfig e;
-  e.staticD = false;
-  e.pairs = kOddPairs;
-  e.N = e.pairs.size();
-  e.runDs = {7};
-  e.inverse = true;
-  runGivensGrad(e);
-  GivensGradConfig h;
-  h.D = 6;
-  h.N = 15;
-  h.heads = 2;
-  h.xRank = 4;
-  h.inverse = true;
-  runGivensGrad(h);
+  for (const GivensConfig &c : givensInverseCases())
+    runGivensGrad(c);
 }
 
 TEST_F(E2E, GivensGradBf16) {
-  GivensGradConfig c;
+  GivensConfig c;
   c.D = 8;
   c.N = 20;
   c.xRank = 4;

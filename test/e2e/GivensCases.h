@@ -1,0 +1,78 @@
+//===- GivensCases.h - the Givens option matrix of the e2e tests -*- C++ -*-===//
+//
+// One list of Givens chain configurations, run by the forward tests
+// (E2ETest.cpp) and the gradient tests (GradRopeChainTest.cpp), so both
+// directions cover the same options.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_TEST_E2E_GIVENSCASES_H
+#define ROTARY_TEST_E2E_GIVENSCASES_H
+
+#include "Reference.h"
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace rotary::e2e {
+
+struct GivensConfig {
+  int64_t D = 8; ///< static D (default schedule) or first run D
+  bool staticD = true;
+  int64_t N = 28;
+  std::vector<reference::Pair> pairs; ///< empty: the default schedule
+  int64_t heads = 0;                  ///< > 0: angles [H, N]
+  bool inverse = false;
+  int xRank = 2;              ///< 2: [rows, D]; 4: [B, T, H, D]
+  std::vector<int64_t> runDs; ///< with a dynamic D: the Ds to run
+  torch::ScalarType dtype = torch::kFloat32;
+};
+
+/// Reversed and repeated pairs over an odd D = 7.
+inline const std::vector<reference::Pair> kOddPairs = {
+    {0, 6}, {5, 2}, {1, 3}, {5, 2}, {6, 0}, {4, 3}};
+
+/// Per-head chains: the default schedule on [B, T, H, D], and explicit pairs
+/// per head with a dynamic D.
+inline std::vector<GivensConfig> givensPerHeadCases() {
+  GivensConfig c;
+  c.D = 6;
+  c.N = 15;
+  c.heads = 4;
+  c.xRank = 4;
+  GivensConfig e;
+  e.staticD = false;
+  e.pairs = {{0, 1}, {2, 3}, {1, 2}};
+  e.N = 3;
+  e.heads = 8;
+  e.runDs = {4, 5};
+  return {c, e};
+}
+
+/// `inverse`: a partial default schedule, odd explicit pairs with a dynamic
+/// D, and per-head chains.
+inline std::vector<GivensConfig> givensInverseCases() {
+  GivensConfig c;
+  c.D = 16;
+  c.N = 50;
+  c.inverse = true;
+  GivensConfig e;
+  e.staticD = false;
+  e.pairs = kOddPairs;
+  e.N = e.pairs.size();
+  e.runDs = {7};
+  e.inverse = true;
+  GivensConfig h;
+  h.D = 6;
+  h.N = 15;
+  h.heads = 2;
+  h.xRank = 4;
+  h.inverse = true;
+  return {c, e, h};
+}
+
+} // namespace rotary::e2e
+
+#endif // ROTARY_TEST_E2E_GIVENSCASES_H
