@@ -24,29 +24,6 @@ using namespace rotary::e2e;
 
 namespace {
 
-const double kPi = 3.14159265358979323846;
-/// The unit roundoff of f32.
-const double kU32 = 5.9604644775390625e-08; // 2^-24
-
-std::string join(const std::vector<std::string> &parts,
-                 const std::string &sep = ", ") {
-  std::string s;
-  for (size_t i = 0; i < parts.size(); ++i)
-    s += (i ? sep : "") + parts[i];
-  return s;
-}
-
-std::string attrDict(const std::vector<std::string> &attrs) {
-  return attrs.empty() ? "" : " {" + join(attrs) + "}";
-}
-
-std::string pairsAttr(const std::vector<ref::Pair> &pairs) {
-  std::vector<std::string> p;
-  for (const ref::Pair &q : pairs)
-    p.push_back("(" + std::to_string(q.first) + ", " +
-                std::to_string(q.second) + ")");
-  return "pairs = [" + join(p) + "]";
-}
 
 std::string elementName(torch::ScalarType t) {
   switch (t) {

@@ -27,7 +27,6 @@ using namespace rotary::e2e;
 
 namespace {
 
-const double kPi = 3.14159265358979323846;
 
 /// The f32 exp form (scaling and squaring) is less exactly orthogonal than a
 /// product of Givens rotations; its errors add up along the scan.

@@ -31,30 +31,8 @@ using namespace rotary::e2e;
 
 namespace {
 
-const double kPi = 3.14159265358979323846;
-const double kU32 = 5.9604644775390625e-08; // 2^-24
 /// bf16 data: results rounded to 8 significant bits.
 const Tolerance kBf16Tol = {1.0 / 128, 1.0 / 128};
-
-std::string join(const std::vector<std::string> &parts,
-                 const std::string &sep = ", ") {
-  std::string s;
-  for (size_t i = 0; i < parts.size(); ++i)
-    s += (i ? sep : "") + parts[i];
-  return s;
-}
-
-std::string attrDict(const std::vector<std::string> &attrs) {
-  return attrs.empty() ? "" : " {" + join(attrs) + "}";
-}
-
-std::string pairsAttr(const std::vector<ref::Pair> &pairs) {
-  std::vector<std::string> p;
-  for (const ref::Pair &q : pairs)
-    p.push_back("(" + std::to_string(q.first) + ", " +
-                std::to_string(q.second) + ")");
-  return "pairs = [" + join(p) + "]";
-}
 
 /// A random data tensor of `dtype` (f32 or bf16).
 Tensor data(std::vector<int64_t> shape, torch::ScalarType dtype) {

@@ -96,6 +96,26 @@ torch::ScalarType toTorch(bundle::DType type) {
   throw std::invalid_argument("unknown bundle dtype");
 }
 
+std::string join(const std::vector<std::string> &parts,
+                 const std::string &sep) {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i)
+    s += (i ? sep : "") + parts[i];
+  return s;
+}
+
+std::string attrDict(const std::vector<std::string> &attrs) {
+  return attrs.empty() ? "" : " {" + join(attrs) + "}";
+}
+
+std::string pairsAttr(const std::vector<std::pair<int64_t, int64_t>> &pairs) {
+  std::vector<std::string> p;
+  for (const auto &q : pairs)
+    p.push_back("(" + std::to_string(q.first) + ", " +
+                std::to_string(q.second) + ")");
+  return "pairs = [" + join(p) + "]";
+}
+
 std::unique_ptr<Kernel> Kernel::compile(const std::string &source) {
   return compile(source, /*gradients=*/false);
 }

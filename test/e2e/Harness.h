@@ -45,6 +45,18 @@ std::string dynamicType(int64_t rank, const std::string &element = "f32");
 /// An f32 attribute value: "5.000000000e+02 : f32".
 std::string f32Attr(double value);
 
+inline constexpr double kPi = 3.14159265358979323846;
+/// The unit roundoff of f32.
+inline constexpr double kU32 = 5.9604644775390625e-08; // 2^-24
+
+/// "a, b, c" (with `sep` between the parts).
+std::string join(const std::vector<std::string> &parts,
+                 const std::string &sep = ", ");
+/// " {a, b}" for attributes a, b; "" for none.
+std::string attrDict(const std::vector<std::string> &attrs);
+/// "pairs = [(i, j), ...]" of a Givens chain.
+std::string pairsAttr(const std::vector<std::pair<int64_t, int64_t>> &pairs);
+
 struct Arg {
   std::string name; ///< without '%'
   std::string type;
