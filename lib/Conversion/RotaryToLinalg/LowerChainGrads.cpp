@@ -72,6 +72,32 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
           d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, a2, 1);
     Value pairTable = chainPairTable(b, loc, op.getPairs());
 
+    // cos ψ, sin ψ [H, N] in f64 (ψ = ±φ, as applied), once per call: per
+    // tile they would cost 2·N libm calls each.
+    SmallVector<OpFoldResult> a2Sizes = tensor::getMixedSizes(b, loc, a2);
+    AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+    auto trig = linalg::GenericOp::create(
+        b, loc,
+        TypeRange{RankedTensorType::get(
+                      cast<RankedTensorType>(a2.getType()).getShape(), f64),
+                  RankedTensorType::get(
+                      cast<RankedTensorType>(a2.getType()).getShape(), f64)},
+        ValueRange{a2},
+        ValueRange{emptyOf(b, loc, a2Sizes, f64),
+                   emptyOf(b, loc, a2Sizes, f64)},
+        SmallVector<AffineMap>{id2, id2, id2},
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value psi = castFloat(nb, l, args[0], f64);
+          if (inverse)
+            psi = arith::NegFOp::create(nb, l, psi);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{math::CosOp::create(nb, l, psi).getResult(),
+                         math::SinOp::create(nb, l, psi).getResult()});
+        });
+    Value cosTable = trig.getResult(0), sinTable = trig.getResult(1);
+
     Value tileV = arith::ConstantIndexOp::create(b, loc, kChainRowTile);
     Value tiles = arith::CeilDivUIOp::create(b, loc, m, tileV);
     Value dx3 = emptyLike(b, loc, x3, elt);
@@ -132,13 +158,10 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
         Step st;
         st.k = inverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
         std::tie(st.i, st.j) = chainPair(lb, l, pairTable, st.k, d, c0, c1);
-        Value psi = castFloat(
-            lb, l, tensor::ExtractOp::create(lb, l, a2, ValueRange{head, st.k}),
-            f64);
-        if (inverse)
-          psi = arith::NegFOp::create(lb, l, psi);
-        st.cs = math::CosOp::create(lb, l, psi);
-        st.sn = math::SinOp::create(lb, l, psi);
+        st.cs = tensor::ExtractOp::create(lb, l, cosTable,
+                                          ValueRange{head, st.k});
+        st.sn = tensor::ExtractOp::create(lb, l, sinTable,
+                                          ValueRange{head, st.k});
         return st;
       };
 
