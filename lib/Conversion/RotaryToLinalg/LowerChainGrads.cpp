@@ -41,6 +41,24 @@ Value convertTensor(OpBuilder &b, Location loc, Value v, Type elt) {
       .getResult(0);
 }
 
+/// v [R, C] as [C, R] of `elt`, transposed and cast in one generic.
+Value transposeTo(OpBuilder &b, Location loc, Value v, Type elt) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  Value out = emptyOf(b, loc, {sizes[1], sizes[0]}, elt);
+  AffineMap swapped = AffineMap::get(
+      2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{out.getType()}, ValueRange{v}, ValueRange{out},
+             SmallVector<AffineMap>{swapped,
+                                    AffineMap::getMultiDimIdentityMap(2, ctx)},
+             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
+             })
+      .getResult(0);
+}
+
 Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
   return v.getType() == type ? v : tensor::CastOp::create(b, loc, type, v);
 }
@@ -131,7 +149,9 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
       auto widen = [&](Value src) {
         Value t = tensor::ExtractSliceOp::create(b, loc, tileType, src, offs,
                                                  sizes, strides);
-        return convertTensor(b, loc, t, f64);
+        // Column-major [D, rows]: a rotation updates two contiguous rows of
+        // the tile, a loop LLVM vectorises.
+        return transposeTo(b, loc, t, f64);
       };
       Value xt = widen(x3), gt = widen(dy3);
       SmallVector<OpFoldResult> pOffs = {getAsOpFoldResult(tileIdx), head,
@@ -175,14 +195,14 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                 [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
                   Value t = it[0];
                   Value xi =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, st.i});
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{st.i, r});
                   Value xj =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{r, st.j});
+                      tensor::ExtractOp::create(rb, rl, t, ValueRange{st.j, r});
                   auto [yi, yj] = rotatePair(rb, rl, xi, xj, st.cs, st.sn);
                   t = tensor::InsertOp::create(rb, rl, yi, t,
-                                               ValueRange{r, st.i});
+                                               ValueRange{st.i, r});
                   t = tensor::InsertOp::create(rb, rl, yj, t,
-                                               ValueRange{r, st.j});
+                                               ValueRange{st.j, r});
                   scf::YieldOp::create(rb, rl, t);
                 });
             scf::YieldOp::create(lb, l, inner.getResult(0));
@@ -203,7 +223,7 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                     return arith::MulFOp::create(rb, rl, p, q).getResult();
                   };
                   Value t = it[0], g = it[1];
-                  SmallVector<Value, 2> ri = {r, st.i}, rj = {r, st.j};
+                  SmallVector<Value, 2> ri = {st.i, r}, rj = {st.j, r};
                   Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
                   Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
                   // (a, b) before this rotation: G is orthogonal.
@@ -217,9 +237,13 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                       rb, rl,
                       arith::AddFOp::create(rb, rl, mul(a, st.cs),
                                             mul(bv, st.sn)));
+                  // Reassociable, so that the row loop vectorises.
+                  auto reassoc = arith::FastMathFlagsAttr::get(
+                      rb.getContext(), arith::FastMathFlags::reassoc);
                   Value sum = arith::AddFOp::create(
                       rb, rl, it[2],
-                      arith::AddFOp::create(rb, rl, mul(gi, di), mul(gj, dj)));
+                      arith::AddFOp::create(rb, rl, mul(gi, di), mul(gj, dj)),
+                      reassoc);
                   auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cs, nsn);
                   t = tensor::InsertOp::create(rb, rl, a, t, ri);
                   t = tensor::InsertOp::create(rb, rl, bv, t, rj);
@@ -239,7 +263,7 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
             scf::YieldOp::create(
                 lb, l, ValueRange{inner.getResult(0), inner.getResult(1), row});
           });
-      Value dxt = convertTensor(b, loc, bwd.getResult(1), elt);
+      Value dxt = transposeTo(b, loc, bwd.getResult(1), elt);
       b.setInsertionPointToStart(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(
           b, loc, dxt, forall.getRegionIterArgs()[0], offs, sizes, strides);
