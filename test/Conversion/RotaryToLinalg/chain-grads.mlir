@@ -3,24 +3,30 @@
 // Lowerings of givens_grad, orthogonal_grad, orthogonality_penalty_grad and
 // quaternion_rotate_grad (lib/Conversion/RotaryToLinalg/LowerChainGrads.cpp).
 
-// givens_grad: one scf.forall task per (tile of 64 rows, head) reads its x
-// and ȳ tiles once (widened to f64), reruns the chain forwards, then walks
+// givens_grad: cos/sin of the angles once per call; one scf.forall task per
+// (tile of 64 rows, head) reads its x and ȳ tiles once (widened to f64,
+// transposed to [D, rows] so each rotation's row loop vectorises, with a
+// reassociable φ̄ sum), reruns the chain forwards, then walks
 // it backwards (undoing each rotation on the primal tile, applying Gᵀ to
 // the gradient tile, summing φ̄_k over the tile's rows) and writes its x̄
 // tile and its row of the [tiles, H, N] partial φ̄; one reduction over tiles.
 // CHECK-LABEL: func.func @givens_grad_per_head(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x6xbf16>, %[[A:[^:]*]]: tensor<?x15xf32>, %[[DY:[^:]*]]: tensor<?x?x?x6xbf16>
+// CHECK:       linalg.generic
+// CHECK:         math.cos %{{.*}} : f64
+// CHECK:         math.sin %{{.*}} : f64
 // CHECK:       %[[F:.*]]:2 = scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (%{{.*}}, %{{.*}}) step (64, 1) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?x?x6xbf16>, tensor<?x?x15xf64>)
 // CHECK:         arith.extf %{{.*}} : bf16 to f64
 // CHECK:         arith.extf %{{.*}} : bf16 to f64
 // CHECK-NOT:     bf16
 // The forward chain: rotations in order, rows inside.
-// CHECK:         %[[FWD:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x6xf64>)
-// CHECK:           math.cos %{{.*}} : f64
+// CHECK:         %[[FWD:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<6x?xf64>)
+// CHECK-NOT:       math.cos
 // CHECK:           scf.for
 // The backward walk carries the primal tile, the gradient tile and φ̄.
-// CHECK:         %[[BWD:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FWD]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?x6xf64>, tensor<?x6xf64>, tensor<15xf64>)
-// CHECK:           scf.for %{{.*}} iter_args({{.*}}) -> (tensor<?x6xf64>, tensor<?x6xf64>, f64)
+// CHECK:         %[[BWD:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FWD]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, tensor<15xf64>)
+// CHECK:           scf.for %{{.*}} iter_args({{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, f64)
+// CHECK:             arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f64
 // CHECK:           tensor.insert %{{.*}} : tensor<15xf64>
 // CHECK:         arith.truncf %{{.*}} : f64 to f32
 // CHECK-NEXT:    arith.truncf %{{.*}} : f32 to bf16
@@ -43,8 +49,8 @@ func.func @givens_grad_per_head(%x: tensor<?x?x?x6xbf16>, %a: tensor<?x15xf32>,
 // Explicit pairs come from a constant table; inverse reverses the walk.
 // CHECK-LABEL: func.func @givens_grad_pairs_inverse(
 // CHECK:       arith.constant dense<{{\[\[}}0, 2], [3, 1]]> : tensor<2x2xindex>
-// CHECK:       scf.forall
 // CHECK:         arith.negf %{{.*}} : f64
+// CHECK:       scf.forall
 // CHECK:       tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<1x?xf32> into tensor<?xf32>
 func.func @givens_grad_pairs_inverse(%x: tensor<?x?xf32>, %a: tensor<?xf32>,
                                      %dy: tensor<?x?xf32>)
