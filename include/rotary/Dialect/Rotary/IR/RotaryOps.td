@@ -238,9 +238,11 @@ def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure, DeclareOpInterfa
   let description = [{
     x·(∏G_k)·R (SPEC §4), optionally preceded by `rotary.rope` with
     `positions` (then `x` is `[B, T, H, D]`, and `layout`, `rotary_dim` and
-    `base` configure that rope). It is sugar: canonicalization expands it into
-    `rotary.rope`, `rotary.givens` and `rotary.orthogonal`, and the fusion
-    pass decides how to run them.
+    `base` configure that rope). It means `rotary.rope`, `rotary.givens` and
+    `rotary.orthogonal` in a row and is lowered as one fused kernel;
+    canonicalization expands it only when a part folds away, and
+    `rotary-fuse-rotations` expands it when its cost model folds the chain
+    into R (decision 0017). Gradients differentiate its parts.
 
     Example:
 
