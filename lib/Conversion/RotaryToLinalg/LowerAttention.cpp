@@ -42,7 +42,7 @@ AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
   tLen = getValueOrCreateConstantIndexOp(b, loc, qs[2]);
   sLen = dimOf(b, loc, k, 2);
   if (scaleAttr) {
-    scale = cF32(b, loc, scaleAttr->convertToDouble());
+    scale = cF32(b, loc, scaleAttr->convertToFloat());
   } else {
     Value dLen = getValueOrCreateConstantIndexOp(b, loc, dSize);
     Value dF = arith::UIToFPOp::create(

@@ -133,13 +133,7 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forall.getBody());
       Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
-      AffineExpr s0, s1;
-      bindSymbols(ctx, s0, s1);
-      OpFoldResult rows = affine::makeComposedFoldedAffineMin(
-          b, loc,
-          AffineMap::get(
-              0, 2, {b.getAffineConstantExpr(kChainRowTile), s0 - s1}, ctx),
-          {m, row});
+      OpFoldResult rows = tileExtent(b, loc, m, row, kChainRowTile);
       Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
       Value tileIdx = arith::DivUIOp::create(b, loc, row, tileV);
       SmallVector<OpFoldResult> offs = {row, head, zero};
@@ -486,52 +480,17 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
     int64_t lead = xType.getRank() - 1;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     SmallVector<OpFoldResult> leadSizes(xSizes.begin(), xSizes.end() - 1);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto component = [&](Value src, int64_t c) -> Value {
-      auto t = cast<RankedTensorType>(src.getType());
-      SmallVector<OpFoldResult> offs(t.getRank(), zero),
-          strides(t.getRank(), one);
-      offs.back() = b.getIndexAttr(c);
-      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, src);
-      sizes.back() = one;
-      RankedTensorType type =
-          sliceType(sizes, {t.getRank() - 1}, t.getElementType());
-      return tensor::ExtractSliceOp::create(b, loc, type, src, offs, sizes,
-                                            strides);
-    };
-    auto assemble = [&](ArrayRef<Value> comps, Type cElt) -> Value {
-      Value v = emptyOf(b, loc, xSizes, cElt);
-      for (int64_t c = 0; c < 3; ++c) {
-        SmallVector<OpFoldResult> offs(lead + 1, zero), strides(lead + 1, one);
-        offs.back() = b.getIndexAttr(c);
-        SmallVector<OpFoldResult> sizes = xSizes;
-        sizes.back() = one;
-        v = tensor::InsertSliceOp::create(b, loc, comps[c], v, offs, sizes,
-                                          strides);
-      }
-      return v;
-    };
-    bool sharedAxis =
-        cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
     bool sharedAngle =
         cast<RankedTensorType>(angle.getType()).getRank() == 0 && lead != 0;
 
     // Inputs: x (3), ȳ (3), axis (3 per vector or 3 scalars), angle.
     SmallVector<Value> ins;
     for (int64_t c = 0; c < 3; ++c)
-      ins.push_back(component(x, c));
+      ins.push_back(lastDimComponent(b, loc, x, c));
     for (int64_t c = 0; c < 3; ++c)
-      ins.push_back(component(dy, c));
+      ins.push_back(lastDimComponent(b, loc, dy, c));
     Value u[3];
-    if (sharedAxis) {
-      for (int64_t c = 0; c < 3; ++c)
-        u[c] = tensor::ExtractOp::create(
-            b, loc, axis,
-            ValueRange{arith::ConstantIndexOp::create(b, loc, c)});
-    } else {
-      for (int64_t c = 0; c < 3; ++c)
-        ins.push_back(component(axis, c));
-    }
+    bool sharedAxis = quaternionAxis(b, loc, axis, lead, u, ins);
     ins.push_back(angle);
     // Outputs: x̄ (3); ā (3 per vector, or ū summed: 3 f64 scalars); θ̄ (per
     // vector, or summed: an f64 scalar).
@@ -652,7 +611,7 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
           linalg::YieldOp::create(nb, l, yields);
         });
     ValueRange res = generic.getResults();
-    Value dx = assemble({res[0], res[1], res[2]}, elt);
+    Value dx = stackLastDim(b, loc, {res[0], res[1], res[2]}, xSizes, elt);
 
     // The axis gradient.
     auto aType = cast<RankedTensorType>(axis.getType());
@@ -706,7 +665,7 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
                      tensor::ExtractOp::create(b, loc, res[4], ValueRange{}),
                      tensor::ExtractOp::create(b, loc, res[5], ValueRange{})});
     } else {
-      daxis = assemble({res[3], res[4], res[5]}, f32);
+      daxis = stackLastDim(b, loc, {res[3], res[4], res[5]}, xSizes, f32);
     }
     Value dangle = res[6];
     if (sharedAngle)

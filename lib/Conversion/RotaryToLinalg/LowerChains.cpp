@@ -425,12 +425,7 @@ Value rowTileKernel(
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
-  AffineExpr s0, s1;
-  bindSymbols(ctx, s0, s1);
-  OpFoldResult rows = affine::makeComposedFoldedAffineMin(
-      b, loc,
-      AffineMap::get(0, 2, {b.getAffineConstantExpr(kChainRowTile), s0 - s1}, ctx),
-      {m, row});
+  OpFoldResult rows = tileExtent(b, loc, m, row, kChainRowTile);
   Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
   Value t = tile(b, loc, row, rowsV, head);
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);

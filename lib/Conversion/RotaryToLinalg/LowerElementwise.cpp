@@ -52,6 +52,65 @@ struct LowerFamStep : OpRewritePattern<FamStepOp> {
 
 /// x' = x + w·t + v × t with t = 2·(v × x), w = cos(θ/2), v = sin(θ/2)·u,
 /// over the three components held as separate [...] slices of x.
+} // namespace
+
+OpFoldResult lowering::tileExtent(OpBuilder &b, Location loc,
+                                  OpFoldResult total, Value start,
+                                  int64_t tile) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr s0, s1;
+  bindSymbols(ctx, s0, s1);
+  return affine::makeComposedFoldedAffineMin(
+      b, loc, AffineMap::get(0, 2, {b.getAffineConstantExpr(tile), s0 - s1}, ctx),
+      {total, start});
+}
+
+Value lowering::lastDimComponent(OpBuilder &b, Location loc, Value src,
+                                 int64_t c) {
+  auto t = cast<RankedTensorType>(src.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> offs(t.getRank(), zero), strides(t.getRank(), one);
+  offs.back() = b.getIndexAttr(c);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, src);
+  sizes.back() = one;
+  RankedTensorType type =
+      sliceType(sizes, {t.getRank() - 1}, t.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, type, src, offs, sizes,
+                                        strides);
+}
+
+Value lowering::stackLastDim(OpBuilder &b, Location loc, ArrayRef<Value> comps,
+                             ArrayRef<OpFoldResult> sizes, Type elt) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  Value v = emptyOf(b, loc, sizes, elt);
+  for (auto [c, comp] : llvm::enumerate(comps)) {
+    SmallVector<OpFoldResult> offs(sizes.size(), zero),
+        strides(sizes.size(), one);
+    offs.back() = b.getIndexAttr(c);
+    SmallVector<OpFoldResult> compSizes(sizes);
+    compSizes.back() = one;
+    v = tensor::InsertSliceOp::create(b, loc, comp, v, offs, compSizes,
+                                      strides);
+  }
+  return v;
+}
+
+bool lowering::quaternionAxis(OpBuilder &b, Location loc, Value axis,
+                              int64_t lead, Value (&u)[3],
+                              SmallVectorImpl<Value> &ins) {
+  bool shared =
+      cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
+  for (int64_t c = 0; c < 3; ++c) {
+    if (shared)
+      u[c] = tensor::ExtractOp::create(
+          b, loc, axis, ValueRange{arith::ConstantIndexOp::create(b, loc, c)});
+    else
+      ins.push_back(lastDimComponent(b, loc, axis, c));
+  }
+  return shared;
+}
+
+namespace {
 struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -65,33 +124,11 @@ struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
     int64_t lead = xType.getRank() - 1;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     SmallVector<OpFoldResult> leadSizes(xSizes.begin(), xSizes.end() - 1);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto component = [&](Value src, int64_t c) -> Value {
-      auto t = cast<RankedTensorType>(src.getType());
-      SmallVector<OpFoldResult> offs(t.getRank(), zero),
-          strides(t.getRank(), one);
-      offs.back() = b.getIndexAttr(c);
-      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, src);
-      sizes.back() = one;
-      RankedTensorType type =
-          sliceType(sizes, {t.getRank() - 1}, t.getElementType());
-      return tensor::ExtractSliceOp::create(b, loc, type, src, offs, sizes,
-                                            strides);
-    };
-    bool sharedAxis =
-        cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
-    SmallVector<Value> ins = {component(x, 0), component(x, 1),
-                              component(x, 2)};
+    SmallVector<Value> ins;
+    for (int64_t c = 0; c < 3; ++c)
+      ins.push_back(lastDimComponent(b, loc, x, c));
     Value u[3];
-    if (sharedAxis) {
-      for (int64_t c = 0; c < 3; ++c)
-        u[c] = tensor::ExtractOp::create(
-            b, loc, axis,
-            ValueRange{arith::ConstantIndexOp::create(b, loc, c)});
-    } else {
-      for (int64_t c = 0; c < 3; ++c)
-        ins.push_back(component(axis, c));
-    }
+    bool sharedAxis = quaternionAxis(b, loc, axis, lead, u, ins);
     ins.push_back(angle);
     SmallVector<Value> outs;
     for (int c = 0; c < 3; ++c)
@@ -140,15 +177,8 @@ struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
                 castFloat(nb, l, add(add(xv[c], mul(w, t[c])), vt[c]), elt));
           linalg::YieldOp::create(nb, l, ys);
         });
-    Value y = emptyLike(b, loc, x, elt);
-    for (int64_t c = 0; c < 3; ++c) {
-      SmallVector<OpFoldResult> offs(lead + 1, zero), strides(lead + 1, one);
-      offs.back() = b.getIndexAttr(c);
-      SmallVector<OpFoldResult> sizes = xSizes;
-      sizes.back() = one;
-      y = tensor::InsertSliceOp::create(b, loc, generic.getResult(c), y, offs,
-                                        sizes, strides);
-    }
+    Value y = stackLastDim(b, loc, SmallVector<Value>(generic.getResults()),
+                           xSizes, elt);
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -167,7 +197,7 @@ struct LowerInvFreq : OpRewritePattern<InvFreqOp> {
     if (auto s = op.getScales())
       scales.assign(s->begin(), s->end());
     int64_t group = half / static_cast<int64_t>(scales.size());
-    double base = op.getBase().convertToDouble();
+    double base = op.getBase().convertToFloat();
     Value out = emptyOf(b, loc, {b.getIndexAttr(half)}, b.getF32Type());
     auto generic = elementwise(
         b, loc, ValueRange{}, out, 1,

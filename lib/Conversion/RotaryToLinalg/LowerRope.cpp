@@ -261,7 +261,6 @@ struct LowerRope : OpRewritePattern<RopeOp> {
         b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
         op.getRuntimeBase(), rOfr, op.getBaseOrDefault(), inverse);
     OpFoldResult half = tables.half;
-    Value r = tables.r;
 
     // --- the rotation, on a 5-D view of the rotated features ---
     // half:        [..., 2, r/2]  pair i = (k = 0, i), (k = 1, i)

@@ -112,13 +112,7 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forall.getBody());
       Value bi = forall.getInductionVar(0), t0 = forall.getInductionVar(1);
-      AffineExpr s0, s1;
-      bindSymbols(ctx, s0, s1);
-      OpFoldResult tt = affine::makeComposedFoldedAffineMin(
-          b, loc,
-          AffineMap::get(0, 2, {b.getAffineConstantExpr(kTokenTile), s0 - s1},
-                         ctx),
-          {tokens, t0});
+      OpFoldResult tt = tileExtent(b, loc, tokens, t0, kTokenTile);
       Value tileIdx = arith::DivUIOp::create(b, loc, t0, tileV);
       auto slice5 = [&](Value v) -> Value {
         SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);

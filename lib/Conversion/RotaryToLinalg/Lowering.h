@@ -168,6 +168,23 @@ Value chainPairTable(OpBuilder &b, Location loc,
 std::pair<Value, Value> chainPair(OpBuilder &b, Location loc, Value table,
                                   Value k, Value d, Value c0, Value c1);
 
+/// The extent of the tile starting at `start` of a loop over [0, total)
+/// with tiles of `tile`: min(tile, total - start).
+OpFoldResult tileExtent(OpBuilder &b, Location loc, OpFoldResult total,
+                        Value start, int64_t tile);
+/// Component `c` of the last dimension of `src` [..., K], as [...].
+Value lastDimComponent(OpBuilder &b, Location loc, Value src, int64_t c);
+/// The inverse: `comps` [...] stacked along a new last dimension into a
+/// tensor of `sizes` and element type `elt`.
+Value stackLastDim(OpBuilder &b, Location loc, ArrayRef<Value> comps,
+                   ArrayRef<OpFoldResult> sizes, Type elt);
+/// The axis of quaternion_rotate (and its gradient) for x [..., 3] with
+/// `lead` = rank(x) - 1: a shared axis [3] becomes three scalars `u`; a
+/// per-vector one [..., 3] three components appended to `ins`. Returns
+/// whether it is shared.
+bool quaternionAxis(OpBuilder &b, Location loc, Value axis, int64_t lead,
+                    Value (&u)[3], SmallVectorImpl<Value> &ins);
+
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateRopeGradPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns);

@@ -244,7 +244,8 @@ SmallVector<unsigned> activeArguments(func::FuncOp fn) {
 }
 
 /// Why `fn` cannot be differentiated, or an empty string.
-std::string whyNotDifferentiable(func::FuncOp fn) {
+std::string whyNotDifferentiable(func::FuncOp fn,
+                                 ArrayRef<unsigned> active) {
   if (fn.isExternal() || !fn.getBody().hasOneBlock())
     return "it is not a single-block function";
   if (!llvm::all_of(fn.getResultTypes(),
@@ -253,7 +254,7 @@ std::string whyNotDifferentiable(func::FuncOp fn) {
   for (Operation &op : fn.getBody().front().without_terminator())
     if (!differentiableOperands(&op))
       return ("'" + op.getName().getStringRef() + "' has no gradient").str();
-  if (activeArguments(fn).empty())
+  if (active.empty())
     return "no argument is a float tensor that reaches a differentiable "
            "operand";
   return "";
@@ -269,7 +270,7 @@ struct GenerateGradients
     llvm::StringSet<> requested;
     for (const std::string &f : functions)
       requested.insert(f);
-    SmallVector<func::FuncOp> todo;
+    SmallVector<func::FuncOp> selected;
     auto isBackwardName = [](StringRef n) {
       return n.ends_with("_bwd") || n.ends_with("_fwd") || n.ends_with("_vjp");
     };
@@ -281,14 +282,14 @@ struct GenerateGradients
                      fn->hasAttr(kGradientAttr) ||
                      symbols.lookup((fn.getSymName() + "_bwd").str())))
         continue;
-      todo.push_back(fn);
+      selected.push_back(fn);
     }
     for (const std::string &f : functions)
       if (!symbols.lookup<func::FuncOp>(f)) {
         module.emitError() << "rotary-generate-gradients: no function @" << f;
         return signalPassFailure();
       }
-    for (func::FuncOp fn : todo) {
+    for (func::FuncOp fn : selected) {
       bool named = requested.contains(fn.getSymName());
       if (failed(differentiate(fn, symbols, named)))
         return signalPassFailure();
@@ -305,7 +306,7 @@ struct GenerateGradients
     // Differentiate a copy with rotation blocks expanded into their parts.
     OpBuilder mb(original);
     auto fn = cast<func::FuncOp>(mb.clone(*original));
-    auto cleanup = llvm::make_scope_exit([&] { fn.erase(); });
+    llvm::scope_exit cleanup([&] { fn.erase(); });
     SmallVector<RotationBlockOp> blocks;
     fn.walk([&](RotationBlockOp op) { blocks.push_back(op); });
     IRRewriter rewriter(fn.getContext());
@@ -320,7 +321,8 @@ struct GenerateGradients
         if (isOpTriviallyDead(&op))
           op.erase();
 
-    std::string why = whyNotDifferentiable(fn);
+    SmallVector<unsigned> active = activeArguments(fn);
+    std::string why = whyNotDifferentiable(fn, active);
     StringRef name = original.getSymName();
     std::string bwdName = (name + "_bwd").str(), fwdName = (name + "_fwd").str(),
                 vjpName = (name + "_vjp").str();
@@ -338,7 +340,6 @@ struct GenerateGradients
 
     Block &body = fn.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
-    SmallVector<unsigned> active = activeArguments(fn);
     FunctionType fnType = fn.getFunctionType();
     SmallVector<Type> gradTypes;
     for (unsigned a : active)
