@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "GivensCases.h"
+#include "OpCases.h"
 #include "Harness.h"
 #include "Reference.h"
 
@@ -39,18 +39,6 @@ std::string elementName(torch::ScalarType t) {
 //===----------------------------------------------------------------------===//
 // rope
 //===----------------------------------------------------------------------===//
-
-const char *layoutName(ref::RopeLayout l) {
-  switch (l) {
-  case ref::RopeLayout::Half:
-    return "half";
-  case ref::RopeLayout::Interleaved:
-    return "interleaved";
-  case ref::RopeLayout::Deinterleave:
-    return "deinterleave";
-  }
-  return "?";
-}
 
 struct RopeConfig {
   ref::RopeLayout layout = ref::RopeLayout::Half;

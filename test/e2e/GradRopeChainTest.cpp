@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "GivensCases.h"
+#include "OpCases.h"
 #include "Harness.h"
 #include "Reference.h"
 
@@ -73,18 +73,6 @@ void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
 //===----------------------------------------------------------------------===//
 // rope_grad
 //===----------------------------------------------------------------------===//
-
-const char *layoutName(ref::RopeLayout l) {
-  switch (l) {
-  case ref::RopeLayout::Half:
-    return "half";
-  case ref::RopeLayout::Interleaved:
-    return "interleaved";
-  case ref::RopeLayout::Deinterleave:
-    return "deinterleave";
-  }
-  return "?";
-}
 
 struct RopeGradConfig {
   ref::RopeLayout layout = ref::RopeLayout::Half;

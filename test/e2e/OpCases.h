@@ -1,13 +1,13 @@
-//===- GivensCases.h - the Givens option matrix of the e2e tests -*- C++ -*-===//
+//===- OpCases.h - option matrices shared by e2e tests --------*- C++ -*-===//
 //
-// One list of Givens chain configurations, run by the forward tests
-// (E2ETest.cpp) and the gradient tests (GradRopeChainTest.cpp), so both
-// directions cover the same options.
+// What the forward tests (E2ETest.cpp) and the gradient tests
+// (GradRopeChainTest.cpp) share, so both directions cover the same options:
+// the Givens chain configurations and the rope layout names.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ROTARY_TEST_E2E_GIVENSCASES_H
-#define ROTARY_TEST_E2E_GIVENSCASES_H
+#ifndef ROTARY_TEST_E2E_OPCASES_H
+#define ROTARY_TEST_E2E_OPCASES_H
 
 #include "Reference.h"
 
@@ -17,6 +17,19 @@
 #include <vector>
 
 namespace rotary::e2e {
+
+/// The rope layout's keyword in the IR.
+inline const char *layoutName(reference::RopeLayout l) {
+  switch (l) {
+  case reference::RopeLayout::Half:
+    return "half";
+  case reference::RopeLayout::Interleaved:
+    return "interleaved";
+  case reference::RopeLayout::Deinterleave:
+    return "deinterleave";
+  }
+  return "?";
+}
 
 struct GivensConfig {
   int64_t D = 8; ///< static D (default schedule) or first run D
@@ -75,4 +88,4 @@ inline std::vector<GivensConfig> givensInverseCases() {
 
 } // namespace rotary::e2e
 
-#endif // ROTARY_TEST_E2E_GIVENSCASES_H
+#endif // ROTARY_TEST_E2E_OPCASES_H
