@@ -1,0 +1,54 @@
+//===- Kernel.h - compiled kernels and argument checks for modules -*- C++ -*-===//
+//
+// What every module of the model library shares: the process's JIT cache
+// (compiled bundles of rotary/Model/Kernels.h sources, memoized per source
+// so a forward pays one map lookup), the dtype mapping, and argument checks
+// that throw a c10::Error naming the module, the argument and what was
+// expected before anything runs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_TORCH_KERNEL_H
+#define ROTARY_TORCH_KERNEL_H
+
+#include "rotary/Bundle/Manifest.h"
+#include "rotary/Runtime/Runtime.h"
+
+#include <ATen/Tensor.h>
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+namespace rotary::nn {
+
+/// The bundle of `source` (a module from rotary/Model/Kernels.h), compiled
+/// with gradients through the process's JIT cache on first use. Throws
+/// c10::Error with the compiler's message when it does not compile.
+std::shared_ptr<runtime::Bundle> compiledKernel(const std::string &source);
+
+/// Sets the directory of the process's JIT cache (default:
+/// rotary::jit::defaultCacheDirectory(), i.e. $ROTARY_CACHE_DIR, ...).
+/// Bundles already loaded stay loaded.
+void setKernelCacheDirectory(const std::string &directory);
+
+/// The bundle dtype of a floating-point data tensor (f32, f16, bf16);
+/// c10::Error naming `module` and `arg` otherwise.
+bundle::DType dataDType(const char *module, const char *arg,
+                        const at::Tensor &t);
+
+/// Checks that `t` is defined, on the CPU, row-major contiguous and of
+/// rank `shape.size()`, and that each dimension whose entry in `sizes` is
+/// >= 0 has that size. `shape` names the dimensions for the message, e.g.
+/// {"B", "T", "H", "D"}. Throws c10::Error: "rotary::nn::Rope: x must be
+/// [B, T, H, D] with D = 64, got [2, 5, 4, 32]".
+void checkTensor(const char *module, const char *arg, const at::Tensor &t,
+                 std::initializer_list<const char *> shape,
+                 std::initializer_list<int64_t> sizes = {});
+
+/// The sizes of `t` as "[2, 5, 4, 32]".
+std::string shapeString(const at::Tensor &t);
+
+} // namespace rotary::nn
+
+#endif // ROTARY_TORCH_KERNEL_H

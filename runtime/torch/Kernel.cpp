@@ -1,0 +1,119 @@
+//===- Kernel.cpp - compiled kernels and argument checks for modules ------===//
+
+#include "rotary/Torch/Kernel.h"
+
+#include "rotary/Jit/Cache.h"
+
+#include <c10/util/Exception.h>
+
+#include <map>
+#include <mutex>
+#include <sstream>
+
+using namespace rotary;
+
+namespace {
+struct KernelRegistry {
+  std::mutex mutex;
+  std::string directory; // "" = the default
+  std::unique_ptr<jit::Cache> cache;
+  std::map<std::string, std::shared_ptr<runtime::Bundle>> loaded;
+};
+
+KernelRegistry &registry() {
+  static KernelRegistry r;
+  return r;
+}
+} // namespace
+
+std::shared_ptr<runtime::Bundle> nn::compiledKernel(const std::string &source) {
+  KernelRegistry &r = registry();
+  // One compile at a time per process: a module's first forward on several
+  // threads compiles once, the others find it loaded.
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto it = r.loaded.find(source);
+  if (it != r.loaded.end())
+    return it->second;
+  try {
+    if (!r.cache) {
+      compiler::CompileOptions options;
+      options.gradients = true;
+      r.cache = std::make_unique<jit::Cache>(r.directory, options);
+    }
+    auto bundle = r.cache->get(source);
+    r.loaded.emplace(source, bundle);
+    return bundle;
+  } catch (const std::exception &e) {
+    TORCH_CHECK(false, e.what());
+  }
+  return nullptr;
+}
+
+void nn::setKernelCacheDirectory(const std::string &directory) {
+  KernelRegistry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.directory = directory;
+  r.cache.reset();
+}
+
+std::string nn::shapeString(const at::Tensor &t) {
+  std::ostringstream os;
+  os << "[";
+  for (int64_t d = 0; d < t.dim(); ++d)
+    os << (d ? ", " : "") << t.size(d);
+  os << "]";
+  return os.str();
+}
+
+bundle::DType nn::dataDType(const char *module, const char *arg,
+                            const at::Tensor &t) {
+  switch (t.scalar_type()) {
+  case at::kFloat:
+    return bundle::DType::F32;
+  case at::kHalf:
+    return bundle::DType::F16;
+  case at::kBFloat16:
+    return bundle::DType::BF16;
+  default:
+    TORCH_CHECK(false, "rotary::nn::", module, ": ", arg, " must be float32, ",
+                "float16 or bfloat16, got ", t.scalar_type());
+  }
+  return bundle::DType::F32;
+}
+
+void nn::checkTensor(const char *module, const char *arg, const at::Tensor &t,
+                     std::initializer_list<const char *> shape,
+                     std::initializer_list<int64_t> sizes) {
+  TORCH_CHECK(t.defined(), "rotary::nn::", module, ": ", arg,
+              " is an undefined tensor");
+  auto expected = [&] {
+    std::ostringstream os;
+    os << "[";
+    size_t i = 0;
+    for (const char *n : shape)
+      os << (i++ ? ", " : "") << n;
+    os << "]";
+    i = 0;
+    for (int64_t s : sizes) {
+      if (s >= 0 && i < shape.size())
+        os << (os.str().find(" with ") == std::string::npos ? " with " : ", ")
+           << *(shape.begin() + i) << " = " << s;
+      ++i;
+    }
+    return os.str();
+  };
+  TORCH_CHECK(t.device().is_cpu(), "rotary::nn::", module, ": ", arg,
+              " is on ", t.device(), "; the compiled kernels run on the CPU");
+  bool ok = t.dim() == int64_t(shape.size());
+  size_t i = 0;
+  for (int64_t s : sizes) {
+    if (ok && s >= 0 && t.size(int64_t(i)) != s)
+      ok = false;
+    ++i;
+  }
+  TORCH_CHECK(ok, "rotary::nn::", module, ": ", arg, " must be ", expected(),
+              ", got ", shapeString(t));
+  TORCH_CHECK(t.is_contiguous(), "rotary::nn::", module, ": ", arg,
+              " must be contiguous (row-major), got strides ", t.strides(),
+              "; call .contiguous() first");
+}
