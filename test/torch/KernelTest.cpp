@@ -1,0 +1,74 @@
+//===- KernelTest.cpp - the modules' shared checks and kernel cache -------===//
+
+#include "rotary/Model/Kernels.h"
+#include "rotary/Torch/Kernel.h"
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+using namespace rotary;
+
+namespace {
+/// The message of the c10::Error `f` throws ("" when it throws none).
+template <typename F> std::string errorOf(F &&f) {
+  try {
+    f();
+  } catch (const c10::Error &e) {
+    return e.what_without_backtrace();
+  }
+  return "";
+}
+
+TEST(NnKernel, CheckTensorNamesArgumentAndShape) {
+  at::Tensor x = torch::zeros({2, 5, 4, 32});
+  EXPECT_EQ(errorOf([&] {
+              nn::checkTensor("Rope", "x", x, {"B", "T", "H", "D"},
+                              {-1, -1, -1, 32});
+            }),
+            "");
+  std::string wrongD = errorOf([&] {
+    nn::checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, 64});
+  });
+  EXPECT_NE(wrongD.find("rotary::nn::Rope: x must be [B, T, H, D] with D = "
+                        "64, got [2, 5, 4, 32]"),
+            std::string::npos)
+      << wrongD;
+  std::string rank = errorOf([&] {
+    nn::checkTensor("Rope", "x", x[0], {"B", "T", "H", "D"});
+  });
+  EXPECT_NE(rank.find("got [5, 4, 32]"), std::string::npos) << rank;
+  std::string strided = errorOf([&] {
+    nn::checkTensor("Rope", "x", x.transpose(1, 2), {"B", "T", "H", "D"});
+  });
+  EXPECT_NE(strided.find("must be contiguous"), std::string::npos) << strided;
+  std::string dtype =
+      errorOf([&] { nn::dataDType("Rope", "x", x.to(torch::kFloat64)); });
+  EXPECT_NE(dtype.find("x must be float32, float16 or bfloat16, got Double"),
+            std::string::npos)
+      << dtype;
+}
+
+TEST(NnKernel, CompiledKernelIsMemoized) {
+  model::PenaltyKernel k;
+  k.dim = 4;
+  std::string source = model::buildSource(k);
+  auto first = nn::compiledKernel(source);
+  auto second = nn::compiledKernel(source);
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_NO_THROW(first->entry("orthogonality_penalty_bwd"));
+}
+
+TEST(NnKernel, CompileErrorIsC10Error) {
+  std::string message = errorOf([] {
+    // Angles of rank 3: the verifier rejects them.
+    nn::compiledKernel(
+        "func.func @f(%x: tensor<4xf32>, %a: tensor<1x1x1xf32>) -> "
+        "tensor<4xf32> {\n  %y = rotary.givens %x, %a : tensor<4xf32>, "
+        "tensor<1x1x1xf32>\n  return %y : tensor<4xf32>\n}\n");
+  });
+  EXPECT_NE(message.find("JIT compilation failed"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("angles"), std::string::npos) << message;
+}
+} // namespace
