@@ -3,23 +3,12 @@
 #include "rotary/Model/Kernels.h"
 #include "rotary/Torch/Kernel.h"
 
-#include <torch/torch.h>
-
-#include <gtest/gtest.h>
+#include "TestUtil.h"
 
 using namespace rotary;
+using rotary::test::errorOf;
 
 namespace {
-/// The message of the c10::Error `f` throws ("" when it throws none).
-template <typename F> std::string errorOf(F &&f) {
-  try {
-    f();
-  } catch (const c10::Error &e) {
-    return e.what_without_backtrace();
-  }
-  return "";
-}
-
 TEST(NnKernel, CheckTensorNamesArgumentAndShape) {
   at::Tensor x = torch::zeros({2, 5, 4, 32});
   EXPECT_EQ(errorOf([&] {

@@ -183,3 +183,22 @@ func.func @own(%x: tensor<4x8xf32>, %a: tensor<7xf32>) -> tensor<4x8xf32> {
 func.func @own_bwd(%x: tensor<4x8xf32>, %a: tensor<7xf32>, %dy: tensor<4x8xf32>) -> tensor<4x8xf32> {
   return %dy : tensor<4x8xf32>
 }
+
+// The "fold" form of rotary-fuse-rotations transposes R: the transpose's
+// adjoint is the inverse permutation of the cotangent.
+// CHECK-LABEL: func.func @folded_block_bwd
+// CHECK: %[[DX:.*]], %[[DQ:.*]] = rotary.orthogonal_grad %{{.*}}, %{{.*}}, %{{.*}} {transpose}
+// CHECK: %[[DRT:.*]], %[[DA:.*]] = rotary.givens_grad %{{.*}}, %{{.*}}, %[[DQ]] pairs = [(0, 1), (2, 3)] {inverse}
+// CHECK: %[[DR:.*]] = linalg.transpose ins(%[[DRT]] : tensor<4x4xf32>) outs(%{{.*}} : tensor<4x4xf32>) permutation = [1, 0]
+// CHECK: return %[[DX]], %[[DA]], %[[DR]]
+func.func @folded_block(%x: tensor<?x4xf32>, %a: tensor<2xf32>,
+                        %r: tensor<4x4xf32>) -> tensor<?x4xf32> {
+  %e = tensor.empty() : tensor<4x4xf32>
+  %rt = linalg.transpose ins(%r : tensor<4x4xf32>)
+      outs(%e : tensor<4x4xf32>) permutation = [1, 0]
+  %qt = rotary.givens %rt, %a pairs = [(0, 1), (2, 3)] {inverse}
+      : tensor<4x4xf32>, tensor<2xf32>
+  %y = rotary.orthogonal %x, %qt {transpose}
+      : tensor<?x4xf32>, tensor<4x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -80,6 +80,10 @@ std::optional<SmallVector<Value>> differentiableOperands(Operation *op) {
       .Case([](QuaternionRotateOp o) {
         return SmallVector<Value>{o.getX(), o.getAxis(), o.getAngle()};
       })
+      // The fuse pass's "fold" form transposes R.
+      .Case([](linalg::TransposeOp o) {
+        return SmallVector<Value>{o.getInput()};
+      })
       .Default([](Operation *op) -> std::optional<SmallVector<Value>> {
         if (llvm::none_of(op->getOperandTypes(), isFloatTensor) &&
             op->getNumRegions() == 0)
@@ -212,6 +216,17 @@ public:
                   cotangent(o.getResult()));
               return SmallVector<Value>{g.getDx(), g.getDaxis(),
                                         g.getDangle()};
+            })
+            .Case([&](linalg::TransposeOp o) {
+              // The adjoint of a permutation is its inverse.
+              ArrayRef<int64_t> perm = o.getPermutation();
+              SmallVector<int64_t> inverse(perm.size());
+              for (auto [i, d] : llvm::enumerate(perm))
+                inverse[d] = int64_t(i);
+              Value ct = cotangent(o->getResult(0));
+              auto t = linalg::TransposeOp::create(
+                  b, loc, ct, emptyLike(b, loc, p(o.getInput())), inverse);
+              return SmallVector<Value>{t->getResult(0)};
             });
     for (auto [operand, grad] : llvm::zip_equal(*diff, grads))
       accumulate(operand, grad);

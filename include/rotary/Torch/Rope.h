@@ -1,0 +1,107 @@
+//===- Rope.h - rotary position embedding as a LibTorch module --*- C++ -*-===//
+//
+// rotary.rope (SPEC §1) as a torch::nn::Module: every layout, partial
+// rotary, position ids or offsets, learnable frequencies, phases and scale,
+// multi-scale frequency sets, and a base that changes at run time (set_base,
+// DynamicBase) without a recompile. The forward and backward are one
+// compiled kernel each; `reference(true)` runs the same math as plain
+// LibTorch ops instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ROTARY_TORCH_ROPE_H
+#define ROTARY_TORCH_ROPE_H
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <vector>
+
+namespace rotary::runtime {
+class Bundle;
+} // namespace rotary::runtime
+
+namespace rotary::nn {
+
+enum class RopeLayout {
+  Half,        ///< NeoX/Llama: pair i is (i, i + r/2)
+  Interleaved, ///< GPT-J: pair i is (2i, 2i + 1)
+  Deinterleave ///< reads (2i, 2i + 1), writes i and i + r/2
+};
+
+struct RopeOptions {
+  explicit RopeOptions(int64_t headDim) : head_dim_(headDim) {}
+  /// D, the last dimension of x.
+  TORCH_ARG(int64_t, head_dim);
+  /// r: even, <= D; features r..D pass through. -1: r = D.
+  TORCH_ARG(int64_t, rotary_dim) = -1;
+  TORCH_ARG(RopeLayout, layout) = RopeLayout::Half;
+  /// The base of f_i = base^(-2i/r) (each group's base·s_k with `scales`).
+  TORCH_ARG(double, base) = 10000.0;
+  /// Multi-scale frequencies: r/2 split into S equal groups, group k using
+  /// base·s_k. Empty: one set.
+  TORCH_ARG(std::vector<double>, scales) = {};
+  /// inv_freq [r/2] is a parameter (initialised from base and scales).
+  TORCH_ARG(bool, learnable_freq) = false;
+  /// A phase φ [r/2] parameter (zero-initialised).
+  TORCH_ARG(bool, learnable_phase) = false;
+  /// A scalar position scale parameter (initialised to 1).
+  TORCH_ARG(bool, learnable_scale) = false;
+  /// Plain LibTorch ops instead of the compiled kernels.
+  TORCH_ARG(bool, reference) = false;
+};
+
+class RopeImpl : public torch::nn::Cloneable<RopeImpl> {
+public:
+  explicit RopeImpl(RopeOptions options);
+  void reset() override;
+
+  /// x [B, T, H, D] (f32, f16 or bf16; contiguous); positions int64 [T] or
+  /// [B, T] (position ids: offsets, packed sequences, KV caches).
+  torch::Tensor forward(const torch::Tensor &x,
+                        const torch::Tensor &positions);
+  /// Positions offset, offset + 1, ..., offset + T - 1 for every batch row.
+  torch::Tensor forward(const torch::Tensor &x, int64_t offset = 0);
+
+  /// Changes the base (> 0, finite) for the next forward; no recompile.
+  /// With learnable frequencies only their initial value depended on it,
+  /// so this is an error there.
+  void set_base(double base);
+  double base() const { return options.base(); }
+
+  RopeOptions options;
+  /// [r/2] f32 frequencies when learnable or multi-scale (a buffer unless
+  /// learnable), else undefined: the kernel computes base^(-2i/r) itself.
+  torch::Tensor inv_freq;
+  torch::Tensor phase; ///< [r/2] f32 parameter, or undefined
+  torch::Tensor scale; ///< 0-d f32 parameter, or undefined
+
+private:
+  int64_t rotaryDim() const;
+  torch::Tensor frequenciesFromBase() const;
+  torch::Tensor referenceForward(const torch::Tensor &x,
+                                 const torch::Tensor &positions) const;
+  std::shared_ptr<runtime::Bundle> kernel(const torch::Tensor &x,
+                                          const torch::Tensor &positions);
+
+  std::vector<std::shared_ptr<runtime::Bundle>> kernels_;
+  std::vector<int64_t> kernelKeys_;
+};
+TORCH_MODULE(Rope);
+
+/// The rope angles θ [B or 1, T, r/2] of SPEC §1 in f32: scale·p·f + φ.
+torch::Tensor ropeAngles(const torch::Tensor &positions,
+                         const torch::Tensor &invFreq,
+                         const torch::Tensor &phase,
+                         const torch::Tensor &scale);
+
+/// f_i = (base·s_k)^(-2i/r) for i < r/2, groups k of equal size (SPEC §1
+/// rotary.inv_freq), in f32.
+torch::Tensor ropeFrequencies(int64_t rotaryDim, double base,
+                              const std::vector<double> &scales);
+
+} // namespace rotary::nn
+
+#endif // ROTARY_TORCH_ROPE_H

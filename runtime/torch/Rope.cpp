@@ -1,0 +1,186 @@
+//===- Rope.cpp - rotary position embedding as a LibTorch module ----------===//
+
+#include "rotary/Torch/Rope.h"
+
+#include "rotary/Model/Kernels.h"
+#include "rotary/Torch/Call.h"
+#include "rotary/Torch/Kernel.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+using namespace rotary;
+using namespace rotary::nn;
+
+torch::Tensor nn::ropeFrequencies(int64_t r, double base,
+                                  const std::vector<double> &scales) {
+  TORCH_CHECK(base > 0 && std::isfinite(base),
+              "rotary::nn::Rope: base must be positive and finite, got ", base);
+  int64_t half = r / 2, groups = scales.empty() ? 1 : int64_t(scales.size());
+  TORCH_CHECK(half % groups == 0, "rotary::nn::Rope: the ", groups,
+              " scales must divide rotary_dim/2 = ", half);
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor bases = torch::full({half}, base, f64);
+  for (int64_t k = 0; k < int64_t(scales.size()); ++k) {
+    TORCH_CHECK(scales[k] > 0 && std::isfinite(scales[k]),
+                "rotary::nn::Rope: scales must be positive and finite, got ",
+                scales[k]);
+    bases.narrow(0, k * (half / groups), half / groups).mul_(scales[k]);
+  }
+  return torch::pow(bases, -torch::arange(0, r, 2, f64) / double(r))
+      .to(torch::kFloat32);
+}
+
+torch::Tensor nn::ropeAngles(const torch::Tensor &positions,
+                             const torch::Tensor &invFreq,
+                             const torch::Tensor &phase,
+                             const torch::Tensor &scale) {
+  // f64 like the CPU kernels (decision 0013): at position 1e6 an f32 angle
+  // is already 0.06 rad off.
+  torch::Tensor p = positions.to(torch::kFloat64);
+  if (positions.dim() == 1)
+    p = p.unsqueeze(0);
+  if (scale.defined())
+    p = p * scale.to(torch::kFloat64);
+  torch::Tensor theta = p.unsqueeze(-1) * invFreq.to(torch::kFloat64);
+  if (phase.defined())
+    theta = theta + phase.to(torch::kFloat64);
+  return theta;
+}
+
+RopeImpl::RopeImpl(RopeOptions options) : options(std::move(options)) {
+  reset();
+}
+
+int64_t RopeImpl::rotaryDim() const {
+  return options.rotary_dim() < 0 ? options.head_dim() : options.rotary_dim();
+}
+
+torch::Tensor RopeImpl::frequenciesFromBase() const {
+  return ropeFrequencies(rotaryDim(), options.base(), options.scales());
+}
+
+void RopeImpl::reset() {
+  int64_t D = options.head_dim(), r = rotaryDim();
+  TORCH_CHECK(D > 0, "rotary::nn::Rope: head_dim must be positive, got ", D);
+  TORCH_CHECK(r > 0 && r % 2 == 0 && r <= D,
+              "rotary::nn::Rope: rotary_dim must be even and in (0, head_dim "
+              "= ",
+              D, "], got ", r);
+  kernels_.clear();
+  kernelKeys_.clear();
+  inv_freq = phase = scale = torch::Tensor();
+  if (options.learnable_freq())
+    inv_freq = register_parameter("inv_freq", frequenciesFromBase());
+  else if (!options.scales().empty())
+    inv_freq = register_buffer("inv_freq", frequenciesFromBase());
+  else
+    frequenciesFromBase(); // checks the base
+  if (options.learnable_phase())
+    phase = register_parameter("phase", torch::zeros({r / 2}));
+  if (options.learnable_scale())
+    scale = register_parameter("scale", torch::ones({}));
+}
+
+void RopeImpl::set_base(double base) {
+  TORCH_CHECK(!options.learnable_freq(),
+              "rotary::nn::Rope: set_base with learnable frequencies (the "
+              "base only initialised them)");
+  TORCH_CHECK(base > 0 && std::isfinite(base),
+              "rotary::nn::Rope: base must be positive and finite, got ", base);
+  options.base(base);
+  // Multi-scale sets are a buffer: refresh it in place (no recompile).
+  if (inv_freq.defined()) {
+    torch::NoGradGuard noGrad;
+    inv_freq.copy_(frequenciesFromBase());
+  }
+}
+
+std::shared_ptr<runtime::Bundle>
+RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions) {
+  bundle::DType dtype = dataDType("Rope", "x", x);
+  int64_t key = int64_t(dtype) * 4 + positions.dim();
+  for (size_t i = 0; i < kernelKeys_.size(); ++i)
+    if (kernelKeys_[i] == key)
+      return kernels_[i];
+  model::RopeKernel k;
+  k.headDim = options.head_dim();
+  k.rotaryDim = options.rotary_dim() < 0 ? -1 : options.rotary_dim();
+  k.layout = options.layout() == RopeLayout::Half ? model::RopeKernel::Layout::Half
+             : options.layout() == RopeLayout::Interleaved
+                 ? model::RopeKernel::Layout::Interleaved
+                 : model::RopeKernel::Layout::Deinterleave;
+  k.dtype = dtype;
+  k.positionsRank = positions.dim();
+  k.invFreq = inv_freq.defined();
+  k.phase = phase.defined();
+  k.scale = scale.defined();
+  kernels_.push_back(compiledKernel(model::buildSource(k)));
+  kernelKeys_.push_back(key);
+  return kernels_.back();
+}
+
+torch::Tensor RopeImpl::forward(const torch::Tensor &x,
+                                const torch::Tensor &positions) {
+  int64_t D = options.head_dim();
+  dataDType("Rope", "x", x);
+  checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, D});
+  TORCH_CHECK(positions.defined() &&
+                  positions.scalar_type() == torch::kInt64,
+              "rotary::nn::Rope: positions must be int64, got ",
+              positions.defined() ? c10::toString(positions.scalar_type())
+                                  : "an undefined tensor");
+  if (positions.dim() == 1)
+    checkTensor("Rope", "positions", positions, {"T"}, {x.size(1)});
+  else
+    checkTensor("Rope", "positions", positions, {"B", "T"},
+                {x.size(0), x.size(1)});
+  if (options.reference())
+    return referenceForward(x, positions);
+
+  std::vector<at::Tensor> inputs = {
+      x, positions,
+      inv_freq.defined() ? inv_freq
+                         : torch::full({}, options.base(), torch::kFloat32)};
+  if (phase.defined())
+    inputs.push_back(phase);
+  if (scale.defined())
+    inputs.push_back(scale);
+  return th::apply(kernel(x, positions), "rope", inputs)[0];
+}
+
+torch::Tensor RopeImpl::forward(const torch::Tensor &x, int64_t offset) {
+  TORCH_CHECK(x.defined() && x.dim() == 4,
+              "rotary::nn::Rope: x must be [B, T, H, D], got ",
+              x.defined() ? shapeString(x) : "an undefined tensor");
+  return forward(x, torch::arange(offset, offset + x.size(1), torch::kInt64));
+}
+
+torch::Tensor RopeImpl::referenceForward(const torch::Tensor &x,
+                                         const torch::Tensor &positions) const {
+  int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
+  int64_t r = rotaryDim(), half = r / 2;
+  torch::Tensor f = inv_freq.defined() ? inv_freq : frequenciesFromBase();
+  torch::Tensor theta = ropeAngles(positions, f, phase, scale).unsqueeze(2);
+  torch::Tensor c = torch::cos(theta).to(torch::kFloat32);
+  torch::Tensor s = torch::sin(theta).to(torch::kFloat32);
+
+  torch::Tensor xf = x.to(torch::kFloat32);
+  torch::Tensor rotated = xf.narrow(-1, 0, r);
+  bool readPairs = options.layout() != RopeLayout::Half;
+  bool writePairs = options.layout() == RopeLayout::Interleaved;
+  torch::Tensor a, b;
+  if (readPairs) {
+    torch::Tensor pairs = rotated.reshape({B, T, H, half, 2});
+    a = pairs.select(-1, 0);
+    b = pairs.select(-1, 1);
+  } else {
+    a = rotated.narrow(-1, 0, half);
+    b = rotated.narrow(-1, half, half);
+  }
+  torch::Tensor ya = a * c - b * s, yb = a * s + b * c;
+  torch::Tensor y = writePairs ? torch::stack({ya, yb}, -1).reshape({B, T, H, r})
+                               : torch::cat({ya, yb}, -1);
+  return torch::cat({y, xf.narrow(-1, r, D - r)}, -1).to(x.scalar_type());
+}
