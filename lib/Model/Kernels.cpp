@@ -204,10 +204,11 @@ std::string model::buildSource(const FamStepKernel &k) {
   KernelBuilder kb;
   OpBuilder &b = kb.b;
   size_t n = k.dtypes.size();
-  SmallVector<Type> args;
+  SmallVector<Type> paramTypes, args;
   for (DType d : k.dtypes)
-    args.push_back(kb.tensor({kDyn}, kb.element(d)));
-  args.append(args.begin(), args.end()); // the gradients
+    paramTypes.push_back(kb.tensor({kDyn}, kb.element(d)));
+  args.append(paramTypes.begin(), paramTypes.end());
+  args.append(paramTypes.begin(), paramTypes.end()); // the gradients
   for (size_t i = 0; i < n; ++i)
     args.push_back(kb.tensor({kDyn}));
   args.push_back(kb.tensor({}));

@@ -148,18 +148,33 @@ struct BundleFunction : torch::autograd::Function<BundleFunction> {
 
 } // namespace
 
-std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
-                                 const std::string &name,
-                                 const std::vector<at::Tensor> &inputs) {
+namespace {
+const bundle::Entry &entryOf(const runtime::Bundle &bundle,
+                             const std::string &name,
+                             const std::vector<at::Tensor> &inputs) {
   const bundle::Entry *entry = bundle.manifest().findEntry(name);
   TORCH_CHECK(entry, "rotary: the bundle in ", bundle.directory(),
               " has no entry '", name, "'");
   TORCH_CHECK(inputs.size() == entry->inputs.size(), "rotary: entry '", name,
               "' takes ", entry->inputs.size(), " inputs, got ",
               inputs.size());
-  std::vector<runtime::TensorRef> in;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    in.push_back(toRef(name, "input", i, entry->inputs[i].name, inputs[i]));
+  return *entry;
+}
+
+std::vector<runtime::TensorRef> inputRefs(const bundle::Entry &entry,
+                                          const std::vector<at::Tensor> &in) {
+  std::vector<runtime::TensorRef> refs;
+  for (size_t i = 0; i < in.size(); ++i)
+    refs.push_back(toRef(entry.name, "input", i, entry.inputs[i].name, in[i]));
+  return refs;
+}
+} // namespace
+
+std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
+                                 const std::string &name,
+                                 const std::vector<at::Tensor> &inputs) {
+  const bundle::Entry &entry = entryOf(bundle, name, inputs);
+  std::vector<runtime::TensorRef> in = inputRefs(entry, inputs);
   try {
     std::vector<std::vector<int64_t>> shapes = bundle.outputShapes(name, in);
     std::vector<at::Tensor> outs;
@@ -167,8 +182,8 @@ std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
     for (size_t k = 0; k < shapes.size(); ++k) {
       outs.push_back(at::empty(
           shapes[k], at::TensorOptions().dtype(
-                         scalarType(entry->outputs[k].dtype))));
-      out.push_back(toRef(name, "output", k, entry->outputs[k].name,
+                         scalarType(entry.outputs[k].dtype))));
+      out.push_back(toRef(name, "output", k, entry.outputs[k].name,
                           outs.back()));
     }
     bundle.call(name, in, out);
@@ -178,6 +193,24 @@ std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
     TORCH_CHECK(false, "rotary: ", e.what());
   }
   return {};
+}
+
+void th::callInto(const runtime::Bundle &bundle, const std::string &name,
+                  const std::vector<at::Tensor> &inputs,
+                  const std::vector<at::Tensor> &outputs) {
+  const bundle::Entry &entry = entryOf(bundle, name, inputs);
+  TORCH_CHECK(outputs.size() == entry.outputs.size(), "rotary: entry '", name,
+              "' has ", entry.outputs.size(), " outputs, got ",
+              outputs.size());
+  std::vector<runtime::TensorRef> in = inputRefs(entry, inputs), out;
+  for (size_t k = 0; k < outputs.size(); ++k)
+    out.push_back(toRef(name, "output", k, entry.outputs[k].name, outputs[k]));
+  try {
+    // call() checks dtypes, shapes (against the inputs) and strides.
+    bundle.call(name, in, out);
+  } catch (const runtime::Error &e) {
+    TORCH_CHECK(false, "rotary: ", e.what());
+  }
 }
 
 std::vector<at::Tensor>

@@ -27,6 +27,17 @@ std::vector<std::pair<int64_t, int64_t>> nn::roundRobinPairs(int64_t D,
   return pairs;
 }
 
+torch::Tensor nn::rotateColumns(const torch::Tensor &m, const torch::Tensor &a,
+                                const std::vector<int64_t> &is,
+                                const std::vector<int64_t> &js) {
+  auto longs = torch::TensorOptions().dtype(torch::kInt64);
+  torch::Tensor idxI = torch::tensor(is, longs), idxJ = torch::tensor(js, longs);
+  torch::Tensor c = torch::cos(a).unsqueeze(-2), s = torch::sin(a).unsqueeze(-2);
+  torch::Tensor ci = m.index_select(-1, idxI), cj = m.index_select(-1, idxJ);
+  return m.index_copy(-1, torch::cat({idxI, idxJ}),
+                      torch::cat({ci * c + cj * s, cj * c - ci * s}, -1));
+}
+
 torch::Tensor nn::givensChainMatrix(const torch::Tensor &angles, int64_t D) {
   int64_t N = angles.size(-1);
   std::vector<std::pair<int64_t, int64_t>> pairs = roundRobinPairs(D, N);
@@ -35,7 +46,6 @@ torch::Tensor nn::givensChainMatrix(const torch::Tensor &angles, int64_t D) {
   shape.push_back(D);
   torch::Tensor m = torch::eye(D, angles.options()).expand(shape).clone();
   // A stage's D/2 pairs are disjoint: rotate all their columns at once.
-  auto longs = torch::TensorOptions().dtype(torch::kInt64);
   for (int64_t start = 0; start < N; start += D / 2) {
     int64_t n = std::min(D / 2, N - start);
     std::vector<int64_t> is, js;
@@ -43,12 +53,7 @@ torch::Tensor nn::givensChainMatrix(const torch::Tensor &angles, int64_t D) {
       is.push_back(pairs[k].first);
       js.push_back(pairs[k].second);
     }
-    torch::Tensor idxI = torch::tensor(is, longs), idxJ = torch::tensor(js, longs);
-    torch::Tensor a = angles.narrow(-1, start, n).unsqueeze(-2);
-    torch::Tensor c = torch::cos(a), s = torch::sin(a);
-    torch::Tensor ci = m.index_select(-1, idxI), cj = m.index_select(-1, idxJ);
-    m = m.index_copy(-1, torch::cat({idxI, idxJ}),
-                     torch::cat({ci * c + cj * s, cj * c - ci * s}, -1));
+    m = rotateColumns(m, angles.narrow(-1, start, n), is, js);
   }
   return m;
 }

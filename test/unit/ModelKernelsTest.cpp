@@ -129,7 +129,9 @@ TEST(ModelKernels, HDDRopeAttentionQuaternion) {
 
 TEST(ModelKernels, Fam) {
   FamStepKernel f;
-  f.dtypes = {DType::F32, DType::BF16, DType::F32};
+  // More tensors than a SmallVector keeps inline.
+  f.dtypes = {DType::F32, DType::BF16, DType::F32, DType::F16, DType::F32,
+              DType::F32, DType::F32, DType::BF16, DType::F32, DType::F32};
   f.weightDecay = 0.01;
   std::string step = buildSource(f);
   EXPECT_NE(step.find("weight_decay = 0.00999"), std::string::npos) << step;

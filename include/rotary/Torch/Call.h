@@ -28,6 +28,15 @@ std::vector<at::Tensor> call(const runtime::Bundle &bundle,
                              const std::string &name,
                              const std::vector<at::Tensor> &inputs);
 
+/// Runs entry `name` writing its results into `outputs` (checked like the
+/// inputs: dtype, shape, device, contiguity). An output may be the same
+/// memory as an input only when the entry is elementwise in them (each
+/// element read before it is written), as fam_step is: that is how the
+/// FAM optimizer updates parameters and momenta in place. No autograd.
+void callInto(const runtime::Bundle &bundle, const std::string &name,
+              const std::vector<at::Tensor> &inputs,
+              const std::vector<at::Tensor> &outputs);
+
 /// Runs entry `name` as a differentiable op: the forward is the record's
 /// saving forward (its saved tensors stay with the autograd graph), the
 /// backward its vjp. Inputs that get no gradient (integer positions, ...)

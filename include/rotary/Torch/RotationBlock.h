@@ -84,6 +84,13 @@ TORCH_MODULE(RotationBlock);
 /// for k = 1..D/2-1, each as (min, max).
 std::vector<std::pair<int64_t, int64_t>> roundRobinPairs(int64_t D, int64_t N);
 
+/// m·G_k for the rotations k whose column pairs (is[k], js[k]) are
+/// disjoint, angles a [..., n] (broadcast over m's rows): columns i and j
+/// become c_i·cos + c_j·sin and c_j·cos − c_i·sin (SPEC §2).
+torch::Tensor rotateColumns(const torch::Tensor &m, const torch::Tensor &a,
+                            const std::vector<int64_t> &is,
+                            const std::vector<int64_t> &js);
+
 /// ∏_k G_k for angles [..., N] and the schedule's first N pairs: [..., D, D]
 /// (x·Q applies the chain). Plain LibTorch, differentiable; the reference
 /// path of RotationBlock.

@@ -1,0 +1,490 @@
+//===- Fam.cpp - the frequency-adaptive momentum optimizer ----------------===//
+
+#include "rotary/Torch/Fam.h"
+
+#include "rotary/Model/Kernels.h"
+#include "rotary/Torch/Call.h"
+#include "rotary/Torch/Kernel.h"
+
+#include <torch/optim/serialize.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+using namespace rotary;
+using namespace rotary::nn;
+
+//===----------------------------------------------------------------------===//
+// Options and state serialization
+//===----------------------------------------------------------------------===//
+
+FAMOptions::FAMOptions(double lr) : lr_(lr) {}
+
+void FAMOptions::serialize(torch::serialize::OutputArchive &archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(alpha);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(beta);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(n_bands);
+  archive.write("handler", c10::IValue(int64_t(handler())));
+  archive.write("band_layout", c10::IValue(int64_t(band_layout())));
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr_scale);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(group);
+}
+
+void FAMOptions::serialize(torch::serialize::InputArchive &archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, alpha);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, beta);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, n_bands);
+  c10::IValue v;
+  archive.read("handler", v);
+  handler(FamHandler(v.toInt()));
+  archive.read("band_layout", v);
+  band_layout(FamBandLayout(v.toInt()));
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr_scale);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(std::string, group);
+}
+
+void FAMParamState::serialize(torch::serialize::OutputArchive &archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(ema);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(alpha_eff);
+}
+
+void FAMParamState::serialize(torch::serialize::InputArchive &archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, ema);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, alpha_eff);
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling, bands, momentum rules (host side and reference path)
+//===----------------------------------------------------------------------===//
+
+uint64_t nn::famSampleSeed(int64_t seed, int64_t step, int64_t index) {
+  // splitmix64 of the three: neighbouring steps and parameters get
+  // unrelated streams.
+  uint64_t z = uint64_t(seed) * 0x9E3779B97F4A7C15ull ^
+               uint64_t(step) * 0xBF58476D1CE4E5B9ull ^
+               uint64_t(index) * 0x94D049BB133111EBull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+torch::Tensor nn::famSample(const torch::Tensor &g, uint64_t seed) {
+  torch::Tensor f = g.detach().to(torch::kFloat32);
+  if (f.numel() <= 10000)
+    return f.reshape({-1});
+  torch::Generator gen = at::detail::createCPUGenerator(seed);
+  auto pick = [&](int64_t n, int64_t k) {
+    return torch::randperm(n, gen, torch::kInt64).narrow(0, 0, std::min(n, k));
+  };
+  if (f.dim() == 1)
+    return f.index_select(0, pick(f.size(0), 1000));
+  torch::Tensor rows = pick(f.size(0), 64), cols = pick(f.size(1), 64);
+  return f.index_select(0, rows).index_select(1, cols).reshape({-1});
+}
+
+namespace {
+/// floor(L^(i/n)) exactly: the largest k with k^n <= L^i.
+int64_t floorRootPower(int64_t L, int64_t i, int64_t n) {
+  long double x = std::pow((long double)L, (long double)i / (long double)n);
+  int64_t k = int64_t(std::floor(x + 0.5L));
+  auto atMost = [&](int64_t k) { // k^n <= L^i, compared in long double logs
+    if (k <= 0)
+      return true;
+    // Exact in 128 bits while it fits; the spectra here are <= 10^4 long.
+    __int128 lhs = 1, rhs = 1;
+    for (int64_t t = 0; t < n; ++t)
+      lhs *= k;
+    for (int64_t t = 0; t < i; ++t)
+      rhs *= L;
+    return lhs <= rhs;
+  };
+  while (k > 0 && !atMost(k))
+    --k;
+  while (atMost(k + 1))
+    ++k;
+  return k;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+bool containsAny(const std::string &name,
+                 std::initializer_list<const char *> keys) {
+  for (const char *k : keys)
+    if (name.find(k) != std::string::npos)
+      return true;
+  return false;
+}
+
+/// The group options of a parameter named `name` (SPEC §7).
+FAMOptions groupFor(const std::string &rawName, const FAMOptions &d) {
+  std::string name = lower(rawName);
+  FAMOptions o = d;
+  o.lr_scale(1);
+  if (containsAny(name, {"conv", "cnn"}))
+    o.group("conv").alpha(0.9).n_bands(10).band_layout(FamBandLayout::Log)
+        .handler(FamHandler::Conv);
+  else if (containsAny(name, {"attention", "mha", "self_attn"}))
+    o.group("attention").alpha(0.92).n_bands(12)
+        .band_layout(FamBandLayout::Split).handler(FamHandler::Attention);
+  else if (containsAny(name, {"embed", "token"}))
+    o.group("embedding").alpha(0.95).n_bands(8)
+        .band_layout(FamBandLayout::Linear).handler(FamHandler::Embedding)
+        .lr_scale(0.8).weight_decay(d.weight_decay() * 1.5);
+  else if (containsAny(name, {"norm", "batch", "layer"}))
+    o.group("norm").alpha(0.9).n_bands(4).band_layout(FamBandLayout::Linear)
+        .handler(FamHandler::Default).weight_decay(0);
+  else
+    o.group("other").alpha(0.9).n_bands(8).band_layout(FamBandLayout::Linear)
+        .handler(FamHandler::Default);
+  return o;
+}
+
+double sumRange(const std::vector<double> &e, int64_t lo, int64_t hi) {
+  double s = 0;
+  for (int64_t i = lo; i < hi; ++i)
+    s += e[size_t(i)];
+  return s;
+}
+
+/// SPEC §7 step 3 on the EMA bands.
+double momentumRule(FamHandler h, const std::vector<double> &e, double a) {
+  int64_t n = int64_t(e.size());
+  switch (h) {
+  case FamHandler::Default:
+    return sumRange(e, n / 2, n) > 0.3 ? std::min(0.95, a + 0.05) : a;
+  case FamHandler::Conv:
+    if (sumRange(e, n / 4, 3 * n / 4) > 0.4)
+      return std::min(0.97, a + 0.07);
+    return sumRange(e, 3 * n / 4, n) > 0.3 ? std::min(0.95, a + 0.05) : a;
+  case FamHandler::Attention: {
+    int64_t k = int64_t(std::max_element(e.begin(), e.end()) - e.begin());
+    if (k < n / 4)
+      return std::max(0.85, a - 0.05);
+    return k > 3 * n / 4 ? std::min(0.98, a + 0.08) : a;
+  }
+  case FamHandler::Embedding:
+    return sumRange(e, 3 * n / 4, n) > 0.2 ? std::min(0.98, a + 0.08) : a;
+  }
+  return a;
+}
+
+std::vector<double> toVector(const torch::Tensor &t) {
+  torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(),
+                             c.data_ptr<double>() + c.numel());
+}
+
+model::FamBandsKernel::Layout kernelLayout(FamBandLayout l) {
+  return l == FamBandLayout::Linear ? model::FamBandsKernel::Layout::Linear
+         : l == FamBandLayout::Log  ? model::FamBandsKernel::Layout::Log
+                                    : model::FamBandsKernel::Layout::Split;
+}
+
+model::FamBandsKernel::Handler kernelHandler(FamHandler h) {
+  return h == FamHandler::Conv        ? model::FamBandsKernel::Handler::Conv
+         : h == FamHandler::Attention ? model::FamBandsKernel::Handler::Attention
+         : h == FamHandler::Embedding ? model::FamBandsKernel::Handler::Embedding
+                                      : model::FamBandsKernel::Handler::Default;
+}
+} // namespace
+
+std::vector<std::pair<int64_t, int64_t>>
+nn::famBandRanges(int64_t L, int64_t n, FamBandLayout layout) {
+  std::vector<std::pair<int64_t, int64_t>> r;
+  for (int64_t i = 0; i < n; ++i) {
+    switch (layout) {
+    case FamBandLayout::Linear: {
+      int64_t w = L / n;
+      r.emplace_back(i * w, std::min((i + 1) * w, L));
+      break;
+    }
+    case FamBandLayout::Log:
+      r.emplace_back(std::max<int64_t>(0, floorRootPower(L, i, n) - 1),
+                     std::min(floorRootPower(L, i + 1, n) - 1, L));
+      break;
+    case FamBandLayout::Split: {
+      int64_t h = n / 2, H = L / 2;
+      if (i < h) {
+        int64_t w = H / h;
+        r.emplace_back(i * w, std::min((i + 1) * w, H));
+      } else {
+        int64_t w = (L - H) / (n - h), j = i - h;
+        r.emplace_back(H + j * w, std::min(H + (j + 1) * w, L));
+      }
+      break;
+    }
+    }
+  }
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// The optimizer
+//===----------------------------------------------------------------------===//
+
+FAM::FAM(const std::vector<std::pair<std::string, torch::Tensor>> &named,
+         FAMOptions defaults)
+    : Optimizer(std::vector<torch::optim::OptimizerParamGroup>{},
+                std::make_unique<FAMOptions>(defaults)) {
+  const char *order[] = {"conv", "attention", "embedding", "norm", "other"};
+  for (const char *group : order) {
+    std::vector<torch::Tensor> params;
+    std::vector<std::string> names;
+    std::unique_ptr<FAMOptions> options;
+    for (const auto &[name, p] : named) {
+      FAMOptions o = groupFor(name, defaults);
+      if (o.group() != group)
+        continue;
+      params.push_back(p);
+      names.push_back(name);
+      if (!options)
+        options = std::make_unique<FAMOptions>(o);
+    }
+    if (params.empty())
+      continue;
+    add_param_group(torch::optim::OptimizerParamGroup(params, std::move(options)));
+    names_.push_back(std::move(names));
+  }
+}
+
+FAM::FAM(std::vector<torch::Tensor> params, FAMOptions defaults)
+    : Optimizer(std::vector<torch::optim::OptimizerParamGroup>{
+                    torch::optim::OptimizerParamGroup(params)},
+                std::make_unique<FAMOptions>(defaults)) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < params.size(); ++i)
+    names.push_back("param" + std::to_string(i));
+  names_.push_back(std::move(names));
+}
+
+FAMOptions &FAM::groupOptions(size_t g) {
+  return static_cast<FAMOptions &>(param_groups_[g].options());
+}
+
+const FAMOptions &FAM::globals() const {
+  return static_cast<const FAMOptions &>(*defaults_);
+}
+
+double FAM::scheduled_lr(int64_t s) const {
+  const FAMOptions &o = globals();
+  if (s < o.warmup_steps())
+    return o.warmup_start_lr() +
+           (o.lr() - o.warmup_start_lr()) * double(s) / double(o.warmup_steps());
+  if (o.decay_start_step() < 0 || s < o.decay_start_step() ||
+      o.total_steps() <= o.decay_start_step())
+    return o.lr();
+  double t = double(std::min(s, o.total_steps()) - o.decay_start_step()) /
+             double(o.total_steps() - o.decay_start_step());
+  return o.eta_min() + (o.lr() - o.eta_min()) * (1 + std::cos(M_PI * t)) / 2;
+}
+
+double FAM::current_lr(size_t g) const {
+  TORCH_CHECK(g < param_groups_.size(), "rotary::nn::FAM: no group ", g);
+  const auto &o = static_cast<const FAMOptions &>(param_groups_[g].options());
+  return scheduled_lr(std::max<int64_t>(step_ - 1, 0)) * o.lr_scale();
+}
+
+FAMParamState &FAM::stateOf(const torch::Tensor &p) {
+  std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+  auto it = state_.find(key);
+  if (it == state_.end()) {
+    auto st = std::make_unique<FAMParamState>();
+    st->momentum(torch::zeros(p.sizes(), torch::kFloat32));
+    it = state_.emplace(key, std::move(st)).first;
+  }
+  return static_cast<FAMParamState &>(*it->second);
+}
+
+std::shared_ptr<runtime::Bundle> FAM::kernel(const std::string &source) {
+  auto it = kernels_.find(source);
+  if (it != kernels_.end())
+    return it->second;
+  return kernels_[source] = compiledKernel(source);
+}
+
+double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
+                              const torch::Tensor &p, const torch::Tensor &g,
+                              int64_t index) {
+  const FAMOptions &d = globals();
+  if (step_ <= d.fam_start_step() || p.numel() <= d.min_size())
+    return o.alpha();
+  torch::Tensor decayed = o.weight_decay() != 0 ? g + o.weight_decay() * p : g;
+  torch::Tensor s =
+      famSample(decayed, famSampleSeed(d.seed(), step_, index));
+  torch::Tensor spectrum = torch::abs(torch::fft::rfft(s)).contiguous();
+  int64_t n = o.n_bands();
+  torch::Tensor bands;
+  std::shared_ptr<runtime::Bundle> k;
+  if (d.reference()) {
+    int64_t L = spectrum.size(0);
+    torch::Tensor P = spectrum.to(torch::kFloat64);
+    double total = P.sum().item<double>();
+    if (total > 0)
+      P = P / (total + o.eps());
+    bands = torch::zeros({n}, torch::kFloat64);
+    auto ranges = famBandRanges(L, n, o.band_layout());
+    for (int64_t i = 0; i < n; ++i)
+      if (ranges[i].second > ranges[i].first)
+        bands[i] = P.narrow(0, ranges[i].first,
+                            ranges[i].second - ranges[i].first)
+                       .sum();
+    bands = bands.to(torch::kFloat32);
+  } else {
+    model::FamBandsKernel fk;
+    fk.bands = n;
+    fk.layout = kernelLayout(o.band_layout());
+    fk.handler = kernelHandler(o.handler());
+    fk.eps = o.eps();
+    k = kernel(model::buildSource(fk));
+    bands = th::call(*k, "fam_bands", {spectrum})[0];
+  }
+  torch::Tensor ema = st.ema();
+  st.ema(ema.defined() ? o.beta() * ema + (1 - o.beta()) * bands : bands);
+  if (d.reference())
+    return momentumRule(o.handler(), toVector(st.ema()), o.alpha());
+  torch::Tensor alpha = torch::full({}, o.alpha(), torch::kFloat32);
+  return th::call(*k, "fam_momentum", {st.ema().contiguous(), alpha})[0]
+      .item<double>();
+}
+
+void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
+                 const std::vector<torch::Tensor> &grads,
+                 const std::vector<double> &alphas, double lr) {
+  const FAMOptions &o = groupOptions(g);
+  if (globals().reference()) {
+    for (size_t k = 0; k < params.size(); ++k) {
+      FAMParamState &st = stateOf(params[k]);
+      torch::Tensor p32 = params[k].to(torch::kFloat32);
+      torch::Tensor g32 = grads[k].to(torch::kFloat32);
+      if (o.weight_decay() != 0)
+        g32 = g32 + o.weight_decay() * p32;
+      torch::Tensor m = alphas[k] * st.momentum() + (1 - alphas[k]) * g32;
+      st.momentum(m);
+      params[k].copy_(p32 - lr * m);
+    }
+    return;
+  }
+  // One launch for the group: p and m are updated in place (the kernel is
+  // elementwise, so each element is read before it is written).
+  model::FamStepKernel fk;
+  fk.weightDecay = o.weight_decay();
+  std::vector<at::Tensor> ps, gs, ms;
+  for (size_t k = 0; k < params.size(); ++k) {
+    fk.dtypes.push_back(dataDType("FAM", "a parameter", params[k]));
+    ps.push_back(params[k].view({-1}));
+    gs.push_back(grads[k].to(params[k].scalar_type()).contiguous().view({-1}));
+    ms.push_back(stateOf(params[k]).momentum().view({-1}));
+  }
+  std::vector<at::Tensor> inputs = ps;
+  inputs.insert(inputs.end(), gs.begin(), gs.end());
+  inputs.insert(inputs.end(), ms.begin(), ms.end());
+  inputs.push_back(torch::full({}, lr, torch::kFloat32));
+  inputs.push_back(
+      torch::tensor(std::vector<float>(alphas.begin(), alphas.end())));
+  std::vector<at::Tensor> outputs = ps;
+  outputs.insert(outputs.end(), ms.begin(), ms.end());
+  th::callInto(*kernel(model::buildSource(fk)), "fam_step", inputs, outputs);
+}
+
+torch::Tensor FAM::step(LossClosure closure) {
+  torch::NoGradGuard noGrad;
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode enable(true);
+    loss = closure();
+  }
+  ++step_;
+  double lr = scheduled_lr(step_ - 1);
+  int64_t index = 0;
+  for (size_t g = 0; g < param_groups_.size(); ++g) {
+    const FAMOptions &o = groupOptions(g);
+    std::vector<torch::Tensor> params, grads;
+    std::vector<double> alphas;
+    for (size_t k = 0; k < param_groups_[g].params().size(); ++k, ++index) {
+      torch::Tensor &p = param_groups_[g].params()[k];
+      if (!p.grad().defined())
+        continue;
+      const std::string &name = names_[g][k];
+      TORCH_CHECK(p.is_floating_point() && p.device().is_cpu() &&
+                      p.is_contiguous(),
+                  "rotary::nn::FAM: parameter '", name,
+                  "' must be a contiguous floating-point CPU tensor, got ",
+                  p.scalar_type(), " on ", p.device(),
+                  p.is_contiguous() ? "" : " (non-contiguous)");
+      TORCH_CHECK(p.grad().sizes() == p.sizes(), "rotary::nn::FAM: the "
+                  "gradient of '", name, "' has shape ", p.grad().sizes(),
+                  ", the parameter ", p.sizes());
+      if (!globals().reference())
+        dataDType("FAM", name.c_str(), p);
+      FAMParamState &st = stateOf(p);
+      st.step(st.step() + 1);
+      st.alpha_eff(effectiveMomentum(o, st, p, p.grad(), index));
+      params.push_back(p);
+      grads.push_back(p.grad());
+      alphas.push_back(st.alpha_eff());
+    }
+    if (!params.empty())
+      update(g, params, grads, alphas, lr * o.lr_scale());
+    if (!globals().debug_path().empty() &&
+        step_ % std::max<int64_t>(globals().debug_every(), 1) == 0)
+      writeDebug(g);
+  }
+  return loss;
+}
+
+void FAM::writeDebug(size_t g) {
+  std::ofstream out(globals().debug_path(), std::ios::app);
+  TORCH_CHECK(out, "rotary::nn::FAM: cannot append to the debug record '",
+              globals().debug_path(), "'");
+  const FAMOptions &o = groupOptions(g);
+  for (size_t k = 0; k < param_groups_[g].params().size(); ++k) {
+    const torch::Tensor &p = param_groups_[g].params()[k];
+    auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it == state_.end())
+      continue;
+    auto &st = static_cast<FAMParamState &>(*it->second);
+    std::ostringstream line;
+    line.precision(9);
+    line << "{\"step\": " << step_ << ", \"param\": \"" << names_[g][k]
+         << "\", \"group\": \"" << o.group() << "\", \"numel\": "
+         << p.numel() << ", \"lr\": " << current_lr(g)
+         << ", \"alpha_eff\": " << st.alpha_eff() << ", \"bands\": [";
+    if (st.ema().defined()) {
+      std::vector<double> e = toVector(st.ema());
+      for (size_t i = 0; i < e.size(); ++i)
+        line << (i ? ", " : "") << e[i];
+    }
+    line << "]}\n";
+    out << line.str();
+  }
+}
+
+void FAM::save(torch::serialize::OutputArchive &archive) const {
+  torch::optim::serialize<FAMParamState, FAMOptions>(archive, *this);
+  archive.write("fam_step", torch::tensor(step_));
+}
+
+void FAM::load(torch::serialize::InputArchive &archive) {
+  torch::optim::serialize<FAMParamState, FAMOptions>(archive, *this);
+  torch::Tensor s;
+  archive.read("fam_step", s);
+  step_ = s.item<int64_t>();
+}
