@@ -203,10 +203,13 @@ TEST(NnHDDRoPE, FormsChunksAndShapes) {
     torch::Tensor y64 = reference::hddRope(x64, a64, ho);
     (y64 * dy.to(torch::kFloat64)).sum().backward();
     torch::Tensor y = hdd->forward(x, act);
+    // The reference path multiplies f32 rotations (matrix_exp in f32 for
+    // the exp form) along T: its rounding grows with T.
+    double pathTol = 2e-5 * double(c.T);
     expectClose(y, y64, 1e-4, 1e-5, "y");
-    expectClose(yr, y64, 1e-4, 1e-5, "y (reference path)");
+    expectClose(yr, y64, 1e-4, pathTol, "y (reference path)");
     expectClose(xc.grad(), x64.grad(), 1e-4, 1e-5, "dx");
-    expectClose(xr.grad(), x64.grad(), 1e-4, 1e-5, "dx (reference path)");
+    expectClose(xr.grad(), x64.grad(), 1e-4, pathTol, "dx (reference path)");
     // The projection's gradient is dangles chained through the Linear.
     torch::Tensor dW64 = torch::einsum(
         "btk,bti->ki", {a64.grad().reshape({c.B, c.T, -1}),
