@@ -15,26 +15,12 @@ namespace {
 
 bundle::DType dtypeOf(const std::string &entry, size_t i,
                       const at::Tensor &t) {
-  switch (t.scalar_type()) {
-  case at::kFloat:
-    return bundle::DType::F32;
-  case at::kHalf:
-    return bundle::DType::F16;
-  case at::kBFloat16:
-    return bundle::DType::BF16;
-  case at::kDouble:
-    return bundle::DType::F64;
-  case at::kInt:
-    return bundle::DType::I32;
-  case at::kLong:
-    return bundle::DType::I64;
-  default:
-    TORCH_CHECK(false, "rotary: entry '", entry, "': input ", i, " has dtype ",
-                t.scalar_type(),
-                ", which rotary kernels do not take (f32, f16, bf16, f64, "
-                "i32, i64)");
-  }
-  return bundle::DType::F32;
+  std::optional<bundle::DType> d = th::bundleDType(t.scalar_type());
+  TORCH_CHECK(d, "rotary: entry '", entry, "': input ", i, " has dtype ",
+              t.scalar_type(),
+              ", which rotary kernels do not take (f32, f16, bf16, f64, "
+              "i32, i64)");
+  return *d;
 }
 
 /// The runtime's view of `t`. Device and layout are checked here (the
@@ -71,6 +57,28 @@ at::ScalarType scalarType(bundle::DType d) {
   return at::kFloat;
 }
 
+} // namespace
+
+std::optional<bundle::DType> th::bundleDType(at::ScalarType type) {
+  switch (type) {
+  case at::kFloat:
+    return bundle::DType::F32;
+  case at::kHalf:
+    return bundle::DType::F16;
+  case at::kBFloat16:
+    return bundle::DType::BF16;
+  case at::kDouble:
+    return bundle::DType::F64;
+  case at::kInt:
+    return bundle::DType::I32;
+  case at::kLong:
+    return bundle::DType::I64;
+  default:
+    return std::nullopt;
+  }
+}
+
+namespace {
 /// Bundles referenced by autograd graphs: the graph stores an index (an
 /// IValue), the bundle stays loaded while the process runs.
 std::mutex registryMutex;

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 using namespace rotary;
 using namespace rotary::nn;
@@ -117,6 +118,19 @@ int64_t floorRootPower(int64_t L, int64_t i, int64_t n) {
   while (atMost(k + 1))
     ++k;
   return k;
+}
+
+/// The key of `p` in Optimizer::state(): LibTorch 1.13 uses the printed
+/// TensorImpl address, later versions the address itself.
+template <typename Map> typename Map::key_type stateKey(const torch::Tensor &p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
 }
 
 std::string lower(std::string s) {
@@ -303,7 +317,7 @@ double FAM::current_lr(size_t g) const {
 }
 
 FAMParamState &FAM::stateOf(const torch::Tensor &p) {
-  std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+  auto key = stateKey<decltype(state_)>(p);
   auto it = state_.find(key);
   if (it == state_.end()) {
     auto st = std::make_unique<FAMParamState>();
@@ -313,11 +327,15 @@ FAMParamState &FAM::stateOf(const torch::Tensor &p) {
   return static_cast<FAMParamState &>(*it->second);
 }
 
-std::shared_ptr<runtime::Bundle> FAM::kernel(const std::string &source) {
-  auto it = kernels_.find(source);
+template <typename Kernel>
+std::shared_ptr<runtime::Bundle> FAM::kernel(const std::string &key,
+                                             const Kernel &config) {
+  // Keyed by the configuration: building the IR text costs an MLIR
+  // context, which a step must not pay per tensor.
+  auto it = kernels_.find(key);
   if (it != kernels_.end())
     return it->second;
-  return kernels_[source] = compiledKernel(source);
+  return kernels_[key] = compiledKernel(model::buildSource(config));
 }
 
 double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
@@ -353,7 +371,11 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
     fk.layout = kernelLayout(o.band_layout());
     fk.handler = kernelHandler(o.handler());
     fk.eps = o.eps();
-    k = kernel(model::buildSource(fk));
+    std::ostringstream key;
+    key.precision(17);
+    key << "bands " << n << " " << int(fk.layout) << " " << int(fk.handler)
+        << " " << fk.eps;
+    k = kernel(key.str(), fk);
     bands = th::call(*k, "fam_bands", {spectrum})[0];
   }
   torch::Tensor ema = st.ema();
@@ -386,9 +408,13 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
   // elementwise, so each element is read before it is written).
   model::FamStepKernel fk;
   fk.weightDecay = o.weight_decay();
+  std::ostringstream key;
+  key.precision(17);
+  key << "step " << fk.weightDecay;
   std::vector<at::Tensor> ps, gs, ms;
   for (size_t k = 0; k < params.size(); ++k) {
     fk.dtypes.push_back(dataDType("FAM", "a parameter", params[k]));
+    key << " " << int(fk.dtypes.back());
     ps.push_back(params[k].view({-1}));
     gs.push_back(grads[k].to(params[k].scalar_type()).contiguous().view({-1}));
     ms.push_back(stateOf(params[k]).momentum().view({-1}));
@@ -401,7 +427,7 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
       torch::tensor(std::vector<float>(alphas.begin(), alphas.end())));
   std::vector<at::Tensor> outputs = ps;
   outputs.insert(outputs.end(), ms.begin(), ms.end());
-  th::callInto(*kernel(model::buildSource(fk)), "fam_step", inputs, outputs);
+  th::callInto(*kernel(key.str(), fk), "fam_step", inputs, outputs);
 }
 
 torch::Tensor FAM::step(LossClosure closure) {
@@ -457,7 +483,7 @@ void FAM::writeDebug(size_t g) {
   const FAMOptions &o = groupOptions(g);
   for (size_t k = 0; k < param_groups_[g].params().size(); ++k) {
     const torch::Tensor &p = param_groups_[g].params()[k];
-    auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    auto it = state_.find(stateKey<decltype(state_)>(p));
     if (it == state_.end())
       continue;
     auto &st = static_cast<FAMParamState &>(*it->second);

@@ -3,6 +3,7 @@
 #include "rotary/Torch/Kernel.h"
 
 #include "rotary/Jit/Cache.h"
+#include "rotary/Torch/Call.h"
 
 #include <c10/util/Exception.h>
 
@@ -67,18 +68,14 @@ std::string nn::shapeString(const at::Tensor &t) {
 
 bundle::DType nn::dataDType(const char *module, const char *arg,
                             const at::Tensor &t) {
-  switch (t.scalar_type()) {
-  case at::kFloat:
-    return bundle::DType::F32;
-  case at::kHalf:
-    return bundle::DType::F16;
-  case at::kBFloat16:
-    return bundle::DType::BF16;
-  default:
-    TORCH_CHECK(false, "rotary::nn::", module, ": ", arg, " must be float32, ",
-                "float16 or bfloat16, got ", t.scalar_type());
-  }
-  return bundle::DType::F32;
+  TORCH_CHECK(t.defined(), "rotary::nn::", module, ": ", arg,
+              " is an undefined tensor");
+  std::optional<bundle::DType> d = th::bundleDType(t.scalar_type());
+  TORCH_CHECK(d == bundle::DType::F32 || d == bundle::DType::F16 ||
+                  d == bundle::DType::BF16,
+              "rotary::nn::", module, ": ", arg, " must be float32, ",
+              "float16 or bfloat16, got ", t.scalar_type());
+  return *d;
 }
 
 void nn::checkTensor(const char *module, const char *arg, const at::Tensor &t,

@@ -130,7 +130,8 @@ torch::Tensor RotationBlockImpl::run(const torch::Tensor &x,
   if (options.reference()) {
     torch::Tensor q = torch::matmul(givensChainMatrix(a, options.dim()), r);
     torch::Tensor xf = x.to(torch::kFloat32);
-    torch::Tensor y = perHead ? torch::matmul(xf.unsqueeze(-2), q).squeeze(-2)
+    // Per head: one [rows, D]·[D, D] product per head (a batched GEMM).
+    torch::Tensor y = perHead ? torch::einsum("...hd,hde->...he", {xf, q})
                               : torch::matmul(xf, q);
     return y.to(x.scalar_type());
   }

@@ -31,6 +31,15 @@ TEST(NnKernel, CheckTensorNamesArgumentAndShape) {
     nn::checkTensor("Rope", "x", x.transpose(1, 2), {"B", "T", "H", "D"});
   });
   EXPECT_NE(strided.find("must be contiguous"), std::string::npos) << strided;
+  // Any device but the CPU (a meta tensor stands in for CUDA here).
+  std::string device = errorOf([&] {
+    nn::checkTensor("Rope", "x", torch::empty({2, 5, 4, 32}, torch::kMeta),
+                    {"B", "T", "H", "D"});
+  });
+  EXPECT_NE(device.find("rotary::nn::Rope: x is on meta; the compiled kernels "
+                        "run on the CPU"),
+            std::string::npos)
+      << device;
   std::string dtype =
       errorOf([&] { nn::dataDType("Rope", "x", x.to(torch::kFloat64)); });
   EXPECT_NE(dtype.find("x must be float32, float16 or bfloat16, got Double"),

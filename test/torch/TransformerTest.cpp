@@ -9,7 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Torch/DynamicBase.h"
+#include "rotary/Torch/Embedding.h"
 #include "rotary/Torch/Fam.h"
+#include "rotary/Torch/QuaternionRotation.h"
 #include "rotary/Torch/Transformer.h"
 
 #include "TestUtil.h"
@@ -105,3 +107,61 @@ TEST(NnTransformer, TrainsAndMatchesTheReferencePathStepForStep) {
   trainBoth(/*hdd=*/true);
 }
 } // namespace
+
+namespace {
+/// position -> LearnedSinusoidalEmbedding -> QuaternionRotation -> Linear,
+/// regressing a smooth function of the position.
+struct Regressor : torch::nn::Module {
+  explicit Regressor(bool reference)
+      : embed(register_module(
+            "token_embed", nn::LearnedSinusoidalEmbedding(
+                               nn::LearnedSinusoidalEmbeddingOptions(16)
+                                   .checkpoint(true)
+                                   .reference(reference)))),
+        rotate(register_module(
+            "rotate", nn::QuaternionRotation(
+                          nn::QuaternionRotationOptions(16).reference(
+                              reference)))),
+        out(register_module("out", torch::nn::Linear(16, 1))) {}
+  torch::Tensor forward(const torch::Tensor &positions) {
+    torch::Tensor e = embed(positions);
+    return out(e + rotate(e)).squeeze(-1);
+  }
+  nn::LearnedSinusoidalEmbedding embed;
+  nn::QuaternionRotation rotate;
+  torch::nn::Linear out;
+};
+} // namespace
+
+TEST(NnTransformer, EmbeddingAndQuaternionTrainInAStep) {
+  uint64_t seed = uint64_t(torch::randint(1 << 30, {1}).item<int64_t>());
+  torch::manual_seed(seed);
+  auto compiled = std::make_shared<Regressor>(false);
+  torch::manual_seed(seed);
+  auto reference = std::make_shared<Regressor>(true);
+  nn::FAM optC(compiled->named_parameters().pairs(),
+               nn::FAMOptions(0.2).fam_start_step(3));
+  nn::FAM optR(reference->named_parameters().pairs(),
+               nn::FAMOptions(0.2).fam_start_step(3).reference(true));
+  torch::Generator gen = at::detail::createCPUGenerator(seed);
+  std::vector<double> losses;
+  for (int step = 0; step < 40; ++step) {
+    torch::Tensor p = torch::randint(0, 64, {32}, gen, torch::kInt64);
+    torch::Tensor target = torch::sin(p.to(torch::kFloat32) * 0.2);
+    double l[2];
+    int i = 0;
+    for (auto [model, opt] :
+         {std::pair{compiled, &optC}, std::pair{reference, &optR}}) {
+      opt->zero_grad();
+      torch::Tensor loss = (model->forward(p) - target).pow(2).mean();
+      loss.backward();
+      opt->step();
+      l[i++] = loss.item<double>();
+    }
+    EXPECT_NEAR(l[0], l[1], 1e-4 * std::fabs(l[1]) + 1e-6) << "step " << step;
+    losses.push_back(l[0]);
+  }
+  double first = (losses[0] + losses[1] + losses[2]) / 3;
+  double last = (losses[37] + losses[38] + losses[39]) / 3;
+  EXPECT_LT(last, 0.7 * first) << "loss " << first << " -> " << last;
+}

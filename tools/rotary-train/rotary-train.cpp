@@ -64,7 +64,7 @@ struct Args {
          "  --resume FILE     start from a file written by --save\n"
          "  --fam-debug FILE  FAM's JSON-lines record (every log step)\n"
          "  --log-every N (25)  --sample N chars (160)  --seed N (1)  "
-         "--threads N\n";
+         "--threads N (LibTorch's threads; default: LibTorch's)\n";
   std::exit(error.empty() ? 0 : 2);
 }
 
@@ -188,6 +188,9 @@ std::string sampleText(nn::Transformer &model, const std::string &prompt,
 
 int main(int argc, char **argv) try {
   Args a = parse(argc, argv);
+  // LibTorch's own default otherwise (one thread on Debian's build): its
+  // OpenMP runtime and the kernels' busy-wait against each other when both
+  // take every core (docs/benchmarks.md).
   if (a.threads > 0)
     torch::set_num_threads(int(a.threads));
   torch::manual_seed(uint64_t(a.seed));

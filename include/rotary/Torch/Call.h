@@ -17,10 +17,14 @@
 #include <ATen/Tensor.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace rotary::th {
+
+/// The bundle dtype of a LibTorch scalar type, if kernels take it.
+std::optional<bundle::DType> bundleDType(at::ScalarType type);
 
 /// Runs entry `name`: allocates the outputs with the shapes the manifest's
 /// rules give for these inputs. No autograd.

@@ -141,7 +141,9 @@ private:
               const std::vector<torch::Tensor> &grads,
               const std::vector<double> &alphas, double lr);
   void writeDebug(size_t g);
-  std::shared_ptr<runtime::Bundle> kernel(const std::string &source);
+  template <typename Kernel>
+  std::shared_ptr<runtime::Bundle> kernel(const std::string &key,
+                                          const Kernel &config);
 
   int64_t step_ = 0;
   std::vector<std::vector<std::string>> names_;

@@ -331,11 +331,13 @@ struct LowerOrthogonalGrad : OpRewritePattern<OrthogonalGradOp> {
       dx = tensor::CastOp::create(b, loc, xType, dx);
     Value dr;
 
-    // R̄: loops ([h,] p, q, m) over R's own dims, m reduced.
+    // R̄: loops ([h,] m, p, q), the rows m reduced outside R's dims, so the
+    // inner loop runs along contiguous rows of ȳ and R̄ (a reduction
+    // innermost would stride through x and ȳ by a whole row per step).
     {
       int64_t rl = perHead ? 4 : 3;
-      AffineExpr hE = dim(0), pE = dim(rl - 3), qE = dim(rl - 2),
-                 mE = dim(rl - 1);
+      AffineExpr hE = dim(0), mE = dim(rl - 3), pE = dim(rl - 2),
+                 qE = dim(rl - 1);
       // R[p, q] pairs x's d with ȳ's e: (d, e) = (p, q), or (q, p) with
       // `transpose`.
       AffineExpr dE = transpose ? qE : pE, eE = transpose ? pE : qE;
@@ -349,7 +351,7 @@ struct LowerOrthogonalGrad : OpRewritePattern<OrthogonalGradOp> {
       gMap.push_back(eE);
       oMap.append({pE, qE});
       SmallVector<utils::IteratorType> iters(rl, utils::IteratorType::parallel);
-      iters.back() = utils::IteratorType::reduction;
+      iters[rl - 3] = utils::IteratorType::reduction;
       Value acc = zerosOf(b, loc, tensor::getMixedSizes(b, loc, mat), f64);
       auto contraction = linalg::GenericOp::create(
           b, loc, TypeRange{acc.getType()}, ValueRange{xc, gc}, ValueRange{acc},
