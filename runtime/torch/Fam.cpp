@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
@@ -98,20 +99,44 @@ torch::Tensor nn::famSample(const torch::Tensor &g, uint64_t seed) {
 }
 
 namespace {
-/// floor(L^(i/n)) exactly: the largest k with k^n <= L^i.
+/// x^e in base-2^32 digits, least significant first (x < 2^32).
+std::vector<uint32_t> bigPow(uint64_t x, int64_t e) {
+  std::vector<uint32_t> r = {1};
+  for (int64_t t = 0; t < e; ++t) {
+    uint64_t carry = 0;
+    for (uint32_t &d : r) {
+      uint64_t v = uint64_t(d) * x + carry;
+      d = uint32_t(v);
+      carry = v >> 32;
+    }
+    if (carry)
+      r.push_back(uint32_t(carry));
+  }
+  return r;
+}
+
+/// a <= b for numbers as bigPow writes them (no leading zero digits).
+bool bigAtMost(const std::vector<uint32_t> &a, const std::vector<uint32_t> &b) {
+  if (a.size() != b.size())
+    return a.size() < b.size();
+  for (size_t t = a.size(); t-- > 0;)
+    if (a[t] != b[t])
+      return a[t] < b[t];
+  return true;
+}
+
+/// floor(L^(i/n)) exactly: the largest k with k^n <= L^i. In big integers:
+/// the sample of a 3-D or 4-D weight (64 x 64 x the trailing dims) has a
+/// spectrum of 10^4..10^5 bins, whose 10th power overflows 128 bits.
 int64_t floorRootPower(int64_t L, int64_t i, int64_t n) {
+  TORCH_CHECK(L >= 0 && L < (int64_t(1) << 31) && i >= 0 && n >= 1,
+              "rotary::nn::FAM: no log bands for a spectrum of ", L,
+              " bins in ", n, " bands");
+  const std::vector<uint32_t> target = bigPow(uint64_t(L), i);
   long double x = std::pow((long double)L, (long double)i / (long double)n);
   int64_t k = int64_t(std::floor(x + 0.5L));
-  auto atMost = [&](int64_t k) { // k^n <= L^i, compared in long double logs
-    if (k <= 0)
-      return true;
-    // Exact in 128 bits while it fits; the spectra here are <= 10^4 long.
-    __int128 lhs = 1, rhs = 1;
-    for (int64_t t = 0; t < n; ++t)
-      lhs *= k;
-    for (int64_t t = 0; t < i; ++t)
-      rhs *= L;
-    return lhs <= rhs;
+  auto atMost = [&](int64_t k) { // k^n <= L^i
+    return bigAtMost(bigPow(uint64_t(k), n), target);
   };
   while (k > 0 && !atMost(k))
     --k;
@@ -198,6 +223,35 @@ double momentumRule(FamHandler h, const std::vector<double> &e, double a) {
     return sumRange(e, 3 * n / 4, n) > 0.2 ? std::min(0.98, a + 0.08) : a;
   }
   return a;
+}
+
+/// `s` as a JSON string (parameter names are the user's).
+std::string jsonString(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", unsigned(c));
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+/// `v` as a JSON number, 9 digits (an f32 EMA round-trips); NaN and the
+/// infinities, which JSON lacks, as null.
+std::string jsonNumber(double v) {
+  if (!std::isfinite(v))
+    return "null";
+  std::ostringstream os;
+  os.precision(9);
+  os << v;
+  return os.str();
 }
 
 std::vector<double> toVector(const torch::Tensor &t) {
@@ -344,7 +398,10 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
   const FAMOptions &d = globals();
   if (step_ <= d.fam_start_step() || p.numel() <= d.min_size())
     return o.alpha();
-  torch::Tensor decayed = o.weight_decay() != 0 ? g + o.weight_decay() * p : g;
+  // The sample is of the decayed gradient in f32, as step 4 decays it.
+  torch::Tensor decayed = g.to(torch::kFloat32);
+  if (o.weight_decay() != 0)
+    decayed = decayed + o.weight_decay() * p.to(torch::kFloat32);
   torch::Tensor s =
       famSample(decayed, famSampleSeed(d.seed(), step_, index));
   torch::Tensor spectrum = torch::abs(torch::fft::rfft(s)).contiguous();
@@ -430,6 +487,60 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
   th::callInto(*kernel(key.str(), fk), "fam_step", inputs, outputs);
 }
 
+void FAM::checkParameters() {
+  auto describe = [](const torch::Tensor &t) {
+    if (!t.defined())
+      return std::string("none");
+    std::ostringstream os;
+    os << t.scalar_type() << " " << shapeString(t) << " on " << t.device()
+       << (t.is_contiguous() ? "" : " (non-contiguous)");
+    return os.str();
+  };
+  for (size_t g = 0; g < param_groups_.size(); ++g) {
+    const FAMOptions &o = groupOptions(g);
+    for (size_t k = 0; k < param_groups_[g].params().size(); ++k) {
+      const torch::Tensor &p = param_groups_[g].params()[k];
+      const torch::Tensor &grad = p.grad();
+      if (!grad.defined())
+        continue;
+      const std::string &name = names_[g][k];
+      TORCH_CHECK(p.is_floating_point() && p.device().is_cpu() &&
+                      p.is_contiguous(),
+                  "rotary::nn::FAM: parameter '", name,
+                  "' must be a contiguous floating-point CPU tensor, got ",
+                  p.scalar_type(), " on ", p.device(),
+                  p.is_contiguous() ? "" : " (non-contiguous)");
+      TORCH_CHECK(grad.layout() == torch::kStrided &&
+                      grad.is_floating_point() && grad.device().is_cpu(),
+                  "rotary::nn::FAM: the gradient of '", name,
+                  "' must be a dense floating-point CPU tensor, got ",
+                  grad.scalar_type(), " (", grad.layout(), ") on ",
+                  grad.device());
+      TORCH_CHECK(grad.sizes() == p.sizes(),
+                  "rotary::nn::FAM: the gradient of '", name, "' has shape ",
+                  grad.sizes(), ", the parameter ", p.sizes());
+      if (!globals().reference())
+        dataDType("FAM", name.c_str(), p);
+      // A state loaded from another model must not reach the kernels.
+      FAMParamState &st = stateOf(p);
+      const torch::Tensor &m = st.momentum(), &e = st.ema();
+      TORCH_CHECK(m.defined() && m.scalar_type() == torch::kFloat32 &&
+                      m.sizes() == p.sizes() && m.device().is_cpu() &&
+                      m.is_contiguous(),
+                  "rotary::nn::FAM: the momentum of '", name,
+                  "' must be a contiguous Float CPU tensor of shape ",
+                  shapeString(p), ", got ", describe(m),
+                  " (a state loaded from another model?)");
+      TORCH_CHECK(
+          !e.defined() || (e.scalar_type() == torch::kFloat32 && e.dim() == 1 &&
+                           e.size(0) == o.n_bands() && e.device().is_cpu()),
+          "rotary::nn::FAM: the band EMA of '", name,
+          "' must be a Float CPU tensor of shape [", o.n_bands(), "], got ",
+          describe(e), " (a state loaded from another model?)");
+    }
+  }
+}
+
 torch::Tensor FAM::step(LossClosure closure) {
   torch::NoGradGuard noGrad;
   torch::Tensor loss;
@@ -437,6 +548,7 @@ torch::Tensor FAM::step(LossClosure closure) {
     torch::AutoGradMode enable(true);
     loss = closure();
   }
+  checkParameters();
   ++step_;
   double lr = scheduled_lr(step_ - 1);
   int64_t index = 0;
@@ -448,18 +560,6 @@ torch::Tensor FAM::step(LossClosure closure) {
       torch::Tensor &p = param_groups_[g].params()[k];
       if (!p.grad().defined())
         continue;
-      const std::string &name = names_[g][k];
-      TORCH_CHECK(p.is_floating_point() && p.device().is_cpu() &&
-                      p.is_contiguous(),
-                  "rotary::nn::FAM: parameter '", name,
-                  "' must be a contiguous floating-point CPU tensor, got ",
-                  p.scalar_type(), " on ", p.device(),
-                  p.is_contiguous() ? "" : " (non-contiguous)");
-      TORCH_CHECK(p.grad().sizes() == p.sizes(), "rotary::nn::FAM: the "
-                  "gradient of '", name, "' has shape ", p.grad().sizes(),
-                  ", the parameter ", p.sizes());
-      if (!globals().reference())
-        dataDType("FAM", name.c_str(), p);
       FAMParamState &st = stateOf(p);
       st.step(st.step() + 1);
       st.alpha_eff(effectiveMomentum(o, st, p, p.grad(), index));
@@ -488,15 +588,17 @@ void FAM::writeDebug(size_t g) {
       continue;
     auto &st = static_cast<FAMParamState &>(*it->second);
     std::ostringstream line;
-    line.precision(9);
-    line << "{\"step\": " << step_ << ", \"param\": \"" << names_[g][k]
-         << "\", \"group\": \"" << o.group() << "\", \"numel\": "
-         << p.numel() << ", \"lr\": " << current_lr(g)
-         << ", \"alpha_eff\": " << st.alpha_eff() << ", \"bands\": [";
+    line << "{\"step\": " << step_
+         << ", \"param\": " << jsonString(names_[g][k])
+         << ", \"group\": " << jsonString(o.group())
+         << ", \"numel\": " << p.numel()
+         << ", \"lr\": " << jsonNumber(current_lr(g))
+         << ", \"alpha_eff\": " << jsonNumber(st.alpha_eff())
+         << ", \"bands\": [";
     if (st.ema().defined()) {
       std::vector<double> e = toVector(st.ema());
       for (size_t i = 0; i < e.size(); ++i)
-        line << (i ? ", " : "") << e[i];
+        line << (i ? ", " : "") << jsonNumber(e[i]);
     }
     line << "]}\n";
     out << line.str();

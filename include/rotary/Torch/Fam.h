@@ -134,6 +134,9 @@ private:
   FAMOptions &groupOptions(size_t g);
   const FAMOptions &globals() const;
   FAMParamState &stateOf(const torch::Tensor &p);
+  /// Checks every parameter that has a gradient (and its state) before
+  /// anything is updated: a bad one leaves the optimizer as it was.
+  void checkParameters();
   double effectiveMomentum(const FAMOptions &o, FAMParamState &st,
                            const torch::Tensor &p, const torch::Tensor &g,
                            int64_t index);
