@@ -133,7 +133,9 @@ torch::Tensor RotationBlockImpl::run(const torch::Tensor &x,
     // Per head: one [rows, D]·[D, D] product per head (a batched GEMM).
     torch::Tensor y = perHead ? torch::einsum("...hd,hde->...he", {xf, q})
                               : torch::matmul(xf, q);
-    return y.to(x.scalar_type());
+    // einsum may return a permuted view; outputs are row-major like the
+    // kernels'.
+    return y.to(x.scalar_type()).contiguous();
   }
   return th::apply(kernel(x.dim(), perHead, x), "rotation_block",
                    {x, a, r.to(x.scalar_type())})[0];
