@@ -53,8 +53,10 @@ torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
   checkTensor("AdaptiveAttention", "q", q, {"B", "H", "T", "D"},
               {-1, H, -1, D});
   int64_t B = q.size(0), T = q.size(2);
+  dataDType("AdaptiveAttention", "k", k);
   checkTensor("AdaptiveAttention", "k", k, {"B", "H", "S", "D"}, {B, H, -1, D});
   int64_t S = k.size(2);
+  dataDType("AdaptiveAttention", "v", v);
   checkTensor("AdaptiveAttention", "v", v, {"B", "H", "S", "D"}, {B, H, S, D});
   TORCH_CHECK(k.scalar_type() == q.scalar_type() &&
                   v.scalar_type() == q.scalar_type(),

@@ -64,11 +64,9 @@ void HDDRoPEImpl::reset() {
 
 torch::Tensor HDDRoPEImpl::angles(const torch::Tensor &activations) {
   const HDDRoPEOptions &o = options;
-  checkTensor("HDDRoPE", "activations", activations,
-              {"B", "T", "input_dim"}, {-1, -1, o.input_dim()});
-  TORCH_CHECK(activations.is_floating_point(),
-              "rotary::nn::HDDRoPE: activations must be floating point, got ",
-              activations.scalar_type());
+  dataDType("HDDRoPE", "activations", activations);
+  checkTensor("HDDRoPE", "activations", activations, {"B", "T", "input_dim"},
+              {-1, -1, o.input_dim()});
   int64_t c = o.chunk();
   return angle_proj(activations.to(torch::kFloat32))
       .view({activations.size(0), activations.size(1), o.heads(),
@@ -77,13 +75,13 @@ torch::Tensor HDDRoPEImpl::angles(const torch::Tensor &activations) {
 
 void HDDRoPEImpl::checkX(const char *arg, const torch::Tensor &x,
                          const torch::Tensor &activations) const {
-  checkTensor("HDDRoPE", "activations", activations,
-              {"B", "T", "input_dim"}, {-1, -1, options.input_dim()});
   dataDType("HDDRoPE", arg, x);
-  // B and T come from the activations: one angle set per token.
   checkTensor("HDDRoPE", arg, x, {"B", "T", "H", "D"},
-              {activations.size(0), activations.size(1), options.heads(),
-               options.head_dim()});
+              {-1, -1, options.heads(), options.head_dim()});
+  dataDType("HDDRoPE", "activations", activations);
+  // One angle set per token: the activations' B and T are x's.
+  checkTensor("HDDRoPE", "activations", activations, {"B", "T", "input_dim"},
+              {x.size(0), x.size(1), options.input_dim()});
 }
 
 torch::Tensor HDDRoPEImpl::rotate(const torch::Tensor &x,
@@ -91,11 +89,14 @@ torch::Tensor HDDRoPEImpl::rotate(const torch::Tensor &x,
   int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3),
           c = options.chunk();
   if (options.reference()) {
-    torch::Tensor g = soGenerator(a, c, options.form()); // [B,T,H,C,c,c]
+    // G and P in f64 (decision 0018): T products of f32 rotations (and
+    // f32 matrix_exp) would drift from the kernel's by more than rounding.
+    torch::Tensor g = soGenerator(a.to(torch::kFloat64), c,
+                                  options.form()); // [B,T,H,C,c,c]
     std::vector<torch::Tensor> p;
     for (int64_t t = 0; t < T; ++t)
       p.push_back(t ? torch::matmul(p.back(), g.select(1, t)) : g.select(1, 0));
-    torch::Tensor P = torch::stack(p, 1);
+    torch::Tensor P = torch::stack(p, 1).to(torch::kFloat32);
     torch::Tensor chunks = x.to(torch::kFloat32).view({B, T, H, D / c, c, 1});
     return torch::matmul(P, chunks).view({B, T, H, D}).to(x.scalar_type());
   }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 namespace rotary::test {
@@ -34,6 +36,32 @@ inline void expectClose(const torch::Tensor &a, const torch::Tensor &b,
   EXPECT_LE(worst, 0.0) << what << ": max |a-b| = "
                         << (x - y).abs().max().item<double>()
                         << " (rtol " << rtol << ", atol " << atol << ")";
+}
+
+/// Like expectClose with an absolute tolerance relative to the scale of
+/// `b`: |a - b| <= rtol·|b| + atolScale·max(1, max|b|). For sums over many
+/// rows (parameter gradients), whose elements can cancel to near zero.
+inline void expectCloseScaled(const torch::Tensor &a, const torch::Tensor &b,
+                              double rtol, double atolScale,
+                              const std::string &what) {
+  ASSERT_TRUE(b.defined()) << what << ": undefined reference";
+  double scale = b.numel() ? b.abs().max().item<double>() : 0;
+  expectClose(a, b, rtol, atolScale * std::max(1.0, scale), what);
+}
+
+/// A copy of `t` in f64, detached, requiring a gradient: a leaf of the
+/// independent f64 references.
+inline torch::Tensor f64Leaf(const torch::Tensor &t) {
+  return t.detach().to(torch::kFloat64).requires_grad_(true);
+}
+
+/// A deep copy of module holder `m` (same parameters) switched to its
+/// reference path.
+template <typename Impl, typename Holder>
+std::shared_ptr<Impl> referenceCopy(const Holder &m) {
+  auto ref = std::dynamic_pointer_cast<Impl>(m->clone());
+  ref->options.reference(true);
+  return ref;
 }
 
 } // namespace rotary::test

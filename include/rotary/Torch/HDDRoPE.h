@@ -58,7 +58,8 @@ public:
   void reset() override;
 
   /// x [B, T, H, D] (f32, f16, bf16; contiguous) rotated by the angles
-  /// projected from activations [B, T, input_dim].
+  /// projected from activations [B, T, input_dim] (f32, f16, bf16; x's B
+  /// and T).
   torch::Tensor forward(const torch::Tensor &x,
                         const torch::Tensor &activations);
   /// Queries and keys rotated by the same P (their scores then depend only
