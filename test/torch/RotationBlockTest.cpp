@@ -14,13 +14,9 @@
 using namespace rotary;
 using rotary::test::errorOf;
 using rotary::test::expectClose;
+using rotary::test::referenceCopy;
 
 namespace {
-std::shared_ptr<nn::RotationBlockImpl> referenceCopy(nn::RotationBlock &m) {
-  auto ref = std::dynamic_pointer_cast<nn::RotationBlockImpl>(m->clone());
-  ref->options.reference(true);
-  return ref;
-}
 
 TEST(NnRotationBlock, ScheduleMatchesReference) {
   for (int64_t D : {2, 4, 6, 10}) {
@@ -47,7 +43,7 @@ TEST(NnRotationBlock, ForwardBackwardPerLayerAndPerHead) {
                                 .heads(c.heads)
                                 .rotations(c.rotations)
                                 .angle_init_std(0.5));
-    auto ref = referenceCopy(block);
+    auto ref = referenceCopy<nn::RotationBlockImpl>(block);
     torch::Tensor x = torch::randn(c.shape);
     torch::Tensor dy = torch::randn_like(x);
 
@@ -106,7 +102,7 @@ TEST(NnRotationBlock, ConditionalAnglesOneLaunchForTheBatch) {
       torch::NoGradGuard noGrad;
       block->condition_out->weight.normal_(0, 0.3);
     }
-    auto ref = referenceCopy(block);
+    auto ref = referenceCopy<nn::RotationBlockImpl>(block);
     std::vector<int64_t> shape = heads ? std::vector<int64_t>{4, 3, heads, 6}
                                        : std::vector<int64_t>{4, 3, 6};
     torch::Tensor x = torch::randn(shape), cond = torch::randn({4, 5});
