@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 using namespace rotary;
+using rotary::test::TempFile;
 using rotary::test::errorOf;
 using rotary::test::expectClose;
 
@@ -65,18 +66,6 @@ std::shared_ptr<runtime::Bundle> bandsKernel(const BandConfig &c) {
   return nn::compiledKernel(model::buildSource(k));
 }
 
-/// A temporary file, removed at the end of the scope.
-struct TempFile {
-  TempFile() {
-    char name[] = "/tmp/rotary-fam-rules-XXXXXX";
-    int fd = mkstemp(name);
-    EXPECT_GE(fd, 0);
-    close(fd);
-    path = name;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-  std::string path;
-};
 
 std::vector<nlohmann::json> readJsonLines(const std::string &path) {
   std::vector<nlohmann::json> out;

@@ -274,10 +274,8 @@ TEST(Fam, SchedulerGroupsAndDebugRecord) {
   std::vector<torch::Tensor> params;
   for (const Named &n : kModel)
     params.push_back(torch::randn(n.shape).requires_grad_(true));
-  char path[] = "/tmp/rotary-fam-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  close(fd);
+  rotary::test::TempFile record;
+  const std::string &path = record.path;
   nn::FAM opt(named(params), options(false).debug_path(path).debug_every(5));
   for (int64_t s : {0, 10, 19, 20, 99, 100, 150, 199, 250})
     EXPECT_NEAR(opt.scheduled_lr(s), scheduled(std::min<int64_t>(s, 200)),
@@ -311,7 +309,6 @@ TEST(Fam, SchedulerGroupsAndDebugRecord) {
     if (line.find("\"bands\": []") == std::string::npos)
       ++withBands;
   }
-  std::remove(path);
   // Steps 5, 10, 15 record every parameter; bands exist after step 10 for
   // the 6 tensors above min_size.
   EXPECT_EQ(lines, 3 * int(kModel.size()));

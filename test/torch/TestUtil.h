@@ -9,7 +9,11 @@
 
 #include <algorithm>
 #include <memory>
+#include <cstdio>
+#include <filesystem>
 #include <string>
+
+#include <unistd.h>
 
 namespace rotary::test {
 
@@ -63,6 +67,25 @@ std::shared_ptr<Impl> referenceCopy(const Holder &m) {
   ref->options.reference(true);
   return ref;
 }
+
+/// A fresh file in the system's temporary directory, removed at the end
+/// of the scope.
+struct TempFile {
+  TempFile() {
+    std::string name =
+        (std::filesystem::temp_directory_path() / "rotary-test-XXXXXX")
+            .string();
+    int fd = mkstemp(name.data());
+    EXPECT_GE(fd, 0);
+    if (fd >= 0)
+      close(fd);
+    path = name;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  TempFile(const TempFile &) = delete;
+  TempFile &operator=(const TempFile &) = delete;
+  std::string path;
+};
 
 } // namespace rotary::test
 
