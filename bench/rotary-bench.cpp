@@ -680,6 +680,21 @@ struct GivensPlan {
   std::vector<torch::Tensor> I, J;
 };
 
+/// The round-robin schedule of D as a plan for matrices of M rows.
+GivensPlan givensPlan(int64_t D, int64_t M) {
+  std::vector<std::vector<int64_t>> I, J;
+  roundRobin(D, I, J);
+  GivensPlan plan;
+  for (int64_t s = 0; s < D - 1; ++s) {
+    auto index = [&](const std::vector<int64_t> &v) {
+      return torch::tensor(v, torch::kInt64).unsqueeze(0).expand({M, D / 2});
+    };
+    plan.I.push_back(index(I[s]));
+    plan.J.push_back(index(J[s]));
+  }
+  return plan;
+}
+
 /// x·G_1⋯G_N stage by stage: each stage's D/2 pairs are disjoint, so one
 /// gather of columns i and j, the 2×2 update, and a scatter back. (Of the
 /// index ops tried — index_select/index_copy, advanced indexing,
@@ -720,17 +735,7 @@ std::vector<Row> benchGivens(const Options &o, const Machine &m) {
   torch::Tensor x = torch::randn({M, D});
   torch::Tensor ang = torch::rand({K}) * (2 * M_PI) - M_PI;
   row.shape = "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K);
-  std::vector<std::vector<int64_t>> I, J;
-  roundRobin(D, I, J);
-  GivensPlan plan, eyePlan;
-  for (int64_t s = 0; s < D - 1; ++s) {
-    torch::Tensor i = torch::tensor(I[s], torch::kInt64).unsqueeze(0);
-    torch::Tensor j = torch::tensor(J[s], torch::kInt64).unsqueeze(0);
-    plan.I.push_back(i.expand({M, D / 2}));
-    plan.J.push_back(j.expand({M, D / 2}));
-    eyePlan.I.push_back(i.expand({D, D / 2}));
-    eyePlan.J.push_back(j.expand({D, D / 2}));
-  }
+  GivensPlan plan = givensPlan(D, M), eyePlan = givensPlan(D, D);
   Kernel k(readFile(o.examplesDir + "/givens.mlir"), "givens", o.keep);
   row.compileSeconds = k.compileSeconds();
   std::vector<TensorRef> in = {ref(x), ref(ang)};
@@ -802,17 +807,7 @@ std::vector<Row> benchRotationBlock(const Options &o, const Machine &m) {
   torch::Tensor R = std::get<0>(torch::linalg_qr(torch::randn({D, D})));
   R = R.contiguous();
   row.shape = "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K) + " rope";
-  std::vector<std::vector<int64_t>> I, J;
-  roundRobin(D, I, J);
-  GivensPlan plan, eyePlan;
-  for (int64_t s = 0; s < D - 1; ++s) {
-    torch::Tensor i = torch::tensor(I[s], torch::kInt64).unsqueeze(0);
-    torch::Tensor j = torch::tensor(J[s], torch::kInt64).unsqueeze(0);
-    plan.I.push_back(i.expand({M, D / 2}));
-    plan.J.push_back(j.expand({M, D / 2}));
-    eyePlan.I.push_back(i.expand({D, D / 2}));
-    eyePlan.J.push_back(j.expand({D, D / 2}));
-  }
+  GivensPlan plan = givensPlan(D, M), eyePlan = givensPlan(D, D);
   Kernel k(readFile(o.examplesDir + "/givens.mlir"), "rotation_block",
            o.keep);
   row.compileSeconds = k.compileSeconds();
@@ -1171,13 +1166,7 @@ std::vector<Row> benchGivensBwd(const Options &o, const Machine &m) {
   int64_t K = D * (D - 1) / 2;
   torch::Tensor x = torch::randn({M, D}), dy = torch::randn({M, D});
   torch::Tensor a = torch::rand({K}) * 6.0 - 3.0;
-  GivensPlan plan;
-  std::vector<std::vector<int64_t>> I, J;
-  roundRobin(D, I, J);
-  for (int64_t s = 0; s < D - 1; ++s) {
-    plan.I.push_back(torch::tensor(I[s]).unsqueeze(0).expand({M, D / 2}));
-    plan.J.push_back(torch::tensor(J[s]).unsqueeze(0).expand({M, D / 2}));
-  }
+  GivensPlan plan = givensPlan(D, M);
   Kernel k(readFile(o.examplesDir + "/givens.mlir"), "givens_bwd", o.keep,
            true);
   // Per row and rotation: the forward recomputed (6), undone (6), the

@@ -32,16 +32,14 @@ void AdaptiveAttentionImpl::reset() {
   TORCH_CHECK(!o.adaptive_span() || (o.span_ramp() > 0 && o.span_init() >= 0),
               "rotary::nn::AdaptiveAttention: adaptive_span needs span_ramp "
               "> 0 and span_init >= 0");
-  for (auto &k : kernels_)
-    k.reset();
+  kernels_.clear();
   bias_table = span = torch::Tensor();
   if (o.relative_bias_radius() >= 0)
     bias_table = register_parameter(
         "bias_table",
         torch::zeros({o.heads(), 2 * o.relative_bias_radius() + 1}));
   if (o.adaptive_span())
-    span = register_parameter("span",
-                              torch::full({o.heads()}, o.span_init()));
+    span = register_parameter("span", torch::full({o.heads()}, o.span_init()));
 }
 
 torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
@@ -69,8 +67,7 @@ torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
   if (o.reference())
     return referenceForward(q, k, v);
 
-  std::shared_ptr<runtime::Bundle> &kernel = kernels_[int(dtype)];
-  if (!kernel) {
+  auto kernel = kernels_.get(dtype, [&] {
     model::AttentionKernel a;
     a.heads = H;
     a.headDim = D;
@@ -81,8 +78,8 @@ torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
     a.biasRadius = o.relative_bias_radius();
     a.spanRamp = o.adaptive_span() ? o.span_ramp() : 0;
     a.dtype = dtype;
-    kernel = compiledKernel(model::buildSource(a));
-  }
+    return a;
+  });
   std::vector<at::Tensor> inputs = {q, k, v};
   if (bias_table.defined())
     inputs.push_back(bias_table);
@@ -102,8 +99,8 @@ AdaptiveAttentionImpl::referenceForward(const torch::Tensor &q,
   // Query i sits at position p = i + S - T.
   torch::Tensor p = (torch::arange(T, longs) + (S - T)).unsqueeze(1);
   torch::Tensor j = torch::arange(S, longs).unsqueeze(0);
-  torch::Tensor seen = o.window() < 0 ? torch::ones({T, S}, torch::kBool)
-                                      : j >= p - o.window();
+  torch::Tensor seen =
+      o.window() < 0 ? torch::ones({T, S}, torch::kBool) : j >= p - o.window();
   seen = seen | (j < o.global_tokens()) | (p < o.global_tokens());
   if (o.causal())
     seen = seen & (j <= p);
@@ -120,14 +117,14 @@ AdaptiveAttentionImpl::referenceForward(const torch::Tensor &q,
                     -std::numeric_limits<float>::infinity());
   // Rows without a visible key give 0, not NaN.
   torch::Tensor rowMax = std::get<0>(s.max(-1, true)).detach();
-  rowMax = torch::where(torch::isfinite(rowMax), rowMax,
-                        torch::zeros_like(rowMax));
+  rowMax =
+      torch::where(torch::isfinite(rowMax), rowMax, torch::zeros_like(rowMax));
   torch::Tensor w = torch::exp(s - rowMax);
   if (span.defined()) {
     torch::Tensor d = (p - j).to(torch::kFloat32); // [T, S]
-    torch::Tensor m = ((span.view({-1, 1, 1}) + o.span_ramp() - d) /
-                       o.span_ramp())
-                          .clamp(0, 1);
+    torch::Tensor m =
+        ((span.view({-1, 1, 1}) + o.span_ramp() - d) / o.span_ramp())
+            .clamp(0, 1);
     w = w * m;
   }
   torch::Tensor total = w.sum(-1, true);

@@ -88,11 +88,10 @@ void LearnedSinusoidalEmbeddingImpl::reset() {
               "rotary::nn::LearnedSinusoidalEmbedding: dim must be even and "
               ">= 2, got ",
               dim);
-  frequency = register_parameter("frequency",
-                                 ropeFrequencies(dim, options.base(), {}));
+  frequency =
+      register_parameter("frequency", ropeFrequencies(dim, options.base(), {}));
   phase = register_parameter("phase", torch::zeros({dim / 2}));
-  kernels_[0].reset();
-  kernels_[1].reset();
+  kernels_.clear();
 }
 
 torch::Tensor
@@ -108,21 +107,19 @@ LearnedSinusoidalEmbeddingImpl::embed(const torch::Tensor &positions,
   } else {
     // rope (half layout) on the pairs (1, 0) gives (cos θ, sin θ).
     int64_t rank = positions.dim();
-    std::shared_ptr<runtime::Bundle> &kernel = kernels_[rank - 1];
-    if (!kernel) {
+    auto kernel = kernels_.get(rank, [&] {
       model::RopeKernel k;
       k.heads = 1;
       k.headDim = dim;
       k.positionsRank = rank;
       k.invFreq = k.phase = true;
-      kernel = compiledKernel(model::buildSource(k));
-    }
+      return k;
+    });
     int64_t B = rank == 2 ? positions.size(0) : 1, T = positions.size(-1);
     torch::Tensor ones = torch::cat(
         {torch::ones({B, T, 1, dim / 2}), torch::zeros({B, T, 1, dim / 2})},
         -1);
-    e = th::apply(kernel, "rope", {ones, positions, w, b})[0].view(
-        {B, T, dim});
+    e = th::apply(kernel, "rope", {ones, positions, w, b})[0].view({B, T, dim});
   }
   if (options.normalize())
     e = e / e.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);

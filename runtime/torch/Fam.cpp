@@ -147,7 +147,8 @@ int64_t floorRootPower(int64_t L, int64_t i, int64_t n) {
 
 /// The key of `p` in Optimizer::state(): LibTorch 1.13 uses the printed
 /// TensorImpl address, later versions the address itself.
-template <typename Map> typename Map::key_type stateKey(const torch::Tensor &p) {
+template <typename Map>
+typename Map::key_type stateKey(const torch::Tensor &p) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
     std::ostringstream os;
@@ -178,20 +179,37 @@ FAMOptions groupFor(const std::string &rawName, const FAMOptions &d) {
   FAMOptions o = d;
   o.lr_scale(1);
   if (containsAny(name, {"conv", "cnn"}))
-    o.group("conv").alpha(0.9).n_bands(10).band_layout(FamBandLayout::Log)
+    o.group("conv")
+        .alpha(0.9)
+        .n_bands(10)
+        .band_layout(FamBandLayout::Log)
         .handler(FamHandler::Conv);
   else if (containsAny(name, {"attention", "mha", "self_attn"}))
-    o.group("attention").alpha(0.92).n_bands(12)
-        .band_layout(FamBandLayout::Split).handler(FamHandler::Attention);
+    o.group("attention")
+        .alpha(0.92)
+        .n_bands(12)
+        .band_layout(FamBandLayout::Split)
+        .handler(FamHandler::Attention);
   else if (containsAny(name, {"embed", "token"}))
-    o.group("embedding").alpha(0.95).n_bands(8)
-        .band_layout(FamBandLayout::Linear).handler(FamHandler::Embedding)
-        .lr_scale(0.8).weight_decay(d.weight_decay() * 1.5);
+    o.group("embedding")
+        .alpha(0.95)
+        .n_bands(8)
+        .band_layout(FamBandLayout::Linear)
+        .handler(FamHandler::Embedding)
+        .lr_scale(0.8)
+        .weight_decay(d.weight_decay() * 1.5);
   else if (containsAny(name, {"norm", "batch", "layer"}))
-    o.group("norm").alpha(0.9).n_bands(4).band_layout(FamBandLayout::Linear)
-        .handler(FamHandler::Default).weight_decay(0);
+    o.group("norm")
+        .alpha(0.9)
+        .n_bands(4)
+        .band_layout(FamBandLayout::Linear)
+        .handler(FamHandler::Default)
+        .weight_decay(0);
   else
-    o.group("other").alpha(0.9).n_bands(8).band_layout(FamBandLayout::Linear)
+    o.group("other")
+        .alpha(0.9)
+        .n_bands(8)
+        .band_layout(FamBandLayout::Linear)
         .handler(FamHandler::Default);
   return o;
 }
@@ -267,10 +285,12 @@ model::FamBandsKernel::Layout kernelLayout(FamBandLayout l) {
 }
 
 model::FamBandsKernel::Handler kernelHandler(FamHandler h) {
-  return h == FamHandler::Conv        ? model::FamBandsKernel::Handler::Conv
-         : h == FamHandler::Attention ? model::FamBandsKernel::Handler::Attention
-         : h == FamHandler::Embedding ? model::FamBandsKernel::Handler::Embedding
-                                      : model::FamBandsKernel::Handler::Default;
+  return h == FamHandler::Conv ? model::FamBandsKernel::Handler::Conv
+         : h == FamHandler::Attention
+             ? model::FamBandsKernel::Handler::Attention
+         : h == FamHandler::Embedding
+             ? model::FamBandsKernel::Handler::Embedding
+             : model::FamBandsKernel::Handler::Default;
 }
 } // namespace
 
@@ -328,15 +348,17 @@ FAM::FAM(const std::vector<std::pair<std::string, torch::Tensor>> &named,
     }
     if (params.empty())
       continue;
-    add_param_group(torch::optim::OptimizerParamGroup(params, std::move(options)));
+    add_param_group(
+        torch::optim::OptimizerParamGroup(params, std::move(options)));
     names_.push_back(std::move(names));
   }
 }
 
 FAM::FAM(std::vector<torch::Tensor> params, FAMOptions defaults)
-    : Optimizer(std::vector<torch::optim::OptimizerParamGroup>{
-                    torch::optim::OptimizerParamGroup(params)},
-                std::make_unique<FAMOptions>(defaults)) {
+    : Optimizer(
+          std::vector<torch::optim::OptimizerParamGroup>{
+              torch::optim::OptimizerParamGroup(params)},
+          std::make_unique<FAMOptions>(defaults)) {
   std::vector<std::string> names;
   for (size_t i = 0; i < params.size(); ++i)
     names.push_back("param" + std::to_string(i));
@@ -354,8 +376,8 @@ const FAMOptions &FAM::globals() const {
 double FAM::scheduled_lr(int64_t s) const {
   const FAMOptions &o = globals();
   if (s < o.warmup_steps())
-    return o.warmup_start_lr() +
-           (o.lr() - o.warmup_start_lr()) * double(s) / double(o.warmup_steps());
+    return o.warmup_start_lr() + (o.lr() - o.warmup_start_lr()) * double(s) /
+                                     double(o.warmup_steps());
   if (o.decay_start_step() < 0 || s < o.decay_start_step() ||
       o.total_steps() <= o.decay_start_step())
     return o.lr();
@@ -381,17 +403,6 @@ FAMParamState &FAM::stateOf(const torch::Tensor &p) {
   return static_cast<FAMParamState &>(*it->second);
 }
 
-template <typename Kernel>
-std::shared_ptr<runtime::Bundle> FAM::kernel(const std::string &key,
-                                             const Kernel &config) {
-  // Keyed by the configuration: building the IR text costs an MLIR
-  // context, which a step must not pay per tensor.
-  auto it = kernels_.find(key);
-  if (it != kernels_.end())
-    return it->second;
-  return kernels_[key] = compiledKernel(model::buildSource(config));
-}
-
 double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
                               const torch::Tensor &p, const torch::Tensor &g,
                               int64_t index) {
@@ -402,8 +413,7 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
   torch::Tensor decayed = g.to(torch::kFloat32);
   if (o.weight_decay() != 0)
     decayed = decayed + o.weight_decay() * p.to(torch::kFloat32);
-  torch::Tensor s =
-      famSample(decayed, famSampleSeed(d.seed(), step_, index));
+  torch::Tensor s = famSample(decayed, famSampleSeed(d.seed(), step_, index));
   torch::Tensor spectrum = torch::abs(torch::fft::rfft(s)).contiguous();
   int64_t n = o.n_bands();
   torch::Tensor bands;
@@ -418,9 +428,9 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
     auto ranges = famBandRanges(L, n, o.band_layout());
     for (int64_t i = 0; i < n; ++i)
       if (ranges[i].second > ranges[i].first)
-        bands[i] = P.narrow(0, ranges[i].first,
-                            ranges[i].second - ranges[i].first)
-                       .sum();
+        bands[i] =
+            P.narrow(0, ranges[i].first, ranges[i].second - ranges[i].first)
+                .sum();
     bands = bands.to(torch::kFloat32);
   } else {
     model::FamBandsKernel fk;
@@ -432,7 +442,7 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
     key.precision(17);
     key << "bands " << n << " " << int(fk.layout) << " " << int(fk.handler)
         << " " << fk.eps;
-    k = kernel(key.str(), fk);
+    k = kernels_.get(key.str(), [&] { return fk; });
     bands = th::call(*k, "fam_bands", {spectrum})[0];
   }
   torch::Tensor ema = st.ema();
@@ -484,7 +494,8 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
       torch::tensor(std::vector<float>(alphas.begin(), alphas.end())));
   std::vector<at::Tensor> outputs = ps;
   outputs.insert(outputs.end(), ms.begin(), ms.end());
-  th::callInto(*kernel(key.str(), fk), "fam_step", inputs, outputs);
+  th::callInto(*kernels_.get(key.str(), [&] { return fk; }), "fam_step", inputs,
+               outputs);
 }
 
 void FAM::checkParameters() {

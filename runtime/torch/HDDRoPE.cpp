@@ -51,15 +51,14 @@ void HDDRoPEImpl::reset() {
               "head_dim and input_dim > 0, got heads ",
               o.heads(), ", head_dim ", o.head_dim(), ", chunk ", o.chunk(),
               ", input_dim ", o.input_dim());
-  int64_t c = o.chunk(), angles = o.heads() * (o.head_dim() / c) *
-                                  (c * (c - 1) / 2);
+  int64_t c = o.chunk(),
+          angles = o.heads() * (o.head_dim() / c) * (c * (c - 1) / 2);
   angle_proj =
       register_module("angle_proj", torch::nn::Linear(o.input_dim(), angles));
   torch::NoGradGuard noGrad;
   angle_proj->weight.normal_(0, o.angle_init_std());
   angle_proj->bias.zero_();
-  for (auto &k : kernels_)
-    k.reset();
+  kernels_.clear();
 }
 
 torch::Tensor HDDRoPEImpl::angles(const torch::Tensor &activations) {
@@ -101,17 +100,17 @@ torch::Tensor HDDRoPEImpl::rotate(const torch::Tensor &x,
     return torch::matmul(P, chunks).view({B, T, H, D}).to(x.scalar_type());
   }
   bundle::DType dtype = dataDType("HDDRoPE", "x", x);
-  std::shared_ptr<runtime::Bundle> &kernel = kernels_[int(dtype)];
-  if (!kernel) {
+  auto kernel = kernels_.get(dtype, [&] {
     model::HDDRopeKernel k;
     k.heads = options.heads();
     k.headDim = options.head_dim();
     k.chunk = c;
-    k.form = options.form() == SOForm::Givens ? model::HDDRopeKernel::Form::Givens
-                                              : model::HDDRopeKernel::Form::Exp;
+    k.form = options.form() == SOForm::Givens
+                 ? model::HDDRopeKernel::Form::Givens
+                 : model::HDDRopeKernel::Form::Exp;
     k.dtype = dtype;
-    kernel = compiledKernel(model::buildSource(k));
-  }
+    return k;
+  });
   return th::apply(kernel, "hdd_rope", {x, a.contiguous()})[0];
 }
 

@@ -35,27 +35,27 @@ void QuaternionRotationImpl::reset() {
   projection = register_parameter("projection", q.contiguous());
   axis = register_parameter("axis", torch::randn({3}));
   angle = register_parameter("angle", torch::full({}, options.angle_init()));
-  kernel_.reset();
+  kernels_.clear();
 }
 
 torch::Tensor QuaternionRotationImpl::forward(const torch::Tensor &x) {
   int64_t D = options.dim();
   dataDType("QuaternionRotation", "x", x);
   TORCH_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) == D,
-              "rotary::nn::QuaternionRotation: x must be [..., D] with D = ",
-              D, ", got ", shapeString(x));
+              "rotary::nn::QuaternionRotation: x must be [..., D] with D = ", D,
+              ", got ", shapeString(x));
   TORCH_CHECK(x.device().is_cpu(), "rotary::nn::QuaternionRotation: x is on ",
               x.device(), "; the compiled kernels run on the CPU");
-  TORCH_CHECK(x.is_contiguous(), "rotary::nn::QuaternionRotation: x must be "
+  TORCH_CHECK(x.is_contiguous(),
+              "rotary::nn::QuaternionRotation: x must be "
               "contiguous (row-major); call .contiguous() first");
   torch::Tensor p = torch::matmul(x.to(torch::kFloat32), projection);
   torch::Tensor r;
   if (options.reference()) {
     r = quaternionRotate(p, axis, angle);
   } else {
-    if (!kernel_)
-      kernel_ = compiledKernel(model::buildSource(model::QuaternionKernel{}));
-    r = th::apply(kernel_, "quaternion_rotate",
+    auto kernel = kernels_.get(0, [] { return model::QuaternionKernel{}; });
+    r = th::apply(kernel, "quaternion_rotate",
                   {p.reshape({-1, 3}).contiguous(), axis, angle})[0]
             .view(p.sizes());
   }

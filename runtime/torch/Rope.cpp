@@ -69,7 +69,6 @@ void RopeImpl::reset() {
               "= ",
               D, "], got ", r);
   kernels_.clear();
-  kernelKeys_.clear();
   inv_freq = phase = scale = torch::Tensor();
   if (options.learnable_freq())
     inv_freq = register_parameter("inv_freq", frequenciesFromBase());
@@ -100,25 +99,22 @@ void RopeImpl::set_base(double base) {
 std::shared_ptr<runtime::Bundle>
 RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions) {
   bundle::DType dtype = dataDType("Rope", "x", x);
-  int64_t key = int64_t(dtype) * 4 + positions.dim();
-  for (size_t i = 0; i < kernelKeys_.size(); ++i)
-    if (kernelKeys_[i] == key)
-      return kernels_[i];
-  model::RopeKernel k;
-  k.headDim = options.head_dim();
-  k.rotaryDim = options.rotary_dim() < 0 ? -1 : options.rotary_dim();
-  k.layout = options.layout() == RopeLayout::Half ? model::RopeKernel::Layout::Half
-             : options.layout() == RopeLayout::Interleaved
-                 ? model::RopeKernel::Layout::Interleaved
-                 : model::RopeKernel::Layout::Deinterleave;
-  k.dtype = dtype;
-  k.positionsRank = positions.dim();
-  k.invFreq = inv_freq.defined();
-  k.phase = phase.defined();
-  k.scale = scale.defined();
-  kernels_.push_back(compiledKernel(model::buildSource(k)));
-  kernelKeys_.push_back(key);
-  return kernels_.back();
+  return kernels_.get(int64_t(dtype) * 4 + positions.dim(), [&] {
+    model::RopeKernel k;
+    k.headDim = options.head_dim();
+    k.rotaryDim = options.rotary_dim() < 0 ? -1 : options.rotary_dim();
+    k.layout = options.layout() == RopeLayout::Half
+                   ? model::RopeKernel::Layout::Half
+               : options.layout() == RopeLayout::Interleaved
+                   ? model::RopeKernel::Layout::Interleaved
+                   : model::RopeKernel::Layout::Deinterleave;
+    k.dtype = dtype;
+    k.positionsRank = positions.dim();
+    k.invFreq = inv_freq.defined();
+    k.phase = phase.defined();
+    k.scale = scale.defined();
+    return k;
+  });
 }
 
 torch::Tensor RopeImpl::forward(const torch::Tensor &x,
@@ -126,8 +122,7 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x,
   int64_t D = options.head_dim();
   dataDType("Rope", "x", x);
   checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, D});
-  TORCH_CHECK(positions.defined() &&
-                  positions.scalar_type() == torch::kInt64,
+  TORCH_CHECK(positions.defined() && positions.scalar_type() == torch::kInt64,
               "rotary::nn::Rope: positions must be int64, got ",
               positions.defined() ? c10::toString(positions.scalar_type())
                                   : "an undefined tensor");
@@ -180,7 +175,8 @@ torch::Tensor RopeImpl::referenceForward(const torch::Tensor &x,
     b = rotated.narrow(-1, half, half);
   }
   torch::Tensor ya = a * c - b * s, yb = a * s + b * c;
-  torch::Tensor y = writePairs ? torch::stack({ya, yb}, -1).reshape({B, T, H, r})
-                               : torch::cat({ya, yb}, -1);
+  torch::Tensor y = writePairs
+                        ? torch::stack({ya, yb}, -1).reshape({B, T, H, r})
+                        : torch::cat({ya, yb}, -1);
   return torch::cat({y, xf.narrow(-1, r, D - r)}, -1).to(x.scalar_type());
 }

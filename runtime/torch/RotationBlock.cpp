@@ -31,8 +31,10 @@ torch::Tensor nn::rotateColumns(const torch::Tensor &m, const torch::Tensor &a,
                                 const std::vector<int64_t> &is,
                                 const std::vector<int64_t> &js) {
   auto longs = torch::TensorOptions().dtype(torch::kInt64);
-  torch::Tensor idxI = torch::tensor(is, longs), idxJ = torch::tensor(js, longs);
-  torch::Tensor c = torch::cos(a).unsqueeze(-2), s = torch::sin(a).unsqueeze(-2);
+  torch::Tensor idxI = torch::tensor(is, longs),
+                idxJ = torch::tensor(js, longs);
+  torch::Tensor c = torch::cos(a).unsqueeze(-2),
+                s = torch::sin(a).unsqueeze(-2);
   torch::Tensor ci = m.index_select(-1, idxI), cj = m.index_select(-1, idxJ);
   return m.index_copy(-1, torch::cat({idxI, idxJ}),
                       torch::cat({ci * c + cj * s, cj * c - ci * s}, -1));
@@ -78,14 +80,12 @@ void RotationBlockImpl::reset() {
               "rotary::nn::RotationBlock: rotations must be in [1, D(D-1)/2 "
               "= ",
               D * (D - 1) / 2, "], got ", N);
-  TORCH_CHECK(H >= 0, "rotary::nn::RotationBlock: heads must be >= 0, got ",
-              H);
+  TORCH_CHECK(H >= 0, "rotary::nn::RotationBlock: heads must be >= 0, got ", H);
   kernels_.clear();
-  penalty_.reset();
-  std::vector<int64_t> angleShape = H ? std::vector<int64_t>{H, N}
-                                      : std::vector<int64_t>{N};
-  angles = register_parameter(
-      "angles", torch::randn(angleShape) * options.angle_init_std());
+  std::vector<int64_t> angleShape =
+      H ? std::vector<int64_t>{H, N} : std::vector<int64_t>{N};
+  angles = register_parameter("angles", torch::randn(angleShape) *
+                                            options.angle_init_std());
   torch::Tensor r = torch::empty(H ? std::vector<int64_t>{H, D, D}
                                    : std::vector<int64_t>{D, D});
   {
@@ -96,11 +96,10 @@ void RotationBlockImpl::reset() {
   matrix = register_parameter("matrix", r);
   if (int64_t c = options.conditional_dim()) {
     condition_in = register_module(
-        "condition_in",
-        torch::nn::Linear(c, options.conditional_hidden()));
+        "condition_in", torch::nn::Linear(c, options.conditional_hidden()));
     condition_out = register_module(
-        "condition_out",
-        torch::nn::Linear(options.conditional_hidden(), std::max<int64_t>(H, 1) * N));
+        "condition_out", torch::nn::Linear(options.conditional_hidden(),
+                                           std::max<int64_t>(H, 1) * N));
     torch::NoGradGuard noGrad;
     condition_out->weight.zero_();
     condition_out->bias.zero_();
@@ -110,18 +109,15 @@ void RotationBlockImpl::reset() {
 std::shared_ptr<runtime::Bundle>
 RotationBlockImpl::kernel(int64_t rank, bool perHead, const torch::Tensor &x) {
   bundle::DType dtype = dataDType("RotationBlock", "x", x);
-  int64_t key = rank * 64 + int64_t(perHead) * 8 + int64_t(dtype);
-  for (auto &[k, bundle] : kernels_)
-    if (k == key)
-      return bundle;
-  model::RotationBlockKernel k;
-  k.rank = rank;
-  k.dim = options.dim();
-  k.rotations = numRotations();
-  k.perHead = perHead;
-  k.dtype = dtype;
-  kernels_.emplace_back(key, compiledKernel(model::buildSource(k)));
-  return kernels_.back().second;
+  return kernels_.get(rank * 64 + int64_t(perHead) * 8 + int64_t(dtype), [&] {
+    model::RotationBlockKernel k;
+    k.rank = rank;
+    k.dim = options.dim();
+    k.rotations = numRotations();
+    k.perHead = perHead;
+    k.dtype = dtype;
+    return k;
+  });
 }
 
 torch::Tensor RotationBlockImpl::run(const torch::Tensor &x,
@@ -155,7 +151,8 @@ torch::Tensor RotationBlockImpl::forward(const torch::Tensor &x) {
               D, ", got ", shapeString(x));
   TORCH_CHECK(x.device().is_cpu(), "rotary::nn::RotationBlock: x is on ",
               x.device(), "; the compiled kernels run on the CPU");
-  TORCH_CHECK(x.is_contiguous(), "rotary::nn::RotationBlock: x must be "
+  TORCH_CHECK(x.is_contiguous(),
+              "rotary::nn::RotationBlock: x must be "
               "contiguous (row-major); call .contiguous() first");
   return run(x, angles, matrix, H > 0);
 }
@@ -172,13 +169,12 @@ torch::Tensor RotationBlockImpl::forward(const torch::Tensor &x,
   else
     checkTensor("RotationBlock", "x", x, {"B", "T", "D"}, {-1, -1, D});
   int64_t B = x.size(0);
-  checkTensor("RotationBlock", "condition", condition,
-              {"B", "conditional_dim"}, {B, options.conditional_dim()});
-  std::vector<int64_t> perRow = H ? std::vector<int64_t>{B, H, N}
-                                  : std::vector<int64_t>{B, N};
+  checkTensor("RotationBlock", "condition", condition, {"B", "conditional_dim"},
+              {B, options.conditional_dim()});
+  std::vector<int64_t> perRow =
+      H ? std::vector<int64_t>{B, H, N} : std::vector<int64_t>{B, N};
   torch::Tensor a =
-      angles + condition_out(torch::tanh(condition_in(condition)))
-                   .view(perRow);
+      angles + condition_out(torch::tanh(condition_in(condition))).view(perRow);
   if (options.reference()) {
     torch::Tensor q = torch::matmul(givensChainMatrix(a, D),
                                     H ? matrix.unsqueeze(0) : matrix);
@@ -205,15 +201,13 @@ torch::Tensor RotationBlockImpl::forward(const torch::Tensor &x,
 torch::Tensor RotationBlockImpl::orthogonality_penalty() {
   if (options.reference()) {
     torch::Tensor eye = torch::eye(options.dim());
-    return (torch::matmul(matrix.transpose(-1, -2), matrix) - eye)
-        .pow(2)
-        .sum();
+    return (torch::matmul(matrix.transpose(-1, -2), matrix) - eye).pow(2).sum();
   }
-  if (!penalty_) {
+  auto penalty = kernels_.get(-1, [&] {
     model::PenaltyKernel k;
     k.dim = options.dim();
     k.perHead = options.heads() > 0;
-    penalty_ = compiledKernel(model::buildSource(k));
-  }
-  return th::apply(penalty_, "orthogonality_penalty", {matrix})[0];
+    return k;
+  });
+  return th::apply(penalty, "orthogonality_penalty", {matrix})[0];
 }

@@ -12,16 +12,14 @@
 #ifndef ROTARY_TORCH_ADAPTIVEATTENTION_H
 #define ROTARY_TORCH_ADAPTIVEATTENTION_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
 #include <memory>
 #include <vector>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -72,7 +70,7 @@ private:
   torch::Tensor referenceForward(const torch::Tensor &q,
                                  const torch::Tensor &k,
                                  const torch::Tensor &v) const;
-  std::shared_ptr<runtime::Bundle> kernels_[3]; // by dtype
+  KernelSet<bundle::DType> kernels_;
 };
 TORCH_MODULE(AdaptiveAttention);
 

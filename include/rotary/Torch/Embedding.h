@@ -12,6 +12,8 @@
 #ifndef ROTARY_TORCH_EMBEDDING_H
 #define ROTARY_TORCH_EMBEDDING_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -19,10 +21,6 @@
 #include <functional>
 #include <memory>
 #include <vector>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -66,7 +64,7 @@ private:
   torch::Tensor embed(const torch::Tensor &positions,
                       const torch::Tensor &frequency,
                       const torch::Tensor &phase);
-  std::shared_ptr<runtime::Bundle> kernels_[2]; // by positions rank
+  KernelSet<int64_t> kernels_; // by positions rank
 };
 TORCH_MODULE(LearnedSinusoidalEmbedding);
 

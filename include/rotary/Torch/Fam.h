@@ -17,6 +17,8 @@
 #ifndef ROTARY_TORCH_FAM_H
 #define ROTARY_TORCH_FAM_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/arg.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
@@ -27,10 +29,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -144,13 +142,12 @@ private:
               const std::vector<torch::Tensor> &grads,
               const std::vector<double> &alphas, double lr);
   void writeDebug(size_t g);
-  template <typename Kernel>
-  std::shared_ptr<runtime::Bundle> kernel(const std::string &key,
-                                          const Kernel &config);
 
   int64_t step_ = 0;
   std::vector<std::vector<std::string>> names_;
-  std::map<std::string, std::shared_ptr<runtime::Bundle>> kernels_;
+  /// Keyed by the configuration: building IR text costs an MLIR context,
+  /// which a step must not pay per tensor.
+  KernelSet<std::string> kernels_;
 };
 
 /// The gradient sample of SPEC §7 step 2 from the (decayed) gradient g:

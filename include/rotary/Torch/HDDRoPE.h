@@ -13,6 +13,8 @@
 #ifndef ROTARY_TORCH_HDDROPE_H
 #define ROTARY_TORCH_HDDROPE_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -20,10 +22,6 @@
 
 #include <memory>
 #include <tuple>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -78,7 +76,7 @@ private:
   torch::Tensor rotate(const torch::Tensor &x, const torch::Tensor &angles);
   void checkX(const char *arg, const torch::Tensor &x,
               const torch::Tensor &activations) const;
-  std::shared_ptr<runtime::Bundle> kernels_[3]; // by dtype
+  KernelSet<bundle::DType> kernels_;
 };
 TORCH_MODULE(HDDRoPE);
 

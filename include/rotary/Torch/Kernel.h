@@ -1,4 +1,5 @@
-//===- Kernel.h - compiled kernels and argument checks for modules -*- C++ -*-===//
+//===- Kernel.h - compiled kernels and argument checks for modules -*- C++
+//-*-===//
 //
 // What every module of the model library shares: the process's JIT cache
 // (compiled bundles of rotary/Model/Kernels.h sources, memoized per source
@@ -12,11 +13,13 @@
 #define ROTARY_TORCH_KERNEL_H
 
 #include "rotary/Bundle/Manifest.h"
+#include "rotary/Model/Kernels.h"
 #include "rotary/Runtime/Runtime.h"
 
 #include <ATen/Tensor.h>
 
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,6 +29,26 @@ namespace rotary::nn {
 /// with gradients through the process's JIT cache on first use. Throws
 /// c10::Error with the compiler's message when it does not compile.
 std::shared_ptr<runtime::Bundle> compiledKernel(const std::string &source);
+
+/// A module's compiled kernels by configuration key. The IR is built and
+/// compiled (or found in the JIT cache) only the first time a key is seen;
+/// after that a forward costs a map lookup.
+template <typename Key> class KernelSet {
+public:
+  /// The bundle of `key`; `makeConfig()` gives its rotary/Model/Kernels.h
+  /// configuration on a miss.
+  template <typename MakeConfig>
+  std::shared_ptr<runtime::Bundle> get(const Key &key, MakeConfig makeConfig) {
+    auto it = kernels_.find(key);
+    if (it != kernels_.end())
+      return it->second;
+    return kernels_[key] = compiledKernel(model::buildSource(makeConfig()));
+  }
+  void clear() { kernels_.clear(); }
+
+private:
+  std::map<Key, std::shared_ptr<runtime::Bundle>> kernels_;
+};
 
 /// Sets the directory of the process's JIT cache (default:
 /// rotary::jit::defaultCacheDirectory(), i.e. $ROTARY_CACHE_DIR, ...).

@@ -11,15 +11,13 @@
 #ifndef ROTARY_TORCH_QUATERNIONROTATION_H
 #define ROTARY_TORCH_QUATERNIONROTATION_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
 #include <memory>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -48,7 +46,7 @@ public:
   torch::Tensor angle;      ///< 0-d
 
 private:
-  std::shared_ptr<runtime::Bundle> kernel_; // f32: the projection's type
+  KernelSet<int> kernels_; // one: the projection is f32
 };
 TORCH_MODULE(QuaternionRotation);
 

@@ -12,16 +12,14 @@
 #ifndef ROTARY_TORCH_ROPE_H
 #define ROTARY_TORCH_ROPE_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
 #include <memory>
 #include <vector>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -86,8 +84,7 @@ private:
   std::shared_ptr<runtime::Bundle> kernel(const torch::Tensor &x,
                                           const torch::Tensor &positions);
 
-  std::vector<std::shared_ptr<runtime::Bundle>> kernels_;
-  std::vector<int64_t> kernelKeys_;
+  KernelSet<int64_t> kernels_; // by dtype and positions rank
 };
 TORCH_MODULE(Rope);
 

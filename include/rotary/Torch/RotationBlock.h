@@ -14,6 +14,8 @@
 #ifndef ROTARY_TORCH_ROTATIONBLOCK_H
 #define ROTARY_TORCH_ROTATIONBLOCK_H
 
+#include "rotary/Torch/Kernel.h"
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -22,10 +24,6 @@
 #include <memory>
 #include <utility>
 #include <vector>
-
-namespace rotary::runtime {
-class Bundle;
-} // namespace rotary::runtime
 
 namespace rotary::nn {
 
@@ -74,8 +72,7 @@ private:
   std::shared_ptr<runtime::Bundle> kernel(int64_t rank, bool perHead,
                                           const torch::Tensor &x);
 
-  std::vector<std::pair<int64_t, std::shared_ptr<runtime::Bundle>>> kernels_;
-  std::shared_ptr<runtime::Bundle> penalty_;
+  KernelSet<int64_t> kernels_; // by rank, per head, dtype; -1: the penalty
 };
 TORCH_MODULE(RotationBlock);
 
