@@ -33,6 +33,12 @@ using namespace rotary;
 
 namespace {
 int repeats = 20;
+/// --only: run the rows whose name contains this.
+std::string only;
+
+bool selected(const std::string &name) {
+  return only.empty() || name.find(only) != std::string::npos;
+}
 
 /// Median milliseconds of `fn` over `repeats` runs after two warm-ups.
 double medianMs(const std::function<void()> &fn) {
@@ -78,8 +84,10 @@ template <typename F> std::function<void()> fwdBwd(F fn) {
 
 template <typename Module>
 void bench(const char *name, const std::string &shape, Module &compiled,
-           Module &reference,
-           const std::function<torch::Tensor(Module &)> &run, double bytes) {
+           Module &reference, const std::function<torch::Tensor(Module &)> &run,
+           double bytes) {
+  if (!selected(name))
+    return;
   double eager = medianMs(fwdBwd([&] { return run(reference); }));
   double fast = medianMs(fwdBwd([&] { return run(compiled); }));
   row(name, shape, eager, fast, bytes);
@@ -99,9 +107,11 @@ int main(int argc, char **argv) {
       quick = true;
     else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc)
       repeats = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
     else {
       std::fprintf(stderr, "usage: rotary-bench-modules [--quick] "
-                           "[--repeats N]\n");
+                           "[--repeats N] [--only NAME]\n");
       return 2;
     }
   }
@@ -114,9 +124,8 @@ int main(int argc, char **argv) {
   gbps = copyBandwidth();
   std::printf("copy bandwidth %.1f GB/s, %d threads, median of %d\n", gbps,
               torch::get_num_threads(), repeats);
-  std::printf("%-22s %-22s %9s %9s %8s %9s %7s\n", "module (fwd+bwd)",
-              "shape", "eager ms", "rotary ms", "speedup", "bound ms",
-              "%bound");
+  std::printf("%-22s %-22s %9s %9s %8s %9s %7s\n", "module (fwd+bwd)", "shape",
+              "eager ms", "rotary ms", "speedup", "bound ms", "%bound");
 
   // B, T, H, D: rotary-train's per-block shapes, then a larger one.
   std::vector<std::array<int64_t, 4>> shapes = {{16, 64, 4, 16},
@@ -133,25 +142,30 @@ int main(int argc, char **argv) {
     nn::Rope rope{nn::RopeOptions(D)};
     nn::Rope ropeRef = referenceCopy(rope);
     // x, y, dy, dx.
-    bench<nn::Rope>("Rope", s, rope, ropeRef,
-                    [&](nn::Rope &m) { return m->forward(x, pos); },
-                    4 * xBytes);
+    bench<nn::Rope>(
+        "Rope", s, rope, ropeRef,
+        [&](nn::Rope &m) { return m->forward(x, pos); }, 4 * xBytes);
 
     nn::RotationBlock block(nn::RotationBlockOptions(D).heads(H).rotations(D));
     nn::RotationBlock blockRef = referenceCopy(block);
-    bench<nn::RotationBlock>("RotationBlock N=D", s, block, blockRef,
-                             [&](nn::RotationBlock &m) {
-                               return m->forward(x);
-                             },
-                             4 * xBytes);
+    bench<nn::RotationBlock>(
+        "RotationBlock N=D", s, block, blockRef,
+        [&](nn::RotationBlock &m) { return m->forward(x); }, 4 * xBytes);
 
-    nn::HDDRoPE hdd(nn::HDDRoPEOptions(H, D, 4, D));
-    nn::HDDRoPE hddRef = referenceCopy(hdd);
     torch::Tensor act = torch::randn({B, T, D});
-    // x, y, dy, dx and the angles and their gradient (6/4 of x per c = 4).
-    bench<nn::HDDRoPE>("HDDRoPE c=4", s, hdd, hddRef,
-                       [&](nn::HDDRoPE &m) { return m->forward(x, act); },
-                       (4 + 2 * 1.5) * xBytes);
+    for (nn::SOForm form : {nn::SOForm::Givens, nn::SOForm::Exp}) {
+      // The exp form's eager path (a matrix_exp per token in f64) takes
+      // minutes per call at the larger shape: the small one only.
+      if (form == nn::SOForm::Exp && T > 64)
+        continue;
+      nn::HDDRoPE hdd(nn::HDDRoPEOptions(H, D, 4, D).form(form));
+      nn::HDDRoPE hddRef = referenceCopy(hdd);
+      // x, y, dy, dx and the angles and their gradient (6/4 of x per c = 4).
+      bench<nn::HDDRoPE>(
+          form == nn::SOForm::Givens ? "HDDRoPE c=4" : "HDDRoPE c=4 exp", s,
+          hdd, hddRef, [&](nn::HDDRoPE &m) { return m->forward(x, act); },
+          (4 + 2 * 1.5) * xBytes);
+    }
 
     torch::Tensor q = torch::randn({B, H, T, D}).requires_grad_(true);
     torch::Tensor k = torch::randn({B, H, T, D}).requires_grad_(true);
@@ -170,44 +184,48 @@ int main(int argc, char **argv) {
         8 * xBytes);
   }
 
-  // A FAM step over the Transformer's parameters: p, g, m read, p, m written.
-  nn::Transformer model{nn::TransformerOptions()};
-  int64_t numel = 0;
-  for (const torch::Tensor &p : model->parameters()) {
-    p.mutable_grad() = torch::randn_like(p);
-    numel += p.numel();
+  if (selected("FAM step")) {
+    // A FAM step over the Transformer's parameters: p, g, m read, p, m written.
+    nn::Transformer model{nn::TransformerOptions()};
+    int64_t numel = 0;
+    for (const torch::Tensor &p : model->parameters()) {
+      p.mutable_grad() = torch::randn_like(p);
+      numel += p.numel();
+    }
+    auto famStep = [&](bool reference) {
+      nn::FAM opt(model->named_parameters().pairs(),
+                  nn::FAMOptions(1e-3).fam_start_step(0).reference(reference));
+      return medianMs([&] { opt.step(); });
+    };
+    double famEager = famStep(true), famCompiled = famStep(false);
+    row("FAM step (with bands)", std::to_string(numel) + " params", famEager,
+        famCompiled, 5.0 * double(numel) * 4);
   }
-  auto famStep = [&](bool reference) {
-    nn::FAM opt(model->named_parameters().pairs(),
-                nn::FAMOptions(1e-3).fam_start_step(0).reference(reference));
-    return medianMs([&] { opt.step(); });
-  };
-  double famEager = famStep(true), famCompiled = famStep(false);
-  row("FAM step (with bands)", std::to_string(numel) + " params", famEager,
-      famCompiled, 5.0 * double(numel) * 4);
-
-  // A whole training step of rotary-train's default model.
-  torch::Tensor tokens = torch::randint(256, {16, 65}, torch::kInt64);
-  auto trainStep = [&](bool reference) {
-    torch::manual_seed(1);
-    nn::Transformer m(nn::TransformerOptions().reference(reference));
-    nn::FAM opt(m->named_parameters().pairs(),
-                nn::FAMOptions(0.5).reference(reference));
-    using torch::indexing::Slice;
-    torch::Tensor in = tokens.index({Slice(), Slice(0, -1)}).contiguous();
-    torch::Tensor target = tokens.index({Slice(), Slice(1, torch::indexing::None)});
-    return medianMs([&] {
-      opt.zero_grad();
-      torch::Tensor logits = m(in);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, 256}), target.reshape({-1}));
-      (loss + 1e-3 * m->orthogonality_penalty()).backward();
-      opt.step();
-    });
-  };
-  double trainEager = trainStep(true), trainCompiled = trainStep(false);
-  std::printf("%-22s %-22s %9.3f %9.3f %7.2fx %9s %7s\n",
-              "train step (default)", "16x64 tokens", trainEager,
-              trainCompiled, trainEager / trainCompiled, "-", "-");
+  if (selected("train step")) {
+    // A whole training step of rotary-train's default model.
+    torch::Tensor tokens = torch::randint(256, {16, 65}, torch::kInt64);
+    auto trainStep = [&](bool reference) {
+      torch::manual_seed(1);
+      nn::Transformer m(nn::TransformerOptions().reference(reference));
+      nn::FAM opt(m->named_parameters().pairs(),
+                  nn::FAMOptions(0.5).reference(reference));
+      using torch::indexing::Slice;
+      torch::Tensor in = tokens.index({Slice(), Slice(0, -1)}).contiguous();
+      torch::Tensor target =
+          tokens.index({Slice(), Slice(1, torch::indexing::None)});
+      return medianMs([&] {
+        opt.zero_grad();
+        torch::Tensor logits = m(in);
+        torch::Tensor loss = torch::nn::functional::cross_entropy(
+            logits.reshape({-1, 256}), target.reshape({-1}));
+        (loss + 1e-3 * m->orthogonality_penalty()).backward();
+        opt.step();
+      });
+    };
+    double trainEager = trainStep(true), trainCompiled = trainStep(false);
+    std::printf("%-22s %-22s %9.3f %9.3f %7.2fx %9s %7s\n",
+                "train step (default)", "16x64 tokens", trainEager,
+                trainCompiled, trainEager / trainCompiled, "-", "-");
+  }
   return 0;
 }

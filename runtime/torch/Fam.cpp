@@ -374,22 +374,26 @@ const FAMOptions &FAM::globals() const {
 }
 
 double FAM::scheduled_lr(int64_t s) const {
+  return scheduled_lr(s, globals().lr());
+}
+
+double FAM::scheduled_lr(int64_t s, double peak) const {
   const FAMOptions &o = globals();
   if (s < o.warmup_steps())
-    return o.warmup_start_lr() + (o.lr() - o.warmup_start_lr()) * double(s) /
-                                     double(o.warmup_steps());
+    return o.warmup_start_lr() +
+           (peak - o.warmup_start_lr()) * double(s) / double(o.warmup_steps());
   if (o.decay_start_step() < 0 || s < o.decay_start_step() ||
       o.total_steps() <= o.decay_start_step())
-    return o.lr();
+    return peak;
   double t = double(std::min(s, o.total_steps()) - o.decay_start_step()) /
              double(o.total_steps() - o.decay_start_step());
-  return o.eta_min() + (o.lr() - o.eta_min()) * (1 + std::cos(M_PI * t)) / 2;
+  return o.eta_min() + (peak - o.eta_min()) * (1 + std::cos(M_PI * t)) / 2;
 }
 
 double FAM::current_lr(size_t g) const {
   TORCH_CHECK(g < param_groups_.size(), "rotary::nn::FAM: no group ", g);
   const auto &o = static_cast<const FAMOptions &>(param_groups_[g].options());
-  return scheduled_lr(std::max<int64_t>(step_ - 1, 0)) * o.lr_scale();
+  return scheduled_lr(std::max<int64_t>(step_ - 1, 0), o.lr()) * o.lr_scale();
 }
 
 FAMParamState &FAM::stateOf(const torch::Tensor &p) {
@@ -561,7 +565,6 @@ torch::Tensor FAM::step(LossClosure closure) {
   }
   checkParameters();
   ++step_;
-  double lr = scheduled_lr(step_ - 1);
   int64_t index = 0;
   for (size_t g = 0; g < param_groups_.size(); ++g) {
     const FAMOptions &o = groupOptions(g);
@@ -579,7 +582,7 @@ torch::Tensor FAM::step(LossClosure closure) {
       alphas.push_back(st.alpha_eff());
     }
     if (!params.empty())
-      update(g, params, grads, alphas, lr * o.lr_scale());
+      update(g, params, grads, alphas, current_lr(g));
     if (!globals().debug_path().empty() &&
         step_ % std::max<int64_t>(globals().debug_every(), 1) == 0)
       writeDebug(g);

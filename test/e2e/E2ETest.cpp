@@ -819,12 +819,15 @@ TEST_F(E2E, SOGenerator) {
           {"%g"});
       SCOPED_TRACE(source);
       ROTARY_COMPILE(kernel, source);
-      for (auto lead : std::vector<std::vector<int64_t>>{{1, 1}, {3, 7}}) {
-        Tensor a = uniform32({lead[0], lead[1], K}, -kPi, kPi);
-        std::vector<Tensor> out;
-        ASSERT_NO_THROW(out = kernel->run({a}));
-        EXPECT_TRUE(allClose(out[0], ref::soGenerator(f64(a), c, form)));
-      }
+      // Angles of ~1e4 take ~16 squarings in the exp form.
+      for (double range : {kPi, 1e4})
+        for (auto lead : std::vector<std::vector<int64_t>>{{1, 1}, {3, 7}}) {
+          Tensor a = uniform32({lead[0], lead[1], K}, -range, range);
+          std::vector<Tensor> out;
+          ASSERT_NO_THROW(out = kernel->run({a}));
+          EXPECT_TRUE(allClose(out[0], ref::soGenerator(f64(a), c, form)))
+              << "angles in ±" << range;
+        }
     }
 }
 

@@ -20,6 +20,7 @@
 #include "TestUtil.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/optim/schedulers/step_lr.h>
 
 #include <cstdio>
 #include <fstream>
@@ -470,6 +471,45 @@ TEST(FamRules, DebugRecordIsJsonLines) {
     EXPECT_EQ(l.at("bands").size(), embed ? 8u : 0u);
     for (const nlohmann::json &b : l.at("bands"))
       EXPECT_TRUE(b.is_number());
+  }
+}
+
+TEST(FamRules, GroupLrFollowsALibTorchScheduler) {
+  // A group's lr is the schedule's peak: StepLR's set_lr halves it every
+  // two of its steps (LibTorch's StepLR does not step on construction, so
+  // the rates are 0.4, 0.4, 0.4, 0.2, 0.2, 0.1), with the built-in warmup
+  // and decay off. Below fam_start_step
+  // α' = α, so the update is m ← α·m + (1 − α)·g, p ← p − lr·m, followed
+  // here in f64 for both groups (the embedding's lr_scale is 0.8).
+  for (bool referencePath : {false, true}) {
+    SCOPED_TRACE(referencePath ? "reference path" : "compiled");
+    torch::Tensor w = torch::randn({7, 3}).requires_grad_(true);
+    torch::Tensor e = torch::randn({11}).requires_grad_(true);
+    nn::FAM opt({{"fc.weight", w}, {"embed.table", e}},
+                nn::FAMOptions(0.4).reference(referencePath));
+    torch::optim::StepLR sched(opt, /*step_size=*/2, /*gamma=*/0.5);
+    torch::Tensor w64 = w.detach().to(torch::kFloat64),
+                  e64 = e.detach().to(torch::kFloat64);
+    torch::Tensor mw = torch::zeros_like(w64), me = torch::zeros_like(e64);
+    const double rates[] = {0.4, 0.4, 0.4, 0.2, 0.2, 0.1};
+    for (int s = 0; s < 6; ++s) {
+      double lr = rates[s];
+      for (auto &group : opt.param_groups())
+        ASSERT_DOUBLE_EQ(group.options().get_lr(), lr) << "step " << s;
+      w.mutable_grad() = torch::randn({7, 3});
+      e.mutable_grad() = torch::randn({11});
+      opt.step();
+      // Groups in the order conv, attention, embedding, norm, other.
+      EXPECT_NEAR(opt.current_lr(0), 0.8 * lr, 1e-12) << "step " << s;
+      EXPECT_NEAR(opt.current_lr(1), lr, 1e-12) << "step " << s;
+      sched.step();
+      mw = 0.9 * mw + 0.1 * w.grad().to(torch::kFloat64);
+      me = 0.95 * me + 0.05 * e.grad().to(torch::kFloat64);
+      w64 -= lr * mw;
+      e64 -= 0.8 * lr * me;
+      expectClose(w.detach(), w64, 1e-5, 1e-6, "fc.weight");
+      expectClose(e.detach(), e64, 1e-5, 1e-6, "embed.table");
+    }
   }
 }
 

@@ -119,9 +119,14 @@ public:
 
   /// Steps taken so far.
   int64_t step_count() const { return step_; }
-  /// The scheduled peak rate at step s (0-based).
+  /// The warmup + cosine schedule at step s (0-based) for the peak rate
+  /// `peak` (the defaults' lr when not given). A group's peak is its own
+  /// `lr` option, so `set_lr` (e.g. from a LibTorch LR scheduler, with the
+  /// built-in warmup and decay off) takes effect at the next step.
   double scheduled_lr(int64_t s) const;
-  /// The learning rate group `g` used in the last step.
+  double scheduled_lr(int64_t s, double peak) const;
+  /// The learning rate of group `g` at the last step: the schedule for the
+  /// group's lr (as it is now), times its lr_scale.
   double current_lr(size_t g) const;
   /// The names of group g's parameters, in order.
   const std::vector<std::string> &parameter_names(size_t g) const {

@@ -20,6 +20,7 @@ inline constexpr int64_t kScanBlock = 64;
 /// c×c tensors and loops.
 inline constexpr int64_t kMaxExpChunk = 8;
 
+Value floatConst(OpBuilder &b, Location loc, Type type, double v);
 Value f32c(OpBuilder &b, Location loc, double v);
 
 /// Lexicographic (p, q), p < q: the order of SPEC §5.
@@ -29,7 +30,9 @@ SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
 void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
                     SmallVectorImpl<Value> &m);
 
-SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c);
+/// The identity as a scalar matrix of `elt` (f32 when null).
+SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c,
+                            Type elt = {});
 
 /// op(x)·op(y) for scalar matrices, op = transpose where asked.
 SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
@@ -52,8 +55,9 @@ SmallVector<Value> generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
                                     ArrayRef<Value> g, ArrayRef<Value> gBar);
 
 /// For every m in [0, count): exp(M_m) by scaling and squaring with n×n
-/// tensors and loops (for matrices too large to unroll). `build` returns
-/// M_m and a bound on its norm that picks the scaling. Result [count, n, n].
+/// tensors and loops (for matrices too large to unroll), in f64. `build`
+/// returns M_m (f32) and a bound on its norm that picks the scaling. Result
+/// [count, n, n] f64.
 Value batchedLargeExp(
     OpBuilder &b, Location loc, int64_t n, Value count,
     function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> build);

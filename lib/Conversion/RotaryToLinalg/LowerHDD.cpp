@@ -26,8 +26,12 @@ using namespace rotary::lowering::hdd;
 // Building blocks
 //===----------------------------------------------------------------------===//
 
+Value hdd::floatConst(OpBuilder &b, Location loc, Type type, double v) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+}
+
 Value hdd::f32c(OpBuilder &b, Location loc, double v) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  return floatConst(b, loc, b.getF32Type(), v);
 }
 
 SmallVector<std::pair<int64_t, int64_t>> hdd::generatorPairs(int64_t c) {
@@ -52,11 +56,14 @@ void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
   }
 }
 
-SmallVector<Value> hdd::identity(OpBuilder &b, Location loc, int64_t c) {
+SmallVector<Value> hdd::identity(OpBuilder &b, Location loc, int64_t c,
+                                 Type elt) {
+  if (!elt)
+    elt = b.getF32Type();
   SmallVector<Value> m;
   for (int64_t r = 0; r < c; ++r)
     for (int64_t q = 0; q < c; ++q)
-      m.push_back(f32c(b, loc, r == q ? 1.0 : 0.0));
+      m.push_back(floatConst(b, loc, elt, r == q ? 1.0 : 0.0));
   return m;
 }
 
@@ -124,16 +131,24 @@ Value angleNormBound(OpBuilder &b, Location loc, ArrayRef<Value> a) {
 /// c×c products only (the block matrix is upper triangular). Scale by 2^-s
 /// so that ‖X‖/2^s ≤ 1/2, sum 12 Taylor terms, square s times (an scf.for).
 /// L is linear in E, so X alone (`norm` bounds it) sets the scaling.
+/// The arithmetic and the results are f64 (decision 0019): squaring s
+/// times multiplies the rounding error by 2^s ≈ ‖X‖, so f32 would lose
+/// ~1e-7·‖X‖ absolute, 1e-3 at angles of 1e4; f64 keeps the result
+/// f32-exact for any f32 angle.
 std::pair<SmallVector<Value>, SmallVector<Value>>
 expAndFrechet(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> x,
               ArrayRef<Value> e, Value norm) {
   bool frechet = !e.empty();
-  auto [sF, scale] = scalingFor(b, loc, norm);
+  Type f64 = b.getF64Type();
+  auto [sF, scale32] = scalingFor(b, loc, norm);
   Value s = arith::FPToSIOp::create(b, loc, b.getI32Type(), sF);
+  // 2^-s is exact in both types.
+  Value scale = arith::ExtFOp::create(b, loc, f64, scale32);
   auto scaled = [&](ArrayRef<Value> m) {
     SmallVector<Value> r;
     for (Value v : m)
-      r.push_back(arith::MulFOp::create(b, loc, v, scale));
+      r.push_back(arith::MulFOp::create(
+          b, loc, arith::ExtFOp::create(b, loc, f64, v), scale));
     return r;
   };
   auto addInto = [&](SmallVectorImpl<Value> &acc, ArrayRef<Value> v) {
@@ -143,11 +158,11 @@ expAndFrechet(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> x,
   SmallVector<Value> xs = scaled(x), es = frechet ? scaled(e) : SmallVector<Value>();
   // Term 1 is the block matrix itself.
   SmallVector<Value> termA = xs, termB = es;
-  SmallVector<Value> resA = identity(b, loc, c), resB = es;
+  SmallVector<Value> resA = identity(b, loc, c, f64), resB = es;
   addInto(resA, termA);
   for (int k = 2; k <= 12; ++k) {
     // [[TA, TB], [0, TA]]·[[X, E], [0, X]] = [[TA·X, TA·E + TB·X], ...].
-    Value inv = f32c(b, loc, 1.0 / k);
+    Value inv = floatConst(b, loc, f64, 1.0 / k);
     if (frechet) {
       SmallVector<Value> l = matmul(b, loc, c, termA, es),
                          r = matmul(b, loc, c, termB, xs);
@@ -184,13 +199,22 @@ expAndFrechet(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> x,
   return {SmallVector<Value>(res.take_front(c * c)),
           SmallVector<Value>(res.drop_front(c * c))};
 }
+
+SmallVector<Value> narrowed(OpBuilder &b, Location loc, ArrayRef<Value> m) {
+  SmallVector<Value> r;
+  for (Value v : m)
+    r.push_back(arith::TruncFOp::create(b, loc, b.getF32Type(), v));
+  return r;
+}
 } // namespace
 
 SmallVector<Value> hdd::skewExp(OpBuilder &b, Location loc, int64_t c,
                                 ArrayRef<Value> a) {
-  return expAndFrechet(b, loc, c, skewMatrix(b, loc, c, a, /*negate=*/false),
-                       {}, angleNormBound(b, loc, a))
-      .first;
+  return narrowed(
+      b, loc,
+      expAndFrechet(b, loc, c, skewMatrix(b, loc, c, a, /*negate=*/false), {},
+                    angleNormBound(b, loc, a))
+          .first);
 }
 
 SmallVector<Value> hdd::generator(OpBuilder &b, Location loc, int64_t c,
@@ -210,14 +234,17 @@ SmallVector<Value> hdd::generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
   int64_t numAngles = pairs.size();
   SmallVector<Value> aBar(numAngles);
   if (form == SOForm::exp) {
-    // Ā = L(Aᵀ, Ḡ), Aᵀ = −A; ā_pq = Ā[p,q] − Ā[q,p].
+    // Ā = L(Aᵀ, Ḡ), Aᵀ = −A; ā_pq = Ā[p,q] − Ā[q,p], subtracted in f64
+    // (the two can cancel to far below their size).
     SmallVector<Value> l =
         expAndFrechet(b, loc, c, skewMatrix(b, loc, c, a, /*negate=*/true),
                       gBar, angleNormBound(b, loc, a))
             .second;
     for (auto [k, pq] : llvm::enumerate(pairs)) {
       auto [p, q] = pq;
-      aBar[k] = arith::SubFOp::create(b, loc, l[p * c + q], l[q * c + p]);
+      aBar[k] = arith::TruncFOp::create(
+          b, loc, b.getF32Type(),
+          arith::SubFOp::create(b, loc, l[p * c + q], l[q * c + p]));
     }
     return aBar;
   }
@@ -428,11 +455,17 @@ Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
 }
 
 namespace {
-/// X·Y for n×n f32 tensors.
+/// X·Y for n×n f64 tensors.
 Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  Value acc = zerosF32(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)});
+  Type f64 = b.getF64Type();
+  Value acc =
+      linalg::FillOp::create(
+          b, loc, ValueRange{floatConst(b, loc, f64, 0.0)},
+          ValueRange{emptyOf(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)},
+                             f64)})
+          .getResult(0);
   return linalg::GenericOp::create(
              b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
              ValueRange{acc},
@@ -462,11 +495,12 @@ Value copyInto(OpBuilder &b, Location loc, Value v, Value dst) {
 Value hdd::batchedLargeExp(
     OpBuilder &b, Location loc, int64_t n, Value count,
     function_ref<std::pair<Value, Value>(OpBuilder &, Location, Value)> build) {
-  Type f32 = b.getF32Type();
+  // f64 arithmetic and result, like the unrolled form (expAndFrechet).
+  Type f64 = b.getF64Type();
   OpFoldResult nn = b.getIndexAttr(n);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value out = emptyOf(b, loc, {getAsOpFoldResult(count), nn, nn}, f32);
+  Value out = emptyOf(b, loc, {getAsOpFoldResult(count), nn, nn}, f64);
   auto forall = scf::ForallOp::create(
       b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0)},
       SmallVector<OpFoldResult>{getAsOpFoldResult(count)},
@@ -476,18 +510,20 @@ Value hdd::batchedLargeExp(
   b.setInsertionPointToStart(forall.getBody());
   Value mi = forall.getInductionVar(0);
   auto [mat, norm] = build(b, loc, mi);
-  auto [sF, scale] = scalingFor(b, loc, norm);
+  auto [sF, scale32] = scalingFor(b, loc, norm);
+  Value scale = arith::ExtFOp::create(b, loc, f64, scale32);
   Value aScaled =
-      elementwise(b, loc, ValueRange{mat}, ValueRange{emptyOf(b, loc, {nn, nn}, f32)},
-                  2,
+      elementwise(b, loc, ValueRange{mat},
+                  ValueRange{emptyOf(b, loc, {nn, nn}, f64)}, 2,
                   [&](OpBuilder &nb, Location l, ValueRange v) {
+                    Value w = arith::ExtFOp::create(nb, l, f64, v[0]);
                     linalg::YieldOp::create(
-                        nb, l, Value(arith::MulFOp::create(nb, l, v[0], scale)));
+                        nb, l, Value(arith::MulFOp::create(nb, l, w, scale)));
                   })
           .getResult(0);
   auto eye = [&]() {
     return elementwise(
-               b, loc, ValueRange{}, ValueRange{emptyOf(b, loc, {nn, nn}, f32)},
+               b, loc, ValueRange{}, ValueRange{emptyOf(b, loc, {nn, nn}, f64)},
                2,
                [&](OpBuilder &nb, Location l, ValueRange) {
                  Value diag =
@@ -497,7 +533,8 @@ Value hdd::batchedLargeExp(
                  linalg::YieldOp::create(
                      nb, l,
                      Value(arith::SelectOp::create(
-                         nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
+                         nb, l, diag, floatConst(nb, l, f64, 1.0),
+                         floatConst(nb, l, f64, 0.0))));
                })
         .getResult(0);
   };
@@ -507,9 +544,9 @@ Value hdd::batchedLargeExp(
       ValueRange{eye(), eye()},
       [&](OpBuilder &lb, Location l, Value k, ValueRange it) {
         Value inv = arith::DivFOp::create(
-            lb, l, f32c(lb, l, 1.0),
+            lb, l, floatConst(lb, l, f64, 1.0),
             arith::UIToFPOp::create(
-                lb, l, lb.getF32Type(),
+                lb, l, f64,
                 arith::IndexCastUIOp::create(lb, l, lb.getI64Type(), k)));
         Value prod = matmulNxN(lb, l, it[1], aScaled, n);
         Value term =
@@ -594,7 +631,17 @@ Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
             });
         return std::pair<Value, Value>{build.getResult(0), build.getResult(1)};
       });
-  return expandLeading(b, loc, exps, leadSizes, 2);
+  Value narrow =
+      elementwise(b, loc, ValueRange{exps},
+                  ValueRange{emptyLike(b, loc, exps, b.getF32Type())}, 3,
+                  [&](OpBuilder &nb, Location l, ValueRange v) {
+                    linalg::YieldOp::create(
+                        nb, l,
+                        Value(arith::TruncFOp::create(nb, l, nb.getF32Type(),
+                                                      v[0])));
+                  })
+          .getResult(0);
+  return expandLeading(b, loc, narrow, leadSizes, 2);
 }
 
 /// so_generator: one generic per element (..., r, col) for givens; for exp,

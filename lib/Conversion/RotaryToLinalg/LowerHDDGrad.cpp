@@ -135,8 +135,12 @@ Value largeExpAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
                     Value qp = tensor::ExtractOp::create(
                         nb, l, exps,
                         ValueRange{mi, q, arith::AddIOp::create(nb, l, p, cIdx)});
+                    // In f64: the two can cancel.
                     linalg::YieldOp::create(
-                        nb, l, Value(arith::SubFOp::create(nb, l, pq, qp)));
+                        nb, l,
+                        Value(arith::TruncFOp::create(
+                            nb, l, nb.getF32Type(),
+                            arith::SubFOp::create(nb, l, pq, qp))));
                   })
           .getResult(0);
   return expandLeading(b, loc, aBar, leadSizes, 1);

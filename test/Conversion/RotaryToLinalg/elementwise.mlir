@@ -199,14 +199,16 @@ func.func @inv_freq_base() -> tensor<4xf32> {
 // -----
 
 // so_generator exp with a chunk too large to unroll: one task per matrix,
-// scaling and squaring with c×c tensors in loops.
+// scaling and squaring with c×c tensors in loops, in f64, narrowed once.
 // CHECK-LABEL: func.func @so_generator_exp_large
 // CHECK-NOT: rotary.so_generator
 // CHECK: scf.forall
 // CHECK: math.exp2
-// CHECK: scf.for
-// CHECK: scf.for
-// CHECK: tensor.parallel_insert_slice {{.*}} into {{.*}} : tensor<32x32xf32> into tensor<3x32x32xf32>
+// CHECK: arith.extf %{{.*}} : f32 to f64
+// CHECK: scf.for {{.*}} -> (tensor<32x32xf64>, tensor<32x32xf64>)
+// CHECK: scf.for {{.*}} -> (tensor<32x32xf64>)
+// CHECK: tensor.parallel_insert_slice {{.*}} into {{.*}} : tensor<32x32xf64> into tensor<3x32x32xf64>
+// CHECK: arith.truncf %{{.*}} : f64 to f32
 func.func @so_generator_exp_large(%a: tensor<3x496xf32>) -> tensor<3x32x32xf32> {
   %0 = rotary.so_generator %a chunk = 32 form = exp : tensor<3x496xf32>
   return %0 : tensor<3x32x32xf32>

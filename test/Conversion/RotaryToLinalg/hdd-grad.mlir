@@ -65,8 +65,9 @@ func.func @hdd_rope_grad_fused_givens(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x
 // CHECK:         scf.for
 // CHECK:         scf.for
 // CHECK:           arith.extf %{{.*}} : bf16 to f32
-// The adjoint's squaring loop carries exp(Aᵀ) and L(Aᵀ, Ḡ): 2·9 scalars.
-// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// The adjoint's squaring loop carries exp(Aᵀ) and L(Aᵀ, Ḡ): 2·9 scalars,
+// in f64 (the error of s squarings grows like 2^s ≈ Σ|a|).
+// CHECK:           scf.for {{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f64) {
 // CHECK:           arith.truncf %{{.*}} : f32 to bf16
 // CHECK:         scf.forall.in_parallel
 // NOP-LABEL:   func.func @hdd_rope_grad_fused_exp_bf16(
