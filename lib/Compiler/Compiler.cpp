@@ -11,6 +11,7 @@
 #include "rotary/Bundle/Manifest.h"
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 #include "rotary/Pipelines/Pipelines.h"
+#include "rotary/SourceFingerprint.h"
 #include "rotary/Version.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -490,6 +491,7 @@ std::string compiler::bundleKey(const std::string &source,
   // Length-prefixed fields, so that no two inputs hash the same bytes.
   for (const std::string &field :
        {source, std::string(ROTARY_VERSION_STRING),
+        std::string(ROTARY_SOURCE_FINGERPRINT),
         std::string(ROTARY_MLIR_VERSION_STRING), cpu, features,
         std::string(options.gradients ? "gradients" : "forward")}) {
     std::string length = std::to_string(field.size()) + ":";

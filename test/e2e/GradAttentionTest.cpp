@@ -190,8 +190,15 @@ void runGrad(const GradCase &c) {
     for (size_t n = 0; n < got.size(); ++n) {
       EXPECT_EQ(got[n].scalar_type(), n < 3 ? c.dtype : torch::kFloat32)
           << names[n];
-      EXPECT_TRUE(allClose(got[n], expected[n], toleranceOf(c.dtype)))
-          << names[n];
+      Tolerance tol = toleranceOf(c.dtype);
+      // s̄pan_h sums e·(dP − Δ)·∂m/∂span over all B·T·S pairs of a head,
+      // terms of size ~1 whose sum can cancel to ~0.1: their f32 rounding
+      // (e = exp(s − lse) with s, lse ~ 5 carries ~5e-7 relative) reaches
+      // ~1e-5 absolute (seed 2531168548473374893: 1.1e-5 on 0.075, max
+      // 0.165), beyond 2e-5 of the result's size: allow 1e-4 of it.
+      if (std::string(names[n]) == "dspan" && c.dtype == torch::kFloat32)
+        tol.atol = 1e-4;
+      EXPECT_TRUE(allClose(got[n], expected[n], tol)) << names[n];
     }
   }
 }

@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 using namespace rotary;
-using rotary::test::TempFile;
 using rotary::test::errorOf;
 using rotary::test::expectClose;
+using rotary::test::TempFile;
 
 namespace {
 using Layout = reference::BandLayout;
@@ -66,7 +66,6 @@ std::shared_ptr<runtime::Bundle> bandsKernel(const BandConfig &c) {
                                                 : K::Handler::Default;
   return nn::compiledKernel(model::buildSource(k));
 }
-
 
 std::vector<nlohmann::json> readJsonLines(const std::string &path) {
   std::vector<nlohmann::json> out;

@@ -215,15 +215,15 @@ TEST(NnHDDRoPE, LargeAngles) {
     nn::SOForm form;
     int64_t c;
   };
-  for (const Large &l : {Large{nn::SOForm::Givens, 4},
-                         Large{nn::SOForm::Exp, 4}, Large{nn::SOForm::Exp, 10}}) {
+  for (const Large &l :
+       {Large{nn::SOForm::Givens, 4}, Large{nn::SOForm::Exp, 4},
+        Large{nn::SOForm::Exp, 10}}) {
     SCOPED_TRACE(::testing::Message()
                  << (l.form == nn::SOForm::Givens ? "givens" : "exp") << " c "
                  << l.c);
     int64_t D = 2 * l.c;
-    nn::HDDRoPE hdd(nn::HDDRoPEOptions(2, D, l.c, 3)
-                        .form(l.form)
-                        .angle_init_std(3e3));
+    nn::HDDRoPE hdd(
+        nn::HDDRoPEOptions(2, D, l.c, 3).form(l.form).angle_init_std(3e3));
     {
       torch::NoGradGuard noGrad;
       hdd->angle_proj->bias.normal_(0, 1e4);

@@ -1,21 +1,23 @@
 //===- KernelTest.cpp - the modules' shared checks and kernel cache -------===//
 
-#include "rotary/Model/Kernels.h"
 #include "rotary/Torch/Kernel.h"
+#include "rotary/Model/Kernels.h"
+#include "rotary/Torch/Call.h"
 
 #include "TestUtil.h"
 
 using namespace rotary;
 using rotary::test::errorOf;
+using rotary::test::expectClose;
 
 namespace {
 TEST(NnKernel, CheckTensorNamesArgumentAndShape) {
   at::Tensor x = torch::zeros({2, 5, 4, 32});
-  EXPECT_EQ(errorOf([&] {
-              nn::checkTensor("Rope", "x", x, {"B", "T", "H", "D"},
-                              {-1, -1, -1, 32});
-            }),
-            "");
+  EXPECT_EQ(
+      errorOf([&] {
+        nn::checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, 32});
+      }),
+      "");
   std::string wrongD = errorOf([&] {
     nn::checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, 64});
   });
@@ -55,6 +57,40 @@ TEST(NnKernel, CompiledKernelIsMemoized) {
   auto second = nn::compiledKernel(source);
   EXPECT_EQ(first.get(), second.get());
   EXPECT_NO_THROW(first->entry("orthogonality_penalty_bwd"));
+}
+
+TEST(NnKernel, ApplyRunsAUserWrittenOp) {
+  // The example of docs/Modules.md: IR text of one's own, compiled through
+  // the cache, applied as an autograd Function; against SPEC §1 (half
+  // layout, base 10^4) in f64 under LibTorch autograd.
+  auto kernel = nn::compiledKernel(R"(
+    func.func @rope(%x: tensor<?x?x?x64xf32>, %pos: tensor<?xi64>)
+        -> tensor<?x?x?x64xf32> {
+      %y = rotary.rope %x, %pos layout = half
+          : tensor<?x?x?x64xf32>, tensor<?xi64>
+      return %y : tensor<?x?x?x64xf32>
+    })");
+  torch::Tensor freq =
+      torch::pow(10000.0, -torch::arange(32, torch::kFloat64) * 2.0 / 64.0);
+  for (int64_t T : {1, 7}) {
+    torch::Tensor x = torch::randn({2, T, 3, 64});
+    torch::Tensor positions = torch::randint(0, 100000, {T}, torch::kInt64);
+    torch::Tensor dy = torch::randn_like(x);
+    torch::Tensor xa = x.clone().requires_grad_(true);
+    torch::Tensor y = th::apply(kernel, "rope", {xa, positions})[0];
+    (y * dy).sum().backward();
+
+    torch::Tensor x64 = x.to(torch::kFloat64).requires_grad_(true);
+    torch::Tensor theta =
+        (positions.to(torch::kFloat64).unsqueeze(1) * freq).view({1, T, 1, 32});
+    torch::Tensor a = x64.narrow(3, 0, 32), b = x64.narrow(3, 32, 32);
+    torch::Tensor y64 = torch::cat(
+        {a * theta.cos() - b * theta.sin(), a * theta.sin() + b * theta.cos()},
+        3);
+    (y64 * dy.to(torch::kFloat64)).sum().backward();
+    expectClose(y, y64, 1e-5, 1e-5, "y");
+    expectClose(xa.grad(), x64.grad(), 1e-5, 1e-5, "dx");
+  }
 }
 
 TEST(NnKernel, CompileErrorIsC10Error) {

@@ -39,8 +39,10 @@ bool compileSourceToBundle(const std::string &source,
 
 /// A key that changes whenever the bundle of `source` compiled with
 /// `options` could differ: a SHA-256 (hex) of the source, the rotary and MLIR
-/// versions, the resolved CPU and its features, and the options. Used by
-/// the JIT cache (rotary/Jit/Cache.h) to name entries.
+/// versions, the SHA-256 of the compiler's sources at build time (so that
+/// a changed lowering under the same version number misses), the resolved
+/// CPU and its features, and the options. Used by the JIT cache
+/// (rotary/Jit/Cache.h) to name entries.
 std::string bundleKey(const std::string &source, const CompileOptions &options);
 
 } // namespace rotary::compiler

@@ -1,12 +1,12 @@
 //===- Cache.h - compile on first use, keep bundles on disk -----*- C++ -*-===//
 //
 // The JIT of the model library: rotary IR text in, a loaded kernel bundle
-// out, compiled once per (IR, compiler version, target, options) and kept in
-// a directory the user can set. Entries are written to a private temporary
-// directory and renamed into place, so concurrent processes never see half
-// an entry and never corrupt one; an entry that does not load (truncated,
-// edited, from a crashed writer) is moved aside and rebuilt. Compiled with
-// exceptions; names no MLIR type.
+// out, compiled once per (IR, compiler version and sources, target,
+// options) and kept in a directory the user can set. Entries are written
+// to a private temporary directory and renamed into place, so concurrent
+// processes never see half an entry and never corrupt one; an entry that
+// does not load (truncated, edited, from a crashed writer) is moved aside
+// and rebuilt. Compiled with exceptions; names no MLIR type.
 //
 //===----------------------------------------------------------------------===//
 

@@ -703,6 +703,10 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
 };
 
 /// y = x·R (or x·Rᵀ) as an f32 contraction, per head when R is [H, D, E].
+/// Loops (m, [h,] d, e): the output dim innermost, contiguous in R and y,
+/// so LLVM vectorises it as y_row += x[d]·R_row; with d innermost the sum
+/// would live in memory, one scalar add and store per term. x·Rᵀ
+/// transposes R first (D·E elements against M·D·E multiply-adds).
 struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -714,24 +718,34 @@ struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
     Value x = op.getX(), mat = op.getMatrix();
     auto xType = cast<RankedTensorType>(x.getType());
     auto rType = cast<RankedTensorType>(op.getType());
-    bool perHead = cast<RankedTensorType>(mat.getType()).getRank() == 3;
-    bool transpose = op.getTranspose();
+    auto mType = cast<RankedTensorType>(mat.getType());
+    bool perHead = mType.getRank() == 3;
     int64_t keep = perHead ? 2 : 1;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     Value xc = collapseLeading(b, loc, x, keep);
+    if (op.getTranspose()) {
+      SmallVector<int64_t> perm =
+          perHead ? SmallVector<int64_t>{0, 2, 1} : SmallVector<int64_t>{1, 0};
+      SmallVector<OpFoldResult> in = tensor::getMixedSizes(b, loc, mat), sizes;
+      for (int64_t p : perm)
+        sizes.push_back(in[p]);
+      mat = linalg::TransposeOp::create(
+                b, loc, mat, emptyOf(b, loc, sizes, mType.getElementType()),
+                perm)
+                ->getResult(0);
+    }
     SmallVector<OpFoldResult> matSizes = tensor::getMixedSizes(b, loc, mat);
-    OpFoldResult e = matSizes[matSizes.size() - (transpose ? 2 : 1)];
     SmallVector<OpFoldResult> accSizes = {tensor::getMixedSizes(b, loc, xc)[0]};
     if (perHead)
       accSizes.push_back(matSizes[0]);
-    accSizes.push_back(e);
+    accSizes.push_back(matSizes.back());
     Value acc = zerosF32(b, loc, accSizes);
 
-    // Loops: (m, [h,] e, d) with d reduced.
+    // Loops: (m, [h,] d, e) with d reduced.
     int64_t loops = perHead ? 4 : 3;
     auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    AffineExpr mE = dim(0), hE = dim(1), eE = dim(loops - 2),
-               dE = dim(loops - 1);
+    AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2),
+               eE = dim(loops - 1);
     SmallVector<AffineExpr> xMap = {mE}, rMap, oMap = {mE};
     if (perHead) {
       xMap.push_back(hE);
@@ -739,12 +753,11 @@ struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
       oMap.push_back(hE);
     }
     xMap.push_back(dE);
-    rMap.push_back(transpose ? eE : dE);
-    rMap.push_back(transpose ? dE : eE);
+    rMap.append({dE, eE});
     oMap.push_back(eE);
     SmallVector<utils::IteratorType> iters(loops,
                                            utils::IteratorType::parallel);
-    iters.back() = utils::IteratorType::reduction;
+    iters[loops - 2] = utils::IteratorType::reduction;
     auto contraction = linalg::GenericOp::create(
         b, loc, TypeRange{acc.getType()}, ValueRange{xc, mat}, ValueRange{acc},
         SmallVector<AffineMap>{AffineMap::get(loops, 0, xMap, ctx),

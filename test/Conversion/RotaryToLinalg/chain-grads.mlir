@@ -62,12 +62,14 @@ func.func @givens_grad_pairs_inverse(%x: tensor<?x?xf32>, %a: tensor<?xf32>,
 
 // -----
 
-// orthogonal_grad: x̄ = ȳ·Rᵀ contracts over e; R̄ = Σ xᵀȳ over the rows (m
+// orthogonal_grad: x̄ = ȳ·Rᵀ is the forward's contraction on Rᵀ (loops
+// (m, h, e, d) with the output dim d innermost); R̄ = Σ xᵀȳ over the rows (m
 // reduced outside R's dims so the inner loop runs along contiguous rows;
 // accumulated in f64).
 // CHECK-LABEL: func.func @orthogonal_grad_per_head(
 // CHECK-SAME:    %{{[^:]*}}: tensor<?x8x5xf32>, %[[R:[^:]*]]: tensor<8x5x3xf32>
-// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[R]] : tensor<?x8x3xf32>, tensor<8x5x3xf32>) outs(%{{.*}} : tensor<?x8x5xf32>)
+// CHECK:       %[[RT:.*]] = linalg.transpose ins(%[[R]] : tensor<8x5x3xf32>) outs(%{{.*}} : tensor<8x3x5xf32>) permutation = [0, 2, 1]
+// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[RT]] : tensor<?x8x3xf32>, tensor<8x3x5xf32>) outs(%{{.*}} : tensor<?x8x5xf32>)
 // CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>], iterator_types = ["parallel", "reduction", "parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<?x8x5xf32>, tensor<?x8x3xf32>) outs(%{{.*}} : tensor<8x5x3xf64>)
 // CHECK:       arith.truncf %{{.*}} : f64 to f32
 func.func @orthogonal_grad_per_head(%x: tensor<?x8x5xf32>, %r: tensor<8x5x3xf32>,
@@ -80,9 +82,11 @@ func.func @orthogonal_grad_per_head(%x: tensor<?x8x5xf32>, %r: tensor<8x5x3xf32>
 
 // -----
 
-// With transpose R is [E, D]: x̄ reads R[e, d], R̄[e, d] = Σ ȳ_e·x_d.
+// With transpose R is [E, D]: x̄ = ȳ·R needs no transpose, R̄[e, d] =
+// Σ ȳ_e·x_d.
 // CHECK-LABEL: func.func @orthogonal_grad_transpose(
-// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-NOT:   linalg.transpose
+// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>], iterator_types = ["reduction", "parallel", "parallel"]}
 func.func @orthogonal_grad_transpose(%x: tensor<?x3xf32>, %r: tensor<7x3xf32>,
                                      %dy: tensor<?x7xf32>)

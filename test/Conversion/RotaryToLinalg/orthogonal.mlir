@@ -1,17 +1,18 @@
 // RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
 
 // rotary.orthogonal (y = x·R, x·Rᵀ with transpose) as one f32 contraction
-// generic with the contracted dim as its last, reduction loop; and
+// generic with the output dim as its last loop and the contracted dim just
+// outside it (x·Rᵀ transposes R first); and
 // rotary.orthogonality_penalty (‖RᵀR − I‖²) as a Gram contraction and a full
 // reduction to a 0-d tensor (lib/Conversion/RotaryToLinalg/LowerChains.cpp).
 
-// Shared [D, E] matrix (E ≠ D): loops (m, e, d), x[m, d]·R[d, e] into [M, E].
+// Shared [D, E] matrix (E ≠ D): loops (m, d, e), x[m, d]·R[d, e] into [M, E].
 // CHECK-LABEL: func.func @orthogonal_shared(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x16xf32>, %[[R:[^:]*]]: tensor<16x8xf32>) -> tensor<?x8xf32>
 // CHECK-NOT:   rotary.orthogonal
 // CHECK:       %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT:  %[[ACC:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<?x8xf32>) -> tensor<?x8xf32>
-// CHECK-NEXT:  %[[Y:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[R]] : tensor<?x16xf32>, tensor<16x8xf32>) outs(%[[ACC]] : tensor<?x8xf32>)
+// CHECK-NEXT:  %[[Y:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[R]] : tensor<?x16xf32>, tensor<16x8xf32>) outs(%[[ACC]] : tensor<?x8xf32>)
 // CHECK-NEXT:  ^bb0(%[[A:[^:]*]]: f32, %[[B:[^:]*]]: f32, %[[O:[^:]*]]: f32):
 // CHECK-NEXT:    %[[PROD:.*]] = arith.mulf %[[A]], %[[B]] : f32
 // CHECK-NEXT:    %[[SUM:.*]] = arith.addf %[[O]], %[[PROD]] : f32
@@ -27,12 +28,12 @@ func.func @orthogonal_shared(%x: tensor<?x16xf32>, %r: tensor<16x8xf32>) -> tens
 // -----
 
 // Per-head [H, D, E] matrices on bf16 data: leading dims collapse to M, the
-// loops are (m, h, e, d), products are taken in f32 and the result narrowed.
+// loops are (m, h, d, e), products are taken in f32 and the result narrowed.
 // CHECK-LABEL: func.func @orthogonal_per_head_bf16(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<2x?x8x16xbf16>, %[[R:[^:]*]]: tensor<8x16x4xbf16>) -> tensor<2x?x8x4xbf16>
 // CHECK:       %[[XC:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2], [3]] : tensor<2x?x8x16xbf16> into tensor<?x8x16xbf16>
 // CHECK:       %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
-// CHECK-NEXT:  %[[Y:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XC]], %[[R]] : tensor<?x8x16xbf16>, tensor<8x16x4xbf16>) outs(%[[ACC]] : tensor<?x8x4xf32>)
+// CHECK-NEXT:  %[[Y:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%[[XC]], %[[R]] : tensor<?x8x16xbf16>, tensor<8x16x4xbf16>) outs(%[[ACC]] : tensor<?x8x4xf32>)
 // CHECK-NEXT:  ^bb0(%[[A:[^:]*]]: bf16, %[[B:[^:]*]]: bf16, %[[O:[^:]*]]: f32):
 // CHECK-DAG:     %[[WB:.*]] = arith.extf %[[B]] : bf16 to f32
 // CHECK-DAG:     %[[WA:.*]] = arith.extf %[[A]] : bf16 to f32
@@ -50,11 +51,13 @@ func.func @orthogonal_per_head_bf16(%x: tensor<2x?x8x16xbf16>, %r: tensor<8x16x4
 
 // -----
 
-// transpose: y = x·Rᵀ reads R[e, d]; E is R's first dim (64 here).
+// transpose: y = x·Rᵀ with R [E, D]; E is R's first dim (64 here). Rᵀ is
+// materialised, then contracted like R.
 // CHECK-LABEL: func.func @orthogonal_transpose(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<5x3xf32>, %[[P:[^:]*]]: tensor<64x3xf32>) -> tensor<5x64xf32>
+// CHECK:       %[[PT:.*]] = linalg.transpose ins(%[[P]] : tensor<64x3xf32>) outs(%{{.*}} : tensor<3x64xf32>) permutation = [1, 0]
 // CHECK:       linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<5x64xf32>)
-// CHECK-NEXT:  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[P]] : tensor<5x3xf32>, tensor<64x3xf32>) outs(%{{.*}} : tensor<5x64xf32>)
+// CHECK-NEXT:  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[PT]] : tensor<5x3xf32>, tensor<3x64xf32>) outs(%{{.*}} : tensor<5x64xf32>)
 func.func @orthogonal_transpose(%x: tensor<5x3xf32>, %p: tensor<64x3xf32>) -> tensor<5x64xf32> {
   %0 = rotary.orthogonal %x, %p {transpose} : tensor<5x3xf32>, tensor<64x3xf32>
   return %0 : tensor<5x64xf32>
@@ -62,9 +65,10 @@ func.func @orthogonal_transpose(%x: tensor<5x3xf32>, %p: tensor<64x3xf32>) -> te
 
 // -----
 
-// Per-head transpose: R[h, e, d].
+// Per-head transpose: R[h, e, d] transposed per head.
 // CHECK-LABEL: func.func @orthogonal_per_head_transpose(
-// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK:       linalg.transpose {{.*}} permutation = [0, 2, 1]
+// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
 func.func @orthogonal_per_head_transpose(%x: tensor<7x2x4xf32>, %r: tensor<2x4x4xf32>) -> tensor<7x2x4xf32> {
   %0 = rotary.orthogonal %x, %r {transpose} : tensor<7x2x4xf32>, tensor<2x4x4xf32>
   return %0 : tensor<7x2x4xf32>
