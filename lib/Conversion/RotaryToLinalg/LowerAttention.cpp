@@ -133,26 +133,24 @@ Value AttentionParts::row(OpBuilder &b, Location loc, Value src, Value bi,
 }
 
 Value AttentionParts::dot(OpBuilder &b, Location loc, Value x, Value y) const {
-  MLIRContext *ctx = b.getContext();
-  auto scalarT = RankedTensorType::get({}, b.getF32Type());
-  Value sum =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{scalarT}, ValueRange{x, y},
-          ValueRange{zerosF32(b, loc, {})},
-          SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx),
-                                 AffineMap::getMultiDimIdentityMap(1, ctx),
-                                 AffineMap::get(1, 0, {}, ctx)},
-          SmallVector<utils::IteratorType>{utils::IteratorType::reduction},
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                nb, l,
-                Value(arith::AddFOp::create(
-                    nb, l, a[2],
-                    arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
-                                          toF32(nb, l, a[1])))));
-          })
-          .getResult(0);
-  return tensor::ExtractOp::create(b, loc, sum, ValueRange{});
+  // A loop carrying an f32 scalar: a reduction generic into a 0-d tensor
+  // would bufferize to a heap allocation per call, i.e. per (query, key).
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value n = tensor::DimOp::create(b, loc, x, 0);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, n, one,
+      ValueRange{arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0))
+                     .getResult()},
+      [&](OpBuilder &lb, Location l, Value d, ValueRange acc) {
+        Value xv = toF32(lb, l, tensor::ExtractOp::create(lb, l, x, d));
+        Value yv = toF32(lb, l, tensor::ExtractOp::create(lb, l, y, d));
+        scf::YieldOp::create(
+            lb, l,
+            Value(arith::AddFOp::create(
+                lb, l, acc[0], arith::MulFOp::create(lb, l, xv, yv))));
+      });
+  return loop.getResult(0);
 }
 
 Value AttentionParts::tableColumn(OpBuilder &b, Location loc, Value p,

@@ -36,6 +36,10 @@
 // Pass 3: tasks (b, h, j), one query loop; k̄ and v̄ in one generic.
 // CHECK:       %[[KV:.*]]:2 = scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 16) shared_outs({{.*}}) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>)
 // CHECK:         scf.for {{.*}} -> (tensor<8xf32>, tensor<8xf32>)
+// Scores and dP are dot products over D carrying one f32 (no 0-d tensor,
+// which would be a heap allocation per pair); no other loop.
+// CHECK:           scf.for {{.*}} -> (f32)
+// CHECK:           scf.for {{.*}} -> (f32)
 // CHECK-NOT:       scf.for
 // CHECK:           linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.*}}, %{{.*}} : tensor<8xf32>, tensor<8xf32>) outs(%{{.*}}, %{{.*}} : tensor<8xf32>, tensor<8xf32>)
 // CHECK:         scf.forall.in_parallel
