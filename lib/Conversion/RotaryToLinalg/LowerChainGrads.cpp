@@ -21,13 +21,6 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
-              Type elt) {
-  Value empty = emptyOf(b, loc, sizes, elt);
-  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-}
-
 /// `v` converted elementwise to `elt` (v itself when it already is).
 Value convertTensor(OpBuilder &b, Location loc, Value v, Type elt) {
   auto type = cast<RankedTensorType>(v.getType());

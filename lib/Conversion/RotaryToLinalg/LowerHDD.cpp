@@ -459,13 +459,8 @@ namespace {
 Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  Type f64 = b.getF64Type();
-  Value acc =
-      linalg::FillOp::create(
-          b, loc, ValueRange{floatConst(b, loc, f64, 0.0)},
-          ValueRange{emptyOf(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)},
-                             f64)})
-          .getResult(0);
+  Value acc = zerosOf(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)},
+                      b.getF64Type());
   return linalg::GenericOp::create(
              b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
              ValueRange{acc},

@@ -36,6 +36,9 @@ Value positionToF64(OpBuilder &b, Location loc, Value p);
 Value emptyLike(OpBuilder &b, Location loc, Value like, Type elt);
 Value emptyOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
               Type elt);
+/// A zero-filled accumulator of the given sizes and float type `elt`.
+Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+              Type elt);
 /// A zero-filled f32 accumulator of the given sizes.
 Value zerosF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
 

@@ -55,11 +55,16 @@ Value lowering::emptyLike(OpBuilder &b, Location loc, Value like, Type elt) {
   return emptyOf(b, loc, tensor::getMixedSizes(b, loc, like), elt);
 }
 
+Value lowering::zerosOf(OpBuilder &b, Location loc,
+                        ArrayRef<OpFoldResult> sizes, Type elt) {
+  Value empty = emptyOf(b, loc, sizes, elt);
+  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
 Value lowering::zerosF32(OpBuilder &b, Location loc,
                          ArrayRef<OpFoldResult> sizes) {
-  Value empty = emptyOf(b, loc, sizes, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return zerosOf(b, loc, sizes, b.getF32Type());
 }
 
 RankedTensorType lowering::sliceType(ArrayRef<OpFoldResult> sizes,
