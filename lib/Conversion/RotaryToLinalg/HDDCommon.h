@@ -20,9 +20,6 @@ inline constexpr int64_t kScanBlock = 64;
 /// c×c tensors and loops.
 inline constexpr int64_t kMaxExpChunk = 8;
 
-Value floatConst(OpBuilder &b, Location loc, Type type, double v);
-Value f32c(OpBuilder &b, Location loc, double v);
-
 /// Lexicographic (p, q), p < q: the order of SPEC §5.
 SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
 

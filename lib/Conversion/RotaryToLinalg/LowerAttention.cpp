@@ -24,9 +24,6 @@ namespace {
 Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
-Value cF32(OpBuilder &b, Location loc, double v) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-}
 } // namespace
 
 AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
@@ -42,7 +39,7 @@ AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
   tLen = getValueOrCreateConstantIndexOp(b, loc, qs[2]);
   sLen = dimOf(b, loc, k, 2);
   if (scaleAttr) {
-    scale = cF32(b, loc, scaleAttr->convertToFloat());
+    scale = f32c(b, loc, scaleAttr->convertToFloat());
   } else {
     Value dLen = getValueOrCreateConstantIndexOp(b, loc, dSize);
     Value dF = arith::UIToFPOp::create(
@@ -135,13 +132,9 @@ Value AttentionParts::row(OpBuilder &b, Location loc, Value src, Value bi,
 Value AttentionParts::dot(OpBuilder &b, Location loc, Value x, Value y) const {
   // A loop carrying an f32 scalar: a reduction generic into a 0-d tensor
   // would bufferize to a heap allocation per call, i.e. per (query, key).
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value n = tensor::DimOp::create(b, loc, x, 0);
   auto loop = scf::ForOp::create(
-      b, loc, zero, n, one,
-      ValueRange{arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0))
-                     .getResult()},
+      b, loc, cIdx(b, loc, 0), dimOf(b, loc, x, 0), cIdx(b, loc, 1),
+      ValueRange{f32c(b, loc, 0.0)},
       [&](OpBuilder &lb, Location l, Value d, ValueRange acc) {
         Value xv = toF32(lb, l, tensor::ExtractOp::create(lb, l, x, d));
         Value yv = toF32(lb, l, tensor::ExtractOp::create(lb, l, y, d));
@@ -186,12 +179,12 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
       b, loc, f32,
       arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                  arith::SubIOp::create(b, loc, p, j)));
-  Value r = cF32(b, loc, ramp);
+  Value r = f32c(b, loc, ramp);
   Value raw = arith::DivFOp::create(
       b, loc,
       arith::SubFOp::create(b, loc, arith::AddFOp::create(b, loc, sp, r), d),
       r);
-  Value zeroF = cF32(b, loc, 0.0), oneF = cF32(b, loc, 1.0);
+  Value zeroF = f32c(b, loc, 0.0), oneF = f32c(b, loc, 1.0);
   Value m = arith::MinimumFOp::create(
       b, loc, oneF, arith::MaximumFOp::create(b, loc, zeroF, raw));
   Value inside = arith::AndIOp::create(
@@ -199,7 +192,7 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, raw, zeroF),
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, raw, oneF));
   Value dm = arith::SelectOp::create(b, loc, inside,
-                                     cF32(b, loc, 1.0 / ramp), zeroF);
+                                     f32c(b, loc, 1.0 / ramp), zeroF);
   return {m, dm};
 }
 
@@ -235,7 +228,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       // Query row reused for every key.
       Value qRow = at.row(b, loc, at.q, bi, hi, i);
       Value acc0 = zerosF32(b, loc, {qs[3]});
-      Value negInf = cF32(b, loc, -std::numeric_limits<float>::infinity());
+      Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
 
       // One key: s = scale·q·k + bias; mask from the span; online update.
       auto visit = [&](OpBuilder &lb, Location l, Value j, ValueRange iter) {
@@ -243,7 +236,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
         Value kRow = at.row(lb, l, at.k, bi, hi, j);
         Value s = at.score(lb, l, qRow, kRow, hi, i, p, j);
         Value weight =
-            at.span ? at.spanMask(lb, l, hi, p, j).first : cF32(lb, l, 1.0);
+            at.span ? at.spanMask(lb, l, hi, p, j).first : f32c(lb, l, 1.0);
         // Online softmax: m' = max(m, s); rescale the running sums.
         // A score of -inf (from the bias) before any finite one would give
         // exp(-inf + inf): keep the sums as they are instead.
@@ -251,10 +244,10 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
         Value none = arith::CmpFOp::create(lb, l, arith::CmpFPredicate::OEQ,
                                            mNew, negInf);
         Value alpha = arith::SelectOp::create(
-            lb, l, none, cF32(lb, l, 1.0),
+            lb, l, none, f32c(lb, l, 1.0),
             math::ExpOp::create(lb, l, arith::SubFOp::create(lb, l, m, mNew)));
         Value pj = arith::SelectOp::create(
-            lb, l, none, cF32(lb, l, 0.0),
+            lb, l, none, f32c(lb, l, 0.0),
             arith::MulFOp::create(
                 lb, l, weight,
                 math::ExpOp::create(lb, l,
@@ -275,7 +268,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                 .getResult(0);
         scf::YieldOp::create(lb, l, ValueRange{mNew, lNew, accNew});
       };
-      Value zeroF = cF32(b, loc, 0.0);
+      Value zeroF = f32c(b, loc, 0.0);
       auto first = scf::ForOp::create(b, loc, zero, keys.gEnd, one,
                                       ValueRange{negInf, zeroF, acc0}, visit);
       auto second = scf::ForOp::create(b, loc, keys.lo, keys.hi, one,
@@ -286,7 +279,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       Value seen =
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lsum, zeroF);
       Value inv = arith::SelectOp::create(
-          b, loc, seen, arith::DivFOp::create(b, loc, cF32(b, loc, 1.0), lsum),
+          b, loc, seen, arith::DivFOp::create(b, loc, f32c(b, loc, 1.0), lsum),
           zeroF);
       Type elt = at.elt;
       Value row =

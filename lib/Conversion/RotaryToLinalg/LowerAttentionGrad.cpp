@@ -29,9 +29,6 @@ namespace {
 Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
-Value cF32(OpBuilder &b, Location loc, double v) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-}
 SmallVector<OpFoldResult> unitSizes(OpBuilder &b, int64_t n) {
   return SmallVector<OpFoldResult>(n, b.getIndexAttr(1));
 }
@@ -94,8 +91,8 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);
     Value zero = cIdx(b, loc, 0), one = cIdx(b, loc, 1);
-    Value zeroF = cF32(b, loc, 0.0);
-    Value negInf = cF32(b, loc, -std::numeric_limits<float>::infinity());
+    Value zeroF = f32c(b, loc, 0.0);
+    Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
     Value bLen = getValueOrCreateConstantIndexOp(b, loc, qs[0]);
 
     // 1. δ_i = Σ_d ȯ_id·o_id − l̄se_i, so that g_ij = ȯ_i·v_j − δ_i.

@@ -21,19 +21,6 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-/// `v` converted elementwise to `elt` (v itself when it already is).
-Value convertTensor(OpBuilder &b, Location loc, Value v, Type elt) {
-  auto type = cast<RankedTensorType>(v.getType());
-  if (type.getElementType() == elt)
-    return v;
-  return elementwise(b, loc, v, emptyLike(b, loc, v, elt), type.getRank(),
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       linalg::YieldOp::create(nb, l,
-                                               castFloat(nb, l, a[0], elt));
-                     })
-      .getResult(0);
-}
-
 /// v [R, C] as [C, R] of `elt`, transposed and cast in one generic.
 Value transposeTo(OpBuilder &b, Location loc, Value v, Type elt) {
   MLIRContext *ctx = b.getContext();
@@ -50,10 +37,6 @@ Value transposeTo(OpBuilder &b, Location loc, Value v, Type elt) {
                linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
              })
       .getResult(0);
-}
-
-Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
-  return v.getType() == type ? v : tensor::CastOp::create(b, loc, type, v);
 }
 
 //===----------------------------------------------------------------------===//

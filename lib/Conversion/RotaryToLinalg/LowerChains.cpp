@@ -770,14 +770,7 @@ struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
               nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
         });
     Value y = contraction.getResult(0);
-    Type elt = xType.getElementType();
-    if (!elt.isF32())
-      y = elementwise(b, loc, y, emptyLike(b, loc, y, elt), keep + 1,
-                      [&](OpBuilder &nb, Location l, ValueRange a) {
-                        linalg::YieldOp::create(nb, l,
-                                                castFloat(nb, l, a[0], elt));
-                      })
-              .getResult(0);
+    y = convertTensor(b, loc, y, xType.getElementType());
     y = expandLeading(b, loc, y, ArrayRef(xSizes).drop_back(keep), keep);
     if (y.getType() != rType)
       y = tensor::CastOp::create(b, loc, rType, y);

@@ -26,14 +26,6 @@ using namespace rotary::lowering::hdd;
 // Building blocks
 //===----------------------------------------------------------------------===//
 
-Value hdd::floatConst(OpBuilder &b, Location loc, Type type, double v) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
-}
-
-Value hdd::f32c(OpBuilder &b, Location loc, double v) {
-  return floatConst(b, loc, b.getF32Type(), v);
-}
-
 SmallVector<std::pair<int64_t, int64_t>> hdd::generatorPairs(int64_t c) {
   SmallVector<std::pair<int64_t, int64_t>> pairs;
   for (int64_t p = 0; p < c; ++p)
@@ -203,7 +195,7 @@ expAndFrechet(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> x,
 SmallVector<Value> narrowed(OpBuilder &b, Location loc, ArrayRef<Value> m) {
   SmallVector<Value> r;
   for (Value v : m)
-    r.push_back(arith::TruncFOp::create(b, loc, b.getF32Type(), v));
+    r.push_back(castFloat(b, loc, v, b.getF32Type()));
   return r;
 }
 } // namespace
@@ -626,17 +618,8 @@ Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
             });
         return std::pair<Value, Value>{build.getResult(0), build.getResult(1)};
       });
-  Value narrow =
-      elementwise(b, loc, ValueRange{exps},
-                  ValueRange{emptyLike(b, loc, exps, b.getF32Type())}, 3,
-                  [&](OpBuilder &nb, Location l, ValueRange v) {
-                    linalg::YieldOp::create(
-                        nb, l,
-                        Value(arith::TruncFOp::create(nb, l, nb.getF32Type(),
-                                                      v[0])));
-                  })
-          .getResult(0);
-  return expandLeading(b, loc, narrow, leadSizes, 2);
+  return expandLeading(b, loc, convertTensor(b, loc, exps, b.getF32Type()),
+                       leadSizes, 2);
 }
 
 /// so_generator: one generic per element (..., r, col) for givens; for exp,

@@ -45,11 +45,6 @@ Value withStaticTrailing(OpBuilder &b, Location loc, Value v,
   return type == t ? v : tensor::CastOp::create(b, loc, type, v).getResult();
 }
 
-Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
-  return v.getType() == type ? v
-                             : tensor::CastOp::create(b, loc, type, v).getResult();
-}
-
 /// A constant [K, 2] index table of the generator's pairs.
 Value pairTable(OpBuilder &b, Location loc, int64_t c) {
   SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);

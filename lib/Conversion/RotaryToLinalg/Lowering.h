@@ -36,6 +36,14 @@ Value positionToF64(OpBuilder &b, Location loc, Value p);
 Value emptyLike(OpBuilder &b, Location loc, Value like, Type elt);
 Value emptyOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
               Type elt);
+/// A float constant of `type`, and the f32 one.
+Value floatConst(OpBuilder &b, Location loc, Type type, double v);
+Value f32c(OpBuilder &b, Location loc, double v);
+/// `v` converted elementwise to element type `elt` (v itself when it
+/// already is).
+Value convertTensor(OpBuilder &b, Location loc, Value v, Type elt);
+/// `v` tensor.cast to `type` (v itself when it already is).
+Value castTo(OpBuilder &b, Location loc, Value v, Type type);
 /// A zero-filled accumulator of the given sizes and float type `elt`.
 Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
               Type elt);

@@ -55,11 +55,37 @@ Value lowering::emptyLike(OpBuilder &b, Location loc, Value like, Type elt) {
   return emptyOf(b, loc, tensor::getMixedSizes(b, loc, like), elt);
 }
 
+Value lowering::floatConst(OpBuilder &b, Location loc, Type type, double v) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+}
+
+Value lowering::f32c(OpBuilder &b, Location loc, double v) {
+  return floatConst(b, loc, b.getF32Type(), v);
+}
+
+Value lowering::convertTensor(OpBuilder &b, Location loc, Value v, Type elt) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getElementType() == elt)
+    return v;
+  return elementwise(b, loc, v, emptyLike(b, loc, v, elt), type.getRank(),
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       linalg::YieldOp::create(nb, l,
+                                               castFloat(nb, l, a[0], elt));
+                     })
+      .getResult(0);
+}
+
+Value lowering::castTo(OpBuilder &b, Location loc, Value v, Type type) {
+  if (v.getType() == type)
+    return v;
+  return tensor::CastOp::create(b, loc, type, v).getResult();
+}
+
 Value lowering::zerosOf(OpBuilder &b, Location loc,
                         ArrayRef<OpFoldResult> sizes, Type elt) {
   Value empty = emptyOf(b, loc, sizes, elt);
-  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return linalg::FillOp::create(b, loc, floatConst(b, loc, elt, 0.0), empty)
+      .getResult(0);
 }
 
 Value lowering::zerosF32(OpBuilder &b, Location loc,
