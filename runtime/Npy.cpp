@@ -195,22 +195,30 @@ uint32_t readLE(const std::string &bytes, size_t at, size_t n) {
 
 } // namespace
 
+bool rotary::npy::byteSize(DType dtype, const std::vector<int64_t> &shape,
+                           int64_t &numel, int64_t &bytes) {
+  numel = 1;
+  for (int64_t s : shape)
+    if (s < 0 || __builtin_mul_overflow(numel, s, &numel))
+      return false;
+  return !__builtin_mul_overflow(numel, bundle::dtypeBytes(dtype), &bytes);
+}
+
 Array::Array(DType dtype, std::vector<int64_t> shape)
     : dtype(dtype), shape(std::move(shape)) {
-  int64_t n = 1;
-  for (int64_t s : this->shape)
-    if (s < 0 || __builtin_mul_overflow(n, s, &n))
-      throw Error("invalid array shape " + describe(dtype, this->shape));
-  int64_t size;
-  if (__builtin_mul_overflow(n, bundle::dtypeBytes(dtype), &size))
-    throw Error("invalid array shape " + describe(dtype, this->shape));
+  int64_t n, size;
+  if (!byteSize(dtype, this->shape, n, size))
+    throw Error("invalid array shape " + describe(dtype, this->shape) +
+                " (a negative size, or more bytes than 64 bits count)");
   bytes.assign(size_t(size), 0);
 }
 
 int64_t Array::numel() const {
   int64_t n = 1;
   for (int64_t s : shape)
-    n *= s;
+    if (__builtin_mul_overflow(n, s, &n))
+      throw Error("array shape " + describe(dtype, shape) +
+                  " has more elements than 64 bits count");
   return n;
 }
 
@@ -301,11 +309,7 @@ Array rotary::npy::parse(const std::string &contents, const std::string &name) {
                    "': " + header);
 
   int64_t numel = 1, bytes = 0;
-  for (int64_t s : array.shape)
-    if (__builtin_mul_overflow(numel, s, &numel))
-      fail(name, "shape " + describe(array.dtype, array.shape) +
-                     " has too many elements");
-  if (__builtin_mul_overflow(numel, bundle::dtypeBytes(array.dtype), &bytes))
+  if (!byteSize(array.dtype, array.shape, numel, bytes))
     fail(name, "shape " + describe(array.dtype, array.shape) +
                    " has too many elements");
   const size_t dataStart = headerStart + headerLength;
@@ -331,11 +335,10 @@ std::string rotary::npy::serialize(const Array &array) {
     throw Error(std::string("cannot write a .npy file of dtype ") +
                 bundle::dtypeName(array.dtype) +
                 " (supported: f32, f64, i32, i64)");
-  int64_t bytes = array.numel() * bundle::dtypeBytes(array.dtype);
-  for (int64_t s : array.shape)
-    if (s < 0)
-      throw Error("cannot write a .npy file of shape " +
-                  describe(array.dtype, array.shape));
+  int64_t numel, bytes;
+  if (!byteSize(array.dtype, array.shape, numel, bytes))
+    throw Error("cannot write a .npy file of shape " +
+                describe(array.dtype, array.shape));
   if (int64_t(array.bytes.size()) != bytes)
     throw Error(
         "cannot write a .npy file: " + describe(array.dtype, array.shape) +

@@ -1,9 +1,11 @@
 //===- Runtime.cpp - bundle loading, argument checks, CPU launch ----------===//
 //
 // The C++ API of rotary/Runtime/Runtime.h. No MLIR or LLVM: the manifest is
-// read with RotaryManifest, the CPU library is opened with dlopen, and entries
-// are called through the ABI of rotary/Bundle/Manifest.h (one pointer per
-// tensor to an MLIR strided memref descriptor).
+// read with RotaryManifest, its content_hash is recomputed over the manifest
+// and the CPU library (a bundle changed since compilation is refused), the
+// library is opened with dlopen, and entries are called through the ABI of
+// rotary/Bundle/Manifest.h (one pointer per tensor to an MLIR strided memref
+// descriptor).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,8 +20,6 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unordered_map>
 
@@ -260,19 +260,59 @@ void checkOutputs(const Entry &entry, const std::vector<TensorRef> &inputs,
   throw Error(Error::Kind::Load, "cannot load bundle '" + dir + "': " + what);
 }
 
-bool isDirectory(const std::string &path, int *err) {
+/// readWholeFile's error for a FIFO, device or socket.
+constexpr int kNotRegular = -1;
+
+/// Reads the whole file at `path` into `contents`; returns 0, or the errno
+/// of the failure (EISDIR for a directory, kNotRegular for other files that
+/// are not regular: O_NONBLOCK keeps a FIFO from blocking the open).
+int readWholeFile(const std::string &path, std::string &contents) {
+  int fd;
+  do
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return errno;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    *err = errno;
-    return false;
+  if (::fstat(fd, &st) != 0)
+    return errno;
+  if (S_ISDIR(st.st_mode))
+    return EISDIR;
+  if (!S_ISREG(st.st_mode))
+    return kNotRegular;
+  contents.clear();
+  if (st.st_size > 0)
+    contents.reserve(size_t(st.st_size));
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno;
+    if (n == 0)
+      return 0;
+    contents.append(buffer, size_t(n));
   }
-  *err = 0;
-  return S_ISDIR(st.st_mode);
 }
 
-bool isRegularFile(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+/// Why `path` (a file of bundle `dir`, called `what` in messages) cannot be
+/// read, for the OS error `err` of reading it.
+std::string unreadable(const std::string &dir, const std::string &what,
+                       int err) {
+  // Without search permission on the directory nothing in it can be
+  // opened: say so rather than blame the file.
+  if (err == EACCES && ::faccessat(AT_FDCWD, dir.c_str(), X_OK, AT_EACCESS))
+    return "cannot open the directory: " + std::string(std::strerror(errno));
+  if (err == EISDIR)
+    return what + " is a directory, not a file";
+  if (err == kNotRegular)
+    return what + " is not a regular file";
+  return "cannot read " + what + ": " + std::strerror(err);
 }
 
 /// dlopen maps a library's segments without checking that the file holds
@@ -410,29 +450,29 @@ Bundle::Bundle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Bundle::~Bundle() = default;
 
 std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
-  int err = 0;
-  if (!isDirectory(dir, &err)) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int err = errno;
     if (err == ENOENT)
       loadError(dir, "no such directory");
-    if (err)
-      loadError(dir, std::strerror(err));
+    loadError(dir,
+              "cannot open the directory: " + std::string(std::strerror(err)));
+  }
+  if (!S_ISDIR(st.st_mode))
     loadError(dir, "not a directory (a bundle is a directory NAME.rotary/ "
                    "holding manifest.json)");
-  }
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   const std::string manifestPath = dir + "/" + bundle::kManifestFile;
-  if (!isRegularFile(manifestPath))
-    loadError(dir, std::string(bundle::kManifestFile) +
-                       " is missing (is this a rotary bundle directory?)");
-  std::ifstream in(manifestPath, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof())
-    loadError(dir, std::string("cannot read ") + bundle::kManifestFile);
+  std::string text;
+  if (int err = readWholeFile(manifestPath, text)) {
+    if (err == ENOENT)
+      loadError(dir, std::string(bundle::kManifestFile) +
+                         " is missing (is this a rotary bundle directory?)");
+    loadError(dir, unreadable(dir, bundle::kManifestFile, err));
+  }
   std::string error;
-  std::optional<bundle::Manifest> manifest =
-      bundle::fromJson(text.str(), error);
+  std::optional<bundle::Manifest> manifest = bundle::fromJson(text, error);
   if (!manifest)
     loadError(dir, std::string(bundle::kManifestFile) + ": " + error);
   impl->manifest = std::move(*manifest);
@@ -441,14 +481,33 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
     impl->byName.emplace(m.entries[i].name, i);
   impl->kernels.assign(m.entries.size(), nullptr);
 
-  if (!m.cpuLibrary.empty()) {
-    if (m.cpuLibrary.front() == '/' ||
-        ("/" + m.cpuLibrary + "/").find("/../") != std::string::npos)
-      loadError(dir, "cpu_library '" + m.cpuLibrary +
+  // The files the content hash covers, read whole: the hash must match
+  // before anything is trusted (Manifest.h).
+  std::vector<bundle::BundleFile> files;
+  for (const std::string &name : bundle::hashedFiles(m)) {
+    if (name.front() == '/' ||
+        ("/" + name + "/").find("/../") != std::string::npos)
+      loadError(dir, "cpu_library '" + name +
                          "' must be a path inside the bundle directory");
+    std::string bytes;
+    if (int err = readWholeFile(dir + "/" + name, bytes)) {
+      if (err == ENOENT)
+        loadError(dir, "its CPU library " + name + " is missing");
+      loadError(dir, unreadable(dir, "its CPU library " + name, err));
+    }
+    files.emplace_back(name, std::move(bytes));
+  }
+  if (bundle::contentHash(m, files) != m.contentHash) {
+    std::string what = bundle::kManifestFile;
+    for (const bundle::BundleFile &file : files)
+      what += " or " + file.first;
+    loadError(dir, what + " changed after compilation (content_hash "
+                          "mismatch); recompile it with rotary-translate");
+  }
+  files.clear();
+
+  if (!m.cpuLibrary.empty()) {
     const std::string library = dir + "/" + m.cpuLibrary;
-    if (!isRegularFile(library))
-      loadError(dir, "its CPU library " + m.cpuLibrary + " is missing");
     checkCpuTarget(dir, m.cpuTarget);
     std::string truncated = truncatedElf(library);
     if (!truncated.empty())

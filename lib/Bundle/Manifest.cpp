@@ -5,11 +5,14 @@
 // {"same_as": [input, dim]}. fromJson checks the format name and version
 // first, then every field, and names the failing field by its path
 // ("entries[2].inputs[0].dtype"). Unknown keys are ignored, so a newer
-// writer may add fields without bumping kFormatVersion.
+// writer may add fields without bumping kFormatVersion (but see Manifest.h:
+// older readers then refuse its bundles on the content_hash). contentHash()
+// is the bundle digest Manifest.h defines, computed with rotary::Sha256.
 //
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Bundle/Manifest.h"
+#include "rotary/Bundle/Sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -425,6 +428,37 @@ std::string rotary::bundle::toJson(const Manifest &manifest) {
   // `replace` never throws on invalid UTF-8 (callers may be built without
   // exceptions).
   return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::vector<std::string> rotary::bundle::hashedFiles(const Manifest &manifest) {
+  std::vector<std::string> files;
+  if (!manifest.cpuLibrary.empty())
+    files.push_back(manifest.cpuLibrary);
+  return files;
+}
+
+std::string rotary::bundle::contentHash(const Manifest &manifest,
+                                        const std::vector<BundleFile> &files) {
+  Sha256 hash;
+  auto number = [&](uint64_t n) {
+    uint8_t bytes[8];
+    for (int i = 0; i < 8; ++i)
+      bytes[i] = uint8_t(n >> (8 * i));
+    hash.update(bytes, sizeof bytes);
+  };
+  auto field = [&](std::string_view bytes) {
+    number(bytes.size());
+    hash.update(bytes);
+  };
+  Manifest unhashed = manifest;
+  unhashed.contentHash.clear();
+  field(toJson(unhashed));
+  number(files.size());
+  for (const auto &[path, bytes] : files) {
+    field(path);
+    field(bytes);
+  }
+  return hash.hexFinal();
 }
 
 std::optional<Manifest> rotary::bundle::fromJson(const std::string &text,

@@ -32,6 +32,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -45,6 +46,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <mutex>
+#include <set>
 
 using namespace mlir;
 using namespace rotary;
@@ -227,9 +229,20 @@ std::string hexDigest(ArrayRef<uint8_t> bytes) {
   return s;
 }
 
-/// Builds the bundle of `source` into `dir` (which must exist and be empty).
+/// The LLVM target of `triple`, or null with `error` set.
+const llvm::Target *targetOf(const llvm::Triple &triple, std::string &error) {
+  std::string lookupError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target)
+    error = "rotary: no LLVM target for " + triple.str() + ": " + lookupError;
+  return target;
+}
+
+/// Builds the bundle of the main buffer of `sm` into `dir` (which must exist
+/// and be empty).
 LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
-                          StringRef source, const compiler::CompileOptions &opt,
+                          const compiler::CompileOptions &opt,
                           StringRef dir, std::string &error) {
   Block block;
   AsmParserState state;
@@ -297,13 +310,9 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     return module->emitError("rotary: translation to LLVM IR failed");
 
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string lookupError;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, lookupError);
-  if (!target) {
-    error = "rotary: no LLVM target for " + triple.str() + ": " + lookupError;
+  const llvm::Target *target = targetOf(triple, error);
+  if (!target)
     return failure();
-  }
   std::string cpu =
       opt.cpu == "host" ? llvm::sys::getHostCPUName().str() : opt.cpu;
   std::string features;
@@ -383,15 +392,17 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
       enabled += (enabled.empty() ? "" : ",") + f.str();
   manifest.cpuTarget =
       triple.str() + " " + cpu + (enabled.empty() ? "" : " " + enabled);
-  llvm::SHA256 hash;
-  hash.update(source);
-  hash.update(manifest.compilerVersion);
-  hash.update(manifest.mlirVersion);
-  hash.update(manifest.cpuTarget);
-  hash.update(features);
-  hash.update(opt.gradients ? "gradients" : "");
-  std::array<uint8_t, 32> digest = hash.final();
-  manifest.contentHash = hexDigest(digest);
+  // The digest of the manifest and the linked library (Manifest.h), which
+  // the runtime recomputes on load to refuse a bundle edited since.
+  auto libraryBytes = llvm::MemoryBuffer::getFile(
+      library, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!libraryBytes) {
+    error = "rotary: cannot read " + library.str().str() + ": " +
+            libraryBytes.getError().message();
+    return failure();
+  }
+  manifest.contentHash = bundle::contentHash(
+      manifest, {{manifest.cpuLibrary, (*libraryBytes)->getBuffer().str()}});
   SmallString<256> manifestPath(dir);
   llvm::sys::path::append(manifestPath, bundle::kManifestFile);
   std::error_code ec;
@@ -403,14 +414,207 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   os << bundle::toJson(manifest);
   return success();
 }
-} // namespace
 
-bool compiler::compileSourceToBundle(const std::string &source,
-                                     const std::string &bufferName,
-                                     const std::string &bundleDir,
-                                     const CompileOptions &options,
-                                     std::string &error) {
+/// Bundles being assembled. LLVM's fatal errors end the process with exit(),
+/// which unwinds nothing: an atexit handler removes what is still listed.
+class TempDirs {
+public:
+  static TempDirs &get() {
+    static TempDirs dirs; // constructed before the handler is registered,
+    static std::once_flag registered; // so destroyed after it runs
+    std::call_once(registered, [] { std::atexit([] { get().removeAll(); }); });
+    return dirs;
+  }
+  void add(StringRef dir) {
+    std::lock_guard<std::mutex> lock(mutex);
+    dirs.insert(dir.str());
+  }
+  void remove(StringRef dir) {
+    llvm::sys::fs::remove_directories(dir);
+    std::lock_guard<std::mutex> lock(mutex);
+    dirs.erase(dir.str());
+  }
+
+private:
+  void removeAll() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const std::string &dir : dirs)
+      llvm::sys::fs::remove_directories(dir);
+    dirs.clear();
+  }
+  std::mutex mutex;
+  std::set<std::string> dirs;
+};
+
+/// Checks `opt.cpu` against the target's processor list before LLVM sees it
+/// (an unknown name makes LLVM warn once per subtarget query and then abort
+/// with "64-bit code requested on a subtarget that doesn't support it").
+bool checkCpu(const compiler::CompileOptions &opt, std::string &error) {
+  if (opt.cpu == "host")
+    return true;
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target = targetOf(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (opt.cpu.empty() || !generic || !generic->isCPUStringValid(opt.cpu)) {
+    error = "rotary: unknown CPU '" + opt.cpu + "' for " + triple.str() +
+            "; use 'host' or an LLVM CPU name such as x86-64-v2, x86-64-v3, "
+            "x86-64-v4, skylake-avx512 or znver4 (llc-22 -mcpu=help lists "
+            "them all)";
+    return false;
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> chosen(
+      target->createMCSubtargetInfo(triple, opt.cpu, ""));
+  if (triple.getArch() == llvm::Triple::x86_64 &&
+      !chosen->checkFeatures("+64bit")) {
+    error = "rotary: CPU '" + opt.cpu +
+            "' cannot run 64-bit code, which this machine's target (" +
+            triple.str() + ") needs; choose an x86-64 CPU such as x86-64-v3";
+    return false;
+  }
+  return true;
+}
+
+/// Whether `dir` holds what compileSourceToBundle writes and nothing else:
+/// a bundle manifest and the target folders.
+bool isBundleDirectory(StringRef dir) {
+  SmallString<256> manifest(dir);
+  llvm::sys::path::append(manifest, bundle::kManifestFile);
+  auto text = llvm::MemoryBuffer::getFile(manifest);
+  if (!text || !(*text)->getBuffer().contains(
+                   "\"" + std::string(bundle::kFormatName) + "\""))
+    return false;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    StringRef name = llvm::sys::path::filename(it->path());
+    if (name != bundle::kManifestFile && name != "cpu" && name != "gpu")
+      return false;
+  }
+  return !ec;
+}
+
+bool isEmptyDirectory(StringRef dir) {
+  std::error_code ec;
+  llvm::sys::fs::directory_iterator it(dir, ec);
+  return !ec && it == llvm::sys::fs::directory_iterator();
+}
+
+/// `path` made absolute, its parent's symlinks resolved, its last component
+/// kept as written: the directory entry that would be replaced.
+SmallString<256> entryPath(StringRef path) {
+  SmallString<256> abs(path);
+  llvm::sys::fs::make_absolute(abs);
+  llvm::sys::path::remove_dots(abs, /*remove_dot_dot=*/true);
+  SmallString<256> parent(llvm::sys::path::parent_path(abs)), real;
+  if (parent.empty() || llvm::sys::fs::real_path(parent, real))
+    return abs;
+  llvm::sys::path::append(real, llvm::sys::path::filename(abs));
+  return real;
+}
+
+/// Whether `path` is `inner` or one of its ancestors (both absolute).
+bool containsPath(StringRef path, StringRef inner) {
+  if (!inner.starts_with(path))
+    return false;
+  return inner.size() == path.size() || path.ends_with("/") ||
+         inner[path.size()] == '/';
+}
+
+/// What replacing `bundleDir` would do, checked before any work: an earlier
+/// bundle or an empty folder is replaced; anything else only with `force`;
+/// the input, the current directory and their ancestors never.
+bool checkDestination(const std::string &bundleDir,
+                      const std::string &inputPath, bool force,
+                      std::string &error) {
+  if (bundleDir.empty()) {
+    error = "rotary: the bundle path is empty";
+    return false;
+  }
+  SmallString<256> target = entryPath(bundleDir);
+  SmallString<256> cwd, realCwd;
+  if (!llvm::sys::fs::current_path(cwd) &&
+      !llvm::sys::fs::real_path(cwd, realCwd) &&
+      containsPath(target, realCwd)) {
+    error = "rotary: refusing to write the bundle to '" + bundleDir +
+            "': it is the current directory or one that contains it";
+    return false;
+  }
+  SmallString<256> realInput;
+  if (!inputPath.empty() && inputPath != "-" &&
+      !llvm::sys::fs::real_path(inputPath, realInput) &&
+      containsPath(target, realInput)) {
+    error = "rotary: refusing to write the bundle to '" + bundleDir +
+            "': that would delete the input '" + inputPath + "'";
+    return false;
+  }
+  llvm::sys::fs::file_status st;
+  if (llvm::sys::fs::status(target, st, /*follow=*/false))
+    return true; // nothing there
+  if (force)
+    return true;
+  std::string refuse = "rotary: refusing to replace '" + bundleDir + "': ";
+  std::string hint = " (pass --force to replace it anyway)";
+  switch (st.type()) {
+  case llvm::sys::fs::file_type::symlink_file:
+    error = refuse + "it is a symbolic link" + hint +
+            "; the link is replaced, never what it points to";
+    return false;
+  case llvm::sys::fs::file_type::directory_file:
+    if (isEmptyDirectory(target) || isBundleDirectory(target))
+      return true;
+    error = refuse + "it is a directory but not a rotary bundle" + hint;
+    return false;
+  default:
+    error = refuse + "it exists and is not a rotary bundle" + hint;
+    return false;
+  }
+}
+
+/// Puts the finished bundle `built` at `target` (checked by
+/// checkDestination): what was there is moved aside first and deleted only
+/// once the new bundle is in place; a symbolic link is replaced, not
+/// followed.
+bool moveIntoPlace(StringRef built, StringRef target, std::string &error) {
+  llvm::sys::fs::file_status st;
+  SmallString<256> aside;
+  if (!llvm::sys::fs::status(target, st, /*follow=*/false)) {
+    SmallString<256> model(target);
+    model += ".old-%%%%%%";
+    llvm::sys::fs::createUniquePath(model, aside, /*MakeAbsolute=*/false);
+    if (std::error_code ec = llvm::sys::fs::rename(target, aside)) {
+      error = "rotary: cannot move '" + target.str() + "' aside: " +
+              ec.message();
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(built, target)) {
+    if (!aside.empty())
+      llvm::sys::fs::rename(aside, target);
+    error = "rotary: cannot move the bundle to " + target.str() + ": " +
+            ec.message();
+    return false;
+  }
+  if (!aside.empty()) {
+    if (st.type() == llvm::sys::fs::file_type::directory_file)
+      llvm::sys::fs::remove_directories(aside);
+    else
+      llvm::sys::fs::remove(aside);
+  }
+  return true;
+}
+
+bool compileToBundle(const std::string &source, const std::string &bufferName,
+                     const std::string &inputPath,
+                     const std::string &bundleDir,
+                     const compiler::CompileOptions &options,
+                     std::string &error) {
   initialize();
+  if (!checkCpu(options, error) ||
+      !checkDestination(bundleDir, inputPath, options.force, error))
+    return false;
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -432,11 +636,7 @@ bool compiler::compileSourceToBundle(const std::string &source,
 
   // Build beside the destination (an absolute path: LLVM resolves relative
   // unique names against the temp directory), then rename into place.
-  SmallString<256> target(bundleDir);
-  if (std::error_code ec = llvm::sys::fs::make_absolute(target)) {
-    error = "rotary: bad bundle path " + bundleDir + ": " + ec.message();
-    return false;
-  }
+  SmallString<256> target = entryPath(bundleDir);
   SmallString<256> tmp(target);
   tmp += ".tmp-%%%%%%";
   SmallString<256> tmpDir;
@@ -445,24 +645,27 @@ bool compiler::compileSourceToBundle(const std::string &source,
             ec.message();
     return false;
   }
+  TempDirs::get().add(tmpDir);
   std::string buildError;
   bool ok =
-      succeeded(buildBundle(ctx, sm, source, options, tmpDir, buildError));
-  if (ok) {
-    llvm::sys::fs::remove_directories(target);
-    if (std::error_code ec = llvm::sys::fs::rename(tmpDir, target)) {
-      buildError = "rotary: cannot move the bundle to " + bundleDir + ": " +
-                   ec.message();
-      ok = false;
-    }
-  }
+      succeeded(buildBundle(ctx, sm, options, tmpDir, buildError)) &&
+      moveIntoPlace(tmpDir, target, buildError);
+  TempDirs::get().remove(tmpDir);
   if (!ok) {
-    llvm::sys::fs::remove_directories(tmpDir);
     error = diagnostics + buildError;
     if (error.empty())
       error = "rotary: compilation failed";
   }
   return ok;
+}
+} // namespace
+
+bool compiler::compileSourceToBundle(const std::string &source,
+                                     const std::string &bufferName,
+                                     const std::string &bundleDir,
+                                     const CompileOptions &options,
+                                     std::string &error) {
+  return compileToBundle(source, bufferName, "", bundleDir, options, error);
 }
 
 bool compiler::compileFileToBundle(const std::string &inputPath,
@@ -475,8 +678,8 @@ bool compiler::compileFileToBundle(const std::string &inputPath,
         "rotary: cannot read " + inputPath + ": " + file.getError().message();
     return false;
   }
-  return compileSourceToBundle((*file)->getBuffer().str(), inputPath, bundleDir,
-                               options, error);
+  return compileToBundle((*file)->getBuffer().str(), inputPath, inputPath,
+                         bundleDir, options, error);
 }
 
 std::string compiler::bundleKey(const std::string &source,

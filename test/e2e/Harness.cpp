@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -270,20 +269,6 @@ std::string indexString(int64_t flat, at::IntArrayRef sizes) {
          << a.reshape({-1})[i].item<double>() << ", expected "
          << e.reshape({-1})[i].item<double>() << ", allowed error "
          << allowed.reshape({-1})[i].item<double>();
-}
-
-void E2E::SetUp() {
-  uint64_t seed;
-  if (const char *env = std::getenv("ROTARY_TEST_SEED"))
-    seed = std::strtoull(env, nullptr, 10);
-  else
-    seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-           std::random_device{}();
-  torch::manual_seed(seed);
-  std::printf("[   seed   ] %" PRIu64 " (rerun with ROTARY_TEST_SEED=%" PRIu64
-              ")\n",
-              seed, seed);
-  RecordProperty("seed", std::to_string(seed));
 }
 
 torch::Tensor randn32(std::vector<int64_t> shape) {

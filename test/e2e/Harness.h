@@ -116,12 +116,9 @@ struct Tolerance {
                                     const Tolerance &tol = {},
                                     const torch::Tensor &extra = {});
 
-/// Base fixture: seeds LibTorch from std::random_device (or
-/// ROTARY_TEST_SEED) and prints the seed.
-class E2E : public ::testing::Test {
-protected:
-  void SetUp() override;
-};
+/// Base fixture. Inputs come from LibTorch's default generator, seeded per
+/// test by test/support/Seed.h (a failure prints its ROTARY_TEST_SEED).
+class E2E : public ::testing::Test {};
 
 /// f32 normal / uniform samples.
 torch::Tensor randn32(std::vector<int64_t> shape);

@@ -100,10 +100,21 @@ TEST(JitCache, CorruptEntriesAreRebuilt) {
   bool hit = true;
   cache.get(kSource, &hit);
   fs::path entry = cache.entryPath(kSource);
-  // A manifest that is not JSON, then a truncated library, then an entry
-  // without its library: each is rebuilt, and the rebuilt one works.
+  // A manifest that is not JSON, then a valid manifest edited by hand (its
+  // content_hash no longer matches), a truncated library, an entry without
+  // its library: each is rebuilt, and the rebuilt one works.
   const std::vector<std::function<void()>> breakers = {
       [&] { std::ofstream(entry / "manifest.json") << "{ not json"; },
+      [&] {
+        std::ifstream in(entry / "manifest.json");
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string edited = text.str();
+        size_t at = edited.find("\"f32\"");
+        ASSERT_NE(at, std::string::npos);
+        edited.replace(at, 5, "\"f64\"");
+        std::ofstream(entry / "manifest.json") << edited;
+      },
       [&] {
         fs::resize_file(entry / "cpu" / "kernels.so",
                         fs::file_size(entry / "cpu" / "kernels.so") / 3);

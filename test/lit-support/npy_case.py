@@ -20,6 +20,7 @@ Cases (the .mlir entry each one feeds is in the test that uses it):
                 two row tiles (64 + 6)
   rope_bwd      as rope, plus dy: dx of @rope_bwd (the inverse rotation of dy)
   givens_bwd    as givens, plus dy: (dx, dangles) of @givens_bwd (SPEC §2)
+  scan          g f32 [2,5,3,3]: the running product P_t = G_1 ⋯ G_t along T
 """
 
 import ast
@@ -268,7 +269,35 @@ def check_givens_bwd(inputs):
     return [("f32", xshape, dx), ("f32", [len(angles)], dangles)]
 
 
+# ---------------------------------------------------------------------------
+# cumulative_rotation (SPEC §5): P_t = G_1·G_2 ⋯ G_t along axis 1
+# ---------------------------------------------------------------------------
+
+def gen_scan(rng):
+    # [A = 2, T = 5, c = 3, c = 3]: any matrices do for the forward product.
+    return [("f32", [2, 5, 3, 3], randoms(rng, 2 * 5 * 9))]
+
+
+def check_scan(inputs):
+    (_, shape, g), = inputs
+    a_len, t_len, c, _ = shape
+    out = []
+    for a in range(a_len):
+        p = None
+        for t in range(t_len):
+            base = (a * t_len + t) * c * c
+            m = g[base:base + c * c]
+            if p is None:
+                p = list(m)
+            else:
+                p = [sum(p[i * c + k] * m[k * c + j] for k in range(c))
+                     for i in range(c) for j in range(c)]
+            out.extend(p)
+    return [("f32", shape, out)]
+
+
 CASES = {
+    "scan": (gen_scan, check_scan, 1e-5),
     "rope": (lambda rng: gen_rope(rng), check_rope, 2e-5),
     "rope_short": (lambda rng: gen_rope(rng, 4), None, None),
     "rope_partial": (gen_rope_partial, check_rope_partial, 2e-5),

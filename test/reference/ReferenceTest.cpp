@@ -5,8 +5,8 @@
 // independently of Reference.cpp, invariants of the math (inverses, norms,
 // orthogonality), SPEC's stated backward formulas and finite differences.
 //
-// Random inputs are drawn fresh each run; every test prints its seed.
-// ROTARY_TEST_SEED=<n> reruns with a given seed.
+// Random inputs come from the per-test seed of test/support/Seed.h: fixed by
+// default, ROTARY_TEST_SEED=<n> for another (scripts/soak draws fresh ones).
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,22 +41,9 @@ double tolOf(rotary::reference::SOForm form) {
   return form == rotary::reference::SOForm::Exp ? kExpTol : 1e-12;
 }
 
-class Ref : public ::testing::Test {
-protected:
-  void SetUp() override {
-    uint64_t seed;
-    if (const char *env = std::getenv("ROTARY_TEST_SEED"))
-      seed = std::strtoull(env, nullptr, 10);
-    else
-      seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-             std::random_device{}();
-    torch::manual_seed(seed);
-    std::printf("[   seed   ] %llu (rerun with ROTARY_TEST_SEED=%llu)\n",
-                static_cast<unsigned long long>(seed),
-                static_cast<unsigned long long>(seed));
-    RecordProperty("seed", std::to_string(seed));
-  }
-};
+/// Inputs are drawn from LibTorch's default generator, seeded per test by
+/// test/support/Seed.h (replay a failure with the ROTARY_TEST_SEED it prints).
+class Ref : public ::testing::Test {};
 
 Tensor rnd(std::vector<int64_t> shape) { return torch::randn(shape, f64); }
 Tensor uni(std::vector<int64_t> shape, double lo, double hi) {

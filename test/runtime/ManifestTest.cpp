@@ -1,5 +1,7 @@
 //===- ManifestTest.cpp - manifest JSON round trip and errors -------------===//
 
+#include "rotary/Bundle/Sha256.h"
+
 #include "TestSupport.h"
 
 #include <nlohmann/json.hpp>
@@ -323,6 +325,82 @@ TEST(Manifest, Gradients) {
     EXPECT_NE(error.find(expected), std::string::npos)
         << "message: " << error << "\nmissing: " << expected;
   }
+}
+
+/// contentHash() as Manifest.h spells it out, byte by byte.
+std::string documentedHash(const bundle::Manifest &m,
+                           const std::vector<bundle::BundleFile> &files) {
+  auto u64 = [](uint64_t n) {
+    std::string bytes;
+    for (int i = 0; i < 8; ++i)
+      bytes += char((n >> (8 * i)) & 0xff);
+    return bytes;
+  };
+  auto field = [&](const std::string &s) { return u64(s.size()) + s; };
+  bundle::Manifest cleared = m;
+  cleared.contentHash = "";
+  std::string input = field(bundle::toJson(cleared)) + u64(files.size());
+  for (const auto &[path, bytes] : files)
+    input += field(path) + field(bytes);
+  return Sha256::hex(input);
+}
+
+TEST(Manifest, ContentHash) {
+  const bundle::Manifest m = richManifest();
+  std::string library = "\x7f"
+                        "ELF library bytes";
+  library[8] = '\0'; // any byte
+  const std::vector<bundle::BundleFile> files = {{"cpu/kernels.so", library}};
+  const std::string hash = bundle::contentHash(m, files);
+  EXPECT_EQ(hash.size(), 64u);
+  EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(hash, documentedHash(m, files));
+  // The hash field itself is not hashed (it is written after).
+  bundle::Manifest withHash = m;
+  withHash.contentHash = hash;
+  EXPECT_EQ(bundle::contentHash(withHash, files), hash);
+  // Files to hash: the CPU library the manifest names, if any.
+  EXPECT_EQ(bundle::hashedFiles(m), std::vector<std::string>{"cpu/kernels.so"});
+  bundle::Manifest noLibrary = m;
+  noLibrary.cpuLibrary.clear();
+  EXPECT_TRUE(bundle::hashedFiles(noLibrary).empty());
+  EXPECT_EQ(bundle::contentHash(noLibrary, {}), documentedHash(noLibrary, {}));
+
+  // Whatever changes, the hash does; no two of these collide.
+  std::vector<std::pair<std::string, std::string>> variants;
+  auto add = [&](const std::string &what, const bundle::Manifest &mm,
+                 const std::vector<bundle::BundleFile> &ff) {
+    variants.emplace_back(what, bundle::contentHash(mm, ff));
+  };
+  add("original", m, files);
+  bundle::Manifest changed = m;
+  changed.entries[0].inputs[0].dtype = DType::F64;
+  add("dtype", changed, files);
+  changed = m;
+  changed.entries[1].checks[0] += ".";
+  add("check message", changed, files);
+  changed = m;
+  changed.cpuTarget = "x86-64";
+  add("cpu target", changed, files);
+  std::string flipped = library;
+  flipped[10] ^= 1;
+  add("library byte", m, {{"cpu/kernels.so", flipped}});
+  add("truncated library", m,
+      {{"cpu/kernels.so", library.substr(0, library.size() - 1)}});
+  add("empty library", m, {{"cpu/kernels.so", ""}});
+  add("no library", m, {});
+  add("library path", m, {{"cpu/kernels2.so", library}});
+  // Length prefixes: the same bytes split differently between the path and
+  // the contents, or between two files, hash differently.
+  add("split 1", m, {{"ab", "c"}});
+  add("split 2", m, {{"a", "bc"}});
+  add("two files", m, {{"a", "b"}, {"c", "d"}});
+  add("one file", m, {{"a", "bcd"}});
+  add("empty file", m, {{"", ""}});
+  for (size_t i = 0; i < variants.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      EXPECT_NE(variants[i].second, variants[j].second)
+          << variants[i].first << " vs " << variants[j].first;
 }
 
 TEST(Manifest, SyntaxErrors) {

@@ -4,10 +4,18 @@
 
 #include "TestSupport.h"
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <sys/wait.h>
+#include <thread>
+
+extern char **environ;
 
 using namespace rotary;
 using namespace rotary::test;
@@ -194,6 +202,149 @@ TEST_F(Runner, BadMlirLeavesNoTemporaryFiles) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("rotary-runner: error: "), std::string::npos);
   EXPECT_TRUE(fs::is_empty(tmp.path())) << r.output;
+}
+
+TEST_F(Runner, HugeOutputIsNamed) {
+  // Outputs of static shape too large to allocate, or whose byte size does
+  // not even fit in 64 bits: the message names the output, its shape and
+  // the bytes it needs (not std::bad_alloc). The kernel is never called.
+  bundle::Manifest m = testManifest();
+  using bundle::Dim;
+  m.entries = {
+      entry(
+          "big", "rotary_test_status_7", {},
+          {spec("small", DType::F32, {Dim::fixed(2)}),
+           spec("result", DType::F32,
+                {Dim::fixed(100000), Dim::fixed(100000), Dim::fixed(100000)})}),
+      entry("overflow", "rotary_test_status_7", {},
+            {spec("result", DType::F64,
+                  {Dim::fixed(int64_t(1) << 32), Dim::fixed(int64_t(1) << 32),
+                   Dim::fixed(int64_t(1) << 32)})}),
+  };
+  std::string huge = makeBundle(dir / "huge.rotary", m);
+  Result r = runner(
+      {huge, "--entry", "big", "--out", dir / "s.npy", "--out", dir / "r.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "rotary-runner: error: --out #2 (result): f32 [100000, "
+                      "100000, 100000] needs 4.0e+15 bytes, more than can be "
+                      "allocated\n");
+  r = runner({huge, "--entry", "overflow", "--out", dir / "r.npy"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "rotary-runner: error: --out #1 (result): f64 "
+                      "[4294967296, 4294967296, 4294967296] needs 6.3e+29 "
+                      "bytes, more than can be allocated\n");
+  EXPECT_FALSE(fs::exists(dir / "s.npy"));
+  EXPECT_FALSE(fs::exists(dir / "r.npy"));
+}
+
+/// A .mlir file for the tests of the temporary bundle: one rope entry.
+std::string ropeMlir(const TempDir &dir) {
+  writeFile(dir / "rope.mlir",
+            "func.func @rope(%x: tensor<?x?x?x?xf32>, %p: tensor<?xi64>) -> "
+            "tensor<?x?x?x?xf32> {\n"
+            "  %y = rotary.rope %x, %p layout = half : tensor<?x?x?x?xf32>, "
+            "tensor<?xi64>\n"
+            "  return %y : tensor<?x?x?x?xf32>\n"
+            "}\n");
+  return dir / "rope.mlir";
+}
+
+bool withoutCompiler(const Result &r) {
+  return r.output.find("built without the compiler") != std::string::npos;
+}
+
+TEST_F(Runner, ExitInsideALibraryRemovesTheTemporaryBundle) {
+  // exit() called in the middle of the run (as LLVM's fatal errors do) runs
+  // no destructor: here a preloaded dlopen exits when the runner opens the
+  // compiled kernels. The temporary bundle must go all the same.
+  writeFile(
+      dir / "exit_in_dlopen.c",
+      "#define _GNU_SOURCE\n"
+      "#include <dlfcn.h>\n#include <stdlib.h>\n#include <string.h>\n"
+      "void *dlopen(const char *file, int mode) {\n"
+      "  if (file && strstr(file, \"kernels.so\"))\n"
+      "    exit(42);\n"
+      "  void *(*next)(const char *, int) =\n"
+      "      (void *(*)(const char *, int))dlsym(RTLD_NEXT, \"dlopen\");\n"
+      "  return next(file, mode);\n"
+      "}\n");
+  std::string build = "cc -shared -fPIC -o " + quote(dir / "exit.so") + " " +
+                      quote(dir / "exit_in_dlopen.c") + " -ldl";
+  ASSERT_EQ(std::system(build.c_str()), 0) << build;
+  TempDir tmp;
+  Result r = runner({ropeMlir(dir), "--entry", "rope"},
+                    "TMPDIR=" + quote(tmp.path()) +
+                        " LD_PRELOAD=" + quote(dir / "exit.so"));
+  if (withoutCompiler(r))
+    GTEST_SKIP() << r.output;
+  EXPECT_EQ(r.status, 42) << r.output;
+  EXPECT_TRUE(fs::is_empty(tmp.path()))
+      << fs::directory_iterator(tmp.path())->path();
+}
+
+TEST_F(Runner, SignalsRemoveTheTemporaryBundle) {
+  // SIGTERM, SIGINT or SIGHUP while the runner waits for an input (a FIFO
+  // nobody writes) after compiling: the temporary bundle goes, and the
+  // runner dies of the signal.
+  std::string mlir = ropeMlir(dir);
+  std::string fifo = dir / "fifo.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    TempDir tmp;
+    std::string tmpdir = "TMPDIR=" + tmp.path();
+    std::vector<std::string> args = {
+        ROTARY_RUNNER, mlir,      "--entry", "rope",  "--input",
+        fifo,          "--input", fifo,      "--out", dir / "y.npy"};
+    std::vector<char *> argv, envp;
+    for (std::string &a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (char **e = environ; *e; ++e)
+      if (std::strncmp(*e, "TMPDIR=", 7) != 0)
+        envp.push_back(*e);
+    envp.push_back(tmpdir.data());
+    envp.push_back(nullptr);
+    // Default dispositions, whatever ours are (a shell may ignore SIGINT
+    // in background jobs, and the runner keeps ignored signals ignored).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int s : {SIGTERM, SIGINT, SIGHUP})
+      sigaddset(&defaults, s);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    ASSERT_EQ(
+        ::posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), envp.data()),
+        0);
+    posix_spawnattr_destroy(&attr);
+    // Wait for the compiled bundle to appear, then for the runner to block.
+    bool compiled = false;
+    int status = 0;
+    for (int i = 0; i < 1200 && !compiled; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (const auto &d : fs::directory_iterator(tmp.path()))
+        compiled |= fs::exists(d.path() / "rope.rotary" / "manifest.json");
+      if (::waitpid(pid, &status, WNOHANG) == pid)
+        break;
+    }
+    if (!compiled) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+          fs::is_empty(tmp.path()))
+        GTEST_SKIP() << "rotary-runner cannot compile .mlir files here";
+      FAIL() << "no bundle was compiled; status " << status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(::kill(pid, sig), 0);
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig)
+        << strsignal(sig) << ": status " << status;
+    EXPECT_TRUE(fs::is_empty(tmp.path()))
+        << strsignal(sig) << ": " << fs::directory_iterator(tmp.path())->path();
+  }
 }
 
 } // namespace

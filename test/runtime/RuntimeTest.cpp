@@ -11,9 +11,14 @@
 #include "TestSupport.h"
 
 #include <elf.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 using namespace rotary;
@@ -70,7 +75,10 @@ TensorRef f32(std::vector<float> &v, Shape shape = {}) {
 //===--------------------------------------------------------------------===//
 
 TEST_F(RuntimeTest, Manifest) {
-  EXPECT_EQ(b().manifest(), testManifest());
+  // As written, with the content_hash makeBundle sealed it with: a SHA-256.
+  EXPECT_EQ(b().manifest(), sealed(testManifest(), b().directory()));
+  EXPECT_EQ(b().manifest().contentHash.size(), 64u);
+  EXPECT_NE(b().manifest().contentHash, testManifest().contentHash);
   EXPECT_EQ(b().entry("checked_add").symbol, "rotary_test_checked_add");
   EXPECT_EQ(b().directory(), *dir_ / "test.rotary");
   expectError([] { b().entry("add_two"); }, Error::Kind::Argument,
@@ -327,14 +335,82 @@ TEST_F(BadBundle, MissingLibrary) {
               {"its CPU library cpu/kernels.so is missing"});
 }
 
-TEST_F(BadBundle, TruncatedLibrary) {
-  // Cut anywhere past the ELF header: found before dlopen (which would map
-  // pages past the end of the file and die of SIGBUS).
+/// The message of a bundle whose files changed after compilation.
+const char *kChanged = "manifest.json or cpu/kernels.so changed after "
+                       "compilation (content_hash mismatch); recompile it "
+                       "with rotary-translate";
+
+/// Replaces the first `from` in the file at `path` with `to`.
+void editFile(const std::string &path, const std::string &from,
+              const std::string &to) {
+  std::string text = readFile(path);
+  size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from << " not in " << path;
+  text.replace(at, from.size(), to);
+  writeFile(path, text);
+}
+
+TEST_F(BadBundle, EditedDtype) {
+  // f32 -> f64 for add_one's input: still a valid manifest, and the kernel
+  // would read doubles as floats.
+  std::string b = good();
+  editFile(b + "/manifest.json", "\"dtype\": \"f32\"", "\"dtype\": \"f64\"");
+  std::string error;
+  std::optional<bundle::Manifest> edited =
+      bundle::fromJson(readFile(b + "/manifest.json"), error);
+  ASSERT_TRUE(edited) << error;
+  EXPECT_EQ(edited->entries[0].inputs[0].dtype, DType::F64);
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load,
+              {"cannot load bundle '" + b + "': " + kChanged});
+}
+
+TEST_F(BadBundle, EditedCheckMessage) {
+  std::string b = good();
+  editFile(b + "/manifest.json", "a and b must have the same size",
+           "a and b may differ");
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load, {kChanged});
+}
+
+TEST_F(BadBundle, EditedHash) {
+  // The hash itself: any other value is refused, the old placeholder too.
+  std::string b = good();
+  std::string hash = Bundle::load(b)->manifest().contentHash;
+  editFile(b + "/manifest.json", hash, testManifest().contentHash);
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load, {kChanged});
+}
+
+TEST_F(BadBundle, ModifiedLibraryByte) {
   std::string b = good();
   std::string so = readFile(b + "/cpu/kernels.so");
+  for (size_t at : {so.size() / 2, so.size() - 1}) {
+    std::string changed = so;
+    changed[at] = char(changed[at] ^ 0x01);
+    writeFile(b + "/cpu/kernels.so", changed);
+    expectError([&] { Bundle::load(b); }, Error::Kind::Load, {kChanged});
+  }
+  // Back as it was, it loads again.
+  writeFile(b + "/cpu/kernels.so", so);
+  EXPECT_TRUE(Bundle::load(b));
+}
+
+TEST_F(BadBundle, TruncatedLibrary) {
+  // Cut anywhere: the content hash no longer matches.
+  std::string b = good();
+  std::string so = readFile(b + "/cpu/kernels.so");
+  const std::string manifest = readFile(b + "/manifest.json");
+  for (size_t size : {size_t(0), size_t(20), size_t(600), size_t(4096),
+                      so.size() / 2, so.size() - 1}) {
+    writeFile(b + "/cpu/kernels.so", so.substr(0, size));
+    expectError([&] { Bundle::load(b); }, Error::Kind::Load, {kChanged});
+  }
+  // Behind the hash (a truncated library the manifest was sealed with), a
+  // cut past the ELF header is still found before dlopen, which would map
+  // pages past the end of the file and die of SIGBUS.
   for (size_t size :
        {size_t(600), size_t(4096), so.size() / 2, so.size() - 1}) {
     writeFile(b + "/cpu/kernels.so", so.substr(0, size));
+    writeFile(b + "/manifest.json", manifest);
+    reseal(b);
     expectError([&] { Bundle::load(b); }, Error::Kind::Load,
                 {"cannot open its CPU library cpu/kernels.so: the file is "
                  "truncated (" +
@@ -342,14 +418,114 @@ TEST_F(BadBundle, TruncatedLibrary) {
   }
   // Shorter than an ELF header, or not ELF: dlopen's own message.
   writeFile(b + "/cpu/kernels.so", so.substr(0, 20));
+  reseal(b);
   expectError([&] { Bundle::load(b); }, Error::Kind::Load,
               {"cannot open its CPU library cpu/kernels.so: ",
                "kernels.so: file too short"});
   writeFile(b + "/cpu/kernels.so", "this is not a shared library, but it is "
                                    "long enough to hold an ELF header.....");
+  reseal(b);
   expectError(
       [&] { Bundle::load(b); }, Error::Kind::Load,
       {"cannot open its CPU library cpu/kernels.so: ", "invalid ELF header"});
+}
+
+/// Runs `body` in a child process that cannot read what its permission
+/// bits deny: as user and group 65534 (nobody) when the test runs as root,
+/// whom they do not stop. Returns what `body` returned, or "" with a test
+/// failure when the child could not run it.
+std::string withoutRoot(const std::function<std::string()> &body) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return "";
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string result;
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 ||
+                             ::setgid(65534) != 0 || ::setuid(65534) != 0))
+      result =
+          std::string("CHILD ERROR: cannot drop root: ") + std::strerror(errno);
+    else if (::geteuid() == 0)
+      result = "CHILD ERROR: still root";
+    else
+      result = body();
+    (void)!::write(fds[1], result.data(), result.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string result;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0)
+    result.append(buffer, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(result.rfind("CHILD ERROR", 0), std::string::npos) << result;
+  return result;
+}
+
+/// The message of loading `dir`, or "loaded".
+std::string loadMessage(const std::string &dir) {
+  try {
+    Bundle::load(dir);
+    return "loaded";
+  } catch (const Error &e) {
+    return e.what();
+  }
+}
+
+TEST_F(BadBundle, OsErrorsAreNamed) {
+  // Each file error says what the system said, not "missing". The child
+  // first checks that the permission bits really stop it.
+  fs::permissions(dir.path(), fs::perms(0755));
+  std::string b = good();
+  auto denied = [&](const std::string &path, const std::string &expected) {
+    std::string got = withoutRoot([&] {
+      if (::access(path.c_str(), R_OK) == 0)
+        return std::string("not denied: ") + path;
+      return loadMessage(b);
+    });
+    EXPECT_NE(got.find(expected), std::string::npos)
+        << "message: " << got << "\nmissing: " << expected;
+  };
+  // An unreadable bundle directory.
+  fs::permissions(b, fs::perms::none);
+  denied(b, "cannot load bundle '" + b +
+                "': cannot open the directory: Permission denied");
+  fs::permissions(b, fs::perms(0755));
+  // An unreadable manifest or library.
+  fs::permissions(b + "/manifest.json", fs::perms::none);
+  denied(b + "/manifest.json", "': cannot read manifest.json: Permission "
+                               "denied");
+  fs::permissions(b + "/manifest.json", fs::perms(0644));
+  fs::permissions(b + "/cpu/kernels.so", fs::perms::none);
+  denied(b + "/cpu/kernels.so", "': cannot read its CPU library "
+                                "cpu/kernels.so: Permission denied");
+  fs::permissions(b + "/cpu/kernels.so", fs::perms(0755));
+  EXPECT_EQ(withoutRoot([&] { return loadMessage(b); }), "loaded");
+  // A directory or a FIFO where a file should be.
+  std::string manifest = readFile(b + "/manifest.json");
+  fs::remove(b + "/manifest.json");
+  fs::create_directory(b + "/manifest.json");
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load,
+              {"': manifest.json is a directory, not a file"});
+  fs::remove(b + "/manifest.json");
+  // A FIFO nobody writes: refused, not waited on.
+  ASSERT_EQ(::mkfifo((b + "/manifest.json").c_str(), 0644), 0);
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load,
+              {"': manifest.json is not a regular file"});
+  fs::remove(b + "/manifest.json");
+  writeFile(b + "/manifest.json", manifest);
+  fs::remove(b + "/cpu/kernels.so");
+  fs::create_directory(b + "/cpu/kernels.so");
+  expectError([&] { Bundle::load(b); }, Error::Kind::Load,
+              {"': its CPU library cpu/kernels.so is a directory, not a "
+               "file"});
 }
 
 TEST_F(BadBundle, MissingSymbol) {

@@ -2,8 +2,9 @@
 //
 // A temporary directory, file helpers, and the hand-written test bundle: the
 // manifest of the kernels in TestKernels.c plus a copy of their library as
-// cpu/kernels.so. The library's path comes from the build
-// (ROTARY_TEST_KERNELS).
+// cpu/kernels.so, sealed with the content_hash the runtime recomputes
+// (bundle::contentHash, as the compiler writes it). The library's path
+// comes from the build (ROTARY_TEST_KERNELS).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +18,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace rotary::test {
 
@@ -124,16 +127,39 @@ inline bundle::Manifest testManifest() {
   return m;
 }
 
-/// Writes a bundle directory `dir` with `manifest` (as JSON unless
-/// `manifestText` is given) and a copy of the test kernel library.
+/// `manifest` with the content_hash of its files as they are now in the
+/// bundle directory `dir` (those of bundle::hashedFiles that exist there).
+inline bundle::Manifest sealed(bundle::Manifest manifest,
+                               const std::string &dir) {
+  std::vector<bundle::BundleFile> files;
+  for (const std::string &name : bundle::hashedFiles(manifest))
+    if (fs::is_regular_file(dir + "/" + name))
+      files.emplace_back(name, readFile(dir + "/" + name));
+  manifest.contentHash = bundle::contentHash(manifest, files);
+  return manifest;
+}
+
+/// Rewrites the manifest of the bundle `dir` with the content_hash of its
+/// files now, as if the compiler had written them so (a test that changed a
+/// file on purpose, to reach a check behind the hash).
+inline void reseal(const std::string &dir) {
+  std::string error;
+  std::optional<bundle::Manifest> m =
+      bundle::fromJson(readFile(dir + "/" + bundle::kManifestFile), error);
+  if (!m)
+    throw std::runtime_error("reseal " + dir + ": " + error);
+  writeFile(dir + "/" + bundle::kManifestFile, bundle::toJson(sealed(*m, dir)));
+}
+
+/// Writes a bundle directory `dir` with a copy of the test kernel library
+/// and `manifest`, sealed (its content_hash matches), as JSON.
 inline std::string makeBundle(const std::string &dir,
-                              const bundle::Manifest &manifest,
-                              const std::string *manifestText = nullptr) {
+                              const bundle::Manifest &manifest) {
   fs::create_directories(dir + "/cpu");
-  writeFile(dir + "/" + bundle::kManifestFile,
-            manifestText ? *manifestText : bundle::toJson(manifest));
   fs::copy_file(ROTARY_TEST_KERNELS, dir + "/" + bundle::kCpuLibrary,
                 fs::copy_options::overwrite_existing);
+  writeFile(dir + "/" + bundle::kManifestFile,
+            bundle::toJson(sealed(manifest, dir)));
   return dir;
 }
 

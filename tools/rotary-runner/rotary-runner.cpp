@@ -4,9 +4,12 @@
 //                 --out R.npy [--out ...] [--repeat N] [--cpu CPU]
 //
 // FILE is a kernel bundle directory (NAME.rotary/) or a .mlir file, which is
-// compiled into a temporary bundle first (removed afterwards). Inputs must
-// have exactly the dtype of the entry's arguments (no conversion); outputs
-// are allocated with the shapes the manifest gives and written as .npy.
+// compiled into a temporary bundle first (removed afterwards, whatever way
+// the process ends: see TempDir). Inputs must have exactly the dtype of the
+// entry's arguments (no conversion); outputs are allocated with the shapes
+// the manifest gives and written as .npy, each to its own file (two --out
+// naming one file, or an --out naming an input or FILE, are refused before
+// anything runs).
 // With --repeat N the entry runs N times and the median time of one call is
 // printed on stdout as `median_us: X`. Errors go to stderr, exit code 1.
 //
@@ -19,16 +22,26 @@
 #include "rotary/Compiler/Compiler.h"
 #endif
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <new>
 #include <optional>
-#include <sys/stat.h>
+#include <stdexcept>
 
 using namespace rotary;
 namespace fs = std::filesystem;
@@ -127,14 +140,107 @@ Options parseArgs(int argc, char **argv, bool &help) {
   return o;
 }
 
-/// Removes a temporary directory when it goes out of scope.
+//===--------------------------------------------------------------------===//
+// The temporary bundle directory
+//===--------------------------------------------------------------------===//
+
+/// The directory to remove on the way out, in a fixed buffer: the signal
+/// handler reads it, and may allocate nothing.
+char gTempPath[PATH_MAX];
+volatile std::sig_atomic_t gTempSet = 0;
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/// Removes `name` (relative to the directory `dirFd`) and, when it is a
+/// directory, everything in it. System calls only, so that a signal handler
+/// may call it; symbolic links are removed, never followed.
+void removeTreeAt(int dirFd, const char *name, int depth) {
+  if (::unlinkat(dirFd, name, 0) == 0 || errno != EISDIR)
+    return;
+  int fd =
+      ::openat(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    // Entries removed while reading may make getdents skip others: read
+    // again from the start until a pass finds nothing (bounded).
+    bool removed = true;
+    for (int pass = 0; removed && pass < 8 && depth < 32; ++pass) {
+      removed = false;
+      ::lseek(fd, 0, SEEK_SET);
+      alignas(struct dirent64) char buffer[2048];
+      ssize_t n;
+      while ((n = ::getdents64(fd, buffer, sizeof buffer)) > 0) {
+        for (ssize_t at = 0; at < n;) {
+          const auto *entry =
+              reinterpret_cast<const struct dirent64 *>(buffer + at);
+          at += entry->d_reclen;
+          const char *child = entry->d_name;
+          if (std::strcmp(child, ".") == 0 || std::strcmp(child, "..") == 0)
+            continue;
+          removeTreeAt(fd, child, depth + 1);
+          removed = true;
+        }
+      }
+    }
+    ::close(fd);
+  }
+  ::unlinkat(dirFd, name, AT_REMOVEDIR);
+}
+
+/// Removes the temporary directory, if any; async-signal-safe.
+void removeTemp() {
+  if (!gTempSet)
+    return;
+  gTempSet = 0;
+  removeTreeAt(AT_FDCWD, gTempPath, 0);
+}
+
+/// SIGINT, SIGTERM, SIGHUP: remove the directory, then die of the signal
+/// as if there were no handler (the exit status says which signal).
+extern "C" void onCleanupSignal(int sig) {
+  removeTemp();
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig); // blocked until this handler returns, then fatal
+}
+
+/// Removes the directory on exit() too: LLVM's fatal errors call it, which
+/// runs no destructor. Signals that a shell set to be ignored stay ignored.
+void installCleanupHandlers() {
+  std::atexit(removeTemp);
+  for (int sig : kCleanupSignals) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    struct sigaction action {};
+    action.sa_handler = onCleanupSignal;
+    ::sigemptyset(&action.sa_mask);
+    ::sigaction(sig, &action, nullptr);
+  }
+}
+
+/// The temporary directory of a .mlir FILE: removed by the destructor when
+/// run() returns or throws, by removeTemp() on exit() and on the signals.
 struct TempDir {
   std::string path;
+  /// Takes the directory mkdtemp made (a path shorter than PATH_MAX).
+  void adopt(const std::string &dir) {
+    path = dir;
+    std::memcpy(gTempPath, dir.c_str(), dir.size() + 1);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    gTempSet = 1;
+  }
   ~TempDir() {
-    if (!path.empty()) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
+    if (path.empty())
+      return;
+    // No signal may cut the removal short and leave half of it.
+    sigset_t block, old;
+    ::sigemptyset(&block);
+    for (int sig : kCleanupSignals)
+      ::sigaddset(&block, sig);
+    ::sigprocmask(SIG_BLOCK, &block, &old);
+    removeTemp();
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
   }
 };
 
@@ -145,10 +251,13 @@ std::string compileToBundle(const Options &o, TempDir &temp) {
       std::string(tmp && *tmp ? tmp : "/tmp") + "/rotary-runner-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
+  if (pattern.size() >= PATH_MAX)
+    throw Failure{"the temporary directory " + pattern +
+                  " has too long a name (set TMPDIR)"};
   if (!::mkdtemp(buffer.data()))
     throw Failure{"cannot create a temporary directory " + pattern + ": " +
                   std::strerror(errno)};
-  temp.path = buffer.data();
+  temp.adopt(buffer.data());
   std::string stem = fs::path(o.file).stem().string();
   std::string dir =
       temp.path + "/" + (stem.empty() ? "bundle" : stem) + ".rotary";
@@ -199,7 +308,63 @@ std::string listNames(const std::vector<bundle::TensorSpec> &specs) {
   return s;
 }
 
+/// `path` as compared for clashes between files: absolute, "." and ".."
+/// resolved, and so are the symbolic links of its existing part.
+std::string normalisedPath(const std::string &path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec)
+    return path;
+  fs::path p = fs::weakly_canonical(absolute, ec);
+  return (ec ? absolute.lexically_normal() : p).string();
+}
+
+/// True when `a` and `b` name one file: the same normalised path, or the
+/// same existing file (a hard link, a symbolic link).
+bool sameFile(const std::string &a, const std::string &b) {
+  if (normalisedPath(a) == normalisedPath(b))
+    return true;
+  std::error_code ec;
+  bool same = fs::equivalent(a, b, ec);
+  return !ec && same;
+}
+
+/// Refuses, before anything runs, outputs that would overwrite each other
+/// (only the last would survive) or an input or FILE (destroyed).
+void checkOutputPaths(const Options &o) {
+  auto out = [&](size_t i) {
+    return "--out #" + std::to_string(i + 1) + " ('" + o.outputs[i] + "')";
+  };
+  for (size_t i = 0; i < o.outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      if (sameFile(o.outputs[j], o.outputs[i]))
+        throw Failure{out(j) + " and " + out(i) +
+                      " are the same file; give each output its own"};
+    for (size_t k = 0; k < o.inputs.size(); ++k)
+      if (sameFile(o.outputs[i], o.inputs[k]))
+        throw Failure{out(i) + " is the file of --input #" +
+                      std::to_string(k + 1) + " ('" + o.inputs[k] +
+                      "'); writing it would destroy the input"};
+    if (sameFile(o.outputs[i], o.file))
+      throw Failure{out(i) + " is FILE ('" + o.file +
+                    "'); writing it would destroy it"};
+  }
+}
+
+/// "4.0e+15": the bytes of `dtype` x `shape`, in floating point so that a
+/// product past 64 bits prints too.
+std::string approximateBytes(bundle::DType dtype,
+                             const std::vector<int64_t> &shape) {
+  double bytes = double(bundle::dtypeBytes(dtype));
+  for (int64_t s : shape)
+    bytes *= double(s);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1e", bytes);
+  return text;
+}
+
 int run(const Options &o) {
+  checkOutputPaths(o);
   TempDir temp;
   std::string dir = o.file;
   struct stat st;
@@ -210,18 +375,25 @@ int run(const Options &o) {
 
   std::shared_ptr<runtime::Bundle> bundle = runtime::Bundle::load(dir);
   const bundle::Manifest &manifest = bundle->manifest();
+  // Messages about entries name FILE as given (for a .mlir file, not the
+  // temporary bundle compiled from it).
+  std::string names;
+  for (const bundle::Entry &e : manifest.entries)
+    names += (names.empty() ? "" : ", ") + e.name;
   std::string entryName;
   if (o.entry) {
     entryName = *o.entry;
   } else if (manifest.entries.size() == 1) {
     entryName = manifest.entries[0].name;
   } else {
-    std::string names;
-    for (const bundle::Entry &e : manifest.entries)
-      names += (names.empty() ? "" : ", ") + e.name;
-    throw Failure{"the bundle has " + std::to_string(manifest.entries.size()) +
+    throw Failure{"'" + o.file + "' has " +
+                  std::to_string(manifest.entries.size()) +
                   " entries; choose one with --entry NAME (" + names + ")"};
   }
+  if (!manifest.findEntry(entryName))
+    throw Failure{"'" + o.file + "' has no entry '" + entryName + "'" +
+                  (names.empty() ? std::string(" (it has no entries)")
+                                 : "; available: " + names)};
   const bundle::Entry &entry = bundle->entry(entryName);
 
   auto countError = [&](const char *option,
@@ -269,14 +441,29 @@ int run(const Options &o) {
       bundle->outputShapes(entry.name, inputRefs);
   std::vector<npy::Array> outputs;
   std::vector<runtime::TensorRef> outputRefs;
+  outputs.reserve(shapes.size());
   for (size_t i = 0; i < shapes.size(); ++i) {
     const bundle::TensorSpec &spec = entry.outputs[i];
+    const std::string which =
+        "--out #" + std::to_string(i + 1) + " (" + spec.name + ")";
     if (!npy::isSupported(spec.dtype))
-      throw Failure{"--out #" + std::to_string(i + 1) + " (" + spec.name +
-                    "): the output is " + bundle::dtypeName(spec.dtype) +
+      throw Failure{which + ": the output is " + bundle::dtypeName(spec.dtype) +
                     ", which .npy files here cannot hold (f32, f64, i32, "
                     "i64)"};
-    outputs.emplace_back(spec.dtype, shapes[i]);
+    const Failure tooBig{which + ": " + npy::describe(spec.dtype, shapes[i]) +
+                         " needs " + approximateBytes(spec.dtype, shapes[i]) +
+                         " bytes, more than can be allocated"};
+    int64_t numel, bytes;
+    if (!npy::byteSize(spec.dtype, shapes[i], numel, bytes) ||
+        uint64_t(bytes) > SIZE_MAX)
+      throw tooBig;
+    try {
+      outputs.emplace_back(spec.dtype, shapes[i]);
+    } catch (const std::bad_alloc &) {
+      throw tooBig;
+    } catch (const std::length_error &) {
+      throw tooBig;
+    }
   }
   for (npy::Array &a : outputs)
     outputRefs.emplace_back(a.data(), a.dtype, a.shape);
@@ -314,6 +501,7 @@ int run(const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  installCleanupHandlers();
   try {
     bool help = false;
     Options o = parseArgs(argc, argv, help);

@@ -7,7 +7,17 @@
 // and backward, and the optimizer update are compiled rotary kernels;
 // `--reference` runs the same model on plain LibTorch ops instead.
 //
+// Nothing is lost and everything is checked first (docs/rotary-train.md):
+// every option is validated before a model is built (exit status 2, a
+// message naming the option and its range); the --save and --fam-debug
+// paths are tried before the first step; a checkpoint records the model
+// options, its size and SHA-256 (Checkpoint.h) and is written atomically,
+// and a save that fails after training writes the model to the system's
+// temporary folder instead.
+//
 //===----------------------------------------------------------------------===//
+
+#include "Checkpoint.h"
 
 #include "rotary/Torch/DynamicBase.h"
 #include "rotary/Torch/Fam.h"
@@ -16,14 +26,24 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace rotary;
@@ -31,6 +51,19 @@ using namespace rotary;
 namespace {
 /// Where Debian's fortunes, fortunes-min packages put their text.
 constexpr const char *kDefaultData = "/usr/share/games/fortunes";
+
+/// Test hook, for test/rotary-train/kill-in-save.test only: when this
+/// environment variable is set, --save SIGKILLs the process once the
+/// temporary file is completely written, synced and closed, just before it
+/// is renamed over the target; the test checks that the previous checkpoint
+/// survives byte for byte and still resumes.
+constexpr const char *kKillInSaveHook = "ROTARY_TRAIN_TEST_KILL_IN_SAVE";
+
+/// Exit statuses: 1 when the run failed (bad data or checkpoint, a failed
+/// save, no improvement of the validation loss), 2 when the command line
+/// cannot work (an option out of range, an unusable path, a checkpoint of
+/// another model, too little text for --seq).
+constexpr int kFailed = 1, kBadUsage = 2;
 
 struct Args {
   std::string data = kDefaultData;
@@ -42,30 +75,126 @@ struct Args {
   std::string save, resume, famDebug;
 };
 
+/// An integer option and its accepted range. --window also excludes 0
+/// (-1 is full attention); --rotations is also bounded by the head dim.
+struct IntegerOption {
+  const char *flag;
+  int64_t Args::*field;
+  int64_t min, max;
+};
+constexpr int64_t kMaxSteps = 1000000000;
+/// Tokens of one step (batch · seq) at most.
+constexpr int64_t kMaxTokensPerStep = int64_t(1) << 22;
+const IntegerOption kIntegerOptions[] = {
+    {"--steps", &Args::steps, 1, kMaxSteps},
+    {"--batch", &Args::batch, 1, 65536},
+    {"--seq", &Args::seq, 1, 65536},
+    {"--dim", &Args::dim, 4, 8192},
+    {"--heads", &Args::heads, 1, 1024},
+    {"--layers", &Args::layers, 1, 256},
+    {"--window", &Args::window, -1, 65536},
+    {"--rotations", &Args::rotations, 1, 1 << 20},
+    {"--warmup", &Args::warmup, 0, kMaxSteps},
+    {"--log-every", &Args::logEvery, 1, kMaxSteps},
+    {"--sample", &Args::sample, 0, 100000},
+    {"--seed", &Args::seed, 0, INT64_MAX},
+    {"--threads", &Args::threads, 0, 1024},
+};
+
+/// A real option: finite, in (min, max] or [min, max].
+struct RealOption {
+  const char *flag;
+  double Args::*field;
+  double min;
+  bool minExcluded;
+  double max;
+};
+const RealOption kRealOptions[] = {
+    {"--lr", &Args::lr, 0, true, 100},
+    {"--penalty", &Args::penalty, 0, false, 1e6},
+};
+
+/// Prints "rotary-train: message" and exits with `status`.
+[[noreturn]] void fail(int status, const std::string &message) {
+  std::fflush(stdout);
+  std::cerr << "rotary-train: " << message << "\n";
+  std::exit(status);
+}
+
 [[noreturn]] void usage(const std::string &error) {
   if (!error.empty())
-    std::cerr << "rotary-train: " << error << "\n\n";
-  std::cerr
+    fail(kBadUsage, error);
+  std::cout
       << "usage: rotary-train [options]\n"
          "  --data PATH       text file or directory of text files (default: "
          "Debian's fortunes)\n"
-         "  --steps N         optimizer steps (300)\n"
-         "  --batch N --seq N batch size (16) and context length (64)\n"
-         "  --dim N --heads N --layers N   model width (64), heads (4), "
-         "blocks (2)\n"
-         "  --window N        sliding attention window, -1 = full (32)\n"
-         "  --rotations N     Givens rotations per head (16)\n"
+         "  --steps N         optimizer steps (300; 1 to 10^9)\n"
+         "  --batch N --seq N batch size (16) and context length (64); 1 to "
+         "65536 each, batch * seq <= 4194304\n"
+         "  --dim N --heads N --layers N   model width (64; 4 to 8192), heads "
+         "(4; 1 to 1024), blocks (2; 1 to 256);\n"
+         "                    dim / heads must be a multiple of 4\n"
+         "  --window N        sliding attention window, -1 = full (32; -1 or "
+         "1 to 65536)\n"
+         "  --rotations N     Givens rotations per head (16; 1 to "
+         "Dh*(Dh-1)/2, Dh = dim / heads)\n"
          "  --hdd             HDD-RoPE instead of RoPE\n"
-         "  --lr X --warmup N peak learning rate (0.5: FAM is SGD with an EMA momentum), warmup steps (30)\n"
-         "  --penalty X       weight of the orthogonality penalty (1e-3)\n"
+         "  --lr X --warmup N peak learning rate (0.5, in (0, 100]: FAM is "
+         "SGD with an EMA momentum), warmup steps (30)\n"
+         "  --penalty X       weight of the orthogonality penalty (1e-3; 0 "
+         "to 1e6)\n"
          "  --reference       plain LibTorch ops instead of compiled kernels\n"
          "  --save FILE       write model, optimizer and base schedule at "
-         "the end\n"
-         "  --resume FILE     start from a file written by --save\n"
+         "the end (checked before the first step)\n"
+         "  --resume FILE     start from a file written by --save (same "
+         "--dim --heads --layers --window --rotations --hdd)\n"
          "  --fam-debug FILE  FAM's JSON-lines record (every log step)\n"
-         "  --log-every N (25)  --sample N chars (160)  --seed N (1)  "
-         "--threads N (LibTorch's threads; default: LibTorch's)\n";
-  std::exit(error.empty() ? 0 : 2);
+         "  --log-every N (25)  --sample N chars (160; 0 to 100000)  --seed "
+         "N (1; >= 0)  --threads N (LibTorch's threads, 0 to 1024; default: "
+         "LibTorch's)\n"
+         "Exit status: 0 when the validation loss improved, 1 when it did "
+         "not or the run failed, 2 for a bad command line.\n";
+  std::exit(0);
+}
+
+std::string rangeOf(const IntegerOption &o) {
+  if (std::string_view(o.flag) == "--window")
+    return "-1 (full attention) or an integer in [1, " + std::to_string(o.max) +
+           "]";
+  return "an integer in [" + std::to_string(o.min) + ", " +
+         std::to_string(o.max) + "]";
+}
+
+int64_t integerValue(const IntegerOption &o, const std::string &v) {
+  const char *s = v.c_str();
+  // strtoll alone would skip blanks and accept an empty string.
+  bool digits =
+      !v.empty() &&
+      (std::isdigit((unsigned char)s[0]) ||
+       ((s[0] == '-' || s[0] == '+') && std::isdigit((unsigned char)s[1])));
+  char *end = nullptr;
+  errno = 0;
+  long long n = digits ? std::strtoll(s, &end, 10) : 0;
+  if (!digits || *end || errno == ERANGE || n < o.min || n > o.max ||
+      (std::string_view(o.flag) == "--window" && n == 0))
+    usage(std::string(o.flag) + " " + v + ": must be " + rangeOf(o));
+  return int64_t(n);
+}
+
+double realValue(const RealOption &o, const std::string &v) {
+  std::ostringstream range;
+  range << (o.minExcluded ? "(" : "[") << o.min << ", " << o.max << "]";
+  const char *s = v.c_str();
+  char *end = nullptr;
+  errno = 0;
+  double x = v.empty() || std::isspace((unsigned char)s[0])
+                 ? std::nan("")
+                 : std::strtod(s, &end);
+  if (!end || *end || errno == ERANGE || !std::isfinite(x) ||
+      (o.minExcluded ? x <= o.min : x < o.min) || x > o.max)
+    usage(std::string(o.flag) + " " + v + ": must be a finite number in " +
+          range.str());
+  return x;
 }
 
 Args parse(int argc, char **argv) {
@@ -75,50 +204,72 @@ Args parse(int argc, char **argv) {
       usage(std::string(argv[i]) + " needs a value");
     return argv[++i];
   };
-  auto integer = [&](int &i) {
-    std::string v = value(i);
-    char *end = nullptr;
-    long long n = std::strtoll(v.c_str(), &end, 10);
-    if (!end || *end)
-      usage(std::string(argv[i - 1]) + ": not an integer: " + v);
-    return int64_t(n);
-  };
-  auto real = [&](int &i) {
-    std::string v = value(i);
-    char *end = nullptr;
-    double x = std::strtod(v.c_str(), &end);
-    if (!end || *end)
-      usage(std::string(argv[i - 1]) + ": not a number: " + v);
-    return x;
+  auto path = [&](int &i) {
+    std::string flag = argv[i], v = value(i);
+    if (v.empty())
+      usage(flag + " needs a non-empty path");
+    return v;
   };
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
-    if (f == "--data") a.data = value(i);
-    else if (f == "--steps") a.steps = integer(i);
-    else if (f == "--batch") a.batch = integer(i);
-    else if (f == "--seq") a.seq = integer(i);
-    else if (f == "--dim") a.dim = integer(i);
-    else if (f == "--heads") a.heads = integer(i);
-    else if (f == "--layers") a.layers = integer(i);
-    else if (f == "--window") a.window = integer(i);
-    else if (f == "--rotations") a.rotations = integer(i);
-    else if (f == "--warmup") a.warmup = integer(i);
-    else if (f == "--log-every") a.logEvery = integer(i);
-    else if (f == "--sample") a.sample = integer(i);
-    else if (f == "--seed") a.seed = integer(i);
-    else if (f == "--threads") a.threads = integer(i);
-    else if (f == "--lr") a.lr = real(i);
-    else if (f == "--penalty") a.penalty = real(i);
-    else if (f == "--hdd") a.hdd = true;
-    else if (f == "--reference") a.reference = true;
-    else if (f == "--save") a.save = value(i);
-    else if (f == "--resume") a.resume = value(i);
-    else if (f == "--fam-debug") a.famDebug = value(i);
-    else if (f == "--help" || f == "-h") usage("");
-    else usage("unknown option " + f);
+    bool known = false;
+    for (const IntegerOption &o : kIntegerOptions)
+      if (f == o.flag) {
+        std::string v = value(i);
+        a.*o.field = integerValue(o, v);
+        known = true;
+      }
+    for (const RealOption &o : kRealOptions)
+      if (f == o.flag) {
+        std::string v = value(i);
+        a.*o.field = realValue(o, v);
+        known = true;
+      }
+    if (known)
+      continue;
+    if (f == "--data")
+      a.data = path(i);
+    else if (f == "--hdd")
+      a.hdd = true;
+    else if (f == "--reference")
+      a.reference = true;
+    else if (f == "--save")
+      a.save = path(i);
+    else if (f == "--resume")
+      a.resume = path(i);
+    else if (f == "--fam-debug")
+      a.famDebug = path(i);
+    else if (f == "--help" || f == "-h")
+      usage("");
+    else
+      usage("unknown option " + f + " (rotary-train --help lists the options)");
   }
-  if (a.steps < 1 || a.batch < 1 || a.seq < 2 || a.logEvery < 1)
-    usage("--steps, --batch, --log-every must be >= 1 and --seq >= 2");
+
+  // What the model's modules need of the options together
+  // (runtime/torch/Transformer.cpp, RotationBlock.cpp).
+  std::string dimHeads =
+      "--dim " + std::to_string(a.dim) + " --heads " + std::to_string(a.heads);
+  if (a.dim % a.heads)
+    usage(dimHeads + ": --dim must be a multiple of --heads (each head gets "
+                     "dim / heads features)");
+  int64_t headDim = a.dim / a.heads;
+  if (headDim % 4)
+    usage(dimHeads +
+          ": the head dim (--dim / --heads = " + std::to_string(headDim) +
+          ") must be a multiple of 4 (RoPE rotates pairs of features, "
+          "HDD-RoPE chunks of 4)");
+  int64_t pairs = headDim * (headDim - 1) / 2;
+  if (a.rotations > pairs)
+    usage("--rotations " + std::to_string(a.rotations) +
+          ": must be an integer in [1, " + std::to_string(pairs) +
+          "] with a head dim of " + std::to_string(headDim) +
+          " (--dim / --heads; a head has Dh*(Dh-1)/2 pairs of features to "
+          "rotate)");
+  if (a.batch * a.seq > kMaxTokensPerStep)
+    usage("--batch " + std::to_string(a.batch) + " --seq " +
+          std::to_string(a.seq) + ": " + std::to_string(a.batch * a.seq) +
+          " tokens per step; batch * seq must be at most " +
+          std::to_string(kMaxTokensPerStep));
   return a;
 }
 
@@ -147,11 +298,12 @@ std::string readText(const std::string &path) {
   return text;
 }
 
-/// `batch` windows of seq + 1 bytes at random offsets of `data`.
+/// `batch` windows of seq + 1 bytes at random offsets of `data` (which
+/// holds at least seq + 1 bytes).
 torch::Tensor batchOf(const torch::Tensor &data, int64_t batch, int64_t seq,
                       torch::Generator &gen) {
-  torch::Tensor starts = torch::randint(0, data.size(0) - seq - 1, {batch},
-                                        gen, torch::kInt64);
+  torch::Tensor starts =
+      torch::randint(0, data.size(0) - seq, {batch}, gen, torch::kInt64);
   torch::Tensor offsets = torch::arange(seq + 1, torch::kInt64);
   return data.index({starts.unsqueeze(1) + offsets.unsqueeze(0)});
 }
@@ -184,10 +336,167 @@ std::string sampleText(nn::Transformer &model, const std::string &prompt,
     out += char(id);
   return out;
 }
+/// The first line of a LibTorch message (without its backtrace).
+std::string firstLine(const std::string &message) {
+  return message.substr(0, message.find('\n'));
+}
+
+/// All bytes of the file `path`; throws CheckpointError with the reason.
+std::string readFile(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw train::CheckpointError(std::string("cannot open it: ") +
+                                 std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw train::CheckpointError("not a regular file");
+  }
+  std::string bytes;
+  bytes.reserve(size_t(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      throw train::CheckpointError(std::string("cannot read it: ") +
+                                   std::strerror(error));
+    }
+    if (n == 0)
+      break;
+    bytes.append(buffer, size_t(n));
+  }
+  ::close(fd);
+  return bytes;
+}
+
+/// The model options a checkpoint records (Checkpoint.h's kModelKeys) and
+/// their values in this run.
+std::map<std::string, std::string> modelConfig(const Args &a) {
+  return {{"dim", std::to_string(a.dim)},
+          {"heads", std::to_string(a.heads)},
+          {"layers", std::to_string(a.layers)},
+          {"window", std::to_string(a.window)},
+          {"rotations", std::to_string(a.rotations)},
+          {"hdd", a.hdd ? "1" : "0"}};
+}
+
+/// Exits with a message when `saved` was made with other model options.
+void checkResumable(const Args &a,
+                    const std::map<std::string, std::string> &saved) {
+  std::map<std::string, std::string> mine = modelConfig(a);
+  for (const char *key : train::kModelKeys) {
+    const std::string &then = saved.at(key), &now = mine.at(key);
+    if (then == now)
+      continue;
+    std::string flag = std::string("--") + key;
+    std::string what =
+        flag == "--hdd"
+            ? (then == "1" ? "with --hdd (HDD-RoPE), not without it"
+                           : "without --hdd (RoPE), not with it")
+            : "with " + flag + " " + then + ", not " + flag + " " + now;
+    fail(kBadUsage, "--resume " + a.resume + ": the checkpoint was made " +
+                        what +
+                        " (the model options --dim --heads --layers --window "
+                        "--rotations --hdd must match the checkpoint's)");
+  }
+}
+
+std::string formatReal(double x) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", x);
+  return buffer;
+}
+
+/// Writes `bytes` to a new file of the system's temporary folder; returns
+/// its path, or throws.
+std::string rescue(const std::string &bytes) {
+  std::error_code ec;
+  fs::path folder = fs::temp_directory_path(ec);
+  if (ec)
+    folder = "/tmp";
+  std::string pattern = (folder / "rotary-train-rescue-XXXXXX.pt").string();
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = ::mkstemps(name.data(), 3);
+  if (fd < 0)
+    throw train::CheckpointError("cannot create a file in '" + folder.string() +
+                                 "': " + std::strerror(errno));
+  ::close(fd);
+  try {
+    train::writeFileAtomically(name.data(), bytes);
+  } catch (...) {
+    ::unlink(name.data());
+    throw;
+  }
+  return name.data();
+}
 } // namespace
 
 int main(int argc, char **argv) try {
   Args a = parse(argc, argv);
+
+  // The output paths, before any work: a run must not train and then find
+  // it cannot save.
+  auto checkOutput = [](const char *flag, const std::string &path,
+                        bool append) {
+    if (path.empty())
+      return;
+    try {
+      train::checkOutputPath(path, append);
+    } catch (const train::CheckpointError &e) {
+      fail(kBadUsage, std::string(flag) + " " + path + ": " + e.what());
+    }
+  };
+  checkOutput("--save", a.save, false);
+  checkOutput("--fam-debug", a.famDebug, true);
+
+  // The checkpoint: readable, intact, of this model.
+  std::optional<train::Checkpoint> resumed;
+  int64_t stepsBefore = 0;
+  if (!a.resume.empty()) {
+    try {
+      resumed = train::parseCheckpoint(readFile(a.resume));
+    } catch (const train::CheckpointError &e) {
+      fail(kFailed, "--resume " + a.resume + ": " + e.what());
+    }
+    checkResumable(a, resumed->config);
+    auto done = resumed->config.find("steps_done");
+    if (done != resumed->config.end())
+      stepsBefore = train::parseDecimal(done->second).value_or(0);
+  }
+
+  // The text: 90 % for training, 10 % for validation, each holding at
+  // least one window of seq + 1 bytes.
+  std::error_code ec;
+  if (!fs::exists(a.data, ec))
+    fail(kBadUsage, "--data " + a.data + ": no such file or folder" +
+                        (a.data == kDefaultData
+                             ? "; install Debian's fortunes-min (scripts/"
+                               "setup does)"
+                             : ""));
+  std::string text = readText(a.data);
+  if (text.empty())
+    fail(kFailed, "no usable text in '" + a.data + "' (0 bytes)" +
+                      (a.data == kDefaultData
+                           ? "; install Debian's fortunes-min (scripts/setup "
+                             "does)"
+                           : ""));
+  int64_t window = a.seq + 1;
+  // floor(0.9 n) >= window and n - floor(0.9 n) >= window.
+  int64_t needed =
+      std::max<int64_t>(10 * (window - 1) + 1, (10 * window + 8) / 9);
+  if (int64_t(text.size()) < needed)
+    fail(kBadUsage,
+         "--seq " + std::to_string(a.seq) + " needs at least " +
+             std::to_string(needed) +
+             " bytes of text (both the 90 % training and the 10 % validation "
+             "split must hold a window of seq + 1 bytes); '" +
+             a.data + "' has " + std::to_string(text.size()) + " bytes");
+
   // LibTorch's own default otherwise (one thread on Debian's build): its
   // OpenMP runtime and the kernels' busy-wait against each other when both
   // take every core (docs/benchmarks.md).
@@ -195,16 +504,6 @@ int main(int argc, char **argv) try {
     torch::set_num_threads(int(a.threads));
   torch::manual_seed(uint64_t(a.seed));
 
-  std::string text = readText(a.data);
-  if (int64_t(text.size()) < 4 * (a.seq + 1)) {
-    std::cerr << "rotary-train: no usable text in '" << a.data << "' ("
-              << text.size() << " bytes)"
-              << (a.data == kDefaultData
-                      ? "; install Debian's fortunes-min (scripts/setup does)"
-                      : "")
-              << "\n";
-    return 1;
-  }
   torch::Tensor bytes =
       torch::from_blob(text.data(), {int64_t(text.size())}, torch::kUInt8)
           .to(torch::kInt64);
@@ -237,15 +536,22 @@ int main(int argc, char **argv) try {
   if (!ropes.empty())
     base = std::make_unique<nn::DynamicBase>(
         ropes, nn::DynamicBaseOptions().patience(40).cooldown(40));
-  if (!a.resume.empty()) {
-    torch::serialize::InputArchive in;
-    in.load_from(a.resume);
-    model->load(in);
-    torch::serialize::InputArchive opt;
-    in.read("optimizer", opt);
-    optimizer.load(opt);
-    if (base)
-      base->load(in);
+  if (resumed) {
+    try {
+      torch::serialize::InputArchive in;
+      in.load_from(resumed->payload.data(), resumed->payload.size());
+      model->load(in);
+      torch::serialize::InputArchive opt;
+      in.read("optimizer", opt);
+      optimizer.load(opt);
+      if (base)
+        base->load(in);
+    } catch (const c10::Error &e) {
+      fail(kFailed, "--resume " + a.resume +
+                        ": its archive does not load into this model: " +
+                        firstLine(e.what_without_backtrace()));
+    }
+    resumed.reset(); // the payload's memory
   }
 
   int64_t params = 0;
@@ -290,16 +596,15 @@ int main(int argc, char **argv) try {
                       std::chrono::steady_clock::now() - start)
                       .count();
       std::printf("step %5lld  loss %.4f  lr %.2e  base %.0f  %.1f ms/step\n",
-                  (long long)step, recent / double(n),
-                  optimizer.current_lr(0), base ? base->base() : 0.0,
-                  ms / double(step));
+                  (long long)step, recent / double(n), optimizer.current_lr(0),
+                  base ? base->base() : 0.0, ms / double(step));
       std::fflush(stdout);
       recent = 0;
     }
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   double lastValid;
   {
     torch::NoGradGuard noGrad;
@@ -309,26 +614,79 @@ int main(int argc, char **argv) try {
               "%.0f tokens/s\n",
               firstValid, lastValid, firstValid / std::log(2.0),
               lastValid / std::log(2.0),
-              double(a.steps * a.batch * a.seq) / seconds);
+              double(a.steps) * double(a.batch) * double(a.seq) / seconds);
   if (a.sample > 0)
     std::printf("sample: %s\n",
                 sampleText(model, "Q: ", a.sample, a.seq, gen).c_str());
+  std::fflush(stdout);
+
   if (!a.save.empty()) {
-    torch::serialize::OutputArchive out;
-    model->save(out);
-    torch::serialize::OutputArchive opt;
-    optimizer.save(opt);
-    out.write("optimizer", opt);
-    if (base)
-      base->save(out);
-    out.save_to(a.save);
+    // Serialised in memory, then written atomically: the previous file at
+    // a.save stays whole until the new one is complete.
+    std::string checkpoint;
+    try {
+      std::ostringstream payload;
+      torch::serialize::OutputArchive out;
+      model->save(out);
+      torch::serialize::OutputArchive opt;
+      optimizer.save(opt);
+      out.write("optimizer", opt);
+      if (base)
+        base->save(out);
+      out.save_to(payload);
+      std::map<std::string, std::string> config = modelConfig(a);
+      config["steps_done"] = std::to_string(stepsBefore + a.steps);
+      config["seq"] = std::to_string(a.seq);
+      config["batch"] = std::to_string(a.batch);
+      config["seed"] = std::to_string(a.seed);
+      config["lr"] = formatReal(a.lr);
+      config["penalty"] = formatReal(a.penalty);
+      config["validation_loss"] = formatReal(lastValid);
+      checkpoint = train::formatCheckpoint(config, payload.str());
+    } catch (const c10::Error &e) {
+      fail(kFailed, "--save " + a.save + ": cannot serialise the model: " +
+                        firstLine(e.what_without_backtrace()));
+    } catch (const std::exception &e) {
+      fail(kFailed,
+           "--save " + a.save + ": cannot serialise the model: " + e.what());
+    }
+    std::function<void()> hook;
+    if (std::getenv(kKillInSaveHook))
+      hook = [] {
+        std::fflush(stdout);
+        std::raise(SIGKILL);
+      };
+    try {
+      train::writeFileAtomicallyWithHook(a.save, checkpoint, hook);
+    } catch (const std::exception &e) {
+      std::string message = "--save " + a.save + ": " + e.what();
+      try {
+        fail(kFailed, message + "; the trained model was saved to '" +
+                          rescue(checkpoint) + "' instead");
+      } catch (const std::exception &r) {
+        fail(kFailed, message +
+                          "; saving it to the temporary folder failed "
+                          "too (" +
+                          r.what() + "): the model is lost");
+      }
+    }
     std::printf("saved to %s\n", a.save.c_str());
   }
-  return lastValid < firstValid ? 0 : 1;
+  if (!(lastValid < firstValid)) {
+    char losses[96];
+    std::snprintf(losses, sizeof losses, "%.4f -> %.4f", firstValid, lastValid);
+    fail(kFailed, std::string("exit status 1: the validation loss did not "
+                              "improve (") +
+                      losses + "); more --steps or another --lr may help");
+  }
+  return 0;
 } catch (const c10::Error &e) {
-  std::cerr << "rotary-train: " << e.what_without_backtrace() << "\n";
-  return 1;
+  std::fflush(stdout);
+  std::cerr << "rotary-train: " << firstLine(e.what_without_backtrace())
+            << "\n";
+  return kFailed;
 } catch (const std::exception &e) {
+  std::fflush(stdout);
   std::cerr << "rotary-train: " << e.what() << "\n";
-  return 1;
+  return kFailed;
 }

@@ -1,6 +1,6 @@
 //===- rotary-translate.cpp - .mlir to a kernel bundle --------------------===//
 //
-//   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>]
+//   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
 // directory that the runtime loads; see rotary/Bundle/Manifest.h.
@@ -31,6 +31,13 @@ int main(int argc, char **argv) {
       cl::desc("Do not generate the backward functions (@f_bwd, @f_fwd, "
                "@f_vjp) of the differentiable public functions"),
       cl::init(false));
+  cl::opt<bool> force(
+      "force",
+      cl::desc("Replace whatever is at the -o path (a file, a symbolic link, "
+               "a directory that is not a bundle); without it only an earlier "
+               "bundle or an empty directory is replaced. The input, the "
+               "current directory and their parents are never replaced"),
+      cl::init(false));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -40,6 +47,7 @@ int main(int argc, char **argv) {
   rotary::compiler::CompileOptions options;
   options.cpu = cpu;
   options.gradients = !noGradients;
+  options.force = force;
   std::string error;
   if (!rotary::compiler::compileFileToBundle(input, output, options, error)) {
     llvm::errs() << error;

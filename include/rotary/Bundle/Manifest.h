@@ -16,6 +16,16 @@
 // success, or k > 0 when run-time check k (1-based index into
 // `Entry::checks`) failed; the kernel then computes nothing out of bounds.
 //
+// Integrity: `content_hash` is the contentHash() below of the manifest and
+// the libraries it names. The compiler writes it once the library is
+// linked; the runtime recomputes it on every load and refuses a bundle whose
+// manifest.json or library changed since (a hand-edited dtype or check
+// message, a modified or truncated library), since either would run wrong
+// code or describe the code wrongly. The digest covers the fields this
+// version of rotary reads: keys it does not know are ignored and not
+// covered, and a writer that adds a field changes the digest older readers
+// recompute, so they refuse its bundles as changed (and say to recompile).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef ROTARY_BUNDLE_MANIFEST_H
@@ -24,6 +34,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rotary::bundle {
@@ -149,7 +160,7 @@ struct Manifest {
   int formatVersion = kFormatVersion;
   std::string compilerVersion; ///< rotary version that wrote it
   std::string mlirVersion;
-  std::string contentHash;     ///< hash of the source IR and the options
+  std::string contentHash;     ///< contentHash(*this, libraries), hex
   std::string cpuLibrary;      ///< relative path, empty when absent
   std::string cpuTarget;       ///< e.g. "x86-64 +avx2,+fma": what it needs
   std::vector<Entry> entries;
@@ -169,6 +180,25 @@ struct Manifest {
 
 /// Serialises to JSON text.
 std::string toJson(const Manifest &manifest);
+
+/// A library of a bundle as contentHash() takes it: its path relative to the
+/// bundle directory, as the manifest names it (`cpu_library`), and its bytes.
+using BundleFile = std::pair<std::string, std::string>;
+
+/// The files contentHash() covers for `manifest`, without their bytes: its
+/// CPU library when it names one (GPU images later), in that order.
+std::vector<std::string> hashedFiles(const Manifest &manifest);
+
+/// The `content_hash` of a bundle: SHA-256, as 64 lowercase hex digits, of
+///   field(toJson(manifest with content_hash = ""))
+///   u64(files.size())
+///   field(path) field(bytes)        for each of `files`, in order
+/// where u64(n) is n as 8 bytes little-endian and field(s) is
+/// u64(s.size()) followed by the bytes of s. Every part is length-prefixed,
+/// so no two different manifests or file sets give the same input. `files`
+/// are those of hashedFiles(manifest); `manifest.contentHash` is ignored.
+std::string contentHash(const Manifest &manifest,
+                        const std::vector<BundleFile> &files);
 /// Parses JSON text; on any error (syntax, missing or ill-typed field,
 /// unknown dtype, wrong format name or version, out-of-range SameAs)
 /// returns nullopt and sets `error` to a message naming the field.

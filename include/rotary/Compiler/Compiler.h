@@ -22,11 +22,21 @@ struct CompileOptions {
   /// function (@f_bwd, and @f_fwd / @f_vjp when values must be saved) and
   /// describe them in the manifest's "gradients".
   bool gradients = false;
+  /// Replace whatever is at the bundle path. Without it only an earlier
+  /// bundle or an empty directory is replaced, and anything else (a file, a
+  /// symbolic link, another directory) is refused. Never, even with it: the
+  /// input file, the current directory, or a directory containing either.
+  /// Not part of the bundle's identity (bundleKey ignores it).
+  bool force = false;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the
-/// bundle directory `bundleDir` (created or replaced). Returns false and sets
-/// `error` (with the diagnostics, located in the source) on failure.
+/// bundle directory `bundleDir` (created, or replaced as
+/// CompileOptions::force says). The CPU name and the destination are checked
+/// before any work; the bundle is assembled in a temporary sibling directory
+/// (removed on every error path, and at exit() should LLVM abort) and
+/// renamed into place. Returns false and sets `error` (with the
+/// diagnostics, located in the source) on failure.
 bool compileFileToBundle(const std::string &inputPath,
                          const std::string &bundleDir,
                          const CompileOptions &options, std::string &error);

@@ -31,9 +31,12 @@ struct Array {
   std::vector<unsigned char> bytes;
 
   Array() = default;
-  /// Zero-filled array of this dtype and shape.
+  /// Zero-filled array of this dtype and shape. Throws Error for a negative
+  /// size or a byte size that overflows 64 bits (byteSize), std::bad_alloc
+  /// when the memory cannot be allocated.
   Array(bundle::DType dtype, std::vector<int64_t> shape);
 
+  /// The number of elements; throws Error when it overflows 64 bits.
   int64_t numel() const;
   void *data() { return bytes.data(); }
   const void *data() const { return bytes.data(); }
@@ -42,6 +45,12 @@ struct Array {
     return reinterpret_cast<const T *>(bytes.data());
   }
 };
+
+/// The element count and byte size of an array of `dtype` and `shape`,
+/// multiplied with overflow checks: false (leaving the outputs unspecified)
+/// for a negative size or a product that does not fit in int64_t.
+bool byteSize(bundle::DType dtype, const std::vector<int64_t> &shape,
+              int64_t &numel, int64_t &bytes);
 
 /// True for the dtypes .npy files may hold here (f32, f64, i32, i64).
 bool isSupported(bundle::DType dtype);

@@ -65,9 +65,13 @@ struct TensorRef {
 class ROTARY_RUNTIME_API Bundle {
 public:
   /// Loads the bundle directory `dir`: reads and validates manifest.json,
-  /// dlopens its CPU library (RTLD_NOW | RTLD_LOCAL; closed when the last
+  /// recomputes its content_hash over the manifest and the CPU library and
+  /// refuses a bundle edited after compilation (bundle::contentHash),
+  /// dlopens the library (RTLD_NOW | RTLD_LOCAL; closed when the last
   /// shared_ptr goes) and resolves the symbol of every entry. Throws Error
-  /// (Kind::Load) naming the directory and what is wrong.
+  /// (Kind::Load) naming the directory and what is wrong, with the
+  /// system's reason for a file that cannot be read (permission denied, a
+  /// directory, not a regular file).
   static std::shared_ptr<Bundle> load(const std::string &dir);
 
   ~Bundle();

@@ -74,6 +74,11 @@ SmallVector<Value> loadMatrix(OpBuilder &b, Location loc, Value m,
 Value storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
                   int64_t c, ArrayRef<Value> v);
 
+/// `v` cast to static trailing dims `trailing` (the verifier allows them to
+/// be dynamic; the lowering sizes its unrolled code by them).
+Value withStaticTrailing(OpBuilder &b, Location loc, Value v,
+                         ArrayRef<int64_t> trailing);
+
 /// op(X)·op(Y) over matching leading dims of f32 [..., c, c] tensors.
 Value batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
                     bool transposeX, bool transposeY);

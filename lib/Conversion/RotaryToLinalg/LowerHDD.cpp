@@ -358,6 +358,15 @@ Value hdd::storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
   return dst;
 }
 
+Value hdd::withStaticTrailing(OpBuilder &b, Location loc, Value v,
+                              ArrayRef<int64_t> trailing) {
+  auto t = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  llvm::copy(trailing, shape.end() - trailing.size());
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  return type == t ? v : tensor::CastOp::create(b, loc, type, v).getResult();
+}
+
 Value hdd::batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
                          bool transposeX, bool transposeY) {
   MLIRContext *ctx = b.getContext();
@@ -732,12 +741,16 @@ struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    Value g = op.getRotations();
-    auto gt = cast<RankedTensorType>(g.getType());
-    int64_t rank = gt.getRank(), axis = op.getAxis();
-    if (gt.isDynamicDim(rank - 1))
+    auto inputType = cast<RankedTensorType>(op.getRotations().getType());
+    int64_t rank = inputType.getRank(), axis = op.getAxis();
+    // c from either trailing dim (the verifier makes them equal).
+    int64_t c = inputType.getDimSize(rank - 1);
+    if (ShapedType::isDynamic(c))
+      c = inputType.getDimSize(rank - 2);
+    if (ShapedType::isDynamic(c))
       return rewriter.notifyMatchFailure(op, "needs a static c");
-    int64_t c = gt.getShape().back();
+    Value g = withStaticTrailing(b, loc, op.getRotations(), {c, c});
+    auto gt = cast<RankedTensorType>(g.getType());
     // Collapse to [A, T, Bm, c, c].
     SmallVector<ReassociationIndices> re;
     ReassociationIndices before, after;
@@ -951,7 +964,7 @@ struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
             .getDefiningOp());
     Value result = tensor::CollapseShapeOp::create(
         b, loc, gt, expanded, expOp.getReassociationIndices());
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, castTo(b, loc, result, op.getType()));
     return success();
   }
 };

@@ -34,17 +34,6 @@ namespace {
 /// Tokens between two checkpoints of P in the fused backward.
 constexpr int64_t kCheckpoint = 64;
 
-/// `v` cast to static trailing dims `trailing` (the verifier allows them to
-/// be dynamic; the lowering sizes its unrolled code by them).
-Value withStaticTrailing(OpBuilder &b, Location loc, Value v,
-                         ArrayRef<int64_t> trailing) {
-  auto t = cast<RankedTensorType>(v.getType());
-  SmallVector<int64_t> shape(t.getShape());
-  llvm::copy(trailing, shape.end() - trailing.size());
-  auto type = RankedTensorType::get(shape, t.getElementType());
-  return type == t ? v : tensor::CastOp::create(b, loc, type, v).getResult();
-}
-
 /// A constant [K, 2] index table of the generator's pairs.
 Value pairTable(OpBuilder &b, Location loc, int64_t c) {
   SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);

@@ -196,10 +196,49 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
 }
 
 namespace {
+/// Sizes the verifier leaves open but the kernels are specialised to: the
+/// chunk size c of the P form of hdd_rope and of cumulative_rotation (their
+/// c x c products are unrolled). Reported here, with the reason, instead of
+/// as a failure to legalize.
+LogicalResult checkStaticChunk(Operation *op) {
+  auto trailingC = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    int64_t r = t.getRank();
+    return t.isDynamicDim(r - 1) ? t.getDimSize(r - 2) : t.getDimSize(r - 1);
+  };
+  auto report = [&](StringRef operand, StringRef dims) {
+    return op->emitOpError()
+           << "cannot be compiled with a dynamic chunk size: " << dims
+           << " of operand '" << operand
+           << "' (c x c) must be static, because the kernels are specialised "
+              "to c";
+  };
+  if (auto hdd = dyn_cast<HDDRopeOp>(op))
+    if (!hdd.isFused() && ShapedType::isDynamic(hdd.getChunkSize()))
+      return report("rotation", "dimension 4 or 5");
+  if (auto grad = dyn_cast<HDDRopeGradOp>(op))
+    if (!grad.isFused() && !grad.getChunk() &&
+        ShapedType::isDynamic(trailingC(grad.getRotation())))
+      return report("rotation", "dimension 4 or 5");
+  if (auto scan = dyn_cast<CumulativeRotationOp>(op))
+    if (ShapedType::isDynamic(trailingC(scan.getRotations())))
+      return report("rotations", "one of the last two dimensions");
+  if (auto grad = dyn_cast<CumulativeRotationGradOp>(op))
+    if (ShapedType::isDynamic(trailingC(grad.getRotations())))
+      return report("rotations", "one of the last two dimensions");
+  return success();
+}
+
 struct ConvertRotaryToLinalgPass
     : rotary::impl::ConvertRotaryToLinalgBase<ConvertRotaryToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    WalkResult unsupported = getOperation()->walk([](Operation *op) {
+      return failed(checkStaticChunk(op)) ? WalkResult::interrupt()
+                                          : WalkResult::advance();
+    });
+    if (unsupported.wasInterrupted())
+      return signalPassFailure();
     // rotation_block is lowered as one fused kernel (LowerChains.cpp).
     RewritePatternSet patterns(ctx);
     populateRotaryToLinalgPatterns(patterns);
