@@ -21,6 +21,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <sys/stat.h>
+#include <string_view>
 #include <unordered_map>
 
 using namespace rotary;
@@ -319,23 +320,17 @@ std::string unreadable(const std::string &dir, const std::string &what,
 /// them; touching a page past the end of a truncated file then kills the
 /// process with SIGBUS. So check a 64-bit ELF file's extent first; leave
 /// anything else (too short for a header, not ELF, 32-bit) to dlopen, whose
-/// message says what is wrong. Returns an empty string when fine.
-std::string truncatedElf(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return "";
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
+/// message says what is wrong. `file` is the library's bytes (read whole for
+/// the content hash). Returns an empty string when fine.
+std::string truncatedElf(std::string_view file) {
   Elf64_Ehdr eh;
-  if (::fstat(fd, &st) != 0 ||
-      ::pread(fd, &eh, sizeof eh, 0) != ssize_t(sizeof eh) ||
-      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+  if (file.size() < sizeof eh)
+    return "";
+  std::memcpy(&eh, file.data(), sizeof eh);
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64)
     return "";
-  const uint64_t size = uint64_t(st.st_size);
+  const uint64_t size = file.size();
   uint64_t needed = sizeof eh;
   auto extend = [&](uint64_t offset, uint64_t length) {
     uint64_t end;
@@ -348,9 +343,8 @@ std::string truncatedElf(const std::string &path) {
   if (needed <= size && eh.e_phentsize >= sizeof(Elf64_Phdr)) {
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
       Elf64_Phdr ph;
-      if (::pread(fd, &ph, sizeof ph, off_t(eh.e_phoff + i * eh.e_phentsize)) !=
-          ssize_t(sizeof ph))
-        return "cannot read its program headers";
+      std::memcpy(&ph, file.data() + eh.e_phoff + uint64_t(i) * eh.e_phentsize,
+                  sizeof ph);
       if (ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC)
         extend(ph.p_offset, ph.p_filesz);
     }
@@ -504,12 +498,17 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
     loadError(dir, what + " changed after compilation (content_hash "
                           "mismatch); recompile it with rotary-translate");
   }
-  files.clear();
 
   if (!m.cpuLibrary.empty()) {
     const std::string library = dir + "/" + m.cpuLibrary;
     checkCpuTarget(dir, m.cpuTarget);
-    std::string truncated = truncatedElf(library);
+    // hashedFiles(m) lists the CPU library when the manifest names one.
+    auto file = std::find_if(files.begin(), files.end(),
+                             [&](const bundle::BundleFile &f) {
+                               return f.first == m.cpuLibrary;
+                             });
+    std::string truncated =
+        file == files.end() ? std::string() : truncatedElf(file->second);
     if (!truncated.empty())
       loadError(dir, "cannot open its CPU library " + m.cpuLibrary + ": " +
                          truncated);

@@ -526,14 +526,10 @@ bool containsPath(StringRef path, StringRef inner) {
 /// What replacing `bundleDir` would do, checked before any work: an earlier
 /// bundle or an empty folder is replaced; anything else only with `force`;
 /// the input, the current directory and their ancestors never.
-bool checkDestination(const std::string &bundleDir,
+/// `target` is entryPath(bundleDir).
+bool checkDestination(const std::string &bundleDir, StringRef target,
                       const std::string &inputPath, bool force,
                       std::string &error) {
-  if (bundleDir.empty()) {
-    error = "rotary: the bundle path is empty";
-    return false;
-  }
-  SmallString<256> target = entryPath(bundleDir);
   SmallString<256> cwd, realCwd;
   if (!llvm::sys::fs::current_path(cwd) &&
       !llvm::sys::fs::real_path(cwd, realCwd) &&
@@ -612,8 +608,15 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
                      const compiler::CompileOptions &options,
                      std::string &error) {
   initialize();
+  if (bundleDir.empty()) {
+    error = "rotary: the bundle path is empty";
+    return false;
+  }
+  // Build beside the destination (an absolute path: LLVM resolves relative
+  // unique names against the temp directory), then rename into place.
+  SmallString<256> target = entryPath(bundleDir);
   if (!checkCpu(options, error) ||
-      !checkDestination(bundleDir, inputPath, options.force, error))
+      !checkDestination(bundleDir, target, inputPath, options.force, error))
     return false;
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -634,9 +637,6 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
   llvm::raw_string_ostream diagStream(diagnostics);
   SourceMgrDiagnosticHandler handler(sm, &ctx, diagStream);
 
-  // Build beside the destination (an absolute path: LLVM resolves relative
-  // unique names against the temp directory), then rename into place.
-  SmallString<256> target = entryPath(bundleDir);
   SmallString<256> tmp(target);
   tmp += ".tmp-%%%%%%";
   SmallString<256> tmpDir;

@@ -166,19 +166,12 @@ std::string rangeOf(const IntegerOption &o) {
 }
 
 int64_t integerValue(const IntegerOption &o, const std::string &v) {
-  const char *s = v.c_str();
-  // strtoll alone would skip blanks and accept an empty string.
-  bool digits =
-      !v.empty() &&
-      (std::isdigit((unsigned char)s[0]) ||
-       ((s[0] == '-' || s[0] == '+') && std::isdigit((unsigned char)s[1])));
-  char *end = nullptr;
-  errno = 0;
-  long long n = digits ? std::strtoll(s, &end, 10) : 0;
-  if (!digits || *end || errno == ERANGE || n < o.min || n > o.max ||
-      (std::string_view(o.flag) == "--window" && n == 0))
+  // The checkpoint header's parser: plain decimal, no overflow.
+  std::optional<int64_t> n = train::parseDecimal(v);
+  if (!n || *n < o.min || *n > o.max ||
+      (std::string_view(o.flag) == "--window" && *n == 0))
     usage(std::string(o.flag) + " " + v + ": must be " + rangeOf(o));
-  return int64_t(n);
+  return *n;
 }
 
 double realValue(const RealOption &o, const std::string &v) {

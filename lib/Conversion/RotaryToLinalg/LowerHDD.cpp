@@ -741,12 +741,9 @@ struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    auto inputType = cast<RankedTensorType>(op.getRotations().getType());
-    int64_t rank = inputType.getRank(), axis = op.getAxis();
-    // c from either trailing dim (the verifier makes them equal).
-    int64_t c = inputType.getDimSize(rank - 1);
-    if (ShapedType::isDynamic(c))
-      c = inputType.getDimSize(rank - 2);
+    int64_t rank = cast<RankedTensorType>(op.getRotations().getType()).getRank(),
+            axis = op.getAxis();
+    int64_t c = op.getChunkSize();
     if (ShapedType::isDynamic(c))
       return rewriter.notifyMatchFailure(op, "needs a static c");
     Value g = withStaticTrailing(b, loc, op.getRotations(), {c, c});

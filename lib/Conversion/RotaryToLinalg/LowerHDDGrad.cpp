@@ -254,11 +254,7 @@ struct LowerCumulativeRotationGrad
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    auto gt = cast<RankedTensorType>(op.getRotations().getType());
-    int64_t rank = gt.getRank();
-    int64_t c = gt.getDimSize(rank - 1);
-    if (ShapedType::isDynamic(c))
-      c = gt.getDimSize(rank - 2);
+    int64_t c = op.getChunkSize();
     if (ShapedType::isDynamic(c))
       return rewriter.notifyMatchFailure(op, "needs a static c");
     Value g = withStaticTrailing(b, loc, op.getRotations(), {c, c});
@@ -293,14 +289,6 @@ Value chunked(OpBuilder &b, Location loc, Value x, int64_t c) {
       SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
 }
 
-/// The chunk size of an hdd_rope_grad: the attribute, or P's static c.
-int64_t chunkOf(HDDRopeGradOp op) {
-  if (auto c = op.getChunk())
-    return *c;
-  auto p = cast<RankedTensorType>(op.getRotation().getType());
-  return p.isDynamicDim(5) ? p.getDimSize(4) : p.getDimSize(5);
-}
-
 /// hdd_rope_grad with P: x̄ = Pᵀ·ȳ (P·ȳ with inverse), and P̄ = ȳ·xᵀ
 /// (x·ȳᵀ with inverse) per chunk, one parallel generic each.
 struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
@@ -313,7 +301,7 @@ struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
-    int64_t c = chunkOf(op);
+    int64_t c = op.getChunkSize();
     if (ShapedType::isDynamic(c))
       return rewriter.notifyMatchFailure(op, "needs a static chunk size");
     bool inverse = op.getInverse();

@@ -201,11 +201,6 @@ namespace {
 /// c x c products are unrolled). Reported here, with the reason, instead of
 /// as a failure to legalize.
 LogicalResult checkStaticChunk(Operation *op) {
-  auto trailingC = [](Value v) {
-    auto t = cast<RankedTensorType>(v.getType());
-    int64_t r = t.getRank();
-    return t.isDynamicDim(r - 1) ? t.getDimSize(r - 2) : t.getDimSize(r - 1);
-  };
   auto report = [&](StringRef operand, StringRef dims) {
     return op->emitOpError()
            << "cannot be compiled with a dynamic chunk size: " << dims
@@ -214,17 +209,16 @@ LogicalResult checkStaticChunk(Operation *op) {
               "to c";
   };
   if (auto hdd = dyn_cast<HDDRopeOp>(op))
-    if (!hdd.isFused() && ShapedType::isDynamic(hdd.getChunkSize()))
+    if (ShapedType::isDynamic(hdd.getChunkSize()))
       return report("rotation", "dimension 4 or 5");
   if (auto grad = dyn_cast<HDDRopeGradOp>(op))
-    if (!grad.isFused() && !grad.getChunk() &&
-        ShapedType::isDynamic(trailingC(grad.getRotation())))
+    if (ShapedType::isDynamic(grad.getChunkSize()))
       return report("rotation", "dimension 4 or 5");
   if (auto scan = dyn_cast<CumulativeRotationOp>(op))
-    if (ShapedType::isDynamic(trailingC(scan.getRotations())))
+    if (ShapedType::isDynamic(scan.getChunkSize()))
       return report("rotations", "one of the last two dimensions");
   if (auto grad = dyn_cast<CumulativeRotationGradOp>(op))
-    if (ShapedType::isDynamic(trailingC(grad.getRotations())))
+    if (ShapedType::isDynamic(grad.getChunkSize()))
       return report("rotations", "one of the last two dimensions");
   return success();
 }

@@ -308,13 +308,7 @@ struct Checker {
         })
         .Case([&](HDDRopeGradOp o) {
           sameShape(o.getDy(), "dy", o.getX(), "x");
-          Value rot = o.getRotation();
-          int64_t c = o.getChunk() ? *o.getChunk()
-                      : isStatic(rot, 5) ? cast<RankedTensorType>(rot.getType())
-                                               .getDimSize(5)
-                                         : cast<RankedTensorType>(rot.getType())
-                                               .getDimSize(4);
-          hdd(o.getX(), rot, c, o.isFused());
+          hdd(o.getX(), o.getRotation(), o.getChunkSize(), o.isFused());
         })
         .Default([](Operation *) {});
   }

@@ -566,13 +566,21 @@ void HDDRopeOp::build(OpBuilder &b, OperationState &state, Value x,
         inverse ? b.getUnitAttr() : UnitAttr());
 }
 
+int64_t rotary::trailingMatrixSize(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || t.getRank() < 2)
+    return kDyn;
+  int64_t r = t.getRank();
+  return isDyn(t.getDimSize(r - 1)) ? t.getDimSize(r - 2)
+                                    : t.getDimSize(r - 1);
+}
+
 int64_t HDDRopeOp::getChunkSize() {
   if (auto c = getChunk())
     return *c;
-  RankedTensorType p = rtt(getRotation());
-  if (p.getRank() != 6)
+  if (rtt(getRotation()).getRank() != 6)
     return kDyn;
-  return isDyn(p.getDimSize(5)) ? p.getDimSize(4) : p.getDimSize(5);
+  return trailingMatrixSize(getRotation().getType());
 }
 
 LogicalResult rotary::detail::verifyHDD(Operation *op, Value xv, Value rotv,

@@ -184,6 +184,12 @@ def Rotary_CumulativeRotationGradOp
                        DefaultValuedAttr<Rotary_I64Attr, "1">:$axis);
   let results = (outs Rotary_F32Tensor:$drotations);
   let assemblyFormat = "$rotations `,` $dresult attr-dict `:` type($rotations)";
+  let extraClassDeclaration = [{
+    /// c of G [..., c, c]; kDynamic if unknown.
+    int64_t getChunkSize() {
+      return ::rotary::trailingMatrixSize(getRotations().getType());
+    }
+  }];
 }
 
 def Rotary_HDDRopeGradOp : Rotary_GradOp<"hdd_rope_grad", [
@@ -214,6 +220,12 @@ def Rotary_HDDRopeGradOp : Rotary_GradOp<"hdd_rope_grad", [
   }];
   let extraClassDeclaration = [{
     bool isFused() { return getForm().has_value(); }
+    /// The chunk size c, from `chunk` or from P's shape; kDynamic if unknown.
+    int64_t getChunkSize() {
+      if (auto c = getChunk())
+        return *c;
+      return ::rotary::trailingMatrixSize(getRotation().getType());
+    }
   }];
 }
 

@@ -38,6 +38,10 @@ struct AttentionOptions {
 
 /// Number of pairs (p, q), p < q, of a chunk of size c: c(c-1)/2.
 inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
+
+/// c of a ranked [..., c, c] tensor type: whichever of the two trailing
+/// dims is static (verifiers make them equal), else ShapedType::kDynamic.
+int64_t trailingMatrixSize(mlir::Type type);
 } // namespace rotary
 
 #define GET_OP_CLASSES

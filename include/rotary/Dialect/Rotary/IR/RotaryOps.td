@@ -322,6 +322,12 @@ def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure, Declar
                        DefaultValuedAttr<Rotary_I64Attr, "1">:$axis);
   let results = (outs Rotary_F32Tensor:$result);
   let assemblyFormat = "$rotations attr-dict `:` type($rotations)";
+  let extraClassDeclaration = [{
+    /// c of G [..., c, c]; kDynamic if unknown.
+    int64_t getChunkSize() {
+      return ::rotary::trailingMatrixSize(getRotations().getType());
+    }
+  }];
   let hasVerifier = 1;
 }
 
