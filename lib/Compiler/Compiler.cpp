@@ -239,6 +239,52 @@ const llvm::Target *targetOf(const llvm::Triple &triple, std::string &error) {
   return target;
 }
 
+/// The vector width the CPU schedule uses for `opt`: the option when given,
+/// else the widest vector registers of the CPU (its features for "host").
+int vectorBitsOf(const compiler::CompileOptions &opt) {
+  if (opt.vectorBits)
+    return opt.vectorBits;
+  auto has = [&](StringRef feature) {
+    if (opt.cpu == "host") {
+      llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+      return features.lookup(feature);
+    }
+    llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+    std::string error;
+    const llvm::Target *target = targetOf(triple, error);
+    if (!target)
+      return false;
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, opt.cpu, ""));
+    return info && info->checkFeatures(("+" + feature).str());
+  };
+  if (has("avx512f"))
+    return 512;
+  if (has("avx"))
+    return 256;
+  return 128;
+}
+
+/// Checks the schedule options (before any work, like the CPU).
+bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
+  if (opt.vectorBits && (opt.vectorBits < 128 || opt.vectorBits % 32)) {
+    error = "rotary: vector-bits must be 0 (from the CPU) or a multiple of 32 "
+            "of at least 128, got " +
+            std::to_string(opt.vectorBits);
+    return false;
+  }
+  for (auto [name, v] : {std::pair{"register rows", opt.registerRows},
+                         std::pair{"register columns", opt.registerCols},
+                         std::pair{"rows per task", opt.rowsPerTask}})
+    if (v < 0 || v > 4096) {
+      error = std::string("rotary: ") + name +
+              " must be 0 (the schedule's choice) or 1..4096, got " +
+              std::to_string(v);
+      return false;
+    }
+  return true;
+}
+
 /// Builds the bundle of the main buffer of `sm` into `dir` (which must exist
 /// and be empty).
 LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
@@ -271,6 +317,10 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
 
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.gradients = opt.gradients;
+  pipelineOptions.vectorBits = vectorBitsOf(opt);
+  pipelineOptions.registerRows = opt.registerRows;
+  pipelineOptions.registerCols = opt.registerCols;
+  pipelineOptions.rowsPerTask = opt.rowsPerTask;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -615,7 +665,7 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
   // Build beside the destination (an absolute path: LLVM resolves relative
   // unique names against the temp directory), then rename into place.
   SmallString<256> target = entryPath(bundleDir);
-  if (!checkCpu(options, error) ||
+  if (!checkCpu(options, error) || !checkSchedule(options, error) ||
       !checkDestination(bundleDir, target, inputPath, options.force, error))
     return false;
   DialectRegistry registry;
@@ -696,7 +746,11 @@ std::string compiler::bundleKey(const std::string &source,
        {source, std::string(ROTARY_VERSION_STRING),
         std::string(ROTARY_SOURCE_FINGERPRINT),
         std::string(ROTARY_MLIR_VERSION_STRING), cpu, features,
-        std::string(options.gradients ? "gradients" : "forward")}) {
+        std::string(options.gradients ? "gradients" : "forward"),
+        "schedule " + std::to_string(options.vectorBits) + " " +
+            std::to_string(options.registerRows) + " " +
+            std::to_string(options.registerCols) + " " +
+            std::to_string(options.rowsPerTask)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

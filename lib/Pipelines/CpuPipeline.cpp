@@ -287,6 +287,15 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   pm.addPass(createConvertRotaryToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  RotaryCpuConfigureOptions schedule;
+  schedule.vectorBits = options.vectorBits;
+  schedule.registerRows = options.registerRows;
+  schedule.registerCols = options.registerCols;
+  schedule.rowsPerTask = options.rowsPerTask;
+  pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
+  pm.addNestedPass<func::FuncOp>(createRotaryCpuSchedule());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   addText(pm, "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
@@ -301,8 +310,10 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   }
   pm.addPass(createRotaryContiguousExpandShape());
   addText(pm, "convert-linalg-to-loops,scf-forall-to-for,"
+              "convert-vector-to-scf{full-unroll=true},"
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-              "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts,canonicalize");
+              "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-"
+              "casts,canonicalize");
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPackEntryPoints());
 }

@@ -31,6 +31,10 @@ std::string elementName(torch::ScalarType t) {
     return "i64";
   case torch::kInt32:
     return "i32";
+  case torch::kBFloat16:
+    return "bf16";
+  case torch::kFloat16:
+    return "f16";
   default:
     return "f32";
   }
@@ -357,8 +361,9 @@ namespace {
 
 void runGivens(const GivensConfig &c) {
   const int64_t dimD = c.staticD ? c.D : -1;
-  const std::string xT =
-      c.xRank == 2 ? tensorType({-1, dimD}) : tensorType({-1, -1, -1, dimD});
+  const std::string elt = elementName(c.dtype);
+  const std::string xT = c.xRank == 2 ? tensorType({-1, dimD}, elt)
+                                      : tensorType({-1, -1, -1, dimD}, elt);
   // The default schedule needs N (and D) at compile time; explicit pairs
   // fix N by the attribute, so angles stay dynamic there.
   const int64_t dimN = c.pairs.empty() ? c.N : -1;
@@ -383,20 +388,28 @@ void runGivens(const GivensConfig &c) {
           : std::vector<std::vector<int64_t>>{{2, 5, H}, {1, 1, H}, {3, 4, H}};
   if (c.heads > 0 && c.xRank == 2)
     lead = {{H}}; // per head on [H, D]
+  if (!c.lead.empty())
+    lead = c.lead;
+  // bf16 results are rounded once at the end.
+  Tolerance tol;
+  if (c.dtype == torch::kBFloat16)
+    tol.rtol = tol.atol = 1.0 / 128;
   for (int64_t D : Ds)
     for (std::vector<int64_t> shape : lead) {
       shape.push_back(D);
       SCOPED_TRACE("x " + c10::str(c10::IntArrayRef(shape)));
-      Tensor x = randn32(shape);
+      Tensor x = randn32(shape).to(c.dtype);
       Tensor a = c.heads > 0 ? uniform32({H, c.N}, -kPi, kPi)
                              : uniform32({c.N}, -kPi, kPi);
       std::vector<Tensor> out;
       ASSERT_NO_THROW(out = kernel->run({x, a}));
       ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].scalar_type(), c.dtype);
       ref::GivensOptions o;
       o.pairs = c.pairs;
       o.inverse = c.inverse;
-      EXPECT_TRUE(allClose(out[0], ref::givens(f64(x), f64(a), o)));
+      EXPECT_TRUE(allClose(out[0].to(torch::kFloat64),
+                           ref::givens(f64(x), f64(a), o), tol));
     }
 }
 
@@ -445,6 +458,64 @@ TEST_F(E2E, GivensPerHead) {
 TEST_F(E2E, GivensInverse) {
   for (const GivensConfig &c : givensInverseCases())
     runGivens(c);
+}
+
+// The chain or the folded matrix (Q = G_1⋯G_N once per head, then x·Q), by
+// the cost model at run time: with dynamic rows one kernel holds both, and
+// each case below runs a row count on each side of the break-even point
+// (chain 6·N flops per row against 2·D² per row plus 6·N·D per head).
+TEST_F(E2E, GivensFoldedAtRunTime) {
+  GivensConfig full; // D = 64, all 2016 rotations: folds above 198 rows
+  full.D = 64;
+  full.N = 64 * 63 / 2;
+  full.lead = {{1}, {150}, {300}};
+  runGivens(full);
+  GivensConfig perHead; // per-head angles on [B, T, H, D]: folds above 33
+  perHead.D = 8;
+  perHead.N = 28;
+  perHead.heads = 3;
+  perHead.xRank = 4;
+  perHead.lead = {{1, 2, 3}, {4, 50, 3}};
+  runGivens(perHead);
+  GivensConfig inverse; // D = 16, all 120 rotations, inverse
+  inverse.D = 16;
+  inverse.N = 120;
+  inverse.inverse = true;
+  inverse.lead = {{5}, {300}};
+  runGivens(inverse);
+  GivensConfig pairs; // odd D, 24 explicit (repeated) pairs: folds above 21
+  pairs.staticD = false;
+  for (int i = 0; i < 4; ++i)
+    pairs.pairs.insert(pairs.pairs.end(), kOddPairs.begin(), kOddPairs.end());
+  pairs.N = pairs.pairs.size();
+  pairs.runDs = {7};
+  pairs.lead = {{7}, {300}};
+  runGivens(pairs);
+  GivensConfig bf16 = inverse; // bf16 data: f32 inside, one rounding
+  bf16.inverse = false;
+  bf16.dtype = torch::kBFloat16;
+  runGivens(bf16);
+}
+
+// With every size static the cost model decides at compile time: 300 rows
+// fold, 3 rows stay a chain; both against the reference.
+TEST_F(E2E, GivensFoldedAtCompileTime) {
+  for (int64_t rows : {3, 300}) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const std::string xT = tensorType({rows, 8});
+    const std::string aT = tensorType({28});
+    const std::string source =
+        entrySource({{"x", xT}, {"a", aT}}, {xT},
+                    "%y = rotary.givens %x, %a : " + xT + ", " + aT, {"%y"});
+    SCOPED_TRACE(source);
+    ROTARY_COMPILE(kernel, source);
+    Tensor x = randn32({rows, 8});
+    Tensor a = uniform32({28}, -kPi, kPi);
+    std::vector<Tensor> out;
+    ASSERT_NO_THROW(out = kernel->run({x, a}));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(allClose(out[0], ref::givens(f64(x), f64(a), {})));
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -1124,20 +1195,9 @@ struct BlockConfig {
   std::vector<std::vector<int64_t>> lead = {{1, 1}, {2, 5}, {1, 67}, {3, 43}};
 };
 
-std::string typeName(torch::ScalarType t) {
-  switch (t) {
-  case torch::kBFloat16:
-    return "bf16";
-  case torch::kFloat16:
-    return "f16";
-  default:
-    return "f32";
-  }
-}
-
 void runBlock(const BlockConfig &c) {
   const int64_t dimD = c.staticD ? c.D : -1;
-  const std::string elt = typeName(c.dtype);
+  const std::string elt = elementName(c.dtype);
   const bool headed = c.rope || c.perHeadAngles || c.perHeadR;
   const int64_t leadRank = c.rope ? 2 : static_cast<int64_t>(c.lead[0].size());
   std::vector<int64_t> xDims(leadRank, -1);
@@ -1148,9 +1208,9 @@ void runBlock(const BlockConfig &c) {
   const int64_t dimN = c.pairs.empty() && c.staticD ? c.N : -1;
   const std::string aT =
       c.perHeadAngles ? tensorType({c.H, dimN}) : tensorType({dimN});
-  const std::string rT = c.perHeadR
-                             ? tensorType({c.H, dimD, dimD}, typeName(c.rDtype))
-                             : tensorType({dimD, dimD}, typeName(c.rDtype));
+  const std::string rT =
+      c.perHeadR ? tensorType({c.H, dimD, dimD}, elementName(c.rDtype))
+                 : tensorType({dimD, dimD}, elementName(c.rDtype));
   std::vector<Arg> args = {{"x", xT}, {"a", aT}, {"r", rT}};
   std::string op = "%y = rotary.rotation_block %x, %a, %r";
   const std::string pT = dynamicType(c.posRank, "i64");
@@ -1287,6 +1347,28 @@ TEST_F(E2E, FusedRotationBlockLowPrecision) {
   c.D = 32;
   c.N = 100;
   c.lead = {{64}, {130}};
+  runBlock(c);
+}
+
+// Enough rows for the cost model to fold at run time (Q·R once, then one
+// contraction), in bf16 and f32, with and without rope, next to few rows
+// that keep the chain kernel.
+TEST_F(E2E, RotationBlockFoldedAtRunTime) {
+  BlockConfig c;
+  c.N = 28; // D = 8: folds above about 14 rows
+  c.lead = {{1, 2}, {2, 150}};
+  c.dtype = torch::kBFloat16;
+  runBlock(c);
+  c.dtype = torch::kFloat32;
+  c.layout = ref::RopeLayout::Deinterleave;
+  c.perHeadAngles = true;
+  runBlock(c);
+  c.rope = false;
+  c.perHeadAngles = false;
+  c.perHeadR = true;
+  c.D = 16;
+  c.N = 120;
+  c.lead = {{3}, {301}};
   runBlock(c);
 }
 

@@ -41,6 +41,8 @@ struct GivensConfig {
   int xRank = 2;              ///< 2: [rows, D]; 4: [B, T, H, D]
   std::vector<int64_t> runDs; ///< with a dynamic D: the Ds to run
   torch::ScalarType dtype = torch::kFloat32;
+  /// The leading shapes of x to run (empty: a default set per rank).
+  std::vector<std::vector<int64_t>> lead;
 };
 
 /// Reversed and repeated pairs over an odd D = 7.

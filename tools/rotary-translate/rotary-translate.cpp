@@ -1,6 +1,8 @@
 //===- rotary-translate.cpp - .mlir to a kernel bundle --------------------===//
 //
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
+//                    [--vector-bits=N] [--register-tile=RxC]
+//                    [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
 // directory that the runtime loads; see rotary/Bundle/Manifest.h.
@@ -38,6 +40,21 @@ int main(int argc, char **argv) {
                "bundle or an empty directory is replaced. The input, the "
                "current directory and their parents are never replaced"),
       cl::init(false));
+  cl::opt<int> vectorBits(
+      "vector-bits",
+      cl::desc("Vector width the CPU schedule assumes (128, 256, 512; "
+               "default: the CPU's)"),
+      cl::init(0));
+  cl::opt<std::string> registerTile(
+      "register-tile",
+      cl::desc("Accumulator block of the CPU schedule's contractions, as "
+               "ROWSxCOLS (default: chosen from the vector width)"),
+      cl::value_desc("RxC"), cl::init(""));
+  cl::opt<int> rowsPerTask(
+      "rows-per-task",
+      cl::desc("Rows per parallel task of the CPU schedule (default: 16 "
+               "register blocks)"),
+      cl::init(0));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -48,6 +65,20 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.gradients = !noGradients;
   options.force = force;
+  options.vectorBits = vectorBits;
+  options.rowsPerTask = rowsPerTask;
+  if (!registerTile.empty()) {
+    llvm::StringRef rows, cols;
+    std::tie(rows, cols) = llvm::StringRef(registerTile).split('x');
+    if (rows.getAsInteger(10, options.registerRows) ||
+        cols.getAsInteger(10, options.registerCols) ||
+        options.registerRows <= 0 || options.registerCols <= 0) {
+      llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS "
+                      "with two positive numbers (such as 6x64), got '"
+                   << registerTile << "'\n";
+      return 1;
+    }
+  }
   std::string error;
   if (!rotary::compiler::compileFileToBundle(input, output, options, error)) {
     llvm::errs() << error;

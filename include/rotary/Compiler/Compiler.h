@@ -28,6 +28,14 @@ struct CompileOptions {
   /// input file, the current directory, or a directory containing either.
   /// Not part of the bundle's identity (bundleKey ignores it).
   bool force = false;
+  /// The CPU schedule (see rotary-cpu-configure). vectorBits 0: the width
+  /// of the CPU's vector registers (512 with AVX-512, 256 with AVX or AVX2,
+  /// 128 otherwise). The tile sizes 0: the schedule's own choice from the
+  /// width. For experiments; part of the bundle's identity.
+  int vectorBits = 0;
+  int registerRows = 0;
+  int registerCols = 0;
+  int rowsPerTask = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

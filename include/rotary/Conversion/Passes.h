@@ -10,8 +10,17 @@ namespace rotary {
 #define GEN_PASS_DECL
 #include "rotary/Conversion/Passes.h.inc"
 
+/// How a Givens chain is run (see convert-rotary-to-linalg).
+enum class ChainStrategy { Auto, Chain, Fold };
+
+/// What the rewrite patterns of convert-rotary-to-linalg may be told.
+struct LoweringOptions {
+  ChainStrategy chains = ChainStrategy::Auto;
+};
+
 /// The rewrite patterns of convert-rotary-to-linalg.
-void populateRotaryToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateRotaryToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                    const LoweringOptions &options = {});
 
 /// A shape rule of a rotary op that only the run time can check (it involves
 /// a dynamic size): `ok` is an i1 computed from tensor.dim of the operands.

@@ -95,4 +95,55 @@ def RotaryInlineAllocaScopes : Pass<"rotary-inline-alloca-scopes"> {
   }];
 }
 
+
+def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
+  let summary = "Choose the CPU schedule of every structured kernel";
+  let description = [{
+    The first half of the CPU schedule. The lowering to linalg leaves whole
+    kernels as structured ops with no tile size, vector width or thread count
+    in them; this pass decides those for the CPU and records them on each op
+    it can schedule as a `rotary.cpu_schedule` dictionary, which
+    rotary-cpu-schedule then applies. Today it schedules matmul-like
+    contractions (one reduction dimension, the output's last dimension
+    contiguous in the right-hand operand):
+
+    - `rows_per_task`: rows of the left operand per parallel task;
+    - `register_rows` × `register_cols`: the accumulator block kept in
+      vector registers, `register_cols` a multiple of the vector width.
+
+    The sizes come from the vector width of the target (`vector-bits`, which
+    the compiler reads from the CPU it compiles for: 512 with AVX-512, 256
+    with AVX2) and can be overridden for experiments.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512",
+           "Width in bits of the target's vector registers (128, 256, 512)">,
+    Option<"registerRows", "register-rows", "int64_t", /*default=*/"0",
+           "Rows of the register block (0: from the vector width)">,
+    Option<"registerCols", "register-cols", "int64_t", /*default=*/"0",
+           "Columns of the register block (0: from the vector width)">,
+    Option<"rowsPerTask", "rows-per-task", "int64_t", /*default=*/"0",
+           "Rows per parallel task (0: 16 register blocks)">,
+  ];
+}
+
+def RotaryCpuSchedule : Pass<"rotary-cpu-schedule", "::mlir::func::FuncOp"> {
+  let summary = "Apply the CPU schedules chosen by rotary-cpu-configure";
+  let description = [{
+    For every op carrying a `rotary.cpu_schedule`: tiles its rows into
+    parallel tasks (scf.forall, fusing the producer of its destination such
+    as the zero fill), drops the unit dimensions of a task's tile, tiles the
+    task into register blocks with the reduction innermost, peels the row
+    and column loops so that full blocks have static sizes, vectorises every
+    block (masked vectors for the remainders) and keeps the accumulator in
+    registers across the reduction loop. Contractions end as
+    vector.outerproduct, i.e. one broadcast FMA per row of the block.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif // ROTARY_PIPELINES_PASSES_TD

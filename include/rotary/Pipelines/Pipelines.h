@@ -34,6 +34,24 @@ struct CpuPipelineOptions
       llvm::cl::desc("Emit the backward functions of every differentiable "
                      "public function (rotary-generate-gradients)"),
       llvm::cl::init(false)};
+  // The CPU schedule (rotary-cpu-configure); the compiler sets vector-bits
+  // from the CPU it compiles for.
+  Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("Vector register width of the target CPU in bits"),
+      llvm::cl::init(512)};
+  Option<int64_t> registerRows{
+      *this, "register-rows",
+      llvm::cl::desc("Rows of a register block (0: the schedule's choice)"),
+      llvm::cl::init(0)};
+  Option<int64_t> registerCols{
+      *this, "register-cols",
+      llvm::cl::desc("Columns of a register block (0: the schedule's choice)"),
+      llvm::cl::init(0)};
+  Option<int64_t> rowsPerTask{
+      *this, "rows-per-task",
+      llvm::cl::desc("Rows per parallel task (0: the schedule's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,

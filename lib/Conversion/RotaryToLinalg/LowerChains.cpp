@@ -20,6 +20,8 @@
 
 #include "Lowering.h"
 
+#include <variant>
+
 using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
@@ -110,6 +112,51 @@ std::pair<Value, Value> lowering::chainPair(OpBuilder &b, Location loc,
     return roundRobinPair(b, loc, k, d);
   return {tensor::ExtractOp::create(b, loc, table, ValueRange{k, c0}),
           tensor::ExtractOp::create(b, loc, table, ValueRange{k, c1})};
+}
+
+Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
+                             bool perHead, Value into) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x),
+                            ms = tensor::getMixedSizes(b, loc, mat);
+  SmallVector<OpFoldResult> accSizes = {xs[0]};
+  if (perHead)
+    accSizes.push_back(ms[0]);
+  accSizes.push_back(ms.back());
+  Value acc =
+      into
+          ? linalg::FillOp::create(b, loc, f32c(b, loc, 0.0), into).getResult(0)
+          : zerosF32(b, loc, accSizes);
+  // Loops (m, [h,] d, e) with d reduced: the output dim innermost,
+  // contiguous in R and y.
+  int64_t loops = perHead ? 4 : 3;
+  auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2), eE = dim(loops - 1);
+  SmallVector<AffineExpr> xMap = {mE}, rMap, oMap = {mE};
+  if (perHead) {
+    xMap.push_back(hE);
+    rMap.push_back(hE);
+    oMap.push_back(hE);
+  }
+  xMap.push_back(dE);
+  rMap.append({dE, eE});
+  oMap.push_back(eE);
+  SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+  iters[loops - 2] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{x, mat},
+             ValueRange{acc},
+             SmallVector<AffineMap>{AffineMap::get(loops, 0, xMap, ctx),
+                                    AffineMap::get(loops, 0, rMap, ctx),
+                                    AffineMap::get(loops, 0, oMap, ctx)},
+             iters,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
+                                                  toF32(nb, l, a[1]));
+               linalg::YieldOp::create(
+                   nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
+             })
+      .getResult(0);
 }
 
 namespace {
@@ -288,6 +335,23 @@ Value forFeatureBlocks(OpBuilder &b, Location loc, Value d, Value init,
       .getResult(0);
 }
 
+/// A loop over the row blocks r0 = 0, kBlock, .. < kChainRowTile of a tile
+/// carrying one tensor (a loop rather than unrolled: the block transposes
+/// are large, and one copy keeps the IR, and the compile time, small).
+Value forRowBlocks(
+    OpBuilder &b, Location loc, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value end = arith::ConstantIndexOp::create(b, loc, kChainRowTile);
+  Value step = arith::ConstantIndexOp::create(b, loc, kBlock);
+  return scf::ForOp::create(
+             b, loc, c0, end, step, ValueRange{init},
+             [&](OpBuilder &lb, Location l, Value r0, ValueRange iter) {
+               scf::YieldOp::create(lb, l, body(lb, l, r0, iter[0]));
+             })
+      .getResult(0);
+}
+
 /// The column-major f32 tile [D, kChainRowTile] of rows row .. row + rows − 1:
 /// t[f, r] = value(m, f) with m = row + min(r, rows − 1). The loop runs r
 /// outer, f inner, so x is read along its rows.
@@ -331,30 +395,31 @@ Value loadTile(OpBuilder &b, Location loc, Value d, Value row, Value rows,
   auto blockLoad = [&](OpBuilder &fb0, Location fl) -> Value {
     return forFeatureBlocks(
         fb0, fl, d, init, [&](OpBuilder &lb, Location l, Value fb, Value t) {
-          for (int64_t rb = 0; rb < kChainRowTile; rb += kBlock) {
-            SmallVector<Value> rowsV;
-            for (int64_t k = 0; k < kBlock; ++k) {
-              Value m = arith::AddIOp::create(
-                  lb, l, row,
-                  arith::ConstantIndexOp::create(lb, l, rb + k));
-              Value v = vector::TransferReadOp::create(
-                  lb, l, VectorType::get({kBlock}, elt), x3,
-                  ValueRange{m, head, fb}, /*padding=*/std::nullopt,
-                  ArrayRef<bool>{true});
-              rowsV.push_back(castVector(lb, l, v, lb.getF32Type()));
-            }
-            SmallVector<Value> cols = transposeBlock(lb, l, rowsV);
-            Value r0 = arith::ConstantIndexOp::create(lb, l, rb);
-            for (int64_t c = 0; c < kBlock; ++c) {
-              Value feature = arith::AddIOp::create(
-                  lb, l, fb, arith::ConstantIndexOp::create(lb, l, c));
-              t = vector::TransferWriteOp::create(lb, l, cols[c], t,
-                                                  ValueRange{feature, r0},
-                                                  ArrayRef<bool>{true})
-                      ->getResult(0);
-            }
-          }
-          return t;
+          return forRowBlocks(
+              lb, l, t, [&](OpBuilder &rbb, Location rl, Value r0, Value t) {
+                Value base = arith::AddIOp::create(rbb, rl, row, r0);
+                SmallVector<Value> rowsV;
+                for (int64_t k = 0; k < kBlock; ++k) {
+                  Value m = arith::AddIOp::create(
+                      rbb, rl, base,
+                      arith::ConstantIndexOp::create(rbb, rl, k));
+                  Value v = vector::TransferReadOp::create(
+                      rbb, rl, VectorType::get({kBlock}, elt), x3,
+                      ValueRange{m, head, fb}, /*padding=*/std::nullopt,
+                      ArrayRef<bool>{true});
+                  rowsV.push_back(castVector(rbb, rl, v, rbb.getF32Type()));
+                }
+                SmallVector<Value> cols = transposeBlock(rbb, rl, rowsV);
+                for (int64_t c = 0; c < kBlock; ++c) {
+                  Value feature = arith::AddIOp::create(
+                      rbb, rl, fb, arith::ConstantIndexOp::create(rbb, rl, c));
+                  t = vector::TransferWriteOp::create(rbb, rl, cols[c], t,
+                                                      ValueRange{feature, r0},
+                                                      ArrayRef<bool>{true})
+                          ->getResult(0);
+                }
+                return t;
+              });
         });
   };
   return scf::IfOp::create(
@@ -406,17 +471,19 @@ Value applyChain(OpBuilder &b, Location loc, Value t, const ChainTables &c,
   return loop.getResult(0);
 }
 
-/// x3 [M, H, D] -> y3 [M, H, D] of element type `elt`: one scf.forall task per
+/// x3 [M, H, D] -> y3 [M, H, D] of element type `elt` (written into `dest`
+/// when given): one scf.forall task per
 /// (tile of kChainRowTile rows, head); `tile` returns the task's result as a
 /// column-major f32 tile [D, kChainRowTile], which is narrowed while it is
 /// transposed back into the task's rows of y3.
 Value rowTileKernel(
     OpBuilder &b, Location loc, Value x3, Type elt,
-    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> tile) {
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> tile,
+    Value dest = Value()) {
   MLIRContext *ctx = b.getContext();
   Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
         d = dimOf(b, loc, x3, 2);
-  Value out = emptyLike(b, loc, x3, elt);
+  Value out = dest ? dest : emptyLike(b, loc, x3, elt);
   auto forall = scf::ForallOp::create(
       b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
       SmallVector<OpFoldResult>{m, h},
@@ -458,27 +525,28 @@ Value rowTileKernel(
   auto blockStore = [&](OpBuilder &bb, Location bl) -> Value {
     return forFeatureBlocks(
         bb, bl, d, yInit, [&](OpBuilder &lb, Location l, Value fb, Value y) {
-          for (int64_t rb = 0; rb < kChainRowTile; rb += kBlock) {
-            Value r0 = arith::ConstantIndexOp::create(lb, l, rb);
-            SmallVector<Value> feats;
-            for (int64_t c = 0; c < kBlock; ++c) {
-              Value feature = arith::AddIOp::create(
-                  lb, l, fb, arith::ConstantIndexOp::create(lb, l, c));
-              feats.push_back(vector::TransferReadOp::create(
-                  lb, l, VectorType::get({kBlock}, lb.getF32Type()), t,
-                  ValueRange{feature, r0}, /*padding=*/std::nullopt,
-                  ArrayRef<bool>{true}));
-            }
-            SmallVector<Value> rowsOut = transposeBlock(lb, l, feats);
-            for (int64_t k = 0; k < kBlock; ++k) {
-              Value rk = arith::ConstantIndexOp::create(lb, l, rb + k);
-              y = vector::TransferWriteOp::create(
-                      lb, l, castVector(lb, l, rowsOut[k], elt), y,
-                      ValueRange{rk, fb}, ArrayRef<bool>{true})
-                      ->getResult(0);
-            }
-          }
-          return y;
+          return forRowBlocks(
+              lb, l, y, [&](OpBuilder &rbb, Location rl, Value r0, Value y) {
+                SmallVector<Value> feats;
+                for (int64_t c = 0; c < kBlock; ++c) {
+                  Value feature = arith::AddIOp::create(
+                      rbb, rl, fb, arith::ConstantIndexOp::create(rbb, rl, c));
+                  feats.push_back(vector::TransferReadOp::create(
+                      rbb, rl, VectorType::get({kBlock}, rbb.getF32Type()), t,
+                      ValueRange{feature, r0}, /*padding=*/std::nullopt,
+                      ArrayRef<bool>{true}));
+                }
+                SmallVector<Value> rowsOut = transposeBlock(rbb, rl, feats);
+                for (int64_t k = 0; k < kBlock; ++k) {
+                  Value rk = arith::AddIOp::create(
+                      rbb, rl, r0, arith::ConstantIndexOp::create(rbb, rl, k));
+                  y = vector::TransferWriteOp::create(
+                          rbb, rl, castVector(rbb, rl, rowsOut[k], elt), y,
+                          ValueRange{rk, fb}, ArrayRef<bool>{true})
+                          ->getResult(0);
+                }
+                return y;
+              });
         });
   };
   Value y;
@@ -501,8 +569,132 @@ Value rowTileKernel(
   return forall.getResult(0);
 }
 
+/// `v` with its dims permuted by `perm` (linalg.transpose).
+Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
+  SmallVector<OpFoldResult> in = tensor::getMixedSizes(b, loc, v), sizes;
+  for (int64_t p : perm)
+    sizes.push_back(in[p]);
+  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
+  return linalg::TransposeOp::create(b, loc, v, emptyOf(b, loc, sizes, elt),
+                                     perm)
+      ->getResult(0);
+}
+
+/// The chain folded into matrices: q3 [D, Hq, D] f32 with q3[d, h, :] =
+/// e_d·G_1⋯G_N, the chain of head h applied to row d of the identity, i.e.
+/// row d of Q_h (Hq = the heads of the angles). The identity is generated
+/// inside the tile loader, never stored.
+Value foldChainRows(OpBuilder &b, Location loc, const ChainTables &chain,
+                    Value heads, Value d) {
+  Type f32 = b.getF32Type();
+  Value shape = tensor::EmptyOp::create(
+      b, loc,
+      SmallVector<OpFoldResult>{getAsOpFoldResult(d), getAsOpFoldResult(heads),
+                                getAsOpFoldResult(d)},
+      f32);
+  return rowTileKernel(
+      b, loc, shape, f32,
+      [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
+        Value t = loadTile(
+            tb, l, d, row, rows,
+            [&](OpBuilder &nb, Location el, Value m, Value f) {
+              Value diag =
+                  arith::CmpIOp::create(nb, el, arith::CmpIPredicate::eq, m, f);
+              return arith::SelectOp::create(nb, el, diag, f32c(nb, el, 1.0),
+                                             f32c(nb, el, 0.0))
+                  .getResult();
+            });
+        return applyChain(tb, l, t, chain, head);
+      });
+}
+
+/// Flop counts over sizes that are constants (no IR) when static, index
+/// values otherwise (sizes of real tensors keep them far below 2^63).
+struct FlopCounter {
+  OpBuilder &b;
+  Location loc;
+  OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
+  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return b.getIndexAttr(*cx * *cy);
+    return arith::MulIOp::create(b, loc,
+                                 getValueOrCreateConstantIndexOp(b, loc, x),
+                                 getValueOrCreateConstantIndexOp(b, loc, y))
+        .getResult();
+  }
+  OpFoldResult add(OpFoldResult x, OpFoldResult y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return b.getIndexAttr(*cx + *cy);
+    return arith::AddIOp::create(b, loc,
+                                 getValueOrCreateConstantIndexOp(b, loc, x),
+                                 getValueOrCreateConstantIndexOp(b, loc, y))
+        .getResult();
+  }
+};
+
+/// Whether to fold: the strategy when it is not auto, else the cheaper
+/// form by the flop counts `costs` returns as (chain, fold) — a constant
+/// when the sizes are static, else an i1 computed at run time.
+std::variant<bool, Value>
+chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
+           function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs) {
+  if (strategy != ChainStrategy::Auto)
+    return strategy == ChainStrategy::Fold;
+  auto [chainFlops, foldFlops] = costs();
+  std::optional<int64_t> c = getConstantIntValue(chainFlops),
+                         f = getConstantIntValue(foldFlops);
+  if (c && f)
+    return *f < *c;
+  return arith::CmpIOp::create(
+             b, loc, arith::CmpIPredicate::ult,
+             getValueOrCreateConstantIndexOp(b, loc, foldFlops),
+             getValueOrCreateConstantIndexOp(b, loc, chainFlops))
+      .getResult();
+}
+
+/// `dest` when the contraction can accumulate into it (f32), else null.
+Value f32Into(Value dest) {
+  return dest && cast<RankedTensorType>(dest.getType()).getElementType().isF32()
+             ? dest
+             : Value();
+}
+
+/// Runs `fold` or `chain` (each building y at the builder's point, with the
+/// sizes of `like` and element type `elt`, computing into the destination
+/// it is given, if any, where it can) as `choice` says: one of them when it
+/// is a constant, else both under an scf.if. Both branches compute into that
+/// one destination, so the scf.if result bufferizes to one identity-layout
+/// buffer (branches yielding different buffers would get a fully dynamic
+/// layout, which the reshapes after it cannot take).
+Value foldOrChain(OpBuilder &b, Location loc, std::variant<bool, Value> choice,
+                  Value like, Type elt,
+                  function_ref<Value(OpBuilder &, Location, Value)> fold,
+                  function_ref<Value(OpBuilder &, Location, Value)> chain) {
+  if (auto *constant = std::get_if<bool>(&choice))
+    return *constant ? fold(b, loc, Value()) : chain(b, loc, Value());
+  Value out = emptyLike(b, loc, like, elt);
+  Type type = out.getType();
+  // Built after creation (not in body callbacks), so that the nested ops
+  // are inside a function while they are built (affine folding walks up).
+  auto ifOp =
+      scf::IfOp::create(b, loc, TypeRange{type}, std::get<Value>(choice),
+                        /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  for (auto [block, build] : {std::pair{ifOp.thenBlock(), fold},
+                              std::pair{ifOp.elseBlock(), chain}}) {
+    b.setInsertionPointToStart(block);
+    scf::YieldOp::create(b, loc, castTo(b, loc, build(b, loc, out), type));
+  }
+  return ifOp.getResult(0);
+}
+
 struct LowerGivens : OpRewritePattern<GivensOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerGivens(MLIRContext *ctx, ChainStrategy strategy)
+      : OpRewritePattern(ctx), strategy(strategy) {}
 
   LogicalResult matchAndRewrite(GivensOp op,
                                 PatternRewriter &rewriter) const override {
@@ -519,29 +711,56 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
     ChainTables chain =
         buildChainTables(b, loc, a2, op.getPairs(), xType.getShape().back(), d,
                          op.getInverse());
-    Value y3 = rowTileKernel(
-        b, loc, x3, elt,
-        [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-          Value t = loadTile(
-              tb, l, d, row, rows,
-              [&](OpBuilder &nb, Location el, Value m, Value f) {
-                return toF32(nb, el,
-                             tensor::ExtractOp::create(nb, el, x3,
-                                                       ValueRange{m, head, f}));
+    // Per head and row: chain 6·N; fold 2·D² plus 6·N·D per head for Q.
+    auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
+      SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
+      OpFoldResult n = getAsOpFoldResult(chain.n);
+      FlopCounter f{b, loc};
+      OpFoldResult rows = f.mul(s3[0], s3[1]);
+      return {f.mul(rows, f.mul(f.c(6), n)),
+              f.add(f.mul(s3[1], f.mul(f.c(6), f.mul(n, s3[2]))),
+                    f.mul(rows, f.mul(f.c(2), f.mul(s3[2], s3[2]))))};
+    };
+    Value y3 = foldOrChain(
+        b, loc, chooseFold(b, loc, strategy, costs), x3, elt,
+        [&](OpBuilder &fb, Location l, Value dest) {
+          // y = x·Q, Q [H, D, D] from the rows of Q.
+          Value h = dimOf(fb, l, x3, 1);
+          Value q =
+              permuted(fb, l, foldChainRows(fb, l, chain, h, d), {1, 0, 2});
+          return convertTensor(
+              fb, l, contractRows(fb, l, x3, q, true, f32Into(dest)), elt);
+        },
+        [&](OpBuilder &cb, Location l, Value dest) {
+          return rowTileKernel(
+              cb, l, x3, elt,
+              [&](OpBuilder &tb, Location tl, Value row, Value rows,
+                  Value head) {
+                Value t = loadTile(
+                    tb, tl, d, row, rows,
+                    [&](OpBuilder &nb, Location el, Value r, Value f) {
+                      return toF32(nb, el,
+                                   tensor::ExtractOp::create(
+                                       nb, el, x3, ValueRange{r, head, f}));
+                    },
+                    x3, head);
+                return applyChain(tb, tl, t, chain, head);
               },
-              x3, head);
-          return applyChain(tb, l, t, chain, head);
+              dest);
         });
     rewriter.replaceOp(op,
                        chainUnrows(b, loc, y3, xSizes, perHead, xType));
     return success();
   }
+
+  ChainStrategy strategy;
 };
 
 /// rotation_block as one kernel per row tile: [rope while loading the tile,]
 /// the chain, then x·R on the tile.
 struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerRotationBlock(MLIRContext *ctx, ChainStrategy strategy)
+      : OpRewritePattern(ctx), strategy(strategy) {}
 
   LogicalResult matchAndRewrite(RotationBlockOp op,
                                 PatternRewriter &rewriter) const override {
@@ -652,61 +871,155 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
       return sel(rotated, y, a);
     };
 
-    VectorType vt = tileVectorType(b);
-    Value y3 = rowTileKernel(
-        b, loc, x3, elt,
-        [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-          // Without rope the values are plain x elements: block loads.
-          Value t = loadTile(
-              tb, l, d, row, rows,
-              [&](OpBuilder &nb, Location el, Value m, Value f) {
-                return ropedElement(nb, el, m, head, f);
-              },
-              positions ? Value() : x3, head);
-          t = applyChain(tb, l, t, chain, perHeadA ? head : c0);
-          // y[:, e] = Σ_f t[f, :]·R[f, e]: one vector accumulator per e,
-          // summed over f in order.
-          Value yInit = tensor::EmptyOp::create(
-              tb, l,
-              SmallVector<OpFoldResult>{getAsOpFoldResult(d),
-                                        tb.getIndexAttr(kChainRowTile)},
-              tb.getF32Type());
-          Value zeros = arith::ConstantOp::create(
-              tb, l, vt, DenseElementsAttr::get(vt, 0.0f));
-          auto outer = scf::ForOp::create(
-              tb, l, c0, d, c1, ValueRange{yInit},
-              [&](OpBuilder &ob, Location ol, Value e, ValueRange yIter) {
-                auto inner = scf::ForOp::create(
-                    ob, ol, c0, d, c1, ValueRange{zeros},
-                    [&](OpBuilder &ib, Location il, Value f,
-                        ValueRange acc) {
-                      SmallVector<Value> idx;
-                      if (perHeadR)
-                        idx.push_back(head);
-                      idx.append({f, e});
-                      Value rfe = toF32(
-                          ib, il, tensor::ExtractOp::create(ib, il, mat, idx));
-                      Value next = math::FmaOp::create(
-                          ib, il, readFeature(ib, il, t, f),
-                          vector::BroadcastOp::create(ib, il, vt, rfe), acc[0]);
-                      scf::YieldOp::create(ib, il, next);
-                    });
-                scf::YieldOp::create(
-                    ob, ol,
-                    writeFeature(ob, ol, inner.getResult(0), yIter[0], e));
-              });
-          return outer.getResult(0);
-        });
+    auto chainKernel = [&](OpBuilder &b, Location loc, Value dest) -> Value {
+      VectorType vt = tileVectorType(b);
+      return rowTileKernel(
+          b, loc, x3, elt,
+          [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
+            // Without rope the values are plain x elements: block loads.
+            Value t = loadTile(
+                tb, l, d, row, rows,
+                [&](OpBuilder &nb, Location el, Value m, Value f) {
+                  return ropedElement(nb, el, m, head, f);
+                },
+                positions ? Value() : x3, head);
+            t = applyChain(tb, l, t, chain, perHeadA ? head : c0);
+            // y[:, e] = Σ_f t[f, :]·R[f, e]: one vector accumulator per e,
+            // summed over f in order.
+            Value yInit = tensor::EmptyOp::create(
+                tb, l,
+                SmallVector<OpFoldResult>{getAsOpFoldResult(d),
+                                          tb.getIndexAttr(kChainRowTile)},
+                tb.getF32Type());
+            Value zeros = arith::ConstantOp::create(
+                tb, l, vt, DenseElementsAttr::get(vt, 0.0f));
+            auto outer = scf::ForOp::create(
+                tb, l, c0, d, c1, ValueRange{yInit},
+                [&](OpBuilder &ob, Location ol, Value e, ValueRange yIter) {
+                  auto inner = scf::ForOp::create(
+                      ob, ol, c0, d, c1, ValueRange{zeros},
+                      [&](OpBuilder &ib, Location il, Value f, ValueRange acc) {
+                        SmallVector<Value> idx;
+                        if (perHeadR)
+                          idx.push_back(head);
+                        idx.append({f, e});
+                        Value rfe =
+                            toF32(ib, il,
+                                  tensor::ExtractOp::create(ib, il, mat, idx));
+                        Value next = math::FmaOp::create(
+                            ib, il, readFeature(ib, il, t, f),
+                            vector::BroadcastOp::create(ib, il, vt, rfe),
+                            acc[0]);
+                        scf::YieldOp::create(ib, il, next);
+                      });
+                  scf::YieldOp::create(
+                      ob, ol,
+                      writeFeature(ob, ol, inner.getResult(0), yIter[0], e));
+                });
+            return outer.getResult(0);
+          },
+          dest);
+    };
+
+    // Per row: chain 6·N + 2·D² (x·R on the tile), fold 2·D²; the fold
+    // adds 6·N·D per head of the angles (Q) and 2·D³ per head of Q·R.
+    auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
+      SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
+      OpFoldResult n = getAsOpFoldResult(chain.n), dd = s3[2];
+      OpFoldResult one = b.getIndexAttr(1);
+      OpFoldResult ha = perHeadA ? s3[1] : one;
+      OpFoldResult hqr = perHeadA || perHeadR ? s3[1] : one;
+      FlopCounter f{b, loc};
+      OpFoldResult rows = f.mul(s3[0], s3[1]), d2 = f.mul(dd, dd);
+      return {f.mul(rows, f.add(f.mul(f.c(6), n), f.mul(f.c(2), d2))),
+              f.add(f.add(f.mul(ha, f.mul(f.c(6), f.mul(n, dd))),
+                          f.mul(hqr, f.mul(f.c(2), f.mul(d2, dd)))),
+                    f.mul(rows, f.mul(f.c(2), d2)))};
+    };
+    auto foldKernel = [&](OpBuilder &b, Location loc, Value dest) -> Value {
+      Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1);
+      Value headsA = perHeadA ? h : arith::ConstantIndexOp::create(b, loc, 1);
+      Value q3 = foldChainRows(b, loc, chain, headsA, d); // [D, Ha, D]
+      // Q·R per head ([H, D, E]) or shared ([D, E]).
+      Value qr;
+      if (perHeadR) {
+        if (!perHeadA) {
+          Value q2 = tensor::CollapseShapeOp::create(
+              b, loc, q3, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+          Value init = emptyOf(b, loc,
+                               {getAsOpFoldResult(d), getAsOpFoldResult(h),
+                                getAsOpFoldResult(d)},
+                               b.getF32Type());
+          q3 = linalg::BroadcastOp::create(b, loc, q2, init,
+                                           ArrayRef<int64_t>{1})
+                   ->getResult(0);
+        }
+        qr = permuted(b, loc, contractRows(b, loc, q3, mat, true), {1, 0, 2});
+      } else {
+        Value q2 = tensor::CollapseShapeOp::create(
+            b, loc, q3, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+        qr = contractRows(b, loc, q2, mat, false); // [D·Ha, E]
+        if (perHeadA) {
+          SmallVector<OpFoldResult> sizes = {
+              getAsOpFoldResult(d), getAsOpFoldResult(h), getAsOpFoldResult(d)};
+          SmallVector<int64_t> shape;
+          for (OpFoldResult size : sizes)
+            shape.push_back(
+                getConstantIntValue(size).value_or(ShapedType::kDynamic));
+          qr = permuted(
+              b, loc,
+              tensor::ExpandShapeOp::create(
+                  b, loc, RankedTensorType::get(shape, b.getF32Type()), qr,
+                  SmallVector<ReassociationIndices>{{0, 1}, {2}}, sizes),
+              {1, 0, 2});
+        }
+      }
+      // The rows after the rope: rotary.rope itself (lowered by its own
+      // pattern, one vectorised pass), on x widened to f32 so that the
+      // contraction reads what the fused kernel would have kept in f32.
+      Value xr = x3;
+      if (positions) {
+        Value xf = convertTensor(b, loc, x, b.getF32Type());
+        Value roped = RopeOp::create(
+            b, loc, xf.getType(), xf, positions, /*inv_freq=*/Value(),
+            /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
+            RopeLayoutAttr::get(b.getContext(), layout), op.getRotaryDimAttr(),
+            op.getBaseAttr(), /*inverse=*/nullptr);
+        xr = chainRows(b, loc, roped, headed);
+      }
+      Value y, into = f32Into(dest);
+      if (cast<RankedTensorType>(qr.getType()).getRank() == 3) {
+        y = contractRows(b, loc, xr, qr, true, into);
+      } else {
+        SmallVector<ReassociationIndices> re = {{0, 1}, {2}};
+        Value xr2 = tensor::CollapseShapeOp::create(b, loc, xr, re);
+        if (into)
+          into = tensor::CollapseShapeOp::create(b, loc, into, re);
+        Value y2 = contractRows(b, loc, xr2, qr, false, into);
+        y = tensor::ExpandShapeOp::create(
+            b, loc,
+            RankedTensorType::get(
+                cast<RankedTensorType>(x3.getType()).getShape(),
+                b.getF32Type()),
+            y2, re,
+            SmallVector<OpFoldResult>{getAsOpFoldResult(m),
+                                      getAsOpFoldResult(h),
+                                      getAsOpFoldResult(d)});
+      }
+      return convertTensor(b, loc, y, elt);
+    };
+    Value y3 = foldOrChain(b, loc, chooseFold(b, loc, strategy, costs), x3, elt,
+                           foldKernel, chainKernel);
     rewriter.replaceOp(op, chainUnrows(b, loc, y3, xSizes, headed, xType));
     return success();
   }
+
+  ChainStrategy strategy;
 };
 
-/// y = x·R (or x·Rᵀ) as an f32 contraction, per head when R is [H, D, E].
-/// Loops (m, [h,] d, e): the output dim innermost, contiguous in R and y,
-/// so LLVM vectorises it as y_row += x[d]·R_row; with d innermost the sum
-/// would live in memory, one scalar add and store per term. x·Rᵀ
-/// transposes R first (D·E elements against M·D·E multiply-adds).
+/// y = x·R (or x·Rᵀ) as an f32 contraction (contractRows), per head when R
+/// is [H, D, E]. x·Rᵀ transposes R first (D·E elements against M·D·E
+/// multiply-adds), so the output dim stays contiguous in the right operand.
 struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -714,7 +1027,6 @@ struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     Value x = op.getX(), mat = op.getMatrix();
     auto xType = cast<RankedTensorType>(x.getType());
     auto rType = cast<RankedTensorType>(op.getType());
@@ -723,53 +1035,11 @@ struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
     int64_t keep = perHead ? 2 : 1;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     Value xc = collapseLeading(b, loc, x, keep);
-    if (op.getTranspose()) {
-      SmallVector<int64_t> perm =
-          perHead ? SmallVector<int64_t>{0, 2, 1} : SmallVector<int64_t>{1, 0};
-      SmallVector<OpFoldResult> in = tensor::getMixedSizes(b, loc, mat), sizes;
-      for (int64_t p : perm)
-        sizes.push_back(in[p]);
-      mat = linalg::TransposeOp::create(
-                b, loc, mat, emptyOf(b, loc, sizes, mType.getElementType()),
-                perm)
-                ->getResult(0);
-    }
-    SmallVector<OpFoldResult> matSizes = tensor::getMixedSizes(b, loc, mat);
-    SmallVector<OpFoldResult> accSizes = {tensor::getMixedSizes(b, loc, xc)[0]};
-    if (perHead)
-      accSizes.push_back(matSizes[0]);
-    accSizes.push_back(matSizes.back());
-    Value acc = zerosF32(b, loc, accSizes);
-
-    // Loops: (m, [h,] d, e) with d reduced.
-    int64_t loops = perHead ? 4 : 3;
-    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2),
-               eE = dim(loops - 1);
-    SmallVector<AffineExpr> xMap = {mE}, rMap, oMap = {mE};
-    if (perHead) {
-      xMap.push_back(hE);
-      rMap.push_back(hE);
-      oMap.push_back(hE);
-    }
-    xMap.push_back(dE);
-    rMap.append({dE, eE});
-    oMap.push_back(eE);
-    SmallVector<utils::IteratorType> iters(loops,
-                                           utils::IteratorType::parallel);
-    iters[loops - 2] = utils::IteratorType::reduction;
-    auto contraction = linalg::GenericOp::create(
-        b, loc, TypeRange{acc.getType()}, ValueRange{xc, mat}, ValueRange{acc},
-        SmallVector<AffineMap>{AffineMap::get(loops, 0, xMap, ctx),
-                               AffineMap::get(loops, 0, rMap, ctx),
-                               AffineMap::get(loops, 0, oMap, ctx)},
-        iters, [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
-                                             toF32(nb, l, a[1]));
-          linalg::YieldOp::create(
-              nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
-        });
-    Value y = contraction.getResult(0);
+    if (op.getTranspose())
+      mat = permuted(b, loc, mat,
+                     perHead ? ArrayRef<int64_t>{0, 2, 1}
+                             : ArrayRef<int64_t>{1, 0});
+    Value y = contractRows(b, loc, xc, mat, perHead);
     y = convertTensor(b, loc, y, xType.getElementType());
     y = expandLeading(b, loc, y, ArrayRef(xSizes).drop_back(keep), keep);
     if (y.getType() != rType)
@@ -836,7 +1106,8 @@ struct LowerPenalty : OpRewritePattern<OrthogonalityPenaltyOp> {
 };
 } // namespace
 
-void lowering::populateChainPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerGivens, LowerRotationBlock, LowerOrthogonal, LowerPenalty>(
-      patterns.getContext());
+void lowering::populateChainPatterns(RewritePatternSet &patterns,
+                                     ChainStrategy chains) {
+  patterns.add<LowerGivens, LowerRotationBlock>(patterns.getContext(), chains);
+  patterns.add<LowerOrthogonal, LowerPenalty>(patterns.getContext());
 }

@@ -159,6 +159,14 @@ Value ropeAssemble(OpBuilder &b, Location loc, Value rotated5, Value passFrom,
 Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
                 ArrayRef<OpFoldResult> lead, OpFoldResult half);
 
+/// y[m, (h,) e] = Σ_d x[m, (h,) d]·R[(h,) d, e], accumulated in f32, for
+/// x [M, D] and R [D, E], or per head x [M, H, D] and R [H, D, E]: the
+/// structured contraction (a linalg.generic) that the CPU schedule tiles.
+/// Accumulates into `into` (zeroed; an f32 tensor of the result's shape)
+/// when given, else into a new one.
+Value contractRows(OpBuilder &b, Location loc, Value x, Value mat, bool perHead,
+                   Value into = Value());
+
 /// Row tile of the Givens chain kernels (forward and backward).
 constexpr int64_t kChainRowTile = 64;
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
@@ -198,7 +206,7 @@ bool quaternionAxis(OpBuilder &b, Location loc, Value axis, int64_t lead,
 
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateRopeGradPatterns(RewritePatternSet &patterns);
-void populateChainPatterns(RewritePatternSet &patterns);
+void populateChainPatterns(RewritePatternSet &patterns, ChainStrategy chains);
 void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);

@@ -2,7 +2,9 @@
 
 #include "Lowering.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/StringSwitch.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_CONVERTROTARYTOLINALG
@@ -182,10 +184,11 @@ linalg::GenericOp lowering::elementwise(
                                    iters, body);
 }
 
-void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
+void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
+                                            const LoweringOptions &options) {
   populateRopePatterns(patterns);
   populateRopeGradPatterns(patterns);
-  populateChainPatterns(patterns);
+  populateChainPatterns(patterns, options.chains);
   populateChainGradPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
@@ -225,8 +228,25 @@ LogicalResult checkStaticChunk(Operation *op) {
 
 struct ConvertRotaryToLinalgPass
     : rotary::impl::ConvertRotaryToLinalgBase<ConvertRotaryToLinalgPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    LoweringOptions options;
+    std::optional<ChainStrategy> chains =
+        llvm::StringSwitch<std::optional<ChainStrategy>>(chainStrategy)
+            .Case("auto", ChainStrategy::Auto)
+            .Case("chain", ChainStrategy::Chain)
+            .Case("fold", ChainStrategy::Fold)
+            .Default(std::nullopt);
+    if (!chains) {
+      getOperation()->emitError()
+          << "convert-rotary-to-linalg: option 'chain-strategy' must be auto, "
+             "chain or fold, but got '"
+          << chainStrategy << "'";
+      return signalPassFailure();
+    }
+    options.chains = *chains;
     WalkResult unsupported = getOperation()->walk([](Operation *op) {
       return failed(checkStaticChunk(op)) ? WalkResult::interrupt()
                                           : WalkResult::advance();
@@ -235,7 +255,7 @@ struct ConvertRotaryToLinalgPass
       return signalPassFailure();
     // rotation_block is lowered as one fused kernel (LowerChains.cpp).
     RewritePatternSet patterns(ctx);
-    populateRotaryToLinalgPatterns(patterns);
+    populateRotaryToLinalgPatterns(patterns, options);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<RotaryDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -1,5 +1,5 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=BODY
+// RUN: rotary-opt %s -convert-rotary-to-linalg=chain-strategy=chain -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg=chain-strategy=chain -split-input-file | FileCheck %s --check-prefix=BODY
 
 // rotary.givens lowering (lib/Conversion/RotaryToLinalg/LowerChains.cpp):
 // x viewed as [M, H, D]; cos/sin of every angle ([H, N]) and the pair table

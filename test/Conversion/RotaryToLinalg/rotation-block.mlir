@@ -1,4 +1,4 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg=chain-strategy=chain -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
 
 // rotary.rotation_block (what rotary-fuse-rotations leaves unfolded) is one
 // kernel: the tables (cos/sin of the chain's angles, the pairs, the rope's

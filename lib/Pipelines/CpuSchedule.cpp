@@ -1,0 +1,479 @@
+//===- CpuSchedule.cpp - rotary-cpu-configure, rotary-cpu-schedule --------===//
+//
+// The CPU schedule of the structured kernels that convert-rotary-to-linalg
+// leaves whole. Configure decides (from the vector width) and records the
+// decision on the op; schedule applies it with upstream tiling, peeling and
+// vectorisation. Keeping the two apart lets a test pin a schedule, and a
+// user override one, without touching the lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYCPUCONFIGURE
+#define GEN_PASS_DEF_ROTARYCPUSCHEDULE
+#include "rotary/Pipelines/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+constexpr StringLiteral kScheduleAttr = "rotary.cpu_schedule";
+
+/// The dimensions of a matmul-like contraction the CPU schedule handles:
+/// one m, one n, one k and any batch dims, with n the last dimension of the
+/// output and of the right operand (so a register row is contiguous in both)
+/// and the result the only output.
+struct MatmulDims {
+  unsigned m, n, k;
+  SmallVector<unsigned, 2> batch;
+};
+
+std::optional<MatmulDims> matmulDims(linalg::LinalgOp op) {
+  if (!linalg::isaContractionOpInterface(op) || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1)
+    return std::nullopt;
+  unsigned n = dims->n.front();
+  auto lastIs = [&](OpOperand *operand, unsigned dim) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    return map.getNumResults() > 0 &&
+           map.getResults().back().isFunctionOfDim(dim) &&
+           isa<AffineDimExpr>(map.getResults().back());
+  };
+  if (!lastIs(op.getDpsInputOperand(1), n) ||
+      !lastIs(op.getDpsInitOperand(0), n))
+    return std::nullopt;
+  return MatmulDims{dims->m.front(), n, dims->k.front(),
+                    llvm::to_vector(dims->batch)};
+}
+
+int64_t scheduleValue(DictionaryAttr schedule, StringRef name) {
+  auto a = schedule.getAs<IntegerAttr>(name);
+  return a ? a.getInt() : 0;
+}
+
+struct CpuConfigurePass
+    : rotary::impl::RotaryCpuConfigureBase<CpuConfigurePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (vectorBits < 128 || vectorBits % 32 != 0) {
+      getOperation().emitError("rotary-cpu-configure: vector-bits must be a "
+                               "multiple of 32 and at least 128, got ")
+          << static_cast<int64_t>(vectorBits);
+      return signalPassFailure();
+    }
+    if (registerRows < 0 || registerCols < 0 || rowsPerTask < 0) {
+      getOperation().emitError(
+          "rotary-cpu-configure: tile sizes must not be negative");
+      return signalPassFailure();
+    }
+    int64_t lanes = vectorBits / 32;
+    // Registers: 32 zmm with AVX-512, 16 ymm/xmm otherwise. A block of
+    // rows × (cols / lanes) accumulators plus cols / lanes right-operand
+    // vectors and one broadcast must fit, with enough independent FMAs
+    // (rows × cols / lanes >= 2 units × 4 cycles of latency) to fill the
+    // pipes.
+    int64_t colVectors = vectorBits >= 512 ? 4 : 2;
+    int64_t rows = registerRows ? registerRows : 6;
+    int64_t cols = registerCols ? registerCols : colVectors * lanes;
+    int64_t task = rowsPerTask ? rowsPerTask : 16 * rows;
+    MLIRContext *ctx = &getContext();
+    Builder b(ctx);
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op->hasAttr(kScheduleAttr) || op->getParentOfType<scf::ForallOp>() ||
+          op->getParentOfType<scf::ForOp>())
+        return;
+      std::optional<MatmulDims> dims = matmulDims(op);
+      if (!dims)
+        return;
+      // A static output width gets blocks that divide it, so that no
+      // column remainder runs as scalar code: the whole width when it fits,
+      // else the widest multiple of the vector width that divides it.
+      int64_t n = op.getStaticLoopRanges()[dims->n];
+      int64_t c = cols;
+      if (!registerCols && !ShapedType::isDynamic(n)) {
+        if (n <= cols) {
+          c = n;
+        } else {
+          for (int64_t w = cols; w >= lanes; w -= lanes)
+            if (n % w == 0) {
+              c = w;
+              break;
+            }
+        }
+      }
+      op->setAttr(
+          kScheduleAttr,
+          b.getDictionaryAttr({
+              b.getNamedAttr("kind", b.getStringAttr("matmul")),
+              b.getNamedAttr("rows_per_task", b.getI64IntegerAttr(task)),
+              b.getNamedAttr("register_rows", b.getI64IntegerAttr(rows)),
+              b.getNamedAttr("register_cols", b.getI64IntegerAttr(c)),
+          }));
+    });
+  }
+};
+
+/// acc + a·b on vectors, where a·b has no other use, as one fma: the
+/// reduction of a contraction block over one k, which vector.contract's
+/// lowering would also give, without relying on LLVM's contraction flags.
+struct MulAddToFma : OpRewritePattern<arith::AddFOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::AddFOp add,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<VectorType>(add.getType()))
+      return failure();
+    for (int64_t i = 0; i < 2; ++i) {
+      Value prod = add->getOperand(i), acc = add->getOperand(1 - i);
+      if (auto cast = prod.getDefiningOp<vector::ShapeCastOp>();
+          cast && cast->hasOneUse())
+        prod = cast.getSource();
+      auto mul = prod.getDefiningOp<arith::MulFOp>();
+      if (!mul || !mul->hasOneUse())
+        continue;
+      Location loc = add.getLoc();
+      auto shaped = [&](Value v) -> Value {
+        if (v.getType() == add.getType())
+          return v;
+        return vector::ShapeCastOp::create(rewriter, loc, add.getType(), v);
+      };
+      rewriter.replaceOpWithNewOp<math::FmaOp>(add, shaped(mul.getLhs()),
+                                               shaped(mul.getRhs()), acc);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// slice(fill(v, t)) -> fill(v, slice(t)), also when the fill has other
+/// users (upstream's swap wants one): dropping a task's unit dims leaves its
+/// fill used by a rank-reducing slice (the matmul's init) and as the
+/// destination of the insert that writes the result back. With the fill on
+/// the slice, each register block fuses its own fill, i.e. starts from a
+/// zero vector instead of loading zeros stored by a pass over the tile.
+struct SliceOfFill : OpRewritePattern<tensor::ExtractSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ExtractSliceOp slice,
+                                PatternRewriter &rewriter) const override {
+    auto fill = slice.getSource().getDefiningOp<linalg::FillOp>();
+    if (!fill || !fill.hasPureTensorSemantics())
+      return failure();
+    auto inner = tensor::ExtractSliceOp::create(
+        rewriter, slice.getLoc(), slice.getType(), fill.getOutputs()[0],
+        slice.getMixedOffsets(), slice.getMixedSizes(),
+        slice.getMixedStrides());
+    rewriter.replaceOpWithNewOp<linalg::FillOp>(slice, fill.getInputs()[0],
+                                                inner.getResult());
+    return success();
+  }
+};
+
+/// insert_slice(x into fill(v, t)) that overwrites all of it ->
+/// insert_slice(x into t): the fill is dead then.
+struct OverwrittenFill : OpRewritePattern<tensor::InsertSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::InsertSliceOp insert,
+                                PatternRewriter &rewriter) const override {
+    auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
+    if (!fill || !fill.hasPureTensorSemantics())
+      return failure();
+    // The fill's own destination is a slice of the same sizes (a task's
+    // tile), or the sizes are static: then the insert covers it all.
+    Value t = fill.getOutputs()[0];
+    auto destType = cast<RankedTensorType>(t.getType());
+    auto tile = t.getDefiningOp<tensor::ExtractSliceOp>();
+    SmallVector<OpFoldResult> tileSizes;
+    if (tile && tile.getSourceType().getRank() == destType.getRank())
+      tileSizes = tile.getMixedSizes();
+    if (!llvm::all_of(insert.getMixedOffsets(), isZeroInteger) ||
+        !llvm::all_of(insert.getMixedStrides(), isOneInteger))
+      return failure();
+    for (auto [i, size] : llvm::enumerate(insert.getMixedSizes())) {
+      std::optional<int64_t> c = getConstantIntValue(size);
+      bool covered =
+          (c && *c == destType.getDimSize(i)) ||
+          (!tileSizes.empty() && isEqualConstantIntOrValue(size, tileSizes[i]));
+      if (!covered)
+        return failure();
+    }
+    rewriter.modifyOpInPlace(insert,
+                             [&] { insert.getDestMutable().assign(t); });
+    return success();
+  }
+};
+
+/// Peels `loop` so that all but its last iteration have the full step;
+/// returns the loops (the full one first) to look for inner loops in.
+SmallVector<scf::ForOp> peel(RewriterBase &rewriter, scf::ForOp loop) {
+  scf::ForOp partial;
+  if (failed(scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial)))
+    return {loop};
+  return {loop, partial};
+}
+
+/// The scf.for loops directly nested in `op`'s body (one level).
+SmallVector<scf::ForOp> innerLoops(Operation *op) {
+  SmallVector<scf::ForOp> loops;
+  for (Region &r : op->getRegions())
+    for (Operation &inner : r.getOps())
+      if (auto f = dyn_cast<scf::ForOp>(inner))
+        loops.push_back(f);
+  return loops;
+}
+
+/// Producers fused into a task: the destination's (the zero fill) and the
+/// left operand's (an elementwise producer of the rows, such as a rope), of
+/// which a task needs only its own rows. The right operand's producer (the
+/// transposed matrix) is needed whole by every task and stays outside,
+/// computed once.
+scf::SCFTileAndFuseOptions::ControlFnTy fuseIntoTask(Value lhs) {
+  return [lhs](tensor::ExtractSliceOp slice, OpResult, bool destination)
+             -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+    if (destination || slice.getSource() == lhs)
+      return scf::SCFTileAndFuseOptions::ControlFnResult{};
+    return std::nullopt;
+  };
+}
+
+/// CSE, then every canonicalization pattern of the loaded dialects and ops
+/// and the fill rewrites above, on `root` (what the canonicalizer pass
+/// does, here on one subtree).
+LogicalResult canonicalize(RewriterBase &rewriter, Operation *root) {
+  MLIRContext *ctx = root->getContext();
+  DominanceInfo dominance(root);
+  eliminateCommonSubExpressions(rewriter, dominance, root);
+  RewritePatternSet patterns(ctx);
+  patterns.add<SliceOfFill, OverwrittenFill>(ctx);
+  for (Dialect *d : ctx->getLoadedDialects())
+    d->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  return applyPatternsGreedily(root, std::move(patterns));
+}
+
+/// Applies the matmul schedule to `op`.
+LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
+                             DictionaryAttr schedule) {
+  MLIRContext *ctx = op.getContext();
+  int64_t task = scheduleValue(schedule, "rows_per_task");
+  int64_t rows = scheduleValue(schedule, "register_rows");
+  int64_t cols = scheduleValue(schedule, "register_cols");
+  std::optional<MatmulDims> dims = matmulDims(op);
+  if (!dims || task <= 0 || rows <= 0 || cols <= 0)
+    return op.emitError("rotary-cpu-schedule: not a schedulable matmul or "
+                        "a bad rotary.cpu_schedule: ")
+           << schedule;
+
+  // 1. Tasks: m by `task`, batch dims by 1; the fill of the destination
+  //    is fused into each task.
+  unsigned loops = op.getNumLoops();
+  Builder b(ctx);
+  SmallVector<OpFoldResult> taskSizes(loops, b.getIndexAttr(0));
+  taskSizes[dims->m] = b.getIndexAttr(task);
+  for (unsigned d : dims->batch)
+    taskSizes[d] = b.getIndexAttr(1);
+  scf::SCFTilingOptions taskTiling;
+  taskTiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+      .setTileSizes(taskSizes);
+  scf::SCFTileAndFuseOptions taskFusion;
+  taskFusion.setTilingOptions(taskTiling)
+      .setFusionControlFn(fuseIntoTask(op.getDpsInputOperand(0)->get()));
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTileAndFuseResult> tasks =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), taskFusion);
+  if (failed(tasks))
+    return op.emitError("rotary-cpu-schedule: tiling into tasks failed");
+  for (OpResult r : op->getResults())
+    rewriter.replaceAllUsesWith(r, tasks->replacements.lookup(r));
+  rewriter.eraseOp(op);
+  auto forall = cast<scf::ForallOp>(tasks->loops.front().getOperation());
+
+  // 2. Unit dims of the task (the batch dims) dropped: a 2-d matmul.
+  {
+    RewritePatternSet patterns(ctx);
+    linalg::ControlDropUnitDims control;
+    control.rankReductionStrategy =
+        linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+    linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
+    tensor::populateMergeConsecutiveInsertExtractSlicePatterns(patterns);
+    // The task's fill seen through a rank-reducing slice stays a fill, so
+    // that each register block fuses its own (a zero vector, not a load).
+    patterns.add<SliceOfFill, OverwrittenFill>(ctx);
+    linalg::FillOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(forall, std::move(patterns))))
+      return forall.emitError("rotary-cpu-schedule: dropping unit dims failed");
+  }
+  if (failed(canonicalize(rewriter, forall)))
+    return forall.emitError("rotary-cpu-schedule: cleanup failed");
+  linalg::LinalgOp inner;
+  forall.getBody()->walk([&](linalg::LinalgOp l) {
+    if (matmulDims(l))
+      inner = l;
+  });
+  if (!inner)
+    return forall.emitError("rotary-cpu-schedule: no matmul left in the task");
+  std::optional<MatmulDims> innerDims = matmulDims(inner);
+  if (!innerDims->batch.empty())
+    return inner.emitError("rotary-cpu-schedule: batch dims left in a task");
+
+  // 3. Register blocks: loops (m, n) over the task, the fill fused into
+  //    each block (the reduction is not tiled yet, so the fill runs once
+  //    per block).
+  SmallVector<OpFoldResult> blockSizes(inner.getNumLoops(), b.getIndexAttr(0));
+  blockSizes[innerDims->m] = b.getIndexAttr(rows);
+  blockSizes[innerDims->n] = b.getIndexAttr(cols);
+  SmallVector<int64_t> interchange;
+  if (innerDims->n < innerDims->m)
+    interchange = {1, 0}; // the tiled loops are listed in dim order
+  scf::SCFTilingOptions blockTiling;
+  blockTiling.setTileSizes(blockSizes).setInterchange(interchange);
+  scf::SCFTileAndFuseOptions blockFusion;
+  blockFusion.setTilingOptions(blockTiling)
+      .setFusionControlFn(
+          [](tensor::ExtractSliceOp, OpResult, bool destination)
+              -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+            if (destination)
+              return scf::SCFTileAndFuseOptions::ControlFnResult{};
+            return std::nullopt;
+          });
+  rewriter.setInsertionPoint(inner);
+  FailureOr<scf::SCFTileAndFuseResult> blocks =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(inner.getOperation()), blockFusion);
+  if (failed(blocks))
+    return inner.emitError("rotary-cpu-schedule: register tiling failed");
+  for (OpResult r : inner->getResults())
+    rewriter.replaceAllUsesWith(r, blocks->replacements.lookup(r));
+  rewriter.eraseOp(inner);
+
+  // 4. Peel the row and column loops: full blocks get static sizes.
+  auto rowLoop = cast<scf::ForOp>(blocks->loops[0].getOperation());
+  for (scf::ForOp rowPart : peel(rewriter, rowLoop))
+    for (scf::ForOp colLoop : innerLoops(rowPart))
+      (void)peel(rewriter, colLoop);
+  if (failed(canonicalize(rewriter, forall)))
+    return forall.emitError("rotary-cpu-schedule: cleanup failed");
+
+  // 5. Full blocks (static rows and columns; the reduction may be dynamic):
+  //    the reduction tiled by 1 and vectorised, the fill vectorised.
+  //    Remainder blocks stay scalar loops.
+  SmallVector<linalg::LinalgOp> fullBlocks;
+  forall.getBody()->walk([&](linalg::LinalgOp l) {
+    std::optional<MatmulDims> d = matmulDims(l);
+    SmallVector<int64_t> ranges = l.getStaticLoopRanges();
+    bool full = d ? !ShapedType::isDynamic(ranges[d->m]) &&
+                        !ShapedType::isDynamic(ranges[d->n])
+                  : isa<linalg::FillOp>(l) && !l.hasDynamicShape();
+    if (full)
+      fullBlocks.push_back(l);
+  });
+  for (linalg::LinalgOp l : fullBlocks) {
+    Operation *toVectorize = l;
+    if (std::optional<MatmulDims> d = matmulDims(l)) {
+      SmallVector<OpFoldResult> kSizes(l.getNumLoops(), b.getIndexAttr(0));
+      kSizes[d->k] = b.getIndexAttr(1);
+      scf::SCFTilingOptions kTiling;
+      kTiling.setTileSizes(kSizes);
+      rewriter.setInsertionPoint(l);
+      FailureOr<scf::SCFTilingResult> k = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(l.getOperation()), kTiling);
+      if (failed(k))
+        return l.emitError("rotary-cpu-schedule: tiling the reduction failed");
+      rewriter.replaceOp(l, k->replacements);
+      toVectorize = k->tiledOps.back();
+    }
+    rewriter.setInsertionPoint(toVectorize);
+    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+        rewriter, toVectorize, /*inputVectorSizes=*/{},
+        /*inputScalableVecDims=*/{}, /*vectorizeNDExtract=*/false,
+        /*flatten1DDepthwiseConv=*/false,
+        /*assumeDynamicDimsMatchVecSizes=*/false,
+        /*createNamedContraction=*/true);
+    if (failed(v))
+      return toVectorize->emitError(
+          "rotary-cpu-schedule: vectorisation failed");
+    rewriter.replaceOp(toVectorize, v->replacements);
+  }
+  if (failed(canonicalize(rewriter, forall)))
+    return forall.emitError("rotary-cpu-schedule: cleanup failed");
+
+  // 6. The accumulator out of the reduction loops (into registers), then
+  //    contractions to broadcast FMAs.
+  SmallVector<scf::ForOp> reductionLoops;
+  forall.getBody()->walk([&](scf::ForOp f) {
+    if (f.getBody()->getOps<scf::ForOp>().empty())
+      reductionLoops.push_back(f);
+  });
+  for (scf::ForOp f : reductionLoops) {
+    (void)moveLoopInvariantCode(cast<LoopLikeOpInterface>(f.getOperation()));
+    (void)hoistLoopInvariantSubsets(
+        rewriter, cast<LoopLikeOpInterface>(f.getOperation()));
+  }
+  {
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    patterns.add<MulAddToFma>(ctx);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(forall, std::move(patterns))))
+      return forall.emitError("rotary-cpu-schedule: vector lowering failed");
+  }
+  // The remainder blocks are scheduled: the decision is applied.
+  forall.walk([](Operation *inner) { inner->removeAttr(kScheduleAttr); });
+  return success();
+}
+
+struct CpuSchedulePass : rotary::impl::RotaryCpuScheduleBase<CpuSchedulePass> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op->hasAttr(kScheduleAttr))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      auto schedule = op->getAttrOfType<DictionaryAttr>(kScheduleAttr);
+      auto kind = schedule ? schedule.getAs<StringAttr>("kind") : StringAttr();
+      if (!kind || kind.getValue() != "matmul") {
+        op.emitError("rotary-cpu-schedule: unknown schedule ")
+            << op->getAttr(kScheduleAttr);
+        return signalPassFailure();
+      }
+      if (failed(scheduleMatmul(rewriter, op, schedule)))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

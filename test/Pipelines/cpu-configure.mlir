@@ -1,0 +1,137 @@
+// RUN: rotary-opt %s -rotary-cpu-configure -split-input-file | FileCheck %s --check-prefix=AVX512
+// RUN: rotary-opt %s -rotary-cpu-configure=vector-bits=256 -split-input-file | FileCheck %s --check-prefix=AVX2
+// RUN: rotary-opt %s -rotary-cpu-configure=vector-bits=128 -split-input-file | FileCheck %s --check-prefix=SSE
+// RUN: rotary-opt %s "-rotary-cpu-configure=register-rows=4 register-cols=32 rows-per-task=8" -split-input-file | FileCheck %s --check-prefix=OVERRIDE
+// RUN: not rotary-opt %s -rotary-cpu-configure=vector-bits=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
+// RUN: not rotary-opt %s -rotary-cpu-configure=register-rows=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
+
+// rotary-cpu-configure records the CPU schedule of each matmul-like
+// contraction as `rotary.cpu_schedule`: a register block of
+// register_rows x register_cols accumulators (6 rows; 4 vectors wide with
+// 32 vector registers, 2 with 16) and tasks of 16 blocks of rows.
+
+// BADBITS: error: rotary-cpu-configure: vector-bits must be a multiple of 32 and at least 128, got 100
+// BADTILE: error: rotary-cpu-configure: tile sizes must not be negative
+
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+
+// AVX512-LABEL: func.func @rows_times_matrix(
+// AVX512:       linalg.generic
+// AVX512-SAME:    rotary.cpu_schedule = {kind = "matmul", register_cols = 64 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64}
+// AVX2-LABEL:   func.func @rows_times_matrix(
+// AVX2:         rotary.cpu_schedule = {kind = "matmul", register_cols = 16 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64}
+// SSE-LABEL:    func.func @rows_times_matrix(
+// SSE:          rotary.cpu_schedule = {kind = "matmul", register_cols = 8 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64}
+// OVERRIDE-LABEL: func.func @rows_times_matrix(
+// OVERRIDE:     rotary.cpu_schedule = {kind = "matmul", register_cols = 32 : i64, register_rows = 4 : i64, rows_per_task = 8 : i64}
+func.func @rows_times_matrix(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>,
+                             %acc: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x64xf32>, tensor<64x64xf32>) outs(%acc : tensor<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// A static output width gets blocks that divide it: the whole width when it
+// fits in one block, else the widest multiple of the vector width that
+// divides it (96 = 2 x 48 with 16 lanes), so that no column is left to a
+// scalar remainder. A dynamic width keeps the full block.
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+// AVX512-LABEL: func.func @widths(
+// AVX512:       register_cols = 8 : i64
+// AVX512:       register_cols = 48 : i64
+// AVX512:       register_cols = 64 : i64
+// AVX2-LABEL:   func.func @widths(
+// AVX2:         register_cols = 8 : i64
+// AVX2:         register_cols = 16 : i64
+// AVX2:         register_cols = 16 : i64
+func.func @widths(%x: tensor<?x8xf32>, %w8: tensor<8x8xf32>, %a8: tensor<?x8xf32>,
+                  %w96: tensor<8x96xf32>, %a96: tensor<?x96xf32>,
+                  %wd: tensor<8x?xf32>, %ad: tensor<?x?xf32>)
+    -> (tensor<?x8xf32>, tensor<?x96xf32>, tensor<?x?xf32>) {
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w8 : tensor<?x8xf32>, tensor<8x8xf32>) outs(%a8 : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %1 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w96 : tensor<?x8xf32>, tensor<8x96xf32>) outs(%a96 : tensor<?x96xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x96xf32>
+  %2 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %wd : tensor<?x8xf32>, tensor<8x?xf32>) outs(%ad : tensor<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?xf32>
+  return %0, %1, %2 : tensor<?x8xf32>, tensor<?x96xf32>, tensor<?x?xf32>
+}
+
+// -----
+
+// Per-head contractions (a batch dim h) and bf16 operands widened in the
+// body are scheduled the same way.
+// AVX512-LABEL: func.func @per_head_bf16(
+// AVX512:       rotary.cpu_schedule = {kind = "matmul", register_cols = 16 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64}
+func.func @per_head_bf16(%x: tensor<?x4x16xbf16>, %w: tensor<4x16x16xbf16>,
+                         %acc: tensor<?x4x16xf32>) -> tensor<?x4x16xf32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(m, h, d, e) -> (m, h, d)>,
+                                        affine_map<(m, h, d, e) -> (h, d, e)>,
+                                        affine_map<(m, h, d, e) -> (m, h, e)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x4x16xbf16>, tensor<4x16x16xbf16>) outs(%acc : tensor<?x4x16xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %c: f32):
+    %aw = arith.extf %a : bf16 to f32
+    %bw = arith.extf %b : bf16 to f32
+    %p = arith.mulf %aw, %bw : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4x16xf32>
+  return %0 : tensor<?x4x16xf32>
+}
+
+// -----
+
+// Not scheduled: an elementwise op, and a contraction whose right operand
+// is not contiguous along the output's last dim (x·Rᵀ without the
+// transpose the lowering inserts).
+// AVX512-LABEL: func.func @not_matmuls(
+// AVX512-NOT:   rotary.cpu_schedule
+// AVX512:       return
+func.func @not_matmuls(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>,
+                       %acc: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %0 = linalg.generic {indexing_maps = [affine_map<(m, e) -> (m, e)>, affine_map<(m, e) -> (m, e)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x8xf32>) outs(%acc : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %1 = linalg.generic {indexing_maps = [affine_map<(m, d, e) -> (m, d)>,
+                                        affine_map<(m, d, e) -> (e, d)>,
+                                        affine_map<(m, d, e) -> (m, e)>],
+                       iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<8x8xf32>) outs(%acc : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
+}

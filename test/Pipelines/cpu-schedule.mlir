@@ -1,0 +1,117 @@
+// RUN: rotary-opt %s -rotary-cpu-schedule -canonicalize -cse -split-input-file -verify-diagnostics -mlir-print-local-scope | FileCheck %s --enable-var-scope
+
+// rotary-cpu-schedule applies the `rotary.cpu_schedule` of each op: tasks
+// of rows_per_task rows (scf.forall, the destination's fill fused), the
+// task's unit dims dropped, register blocks of register_rows x
+// register_cols with the row loop peeled so that full blocks are static,
+// the reduction innermost with the accumulator carried as a vector (one
+// broadcast FMA per row and reduction step), and the remainder rows left
+// to a plain linalg op (scalar loops).
+
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+// CHECK-LABEL: func.func @rows_times_matrix(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?xf32>, %[[W:[^:]*]]: tensor<?x64xf32>)
+// CHECK-DAG:   %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<6x64xf32>
+// CHECK-DAG:   %[[M:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x?xf32>
+// CHECK-DAG:   %[[D:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x?xf32>
+// CHECK:       scf.forall (%[[T:.*]]) = (0) to (%[[M]]) step (96) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<?x64xf32>) {
+// CHECK:         %[[ROWS:.*]] = affine.min affine_map<(d0)[s0] -> (-d0 + s0, 96)>(%[[T]])[%[[M]]]
+// CHECK:         %[[FULL:.*]] = affine.apply affine_map<()[s0] -> ((s0 floordiv 6) * 6)>()[%[[ROWS]]]
+// Full blocks: static 6 x 64, the reduction over D innermost, the
+// accumulator a vector that starts at zero (the fill, fused and forwarded).
+// CHECK:         %[[MAIN:.*]] = scf.for %[[R:.*]] = %{{.*}} to %[[FULL]] step %{{.*}} iter_args(
+// CHECK:           %[[ACC:.*]] = scf.for %[[K:.*]] = %{{.*}} to %[[D]] step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<6x64xf32>) {
+// CHECK:             vector.transfer_read {{.*}} : tensor<6x1xf32>, vector<6x1x64xf32>
+// CHECK:             vector.transfer_read {{.*}} : tensor<1x64xf32>, vector<6x1x64xf32>
+// CHECK:             %[[F:.*]] = math.fma %{{.*}}, %{{.*}}, %[[A]] : vector<6x64xf32>
+// CHECK-NEXT:        scf.yield %[[F]] : vector<6x64xf32>
+// CHECK:           vector.transfer_write %[[ACC]], %{{.*}} : vector<6x64xf32>, tensor<6x64xf32>
+// The remainder rows (fewer than 6): a plain contraction, no schedule left.
+// CHECK:         scf.for %{{.*}} = %[[FULL]] to %[[ROWS]] step %{{.*}} iter_args(%{{.*}} = %[[MAIN]])
+// CHECK:           linalg.fill
+// CHECK:           linalg.generic
+// CHECK-NOT:       rotary.cpu_schedule
+// CHECK:         scf.forall.in_parallel
+func.func @rows_times_matrix(%x: tensor<?x?xf32>, %w: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x?xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x?xf32>, tensor<?x64xf32>) outs(%acc : tensor<?x64xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "matmul", rows_per_task = 96 : i64, register_rows = 6 : i64, register_cols = 64 : i64}} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// Per head: tasks over (rows, heads); a task is a 2-d matmul of its rows of
+// head h with that head's matrix (the unit head dim dropped by rank-reducing
+// slices).
+// CHECK-LABEL: func.func @per_head(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x4x16xf32>, %[[W:[^:]*]]: tensor<4x16x16xf32>)
+// CHECK:       scf.forall (%[[T:.*]], %[[H:.*]]) = (0, 0) to (%{{.*}}, 4) step (96, 1)
+// CHECK-DAG:     tensor.extract_slice %[[X]][%[[T]], %[[H]], 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x4x16xf32> to tensor<?x16xf32>
+// CHECK-DAG:     tensor.extract_slice %[[W]][%[[H]], 0, 0] [1, 16, 16] [1, 1, 1] : tensor<4x16x16xf32> to tensor<16x16xf32>
+// CHECK:         scf.for
+// CHECK:           scf.for {{.*}} -> (vector<6x16xf32>) {
+// CHECK:             math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<6x16xf32>
+func.func @per_head(%x: tensor<?x4x16xf32>, %w: tensor<4x16x16xf32>) -> tensor<?x4x16xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x4x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x4x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x4x16xf32>) -> tensor<?x4x16xf32>
+  %0 = linalg.generic {indexing_maps = [affine_map<(m, h, d, e) -> (m, h, d)>,
+                                        affine_map<(m, h, d, e) -> (h, d, e)>,
+                                        affine_map<(m, h, d, e) -> (m, h, e)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x4x16xf32>, tensor<4x16x16xf32>) outs(%acc : tensor<?x4x16xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "matmul", rows_per_task = 96 : i64, register_rows = 6 : i64, register_cols = 16 : i64}} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4x16xf32>
+  return %0 : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @unknown_kind(%x: tensor<4xf32>, %y: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{rotary-cpu-schedule: unknown schedule {kind = "transpose"}}}
+  %0 = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%y : tensor<4xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "transpose"}} {
+  ^bb0(%a: f32, %b: f32):
+    linalg.yield %a : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+func.func @bad_sizes(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{rotary-cpu-schedule: not a schedulable matmul or a bad rotary.cpu_schedule}}
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<8x8xf32>) outs(%acc : tensor<?x8xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "matmul", rows_per_task = 96 : i64, register_rows = 0 : i64, register_cols = 8 : i64}} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
