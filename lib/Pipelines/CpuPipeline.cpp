@@ -294,6 +294,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.rowsPerTask = options.rowsPerTask;
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
   pm.addNestedPass<func::FuncOp>(createRotaryCpuSchedule());
+  pm.addPass(createRotaryApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   addText(pm, "eliminate-empty-tensors,"

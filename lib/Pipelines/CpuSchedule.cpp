@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
@@ -34,6 +35,7 @@
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYCPUCONFIGURE
 #define GEN_PASS_DEF_ROTARYCPUSCHEDULE
+#define GEN_PASS_DEF_ROTARYAPPROXIMATEMATH
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
 
@@ -454,6 +456,20 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   forall.walk([](Operation *inner) { inner->removeAttr(kScheduleAttr); });
   return success();
 }
+
+struct ApproximateMathPass
+    : rotary::impl::RotaryApproximateMathBase<ApproximateMathPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    // exp and log only: the scalar sin/cos polynomials measured slower
+    // than libm's sincosf (which shares the range reduction of both).
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.exp" || name == "math.log";
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
 
 struct CpuSchedulePass : rotary::impl::RotaryCpuScheduleBase<CpuSchedulePass> {
   void runOnOperation() override {

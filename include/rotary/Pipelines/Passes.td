@@ -96,6 +96,20 @@ def RotaryInlineAllocaScopes : Pass<"rotary-inline-alloca-scopes"> {
 }
 
 
+def RotaryApproximateMath : Pass<"rotary-approximate-math"> {
+  let summary = "f32 exp, log, sin, cos and tanh as inline polynomials";
+  let description = [{
+    Rewrites the f32 (and narrower) transcendental math ops with MLIR's
+    polynomial approximations (range reduction plus a minimax polynomial,
+    within a few ulp of the correctly rounded result), so that kernels make
+    no libm call per element and the surrounding loops vectorise. f64 math
+    is left to libm (the HDD-RoPE exponential needs it, decision 0019).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
   let summary = "Choose the CPU schedule of every structured kernel";
   let description = [{
