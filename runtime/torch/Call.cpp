@@ -1,10 +1,12 @@
 //===- Call.cpp - bundle entries as LibTorch ops --------------------------===//
 
 #include "rotary/Torch/Call.h"
+#include "rotary/Torch/Profile.h"
 
 #include <torch/autograd.h>
 #include <torch/types.h>
 
+#include <chrono>
 #include <mutex>
 
 using namespace rotary;
@@ -55,6 +57,19 @@ at::ScalarType scalarType(bundle::DType d) {
     return at::kLong;
   }
   return at::kFloat;
+}
+
+/// Runs the kernel, timing it while th::profile records.
+void run(const runtime::Bundle &bundle, const std::string &name,
+         const std::vector<runtime::TensorRef> &in,
+         const std::vector<runtime::TensorRef> &out) {
+  if (!th::profile::enabled())
+    return bundle.call(name, in, out);
+  auto start = std::chrono::steady_clock::now();
+  bundle.call(name, in, out);
+  th::profile::recordKernel(name, std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
 }
 
 } // namespace
@@ -194,7 +209,7 @@ std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
       out.push_back(toRef(name, "output", k, entry.outputs[k].name,
                           outs.back()));
     }
-    bundle.call(name, in, out);
+    run(bundle, name, in, out);
     return outs;
   } catch (const runtime::Error &e) {
     // The runtime's message already names the entry and the argument.
@@ -215,7 +230,7 @@ void th::callInto(const runtime::Bundle &bundle, const std::string &name,
     out.push_back(toRef(name, "output", k, entry.outputs[k].name, outputs[k]));
   try {
     // call() checks dtypes, shapes (against the inputs) and strides.
-    bundle.call(name, in, out);
+    run(bundle, name, in, out);
   } catch (const runtime::Error &e) {
     TORCH_CHECK(false, "rotary: ", e.what());
   }

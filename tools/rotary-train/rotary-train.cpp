@@ -21,6 +21,7 @@
 
 #include "rotary/Torch/DynamicBase.h"
 #include "rotary/Torch/Fam.h"
+#include "rotary/Torch/Profile.h"
 #include "rotary/Torch/Transformer.h"
 
 #include <torch/torch.h>
@@ -71,7 +72,7 @@ struct Args {
   int64_t window = 32, rotations = 16, warmup = 30, logEvery = 25;
   int64_t sample = 160, seed = 1, threads = 0;
   double lr = 0.5, penalty = 1e-3;
-  bool hdd = false, reference = false;
+  bool hdd = false, reference = false, profile = false;
   std::string save, resume, famDebug;
 };
 
@@ -144,6 +145,8 @@ const RealOption kRealOptions[] = {
          "  --penalty X       weight of the orthogonality penalty (1e-3; 0 "
          "to 1e6)\n"
          "  --reference       plain LibTorch ops instead of compiled kernels\n"
+         "  --profile         time per compiled kernel and in LibTorch's "
+         "matrix products, from step 2 on\n"
          "  --save FILE       write model, optimizer and base schedule at "
          "the end (checked before the first step)\n"
          "  --resume FILE     start from a file written by --save (same "
@@ -226,6 +229,8 @@ Args parse(int argc, char **argv) {
       a.hdd = true;
     else if (f == "--reference")
       a.reference = true;
+    else if (f == "--profile")
+      a.profile = true;
     else if (f == "--save")
       a.save = path(i);
     else if (f == "--resume")
@@ -429,6 +434,38 @@ std::string rescue(const std::string &bytes) {
 }
 } // namespace
 
+/// --profile: where the steps' time went, per step, from th::profile.
+void printProfile(double seconds, int64_t steps) {
+  rotary::th::profile::stop();
+  if (steps <= 0) {
+    std::printf("profile: no step after the first (--steps 1)\n");
+    return;
+  }
+  rotary::th::profile::Report r = rotary::th::profile::report();
+  double step = seconds / double(steps) * 1e3;
+  auto line = [&](const char *indent, const std::string &name, int64_t calls,
+                  double s) {
+    double ms = s / double(steps) * 1e3;
+    std::printf("%s%-28s %9.2f ms/step %5.1f %%  (%lld calls)\n", indent,
+                name.c_str(), ms, 100.0 * ms / step, (long long)calls);
+  };
+  double kernels = 0;
+  int64_t calls = 0;
+  for (const rotary::th::profile::Line &l : r.kernels) {
+    kernels += l.seconds;
+    calls += l.calls;
+  }
+  std::printf("profile over steps 2..%lld: %.2f ms/step\n",
+              (long long)steps + 1, step);
+  line("  ", "compiled kernels", calls, kernels);
+  for (const rotary::th::profile::Line &l : r.kernels)
+    line("    ", l.name, l.calls, l.seconds);
+  line("  ", r.matmul.name, r.matmul.calls, r.matmul.seconds);
+  double rest = seconds - kernels - r.matmul.seconds;
+  std::printf("  %-28s %9.2f ms/step %5.1f %%\n", "everything else",
+              rest / double(steps) * 1e3, 100.0 * rest / seconds);
+}
+
 int main(int argc, char **argv) try {
   Args a = parse(argc, argv);
 
@@ -566,6 +603,7 @@ int main(int argc, char **argv) try {
     firstValid = lossOf(model, evalBatch);
   }
   auto start = std::chrono::steady_clock::now();
+  auto profileStart = start;
   double recent = 0;
   for (int64_t step = 1; step <= a.steps; ++step) {
     using torch::indexing::Slice;
@@ -580,6 +618,11 @@ int main(int argc, char **argv) try {
     (loss + a.penalty * model->orthogonality_penalty()).backward();
     optimizer.step();
     double l = loss.item<double>();
+    // From step 2 on: step 1 compiles the kernels (JIT) on first use.
+    if (a.profile && step == 1) {
+      rotary::th::profile::start();
+      profileStart = std::chrono::steady_clock::now();
+    }
     if (base)
       base->step(l);
     recent += l;
@@ -598,6 +641,11 @@ int main(int argc, char **argv) try {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  if (a.profile)
+    printProfile(std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - profileStart)
+                     .count(),
+                 a.steps - 1);
   double lastValid;
   {
     torch::NoGradGuard noGrad;
