@@ -1,6 +1,7 @@
 // Givens chains (SPEC §2) and the rotation block (SPEC §4).
 
-// The first K rotations of the default round-robin schedule.
+// The first K rotations of the default round-robin schedule (run as a
+// chain per row, or folded into one matrix when that is cheaper).
 func.func @givens(%x: tensor<?x?xf32>, %angles: tensor<?xf32>)
     -> tensor<?x?xf32> {
   %y = rotary.givens %x, %angles : tensor<?x?xf32>, tensor<?xf32>
@@ -16,8 +17,9 @@ func.func @rotation_block(%x: tensor<?x?xf32>, %angles: tensor<?xf32>,
 }
 
 // RoPE (half layout, base 10000) on the head dim, then x·(G_1⋯G_K)·R, with
-// x [B, T, H, D]: one kernel per row tile (rotary-fuse-rotations keeps the
-// block: D is dynamic, so the chain cannot be folded into R here).
+// x [B, T, H, D]. The sizes are dynamic, so the kernel holds both forms and
+// picks at run time by flop count: the fused row-tile kernel for few rows,
+// or rope, Q·R once and one contraction for many.
 func.func @rotation_block_rope(%x: tensor<?x?x?x?xf32>, %angles: tensor<?xf32>,
                                %r: tensor<?x?xf32>, %positions: tensor<?xi64>)
     -> tensor<?x?x?x?xf32> {

@@ -44,6 +44,8 @@ using namespace rotary;
 
 namespace {
 constexpr StringLiteral kScheduleAttr = "rotary.cpu_schedule";
+/// Marks, while one op is scheduled, the blocks its schedule made.
+constexpr StringLiteral kBlockAttr = "rotary.cpu_block";
 
 /// The dimensions of a matmul-like contraction the CPU schedule handles:
 /// one m, one n, one k and any batch dims, with n the last dimension of the
@@ -111,12 +113,26 @@ struct CpuConfigurePass
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (op->hasAttr(kScheduleAttr) || op->getParentOfType<scf::ForallOp>() ||
-          op->getParentOfType<scf::ForOp>())
+      if (op->hasAttr(kScheduleAttr))
         return;
       std::optional<MatmulDims> dims = matmulDims(op);
       if (!dims)
         return;
+      // A contraction inside a kernel's own loops (a tile of attention) is
+      // already one task's work: register blocks only (rows_per_task 0),
+      // when it is 2-d and not smaller than one block (small products,
+      // such as c x c rotations, are left to LLVM).
+      bool nested = op->getParentOfType<scf::ForallOp>() ||
+                    op->getParentOfType<scf::ForOp>();
+      if (nested) {
+        SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+        auto atLeast = [&](unsigned d, int64_t size) {
+          return ShapedType::isDynamic(ranges[d]) || ranges[d] >= size;
+        };
+        if (!dims->batch.empty() || !atLeast(dims->m, rows) ||
+            !atLeast(dims->n, lanes))
+          return;
+      }
       // A static output width gets blocks that divide it, so that no
       // column remainder runs as scalar code: the whole width when it fits,
       // else the widest multiple of the vector width that divides it.
@@ -137,7 +153,8 @@ struct CpuConfigurePass
           kScheduleAttr,
           b.getDictionaryAttr({
               b.getNamedAttr("kind", b.getStringAttr("matmul")),
-              b.getNamedAttr("rows_per_task", b.getI64IntegerAttr(task)),
+              b.getNamedAttr("rows_per_task",
+                             b.getI64IntegerAttr(nested ? 0 : task)),
               b.getNamedAttr("register_rows", b.getI64IntegerAttr(rows)),
               b.getNamedAttr("register_cols", b.getI64IntegerAttr(c)),
           }));
@@ -290,60 +307,71 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   int64_t rows = scheduleValue(schedule, "register_rows");
   int64_t cols = scheduleValue(schedule, "register_cols");
   std::optional<MatmulDims> dims = matmulDims(op);
-  if (!dims || task <= 0 || rows <= 0 || cols <= 0)
+  if (!dims || task < 0 || rows <= 0 || cols <= 0 ||
+      (task == 0 && !dims->batch.empty()))
     return op.emitError("rotary-cpu-schedule: not a schedulable matmul or "
                         "a bad rotary.cpu_schedule: ")
            << schedule;
 
-  // 1. Tasks: m by `task`, batch dims by 1; the fill of the destination
-  //    is fused into each task.
-  unsigned loops = op.getNumLoops();
   Builder b(ctx);
-  SmallVector<OpFoldResult> taskSizes(loops, b.getIndexAttr(0));
-  taskSizes[dims->m] = b.getIndexAttr(task);
-  for (unsigned d : dims->batch)
-    taskSizes[d] = b.getIndexAttr(1);
-  scf::SCFTilingOptions taskTiling;
-  taskTiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
-      .setTileSizes(taskSizes);
-  scf::SCFTileAndFuseOptions taskFusion;
-  taskFusion.setTilingOptions(taskTiling)
-      .setFusionControlFn(fuseIntoTask(op.getDpsInputOperand(0)->get()));
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTileAndFuseResult> tasks =
-      scf::tileConsumerAndFuseProducersUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), taskFusion);
-  if (failed(tasks))
-    return op.emitError("rotary-cpu-schedule: tiling into tasks failed");
-  for (OpResult r : op->getResults())
-    rewriter.replaceAllUsesWith(r, tasks->replacements.lookup(r));
-  rewriter.eraseOp(op);
-  auto forall = cast<scf::ForallOp>(tasks->loops.front().getOperation());
+  // The op the cleanups below run in: the tasks' forall, or for a
+  // contraction that is already one task's work (rows_per_task 0, inside
+  // a kernel's loop) the loop around it.
+  Operation *root = op->getParentOp();
+  linalg::LinalgOp inner = op;
+  if (task > 0) {
+    // 1. Tasks: m by `task`, batch dims by 1; the fill of the destination
+    //    is fused into each task.
+    unsigned loops = op.getNumLoops();
+    SmallVector<OpFoldResult> taskSizes(loops, b.getIndexAttr(0));
+    taskSizes[dims->m] = b.getIndexAttr(task);
+    for (unsigned d : dims->batch)
+      taskSizes[d] = b.getIndexAttr(1);
+    scf::SCFTilingOptions taskTiling;
+    taskTiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+        .setTileSizes(taskSizes);
+    scf::SCFTileAndFuseOptions taskFusion;
+    taskFusion.setTilingOptions(taskTiling)
+        .setFusionControlFn(fuseIntoTask(op.getDpsInputOperand(0)->get()));
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTileAndFuseResult> tasks =
+        scf::tileConsumerAndFuseProducersUsingSCF(
+            rewriter, cast<TilingInterface>(op.getOperation()), taskFusion);
+    if (failed(tasks))
+      return op.emitError("rotary-cpu-schedule: tiling into tasks failed");
+    for (OpResult r : op->getResults())
+      rewriter.replaceAllUsesWith(r, tasks->replacements.lookup(r));
+    rewriter.eraseOp(op);
+    auto forall = cast<scf::ForallOp>(tasks->loops.front().getOperation());
 
-  // 2. Unit dims of the task (the batch dims) dropped: a 2-d matmul.
-  {
-    RewritePatternSet patterns(ctx);
-    linalg::ControlDropUnitDims control;
-    control.rankReductionStrategy =
-        linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
-    linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
-    tensor::populateMergeConsecutiveInsertExtractSlicePatterns(patterns);
-    // The task's fill seen through a rank-reducing slice stays a fill, so
-    // that each register block fuses its own (a zero vector, not a load).
-    patterns.add<SliceOfFill, OverwrittenFill>(ctx);
-    linalg::FillOp::getCanonicalizationPatterns(patterns, ctx);
-    if (failed(applyPatternsGreedily(forall, std::move(patterns))))
-      return forall.emitError("rotary-cpu-schedule: dropping unit dims failed");
+    // 2. Unit dims of the task (the batch dims) dropped: a 2-d matmul.
+    {
+      RewritePatternSet patterns(ctx);
+      linalg::ControlDropUnitDims control;
+      control.rankReductionStrategy = linalg::ControlDropUnitDims::
+          RankReductionStrategy::ExtractInsertSlice;
+      linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
+      tensor::populateMergeConsecutiveInsertExtractSlicePatterns(patterns);
+      // The task's fill seen through a rank-reducing slice stays a fill, so
+      // that each register block fuses its own (a zero vector, not a load).
+      patterns.add<SliceOfFill, OverwrittenFill>(ctx);
+      linalg::FillOp::getCanonicalizationPatterns(patterns, ctx);
+      if (failed(applyPatternsGreedily(forall, std::move(patterns))))
+        return forall.emitError(
+            "rotary-cpu-schedule: dropping unit dims failed");
+    }
+    if (failed(canonicalize(rewriter, forall)))
+      return forall.emitError("rotary-cpu-schedule: cleanup failed");
+    inner = {};
+    forall.getBody()->walk([&](linalg::LinalgOp l) {
+      if (matmulDims(l))
+        inner = l;
+    });
+    if (!inner)
+      return forall.emitError(
+          "rotary-cpu-schedule: no matmul left in the task");
+    root = forall;
   }
-  if (failed(canonicalize(rewriter, forall)))
-    return forall.emitError("rotary-cpu-schedule: cleanup failed");
-  linalg::LinalgOp inner;
-  forall.getBody()->walk([&](linalg::LinalgOp l) {
-    if (matmulDims(l))
-      inner = l;
-  });
-  if (!inner)
-    return forall.emitError("rotary-cpu-schedule: no matmul left in the task");
   std::optional<MatmulDims> innerDims = matmulDims(inner);
   if (!innerDims->batch.empty())
     return inner.emitError("rotary-cpu-schedule: batch dims left in a task");
@@ -377,20 +405,26 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   for (OpResult r : inner->getResults())
     rewriter.replaceAllUsesWith(r, blocks->replacements.lookup(r));
   rewriter.eraseOp(inner);
+  // Marks what this schedule made (peeling copies the mark), so that the
+  // steps below leave other ops of `root` alone.
+  for (Operation *t : blocks->tiledAndFusedOps)
+    t->setAttr(kBlockAttr, b.getUnitAttr());
 
   // 4. Peel the row and column loops: full blocks get static sizes.
   auto rowLoop = cast<scf::ForOp>(blocks->loops[0].getOperation());
   for (scf::ForOp rowPart : peel(rewriter, rowLoop))
     for (scf::ForOp colLoop : innerLoops(rowPart))
       (void)peel(rewriter, colLoop);
-  if (failed(canonicalize(rewriter, forall)))
-    return forall.emitError("rotary-cpu-schedule: cleanup failed");
+  if (failed(canonicalize(rewriter, root)))
+    return root->emitError("rotary-cpu-schedule: cleanup failed");
 
   // 5. Full blocks (static rows and columns; the reduction may be dynamic):
   //    the reduction tiled by 1 and vectorised, the fill vectorised.
   //    Remainder blocks stay scalar loops.
   SmallVector<linalg::LinalgOp> fullBlocks;
-  forall.getBody()->walk([&](linalg::LinalgOp l) {
+  root->walk([&](linalg::LinalgOp l) {
+    if (!l->hasAttr(kBlockAttr))
+      return;
     std::optional<MatmulDims> d = matmulDims(l);
     SmallVector<int64_t> ranges = l.getStaticLoopRanges();
     bool full = d ? !ShapedType::isDynamic(ranges[d->m]) &&
@@ -426,14 +460,14 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
           "rotary-cpu-schedule: vectorisation failed");
     rewriter.replaceOp(toVectorize, v->replacements);
   }
-  if (failed(canonicalize(rewriter, forall)))
-    return forall.emitError("rotary-cpu-schedule: cleanup failed");
+  if (failed(canonicalize(rewriter, root)))
+    return root->emitError("rotary-cpu-schedule: cleanup failed");
 
   // 6. The accumulator out of the reduction loops (into registers), then
   //    contractions to broadcast FMAs.
   SmallVector<scf::ForOp> reductionLoops;
-  forall.getBody()->walk([&](scf::ForOp f) {
-    if (f.getBody()->getOps<scf::ForOp>().empty())
+  root->walk([&](scf::ForOp f) {
+    if (f != root && f.getBody()->getOps<scf::ForOp>().empty())
       reductionLoops.push_back(f);
   });
   for (scf::ForOp f : reductionLoops) {
@@ -449,11 +483,14 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     patterns.add<MulAddToFma>(ctx);
     vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
-    if (failed(applyPatternsGreedily(forall, std::move(patterns))))
-      return forall.emitError("rotary-cpu-schedule: vector lowering failed");
+    if (failed(applyPatternsGreedily(root, std::move(patterns))))
+      return root->emitError("rotary-cpu-schedule: vector lowering failed");
   }
   // The remainder blocks are scheduled: the decision is applied.
-  forall.walk([](Operation *inner) { inner->removeAttr(kScheduleAttr); });
+  root->walk([](Operation *inner) {
+    if (inner->removeAttr(kBlockAttr))
+      inner->removeAttr(kScheduleAttr);
+  });
   return success();
 }
 

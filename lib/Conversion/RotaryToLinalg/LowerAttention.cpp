@@ -197,6 +197,39 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
 }
 
 namespace {
+/// Rows of a query tile and keys of a key tile: the granularity of the
+/// online softmax. 48 query rows are 8 register blocks of the CPU
+/// schedule's 6 rows; 64 keys one block of 64 columns.
+constexpr int64_t kQueryTile = 48, kKeyTile = 64;
+
+/// 1-d generic over `rows` (every operand indexed by the row).
+Value perRow(OpBuilder &b, Location loc, ValueRange inputs, Value init,
+             function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  return elementwise(b, loc, inputs, init, 1,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       linalg::YieldOp::create(nb, l, body(nb, l, a));
+                     })
+      .getResult(0);
+}
+
+/// A row reduction of x [rows, cols] into init [rows] with `combine`.
+Value reduceRows(
+    OpBuilder &b, Location loc, Value x, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+             SmallVector<AffineMap>{AffineMap::get(2, 0, {r, c}, ctx),
+                                    AffineMap::get(2, 0, {r}, ctx)},
+             SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                              utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(nb, l, combine(nb, l, a[1], a[0]));
+             })
+      .getResult(0);
+}
+
 struct LowerAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -204,113 +237,290 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
     AttentionParts at = AttentionParts::of(b, op);
     Value v = op.getV();
     Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     Value zero = cIdx(b, loc, 0), one = cIdx(b, loc, 1);
+    Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
 
     Value out = emptyLike(b, loc, at.q, at.elt);
     Value lse = emptyOf(b, loc, {qs[0], qs[1], qs[2]}, f32);
+    Value tiles = arith::DivUIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, at.tLen, cIdx(b, loc, kQueryTile - 1)),
+        cIdx(b, loc, kQueryTile));
     auto forall = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{qs[0], qs[1], qs[2]},
+        SmallVector<OpFoldResult>{qs[0], qs[1], getAsOpFoldResult(tiles)},
         SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out, lse},
         std::nullopt);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forall.getBody());
-      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
-            i = forall.getInductionVar(2);
-      Value p = at.position(b, loc, i);
-      AttentionParts::KeyRanges keys = at.keysOf(b, loc, p);
+      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
+      Value i0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
+                                       cIdx(b, loc, kQueryTile));
+      OpFoldResult rowsOfr =
+          tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kQueryTile);
+      Value rows = getValueOrCreateConstantIndexOp(b, loc, rowsOfr);
+      OpFoldResult dOfr = qs[3];
+      OpFoldResult unitI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
 
-      // Query row reused for every key.
-      Value qRow = at.row(b, loc, at.q, bi, hi, i);
-      Value acc0 = zerosF32(b, loc, {qs[3]});
-      Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
-
-      // One key: s = scale·q·k + bias; mask from the span; online update.
-      auto visit = [&](OpBuilder &lb, Location l, Value j, ValueRange iter) {
-        Value m = iter[0], lsum = iter[1], acc = iter[2];
-        Value kRow = at.row(lb, l, at.k, bi, hi, j);
-        Value s = at.score(lb, l, qRow, kRow, hi, i, p, j);
-        Value weight =
-            at.span ? at.spanMask(lb, l, hi, p, j).first : f32c(lb, l, 1.0);
-        // Online softmax: m' = max(m, s); rescale the running sums.
-        // A score of -inf (from the bias) before any finite one would give
-        // exp(-inf + inf): keep the sums as they are instead.
-        Value mNew = arith::MaximumFOp::create(lb, l, m, s);
-        Value none = arith::CmpFOp::create(lb, l, arith::CmpFPredicate::OEQ,
-                                           mNew, negInf);
-        Value alpha = arith::SelectOp::create(
-            lb, l, none, f32c(lb, l, 1.0),
-            math::ExpOp::create(lb, l, arith::SubFOp::create(lb, l, m, mNew)));
-        Value pj = arith::SelectOp::create(
-            lb, l, none, f32c(lb, l, 0.0),
-            arith::MulFOp::create(
-                lb, l, weight,
-                math::ExpOp::create(lb, l,
-                                    arith::SubFOp::create(lb, l, s, mNew))));
-        Value lNew = arith::AddFOp::create(
-            lb, l, arith::MulFOp::create(lb, l, lsum, alpha), pj);
-        Value vRow = at.row(lb, l, v, bi, hi, j);
-        // In place into the loop-carried accumulator.
-        Value accNew =
-            elementwise(
-                lb, l, ValueRange{vRow}, ValueRange{acc}, 1,
-                [&](OpBuilder &nb, Location bl, ValueRange a) {
-                  Value upd = arith::AddFOp::create(
-                      nb, bl, arith::MulFOp::create(nb, bl, a[1], alpha),
-                      arith::MulFOp::create(nb, bl, pj, toF32(nb, bl, a[0])));
-                  linalg::YieldOp::create(nb, bl, upd);
-                })
-                .getResult(0);
-        scf::YieldOp::create(lb, l, ValueRange{mNew, lNew, accNew});
+      // Rows [r0, r0 + n) of a [B, H, ·, D] tensor, as [n, D].
+      auto rowsOf = [&](OpBuilder &ob, Location l, Value src, Value r0,
+                        OpFoldResult n) -> Value {
+        SmallVector<OpFoldResult> offs = {bi, hi, r0, zeroI};
+        SmallVector<OpFoldResult> sizes = {unitI, unitI, n, dOfr};
+        Type elt = cast<RankedTensorType>(src.getType()).getElementType();
+        return tensor::ExtractSliceOp::create(
+            ob, l, sliceType(sizes, {0, 1}, elt), src, offs, sizes,
+            SmallVector<OpFoldResult>(4, unitI));
       };
-      Value zeroF = f32c(b, loc, 0.0);
-      auto first = scf::ForOp::create(b, loc, zero, keys.gEnd, one,
-                                      ValueRange{negInf, zeroF, acc0}, visit);
-      auto second = scf::ForOp::create(b, loc, keys.lo, keys.hi, one,
-                                       first.getResults(), visit);
-      Value m = second.getResult(0), lsum = second.getResult(1),
-            acc = second.getResult(2);
-      // o = acc / l (0 when nothing was visible); lse = m + log l.
-      Value seen =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lsum, zeroF);
-      Value inv = arith::SelectOp::create(
-          b, loc, seen, arith::DivFOp::create(b, loc, f32c(b, loc, 1.0), lsum),
-          zeroF);
-      Type elt = at.elt;
-      Value row =
-          elementwise(b, loc, acc, emptyOf(b, loc, {qs[3]}, elt), 1,
+
+      // The query tile in f32, scaled once: Qs = scale · q[i0 .. i0+rows).
+      Value qTile = rowsOf(b, loc, at.q, i0, rowsOfr);
+      Value qs32 =
+          elementwise(b, loc, qTile, emptyOf(b, loc, {rowsOfr, dOfr}, f32), 2,
                       [&](OpBuilder &nb, Location l, ValueRange a) {
                         linalg::YieldOp::create(
                             nb, l,
-                            castFloat(nb, l,
-                                      arith::MulFOp::create(nb, l, a[0], inv),
-                                      elt));
+                            Value(arith::MulFOp::create(
+                                nb, l, toF32(nb, l, a[0]), at.scale)));
                       })
               .getResult(0);
-      Value lseV = arith::SelectOp::create(
-          b, loc, seen,
-          arith::AddFOp::create(b, loc, m, math::LogOp::create(b, loc, lsum)),
-          negInf);
-      Value lseT = tensor::FromElementsOp::create(
-          b, loc, RankedTensorType::get({}, f32), ValueRange{lseV});
+
+      // The keys of the tile: the union of its rows' ranges, as two
+      // disjoint ranges (ranges grow with the position): the global keys
+      // [0, gEnd(last row)), then [max(lo(first row), that), hi(last row)).
+      // Each element is masked by its own row's ranges below.
+      Value last = arith::SubIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, i0, rows), one);
+      AttentionParts::KeyRanges first =
+          at.keysOf(b, loc, at.position(b, loc, i0));
+      AttentionParts::KeyRanges lastK =
+          at.keysOf(b, loc, at.position(b, loc, last));
+      Value r2lo = arith::MaxSIOp::create(b, loc, first.lo, lastK.gEnd);
+      Value r2hi = arith::MaxSIOp::create(b, loc, lastK.hi, r2lo);
+
+      Value m0 = linalg::FillOp::create(b, loc, negInf,
+                                        emptyOf(b, loc, {rowsOfr}, f32))
+                     .getResult(0);
+      Value l0 = zerosF32(b, loc, {rowsOfr});
+      Value acc0 = zerosF32(b, loc, {rowsOfr, dOfr});
+      AffineExpr rE = getAffineDimExpr(0, ctx), cE = getAffineDimExpr(1, ctx);
+
+      // One key tile [j0, j0 + cols) of a range ending at `end`.
+      auto visitTile = [&](OpBuilder &lb, Location l, Value j0, Value end,
+                           ValueRange iter) -> SmallVector<Value> {
+        Value m = iter[0], lsum = iter[1], acc = iter[2];
+        OpFoldResult colsOfr =
+            tileExtent(lb, l, getAsOpFoldResult(end), j0, kKeyTile);
+        Value kTile = rowsOf(lb, l, at.k, j0, colsOfr);
+        Value vTile = rowsOf(lb, l, v, j0, colsOfr);
+        Type kElt = cast<RankedTensorType>(kTile.getType()).getElementType();
+        Value kT = linalg::TransposeOp::create(
+                       lb, l, kTile, emptyOf(lb, l, {dOfr, colsOfr}, kElt),
+                       ArrayRef<int64_t>{1, 0})
+                       ->getResult(0);
+        // Scores of the tile (a contraction the CPU schedule tiles), then
+        // bias and pattern: invisible pairs get -inf and weight 0.
+        Value sc = contractRows(lb, l, qs32, kT, /*perHead=*/false);
+        Value sInit = emptyOf(lb, l, {rowsOfr, colsOfr}, f32);
+        auto masked = linalg::GenericOp::create(
+            lb, l, TypeRange{sInit.getType(), sInit.getType()}, ValueRange{sc},
+            ValueRange{sInit, sInit},
+            SmallVector<AffineMap>(3, AffineMap::get(2, 0, {rE, cE}, ctx)),
+            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location el, ValueRange a) {
+              Value i = arith::AddIOp::create(
+                  nb, el, i0, linalg::IndexOp::create(nb, el, 0));
+              Value j = arith::AddIOp::create(
+                  nb, el, j0, linalg::IndexOp::create(nb, el, 1));
+              Value p = at.position(nb, el, i);
+              AttentionParts::KeyRanges keys = at.keysOf(nb, el, p);
+              auto lt = [&](Value x, Value y) {
+                return arith::CmpIOp::create(nb, el, arith::CmpIPredicate::slt,
+                                             x, y)
+                    .getResult();
+              };
+              Value visible = arith::OrIOp::create(
+                  nb, el, lt(j, keys.gEnd),
+                  arith::AndIOp::create(
+                      nb, el,
+                      arith::CmpIOp::create(nb, el, arith::CmpIPredicate::sle,
+                                            keys.lo, j),
+                      lt(j, keys.hi)));
+              Value s = a[0];
+              if (at.bias) {
+                Value bv =
+                    at.tableBias()
+                        ? tensor::ExtractOp::create(
+                              nb, el, at.bias,
+                              ValueRange{hi, at.tableColumn(nb, el, p, j)})
+                        : tensor::ExtractOp::create(nb, el, at.bias,
+                                                    ValueRange{hi, i, j});
+                s = arith::AddFOp::create(nb, el, s, bv);
+              }
+              Value w = at.span ? at.spanMask(nb, el, hi, p, j).first
+                                : f32c(nb, el, 1.0);
+              linalg::YieldOp::create(
+                  nb, el,
+                  ValueRange{arith::SelectOp::create(
+                                 nb, el, visible, s,
+                                 f32c(nb, el,
+                                      -std::numeric_limits<float>::infinity())),
+                             arith::SelectOp::create(nb, el, visible, w,
+                                                     f32c(nb, el, 0.0))});
+            });
+        Value s = masked.getResult(0), w = masked.getResult(1);
+        // Online softmax: m' = max(m, max_c s); α = exp(m − m'); rows whose
+        // scores are all -inf so far keep their sums (exp(-inf + inf)).
+        Value tileMax = reduceRows(
+            lb, l, s,
+            linalg::FillOp::create(lb, l, negInf,
+                                   emptyOf(lb, l, {rowsOfr}, f32))
+                .getResult(0),
+            [](OpBuilder &nb, Location el, Value acc, Value x) {
+              return arith::MaximumFOp::create(nb, el, acc, x).getResult();
+            });
+        auto none = [&](OpBuilder &nb, Location el, Value mn) {
+          return arith::CmpFOp::create(
+                     nb, el, arith::CmpFPredicate::OEQ, mn,
+                     f32c(nb, el, -std::numeric_limits<float>::infinity()))
+              .getResult();
+        };
+        Value alpha = perRow(
+            lb, l, ValueRange{m, tileMax}, emptyOf(lb, l, {rowsOfr}, f32),
+            [&](OpBuilder &nb, Location el, ValueRange a) {
+              Value mn = arith::MaximumFOp::create(nb, el, a[0], a[1]);
+              return arith::SelectOp::create(
+                         nb, el, none(nb, el, mn), f32c(nb, el, 1.0),
+                         math::ExpOp::create(
+                             nb, el, arith::SubFOp::create(nb, el, a[0], mn)))
+                  .getResult();
+            });
+        // The loop-carried values are updated in place (each yield is its
+        // iteration argument's buffer: bufferization requires it), after
+        // every read of the old value.
+        Value mNew = perRow(
+            lb, l, ValueRange{tileMax}, m,
+            [](OpBuilder &nb, Location el, ValueRange a) {
+              return arith::MaximumFOp::create(nb, el, a[1], a[0]).getResult();
+            });
+        // p = w·exp(s − m') (0 for rows that saw nothing yet).
+        Value pInit = emptyOf(lb, l, {rowsOfr, colsOfr}, f32);
+        Value pT =
+            linalg::GenericOp::create(
+                lb, l, TypeRange{pInit.getType()}, ValueRange{s, w, mNew},
+                ValueRange{pInit},
+                SmallVector<AffineMap>{AffineMap::get(2, 0, {rE, cE}, ctx),
+                                       AffineMap::get(2, 0, {rE, cE}, ctx),
+                                       AffineMap::get(2, 0, {rE}, ctx),
+                                       AffineMap::get(2, 0, {rE, cE}, ctx)},
+                SmallVector<utils::IteratorType>(2,
+                                                 utils::IteratorType::parallel),
+                [&](OpBuilder &nb, Location el, ValueRange a) {
+                  Value e = arith::MulFOp::create(
+                      nb, el, a[1],
+                      math::ExpOp::create(
+                          nb, el, arith::SubFOp::create(nb, el, a[0], a[2])));
+                  linalg::YieldOp::create(
+                      nb, el,
+                      Value(arith::SelectOp::create(nb, el, none(nb, el, a[2]),
+                                                    f32c(nb, el, 0.0), e)));
+                })
+                .getResult(0);
+        Value tileSum = reduceRows(
+            lb, l, pT, zerosF32(lb, l, {rowsOfr}),
+            [](OpBuilder &nb, Location el, Value acc, Value x) {
+              return arith::AddFOp::create(nb, el, acc, x).getResult();
+            });
+        Value lNew =
+            perRow(lb, l, ValueRange{lsum, alpha, tileSum}, lsum,
+                   [](OpBuilder &nb, Location el, ValueRange a) {
+                     return arith::AddFOp::create(
+                                nb, el,
+                                arith::MulFOp::create(nb, el, a[0], a[1]), a[2])
+                         .getResult();
+                   });
+        // acc' = α·acc + p·V (the second contraction of the tile).
+        Value scaled =
+            linalg::GenericOp::create(
+                lb, l, TypeRange{acc.getType()}, ValueRange{alpha},
+                ValueRange{acc},
+                SmallVector<AffineMap>{AffineMap::get(2, 0, {rE}, ctx),
+                                       AffineMap::get(2, 0, {rE, cE}, ctx)},
+                SmallVector<utils::IteratorType>(2,
+                                                 utils::IteratorType::parallel),
+                [&](OpBuilder &nb, Location el, ValueRange a) {
+                  linalg::YieldOp::create(
+                      nb, el, Value(arith::MulFOp::create(nb, el, a[1], a[0])));
+                })
+                .getResult(0);
+        Value accNew = accumulateRows(lb, l, pT, vTile, scaled, false);
+        return {mNew, lNew, accNew};
+      };
+      // The body is built after the loop is in place (not in a body
+      // callback), so that affine folding inside it sees the function.
+      auto keyLoop = [&](Value lo, Value hiV, ValueRange init) {
+        auto loop =
+            scf::ForOp::create(b, loc, lo, hiV, cIdx(b, loc, kKeyTile), init);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        scf::YieldOp::create(b, loc,
+                             visitTile(b, loc, loop.getInductionVar(), hiV,
+                                       loop.getRegionIterArgs()));
+        return loop.getResults();
+      };
+      ValueRange globals = keyLoop(zero, lastK.gEnd, ValueRange{m0, l0, acc0});
+      ValueRange done = keyLoop(r2lo, r2hi, globals);
+      Value m = done[0], lsum = done[1], acc = done[2];
+
+      // o = acc / l (0 when nothing was visible); lse = m + log l (-inf).
+      Value oInit = emptyOf(b, loc, {rowsOfr, dOfr}, at.elt);
+      Value o =
+          linalg::GenericOp::create(
+              b, loc, TypeRange{oInit.getType()}, ValueRange{acc, lsum},
+              ValueRange{oInit},
+              SmallVector<AffineMap>{AffineMap::get(2, 0, {rE, cE}, ctx),
+                                     AffineMap::get(2, 0, {rE}, ctx),
+                                     AffineMap::get(2, 0, {rE, cE}, ctx)},
+              SmallVector<utils::IteratorType>(2,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location el, ValueRange a) {
+                Value seen = arith::CmpFOp::create(
+                    nb, el, arith::CmpFPredicate::OGT, a[1], f32c(nb, el, 0.0));
+                Value q = arith::SelectOp::create(
+                    nb, el, seen, arith::DivFOp::create(nb, el, a[0], a[1]),
+                    f32c(nb, el, 0.0));
+                linalg::YieldOp::create(nb, el, castFloat(nb, el, q, at.elt));
+              })
+              .getResult(0);
+      Value lseRow = perRow(
+          b, loc, ValueRange{m, lsum}, emptyOf(b, loc, {rowsOfr}, f32),
+          [&](OpBuilder &nb, Location el, ValueRange a) {
+            Value seen = arith::CmpFOp::create(
+                nb, el, arith::CmpFPredicate::OGT, a[1], f32c(nb, el, 0.0));
+            return arith::SelectOp::create(
+                       nb, el, seen,
+                       arith::AddFOp::create(nb, el, a[0],
+                                             math::LogOp::create(nb, el, a[1])),
+                       f32c(nb, el, -std::numeric_limits<float>::infinity()))
+                .getResult();
+          });
       b.setInsertionPointToStart(forall.getTerminator().getBody());
-      SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
       tensor::ParallelInsertSliceOp::create(
-          b, loc, row, forall.getRegionIterArgs()[0],
-          SmallVector<OpFoldResult>{bi, hi, i, b.getIndexAttr(0)},
-          SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                    b.getIndexAttr(1), qs[3]},
-          unit);
+          b, loc, o, forall.getRegionIterArgs()[0],
+          SmallVector<OpFoldResult>{bi, hi, i0, zeroI},
+          SmallVector<OpFoldResult>{unitI, unitI, rowsOfr, dOfr},
+          SmallVector<OpFoldResult>(4, unitI));
       tensor::ParallelInsertSliceOp::create(
-          b, loc, lseT, forall.getRegionIterArgs()[1],
-          SmallVector<OpFoldResult>{bi, hi, i},
-          SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
-          SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+          b, loc, lseRow, forall.getRegionIterArgs()[1],
+          SmallVector<OpFoldResult>{bi, hi, i0},
+          SmallVector<OpFoldResult>{unitI, unitI, rowsOfr},
+          SmallVector<OpFoldResult>(3, unitI));
     }
     SmallVector<Value> results(forall.getResults());
     for (auto [r, t] : llvm::zip(results, op.getResultTypes()))

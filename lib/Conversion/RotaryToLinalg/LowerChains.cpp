@@ -116,7 +116,6 @@ std::pair<Value, Value> lowering::chainPair(OpBuilder &b, Location loc,
 
 Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
                              bool perHead, Value into) {
-  MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x),
                             ms = tensor::getMixedSizes(b, loc, mat);
   SmallVector<OpFoldResult> accSizes = {xs[0]};
@@ -127,6 +126,12 @@ Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
       into
           ? linalg::FillOp::create(b, loc, f32c(b, loc, 0.0), into).getResult(0)
           : zerosF32(b, loc, accSizes);
+  return accumulateRows(b, loc, x, mat, acc, perHead);
+}
+
+Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
+                               Value acc, bool perHead) {
+  MLIRContext *ctx = b.getContext();
   // Loops (m, [h,] d, e) with d reduced: the output dim innermost,
   // contiguous in R and y.
   int64_t loops = perHead ? 4 : 3;

@@ -166,6 +166,9 @@ Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
 /// when given, else into a new one.
 Value contractRows(OpBuilder &b, Location loc, Value x, Value mat, bool perHead,
                    Value into = Value());
+/// acc + x·R: the same contraction into `acc` (f32, the result's shape).
+Value accumulateRows(OpBuilder &b, Location loc, Value x, Value mat, Value acc,
+                     bool perHead);
 
 /// Row tile of the Givens chain kernels (forward and backward).
 constexpr int64_t kChainRowTile = 64;

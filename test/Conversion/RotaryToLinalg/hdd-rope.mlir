@@ -1,0 +1,216 @@
+// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOALLOC
+
+// Lowering of rotary.hdd_rope (lib/Conversion/RotaryToLinalg/LowerHDD.cpp).
+// With P [B, T, H, C, c, c]: one batched c×c mat-vec over x viewed as
+// [B, T, H, C, c], accumulated in f32 and narrowed once. Fused (angles): one
+// scf.forall task per (b, h, chunk) scans T with P_t = P_{t-1}·G_t held in c²
+// f32 scalars (never stored) and writes one [T, c] column of y. The NOALLOC
+// lines check that the per-token scan body allocates nothing.
+
+// P form: loops (b, t, h, m, p, q), q reduced; P read untransposed.
+// CHECK-LABEL: func.func @hdd_rope_p(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x?x8x64xf32>, %[[P:[^:]*]]: tensor<2x?x8x16x4x4xf32>)
+// CHECK-NOT:   rotary.
+// CHECK:       %[[X5:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1], [2], [3, 4]] output_shape [2, %{{.*}}, 8, 16, 4] : tensor<2x?x8x64xf32> into tensor<2x?x8x16x4xf32>
+// CHECK:       %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x?x8x16x4xf32>)
+// CHECK-NEXT:  %[[Y5:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[X5]] : tensor<2x?x8x16x4x4xf32>, tensor<2x?x8x16x4xf32>) outs(%[[ACC]] : tensor<2x?x8x16x4xf32>)
+// CHECK-NEXT:  ^bb0(%[[PV:[^:]*]]: f32, %[[XV:[^:]*]]: f32, %[[OV:[^:]*]]: f32):
+// CHECK-NEXT:    %[[M:.*]] = arith.mulf %[[PV]], %[[XV]] : f32
+// CHECK-NEXT:    %[[S:.*]] = arith.addf %[[OV]], %[[M]] : f32
+// CHECK-NEXT:    linalg.yield %[[S]] : f32
+// f32 data: no conversion pass over the result.
+// CHECK-NOT:   linalg.generic
+// CHECK:       %[[Y:.*]] = tensor.collapse_shape %[[Y5]] {{\[}}[0], [1], [2], [3, 4]] : tensor<2x?x8x16x4xf32> into tensor<2x?x8x64xf32>
+// CHECK-NEXT:  return %[[Y]]
+func.func @hdd_rope_p(%x: tensor<2x?x8x64xf32>, %p: tensor<2x?x8x16x4x4xf32>) -> tensor<2x?x8x64xf32> {
+  %y = rotary.hdd_rope %x, %p : tensor<2x?x8x64xf32>, tensor<2x?x8x16x4x4xf32>
+  return %y : tensor<2x?x8x64xf32>
+}
+
+// -----
+
+// P form, inverse, bf16, all dims dynamic: C = D/4 at run time; P read
+// transposed (d5, d4); x widened inside the mat-vec, y narrowed by a second
+// elementwise generic.
+// CHECK-LABEL: func.func @hdd_rope_p_inverse_bf16(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xbf16>, %[[P:[^:]*]]: tensor<?x?x?x?x4x4xf32>)
+// CHECK:       %[[D:.*]] = tensor.dim %[[X]], %c3 : tensor<?x?x?x?xbf16>
+// CHECK:       %[[C:.*]] = arith.divui %[[D]], %c4 : index
+// CHECK:       %[[X5:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1], [2], [3, 4]] output_shape [%{{.*}}, %{{.*}}, %{{.*}}, %[[C]], 4] : tensor<?x?x?x?xbf16> into tensor<?x?x?x?x4xbf16>
+// CHECK:       %[[Y5:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[X5]] : tensor<?x?x?x?x4x4xf32>, tensor<?x?x?x?x4xbf16>) outs(%{{.*}} : tensor<?x?x?x?x4xf32>)
+// CHECK-NEXT:  ^bb0(%[[PV:[^:]*]]: f32, %[[XV:[^:]*]]: bf16, %[[OV:[^:]*]]: f32):
+// CHECK-NEXT:    %[[XF:.*]] = arith.extf %[[XV]] : bf16 to f32
+// CHECK-NEXT:    %[[M:.*]] = arith.mulf %[[PV]], %[[XF]] : f32
+// CHECK-NEXT:    %[[S:.*]] = arith.addf %[[OV]], %[[M]] : f32
+// CHECK-NEXT:    linalg.yield %[[S]] : f32
+// CHECK:       %[[YB:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%[[Y5]] : tensor<?x?x?x?x4xf32>) outs(%{{.*}} : tensor<?x?x?x?x4xbf16>)
+// CHECK-NEXT:  ^bb0(%[[YV:[^:]*]]: f32, %{{.*}}: bf16):
+// CHECK-NEXT:    %[[T:.*]] = arith.truncf %[[YV]] : f32 to bf16
+// CHECK-NEXT:    linalg.yield %[[T]] : bf16
+// CHECK:       %[[Y:.*]] = tensor.collapse_shape %[[YB]] {{\[}}[0], [1], [2], [3, 4]] : tensor<?x?x?x?x4xbf16> into tensor<?x?x?x?xbf16>
+// CHECK-NEXT:  return %[[Y]]
+func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x4x4xf32>) -> tensor<?x?x?x?xbf16> {
+  %y = rotary.hdd_rope %x, %p {inverse} : tensor<?x?x?x?xbf16>, tensor<?x?x?x?x4x4xf32>
+  return %y : tensor<?x?x?x?xbf16>
+}
+
+// -----
+
+// Fused givens, c = 2, bf16: per token one angle, one cos/sin, P's two
+// columns rotated in each row (P·G with G = [[cos, -sin], [sin, cos]]), x
+// widened on load and y = P_t·x narrowed on store.
+// CHECK-LABEL: func.func @hdd_rope_fused_givens_bf16(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xbf16>, %[[A:[^:]*]]: tensor<?x?x?x?x1xf32>)
+// CHECK-NOT:   linalg.generic
+// CHECK:       %[[NC:.*]] = arith.divui %{{.*}}, %c2{{.*}} : index
+// CHECK-NOT:   linalg.generic
+// CHECK:       %[[RES:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[M:[a-z0-9_]+]]) in (%{{.*}}, %{{.*}}, %[[NC]]) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?x?xbf16>) {
+// CHECK:         %[[BASE:.*]] = arith.muli %[[M]], %c2{{.*}} : index
+// CHECK:         %[[COL:.*]] = tensor.empty(%{{.*}}) : tensor<?x2xbf16>
+// CHECK:         %[[SCAN:.*]]:5 = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%[[YC:[a-z0-9_]+]] = %[[COL]], %[[P00:[a-z0-9_]+]] = %{{.*}}, %[[P01:[a-z0-9_]+]] = %{{.*}}, %[[P10:[a-z0-9_]+]] = %{{.*}}, %[[P11:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x2xbf16>, f32, f32, f32, f32) {
+// CHECK:           %[[ANG:.*]] = tensor.extract %[[A]][%[[B]], %[[T]], %[[H]], %[[M]], %{{.*}}] : tensor<?x?x?x?x1xf32>
+// CHECK-NEXT:      %[[COS:.*]] = math.cos %[[ANG]] : f32
+// CHECK-NEXT:      %[[SIN:.*]] = math.sin %[[ANG]] : f32
+// CHECK-NOT:       math.
+// CHECK-DAG:       %[[A0:.*]] = arith.mulf %[[P00]], %[[COS]] : f32
+// CHECK-DAG:       %[[A1:.*]] = arith.mulf %[[P01]], %[[SIN]] : f32
+// CHECK-DAG:       %[[N00:.*]] = arith.addf %[[A0]], %[[A1]] : f32
+// CHECK-DAG:       %[[B0:.*]] = arith.mulf %[[P01]], %[[COS]] : f32
+// CHECK-DAG:       %[[B1:.*]] = arith.mulf %[[P00]], %[[SIN]] : f32
+// CHECK-DAG:       %[[N01:.*]] = arith.subf %[[B0]], %[[B1]] : f32
+// CHECK-DAG:       %[[C0:.*]] = arith.mulf %[[P10]], %[[COS]] : f32
+// CHECK-DAG:       %[[C1:.*]] = arith.mulf %[[P11]], %[[SIN]] : f32
+// CHECK-DAG:       %[[N10:.*]] = arith.addf %[[C0]], %[[C1]] : f32
+// CHECK-DAG:       %[[D0:.*]] = arith.mulf %[[P11]], %[[COS]] : f32
+// CHECK-DAG:       %[[D1:.*]] = arith.mulf %[[P10]], %[[SIN]] : f32
+// CHECK-DAG:       %[[N11:.*]] = arith.subf %[[D0]], %[[D1]] : f32
+// CHECK-NOT:       math.
+// CHECK:           %[[I0:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// CHECK-NEXT:      %[[E0:.*]] = tensor.extract %[[X]][%[[B]], %[[T]], %[[H]], %[[I0]]] : tensor<?x?x?x?xbf16>
+// CHECK-NEXT:      %[[X0:.*]] = arith.extf %[[E0]] : bf16 to f32
+// CHECK:           %[[I1:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// CHECK-NEXT:      %[[E1:.*]] = tensor.extract %[[X]][%[[B]], %[[T]], %[[H]], %[[I1]]] : tensor<?x?x?x?xbf16>
+// CHECK-NEXT:      %[[X1:.*]] = arith.extf %[[E1]] : bf16 to f32
+// y_0 = P_t[0, :]·x, y_1 = P_t[1, :]·x, each rounded to bf16 once.
+// CHECK:           %[[M00:.*]] = arith.mulf %[[N00]], %[[X0]] : f32
+// CHECK-NEXT:      %[[S00:.*]] = arith.addf %{{.*}}, %[[M00]] : f32
+// CHECK-NEXT:      %[[M01:.*]] = arith.mulf %[[N01]], %[[X1]] : f32
+// CHECK-NEXT:      %[[S01:.*]] = arith.addf %[[S00]], %[[M01]] : f32
+// CHECK:           %[[Y0:.*]] = arith.truncf %[[S01]] : f32 to bf16
+// CHECK-NEXT:      %[[W0:.*]] = tensor.insert %[[Y0]] into %[[YC]][%[[T]], %{{.*}}] : tensor<?x2xbf16>
+// CHECK:           %[[M10:.*]] = arith.mulf %[[N10]], %[[X0]] : f32
+// CHECK-NEXT:      %[[S10:.*]] = arith.addf %{{.*}}, %[[M10]] : f32
+// CHECK-NEXT:      %[[M11:.*]] = arith.mulf %[[N11]], %[[X1]] : f32
+// CHECK-NEXT:      %[[S11:.*]] = arith.addf %[[S10]], %[[M11]] : f32
+// CHECK:           %[[Y1:.*]] = arith.truncf %[[S11]] : f32 to bf16
+// CHECK-NEXT:      %[[W1:.*]] = tensor.insert %[[Y1]] into %[[W0]][%[[T]], %{{.*}}] : tensor<?x2xbf16>
+// CHECK-NEXT:      scf.yield %[[W1]], %[[N00]], %[[N01]], %[[N10]], %[[N11]] : tensor<?x2xbf16>, f32, f32, f32, f32
+// CHECK-NEXT:    }
+// CHECK-NEXT:    scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[SCAN]]#0 into %[[OUT]][%[[B]], 0, %[[H]], %[[BASE]]] [1, %{{.*}}, 1, 2] [1, 1, 1, 1] : tensor<?x2xbf16> into tensor<?x?x?x?xbf16>
+// CHECK-NEXT:    }
+// CHECK-NEXT:  }
+// CHECK-NEXT:  return %[[RES]]
+// NOALLOC-LABEL: func.func @hdd_rope_fused_givens_bf16(
+// NOALLOC:       scf.for %{{.*}} -> (tensor<?x2xbf16>, f32, f32, f32, f32) {
+// NOALLOC-NOT:     tensor.empty
+// NOALLOC-NOT:     bufferization.alloc_tensor
+// NOALLOC-NOT:     tensor.from_elements
+// NOALLOC:         scf.yield {{.*}} : tensor<?x2xbf16>, f32, f32, f32, f32
+func.func @hdd_rope_fused_givens_bf16(%x: tensor<?x?x?x?xbf16>, %a: tensor<?x?x?x?x1xf32>) -> tensor<?x?x?x?xbf16> {
+  %y = rotary.hdd_rope %x, %a form = givens {chunk = 2 : i64} : tensor<?x?x?x?xbf16>, tensor<?x?x?x?x1xf32>
+  return %y : tensor<?x?x?x?xbf16>
+}
+
+// -----
+
+// Fused exp, c = 3, inverse: per token G_t = exp(A_t) by a degree-12 Taylor
+// series and squaring in f64 (unrolled, c ≤ 8), narrowed to f32 before
+// P_t = P_{t-1}·G_t; inverse applies P_tᵀ, so y_r reads column r of P.
+// CHECK-LABEL: func.func @hdd_rope_fused_exp_inverse(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<1x5x2x6xf32>, %[[A:[^:]*]]: tensor<1x5x2x2x3xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 2, 2)
+// CHECK:         %[[SCAN:.*]]:10 = scf.for %{{.*}} -> (tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-3:   tensor.extract %[[A]]
+// CHECK:           arith.extf %{{.*}} : f32 to f64
+// CHECK:           arith.constant 0.083333333333333329 : f64
+// CHECK:           scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK-COUNT-9:   arith.truncf %{{.*}} : f64 to f32
+// CHECK:           %[[E0:.*]] = tensor.extract %[[X]]
+// CHECK:           %[[E1:.*]] = tensor.extract %[[X]]
+// CHECK:           %[[E2:.*]] = tensor.extract %[[X]]
+// CHECK-NOT:       arith.extf
+// CHECK:           arith.mulf %[[Q0:[a-z0-9_]+]], %[[E0]] : f32
+// CHECK:           arith.mulf %[[Q1:[a-z0-9_]+]], %[[E1]] : f32
+// CHECK:           arith.mulf %[[Q2:[a-z0-9_]+]], %[[E2]] : f32
+// CHECK:           tensor.insert
+// CHECK:           arith.mulf %[[Q3:[a-z0-9_]+]], %[[E0]] : f32
+// CHECK:           arith.mulf %[[Q4:[a-z0-9_]+]], %[[E1]] : f32
+// CHECK:           arith.mulf %[[Q5:[a-z0-9_]+]], %[[E2]] : f32
+// CHECK:           tensor.insert
+// CHECK:           arith.mulf %[[Q6:[a-z0-9_]+]], %[[E0]] : f32
+// CHECK:           arith.mulf %[[Q7:[a-z0-9_]+]], %[[E1]] : f32
+// CHECK:           arith.mulf %[[Q8:[a-z0-9_]+]], %[[E2]] : f32
+// CHECK:           %[[W:.*]] = tensor.insert
+// The carried P (row-major) is the transpose of the coefficients used.
+// CHECK-NEXT:      scf.yield %[[W]], %[[Q0]], %[[Q3]], %[[Q6]], %[[Q1]], %[[Q4]], %[[Q7]], %[[Q2]], %[[Q5]], %[[Q8]] :
+// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#0 into %{{.*}} [1, 5, 1, 3] [1, 1, 1, 1] : tensor<5x3xf32> into tensor<1x5x2x6xf32>
+// NOALLOC-LABEL: func.func @hdd_rope_fused_exp_inverse(
+// NOALLOC:       scf.for %{{.*}} -> (tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// NOALLOC-NOT:     tensor.empty
+// NOALLOC-NOT:     bufferization.alloc_tensor
+// NOALLOC-NOT:     tensor.from_elements
+// NOALLOC:         scf.yield {{.*}} : tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32
+func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x2x3xf32>) -> tensor<1x5x2x6xf32> {
+  %y = rotary.hdd_rope %x, %a form = exp {chunk = 3 : i64, inverse} : tensor<1x5x2x6xf32>, tensor<1x5x2x2x3xf32>
+  return %y : tensor<1x5x2x6xf32>
+}
+
+// -----
+
+// c = 32, the largest chunk the verifier accepts (kMaxChunk): the scan
+// carries P as 1024 scalars and unrolls all 496 Givens angles per token.
+// CHECK-LABEL: func.func @hdd_rope_fused_givens_c32(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x64xf32>, %[[A:[^:]*]]: tensor<?x?x?x2x496xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}}, 2)
+// CHECK:         tensor.empty(%{{.*}}) : tensor<?x32xf32>
+// CHECK:         %[[SCAN:.*]]:1025 = scf.for
+// CHECK-COUNT-496: math.cos %{{.*}} : f32
+// CHECK-NOT:       math.cos
+// CHECK-COUNT-32:  tensor.extract %[[X]]
+// CHECK-NOT:       tensor.extract
+// CHECK-COUNT-32:  tensor.insert %{{.*}} : tensor<?x32xf32>
+// CHECK-NOT:       tensor.insert
+// CHECK:           scf.yield
+// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#0 into %{{.*}} [1, %{{.*}}, 1, 32] [1, 1, 1, 1] : tensor<?x32xf32> into tensor<?x?x?x64xf32>
+// NOALLOC-LABEL: func.func @hdd_rope_fused_givens_c32(
+// NOALLOC:       scf.for %
+// NOALLOC-NOT:     tensor.empty
+// NOALLOC-NOT:     bufferization.alloc_tensor
+// NOALLOC-NOT:     tensor.from_elements
+// NOALLOC:         scf.yield
+// NOALLOC-NEXT:  }
+// NOALLOC-NEXT:  scf.forall.in_parallel
+func.func @hdd_rope_fused_givens_c32(%x: tensor<?x?x?x64xf32>, %a: tensor<?x?x?x2x496xf32>) -> tensor<?x?x?x64xf32> {
+  %y = rotary.hdd_rope %x, %a form = givens {chunk = 32 : i64} : tensor<?x?x?x64xf32>, tensor<?x?x?x2x496xf32>
+  return %y : tensor<?x?x?x64xf32>
+}
+
+// -----
+
+// Fused exp with c = 9 > 8 is not unrolled: it becomes so_generator (exp by
+// n×n loops in f64), the blocked cumulative_rotation and the P form, so P
+// [B, T, H, C, 9, 9] is materialised.
+// CHECK-LABEL: func.func @hdd_rope_fused_exp_large(
+// CHECK-NOT:   rotary.
+// CHECK:       scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}}) -> (tensor<?x9x9xf64>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}) -> (tensor<?x?x?x9x9xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}) -> (tensor<?x?x?x9x9xf32>)
+// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 floordiv 64, d2, d3, d5)>,
+// CHECK:       linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x?x?x2x9x9xf32>, tensor<?x?x?x2x9xf32>)
+// CHECK:       return
+func.func @hdd_rope_fused_exp_large(%x: tensor<?x?x?x18xf32>, %a: tensor<?x?x?x2x36xf32>) -> tensor<?x?x?x18xf32> {
+  %y = rotary.hdd_rope %x, %a form = exp {chunk = 9 : i64} : tensor<?x?x?x18xf32>, tensor<?x?x?x2x36xf32>
+  return %y : tensor<?x?x?x18xf32>
+}
