@@ -462,20 +462,40 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
         Value accNew = accumulateRows(lb, l, pT, vTile, scaled, false);
         return {mNew, lNew, accNew};
       };
-      // The body is built after the loop is in place (not in a body
-      // callback), so that affine folding inside it sees the function.
-      auto keyLoop = [&](Value lo, Value hiV, ValueRange init) {
-        auto loop =
-            scf::ForOp::create(b, loc, lo, hiV, cIdx(b, loc, kKeyTile), init);
+      // One loop over the tiles of both ranges (one copy of the tile's
+      // code): tile t < n1 is [64·t, ...) of the first range, the others
+      // [r2lo + 64·(t − n1), ...) of the second. Its body is built after
+      // the loop is in place (not in a body callback), so that affine
+      // folding inside it sees the function.
+      Value tileK = cIdx(b, loc, kKeyTile);
+      auto tilesOf = [&](Value length) {
+        return arith::DivUIOp::create(
+            b, loc,
+            arith::AddIOp::create(b, loc, length, cIdx(b, loc, kKeyTile - 1)),
+            tileK);
+      };
+      Value n1 = tilesOf(lastK.gEnd);
+      Value n2 = tilesOf(arith::SubIOp::create(b, loc, r2hi, r2lo));
+      auto loop = scf::ForOp::create(b, loc, zero,
+                                     arith::AddIOp::create(b, loc, n1, n2), one,
+                                     ValueRange{m0, l0, acc0});
+      {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(loop.getBody());
-        scf::YieldOp::create(b, loc,
-                             visitTile(b, loc, loop.getInductionVar(), hiV,
-                                       loop.getRegionIterArgs()));
-        return loop.getResults();
-      };
-      ValueRange globals = keyLoop(zero, lastK.gEnd, ValueRange{m0, l0, acc0});
-      ValueRange done = keyLoop(r2lo, r2hi, globals);
+        Value t = loop.getInductionVar();
+        Value inFirst =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, n1);
+        Value j0 = arith::SelectOp::create(
+            b, loc, inFirst, arith::MulIOp::create(b, loc, t, tileK),
+            arith::AddIOp::create(
+                b, loc, r2lo,
+                arith::MulIOp::create(
+                    b, loc, arith::SubIOp::create(b, loc, t, n1), tileK)));
+        Value end = arith::SelectOp::create(b, loc, inFirst, lastK.gEnd, r2hi);
+        scf::YieldOp::create(
+            b, loc, visitTile(b, loc, j0, end, loop.getRegionIterArgs()));
+      }
+      ValueRange done = loop.getResults();
       Value m = done[0], lsum = done[1], acc = done[2];
 
       // o = acc / l (0 when nothing was visible); lse = m + log l (-inf).
