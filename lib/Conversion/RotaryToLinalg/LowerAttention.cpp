@@ -158,9 +158,8 @@ Value AttentionParts::tableColumn(OpBuilder &b, Location loc, Value p,
       cIdx(b, loc, 0));
 }
 
-Value AttentionParts::score(OpBuilder &b, Location loc, Value qRow, Value kRow,
-                            Value hi, Value i, Value p, Value j) const {
-  Value s = arith::MulFOp::create(b, loc, dot(b, loc, qRow, kRow), scale);
+Value AttentionParts::withBias(OpBuilder &b, Location loc, Value s, Value hi,
+                               Value i, Value p, Value j) const {
   if (!bias)
     return s;
   Value bv = tableBias()
@@ -168,6 +167,13 @@ Value AttentionParts::score(OpBuilder &b, Location loc, Value qRow, Value kRow,
                        b, loc, bias, ValueRange{hi, tableColumn(b, loc, p, j)})
                  : tensor::ExtractOp::create(b, loc, bias, ValueRange{hi, i, j});
   return arith::AddFOp::create(b, loc, s, bv);
+}
+
+Value AttentionParts::score(OpBuilder &b, Location loc, Value qRow, Value kRow,
+                            Value hi, Value i, Value p, Value j) const {
+  return withBias(b, loc,
+                  arith::MulFOp::create(b, loc, dot(b, loc, qRow, kRow), scale),
+                  hi, i, p, j);
 }
 
 std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
@@ -352,17 +358,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                       arith::CmpIOp::create(nb, el, arith::CmpIPredicate::sle,
                                             keys.lo, j),
                       lt(j, keys.hi)));
-              Value s = a[0];
-              if (at.bias) {
-                Value bv =
-                    at.tableBias()
-                        ? tensor::ExtractOp::create(
-                              nb, el, at.bias,
-                              ValueRange{hi, at.tableColumn(nb, el, p, j)})
-                        : tensor::ExtractOp::create(nb, el, at.bias,
-                                                    ValueRange{hi, i, j});
-                s = arith::AddFOp::create(nb, el, s, bv);
-              }
+              Value s = at.withBias(nb, el, a[0], hi, i, p, j);
               Value w = at.span ? at.spanMask(nb, el, hi, p, j).first
                                 : f32c(nb, el, 1.0);
               linalg::YieldOp::create(

@@ -114,6 +114,9 @@ struct AttentionParts {
             Value r) const;
   /// Σ_d x_d·y_d of two [D] rows, in f32.
   Value dot(OpBuilder &b, Location loc, Value x, Value y) const;
+  /// s + bias(h, i, j) (s itself without a bias), f32.
+  Value withBias(OpBuilder &b, Location loc, Value s, Value hi, Value i,
+                 Value p, Value j) const;
   /// s = scale·q_i·k_j + bias(h, i, j), f32.
   Value score(OpBuilder &b, Location loc, Value qRow, Value kRow, Value hi,
               Value i, Value p, Value j) const;
