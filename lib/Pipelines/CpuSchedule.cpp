@@ -1,10 +1,12 @@
-//===- CpuSchedule.cpp - rotary-cpu-configure, rotary-cpu-schedule --------===//
+//===- CpuSchedule.cpp - the CPU schedule passes --------------------------===//
 //
 // The CPU schedule of the structured kernels that convert-rotary-to-linalg
-// leaves whole. Configure decides (from the vector width) and records the
-// decision on the op; schedule applies it with upstream tiling, peeling and
-// vectorisation. Keeping the two apart lets a test pin a schedule, and a
-// user override one, without touching the lowering.
+// leaves whole. rotary-cpu-configure decides (from the vector width) and
+// records the decision on the op; rotary-cpu-schedule applies it with
+// upstream tiling, peeling and vectorisation. Keeping the two apart lets a
+// test pin a schedule, and a user override one, without touching the
+// lowering. rotary-approximate-math (f32 exp/log as polynomials) is part of
+// the same CPU-specific step.
 //
 //===----------------------------------------------------------------------===//
 

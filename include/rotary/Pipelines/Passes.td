@@ -121,7 +121,9 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     contractions (one reduction dimension, the output's last dimension
     contiguous in the right-hand operand):
 
-    - `rows_per_task`: rows of the left operand per parallel task;
+    - `rows_per_task`: rows of the left operand per parallel task; 0 for a
+      contraction inside a kernel's own loops (an attention tile), which is
+      already one task's work and gets register blocks only;
     - `register_rows` × `register_cols`: the accumulator block kept in
       vector registers, `register_cols` a multiple of the vector width.
 
