@@ -2,6 +2,8 @@
 #ifndef ROTARY_CONVERSION_PASSES_H
 #define ROTARY_CONVERSION_PASSES_H
 
+#include "rotary/Dialect/Rotary/Transforms/Passes.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
@@ -9,9 +11,6 @@ namespace rotary {
 
 #define GEN_PASS_DECL
 #include "rotary/Conversion/Passes.h.inc"
-
-/// How a Givens chain is run (see convert-rotary-to-linalg).
-enum class ChainStrategy { Auto, Chain, Fold };
 
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.
 struct LoweringOptions {

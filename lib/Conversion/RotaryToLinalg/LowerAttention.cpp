@@ -236,6 +236,30 @@ Value reduceRows(
       .getResult(0);
 }
 
+/// Elementwise generic over a tile [rows, cols] into `init`: `tileInputs`
+/// are [rows, cols], `rowInputs` [rows] (broadcast along the row); the body
+/// gets them in that order, then the output element, and yields one value.
+Value overTile(OpBuilder &b, Location loc, ValueRange tileInputs,
+               ValueRange rowInputs, Value init,
+               function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx);
+  AffineMap tile = AffineMap::get(2, 0, {r, c}, ctx),
+            row = AffineMap::get(2, 0, {r}, ctx);
+  SmallVector<AffineMap> maps(tileInputs.size(), tile);
+  maps.append(rowInputs.size(), row);
+  maps.push_back(tile);
+  SmallVector<Value> inputs(tileInputs);
+  llvm::append_range(inputs, rowInputs);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(nb, l, body(nb, l, a));
+             })
+      .getResult(0);
+}
+
 struct LowerAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -406,28 +430,18 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
               return arith::MaximumFOp::create(nb, el, a[1], a[0]).getResult();
             });
         // p = w·exp(s − m') (0 for rows that saw nothing yet).
-        Value pInit = emptyOf(lb, l, {rowsOfr, colsOfr}, f32);
-        Value pT =
-            linalg::GenericOp::create(
-                lb, l, TypeRange{pInit.getType()}, ValueRange{s, w, mNew},
-                ValueRange{pInit},
-                SmallVector<AffineMap>{AffineMap::get(2, 0, {rE, cE}, ctx),
-                                       AffineMap::get(2, 0, {rE, cE}, ctx),
-                                       AffineMap::get(2, 0, {rE}, ctx),
-                                       AffineMap::get(2, 0, {rE, cE}, ctx)},
-                SmallVector<utils::IteratorType>(2,
-                                                 utils::IteratorType::parallel),
-                [&](OpBuilder &nb, Location el, ValueRange a) {
-                  Value e = arith::MulFOp::create(
-                      nb, el, a[1],
-                      math::ExpOp::create(
-                          nb, el, arith::SubFOp::create(nb, el, a[0], a[2])));
-                  linalg::YieldOp::create(
-                      nb, el,
-                      Value(arith::SelectOp::create(nb, el, none(nb, el, a[2]),
-                                                    f32c(nb, el, 0.0), e)));
-                })
-                .getResult(0);
+        Value pT = overTile(
+            lb, l, ValueRange{s, w}, ValueRange{mNew},
+            emptyOf(lb, l, {rowsOfr, colsOfr}, f32),
+            [&](OpBuilder &nb, Location el, ValueRange a) {
+              Value e = arith::MulFOp::create(
+                  nb, el, a[1],
+                  math::ExpOp::create(
+                      nb, el, arith::SubFOp::create(nb, el, a[0], a[2])));
+              return arith::SelectOp::create(nb, el, none(nb, el, a[2]),
+                                             f32c(nb, el, 0.0), e)
+                  .getResult();
+            });
         Value tileSum = reduceRows(
             lb, l, pT, zerosF32(lb, l, {rowsOfr}),
             [](OpBuilder &nb, Location el, Value acc, Value x) {
@@ -442,19 +456,11 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                          .getResult();
                    });
         // acc' = α·acc + p·V (the second contraction of the tile).
-        Value scaled =
-            linalg::GenericOp::create(
-                lb, l, TypeRange{acc.getType()}, ValueRange{alpha},
-                ValueRange{acc},
-                SmallVector<AffineMap>{AffineMap::get(2, 0, {rE}, ctx),
-                                       AffineMap::get(2, 0, {rE, cE}, ctx)},
-                SmallVector<utils::IteratorType>(2,
-                                                 utils::IteratorType::parallel),
-                [&](OpBuilder &nb, Location el, ValueRange a) {
-                  linalg::YieldOp::create(
-                      nb, el, Value(arith::MulFOp::create(nb, el, a[1], a[0])));
-                })
-                .getResult(0);
+        Value scaled = overTile(
+            lb, l, ValueRange{}, ValueRange{alpha}, acc,
+            [](OpBuilder &nb, Location el, ValueRange a) {
+              return arith::MulFOp::create(nb, el, a[1], a[0]).getResult();
+            });
         Value accNew = accumulateRows(lb, l, pT, vTile, scaled, false);
         return {mNew, lNew, accNew};
       };
@@ -495,25 +501,17 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       Value m = done[0], lsum = done[1], acc = done[2];
 
       // o = acc / l (0 when nothing was visible); lse = m + log l (-inf).
-      Value oInit = emptyOf(b, loc, {rowsOfr, dOfr}, at.elt);
-      Value o =
-          linalg::GenericOp::create(
-              b, loc, TypeRange{oInit.getType()}, ValueRange{acc, lsum},
-              ValueRange{oInit},
-              SmallVector<AffineMap>{AffineMap::get(2, 0, {rE, cE}, ctx),
-                                     AffineMap::get(2, 0, {rE}, ctx),
-                                     AffineMap::get(2, 0, {rE, cE}, ctx)},
-              SmallVector<utils::IteratorType>(2,
-                                               utils::IteratorType::parallel),
-              [&](OpBuilder &nb, Location el, ValueRange a) {
-                Value seen = arith::CmpFOp::create(
-                    nb, el, arith::CmpFPredicate::OGT, a[1], f32c(nb, el, 0.0));
-                Value q = arith::SelectOp::create(
-                    nb, el, seen, arith::DivFOp::create(nb, el, a[0], a[1]),
-                    f32c(nb, el, 0.0));
-                linalg::YieldOp::create(nb, el, castFloat(nb, el, q, at.elt));
-              })
-              .getResult(0);
+      Value o = overTile(
+          b, loc, ValueRange{acc}, ValueRange{lsum},
+          emptyOf(b, loc, {rowsOfr, dOfr}, at.elt),
+          [&](OpBuilder &nb, Location el, ValueRange a) {
+            Value seen = arith::CmpFOp::create(
+                nb, el, arith::CmpFPredicate::OGT, a[1], f32c(nb, el, 0.0));
+            Value q = arith::SelectOp::create(
+                nb, el, seen, arith::DivFOp::create(nb, el, a[0], a[1]),
+                f32c(nb, el, 0.0));
+            return castFloat(nb, el, q, at.elt);
+          });
       Value lseRow = perRow(
           b, loc, ValueRange{m, lsum}, emptyOf(b, loc, {rowsOfr}, f32),
           [&](OpBuilder &nb, Location el, ValueRange a) {

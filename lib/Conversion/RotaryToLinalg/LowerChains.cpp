@@ -326,35 +326,35 @@ Value blockTransposable(OpBuilder &b, Location loc, Value rows, Value d) {
   return arith::AndIOp::create(b, loc, full, aligned);
 }
 
-/// A loop over feature blocks fb = 0, kBlock, .. < d carrying one tensor.
-Value forFeatureBlocks(OpBuilder &b, Location loc, Value d, Value init,
-                       function_ref<Value(OpBuilder &, Location, Value, Value)>
-                           body) {
+/// A loop over blocks k = 0, kBlock, .. < end carrying one tensor.
+Value forBlocks(OpBuilder &b, Location loc, Value end, Value init,
+                function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value step = arith::ConstantIndexOp::create(b, loc, kBlock);
   return scf::ForOp::create(
-             b, loc, c0, d, step, ValueRange{init},
-             [&](OpBuilder &lb, Location l, Value fb, ValueRange iter) {
-               scf::YieldOp::create(lb, l, body(lb, l, fb, iter[0]));
+             b, loc, c0, end, step, ValueRange{init},
+             [&](OpBuilder &lb, Location l, Value k, ValueRange iter) {
+               scf::YieldOp::create(lb, l, body(lb, l, k, iter[0]));
              })
       .getResult(0);
 }
 
-/// A loop over the row blocks r0 = 0, kBlock, .. < kChainRowTile of a tile
-/// carrying one tensor (a loop rather than unrolled: the block transposes
-/// are large, and one copy keeps the IR, and the compile time, small).
+/// Feature blocks fb of a D-wide row.
+Value forFeatureBlocks(
+    OpBuilder &b, Location loc, Value d, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  return forBlocks(b, loc, d, init, body);
+}
+
+/// Row blocks r0 of a tile (a loop rather than unrolled: the block
+/// transposes are large, and one copy keeps the IR, and the compile time,
+/// small).
 Value forRowBlocks(
     OpBuilder &b, Location loc, Value init,
     function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value end = arith::ConstantIndexOp::create(b, loc, kChainRowTile);
-  Value step = arith::ConstantIndexOp::create(b, loc, kBlock);
-  return scf::ForOp::create(
-             b, loc, c0, end, step, ValueRange{init},
-             [&](OpBuilder &lb, Location l, Value r0, ValueRange iter) {
-               scf::YieldOp::create(lb, l, body(lb, l, r0, iter[0]));
-             })
-      .getResult(0);
+  return forBlocks(b, loc,
+                   arith::ConstantIndexOp::create(b, loc, kChainRowTile), init,
+                   body);
 }
 
 /// The column-major f32 tile [D, kChainRowTile] of rows row .. row + rows − 1:

@@ -4,7 +4,6 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Transforms/DialectConversion.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_CONVERTROTARYTOLINALG
@@ -233,12 +232,7 @@ struct ConvertRotaryToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     LoweringOptions options;
-    std::optional<ChainStrategy> chains =
-        llvm::StringSwitch<std::optional<ChainStrategy>>(chainStrategy)
-            .Case("auto", ChainStrategy::Auto)
-            .Case("chain", ChainStrategy::Chain)
-            .Case("fold", ChainStrategy::Fold)
-            .Default(std::nullopt);
+    std::optional<ChainStrategy> chains = parseChainStrategy(chainStrategy);
     if (!chains) {
       getOperation()->emitError()
           << "convert-rotary-to-linalg: option 'chain-strategy' must be auto, "

@@ -36,7 +36,7 @@ bool rotary::shouldFoldChainIntoMatrix(int64_t rows, int64_t heads, int64_t n,
 }
 
 namespace {
-enum class Strategy { Auto, Chain, Fold };
+using Strategy = ChainStrategy;
 
 /// hdd_rope(x, cumulative_rotation(so_generator(a))) -> hdd_rope(x, a, form).
 struct FuseHDDRopeChain : OpRewritePattern<HDDRopeOp> {
@@ -247,12 +247,7 @@ struct RotaryFuseRotationsPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<Strategy> s =
-        llvm::StringSwitch<std::optional<Strategy>>(strategy)
-            .Case("auto", Strategy::Auto)
-            .Case("chain", Strategy::Chain)
-            .Case("fold", Strategy::Fold)
-            .Default(std::nullopt);
+    std::optional<Strategy> s = parseChainStrategy(strategy);
     if (!s) {
       getOperation()->emitError()
           << "rotary-fuse-rotations: option 'strategy' must be auto, chain or "
