@@ -195,6 +195,66 @@ struct MulAddToFma : OpRewritePattern<arith::AddFOp> {
   }
 };
 
+/// A read that broadcasts its minor dimension (the left operand of a
+/// register block: one scalar per row, splat across the columns), as one
+/// scalar extract and one splat per row. Left to the generic transfer
+/// lowering, every lane of every row becomes its own insert (64 per row on
+/// AVX-512), which LLVM folds back into a splat only after spending most of
+/// a kernel's compile time on them.
+struct MinorBroadcastRead : OpRewritePattern<vector::TransferReadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static constexpr int64_t kMaxRows = 64;
+  LogicalResult matchAndRewrite(vector::TransferReadOp read,
+                                PatternRewriter &rewriter) const override {
+    VectorType type = read.getVectorType();
+    AffineMap map = read.getPermutationMap();
+    if (!isa<RankedTensorType>(read.getBase().getType()) || read.getMask() ||
+        type.isScalable() || type.getRank() < 2 ||
+        !llvm::all_of(read.getInBoundsValues(), [](bool b) { return b; }))
+      return failure();
+    auto minor = dyn_cast<AffineConstantExpr>(map.getResults().back());
+    if (!minor || minor.getValue() != 0)
+      return failure();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t rows = 1;
+    for (int64_t d : shape.drop_back())
+      rows *= d;
+    if (rows > kMaxRows)
+      return failure();
+    Location loc = read.getLoc();
+    SmallVector<Value> scalars;
+    SmallVector<int64_t> pos(shape.size() - 1, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      // Source index k moves with the vector dim that map result reads it.
+      SmallVector<Value> indices(read.getIndices());
+      for (auto [v, e] : llvm::enumerate(map.getResults().drop_back())) {
+        auto dim = dyn_cast<AffineDimExpr>(e);
+        if (!dim || pos[v] == 0) // a broadcast dim reads the same element
+          continue;
+        indices[dim.getPosition()] = arith::AddIOp::create(
+            rewriter, loc, indices[dim.getPosition()],
+            arith::ConstantIndexOp::create(rewriter, loc, pos[v]));
+      }
+      scalars.push_back(
+          tensor::ExtractOp::create(rewriter, loc, read.getBase(), indices));
+      for (int64_t d = pos.size() - 1; d >= 0; --d) {
+        if (++pos[d] < shape[d])
+          break;
+        pos[d] = 0;
+      }
+    }
+    // [rows..., 1] stretched along the minor dim: one splat per row.
+    SmallVector<int64_t> columnShape(shape);
+    columnShape.back() = 1;
+    Value column = vector::FromElementsOp::create(
+        rewriter, loc, VectorType::get(columnShape, type.getElementType()),
+        scalars);
+    Value result = vector::BroadcastOp::create(rewriter, loc, type, column);
+    rewriter.replaceOp(read, result);
+    return success();
+  }
+};
+
 /// slice(fill(v, t)) -> fill(v, slice(t)), also when the fill has other
 /// users (upstream's swap wants one): dropping a task's unit dims leaves its
 /// fill used by a rank-reducing slice (the matmul's init) and as the
@@ -482,7 +542,7 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     vector::populateVectorContractLoweringPatterns(
         patterns, vector::VectorContractLowering::OuterProduct);
     vector::populateVectorReductionToContractPatterns(patterns);
-    patterns.add<MulAddToFma>(ctx);
+    patterns.add<MulAddToFma, MinorBroadcastRead>(ctx);
     vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))

@@ -23,7 +23,11 @@
 // accumulator a vector that starts at zero (the fill, fused and forwarded).
 // CHECK:         %[[MAIN:.*]] = scf.for %[[R:.*]] = %{{.*}} to %[[FULL]] step %{{.*}} iter_args(
 // CHECK:           %[[ACC:.*]] = scf.for %[[K:.*]] = %{{.*}} to %[[D]] step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<6x64xf32>) {
-// CHECK:             vector.transfer_read {{.*}} : tensor<6x1xf32>, vector<6x1x64xf32>
+// The left operand: one scalar per row, splat across the row (not a
+// broadcasting transfer read, which would lower lane by lane).
+// CHECK-COUNT-6:     tensor.extract %{{.*}} : tensor<6x1xf32>
+// CHECK:             %[[COL:.*]] = vector.from_elements {{.*}} : vector<6x1x1xf32>
+// CHECK:             vector.broadcast %[[COL]] : vector<6x1x1xf32> to vector<6x1x64xf32>
 // CHECK:             vector.transfer_read {{.*}} : tensor<1x64xf32>, vector<6x1x64xf32>
 // CHECK:             %[[F:.*]] = math.fma %{{.*}}, %{{.*}}, %[[A]] : vector<6x64xf32>
 // CHECK-NEXT:        scf.yield %[[F]] : vector<6x64xf32>

@@ -72,63 +72,6 @@ elementwise(OpBuilder &b, Location loc, ValueRange inputs, ValueRange outputs,
             int64_t rank,
             function_ref<void(OpBuilder &, Location, ValueRange)> body);
 
-/// What rotary.attention and rotary.attention_grad share (SPEC §6, decision
-/// 0011): the pattern as index ranges, the scores and the span mask, so the
-/// forward and the backward mask exactly the same pairs. Query i sits at
-/// position p = i + S - T; every rule compares positions.
-struct AttentionParts {
-  Value q, k, bias, span;
-  Type elt; ///< element type of q, k, v
-  bool causal;
-  int64_t window, globals;
-  OpFoldResult dSize;
-  Value tLen, sLen;
-  Value scale;  ///< f32
-  Value radius; ///< W' of a bias table [H, 2W'+1]; null without one
-  float ramp;
-
-  AttentionParts(OpBuilder &b, Location loc, Value q, Value k, Value bias,
-                 Value span, bool causal, int64_t window, int64_t globals,
-                 std::optional<APFloat> scale, std::optional<APFloat> spanRamp);
-  template <typename OpTy>
-  static AttentionParts of(OpBuilder &b, OpTy op) {
-    return AttentionParts(b, op.getLoc(), op.getQ(), op.getK(), op.getBias(),
-                          op.getSpan(), op.getCausal(), op.getWindow(),
-                          op.getGlobalTokens(), op.getScale(),
-                          op.getSpanRamp());
-  }
-
-  /// Position of query i (negative when T > S).
-  Value position(OpBuilder &b, Location loc, Value i) const;
-  /// The keys a query at position p sees, as two disjoint ranges: the
-  /// global keys left of its window [0, gEnd), then [lo, hi).
-  struct KeyRanges {
-    Value gEnd, lo, hi;
-  };
-  KeyRanges keysOf(OpBuilder &b, Location loc, Value p) const;
-  /// The queries (indices) that see key j: one range [lo, hi).
-  std::pair<Value, Value> queriesOf(OpBuilder &b, Location loc,
-                                    Value j) const;
-  /// Row r of a [B, H, ·, D] tensor, as [D].
-  Value row(OpBuilder &b, Location loc, Value src, Value bi, Value hi,
-            Value r) const;
-  /// Σ_d x_d·y_d of two [D] rows, in f32.
-  Value dot(OpBuilder &b, Location loc, Value x, Value y) const;
-  /// s + bias(h, i, j) (s itself without a bias), f32.
-  Value withBias(OpBuilder &b, Location loc, Value s, Value hi, Value i,
-                 Value p, Value j) const;
-  /// s = scale·q_i·k_j + bias(h, i, j), f32.
-  Value score(OpBuilder &b, Location loc, Value qRow, Value kRow, Value hi,
-              Value i, Value p, Value j) const;
-  /// Column of the bias table for (p, j): clamp(j - p, -W', W') + W'.
-  Value tableColumn(OpBuilder &b, Location loc, Value p, Value j) const;
-  /// The adaptive-span mask m_h(p - j) and its derivative ∂m/∂span_h
-  /// (1/R strictly inside the ramp, 0 where the clamp holds).
-  std::pair<Value, Value> spanMask(OpBuilder &b, Location loc, Value hi,
-                                   Value p, Value j) const;
-  bool tableBias() const { return static_cast<bool>(radius); }
-};
-
 /// cos θ and sin θ of an f64 θ without libm calls (error < 3e-14).
 std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
 

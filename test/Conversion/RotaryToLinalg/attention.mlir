@@ -4,9 +4,12 @@
 // one scf.forall task per (b, h, tile of 48 queries), query i at p = i + S - T.
 // Online softmax (m, l [rows], acc [rows, D]) over key tiles of 64 of two
 // ranges, [0, gEnd(last row)) then [max(lo(first row), that), hi(last row)),
-// visited by one scf.for over n1 + n2 tiles (n = ceil(length / 64)).
-// Per key tile: S = Qs·Kᵀ, masked per element by its row's ranges, m and l
-// updated in place, acc scaled, acc += P·V. o = acc / l, lse = m + log l.
+// visited by one scf.for over n1 + n2 tiles (n = ceil(length / 64)); a tile
+// is cut only by the start of the next range or by S, never by its own
+// range's end (masked pairs are cheaper than narrow tiles).
+// Per key tile: S = Qs·Kᵀ, masked per pair (j <= p, p - j <= W, or either
+// global), m and l updated in place, acc scaled, acc += P·V.
+// o = acc / l, lse = m + log l.
 
 // T = 6, S = 8 so that p = i + 2 tells S from T.
 // CHECK-LABEL: func.func @causal_window(
@@ -44,33 +47,35 @@
 // CHECK-NEXT:    %[[LGEND:.*]] = arith.minsi %[[LG0]], %[[S]] : index
 // CHECK-NEXT:    %[[R2LO:.*]] = arith.maxsi %[[FLO]], %[[LGEND]] : index
 // CHECK-NEXT:    %[[R2HI:.*]] = arith.maxsi %[[LHI]], %[[R2LO]] : index
+// n1 = ceil(gEnd / 64), n2 = ceil((r2hi - r2lo) / 64); one loop over n1 + n2.
+// CHECK-NEXT:    %[[C64A:.*]] = arith.constant 64 : index
+// CHECK-NEXT:    %[[C63:.*]] = arith.constant 63 : index
+// CHECK-NEXT:    %[[N1P:.*]] = arith.addi %[[LGEND]], %[[C63]] : index
+// CHECK-NEXT:    %[[N1:.*]] = arith.divui %[[N1P]], %[[C64A]] : index
+// CHECK-NEXT:    %[[LEN2:.*]] = arith.subi %[[R2HI]], %[[R2LO]] : index
+// CHECK-NEXT:    %[[C64B:.*]] = arith.constant 64 : index
+// CHECK-NEXT:    %[[C63B:.*]] = arith.constant 63 : index
+// CHECK-NEXT:    %[[N2P:.*]] = arith.addi %[[LEN2]], %[[C63B]] : index
+// CHECK-NEXT:    %[[N2:.*]] = arith.divui %[[N2P]], %[[C64B]] : index
 // m = -inf, l = 0, acc = 0, per row.
 // CHECK-NEXT:    %[[ME:.*]] = tensor.empty(%[[ROWS]]) : tensor<?xf32>
 // CHECK-NEXT:    %[[M0:.*]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%[[ME]] : tensor<?xf32>) -> tensor<?xf32>
 // CHECK:         %[[L0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>) -> tensor<?xf32>
 // CHECK:         %[[ACC0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x4xf32>) -> tensor<?x4xf32>
-// n1 = ceil(gEnd / 64), n2 = ceil((r2hi - r2lo) / 64); one loop over n1 + n2.
-// CHECK-NEXT:    %[[C64:.*]] = arith.constant 64 : index
-// CHECK-NEXT:    %[[C63:.*]] = arith.constant 63 : index
-// CHECK-NEXT:    %[[N1P:.*]] = arith.addi %[[LGEND]], %[[C63]] : index
-// CHECK-NEXT:    %[[N1:.*]] = arith.divui %[[N1P]], %[[C64]] : index
-// CHECK-NEXT:    %[[LEN2:.*]] = arith.subi %[[R2HI]], %[[R2LO]] : index
-// CHECK-NEXT:    %[[C63B:.*]] = arith.constant 63 : index
-// CHECK-NEXT:    %[[N2P:.*]] = arith.addi %[[LEN2]], %[[C63B]] : index
-// CHECK-NEXT:    %[[N2:.*]] = arith.divui %[[N2P]], %[[C64]] : index
 // CHECK-NEXT:    %[[NT:.*]] = arith.addi %[[N1]], %[[N2]] : index
 // CHECK-NEXT:    %[[G:.*]]:3 = scf.for %[[TI:[a-z0-9_]+]] = %[[ZERO]] to %[[NT]] step %[[ONE]] iter_args(%[[M:[a-z0-9_]+]] = %[[M0]], %[[L:[a-z0-9_]+]] = %[[L0]], %[[ACC:[a-z0-9_]+]] = %[[ACC0]]) -> (tensor<?xf32>, tensor<?xf32>, tensor<?x4xf32>)
-// Tile t < n1: j = 64·t, ending by gEnd; else j = r2lo + 64·(t - n1), by r2hi.
+// CHECK-NEXT:      %[[C64:.*]] = arith.constant 64 : index
+// Tile t < n1: j = 64·t, cut by r2lo; else j = r2lo + 64·(t - n1), cut by S.
 // CHECK-NEXT:      %[[INF:.*]] = arith.cmpi ult, %[[TI]], %[[N1]] : index
 // CHECK-DAG:       %[[TN:.*]] = arith.subi %[[TI]], %[[N1]] : index
 // CHECK-DAG:       %[[TN64:.*]] = arith.muli %[[TN]], %[[C64]] : index
 // CHECK-DAG:       %[[JB:.*]] = arith.addi %[[R2LO]], %[[TN64]] : index
 // CHECK-DAG:       %[[JA:.*]] = arith.muli %[[TI]], %[[C64]] : index
 // CHECK:           %[[J:.*]] = arith.select %[[INF]], %[[JA]], %[[JB]] : index
-// CHECK-NEXT:      %[[END:.*]] = arith.select %[[INF]], %[[LGEND]], %[[R2HI]] : index
-// Key tile [j, j + cols), cols clipped to the range's end; K transposed.
+// CHECK-NEXT:      %[[END:.*]] = arith.select %[[INF]], %[[R2LO]], %[[S]] : index
+// Key tile [j, j + cols), cols = min(64, end - j); K transposed.
 // CHECK-NEXT:      %[[COLS:.*]] = affine.min affine_map<()[s0, s1] -> (64, s0 - s1)>()[%[[END]], %[[J]]]
-// CHECK-NEXT:      %[[KT:.*]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], %[[J]], 0] [1, 1, %[[COLS]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<?x4xf32>
+// CHECK:           %[[KT:.*]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], %[[J]], 0] [1, 1, %[[COLS]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<?x4xf32>
 // CHECK-NEXT:      %[[VT:.*]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], %[[J]], 0] [1, 1, %[[COLS]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<?x4xf32>
 // CHECK:           %[[KTT:.*]] = linalg.transpose ins(%[[KT]] : tensor<?x4xf32>) outs(%{{.*}} : tensor<4x?xf32>) permutation = [1, 0]
 // Scores Qs·Kᵀ over (r, d, c), d reduced, from a zero fill.
@@ -80,33 +85,28 @@
 // CHECK-NEXT:      ^bb0(%[[QA:[a-z0-9_]+]]: f32, %[[KA:[a-z0-9_]+]]: f32, %[[SA:[a-z0-9_]+]]: f32):
 // CHECK-NEXT:        %[[QK:.*]] = arith.mulf %[[QA]], %[[KA]] : f32
 // CHECK-NEXT:        arith.addf %[[SA]], %[[QK]] : f32
-// Mask: each element by its own row's gEnd, lo, hi (p = i0 + r + S - T).
-// CHECK:           %[[MS:.*]]:2 = linalg.generic {{.*}} ins(%[[SC]] : tensor<?x?xf32>) outs(%{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x?xf32>)
+// Mask, per pair (i = i0 + r, j = j + c, p = i + S - T): j <= p and
+// p - j <= W (no ranges recomputed per element).
+// CHECK:           %[[MS:.*]] = linalg.generic {{.*}} ins(%[[SC]] : tensor<?x?xf32>) outs(%{{.*}} : tensor<?x?xf32>)
 // CHECK-NEXT:      ^bb0(%[[SIN:[a-z0-9_]+]]: f32,
 // CHECK-NEXT:        %[[R:.*]] = linalg.index 0 : index
-// CHECK-NEXT:        %[[RI:.*]] = arith.addi %[[I0]], %[[R]] : index
 // CHECK-NEXT:        %[[C:.*]] = linalg.index 1 : index
+// CHECK-NEXT:        %[[RI:.*]] = arith.addi %[[I0]], %[[R]] : index
 // CHECK-NEXT:        %[[CJ:.*]] = arith.addi %[[J]], %[[C]] : index
 // CHECK-NEXT:        %[[PE0:.*]] = arith.addi %[[RI]], %[[S]] : index
 // CHECK-NEXT:        %[[PE:.*]] = arith.subi %[[PE0]], %[[T]] : index
-// CHECK:             %[[ELO:.*]] = arith.minsi %{{[0-9]+}}, %[[EHI:[0-9]+]] : index
-// CHECK-NEXT:        %[[EG0:.*]] = arith.minsi %{{.*}}, %[[ELO]] : index
-// CHECK-NEXT:        %[[EGEND:.*]] = arith.minsi %[[EG0]], %[[S]] : index
-// CHECK-DAG:         %[[INHI:.*]] = arith.cmpi slt, %[[CJ]], %[[EHI]] : index
-// CHECK-DAG:         %[[INLO:.*]] = arith.cmpi sle, %[[ELO]], %[[CJ]] : index
-// CHECK-DAG:         %[[INWIN:.*]] = arith.andi %[[INLO]], %[[INHI]] : i1
-// CHECK-DAG:         %[[ING:.*]] = arith.cmpi slt, %[[CJ]], %[[EGEND]] : index
-// CHECK:             %[[VIS:.*]] = arith.ori %[[ING]], %[[INWIN]] : i1
-// No bias, no span: s as is, weight 1; -inf and 0 where not visible.
-// CHECK-NEXT:        %[[W1:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:        %[[CAUSAL:.*]] = arith.cmpi sle, %[[CJ]], %[[PE]] : index
+// CHECK-NEXT:        %[[W:.*]] = arith.constant 2 : index
+// CHECK-NEXT:        %[[DIST:.*]] = arith.subi %[[PE]], %[[CJ]] : index
+// CHECK-NEXT:        %[[NEAR:.*]] = arith.cmpi sle, %[[DIST]], %[[W]] : index
+// CHECK-NEXT:        %[[VIS:.*]] = arith.andi %[[CAUSAL]], %[[NEAR]] : i1
+// No bias, no span: s as is, -inf where not visible; no weight tile.
 // CHECK-NEXT:        %[[NI:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-NEXT:        %[[SM:.*]] = arith.select %[[VIS]], %[[SIN]], %[[NI]] : f32
-// CHECK-NEXT:        %[[WZ:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:        %[[WM:.*]] = arith.select %[[VIS]], %[[W1]], %[[WZ]] : f32
-// CHECK-NEXT:        linalg.yield %[[SM]], %[[WM]] : f32, f32
+// CHECK-NEXT:        linalg.yield %[[SM]] : f32
 // Row max of the tile, from -inf.
-// CHECK:           %[[TMI:.*]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<?xf32>) -> tensor<?xf32>
-// CHECK-NEXT:      %[[TMAX:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%[[MS]]#0 : tensor<?x?xf32>) outs(%[[TMI]] : tensor<?xf32>)
+// CHECK:           %[[TMI:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>) -> tensor<?xf32>
+// CHECK-NEXT:      %[[TMAX:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%[[MS]] : tensor<?x?xf32>) outs(%[[TMI]] : tensor<?xf32>)
 // CHECK-NEXT:      ^bb0(%[[X:[a-z0-9_]+]]: f32, %[[Y:[a-z0-9_]+]]: f32):
 // CHECK-NEXT:        arith.maximumf %[[Y]], %[[X]] : f32
 // alpha = exp(m - max(m, tilemax)), 1 while that max is -inf; reads the old m.
@@ -123,15 +123,14 @@
 // CHECK:           %[[MNEW:.*]] = linalg.generic {{.*}} ins(%[[TMAX]] : tensor<?xf32>) outs(%[[M]] : tensor<?xf32>)
 // CHECK-NEXT:      ^bb0(%[[TX:[a-z0-9_]+]]: f32, %[[MX:[a-z0-9_]+]]: f32):
 // CHECK-NEXT:        arith.maximumf %[[MX]], %[[TX]] : f32
-// p = w·exp(s - m'), 0 for rows with m' = -inf.
-// CHECK:           %[[P:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], {{.*}} ins(%[[MS]]#0, %[[MS]]#1, %[[MNEW]] : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?xf32>)
-// CHECK-NEXT:      ^bb0(%[[PS:[a-z0-9_]+]]: f32, %[[PW:[a-z0-9_]+]]: f32, %[[PM:[a-z0-9_]+]]: f32,
+// p = exp(s - m'), 0 for rows with m' = -inf (w·exp with a span: @span).
+// CHECK:           %[[P:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], {{.*}} ins(%[[MS]], %[[MNEW]] : tensor<?x?xf32>, tensor<?xf32>)
+// CHECK-NEXT:      ^bb0(%[[PS:[a-z0-9_]+]]: f32, %[[PM:[a-z0-9_]+]]: f32,
 // CHECK-NEXT:        %[[DS:.*]] = arith.subf %[[PS]], %[[PM]] : f32
 // CHECK-NEXT:        %[[EDS:.*]] = math.exp %[[DS]] : f32
-// CHECK-NEXT:        %[[WE:.*]] = arith.mulf %[[PW]], %[[EDS]] : f32
 // CHECK-DAG:         %[[PNI:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-DAG:         %[[PNONE:.*]] = arith.cmpf oeq, %[[PM]], %[[PNI]] : f32
-// CHECK:             arith.select %[[PNONE]], %{{.*}}, %[[WE]] : f32
+// CHECK:             arith.select %[[PNONE]], %{{.*}}, %[[EDS]] : f32
 // Row sum; then l' = l·alpha + rowsum in place.
 // CHECK:           %[[TSUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[P]] : tensor<?x?xf32>) outs(%{{.*}} : tensor<?xf32>)
 // CHECK-NEXT:      ^bb0(%[[SX:[a-z0-9_]+]]: f32, %[[SY:[a-z0-9_]+]]: f32):
@@ -154,17 +153,16 @@
 // CHECK-NEXT:    %[[OE:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x4xf32>
 // CHECK-NEXT:    %[[O:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], {{.*}} ins(%[[G]]#2, %[[G]]#1 : tensor<?x4xf32>, tensor<?xf32>) outs(%[[OE]] : tensor<?x4xf32>)
 // CHECK-NEXT:    ^bb0(%[[OA:[a-z0-9_]+]]: f32, %[[OL:[a-z0-9_]+]]: f32,
-// CHECK-NEXT:      %[[OZ:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:      %[[SEEN:.*]] = arith.cmpf ogt, %[[OL]], %[[OZ]] : f32
 // CHECK-DAG:       %[[DIV:.*]] = arith.divf %[[OA]], %[[OL]] : f32
+// CHECK-DAG:       %[[SEEN:.*]] = arith.cmpf ogt, %[[OL]], %{{.*}} : f32
 // CHECK:           arith.select %[[SEEN]], %[[DIV]], %{{.*}} : f32
 // CHECK:         %[[LSER:.*]] = linalg.generic {{.*}} ins(%[[G]]#0, %[[G]]#1 : tensor<?xf32>, tensor<?xf32>) outs(%{{.*}} : tensor<?xf32>)
 // CHECK-NEXT:    ^bb0(%[[LMV:[a-z0-9_]+]]: f32, %[[LL:[a-z0-9_]+]]: f32,
+// CHECK-NEXT:      %[[LNI:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-NEXT:      %[[LOG:.*]] = math.log %[[LL]] : f32
+// CHECK-NEXT:      %[[MLOG:.*]] = arith.addf %[[LMV]], %[[LOG]] : f32
 // CHECK:           %[[LSEEN:.*]] = arith.cmpf ogt, %[[LL]], %{{.*}} : f32
-// CHECK-DAG:       %[[LNI:.*]] = arith.constant 0xFF800000 : f32
-// CHECK-DAG:       %[[LOG:.*]] = math.log %[[LL]] : f32
-// CHECK-DAG:       %[[MLOG:.*]] = arith.addf %[[LMV]], %[[LOG]] : f32
-// CHECK:           arith.select %[[LSEEN]], %[[MLOG]], %[[LNI]] : f32
+// CHECK-NEXT:      arith.select %[[LSEEN]], %[[MLOG]], %[[LNI]] : f32
 // CHECK:         scf.forall.in_parallel {
 // CHECK-NEXT:      tensor.parallel_insert_slice %[[O]] into %[[OUTA]][%[[B]], %[[H]], %[[I0]], 0] [1, 1, %[[ROWS]], 4] [1, 1, 1, 1] : tensor<?x4xf32> into tensor<1x2x6x4xf32>
 // CHECK-NEXT:      tensor.parallel_insert_slice %[[LSER]] into %[[LSEA]][%[[B]], %[[H]], %[[I0]]] [1, 1, %[[ROWS]]] [1, 1, 1] : tensor<?xf32> into tensor<1x2x6xf32>
@@ -187,6 +185,7 @@ func.func @causal_window(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: t
 // CHECK:         scf.forall
 // CHECK-NOT:       scf.for
 // CHECK:         %{{.*}}:3 = scf.for %[[TI:[a-z0-9_]+]] = {{.*}} iter_args({{.*}}) -> (tensor<?xf32>, tensor<?xf32>, tensor<?x4xf32>) {
+// CHECK-NEXT:      arith.constant 64 : index
 // CHECK-NEXT:      arith.cmpi ult, %[[TI]], %{{.*}} : index
 // CHECK-NOT:       tensor.from_elements
 // CHECK-NOT:       bufferization.alloc_tensor
@@ -254,20 +253,23 @@ func.func @bf16(%q: tensor<1x2x8x4xbf16>, %k: tensor<1x2x8x4xbf16>, %v: tensor<1
 // CHECK:       scf.forall (%{{[a-z0-9_]+}}, %[[H:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (1, 2, %{{.*}})
 // The explicit scale multiplies the query tile.
 // CHECK:           arith.mulf %{{[a-z0-9_]+}}, %[[SCALE]] : f32
-// Not causal: the second range ends at S; so do its tiles.
+// Not causal: the second range ends at S.
 // CHECK:         %[[R2LO:.*]] = arith.maxsi %{{.*}}, %{{.*}} : index
 // CHECK-NEXT:    %[[R2HI:.*]] = arith.maxsi %[[S]], %[[R2LO]] : index
 // CHECK:         scf.for %[[TI:[a-z0-9_]+]] = {{.*}} -> (tensor<?xf32>, tensor<?xf32>, tensor<?x4xf32>)
+// CHECK-NEXT:      arith.constant 64 : index
 // CHECK-NEXT:      %[[INF:.*]] = arith.cmpi ult, %[[TI]], %{{.*}} : index
 // CHECK:           %[[J:.*]] = arith.select %[[INF]], %{{.*}}, %{{.*}} : index
-// CHECK-NEXT:      arith.select %[[INF]], %{{.*}}, %[[R2HI]] : index
-// CHECK:           linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK-NEXT:      arith.select %[[INF]], %[[R2LO]], %[[S]] : index
+// CHECK:           linalg.generic {{.*}} outs(%{{.*}} : tensor<?x?xf32>)
 // CHECK-NEXT:      ^bb0(%[[SIN:[a-z0-9_]+]]: f32,
 // CHECK:             %[[C:.*]] = linalg.index 1 : index
+// CHECK-NEXT:        %{{.*}} = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK-NEXT:        %[[CJ:.*]] = arith.addi %[[J]], %[[C]] : index
 // CHECK-NEXT:        %[[PE0:.*]] = arith.addi %{{.*}}, %[[S]] : index
 // CHECK-NEXT:        %[[PE:.*]] = arith.subi %[[PE0]], %[[T]] : index
-// CHECK:             %[[VIS:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
+// Neither causal nor windowed: every pair is visible.
+// CHECK-NEXT:        %[[VIS:.*]] = arith.constant true
 // CHECK-NEXT:        %[[JR:.*]] = arith.addi %[[CJ]], %[[RADIUS]] : index
 // CHECK-NEXT:        %[[JP:.*]] = arith.subi %[[JR]], %[[PE]] : index
 // CHECK-DAG:         %[[Z:.*]] = arith.constant 0 : index
@@ -292,14 +294,18 @@ func.func @bias_table(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %b: tens
 // CHECK-SAME:    %{{[^:]*}}: tensor<1x2x8x4xf32>, %{{[^:]*}}: tensor<1x2x8x4xf32>, %[[SPAN:[^:]*]]: tensor<2xf32>)
 // CHECK:       scf.forall (%{{[a-z0-9_]+}}, %[[H:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (1, 2, %{{.*}})
 // CHECK:         scf.for %[[TI:[a-z0-9_]+]] = {{.*}} -> (tensor<?xf32>, tensor<?xf32>, tensor<?x4xf32>)
+// CHECK-NEXT:      arith.constant 64 : index
 // CHECK-NEXT:      %[[INF:.*]] = arith.cmpi ult, %[[TI]], %{{.*}} : index
 // CHECK:           %[[J:.*]] = arith.select %[[INF]], %{{.*}}, %{{.*}} : index
 // CHECK:           %[[MS:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x?xf32>)
 // CHECK:             %[[C:.*]] = linalg.index 1 : index
+// CHECK-NEXT:        %{{.*}} = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK-NEXT:        %[[CJ:.*]] = arith.addi %[[J]], %[[C]] : index
 // CHECK-NEXT:        %{{.*}} = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK-NEXT:        %[[PE:.*]] = arith.subi %{{.*}}, %{{.*}} : index
-// CHECK:             %[[VIS:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
+// CHECK-NEXT:        %[[VIS:.*]] = arith.cmpi sle, %[[CJ]], %[[PE]] : index
+// CHECK-NEXT:        arith.constant 0xFF800000 : f32
+// CHECK-NEXT:        arith.select %[[VIS]], %{{.*}}, %{{.*}} : f32
 // CHECK-NEXT:        %[[SP:.*]] = tensor.extract %[[SPAN]][%[[H]]] : tensor<2xf32>
 // CHECK-NEXT:        %[[DIST:.*]] = arith.subi %[[PE]], %[[CJ]] : index
 // CHECK-NEXT:        %[[DI:.*]] = arith.index_cast %[[DIST]] : index to i64
@@ -357,12 +363,14 @@ func.func @span(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %s: tensor<2xf
 // CHECK-NEXT:    %[[LEN2:.*]] = arith.subi %[[R2HI]], %[[R2LO]] : index
 // CHECK:         %[[N2P:.*]] = arith.addi %[[LEN2]], %{{.*}} : index
 // CHECK-NEXT:    %[[N2:.*]] = arith.divui %[[N2P]], %{{.*}} : index
-// CHECK-NEXT:    %[[NT:.*]] = arith.addi %[[N1]], %[[N2]] : index
+// CHECK:         %[[NT:.*]] = arith.addi %[[N1]], %[[N2]] : index
 // CHECK-NEXT:    scf.for %[[TI:[a-z0-9_]+]] = %{{.*}} to %[[NT]] step %{{.*}} iter_args({{.*}}) -> (tensor<?xf32>, tensor<?xf32>, tensor<?x4xf32>)
+// CHECK-NEXT:      arith.constant 64 : index
 // CHECK-NEXT:      %[[INF:.*]] = arith.cmpi ult, %[[TI]], %[[N1]] : index
 // CHECK:           %[[JB:.*]] = arith.addi %[[R2LO]], %{{.*}} : index
 // CHECK:           %[[J:.*]] = arith.select %[[INF]], %{{.*}}, %[[JB]] : index
-// CHECK-NEXT:      %[[END:.*]] = arith.select %[[INF]], %[[LGEND]], %[[R2HI]] : index
+// A global tile is cut where the window range starts; a window tile by S.
+// CHECK-NEXT:      %[[END:.*]] = arith.select %[[INF]], %[[R2LO]], %[[S]] : index
 // CHECK-NEXT:      affine.min affine_map<()[s0, s1] -> (64, s0 - s1)>()[%[[END]], %[[J]]]
 func.func @global_tokens(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8xf32>) {
   %o, %lse = rotary.attention %q, %k, %k {causal, window = 2 : i64, global_tokens = 3 : i64}
