@@ -26,6 +26,9 @@ SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
 /// Right-multiplies the scalar matrix `m` by G_(0,1)(a_0)·G_(0,2)(a_1)⋯.
 void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
                     SmallVectorImpl<Value> &m);
+/// The same from the angles' cosines and sines.
+void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> cs,
+                    ArrayRef<Value> sn, SmallVectorImpl<Value> &m);
 
 /// The identity as a scalar matrix of `elt` (f32 when null).
 SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c,

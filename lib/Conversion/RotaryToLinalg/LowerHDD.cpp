@@ -34,17 +34,25 @@ SmallVector<std::pair<int64_t, int64_t>> hdd::generatorPairs(int64_t c) {
   return pairs;
 }
 
-/// Each rotation mixes two columns of every row.
 void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
                          ArrayRef<Value> a, SmallVectorImpl<Value> &m) {
+  SmallVector<Value> cs, sn;
+  for (Value ak : a) {
+    cs.push_back(math::CosOp::create(b, loc, ak));
+    sn.push_back(math::SinOp::create(b, loc, ak));
+  }
+  applyGenerator(b, loc, c, cs, sn, m);
+}
+
+/// Each rotation mixes two columns of every row.
+void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
+                         ArrayRef<Value> cs, ArrayRef<Value> sn,
+                         SmallVectorImpl<Value> &m) {
   for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
     auto [i, j] = pq;
-    Value cs = math::CosOp::create(b, loc, a[k]);
-    Value sn = math::SinOp::create(b, loc, a[k]);
-    for (int64_t r = 0; r < c; ++r) {
+    for (int64_t r = 0; r < c; ++r)
       std::tie(m[r * c + i], m[r * c + j]) =
-          rotatePair(b, loc, m[r * c + i], m[r * c + j], cs, sn);
-    }
+          rotatePair(b, loc, m[r * c + i], m[r * c + j], cs[k], sn[k]);
   }
 }
 
@@ -985,7 +993,173 @@ struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
   }
 };
 
-/// Fused hdd_rope (angles): per (b, h, m) chain, scan T with P in scalars.
+/// Chunks per task of the fused Givens-form kernel (a lane is one chunk of
+/// one head): 128 for c ≤ 4, fewer for larger chunks so that the task's P
+/// (c² floats per lane) stays within 64 KB. A task's lanes are a contiguous
+/// stretch of each token's row: the longer the stretch, the more of a
+/// step's loads run in parallel and the better the hardware prefetcher
+/// follows the rows (64 lanes: 3.6 ms, 128: 2.2 ms at the benchmark's
+/// shape, docs/benchmarks.md).
+int64_t lanesPerTask(int64_t c) {
+  return std::clamp<int64_t>(2048 / (c * c), 16, 128);
+}
+
+/// Fused hdd_rope, Givens form. Every (h, chunk) of a token is a lane; one
+/// task per (b, group of kLanesPerTask lanes) runs a scan over T whose step
+/// is a loop over the group's lanes: cos and sin of the lane's angles (a
+/// branch-free polynomial, no libm call), P_t = P_{t-1}·G_t, y = P_t·x
+/// (P_tᵀ·x for the inverse). The lanes' P live in a [c², lanes] buffer, so
+/// the lane loop carries no dependence from one lane to the next and its
+/// accesses are unit-stride (P) or interleaved groups of constant stride
+/// (x and y with c, the angles with c(c-1)/2): LLVM vectorises it with one
+/// lane per vector element. The scan over T stays sequential.
+LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  int64_t c = *op.getChunk(), k = numGeneratorAngles(c);
+  int64_t kLanesPerTask = lanesPerTask(c);
+  bool inverse = op.getInverse();
+  Value x4 = op.getX();
+  auto xType = cast<RankedTensorType>(x4.getType());
+  Type elt = xType.getElementType();
+  Type f32 = b.getF32Type();
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
+  // x, y as [B, T, H·D] and the angles as [B, T, H·C·k]: a lane's data sit
+  // at lane·c and lane·k, constant strides (through a run-time stride
+  // LLVM vectorises only for a stride of 1, and runs scalar otherwise).
+  SmallVector<ReassociationIndices> rowsOf3 = {{0}, {1}, {2, 3}};
+  Value x = tensor::CollapseShapeOp::create(b, loc, x4, rowsOf3);
+  Value angles = tensor::CollapseShapeOp::create(
+      b, loc, op.getRotation(),
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value zero = idx(0), one = idx(1), cIdx = idx(c);
+  Value lanes = b.createOrFold<arith::DivUIOp>(loc, dimOf(b, loc, x, 2), cIdx);
+  Value groups = b.createOrFold<arith::DivUIOp>(
+      loc, b.createOrFold<arith::AddIOp>(loc, lanes, idx(kLanesPerTask - 1)),
+      idx(kLanesPerTask));
+  OpFoldResult unit = b.getIndexAttr(1);
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
+      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
+      SmallVector<OpFoldResult>(2, unit), ValueRange{emptyLike(b, loc, x, elt)},
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value bi = forall.getInductionVar(0);
+    Value l0 = arith::MulIOp::create(b, loc, forall.getInductionVar(1),
+                                     idx(kLanesPerTask));
+    OpFoldResult n =
+        tileExtent(b, loc, getAsOpFoldResult(lanes), l0, kLanesPerTask);
+    Value nV = getValueOrCreateConstantIndexOp(b, loc, n);
+    // The group's features of every token, written in place in the result.
+    SmallVector<OpFoldResult> yOffs = {
+        bi, b.getIndexAttr(0),
+        getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, cIdx))};
+    SmallVector<OpFoldResult> ySizes = {
+        unit, xs[1],
+        getAsOpFoldResult(arith::MulIOp::create(b, loc, nV, cIdx))};
+    Value yBlock = tensor::ExtractSliceOp::create(
+        b, loc, sliceType(ySizes, {0}, elt), forall.getRegionIterArgs()[0],
+        yOffs, ySizes, SmallVector<OpFoldResult>(3, unit));
+    // P [c², kLanesPerTask] starts as the identity: entry e is diagonal iff
+    // e = r·(c + 1). The row length is static even for a shorter group:
+    // rows a known distance apart are independent for any vector of up to
+    // kLanesPerTask lanes, while a run-time row length would make LLVM check
+    // every pair of rows for overlap before it vectorises.
+    Value p0 =
+        elementwise(
+            b, loc, ValueRange{},
+            ValueRange{emptyOf(
+                b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(kLanesPerTask)},
+                f32)},
+            2,
+            [&](OpBuilder &nb, Location l, ValueRange) {
+              Value e = linalg::IndexOp::create(nb, l, 0);
+              Value diag = arith::CmpIOp::create(
+                  nb, l, arith::CmpIPredicate::eq,
+                  arith::RemUIOp::create(
+                      nb, l, e, arith::ConstantIndexOp::create(nb, l, c + 1)),
+                  arith::ConstantIndexOp::create(nb, l, 0));
+              linalg::YieldOp::create(
+                  nb, l,
+                  Value(arith::SelectOp::create(nb, l, diag, f32c(nb, l, 1.0),
+                                                f32c(nb, l, 0.0))));
+            })
+            .getResult(0);
+    auto scan = scf::ForOp::create(
+        b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, xs[1]), one,
+        ValueRange{p0, yBlock});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(scan.getBody());
+      Value t = scan.getInductionVar();
+      auto step =
+          scf::ForOp::create(b, loc, zero, nV, one, scan.getRegionIterArgs());
+      scf::YieldOp::create(b, loc, step.getResults());
+      b.setInsertionPointToStart(step.getBody());
+      Value m = step.getInductionVar();
+      Value lane = arith::AddIOp::create(b, loc, l0, m);
+      Value pT = step.getRegionIterArgs()[0], yT = step.getRegionIterArgs()[1];
+      Value aBase = arith::MulIOp::create(b, loc, lane, idx(k));
+      SmallVector<Value> cs, sn;
+      for (int64_t j = 0; j < k; ++j) {
+        Value a = toF32(
+            b, loc,
+            tensor::ExtractOp::create(
+                b, loc, angles,
+                ValueRange{bi, t,
+                           arith::AddIOp::create(b, loc, aBase, idx(j))}));
+        auto [cj, sj] = sinCosF32(b, loc, a);
+        cs.push_back(cj);
+        sn.push_back(sj);
+      }
+      SmallVector<Value> p;
+      for (int64_t e = 0; e < c * c; ++e)
+        p.push_back(
+            tensor::ExtractOp::create(b, loc, pT, ValueRange{idx(e), m}));
+      applyGenerator(b, loc, c, cs, sn, p); // P_t = P_{t-1}·G_t
+      Value xBase = arith::MulIOp::create(b, loc, lane, cIdx);
+      SmallVector<Value> xv;
+      for (int64_t q = 0; q < c; ++q)
+        xv.push_back(toF32(
+            b, loc,
+            tensor::ExtractOp::create(
+                b, loc, x,
+                ValueRange{bi, t,
+                           arith::AddIOp::create(b, loc, xBase, idx(q))})));
+      for (int64_t e = 0; e < c * c; ++e)
+        pT = tensor::InsertOp::create(b, loc, p[e], pT, ValueRange{idx(e), m});
+      Value yBase = arith::MulIOp::create(b, loc, m, cIdx);
+      for (int64_t r = 0; r < c; ++r) {
+        Value acc = f32c(b, loc, 0.0);
+        for (int64_t q = 0; q < c; ++q) {
+          Value pv = inverse ? p[q * c + r] : p[r * c + q];
+          acc = arith::AddFOp::create(b, loc, acc,
+                                      arith::MulFOp::create(b, loc, pv, xv[q]));
+        }
+        yT = tensor::InsertOp::create(
+            b, loc, castFloat(b, loc, acc, elt), yT,
+            ValueRange{t, arith::AddIOp::create(b, loc, yBase, idx(r))});
+      }
+      scf::YieldOp::create(b, loc, ValueRange{pT, yT});
+    }
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, scan.getResult(1), forall.getRegionIterArgs()[0], yOffs, ySizes,
+        SmallVector<OpFoldResult>(3, unit));
+  }
+  Value y = tensor::ExpandShapeOp::create(b, loc, xType, forall.getResult(0),
+                                          rowsOf3, xs);
+  rewriter.replaceOp(op, y);
+  return success();
+}
+
+/// Fused hdd_rope (angles). The Givens form: lowerFusedGivens. The exp
+/// form: per (b, h, m) chain, scan T with P in scalars.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -997,7 +1171,9 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
     Location loc = op.getLoc();
     int64_t c = *op.getChunk();
     bool exp = *op.getForm() == SOForm::exp;
-    if (exp && c > kMaxExpChunk) {
+    if (!exp)
+      return lowerFusedGivens(op, rewriter);
+    if (c > kMaxExpChunk) {
       // P of this size does not fit in registers: generator, scan, apply.
       Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(),
                                       c, SOForm::exp);
@@ -1044,10 +1220,7 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
                   lb, l, angles,
                   ValueRange{bi, t, hi, mi,
                              arith::ConstantIndexOp::create(lb, l, j)}));
-            if (exp)
-              p = matmul(lb, l, c, p, skewExp(lb, l, c, a));
-            else
-              applyGenerator(lb, l, c, a, p); // P_t = P_{t-1}·G_t
+            p = matmul(lb, l, c, p, skewExp(lb, l, c, a));
             SmallVector<Value> xv;
             for (int64_t q = 0; q < c; ++q)
               xv.push_back(toF32(

@@ -22,6 +22,27 @@ Value f64Const(OpBuilder &b, Location loc, double v) {
 }
 } // namespace
 
+namespace {
+/// cos θ and sin θ from the reduced r (|r| ≤ π/4, either precision) and
+/// the quadrant k mod 4 (i64): k = 0: (c, s); 1: (-s, c); 2: (-c, -s);
+/// 3: (s, -c).
+std::pair<Value, Value> byQuadrant(OpBuilder &b, Location loc, Value q,
+                                   Value cs, Value sn) {
+  auto is = [&](int64_t v) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, q,
+                                 arith::ConstantIntOp::create(b, loc, v, 64))
+        .getResult();
+  };
+  auto sel = [&](Value c, Value t, Value f) {
+    return arith::SelectOp::create(b, loc, c, t, f).getResult();
+  };
+  Value nS = arith::NegFOp::create(b, loc, sn),
+        nC = arith::NegFOp::create(b, loc, cs);
+  return {sel(is(0), cs, sel(is(1), nS, sel(is(2), nC, sn))),
+          sel(is(0), sn, sel(is(1), cs, sel(is(2), nS, nC)))};
+}
+} // namespace
+
 /// θ = k·π/2 + r with k = round(2θ/π) (Cody-Waite, two-part π/2), |r| ≤ π/4,
 /// Taylor polynomials to r^14 / r^13 (error < 3e-14), quadrant from k mod 4.
 std::pair<Value, Value> lowering::sinCosF64(OpBuilder &b, Location loc,
@@ -49,20 +70,44 @@ std::pair<Value, Value> lowering::sinCosF64(OpBuilder &b, Location loc,
   Value q = arith::AndIOp::create(
       b, loc, arith::FPToSIOp::create(b, loc, b.getI64Type(), kf),
       arith::ConstantIntOp::create(b, loc, 3, 64));
-  auto is = [&](int64_t v) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, q,
-                                 arith::ConstantIntOp::create(b, loc, v, 64))
-        .getResult();
+  return byQuadrant(b, loc, q, cs, sn);
+}
+
+/// θ = k·π/2 + r as in sinCosF64 but with fused multiply-adds, in f64;
+/// then Cephes' single-precision minimax polynomials for |r| ≤ π/4.
+std::pair<Value, Value> lowering::sinCosF32(OpBuilder &b, Location loc,
+                                            Value theta) {
+  Type f32 = b.getF32Type();
+  Value t = arith::ExtFOp::create(b, loc, b.getF64Type(), theta);
+  Value kf = math::RoundEvenOp::create(
+      b, loc,
+      arith::MulFOp::create(b, loc, t,
+                            f64Const(b, loc, 0.63661977236758134308)));
+  Value negK = arith::NegFOp::create(b, loc, kf);
+  Value r64 = math::FmaOp::create(
+      b, loc, negK, f64Const(b, loc, 6.077100506506192e-11),
+      math::FmaOp::create(b, loc, negK, f64Const(b, loc, 1.5707963267341256),
+                          t));
+  Value r = arith::TruncFOp::create(b, loc, f32, r64);
+  Value r2 = arith::MulFOp::create(b, loc, r, r);
+  auto fma = [&](Value x, Value y, Value z) {
+    return math::FmaOp::create(b, loc, x, y, z).getResult();
   };
-  auto sel = [&](Value c, Value t, Value f) {
-    return arith::SelectOp::create(b, loc, c, t, f).getResult();
-  };
-  Value nS = arith::NegFOp::create(b, loc, sn),
-        nC = arith::NegFOp::create(b, loc, cs);
-  // k mod 4 = 0: (c, s); 1: (-s, c); 2: (-c, -s); 3: (s, -c).
-  Value cosT = sel(is(0), cs, sel(is(1), nS, sel(is(2), nC, sn)));
-  Value sinT = sel(is(0), sn, sel(is(1), cs, sel(is(2), nS, nC)));
-  return {cosT, sinT};
+  auto c32 = [&](double v) { return f32c(b, loc, v); };
+  // sin r = r + r³·(S1 + r²·(S2 + r²·S3)).
+  Value sp = fma(r2, fma(r2, c32(-1.9515295891e-4), c32(8.3321608736e-3)),
+                 c32(-1.6666654611e-1));
+  Value sn = fma(arith::MulFOp::create(b, loc, r, r2), sp, r);
+  // cos r = 1 − r²/2 + r⁴·(C1 + r²·(C2 + r²·C3)).
+  Value cp =
+      fma(r2, fma(r2, c32(2.443315711809948e-5), c32(-1.388731625493765e-3)),
+          c32(4.166664568298827e-2));
+  Value cs = fma(arith::MulFOp::create(b, loc, r2, r2), cp,
+                 fma(r2, c32(-0.5), c32(1.0)));
+  Value q = arith::AndIOp::create(
+      b, loc, arith::FPToSIOp::create(b, loc, b.getI64Type(), kf),
+      arith::ConstantIntOp::create(b, loc, 3, 64));
+  return byQuadrant(b, loc, q, cs, sn);
 }
 
 RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,

@@ -74,6 +74,10 @@ elementwise(OpBuilder &b, Location loc, ValueRange inputs, ValueRange outputs,
 
 /// cos θ and sin θ of an f64 θ without libm calls (error < 3e-14).
 std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
+/// cos θ and sin θ of an f32 θ without libm calls or branches, so a loop of
+/// them vectorises: the reduction by π/2 in f64 (exact for any f32 θ), the
+/// polynomials in f32 with fused multiply-adds (error ~1e-7).
+std::pair<Value, Value> sinCosF32(OpBuilder &b, Location loc, Value theta);
 
 /// What rope and rope_grad share (SPEC §1): f_i [r/2] in f64 and the table
 /// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when

@@ -3,10 +3,14 @@
 
 // Lowering of rotary.hdd_rope (lib/Conversion/RotaryToLinalg/LowerHDD.cpp).
 // With P [B, T, H, C, c, c]: one batched c×c mat-vec over x viewed as
-// [B, T, H, C, c], accumulated in f32 and narrowed once. Fused (angles): one
-// scf.forall task per (b, h, chunk) scans T with P_t = P_{t-1}·G_t held in c²
-// f32 scalars (never stored) and writes one [T, c] column of y. The NOALLOC
-// lines check that the per-token scan body allocates nothing.
+// [B, T, H, C, c], accumulated in f32 and narrowed once. Fused, Givens form:
+// every (h, chunk) is a lane; one scf.forall task per (b, group of lanes)
+// scans T, and each step is a loop over the group's lanes (which LLVM
+// vectorises) that reads the lane's angles and x at constant strides of
+// x, angles viewed as [B, T, H·D] and [B, T, H·C·k], updates the lane's P in
+// a [c², lanes] buffer and writes y in place in the result. Fused, exp form
+// (c ≤ 8): one task per (b, h, chunk) with P in c² scalars. The NOALLOC lines
+// check that the per-token scan body allocates nothing.
 
 // P form: loops (b, t, h, m, p, q), q reduced; P read untransposed.
 // CHECK-LABEL: func.func @hdd_rope_p(
@@ -57,67 +61,86 @@ func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x
 
 // -----
 
-// Fused givens, c = 2, bf16: per token one angle, one cos/sin, P's two
-// columns rotated in each row (P·G with G = [[cos, -sin], [sin, cos]]), x
-// widened on load and y = P_t·x narrowed on store.
+// Fused givens, c = 2, bf16: 128 lanes per task (P [4, 128]); per lane and
+// token one angle, its cos/sin by a polynomial (no math.cos/sin, no libm
+// call), P's two columns rotated in each row (P·G with G = [[cos, -sin],
+// [sin, cos]]), x widened on load and y = P_t·x narrowed on store.
 // CHECK-LABEL: func.func @hdd_rope_fused_givens_bf16(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xbf16>, %[[A:[^:]*]]: tensor<?x?x?x?x1xf32>)
-// CHECK-NOT:   linalg.generic
-// CHECK:       %[[NC:.*]] = arith.divui %{{.*}}, %c2{{.*}} : index
-// CHECK-NOT:   linalg.generic
-// CHECK:       %[[RES:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[M:[a-z0-9_]+]]) in (%{{.*}}, %{{.*}}, %[[NC]]) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?x?xbf16>) {
-// CHECK:         %[[BASE:.*]] = arith.muli %[[M]], %c2{{.*}} : index
-// CHECK:         %[[COL:.*]] = tensor.empty(%{{.*}}) : tensor<?x2xbf16>
-// CHECK:         %[[SCAN:.*]]:5 = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%[[YC:[a-z0-9_]+]] = %[[COL]], %[[P00:[a-z0-9_]+]] = %{{.*}}, %[[P01:[a-z0-9_]+]] = %{{.*}}, %[[P10:[a-z0-9_]+]] = %{{.*}}, %[[P11:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x2xbf16>, f32, f32, f32, f32) {
-// CHECK:           %[[ANG:.*]] = tensor.extract %[[A]][%[[B]], %[[T]], %[[H]], %[[M]], %{{.*}}] : tensor<?x?x?x?x1xf32>
-// CHECK-NEXT:      %[[COS:.*]] = math.cos %[[ANG]] : f32
-// CHECK-NEXT:      %[[SIN:.*]] = math.sin %[[ANG]] : f32
-// CHECK-NOT:       math.
-// CHECK-DAG:       %[[A0:.*]] = arith.mulf %[[P00]], %[[COS]] : f32
-// CHECK-DAG:       %[[A1:.*]] = arith.mulf %[[P01]], %[[SIN]] : f32
-// CHECK-DAG:       %[[N00:.*]] = arith.addf %[[A0]], %[[A1]] : f32
-// CHECK-DAG:       %[[B0:.*]] = arith.mulf %[[P01]], %[[COS]] : f32
-// CHECK-DAG:       %[[B1:.*]] = arith.mulf %[[P00]], %[[SIN]] : f32
-// CHECK-DAG:       %[[N01:.*]] = arith.subf %[[B0]], %[[B1]] : f32
-// CHECK-DAG:       %[[C0:.*]] = arith.mulf %[[P10]], %[[COS]] : f32
-// CHECK-DAG:       %[[C1:.*]] = arith.mulf %[[P11]], %[[SIN]] : f32
-// CHECK-DAG:       %[[N10:.*]] = arith.addf %[[C0]], %[[C1]] : f32
-// CHECK-DAG:       %[[D0:.*]] = arith.mulf %[[P11]], %[[COS]] : f32
-// CHECK-DAG:       %[[D1:.*]] = arith.mulf %[[P10]], %[[SIN]] : f32
-// CHECK-DAG:       %[[N11:.*]] = arith.subf %[[D0]], %[[D1]] : f32
-// CHECK-NOT:       math.
-// CHECK:           %[[I0:.*]] = arith.addi %[[BASE]], %{{.*}} : index
-// CHECK-NEXT:      %[[E0:.*]] = tensor.extract %[[X]][%[[B]], %[[T]], %[[H]], %[[I0]]] : tensor<?x?x?x?xbf16>
-// CHECK-NEXT:      %[[X0:.*]] = arith.extf %[[E0]] : bf16 to f32
-// CHECK:           %[[I1:.*]] = arith.addi %[[BASE]], %{{.*}} : index
-// CHECK-NEXT:      %[[E1:.*]] = tensor.extract %[[X]][%[[B]], %[[T]], %[[H]], %[[I1]]] : tensor<?x?x?x?xbf16>
-// CHECK-NEXT:      %[[X1:.*]] = arith.extf %[[E1]] : bf16 to f32
+// CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]] : tensor<?x?x?x?xbf16> into tensor<?x?x?xbf16>
+// CHECK-NEXT:  %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3, 4]] : tensor<?x?x?x?x1xf32> into tensor<?x?x?xf32>
+// CHECK:       %[[LANES:.*]] = arith.divui %{{.*}}, %c2{{.*}} : index
+// CHECK:       %[[RES:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[G:[a-z0-9_]+]]) in (%{{.*}}, %{{.*}}) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?xbf16>) {
+// CHECK:         %[[L0:.*]] = arith.muli %[[G]], %{{.*}} : index
+// CHECK-NEXT:    %[[N:.*]] = affine.min affine_map<()[s0, s1] -> (128, s0 - s1)>()[%[[LANES]], %[[L0]]]
+// The group's features of every token, a slice of the result.
+// CHECK:         %[[YB:.*]] = tensor.extract_slice %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<?x?xbf16>
+// P starts as the identity: row e is diagonal iff e mod (c + 1) = 0.
+// CHECK:         %[[P0:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x128xf32>)
+// CHECK:           arith.remui %{{.*}}, %c3{{.*}} : index
+// CHECK:         %[[SCAN:.*]]:2 = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%{{.*}} = %[[P0]], %{{.*}} = %[[YB]]) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
+// CHECK-NEXT:      %[[STEP:.*]]:2 = scf.for %[[M:[a-z0-9_]+]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%[[P:[a-z0-9_]+]] = %{{.*}}, %[[Y:[a-z0-9_]+]] = %{{.*}}) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
+// CHECK-NEXT:        %[[LANE:.*]] = arith.addi %[[L0]], %[[M]] : index
+// CHECK:             %[[ANG:.*]] = tensor.extract %[[A3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xf32>
+// CHECK-NOT:         math.cos
+// CHECK-NOT:         math.sin
+// CHECK:             math.roundeven %{{.*}} : f64
+// CHECK:             %[[P00:.*]] = tensor.extract %[[P]][%c0{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[P01:.*]] = tensor.extract %[[P]][%c1{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[P10:.*]] = tensor.extract %[[P]][%c2{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[P11:.*]] = tensor.extract %[[P]][%c3{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK-DAG:         %[[A1:.*]] = arith.mulf %[[P01]], %[[SIN:.*]] : f32
+// CHECK-DAG:         %[[A0:.*]] = arith.mulf %[[P00]], %[[COS:.*]] : f32
+// CHECK-DAG:         %[[N00:.*]] = arith.addf %[[A0]], %[[A1]] : f32
+// CHECK-DAG:         %[[B0:.*]] = arith.mulf %[[P01]], %[[COS]] : f32
+// CHECK-DAG:         %[[B1:.*]] = arith.mulf %[[P00]], %[[SIN]] : f32
+// CHECK-DAG:         %[[N01:.*]] = arith.subf %[[B0]], %[[B1]] : f32
+// CHECK-DAG:         %[[C0:.*]] = arith.mulf %[[P10]], %[[COS]] : f32
+// CHECK-DAG:         %[[C1:.*]] = arith.mulf %[[P11]], %[[SIN]] : f32
+// CHECK-DAG:         %[[N10:.*]] = arith.addf %[[C0]], %[[C1]] : f32
+// CHECK-DAG:         %[[D0:.*]] = arith.mulf %[[P11]], %[[COS]] : f32
+// CHECK-DAG:         %[[D1:.*]] = arith.mulf %[[P10]], %[[SIN]] : f32
+// CHECK-DAG:         %[[N11:.*]] = arith.subf %[[D0]], %[[D1]] : f32
+// x of the lane at lane·c + q, widened.
+// CHECK:             %[[XB:.*]] = arith.muli %[[LANE]], %c2{{.*}} : index
+// CHECK:             %[[E0:.*]] = tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xbf16>
+// CHECK-NEXT:        %[[X0:.*]] = arith.extf %[[E0]] : bf16 to f32
+// CHECK:             %[[E1:.*]] = tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xbf16>
+// CHECK-NEXT:        %[[X1:.*]] = arith.extf %[[E1]] : bf16 to f32
+// P_t back to the buffer.
+// CHECK:             %[[W0:.*]] = tensor.insert %[[N00]] into %[[P]][%c0{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[W1:.*]] = tensor.insert %[[N01]] into %[[W0]][%c1{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[W2:.*]] = tensor.insert %[[N10]] into %[[W1]][%c2{{.*}}, %[[M]]] : tensor<4x128xf32>
+// CHECK:             %[[W3:.*]] = tensor.insert %[[N11]] into %[[W2]][%c3{{.*}}, %[[M]]] : tensor<4x128xf32>
 // y_0 = P_t[0, :]·x, y_1 = P_t[1, :]·x, each rounded to bf16 once.
-// CHECK:           %[[M00:.*]] = arith.mulf %[[N00]], %[[X0]] : f32
-// CHECK-NEXT:      %[[S00:.*]] = arith.addf %{{.*}}, %[[M00]] : f32
-// CHECK-NEXT:      %[[M01:.*]] = arith.mulf %[[N01]], %[[X1]] : f32
-// CHECK-NEXT:      %[[S01:.*]] = arith.addf %[[S00]], %[[M01]] : f32
-// CHECK:           %[[Y0:.*]] = arith.truncf %[[S01]] : f32 to bf16
-// CHECK-NEXT:      %[[W0:.*]] = tensor.insert %[[Y0]] into %[[YC]][%[[T]], %{{.*}}] : tensor<?x2xbf16>
-// CHECK:           %[[M10:.*]] = arith.mulf %[[N10]], %[[X0]] : f32
-// CHECK-NEXT:      %[[S10:.*]] = arith.addf %{{.*}}, %[[M10]] : f32
-// CHECK-NEXT:      %[[M11:.*]] = arith.mulf %[[N11]], %[[X1]] : f32
-// CHECK-NEXT:      %[[S11:.*]] = arith.addf %[[S10]], %[[M11]] : f32
-// CHECK:           %[[Y1:.*]] = arith.truncf %[[S11]] : f32 to bf16
-// CHECK-NEXT:      %[[W1:.*]] = tensor.insert %[[Y1]] into %[[W0]][%[[T]], %{{.*}}] : tensor<?x2xbf16>
-// CHECK-NEXT:      scf.yield %[[W1]], %[[N00]], %[[N01]], %[[N10]], %[[N11]] : tensor<?x2xbf16>, f32, f32, f32, f32
+// CHECK:             %[[M00:.*]] = arith.mulf %[[N00]], %[[X0]] : f32
+// CHECK-NEXT:        %[[S00:.*]] = arith.addf %{{.*}}, %[[M00]] : f32
+// CHECK-NEXT:        %[[M01:.*]] = arith.mulf %[[N01]], %[[X1]] : f32
+// CHECK-NEXT:        %[[S01:.*]] = arith.addf %[[S00]], %[[M01]] : f32
+// CHECK:             %[[Y0:.*]] = arith.truncf %[[S01]] : f32 to bf16
+// CHECK-NEXT:        %[[V0:.*]] = tensor.insert %[[Y0]] into %[[Y]][%[[T]], %{{.*}}] : tensor<?x?xbf16>
+// CHECK:             %[[M10:.*]] = arith.mulf %[[N10]], %[[X0]] : f32
+// CHECK-NEXT:        %[[S10:.*]] = arith.addf %{{.*}}, %[[M10]] : f32
+// CHECK-NEXT:        %[[M11:.*]] = arith.mulf %[[N11]], %[[X1]] : f32
+// CHECK-NEXT:        %[[S11:.*]] = arith.addf %[[S10]], %[[M11]] : f32
+// CHECK:             %[[Y1:.*]] = arith.truncf %[[S11]] : f32 to bf16
+// CHECK-NEXT:        %[[V1:.*]] = tensor.insert %[[Y1]] into %[[V0]][%[[T]], %{{.*}}] : tensor<?x?xbf16>
+// CHECK-NEXT:        scf.yield %[[W3]], %[[V1]] : tensor<4x128xf32>, tensor<?x?xbf16>
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.yield %[[STEP]]#0, %[[STEP]]#1 : tensor<4x128xf32>, tensor<?x?xbf16>
 // CHECK-NEXT:    }
 // CHECK-NEXT:    scf.forall.in_parallel {
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[SCAN]]#0 into %[[OUT]][%[[B]], 0, %[[H]], %[[BASE]]] [1, %{{.*}}, 1, 2] [1, 1, 1, 1] : tensor<?x2xbf16> into tensor<?x?x?x?xbf16>
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[SCAN]]#1 into %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?xbf16> into tensor<?x?x?xbf16>
 // CHECK-NEXT:    }
 // CHECK-NEXT:  }
-// CHECK-NEXT:  return %[[RES]]
+// CHECK-NEXT:  %[[Y4:.*]] = tensor.expand_shape %[[RES]] {{\[}}[0], [1], [2, 3]] output_shape [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<?x?x?xbf16> into tensor<?x?x?x?xbf16>
+// CHECK-NEXT:  return %[[Y4]]
 // NOALLOC-LABEL: func.func @hdd_rope_fused_givens_bf16(
-// NOALLOC:       scf.for %{{.*}} -> (tensor<?x2xbf16>, f32, f32, f32, f32) {
+// NOALLOC:       scf.for %{{.*}} -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
 // NOALLOC-NOT:     tensor.empty
 // NOALLOC-NOT:     bufferization.alloc_tensor
 // NOALLOC-NOT:     tensor.from_elements
-// NOALLOC:         scf.yield {{.*}} : tensor<?x2xbf16>, f32, f32, f32, f32
+// NOALLOC:         scf.yield {{.*}} : tensor<4x128xf32>, tensor<?x?xbf16>
 func.func @hdd_rope_fused_givens_bf16(%x: tensor<?x?x?x?xbf16>, %a: tensor<?x?x?x?x1xf32>) -> tensor<?x?x?x?xbf16> {
   %y = rotary.hdd_rope %x, %a form = givens {chunk = 2 : i64} : tensor<?x?x?x?xbf16>, tensor<?x?x?x?x1xf32>
   return %y : tensor<?x?x?x?xbf16>
@@ -169,26 +192,31 @@ func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x
 
 // -----
 
-// c = 32, the largest chunk the verifier accepts (kMaxChunk): the scan
-// carries P as 1024 scalars and unrolls all 496 Givens angles per token.
+// c = 32, the largest chunk the verifier accepts (kMaxChunk): 16 lanes per
+// task (P [1024, 16], 64 KB), all 496 Givens angles per token unrolled
+// (each cos/sin a polynomial), x and y at lane·32 + q.
 // CHECK-LABEL: func.func @hdd_rope_fused_givens_c32(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x64xf32>, %[[A:[^:]*]]: tensor<?x?x?x2x496xf32>)
-// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}}, 2)
-// CHECK:         tensor.empty(%{{.*}}) : tensor<?x32xf32>
-// CHECK:         %[[SCAN:.*]]:1025 = scf.for
-// CHECK-COUNT-496: math.cos %{{.*}} : f32
-// CHECK-NOT:       math.cos
-// CHECK-COUNT-32:  tensor.extract %[[X]]
-// CHECK-NOT:       tensor.extract
-// CHECK-COUNT-32:  tensor.insert %{{.*}} : tensor<?x32xf32>
-// CHECK-NOT:       tensor.insert
-// CHECK:           scf.yield
-// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#0 into %{{.*}} [1, %{{.*}}, 1, 32] [1, 1, 1, 1] : tensor<?x32xf32> into tensor<?x?x?x64xf32>
+// CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]]
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}})
+// CHECK:         tensor.empty() : tensor<1024x16xf32>
+// CHECK:         %[[SCAN:.*]]:2 = scf.for
+// CHECK-NEXT:      scf.for {{.*}} -> (tensor<1024x16xf32>, tensor<?x?xf32>)
+// CHECK-COUNT-496:   math.roundeven %{{.*}} : f64
+// CHECK-NOT:         math.roundeven
+// CHECK-NOT:         math.cos
+// CHECK-COUNT-32:    tensor.extract %[[X3]]
+// CHECK-NOT:         tensor.extract %[[X3]]
+// CHECK-COUNT-32:    tensor.insert %{{.*}} : tensor<?x?xf32>
+// CHECK-NOT:         tensor.insert
+// CHECK:             scf.yield
+// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#1 into %{{.*}} : tensor<?x?xf32> into tensor<?x?x?xf32>
 // NOALLOC-LABEL: func.func @hdd_rope_fused_givens_c32(
 // NOALLOC:       scf.for %
 // NOALLOC-NOT:     tensor.empty
 // NOALLOC-NOT:     bufferization.alloc_tensor
 // NOALLOC-NOT:     tensor.from_elements
+// NOALLOC:         scf.yield
 // NOALLOC:         scf.yield
 // NOALLOC-NEXT:  }
 // NOALLOC-NEXT:  scf.forall.in_parallel
