@@ -53,6 +53,39 @@ SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
 SmallVector<Value> generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
                                     SOForm form, ArrayRef<Value> a,
                                     ArrayRef<Value> g, ArrayRef<Value> gBar);
+/// The givens form of generatorAdjoint from the angles' cosines and sines.
+SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                 ArrayRef<Value> cs, ArrayRef<Value> sn,
+                                 ArrayRef<Value> g, ArrayRef<Value> gBar);
+
+//===----------------------------------------------------------------------===//
+// Lanes: the fused Givens-form kernels (forward and backward) treat every
+// (h, chunk) of a token as a lane, and a scan step as a loop over a task's
+// lanes that LLVM vectorises (one lane per vector element).
+//===----------------------------------------------------------------------===//
+
+/// Lanes per task: 128 for c ≤ 4, fewer for larger chunks so that a c×c
+/// matrix per lane stays within 64 KB per task.
+int64_t lanesPerTask(int64_t c);
+/// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
+/// matrices (static row length: rows a known distance apart are
+/// independent for any vector of lanes, a run-time length would make LLVM
+/// check every pair of rows for overlap before it vectorises).
+Value laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes);
+/// Row e of the lanes' matrices at lane m, as c² scalars.
+SmallVector<Value> loadLane(OpBuilder &b, Location loc, Value m, Value lane,
+                            int64_t c);
+/// The inverse: stores c² scalars at lane `lane` of `m`.
+Value storeLane(OpBuilder &b, Location loc, Value m, Value lane,
+                ArrayRef<Value> v);
+/// cos and sin of the k angles of `lane` at token t, from angles viewed as
+/// [B, T, lanes·k] (a constant stride: LLVM vectorises only those).
+void laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi, Value t,
+                Value lane, int64_t k, SmallVectorImpl<Value> &cs,
+                SmallVectorImpl<Value> &sn);
+/// The c features of `lane` at token t of x viewed as [B, T, lanes·c], f32.
+SmallVector<Value> laneFeatures(OpBuilder &b, Location loc, Value x, Value bi,
+                                Value t, Value lane, int64_t c);
 
 /// For every m in [0, count): exp(M_m) by scaling and squaring with n×n
 /// tensors and loops (for matrices too large to unroll), in f64. `build`

@@ -248,8 +248,22 @@ SmallVector<Value> hdd::generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
     }
     return aBar;
   }
-  // Givens: every row of G is e_r pushed through the chain. Walk it
-  // backwards from G: with y the rotation's outputs and ȳ their gradient,
+  SmallVector<Value> cs, sn;
+  for (Value ak : a) {
+    cs.push_back(math::CosOp::create(b, loc, ak));
+    sn.push_back(math::SinOp::create(b, loc, ak));
+  }
+  return givensAdjoint(b, loc, c, cs, sn, g, gBar);
+}
+
+SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                      ArrayRef<Value> cs, ArrayRef<Value> sn,
+                                      ArrayRef<Value> g, ArrayRef<Value> gBar) {
+  SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
+  int64_t numAngles = pairs.size();
+  SmallVector<Value> aBar(numAngles);
+  // Every row of G is e_r pushed through the chain. Walk it backwards from
+  // G: with y the rotation's outputs and ȳ their gradient,
   // φ̄_k = Σ_r ȳ_i·y_j − ȳ_j·y_i (SPEC §2 written with the outputs); then
   // undo the rotation on the values and the gradients alike.
   SmallVector<Value> rows(g), grads(gBar);
@@ -267,13 +281,12 @@ SmallVector<Value> hdd::generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
     aBar[k] = acc;
     if (k == 0)
       break;
-    Value cs = math::CosOp::create(b, loc, a[k]);
-    Value negSn = arith::NegFOp::create(b, loc, math::SinOp::create(b, loc, a[k]));
+    Value negSn = arith::NegFOp::create(b, loc, sn[k]);
     for (int64_t r = 0; r < c; ++r) {
       std::tie(rows[r * c + i], rows[r * c + j]) =
-          rotatePair(b, loc, rows[r * c + i], rows[r * c + j], cs, negSn);
+          rotatePair(b, loc, rows[r * c + i], rows[r * c + j], cs[k], negSn);
       std::tie(grads[r * c + i], grads[r * c + j]) =
-          rotatePair(b, loc, grads[r * c + i], grads[r * c + j], cs, negSn);
+          rotatePair(b, loc, grads[r * c + i], grads[r * c + j], cs[k], negSn);
     }
   }
   return aBar;
@@ -993,17 +1006,90 @@ struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
   }
 };
 
-/// Chunks per task of the fused Givens-form kernel (a lane is one chunk of
-/// one head): 128 for c ≤ 4, fewer for larger chunks so that the task's P
-/// (c² floats per lane) stays within 64 KB. A task's lanes are a contiguous
-/// stretch of each token's row: the longer the stretch, the more of a
-/// step's loads run in parallel and the better the hardware prefetcher
-/// follows the rows (64 lanes: 3.6 ms, 128: 2.2 ms at the benchmark's
-/// shape, docs/benchmarks.md).
-int64_t lanesPerTask(int64_t c) {
+} // namespace
+
+int64_t hdd::lanesPerTask(int64_t c) {
   return std::clamp<int64_t>(2048 / (c * c), 16, 128);
 }
 
+Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {
+  Value init = emptyOf(b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(lanes)},
+                       b.getF32Type());
+  return elementwise(
+             b, loc, ValueRange{}, ValueRange{init}, 2,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               // Row e = r·c + q is diagonal iff e is a multiple of c + 1.
+               Value e = linalg::IndexOp::create(nb, l, 0);
+               Value diag = arith::CmpIOp::create(
+                   nb, l, arith::CmpIPredicate::eq,
+                   arith::RemUIOp::create(
+                       nb, l, e, arith::ConstantIndexOp::create(nb, l, c + 1)),
+                   arith::ConstantIndexOp::create(nb, l, 0));
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::SelectOp::create(nb, l, diag, f32c(nb, l, 1.0),
+                                                 f32c(nb, l, 0.0))));
+             })
+      .getResult(0);
+}
+
+SmallVector<Value> hdd::loadLane(OpBuilder &b, Location loc, Value m,
+                                 Value lane, int64_t c) {
+  SmallVector<Value> v;
+  for (int64_t e = 0; e < c * c; ++e)
+    v.push_back(tensor::ExtractOp::create(
+        b, loc, m,
+        ValueRange{arith::ConstantIndexOp::create(b, loc, e), lane}));
+  return v;
+}
+
+Value hdd::storeLane(OpBuilder &b, Location loc, Value m, Value lane,
+                     ArrayRef<Value> v) {
+  for (auto [e, x] : llvm::enumerate(v))
+    m = tensor::InsertOp::create(
+        b, loc, x, m,
+        ValueRange{arith::ConstantIndexOp::create(b, loc, e), lane});
+  return m;
+}
+
+void hdd::laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi,
+                     Value t, Value lane, int64_t k, SmallVectorImpl<Value> &cs,
+                     SmallVectorImpl<Value> &sn) {
+  Value base = arith::MulIOp::create(b, loc, lane,
+                                     arith::ConstantIndexOp::create(b, loc, k));
+  for (int64_t j = 0; j < k; ++j) {
+    Value a =
+        toF32(b, loc,
+              tensor::ExtractOp::create(
+                  b, loc, angles,
+                  ValueRange{bi, t,
+                             arith::AddIOp::create(
+                                 b, loc, base,
+                                 arith::ConstantIndexOp::create(b, loc, j))}));
+    auto [cj, sj] = sinCosF32(b, loc, a);
+    cs.push_back(cj);
+    sn.push_back(sj);
+  }
+}
+
+SmallVector<Value> hdd::laneFeatures(OpBuilder &b, Location loc, Value x,
+                                     Value bi, Value t, Value lane, int64_t c) {
+  Value base = arith::MulIOp::create(b, loc, lane,
+                                     arith::ConstantIndexOp::create(b, loc, c));
+  SmallVector<Value> v;
+  for (int64_t q = 0; q < c; ++q)
+    v.push_back(
+        toF32(b, loc,
+              tensor::ExtractOp::create(
+                  b, loc, x,
+                  ValueRange{bi, t,
+                             arith::AddIOp::create(
+                                 b, loc, base,
+                                 arith::ConstantIndexOp::create(b, loc, q))})));
+  return v;
+}
+
+namespace {
 /// Fused hdd_rope, Givens form. Every (h, chunk) of a token is a lane; one
 /// task per (b, group of kLanesPerTask lanes) runs a scan over T whose step
 /// is a loop over the group's lanes: cos and sin of the lane's angles (a
@@ -1065,31 +1151,7 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
     Value yBlock = tensor::ExtractSliceOp::create(
         b, loc, sliceType(ySizes, {0}, elt), forall.getRegionIterArgs()[0],
         yOffs, ySizes, SmallVector<OpFoldResult>(3, unit));
-    // P [c², kLanesPerTask] starts as the identity: entry e is diagonal iff
-    // e = r·(c + 1). The row length is static even for a shorter group:
-    // rows a known distance apart are independent for any vector of up to
-    // kLanesPerTask lanes, while a run-time row length would make LLVM check
-    // every pair of rows for overlap before it vectorises.
-    Value p0 =
-        elementwise(
-            b, loc, ValueRange{},
-            ValueRange{emptyOf(
-                b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(kLanesPerTask)},
-                f32)},
-            2,
-            [&](OpBuilder &nb, Location l, ValueRange) {
-              Value e = linalg::IndexOp::create(nb, l, 0);
-              Value diag = arith::CmpIOp::create(
-                  nb, l, arith::CmpIPredicate::eq,
-                  arith::RemUIOp::create(
-                      nb, l, e, arith::ConstantIndexOp::create(nb, l, c + 1)),
-                  arith::ConstantIndexOp::create(nb, l, 0));
-              linalg::YieldOp::create(
-                  nb, l,
-                  Value(arith::SelectOp::create(nb, l, diag, f32c(nb, l, 1.0),
-                                                f32c(nb, l, 0.0))));
-            })
-            .getResult(0);
+    Value p0 = laneIdentity(b, loc, c, kLanesPerTask);
     auto scan = scf::ForOp::create(
         b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, xs[1]), one,
         ValueRange{p0, yBlock});
@@ -1104,35 +1166,12 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
       Value m = step.getInductionVar();
       Value lane = arith::AddIOp::create(b, loc, l0, m);
       Value pT = step.getRegionIterArgs()[0], yT = step.getRegionIterArgs()[1];
-      Value aBase = arith::MulIOp::create(b, loc, lane, idx(k));
       SmallVector<Value> cs, sn;
-      for (int64_t j = 0; j < k; ++j) {
-        Value a = toF32(
-            b, loc,
-            tensor::ExtractOp::create(
-                b, loc, angles,
-                ValueRange{bi, t,
-                           arith::AddIOp::create(b, loc, aBase, idx(j))}));
-        auto [cj, sj] = sinCosF32(b, loc, a);
-        cs.push_back(cj);
-        sn.push_back(sj);
-      }
-      SmallVector<Value> p;
-      for (int64_t e = 0; e < c * c; ++e)
-        p.push_back(
-            tensor::ExtractOp::create(b, loc, pT, ValueRange{idx(e), m}));
+      laneSinCos(b, loc, angles, bi, t, lane, k, cs, sn);
+      SmallVector<Value> p = loadLane(b, loc, pT, m, c);
       applyGenerator(b, loc, c, cs, sn, p); // P_t = P_{t-1}·G_t
-      Value xBase = arith::MulIOp::create(b, loc, lane, cIdx);
-      SmallVector<Value> xv;
-      for (int64_t q = 0; q < c; ++q)
-        xv.push_back(toF32(
-            b, loc,
-            tensor::ExtractOp::create(
-                b, loc, x,
-                ValueRange{bi, t,
-                           arith::AddIOp::create(b, loc, xBase, idx(q))})));
-      for (int64_t e = 0; e < c * c; ++e)
-        pT = tensor::InsertOp::create(b, loc, p[e], pT, ValueRange{idx(e), m});
+      SmallVector<Value> xv = laneFeatures(b, loc, x, bi, t, lane, c);
+      pT = storeLane(b, loc, pT, m, p);
       Value yBase = arith::MulIOp::create(b, loc, m, cIdx);
       for (int64_t r = 0; r < c; ++r) {
         Value acc = f32c(b, loc, 0.0);
