@@ -151,15 +151,18 @@ struct CpuConfigurePass
             }
         }
       }
-      op->setAttr(
-          kScheduleAttr,
-          b.getDictionaryAttr({
-              b.getNamedAttr("kind", b.getStringAttr("matmul")),
-              b.getNamedAttr("rows_per_task",
-                             b.getI64IntegerAttr(nested ? 0 : task)),
-              b.getNamedAttr("register_rows", b.getI64IntegerAttr(rows)),
-              b.getNamedAttr("register_cols", b.getI64IntegerAttr(c)),
-          }));
+      SmallVector<NamedAttribute> fields = {
+          b.getNamedAttr("kind", b.getStringAttr("matmul")),
+          b.getNamedAttr("rows_per_task",
+                         b.getI64IntegerAttr(nested ? 0 : task)),
+          b.getNamedAttr("register_rows", b.getI64IntegerAttr(rows)),
+          b.getNamedAttr("register_cols", b.getI64IntegerAttr(c))};
+      // A width the blocks may not divide (run-time, or static and not a
+      // multiple): its remainder in blocks of one vector.
+      if (c > lanes && (ShapedType::isDynamic(n) || n % c != 0))
+        fields.push_back(
+            b.getNamedAttr("tail_cols", b.getI64IntegerAttr(lanes)));
+      op->setAttr(kScheduleAttr, b.getDictionaryAttr(fields));
     });
   }
 };
@@ -361,6 +364,78 @@ LogicalResult canonicalize(RewriterBase &rewriter, Operation *root) {
   return applyPatternsGreedily(root, std::move(patterns));
 }
 
+/// Tiles the register block inside `colTail` (a peeled column remainder:
+/// fewer than register_cols columns) into blocks of `tail` columns with its
+/// fill fused, and peels that loop: the full ones get a static width.
+LogicalResult tileColumnTail(RewriterBase &rewriter, scf::ForOp colTail,
+                             int64_t tail) {
+  linalg::LinalgOp block;
+  colTail.getBody()->walk([&](linalg::LinalgOp l) {
+    if (l->hasAttr(kBlockAttr) && matmulDims(l))
+      block = l;
+  });
+  if (!block)
+    return success();
+  std::optional<MatmulDims> d = matmulDims(block);
+  Builder b(block.getContext());
+  SmallVector<OpFoldResult> sizes(block.getNumLoops(), b.getIndexAttr(0));
+  sizes[d->n] = b.getIndexAttr(tail);
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(sizes);
+  scf::SCFTileAndFuseOptions fusion;
+  fusion.setTilingOptions(tiling).setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult, bool destination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (destination)
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  rewriter.setInsertionPoint(block);
+  FailureOr<scf::SCFTileAndFuseResult> tiles =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(block.getOperation()), fusion);
+  if (failed(tiles))
+    return failure();
+  for (OpResult r : block->getResults())
+    rewriter.replaceAllUsesWith(r, tiles->replacements.lookup(r));
+  rewriter.eraseOp(block);
+  for (Operation *t : tiles->tiledAndFusedOps)
+    t->setAttr(kBlockAttr, b.getUnitAttr());
+  // The tile sizes are min(tail, width - j) of the slice's own size: fold
+  // it to the loop's bound first, so that peeling can prove the full tiles
+  // static.
+  if (failed(canonicalize(rewriter, colTail)))
+    return failure();
+  scf::ForOp tileLoop;
+  colTail.getBody()->walk([&](scf::ForOp f) {
+    if (getConstantIntValue(f.getStep()) == tail)
+      tileLoop = f;
+  });
+  if (!tileLoop)
+    return success();
+  SmallVector<scf::ForOp> parts = peel(rewriter, tileLoop);
+  // The full part runs to floor(width / tail)·tail, so its tiles are
+  // min(tail, width - j) = tail; peeling cannot prove it through the
+  // width's affine.apply, so say it here for the tile sizes of this loop.
+  if (parts.size() > 1) {
+    SmallVector<affine::AffineMinOp> mins;
+    parts.front().getBody()->walk([&](affine::AffineMinOp min) {
+      if (llvm::any_of(min.getMap().getResults(), [&](AffineExpr e) {
+            auto c = dyn_cast<AffineConstantExpr>(e);
+            return c && c.getValue() == tail;
+          }))
+        mins.push_back(min);
+    });
+    for (affine::AffineMinOp min : mins) {
+      rewriter.setInsertionPoint(min);
+      rewriter.replaceOp(
+          min, arith::ConstantIndexOp::create(rewriter, min.getLoc(), tail)
+                   .getResult());
+    }
+  }
+  return success();
+}
+
 /// Applies the matmul schedule to `op`.
 LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
                              DictionaryAttr schedule) {
@@ -368,6 +443,7 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   int64_t task = scheduleValue(schedule, "rows_per_task");
   int64_t rows = scheduleValue(schedule, "register_rows");
   int64_t cols = scheduleValue(schedule, "register_cols");
+  int64_t tail = scheduleValue(schedule, "tail_cols");
   std::optional<MatmulDims> dims = matmulDims(op);
   if (!dims || task < 0 || rows <= 0 || cols <= 0 ||
       (task == 0 && !dims->batch.empty()))
@@ -473,10 +549,21 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     t->setAttr(kBlockAttr, b.getUnitAttr());
 
   // 4. Peel the row and column loops: full blocks get static sizes.
+  //    With tail_cols, the column remainder of the full rows is tiled
+  //    again into blocks of that many columns (one vector), peeled too, so
+  //    that only the last tail_cols - 1 columns run as scalar code.
   auto rowLoop = cast<scf::ForOp>(blocks->loops[0].getOperation());
-  for (scf::ForOp rowPart : peel(rewriter, rowLoop))
-    for (scf::ForOp colLoop : innerLoops(rowPart))
-      (void)peel(rewriter, colLoop);
+  SmallVector<scf::ForOp> colTails;
+  for (auto [i, rowPart] : llvm::enumerate(peel(rewriter, rowLoop)))
+    for (scf::ForOp colLoop : innerLoops(rowPart)) {
+      SmallVector<scf::ForOp> parts = peel(rewriter, colLoop);
+      if (i == 0 && parts.size() > 1)
+        colTails.push_back(parts.back());
+    }
+  if (tail > 0 && tail < cols)
+    for (scf::ForOp colTail : colTails)
+      if (failed(tileColumnTail(rewriter, colTail, tail)))
+        return op.emitError("rotary-cpu-schedule: tiling a column tail failed");
   if (failed(canonicalize(rewriter, root)))
     return root->emitError("rotary-cpu-schedule: cleanup failed");
 

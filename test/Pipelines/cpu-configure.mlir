@@ -135,3 +135,30 @@ func.func @not_matmuls(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>,
   } -> tensor<?x8xf32>
   return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
 }
+
+// -----
+
+// A run-time output width: the blocks may not divide it, so its remainder
+// gets blocks of one vector (tail_cols = the vector width in f32).
+// AVX512-LABEL: func.func @runtime_width(
+// AVX512:       rotary.cpu_schedule = {kind = "matmul", register_cols = 64 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64, tail_cols = 16 : i64}
+// AVX2-LABEL:   func.func @runtime_width(
+// AVX2:         rotary.cpu_schedule = {kind = "matmul", register_cols = 16 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64, tail_cols = 8 : i64}
+// SSE-LABEL:    func.func @runtime_width(
+// SSE:          rotary.cpu_schedule = {kind = "matmul", register_cols = 8 : i64, register_rows = 6 : i64, rows_per_task = 96 : i64, tail_cols = 4 : i64}
+// OVERRIDE-LABEL: func.func @runtime_width(
+// OVERRIDE:     rotary.cpu_schedule = {kind = "matmul", register_cols = 32 : i64, register_rows = 4 : i64, rows_per_task = 8 : i64, tail_cols = 16 : i64}
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+func.func @runtime_width(%x: tensor<?x64xf32>, %w: tensor<64x?xf32>,
+                         %acc: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x64xf32>, tensor<64x?xf32>) outs(%acc : tensor<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}

@@ -119,3 +119,38 @@ func.func @bad_sizes(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<?x8x
   } -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
+
+// -----
+
+// tail_cols: the column remainder of the full rows (fewer than 64 columns
+// of a run-time width) in blocks of 16 columns, vectorised like the full
+// blocks; only its last < 16 columns, and the remainder rows, stay scalar.
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+// CHECK-LABEL: func.func @column_tail(
+// CHECK:       scf.for %{{.*}} step %c6{{.*}} iter_args(
+// CHECK:         scf.for %{{.*}} step %c64{{.*}} iter_args(
+// CHECK:           math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<6x64xf32>
+// The 64-column remainder: full 16-column blocks, then the rest.
+// CHECK:         scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64{{.*}} iter_args(
+// CHECK:           %[[FULL16:.*]] = affine.apply affine_map<(d0)[s0] -> (((-d0 + s0) floordiv 16) * 16)>(%[[J]])
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %[[FULL16]] step %c16{{.*}} iter_args(%{{.*}}) -> (tensor<6x?xf32>) {
+// CHECK:             tensor.extract_slice %{{.*}} [6, 16] [1, 1] : tensor<6x?xf32> to tensor<6x16xf32>
+// CHECK:             scf.for {{.*}} -> (vector<6x16xf32>) {
+// CHECK:               math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<6x16xf32>
+// CHECK:           scf.for %{{.*}} = %[[FULL16]] to %{{.*}} step %c16{{.*}} iter_args(%{{.*}}) -> (tensor<6x?xf32>) {
+// CHECK-NOT:         vector.
+// CHECK:             linalg.generic
+// CHECK-NOT:       rotary.cpu_schedule
+func.func @column_tail(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %acc: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%acc : tensor<?x?xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "matmul", rows_per_task = 0 : i64, register_rows = 6 : i64, register_cols = 64 : i64, tail_cols = 16 : i64}} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}

@@ -125,7 +125,11 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
       contraction inside a kernel's own loops (an attention tile), which is
       already one task's work and gets register blocks only;
     - `register_rows` × `register_cols`: the accumulator block kept in
-      vector registers, `register_cols` a multiple of the vector width.
+      vector registers, `register_cols` a multiple of the vector width;
+    - `tail_cols` (only for an output width the blocks may not divide: a
+      run-time width, or a static one that is not a multiple): the column
+      remainder is tiled again into blocks of that many columns (one
+      vector), so that fewer than `tail_cols` columns run as scalar code.
 
     The sizes come from the vector width of the target (`vector-bits`, which
     the compiler reads from the CPU it compiles for: 512 with AVX-512, 256
@@ -150,10 +154,13 @@ def RotaryCpuSchedule : Pass<"rotary-cpu-schedule", "::mlir::func::FuncOp"> {
     parallel tasks (scf.forall, fusing the producer of its destination such
     as the zero fill), drops the unit dimensions of a task's tile, tiles the
     task into register blocks with the reduction innermost, peels the row
-    and column loops so that full blocks have static sizes, vectorises every
-    block (masked vectors for the remainders) and keeps the accumulator in
-    registers across the reduction loop. Contractions end as
-    vector.outerproduct, i.e. one broadcast FMA per row of the block.
+    and column loops so that full blocks have static sizes (and, with
+    `tail_cols`, tiles and peels the column remainder of the full rows
+    again into one-vector blocks), vectorises every full block and keeps
+    the accumulator in registers across the reduction loop; remainder
+    blocks stay scalar loops. Contractions end as one broadcast FMA per
+    row of the block, the left operand read as one scalar and one splat
+    per row.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
