@@ -5,48 +5,62 @@
 // Lowering of the HDD-RoPE gradient ops
 // (lib/Conversion/RotaryToLinalg/LowerHDDGrad.cpp).
 
-// Fused hdd_rope_grad: one task per (b, h, chunk) chain runs two scans over
-// T with P (and W) in c² scalars; the only buffers are x̄, ā, one column of
-// each per chain, and one c×c checkpoint of P per 64 tokens.
+// Fused hdd_rope_grad, Givens form: every (h, chunk) is a lane (x, ȳ viewed
+// as [B, T, H·D], the angles and ā as [B, T, H·C·k]); one task per (b,
+// group of 128 lanes) runs two scans over T, each step a loop over the
+// group's lanes (which LLVM vectorises): pass 1 advances P [c², lanes] and
+// copies it to a checkpoint [T/64, c², lanes] at a block's last token;
+// pass 2 walks t down (t read from a table: see the lowering) with P and W
+// [c², lanes], P reset from its checkpoint at a block's end, writing x̄
+// and ā in place in the results. No libm call: cos/sin by polynomial.
 // CHECK-LABEL: func.func @hdd_rope_grad_fused_givens(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xf32>, %[[A:[^:]*]]: tensor<?x?x?x?x1xf32>, %[[DY:[^:]*]]: tensor<?x?x?x?xf32>)
 // CHECK-NOT:   rotary.
-// CHECK:       %[[DX:.*]] = tensor.empty({{.*}}) : tensor<?x?x?x?xf32>
-// CHECK:       %[[DA:.*]] = tensor.empty({{.*}}) : tensor<?x?x?x?x1xf32>
-// CHECK:       %[[RES:.*]]:2 = scf.forall (%[[B:.*]], %[[H:.*]], %[[M:.*]]) in ({{.*}}) shared_outs(%[[SDX:.*]] = %[[DX]], %[[SDA:.*]] = %[[DA]])
+// CHECK-NOT:   math.cos
+// CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]]
+// CHECK-NEXT:  %[[DY3:.*]] = tensor.collapse_shape %[[DY]] {{\[}}[0], [1], [2, 3]]
+// CHECK-NEXT:  %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3, 4]]
+// CHECK:       %[[RES:.*]]:2 = scf.forall (%[[B:.*]], %[[G:.*]]) in ({{.*}}) shared_outs(%[[SDX:.*]] = %{{.*}}, %[[SDA:.*]] = %{{.*}}) -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>)
+// CHECK:         %[[DXB:.*]] = tensor.extract_slice %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<?x?xf32>
+// CHECK:         %[[DAB:.*]] = tensor.extract_slice %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<?x?xf32>
 // CHECK:         %[[NCK:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
-// CHECK:         %[[CK:.*]] = tensor.empty(%[[NCK]]) : tensor<?x2x2xf32>
-// Pass 1: P_t = P_{t-1}·G_t forward, storing checkpoints.
-// CHECK:         %[[FWD:.*]]:5 = scf.for %{{.*}} iter_args(%{{.*}} = %[[CK]], {{.*}}) -> (tensor<?x2x2xf32>, f32, f32, f32, f32) {
-// CHECK:           tensor.extract %[[A]]
-// CHECK:           math.cos
-// CHECK:           math.sin
-// CHECK:           tensor.insert
-// CHECK:           scf.yield
+// CHECK:         %[[CK:.*]] = tensor.empty(%[[NCK]]) : tensor<?x4x128xf32>
+// Pass 1: P_t = P_{t-1}·G_t forward, a checkpoint copy at a block's end.
+// CHECK:         %[[FWD:.*]]:2 = scf.for %[[T1:.*]] = %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[CK]]) -> (tensor<4x128xf32>, tensor<?x4x128xf32>) {
+// CHECK-NEXT:      %[[STEP1:.*]] = scf.for {{.*}} -> (tensor<4x128xf32>) {
+// CHECK:             tensor.extract %[[A3]][%[[B]], %[[T1]], %{{.*}}]
+// CHECK:             math.roundeven
+// CHECK:             scf.yield %{{.*}} : tensor<4x128xf32>
+// CHECK:           %[[SAVED:.*]] = scf.if %{{.*}} -> (tensor<?x4x128xf32>) {
+// CHECK-NEXT:        arith.divui %[[T1]], %{{.*}} : index
+// CHECK-NEXT:        tensor.insert_slice %[[STEP1]] into %{{.*}} [1, 4, 128] [1, 1, 1] : tensor<4x128xf32> into tensor<?x4x128xf32>
+// CHECK:           scf.yield %[[STEP1]], %[[SAVED]] : tensor<4x128xf32>, tensor<?x4x128xf32>
 // CHECK-NEXT:    }
-// Pass 2: t = T-1 .. 0 from P_{T-1}, with W = 0: x̄_t and ā_t per token.
-// CHECK:         %[[COLX:.*]] = tensor.empty(%{{.*}}) : tensor<?x2xf32>
-// CHECK:         %[[COLA:.*]] = tensor.empty(%{{.*}}) : tensor<?x1xf32>
-// CHECK:         %[[BWD:.*]]:10 = scf.for %{{.*}} iter_args(%{{.*}} = %[[COLX]], %{{.*}} = %[[COLA]], %{{.*}} = %[[FWD]]#1, %{{.*}} = %[[FWD]]#2, %{{.*}} = %[[FWD]]#3, %{{.*}} = %[[FWD]]#4, {{.*}}) -> (tensor<?x2xf32>, tensor<?x1xf32>, f32, f32, f32, f32, f32, f32, f32, f32) {
-// CHECK:           %[[T:.*]] = arith.subi
-// At a checkpoint P_t is reloaded.
-// CHECK:           tensor.extract %[[FWD]]#0
-// CHECK:           arith.select
-// CHECK:           tensor.extract %[[X]]
-// CHECK:           tensor.extract %[[DY]]
-// CHECK:           tensor.extract %[[A]]
-// CHECK:           math.cos
-// CHECK:           tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x2xf32>
-// CHECK:           tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x1xf32>
-// CHECK:           scf.yield
-// CHECK-NEXT:    }
-// CHECK-NEXT:    scf.forall.in_parallel {
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#0 into %[[SDX]][%[[B]], 0, %[[H]], %{{.*}}] [1, %{{.*}}, 1, 2] [1, 1, 1, 1]
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#1 into %[[SDA]][%[[B]], 0, %[[H]], %[[M]], 0] [1, %{{.*}}, 1, 1, 1] [1, 1, 1, 1, 1]
-// CHECK:       return %[[RES]]#0, %[[RES]]#1
+// Pass 2: t = T-1 .. 0 from a table, from P_{T-1}, with W = 0.
+// CHECK:         %[[REV:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?xindex>)
+// CHECK:         %[[W0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4x128xf32>)
+// CHECK:         %[[BWD:.*]]:4 = scf.for %[[S:.*]] = %{{.*}} iter_args(%{{.*}} = %[[FWD]]#0, %{{.*}} = %[[W0]], %{{.*}} = %[[DXB]], %{{.*}} = %[[DAB]]) -> (tensor<4x128xf32>, tensor<4x128xf32>, tensor<?x?xf32>, tensor<?x?xf32>) {
+// CHECK-NEXT:      %[[T:.*]] = tensor.extract %[[REV]][%[[S]]] : tensor<?xindex>
+// At a checkpoint P_t is reloaded, outside the lane loop.
+// CHECK:           %[[P:.*]] = scf.if %{{.*}} -> (tensor<4x128xf32>) {
+// CHECK:             tensor.extract_slice %[[FWD]]#1
+// CHECK:             linalg.copy
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[P]], {{.*}}) -> (tensor<4x128xf32>, tensor<4x128xf32>, tensor<?x?xf32>, tensor<?x?xf32>) {
+// CHECK-NOT:         scf.if
+// CHECK:             tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}]
+// CHECK:             tensor.extract %[[DY3]][%[[B]], %[[T]], %{{.*}}]
+// CHECK:             tensor.extract %[[A3]][%[[B]], %[[T]], %{{.*}}]
+// CHECK:             tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x?xf32>
+// CHECK:             tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x?xf32>
+// CHECK:             scf.yield
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#2 into %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#3 into %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
+// CHECK:       %[[DX4:.*]] = tensor.expand_shape %[[RES]]#0 {{\[}}[0], [1], [2, 3]]
+// CHECK-NEXT:  %[[DA5:.*]] = tensor.expand_shape %[[RES]]#1 {{\[}}[0], [1], [2, 3, 4]]
+// CHECK-NEXT:  return %[[DX4]], %[[DA5]]
 // NOP-LABEL:   func.func @hdd_rope_grad_fused_givens(
 // NOP-NOT:     tensor<?x?x?x?x2x2xf32>
-// NOP-NOT:     linalg.generic
 // NOP:         return
 func.func @hdd_rope_grad_fused_givens(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x?x1xf32>,
                                       %dy: tensor<?x?x?x?xf32>)
