@@ -14,12 +14,6 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
 
-namespace {
-Value cIdx(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-} // namespace
-
 AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
                                Value bias, Value span, bool causal,
                                int64_t window, int64_t globals,
@@ -42,8 +36,8 @@ AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
     scale = math::RsqrtOp::create(b, loc, dF);
   }
   if (bias && cast<RankedTensorType>(bias.getType()).getRank() == 2)
-    radius =
-        arith::DivUIOp::create(b, loc, dimOf(b, loc, bias, 1), cIdx(b, loc, 2));
+    radius = arith::DivUIOp::create(b, loc, dimOf(b, loc, bias, 1),
+                                    indexConst(b, loc, 2));
   ramp = spanRamp ? spanRamp->convertToFloat() : 1.0f;
 }
 
@@ -55,19 +49,21 @@ Value AttentionParts::position(OpBuilder &b, Location loc, Value i) const {
 AttentionParts::KeyRanges AttentionParts::keysOf(OpBuilder &b, Location loc,
                                                  Value p) const {
   // Signed index arithmetic: p may be negative.
-  Value zero = cIdx(b, loc, 0);
+  Value zero = indexConst(b, loc, 0);
   auto clampToKeys = [&](Value v) {
     return arith::MinSIOp::create(b, loc,
                                   arith::MaxSIOp::create(b, loc, v, zero), sLen)
         .getResult();
   };
   Value hi =
-      causal ? clampToKeys(arith::AddIOp::create(b, loc, p, cIdx(b, loc, 1)))
-             : sLen;
+      causal
+          ? clampToKeys(arith::AddIOp::create(b, loc, p, indexConst(b, loc, 1)))
+          : sLen;
   Value lo = zero;
   if (window >= 0)
-    lo = clampToKeys(arith::SubIOp::create(b, loc, p, cIdx(b, loc, window)));
-  Value nG = cIdx(b, loc, globals);
+    lo = clampToKeys(
+        arith::SubIOp::create(b, loc, p, indexConst(b, loc, window)));
+  Value nG = indexConst(b, loc, globals);
   if (globals > 0) {
     // A global query sees every key (still causal).
     Value globalQuery =
@@ -87,7 +83,7 @@ std::pair<Value, Value> AttentionParts::queriesOf(OpBuilder &b, Location loc,
   // is global (j < n_g) or the window unlimited, p <= j + W or p < n_g.
   // Both upper limits start at the causal bound, so the positions form the
   // one range [causal ? j : -inf, max(j + W + 1, n_g)).
-  Value zero = cIdx(b, loc, 0);
+  Value zero = indexConst(b, loc, 0);
   Value shift = arith::SubIOp::create(b, loc, sLen, tLen); // p = i + shift
   auto clampToQueries = [&](Value pos) {
     Value i = arith::SubIOp::create(b, loc, pos, shift);
@@ -98,9 +94,10 @@ std::pair<Value, Value> AttentionParts::queriesOf(OpBuilder &b, Location loc,
   Value lo = causal ? clampToQueries(j) : zero;
   Value hi = tLen;
   if (window >= 0) {
-    Value nG = cIdx(b, loc, globals);
+    Value nG = indexConst(b, loc, globals);
     Value local = arith::MaxSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, j, cIdx(b, loc, window + 1)), nG);
+        b, loc,
+        arith::AddIOp::create(b, loc, j, indexConst(b, loc, window + 1)), nG);
     hi = clampToQueries(local);
     if (globals > 0) {
       Value globalKey =
@@ -120,10 +117,11 @@ Value AttentionParts::sees(OpBuilder &b, Location loc, Value p, Value j) const {
   if (causal)
     ok = cmp(arith::CmpIPredicate::sle, j, p);
   if (window >= 0) {
-    Value near = cmp(arith::CmpIPredicate::sle,
-                     arith::SubIOp::create(b, loc, p, j), cIdx(b, loc, window));
+    Value near =
+        cmp(arith::CmpIPredicate::sle, arith::SubIOp::create(b, loc, p, j),
+            indexConst(b, loc, window));
     if (globals > 0) {
-      Value nG = cIdx(b, loc, globals);
+      Value nG = indexConst(b, loc, globals);
       near = arith::OrIOp::create(
           b, loc, near,
           arith::OrIOp::create(b, loc, cmp(arith::CmpIPredicate::slt, j, nG),
@@ -142,8 +140,9 @@ Value AttentionParts::tableColumn(OpBuilder &b, Location loc, Value p,
   return arith::MaxSIOp::create(
       b, loc,
       arith::MinSIOp::create(
-          b, loc, jp, arith::MulIOp::create(b, loc, radius, cIdx(b, loc, 2))),
-      cIdx(b, loc, 0));
+          b, loc, jp,
+          arith::MulIOp::create(b, loc, radius, indexConst(b, loc, 2))),
+      indexConst(b, loc, 0));
 }
 
 Value AttentionParts::withBias(OpBuilder &b, Location loc, Value s, Value hi,
@@ -187,14 +186,15 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
 Value lowering::tilesOf(OpBuilder &b, Location loc, Value length,
                         int64_t tile) {
   return arith::DivUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, length, cIdx(b, loc, tile - 1)),
-      cIdx(b, loc, tile));
+      b, loc,
+      arith::AddIOp::create(b, loc, length, indexConst(b, loc, tile - 1)),
+      indexConst(b, loc, tile));
 }
 
 KeyTiles lowering::keyTilesOf(OpBuilder &b, Location loc,
                               const AttentionParts &at, Value i0, Value rows) {
   Value last = arith::SubIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, i0, rows), cIdx(b, loc, 1));
+      b, loc, arith::AddIOp::create(b, loc, i0, rows), indexConst(b, loc, 1));
   AttentionParts::KeyRanges first = at.keysOf(b, loc, at.position(b, loc, i0));
   AttentionParts::KeyRanges lastK =
       at.keysOf(b, loc, at.position(b, loc, last));
@@ -211,7 +211,7 @@ KeyTiles lowering::keyTilesOf(OpBuilder &b, Location loc,
 
 std::pair<Value, Value> KeyTiles::tile(OpBuilder &b, Location loc,
                                        Value t) const {
-  Value size = cIdx(b, loc, kAttnColTile);
+  Value size = indexConst(b, loc, kAttnColTile);
   Value inFirst =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, n1);
   Value j0 = arith::SelectOp::create(

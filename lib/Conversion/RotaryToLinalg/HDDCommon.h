@@ -39,6 +39,15 @@ SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
                           ArrayRef<Value> x, ArrayRef<Value> y,
                           bool transposeX = false, bool transposeY = false);
 
+/// Row r of op(m)·v for a scalar matrix m and c scalars v (op = transpose
+/// when `transposed`), summed from 0 in f32.
+Value matVecRow(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> m,
+                ArrayRef<Value> v, int64_t r, bool transposed);
+/// All c rows of op(m)·v.
+SmallVector<Value> matVec(OpBuilder &b, Location loc, int64_t c,
+                          ArrayRef<Value> m, ArrayRef<Value> v,
+                          bool transposed);
+
 /// so_generator for one chunk as a scalar matrix (`form` givens or exp;
 /// exp needs c <= kMaxExpChunk).
 SmallVector<Value> generator(OpBuilder &b, Location loc, int64_t c,
@@ -78,12 +87,41 @@ SmallVector<Value> loadLane(OpBuilder &b, Location loc, Value m, Value lane,
 /// The inverse: stores c² scalars at lane `lane` of `m`.
 Value storeLane(OpBuilder &b, Location loc, Value m, Value lane,
                 ArrayRef<Value> v);
+/// x [B, T, H, D] as [B, T, H·D] and the angles [B, T, H, C, k] as
+/// [B, T, H·C·k]: a lane's values sit at lane·c and lane·k, constant
+/// strides (through a run-time stride LLVM vectorises only for a stride
+/// of 1, and runs the scalar loop otherwise).
+SmallVector<ReassociationIndices> laneRowsReassociation();
+SmallVector<ReassociationIndices> laneAnglesReassociation();
+
+/// The tasks of a lane kernel over x viewed as [B, T, lanes·c]: one
+/// scf.forall iteration per (b, group of `perTask` lanes) with `outs`
+/// ([B, T, lanes·per] each) as its shared outputs. bi, l0 and n are built
+/// at the start of the body; a task's work goes before its terminator.
+struct LaneTasks {
+  scf::ForallOp forall;
+  Value bi, l0, n; ///< batch, first lane and lanes of the task
+  OpFoldResult tLen;
+  /// Tokens × the task's lanes of shared output `i`, [T, n·per]: a slice
+  /// to write in place, and where it goes back.
+  struct Block {
+    Value slice;
+    SmallVector<OpFoldResult> offsets, sizes;
+  };
+  Block block(OpBuilder &b, Location loc, unsigned i, int64_t per);
+  /// Writes `v` (computed from block `blk` of output i) back into it.
+  void yieldBlock(OpBuilder &b, Location loc, unsigned i, const Block &blk,
+                  Value v);
+};
+LaneTasks laneTasks(OpBuilder &b, Location loc, Value x3, int64_t c,
+                    int64_t perTask, ValueRange outs);
+
 /// cos and sin of the k angles of `lane` at token t, from angles viewed as
 /// [B, T, lanes·k] (a constant stride: LLVM vectorises only those).
 void laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi, Value t,
                 Value lane, int64_t k, SmallVectorImpl<Value> &cs,
                 SmallVectorImpl<Value> &sn);
-/// The c features of `lane` at token t of x viewed as [B, T, lanes·c], f32.
+/// The c values of `lane` at token t of x viewed as [B, T, lanes·c], f32.
 SmallVector<Value> laneFeatures(OpBuilder &b, Location loc, Value x, Value bi,
                                 Value t, Value lane, int64_t c);
 

@@ -20,10 +20,6 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-Value cIdx(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
 /// m = -inf: the row has seen no visible key yet.
 Value noneSeen(OpBuilder &b, Location loc, Value m) {
   return arith::CmpFOp::create(
@@ -130,7 +126,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     Value v = op.getV();
     Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
-    Value zero = cIdx(b, loc, 0), one = cIdx(b, loc, 1);
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
 
     Value out = emptyLike(b, loc, at.q, at.elt);
@@ -145,7 +141,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     b.setInsertionPointToStart(forall.getBody());
     Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
     Value i0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
-                                     cIdx(b, loc, kAttnRowTile));
+                                     indexConst(b, loc, kAttnRowTile));
     OpFoldResult rowsOfr =
         tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnRowTile);
     Value rows = getValueOrCreateConstantIndexOp(b, loc, rowsOfr);

@@ -30,9 +30,6 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-Value cIdx(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
 SmallVector<OpFoldResult> unitSizes(OpBuilder &b, int64_t n) {
   return SmallVector<OpFoldResult>(n, b.getIndexAttr(1));
 }
@@ -132,7 +129,7 @@ PairGrads pairGrads(OpBuilder &b, Location loc, const TileScores &ts, Value dp,
 /// depends on the pair (clamped relative position): a scalar scatter.
 Value scatterTable(OpBuilder &b, Location loc, const AttentionParts &at,
                    Value ds, Value acc, Value i0, Value j0) {
-  Value zero = cIdx(b, loc, 0), one = cIdx(b, loc, 1);
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
   auto outer = scf::ForOp::create(b, loc, zero, dimOf(b, loc, ds, 0), one,
                                   ValueRange{acc});
   OpBuilder::InsertionGuard g(b);
@@ -185,7 +182,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
     Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);
-    Value zero = cIdx(b, loc, 0), one = cIdx(b, loc, 1);
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
 
     // 1. δ_i = Σ_d ȯ_id·o_id − l̄se_i, so that g_ij = ȯ_i·v_j − δ_i.
     SmallVector<OpFoldResult> rowSizes = {qs[0], qs[1], qs[2]};
@@ -246,7 +243,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
       b.setInsertionPointToStart(queryPass.getBody());
       Value hi = queryPass.getInductionVar(0);
       Value i0 = arith::MulIOp::create(b, loc, queryPass.getInductionVar(1),
-                                       cIdx(b, loc, kAttnRowTile));
+                                       indexConst(b, loc, kAttnRowTile));
       OpFoldResult rows =
           tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnRowTile);
       KeyTiles kt = keyTilesOf(b, loc, at, i0,
@@ -354,7 +351,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
       b.setInsertionPointToStart(keyPass.getBody());
       Value bi = keyPass.getInductionVar(0), hi = keyPass.getInductionVar(1);
       Value j0 = arith::MulIOp::create(b, loc, keyPass.getInductionVar(2),
-                                       cIdx(b, loc, kAttnRowTile));
+                                       indexConst(b, loc, kAttnRowTile));
       OpFoldResult cols =
           tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, kAttnRowTile);
       Value jLast = arith::SubIOp::create(
@@ -383,7 +380,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
         Value i0 = arith::AddIOp::create(
             b, loc, qLo,
             arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
-                                  cIdx(b, loc, kAttnColTile)));
+                                  indexConst(b, loc, kAttnColTile)));
         // Full tiles up to the last query (see KeyTiles).
         OpFoldResult rows =
             tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnColTile);

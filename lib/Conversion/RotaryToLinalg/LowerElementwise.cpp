@@ -54,6 +54,10 @@ struct LowerFamStep : OpRewritePattern<FamStepOp> {
 /// over the three components held as separate [...] slices of x.
 } // namespace
 
+Value lowering::indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
 OpFoldResult lowering::tileExtent(OpBuilder &b, Location loc,
                                   OpFoldResult total, Value start,
                                   int64_t tile) {

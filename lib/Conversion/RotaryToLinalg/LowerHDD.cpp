@@ -88,6 +88,26 @@ SmallVector<Value> hdd::matmul(OpBuilder &b, Location loc, int64_t c,
   return z;
 }
 
+Value hdd::matVecRow(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> m,
+                     ArrayRef<Value> v, int64_t r, bool transposed) {
+  Value acc = f32c(b, loc, 0.0);
+  for (int64_t q = 0; q < c; ++q)
+    acc = arith::AddFOp::create(
+        b, loc, acc,
+        arith::MulFOp::create(b, loc, transposed ? m[q * c + r] : m[r * c + q],
+                              v[q]));
+  return acc;
+}
+
+SmallVector<Value> hdd::matVec(OpBuilder &b, Location loc, int64_t c,
+                               ArrayRef<Value> m, ArrayRef<Value> v,
+                               bool transposed) {
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < c; ++r)
+    rows.push_back(matVecRow(b, loc, c, m, v, r, transposed));
+  return rows;
+}
+
 namespace {
 /// Scaling and squaring: s = clamp(ceil(log2 ‖A‖) + 1, 0, 64) as f32, and
 /// 2^-s, so that ‖A‖·2^-s ≤ 1/2.
@@ -1052,20 +1072,72 @@ Value hdd::storeLane(OpBuilder &b, Location loc, Value m, Value lane,
   return m;
 }
 
+SmallVector<ReassociationIndices> hdd::laneRowsReassociation() {
+  return {{0}, {1}, {2, 3}};
+}
+
+SmallVector<ReassociationIndices> hdd::laneAnglesReassociation() {
+  return {{0}, {1}, {2, 3, 4}};
+}
+
+LaneTasks hdd::laneTasks(OpBuilder &b, Location loc, Value x3, int64_t c,
+                         int64_t perTask, ValueRange outs) {
+  OpFoldResult zero = b.getIndexAttr(0), unit = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x3);
+  Value lanes = b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, xs[2]),
+      indexConst(b, loc, c));
+  Value groups = b.createOrFold<arith::DivUIOp>(
+      loc,
+      b.createOrFold<arith::AddIOp>(loc, lanes,
+                                    indexConst(b, loc, perTask - 1)),
+      indexConst(b, loc, perTask));
+  LaneTasks lt;
+  lt.tLen = xs[1];
+  lt.forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(2, zero),
+      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
+      SmallVector<OpFoldResult>(2, unit), outs, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(lt.forall.getBody());
+  lt.bi = lt.forall.getInductionVar(0);
+  lt.l0 = arith::MulIOp::create(b, loc, lt.forall.getInductionVar(1),
+                                indexConst(b, loc, perTask));
+  lt.n = getValueOrCreateConstantIndexOp(
+      b, loc, tileExtent(b, loc, getAsOpFoldResult(lanes), lt.l0, perTask));
+  return lt;
+}
+
+hdd::LaneTasks::Block hdd::LaneTasks::block(OpBuilder &b, Location loc,
+                                            unsigned i, int64_t per) {
+  OpFoldResult unit = b.getIndexAttr(1);
+  Value perV = indexConst(b, loc, per);
+  Block blk;
+  blk.offsets = {bi, b.getIndexAttr(0),
+                 getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, perV))};
+  blk.sizes = {unit, tLen,
+               getAsOpFoldResult(arith::MulIOp::create(b, loc, n, perV))};
+  Value shared = forall.getRegionIterArgs()[i];
+  Type elt = cast<RankedTensorType>(shared.getType()).getElementType();
+  blk.slice = tensor::ExtractSliceOp::create(
+      b, loc, sliceType(blk.sizes, {0}, elt), shared, blk.offsets, blk.sizes,
+      SmallVector<OpFoldResult>(3, unit));
+  return blk;
+}
+
+void hdd::LaneTasks::yieldBlock(OpBuilder &b, Location loc, unsigned i,
+                                const Block &blk, Value v) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, v, forall.getRegionIterArgs()[i], blk.offsets, blk.sizes,
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+}
+
 void hdd::laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi,
                      Value t, Value lane, int64_t k, SmallVectorImpl<Value> &cs,
                      SmallVectorImpl<Value> &sn) {
-  Value base = arith::MulIOp::create(b, loc, lane,
-                                     arith::ConstantIndexOp::create(b, loc, k));
-  for (int64_t j = 0; j < k; ++j) {
-    Value a =
-        toF32(b, loc,
-              tensor::ExtractOp::create(
-                  b, loc, angles,
-                  ValueRange{bi, t,
-                             arith::AddIOp::create(
-                                 b, loc, base,
-                                 arith::ConstantIndexOp::create(b, loc, j))}));
+  for (Value a : laneFeatures(b, loc, angles, bi, t, lane, k)) {
     auto [cj, sj] = sinCosF32(b, loc, a);
     cs.push_back(cj);
     sn.push_back(sj);
@@ -1108,53 +1180,25 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
   Value x4 = op.getX();
   auto xType = cast<RankedTensorType>(x4.getType());
   Type elt = xType.getElementType();
-  Type f32 = b.getF32Type();
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
-  // x, y as [B, T, H·D] and the angles as [B, T, H·C·k]: a lane's data sit
-  // at lane·c and lane·k, constant strides (through a run-time stride
-  // LLVM vectorises only for a stride of 1, and runs scalar otherwise).
-  SmallVector<ReassociationIndices> rowsOf3 = {{0}, {1}, {2, 3}};
-  Value x = tensor::CollapseShapeOp::create(b, loc, x4, rowsOf3);
-  Value angles = tensor::CollapseShapeOp::create(
-      b, loc, op.getRotation(),
-      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
-  auto idx = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
+  Value x =
+      tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
+  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
+                                                 laneAnglesReassociation());
+  auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1), cIdx = idx(c);
-  Value lanes = b.createOrFold<arith::DivUIOp>(loc, dimOf(b, loc, x, 2), cIdx);
-  Value groups = b.createOrFold<arith::DivUIOp>(
-      loc, b.createOrFold<arith::AddIOp>(loc, lanes, idx(kLanesPerTask - 1)),
-      idx(kLanesPerTask));
-  OpFoldResult unit = b.getIndexAttr(1);
-  auto forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
-      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
-      SmallVector<OpFoldResult>(2, unit), ValueRange{emptyLike(b, loc, x, elt)},
-      std::nullopt);
+  LaneTasks lt = laneTasks(b, loc, x, c, kLanesPerTask,
+                           ValueRange{emptyLike(b, loc, x, elt)});
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value bi = forall.getInductionVar(0);
-    Value l0 = arith::MulIOp::create(b, loc, forall.getInductionVar(1),
-                                     idx(kLanesPerTask));
-    OpFoldResult n =
-        tileExtent(b, loc, getAsOpFoldResult(lanes), l0, kLanesPerTask);
-    Value nV = getValueOrCreateConstantIndexOp(b, loc, n);
+    b.setInsertionPoint(lt.forall.getTerminator());
+    Value bi = lt.bi, l0 = lt.l0, nV = lt.n;
     // The group's features of every token, written in place in the result.
-    SmallVector<OpFoldResult> yOffs = {
-        bi, b.getIndexAttr(0),
-        getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, cIdx))};
-    SmallVector<OpFoldResult> ySizes = {
-        unit, xs[1],
-        getAsOpFoldResult(arith::MulIOp::create(b, loc, nV, cIdx))};
-    Value yBlock = tensor::ExtractSliceOp::create(
-        b, loc, sliceType(ySizes, {0}, elt), forall.getRegionIterArgs()[0],
-        yOffs, ySizes, SmallVector<OpFoldResult>(3, unit));
+    LaneTasks::Block yBlock = lt.block(b, loc, 0, c);
     Value p0 = laneIdentity(b, loc, c, kLanesPerTask);
     auto scan = scf::ForOp::create(
         b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, xs[1]), one,
-        ValueRange{p0, yBlock});
+        ValueRange{p0, yBlock.slice});
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(scan.getBody());
@@ -1174,25 +1218,17 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
       pT = storeLane(b, loc, pT, m, p);
       Value yBase = arith::MulIOp::create(b, loc, m, cIdx);
       for (int64_t r = 0; r < c; ++r) {
-        Value acc = f32c(b, loc, 0.0);
-        for (int64_t q = 0; q < c; ++q) {
-          Value pv = inverse ? p[q * c + r] : p[r * c + q];
-          acc = arith::AddFOp::create(b, loc, acc,
-                                      arith::MulFOp::create(b, loc, pv, xv[q]));
-        }
+        Value acc = matVecRow(b, loc, c, p, xv, r, inverse);
         yT = tensor::InsertOp::create(
             b, loc, castFloat(b, loc, acc, elt), yT,
             ValueRange{t, arith::AddIOp::create(b, loc, yBase, idx(r))});
       }
       scf::YieldOp::create(b, loc, ValueRange{pT, yT});
     }
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, scan.getResult(1), forall.getRegionIterArgs()[0], yOffs, ySizes,
-        SmallVector<OpFoldResult>(3, unit));
+    lt.yieldBlock(b, loc, 0, yBlock, scan.getResult(1));
   }
-  Value y = tensor::ExpandShapeOp::create(b, loc, xType, forall.getResult(0),
-                                          rowsOf3, xs);
+  Value y = tensor::ExpandShapeOp::create(b, loc, xType, lt.forall.getResult(0),
+                                          laneRowsReassociation(), xs);
   rewriter.replaceOp(op, y);
   return success();
 }
@@ -1273,12 +1309,7 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
                               arith::ConstantIndexOp::create(lb, l, q))})));
             Value dst = iter[0];
             for (int64_t r = 0; r < c; ++r) {
-              Value acc = f32c(lb, l, 0.0);
-              for (int64_t q = 0; q < c; ++q) {
-                Value pv = inverse ? p[q * c + r] : p[r * c + q];
-                acc = arith::AddFOp::create(
-                    lb, l, acc, arith::MulFOp::create(lb, l, pv, xv[q]));
-              }
+              Value acc = matVecRow(lb, l, c, p, xv, r, inverse);
               dst = tensor::InsertOp::create(
                   lb, l, castFloat(lb, l, acc, elt), dst,
                   ValueRange{t, arith::ConstantIndexOp::create(lb, l, r)});

@@ -339,6 +339,23 @@ struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
 
 /// Fused hdd_rope_grad: per (b, h, chunk), two scans over T with P in
 /// scalars (see the file comment).
+/// One token of the backward scan: returns x̄ = Pᵀ·ȳ (P·ȳ with `inverse`)
+/// and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or x·x̄ᵀ with `inverse`.
+SmallVector<Value> scanStepGrads(OpBuilder &b, Location loc, int64_t c,
+                                 ArrayRef<Value> p, ArrayRef<Value> xv,
+                                 ArrayRef<Value> yb, bool inverse,
+                                 SmallVectorImpl<Value> &w) {
+  SmallVector<Value> dxv = matVec(b, loc, c, p, yb, !inverse);
+  SmallVector<Value> u =
+      inverse ? SmallVector<Value>(xv) : SmallVector<Value>(yb);
+  SmallVector<Value> v = inverse ? dxv : matVec(b, loc, c, p, xv, false);
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      w[i * c + j] = arith::AddFOp::create(
+          b, loc, w[i * c + j], arith::MulFOp::create(b, loc, u[i], v[j]));
+  return dxv;
+}
+
 /// hdd_rope_grad fused, Givens form, on lanes (HDDCommon.h): one task per
 /// (b, group of lanes), the two passes of the per-chunk kernel below with
 /// every step a loop over the group's lanes that LLVM vectorises. Pass 1
@@ -359,54 +376,27 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, op.getX());
   SmallVector<OpFoldResult> as =
       tensor::getMixedSizes(b, loc, op.getRotation());
-  SmallVector<ReassociationIndices> rows3 = {{0}, {1}, {2, 3}},
-                                    angles3 = {{0}, {1}, {2, 3, 4}};
-  Value x = tensor::CollapseShapeOp::create(b, loc, op.getX(), rows3);
-  Value dy = tensor::CollapseShapeOp::create(b, loc, op.getDy(), rows3);
-  Value angles =
-      tensor::CollapseShapeOp::create(b, loc, op.getRotation(), angles3);
-  auto idx = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
+  Value x = tensor::CollapseShapeOp::create(b, loc, op.getX(),
+                                            laneRowsReassociation());
+  Value dy = tensor::CollapseShapeOp::create(b, loc, op.getDy(),
+                                             laneRowsReassociation());
+  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
+                                                 laneAnglesReassociation());
+  auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1), cIdx = idx(c), kIdx = idx(k);
   Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
-  Value lanes = b.createOrFold<arith::DivUIOp>(loc, dimOf(b, loc, x, 2), cIdx);
-  Value groups = b.createOrFold<arith::DivUIOp>(
-      loc, b.createOrFold<arith::AddIOp>(loc, lanes, idx(lanesPer - 1)),
-      idx(lanesPer));
   OpFoldResult unit = b.getIndexAttr(1);
-  Value dxOut = emptyLike(b, loc, x, elt);
-  Value daOut = emptyOf(b, loc, tensor::getMixedSizes(b, loc, angles), f32);
-  auto forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
-      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
-      SmallVector<OpFoldResult>(2, unit), ValueRange{dxOut, daOut},
-      std::nullopt);
+  LaneTasks lt = laneTasks(
+      b, loc, x, c, lanesPer,
+      ValueRange{emptyLike(b, loc, x, elt),
+                 emptyOf(b, loc, tensor::getMixedSizes(b, loc, angles), f32)});
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value bi = forall.getInductionVar(0);
-    Value l0 =
-        arith::MulIOp::create(b, loc, forall.getInductionVar(1), idx(lanesPer));
-    Value n = getValueOrCreateConstantIndexOp(
-        b, loc, tileExtent(b, loc, getAsOpFoldResult(lanes), l0, lanesPer));
+    b.setInsertionPoint(lt.forall.getTerminator());
+    Value bi = lt.bi, l0 = lt.l0, n = lt.n;
     // The group's x̄ [T, n·c] and ā [T, n·k], slices of the results.
-    auto block = [&](Value shared, Value per) {
-      SmallVector<OpFoldResult> offs = {
-          bi, b.getIndexAttr(0),
-          getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, per))};
-      SmallVector<OpFoldResult> sizes = {
-          unit, xs[1],
-          getAsOpFoldResult(arith::MulIOp::create(b, loc, n, per))};
-      Type e = cast<RankedTensorType>(shared.getType()).getElementType();
-      return std::make_tuple(Value(tensor::ExtractSliceOp::create(
-                                 b, loc, sliceType(sizes, {0}, e), shared, offs,
-                                 sizes, SmallVector<OpFoldResult>(3, unit))),
-                             offs, sizes);
-    };
-    ValueRange shared = forall.getRegionIterArgs();
-    auto [dxBlock, dxOffs, dxSizes] = block(shared[0], cIdx);
-    auto [daBlock, daOffs, daSizes] = block(shared[1], kIdx);
+    LaneTasks::Block dxBlock = lt.block(b, loc, 0, c);
+    LaneTasks::Block daBlock = lt.block(b, loc, 1, k);
     Value ckStep = idx(kCheckpoint);
     Value lastT = arith::SubIOp::create(b, loc, tLen, one);
 
@@ -488,9 +478,9 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
             .getResult(0);
     Value w0 =
         zerosF32(b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(lanesPer)});
-    auto bwd =
-        scf::ForOp::create(b, loc, zero, tLen, one,
-                           ValueRange{fwd.getResult(0), w0, dxBlock, daBlock});
+    auto bwd = scf::ForOp::create(
+        b, loc, zero, tLen, one,
+        ValueRange{fwd.getResult(0), w0, dxBlock.slice, daBlock.slice});
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(bwd.getBody());
@@ -532,28 +522,7 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
       SmallVector<Value> w = loadLane(b, loc, iter[1], m, c);
       SmallVector<Value> xv = laneFeatures(b, loc, x, bi, t, lane, c);
       SmallVector<Value> yb = laneFeatures(b, loc, dy, bi, t, lane, c);
-      // x̄ = Pᵀ·ȳ (P·ȳ with inverse); W += ȳ·yᵀ with y = P·x, or x·x̄ᵀ
-      // with inverse (both are P̄·Pᵀ).
-      auto mulVec = [&](ArrayRef<Value> v, bool transposed) {
-        SmallVector<Value> r;
-        for (int64_t i = 0; i < c; ++i) {
-          Value acc = f32c(b, loc, 0.0);
-          for (int64_t j = 0; j < c; ++j)
-            acc = arith::AddFOp::create(
-                b, loc, acc,
-                arith::MulFOp::create(
-                    b, loc, transposed ? p[j * c + i] : p[i * c + j], v[j]));
-          r.push_back(acc);
-        }
-        return r;
-      };
-      SmallVector<Value> dxv = mulVec(yb, !inverse);
-      SmallVector<Value> u = inverse ? xv : yb;
-      SmallVector<Value> v = inverse ? dxv : mulVec(xv, false);
-      for (int64_t i = 0; i < c; ++i)
-        for (int64_t j = 0; j < c; ++j)
-          w[i * c + j] = arith::AddFOp::create(
-              b, loc, w[i * c + j], arith::MulFOp::create(b, loc, u[i], v[j]));
+      SmallVector<Value> dxv = scanStepGrads(b, loc, c, p, xv, yb, inverse, w);
       SmallVector<Value> cs, sn;
       laneSinCos(b, loc, angles, bi, t, lane, k, cs, sn);
       SmallVector<Value> gm = identity(b, loc, c);
@@ -579,21 +548,16 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                       storeLane(b, loc, iter[1], m, w), dxT,
                                       daT});
     }
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, bwd.getResult(2), shared[0],
-                                          dxOffs, dxSizes,
-                                          SmallVector<OpFoldResult>(3, unit));
-    tensor::ParallelInsertSliceOp::create(b, loc, bwd.getResult(3), shared[1],
-                                          daOffs, daSizes,
-                                          SmallVector<OpFoldResult>(3, unit));
+    lt.yieldBlock(b, loc, 0, dxBlock, bwd.getResult(2));
+    lt.yieldBlock(b, loc, 1, daBlock, bwd.getResult(3));
   }
-  Value dx = tensor::ExpandShapeOp::create(b, loc, xType, forall.getResult(0),
-                                           rows3, xs);
+  Value dx = tensor::ExpandShapeOp::create(
+      b, loc, xType, lt.forall.getResult(0), laneRowsReassociation(), xs);
   Value da = tensor::ExpandShapeOp::create(
       b, loc,
       RankedTensorType::get(
           cast<RankedTensorType>(op.getRotation().getType()).getShape(), f32),
-      forall.getResult(1), angles3, as);
+      lt.forall.getResult(1), laneAnglesReassociation(), as);
   rewriter.replaceOp(op, {castTo(b, loc, dx, op.getDx().getType()),
                           castTo(b, loc, da, op.getDrotation().getType())});
   return success();
@@ -729,30 +693,8 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
               p[e] = arith::SelectOp::create(lb, l, blockEnd, saved[e], p[e]);
             SmallVector<Value> xv = loadChunk(lb, l, x, t);
             SmallVector<Value> yb = loadChunk(lb, l, dy, t);
-            // x̄ = Pᵀ·ȳ (P·ȳ with inverse); W += ȳ·yᵀ with y = P·x, or
-            // x·x̄ᵀ with inverse (both are P̄·Pᵀ).
-            auto mulVec = [&](ArrayRef<Value> v, bool transposed) {
-              SmallVector<Value> r;
-              for (int64_t i = 0; i < c; ++i) {
-                Value acc = f32c(lb, l, 0.0);
-                for (int64_t j = 0; j < c; ++j)
-                  acc = arith::AddFOp::create(
-                      lb, l, acc,
-                      arith::MulFOp::create(
-                          lb, l, transposed ? p[j * c + i] : p[i * c + j],
-                          v[j]));
-                r.push_back(acc);
-              }
-              return r;
-            };
-            SmallVector<Value> dxv = mulVec(yb, !inverse);
-            SmallVector<Value> u = inverse ? xv : yb;
-            SmallVector<Value> v = inverse ? dxv : mulVec(xv, false);
-            for (int64_t i = 0; i < c; ++i)
-              for (int64_t j = 0; j < c; ++j)
-                w[i * c + j] = arith::AddFOp::create(
-                    lb, l, w[i * c + j],
-                    arith::MulFOp::create(lb, l, u[i], v[j]));
+            SmallVector<Value> dxv =
+                scanStepGrads(lb, l, c, p, xv, yb, inverse, w);
             SmallVector<Value> a = loadAngles(lb, l, t);
             SmallVector<Value> g = generator(lb, l, c, form, a);
             // P_{t−1} = P_t·G_tᵀ; Ḡ_t = P_{t−1}ᵀ·W_t·P_t.

@@ -54,6 +54,8 @@ Value zerosF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
 RankedTensorType sliceType(ArrayRef<OpFoldResult> sizes,
                            ArrayRef<int64_t> dropped, Type elt);
 
+/// The index constant v.
+Value indexConst(OpBuilder &b, Location loc, int64_t v);
 /// Size `i` of `v` as an index Value.
 Value dimOf(OpBuilder &b, Location loc, Value v, int64_t i);
 
