@@ -982,6 +982,60 @@ TEST_F(E2E, HDDRope) {
       }
 }
 
+TEST_F(E2E, HDDRopeFusedChunkSizes) {
+  // The fused forward at every kind of chunk: the unrolled lanes (c <= 8),
+  // the rotation loops of the Givens form (c > 8, up to the verifier's
+  // largest, 32), and the exp form's unfused path (c > 8); odd c included.
+  struct Case {
+    int64_t c;
+    ref::SOForm form;
+    std::string element = "f32";
+  };
+  for (const Case &k : std::vector<Case>{{2, ref::SOForm::Givens},
+                                         {3, ref::SOForm::Givens},
+                                         {8, ref::SOForm::Givens},
+                                         {9, ref::SOForm::Givens},
+                                         {16, ref::SOForm::Givens},
+                                         {32, ref::SOForm::Givens},
+                                         {16, ref::SOForm::Givens, "bf16"},
+                                         {9, ref::SOForm::Exp}})
+    for (bool inverse : {false, true}) {
+      const int64_t c = k.c, K = c * (c - 1) / 2;
+      const std::string xT = tensorType({-1, -1, -1, -1}, k.element);
+      const std::string rT = tensorType({-1, -1, -1, -1, K});
+      std::vector<std::string> attrs = {"chunk = " + std::to_string(c) +
+                                        " : i64"};
+      if (inverse)
+        attrs.push_back("inverse");
+      const std::string op =
+          std::string("%y = rotary.hdd_rope %x, %a form = ") +
+          (k.form == ref::SOForm::Exp ? "exp" : "givens") + attrDict(attrs) +
+          " : " + xT + ", " + rT;
+      const std::string source =
+          entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
+      SCOPED_TRACE(source);
+      ROTARY_COMPILE(kernel, source);
+      for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
+               {2, 5, 3, 2 * c}, {1, 1, 1, c}, {1, 20, 2, c}}) {
+        Tensor x = randn32(shape);
+        if (k.element == "bf16")
+          x = x.to(torch::kBFloat16);
+        Tensor a =
+            uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
+        std::vector<Tensor> out;
+        ASSERT_NO_THROW(out = kernel->run({x, a}));
+        ref::HDDRopeOptions o;
+        o.form = k.form;
+        o.chunk = c;
+        o.inverse = inverse;
+        Tolerance tol =
+            k.element == "bf16" ? Tolerance{8e-3, 8e-3} : Tolerance{2e-5, 2e-5};
+        EXPECT_TRUE(allClose(out[0].to(torch::kFloat64),
+                             ref::hddRope(f64(x), f64(a), o), tol));
+      }
+    }
+}
+
 namespace {
 
 struct AttentionCase {

@@ -287,6 +287,29 @@ TEST_F(E2E, HDDRopeGradFusedLargeExpChunk) {
             "f32", 1.0, Tolerance{}});
 }
 
+TEST_F(E2E, HDDRopeGradFusedLargeGivensChunk) {
+  // c > 8: the Givens form loops over the c(c-1)/2 rotations of a step with
+  // c-wide column vectors (c = 9 odd, up to the verifier's largest, 32);
+  // T = 70 crosses a checkpoint of the backward scan. The error grows with
+  // the c(c-1)/2 f32 rotations per step.
+  for (int64_t c : {9, 16, 32})
+    for (bool inverse : {false, true})
+      runFused({c,
+                ref::SOForm::Givens,
+                inverse,
+                {{1, 70, 2, 2 * c}, {1, 1, 1, c}, {2, 3, 1, c}},
+                "f32",
+                1.0,
+                Tolerance{5e-5, 5e-5}});
+  runFused({16,
+            ref::SOForm::Givens,
+            false,
+            {{2, 9, 3, 16}},
+            "bf16",
+            1.0,
+            {8e-3, 8e-3}});
+}
+
 TEST_F(E2E, HDDRopeGradFusedBF16) {
   // x̄ is rounded to bf16 once; ā stays f32 but sums bf16 inputs' products.
   runFused({4, ref::SOForm::Givens, false, {{2, 9, 3, 8}}, "bf16", 1.0,

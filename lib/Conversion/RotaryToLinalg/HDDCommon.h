@@ -125,6 +125,64 @@ void laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi, Value t,
 SmallVector<Value> laneFeatures(OpBuilder &b, Location loc, Value x, Value bi,
                                 Value t, Value lane, int64_t c);
 
+/// One lane's step of the fused Givens-form kernels (forward and backward),
+/// in one of two layouts of a task's per-lane matrices P (and W):
+/// - c ≤ kMaxUnrolledChunk: c² scalars per lane in a [c², lanes] buffer,
+///   every rotation unrolled; LLVM vectorises the loop over lanes (one lane
+///   per vector element).
+/// - larger c: [lanes, c, c] with a matrix's columns contiguous; a step
+///   loops over the c(c−1)/2 rotations with one c-wide vector per column,
+///   so the IR does not grow with c².
+/// The drivers (lowerFusedGivens, lowerFusedGivensGrad) own the tasks, the
+/// scans and the checkpoints; a GivensLanes owns what happens to one lane.
+class GivensLanes {
+public:
+  /// Where a step is: batch bi, token t, lane m of the task (buffer
+  /// index) and `lane`, its index among all of x's lanes.
+  struct Step {
+    Value bi, t, m, lane;
+  };
+  GivensLanes(int64_t c, int64_t lanes, bool inverse, Value angles)
+      : c(c), k(c * (c - 1) / 2), lanes(lanes), inverse(inverse),
+        angles(angles) {}
+  virtual ~GivensLanes() = default;
+
+  /// The lanes' matrices: the identity (P at t = −1) or zeros (W).
+  virtual Value matrices(OpBuilder &b, Location loc, bool identity) const = 0;
+  /// Buffers a task reuses at every step, carried through its loops.
+  virtual SmallVector<Value> scratch(OpBuilder &b, Location loc,
+                                     bool backward) const {
+    return {};
+  }
+  /// P ← P·G_t for lane s.m; with `y` ([T, n·c] of x's element type), also
+  /// writes y_t = P_t·x_t (P_tᵀ·x_t with `inverse`) at [t, m·c].
+  virtual void forward(OpBuilder &b, Location loc, const Step &s, Value x,
+                       Value &p, Value *y,
+                       MutableArrayRef<Value> scratch) const = 0;
+  /// Token t of the reverse scan, P = P_t on entry: W += ȳ·yᵀ (x·x̄ᵀ with
+  /// `inverse`), x̄_t written at [t, m·c] of dx, ā_t (from
+  /// Ḡ_t = P_{t−1}ᵀ·W·P_t) at [t, m·k] of da, and P ← P_{t−1} = P_t·G_tᵀ.
+  virtual void backward(OpBuilder &b, Location loc, const Step &s, Value x,
+                        Value dy, Value &p, Value &w, Value &dx, Value &da,
+                        MutableArrayRef<Value> scratch) const = 0;
+
+  int64_t c, k, lanes;
+  bool inverse;
+  Value angles; ///< [B, T, lanes·k]
+};
+/// Largest chunk whose rotations the lane kernels unroll.
+inline constexpr int64_t kMaxUnrolledChunk = 8;
+/// The layout for chunk c (angles viewed as laneAnglesReassociation says).
+std::unique_ptr<GivensLanes> givensLanes(int64_t c, bool inverse, Value angles);
+
+/// One token of the backward scan with P in scalars: returns x̄ = Pᵀ·ȳ
+/// (P·ȳ with `inverse`) and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or
+/// x·x̄ᵀ with `inverse`.
+SmallVector<Value> scanStepGrads(OpBuilder &b, Location loc, int64_t c,
+                                 ArrayRef<Value> p, ArrayRef<Value> xv,
+                                 ArrayRef<Value> yb, bool inverse,
+                                 SmallVectorImpl<Value> &w);
+
 /// For every m in [0, count): exp(M_m) by scaling and squaring with n×n
 /// tensors and loops (for matrices too large to unroll), in f64. `build`
 /// returns M_m (f32) and a bound on its norm that picks the scaling. Result

@@ -1028,202 +1028,58 @@ struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
 
 } // namespace
 
-int64_t hdd::lanesPerTask(int64_t c) {
-  return std::clamp<int64_t>(2048 / (c * c), 16, 128);
-}
-
-Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {
-  Value init = emptyOf(b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(lanes)},
-                       b.getF32Type());
-  return elementwise(
-             b, loc, ValueRange{}, ValueRange{init}, 2,
-             [&](OpBuilder &nb, Location l, ValueRange) {
-               // Row e = r·c + q is diagonal iff e is a multiple of c + 1.
-               Value e = linalg::IndexOp::create(nb, l, 0);
-               Value diag = arith::CmpIOp::create(
-                   nb, l, arith::CmpIPredicate::eq,
-                   arith::RemUIOp::create(
-                       nb, l, e, arith::ConstantIndexOp::create(nb, l, c + 1)),
-                   arith::ConstantIndexOp::create(nb, l, 0));
-               linalg::YieldOp::create(
-                   nb, l,
-                   Value(arith::SelectOp::create(nb, l, diag, f32c(nb, l, 1.0),
-                                                 f32c(nb, l, 0.0))));
-             })
-      .getResult(0);
-}
-
-SmallVector<Value> hdd::loadLane(OpBuilder &b, Location loc, Value m,
-                                 Value lane, int64_t c) {
-  SmallVector<Value> v;
-  for (int64_t e = 0; e < c * c; ++e)
-    v.push_back(tensor::ExtractOp::create(
-        b, loc, m,
-        ValueRange{arith::ConstantIndexOp::create(b, loc, e), lane}));
-  return v;
-}
-
-Value hdd::storeLane(OpBuilder &b, Location loc, Value m, Value lane,
-                     ArrayRef<Value> v) {
-  for (auto [e, x] : llvm::enumerate(v))
-    m = tensor::InsertOp::create(
-        b, loc, x, m,
-        ValueRange{arith::ConstantIndexOp::create(b, loc, e), lane});
-  return m;
-}
-
-SmallVector<ReassociationIndices> hdd::laneRowsReassociation() {
-  return {{0}, {1}, {2, 3}};
-}
-
-SmallVector<ReassociationIndices> hdd::laneAnglesReassociation() {
-  return {{0}, {1}, {2, 3, 4}};
-}
-
-LaneTasks hdd::laneTasks(OpBuilder &b, Location loc, Value x3, int64_t c,
-                         int64_t perTask, ValueRange outs) {
-  OpFoldResult zero = b.getIndexAttr(0), unit = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x3);
-  Value lanes = b.createOrFold<arith::DivUIOp>(
-      loc, getValueOrCreateConstantIndexOp(b, loc, xs[2]),
-      indexConst(b, loc, c));
-  Value groups = b.createOrFold<arith::DivUIOp>(
-      loc,
-      b.createOrFold<arith::AddIOp>(loc, lanes,
-                                    indexConst(b, loc, perTask - 1)),
-      indexConst(b, loc, perTask));
-  LaneTasks lt;
-  lt.tLen = xs[1];
-  lt.forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(2, zero),
-      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
-      SmallVector<OpFoldResult>(2, unit), outs, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(lt.forall.getBody());
-  lt.bi = lt.forall.getInductionVar(0);
-  lt.l0 = arith::MulIOp::create(b, loc, lt.forall.getInductionVar(1),
-                                indexConst(b, loc, perTask));
-  lt.n = getValueOrCreateConstantIndexOp(
-      b, loc, tileExtent(b, loc, getAsOpFoldResult(lanes), lt.l0, perTask));
-  return lt;
-}
-
-hdd::LaneTasks::Block hdd::LaneTasks::block(OpBuilder &b, Location loc,
-                                            unsigned i, int64_t per) {
-  OpFoldResult unit = b.getIndexAttr(1);
-  Value perV = indexConst(b, loc, per);
-  Block blk;
-  blk.offsets = {bi, b.getIndexAttr(0),
-                 getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, perV))};
-  blk.sizes = {unit, tLen,
-               getAsOpFoldResult(arith::MulIOp::create(b, loc, n, perV))};
-  Value shared = forall.getRegionIterArgs()[i];
-  Type elt = cast<RankedTensorType>(shared.getType()).getElementType();
-  blk.slice = tensor::ExtractSliceOp::create(
-      b, loc, sliceType(blk.sizes, {0}, elt), shared, blk.offsets, blk.sizes,
-      SmallVector<OpFoldResult>(3, unit));
-  return blk;
-}
-
-void hdd::LaneTasks::yieldBlock(OpBuilder &b, Location loc, unsigned i,
-                                const Block &blk, Value v) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      b, loc, v, forall.getRegionIterArgs()[i], blk.offsets, blk.sizes,
-      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
-}
-
-void hdd::laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi,
-                     Value t, Value lane, int64_t k, SmallVectorImpl<Value> &cs,
-                     SmallVectorImpl<Value> &sn) {
-  for (Value a : laneFeatures(b, loc, angles, bi, t, lane, k)) {
-    auto [cj, sj] = sinCosF32(b, loc, a);
-    cs.push_back(cj);
-    sn.push_back(sj);
-  }
-}
-
-SmallVector<Value> hdd::laneFeatures(OpBuilder &b, Location loc, Value x,
-                                     Value bi, Value t, Value lane, int64_t c) {
-  Value base = arith::MulIOp::create(b, loc, lane,
-                                     arith::ConstantIndexOp::create(b, loc, c));
-  SmallVector<Value> v;
-  for (int64_t q = 0; q < c; ++q)
-    v.push_back(
-        toF32(b, loc,
-              tensor::ExtractOp::create(
-                  b, loc, x,
-                  ValueRange{bi, t,
-                             arith::AddIOp::create(
-                                 b, loc, base,
-                                 arith::ConstantIndexOp::create(b, loc, q))})));
-  return v;
-}
-
 namespace {
 /// Fused hdd_rope, Givens form. Every (h, chunk) of a token is a lane; one
-/// task per (b, group of kLanesPerTask lanes) runs a scan over T whose step
-/// is a loop over the group's lanes: cos and sin of the lane's angles (a
-/// branch-free polynomial, no libm call), P_t = P_{t-1}·G_t, y = P_t·x
-/// (P_tᵀ·x for the inverse). The lanes' P live in a [c², lanes] buffer, so
-/// the lane loop carries no dependence from one lane to the next and its
-/// accesses are unit-stride (P) or interleaved groups of constant stride
-/// (x and y with c, the angles with c(c-1)/2): LLVM vectorises it with one
-/// lane per vector element. The scan over T stays sequential.
+/// task per (b, group of lanes) runs a scan over T whose step is a loop over
+/// the group's lanes: cos and sin of the lane's angles (a branch-free
+/// polynomial, no libm call), P_t = P_{t-1}·G_t, y = P_t·x (P_tᵀ·x for the
+/// inverse). What a lane's step looks like depends on c (GivensLanes): for
+/// small chunks the lane loop carries no dependence from one lane to the
+/// next and its accesses are unit-stride (P) or interleaved groups of
+/// constant stride (x and y with c, the angles with c(c-1)/2), so LLVM
+/// vectorises it with one lane per vector element. The scan over T stays
+/// sequential.
 LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
-  int64_t c = *op.getChunk(), k = numGeneratorAngles(c);
-  int64_t kLanesPerTask = lanesPerTask(c);
-  bool inverse = op.getInverse();
+  int64_t c = *op.getChunk();
   Value x4 = op.getX();
   auto xType = cast<RankedTensorType>(x4.getType());
-  Type elt = xType.getElementType();
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
   Value x =
       tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
-  auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
-  Value zero = idx(0), one = idx(1), cIdx = idx(c);
-  LaneTasks lt = laneTasks(b, loc, x, c, kLanesPerTask,
-                           ValueRange{emptyLike(b, loc, x, elt)});
+  std::unique_ptr<GivensLanes> lanes = givensLanes(c, op.getInverse(), angles);
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  LaneTasks lt =
+      laneTasks(b, loc, x, c, lanes->lanes,
+                ValueRange{emptyLike(b, loc, x, xType.getElementType())});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(lt.forall.getTerminator());
-    Value bi = lt.bi, l0 = lt.l0, nV = lt.n;
     // The group's features of every token, written in place in the result.
     LaneTasks::Block yBlock = lt.block(b, loc, 0, c);
-    Value p0 = laneIdentity(b, loc, c, kLanesPerTask);
+    SmallVector<Value> init = {lanes->matrices(b, loc, /*identity=*/true),
+                               yBlock.slice};
+    llvm::append_range(init, lanes->scratch(b, loc, /*backward=*/false));
     auto scan = scf::ForOp::create(
         b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, xs[1]), one,
-        ValueRange{p0, yBlock.slice});
+        init);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(scan.getBody());
       Value t = scan.getInductionVar();
       auto step =
-          scf::ForOp::create(b, loc, zero, nV, one, scan.getRegionIterArgs());
+          scf::ForOp::create(b, loc, zero, lt.n, one, scan.getRegionIterArgs());
       scf::YieldOp::create(b, loc, step.getResults());
       b.setInsertionPointToStart(step.getBody());
       Value m = step.getInductionVar();
-      Value lane = arith::AddIOp::create(b, loc, l0, m);
-      Value pT = step.getRegionIterArgs()[0], yT = step.getRegionIterArgs()[1];
-      SmallVector<Value> cs, sn;
-      laneSinCos(b, loc, angles, bi, t, lane, k, cs, sn);
-      SmallVector<Value> p = loadLane(b, loc, pT, m, c);
-      applyGenerator(b, loc, c, cs, sn, p); // P_t = P_{t-1}·G_t
-      SmallVector<Value> xv = laneFeatures(b, loc, x, bi, t, lane, c);
-      pT = storeLane(b, loc, pT, m, p);
-      Value yBase = arith::MulIOp::create(b, loc, m, cIdx);
-      for (int64_t r = 0; r < c; ++r) {
-        Value acc = matVecRow(b, loc, c, p, xv, r, inverse);
-        yT = tensor::InsertOp::create(
-            b, loc, castFloat(b, loc, acc, elt), yT,
-            ValueRange{t, arith::AddIOp::create(b, loc, yBase, idx(r))});
-      }
-      scf::YieldOp::create(b, loc, ValueRange{pT, yT});
+      GivensLanes::Step s{lt.bi, t, m, arith::AddIOp::create(b, loc, lt.l0, m)};
+      SmallVector<Value> it(step.getRegionIterArgs());
+      lanes->forward(b, loc, s, x, it[0], &it[1],
+                     MutableArrayRef<Value>(it).drop_front(2));
+      scf::YieldOp::create(b, loc, it);
     }
     lt.yieldBlock(b, loc, 0, yBlock, scan.getResult(1));
   }

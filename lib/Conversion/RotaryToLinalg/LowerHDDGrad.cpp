@@ -337,14 +337,12 @@ struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
   }
 };
 
-/// Fused hdd_rope_grad: per (b, h, chunk), two scans over T with P in
-/// scalars (see the file comment).
-/// One token of the backward scan: returns x̄ = Pᵀ·ȳ (P·ȳ with `inverse`)
-/// and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or x·x̄ᵀ with `inverse`.
-SmallVector<Value> scanStepGrads(OpBuilder &b, Location loc, int64_t c,
-                                 ArrayRef<Value> p, ArrayRef<Value> xv,
-                                 ArrayRef<Value> yb, bool inverse,
-                                 SmallVectorImpl<Value> &w) {
+} // namespace
+
+SmallVector<Value> hdd::scanStepGrads(OpBuilder &b, Location loc, int64_t c,
+                                      ArrayRef<Value> p, ArrayRef<Value> xv,
+                                      ArrayRef<Value> yb, bool inverse,
+                                      SmallVectorImpl<Value> &w) {
   SmallVector<Value> dxv = matVec(b, loc, c, p, yb, !inverse);
   SmallVector<Value> u =
       inverse ? SmallVector<Value>(xv) : SmallVector<Value>(yb);
@@ -356,20 +354,20 @@ SmallVector<Value> scanStepGrads(OpBuilder &b, Location loc, int64_t c,
   return dxv;
 }
 
+namespace {
+
 /// hdd_rope_grad fused, Givens form, on lanes (HDDCommon.h): one task per
 /// (b, group of lanes), the two passes of the per-chunk kernel below with
-/// every step a loop over the group's lanes that LLVM vectorises. Pass 1
-/// keeps the lanes' P in a [c², lanes] buffer and copies it to a
-/// checkpoint at the end of every kCheckpoint tokens; pass 2 walks t = T..1
-/// with P and W in such buffers (P reset from its checkpoint at a block's
-/// end) and writes x̄ and ā of each lane in place in the results.
+/// every step a loop over the group's lanes (GivensLanes says what a lane
+/// does). Pass 1 keeps the lanes' P in a buffer and copies it to a
+/// checkpoint at the end of every kCheckpoint tokens; pass 2 walks
+/// t = T..1 with P and W in such buffers (P reset from its checkpoint at a
+/// block's end) and writes x̄ and ā of each lane in place in the results.
 LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                    PatternRewriter &rewriter) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
   int64_t c = *op.getChunk(), k = numGeneratorAngles(c);
-  int64_t lanesPer = lanesPerTask(c);
-  bool inverse = op.getInverse();
   Type f32 = b.getF32Type();
   auto xType = cast<RankedTensorType>(op.getX().getType());
   Type elt = xType.getElementType();
@@ -382,12 +380,13 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                              laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
+  std::unique_ptr<GivensLanes> lanes = givensLanes(c, op.getInverse(), angles);
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
-  Value zero = idx(0), one = idx(1), cIdx = idx(c), kIdx = idx(k);
+  Value zero = idx(0), one = idx(1);
   Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
   OpFoldResult unit = b.getIndexAttr(1);
   LaneTasks lt = laneTasks(
-      b, loc, x, c, lanesPer,
+      b, loc, x, c, lanes->lanes,
       ValueRange{emptyLike(b, loc, x, elt),
                  emptyOf(b, loc, tensor::getMixedSizes(b, loc, angles), f32)});
   {
@@ -399,35 +398,44 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
     LaneTasks::Block daBlock = lt.block(b, loc, 1, k);
     Value ckStep = idx(kCheckpoint);
     Value lastT = arith::SubIOp::create(b, loc, tLen, one);
+    Value p0 = lanes->matrices(b, loc, /*identity=*/true);
+    auto pType = cast<RankedTensorType>(p0.getType());
+    SmallVector<Value> scratch = lanes->scratch(b, loc, /*backward=*/true);
+    // Checkpoint kk of the lanes' P: [kk, ...] of a [numCk, P's shape...].
+    auto ckOffsets = [&](Value kk) {
+      SmallVector<OpFoldResult> o(pType.getRank() + 1, b.getIndexAttr(0));
+      o[0] = kk;
+      return o;
+    };
+    SmallVector<OpFoldResult> ckSizes = {unit};
+    for (int64_t d : pType.getShape())
+      ckSizes.push_back(b.getIndexAttr(d));
+    SmallVector<OpFoldResult> ckStrides(ckSizes.size(), unit);
 
     // Pass 1: P_t forward; checkpoint i holds P at the last token of
     // tokens [i·kCheckpoint, (i+1)·kCheckpoint).
     Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
-    Value ckpt = emptyOf(b, loc,
-                         {getAsOpFoldResult(numCk), b.getIndexAttr(c * c),
-                          b.getIndexAttr(lanesPer)},
-                         f32);
-    Value p0 = laneIdentity(b, loc, c, lanesPer);
-    auto fwd =
-        scf::ForOp::create(b, loc, zero, tLen, one, ValueRange{p0, ckpt});
+    SmallVector<OpFoldResult> ckShape(ckSizes);
+    ckShape[0] = numCk;
+    SmallVector<Value> fwdInit = {p0, emptyOf(b, loc, ckShape, f32)};
+    llvm::append_range(fwdInit, scratch);
+    auto fwd = scf::ForOp::create(b, loc, zero, tLen, one, fwdInit);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(fwd.getBody());
       Value t = fwd.getInductionVar();
-      auto step = scf::ForOp::create(b, loc, zero, n, one,
-                                     ValueRange{fwd.getRegionIterArgs()[0]});
+      SmallVector<Value> stepInit = {fwd.getRegionIterArgs()[0]};
+      llvm::append_range(stepInit, fwd.getRegionIterArgs().drop_front(2));
+      auto step = scf::ForOp::create(b, loc, zero, n, one, stepInit);
       {
         OpBuilder::InsertionGuard gs(b);
         b.setInsertionPointToStart(step.getBody());
         Value m = step.getInductionVar();
-        Value lane = arith::AddIOp::create(b, loc, l0, m);
-        SmallVector<Value> cs, sn;
-        laneSinCos(b, loc, angles, bi, t, lane, k, cs, sn);
-        SmallVector<Value> p =
-            loadLane(b, loc, step.getRegionIterArgs()[0], m, c);
-        applyGenerator(b, loc, c, cs, sn, p); // P_t = P_{t-1}·G_t
-        scf::YieldOp::create(
-            b, loc, storeLane(b, loc, step.getRegionIterArgs()[0], m, p));
+        GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
+        SmallVector<Value> it(step.getRegionIterArgs());
+        lanes->forward(b, loc, s, x, it[0], /*y=*/nullptr,
+                       MutableArrayRef<Value>(it).drop_front());
+        scf::YieldOp::create(b, loc, it);
       }
       Value pNew = step.getResult(0);
       // A checkpoint at a block's last token and at the sequence's.
@@ -446,17 +454,14 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
         Value kk = arith::DivUIOp::create(b, loc, t, ckStep);
         scf::YieldOp::create(
             b, loc,
-            Value(tensor::InsertSliceOp::create(
-                b, loc, pNew, ck,
-                SmallVector<OpFoldResult>{kk, b.getIndexAttr(0),
-                                          b.getIndexAttr(0)},
-                SmallVector<OpFoldResult>{unit, b.getIndexAttr(c * c),
-                                          b.getIndexAttr(lanesPer)},
-                SmallVector<OpFoldResult>(3, unit))));
+            Value(tensor::InsertSliceOp::create(b, loc, pNew, ck, ckOffsets(kk),
+                                                ckSizes, ckStrides)));
         b.setInsertionPointToStart(save.elseBlock());
         scf::YieldOp::create(b, loc, ck);
       }
-      scf::YieldOp::create(b, loc, ValueRange{pNew, save.getResult(0)});
+      SmallVector<Value> yields = {pNew, save.getResult(0)};
+      llvm::append_range(yields, step.getResults().drop_front());
+      scf::YieldOp::create(b, loc, yields);
     }
     Value ckpts = fwd.getResult(1);
 
@@ -476,11 +481,11 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                       nb, l, lastT, linalg::IndexOp::create(nb, l, 0))));
             })
             .getResult(0);
-    Value w0 =
-        zerosF32(b, loc, {b.getIndexAttr(c * c), b.getIndexAttr(lanesPer)});
-    auto bwd = scf::ForOp::create(
-        b, loc, zero, tLen, one,
-        ValueRange{fwd.getResult(0), w0, dxBlock.slice, daBlock.slice});
+    SmallVector<Value> bwdInit = {fwd.getResult(0),
+                                  lanes->matrices(b, loc, /*identity=*/false),
+                                  dxBlock.slice, daBlock.slice};
+    llvm::append_range(bwdInit, fwd.getResults().drop_front(2));
+    auto bwd = scf::ForOp::create(b, loc, zero, tLen, one, bwdInit);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(bwd.getBody());
@@ -493,18 +498,15 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
           b, loc, arith::CmpIPredicate::eq,
           arith::RemUIOp::create(b, loc, t, ckStep), idx(kCheckpoint - 1));
       Value pIn = bwd.getRegionIterArgs()[0];
-      auto reset = scf::IfOp::create(b, loc, TypeRange{pIn.getType()}, blockEnd,
+      auto reset = scf::IfOp::create(b, loc, TypeRange{pType}, blockEnd,
                                      /*withElseRegion=*/true);
       {
         OpBuilder::InsertionGuard gi(b);
         b.setInsertionPointToStart(reset.thenBlock());
-        Value kk = arith::DivUIOp::create(b, loc, t, ckStep);
         Value saved = tensor::ExtractSliceOp::create(
-            b, loc, cast<RankedTensorType>(pIn.getType()), ckpts,
-            SmallVector<OpFoldResult>{kk, b.getIndexAttr(0), b.getIndexAttr(0)},
-            SmallVector<OpFoldResult>{unit, b.getIndexAttr(c * c),
-                                      b.getIndexAttr(lanesPer)},
-            SmallVector<OpFoldResult>(3, unit));
+            b, loc, pType, ckpts,
+            ckOffsets(arith::DivUIOp::create(b, loc, t, ckStep)), ckSizes,
+            ckStrides);
         scf::YieldOp::create(
             b, loc, linalg::CopyOp::create(b, loc, saved, pIn).getResult(0));
         b.setInsertionPointToStart(reset.elseBlock());
@@ -516,37 +518,11 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
       scf::YieldOp::create(b, loc, step.getResults());
       b.setInsertionPointToStart(step.getBody());
       Value m = step.getInductionVar();
-      Value lane = arith::AddIOp::create(b, loc, l0, m);
-      ValueRange iter = step.getRegionIterArgs();
-      SmallVector<Value> p = loadLane(b, loc, iter[0], m, c);
-      SmallVector<Value> w = loadLane(b, loc, iter[1], m, c);
-      SmallVector<Value> xv = laneFeatures(b, loc, x, bi, t, lane, c);
-      SmallVector<Value> yb = laneFeatures(b, loc, dy, bi, t, lane, c);
-      SmallVector<Value> dxv = scanStepGrads(b, loc, c, p, xv, yb, inverse, w);
-      SmallVector<Value> cs, sn;
-      laneSinCos(b, loc, angles, bi, t, lane, k, cs, sn);
-      SmallVector<Value> gm = identity(b, loc, c);
-      applyGenerator(b, loc, c, cs, sn, gm);
-      // P_{t−1} = P_t·G_tᵀ; Ḡ_t = P_{t−1}ᵀ·W_t·P_t.
-      SmallVector<Value> prev = matmul(b, loc, c, p, gm, false, true);
-      SmallVector<Value> gBar = matmul(b, loc, c, prev, matmul(b, loc, c, w, p),
-                                       /*transposeX=*/true);
-      SmallVector<Value> aBar = givensAdjoint(b, loc, c, cs, sn, gm, gBar);
-      Value dxT = iter[2], daT = iter[3];
-      Value dxBase = arith::MulIOp::create(b, loc, m, cIdx);
-      for (int64_t q = 0; q < c; ++q)
-        dxT = tensor::InsertOp::create(
-            b, loc, castFloat(b, loc, dxv[q], elt), dxT,
-            ValueRange{t, arith::AddIOp::create(b, loc, dxBase, idx(q))});
-      Value daBase = arith::MulIOp::create(b, loc, m, kIdx);
-      for (int64_t j = 0; j < k; ++j)
-        daT = tensor::InsertOp::create(
-            b, loc, aBar[j], daT,
-            ValueRange{t, arith::AddIOp::create(b, loc, daBase, idx(j))});
-      scf::YieldOp::create(b, loc,
-                           ValueRange{storeLane(b, loc, iter[0], m, prev),
-                                      storeLane(b, loc, iter[1], m, w), dxT,
-                                      daT});
+      GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
+      SmallVector<Value> it(step.getRegionIterArgs());
+      lanes->backward(b, loc, s, x, dy, it[0], it[1], it[2], it[3],
+                      MutableArrayRef<Value>(it).drop_front(4));
+      scf::YieldOp::create(b, loc, it);
     }
     lt.yieldBlock(b, loc, 0, dxBlock, bwd.getResult(2));
     lt.yieldBlock(b, loc, 1, daBlock, bwd.getResult(3));

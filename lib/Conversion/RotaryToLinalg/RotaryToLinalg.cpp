@@ -15,18 +15,24 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type to) {
-  Type from = v.getType();
+  // `to` is an element type; a vector is cast lane by lane.
+  Type from = getElementTypeOrSelf(v.getType());
   if (from == to)
     return v;
+  auto like = [&](Type elt) -> Type {
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      return VectorType::get(vt.getShape(), elt);
+    return elt;
+  };
   unsigned fromWidth = cast<FloatType>(from).getWidth(),
            toWidth = cast<FloatType>(to).getWidth();
   if (fromWidth < toWidth)
-    return arith::ExtFOp::create(b, loc, to, v);
+    return arith::ExtFOp::create(b, loc, like(to), v);
   // f64 to a 16-bit type through f32: the direct truncation is a libcall
   // (__truncdfbf2) that the kernels are not linked with.
   if (fromWidth > 32 && toWidth < 32)
-    v = arith::TruncFOp::create(b, loc, b.getF32Type(), v);
-  return arith::TruncFOp::create(b, loc, to, v);
+    v = arith::TruncFOp::create(b, loc, like(b.getF32Type()), v);
+  return arith::TruncFOp::create(b, loc, like(to), v);
 }
 
 std::pair<Value, Value> lowering::rotatePair(OpBuilder &b, Location loc,

@@ -72,6 +72,52 @@ func.func @hdd_rope_grad_fused_givens(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x
 
 // -----
 
+// c = 16 > 8: the same two passes with a lane's matrices as [c, c] of
+// contiguous columns (P, W [16, 16, 16], checkpoints [T/64, 16, 16, 16]) and
+// each step a loop over the rotations rather than 120 unrolled ones. Pass 2
+// per lane: x̄ = Pᵀ·ȳ by column dot products, W += ȳ·(P·x)ᵀ column by
+// column, P̄ = W·P into a [16, 16] scratch, then the rotations last to first,
+// each giving ā_k by one reduction and undoing itself on P and P̄ (P ends as
+// P_{t−1}).
+// CHECK-LABEL: func.func @hdd_rope_grad_fused_givens_c16(
+// CHECK:       scf.forall
+// CHECK:         tensor.empty() : tensor<2x120xf32>
+// CHECK:         tensor.empty() : tensor<16x16xf32>
+// CHECK:         tensor.empty(%{{.*}}) : tensor<?x16x16x16xf32>
+// CHECK:         scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<?x16x16x16xf32>, tensor<2x120xf32>, tensor<16x16xf32>)
+// CHECK:           scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<2x120xf32>, tensor<16x16xf32>)
+// CHECK:           scf.if
+// CHECK:             tensor.insert_slice %{{.*}} [1, 16, 16, 16] [1, 1, 1, 1] : tensor<16x16x16xf32> into tensor<?x16x16x16xf32>
+// CHECK:         linalg.fill {{.*}} -> tensor<16x16x16xf32>
+// CHECK:         scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<16x16x16xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<2x120xf32>, tensor<16x16xf32>)
+// CHECK:           scf.if
+// CHECK:             linalg.copy
+// CHECK:           scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<16x16x16xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<2x120xf32>, tensor<16x16xf32>)
+// CHECK:             vector.reduction <add>
+// CHECK:             vector.transfer_write {{.*}} : vector<16xf32>, tensor<?x?xf32>
+// CHECK:             scf.for {{.*}} -> (tensor<16x16x16xf32>)
+// CHECK:             scf.for {{.*}} -> (tensor<16x16xf32>)
+// CHECK:             scf.for {{.*}} -> (tensor<2x120xf32>)
+// CHECK:             scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<16x16xf32>, index, tensor<?x?xf32>)
+// CHECK:               scf.for {{.*}} -> (tensor<16x16x16xf32>, tensor<16x16xf32>, vector<16xf32>, vector<16xf32>, index, tensor<?x?xf32>)
+// CHECK:                 vector.reduction <add>
+// CHECK:                 tensor.insert %{{.*}} : tensor<?x?xf32>
+// CHECK:                 vector.transfer_write {{.*}} : vector<16xf32>, tensor<16x16x16xf32>
+// CHECK:                 vector.transfer_write {{.*}} : vector<16xf32>, tensor<16x16xf32>
+// CHECK:         scf.forall.in_parallel
+// NOP-LABEL:   func.func @hdd_rope_grad_fused_givens_c16(
+// NOP-NOT:     tensor<?x?x?x?x16x16xf32>
+// NOP:         return
+func.func @hdd_rope_grad_fused_givens_c16(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x?x120xf32>,
+                                          %dy: tensor<?x?x?x?xf32>)
+    -> (tensor<?x?x?x?xf32>, tensor<?x?x?x?x120xf32>) {
+  %dx, %da = rotary.hdd_rope_grad %x, %a, %dy form = givens {chunk = 16 : i64}
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?x120xf32>
+  return %dx, %da : tensor<?x?x?x?xf32>, tensor<?x?x?x?x120xf32>
+}
+
+// -----
+
 // The exp form with bf16 data: data are widened on load, x̄ narrowed on
 // store; the generator's adjoint squares (A, L) together in one loop.
 // CHECK-LABEL: func.func @hdd_rope_grad_fused_exp_bf16(

@@ -193,33 +193,40 @@ func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x
 // -----
 
 // c = 32, the largest chunk the verifier accepts (kMaxChunk): 16 lanes per
-// task (P [1024, 16], 64 KB), all 496 Givens angles per token unrolled
-// (each cos/sin a polynomial), x and y at lane·32 + q.
+// task with P [16, 32, 32] (a lane's columns contiguous). A step does not
+// unroll the 496 rotations: cos/sin of the lane's angles by one loop into a
+// [2, 496] buffer, then a loop nest over the pairs (i, j) with column i in
+// a vector<32> register across the loop over j, then y = P·x as a loop of
+// vector FMAs over the columns, stored as one vector.
 // CHECK-LABEL: func.func @hdd_rope_fused_givens_c32(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x64xf32>, %[[A:[^:]*]]: tensor<?x?x?x2x496xf32>)
 // CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]]
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}})
-// CHECK:         tensor.empty() : tensor<1024x16xf32>
-// CHECK:         %[[SCAN:.*]]:2 = scf.for
-// CHECK-NEXT:      scf.for {{.*}} -> (tensor<1024x16xf32>, tensor<?x?xf32>)
-// CHECK-COUNT-496:   math.roundeven %{{.*}} : f64
-// CHECK-NOT:         math.roundeven
-// CHECK-NOT:         math.cos
-// CHECK-COUNT-32:    tensor.extract %[[X3]]
-// CHECK-NOT:         tensor.extract %[[X3]]
-// CHECK-COUNT-32:    tensor.insert %{{.*}} : tensor<?x?xf32>
-// CHECK-NOT:         tensor.insert
-// CHECK:             scf.yield
+// CHECK:         linalg.generic {{.*}} outs(%{{.*}} : tensor<16x32x32xf32>)
+// CHECK:         %[[TRIG:.*]] = tensor.empty() : tensor<2x496xf32>
+// CHECK:         %[[SCAN:.*]]:3 = scf.for {{.*}} -> (tensor<16x32x32xf32>, tensor<?x?xf32>, tensor<2x496xf32>)
+// CHECK-NEXT:      scf.for {{.*}} -> (tensor<16x32x32xf32>, tensor<?x?xf32>, tensor<2x496xf32>)
+// CHECK:             scf.for {{.*}} -> (tensor<2x496xf32>)
+// CHECK:               math.roundeven %{{.*}} : f64
+// CHECK-NOT:           math.roundeven
+// CHECK-NOT:           math.cos
+// CHECK:             scf.for {{.*}} -> (tensor<16x32x32xf32>, index)
+// CHECK:               vector.transfer_read {{.*}} : tensor<16x32x32xf32>, vector<32xf32>
+// CHECK:               scf.for {{.*}} -> (tensor<16x32x32xf32>, vector<32xf32>, index)
+// CHECK:                 vector.transfer_read {{.*}} : tensor<16x32x32xf32>, vector<32xf32>
+// CHECK:                 vector.transfer_write {{.*}} : vector<32xf32>, tensor<16x32x32xf32>
+// CHECK:               vector.transfer_write {{.*}} : vector<32xf32>, tensor<16x32x32xf32>
+// CHECK:             scf.for {{.*}} -> (vector<32xf32>)
+// CHECK:               tensor.extract %[[X3]]
+// CHECK:               math.fma {{.*}} : vector<32xf32>
+// CHECK:             vector.transfer_write {{.*}} : vector<32xf32>, tensor<?x?xf32>
 // CHECK:         tensor.parallel_insert_slice %[[SCAN]]#1 into %{{.*}} : tensor<?x?xf32> into tensor<?x?x?xf32>
 // NOALLOC-LABEL: func.func @hdd_rope_fused_givens_c32(
-// NOALLOC:       scf.for %
-// NOALLOC-NOT:     tensor.empty
-// NOALLOC-NOT:     bufferization.alloc_tensor
-// NOALLOC-NOT:     tensor.from_elements
-// NOALLOC:         scf.yield
-// NOALLOC:         scf.yield
-// NOALLOC-NEXT:  }
-// NOALLOC-NEXT:  scf.forall.in_parallel
+// NOALLOC:       tensor.empty() : tensor<2x496xf32>
+// NOALLOC-NOT:   tensor.empty
+// NOALLOC-NOT:   bufferization.alloc_tensor
+// NOALLOC-NOT:   tensor.from_elements
+// NOALLOC:       scf.forall.in_parallel
 func.func @hdd_rope_fused_givens_c32(%x: tensor<?x?x?x64xf32>, %a: tensor<?x?x?x2x496xf32>) -> tensor<?x?x?x64xf32> {
   %y = rotary.hdd_rope %x, %a form = givens {chunk = 32 : i64} : tensor<?x?x?x64xf32>, tensor<?x?x?x2x496xf32>
   return %y : tensor<?x?x?x64xf32>
