@@ -17,7 +17,6 @@
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/AsmParser/AsmParserState.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -34,6 +33,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -285,6 +285,32 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
   return true;
 }
 
+namespace {
+/// LLVM's O3 pipeline without its loop unroller. The CPU schedule already
+/// unrolled what pays (register blocks, c-sized HDD loops); LLVM's partial
+/// and run-time unrolling of the remaining loops took half of the IR
+/// optimiser's time and doubled the code that instruction selection, Loop
+/// Strength Reduction and register allocation then work through
+/// (docs/benchmarks.md, compile time), for no measured speed. The loop
+/// vectoriser, with its interleaving, and the SLP vectoriser stay.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder builder(&machine, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
+      .run(module, mam);
+}
+} // namespace
+
 /// Builds the bundle of the main buffer of `sm` into `dir` (which must exist
 /// and be empty).
 LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
@@ -379,11 +405,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   }
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(triple);
-  if (llvm::Error e =
-          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
-    error = "rotary: LLVM optimisation failed: " + llvm::toString(std::move(e));
-    return failure();
-  }
+  optimizeModule(*llvmModule, *machine);
 
   SmallString<256> cpuDir(dir);
   llvm::sys::path::append(cpuDir, "cpu");
