@@ -505,7 +505,13 @@ Value rowTileKernel(
   SmallVector<OpFoldResult> offs = {row, head, zero};
   SmallVector<OpFoldResult> sizes = {rows, one, dO};
   SmallVector<OpFoldResult> strides = {one, one, one};
-  Value yInit = emptyOf(b, loc, {rows, dO}, elt);
+  // Each branch below writes a tensor.empty of its own: with one shared by
+  // both, empty-tensor elimination can turn only one of them into the
+  // output slice, and which one depended on pointer order (the compiler's
+  // output changed from run to run).
+  auto yInit = [&](OpBuilder &eb, Location el) {
+    return emptyOf(eb, el, {rows, dO}, elt);
+  };
   AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
   // Transpose back the `rows` valid columns (the slice bounds the loops).
   auto scalarStore = [&](OpBuilder &sb, Location sl) -> Value {
@@ -513,9 +519,10 @@ Value rowTileKernel(
         sb, sl, t, SmallVector<OpFoldResult>{zero, zero},
         SmallVector<OpFoldResult>{dO, rows},
         SmallVector<OpFoldResult>{one, one});
+    Value init = yInit(sb, sl);
     return linalg::GenericOp::create(
-               sb, sl, TypeRange{yInit.getType()}, ValueRange{valid},
-               ValueRange{yInit},
+               sb, sl, TypeRange{init.getType()}, ValueRange{valid},
+               ValueRange{init},
                SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
                                       AffineMap::get(2, 0, {r, f}, ctx)},
                SmallVector<utils::IteratorType>(2,
@@ -529,7 +536,8 @@ Value rowTileKernel(
   // registers, narrowed, stored as contiguous row pieces.
   auto blockStore = [&](OpBuilder &bb, Location bl) -> Value {
     return forFeatureBlocks(
-        bb, bl, d, yInit, [&](OpBuilder &lb, Location l, Value fb, Value y) {
+        bb, bl, d, yInit(bb, bl),
+        [&](OpBuilder &lb, Location l, Value fb, Value y) {
           return forRowBlocks(
               lb, l, y, [&](OpBuilder &rbb, Location rl, Value r0, Value y) {
                 SmallVector<Value> feats;

@@ -81,8 +81,8 @@
 // The valid rows, narrowed while transposing back, stored into the slice
 // (D = 4 is not a multiple of 16: scalar transposes only, no scf.if).
 // CHECK-NOT:     scf.if
-// CHECK-NEXT:    %[[YE:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x4xbf16>
 // CHECK-NEXT:    %[[VALID:.*]] = tensor.extract_slice %[[CHAIN]][0, 0] [4, %[[ROWS]]] [1, 1] : tensor<4x64xf32> to tensor<4x?xf32>
+// CHECK-NEXT:    %[[YE:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x4xbf16>
 // CHECK-NEXT:    %[[NARROW:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%[[VALID]] : tensor<4x?xf32>) outs(%[[YE]] : tensor<?x4xbf16>)
 // CHECK-NEXT:    ^bb0(%[[IN2:[^:]*]]: f32, %{{.*}}: bf16):
 // CHECK-NEXT:      %[[NW:.*]] = arith.truncf %[[IN2]] : f32 to bf16
