@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Compiler/Compiler.h"
+#include "Codegen.h"
 #include "rotary/Bundle/Manifest.h"
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 #include "rotary/Pipelines/Pipelines.h"
@@ -285,32 +286,6 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
   return true;
 }
 
-namespace {
-/// LLVM's O3 pipeline without its loop unroller. The CPU schedule already
-/// unrolled what pays (register blocks, c-sized HDD loops); LLVM's partial
-/// and run-time unrolling of the remaining loops took half of the IR
-/// optimiser's time and doubled the code that instruction selection, Loop
-/// Strength Reduction and register allocation then work through
-/// (docs/benchmarks.md, compile time), for no measured speed. The loop
-/// vectoriser, with its interleaving, and the SLP vectoriser stay.
-void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PipelineTuningOptions tuning;
-  tuning.LoopUnrolling = false;
-  llvm::PassBuilder builder(&machine, tuning);
-  builder.registerModuleAnalyses(mam);
-  builder.registerCGSCCAnalyses(cgam);
-  builder.registerFunctionAnalyses(fam);
-  builder.registerLoopAnalyses(lam);
-  builder.crossRegisterProxies(lam, fam, cgam, mam);
-  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
-      .run(module, mam);
-}
-} // namespace
-
 /// Builds the bundle of the main buffer of `sm` into `dir` (which must exist
 /// and be empty).
 LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
@@ -389,23 +364,14 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   const llvm::Target *target = targetOf(triple, error);
   if (!target)
     return failure();
-  std::string cpu =
-      opt.cpu == "host" ? llvm::sys::getHostCPUName().str() : opt.cpu;
-  std::string features;
+  compiler::codegen::CpuTarget cpu{
+      triple, target,
+      opt.cpu == "host" ? llvm::sys::getHostCPUName().str() : opt.cpu, ""};
+  std::string &features = cpu.features;
   if (opt.cpu == "host")
     for (const auto &f : llvm::sys::getHostCPUFeatures())
       features += (features.empty() ? "" : ",") +
                   std::string(f.second ? "+" : "-") + f.first().str();
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine) {
-    error = "rotary: LLVM does not know the CPU '" + cpu + "'";
-    return failure();
-  }
-  llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(triple);
-  optimizeModule(*llvmModule, *machine);
 
   SmallString<256> cpuDir(dir);
   llvm::sys::path::append(cpuDir, "cpu");
@@ -413,25 +379,13 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     error = "rotary: cannot create " + cpuDir.str().str() + ": " + ec.message();
     return failure();
   }
-  SmallString<256> object(cpuDir), library(dir), linkLog(cpuDir);
-  llvm::sys::path::append(object, "kernels.o");
+  SmallVector<std::string> objects;
+  if (!compiler::codegen::emitObjects(std::move(llvmModule), cpu, cpuDir,
+                                      objects, error))
+    return failure();
+  SmallString<256> library(dir), linkLog(cpuDir);
   llvm::sys::path::append(library, bundle::kCpuLibrary);
   llvm::sys::path::append(linkLog, "link.log");
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(object, ec);
-    if (ec) {
-      error = "rotary: cannot write " + object.str().str();
-      return failure();
-    }
-    llvm::legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, os, nullptr,
-                                     llvm::CodeGenFileType::ObjectFile)) {
-      error = "rotary: LLVM cannot emit an object file for " + triple.str();
-      return failure();
-    }
-    codegen.run(*llvmModule);
-  }
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc) {
     error = "rotary: no C compiler driver 'cc' on PATH to link the kernel "
@@ -440,8 +394,9 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   }
   // libomp runs the parallel loops (Debian's libomp5-22; its soname is on
   // the default library path).
-  SmallVector<StringRef> args = {*cc,   "-shared",       "-o", library, object,
-                                 "-lm", "-l:libomp.so.5"};
+  SmallVector<StringRef> args = {*cc, "-shared", "-o", library};
+  llvm::append_range(args, objects);
+  args.append({"-lm", "-l:libomp.so.5"});
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog),
                                           StringRef(linkLog)};
   std::string execError;
@@ -452,7 +407,8 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
             (log ? "\n" + (*log)->getBuffer().str() : "");
     return failure();
   }
-  llvm::sys::fs::remove(object);
+  for (const std::string &object : objects)
+    llvm::sys::fs::remove(object);
   llvm::sys::fs::remove(linkLog);
 
   manifest.cpuLibrary = bundle::kCpuLibrary;
@@ -463,7 +419,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     if (f.starts_with("+"))
       enabled += (enabled.empty() ? "" : ",") + f.str();
   manifest.cpuTarget =
-      triple.str() + " " + cpu + (enabled.empty() ? "" : " " + enabled);
+      triple.str() + " " + cpu.cpu + (enabled.empty() ? "" : " " + enabled);
   // The digest of the manifest and the linked library (Manifest.h), which
   // the runtime recomputes on load to refuse a bundle edited since.
   auto libraryBytes = llvm::MemoryBuffer::getFile(
