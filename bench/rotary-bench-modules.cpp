@@ -117,9 +117,8 @@ int main(int argc, char **argv) {
   }
   if (quick)
     repeats = 3;
-  // LibTorch keeps its default thread count (one on Debian's build): its
-  // OpenMP runtime (libgomp) and the kernels' (libomp) busy-wait against
-  // each other when both use every core (docs/benchmarks.md).
+  // LibTorch keeps its default thread count (one on Debian's build); the
+  // kernels' teams use every core (docs/benchmarks.md, threads).
   torch::manual_seed(0);
   gbps = copyBandwidth();
   std::printf("copy bandwidth %.1f GB/s, %d threads, median of %d\n", gbps,

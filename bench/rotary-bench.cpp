@@ -127,11 +127,11 @@ Timing timeIt(const std::function<void()> &fn, int warm, int reps) {
   return r;
 }
 
-/// The kernels run their parallel loops on LLVM's libomp, LibTorch on GNU
-/// libgomp: two thread pools on the same cores. libomp's idle workers spin
-/// for KMP_BLOCKTIME (200 ms by default) after a parallel region, so every
-/// switch between the two waits that long first: neither side is timed
-/// while the other's threads still spin.
+/// LibTorch's matrix products run on OpenBLAS's own threads, which spin a
+/// while after a call, and libgomp's workers (LibTorch's other ops and the
+/// kernels) spin briefly after a parallel region: every switch between
+/// eager and compiled code waits first, so neither side is timed while the
+/// other's threads still spin.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
 
 std::string shapeStr(at::IntArrayRef s) {
@@ -1339,7 +1339,7 @@ int main(int argc, char **argv) {
   Machine m;
   const int hw = static_cast<int>(std::thread::hardware_concurrency());
   // LibTorch's own default can be lower than the core count (it counts
-  // physical cores with cpuinfo); the kernels' libomp uses every hardware
+  // physical cores with cpuinfo); the kernels' teams use every hardware
   // thread, so eager gets the same number unless told otherwise.
   const int torchDefault = torch::get_num_threads();
   torch::set_num_threads(o.torchThreads > 0 ? o.torchThreads : hw);

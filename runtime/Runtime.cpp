@@ -14,14 +14,17 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstring>
-#include <sys/stat.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <unordered_map>
 
 using namespace rotary;
@@ -409,7 +412,64 @@ void checkCpuTarget(const std::string &dir, const std::string &target) {
 #endif
 }
 
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+/// Threads of the kernels' teams: ROTARY_NUM_THREADS when set, else every
+/// processor. Not omp_get_max_threads(): LibTorch sets that to its own
+/// intra-op count, one thread by default in Debian's build, and a training
+/// step ran faster with the kernels on every core while LibTorch's ops keep
+/// theirs (docs/benchmarks.md, threads).
+int kernelThreads() {
+  static const int threads = [] {
+    if (const char *v = std::getenv("ROTARY_NUM_THREADS")) {
+      char *end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      if (end != v && *end == '\0' && n > 0 && n <= 4096)
+        return int(n);
+    }
+    return omp_get_num_procs();
+  }();
+  return threads;
+}
+
+/// The runtime's own launcher: one contiguous range per thread of a team
+/// of GCC's libgomp, the OpenMP runtime Debian's LibTorch runs its CPU ops
+/// on, so the process has one pool of threads rather than two that spin
+/// against each other (static schedule, as the kernels' loops had under
+/// OpenMP). Inside a parallel region (nested parallelism is off by
+/// default) the team has one thread and the body runs whole on the caller.
+void openmpParallelFor(ParallelBody body, void *ctx, int64_t n) {
+  if (n <= 0)
+    return;
+  if (n == 1) {
+    body(ctx, 0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(kernelThreads())
+  {
+    int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t begin = n * t / threads, end = n * (t + 1) / threads;
+    if (begin < end)
+      body(ctx, begin, end);
+  }
+}
+
+std::atomic<ParallelFor> currentLauncher{nullptr};
+
+/// What every loaded library's `rotary_parallel_for` points to, so that
+/// setParallelFor also reaches bundles loaded before it.
+void dispatchParallelFor(ParallelBody body, void *ctx, int64_t n) {
+  ParallelFor launcher = currentLauncher.load(std::memory_order_acquire);
+  (launcher ? launcher : openmpParallelFor)(body, ctx, n);
+}
+
 } // namespace
+
+void runtime::setParallelFor(ParallelFor launcher) {
+  currentLauncher.store(launcher, std::memory_order_release);
+}
 
 Error::Error(Kind kind, const std::string &message)
     : std::runtime_error(message), kind_(kind) {}
@@ -519,6 +579,10 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
       loadError(dir, "cannot open its CPU library " + m.cpuLibrary + ": " +
                          (why ? why : "unknown dlopen error"));
     }
+    // The kernels' parallel loops call through this slot (Manifest.h); a
+    // library compiled without parallel loops has none.
+    if (void *slot = ::dlsym(impl->handle, bundle::kParallelForSymbol))
+      *static_cast<ParallelFor *>(slot) = &dispatchParallelFor;
     for (size_t i = 0; i < m.entries.size(); ++i) {
       ::dlerror();
       void *symbol = ::dlsym(impl->handle, m.entries[i].symbol.c_str());

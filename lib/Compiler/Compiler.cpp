@@ -392,11 +392,11 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
             "library (install gcc)";
     return failure();
   }
-  // libomp runs the parallel loops (Debian's libomp5-22; its soname is on
-  // the default library path).
+  // No threading runtime: parallel loops call the launcher the loading
+  // runtime installs (rotary-outline-parallel-loops).
   SmallVector<StringRef> args = {*cc, "-shared", "-o", library};
   llvm::append_range(args, objects);
-  args.append({"-lm", "-l:libomp.so.5"});
+  args.push_back("-lm");
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog),
                                           StringRef(linkLog)};
   std::string execError;

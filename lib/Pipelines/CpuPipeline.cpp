@@ -315,6 +315,8 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
               "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-"
               "casts,canonicalize");
+  if (options.parallel)
+    pm.addPass(createRotaryOutlineParallelLoops());
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPackEntryPoints());
 }

@@ -144,16 +144,24 @@ func.func @static_givens(%x: tensor<3x4xf32>, %angles: tensor<2xf32>) -> tensor<
 // SYMS-DAG: {{^[0-9a-f]+}} T rotary_entry_fam_step{{$}}
 // SYMS-DAG: {{^[0-9a-f]+}} T rotary_entry_static_givens{{$}}
 // SYMS-NOT: rotary_entry_helper
+// The parallel loops' launcher slot, which the runtime fills on load.
+// SYMS-DAG: {{^[0-9a-f]+}} B rotary_parallel_for{{$}}
 
 // The library needs nothing from MLIR's runtime libraries (memrefCopy of
-// runner-utils, the _mlir_* helpers): only libc / libm (and libomp for the
-// parallel loops).
+// runner-utils, the _mlir_* helpers) nor an OpenMP runtime (the parallel
+// loops call the launcher): only libc / libm.
 // UNDEF-NOT: memrefCopy
 // UNDEF-NOT: mlir
 // UNDEF-NOT: MLIR
+// UNDEF-NOT: kmpc
+// UNDEF-NOT: GOMP
+// UNDEF-NOT: omp_
 // UNDEF: U malloc
 // UNDEF-NOT: memrefCopy
 // UNDEF-NOT: mlir
+// UNDEF-NOT: kmpc
+// UNDEF-NOT: GOMP
+// UNDEF-NOT: omp_
 
 // LS:      cpu
 // LS-NEXT: manifest.json

@@ -97,6 +97,45 @@ TEST_F(RuntimeTest, AddOne) {
   EXPECT_EQ(shapes, std::vector<Shape>{{5}});
 }
 
+TEST_F(RuntimeTest, ParallelLoops) {
+  // The runtime fills the library's launcher slot on load: its own OpenMP
+  // team by default; a launcher set with setParallelFor from then on, also
+  // for bundles loaded before; its own again after nullptr.
+  const int64_t n = 1001;
+  std::vector<float> x(n), y(n, -1), twice(n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = float(i) - 7.5f;
+    twice[i] = 2 * x[i];
+  }
+  b().call("parallel_double", {f32(x)}, {f32(y)});
+  EXPECT_EQ(y, twice);
+
+  static std::atomic<int> launches;
+  static std::atomic<int64_t> covered;
+  launches = 0;
+  covered = 0;
+  // Three ranges, last first: the kernel may not assume an order.
+  setParallelFor([](ParallelBody body, void *ctx, int64_t count) {
+    ++launches;
+    for (int64_t k = 2; k >= 0; --k) {
+      int64_t begin = count * k / 3, end = count * (k + 1) / 3;
+      covered += end - begin;
+      body(ctx, begin, end);
+    }
+  });
+  std::fill(y.begin(), y.end(), -1.0f);
+  b().call("parallel_double", {f32(x)}, {f32(y)});
+  EXPECT_EQ(y, twice);
+  EXPECT_EQ(launches.load(), 1);
+  EXPECT_EQ(covered.load(), n);
+
+  setParallelFor(nullptr);
+  std::fill(y.begin(), y.end(), -1.0f);
+  b().call("parallel_double", {f32(x)}, {f32(y)});
+  EXPECT_EQ(y, twice);
+  EXPECT_EQ(launches.load(), 1);
+}
+
 TEST_F(RuntimeTest, EmptyTensors) {
   // Zero elements: a null data pointer is fine.
   TensorRef x(nullptr, DType::F32, {0}), y(nullptr, DType::F32, {0});

@@ -112,3 +112,28 @@ int32_t rotary_test_status_negative(void **args) {
   (void)args;
   return -2;
 }
+
+/* The launcher slot of the bundle ABI (Manifest.h), which the runtime fills
+ * when it loads the library; parallel_double runs its loop through it the
+ * way compiled kernels do (rotary-outline-parallel-loops). */
+typedef void (*ParallelBody)(void *ctx, int64_t begin, int64_t end);
+typedef void (*ParallelFor)(ParallelBody body, void *ctx, int64_t n);
+ParallelFor rotary_parallel_for = 0;
+
+static void doubleRange(void *ctx, int64_t begin, int64_t end) {
+  void **args = ctx;
+  const MemRefF32x1 *x = args[0], *y = args[1];
+  for (int64_t i = begin; i < end; ++i)
+    y->aligned[y->offset + i * y->strides[0]] =
+        2.0f * x->aligned[x->offset + i * x->strides[0]];
+}
+
+/* parallel_double(x: f32 [?]) -> y: f32 [x.0] */
+int32_t rotary_test_parallel_double(void **args) {
+  const MemRefF32x1 *x = args[0];
+  if (rotary_parallel_for)
+    rotary_parallel_for(doubleRange, args, x->sizes[0]);
+  else
+    doubleRange(args, 0, x->sizes[0]);
+  return 0;
+}

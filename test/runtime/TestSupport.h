@@ -123,6 +123,9 @@ inline bundle::Manifest testManifest() {
             {spec("y", DType::I64, {Dim::sameAs(0, 0)})}),
       entry("status_7", "rotary_test_status_7", {}, {}, {"the only check"}),
       entry("status_negative", "rotary_test_status_negative", {}, {}),
+      entry("parallel_double", "rotary_test_parallel_double",
+            {spec("x", DType::F32, {Dim::dynamic()})},
+            {spec("y", DType::F32, {Dim::sameAs(0, 0)})}),
   };
   return m;
 }

@@ -16,6 +16,14 @@
 // success, or k > 0 when run-time check k (1-based index into
 // `Entry::checks`) failed; the kernel then computes nothing out of bounds.
 //
+// Threads: the kernels run their parallel loops through the launcher in
+// the library's global `void *rotary_parallel_for` (kParallelForSymbol), a
+//   void (*)(void (*body)(void *ctx, int64_t begin, int64_t end),
+//            void *ctx, int64_t n)
+// that must run body over a partition of [0, n) into ranges, on any
+// threads, and return when all are done. The runtime sets it on load; while
+// it is null, a kernel runs body(ctx, 0, n) on the calling thread.
+//
 // Integrity: `content_hash` is the contentHash() below of the manifest and
 // the libraries it names. The compiler writes it once the library is
 // linked; the runtime recomputes it on every load and refuses a bundle whose
@@ -44,6 +52,7 @@ constexpr int kFormatVersion = 1;
 constexpr const char *kFormatName = "rotary-bundle";
 constexpr const char *kManifestFile = "manifest.json";
 constexpr const char *kCpuLibrary = "cpu/kernels.so";
+constexpr const char *kParallelForSymbol = "rotary_parallel_for";
 
 enum class DType { F32, F16, BF16, F64, I32, I64 };
 

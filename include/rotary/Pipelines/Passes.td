@@ -61,6 +61,27 @@ def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def RotaryOutlineParallelLoops
+    : Pass<"rotary-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Parallel loops as calls to the host's parallel-for";
+  let description = [{
+    Runs after the conversion to the LLVM dialect. Every omp.parallel holding
+    one omp.wsloop (what convert-scf-to-openmp makes of the kernels'
+    scf.parallel loops) becomes a call: the loop body is outlined into
+    `void @F_parN(ptr ctx, i64 begin, i64 end)`, which runs iterations
+    [begin, end) of the loop nest flattened to one index, the values it uses
+    from the kernel are passed in a struct behind `ctx`, and the kernel
+    calls the launcher in the global `rotary_parallel_for`,
+    `void (*)(void (*body)(ptr, i64, i64), ptr ctx, i64 n)`, which the
+    runtime sets when it loads the library (its own thread pool, or
+    LibTorch's intra-op pool in the torch glue). While the global is null
+    the body runs on the calling thread. So the kernels carry no OpenMP
+    runtime of their own: in a training step they share the threads of the
+    LibTorch ops around them instead of competing with a second pool.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def RotaryForwardOutputs : Pass<"rotary-forward-outputs",
                                 "::mlir::func::FuncOp"> {
   let summary = "Compute into an output argument instead of copying to it";

@@ -26,8 +26,8 @@ struct CpuPipelineOptions
       llvm::cl::init(true)};
   Option<bool> parallel{
       *this, "parallel",
-      llvm::cl::desc("Run outer loops on threads (OpenMP; the kernel library "
-                     "then needs libomp)"),
+      llvm::cl::desc("Run outer loops on threads (through the launcher the "
+                     "runtime installs: rotary-outline-parallel-loops)"),
       llvm::cl::init(true)};
   Option<bool> gradients{
       *this, "gradients",

@@ -105,6 +105,21 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+/// What runs the kernels' parallel loops: body(ctx, begin, end) must be
+/// called over ranges that partition [0, n), on any threads, and all must
+/// have returned when the launcher returns (bundle ABI, Manifest.h).
+using ParallelBody = void (*)(void *ctx, int64_t begin, int64_t end);
+using ParallelFor = void (*)(ParallelBody body, void *ctx, int64_t n);
+
+/// Sets the launcher every loaded bundle uses from now on (bundles loaded
+/// before included); nullptr restores the runtime's own: one range per
+/// thread of an OpenMP team of GNU libgomp (the runtime Debian's LibTorch
+/// runs its CPU ops on, so a process holds one pool of threads, not two
+/// competing ones) with ROTARY_NUM_THREADS threads, every processor when
+/// unset. An application with a pool of its own (TBB, a task system) can
+/// run the kernels there instead.
+ROTARY_RUNTIME_API void setParallelFor(ParallelFor launcher);
+
 } // namespace rotary::runtime
 
 #endif // ROTARY_RUNTIME_RUNTIME_H
