@@ -180,4 +180,8 @@ int rotary_bundle_output_shape(const rotary_bundle *bundle, const char *entry,
 
 const char *rotary_last_error(void) { return lastError.c_str(); }
 
+void rotary_set_parallel_for(rotary_parallel_for launcher) {
+  rotary::runtime::setParallelFor(launcher);
+}
+
 } // extern "C"

@@ -47,6 +47,37 @@ TEST_F(CApi, LoadErrors) {
   rotary_bundle_free(nullptr);
 }
 
+TEST_F(CApi, ParallelFor) {
+  // A launcher from C runs the kernels' parallel loops; NULL restores the
+  // runtime's own.
+  rotary_bundle *b = nullptr;
+  ASSERT_EQ(rotary_bundle_load(bundleDir.c_str(), &b), ROTARY_OK);
+  float x[5] = {1, 2, 3, 4, 5}, y[5] = {0};
+  int64_t shape[1] = {5};
+  rotary_tensor in{x, ROTARY_F32, ROTARY_DEVICE_CPU, 1, shape, nullptr};
+  rotary_tensor out{y, ROTARY_F32, ROTARY_DEVICE_CPU, 1, shape, nullptr};
+  static int launches;
+  launches = 0;
+  rotary_set_parallel_for([](rotary_parallel_body body, void *ctx, int64_t n) {
+    ++launches;
+    for (int64_t i = n - 1; i >= 0; --i) // one element at a time, backwards
+      body(ctx, i, i + 1);
+  });
+  EXPECT_EQ(rotary_bundle_call(b, "parallel_double", &in, 1, &out, 1),
+            ROTARY_OK)
+      << rotary_last_error();
+  EXPECT_EQ(launches, 1);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(y[i], 2 * x[i]);
+  rotary_set_parallel_for(nullptr);
+  std::memset(y, 0, sizeof y);
+  EXPECT_EQ(rotary_bundle_call(b, "parallel_double", &in, 1, &out, 1),
+            ROTARY_OK);
+  EXPECT_EQ(launches, 1);
+  EXPECT_EQ(y[4], 10.0f);
+  rotary_bundle_free(b);
+}
+
 TEST_F(CApi, CallErrors) {
   rotary_bundle *b = nullptr;
   ASSERT_EQ(rotary_bundle_load(bundleDir.c_str(), &b), ROTARY_OK);

@@ -94,6 +94,16 @@ rotary_bundle_output_shape(const rotary_bundle *bundle, const char *entry,
  * the next rotary_* call on the same thread. */
 ROTARY_C_API const char *rotary_last_error(void);
 
+/* What runs the kernels' parallel loops (rotary::runtime::setParallelFor):
+ * `launcher` must call body(ctx, begin, end) over ranges that partition
+ * [0, n), on any threads, and return when all have returned. NULL restores
+ * the runtime's own (a libgomp team of ROTARY_NUM_THREADS threads, every
+ * processor when unset). Applies to bundles loaded before and after. */
+typedef void (*rotary_parallel_body)(void *ctx, int64_t begin, int64_t end);
+typedef void (*rotary_parallel_for)(rotary_parallel_body body, void *ctx,
+                                    int64_t n);
+ROTARY_C_API void rotary_set_parallel_for(rotary_parallel_for launcher);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
