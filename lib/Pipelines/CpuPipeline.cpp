@@ -284,14 +284,17 @@ void rotary::buildCpuFrontPipeline(OpPassManager &pm,
 
 void rotary::buildCpuBackPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
-  pm.addPass(createConvertRotaryToLinalg());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
   RotaryCpuConfigureOptions schedule;
   schedule.vectorBits = options.vectorBits;
   schedule.registerRows = options.registerRows;
   schedule.registerCols = options.registerCols;
   schedule.rowsPerTask = options.rowsPerTask;
+  // Once for the ops the lowering tiles by construction (attention), once
+  // for the structured ops it leaves whole.
+  pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
+  pm.addPass(createConvertRotaryToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
   pm.addNestedPass<func::FuncOp>(createRotaryCpuSchedule());
   pm.addPass(createRotaryApproximateMath());

@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "rotary/Conversion/Passes.h"
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -114,6 +116,25 @@ struct CpuConfigurePass
     int64_t task = rowsPerTask ? rowsPerTask : 16 * rows;
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
+    // Attention (before the lowering): its contractions are tile pairs of
+    // `query` rows and `key` columns, sized to whole register blocks: 8
+    // blocks of rows, and keys in whole blocks of at least 64.
+    if (attentionQueryTile < 0 || attentionKeyTile < 0) {
+      getOperation().emitError(
+          "rotary-cpu-configure: attention tiles must not be negative");
+      return signalPassFailure();
+    }
+    int64_t queryTile = attentionQueryTile ? attentionQueryTile : 8 * rows;
+    int64_t keyTile =
+        attentionKeyTile ? attentionKeyTile : llvm::divideCeil(64, cols) * cols;
+    getOperation().walk([&](Operation *op) {
+      if (isa<AttentionOp, AttentionGradOp>(op) && !op->hasAttr(kTilesAttr))
+        op->setAttr(
+            kTilesAttr,
+            b.getDictionaryAttr(
+                {b.getNamedAttr("query", b.getI64IntegerAttr(queryTile)),
+                 b.getNamedAttr("key", b.getI64IntegerAttr(keyTile))}));
+    });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))
         return;

@@ -3,6 +3,7 @@
 // RUN: rotary-opt %s -rotary-cpu-configure=vector-bits=128 -split-input-file | FileCheck %s --check-prefix=SSE
 // RUN: rotary-opt %s "-rotary-cpu-configure=register-rows=4 register-cols=32 rows-per-task=8" -split-input-file | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not rotary-opt %s -rotary-cpu-configure=vector-bits=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
+// RUN: rotary-opt %s "-rotary-cpu-configure=attention-query-tile=24 attention-key-tile=128" -split-input-file | FileCheck %s --check-prefix=TILES
 // RUN: not rotary-opt %s -rotary-cpu-configure=register-rows=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
@@ -161,4 +162,35 @@ func.func @runtime_width(%x: tensor<?x64xf32>, %w: tensor<64x?xf32>,
     linalg.yield %s : f32
   } -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+// Before the lowering: the tile sizes of attention and its gradient, 8
+// register blocks of queries and keys in whole register blocks of at least
+// 64 (one 64-column block on AVX-512, four of 16 on AVX2, eight of 8 with
+// SSE), so the lowering's contractions get full blocks. An op that already
+// has its tiles keeps them.
+// AVX512-LABEL: func.func @attention_tiles(
+// AVX512:       rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX512:       rotary.attention_grad {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX512:       rotary.attention {{.*}}rotary.tiles = {key = 8 : i64, query = 4 : i64}
+// AVX2-LABEL:   func.func @attention_tiles(
+// AVX2:         rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// SSE-LABEL:    func.func @attention_tiles(
+// SSE:          rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// OVERRIDE-LABEL: func.func @attention_tiles(
+// OVERRIDE:     rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 32 : i64}
+// TILES-LABEL:  func.func @attention_tiles(
+// TILES:        rotary.attention {{.*}}rotary.tiles = {key = 128 : i64, query = 24 : i64}
+func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
+                           %v: tensor<1x2x9x8xf32>, %do: tensor<1x2x9x8xf32>)
+    -> (tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {
+  %o, %lse = rotary.attention %q, %k, %v {causal}
+      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  %dq, %dk, %dv = rotary.attention_grad %q, %k, %v, %o, %lse, %do {causal}
+      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
+  %o2, %lse2 = rotary.attention %q, %k, %v {causal, rotary.tiles = {query = 4 : i64, key = 8 : i64}}
+      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  return %o, %dq, %dk, %o2 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
 }

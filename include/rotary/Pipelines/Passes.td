@@ -152,6 +152,13 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
       remainder is tiled again into blocks of that many columns (one
       vector), so that fewer than `tail_cols` columns run as scalar code.
 
+    Run before convert-rotary-to-linalg, it also records on every
+    rotary.attention and rotary.attention_grad the tile sizes its lowering
+    needs (`rotary.tiles = {query, key}`: the rows and columns of each
+    tile pair's contractions), 8 register blocks of rows and keys in whole
+    register blocks of at least 64; the lowering carries no tile size of
+    its own.
+
     The sizes come from the vector width of the target (`vector-bits`, which
     the compiler reads from the CPU it compiles for: 512 with AVX-512, 256
     with AVX2) and can be overridden for experiments.
@@ -165,6 +172,12 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
            "Columns of the register block (0: from the vector width)">,
     Option<"rowsPerTask", "rows-per-task", "int64_t", /*default=*/"0",
            "Rows per parallel task (0: 16 register blocks)">,
+    Option<"attentionQueryTile", "attention-query-tile", "int64_t",
+           /*default=*/"0",
+           "Queries per attention tile (0: 8 register blocks of rows)">,
+    Option<"attentionKeyTile", "attention-key-tile", "int64_t",
+           /*default=*/"0",
+           "Keys per attention tile (0: whole register blocks, at least 64)">,
   ];
 }
 

@@ -14,14 +14,31 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
 
+FailureOr<AttentionTileSizes> lowering::attentionTileSizes(Operation *op) {
+  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+  auto field = [&](StringRef name) -> int64_t {
+    auto v = tiles ? tiles.getAs<IntegerAttr>(name) : IntegerAttr();
+    return v ? v.getInt() : 0;
+  };
+  AttentionTileSizes sizes{field("query"), field("key")};
+  if (sizes.query <= 0 || sizes.key <= 0)
+    return op->emitOpError()
+           << "needs its tile sizes, '" << kTilesAttr
+           << "' = {query = Q, key = K} with Q, K > 0, chosen by a target's "
+              "schedule (rotary-cpu-configure for the CPU) before "
+              "convert-rotary-to-linalg";
+  return sizes;
+}
+
 AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
                                Value bias, Value span, bool causal,
                                int64_t window, int64_t globals,
                                std::optional<APFloat> scaleAttr,
-                               std::optional<APFloat> spanRamp)
+                               std::optional<APFloat> spanRamp,
+                               AttentionTileSizes tiles)
     : q(q), k(k), bias(bias), span(span),
       elt(cast<RankedTensorType>(q.getType()).getElementType()), causal(causal),
-      window(window), globals(globals) {
+      window(window), globals(globals), tiles(tiles) {
   SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, q);
   dSize = qs[3];
   tLen = getValueOrCreateConstantIndexOp(b, loc, qs[2]);
@@ -202,16 +219,16 @@ KeyTiles lowering::keyTilesOf(OpBuilder &b, Location loc,
   kt.gEnd = lastK.gEnd;
   kt.lo = arith::MaxSIOp::create(b, loc, first.lo, lastK.gEnd);
   kt.hi = arith::MaxSIOp::create(b, loc, lastK.hi, kt.lo);
-  kt.n1 = tilesOf(b, loc, kt.gEnd, kAttnColTile);
-  kt.n2 = tilesOf(b, loc, arith::SubIOp::create(b, loc, kt.hi, kt.lo),
-                  kAttnColTile);
+  kt.size = at.tiles.key;
+  kt.n1 = tilesOf(b, loc, kt.gEnd, kt.size);
+  kt.n2 = tilesOf(b, loc, arith::SubIOp::create(b, loc, kt.hi, kt.lo), kt.size);
   kt.sLen = at.sLen;
   return kt;
 }
 
 std::pair<Value, Value> KeyTiles::tile(OpBuilder &b, Location loc,
                                        Value t) const {
-  Value size = indexConst(b, loc, kAttnColTile);
+  Value size = indexConst(b, loc, this->size);
   Value inFirst =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, n1);
   Value j0 = arith::SelectOp::create(

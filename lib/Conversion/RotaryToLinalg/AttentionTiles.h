@@ -14,12 +14,13 @@
 
 namespace rotary::lowering {
 
-/// Tiles of the attention kernels. Every contraction of a tile pair has
-/// kAttnRowTile rows (8 register blocks of the CPU schedule's 6 rows) and
-/// kAttnColTile columns (one register block of 64 on AVX-512, several on
-/// narrower vectors), so its register blocks are full except at the ends
-/// of the sequence.
-constexpr int64_t kAttnRowTile = 48, kAttnColTile = 64;
+/// The tile sizes a target's schedule recorded on an attention op
+/// (kTilesAttr): `query` rows and `key` columns of every tile pair's
+/// contractions. An error on the op when they are missing or not positive.
+struct AttentionTileSizes {
+  int64_t query, key;
+};
+FailureOr<AttentionTileSizes> attentionTileSizes(Operation *op);
 
 /// The attention's operands and attributes, with the rules of decision
 /// 0011: query i sits at position p = i + S - T; every rule compares
@@ -34,15 +35,18 @@ struct AttentionParts {
   Value scale;  ///< f32
   Value radius; ///< W' of a bias table [H, 2W'+1]; null without one
   float ramp;
+  AttentionTileSizes tiles;
 
   AttentionParts(OpBuilder &b, Location loc, Value q, Value k, Value bias,
                  Value span, bool causal, int64_t window, int64_t globals,
-                 std::optional<APFloat> scale, std::optional<APFloat> spanRamp);
-  template <typename OpTy> static AttentionParts of(OpBuilder &b, OpTy op) {
+                 std::optional<APFloat> scale, std::optional<APFloat> spanRamp,
+                 AttentionTileSizes tiles);
+  template <typename OpTy>
+  static AttentionParts of(OpBuilder &b, OpTy op, AttentionTileSizes tiles) {
     return AttentionParts(b, op.getLoc(), op.getQ(), op.getK(), op.getBias(),
                           op.getSpan(), op.getCausal(), op.getWindow(),
-                          op.getGlobalTokens(), op.getScale(),
-                          op.getSpanRamp());
+                          op.getGlobalTokens(), op.getScale(), op.getSpanRamp(),
+                          tiles);
   }
 
   /// Position of query i (negative when T > S).
@@ -73,15 +77,16 @@ struct AttentionParts {
 /// The key tiles a query tile [i0, i0 + rows) visits: the union of its
 /// rows' key ranges, as two disjoint ranges (ranges grow with the
 /// position): n1 tiles of the global keys [0, gEnd) left of every window,
-/// then n2 tiles of [lo, hi). A tile is kAttnColTile keys wide unless the
+/// then n2 tiles of [lo, hi). A tile is tiles.key keys wide unless the
 /// next range or the keys end first: a last tile that runs past its range
 /// holds only hidden pairs there, which cost less than a narrow tile (whose
 /// contractions leave the schedule's register blocks). The pairs a row
 /// does not see are hidden by maskTile.
 struct KeyTiles {
   Value gEnd, lo, hi, n1, n2, sLen;
+  int64_t size; ///< keys per tile
   /// Start and end bound of tile t (0 <= t < n1 + n2): the tile is
-  /// [start, min(start + kAttnColTile, bound)).
+  /// [start, min(start + size, bound)).
   std::pair<Value, Value> tile(OpBuilder &b, Location loc, Value t) const;
 };
 KeyTiles keyTilesOf(OpBuilder &b, Location loc, const AttentionParts &at,

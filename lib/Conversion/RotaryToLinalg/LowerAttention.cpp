@@ -1,7 +1,7 @@
 //===- LowerAttention.cpp - rotary.attention to scf + linalg --------------===//
 //
-// The FlashAttention forward: one task per (b, h, tile of kAttnRowTile
-// queries) runs an online softmax (running max m, running sum l, f32
+// The FlashAttention forward: one task per (b, h, tile of queries) runs an
+// online softmax (running max m, running sum l, f32
 // accumulator [rows, D]) over the key tiles its queries can see, visited as
 // two ranges (the global keys left of the windows, then the windows), so
 // fully masked tiles cost nothing and the T×S score matrix never exists.
@@ -122,7 +122,10 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    AttentionParts at = AttentionParts::of(b, op);
+    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
+    if (failed(tileSizes))
+      return failure();
+    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
     Value v = op.getV();
     Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
@@ -131,7 +134,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
 
     Value out = emptyLike(b, loc, at.q, at.elt);
     Value lse = emptyOf(b, loc, {qs[0], qs[1], qs[2]}, f32);
-    Value tiles = tilesOf(b, loc, at.tLen, kAttnRowTile);
+    Value tiles = tilesOf(b, loc, at.tLen, at.tiles.query);
     auto forall = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
         SmallVector<OpFoldResult>{qs[0], qs[1], getAsOpFoldResult(tiles)},
@@ -141,9 +144,9 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     b.setInsertionPointToStart(forall.getBody());
     Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
     Value i0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
-                                     indexConst(b, loc, kAttnRowTile));
+                                     indexConst(b, loc, at.tiles.query));
     OpFoldResult rowsOfr =
-        tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnRowTile);
+        tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.query);
     Value rows = getValueOrCreateConstantIndexOp(b, loc, rowsOfr);
     OpFoldResult dOfr = qs[3];
     OpFoldResult unitI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
@@ -181,7 +184,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       ValueRange iter = loop.getRegionIterArgs();
       Softmax next = visitKeyTile(
           b, loc, at, v, bi, hi, i0, qs32, rowsOfr, j0,
-          tileExtent(b, loc, getAsOpFoldResult(end), j0, kAttnColTile),
+          tileExtent(b, loc, getAsOpFoldResult(end), j0, at.tiles.key),
           Softmax{iter[0], iter[1], iter[2]});
       scf::YieldOp::create(b, loc, ValueRange{next.m, next.l, next.acc});
     }

@@ -175,7 +175,10 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
-    AttentionParts at = AttentionParts::of(b, op);
+    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
+    if (failed(tileSizes))
+      return failure();
+    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
     Value v = op.getV(), o = op.getOutput(), lse = op.getLse(),
           dO = op.getDoutput(), dlse = op.getDlse();
     Type elt = at.elt;
@@ -236,16 +239,16 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
     auto queryPass = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
         SmallVector<OpFoldResult>{
-            qs[1], getAsOpFoldResult(tilesOf(b, loc, at.tLen, kAttnRowTile))},
+            qs[1], getAsOpFoldResult(tilesOf(b, loc, at.tLen, at.tiles.query))},
         unitSizes(b, 2), outs1, std::nullopt);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(queryPass.getBody());
       Value hi = queryPass.getInductionVar(0);
       Value i0 = arith::MulIOp::create(b, loc, queryPass.getInductionVar(1),
-                                       indexConst(b, loc, kAttnRowTile));
+                                       indexConst(b, loc, at.tiles.query));
       OpFoldResult rows =
-          tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnRowTile);
+          tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.query);
       KeyTiles kt = keyTilesOf(b, loc, at, i0,
                                getValueOrCreateConstantIndexOp(b, loc, rows));
       SmallVector<Value> init = {emptyOf(b, loc, {qs[0], rows, qs[3]}, elt)};
@@ -275,7 +278,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
           b.setInsertionPointToStart(overKeys.getBody());
           auto [j0, end] = kt.tile(b, loc, overKeys.getInductionVar());
           OpFoldResult cols =
-              tileExtent(b, loc, getAsOpFoldResult(end), j0, kAttnColTile);
+              tileExtent(b, loc, getAsOpFoldResult(end), j0, at.tiles.key);
           ValueRange acc = overKeys.getRegionIterArgs();
           Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
           Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
@@ -342,7 +345,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
         b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
         SmallVector<OpFoldResult>{
             ks[0], ks[1],
-            getAsOpFoldResult(tilesOf(b, loc, at.sLen, kAttnRowTile))},
+            getAsOpFoldResult(tilesOf(b, loc, at.sLen, at.tiles.query))},
         unitSizes(b, 3),
         ValueRange{emptyLike(b, loc, at.k, elt), emptyLike(b, loc, v, elt)},
         std::nullopt);
@@ -351,9 +354,9 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
       b.setInsertionPointToStart(keyPass.getBody());
       Value bi = keyPass.getInductionVar(0), hi = keyPass.getInductionVar(1);
       Value j0 = arith::MulIOp::create(b, loc, keyPass.getInductionVar(2),
-                                       indexConst(b, loc, kAttnRowTile));
+                                       indexConst(b, loc, at.tiles.query));
       OpFoldResult cols =
-          tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, kAttnRowTile);
+          tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, at.tiles.query);
       Value jLast = arith::SubIOp::create(
           b, loc,
           arith::AddIOp::create(b, loc, j0,
@@ -370,7 +373,7 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
       auto overQueries = scf::ForOp::create(
           b, loc, zero,
           tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo),
-                  kAttnColTile),
+                  at.tiles.key),
           one,
           ValueRange{zerosF32(b, loc, {cols, qs[3]}),
                      zerosF32(b, loc, {cols, qs[3]})});
@@ -380,10 +383,10 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
         Value i0 = arith::AddIOp::create(
             b, loc, qLo,
             arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
-                                  indexConst(b, loc, kAttnColTile)));
+                                  indexConst(b, loc, at.tiles.key)));
         // Full tiles up to the last query (see KeyTiles).
         OpFoldResult rows =
-            tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, kAttnColTile);
+            tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
         ValueRange acc = overQueries.getRegionIterArgs();
         Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
         Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);

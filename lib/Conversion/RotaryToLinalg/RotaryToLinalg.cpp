@@ -1,5 +1,6 @@
 //===- RotaryToLinalg.cpp - the convert-rotary-to-linalg pass -------------===//
 
+#include "AttentionTiles.h"
 #include "Lowering.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -252,6 +253,15 @@ struct ConvertRotaryToLinalgPass
                                           : WalkResult::advance();
     });
     if (unsupported.wasInterrupted())
+      return signalPassFailure();
+    // Tiled by construction: the sizes come from the target's schedule.
+    WalkResult untiled = getOperation()->walk([](Operation *op) {
+      if (!isa<AttentionOp, AttentionGradOp>(op))
+        return WalkResult::advance();
+      return failed(lowering::attentionTileSizes(op)) ? WalkResult::interrupt()
+                                                      : WalkResult::advance();
+    });
+    if (untiled.wasInterrupted())
       return signalPassFailure();
     // rotation_block is lowered as one fused kernel (LowerChains.cpp).
     RewritePatternSet patterns(ctx);

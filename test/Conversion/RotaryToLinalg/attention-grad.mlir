@@ -1,4 +1,4 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
 
 // rotary.attention_grad lowering (lib/Conversion/RotaryToLinalg/
 // LowerAttentionGrad.cpp): the FlashAttention-2 backward in three race-free

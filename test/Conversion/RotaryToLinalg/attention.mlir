@@ -1,4 +1,4 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
 
 // rotary.attention lowering (lib/Conversion/RotaryToLinalg/LowerAttention.cpp):
 // one scf.forall task per (b, h, tile of 48 queries), query i at p = i + S - T.
