@@ -274,9 +274,12 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
             std::to_string(opt.vectorBits);
     return false;
   }
-  for (auto [name, v] : {std::pair{"register rows", opt.registerRows},
-                         std::pair{"register columns", opt.registerCols},
-                         std::pair{"rows per task", opt.rowsPerTask}})
+  for (auto [name, v] :
+       {std::pair{"register rows", opt.registerRows},
+        std::pair{"register columns", opt.registerCols},
+        std::pair{"rows per task", opt.rowsPerTask},
+        std::pair{"attention query tile", opt.attentionQueryTile},
+        std::pair{"attention key tile", opt.attentionKeyTile}})
     if (v < 0 || v > 4096) {
       error = std::string("rotary: ") + name +
               " must be 0 (the schedule's choice) or 1..4096, got " +
@@ -322,6 +325,8 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.registerRows = opt.registerRows;
   pipelineOptions.registerCols = opt.registerCols;
   pipelineOptions.rowsPerTask = opt.rowsPerTask;
+  pipelineOptions.attentionQueryTile = opt.attentionQueryTile;
+  pipelineOptions.attentionKeyTile = opt.attentionKeyTile;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -728,7 +733,9 @@ std::string compiler::bundleKey(const std::string &source,
         "schedule " + std::to_string(options.vectorBits) + " " +
             std::to_string(options.registerRows) + " " +
             std::to_string(options.registerCols) + " " +
-            std::to_string(options.rowsPerTask)}) {
+            std::to_string(options.rowsPerTask) + " " +
+            std::to_string(options.attentionQueryTile) + " " +
+            std::to_string(options.attentionKeyTile)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -289,6 +289,8 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.registerRows = options.registerRows;
   schedule.registerCols = options.registerCols;
   schedule.rowsPerTask = options.rowsPerTask;
+  schedule.attentionQueryTile = options.attentionQueryTile;
+  schedule.attentionKeyTile = options.attentionKeyTile;
   // Once for the ops the lowering tiles by construction (attention), once
   // for the structured ops it leaves whole.
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));

@@ -1044,6 +1044,8 @@ struct AttentionCase {
   int bias; // 0 none, 1 table [H, 2W+1], 2 full [H, T, S]
   bool span;
   std::vector<std::pair<int64_t, int64_t>> TS;
+  /// Tile sizes recorded on the op (query, key); 0: the CPU schedule's.
+  std::pair<int64_t, int64_t> tiles{0, 0};
 };
 
 void runAttention(const std::vector<AttentionCase> &cases) {
@@ -1070,6 +1072,10 @@ void runAttention(const std::vector<AttentionCase> &cases) {
       attrs.push_back("global_tokens = " + std::to_string(c.global) + " : i64");
     if (c.span)
       attrs.push_back("span_ramp = " + f32Attr(4.0));
+    if (c.tiles.first)
+      attrs.push_back(
+          "rotary.tiles = {query = " + std::to_string(c.tiles.first) +
+          " : i64, key = " + std::to_string(c.tiles.second) + " : i64}");
     op += attrDict(attrs) + " : " + qT + ", " + qT + ", " + qT;
     const std::string source = entrySource(args, {qT, lT}, op, {"%o", "%lse"});
     SCOPED_TRACE(source);
@@ -1117,6 +1123,16 @@ TEST_F(E2E, Attention) {
       {true, -1, 0, 2, false, {{7, 7}, {2, 5}}},
       {true, 8, 0, 1, true, {{40, 40}, {3, 17}}},
       {false, -1, 0, 0, true, {{12, 12}}},
+  });
+}
+
+TEST_F(E2E, AttentionTileSizes) {
+  // The lowering takes whatever tiles the op records (a target's schedule
+  // chooses them): odd, one query per tile, larger than the sequence.
+  runAttention({
+      {true, 4, 1, 1, true, {{23, 23}, {3, 11}}, {7, 5}},
+      {false, -1, 0, 2, false, {{9, 13}}, {1, 3}},
+      {true, -1, 0, 0, false, {{17, 17}, {1, 1}}, {96, 128}},
   });
 }
 

@@ -41,6 +41,8 @@ struct GradCase {
   std::vector<Shape> shapes;
   /// Spans to use (one per head) instead of random ones.
   std::vector<double> spans;
+  /// Tile sizes recorded on the ops (query, key); 0: the CPU schedule's.
+  std::pair<int64_t, int64_t> tiles{0, 0};
 };
 
 const int64_t kTableRadius = 4; // bias tables [H, 9]
@@ -62,6 +64,10 @@ std::string attrsOf(const GradCase &c) {
     attrs.push_back("scale = " + f32Attr(*c.scale));
   if (c.span)
     attrs.push_back("span_ramp = " + f32Attr(kRamp));
+  if (c.tiles.first)
+    attrs.push_back("rotary.tiles = {query = " + std::to_string(c.tiles.first) +
+                    " : i64, key = " + std::to_string(c.tiles.second) +
+                    " : i64}");
   std::string s;
   for (size_t i = 0; i < attrs.size(); ++i)
     s += (i ? ", " : "") + attrs[i];
@@ -209,6 +215,27 @@ GradCase withShapes(GradCase c, std::vector<Shape> shapes) {
 }
 
 } // namespace
+
+TEST_F(E2E, AttentionGradTileSizes) {
+  // Tiles of any size the ops record, not only the CPU schedule's 48 x 64:
+  // tiny and odd ones (a query pass of 7 rows visiting 5-key tiles, whose
+  // last tile runs past the window), one query per tile, and tiles larger
+  // than the sequence.
+  for (std::pair<int64_t, int64_t> tiles :
+       {std::pair<int64_t, int64_t>{7, 5}, {1, 3}, {96, 128}}) {
+    GradCase c;
+    c.causal = true;
+    c.window = 4;
+    c.global = 1;
+    c.bias = 1;
+    c.span = true;
+    c.tiles = tiles;
+    c.shapes = {{1, 23, 23}, {2, 3, 11}};
+    SCOPED_TRACE("tiles " + std::to_string(tiles.first) + " x " +
+                 std::to_string(tiles.second));
+    runGrad(c);
+  }
+}
 
 TEST_F(E2E, AttentionGradCausal) {
   GradCase c;

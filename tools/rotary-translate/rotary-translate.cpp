@@ -2,6 +2,7 @@
 //
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //                    [--vector-bits=N] [--register-tile=RxC]
+//                    [--attention-tile=QxK]
 //                    [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
@@ -55,6 +56,11 @@ int main(int argc, char **argv) {
       cl::desc("Rows per parallel task of the CPU schedule (default: 16 "
                "register blocks)"),
       cl::init(0));
+  cl::opt<std::string> attentionTile(
+      "attention-tile",
+      cl::desc("Queries x keys of an attention tile pair, as QxK (default: "
+               "chosen from the register block)"),
+      cl::value_desc("QxK"), cl::init(""));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -76,6 +82,18 @@ int main(int argc, char **argv) {
       llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS "
                       "with two positive numbers (such as 6x64), got '"
                    << registerTile << "'\n";
+      return 1;
+    }
+  }
+  if (!attentionTile.empty()) {
+    llvm::StringRef queries, keys;
+    std::tie(queries, keys) = llvm::StringRef(attentionTile).split('x');
+    if (queries.getAsInteger(10, options.attentionQueryTile) ||
+        keys.getAsInteger(10, options.attentionKeyTile) ||
+        options.attentionQueryTile <= 0 || options.attentionKeyTile <= 0) {
+      llvm::errs() << "rotary-translate: --attention-tile must be QxK with "
+                      "two positive numbers (such as 48x64), got '"
+                   << attentionTile << "'\n";
       return 1;
     }
   }

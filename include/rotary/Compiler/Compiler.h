@@ -36,6 +36,8 @@ struct CompileOptions {
   int registerRows = 0;
   int registerCols = 0;
   int rowsPerTask = 0;
+  int attentionQueryTile = 0;
+  int attentionKeyTile = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -52,6 +52,14 @@ struct CpuPipelineOptions
       *this, "rows-per-task",
       llvm::cl::desc("Rows per parallel task (0: the schedule's choice)"),
       llvm::cl::init(0)};
+  Option<int64_t> attentionQueryTile{
+      *this, "attention-query-tile",
+      llvm::cl::desc("Queries per attention tile (0: the schedule's choice)"),
+      llvm::cl::init(0)};
+  Option<int64_t> attentionKeyTile{
+      *this, "attention-key-tile",
+      llvm::cl::desc("Keys per attention tile (0: the schedule's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,
