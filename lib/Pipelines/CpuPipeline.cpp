@@ -291,6 +291,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.rowsPerTask = options.rowsPerTask;
   schedule.attentionQueryTile = options.attentionQueryTile;
   schedule.attentionKeyTile = options.attentionKeyTile;
+  schedule.hddLanes = options.hddLanes;
   // Once for the ops the lowering tiles by construction (attention), once
   // for the structured ops it leaves whole.
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));

@@ -127,13 +127,39 @@ struct CpuConfigurePass
     int64_t queryTile = attentionQueryTile ? attentionQueryTile : 8 * rows;
     int64_t keyTile =
         attentionKeyTile ? attentionKeyTile : llvm::divideCeil(64, cols) * cols;
+    // Fused Givens-form HDD-RoPE: chunks (lanes) per task, 128 for c <= 4,
+    // fewer for larger chunks so that the task's c x c matrices per lane
+    // stay within 8 KB (and at least 16 lanes).
+    if (hddLanes < 0) {
+      getOperation().emitError(
+          "rotary-cpu-configure: hdd-lanes must not be negative");
+      return signalPassFailure();
+    }
+    auto lanesFor = [&](int64_t c) -> int64_t {
+      return hddLanes ? hddLanes : std::clamp<int64_t>(2048 / (c * c), 16, 128);
+    };
+    auto lanesChunk = [](Operation *op) -> std::optional<int64_t> {
+      if (auto f = dyn_cast<HDDRopeOp>(op))
+        if (f.isFused() && *f.getForm() == SOForm::givens)
+          return f.getChunk();
+      if (auto g = dyn_cast<HDDRopeGradOp>(op))
+        if (g.isFused() && *g.getForm() == SOForm::givens)
+          return g.getChunk();
+      return std::nullopt;
+    };
     getOperation().walk([&](Operation *op) {
-      if (isa<AttentionOp, AttentionGradOp>(op) && !op->hasAttr(kTilesAttr))
+      if (op->hasAttr(kTilesAttr))
+        return;
+      if (isa<AttentionOp, AttentionGradOp>(op))
         op->setAttr(
             kTilesAttr,
             b.getDictionaryAttr(
                 {b.getNamedAttr("query", b.getI64IntegerAttr(queryTile)),
                  b.getNamedAttr("key", b.getI64IntegerAttr(keyTile))}));
+      if (std::optional<int64_t> c = lanesChunk(op))
+        op->setAttr(kTilesAttr,
+                    b.getDictionaryAttr({b.getNamedAttr(
+                        "lanes", b.getI64IntegerAttr(lanesFor(*c)))}));
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))

@@ -4,6 +4,7 @@
 // RUN: rotary-opt %s "-rotary-cpu-configure=register-rows=4 register-cols=32 rows-per-task=8" -split-input-file | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not rotary-opt %s -rotary-cpu-configure=vector-bits=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADBITS
 // RUN: rotary-opt %s "-rotary-cpu-configure=attention-query-tile=24 attention-key-tile=128" -split-input-file | FileCheck %s --check-prefix=TILES
+// RUN: rotary-opt %s -rotary-cpu-configure=hdd-lanes=3 -split-input-file | FileCheck %s --check-prefix=LANES
 // RUN: not rotary-opt %s -rotary-cpu-configure=register-rows=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
@@ -193,4 +194,34 @@ func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
   %o2, %lse2 = rotary.attention %q, %k, %v {causal, rotary.tiles = {query = 4 : i64, key = 8 : i64}}
       : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
   return %o, %dq, %dk, %o2 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+}
+
+// -----
+
+// Fused Givens-form HDD-RoPE and its gradient: chunks (lanes) per task, 128
+// for c <= 4, 2048 / c² for larger chunks, at least 16; the exp form and
+// the P form do not run on lanes and get none.
+// AVX512-LABEL: func.func @hdd_lanes(
+// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 8 : i64, rotary.tiles = {lanes = 32 : i64}}
+// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 16 : i64, rotary.tiles = {lanes = 16 : i64}}
+// AVX512:       rotary.hdd_rope_grad {{.*}}form = givens {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// AVX512:       rotary.hdd_rope {{.*}}form = exp {chunk = 4 : i64}
+// AVX512-NOT:   rotary.tiles
+// AVX512:       return
+// TILES-LABEL:  func.func @hdd_lanes(
+// TILES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 128 : i64}
+// LANES-LABEL:  func.func @hdd_lanes(
+// LANES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 3 : i64}
+// LANES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 3 : i64}
+func.func @hdd_lanes(%x: tensor<1x4x2x16xf32>, %a4: tensor<1x4x2x4x6xf32>,
+                     %a8: tensor<1x4x2x2x28xf32>, %a16: tensor<1x4x2x1x120xf32>)
+    -> (tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>,
+        tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>) {
+  %y4 = rotary.hdd_rope %x, %a4 form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
+  %y8 = rotary.hdd_rope %x, %a8 form = givens {chunk = 8 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x2x28xf32>
+  %y16 = rotary.hdd_rope %x, %a16 form = givens {chunk = 16 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x1x120xf32>
+  %dx, %da = rotary.hdd_rope_grad %x, %a4, %x form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
+  %e4 = rotary.hdd_rope %x, %a4 form = exp {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
+  return %y4, %y8, %y16, %dx, %e4 : tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>
 }

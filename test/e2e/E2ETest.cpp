@@ -1036,6 +1036,43 @@ TEST_F(E2E, HDDRopeFusedChunkSizes) {
     }
 }
 
+TEST_F(E2E, HDDRopeLanesPerTask) {
+  // The lanes per task are the schedule's choice; the kernels are correct
+  // for any: one lane, a count that divides no vector, both layouts.
+  for (auto [c, lanes] :
+       std::vector<std::pair<int64_t, int64_t>>{{4, 1}, {4, 3}, {16, 3}})
+    for (bool inverse : {false, true}) {
+      const int64_t K = c * (c - 1) / 2;
+      const std::string xT = dynamicType(4);
+      const std::string rT = tensorType({-1, -1, -1, -1, K});
+      std::vector<std::string> attrs = {
+          "chunk = " + std::to_string(c) + " : i64",
+          "rotary.tiles = {lanes = " + std::to_string(lanes) + " : i64}"};
+      if (inverse)
+        attrs.push_back("inverse");
+      const std::string op = "%y = rotary.hdd_rope %x, %a form = givens" +
+                             attrDict(attrs) + " : " + xT + ", " + rT;
+      const std::string source =
+          entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
+      SCOPED_TRACE(source);
+      ROTARY_COMPILE(kernel, source);
+      for (std::vector<int64_t> shape :
+           std::vector<std::vector<int64_t>>{{2, 6, 5, 2 * c}, {1, 1, 1, c}}) {
+        Tensor x = randn32(shape);
+        Tensor a =
+            uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
+        std::vector<Tensor> out;
+        ASSERT_NO_THROW(out = kernel->run({x, a}));
+        ref::HDDRopeOptions o;
+        o.form = ref::SOForm::Givens;
+        o.chunk = c;
+        o.inverse = inverse;
+        EXPECT_TRUE(allClose(out[0], ref::hddRope(f64(x), f64(a), o),
+                             Tolerance{2e-5, 2e-5}));
+      }
+    }
+}
+
 namespace {
 
 struct AttentionCase {

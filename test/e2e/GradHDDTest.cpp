@@ -155,10 +155,13 @@ std::pair<Tensor, Tensor> hddGrads(const Tensor &x, const Tensor &rotation,
 
 std::string hddGradSource(const std::string &xT, const std::string &rT,
                           int64_t c, std::optional<ref::SOForm> form,
-                          bool inverse) {
+                          bool inverse, int64_t lanes = 0) {
   std::vector<std::string> attrs;
   if (form)
     attrs.push_back("chunk = " + std::to_string(c) + " : i64");
+  if (lanes)
+    attrs.push_back("rotary.tiles = {lanes = " + std::to_string(lanes) +
+                    " : i64}");
   if (inverse)
     attrs.push_back("inverse");
   std::string op = "%dx, %dr = rotary.hdd_rope_grad %x, %r, %dy";
@@ -229,6 +232,7 @@ struct FusedCase {
   std::string element = "f32";
   double angle = 1.0;
   Tolerance tol = {};
+  int64_t lanes = 0; ///< lanes per task on the op; 0: the schedule's
 };
 
 void runFused(const FusedCase &k) {
@@ -236,7 +240,8 @@ void runFused(const FusedCase &k) {
   const bool bf16 = k.element == "bf16";
   const std::string xT = tensorType({-1, -1, -1, -1}, k.element);
   const std::string rT = tensorType({-1, -1, -1, -1, K});
-  const std::string source = hddGradSource(xT, rT, c, k.form, k.inverse);
+  const std::string source =
+      hddGradSource(xT, rT, c, k.form, k.inverse, k.lanes);
   SCOPED_TRACE(source);
   ROTARY_COMPILE(kernel, source);
   for (const HDDShape &s : k.shapes) {
@@ -308,6 +313,21 @@ TEST_F(E2E, HDDRopeGradFusedLargeGivensChunk) {
             "bf16",
             1.0,
             {8e-3, 8e-3}});
+}
+
+TEST_F(E2E, HDDRopeGradLanesPerTask) {
+  // Any lanes per task the op records: one, or three (no vector's width),
+  // in both layouts; T = 70 crosses a checkpoint.
+  for (auto [c, lanes] :
+       std::vector<std::pair<int64_t, int64_t>>{{4, 1}, {4, 3}, {16, 3}})
+    runFused({c,
+              ref::SOForm::Givens,
+              false,
+              {{1, 70, 2, 2 * c}, {2, 3, 5, c}},
+              "f32",
+              1.0,
+              Tolerance{5e-5, 5e-5},
+              lanes});
 }
 
 TEST_F(E2E, HDDRopeGradFusedBF16) {

@@ -2,7 +2,7 @@
 //
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //                    [--vector-bits=N] [--register-tile=RxC]
-//                    [--attention-tile=QxK]
+//                    [--attention-tile=QxK] [--hdd-lanes=N]
 //                    [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
@@ -61,6 +61,11 @@ int main(int argc, char **argv) {
       cl::desc("Queries x keys of an attention tile pair, as QxK (default: "
                "chosen from the register block)"),
       cl::value_desc("QxK"), cl::init(""));
+  cl::opt<int> hddLanes(
+      "hdd-lanes",
+      cl::desc("Chunks per task of fused Givens-form HDD-RoPE (default: "
+               "chosen from the chunk size)"),
+      cl::init(0));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -73,6 +78,7 @@ int main(int argc, char **argv) {
   options.force = force;
   options.vectorBits = vectorBits;
   options.rowsPerTask = rowsPerTask;
+  options.hddLanes = hddLanes;
   if (!registerTile.empty()) {
     llvm::StringRef rows, cols;
     std::tie(rows, cols) = llvm::StringRef(registerTile).split('x');

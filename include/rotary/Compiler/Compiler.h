@@ -38,6 +38,7 @@ struct CompileOptions {
   int rowsPerTask = 0;
   int attentionQueryTile = 0;
   int attentionKeyTile = 0;
+  int hddLanes = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -12,11 +12,12 @@ namespace rotary {
 #define GEN_PASS_DECL
 #include "rotary/Conversion/Passes.h.inc"
 
-/// Tile sizes of an op whose lowering is tiled by construction (attention
-/// and its gradient: FlashAttention's loops over tile pairs), chosen by a
+/// Tile sizes of an op whose lowering is tiled by construction, chosen by a
 /// target's schedule before convert-rotary-to-linalg, which carries none of
-/// its own: a dictionary {query = Q, key = K} of i64. rotary-cpu-configure
-/// sets it for the CPU.
+/// its own; a dictionary of i64: {query = Q, key = K} on attention and its
+/// gradient (FlashAttention's loops over tile pairs), {lanes = N} on the
+/// fused Givens-form hdd_rope and its gradient (chunks per task).
+/// rotary-cpu-configure sets them for the CPU.
 constexpr const char *kTilesAttr = "rotary.tiles";
 
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.

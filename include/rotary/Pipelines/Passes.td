@@ -156,8 +156,11 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     rotary.attention and rotary.attention_grad the tile sizes its lowering
     needs (`rotary.tiles = {query, key}`: the rows and columns of each
     tile pair's contractions), 8 register blocks of rows and keys in whole
-    register blocks of at least 64; the lowering carries no tile size of
-    its own.
+    register blocks of at least 64; and on every fused Givens-form
+    hdd_rope and hdd_rope_grad the chunks per task (`rotary.tiles =
+    {lanes}`: 128 for c ≤ 4, fewer for larger c so that the task's c×c
+    matrices stay within 8 KB). The lowering carries no tile size of its
+    own for these.
 
     The sizes come from the vector width of the target (`vector-bits`, which
     the compiler reads from the CPU it compiles for: 512 with AVX-512, 256
@@ -178,6 +181,8 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     Option<"attentionKeyTile", "attention-key-tile", "int64_t",
            /*default=*/"0",
            "Keys per attention tile (0: whole register blocks, at least 64)">,
+    Option<"hddLanes", "hdd-lanes", "int64_t", /*default=*/"0",
+           "Chunks per task of fused Givens-form HDD-RoPE (0: from c)">,
   ];
 }
 

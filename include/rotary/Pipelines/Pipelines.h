@@ -60,6 +60,11 @@ struct CpuPipelineOptions
       *this, "attention-key-tile",
       llvm::cl::desc("Keys per attention tile (0: the schedule's choice)"),
       llvm::cl::init(0)};
+  Option<int64_t> hddLanes{
+      *this, "hdd-lanes",
+      llvm::cl::desc("Chunks per task of fused Givens-form HDD-RoPE (0: the "
+                     "schedule's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,

@@ -16,8 +16,24 @@ using namespace rotary;
 using namespace rotary::lowering;
 using namespace rotary::lowering::hdd;
 
-int64_t hdd::lanesPerTask(int64_t c) {
-  return std::clamp<int64_t>(2048 / (c * c), 16, 128);
+FailureOr<int64_t> hdd::lanesPerTask(Operation *op) {
+  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+  auto lanes = tiles ? tiles.getAs<IntegerAttr>("lanes") : IntegerAttr();
+  if (!lanes || lanes.getInt() <= 0)
+    return op->emitOpError()
+           << "needs its lanes per task, '" << kTilesAttr
+           << "' = {lanes = N} with N > 0, chosen by a target's schedule "
+              "(rotary-cpu-configure for the CPU) before "
+              "convert-rotary-to-linalg";
+  return lanes.getInt();
+}
+
+bool hdd::usesLanes(Operation *op) {
+  if (auto f = dyn_cast<HDDRopeOp>(op))
+    return f.isFused() && *f.getForm() == SOForm::givens;
+  if (auto g = dyn_cast<HDDRopeGradOp>(op))
+    return g.isFused() && *g.getForm() == SOForm::givens;
+  return false;
 }
 
 Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {
@@ -545,9 +561,9 @@ private:
 };
 } // namespace
 
-std::unique_ptr<GivensLanes> hdd::givensLanes(int64_t c, bool inverse,
-                                              Value angles) {
+std::unique_ptr<GivensLanes> hdd::givensLanes(int64_t c, int64_t lanes,
+                                              bool inverse, Value angles) {
   if (c <= kMaxUnrolledChunk)
-    return std::make_unique<UnrolledLanes>(c, lanesPerTask(c), inverse, angles);
-  return std::make_unique<LoopedLanes>(c, lanesPerTask(c), inverse, angles);
+    return std::make_unique<UnrolledLanes>(c, lanes, inverse, angles);
+  return std::make_unique<LoopedLanes>(c, lanes, inverse, angles);
 }

@@ -73,9 +73,13 @@ SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
 // lanes that LLVM vectorises (one lane per vector element).
 //===----------------------------------------------------------------------===//
 
-/// Lanes per task: 128 for c ≤ 4, fewer for larger chunks so that a c×c
-/// matrix per lane stays within 64 KB per task.
-int64_t lanesPerTask(int64_t c);
+/// Lanes per task of a fused Givens-form hdd_rope(_grad), as a target's
+/// schedule recorded it (kTilesAttr {lanes = N}); an error on the op when
+/// missing.
+FailureOr<int64_t> lanesPerTask(Operation *op);
+/// Whether `op` runs on lanes (fused hdd_rope or hdd_rope_grad, Givens
+/// form), so that it needs lanesPerTask.
+bool usesLanes(Operation *op);
 /// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
 /// matrices (static row length: rows a known distance apart are
 /// independent for any vector of lanes, a run-time length would make LLVM
@@ -173,7 +177,8 @@ public:
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;
 /// The layout for chunk c (angles viewed as laneAnglesReassociation says).
-std::unique_ptr<GivensLanes> givensLanes(int64_t c, bool inverse, Value angles);
+std::unique_ptr<GivensLanes> givensLanes(int64_t c, int64_t lanes, bool inverse,
+                                         Value angles);
 
 /// One token of the backward scan with P in scalars: returns x̄ = Pᵀ·ȳ
 /// (P·ȳ with `inverse`) and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or

@@ -1050,7 +1050,11 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
       tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
-  std::unique_ptr<GivensLanes> lanes = givensLanes(c, op.getInverse(), angles);
+  FailureOr<int64_t> perTask = lanesPerTask(op);
+  if (failed(perTask))
+    return failure();
+  std::unique_ptr<GivensLanes> lanes =
+      givensLanes(c, *perTask, op.getInverse(), angles);
   Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
   LaneTasks lt =
       laneTasks(b, loc, x, c, lanes->lanes,

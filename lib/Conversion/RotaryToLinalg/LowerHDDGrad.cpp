@@ -380,7 +380,11 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                              laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
-  std::unique_ptr<GivensLanes> lanes = givensLanes(c, op.getInverse(), angles);
+  FailureOr<int64_t> perTask = lanesPerTask(op);
+  if (failed(perTask))
+    return failure();
+  std::unique_ptr<GivensLanes> lanes =
+      givensLanes(c, *perTask, op.getInverse(), angles);
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1);
   Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);

@@ -1,6 +1,7 @@
 //===- RotaryToLinalg.cpp - the convert-rotary-to-linalg pass -------------===//
 
 #include "AttentionTiles.h"
+#include "HDDCommon.h"
 #include "Lowering.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -256,10 +257,13 @@ struct ConvertRotaryToLinalgPass
       return signalPassFailure();
     // Tiled by construction: the sizes come from the target's schedule.
     WalkResult untiled = getOperation()->walk([](Operation *op) {
-      if (!isa<AttentionOp, AttentionGradOp>(op))
-        return WalkResult::advance();
-      return failed(lowering::attentionTileSizes(op)) ? WalkResult::interrupt()
-                                                      : WalkResult::advance();
+      if (isa<AttentionOp, AttentionGradOp>(op) &&
+          failed(lowering::attentionTileSizes(op)))
+        return WalkResult::interrupt();
+      if (lowering::hdd::usesLanes(op) &&
+          failed(lowering::hdd::lanesPerTask(op)))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
     });
     if (untiled.wasInterrupted())
       return signalPassFailure();

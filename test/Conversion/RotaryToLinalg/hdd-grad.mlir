@@ -1,5 +1,5 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOP
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOP
 // RUN: rotary-opt %s -rotary-cpu-pipeline -split-input-file -o /dev/null
 
 // Lowering of the HDD-RoPE gradient ops

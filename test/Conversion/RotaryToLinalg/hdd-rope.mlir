@@ -1,5 +1,5 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOALLOC
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOALLOC
 
 // Lowering of rotary.hdd_rope (lib/Conversion/RotaryToLinalg/LowerHDD.cpp).
 // With P [B, T, H, C, c, c]: one batched c×c mat-vec over x viewed as

@@ -75,3 +75,14 @@ func.func @attention_grad_bad_tiles(%q: tensor<1x2x9x8xf32>, %lse: tensor<1x2x9x
       : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
   return %dq : tensor<1x2x9x8xf32>
 }
+
+// -----
+
+// The fused Givens-form HDD-RoPE runs (h, chunk) lanes in tasks whose size
+// the target's schedule chooses.
+// CHECK: unsupported.mlir:[[@LINE+3]]:8: error: 'rotary.hdd_rope' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before convert-rotary-to-linalg
+func.func @hdd_rope_no_lanes(%x: tensor<1x4x2x8xf32>, %a: tensor<1x4x2x2x6xf32>) -> tensor<1x4x2x8xf32> {
+  // expected-error @+1 {{'rotary.hdd_rope' op needs its lanes per task}}
+  %y = rotary.hdd_rope %x, %a form = givens {chunk = 4 : i64} : tensor<1x4x2x8xf32>, tensor<1x4x2x2x6xf32>
+  return %y : tensor<1x4x2x8xf32>
+}
