@@ -19,6 +19,18 @@
 
 namespace cl = llvm::cl;
 
+namespace {
+/// Reads "AxB" with two positive numbers into a and b; unset ("") is fine.
+bool parsePair(const std::string &text, int &a, int &b) {
+  if (text.empty())
+    return true;
+  llvm::StringRef first, second;
+  std::tie(first, second) = llvm::StringRef(text).split('x');
+  return !first.getAsInteger(10, a) && !second.getAsInteger(10, b) && a > 0 &&
+         b > 0;
+}
+} // namespace
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::opt<std::string> input(cl::Positional, cl::desc("<input .mlir>"),
@@ -79,29 +91,18 @@ int main(int argc, char **argv) {
   options.vectorBits = vectorBits;
   options.rowsPerTask = rowsPerTask;
   options.hddLanes = hddLanes;
-  if (!registerTile.empty()) {
-    llvm::StringRef rows, cols;
-    std::tie(rows, cols) = llvm::StringRef(registerTile).split('x');
-    if (rows.getAsInteger(10, options.registerRows) ||
-        cols.getAsInteger(10, options.registerCols) ||
-        options.registerRows <= 0 || options.registerCols <= 0) {
-      llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS "
-                      "with two positive numbers (such as 6x64), got '"
-                   << registerTile << "'\n";
-      return 1;
-    }
+  if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
+    llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
+                    "two positive numbers (such as 6x64), got '"
+                 << registerTile << "'\n";
+    return 1;
   }
-  if (!attentionTile.empty()) {
-    llvm::StringRef queries, keys;
-    std::tie(queries, keys) = llvm::StringRef(attentionTile).split('x');
-    if (queries.getAsInteger(10, options.attentionQueryTile) ||
-        keys.getAsInteger(10, options.attentionKeyTile) ||
-        options.attentionQueryTile <= 0 || options.attentionKeyTile <= 0) {
-      llvm::errs() << "rotary-translate: --attention-tile must be QxK with "
-                      "two positive numbers (such as 48x64), got '"
-                   << attentionTile << "'\n";
-      return 1;
-    }
+  if (!parsePair(attentionTile, options.attentionQueryTile,
+                 options.attentionKeyTile)) {
+    llvm::errs() << "rotary-translate: --attention-tile must be QxK with two "
+                    "positive numbers (such as 48x64), got '"
+                 << attentionTile << "'\n";
+    return 1;
   }
   std::string error;
   if (!rotary::compiler::compileFileToBundle(input, output, options, error)) {
