@@ -99,7 +99,11 @@ struct CpuConfigurePass
           << static_cast<int64_t>(vectorBits);
       return signalPassFailure();
     }
-    if (registerRows < 0 || registerCols < 0 || rowsPerTask < 0) {
+    if (llvm::any_of(std::initializer_list<int64_t>{registerRows, registerCols,
+                                                    rowsPerTask,
+                                                    attentionQueryTile,
+                                                    attentionKeyTile, hddLanes},
+                     [](int64_t v) { return v < 0; })) {
       getOperation().emitError(
           "rotary-cpu-configure: tile sizes must not be negative");
       return signalPassFailure();
@@ -119,32 +123,20 @@ struct CpuConfigurePass
     // Attention (before the lowering): its contractions are tile pairs of
     // `query` rows and `key` columns, sized to whole register blocks: 8
     // blocks of rows, and keys in whole blocks of at least 64.
-    if (attentionQueryTile < 0 || attentionKeyTile < 0) {
-      getOperation().emitError(
-          "rotary-cpu-configure: attention tiles must not be negative");
-      return signalPassFailure();
-    }
     int64_t queryTile = attentionQueryTile ? attentionQueryTile : 8 * rows;
     int64_t keyTile =
         attentionKeyTile ? attentionKeyTile : llvm::divideCeil(64, cols) * cols;
     // Fused Givens-form HDD-RoPE: chunks (lanes) per task, 128 for c <= 4,
     // fewer for larger chunks so that the task's c x c matrices per lane
     // stay within 8 KB (and at least 16 lanes).
-    if (hddLanes < 0) {
-      getOperation().emitError(
-          "rotary-cpu-configure: hdd-lanes must not be negative");
-      return signalPassFailure();
-    }
     auto lanesFor = [&](int64_t c) -> int64_t {
       return hddLanes ? hddLanes : std::clamp<int64_t>(2048 / (c * c), 16, 128);
     };
     auto lanesChunk = [](Operation *op) -> std::optional<int64_t> {
-      if (auto f = dyn_cast<HDDRopeOp>(op))
-        if (f.isFused() && *f.getForm() == SOForm::givens)
-          return f.getChunk();
-      if (auto g = dyn_cast<HDDRopeGradOp>(op))
-        if (g.isFused() && *g.getForm() == SOForm::givens)
-          return g.getChunk();
+      if (auto f = dyn_cast<HDDRopeOp>(op); f && f.isFusedGivens())
+        return f.getChunk();
+      if (auto g = dyn_cast<HDDRopeGradOp>(op); g && g.isFusedGivens())
+        return g.getChunk();
       return std::nullopt;
     };
     getOperation().walk([&](Operation *op) {
@@ -411,6 +403,21 @@ LogicalResult canonicalize(RewriterBase &rewriter, Operation *root) {
   return applyPatternsGreedily(root, std::move(patterns));
 }
 
+/// Tile-and-fuse with `tiling` that fuses only the producers of the
+/// destination (the zero fill of an accumulator), never of the inputs.
+scf::SCFTileAndFuseOptions
+fusingDestinations(const scf::SCFTilingOptions &tiling) {
+  scf::SCFTileAndFuseOptions fusion;
+  fusion.setTilingOptions(tiling).setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult, bool destination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (destination)
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  return fusion;
+}
+
 /// Tiles the register block inside `colTail` (a peeled column remainder:
 /// fewer than register_cols columns) into blocks of `tail` columns with its
 /// fill fused, and peels that loop: the full ones get a static width.
@@ -429,14 +436,7 @@ LogicalResult tileColumnTail(RewriterBase &rewriter, scf::ForOp colTail,
   sizes[d->n] = b.getIndexAttr(tail);
   scf::SCFTilingOptions tiling;
   tiling.setTileSizes(sizes);
-  scf::SCFTileAndFuseOptions fusion;
-  fusion.setTilingOptions(tiling).setFusionControlFn(
-      [](tensor::ExtractSliceOp, OpResult, bool destination)
-          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-        if (destination)
-          return scf::SCFTileAndFuseOptions::ControlFnResult{};
-        return std::nullopt;
-      });
+  scf::SCFTileAndFuseOptions fusion = fusingDestinations(tiling);
   rewriter.setInsertionPoint(block);
   FailureOr<scf::SCFTileAndFuseResult> tiles =
       scf::tileConsumerAndFuseProducersUsingSCF(
@@ -572,15 +572,7 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     interchange = {1, 0}; // the tiled loops are listed in dim order
   scf::SCFTilingOptions blockTiling;
   blockTiling.setTileSizes(blockSizes).setInterchange(interchange);
-  scf::SCFTileAndFuseOptions blockFusion;
-  blockFusion.setTilingOptions(blockTiling)
-      .setFusionControlFn(
-          [](tensor::ExtractSliceOp, OpResult, bool destination)
-              -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-            if (destination)
-              return scf::SCFTileAndFuseOptions::ControlFnResult{};
-            return std::nullopt;
-          });
+  scf::SCFTileAndFuseOptions blockFusion = fusingDestinations(blockTiling);
   rewriter.setInsertionPoint(inner);
   FailureOr<scf::SCFTileAndFuseResult> blocks =
       scf::tileConsumerAndFuseProducersUsingSCF(

@@ -36,11 +36,18 @@ using namespace rotary;
 
 namespace {
 /// The pieces of one omp.parallel the pass understands: ops before the
-/// worksharing loop (run once per range in the outlined body) and the loop.
+/// worksharing loop (run once per range in the outlined body) and the loop;
+/// then what the loop uses from the kernel: values passed in the frame
+/// struct (`captures`, `frame` their struct type), and constants, cloned
+/// into the body instead (a loaded value would hide constant sizes and
+/// strides from LLVM: no vectorisation, no folded indexing).
 struct ParallelLoop {
   omp::ParallelOp parallel;
   SmallVector<Operation *> prologue;
   omp::LoopNestOp nest;
+  SmallVector<Value> captures;
+  SmallVector<Operation *> constants;
+  LLVM::LLVMStructType frame;
 };
 
 FailureOr<ParallelLoop> match(omp::ParallelOp parallel) {
@@ -67,7 +74,30 @@ FailureOr<ParallelLoop> match(omp::ParallelOp parallel) {
   }
   if (!loop.nest)
     return parallel.emitError("rotary: omp.parallel without a loop");
+  SetVector<Value> used;
+  getUsedValuesDefinedAbove(region, used);
+  for (Value v : used) {
+    Operation *def = v.getDefiningOp();
+    if (def && def->getNumOperands() == 0 && def->getNumRegions() == 0 &&
+        (def->hasTrait<OpTrait::ConstantLike>() ||
+         isa<LLVM::ZeroOp, LLVM::PoisonOp, LLVM::UndefOp, LLVM::AddressOfOp>(
+             def)))
+      loop.constants.push_back(def);
+    else
+      loop.captures.push_back(v);
+  }
+  loop.frame = LLVM::LLVMStructType::getLiteral(
+      parallel.getContext(),
+      llvm::map_to_vector(loop.captures, [](Value v) { return v.getType(); }));
   return loop;
+}
+
+/// The address of field i of the frame struct at `base`.
+Value frameField(OpBuilder &b, Location loc, const ParallelLoop &loop,
+                 Value base, unsigned i) {
+  return LLVM::GEPOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), loop.frame, base,
+      ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
 }
 
 Value i64Const(OpBuilder &b, Location loc, int64_t v) {
@@ -113,8 +143,8 @@ LLVM::GlobalOp launcherGlobal(ModuleOp module) {
 }
 
 /// Moves the loop of `loop` into a new function and returns it.
-LLVM::LLVMFuncOp outline(IRRewriter &rewriter, ParallelLoop loop,
-                         ArrayRef<Value> captures, StringRef name) {
+LLVM::LLVMFuncOp outline(IRRewriter &rewriter, ParallelLoop &loop,
+                         StringRef name) {
   MLIRContext *ctx = rewriter.getContext();
   Location loc = loop.parallel.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -128,20 +158,16 @@ LLVM::LLVMFuncOp outline(IRRewriter &rewriter, ParallelLoop loop,
   Block *entry = fn.addEntryBlock(rewriter);
   Value ctxArg = entry->getArgument(0), begin = entry->getArgument(1),
         end = entry->getArgument(2);
-  SmallVector<Type> types =
-      llvm::map_to_vector(captures, [](Value v) { return v.getType(); });
-  auto structType = LLVM::LLVMStructType::getLiteral(ctx, types);
 
-  // Entry: the captured values, then the prologue, then the trip counts.
+  // Entry: the captured values and constants, then the prologue, then the
+  // trip counts.
   rewriter.setInsertionPointToStart(entry);
   IRMapping map;
-  for (auto [i, v] : llvm::enumerate(captures)) {
-    Value field =
-        LLVM::GEPOp::create(rewriter, loc, ptr, structType, ctxArg,
-                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-    map.map(v, LLVM::LoadOp::create(rewriter, loc, v.getType(), field));
-  }
-  for (Operation *op : loop.prologue)
+  for (auto [i, v] : llvm::enumerate(loop.captures))
+    map.map(v,
+            LLVM::LoadOp::create(rewriter, loc, v.getType(),
+                                 frameField(rewriter, loc, loop, ctxArg, i)));
+  for (Operation *op : llvm::concat<Operation *>(loop.constants, loop.prologue))
     rewriter.clone(*op, map);
   SmallVector<Value> trips = tripCounts(rewriter, loc, loop.nest, map);
 
@@ -207,30 +233,25 @@ LLVM::LLVMFuncOp outline(IRRewriter &rewriter, ParallelLoop loop,
 
 /// Replaces the omp.parallel with the launcher call (or the direct call
 /// while the launcher is null).
-void launch(IRRewriter &rewriter, ParallelLoop loop, ArrayRef<Value> captures,
-            LLVM::LLVMFuncOp body, LLVM::GlobalOp launcher) {
+void launch(IRRewriter &rewriter, ParallelLoop &loop, LLVM::LLVMFuncOp body,
+            LLVM::GlobalOp launcher) {
   MLIRContext *ctx = rewriter.getContext();
   Location loc = loop.parallel.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   Type i64 = rewriter.getI64Type();
   auto parentFn = loop.parallel->getParentOfType<LLVM::LLVMFuncOp>();
-  SmallVector<Type> types =
-      llvm::map_to_vector(captures, [](Value v) { return v.getType(); });
-  auto structType = LLVM::LLVMStructType::getLiteral(ctx, types);
 
   // The struct lives in the kernel's entry block (not in a loop).
   rewriter.setInsertionPointToStart(&parentFn.getBody().front());
-  Value frame = LLVM::AllocaOp::create(rewriter, loc, ptr, structType,
+  Value frame = LLVM::AllocaOp::create(rewriter, loc, ptr, loop.frame,
                                        i64Const(rewriter, loc, 1));
 
   rewriter.setInsertionPoint(loop.parallel);
-  for (auto [i, v] : llvm::enumerate(captures)) {
-    Value field =
-        LLVM::GEPOp::create(rewriter, loc, ptr, structType, frame,
-                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-    LLVM::StoreOp::create(rewriter, loc, v, field);
-  }
-  // The trip counts may use prologue values: clone those here too.
+  for (auto [i, v] : llvm::enumerate(loop.captures))
+    LLVM::StoreOp::create(rewriter, loc, v,
+                          frameField(rewriter, loc, loop, frame, i));
+  // The trip counts may use prologue values: clone those here too (the
+  // constants are in scope here).
   IRMapping map;
   for (Operation *op : loop.prologue)
     rewriter.clone(*op, map);
@@ -281,30 +302,9 @@ struct OutlineParallelLoopsPass
         FailureOr<ParallelLoop> loop = match(parallel);
         if (failed(loop))
           return signalPassFailure();
-        // What the loop uses from the kernel (the prologue's own results
-        // are recomputed where they are needed).
-        // Constants are cloned rather than passed: a loaded value would hide
-        // constant sizes and strides from LLVM (no vectorisation, no
-        // unrolled indexing).
-        SetVector<Value> used;
-        getUsedValuesDefinedAbove(parallel.getRegion(), used);
-        SmallVector<Value> captures;
-        SmallVector<Operation *> constants;
-        for (Value v : used) {
-          Operation *def = v.getDefiningOp();
-          if (def && def->getNumOperands() == 0 && def->getNumRegions() == 0 &&
-              (def->hasTrait<OpTrait::ConstantLike>() ||
-               isa<LLVM::ZeroOp, LLVM::PoisonOp, LLVM::UndefOp,
-                   LLVM::AddressOfOp>(def)))
-            constants.push_back(def);
-          else
-            captures.push_back(v);
-        }
-        loop->prologue.insert(loop->prologue.begin(), constants.begin(),
-                              constants.end());
         std::string name = (fn.getName() + "_par" + Twine(counter++)).str();
-        LLVM::LLVMFuncOp body = outline(rewriter, *loop, captures, name);
-        launch(rewriter, *loop, captures, body, launcherGlobal(module));
+        LLVM::LLVMFuncOp body = outline(rewriter, *loop, name);
+        launch(rewriter, *loop, body, launcherGlobal(module));
       }
     }
   }

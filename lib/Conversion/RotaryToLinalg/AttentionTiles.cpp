@@ -15,19 +15,11 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 FailureOr<AttentionTileSizes> lowering::attentionTileSizes(Operation *op) {
-  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
-  auto field = [&](StringRef name) -> int64_t {
-    auto v = tiles ? tiles.getAs<IntegerAttr>(name) : IntegerAttr();
-    return v ? v.getInt() : 0;
-  };
-  AttentionTileSizes sizes{field("query"), field("key")};
-  if (sizes.query <= 0 || sizes.key <= 0)
-    return op->emitOpError()
-           << "needs its tile sizes, '" << kTilesAttr
-           << "' = {query = Q, key = K} with Q, K > 0, chosen by a target's "
-              "schedule (rotary-cpu-configure for the CPU) before "
-              "convert-rotary-to-linalg";
-  return sizes;
+  FailureOr<SmallVector<int64_t>> sizes = recordedTiles(
+      op, {"query", "key"}, "tile sizes", "{query = Q, key = K} with Q, K > 0");
+  if (failed(sizes))
+    return failure();
+  return AttentionTileSizes{(*sizes)[0], (*sizes)[1]};
 }
 
 AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,

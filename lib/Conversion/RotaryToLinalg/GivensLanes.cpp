@@ -17,23 +17,11 @@ using namespace rotary::lowering;
 using namespace rotary::lowering::hdd;
 
 FailureOr<int64_t> hdd::lanesPerTask(Operation *op) {
-  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
-  auto lanes = tiles ? tiles.getAs<IntegerAttr>("lanes") : IntegerAttr();
-  if (!lanes || lanes.getInt() <= 0)
-    return op->emitOpError()
-           << "needs its lanes per task, '" << kTilesAttr
-           << "' = {lanes = N} with N > 0, chosen by a target's schedule "
-              "(rotary-cpu-configure for the CPU) before "
-              "convert-rotary-to-linalg";
-  return lanes.getInt();
-}
-
-bool hdd::usesLanes(Operation *op) {
-  if (auto f = dyn_cast<HDDRopeOp>(op))
-    return f.isFused() && *f.getForm() == SOForm::givens;
-  if (auto g = dyn_cast<HDDRopeGradOp>(op))
-    return g.isFused() && *g.getForm() == SOForm::givens;
-  return false;
+  FailureOr<SmallVector<int64_t>> sizes =
+      recordedTiles(op, {"lanes"}, "lanes per task", "{lanes = N} with N > 0");
+  if (failed(sizes))
+    return failure();
+  return sizes->front();
 }
 
 Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {
@@ -350,6 +338,10 @@ private:
   VectorType columnType(OpBuilder &b) const {
     return VectorType::get({c}, b.getF32Type());
   }
+  Value zeroColumn(OpBuilder &b, Location loc) const {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(columnType(b), b.getF32FloatAttr(0)));
+  }
   static Value fma(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
     return math::FmaOp::create(b, loc, x, y, acc);
   }
@@ -404,8 +396,7 @@ private:
   Value
   combineColumns(OpBuilder &b, Location loc, Value buf, Value m,
                  function_ref<Value(OpBuilder &, Location, Value)> s) const {
-    Value zero = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(columnType(b), b.getF32FloatAttr(0)));
+    Value zero = zeroColumn(b, loc);
     return forColumns(
         b, loc, zero, [&](OpBuilder &lb, Location l, Value q, Value acc) {
           Value sq =
@@ -416,8 +407,7 @@ private:
   /// (M[:, q]·v)_q for lane m of `buf`: Mᵀ·v.
   Value dotColumns(OpBuilder &b, Location loc, Value buf, Value m,
                    Value v) const {
-    Value zero = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(columnType(b), b.getF32FloatAttr(0)));
+    Value zero = zeroColumn(b, loc);
     return forColumns(
         b, loc, zero, [&](OpBuilder &lb, Location l, Value q, Value acc) {
           Value prod =
@@ -561,9 +551,14 @@ private:
 };
 } // namespace
 
-std::unique_ptr<GivensLanes> hdd::givensLanes(int64_t c, int64_t lanes,
-                                              bool inverse, Value angles) {
+FailureOr<std::unique_ptr<GivensLanes>>
+hdd::givensLanes(Operation *op, int64_t c, bool inverse, Value angles) {
+  FailureOr<int64_t> lanes = lanesPerTask(op);
+  if (failed(lanes))
+    return failure();
   if (c <= kMaxUnrolledChunk)
-    return std::make_unique<UnrolledLanes>(c, lanes, inverse, angles);
-  return std::make_unique<LoopedLanes>(c, lanes, inverse, angles);
+    return std::unique_ptr<GivensLanes>(
+        std::make_unique<UnrolledLanes>(c, *lanes, inverse, angles));
+  return std::unique_ptr<GivensLanes>(
+      std::make_unique<LoopedLanes>(c, *lanes, inverse, angles));
 }

@@ -1050,11 +1050,11 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
       tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
-  FailureOr<int64_t> perTask = lanesPerTask(op);
-  if (failed(perTask))
+  FailureOr<std::unique_ptr<GivensLanes>> layout =
+      givensLanes(op, c, op.getInverse(), angles);
+  if (failed(layout))
     return failure();
-  std::unique_ptr<GivensLanes> lanes =
-      givensLanes(c, *perTask, op.getInverse(), angles);
+  std::unique_ptr<GivensLanes> lanes = std::move(*layout);
   Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
   LaneTasks lt =
       laneTasks(b, loc, x, c, lanes->lanes,
@@ -1102,12 +1102,11 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
+    if (op.isFusedGivens())
+      return lowerFusedGivens(op, rewriter);
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     int64_t c = *op.getChunk();
-    bool exp = *op.getForm() == SOForm::exp;
-    if (!exp)
-      return lowerFusedGivens(op, rewriter);
     if (c > kMaxExpChunk) {
       // P of this size does not fit in registers: generator, scan, apply.
       Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(),

@@ -380,11 +380,11 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                              laneRowsReassociation());
   Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
                                                  laneAnglesReassociation());
-  FailureOr<int64_t> perTask = lanesPerTask(op);
-  if (failed(perTask))
+  FailureOr<std::unique_ptr<GivensLanes>> layout =
+      givensLanes(op, c, op.getInverse(), angles);
+  if (failed(layout))
     return failure();
-  std::unique_ptr<GivensLanes> lanes =
-      givensLanes(c, *perTask, op.getInverse(), angles);
+  std::unique_ptr<GivensLanes> lanes = std::move(*layout);
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1);
   Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
@@ -550,7 +550,7 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
-    if (*op.getForm() == SOForm::givens)
+    if (op.isFusedGivens())
       return lowerFusedGivensGrad(op, rewriter);
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();

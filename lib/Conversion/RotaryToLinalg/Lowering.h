@@ -18,6 +18,13 @@
 namespace rotary::lowering {
 using namespace mlir;
 
+/// The positive sizes `fields` of the tiles a target's schedule recorded on
+/// `op` (kTilesAttr); an error on the op naming `what` and the expected
+/// dictionary (`form`) when one is missing or not positive.
+FailureOr<SmallVector<int64_t>> recordedTiles(Operation *op,
+                                              ArrayRef<StringRef> fields,
+                                              StringRef what, StringRef form);
+
 /// Widens (or narrows) a float scalar to `to`.
 Value castFloat(OpBuilder &b, Location loc, Value v, Type to);
 /// f32 view of a float scalar: the type all rotary math is done in.

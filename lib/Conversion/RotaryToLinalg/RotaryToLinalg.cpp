@@ -16,6 +16,23 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
 
+FailureOr<SmallVector<int64_t>>
+lowering::recordedTiles(Operation *op, ArrayRef<StringRef> fields,
+                        StringRef what, StringRef form) {
+  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+  SmallVector<int64_t> sizes;
+  for (StringRef name : fields) {
+    auto v = tiles ? tiles.getAs<IntegerAttr>(name) : IntegerAttr();
+    if (!v || v.getInt() <= 0)
+      return op->emitOpError()
+             << "needs its " << what << ", '" << kTilesAttr << "' = " << form
+             << ", chosen by a target's schedule (rotary-cpu-configure for "
+                "the CPU) before convert-rotary-to-linalg";
+    sizes.push_back(v.getInt());
+  }
+  return sizes;
+}
+
 Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type to) {
   // `to` is an element type; a vector is cast lane by lane.
   Type from = getElementTypeOrSelf(v.getType());
@@ -260,7 +277,9 @@ struct ConvertRotaryToLinalgPass
       if (isa<AttentionOp, AttentionGradOp>(op) &&
           failed(lowering::attentionTileSizes(op)))
         return WalkResult::interrupt();
-      if (lowering::hdd::usesLanes(op) &&
+      auto f = dyn_cast<HDDRopeOp>(op);
+      auto g = dyn_cast<HDDRopeGradOp>(op);
+      if (((f && f.isFusedGivens()) || (g && g.isFusedGivens())) &&
           failed(lowering::hdd::lanesPerTask(op)))
         return WalkResult::interrupt();
       return WalkResult::advance();

@@ -220,6 +220,8 @@ def Rotary_HDDRopeGradOp : Rotary_GradOp<"hdd_rope_grad", [
   }];
   let extraClassDeclaration = [{
     bool isFused() { return getForm().has_value(); }
+    /// The fused form with Givens generators.
+    bool isFusedGivens() { return getForm() == SOForm::givens; }
     /// The chunk size c, from `chunk` or from P's shape; kDynamic if unknown.
     int64_t getChunkSize() {
       if (auto c = getChunk())

@@ -373,6 +373,8 @@ def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure, DeclareOpInterfaceMethods<Re
   let extraClassDeclaration = [{
     /// True for the fused form (angles instead of P).
     bool isFused() { return getForm().has_value(); }
+    /// The fused form with Givens generators.
+    bool isFusedGivens() { return getForm() == SOForm::givens; }
     /// The chunk size c, from `chunk` or from P's shape; kDynamic if unknown.
     int64_t getChunkSize();
   }];
