@@ -552,10 +552,13 @@ private:
 } // namespace
 
 FailureOr<std::unique_ptr<GivensLanes>>
-hdd::givensLanes(Operation *op, int64_t c, bool inverse, Value angles) {
+hdd::givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse,
+                 Value angles) {
   FailureOr<int64_t> lanes = lanesPerTask(op);
   if (failed(lanes))
     return failure();
+  angles = tensor::CollapseShapeOp::create(b, op->getLoc(), angles,
+                                           laneAnglesReassociation());
   if (c <= kMaxUnrolledChunk)
     return std::unique_ptr<GivensLanes>(
         std::make_unique<UnrolledLanes>(c, *lanes, inverse, angles));

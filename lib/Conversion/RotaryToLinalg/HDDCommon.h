@@ -174,10 +174,10 @@ public:
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;
 /// The layout for chunk c of fused Givens-form `op`, with the lanes per
-/// task its schedule recorded (angles viewed as laneAnglesReassociation
-/// says).
-FailureOr<std::unique_ptr<GivensLanes>> givensLanes(Operation *op, int64_t c,
-                                                    bool inverse, Value angles);
+/// task its schedule recorded and its angles [B, T, H, C, k] viewed as
+/// laneAnglesReassociation says.
+FailureOr<std::unique_ptr<GivensLanes>>
+givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse, Value angles);
 
 /// One token of the backward scan with P in scalars: returns x̄ = Pᵀ·ȳ
 /// (P·ȳ with `inverse`) and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or

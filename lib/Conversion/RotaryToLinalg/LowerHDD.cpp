@@ -1048,10 +1048,8 @@ LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
   Value x =
       tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
-  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
-                                                 laneAnglesReassociation());
   FailureOr<std::unique_ptr<GivensLanes>> layout =
-      givensLanes(op, c, op.getInverse(), angles);
+      givensLanes(b, op, c, op.getInverse(), op.getRotation());
   if (failed(layout))
     return failure();
   std::unique_ptr<GivensLanes> lanes = std::move(*layout);

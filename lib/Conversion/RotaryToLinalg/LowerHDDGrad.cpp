@@ -378,10 +378,8 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                                             laneRowsReassociation());
   Value dy = tensor::CollapseShapeOp::create(b, loc, op.getDy(),
                                              laneRowsReassociation());
-  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
-                                                 laneAnglesReassociation());
   FailureOr<std::unique_ptr<GivensLanes>> layout =
-      givensLanes(op, c, op.getInverse(), angles);
+      givensLanes(b, op, c, op.getInverse(), op.getRotation());
   if (failed(layout))
     return failure();
   std::unique_ptr<GivensLanes> lanes = std::move(*layout);
@@ -391,8 +389,9 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
   OpFoldResult unit = b.getIndexAttr(1);
   LaneTasks lt = laneTasks(
       b, loc, x, c, lanes->lanes,
-      ValueRange{emptyLike(b, loc, x, elt),
-                 emptyOf(b, loc, tensor::getMixedSizes(b, loc, angles), f32)});
+      ValueRange{
+          emptyLike(b, loc, x, elt),
+          emptyOf(b, loc, tensor::getMixedSizes(b, loc, lanes->angles), f32)});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(lt.forall.getTerminator());
