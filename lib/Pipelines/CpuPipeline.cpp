@@ -292,10 +292,16 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.attentionQueryTile = options.attentionQueryTile;
   schedule.attentionKeyTile = options.attentionKeyTile;
   schedule.hddLanes = options.hddLanes;
-  // Once for the ops the lowering tiles by construction (attention), once
-  // for the structured ops it leaves whole.
+  // The schedule is recorded on what exists at each step: the ops the
+  // lowering still tiles by construction (fused HDD-RoPE), then the
+  // structured ops and contractions the lowering leaves, then the
+  // contractions of the decomposed tiles.
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
   pm.addPass(createConvertRotaryToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
+  pm.addPass(createRotaryTileAndDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));

@@ -120,9 +120,10 @@ struct CpuConfigurePass
     int64_t task = rowsPerTask ? rowsPerTask : 16 * rows;
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
-    // Attention (before the lowering): its contractions are tile pairs of
-    // `query` rows and `key` columns, sized to whole register blocks: 8
-    // blocks of rows, and keys in whole blocks of at least 64.
+    // Attention and its gradient's two passes (structured ops): their
+    // contractions are tile pairs of `query` rows and `key` columns, sized
+    // to whole register blocks: 8 blocks of rows, and keys in whole blocks
+    // of at least 64.
     int64_t queryTile = attentionQueryTile ? attentionQueryTile : 8 * rows;
     int64_t keyTile =
         attentionKeyTile ? attentionKeyTile : llvm::divideCeil(64, cols) * cols;
@@ -142,7 +143,8 @@ struct CpuConfigurePass
     getOperation().walk([&](Operation *op) {
       if (op->hasAttr(kTilesAttr))
         return;
-      if (isa<AttentionOp, AttentionGradOp>(op))
+      if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+              OnlineAttentionKeyGradOp>(op))
         op->setAttr(
             kTilesAttr,
             b.getDictionaryAttr(

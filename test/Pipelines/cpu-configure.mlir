@@ -167,32 +167,44 @@ func.func @runtime_width(%x: tensor<?x64xf32>, %w: tensor<64x?xf32>,
 
 // -----
 
-// Before the lowering: the tile sizes of attention and its gradient, 8
-// register blocks of queries and keys in whole register blocks of at least
-// 64 (one 64-column block on AVX-512, four of 16 on AVX2, eight of 8 with
-// SSE), so the lowering's contractions get full blocks. An op that already
-// has its tiles keeps them.
+// The tile sizes of attention and of its gradient's two passes (the
+// structured ops, after the lowering): 8 register blocks of queries and
+// keys in whole register blocks of at least 64 (one 64-column block on
+// AVX-512, four of 16 on AVX2, eight of 8 with SSE), so the contractions of
+// a tile get full blocks. An op that already has its tiles keeps them; the
+// unlowered attention_grad gets none (its passes do).
 // AVX512-LABEL: func.func @attention_tiles(
-// AVX512:       rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
-// AVX512:       rotary.attention_grad {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
-// AVX512:       rotary.attention {{.*}}rotary.tiles = {key = 8 : i64, query = 4 : i64}
+// AVX512:       rotary.online_attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX512-NOT:   rotary.tiles
+// AVX512:       rotary.attention_grad
+// AVX512-SAME:  {causal} :
+// AVX512:       rotary.online_attention_query_grad {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX512:       rotary.online_attention_key_grad {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX512:       rotary.online_attention {{.*}}rotary.tiles = {key = 8 : i64, query = 4 : i64}
 // AVX2-LABEL:   func.func @attention_tiles(
-// AVX2:         rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// AVX2:         rotary.online_attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
 // SSE-LABEL:    func.func @attention_tiles(
-// SSE:          rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
+// SSE:          rotary.online_attention {{.*}}rotary.tiles = {key = 64 : i64, query = 48 : i64}
 // OVERRIDE-LABEL: func.func @attention_tiles(
-// OVERRIDE:     rotary.attention {{.*}}rotary.tiles = {key = 64 : i64, query = 32 : i64}
+// OVERRIDE:     rotary.online_attention {{.*}}rotary.tiles = {key = 64 : i64, query = 32 : i64}
 // TILES-LABEL:  func.func @attention_tiles(
-// TILES:        rotary.attention {{.*}}rotary.tiles = {key = 128 : i64, query = 24 : i64}
+// TILES:        rotary.online_attention {{.*}}rotary.tiles = {key = 128 : i64, query = 24 : i64}
 func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
-                           %v: tensor<1x2x9x8xf32>, %do: tensor<1x2x9x8xf32>)
+                           %v: tensor<1x2x9x8xf32>, %do: tensor<1x2x9x8xf32>,
+                           %lse: tensor<1x2x9xf32>, %p: index)
     -> (tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {
-  %o, %lse = rotary.attention %q, %k, %v {causal}
-      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  %o, %l = rotary.online_attention ins(%q, %k, %v : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>)
+      first_position(%p) outs(%do, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9xf32>) {causal}
+      -> tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
   %dq, %dk, %dv = rotary.attention_grad %q, %k, %v, %o, %lse, %do {causal}
       : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
-  %o2, %lse2 = rotary.attention %q, %k, %v {causal, rotary.tiles = {query = 4 : i64, key = 8 : i64}}
-      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  %gq = rotary.online_attention_query_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      first_position(%p) outs(%do : tensor<1x2x9x8xf32>) {causal} -> tensor<1x2x9x8xf32>
+  %gk:2 = rotary.online_attention_key_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      first_position(%p) first_key(%p) outs(%do, %do : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {causal} -> tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  %o2, %l2 = rotary.online_attention ins(%q, %k, %v : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>)
+      first_position(%p) outs(%do, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9xf32>) {causal, rotary.tiles = {query = 4 : i64, key = 8 : i64}}
+      -> tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
   return %o, %dq, %dk, %o2 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
 }
 

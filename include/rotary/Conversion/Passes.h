@@ -12,12 +12,13 @@ namespace rotary {
 #define GEN_PASS_DECL
 #include "rotary/Conversion/Passes.h.inc"
 
-/// Tile sizes of an op whose lowering is tiled by construction, chosen by a
-/// target's schedule before convert-rotary-to-linalg, which carries none of
-/// its own; a dictionary of i64: {query = Q, key = K} on attention and its
-/// gradient (FlashAttention's loops over tile pairs), {lanes = N} on the
-/// fused Givens-form hdd_rope and its gradient (chunks per task).
-/// rotary-cpu-configure sets them for the CPU.
+/// Tile sizes chosen by a target's schedule, a dictionary of i64: on the
+/// structured ops (read by rotary-tile-and-decompose), {query = Q, key = K}
+/// on online_attention and the two passes of its gradient (FlashAttention's
+/// tile pairs); on an op whose lowering is still tiled by construction
+/// (read by convert-rotary-to-linalg), {lanes = N} on the fused Givens-form
+/// hdd_rope and its gradient (chunks per task). rotary-cpu-configure sets
+/// them for the CPU.
 constexpr const char *kTilesAttr = "rotary.tiles";
 
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.

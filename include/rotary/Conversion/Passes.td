@@ -9,7 +9,11 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
   let summary = "Lower rotary ops to linalg, scf, tensor, arith and math";
   let description = [{
     Every forward op becomes destination-passing linalg.generic / scf code on
-    tensors. Data are widened to f32 for the math and narrowed on store;
+    tensors, or structured ops (attention: `rotary.online_attention`; its
+    gradient: δ, then `rotary.online_attention_query_grad` and
+    `rotary.online_attention_key_grad`) that
+    `rotary-tile-and-decompose` lowers once a target's schedule has chosen
+    its tiles. Data are widened to f32 for the math and narrowed on store;
     RoPE's angle tables are computed once per (position, frequency) in f64
     and rounded to f32 (decision 0013), and reused across batch and heads.
     Givens chains run over row tiles kept in f32 (one parallel task per tile
@@ -37,6 +41,41 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
                            "::mlir::affine::AffineDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::bufferization::BufferizationDialect"];
+}
+
+def RotaryTileAndDecompose : Pass<"rotary-tile-and-decompose"> {
+  let summary = "Tile the structured rotary ops by their recorded tiles and "
+                "decompose each tile into linalg";
+  let description = [{
+    The second half of the lowering, after a target's schedule has chosen
+    the tiles (`rotary.tiles` on each structured op, see
+    `rotary-cpu-configure`). Each structured op is tiled through its
+    TilingInterface into one `scf.forall` over its parallel dimensions:
+    `rotary.online_attention` and the gradient's key pass by one batch
+    entry, one head and `query` queries (keys), the gradient's query pass
+    by one head and `query` queries (it sums the batch inside a task).
+    Then every tile, which is the same op on slices, is decomposed into
+    linalg, scf and tensor ops: per (b, h) of the tile, FlashAttention's
+    loop over tiles of `key` keys (queries, in the key pass) with an online
+    softmax, or the gradient's products, all contractions that the CPU
+    schedule tiles into register blocks. Nothing here depends on a target:
+    the tile sizes are the schedule's, and a target maps the `scf.forall`
+    to its parallelism (threads on the CPU). An op without its tiles is an
+    error naming the op and the expected attribute. With `tile=false` the
+    ops are decomposed whole (a block of several batch entries or heads
+    loops over them), which isolates the decomposition for tests and for
+    a target that tiles by other means.
+  }];
+  let options = [
+    Option<"tile", "tile", "bool", /*default=*/"true",
+           "Tile by the recorded sizes before decomposing">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect"];
 }
 
 #endif // ROTARY_CONVERSION_PASSES_TD

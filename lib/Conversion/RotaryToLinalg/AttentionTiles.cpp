@@ -27,14 +27,17 @@ AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
                                int64_t window, int64_t globals,
                                std::optional<APFloat> scaleAttr,
                                std::optional<APFloat> spanRamp,
-                               AttentionTileSizes tiles)
+                               AttentionTileSizes tiles, Value firstPosition,
+                               Value firstKey)
     : q(q), k(k), bias(bias), span(span),
       elt(cast<RankedTensorType>(q.getType()).getElementType()), causal(causal),
-      window(window), globals(globals), tiles(tiles) {
+      window(window), globals(globals), firstKey(firstKey), tiles(tiles) {
   SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, q);
   dSize = qs[3];
   tLen = getValueOrCreateConstantIndexOp(b, loc, qs[2]);
   sLen = dimOf(b, loc, k, 2);
+  shift = firstPosition ? firstPosition
+                        : arith::SubIOp::create(b, loc, sLen, tLen).getResult();
   if (scaleAttr) {
     scale = f32c(b, loc, scaleAttr->convertToFloat());
   } else {
@@ -50,9 +53,12 @@ AttentionParts::AttentionParts(OpBuilder &b, Location loc, Value q, Value k,
   ramp = spanRamp ? spanRamp->convertToFloat() : 1.0f;
 }
 
+Value AttentionParts::keyIndex(OpBuilder &b, Location loc, Value j) const {
+  return firstKey ? arith::AddIOp::create(b, loc, j, firstKey).getResult() : j;
+}
+
 Value AttentionParts::position(OpBuilder &b, Location loc, Value i) const {
-  return arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, i, sLen),
-                               tLen);
+  return arith::AddIOp::create(b, loc, i, shift);
 }
 
 AttentionParts::KeyRanges AttentionParts::keysOf(OpBuilder &b, Location loc,
@@ -93,7 +99,6 @@ std::pair<Value, Value> AttentionParts::queriesOf(OpBuilder &b, Location loc,
   // Both upper limits start at the causal bound, so the positions form the
   // one range [causal ? j : -inf, max(j + W + 1, n_g)).
   Value zero = indexConst(b, loc, 0);
-  Value shift = arith::SubIOp::create(b, loc, sLen, tLen); // p = i + shift
   auto clampToQueries = [&](Value pos) {
     Value i = arith::SubIOp::create(b, loc, pos, shift);
     return arith::MinSIOp::create(b, loc,
@@ -155,14 +160,14 @@ Value AttentionParts::tableColumn(OpBuilder &b, Location loc, Value p,
 }
 
 Value AttentionParts::withBias(OpBuilder &b, Location loc, Value s, Value hi,
-                               Value i, Value p, Value j) const {
+                               Value i, Value p, Value j, Value jRow) const {
   if (!bias)
     return s;
   Value bv =
       tableBias()
           ? tensor::ExtractOp::create(b, loc, bias,
                                       ValueRange{hi, tableColumn(b, loc, p, j)})
-          : tensor::ExtractOp::create(b, loc, bias, ValueRange{hi, i, j});
+          : tensor::ExtractOp::create(b, loc, bias, ValueRange{hi, i, jRow});
   return arith::AddFOp::create(b, loc, s, bv);
 }
 
@@ -190,6 +195,21 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
   Value dm =
       arith::SelectOp::create(b, loc, inside, f32c(b, loc, 1.0 / ramp), zeroF);
   return {m, dm};
+}
+
+SmallVector<Value> lowering::forEachIndex(
+    OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  if (isConstantIntValue(n, 1))
+    return body(indexConst(b, loc, 0), inits);
+  auto loop = scf::ForOp::create(b, loc, indexConst(b, loc, 0),
+                                 getValueOrCreateConstantIndexOp(b, loc, n),
+                                 indexConst(b, loc, 1), inits);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(loop.getBody());
+  scf::YieldOp::create(b, loc,
+                       body(loop.getInductionVar(), loop.getRegionIterArgs()));
+  return SmallVector<Value>(loop.getResults());
 }
 
 Value lowering::tilesOf(OpBuilder &b, Location loc, Value length,
@@ -330,11 +350,12 @@ TileScores lowering::maskTile(OpBuilder &b, Location loc,
         Value rIdx = linalg::IndexOp::create(nb, l, 0),
               cIdx = linalg::IndexOp::create(nb, l, 1);
         Value i = arith::AddIOp::create(nb, l, i0, keyRows ? cIdx : rIdx);
-        Value j = arith::AddIOp::create(nb, l, j0, keyRows ? rIdx : cIdx);
+        Value jRow = arith::AddIOp::create(nb, l, j0, keyRows ? rIdx : cIdx);
+        Value j = at.keyIndex(nb, l, jRow);
         Value p = at.position(nb, l, i);
         Value visible = at.sees(nb, l, p, j);
         Value s = scale ? arith::MulFOp::create(nb, l, a[0], scale) : a[0];
-        s = at.withBias(nb, l, s, hi, i, p, j);
+        s = at.withBias(nb, l, s, hi, i, p, j, jRow);
         auto orElse = [&](Value x, double hidden) {
           return arith::SelectOp::create(nb, l, visible, x, f32c(nb, l, hidden))
               .getResult();

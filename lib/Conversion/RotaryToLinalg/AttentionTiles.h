@@ -23,8 +23,9 @@ struct AttentionTileSizes {
 FailureOr<AttentionTileSizes> attentionTileSizes(Operation *op);
 
 /// The attention's operands and attributes, with the rules of decision
-/// 0011: query i sits at position p = i + S - T; every rule compares
-/// positions.
+/// 0011: query i sits at position p = i + shift (shift = S - T for the
+/// whole attention, the first row's position for a block of queries);
+/// every rule compares positions.
 struct AttentionParts {
   Value q, k, bias, span;
   Type elt; ///< element type of q, k, v
@@ -32,6 +33,8 @@ struct AttentionParts {
   int64_t window, globals;
   OpFoldResult dSize;
   Value tLen, sLen;
+  Value shift;    ///< position of query 0
+  Value firstKey; ///< sequence index of k's row 0 (null: 0)
   Value scale;  ///< f32
   Value radius; ///< W' of a bias table [H, 2W'+1]; null without one
   float ramp;
@@ -40,15 +43,25 @@ struct AttentionParts {
   AttentionParts(OpBuilder &b, Location loc, Value q, Value k, Value bias,
                  Value span, bool causal, int64_t window, int64_t globals,
                  std::optional<APFloat> scale, std::optional<APFloat> spanRamp,
-                 AttentionTileSizes tiles);
+                 AttentionTileSizes tiles, Value firstPosition = Value(),
+                 Value firstKey = Value());
   template <typename OpTy>
   static AttentionParts of(OpBuilder &b, OpTy op, AttentionTileSizes tiles) {
+    Value first, firstKey;
+    if constexpr (!std::is_same_v<OpTy, AttentionOp> &&
+                  !std::is_same_v<OpTy, AttentionGradOp>)
+      first = op.getFirstPosition();
+    if constexpr (std::is_same_v<OpTy, OnlineAttentionKeyGradOp>)
+      firstKey = op.getFirstKey();
     return AttentionParts(b, op.getLoc(), op.getQ(), op.getK(), op.getBias(),
                           op.getSpan(), op.getCausal(), op.getWindow(),
                           op.getGlobalTokens(), op.getScale(), op.getSpanRamp(),
-                          tiles);
+                          tiles, first, firstKey);
   }
 
+  /// The sequence index of k's row j (the pattern's j; k may be a block
+  /// of the keys).
+  Value keyIndex(OpBuilder &b, Location loc, Value j) const;
   /// Position of query i (negative when T > S).
   Value position(OpBuilder &b, Location loc, Value i) const;
   /// The keys a query at position p sees, as two disjoint ranges: the
@@ -62,9 +75,10 @@ struct AttentionParts {
   /// Whether the query at position p sees key j (0 <= j < S): the same
   /// rule as keysOf, as a few comparisons for use per pair.
   Value sees(OpBuilder &b, Location loc, Value p, Value j) const;
-  /// s + bias(h, i, j) (s itself without a bias), f32.
+  /// s + bias(h, i, j) (s itself without a bias), f32: a full bias is read
+  /// at k's row `jRow`, a table at the column of (p, j).
   Value withBias(OpBuilder &b, Location loc, Value s, Value hi, Value i,
-                 Value p, Value j) const;
+                 Value p, Value j, Value jRow) const;
   /// Column of the bias table for (p, j): clamp(j - p, -W', W') + W'.
   Value tableColumn(OpBuilder &b, Location loc, Value p, Value j) const;
   /// The adaptive-span mask m_h(p - j) and its derivative ∂m/∂span_h
@@ -91,6 +105,12 @@ struct KeyTiles {
 };
 KeyTiles keyTilesOf(OpBuilder &b, Location loc, const AttentionParts &at,
                     Value i0, Value rows);
+
+/// `body(index, values)` for every index in [0, n) threading `inits`
+/// through (an scf.for, or straight-line code when n is the constant 1).
+SmallVector<Value>
+forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
+             function_ref<SmallVector<Value>(Value, ValueRange)> body);
 
 /// ceil(length / tile).
 Value tilesOf(OpBuilder &b, Location loc, Value length, int64_t tile);

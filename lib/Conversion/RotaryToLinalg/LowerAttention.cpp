@@ -1,15 +1,19 @@
-//===- LowerAttention.cpp - rotary.attention to scf + linalg --------------===//
+//===- LowerAttention.cpp - rotary.attention through the structured op ----===//
 //
-// The FlashAttention forward: one task per (b, h, tile of queries) runs an
-// online softmax (running max m, running sum l, f32
-// accumulator [rows, D]) over the key tiles its queries can see, visited as
-// two ranges (the global keys left of the windows, then the windows), so
-// fully masked tiles cost nothing and the T×S score matrix never exists.
-// Per key tile: S = (scale·Q)·Kᵀ and acc' = α·acc + P·V are contractions
-// the CPU schedule tiles; the mask, exp and row updates are elementwise.
-// The adaptive span multiplies each weight by m_h(p - j) inside the same
-// sums (the renormalised mask); lse = log Σ mask·exp(s). A row that sees no
-// key gets a zero output and lse = -inf.
+// rotary.attention becomes rotary.online_attention over all its queries (no
+// tile size: the target's schedule records them); rotary-tile-and-decompose
+// tiles that into blocks of queries and decomposes a block here.
+//
+// A block is FlashAttention's forward: per (b, h), an online softmax
+// (running max m, running sum l, f32 accumulator [rows, D]) over the key
+// tiles its queries can see, visited as two ranges (the global keys left of
+// the windows, then the windows), so fully masked tiles cost nothing and
+// the T×S score matrix never exists. Per key tile: S = (scale·Q)·Kᵀ and
+// acc' = α·acc + P·V are contractions the CPU schedule tiles; the mask, exp
+// and row updates are elementwise. The adaptive span multiplies each weight
+// by m_h(p - j) inside the same sums (the renormalised mask);
+// lse = log Σ mask·exp(s). A row that sees no key gets a zero output and
+// lse = -inf.
 //
 //===----------------------------------------------------------------------===//
 
@@ -115,10 +119,139 @@ Softmax visitKeyTile(OpBuilder &b, Location loc, const AttentionParts &at,
   return next;
 }
 
-struct LowerAttention : OpRewritePattern<AttentionOp> {
+/// rotary.attention -> its structured form over all queries (the first at
+/// position S - T), written into new tensors. No tile size: the target's
+/// schedule records them on the structured op.
+struct ConvertAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    Value q = op.getQ();
+    auto qType = cast<RankedTensorType>(q.getType());
+    SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, q);
+    Value out = emptyLike(b, loc, q, qType.getElementType());
+    Value lse = emptyOf(b, loc, {qs[0], qs[1], qs[2]}, b.getF32Type());
+    // S - T (sizes made in a fixed order: the IR must not depend on the
+    // host compiler's argument evaluation order).
+    Value sLen = dimOf(b, loc, op.getK(), 2), tLen = dimOf(b, loc, q, 2);
+    Value first = arith::SubIOp::create(b, loc, sLen, tLen);
+    auto online = OnlineAttentionOp::create(
+        b, loc, TypeRange{out.getType(), lse.getType()}, q, op.getK(),
+        op.getV(), op.getBias(), op.getSpan(), first, out, lse,
+        op.getCausalAttr(), op.getWindowAttr(), op.getGlobalTokensAttr(),
+        op.getScaleAttr(), op.getSpanRampAttr());
+    // Tiles recorded on the op itself (for experiments) stay the op's.
+    if (Attribute tiles = op->getAttr(kTilesAttr))
+      online->setAttr(kTilesAttr, tiles);
+    SmallVector<Value> results;
+    for (auto [r, t] : llvm::zip(online.getResults(), op.getResultTypes()))
+      results.push_back(castTo(b, loc, r, t));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// One block of queries at one (b, h): the online softmax over the key
+/// tiles its rows see, written into the rows' slices of `outDest` and
+/// `lseDest`. Returns the updated destinations.
+std::pair<Value, Value> attendBlock(OpBuilder &b, Location loc,
+                                    const AttentionParts &at, Value v, Value bi,
+                                    Value hi, OpFoldResult rowsOfr,
+                                    Value outDest, Value lseDest) {
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
+  Type f32 = b.getF32Type();
+  Value rows = getValueOrCreateConstantIndexOp(b, loc, rowsOfr);
+  OpFoldResult dOfr = at.dSize;
+  OpFoldResult unitI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
+
+  // The rows in f32, scaled once: Qs = scale · q.
+  Value qRows = rowsOf(b, loc, at.q, bi, hi, zero, rowsOfr);
+  Value qs32 =
+      elementwise(b, loc, qRows, emptyOf(b, loc, {rowsOfr, dOfr}, f32), 2,
+                  [&](OpBuilder &nb, Location l, ValueRange a) {
+                    linalg::YieldOp::create(
+                        nb, l,
+                        Value(arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
+                                                    at.scale)));
+                  })
+          .getResult(0);
+
+  KeyTiles kt = keyTilesOf(b, loc, at, zero, rows);
+  Softmax st;
+  st.m = linalg::FillOp::create(b, loc, negInf, emptyOf(b, loc, {rowsOfr}, f32))
+             .getResult(0);
+  st.l = zerosF32(b, loc, {rowsOfr});
+  st.acc = zerosF32(b, loc, {rowsOfr, dOfr});
+
+  // One loop over the key tiles of both ranges (one copy of the tile's
+  // code). Its body is built after the loop is in place (not in a body
+  // callback), so that affine folding inside it sees the function.
+  auto loop = scf::ForOp::create(b, loc, zero,
+                                 arith::AddIOp::create(b, loc, kt.n1, kt.n2),
+                                 one, ValueRange{st.m, st.l, st.acc});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    auto [j0, end] = kt.tile(b, loc, loop.getInductionVar());
+    ValueRange iter = loop.getRegionIterArgs();
+    Softmax next = visitKeyTile(
+        b, loc, at, v, bi, hi, zero, qs32, rowsOfr, j0,
+        tileExtent(b, loc, getAsOpFoldResult(end), j0, at.tiles.key),
+        Softmax{iter[0], iter[1], iter[2]});
+    scf::YieldOp::create(b, loc, ValueRange{next.m, next.l, next.acc});
+  }
+  Value m = loop.getResult(0), lsum = loop.getResult(1),
+        acc = loop.getResult(2);
+
+  // o = acc / l (0 when nothing was visible); lse = m + log l (-inf).
+  auto seen = [](OpBuilder &nb, Location l, Value lRow) {
+    return arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, lRow,
+                                 f32c(nb, l, 0.0))
+        .getResult();
+  };
+  Value o = overTile(
+      b, loc, ValueRange{acc}, ValueRange{lsum}, {},
+      ValueRange{rowsOf(b, loc, outDest, bi, hi, zero, rowsOfr)},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+        Value q = arith::SelectOp::create(
+            nb, l, seen(nb, l, a[1]), arith::DivFOp::create(nb, l, a[0], a[1]),
+            f32c(nb, l, 0.0));
+        return {castFloat(nb, l, q, at.elt)};
+      })[0];
+  Value lseRow =
+      perRow(b, loc, ValueRange{m, lsum},
+             entriesOf(b, loc, lseDest, bi, hi, zero, rowsOfr),
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               return arith::SelectOp::create(
+                          nb, l, seen(nb, l, a[1]),
+                          arith::AddFOp::create(
+                              nb, l, a[0], math::LogOp::create(nb, l, a[1])),
+                          f32c(nb, l, -std::numeric_limits<float>::infinity()))
+                   .getResult();
+             });
+  Value outNext = tensor::InsertSliceOp::create(
+      b, loc, o, outDest, SmallVector<OpFoldResult>{bi, hi, zeroI, zeroI},
+      SmallVector<OpFoldResult>{unitI, unitI, rowsOfr, dOfr},
+      SmallVector<OpFoldResult>(4, unitI));
+  Value lseNext = tensor::InsertSliceOp::create(
+      b, loc, lseRow, lseDest, SmallVector<OpFoldResult>{bi, hi, zeroI},
+      SmallVector<OpFoldResult>{unitI, unitI, rowsOfr},
+      SmallVector<OpFoldResult>(3, unitI));
+  return {outNext, lseNext};
+}
+
+/// A block of rotary.online_attention (any B, H and rows; the CPU schedule
+/// tiles it to one (b, h) and `query` rows first) -> scf + linalg: per
+/// (b, h) of the block, FlashAttention's loop over the key tiles, whose
+/// width the schedule recorded (`key`).
+struct DecomposeOnlineAttention : OpRewritePattern<OnlineAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OnlineAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
@@ -126,112 +259,19 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     if (failed(tileSizes))
       return failure();
     AttentionParts at = AttentionParts::of(b, op, *tileSizes);
-    Value v = op.getV();
-    Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
-    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-    Value negInf = f32c(b, loc, -std::numeric_limits<float>::infinity());
-
-    Value out = emptyLike(b, loc, at.q, at.elt);
-    Value lse = emptyOf(b, loc, {qs[0], qs[1], qs[2]}, f32);
-    Value tiles = tilesOf(b, loc, at.tLen, at.tiles.query);
-    auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{qs[0], qs[1], getAsOpFoldResult(tiles)},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out, lse},
-        std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
-    Value i0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
-                                     indexConst(b, loc, at.tiles.query));
-    OpFoldResult rowsOfr =
-        tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.query);
-    Value rows = getValueOrCreateConstantIndexOp(b, loc, rowsOfr);
-    OpFoldResult dOfr = qs[3];
-    OpFoldResult unitI = b.getIndexAttr(1), zeroI = b.getIndexAttr(0);
-
-    // The query tile in f32, scaled once: Qs = scale · q[i0 .. i0+rows).
-    Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rowsOfr);
-    Value qs32 =
-        elementwise(b, loc, qTile, emptyOf(b, loc, {rowsOfr, dOfr}, f32), 2,
-                    [&](OpBuilder &nb, Location l, ValueRange a) {
-                      linalg::YieldOp::create(
-                          nb, l,
-                          Value(arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
-                                                      at.scale)));
-                    })
-            .getResult(0);
-
-    KeyTiles kt = keyTilesOf(b, loc, at, i0, rows);
-    Softmax st;
-    st.m =
-        linalg::FillOp::create(b, loc, negInf, emptyOf(b, loc, {rowsOfr}, f32))
-            .getResult(0);
-    st.l = zerosF32(b, loc, {rowsOfr});
-    st.acc = zerosF32(b, loc, {rowsOfr, dOfr});
-
-    // One loop over the key tiles of both ranges (one copy of the tile's
-    // code). Its body is built after the loop is in place (not in a body
-    // callback), so that affine folding inside it sees the function.
-    auto loop = scf::ForOp::create(b, loc, zero,
-                                   arith::AddIOp::create(b, loc, kt.n1, kt.n2),
-                                   one, ValueRange{st.m, st.l, st.acc});
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      auto [j0, end] = kt.tile(b, loc, loop.getInductionVar());
-      ValueRange iter = loop.getRegionIterArgs();
-      Softmax next = visitKeyTile(
-          b, loc, at, v, bi, hi, i0, qs32, rowsOfr, j0,
-          tileExtent(b, loc, getAsOpFoldResult(end), j0, at.tiles.key),
-          Softmax{iter[0], iter[1], iter[2]});
-      scf::YieldOp::create(b, loc, ValueRange{next.m, next.l, next.acc});
-    }
-    Value m = loop.getResult(0), lsum = loop.getResult(1),
-          acc = loop.getResult(2);
-
-    // o = acc / l (0 when nothing was visible); lse = m + log l (-inf).
-    auto seen = [](OpBuilder &nb, Location l, Value lRow) {
-      return arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, lRow,
-                                   f32c(nb, l, 0.0))
-          .getResult();
-    };
-    Value o = overTile(
-        b, loc, ValueRange{acc}, ValueRange{lsum}, {},
-        ValueRange{emptyOf(b, loc, {rowsOfr, dOfr}, at.elt)},
-        [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-          Value q = arith::SelectOp::create(
-              nb, l, seen(nb, l, a[1]),
-              arith::DivFOp::create(nb, l, a[0], a[1]), f32c(nb, l, 0.0));
-          return {castFloat(nb, l, q, at.elt)};
-        })[0];
-    Value lseRow = perRow(
-        b, loc, ValueRange{m, lsum}, emptyOf(b, loc, {rowsOfr}, f32),
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          return arith::SelectOp::create(
-                     nb, l, seen(nb, l, a[1]),
-                     arith::AddFOp::create(nb, l, a[0],
-                                           math::LogOp::create(nb, l, a[1])),
-                     f32c(nb, l, -std::numeric_limits<float>::infinity()))
-              .getResult();
+    Value out = op.getOutputInit(), lse = op.getLseInit();
+    // A loop over b and h unless the block has one of them (a task's).
+    SmallVector<Value> results = forEachIndex(
+        b, loc, qs[0], ValueRange{out, lse},
+        [&](Value bi, ValueRange outerDests) {
+          return forEachIndex(
+              b, loc, qs[1], outerDests, [&](Value hi, ValueRange dests) {
+                auto [o, l] = attendBlock(b, loc, at, op.getV(), bi, hi, qs[2],
+                                          dests[0], dests[1]);
+                return SmallVector<Value>{o, l};
+              });
         });
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, o, forall.getRegionIterArgs()[0],
-        SmallVector<OpFoldResult>{bi, hi, i0, zeroI},
-        SmallVector<OpFoldResult>{unitI, unitI, rowsOfr, dOfr},
-        SmallVector<OpFoldResult>(4, unitI));
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, lseRow, forall.getRegionIterArgs()[1],
-        SmallVector<OpFoldResult>{bi, hi, i0},
-        SmallVector<OpFoldResult>{unitI, unitI, rowsOfr},
-        SmallVector<OpFoldResult>(3, unitI));
-    b.setInsertionPointAfter(forall);
-    SmallVector<Value> results(forall.getResults());
-    for (auto [r, t] : llvm::zip(results, op.getResultTypes()))
-      if (r.getType() != t)
-        r = tensor::CastOp::create(b, loc, t, r);
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -239,5 +279,10 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
 } // namespace
 
 void lowering::populateAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerAttention>(patterns.getContext());
+  patterns.add<ConvertAttention>(patterns.getContext());
+}
+
+void lowering::populateAttentionDecompositionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecomposeOnlineAttention>(patterns.getContext());
 }

@@ -1,4 +1,4 @@
-//===- LowerAttentionGrad.cpp - rotary.attention_grad to scf + linalg -----===//
+//===- LowerAttentionGrad.cpp - rotary.attention_grad, structured -------===//
 //
 // The FlashAttention-2 backward: scores are recomputed tile by tile from q,
 // k and the saved log-sum-exp, never stored. With δ_i = ȯ_i·o_i − l̄se_i
@@ -6,20 +6,22 @@
 //   e = exp(s − lse_i), p = w·e, g = ȯ_i·v_j − δ_i, s̄ = p·g,
 //   q̄_i += scale·s̄·k_j, k̄_j += scale·s̄·q_i, v̄_j += p·ȯ_i,
 //   b̄ias gathers s̄, s̄pan_h += e·g·∂w/∂span_h
-// (w the span weight, 1 without a span). Three race-free passes:
-//  1. δ for every row (a reduction over D);
-//  2. one task per (h, tile of queries), looping over b and the key tiles
-//     those queries see: Q̄ = scale·S̄·K per tile, and the bias rows and
-//     span partials of (h, those queries) summed over b, so no two tasks
-//     write the same element;
-//  3. one task per (b, h, tile of keys), looping over the query tiles
-//     that see them, in the transposed orientation (keys along the rows):
-//     V̄ += Pᵀ·Ȯ and K̄ += scale·S̄ᵀ·Q.
+// (w the span weight, 1 without a span). convert-rotary-to-linalg emits δ
+// (a reduction over D) and two race-free passes as structured ops, which
+// rotary-tile-and-decompose tiles and decomposes here:
+//  - the query pass (rotary.online_attention_query_grad) over (h, queries):
+//    per block, a loop over b and the key tiles those queries see:
+//    Q̄ = scale·S̄·K per tile, and the bias rows and span partials of
+//    (h, those queries) summed over b, so no two tasks write the same
+//    element;
+//  - the key pass (rotary.online_attention_key_grad) over (b, h, keys): per
+//    block, a loop over the query tiles that see them, in the transposed
+//    orientation (keys along the rows): V̄ += Pᵀ·Ȯ and K̄ += scale·S̄ᵀ·Q.
 // Each pair tile is two contractions (scores and ȮVᵀ) and one or two
-// accumulations, all on the CPU schedule; pass 2 recomputes the products
-// pass 3 makes, the price of writing every gradient from one task. The
-// bias table and span partials [H, T, ·] are then summed over T. A row
-// with lse = -inf (no visible weight) contributes nothing.
+// accumulations, all on the CPU schedule; the query pass recomputes the
+// products the key pass makes, the price of writing every gradient from
+// one task. The bias table and span partials [H, T, ·] are then summed
+// over T. A row with lse = -inf (no visible weight) contributes nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,11 +66,12 @@ Value sumOverRows(OpBuilder &b, Location loc, Value partial) {
       .getResult(0);
 }
 
-/// An f32 accumulator tile times `c` (when given), in element type `elt`.
-Value finishTile(OpBuilder &b, Location loc, Value acc, Value c, Type elt) {
+/// An f32 accumulator tile times `c` (when given), written into `into`
+/// (a tile of the result, in its element type).
+Value finishTile(OpBuilder &b, Location loc, Value acc, Value c, Value into) {
+  Type elt = cast<RankedTensorType>(into.getType()).getElementType();
   return overTile(
-      b, loc, acc, {}, {},
-      ValueRange{emptyOf(b, loc, tensor::getMixedSizes(b, loc, acc), elt)},
+      b, loc, acc, {}, {}, ValueRange{into},
       [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
         Value x = c ? arith::MulFOp::create(nb, l, a[0], c) : a[0];
         return {castFloat(nb, l, x, elt)};
@@ -141,7 +144,8 @@ Value scatterTable(OpBuilder &b, Location loc, const AttentionParts &at,
   scf::YieldOp::create(b, loc, inner.getResults());
   b.setInsertionPointToStart(inner.getBody());
   Value c = inner.getInductionVar();
-  Value col = at.tableColumn(b, loc, p, arith::AddIOp::create(b, loc, j0, c));
+  Value col = at.tableColumn(
+      b, loc, p, at.keyIndex(b, loc, arith::AddIOp::create(b, loc, j0, c)));
   Value row = inner.getRegionIterArgs()[0];
   Value sum = arith::AddFOp::create(
       b, loc, tensor::ExtractOp::create(b, loc, row, ValueRange{r, col}),
@@ -167,7 +171,10 @@ Value addColumns(OpBuilder &b, Location loc, Value ds, Value acc, Value j0) {
                                        unitSizes(b, 2));
 }
 
-struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
+/// rotary.attention_grad -> δ, then its two structured passes, then the
+/// partial bias and span gradients summed over T. No tile size: the
+/// target's schedule records them on the passes.
+struct ConvertAttentionGrad : OpRewritePattern<AttentionGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(AttentionGradOp op,
@@ -175,25 +182,21 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
-    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
-    if (failed(tileSizes))
-      return failure();
-    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
-    Value v = op.getV(), o = op.getOutput(), lse = op.getLse(),
-          dO = op.getDoutput(), dlse = op.getDlse();
-    Type elt = at.elt;
+    Value q = op.getQ(), k = op.getK(), v = op.getV(), o = op.getOutput(),
+          dO = op.getDoutput(), dlse = op.getDlse(), bias = op.getBias(),
+          span = op.getSpan();
+    Type elt = cast<RankedTensorType>(q.getType()).getElementType();
     Type f32 = b.getF32Type();
-    SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
-    SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);
-    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+    SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, q);
 
-    // 1. δ_i = Σ_d ȯ_id·o_id − l̄se_i, so that g_ij = ȯ_i·v_j − δ_i.
+    // δ_i = Σ_d ȯ_id·o_id − l̄se_i, so that g_ij = ȯ_i·v_j − δ_i.
     SmallVector<OpFoldResult> rowSizes = {qs[0], qs[1], qs[2]};
-    Value deltaInit = zerosF32(b, loc, rowSizes);
-    if (dlse)
+    Value deltaInit;
+    if (!dlse)
+      deltaInit = zerosF32(b, loc, rowSizes);
+    else
       deltaInit =
-          elementwise(b, loc, dlse, emptyOf(b, loc, rowSizes, b.getF32Type()),
-                      3,
+          elementwise(b, loc, dlse, emptyOf(b, loc, rowSizes, f32), 3,
                       [&](OpBuilder &nb, Location l, ValueRange a) {
                         linalg::YieldOp::create(
                             nb, l, Value(arith::NegFOp::create(nb, l, a[0])));
@@ -221,214 +224,264 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
             })
             .getResult(0);
 
-    // 2. One task per (h, query tile): q̄ for every b; bias and span
-    // partials of those rows.
-    int biasKind = !op.getBias()    ? 0
-                   : at.tableBias() ? 1
-                                    : 2; // none/table/full
-    Value biasRowLen;
-    if (biasKind == 1)
-      biasRowLen = dimOf(b, loc, op.getBias(), 1);
-    if (biasKind == 2)
-      biasRowLen = at.sLen;
-    SmallVector<Value> outs1 = {emptyLike(b, loc, at.q, elt)};
-    if (biasKind)
-      outs1.push_back(emptyOf(b, loc, {qs[1], qs[2], biasRowLen}, f32));
-    if (at.span)
-      outs1.push_back(emptyOf(b, loc, {qs[1], qs[2]}, f32));
-    auto queryPass = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{
-            qs[1], getAsOpFoldResult(tilesOf(b, loc, at.tLen, at.tiles.query))},
-        unitSizes(b, 2), outs1, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(queryPass.getBody());
-      Value hi = queryPass.getInductionVar(0);
-      Value i0 = arith::MulIOp::create(b, loc, queryPass.getInductionVar(1),
-                                       indexConst(b, loc, at.tiles.query));
-      OpFoldResult rows =
-          tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.query);
-      KeyTiles kt = keyTilesOf(b, loc, at, i0,
-                               getValueOrCreateConstantIndexOp(b, loc, rows));
-      SmallVector<Value> init = {emptyOf(b, loc, {qs[0], rows, qs[3]}, elt)};
-      if (biasKind)
-        init.push_back(zerosF32(b, loc, {rows, biasRowLen}));
-      if (at.span)
-        init.push_back(zerosF32(b, loc, {rows}));
-      auto overBatch = scf::ForOp::create(
-          b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, qs[0]), one,
-          init);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(overBatch.getBody());
-        Value bi = overBatch.getInductionVar();
-        ValueRange iter = overBatch.getRegionIterArgs();
-        Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
-        Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
-        Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
-        Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
-        SmallVector<Value> accInit = {zerosF32(b, loc, {rows, qs[3]})};
-        llvm::append_range(accInit, iter.drop_front());
-        auto overKeys = scf::ForOp::create(
-            b, loc, zero, arith::AddIOp::create(b, loc, kt.n1, kt.n2), one,
-            accInit);
-        {
-          OpBuilder::InsertionGuard gk(b);
-          b.setInsertionPointToStart(overKeys.getBody());
-          auto [j0, end] = kt.tile(b, loc, overKeys.getInductionVar());
-          OpFoldResult cols =
-              tileExtent(b, loc, getAsOpFoldResult(end), j0, at.tiles.key);
-          ValueRange acc = overKeys.getRegionIterArgs();
-          Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
-          Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
-          TileScores ts = maskTile(
-              b, loc, at,
-              contractRows(b, loc, qTile, transposeTile(b, loc, kTile), false),
-              hi, i0, j0, /*keyRows=*/false, at.scale, /*withDerivative=*/true);
-          Value dp =
-              contractRows(b, loc, doTile, transposeTile(b, loc, vTile), false);
-          PairGrads pg =
-              pairGrads(b, loc, ts, dp, lseV, deltaV, false, /*wantP=*/false);
-          SmallVector<Value> next = {
-              accumulateRows(b, loc, pg.ds, kTile, acc[0], false)};
-          unsigned k = 1;
-          if (biasKind)
-            next.push_back(
-                biasKind == 1
-                    ? scatterTable(b, loc, at, pg.ds, acc[k++], i0, j0)
-                    : addColumns(b, loc, pg.ds, acc[k++], j0));
-          if (at.span)
-            next.push_back(reduceRows(
-                b, loc, pg.egdw, acc[k],
-                [](OpBuilder &nb, Location l, Value s, Value x) {
-                  return arith::AddFOp::create(nb, l, s, x).getResult();
-                }));
-          scf::YieldOp::create(b, loc, next);
-        }
-        Value dqRows = finishTile(b, loc, overKeys.getResult(0), at.scale, elt);
-        SmallVector<Value> next = {tensor::InsertSliceOp::create(
-            b, loc, dqRows, iter[0],
-            SmallVector<OpFoldResult>{bi, b.getIndexAttr(0), b.getIndexAttr(0)},
-            SmallVector<OpFoldResult>{b.getIndexAttr(1), rows, qs[3]},
-            unitSizes(b, 3))};
-        llvm::append_range(next, overKeys.getResults().drop_front());
-        scf::YieldOp::create(b, loc, next);
-      }
-      b.setInsertionPointToStart(queryPass.getTerminator().getBody());
-      ValueRange shared = queryPass.getRegionIterArgs();
-      OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, overBatch.getResult(0), shared[0],
-          SmallVector<OpFoldResult>{zeroI, hi, i0, zeroI},
-          SmallVector<OpFoldResult>{qs[0], unitI, rows, qs[3]},
-          unitSizes(b, 4));
-      unsigned k = 1;
-      if (biasKind) {
-        tensor::ParallelInsertSliceOp::create(
-            b, loc, overBatch.getResult(k), shared[k],
-            SmallVector<OpFoldResult>{hi, i0, zeroI},
-            SmallVector<OpFoldResult>{unitI, rows, biasRowLen},
-            unitSizes(b, 3));
-        ++k;
-      }
-      if (at.span)
-        tensor::ParallelInsertSliceOp::create(
-            b, loc, overBatch.getResult(k), shared[k],
-            SmallVector<OpFoldResult>{hi, i0},
-            SmallVector<OpFoldResult>{unitI, rows}, unitSizes(b, 2));
-    }
-
-    // 3. One task per (b, h, key tile): k̄ and v̄ over the query tiles that
-    // see those keys, keys along the rows of every product.
-    auto keyPass = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{
-            ks[0], ks[1],
-            getAsOpFoldResult(tilesOf(b, loc, at.sLen, at.tiles.query))},
-        unitSizes(b, 3),
-        ValueRange{emptyLike(b, loc, at.k, elt), emptyLike(b, loc, v, elt)},
-        std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(keyPass.getBody());
-      Value bi = keyPass.getInductionVar(0), hi = keyPass.getInductionVar(1);
-      Value j0 = arith::MulIOp::create(b, loc, keyPass.getInductionVar(2),
-                                       indexConst(b, loc, at.tiles.query));
-      OpFoldResult cols =
-          tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, at.tiles.query);
-      Value jLast = arith::SubIOp::create(
+    // The query pass writes q̄ and, per (h, query), the bias and span
+    // partials; the key pass k̄ and v̄.
+    bool table = bias && cast<RankedTensorType>(bias.getType()).getRank() == 2;
+    SmallVector<Value> queryInits = {emptyLike(b, loc, q, elt)};
+    if (bias)
+      queryInits.push_back(emptyOf(
           b, loc,
-          arith::AddIOp::create(b, loc, j0,
-                                getValueOrCreateConstantIndexOp(b, loc, cols)),
-          one);
-      // The queries that see any key of the tile: from the first key's
-      // first query to the last query of either end (a global first key
-      // is seen up to the end).
-      auto [qLo, qHiFirst] = at.queriesOf(b, loc, j0);
-      Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
-                                         at.queriesOf(b, loc, jLast).second);
-      Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
-      Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
-      auto overQueries = scf::ForOp::create(
-          b, loc, zero,
-          tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo),
-                  at.tiles.key),
-          one,
-          ValueRange{zerosF32(b, loc, {cols, qs[3]}),
-                     zerosF32(b, loc, {cols, qs[3]})});
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(overQueries.getBody());
-        Value i0 = arith::AddIOp::create(
-            b, loc, qLo,
-            arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
-                                  indexConst(b, loc, at.tiles.key)));
-        // Full tiles up to the last query (see KeyTiles).
-        OpFoldResult rows =
-            tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
-        ValueRange acc = overQueries.getRegionIterArgs();
-        Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
-        Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
-        Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
-        Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
-        TileScores ts = maskTile(
-            b, loc, at,
-            contractRows(b, loc, kTile, transposeTile(b, loc, qTile), false),
-            hi, i0, j0, /*keyRows=*/true, at.scale, /*withDerivative=*/false);
-        Value dpT =
-            contractRows(b, loc, vTile, transposeTile(b, loc, doTile), false);
-        PairGrads pg =
-            pairGrads(b, loc, ts, dpT, lseV, deltaV, true, /*wantP=*/true);
-        Value dk = accumulateRows(b, loc, pg.ds, qTile, acc[0], false);
-        Value dv = accumulateRows(b, loc, pg.p, doTile, acc[1], false);
-        scf::YieldOp::create(b, loc, ValueRange{dk, dv});
-      }
-      Value dk = finishTile(b, loc, overQueries.getResult(0), at.scale, elt);
-      Value dv = finishTile(b, loc, overQueries.getResult(1), Value(), elt);
-      b.setInsertionPointToStart(keyPass.getTerminator().getBody());
-      SmallVector<Value> grads = {dk, dv};
-      for (auto [r, dest] : llvm::zip(grads, keyPass.getRegionIterArgs()))
-        tensor::ParallelInsertSliceOp::create(
-            b, loc, r, dest,
-            SmallVector<OpFoldResult>{bi, hi, j0, b.getIndexAttr(0)},
-            SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                      cols, qs[3]},
-            unitSizes(b, 4));
+          {qs[1], qs[2],
+           tensor::getMixedSize(b, loc, table ? bias : k, table ? 1 : 2)},
+          f32));
+    if (span)
+      queryInits.push_back(emptyOf(b, loc, {qs[1], qs[2]}, f32));
+    // S - T (sizes made in a fixed order: the IR must not depend on the
+    // host compiler's argument evaluation order).
+    Value sLen = dimOf(b, loc, k, 2), tLen = dimOf(b, loc, q, 2);
+    Value first = arith::SubIOp::create(b, loc, sLen, tLen);
+    auto queries = OnlineAttentionQueryGradOp::create(
+        b, loc, ValueRange(queryInits).getTypes(), q, k, v, dO, op.getLse(),
+        delta, bias, span, first, queryInits, op.getCausalAttr(),
+        op.getWindowAttr(), op.getGlobalTokensAttr(), op.getScaleAttr(),
+        op.getSpanRampAttr());
+    Value keyInits[] = {emptyLike(b, loc, k, elt), emptyLike(b, loc, v, elt)};
+    auto keys = OnlineAttentionKeyGradOp::create(
+        b, loc, ValueRange(keyInits).getTypes(), q, k, v, dO, op.getLse(),
+        delta, bias, span, first, indexConst(b, loc, 0), keyInits,
+        op.getCausalAttr(), op.getWindowAttr(), op.getGlobalTokensAttr(),
+        op.getScaleAttr(), op.getSpanRampAttr());
+    // Tiles recorded on the op itself (for experiments) stay the passes'.
+    if (Attribute tiles = op->getAttr(kTilesAttr)) {
+      queries->setAttr(kTilesAttr, tiles);
+      keys->setAttr(kTilesAttr, tiles);
     }
 
-    SmallVector<Value> results = {queryPass.getResult(0), keyPass.getResult(0),
-                                  keyPass.getResult(1)};
-    unsigned k = 1;
-    if (biasKind) {
-      Value g = queryPass.getResult(k++);
-      results.push_back(biasKind == 1 ? sumOverRows(b, loc, g) : g);
+    SmallVector<Value> results = {queries.getResult(0), keys.getResult(0),
+                                  keys.getResult(1)};
+    unsigned n = 1;
+    if (bias) {
+      Value g = queries.getResult(n++);
+      results.push_back(table ? sumOverRows(b, loc, g) : g);
     }
-    if (at.span)
-      results.push_back(sumOverRows(b, loc, queryPass.getResult(k)));
+    if (span)
+      results.push_back(sumOverRows(b, loc, queries.getResult(n)));
     for (auto [r, t] : llvm::zip(results, op.getResultTypes()))
-      if (r.getType() != t)
-        r = tensor::CastOp::create(b, loc, t, r);
+      r = castTo(b, loc, r, t);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// A block of the query pass (any H and rows; the CPU schedule tiles it to
+/// one head and `query` rows): per head, a loop over b and, inside, over
+/// the key tiles (`key` wide) the block's rows see.
+struct DecomposeQueryGrad : OpRewritePattern<OnlineAttentionQueryGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OnlineAttentionQueryGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
+    if (failed(tileSizes))
+      return failure();
+    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
+    Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
+          delta = op.getDelta();
+    Type elt = at.elt;
+    SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+    OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);
+    OpFoldResult rows = qs[2];
+    bool withBias = static_cast<bool>(op.getBias());
+    OpFoldResult biasRowLen =
+        withBias ? tensor::getMixedSize(b, loc, op.getInits()[1], 2) : zeroI;
+    KeyTiles kt = keyTilesOf(b, loc, at, zero,
+                             getValueOrCreateConstantIndexOp(b, loc, rows));
+
+    SmallVector<Value> results = forEachIndex(
+        b, loc, qs[1], op.getInits(), [&](Value hi, ValueRange dests) {
+          // Over b: q̄ rows into the block's q̄, the partials summed.
+          SmallVector<Value> init = {dests[0]};
+          if (withBias)
+            init.push_back(zerosF32(b, loc, {rows, biasRowLen}));
+          if (at.span)
+            init.push_back(zerosF32(b, loc, {rows}));
+          SmallVector<Value> summed =
+              forEachIndex(b, loc, qs[0], init, [&](Value bi, ValueRange iter) {
+                Value qTile = rowsOf(b, loc, at.q, bi, hi, zero, rows);
+                Value doTile = rowsOf(b, loc, dO, bi, hi, zero, rows);
+                Value lseV = entriesOf(b, loc, lse, bi, hi, zero, rows);
+                Value deltaV = entriesOf(b, loc, delta, bi, hi, zero, rows);
+                SmallVector<Value> accInit = {zerosF32(b, loc, {rows, qs[3]})};
+                llvm::append_range(accInit, iter.drop_front());
+                auto overKeys = scf::ForOp::create(
+                    b, loc, zero, arith::AddIOp::create(b, loc, kt.n1, kt.n2),
+                    one, accInit);
+                {
+                  OpBuilder::InsertionGuard gk(b);
+                  b.setInsertionPointToStart(overKeys.getBody());
+                  auto [j0, end] = kt.tile(b, loc, overKeys.getInductionVar());
+                  OpFoldResult cols = tileExtent(b, loc, getAsOpFoldResult(end),
+                                                 j0, at.tiles.key);
+                  ValueRange acc = overKeys.getRegionIterArgs();
+                  Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
+                  Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
+                  TileScores ts = maskTile(
+                      b, loc, at,
+                      contractRows(b, loc, qTile, transposeTile(b, loc, kTile),
+                                   false),
+                      hi, zero, j0, /*keyRows=*/false, at.scale,
+                      /*withDerivative=*/true);
+                  Value dp = contractRows(b, loc, doTile,
+                                          transposeTile(b, loc, vTile), false);
+                  PairGrads pg = pairGrads(b, loc, ts, dp, lseV, deltaV, false,
+                                           /*wantP=*/false);
+                  SmallVector<Value> next = {
+                      accumulateRows(b, loc, pg.ds, kTile, acc[0], false)};
+                  unsigned k = 1;
+                  if (withBias)
+                    next.push_back(
+                        at.tableBias()
+                            ? scatterTable(b, loc, at, pg.ds, acc[k++], zero,
+                                           j0)
+                            : addColumns(b, loc, pg.ds, acc[k++], j0));
+                  if (at.span)
+                    next.push_back(reduceRows(
+                        b, loc, pg.egdw, acc[k],
+                        [](OpBuilder &nb, Location l, Value s, Value x) {
+                          return arith::AddFOp::create(nb, l, s, x).getResult();
+                        }));
+                  scf::YieldOp::create(b, loc, next);
+                }
+                Value dqRows =
+                    finishTile(b, loc, overKeys.getResult(0), at.scale,
+                               rowsOf(b, loc, iter[0], bi, hi, zero, rows));
+                SmallVector<Value> next = {tensor::InsertSliceOp::create(
+                    b, loc, dqRows, iter[0],
+                    SmallVector<OpFoldResult>{bi, hi, zeroI, zeroI},
+                    SmallVector<OpFoldResult>{unitI, unitI, rows, qs[3]},
+                    unitSizes(b, 4))};
+                llvm::append_range(next, overKeys.getResults().drop_front());
+                return next;
+              });
+          SmallVector<Value> next = {summed[0]};
+          unsigned k = 1;
+          if (withBias) {
+            next.push_back(tensor::InsertSliceOp::create(
+                b, loc, summed[k], dests[k],
+                SmallVector<OpFoldResult>{hi, zeroI, zeroI},
+                SmallVector<OpFoldResult>{unitI, rows, biasRowLen},
+                unitSizes(b, 3)));
+            ++k;
+          }
+          if (at.span)
+            next.push_back(tensor::InsertSliceOp::create(
+                b, loc, summed[k], dests[k],
+                SmallVector<OpFoldResult>{hi, zeroI},
+                SmallVector<OpFoldResult>{unitI, rows}, unitSizes(b, 2)));
+          return next;
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// A block of the key pass (any B, H and keys; the CPU schedule tiles it to
+/// one (b, h) and `query` keys): per (b, h), a loop over the query tiles
+/// (`key` tall) that see any of the block's keys, keys along the rows of
+/// every product.
+struct DecomposeKeyGrad : OpRewritePattern<OnlineAttentionKeyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OnlineAttentionKeyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
+    if (failed(tileSizes))
+      return failure();
+    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
+    Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
+          delta = op.getDelta();
+    SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+    OpFoldResult cols = ks[2];
+    // The queries that see any key of the block: from the first key's
+    // first query to the last query of either end (a global first key is
+    // seen up to the end).
+    Value jFirst = at.keyIndex(b, loc, zero);
+    Value jLast = arith::SubIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, jFirst,
+                              getValueOrCreateConstantIndexOp(b, loc, cols)),
+        one);
+    auto [qLo, qHiFirst] = at.queriesOf(b, loc, jFirst);
+    Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
+                                       at.queriesOf(b, loc, jLast).second);
+    Value nTiles =
+        tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo), at.tiles.key);
+
+    SmallVector<Value> results = forEachIndex(
+        b, loc, ks[0], op.getInits(), [&](Value bi, ValueRange outerDests) {
+          return forEachIndex(
+              b, loc, ks[1], outerDests, [&](Value hi, ValueRange dests) {
+                Value kTile = rowsOf(b, loc, at.k, bi, hi, zero, cols);
+                Value vTile = rowsOf(b, loc, v, bi, hi, zero, cols);
+                auto overQueries = scf::ForOp::create(
+                    b, loc, zero, nTiles, one,
+                    ValueRange{zerosF32(b, loc, {cols, ks[3]}),
+                               zerosF32(b, loc, {cols, ks[3]})});
+                {
+                  OpBuilder::InsertionGuard g(b);
+                  b.setInsertionPointToStart(overQueries.getBody());
+                  Value i0 = arith::AddIOp::create(
+                      b, loc, qLo,
+                      arith::MulIOp::create(b, loc,
+                                            overQueries.getInductionVar(),
+                                            indexConst(b, loc, at.tiles.key)));
+                  // Full tiles up to the last query (see KeyTiles).
+                  OpFoldResult rows = tileExtent(
+                      b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
+                  ValueRange acc = overQueries.getRegionIterArgs();
+                  Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
+                  Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
+                  Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
+                  Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
+                  TileScores ts = maskTile(
+                      b, loc, at,
+                      contractRows(b, loc, kTile, transposeTile(b, loc, qTile),
+                                   false),
+                      hi, i0, zero, /*keyRows=*/true, at.scale,
+                      /*withDerivative=*/false);
+                  Value dpT = contractRows(
+                      b, loc, vTile, transposeTile(b, loc, doTile), false);
+                  PairGrads pg = pairGrads(b, loc, ts, dpT, lseV, deltaV, true,
+                                           /*wantP=*/true);
+                  Value dk =
+                      accumulateRows(b, loc, pg.ds, qTile, acc[0], false);
+                  Value dv =
+                      accumulateRows(b, loc, pg.p, doTile, acc[1], false);
+                  scf::YieldOp::create(b, loc, ValueRange{dk, dv});
+                }
+                SmallVector<Value> next;
+                Value scales[] = {at.scale, Value()};
+                for (auto [acc, dest, c] :
+                     llvm::zip(overQueries.getResults(), dests, scales)) {
+                  Value rowsOut = finishTile(
+                      b, loc, acc, c, rowsOf(b, loc, dest, bi, hi, zero, cols));
+                  next.push_back(tensor::InsertSliceOp::create(
+                      b, loc, rowsOut, dest,
+                      SmallVector<OpFoldResult>{bi, hi, b.getIndexAttr(0),
+                                                b.getIndexAttr(0)},
+                      SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                                b.getIndexAttr(1), cols, ks[3]},
+                      unitSizes(b, 4)));
+                }
+                return next;
+              });
+        });
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -436,5 +489,10 @@ struct LowerAttentionGrad : OpRewritePattern<AttentionGradOp> {
 } // namespace
 
 void lowering::populateAttentionGradPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerAttentionGrad>(patterns.getContext());
+  patterns.add<ConvertAttentionGrad>(patterns.getContext());
+}
+
+void lowering::populateAttentionGradDecompositionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecomposeQueryGrad, DecomposeKeyGrad>(patterns.getContext());
 }

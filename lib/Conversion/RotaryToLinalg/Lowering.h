@@ -177,6 +177,11 @@ void populateHDDGradPatterns(RewritePatternSet &patterns);
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradPatterns(RewritePatternSet &patterns);
 
+/// The decompositions of rotary-tile-and-decompose: a (tiled) structured op
+/// into linalg, scf and tensor ops.
+void populateAttentionDecompositionPatterns(RewritePatternSet &patterns);
+void populateAttentionGradDecompositionPatterns(RewritePatternSet &patterns);
+
 } // namespace rotary::lowering
 
 #endif // LIB_CONVERSION_ROTARYTOLINALG_LOWERING_H

@@ -27,7 +27,11 @@ lowering::recordedTiles(Operation *op, ArrayRef<StringRef> fields,
       return op->emitOpError()
              << "needs its " << what << ", '" << kTilesAttr << "' = " << form
              << ", chosen by a target's schedule (rotary-cpu-configure for "
-                "the CPU) before convert-rotary-to-linalg";
+                "the CPU) before "
+             << (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                     OnlineAttentionKeyGradOp>(op)
+                     ? "rotary-tile-and-decompose"
+                     : "convert-rotary-to-linalg");
     sizes.push_back(v.getInt());
   }
   return sizes;
@@ -274,9 +278,6 @@ struct ConvertRotaryToLinalgPass
       return signalPassFailure();
     // Tiled by construction: the sizes come from the target's schedule.
     WalkResult untiled = getOperation()->walk([](Operation *op) {
-      if (isa<AttentionOp, AttentionGradOp>(op) &&
-          failed(lowering::attentionTileSizes(op)))
-        return WalkResult::interrupt();
       auto f = dyn_cast<HDDRopeOp>(op);
       auto g = dyn_cast<HDDRopeGradOp>(op);
       if (((f && f.isFusedGivens()) || (g && g.isFusedGivens())) &&
@@ -291,6 +292,10 @@ struct ConvertRotaryToLinalgPass
     populateRotaryToLinalgPatterns(patterns, options);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<RotaryDialect>();
+    // The structured level, which rotary-tile-and-decompose lowers after a
+    // target's schedule has recorded its tiles.
+    target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                      OnlineAttentionKeyGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

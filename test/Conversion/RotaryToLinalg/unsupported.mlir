@@ -55,29 +55,6 @@ func.func @hdd_grad_unknown_chunk(%x: tensor<1x2x1x8xf32>, %p: tensor<1x2x1x?x?x
 
 // -----
 
-// Attention is tiled by construction and the lowering has no tile size of
-// its own: a target's schedule records them first (rotary-cpu-configure for
-// the CPU).
-// CHECK: unsupported.mlir:[[@LINE+3]]:14: error: 'rotary.attention' op needs its tile sizes, 'rotary.tiles' = {query = Q, key = K} with Q, K > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before convert-rotary-to-linalg
-func.func @attention_untiled(%q: tensor<1x2x9x8xf32>) -> tensor<1x2x9x8xf32> {
-  // expected-error @+1 {{'rotary.attention' op needs its tile sizes, 'rotary.tiles' = {query = Q, key = K} with Q, K > 0}}
-  %o, %lse = rotary.attention %q, %q, %q {causal}
-      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
-  return %o : tensor<1x2x9x8xf32>
-}
-
-// -----
-
-// CHECK: unsupported.mlir:[[@LINE+3]]:19: error: 'rotary.attention_grad' op needs its tile sizes
-func.func @attention_grad_bad_tiles(%q: tensor<1x2x9x8xf32>, %lse: tensor<1x2x9xf32>) -> tensor<1x2x9x8xf32> {
-  // expected-error @+1 {{'rotary.attention_grad' op needs its tile sizes}}
-  %dq, %dk, %dv = rotary.attention_grad %q, %q, %q, %q, %lse, %q {causal, rotary.tiles = {query = 0 : i64, key = 64 : i64}}
-      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
-  return %dq : tensor<1x2x9x8xf32>
-}
-
-// -----
-
 // The fused Givens-form HDD-RoPE runs (h, chunk) lanes in tasks whose size
 // the target's schedule chooses.
 // CHECK: unsupported.mlir:[[@LINE+3]]:8: error: 'rotary.hdd_rope' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before convert-rotary-to-linalg

@@ -1193,3 +1193,84 @@ func.func @orthogonal_matrix_rank1(%x: tensor<?x4xf32>, %r: tensor<4xf32>) {
   %0 = rotary.orthogonal %x, %r : tensor<?x4xf32>, tensor<4xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention: the checks of rotary.attention, plus its inits
+//===----------------------------------------------------------------------===//
+
+func.func @online_attention_lse_init(%q: tensor<1x2x6x4xf32>, %p: index, %l: tensor<1x2x5xf32>) {
+  // expected-error @+1 {{'rotary.online_attention' op operand 'lse_init' must have shape [1, 2, 6] ([B, H, T] like 'q'), but got 'tensor<1x2x5xf32>'}}
+  %0:2 = rotary.online_attention ins(%q, %q, %q : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>) first_position(%p) outs(%q, %l : tensor<1x2x6x4xf32>, tensor<1x2x5xf32>) -> tensor<1x2x6x4xf32>, tensor<1x2x5xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_output_init(%q: tensor<1x2x6x4xf32>, %p: index, %o: tensor<1x2x6x4xbf16>, %l: tensor<1x2x6xf32>) {
+  // expected-error @+1 {{'rotary.online_attention' op failed to verify that all of {q, output_init} have same type}}
+  %0:2 = rotary.online_attention ins(%q, %q, %q : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>) first_position(%p) outs(%o, %l : tensor<1x2x6x4xbf16>, tensor<1x2x6xf32>) -> tensor<1x2x6x4xbf16>, tensor<1x2x6xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_result_type(%q: tensor<1x2x6x4xf32>, %p: index, %l: tensor<1x2x6xf32>) {
+  // expected-error @+1 {{'rotary.online_attention' op expected type of operand #5 ('tensor<1x2x6xf32>') to match type of corresponding result ('tensor<1x2x?xf32>')}}
+  %0:2 = rotary.online_attention ins(%q, %q, %q : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>) first_position(%p) outs(%q, %l : tensor<1x2x6x4xf32>, tensor<1x2x6xf32>) -> tensor<1x2x6x4xf32>, tensor<1x2x?xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_keys(%q: tensor<1x2x6x4xf32>, %k: tensor<1x3x8x4xf32>, %p: index, %l: tensor<1x2x6xf32>) {
+  // expected-error @+1 {{'rotary.online_attention' op operand 'k' must have shape [1, 2, 8, 4] ([B, H, S, D] like 'q'), but got 'tensor<1x3x8x4xf32>'}}
+  %0:2 = rotary.online_attention ins(%q, %k, %k : tensor<1x2x6x4xf32>, tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>) first_position(%p) outs(%q, %l : tensor<1x2x6x4xf32>, tensor<1x2x6xf32>) -> tensor<1x2x6x4xf32>, tensor<1x2x6xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention_query_grad / _key_grad: the checks of
+// rotary.attention, then lse and the inits
+//===----------------------------------------------------------------------===//
+
+func.func @query_grad_lse(%q: tensor<1x2x6x4xf32>, %lse: tensor<1x2x7xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_query_grad' op operand 'lse' must have shape [1, 2, 6] ([B, H, T] like 'q'), but got 'tensor<1x2x7xf32>'}}
+  %0 = rotary.online_attention_query_grad ins(%q, %q, %q, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x7xf32>) first_position(%p) outs(%q : tensor<1x2x6x4xf32>) -> tensor<1x2x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @query_grad_missing_partial(%q: tensor<1x2x6x4xf32>, %lse: tensor<1x2x6xf32>, %s: tensor<2xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_query_grad' op expects 2 inits (dq, span rows), but got 1}}
+  %0 = rotary.online_attention_query_grad ins(%q, %q, %q, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6xf32>) span(%s : tensor<2xf32>) first_position(%p) outs(%q : tensor<1x2x6x4xf32>) {span_ramp = 4.0 : f32} -> tensor<1x2x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @query_grad_bias_rows(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %lse: tensor<1x2x6xf32>, %b: tensor<2x6x8xf32>, %db: tensor<2x6x9xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_query_grad' op init 'bias rows' must have type 'tensor<2x6x8xf32>', but got 'tensor<2x6x9xf32>'}}
+  %0:2 = rotary.online_attention_query_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x6xf32>) bias(%b : tensor<2x6x8xf32>) first_position(%p) outs(%q, %db : tensor<1x2x6x4xf32>, tensor<2x6x9xf32>) -> tensor<1x2x6x4xf32>, tensor<2x6x9xf32>
+  return
+}
+
+// -----
+
+func.func @key_grad_dv(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %lse: tensor<1x2x6xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_key_grad' op init 'dv' must have type 'tensor<1x2x8x4xf32>', but got 'tensor<1x2x6x4xf32>'}}
+  %0:2 = rotary.online_attention_key_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x6xf32>) first_position(%p) first_key(%p) outs(%k, %q : tensor<1x2x8x4xf32>, tensor<1x2x6x4xf32>) -> tensor<1x2x8x4xf32>, tensor<1x2x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @key_grad_doutput(%q: tensor<1x2x6x4xf32>, %do: tensor<1x2x6x4xbf16>, %lse: tensor<1x2x6xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_key_grad' op failed to verify that all of {q, doutput} have same type}}
+  %0:2 = "rotary.online_attention_key_grad"(%q, %q, %q, %do, %lse, %lse, %p, %p, %q, %q) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2>}> : (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xbf16>, tensor<1x2x6xf32>, tensor<1x2x6xf32>, index, index, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>) -> (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>)
+  return
+}

@@ -637,3 +637,46 @@ func.func @projection(%x: tensor<?x64xf32>, %p: tensor<64x3xf32>, %u: tensor<3xf
   // CHECK: return %[[Y]], %[[PEN]]
   return %2, %3 : tensor<?x64xf32>, tensor<f32>
 }
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention (the structured level)
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func @online_attention_plain
+// CHECK-SAME: (%[[Q:[^:]*]]: tensor<1x8x48x64xf32>, %[[K:[^:]*]]: tensor<1x8x?x64xf32>, %[[P:[^:]*]]: index, %[[O:[^:]*]]: tensor<1x8x48x64xf32>, %[[L:[^:]*]]: tensor<1x8x48xf32>)
+func.func @online_attention_plain(%q: tensor<1x8x48x64xf32>, %k: tensor<1x8x?x64xf32>, %p: index, %o: tensor<1x8x48x64xf32>, %l: tensor<1x8x48xf32>) -> (tensor<1x8x48x64xf32>, tensor<1x8x48xf32>) {
+  // CHECK: rotary.online_attention ins(%[[Q]], %[[K]], %[[K]] : tensor<1x8x48x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>) first_position(%[[P]]) outs(%[[O]], %[[L]] : tensor<1x8x48x64xf32>, tensor<1x8x48xf32>) {causal} -> tensor<1x8x48x64xf32>, tensor<1x8x48xf32>{{$}}
+  %0:2 = rotary.online_attention ins(%q, %k, %k : tensor<1x8x48x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>)
+      first_position(%p) outs(%o, %l : tensor<1x8x48x64xf32>, tensor<1x8x48xf32>) {causal}
+      -> tensor<1x8x48x64xf32>, tensor<1x8x48xf32>
+  return %0#0, %0#1 : tensor<1x8x48x64xf32>, tensor<1x8x48xf32>
+}
+
+// Every optional operand and attribute, and the schedule's tiles.
+// CHECK-LABEL: func @online_attention_everything
+// CHECK: rotary.online_attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x2x?x4xbf16>, tensor<?x2x?x4xbf16>, tensor<?x2x?x4xbf16>) bias(%{{.*}} : tensor<2x9xf32>) span(%{{.*}} : tensor<2xf32>) first_position(%{{.*}}) outs(%{{.*}}, %{{.*}} : tensor<?x2x?x4xbf16>, tensor<?x2x?xf32>) {causal, global_tokens = 1 : i64, rotary.tiles = {key = 64 : i64, query = 48 : i64}, scale = 5.000000e-01 : f32, span_ramp = 4.000000e+00 : f32, window = 2 : i64} -> tensor<?x2x?x4xbf16>, tensor<?x2x?xf32>{{$}}
+func.func @online_attention_everything(%q: tensor<?x2x?x4xbf16>, %b: tensor<2x9xf32>, %s: tensor<2xf32>, %p: index, %o: tensor<?x2x?x4xbf16>, %l: tensor<?x2x?xf32>) -> tensor<?x2x?x4xbf16> {
+  %0:2 = rotary.online_attention ins(%q, %q, %q : tensor<?x2x?x4xbf16>, tensor<?x2x?x4xbf16>, tensor<?x2x?x4xbf16>)
+      bias(%b : tensor<2x9xf32>) span(%s : tensor<2xf32>) first_position(%p)
+      outs(%o, %l : tensor<?x2x?x4xbf16>, tensor<?x2x?xf32>)
+      {causal, window = 2 : i64, global_tokens = 1 : i64, scale = 0.5 : f32, span_ramp = 4.0 : f32, rotary.tiles = {query = 48 : i64, key = 64 : i64}}
+      -> tensor<?x2x?x4xbf16>, tensor<?x2x?xf32>
+  return %0#0 : tensor<?x2x?x4xbf16>
+}
+
+// The two passes of attention's gradient, with and without the optional
+// operands (a bias table and span add the query pass's partials).
+// CHECK-LABEL: func @online_attention_grad_passes
+// CHECK: rotary.online_attention_query_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x6xf32>) bias(%{{.*}} : tensor<2x9xf32>) span(%{{.*}} : tensor<2xf32>) first_position(%{{.*}}) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x2x6x4xbf16>, tensor<2x6x9xf32>, tensor<2x6xf32>) {causal, global_tokens = 1 : i64, scale = 5.000000e-01 : f32, span_ramp = 4.000000e+00 : f32, window = 2 : i64} -> tensor<2x2x6x4xbf16>, tensor<2x6x9xf32>, tensor<2x6xf32>{{$}}
+// CHECK: rotary.online_attention_key_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x6xf32>) first_position(%{{.*}}) first_key(%{{.*}}) outs(%{{.*}}, %{{.*}} : tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>) -> tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>{{$}}
+func.func @online_attention_grad_passes(%q: tensor<2x2x6x4xbf16>, %k: tensor<2x2x8x4xbf16>, %lse: tensor<2x2x6xf32>, %b: tensor<2x9xf32>, %s: tensor<2xf32>, %p: index, %db: tensor<2x6x9xf32>, %ds: tensor<2x6xf32>) -> (tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>) {
+  %0:3 = rotary.online_attention_query_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x6xf32>)
+      bias(%b : tensor<2x9xf32>) span(%s : tensor<2xf32>) first_position(%p)
+      outs(%q, %db, %ds : tensor<2x2x6x4xbf16>, tensor<2x6x9xf32>, tensor<2x6xf32>)
+      {causal, window = 2 : i64, global_tokens = 1 : i64, scale = 0.5 : f32, span_ramp = 4.0 : f32}
+      -> tensor<2x2x6x4xbf16>, tensor<2x6x9xf32>, tensor<2x6xf32>
+  %1:2 = rotary.online_attention_key_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>, tensor<2x2x6xf32>)
+      first_position(%p) first_key(%p) outs(%k, %k : tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>)
+      -> tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>
+  return %0#0, %1#1 : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>
+}

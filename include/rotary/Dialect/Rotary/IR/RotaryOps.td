@@ -575,5 +575,6 @@ def Rotary_QuaternionRotateOp : Rotary_Op<"quaternion_rotate", [Pure, DeclareOpI
 }
 
 include "rotary/Dialect/Rotary/IR/RotaryGradOps.td"
+include "rotary/Dialect/Rotary/IR/RotaryStructuredOps.td"
 
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYOPS_TD

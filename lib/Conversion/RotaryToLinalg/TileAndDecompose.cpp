@@ -1,0 +1,87 @@
+//===- TileAndDecompose.cpp - the rotary-tile-and-decompose pass ----------===//
+//
+// Tiles each structured op by the sizes its target's schedule recorded,
+// through TilingInterface (scf::tileUsingSCF into scf.forall), then
+// decomposes the tiles. The tiling is generic; what is per op is only which
+// recorded size tiles which dimension of the iteration domain.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionTiles.h"
+#include "Lowering.h"
+
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYTILEANDDECOMPOSE
+#include "rotary/Conversion/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+namespace {
+/// The tile of each dimension of `op`'s iteration domain (0: not tiled).
+FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
+  if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+          OnlineAttentionKeyGradOp>(op)) {
+    FailureOr<AttentionTileSizes> tiles = attentionTileSizes(op);
+    if (failed(tiles))
+      return failure();
+    // The gradient's query pass over (h, queries) sums the batch inside a
+    // task; the others over (b, h, queries or keys), one (b, h) per task.
+    // Every product of a task has `query` rows (queries, or keys in the
+    // key pass, whose products are transposed).
+    if (isa<OnlineAttentionQueryGradOp>(op))
+      return SmallVector<int64_t>{1, tiles->query};
+    return SmallVector<int64_t>{1, 1, tiles->query};
+  }
+  return op->emitOpError("has no tiling in rotary-tile-and-decompose");
+}
+
+struct TileAndDecomposePass
+    : rotary::impl::RotaryTileAndDecomposeBase<TileAndDecomposePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    SmallVector<TilingInterface> ops;
+    getOperation()->walk([&](TilingInterface op) {
+      if (op->getDialect() == ctx->getLoadedDialect<RotaryDialect>())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(ctx);
+    for (TilingInterface op : ops) {
+      // Checked even when not tiling: the decomposition needs the tiles.
+      FailureOr<SmallVector<int64_t>> tiles = parallelTiles(op);
+      if (failed(tiles))
+        return signalPassFailure();
+      if (!tile)
+        continue;
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(ctx, *tiles));
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, op, options);
+      if (failed(tiled)) {
+        op->emitOpError("could not be tiled by ") << *tiles;
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+    }
+    RewritePatternSet patterns(ctx);
+    populateAttentionDecompositionPatterns(patterns);
+    populateAttentionGradDecompositionPatterns(patterns);
+    ConversionTarget target(*ctx);
+    target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                        OnlineAttentionKeyGradOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace

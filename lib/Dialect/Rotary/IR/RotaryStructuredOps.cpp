@@ -1,0 +1,337 @@
+//===- RotaryStructuredOps.cpp - the destination-passing ops --------------===//
+//
+// Verifiers and TilingInterface of the structured level. A tile is the same
+// op on slices: the tiling driver (scf::tileUsingSCF, the transform
+// dialect's tile_using_forall) needs nothing else.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Verifiers.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::detail;
+
+namespace {
+/// A slice of `v` at `offsets` / `sizes` (unit strides).
+Value sliceOf(OpBuilder &b, Location loc, Value v,
+              ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+              SmallVectorImpl<Operation *> &slices) {
+  auto slice = tensor::ExtractSliceOp::create(
+      b, loc, v, offsets, sizes,
+      SmallVector<OpFoldResult>(offsets.size(), b.getIndexAttr(1)));
+  slices.push_back(slice);
+  return slice;
+}
+
+/// `v` with the leading dims given by (offsets, sizes) and the rest whole.
+Value leadingSlice(OpBuilder &b, Location loc, Value v,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   SmallVectorImpl<Operation *> &slices) {
+  SmallVector<OpFoldResult> off(offsets), sz(sizes);
+  SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, loc, v);
+  for (size_t d = offsets.size(); d < all.size(); ++d) {
+    off.push_back(b.getIndexAttr(0));
+    sz.push_back(all[d]);
+  }
+  return sliceOf(b, loc, v, off, sz, slices);
+}
+
+/// `base + offset` (base itself when the offset is 0).
+Value shifted(OpBuilder &b, Location loc, Value base, OpFoldResult offset) {
+  if (isConstantIntValue(offset, 0))
+    return base;
+  return arith::AddIOp::create(b, loc, base,
+                               getValueOrCreateConstantIndexOp(b, loc, offset));
+}
+
+/// The iteration domain over dims `dims` of `v`.
+SmallVector<Range> domainOf(OpBuilder &b, Location loc, Value v,
+                            ArrayRef<int64_t> dims) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  return llvm::map_to_vector(dims, [&](int64_t d) {
+    return Range{b.getIndexAttr(0), sizes[d], b.getIndexAttr(1)};
+  });
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention
+//===----------------------------------------------------------------------===//
+
+LogicalResult OnlineAttentionOp::verify() {
+  if (failed(verifyAttention(*this, getQ(), getK(), getV(), getBias(),
+                             getSpan(), getWindow(), getGlobalTokens(),
+                             getScale(), getSpanRamp())))
+    return failure();
+  RankedTensorType q = rtt(getQ()), lse = rtt(getLseInit());
+  SmallVector<int64_t> expected(q.getShape().take_front(3));
+  if (lse.getRank() != 3 ||
+      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
+        return compatible(lse.getDimSize(i), expected[i]);
+      }))
+    return shapeError(*this, "lse_init",
+                      fmtShape(expected) + " ([B, H, T] like 'q')", lse);
+  return success();
+}
+
+SmallVector<utils::IteratorType> OnlineAttentionOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
+}
+
+SmallVector<Range> OnlineAttentionOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getQ(), {0, 1, 2});
+}
+
+FailureOr<TilingResult>
+OnlineAttentionOp::getTiledImplementation(OpBuilder &b,
+                                          ArrayRef<OpFoldResult> offsets,
+                                          ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  SmallVector<Operation *> slices;
+  // (b, h, i) of q and the outputs; (b, h) of the keys; h (and i) of the
+  // per-head operands.
+  Value q = leadingSlice(b, loc, getQ(), offsets, sizes, slices);
+  Value k = leadingSlice(b, loc, getK(), offsets.take_front(2),
+                         sizes.take_front(2), slices);
+  Value v = leadingSlice(b, loc, getV(), offsets.take_front(2),
+                         sizes.take_front(2), slices);
+  Value bias = getBias(), span = getSpan();
+  if (bias) {
+    bool full = rtt(bias).getRank() == 3;
+    bias = leadingSlice(b, loc, bias, offsets.slice(1, full ? 2 : 1),
+                        sizes.slice(1, full ? 2 : 1), slices);
+  }
+  if (span)
+    span = leadingSlice(b, loc, span, offsets.slice(1, 1), sizes.slice(1, 1),
+                        slices);
+  Value out = leadingSlice(b, loc, getOutputInit(), offsets, sizes, slices);
+  Value lse = sliceOf(b, loc, getLseInit(), offsets, sizes, slices);
+  Value first = shifted(b, loc, getFirstPosition(), offsets[2]);
+
+  SmallVector<Value> operands = {q, k, v};
+  for (Value opt : {bias, span})
+    if (opt)
+      operands.push_back(opt);
+  operands.append({first, out, lse});
+  Operation *tiled = mlir::clone(
+      b, getOperation(), TypeRange{out.getType(), lse.getType()}, operands);
+  return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()), slices};
+}
+
+LogicalResult OnlineAttentionOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  if (resultNumber == 0) {
+    // The output's D is never split.
+    resultOffsets.push_back(b.getIndexAttr(0));
+    resultSizes.push_back(
+        tensor::getMixedSizes(b, getLoc(), getOutputInit()).back());
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention_query_grad / rotary.online_attention_key_grad
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The checks of both passes: the forward's, then lse (and δ, of its type)
+/// [B, H, T], then the inits against `expected` (name, type).
+template <typename OpTy>
+LogicalResult
+verifyGradPass(OpTy op,
+               ArrayRef<std::pair<StringRef, RankedTensorType>> expected) {
+  if (failed(verifyAttention(op, op.getQ(), op.getK(), op.getV(), op.getBias(),
+                             op.getSpan(), op.getWindow(), op.getGlobalTokens(),
+                             op.getScale(), op.getSpanRamp())))
+    return failure();
+  RankedTensorType q = rtt(op.getQ()), lse = rtt(op.getLse());
+  SmallVector<int64_t> rows(q.getShape().take_front(3));
+  if (lse.getRank() != 3 ||
+      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
+        return compatible(lse.getDimSize(i), rows[i]);
+      }))
+    return shapeError(op, "lse", fmtShape(rows) + " ([B, H, T] like 'q')", lse);
+  ValueRange inits = op.getInits();
+  if (inits.size() != expected.size()) {
+    std::string names;
+    for (auto [name, type] : expected)
+      names += (names.empty() ? "" : ", ") + name.str();
+    return op.emitOpError() << "expects " << expected.size() << " inits ("
+                            << names << "), but got " << inits.size();
+  }
+  for (auto [init, want] : llvm::zip(inits, expected)) {
+    auto t = dyn_cast<RankedTensorType>(init.getType());
+    bool ok = t && t.getElementType() == want.second.getElementType() &&
+              t.getRank() == want.second.getRank() &&
+              llvm::all_of(llvm::seq<int64_t>(0, t.getRank()), [&](int64_t i) {
+                return compatible(t.getDimSize(i), want.second.getDimSize(i));
+              });
+    if (!ok)
+      return op.emitOpError() << "init '" << want.first << "' must have type "
+                              << want.second << ", but got " << init.getType();
+  }
+  return success();
+}
+
+/// Operands of a pass in order, each sliced by `slice(operand, index)` (a
+/// null result keeps the operand), with the index operands replaced.
+template <typename OpTy>
+FailureOr<TilingResult>
+tileGradPass(OpBuilder &b, OpTy op, SmallVectorImpl<Operation *> &slices,
+             function_ref<Value(Value)> slice, ValueRange indices) {
+  SmallVector<Value> operands;
+  for (Value v : {op.getQ(), op.getK(), op.getV(), op.getDoutput(), op.getLse(),
+                  op.getDelta(), op.getBias(), op.getSpan()})
+    if (v)
+      operands.push_back(slice(v));
+  llvm::append_range(operands, indices);
+  SmallVector<Type> types;
+  for (Value init : op.getInits()) {
+    operands.push_back(slice(init));
+    types.push_back(operands.back().getType());
+  }
+  Operation *tiled = mlir::clone(b, op.getOperation(), types, operands);
+  return TilingResult{{tiled},
+                      SmallVector<Value>(tiled->getResults()),
+                      {slices.begin(), slices.end()}};
+}
+
+} // namespace
+
+LogicalResult OnlineAttentionQueryGradOp::verify() {
+  RankedTensorType q = rtt(getQ()), k = rtt(getK());
+  Type f32 = Float32Type::get(getContext());
+  int64_t h = q.getRank() == 4 ? q.getDimSize(1) : kDyn,
+          t = q.getRank() == 4 ? q.getDimSize(2) : kDyn;
+  SmallVector<std::pair<StringRef, RankedTensorType>> expected = {{"dq", q}};
+  if (Value bias = getBias()) {
+    RankedTensorType bt = rtt(bias);
+    int64_t width = bt.getRank() == 2
+                        ? bt.getDimSize(1)
+                        : (k.getRank() == 4 ? k.getDimSize(2) : kDyn);
+    expected.push_back(
+        {"bias rows", RankedTensorType::get({h, t, width}, f32)});
+  }
+  if (getSpan())
+    expected.push_back({"span rows", RankedTensorType::get({h, t}, f32)});
+  return verifyGradPass(*this, expected);
+}
+
+SmallVector<utils::IteratorType>
+OnlineAttentionQueryGradOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel);
+}
+
+SmallVector<Range>
+OnlineAttentionQueryGradOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getQ(), {1, 2});
+}
+
+FailureOr<TilingResult> OnlineAttentionQueryGradOp::getTiledImplementation(
+    OpBuilder &b, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  SmallVector<Operation *> slices;
+  OpFoldResult zero = b.getIndexAttr(0);
+  OpFoldResult batch = tensor::getMixedSize(b, loc, getQ(), 0);
+  Value bias = getBias();
+  bool table = bias && rtt(bias).getRank() == 2;
+  // Per-head tensors [H, ...] cut on h, the per-(h, query) ones [H, T, ...]
+  // on (h, i), the per-(b, h) ones on h and the per-(b, h, query) ones on
+  // (h, i), all batch entries.
+  ValueRange inits = getInits();
+  auto slice = [&](Value v) -> Value {
+    if (v == getSpan() || (v == bias && table))
+      return leadingSlice(b, loc, v, offsets.take_front(1), sizes.take_front(1),
+                          slices);
+    if (v == bias || llvm::is_contained(inits.drop_front(), v))
+      return leadingSlice(b, loc, v, offsets, sizes, slices);
+    if (v == getK() || v == getV())
+      return leadingSlice(b, loc, v, {zero, offsets[0]}, {batch, sizes[0]},
+                          slices);
+    return leadingSlice(b, loc, v, {zero, offsets[0], offsets[1]},
+                        {batch, sizes[0], sizes[1]}, slices);
+  };
+  return tileGradPass(b, *this, slices, slice,
+                      {shifted(b, loc, getFirstPosition(), offsets[1])});
+}
+
+LogicalResult OnlineAttentionQueryGradOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  Value init = getInits()[resultNumber];
+  SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, getLoc(), init);
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  if (resultNumber == 0) {
+    // q̄ [B, H, T, D]: every batch entry, the whole D.
+    resultOffsets.insert(resultOffsets.begin(), b.getIndexAttr(0));
+    resultSizes.insert(resultSizes.begin(), all[0]);
+  }
+  for (size_t d = resultSizes.size(); d < all.size(); ++d) {
+    resultOffsets.push_back(b.getIndexAttr(0));
+    resultSizes.push_back(all[d]);
+  }
+  return success();
+}
+
+LogicalResult OnlineAttentionKeyGradOp::verify() {
+  return verifyGradPass(*this, {{"dk", rtt(getK())}, {"dv", rtt(getV())}});
+}
+
+SmallVector<utils::IteratorType>
+OnlineAttentionKeyGradOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
+}
+
+SmallVector<Range> OnlineAttentionKeyGradOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getK(), {0, 1, 2});
+}
+
+FailureOr<TilingResult>
+OnlineAttentionKeyGradOp::getTiledImplementation(OpBuilder &b,
+                                                 ArrayRef<OpFoldResult> offsets,
+                                                 ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  SmallVector<Operation *> slices;
+  Value bias = getBias();
+  auto slice = [&](Value v) -> Value {
+    if (v == getQ() || v == getDoutput() || v == getLse() || v == getDelta())
+      return leadingSlice(b, loc, v, offsets.take_front(2), sizes.take_front(2),
+                          slices);
+    if (v == getSpan() || (v == bias && rtt(bias).getRank() == 2))
+      return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
+                          slices);
+    if (v == bias) // [H, T, S]: the tile's heads and keys, every query
+      return sliceOf(b, loc, v, {offsets[1], b.getIndexAttr(0), offsets[2]},
+                     {sizes[1], tensor::getMixedSize(b, loc, v, 1), sizes[2]},
+                     slices);
+    return leadingSlice(b, loc, v, offsets, sizes, slices); // k, v, inits
+  };
+  return tileGradPass(
+      b, *this, slices, slice,
+      {getFirstPosition(), shifted(b, loc, getFirstKey(), offsets[2])});
+}
+
+LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  resultOffsets.push_back(b.getIndexAttr(0));
+  resultSizes.push_back(
+      tensor::getMixedSizes(b, getLoc(), getInits()[resultNumber]).back());
+  return success();
+}

@@ -1,0 +1,137 @@
+// RUN: rotary-opt %s -transform-interpreter -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -transform-interpreter -rotary-tile-and-decompose=tile=false -split-input-file | FileCheck %s --check-prefix=DECOMPOSED
+
+// TilingInterface of rotary.online_attention, driven by a schedule written
+// in the transform dialect (any TilingInterface driver works the same way):
+// a tile is the same op on slices. q, the outputs and a full bias are cut
+// on (b, h, i); k and v on (b, h); a bias table and the span on h; the
+// first position moves by the tile's first row. Decomposing the tiles
+// afterwards (tile=false: no second tiling) leaves no rotary op.
+
+// CHECK-LABEL: func.func @tile_queries(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<1x2x100x8xf32>, %[[K:[^:]*]]: tensor<1x2x90x8xf32>, %[[B:[^:]*]]: tensor<2x100x90xf32>, %[[S:[^:]*]]: tensor<2xf32>, %[[P:[^:]*]]: index, %[[O:[^:]*]]: tensor<1x2x100x8xf32>, %[[L:[^:]*]]: tensor<1x2x100xf32>)
+// CHECK:       scf.forall (%[[BI:[a-z0-9_]+]], %[[HI:[a-z0-9_]+]], %[[IT:[a-z0-9_]+]]) in (1, 2, 4) shared_outs(%[[OA:[a-z0-9_]+]] = %[[O]], %[[LA:[a-z0-9_]+]] = %[[L]])
+// CHECK-DAG:     %[[I0:.*]] = affine.apply affine_map<(d0) -> (d0 * 32)>(%[[IT]])
+// CHECK-DAG:     %[[ROWS:.*]] = affine.min affine_map<(d0) -> (-d0 + 100, 32)>(%[[I0]])
+// CHECK-DAG:     %[[QS:.*]] = tensor.extract_slice %[[Q]][%[[BI]], %[[HI]], %[[I0]], 0] [1, 1, %[[ROWS]], 8] [1, 1, 1, 1] : tensor<1x2x100x8xf32> to tensor<1x1x?x8xf32>
+// CHECK-DAG:     %[[KS:.*]] = tensor.extract_slice %[[K]][%[[BI]], %[[HI]], 0, 0] [1, 1, 90, 8] [1, 1, 1, 1] : tensor<1x2x90x8xf32> to tensor<1x1x90x8xf32>
+// CHECK-DAG:     %[[BS:.*]] = tensor.extract_slice %[[B]][%[[HI]], %[[I0]], 0] [1, %[[ROWS]], 90] [1, 1, 1] : tensor<2x100x90xf32> to tensor<1x?x90xf32>
+// CHECK-DAG:     %[[SS:.*]] = tensor.extract_slice %[[S]][%[[HI]]] [1] [1] : tensor<2xf32> to tensor<1xf32>
+// CHECK-DAG:     %[[OS:.*]] = tensor.extract_slice %[[OA]][%[[BI]], %[[HI]], %[[I0]], 0] [1, 1, %[[ROWS]], 8] [1, 1, 1, 1]
+// CHECK-DAG:     %[[LS:.*]] = tensor.extract_slice %[[LA]][%[[BI]], %[[HI]], %[[I0]]] [1, 1, %[[ROWS]]] [1, 1, 1]
+// CHECK-DAG:     %[[FIRST:.*]] = arith.addi %[[P]], %[[I0]] : index
+// CHECK:         %[[RO:[a-z0-9_]+]], %[[RL:[a-z0-9_]+]] = rotary.online_attention ins(%[[QS]], %[[KS]], %{{.*}} : tensor<1x1x?x8xf32>, tensor<1x1x90x8xf32>, tensor<1x1x90x8xf32>) bias(%[[BS]] : tensor<1x?x90xf32>) span(%[[SS]] : tensor<1xf32>) first_position(%[[FIRST]]) outs(%[[OS]], %[[LS]] : tensor<1x1x?x8xf32>, tensor<1x1x?xf32>) {causal, rotary.tiles = {key = 16 : i64, query = 32 : i64}, span_ramp = 4.000000e+00 : f32}
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[RO]] into %[[OA]][%[[BI]], %[[HI]], %[[I0]], 0] [1, 1, %[[ROWS]], 8] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[RL]] into %[[LA]][%[[BI]], %[[HI]], %[[I0]]] [1, 1, %[[ROWS]]] [1, 1, 1]
+// DECOMPOSED-LABEL: func.func @tile_queries(
+// DECOMPOSED:       scf.forall
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       scf.for
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_queries(%q: tensor<1x2x100x8xf32>, %k: tensor<1x2x90x8xf32>, %b: tensor<2x100x90xf32>, %s: tensor<2xf32>, %p: index, %o: tensor<1x2x100x8xf32>, %l: tensor<1x2x100xf32>) -> (tensor<1x2x100x8xf32>, tensor<1x2x100xf32>) {
+  %0:2 = rotary.online_attention ins(%q, %k, %k : tensor<1x2x100x8xf32>, tensor<1x2x90x8xf32>, tensor<1x2x90x8xf32>) bias(%b : tensor<2x100x90xf32>) span(%s : tensor<2xf32>) first_position(%p) outs(%o, %l : tensor<1x2x100x8xf32>, tensor<1x2x100xf32>) {causal, span_ramp = 4.0 : f32, rotary.tiles = {query = 32 : i64, key = 16 : i64}} -> tensor<1x2x100x8xf32>, tensor<1x2x100xf32>
+  return %0#0, %0#1 : tensor<1x2x100x8xf32>, tensor<1x2x100xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 1, 32] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// Heads only (a tile of 0 leaves a dimension whole): a bias table is cut on
+// h, the first position stays.
+// CHECK-LABEL: func.func @tile_heads(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<2x6x5x4xbf16>, %[[B:[^:]*]]: tensor<6x9xf32>, %[[P:[^:]*]]: index,
+// CHECK:       scf.forall (%[[HI:[a-z0-9_]+]]) in (3)
+// CHECK:         %[[H0:.*]] = affine.apply affine_map<(d0) -> (d0 * 2)>(%[[HI]])
+// CHECK-DAG:        %[[QS:.*]] = tensor.extract_slice %[[Q]][0, %[[H0]], 0, 0] [2, 2, 5, 4] [1, 1, 1, 1] : tensor<2x6x5x4xbf16> to tensor<2x2x5x4xbf16>
+// CHECK-DAG:        %[[BS:.*]] = tensor.extract_slice %[[B]][%[[H0]], 0] [2, 9] [1, 1] : tensor<6x9xf32> to tensor<2x9xf32>
+// CHECK:         rotary.online_attention ins(%[[QS]], {{.*}}) bias(%[[BS]] : tensor<2x9xf32>) first_position(%[[P]]) outs({{.*}} : tensor<2x2x5x4xbf16>, tensor<2x2x5xf32>) {rotary.tiles = {key = 2 : i64, query = 2 : i64}, window = 1 : i64}
+// DECOMPOSED-LABEL: func.func @tile_heads(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_heads(%q: tensor<2x6x5x4xbf16>, %b: tensor<6x9xf32>, %p: index, %o: tensor<2x6x5x4xbf16>, %l: tensor<2x6x5xf32>) -> tensor<2x6x5x4xbf16> {
+  %0:2 = rotary.online_attention ins(%q, %q, %q : tensor<2x6x5x4xbf16>, tensor<2x6x5x4xbf16>, tensor<2x6x5x4xbf16>) bias(%b : tensor<6x9xf32>) first_position(%p) outs(%o, %l : tensor<2x6x5x4xbf16>, tensor<2x6x5xf32>) {window = 1 : i64, rotary.tiles = {query = 2 : i64, key = 2 : i64}} -> tensor<2x6x5x4xbf16>, tensor<2x6x5xf32>
+  return %0#0 : tensor<2x6x5x4xbf16>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [0, 2, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// The gradient's query pass over (h, i): every batch entry of q, ȯ, lse, δ
+// and q̄; k and v on h; a full bias and the partials on (h, i).
+// CHECK-LABEL: func.func @tile_query_grad(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<2x3x40x4xf32>, %[[K:[^:]*]]: tensor<2x3x50x4xf32>, %[[L:[^:]*]]: tensor<2x3x40xf32>, %[[B:[^:]*]]: tensor<3x40x50xf32>, %[[S:[^:]*]]: tensor<3xf32>, %[[P:[^:]*]]: index, %[[DB:[^:]*]]: tensor<3x40x50xf32>, %[[DS:[^:]*]]: tensor<3x40xf32>)
+// CHECK:       scf.forall (%[[HI:[a-z0-9_]+]], %[[IT:[a-z0-9_]+]]) in (3, 3) shared_outs(%[[DQA:[a-z0-9_]+]] = %[[Q]], %[[DBA:[a-z0-9_]+]] = %[[DB]], %[[DSA:[a-z0-9_]+]] = %[[DS]])
+// CHECK:         %[[I0:.*]] = affine.apply affine_map<(d0) -> (d0 * 16)>(%[[IT]])
+// CHECK:         %[[ROWS:.*]] = affine.min affine_map<(d0) -> (-d0 + 40, 16)>(%[[I0]])
+// CHECK-DAG:        %[[QS:.*]] = tensor.extract_slice %[[Q]][0, %[[HI]], %[[I0]], 0] [2, 1, %[[ROWS]], 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[KS:.*]] = tensor.extract_slice %[[K]][0, %[[HI]], 0, 0] [2, 1, 50, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[LS:.*]] = tensor.extract_slice %[[L]][0, %[[HI]], %[[I0]]] [2, 1, %[[ROWS]]] [1, 1, 1]
+// CHECK-DAG:        %[[BS:.*]] = tensor.extract_slice %[[B]][%[[HI]], %[[I0]], 0] [1, %[[ROWS]], 50] [1, 1, 1]
+// CHECK-DAG:        %[[SS:.*]] = tensor.extract_slice %[[S]][%[[HI]]] [1] [1]
+// CHECK-DAG:        %[[FIRST:.*]] = arith.addi %[[P]], %[[I0]] : index
+// CHECK-DAG:        %[[DQS:.*]] = tensor.extract_slice %[[DQA]][0, %[[HI]], %[[I0]], 0] [2, 1, %[[ROWS]], 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[DBS:.*]] = tensor.extract_slice %[[DBA]][%[[HI]], %[[I0]], 0] [1, %[[ROWS]], 50] [1, 1, 1]
+// CHECK-DAG:        %[[DSS:.*]] = tensor.extract_slice %[[DSA]][%[[HI]], %[[I0]]] [1, %[[ROWS]]] [1, 1]
+// CHECK:         %[[R:.*]]:3 = rotary.online_attention_query_grad ins(%[[QS]], %[[KS]], %{{.*}}, %{{.*}}, %[[LS]], %{{.*}} : tensor<2x1x?x4xf32>, tensor<2x1x50x4xf32>, tensor<2x1x50x4xf32>, tensor<2x1x?xf32>) bias(%[[BS]] : tensor<1x?x50xf32>) span(%[[SS]] : tensor<1xf32>) first_position(%[[FIRST]]) outs(%[[DQS]], %[[DBS]], %[[DSS]] : tensor<2x1x?x4xf32>, tensor<1x?x50xf32>, tensor<1x?xf32>)
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#0 into %[[DQA]][0, %[[HI]], %[[I0]], 0] [2, 1, %[[ROWS]], 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#1 into %[[DBA]][%[[HI]], %[[I0]], 0] [1, %[[ROWS]], 50] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#2 into %[[DSA]][%[[HI]], %[[I0]]] [1, %[[ROWS]]] [1, 1]
+// DECOMPOSED-LABEL: func.func @tile_query_grad(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_query_grad(%q: tensor<2x3x40x4xf32>, %k: tensor<2x3x50x4xf32>, %lse: tensor<2x3x40xf32>, %b: tensor<3x40x50xf32>, %s: tensor<3xf32>, %p: index, %db: tensor<3x40x50xf32>, %ds: tensor<3x40xf32>) -> tensor<2x3x40x4xf32> {
+  %0:3 = rotary.online_attention_query_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x40xf32>) bias(%b : tensor<3x40x50xf32>) span(%s : tensor<3xf32>) first_position(%p) outs(%q, %db, %ds : tensor<2x3x40x4xf32>, tensor<3x40x50xf32>, tensor<3x40xf32>) {causal, span_ramp = 4.0 : f32, rotary.tiles = {query = 16 : i64, key = 8 : i64}} -> tensor<2x3x40x4xf32>, tensor<3x40x50xf32>, tensor<3x40xf32>
+  return %0#0 : tensor<2x3x40x4xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention_query_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 16] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// The key pass over (b, h, j): k, v, k̄, v̄ on (b, h, j); q, ȯ, lse, δ on
+// (b, h); a full bias on (h, every query, j); first_key moves by j.
+// CHECK-LABEL: func.func @tile_key_grad(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<2x3x40x4xf32>, %[[K:[^:]*]]: tensor<2x3x50x4xf32>, %[[L:[^:]*]]: tensor<2x3x40xf32>, %[[B:[^:]*]]: tensor<3x40x50xf32>, %[[P:[^:]*]]: index, %[[J:[^:]*]]: index)
+// CHECK:       scf.forall (%[[BI:[a-z0-9_]+]], %[[HI:[a-z0-9_]+]], %[[JT:[a-z0-9_]+]]) in (2, 3, 4) shared_outs(%[[DKA:[a-z0-9_]+]] = %[[K]], %[[DVA:[a-z0-9_]+]] = %[[K]])
+// CHECK:         %[[J0:.*]] = affine.apply affine_map<(d0) -> (d0 * 16)>(%[[JT]])
+// CHECK:         %[[COLS:.*]] = affine.min affine_map<(d0) -> (-d0 + 50, 16)>(%[[J0]])
+// CHECK-DAG:        %[[QS:.*]] = tensor.extract_slice %[[Q]][%[[BI]], %[[HI]], 0, 0] [1, 1, 40, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[KS:.*]] = tensor.extract_slice %[[K]][%[[BI]], %[[HI]], %[[J0]], 0] [1, 1, %[[COLS]], 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[LS:.*]] = tensor.extract_slice %[[L]][%[[BI]], %[[HI]], 0] [1, 1, 40] [1, 1, 1]
+// CHECK-DAG:        %[[BS:.*]] = tensor.extract_slice %[[B]][%[[HI]], 0, %[[J0]]] [1, 40, %[[COLS]]] [1, 1, 1]
+// CHECK-DAG:        %[[FK:.*]] = arith.addi %[[J]], %[[J0]] : index
+// CHECK:         rotary.online_attention_key_grad ins(%[[QS]], %[[KS]], %{{.*}}, %{{.*}}, %[[LS]], %{{.*}} : tensor<1x1x40x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x40xf32>) bias(%[[BS]] : tensor<1x40x?xf32>) first_position(%[[P]]) first_key(%[[FK]]) outs({{.*}} : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>)
+// DECOMPOSED-LABEL: func.func @tile_key_grad(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_key_grad(%q: tensor<2x3x40x4xf32>, %k: tensor<2x3x50x4xf32>, %lse: tensor<2x3x40xf32>, %b: tensor<3x40x50xf32>, %p: index, %j: index) -> tensor<2x3x50x4xf32> {
+  %0:2 = rotary.online_attention_key_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x40xf32>) bias(%b : tensor<3x40x50xf32>) first_position(%p) first_key(%j) outs(%k, %k : tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>) {window = 3 : i64, rotary.tiles = {query = 16 : i64, key = 8 : i64}} -> tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>
+  return %0#1 : tensor<2x3x50x4xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention_key_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 1, 16] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
