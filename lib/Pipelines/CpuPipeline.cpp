@@ -292,11 +292,9 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.attentionQueryTile = options.attentionQueryTile;
   schedule.attentionKeyTile = options.attentionKeyTile;
   schedule.hddLanes = options.hddLanes;
-  // The schedule is recorded on what exists at each step: the ops the
-  // lowering still tiles by construction (fused HDD-RoPE), then the
-  // structured ops and contractions the lowering leaves, then the
-  // contractions of the decomposed tiles.
-  pm.addNestedPass<func::FuncOp>(createRotaryCpuConfigure(schedule));
+  // The schedule is recorded on what exists at each step: the structured
+  // ops and contractions the lowering leaves, then the contractions of the
+  // decomposed tiles.
   pm.addPass(createConvertRotaryToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -134,9 +134,9 @@ struct CpuConfigurePass
       return hddLanes ? hddLanes : std::clamp<int64_t>(2048 / (c * c), 16, 128);
     };
     auto lanesChunk = [](Operation *op) -> std::optional<int64_t> {
-      if (auto f = dyn_cast<HDDRopeOp>(op); f && f.isFusedGivens())
+      if (auto f = dyn_cast<HDDRopeLanesOp>(op))
         return f.getChunk();
-      if (auto g = dyn_cast<HDDRopeGradOp>(op); g && g.isFusedGivens())
+      if (auto g = dyn_cast<HDDRopeLanesGradOp>(op))
         return g.getChunk();
       return std::nullopt;
     };

@@ -210,30 +210,37 @@ func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
 
 // -----
 
-// Fused Givens-form HDD-RoPE and its gradient: chunks (lanes) per task, 128
-// for c <= 4, 2048 / c² for larger chunks, at least 16; the exp form and
-// the P form do not run on lanes and get none.
+// Fused Givens-form HDD-RoPE and its gradient (the structured ops, after
+// the lowering): chunks (lanes) per task, 128 for c <= 4, 2048 / c² for
+// larger chunks, at least 16; the unlowered ops get none.
 // AVX512-LABEL: func.func @hdd_lanes(
-// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
-// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 8 : i64, rotary.tiles = {lanes = 32 : i64}}
-// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 16 : i64, rotary.tiles = {lanes = 16 : i64}}
-// AVX512:       rotary.hdd_rope_grad {{.*}}form = givens {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
-// AVX512:       rotary.hdd_rope {{.*}}form = exp {chunk = 4 : i64}
+// AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 8 : i64, rotary.tiles = {lanes = 32 : i64}}
+// AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 16 : i64, rotary.tiles = {lanes = 16 : i64}}
+// AVX512:       rotary.hdd_rope_lanes_grad {{.*}} {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// AVX512-NOT:   rotary.tiles
+// AVX512:       rotary.hdd_rope_grad {{.*}}form = givens {chunk = 4 : i64} :
+// AVX512:       rotary.hdd_rope {{.*}}form = exp {chunk = 4 : i64} :
+// AVX512:       rotary.hdd_rope {{.*}}form = givens {chunk = 4 : i64} :
 // AVX512-NOT:   rotary.tiles
 // AVX512:       return
 // TILES-LABEL:  func.func @hdd_lanes(
-// TILES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 128 : i64}
+// TILES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 128 : i64}
 // LANES-LABEL:  func.func @hdd_lanes(
-// LANES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 3 : i64}
-// LANES:        rotary.hdd_rope {{.*}}rotary.tiles = {lanes = 3 : i64}
+// LANES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 3 : i64}
+// LANES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 3 : i64}
 func.func @hdd_lanes(%x: tensor<1x4x2x16xf32>, %a4: tensor<1x4x2x4x6xf32>,
-                     %a8: tensor<1x4x2x2x28xf32>, %a16: tensor<1x4x2x1x120xf32>)
-    -> (tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>,
-        tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>) {
-  %y4 = rotary.hdd_rope %x, %a4 form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
-  %y8 = rotary.hdd_rope %x, %a8 form = givens {chunk = 8 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x2x28xf32>
-  %y16 = rotary.hdd_rope %x, %a16 form = givens {chunk = 16 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x1x120xf32>
+                     %x3: tensor<1x4x32xf32>, %l4: tensor<1x4x48xf32>,
+                     %l8: tensor<1x4x112xf32>, %l16: tensor<1x4x240xf32>,
+                     %first: index)
+    -> (tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x32xf32>,
+        tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>) {
+  %y4 = rotary.hdd_rope_lanes ins(%x3, %l4 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) first_lane(%first) outs(%x3 : tensor<1x4x32xf32>) {chunk = 4 : i64} -> tensor<1x4x32xf32>
+  %y8 = rotary.hdd_rope_lanes ins(%x3, %l8 : tensor<1x4x32xf32>, tensor<1x4x112xf32>) first_lane(%first) outs(%x3 : tensor<1x4x32xf32>) {chunk = 8 : i64} -> tensor<1x4x32xf32>
+  %y16 = rotary.hdd_rope_lanes ins(%x3, %l16 : tensor<1x4x32xf32>, tensor<1x4x240xf32>) first_lane(%first) outs(%x3 : tensor<1x4x32xf32>) {chunk = 16 : i64} -> tensor<1x4x32xf32>
+  %gl:2 = rotary.hdd_rope_lanes_grad ins(%x3, %l4, %x3 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) first_lane(%first) outs(%x3, %l4 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) {chunk = 4 : i64} -> tensor<1x4x32xf32>, tensor<1x4x48xf32>
   %dx, %da = rotary.hdd_rope_grad %x, %a4, %x form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
   %e4 = rotary.hdd_rope %x, %a4 form = exp {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
-  return %y4, %y8, %y16, %dx, %e4 : tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>
+  %g4 = rotary.hdd_rope %x, %a4 form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
+  return %y4, %y8, %y16, %dx, %e4, %g4 : tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>
 }

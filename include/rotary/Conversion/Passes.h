@@ -12,13 +12,12 @@ namespace rotary {
 #define GEN_PASS_DECL
 #include "rotary/Conversion/Passes.h.inc"
 
-/// Tile sizes chosen by a target's schedule, a dictionary of i64: on the
-/// structured ops (read by rotary-tile-and-decompose), {query = Q, key = K}
-/// on online_attention and the two passes of its gradient (FlashAttention's
-/// tile pairs); on an op whose lowering is still tiled by construction
-/// (read by convert-rotary-to-linalg), {lanes = N} on the fused Givens-form
-/// hdd_rope and its gradient (chunks per task). rotary-cpu-configure sets
-/// them for the CPU.
+/// Tile sizes chosen by a target's schedule for a structured op (read by
+/// rotary-tile-and-decompose), a dictionary of i64: {query = Q, key = K} on
+/// online_attention and the two passes of its gradient (FlashAttention's
+/// tile pairs), {lanes = N} on hdd_rope_lanes and its gradient (chunks per
+/// task). rotary-cpu-configure sets them for the CPU; one on a rotary op
+/// before the lowering (an experiment's choice) is carried over.
 constexpr const char *kTilesAttr = "rotary.tiles";
 
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.

@@ -11,7 +11,9 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     Every forward op becomes destination-passing linalg.generic / scf code on
     tensors, or structured ops (attention: `rotary.online_attention`; its
     gradient: δ, then `rotary.online_attention_query_grad` and
-    `rotary.online_attention_key_grad`) that
+    `rotary.online_attention_key_grad`; the fused Givens-form HDD-RoPE and
+    its gradient: `rotary.hdd_rope_lanes`, `rotary.hdd_rope_lanes_grad`)
+    that
     `rotary-tile-and-decompose` lowers once a target's schedule has chosen
     its tiles. Data are widened to f32 for the math and narrowed on store;
     RoPE's angle tables are computed once per (position, frequency) in f64
@@ -53,7 +55,8 @@ def RotaryTileAndDecompose : Pass<"rotary-tile-and-decompose"> {
     TilingInterface into one `scf.forall` over its parallel dimensions:
     `rotary.online_attention` and the gradient's key pass by one batch
     entry, one head and `query` queries (keys), the gradient's query pass
-    by one head and `query` queries (it sums the batch inside a task).
+    by one head and `query` queries (it sums the batch inside a task),
+    the HDD-RoPE lane ops by one batch entry and `lanes` lanes.
     Then every tile, which is the same op on slices, is decomposed into
     linalg, scf and tensor ops: per (b, h) of the tile, FlashAttention's
     loop over tiles of `key` keys (queries, in the key pass) with an online

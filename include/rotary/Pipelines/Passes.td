@@ -152,15 +152,16 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
       remainder is tiled again into blocks of that many columns (one
       vector), so that fewer than `tail_cols` columns run as scalar code.
 
-    Run before convert-rotary-to-linalg, it also records on every
-    rotary.attention and rotary.attention_grad the tile sizes its lowering
-    needs (`rotary.tiles = {query, key}`: the rows and columns of each
-    tile pair's contractions), 8 register blocks of rows and keys in whole
-    register blocks of at least 64; and on every fused Givens-form
-    hdd_rope and hdd_rope_grad the chunks per task (`rotary.tiles =
-    {lanes}`: 128 for c ≤ 4, fewer for larger c so that the task's c×c
-    matrices stay within 8 KB). The lowering carries no tile size of its
-    own for these.
+    It also records on every structured op the tiles that
+    rotary-tile-and-decompose tiles and decomposes it with: on
+    rotary.online_attention and the two passes of its gradient
+    `rotary.tiles = {query, key}` (the rows and columns of each tile pair's
+    contractions), 8 register blocks of rows and keys in whole register
+    blocks of at least 64; on rotary.hdd_rope_lanes and its gradient the
+    chunks per task (`rotary.tiles = {lanes}`: 128 for c ≤ 4, fewer for
+    larger c so that the task's c×c matrices stay within 8 KB). An op that
+    already has its tiles keeps them; the lowering and the decomposition
+    carry no tile size of their own for these.
 
     The sizes come from the vector width of the target (`vector-bits`, which
     the compiler reads from the CPU it compiles for: 512 with AVX-512, 256

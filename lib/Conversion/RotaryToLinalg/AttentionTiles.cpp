@@ -197,21 +197,6 @@ std::pair<Value, Value> AttentionParts::spanMask(OpBuilder &b, Location loc,
   return {m, dm};
 }
 
-SmallVector<Value> lowering::forEachIndex(
-    OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
-    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-  if (isConstantIntValue(n, 1))
-    return body(indexConst(b, loc, 0), inits);
-  auto loop = scf::ForOp::create(b, loc, indexConst(b, loc, 0),
-                                 getValueOrCreateConstantIndexOp(b, loc, n),
-                                 indexConst(b, loc, 1), inits);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(loop.getBody());
-  scf::YieldOp::create(b, loc,
-                       body(loop.getInductionVar(), loop.getRegionIterArgs()));
-  return SmallVector<Value>(loop.getResults());
-}
-
 Value lowering::tilesOf(OpBuilder &b, Location loc, Value length,
                         int64_t tile) {
   return arith::DivUIOp::create(

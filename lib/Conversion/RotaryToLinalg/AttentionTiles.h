@@ -88,6 +88,16 @@ struct AttentionParts {
   bool tableBias() const { return static_cast<bool>(radius); }
 };
 
+/// The parts of a structured attention op with the tiles its target's
+/// schedule recorded on it (an error on the op when they are missing).
+template <typename OpTy>
+FailureOr<AttentionParts> structuredParts(OpBuilder &b, OpTy op) {
+  FailureOr<AttentionTileSizes> tiles = attentionTileSizes(op);
+  if (failed(tiles))
+    return failure();
+  return AttentionParts::of(b, op, *tiles);
+}
+
 /// The key tiles a query tile [i0, i0 + rows) visits: the union of its
 /// rows' key ranges, as two disjoint ranges (ranges grow with the
 /// position): n1 tiles of the global keys [0, gEnd) left of every window,
@@ -105,12 +115,6 @@ struct KeyTiles {
 };
 KeyTiles keyTilesOf(OpBuilder &b, Location loc, const AttentionParts &at,
                     Value i0, Value rows);
-
-/// `body(index, values)` for every index in [0, n) threading `inits`
-/// through (an scf.for, or straight-line code when n is the constant 1).
-SmallVector<Value>
-forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
-             function_ref<SmallVector<Value>(Value, ValueRange)> body);
 
 /// ceil(length / tile).
 Value tilesOf(OpBuilder &b, Location loc, Value length, int64_t tile);

@@ -11,6 +11,8 @@
 
 #include "HDDCommon.h"
 
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+
 using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
@@ -22,6 +24,17 @@ FailureOr<int64_t> hdd::lanesPerTask(Operation *op) {
   if (failed(sizes))
     return failure();
   return sizes->front();
+}
+
+OpFoldResult hdd::laneGroups(OpBuilder &b, Location loc, Value init, Value n,
+                             int64_t c, int64_t perGroup) {
+  FailureOr<int64_t> width = ValueBoundsConstraintSet::computeConstantBound(
+      presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(init, 2),
+      /*stopCondition=*/nullptr, /*closedUB=*/true);
+  if (succeeded(width) && *width <= perGroup * c)
+    return b.getIndexAttr(1);
+  return getAsOpFoldResult(
+      b.createOrFold<arith::CeilDivUIOp>(loc, n, indexConst(b, loc, perGroup)));
 }
 
 Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {
@@ -70,60 +83,6 @@ SmallVector<ReassociationIndices> hdd::laneRowsReassociation() {
 
 SmallVector<ReassociationIndices> hdd::laneAnglesReassociation() {
   return {{0}, {1}, {2, 3, 4}};
-}
-
-LaneTasks hdd::laneTasks(OpBuilder &b, Location loc, Value x3, int64_t c,
-                         int64_t perTask, ValueRange outs) {
-  OpFoldResult zero = b.getIndexAttr(0), unit = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x3);
-  Value lanes = b.createOrFold<arith::DivUIOp>(
-      loc, getValueOrCreateConstantIndexOp(b, loc, xs[2]),
-      indexConst(b, loc, c));
-  Value groups = b.createOrFold<arith::DivUIOp>(
-      loc,
-      b.createOrFold<arith::AddIOp>(loc, lanes,
-                                    indexConst(b, loc, perTask - 1)),
-      indexConst(b, loc, perTask));
-  LaneTasks lt;
-  lt.tLen = xs[1];
-  lt.forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(2, zero),
-      SmallVector<OpFoldResult>{xs[0], getAsOpFoldResult(groups)},
-      SmallVector<OpFoldResult>(2, unit), outs, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(lt.forall.getBody());
-  lt.bi = lt.forall.getInductionVar(0);
-  lt.l0 = arith::MulIOp::create(b, loc, lt.forall.getInductionVar(1),
-                                indexConst(b, loc, perTask));
-  lt.n = getValueOrCreateConstantIndexOp(
-      b, loc, tileExtent(b, loc, getAsOpFoldResult(lanes), lt.l0, perTask));
-  return lt;
-}
-
-hdd::LaneTasks::Block hdd::LaneTasks::block(OpBuilder &b, Location loc,
-                                            unsigned i, int64_t per) {
-  OpFoldResult unit = b.getIndexAttr(1);
-  Value perV = indexConst(b, loc, per);
-  Block blk;
-  blk.offsets = {bi, b.getIndexAttr(0),
-                 getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, perV))};
-  blk.sizes = {unit, tLen,
-               getAsOpFoldResult(arith::MulIOp::create(b, loc, n, perV))};
-  Value shared = forall.getRegionIterArgs()[i];
-  Type elt = cast<RankedTensorType>(shared.getType()).getElementType();
-  blk.slice = tensor::ExtractSliceOp::create(
-      b, loc, sliceType(blk.sizes, {0}, elt), shared, blk.offsets, blk.sizes,
-      SmallVector<OpFoldResult>(3, unit));
-  return blk;
-}
-
-void hdd::LaneTasks::yieldBlock(OpBuilder &b, Location loc, unsigned i,
-                                const Block &blk, Value v) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      b, loc, v, forall.getRegionIterArgs()[i], blk.offsets, blk.sizes,
-      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
 }
 
 void hdd::laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi,
@@ -557,8 +516,10 @@ hdd::givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse,
   FailureOr<int64_t> lanes = lanesPerTask(op);
   if (failed(lanes))
     return failure();
-  angles = tensor::CollapseShapeOp::create(b, op->getLoc(), angles,
-                                           laneAnglesReassociation());
+  // [B, T, H, C, k] as lanes; a structured op's angles already are.
+  if (cast<RankedTensorType>(angles.getType()).getRank() != 3)
+    angles = tensor::CollapseShapeOp::create(b, op->getLoc(), angles,
+                                             laneAnglesReassociation());
   if (c <= kMaxUnrolledChunk)
     return std::unique_ptr<GivensLanes>(
         std::make_unique<UnrolledLanes>(c, *lanes, inverse, angles));

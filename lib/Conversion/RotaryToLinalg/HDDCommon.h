@@ -95,28 +95,6 @@ Value storeLane(OpBuilder &b, Location loc, Value m, Value lane,
 SmallVector<ReassociationIndices> laneRowsReassociation();
 SmallVector<ReassociationIndices> laneAnglesReassociation();
 
-/// The tasks of a lane kernel over x viewed as [B, T, lanes·c]: one
-/// scf.forall iteration per (b, group of `perTask` lanes) with `outs`
-/// ([B, T, lanes·per] each) as its shared outputs. bi, l0 and n are built
-/// at the start of the body; a task's work goes before its terminator.
-struct LaneTasks {
-  scf::ForallOp forall;
-  Value bi, l0, n; ///< batch, first lane and lanes of the task
-  OpFoldResult tLen;
-  /// Tokens × the task's lanes of shared output `i`, [T, n·per]: a slice
-  /// to write in place, and where it goes back.
-  struct Block {
-    Value slice;
-    SmallVector<OpFoldResult> offsets, sizes;
-  };
-  Block block(OpBuilder &b, Location loc, unsigned i, int64_t per);
-  /// Writes `v` (computed from block `blk` of output i) back into it.
-  void yieldBlock(OpBuilder &b, Location loc, unsigned i, const Block &blk,
-                  Value v);
-};
-LaneTasks laneTasks(OpBuilder &b, Location loc, Value x3, int64_t c,
-                    int64_t perTask, ValueRange outs);
-
 /// cos and sin of the k angles of `lane` at token t, from angles viewed as
 /// [B, T, lanes·k] (a constant stride: LLVM vectorises only those).
 void laneSinCos(OpBuilder &b, Location loc, Value angles, Value bi, Value t,
@@ -134,8 +112,9 @@ SmallVector<Value> laneFeatures(OpBuilder &b, Location loc, Value x, Value bi,
 /// - larger c: [lanes, c, c] with a matrix's columns contiguous; a step
 ///   loops over the c(c−1)/2 rotations with one c-wide vector per column,
 ///   so the IR does not grow with c².
-/// The drivers (lowerFusedGivens, lowerFusedGivensGrad) own the tasks, the
-/// scans and the checkpoints; a GivensLanes owns what happens to one lane.
+/// The decompositions of hdd_rope_lanes and its gradient own the groups,
+/// the scans and the checkpoints; a GivensLanes owns what happens to one
+/// lane.
 class GivensLanes {
 public:
   /// Where a step is: batch bi, token t, lane m of the task (buffer
@@ -171,6 +150,13 @@ public:
   bool inverse;
   Value angles; ///< [B, T, lanes·k]
 };
+/// How many groups of at most `perGroup` lanes the n lanes of a lane op's
+/// block make (its first init `init` holds c values per lane): 1 when the
+/// block is provably no wider (a tile of the schedule's, then decomposed
+/// without a loop over groups: a one-trip loop of run-time bound around
+/// the scans made the forward 15-20 % slower), else ceil(n / perGroup).
+OpFoldResult laneGroups(OpBuilder &b, Location loc, Value init, Value n,
+                        int64_t c, int64_t perGroup);
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;
 /// The layout for chunk c of fused Givens-form `op`, with the lanes per

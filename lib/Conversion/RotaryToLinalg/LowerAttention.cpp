@@ -255,10 +255,10 @@ struct DecomposeOnlineAttention : OpRewritePattern<OnlineAttentionOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
-    if (failed(tileSizes))
+    FailureOr<AttentionParts> parts = structuredParts(b, op);
+    if (failed(parts))
       return failure();
-    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
+    const AttentionParts &at = *parts;
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     Value out = op.getOutputInit(), lse = op.getLseInit();
     // A loop over b and h unless the block has one of them (a task's).

@@ -283,10 +283,10 @@ struct DecomposeQueryGrad : OpRewritePattern<OnlineAttentionQueryGradOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
-    if (failed(tileSizes))
+    FailureOr<AttentionParts> parts = structuredParts(b, op);
+    if (failed(parts))
       return failure();
-    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
+    const AttentionParts &at = *parts;
     Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
           delta = op.getDelta();
     Type elt = at.elt;
@@ -399,10 +399,10 @@ struct DecomposeKeyGrad : OpRewritePattern<OnlineAttentionKeyGradOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    FailureOr<AttentionTileSizes> tileSizes = attentionTileSizes(op);
-    if (failed(tileSizes))
+    FailureOr<AttentionParts> parts = structuredParts(b, op);
+    if (failed(parts))
       return failure();
-    AttentionParts at = AttentionParts::of(b, op, *tileSizes);
+    const AttentionParts &at = *parts;
     Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
           delta = op.getDelta();
     SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);

@@ -1029,9 +1029,37 @@ struct LowerHDDRopeP : OpRewritePattern<HDDRopeOp> {
 } // namespace
 
 namespace {
-/// Fused hdd_rope, Givens form. Every (h, chunk) of a token is a lane; one
-/// task per (b, group of lanes) runs a scan over T whose step is a loop over
-/// the group's lanes: cos and sin of the lane's angles (a branch-free
+/// Fused hdd_rope, Givens form -> rotary.hdd_rope_lanes on the lane views of
+/// x [B, T, H·D] and of the angles [B, T, H·C·k] (laneRowsReassociation):
+/// every (h, chunk) of a token is a lane. No lanes per task here: the
+/// target's schedule records them on the structured op.
+LogicalResult convertFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  Value x4 = op.getX();
+  auto xType = cast<RankedTensorType>(x4.getType());
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
+  Value x =
+      tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
+  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
+                                                 laneAnglesReassociation());
+  Value init = emptyLike(b, loc, x, xType.getElementType());
+  auto lanes = HDDRopeLanesOp::create(
+      b, loc, init.getType(), x, angles, indexConst(b, loc, 0), init,
+      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr());
+  // Lanes recorded on the op itself (for experiments) stay the op's.
+  if (Attribute tiles = op->getAttr(kTilesAttr))
+    lanes->setAttr(kTilesAttr, tiles);
+  rewriter.replaceOp(
+      op, tensor::ExpandShapeOp::create(b, loc, xType, lanes.getResult(),
+                                        laneRowsReassociation(), xs));
+  return success();
+}
+
+/// A block of rotary.hdd_rope_lanes (any batch entries and lanes; the CPU
+/// schedule tiles it to one batch entry and `lanes` lanes): per batch entry
+/// and group of at most `lanes` lanes, a scan over T whose step is a loop
+/// over the group's lanes: cos and sin of the lane's angles (a branch-free
 /// polynomial, no libm call), P_t = P_{t-1}·G_t, y = P_t·x (P_tᵀ·x for the
 /// inverse). What a lane's step looks like depends on c (GivensLanes): for
 /// small chunks the lane loop carries no dependence from one lane to the
@@ -1039,59 +1067,87 @@ namespace {
 /// constant stride (x and y with c, the angles with c(c-1)/2), so LLVM
 /// vectorises it with one lane per vector element. The scan over T stays
 /// sequential.
-LogicalResult lowerFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
-  OpBuilder &b = rewriter;
-  Location loc = op.getLoc();
-  int64_t c = *op.getChunk();
-  Value x4 = op.getX();
-  auto xType = cast<RankedTensorType>(x4.getType());
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x4);
-  Value x =
-      tensor::CollapseShapeOp::create(b, loc, x4, laneRowsReassociation());
-  FailureOr<std::unique_ptr<GivensLanes>> layout =
-      givensLanes(b, op, c, op.getInverse(), op.getRotation());
-  if (failed(layout))
-    return failure();
-  std::unique_ptr<GivensLanes> lanes = std::move(*layout);
-  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-  LaneTasks lt =
-      laneTasks(b, loc, x, c, lanes->lanes,
-                ValueRange{emptyLike(b, loc, x, xType.getElementType())});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(lt.forall.getTerminator());
-    // The group's features of every token, written in place in the result.
-    LaneTasks::Block yBlock = lt.block(b, loc, 0, c);
-    SmallVector<Value> init = {lanes->matrices(b, loc, /*identity=*/true),
-                               yBlock.slice};
-    llvm::append_range(init, lanes->scratch(b, loc, /*backward=*/false));
-    auto scan = scf::ForOp::create(
-        b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, xs[1]), one,
-        init);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(scan.getBody());
-      Value t = scan.getInductionVar();
-      auto step =
-          scf::ForOp::create(b, loc, zero, lt.n, one, scan.getRegionIterArgs());
-      scf::YieldOp::create(b, loc, step.getResults());
-      b.setInsertionPointToStart(step.getBody());
-      Value m = step.getInductionVar();
-      GivensLanes::Step s{lt.bi, t, m, arith::AddIOp::create(b, loc, lt.l0, m)};
-      SmallVector<Value> it(step.getRegionIterArgs());
-      lanes->forward(b, loc, s, x, it[0], &it[1],
-                     MutableArrayRef<Value>(it).drop_front(2));
-      scf::YieldOp::create(b, loc, it);
-    }
-    lt.yieldBlock(b, loc, 0, yBlock, scan.getResult(1));
-  }
-  Value y = tensor::ExpandShapeOp::create(b, loc, xType, lt.forall.getResult(0),
-                                          laneRowsReassociation(), xs);
-  rewriter.replaceOp(op, y);
-  return success();
-}
+struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
+  using OpRewritePattern::OpRewritePattern;
 
-/// Fused hdd_rope (angles). The Givens form: lowerFusedGivens. The exp
+  LogicalResult matchAndRewrite(HDDRopeLanesOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = op.getChunk();
+    FailureOr<std::unique_ptr<GivensLanes>> layout =
+        givensLanes(b, op, c, op.getInverse(), op.getAngles());
+    if (failed(layout))
+      return failure();
+    std::unique_ptr<GivensLanes> lanes = std::move(*layout);
+    Value x = op.getX();
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, op.getInit());
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+    Value cV = indexConst(b, loc, c);
+    Value n = b.createOrFold<arith::DivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, xs[2]), cV);
+    Value perGroup = indexConst(b, loc, lanes->lanes);
+    OpFoldResult groups = laneGroups(b, loc, op.getInit(), n, c, lanes->lanes);
+    OpFoldResult unit = b.getIndexAttr(1);
+
+    SmallVector<Value> results = forEachIndex(
+        b, loc, xs[0], op.getInit(), [&](Value bi, ValueRange outer) {
+          return forEachIndex(
+              b, loc, groups, outer, [&](Value g, ValueRange dests) {
+                Value l0 = arith::MulIOp::create(b, loc, g, perGroup);
+                OpFoldResult nl =
+                    tileExtent(b, loc, getAsOpFoldResult(n), l0, lanes->lanes);
+                // The group's features of every token, written in place.
+                SmallVector<OpFoldResult> offsets = {
+                    bi, b.getIndexAttr(0),
+                    getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, cV))};
+                SmallVector<OpFoldResult> sizes = {
+                    unit, xs[1],
+                    getAsOpFoldResult(arith::MulIOp::create(
+                        b, loc, getValueOrCreateConstantIndexOp(b, loc, nl),
+                        cV))};
+                Type elt = cast<RankedTensorType>(x.getType()).getElementType();
+                Value yBlock = tensor::ExtractSliceOp::create(
+                    b, loc, sliceType(sizes, {0}, elt), dests[0], offsets,
+                    sizes, SmallVector<OpFoldResult>(3, unit));
+                SmallVector<Value> init = {
+                    lanes->matrices(b, loc, /*identity=*/true), yBlock};
+                llvm::append_range(init,
+                                   lanes->scratch(b, loc, /*backward=*/false));
+                auto scan = scf::ForOp::create(
+                    b, loc, zero,
+                    getValueOrCreateConstantIndexOp(b, loc, xs[1]), one, init);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(scan.getBody());
+                  Value t = scan.getInductionVar();
+                  auto step = scf::ForOp::create(
+                      b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, nl),
+                      one, scan.getRegionIterArgs());
+                  scf::YieldOp::create(b, loc, step.getResults());
+                  b.setInsertionPointToStart(step.getBody());
+                  Value m = step.getInductionVar();
+                  GivensLanes::Step s{
+                      bi, t, m,
+                      arith::AddIOp::create(
+                          b, loc, op.getFirstLane(),
+                          arith::AddIOp::create(b, loc, l0, m))};
+                  SmallVector<Value> it(step.getRegionIterArgs());
+                  lanes->forward(b, loc, s, x, it[0], &it[1],
+                                 MutableArrayRef<Value>(it).drop_front(2));
+                  scf::YieldOp::create(b, loc, it);
+                }
+                return SmallVector<Value>{tensor::InsertSliceOp::create(
+                    b, loc, scan.getResult(1), dests[0], offsets, sizes,
+                    SmallVector<OpFoldResult>(3, unit))};
+              });
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// Fused hdd_rope (angles). The Givens form: convertFusedGivens. The exp
 /// form: per (b, h, m) chain, scan T with P in scalars.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -1101,7 +1157,7 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
     if (!op.isFused())
       return failure();
     if (op.isFusedGivens())
-      return lowerFusedGivens(op, rewriter);
+      return convertFusedGivens(op, rewriter);
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     int64_t c = *op.getChunk();
@@ -1194,4 +1250,8 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
 void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
                LowerHDDRopeFused>(patterns.getContext());
+}
+
+void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecomposeHDDRopeLanes>(patterns.getContext());
 }

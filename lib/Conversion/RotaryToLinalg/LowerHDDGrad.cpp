@@ -13,8 +13,9 @@
 //   not the gradient.
 // - hdd_rope_grad with P: x̄ = Pᵀ·ȳ and P̄ = ȳ·xᵀ per chunk (transposed
 //   roles with `inverse`).
-// - hdd_rope_grad fused: Givens form on lanes (lowerFusedGivensGrad, the
-//   same two passes with every step a vectorised loop over lanes); exp
+// - hdd_rope_grad fused: Givens form as rotary.hdd_rope_lanes_grad, whose
+//   tiles run the same two passes on lanes (gradGroup, every step a
+//   vectorised loop over lanes); exp
 //   form: one loop nest over T per (b, h, chunk), P in c² scalars. Pass 1 scans
 //   forward to P_T, checkpointing P at the end of every kCheckpoint tokens;
 //   pass 2 walks t = T..1 with P_{t−1} = P_t·G_tᵀ (reset from the checkpoints,
@@ -356,116 +357,92 @@ SmallVector<Value> hdd::scanStepGrads(OpBuilder &b, Location loc, int64_t c,
 
 namespace {
 
-/// hdd_rope_grad fused, Givens form, on lanes (HDDCommon.h): one task per
-/// (b, group of lanes), the two passes of the per-chunk kernel below with
-/// every step a loop over the group's lanes (GivensLanes says what a lane
-/// does). Pass 1 keeps the lanes' P in a buffer and copies it to a
-/// checkpoint at the end of every kCheckpoint tokens; pass 2 walks
-/// t = T..1 with P and W in such buffers (P reset from its checkpoint at a
-/// block's end) and writes x̄ and ā of each lane in place in the results.
-LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
-                                   PatternRewriter &rewriter) {
-  OpBuilder &b = rewriter;
-  Location loc = op.getLoc();
-  int64_t c = *op.getChunk(), k = numGeneratorAngles(c);
+/// One group of at most `lanes` lanes of the fused Givens-form gradient at
+/// batch entry bi: the two passes of the per-chunk kernel below with every
+/// step a loop over the group's n lanes (GivensLanes says what a lane
+/// does), the first of them lane `first` of x, ȳ and the angles. Pass 1
+/// keeps the lanes' P in a buffer and copies it to a checkpoint at the end
+/// of every kCheckpoint tokens; pass 2 walks t = T..1 with P and W in such
+/// buffers (P reset from its checkpoint at a block's end) and writes x̄ and
+/// ā of each lane in place in `dxBlock` [T, n·c] and `daBlock` [T, n·k].
+std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
+                                  const GivensLanes &lanesRef, Value x,
+                                  Value dy, Value bi, Value l0, Value n,
+                                  OpFoldResult tLenOfr, Value dxBlock,
+                                  Value daBlock) {
+  const GivensLanes *lanes = &lanesRef;
   Type f32 = b.getF32Type();
-  auto xType = cast<RankedTensorType>(op.getX().getType());
-  Type elt = xType.getElementType();
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, op.getX());
-  SmallVector<OpFoldResult> as =
-      tensor::getMixedSizes(b, loc, op.getRotation());
-  Value x = tensor::CollapseShapeOp::create(b, loc, op.getX(),
-                                            laneRowsReassociation());
-  Value dy = tensor::CollapseShapeOp::create(b, loc, op.getDy(),
-                                             laneRowsReassociation());
-  FailureOr<std::unique_ptr<GivensLanes>> layout =
-      givensLanes(b, op, c, op.getInverse(), op.getRotation());
-  if (failed(layout))
-    return failure();
-  std::unique_ptr<GivensLanes> lanes = std::move(*layout);
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1);
-  Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
+  Value tLen = getValueOrCreateConstantIndexOp(b, loc, tLenOfr);
   OpFoldResult unit = b.getIndexAttr(1);
-  LaneTasks lt = laneTasks(
-      b, loc, x, c, lanes->lanes,
-      ValueRange{
-          emptyLike(b, loc, x, elt),
-          emptyOf(b, loc, tensor::getMixedSizes(b, loc, lanes->angles), f32)});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(lt.forall.getTerminator());
-    Value bi = lt.bi, l0 = lt.l0, n = lt.n;
-    // The group's x̄ [T, n·c] and ā [T, n·k], slices of the results.
-    LaneTasks::Block dxBlock = lt.block(b, loc, 0, c);
-    LaneTasks::Block daBlock = lt.block(b, loc, 1, k);
-    Value ckStep = idx(kCheckpoint);
-    Value lastT = arith::SubIOp::create(b, loc, tLen, one);
-    Value p0 = lanes->matrices(b, loc, /*identity=*/true);
-    auto pType = cast<RankedTensorType>(p0.getType());
-    SmallVector<Value> scratch = lanes->scratch(b, loc, /*backward=*/true);
-    // Checkpoint kk of the lanes' P: [kk, ...] of a [numCk, P's shape...].
-    auto ckOffsets = [&](Value kk) {
-      SmallVector<OpFoldResult> o(pType.getRank() + 1, b.getIndexAttr(0));
-      o[0] = kk;
-      return o;
-    };
-    SmallVector<OpFoldResult> ckSizes = {unit};
-    for (int64_t d : pType.getShape())
-      ckSizes.push_back(b.getIndexAttr(d));
-    SmallVector<OpFoldResult> ckStrides(ckSizes.size(), unit);
+  Value ckStep = idx(kCheckpoint);
+  Value lastT = arith::SubIOp::create(b, loc, tLen, one);
+  Value p0 = lanes->matrices(b, loc, /*identity=*/true);
+  auto pType = cast<RankedTensorType>(p0.getType());
+  SmallVector<Value> scratch = lanes->scratch(b, loc, /*backward=*/true);
+  // Checkpoint kk of the lanes' P: [kk, ...] of a [numCk, P's shape...].
+  auto ckOffsets = [&](Value kk) {
+    SmallVector<OpFoldResult> o(pType.getRank() + 1, b.getIndexAttr(0));
+    o[0] = kk;
+    return o;
+  };
+  SmallVector<OpFoldResult> ckSizes = {unit};
+  for (int64_t d : pType.getShape())
+    ckSizes.push_back(b.getIndexAttr(d));
+  SmallVector<OpFoldResult> ckStrides(ckSizes.size(), unit);
 
-    // Pass 1: P_t forward; checkpoint i holds P at the last token of
-    // tokens [i·kCheckpoint, (i+1)·kCheckpoint).
-    Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
-    SmallVector<OpFoldResult> ckShape(ckSizes);
-    ckShape[0] = numCk;
-    SmallVector<Value> fwdInit = {p0, emptyOf(b, loc, ckShape, f32)};
-    llvm::append_range(fwdInit, scratch);
-    auto fwd = scf::ForOp::create(b, loc, zero, tLen, one, fwdInit);
+  // Pass 1: P_t forward; checkpoint i holds P at the last token of
+  // tokens [i·kCheckpoint, (i+1)·kCheckpoint).
+  Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
+  SmallVector<OpFoldResult> ckShape(ckSizes);
+  ckShape[0] = numCk;
+  SmallVector<Value> fwdInit = {p0, emptyOf(b, loc, ckShape, f32)};
+  llvm::append_range(fwdInit, scratch);
+  auto fwd = scf::ForOp::create(b, loc, zero, tLen, one, fwdInit);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(fwd.getBody());
+    Value t = fwd.getInductionVar();
+    SmallVector<Value> stepInit = {fwd.getRegionIterArgs()[0]};
+    llvm::append_range(stepInit, fwd.getRegionIterArgs().drop_front(2));
+    auto step = scf::ForOp::create(b, loc, zero, n, one, stepInit);
     {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(fwd.getBody());
-      Value t = fwd.getInductionVar();
-      SmallVector<Value> stepInit = {fwd.getRegionIterArgs()[0]};
-      llvm::append_range(stepInit, fwd.getRegionIterArgs().drop_front(2));
-      auto step = scf::ForOp::create(b, loc, zero, n, one, stepInit);
-      {
-        OpBuilder::InsertionGuard gs(b);
-        b.setInsertionPointToStart(step.getBody());
-        Value m = step.getInductionVar();
-        GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
-        SmallVector<Value> it(step.getRegionIterArgs());
-        lanes->forward(b, loc, s, x, it[0], /*y=*/nullptr,
-                       MutableArrayRef<Value>(it).drop_front());
-        scf::YieldOp::create(b, loc, it);
-      }
-      Value pNew = step.getResult(0);
-      // A checkpoint at a block's last token and at the sequence's.
-      Value isEnd = arith::OrIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                arith::RemUIOp::create(b, loc, t, ckStep),
-                                idx(kCheckpoint - 1)),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, lastT));
-      Value ck = fwd.getRegionIterArgs()[1];
-      auto save = scf::IfOp::create(b, loc, TypeRange{ck.getType()}, isEnd,
-                                    /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard gi(b);
-        b.setInsertionPointToStart(save.thenBlock());
-        Value kk = arith::DivUIOp::create(b, loc, t, ckStep);
-        scf::YieldOp::create(
-            b, loc,
-            Value(tensor::InsertSliceOp::create(b, loc, pNew, ck, ckOffsets(kk),
-                                                ckSizes, ckStrides)));
-        b.setInsertionPointToStart(save.elseBlock());
-        scf::YieldOp::create(b, loc, ck);
-      }
-      SmallVector<Value> yields = {pNew, save.getResult(0)};
-      llvm::append_range(yields, step.getResults().drop_front());
-      scf::YieldOp::create(b, loc, yields);
+      OpBuilder::InsertionGuard gs(b);
+      b.setInsertionPointToStart(step.getBody());
+      Value m = step.getInductionVar();
+      GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
+      SmallVector<Value> it(step.getRegionIterArgs());
+      lanes->forward(b, loc, s, x, it[0], /*y=*/nullptr,
+                     MutableArrayRef<Value>(it).drop_front());
+      scf::YieldOp::create(b, loc, it);
     }
+    Value pNew = step.getResult(0);
+    // A checkpoint at a block's last token and at the sequence's.
+    Value isEnd = arith::OrIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              arith::RemUIOp::create(b, loc, t, ckStep),
+                              idx(kCheckpoint - 1)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, lastT));
+    Value ck = fwd.getRegionIterArgs()[1];
+    auto save = scf::IfOp::create(b, loc, TypeRange{ck.getType()}, isEnd,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard gi(b);
+      b.setInsertionPointToStart(save.thenBlock());
+      Value kk = arith::DivUIOp::create(b, loc, t, ckStep);
+      scf::YieldOp::create(
+          b, loc,
+          Value(tensor::InsertSliceOp::create(b, loc, pNew, ck, ckOffsets(kk),
+                                              ckSizes, ckStrides)));
+      b.setInsertionPointToStart(save.elseBlock());
+      scf::YieldOp::create(b, loc, ck);
+    }
+    SmallVector<Value> yields = {pNew, save.getResult(0)};
+    llvm::append_range(yields, step.getResults().drop_front());
+    scf::YieldOp::create(b, loc, yields);
+  }
     Value ckpts = fwd.getResult(1);
 
     // Pass 2: t = T−1 .. 0 with the lanes' P_t and W_t in buffers. t is
@@ -476,7 +453,7 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
     Value reversed =
         elementwise(
             b, loc, ValueRange{},
-            ValueRange{emptyOf(b, loc, {xs[1]}, b.getIndexType())}, 1,
+            ValueRange{emptyOf(b, loc, {tLenOfr}, b.getIndexType())}, 1,
             [&](OpBuilder &nb, Location l, ValueRange) {
               linalg::YieldOp::create(
                   nb, l,
@@ -486,7 +463,7 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
             .getResult(0);
     SmallVector<Value> bwdInit = {fwd.getResult(0),
                                   lanes->matrices(b, loc, /*identity=*/false),
-                                  dxBlock.slice, daBlock.slice};
+                                  dxBlock, daBlock};
     llvm::append_range(bwdInit, fwd.getResults().drop_front(2));
     auto bwd = scf::ForOp::create(b, loc, zero, tLen, one, bwdInit);
     {
@@ -527,20 +504,126 @@ LogicalResult lowerFusedGivensGrad(HDDRopeGradOp op,
                       MutableArrayRef<Value>(it).drop_front(4));
       scf::YieldOp::create(b, loc, it);
     }
-    lt.yieldBlock(b, loc, 0, dxBlock, bwd.getResult(2));
-    lt.yieldBlock(b, loc, 1, daBlock, bwd.getResult(3));
-  }
-  Value dx = tensor::ExpandShapeOp::create(
-      b, loc, xType, lt.forall.getResult(0), laneRowsReassociation(), xs);
+    return {bwd.getResult(2), bwd.getResult(3)};
+}
+
+/// hdd_rope_grad fused, Givens form -> rotary.hdd_rope_lanes_grad on the
+/// lane views of x, ȳ [B, T, H·D] and the angles [B, T, H·C·k]; no lanes
+/// per task here: the target's schedule records them on the structured op.
+LogicalResult convertFusedGivensGrad(HDDRopeGradOp op,
+                                     PatternRewriter &rewriter) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  auto xType = cast<RankedTensorType>(op.getX().getType());
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, op.getX());
+  SmallVector<OpFoldResult> as =
+      tensor::getMixedSizes(b, loc, op.getRotation());
+  Value x = tensor::CollapseShapeOp::create(b, loc, op.getX(),
+                                            laneRowsReassociation());
+  Value dy = tensor::CollapseShapeOp::create(b, loc, op.getDy(),
+                                             laneRowsReassociation());
+  Value angles = tensor::CollapseShapeOp::create(b, loc, op.getRotation(),
+                                                 laneAnglesReassociation());
+  Value dxInit = emptyLike(b, loc, x, xType.getElementType());
+  Value daInit = emptyLike(b, loc, angles, f32);
+  auto grad = HDDRopeLanesGradOp::create(
+      b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x, angles, dy,
+      indexConst(b, loc, 0), dxInit, daInit,
+      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr());
+  // Lanes recorded on the op itself (for experiments) stay the op's.
+  if (Attribute tiles = op->getAttr(kTilesAttr))
+    grad->setAttr(kTilesAttr, tiles);
+  Value dx = tensor::ExpandShapeOp::create(b, loc, xType, grad.getResult(0),
+                                           laneRowsReassociation(), xs);
   Value da = tensor::ExpandShapeOp::create(
       b, loc,
       RankedTensorType::get(
           cast<RankedTensorType>(op.getRotation().getType()).getShape(), f32),
-      lt.forall.getResult(1), laneAnglesReassociation(), as);
+      grad.getResult(1), laneAnglesReassociation(), as);
   rewriter.replaceOp(op, {castTo(b, loc, dx, op.getDx().getType()),
                           castTo(b, loc, da, op.getDrotation().getType())});
   return success();
 }
+
+/// A block of rotary.hdd_rope_lanes_grad: per batch entry and group of
+/// lanes (one, without a loop, when the block is provably no wider than
+/// `lanes` lanes), gradGroup into the block's slices of the inits.
+struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HDDRopeLanesGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = op.getChunk(), k = numGeneratorAngles(c);
+    FailureOr<std::unique_ptr<GivensLanes>> layout =
+        givensLanes(b, op, c, op.getInverse(), op.getAngles());
+    if (failed(layout))
+      return failure();
+    std::unique_ptr<GivensLanes> lanes = std::move(*layout);
+    SmallVector<OpFoldResult> ys =
+        tensor::getMixedSizes(b, loc, op.getDxInit());
+    Value n = b.createOrFold<arith::DivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, ys[2]),
+        indexConst(b, loc, c));
+    OpFoldResult groups =
+        laneGroups(b, loc, op.getDxInit(), n, c, lanes->lanes);
+    OpFoldResult unit = b.getIndexAttr(1);
+    SmallVector<Value> results = forEachIndex(
+        b, loc, ys[0], op.getDpsInits(), [&](Value bi, ValueRange outer) {
+          return forEachIndex(
+              b, loc, groups, outer, [&](Value g, ValueRange dests) {
+                Value l0 = arith::MulIOp::create(
+                    b, loc, g, indexConst(b, loc, lanes->lanes));
+                OpFoldResult nl =
+                    tileExtent(b, loc, getAsOpFoldResult(n), l0, lanes->lanes);
+                // The group's columns of x̄ (c per lane) and ā (k per lane).
+                auto block = [&](Value dest, int64_t per) {
+                  Value perV = indexConst(b, loc, per);
+                  SmallVector<OpFoldResult> offsets = {
+                      bi, b.getIndexAttr(0),
+                      getAsOpFoldResult(
+                          arith::MulIOp::create(b, loc, l0, perV))};
+                  SmallVector<OpFoldResult> sizes = {
+                      unit, ys[1],
+                      getAsOpFoldResult(arith::MulIOp::create(
+                          b, loc, getValueOrCreateConstantIndexOp(b, loc, nl),
+                          perV))};
+                  return std::make_pair(offsets, sizes);
+                };
+                auto [dxOff, dxSizes] = block(dests[0], c);
+                auto [daOff, daSizes] = block(dests[1], k);
+                auto sliceOf = [&](Value dest, ArrayRef<OpFoldResult> off,
+                                   ArrayRef<OpFoldResult> sz) -> Value {
+                  Type elt =
+                      cast<RankedTensorType>(dest.getType()).getElementType();
+                  return tensor::ExtractSliceOp::create(
+                      b, loc, sliceType(sz, {0}, elt), dest, off, sz,
+                      SmallVector<OpFoldResult>(3, unit));
+                };
+                Value first =
+                    arith::AddIOp::create(b, loc, op.getFirstLane(), l0);
+                // In a fixed order (not the host compiler's argument order).
+                Value dxBlock = sliceOf(dests[0], dxOff, dxSizes);
+                Value daBlock = sliceOf(dests[1], daOff, daSizes);
+                auto [dx, da] =
+                    gradGroup(b, loc, *lanes, op.getX(), op.getDy(), bi, first,
+                              getValueOrCreateConstantIndexOp(b, loc, nl),
+                              ys[1], dxBlock, daBlock);
+                return SmallVector<Value>{
+                    tensor::InsertSliceOp::create(
+                        b, loc, dx, dests[0], dxOff, dxSizes,
+                        SmallVector<OpFoldResult>(3, unit)),
+                    tensor::InsertSliceOp::create(
+                        b, loc, da, dests[1], daOff, daSizes,
+                        SmallVector<OpFoldResult>(3, unit))};
+              });
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
 
 struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -550,7 +633,7 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
     if (!op.isFused())
       return failure();
     if (op.isFusedGivens())
-      return lowerFusedGivensGrad(op, rewriter);
+      return convertFusedGivensGrad(op, rewriter);
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     int64_t c = *op.getChunk();
@@ -725,4 +808,9 @@ void lowering::populateHDDGradPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerSOGeneratorGrad, LowerCumulativeRotationGrad,
                LowerHDDRopeGradP, LowerHDDRopeGradFused>(
       patterns.getContext());
+}
+
+void lowering::populateHDDGradDecompositionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecomposeHDDRopeLanesGrad>(patterns.getContext());
 }

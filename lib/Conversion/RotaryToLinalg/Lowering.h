@@ -129,6 +129,12 @@ Value contractRows(OpBuilder &b, Location loc, Value x, Value mat, bool perHead,
 Value accumulateRows(OpBuilder &b, Location loc, Value x, Value mat, Value acc,
                      bool perHead);
 
+/// `body(index, values)` for every index in [0, n) threading `inits`
+/// through (an scf.for, or straight-line code when n is the constant 1):
+/// how a decomposition walks the batch entries, heads or groups of a block.
+SmallVector<Value>
+forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
+             function_ref<SmallVector<Value>(Value, ValueRange)> body);
 /// Row tile of the Givens chain kernels (forward and backward).
 constexpr int64_t kChainRowTile = 64;
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
@@ -181,6 +187,8 @@ void populateAttentionGradPatterns(RewritePatternSet &patterns);
 /// into linalg, scf and tensor ops.
 void populateAttentionDecompositionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradDecompositionPatterns(RewritePatternSet &patterns);
+void populateHDDDecompositionPatterns(RewritePatternSet &patterns);
+void populateHDDGradDecompositionPatterns(RewritePatternSet &patterns);
 
 } // namespace rotary::lowering
 

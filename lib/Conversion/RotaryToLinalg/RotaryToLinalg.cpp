@@ -27,11 +27,7 @@ lowering::recordedTiles(Operation *op, ArrayRef<StringRef> fields,
       return op->emitOpError()
              << "needs its " << what << ", '" << kTilesAttr << "' = " << form
              << ", chosen by a target's schedule (rotary-cpu-configure for "
-                "the CPU) before "
-             << (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                     OnlineAttentionKeyGradOp>(op)
-                     ? "rotary-tile-and-decompose"
-                     : "convert-rotary-to-linalg");
+                "the CPU) before rotary-tile-and-decompose";
     sizes.push_back(v.getInt());
   }
   return sizes;
@@ -212,6 +208,21 @@ linalg::GenericOp lowering::elementwise(
                                    iters, body);
 }
 
+SmallVector<Value> lowering::forEachIndex(
+    OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  if (isConstantIntValue(n, 1))
+    return body(indexConst(b, loc, 0), inits);
+  auto loop = scf::ForOp::create(b, loc, indexConst(b, loc, 0),
+                                 getValueOrCreateConstantIndexOp(b, loc, n),
+                                 indexConst(b, loc, 1), inits);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(loop.getBody());
+  scf::YieldOp::create(b, loc,
+                       body(loop.getInductionVar(), loop.getRegionIterArgs()));
+  return SmallVector<Value>(loop.getResults());
+}
+
 void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
                                             const LoweringOptions &options) {
   populateRopePatterns(patterns);
@@ -276,17 +287,6 @@ struct ConvertRotaryToLinalgPass
     });
     if (unsupported.wasInterrupted())
       return signalPassFailure();
-    // Tiled by construction: the sizes come from the target's schedule.
-    WalkResult untiled = getOperation()->walk([](Operation *op) {
-      auto f = dyn_cast<HDDRopeOp>(op);
-      auto g = dyn_cast<HDDRopeGradOp>(op);
-      if (((f && f.isFusedGivens()) || (g && g.isFusedGivens())) &&
-          failed(lowering::hdd::lanesPerTask(op)))
-        return WalkResult::interrupt();
-      return WalkResult::advance();
-    });
-    if (untiled.wasInterrupted())
-      return signalPassFailure();
     // rotation_block is lowered as one fused kernel (LowerChains.cpp).
     RewritePatternSet patterns(ctx);
     populateRotaryToLinalgPatterns(patterns, options);
@@ -295,7 +295,8 @@ struct ConvertRotaryToLinalgPass
     // The structured level, which rotary-tile-and-decompose lowers after a
     // target's schedule has recorded its tiles.
     target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                      OnlineAttentionKeyGradOp>();
+                      OnlineAttentionKeyGradOp, HDDRopeLanesOp,
+                      HDDRopeLanesGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionTiles.h"
+#include "HDDCommon.h"
 #include "Lowering.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -37,6 +38,13 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
     if (isa<OnlineAttentionQueryGradOp>(op))
       return SmallVector<int64_t>{1, tiles->query};
     return SmallVector<int64_t>{1, 1, tiles->query};
+  }
+  if (isa<HDDRopeLanesOp, HDDRopeLanesGradOp>(op)) {
+    // (b, lanes): one batch entry and `lanes` lanes per task.
+    FailureOr<int64_t> lanes = hdd::lanesPerTask(op);
+    if (failed(lanes))
+      return failure();
+    return SmallVector<int64_t>{1, *lanes};
   }
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
@@ -75,9 +83,12 @@ struct TileAndDecomposePass
     RewritePatternSet patterns(ctx);
     populateAttentionDecompositionPatterns(patterns);
     populateAttentionGradDecompositionPatterns(patterns);
+    populateHDDDecompositionPatterns(patterns);
+    populateHDDGradDecompositionPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                        OnlineAttentionKeyGradOp>();
+                        OnlineAttentionKeyGradOp, HDDRopeLanesOp,
+                        HDDRopeLanesGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -1,5 +1,5 @@
-// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOP
+// RUN: rotary-opt %s -convert-rotary-to-linalg -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file | FileCheck %s --check-prefix=NOP
 // RUN: rotary-opt %s -rotary-cpu-pipeline -split-input-file -o /dev/null
 
 // Lowering of the HDD-RoPE gradient ops
@@ -20,15 +20,24 @@
 // CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]]
 // CHECK-NEXT:  %[[DY3:.*]] = tensor.collapse_shape %[[DY]] {{\[}}[0], [1], [2, 3]]
 // CHECK-NEXT:  %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3, 4]]
-// CHECK:       %[[RES:.*]]:2 = scf.forall (%[[B:.*]], %[[G:.*]]) in ({{.*}}) shared_outs(%[[SDX:.*]] = %{{.*}}, %[[SDA:.*]] = %{{.*}}) -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>)
-// CHECK:         %[[DXB:.*]] = tensor.extract_slice %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<?x?xf32>
-// CHECK:         %[[DAB:.*]] = tensor.extract_slice %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<?x?xf32>
+// rotary.hdd_rope_lanes_grad over (b, lanes), tiled by one batch entry and
+// 128 lanes: a task reads whole rows of its batch entry of x, the angles
+// and ȳ, and writes its lanes' columns of x̄ and ā (one group of lanes).
+// CHECK:       %[[RES:.*]]:2 = scf.forall (%[[B:[a-z0-9_]+]], %[[L:[a-z0-9_]+]]) = (0, 0) to (%{{.*}}, %{{.*}}) step (1, 128) shared_outs(%[[SDX:[a-z0-9_]+]] = %{{.*}}, %[[SDA:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>)
+// CHECK:         %[[XT:.*]] = tensor.extract_slice %[[X3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK:         %[[AT:.*]] = tensor.extract_slice %[[A3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK:         %[[DYT:.*]] = tensor.extract_slice %[[DY3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK:         %[[TDX:.*]] = tensor.extract_slice %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK:         %[[TDA:.*]] = tensor.extract_slice %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK-NOT:     arith.ceildivui %{{.*}}, %c128
+// CHECK:         %[[DXB:.*]] = tensor.extract_slice %[[TDX]][%c0{{.*}}, 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<1x?x?xf32> to tensor<?x?xf32>
+// CHECK-NEXT:    %[[DAB:.*]] = tensor.extract_slice %[[TDA]][%c0{{.*}}, 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<1x?x?xf32> to tensor<?x?xf32>
 // CHECK:         %[[NCK:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
 // CHECK:         %[[CK:.*]] = tensor.empty(%[[NCK]]) : tensor<?x4x128xf32>
 // Pass 1: P_t = P_{t-1}·G_t forward, a checkpoint copy at a block's end.
 // CHECK:         %[[FWD:.*]]:2 = scf.for %[[T1:.*]] = %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[CK]]) -> (tensor<4x128xf32>, tensor<?x4x128xf32>) {
 // CHECK-NEXT:      %[[STEP1:.*]] = scf.for {{.*}} -> (tensor<4x128xf32>) {
-// CHECK:             tensor.extract %[[A3]][%[[B]], %[[T1]], %{{.*}}]
+// CHECK:             tensor.extract %[[AT]][%c0{{.*}}, %[[T1]], %{{.*}}]
 // CHECK:             math.roundeven
 // CHECK:             scf.yield %{{.*}} : tensor<4x128xf32>
 // CHECK:           %[[SAVED:.*]] = scf.if %{{.*}} -> (tensor<?x4x128xf32>) {
@@ -47,15 +56,18 @@
 // CHECK:             linalg.copy
 // CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[P]], {{.*}}) -> (tensor<4x128xf32>, tensor<4x128xf32>, tensor<?x?xf32>, tensor<?x?xf32>) {
 // CHECK-NOT:         scf.if
-// CHECK:             tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}]
-// CHECK:             tensor.extract %[[DY3]][%[[B]], %[[T]], %{{.*}}]
-// CHECK:             tensor.extract %[[A3]][%[[B]], %[[T]], %{{.*}}]
+// CHECK:             tensor.extract %[[XT]][%c0{{.*}}, %[[T]], %{{.*}}]
+// CHECK:             tensor.extract %[[DYT]][%c0{{.*}}, %[[T]], %{{.*}}]
+// CHECK:             tensor.extract %[[AT]][%c0{{.*}}, %[[T]], %{{.*}}]
 // CHECK:             tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x?xf32>
 // CHECK:             tensor.insert %{{.*}} into %{{.*}}[%[[T]], %{{.*}}] : tensor<?x?xf32>
 // CHECK:             scf.yield
+// The group's x̄ and ā back into the task's columns, then into the results.
+// CHECK:         %[[NDX:.*]] = tensor.insert_slice %[[BWD]]#2 into %[[TDX]]
+// CHECK-NEXT:    %[[NDA:.*]] = tensor.insert_slice %[[BWD]]#3 into %[[TDA]]
 // CHECK:         scf.forall.in_parallel {
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#2 into %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#3 into %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[NDX]] into %[[SDX]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[NDA]] into %[[SDA]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1]
 // CHECK:       %[[DX4:.*]] = tensor.expand_shape %[[RES]]#0 {{\[}}[0], [1], [2, 3]]
 // CHECK-NEXT:  %[[DA5:.*]] = tensor.expand_shape %[[RES]]#1 {{\[}}[0], [1], [2, 3, 4]]
 // CHECK-NEXT:  return %[[DX4]], %[[DA5]]

@@ -1,11 +1,11 @@
-// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -rotary-cpu-configure -convert-rotary-to-linalg -split-input-file | FileCheck %s --check-prefix=NOALLOC
+// RUN: rotary-opt %s -convert-rotary-to-linalg -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file | FileCheck %s --check-prefix=NOALLOC
 
 // Lowering of rotary.hdd_rope (lib/Conversion/RotaryToLinalg/LowerHDD.cpp).
 // With P [B, T, H, C, c, c]: one batched c×c mat-vec over x viewed as
 // [B, T, H, C, c], accumulated in f32 and narrowed once. Fused, Givens form:
-// every (h, chunk) is a lane; one scf.forall task per (b, group of lanes)
-// scans T, and each step is a loop over the group's lanes (which LLVM
+// every (h, chunk) is a lane; rotary.hdd_rope_lanes over (b, lanes), tiled
+// into one scf.forall task per (b, group of lanes), scans T, and each step is a loop over the group's lanes (which LLVM
 // vectorises) that reads the lane's angles and x at constant strides of
 // x, angles viewed as [B, T, H·D] and [B, T, H·C·k], updates the lane's P in
 // a [c², lanes] buffer and writes y in place in the result. Fused, exp form
@@ -69,19 +69,31 @@ func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xbf16>, %[[A:[^:]*]]: tensor<?x?x?x?x1xf32>)
 // CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]] : tensor<?x?x?x?xbf16> into tensor<?x?x?xbf16>
 // CHECK-NEXT:  %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3, 4]] : tensor<?x?x?x?x1xf32> into tensor<?x?x?xf32>
+// The structured op over (b, lanes), tiled by one batch entry and 128 lanes:
+// a task writes the columns [l·c, (l + n)·c) of the result and reads its
+// lanes from whole rows of x and the angles (constant strides), from
+// first_lane = l on.
 // CHECK:       %[[LANES:.*]] = arith.divui %{{.*}}, %c2{{.*}} : index
-// CHECK:       %[[RES:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[G:[a-z0-9_]+]]) in (%{{.*}}, %{{.*}}) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?xbf16>) {
-// CHECK:         %[[L0:.*]] = arith.muli %[[G]], %{{.*}} : index
-// CHECK-NEXT:    %[[N:.*]] = affine.min affine_map<()[s0, s1] -> (128, s0 - s1)>()[%[[LANES]], %[[L0]]]
+// CHECK:       %[[RES:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[L:[a-z0-9_]+]]) = (0, 0) to (%{{.*}}, %[[LANES]]) step (1, 128) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x?xbf16>) {
+// CHECK-NEXT:    %[[NT:.*]] = affine.min affine_map<(d0)[s0] -> (-d0 + s0, 128)>(%[[L]])[%[[LANES]]]
+// CHECK:         %[[XT:.*]] = tensor.extract_slice %[[X3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<1x?x?xbf16>
+// CHECK:         %[[AT:.*]] = tensor.extract_slice %[[A3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK-NEXT:    %[[FIRST:.*]] = arith.addi %{{.*}}, %[[L]] : index
+// CHECK:         %[[OT:.*]] = tensor.extract_slice %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<1x?x?xbf16>
+// A tiled block is one group of at most 128 lanes: no loop over groups.
+// CHECK-NOT:     scf.for
+// CHECK:         %[[L0:.*]] = arith.muli %c0{{.*}}, %c128 : index
+// CHECK-NEXT:    %[[N:.*]] = affine.min affine_map<()[s0, s1] -> (128, s0 - s1)>()[%{{.*}}, %[[L0]]]
 // The group's features of every token, a slice of the result.
-// CHECK:         %[[YB:.*]] = tensor.extract_slice %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<?x?xbf16>
+// CHECK:         %[[YB:.*]] = tensor.extract_slice %[[OT]][%c0{{.*}}, 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<1x?x?xbf16> to tensor<?x?xbf16>
 // P starts as the identity: row e is diagonal iff e mod (c + 1) = 0.
 // CHECK:         %[[P0:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x128xf32>)
 // CHECK:           arith.remui %{{.*}}, %c3{{.*}} : index
 // CHECK:         %[[SCAN:.*]]:2 = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%{{.*}} = %[[P0]], %{{.*}} = %[[YB]]) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
 // CHECK-NEXT:      %[[STEP:.*]]:2 = scf.for %[[M:[a-z0-9_]+]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%[[P:[a-z0-9_]+]] = %{{.*}}, %[[Y:[a-z0-9_]+]] = %{{.*}}) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
-// CHECK-NEXT:        %[[LANE:.*]] = arith.addi %[[L0]], %[[M]] : index
-// CHECK:             %[[ANG:.*]] = tensor.extract %[[A3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xf32>
+// CHECK-NEXT:        %[[LM:.*]] = arith.addi %[[L0]], %[[M]] : index
+// CHECK-NEXT:        %[[LANE:.*]] = arith.addi %[[FIRST]], %[[LM]] : index
+// CHECK:             %[[ANG:.*]] = tensor.extract %[[AT]][%c0{{.*}}, %[[T]], %{{.*}}] : tensor<1x?x?xf32>
 // CHECK-NOT:         math.cos
 // CHECK-NOT:         math.sin
 // CHECK:             math.roundeven %{{.*}} : f64
@@ -103,9 +115,9 @@ func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x
 // CHECK-DAG:         %[[N11:.*]] = arith.subf %[[D0]], %[[D1]] : f32
 // x of the lane at lane·c + q, widened.
 // CHECK:             %[[XB:.*]] = arith.muli %[[LANE]], %c2{{.*}} : index
-// CHECK:             %[[E0:.*]] = tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xbf16>
+// CHECK:             %[[E0:.*]] = tensor.extract %[[XT]][%c0{{.*}}, %[[T]], %{{.*}}] : tensor<1x?x?xbf16>
 // CHECK-NEXT:        %[[X0:.*]] = arith.extf %[[E0]] : bf16 to f32
-// CHECK:             %[[E1:.*]] = tensor.extract %[[X3]][%[[B]], %[[T]], %{{.*}}] : tensor<?x?x?xbf16>
+// CHECK:             %[[E1:.*]] = tensor.extract %[[XT]][%c0{{.*}}, %[[T]], %{{.*}}] : tensor<1x?x?xbf16>
 // CHECK-NEXT:        %[[X1:.*]] = arith.extf %[[E1]] : bf16 to f32
 // P_t back to the buffer.
 // CHECK:             %[[W0:.*]] = tensor.insert %[[N00]] into %[[P]][%c0{{.*}}, %[[M]]] : tensor<4x128xf32>
@@ -129,8 +141,10 @@ func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x
 // CHECK-NEXT:      }
 // CHECK-NEXT:      scf.yield %[[STEP]]#0, %[[STEP]]#1 : tensor<4x128xf32>, tensor<?x?xbf16>
 // CHECK-NEXT:    }
-// CHECK-NEXT:    scf.forall.in_parallel {
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[SCAN]]#1 into %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?xbf16> into tensor<?x?x?xbf16>
+// CHECK-NEXT:    %[[BACK:.*]] = tensor.insert_slice %[[SCAN]]#1 into %[[OT]][%c0{{.*}}, 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?xbf16> into tensor<1x?x?xbf16>
+// The result tile's position (the same columns), computed by the tiling.
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BACK]] into %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<1x?x?xbf16> into tensor<?x?x?xbf16>
 // CHECK-NEXT:    }
 // CHECK-NEXT:  }
 // CHECK-NEXT:  %[[Y4:.*]] = tensor.expand_shape %[[RES]] {{\[}}[0], [1], [2, 3]] output_shape [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<?x?x?xbf16> into tensor<?x?x?x?xbf16>
@@ -201,7 +215,8 @@ func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x
 // CHECK-LABEL: func.func @hdd_rope_fused_givens_c32(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x64xf32>, %[[A:[^:]*]]: tensor<?x?x?x2x496xf32>)
 // CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]]
-// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}})
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (%{{.*}}, %{{.*}}) step (1, 16)
+// CHECK:         %[[XT:.*]] = tensor.extract_slice %[[X3]]
 // CHECK:         linalg.generic {{.*}} outs(%{{.*}} : tensor<16x32x32xf32>)
 // CHECK:         %[[TRIG:.*]] = tensor.empty() : tensor<2x496xf32>
 // CHECK:         %[[SCAN:.*]]:3 = scf.for {{.*}} -> (tensor<16x32x32xf32>, tensor<?x?xf32>, tensor<2x496xf32>)
@@ -217,10 +232,11 @@ func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x
 // CHECK:                 vector.transfer_write {{.*}} : vector<32xf32>, tensor<16x32x32xf32>
 // CHECK:               vector.transfer_write {{.*}} : vector<32xf32>, tensor<16x32x32xf32>
 // CHECK:             scf.for {{.*}} -> (vector<32xf32>)
-// CHECK:               tensor.extract %[[X3]]
+// CHECK:               tensor.extract %[[XT]]
 // CHECK:               math.fma {{.*}} : vector<32xf32>
 // CHECK:             vector.transfer_write {{.*}} : vector<32xf32>, tensor<?x?xf32>
-// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#1 into %{{.*}} : tensor<?x?xf32> into tensor<?x?x?xf32>
+// CHECK:         tensor.insert_slice %[[SCAN]]#1 into %{{.*}} : tensor<?x?xf32> into tensor<1x?x?xf32>
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %{{.*}} : tensor<1x?x?xf32> into tensor<?x?x?xf32>
 // NOALLOC-LABEL: func.func @hdd_rope_fused_givens_c32(
 // NOALLOC:       tensor.empty() : tensor<2x496xf32>
 // NOALLOC-NOT:   tensor.empty

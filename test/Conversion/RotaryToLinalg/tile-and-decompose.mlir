@@ -1264,3 +1264,49 @@ func.func @key_grad_bad_tiles(%q: tensor<1x2x6x4xf32>, %lse: tensor<1x2x6xf32>, 
       {rotary.tiles = {query = 0 : i64, key = 64 : i64}} -> tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>
   return %0#0 : tensor<1x2x6x4xf32>
 }
+
+// -----
+
+// Fused HDD-RoPE on lanes needs its lanes per task.
+func.func @hdd_lanes_untiled(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %l: index) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before rotary-tile-and-decompose}}
+  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x : tensor<1x4x8xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>
+  return %y : tensor<1x4x8xf32>
+}
+
+// -----
+
+// Fused HDD-RoPE on lanes, 5 lanes of c = 2 in tasks of 2: tiled, a task's
+// block is provably at most 2 lanes and runs as one group (no loop of its
+// own around the scan over T); decomposed whole, the block loops over
+// ceil(5 / 2) groups of at most 2 lanes (the size of P's buffer).
+// CHECK-LABEL: func.func @hdd_lanes_groups(
+// CHECK:       scf.forall (%{{.*}}, %[[L:[a-z0-9_]+]]) = (0, 0) to (1, 5) step (1, 2)
+// CHECK:         %[[FIRST:.*]] = arith.addi %{{.*}}, %[[L]] : index
+// CHECK-NOT:     arith.ceildivui
+// CHECK:         %[[P0:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2xf32>)
+// CHECK:         scf.for %[[T:[a-z0-9_]+]] = %{{.*}} to %c3{{.*}} step
+// CHECK-NEXT:      scf.for %[[M:[a-z0-9_]+]] =
+// CHECK-NEXT:        %[[LM:.*]] = arith.addi %{{.*}}, %[[M]] : index
+// CHECK-NEXT:        arith.addi %[[FIRST]], %[[LM]] : index
+// CHECK:         scf.forall.in_parallel
+// WHOLE-LABEL: func.func @hdd_lanes_groups(
+// WHOLE:         %[[R:.*]] = scf.for %[[G:[a-z0-9_]+]] = %{{.*}} to %c3{{[_0-9]*}} step %{{.*}} iter_args(%[[Y:[a-z0-9_]+]] = %{{.*}}) -> (tensor<1x3x10xf32>)
+// WHOLE-NEXT:      %[[L0:.*]] = arith.muli %[[G]], %c2{{.*}} : index
+// WHOLE-NEXT:      affine.min affine_map<()[s0] -> (2, -s0 + 5)>()[%[[L0]]]
+// WHOLE:           linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2xf32>)
+// WHOLE:           tensor.insert_slice %{{.*}} into %[[Y]]
+// WHOLE:         return %[[R]]
+func.func @hdd_lanes_groups(%x: tensor<1x3x10xf32>, %a: tensor<1x3x5xf32>, %l: index) -> tensor<1x3x10xf32> {
+  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x3x10xf32>, tensor<1x3x5xf32>) first_lane(%l) outs(%x : tensor<1x3x10xf32>) {chunk = 2 : i64, rotary.tiles = {lanes = 2 : i64}} -> tensor<1x3x10xf32>
+  return %y : tensor<1x3x10xf32>
+}
+
+// -----
+
+// And its gradient.
+func.func @hdd_lanes_grad_untiled(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %l: index) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes_grad' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0}}
+  %dx, %da = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x, %a : tensor<1x4x8xf32>, tensor<1x4x12xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>, tensor<1x4x12xf32>
+  return %dx : tensor<1x4x8xf32>
+}

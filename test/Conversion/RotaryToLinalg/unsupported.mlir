@@ -52,14 +52,3 @@ func.func @hdd_grad_unknown_chunk(%x: tensor<1x2x1x8xf32>, %p: tensor<1x2x1x?x?x
   %dx, %dp = rotary.hdd_rope_grad %x, %p, %dy : tensor<1x2x1x8xf32>, tensor<1x2x1x?x?x?xf32>
   return %dx, %dp : tensor<1x2x1x8xf32>, tensor<1x2x1x?x?x?xf32>
 }
-
-// -----
-
-// The fused Givens-form HDD-RoPE runs (h, chunk) lanes in tasks whose size
-// the target's schedule chooses.
-// CHECK: unsupported.mlir:[[@LINE+3]]:8: error: 'rotary.hdd_rope' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before convert-rotary-to-linalg
-func.func @hdd_rope_no_lanes(%x: tensor<1x4x2x8xf32>, %a: tensor<1x4x2x2x6xf32>) -> tensor<1x4x2x8xf32> {
-  // expected-error @+1 {{'rotary.hdd_rope' op needs its lanes per task}}
-  %y = rotary.hdd_rope %x, %a form = givens {chunk = 4 : i64} : tensor<1x4x2x8xf32>, tensor<1x4x2x2x6xf32>
-  return %y : tensor<1x4x2x8xf32>
-}

@@ -1274,3 +1274,47 @@ func.func @key_grad_doutput(%q: tensor<1x2x6x4xf32>, %do: tensor<1x2x6x4xbf16>, 
   %0:2 = "rotary.online_attention_key_grad"(%q, %q, %q, %do, %lse, %lse, %p, %p, %q, %q) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2>}> : (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xbf16>, tensor<1x2x6xf32>, tensor<1x2x6xf32>, index, index, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>) -> (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>)
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// rotary.hdd_rope_lanes
+//===----------------------------------------------------------------------===//
+
+func.func @hdd_lanes_x(%x: tensor<1x4x10xf32>, %a: tensor<1x4x12xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op operand 'x' must have shape [B, T, L·c] (rank 3, a multiple of c), but got 'tensor<1x4x10xf32>'}}
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x10xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x : tensor<1x4x10xf32>) {chunk = 4 : i64} -> tensor<1x4x10xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_lanes_angles(%x: tensor<1x4x8xf32>, %a: tensor<1x4x8xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op operand 'angles' must have shape [1, 4, 12] ([B, T, L·c(c−1)/2]), but got 'tensor<1x4x8xf32>'}}
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x8xf32>, tensor<1x4x8xf32>) first_lane(%l) outs(%x : tensor<1x4x8xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_lanes_init(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %y: tensor<1x4x12xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op operand 'init' must have shape [1, 4, ?] ([B, T, n·c], at most x's lanes), but got 'tensor<1x4x12xf32>'}}
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%y : tensor<1x4x12xf32>) {chunk = 4 : i64} -> tensor<1x4x12xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_lanes_chunk(%x: tensor<1x4x8xf32>, %a: tensor<1x4x0xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op attribute 'chunk' must be in [2, 32], but got 1}}
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x8xf32>, tensor<1x4x0xf32>) first_lane(%l) outs(%x : tensor<1x4x8xf32>) {chunk = 1 : i64} -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @hdd_lanes_grad_da(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %da: tensor<1x4x8xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes_grad' op operand 'da_init' must have shape [1, 4, ?] ([B, T, n·c(c−1)/2], at most x's lanes), but got 'tensor<1x4x8xf32>'}}
+  %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x, %da : tensor<1x4x8xf32>, tensor<1x4x8xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>, tensor<1x4x8xf32>
+  return
+}

@@ -680,3 +680,18 @@ func.func @online_attention_grad_passes(%q: tensor<2x2x6x4xbf16>, %k: tensor<2x2
       -> tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>
   return %0#0, %1#1 : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>
 }
+
+// Fused Givens-form HDD-RoPE on lanes.
+// CHECK-LABEL: func @hdd_rope_lanes
+// CHECK: rotary.hdd_rope_lanes ins(%{{.*}}, %{{.*}} : tensor<2x?x64xbf16>, tensor<2x?x96xf32>) first_lane(%{{.*}}) outs(%{{.*}} : tensor<2x?x32xbf16>) {chunk = 4 : i64, inverse} -> tensor<2x?x32xbf16>{{$}}
+func.func @hdd_rope_lanes(%x: tensor<2x?x64xbf16>, %a: tensor<2x?x96xf32>, %l: index, %y: tensor<2x?x32xbf16>) -> tensor<2x?x32xbf16> {
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x?x64xbf16>, tensor<2x?x96xf32>) first_lane(%l) outs(%y : tensor<2x?x32xbf16>) {chunk = 4 : i64, inverse} -> tensor<2x?x32xbf16>
+  return %0 : tensor<2x?x32xbf16>
+}
+
+// CHECK-LABEL: func @hdd_rope_lanes_grad
+// CHECK: rotary.hdd_rope_lanes_grad ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%{{.*}}) outs(%{{.*}}, %{{.*}} : tensor<2x?x32xf32>, tensor<2x?x48xf32>) {chunk = 4 : i64} -> tensor<2x?x32xf32>, tensor<2x?x48xf32>{{$}}
+func.func @hdd_rope_lanes_grad(%x: tensor<2x?x64xf32>, %a: tensor<2x?x96xf32>, %l: index, %dx: tensor<2x?x32xf32>, %da: tensor<2x?x48xf32>) -> tensor<2x?x48xf32> {
+  %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%l) outs(%dx, %da : tensor<2x?x32xf32>, tensor<2x?x48xf32>) {chunk = 4 : i64} -> tensor<2x?x32xf32>, tensor<2x?x48xf32>
+  return %0#1 : tensor<2x?x48xf32>
+}

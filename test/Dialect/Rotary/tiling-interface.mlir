@@ -135,3 +135,61 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// Fused HDD-RoPE on lanes over (b, lanes): a tile writes the columns
+// [l·c, (l + n)·c) of the result, reads whole rows of its batch entries of
+// x and the angles, and starts at first_lane + l.
+// CHECK-LABEL: func.func @tile_hdd_lanes(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x5x40xf32>, %[[A:[^:]*]]: tensor<2x5x60xf32>, %[[L:[^:]*]]: index, %[[Y:[^:]*]]: tensor<2x5x40xf32>)
+// CHECK:       scf.forall (%[[BI:[a-z0-9_]+]], %[[LT:[a-z0-9_]+]]) in (2, 3) shared_outs(%[[YA:[a-z0-9_]+]] = %[[Y]])
+// CHECK-DAG:     %[[L0:.*]] = affine.apply affine_map<(d0) -> (d0 * 4)>(%[[LT]])
+// CHECK-DAG:     %[[N:.*]] = affine.min affine_map<(d0) -> (-d0 + 10, 4)>(%[[L0]])
+// CHECK-DAG:     %[[YS:.*]] = tensor.extract_slice %[[YA]][%[[BI]], 0, %{{.*}}] [1, 5, %{{.*}}] [1, 1, 1] : tensor<2x5x40xf32> to tensor<1x5x?xf32>
+// CHECK-DAG:     %[[XS:.*]] = tensor.extract_slice %[[X]][%[[BI]], 0, 0] [1, 5, 40] [1, 1, 1] : tensor<2x5x40xf32> to tensor<1x5x40xf32>
+// CHECK-DAG:     %[[AS:.*]] = tensor.extract_slice %[[A]][%[[BI]], 0, 0] [1, 5, 60] [1, 1, 1] : tensor<2x5x60xf32> to tensor<1x5x60xf32>
+// CHECK-DAG:     %[[FIRST:.*]] = arith.addi %[[L]], %[[L0]] : index
+// CHECK:         %[[R:.*]] = rotary.hdd_rope_lanes ins(%[[XS]], %[[AS]] : tensor<1x5x40xf32>, tensor<1x5x60xf32>) first_lane(%[[FIRST]]) outs(%[[YS]] : tensor<1x5x?xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 4 : i64}} -> tensor<1x5x?xf32>
+// CHECK:         tensor.parallel_insert_slice %[[R]] into %[[YA]][%[[BI]], 0, %{{.*}}] [1, 5, %{{.*}}] [1, 1, 1]
+// DECOMPOSED-LABEL: func.func @tile_hdd_lanes(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_hdd_lanes(%x: tensor<2x5x40xf32>, %a: tensor<2x5x60xf32>, %l: index, %y: tensor<2x5x40xf32>) -> tensor<2x5x40xf32> {
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x5x40xf32>, tensor<2x5x60xf32>) first_lane(%l) outs(%y : tensor<2x5x40xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 4 : i64}} -> tensor<2x5x40xf32>
+  return %0 : tensor<2x5x40xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.hdd_rope_lanes"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 4] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// Its gradient: x, the angles and ȳ on the batch entry; x̄'s columns by c
+// and ā's by c(c−1)/2 per lane.
+// CHECK-LABEL: func.func @tile_hdd_lanes_grad(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x5x40xf32>, %[[A:[^:]*]]: tensor<2x5x60xf32>, %[[L:[^:]*]]: index)
+// CHECK:       scf.forall (%[[BI:[a-z0-9_]+]], %[[LT:[a-z0-9_]+]]) in (2, 3) shared_outs(%[[DXA:[a-z0-9_]+]] = %[[X]], %[[DAA:[a-z0-9_]+]] = %[[A]])
+// CHECK-DAG:     %[[L0:.*]] = affine.apply affine_map<(d0) -> (d0 * 4)>(%[[LT]])
+// CHECK-DAG:     %[[DXS:.*]] = tensor.extract_slice %[[DXA]][%[[BI]], 0, %{{.*}}] [1, 5, %{{.*}}] [1, 1, 1] : tensor<2x5x40xf32> to tensor<1x5x?xf32>
+// CHECK-DAG:     %[[DAS:.*]] = tensor.extract_slice %[[DAA]][%[[BI]], 0, %{{.*}}] [1, 5, %{{.*}}] [1, 1, 1] : tensor<2x5x60xf32> to tensor<1x5x?xf32>
+// CHECK-DAG:     %[[FIRST:.*]] = arith.addi %[[L]], %[[L0]] : index
+// CHECK:         rotary.hdd_rope_lanes_grad ins({{.*}} : tensor<1x5x40xf32>, tensor<1x5x60xf32>) first_lane(%[[FIRST]]) outs(%[[DXS]], %[[DAS]] : tensor<1x5x?xf32>, tensor<1x5x?xf32>)
+// DECOMPOSED-LABEL: func.func @tile_hdd_lanes_grad(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_hdd_lanes_grad(%x: tensor<2x5x40xf32>, %a: tensor<2x5x60xf32>, %l: index) -> tensor<2x5x60xf32> {
+  %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<2x5x40xf32>, tensor<2x5x60xf32>) first_lane(%l) outs(%x, %a : tensor<2x5x40xf32>, tensor<2x5x60xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 4 : i64}} -> tensor<2x5x40xf32>, tensor<2x5x60xf32>
+  return %0#1 : tensor<2x5x60xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.hdd_rope_lanes_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 4] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

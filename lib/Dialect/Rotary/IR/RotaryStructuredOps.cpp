@@ -335,3 +335,174 @@ LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
       tensor::getMixedSizes(b, getLoc(), getInits()[resultNumber]).back());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// rotary.hdd_rope_lanes / rotary.hdd_rope_lanes_grad
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// x [B, T, L·c] and the angles [B, T, L·k] of a lane op with chunk c.
+LogicalResult verifyLaneOperands(Operation *op, int64_t c, Value xv,
+                                 Value anglesV) {
+  if (failed(verifyChunk(op, c)))
+    return failure();
+  RankedTensorType x = rtt(xv), a = rtt(anglesV);
+  if (x.getRank() != 3 || (!isDyn(x.getDimSize(2)) && x.getDimSize(2) % c))
+    return shapeError(op, "x", "[B, T, L·c] (rank 3, a multiple of c)", x);
+  int64_t lanes = isDyn(x.getDimSize(2)) ? kDyn : x.getDimSize(2) / c;
+  SmallVector<int64_t> expected = {
+      x.getDimSize(0), x.getDimSize(1),
+      isDyn(lanes) ? kDyn : lanes * numGeneratorAngles(c)};
+  if (a.getRank() != 3 ||
+      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
+        return compatible(a.getDimSize(i), expected[i]);
+      }))
+    return shapeError(op, "angles",
+                      fmtShape(expected) + " ([B, T, L·c(c−1)/2])", a);
+  return success();
+}
+
+/// Init `name` [B, T, n·per] of a lane op: whole lanes, at most x's.
+LogicalResult verifyLaneInit(Operation *op, StringRef name, Value init,
+                             Value xv, int64_t c, int64_t per) {
+  RankedTensorType x = rtt(xv), y = rtt(init);
+  bool ok = y.getRank() == 3 &&
+            (isDyn(y.getDimSize(2)) || y.getDimSize(2) % per == 0) &&
+            compatible(y.getDimSize(0), x.getDimSize(0)) &&
+            compatible(y.getDimSize(1), x.getDimSize(1)) &&
+            (isDyn(y.getDimSize(2)) || isDyn(x.getDimSize(2)) ||
+             y.getDimSize(2) / per <= x.getDimSize(2) / c);
+  if (!ok)
+    return shapeError(op, name,
+                      fmtShape({x.getDimSize(0), x.getDimSize(1), kDyn}) +
+                          " ([B, T, n·" + (per == c ? "c" : "c(c−1)/2") +
+                          "], at most x's lanes)",
+                      y);
+  return success();
+}
+
+/// (B, lanes) of a lane op whose first init holds `per` values per lane.
+SmallVector<Range> laneDomain(OpBuilder &b, Location loc, Value init,
+                              int64_t per) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, init);
+  Value lanes = b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, sizes[2]),
+      arith::ConstantIndexOp::create(b, loc, per));
+  return {
+      Range{b.getIndexAttr(0), sizes[0], b.getIndexAttr(1)},
+      Range{b.getIndexAttr(0), getAsOpFoldResult(lanes), b.getIndexAttr(1)}};
+}
+
+/// Columns [l·per, (l + n)·per) of every token of batch entries
+/// [b, b + nb) of a [B, T, L·per] tensor, as (offsets, sizes).
+std::pair<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
+laneColumns(OpBuilder &b, Location loc, Value v, ArrayRef<OpFoldResult> offsets,
+            ArrayRef<OpFoldResult> sizes, int64_t per) {
+  auto scaled = [&](OpFoldResult ofr) -> OpFoldResult {
+    if (std::optional<int64_t> c = getConstantIntValue(ofr))
+      return b.getIndexAttr(*c * per);
+    return arith::MulIOp::create(b, loc,
+                                 getValueOrCreateConstantIndexOp(b, loc, ofr),
+                                 arith::ConstantIndexOp::create(b, loc, per))
+        .getResult();
+  };
+  return {{offsets[0], b.getIndexAttr(0), scaled(offsets[1])},
+          {sizes[0], tensor::getMixedSize(b, loc, v, 1), scaled(sizes[1])}};
+}
+
+/// A tile (b, l) of a lane op: `inputs` on the batch entries only (every
+/// lane), init i on the tile's lanes (`per[i]` values per lane), and
+/// first_lane + l.
+FailureOr<TilingResult> tileLanes(OpBuilder &b, Operation *op,
+                                  ValueRange inputs, Value firstLane,
+                                  ValueRange inits, ArrayRef<int64_t> per,
+                                  ArrayRef<OpFoldResult> offsets,
+                                  ArrayRef<OpFoldResult> sizes) {
+  Location loc = op->getLoc();
+  SmallVector<Operation *> slices;
+  SmallVector<Value> operands;
+  for (Value v : inputs)
+    operands.push_back(leadingSlice(b, loc, v, offsets.take_front(1),
+                                    sizes.take_front(1), slices));
+  operands.push_back(shifted(b, loc, firstLane, offsets[1]));
+  SmallVector<Type> types;
+  for (auto [init, p] : llvm::zip(inits, per)) {
+    auto [off, sz] = laneColumns(b, loc, init, offsets, sizes, p);
+    operands.push_back(sliceOf(b, loc, init, off, sz, slices));
+    types.push_back(operands.back().getType());
+  }
+  Operation *tiled = mlir::clone(b, op, types, operands);
+  return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()), slices};
+}
+} // namespace
+
+LogicalResult HDDRopeLanesOp::verify() {
+  int64_t c = getChunk();
+  if (failed(verifyLaneOperands(*this, c, getX(), getAngles())))
+    return failure();
+  return verifyLaneInit(*this, "init", getInit(), getX(), c, c);
+}
+
+SmallVector<utils::IteratorType> HDDRopeLanesOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel);
+}
+
+SmallVector<Range> HDDRopeLanesOp::getIterationDomain(OpBuilder &b) {
+  return laneDomain(b, getLoc(), getInit(), getChunk());
+}
+
+FailureOr<TilingResult>
+HDDRopeLanesOp::getTiledImplementation(OpBuilder &b,
+                                       ArrayRef<OpFoldResult> offsets,
+                                       ArrayRef<OpFoldResult> sizes) {
+  return tileLanes(b, *this, {getX(), getAngles()}, getFirstLane(), getInit(),
+                   {getChunk()}, offsets, sizes);
+}
+
+LogicalResult HDDRopeLanesOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  std::tie(resultOffsets, resultSizes) =
+      laneColumns(b, getLoc(), getInit(), offsets, sizes, getChunk());
+  return success();
+}
+
+LogicalResult HDDRopeLanesGradOp::verify() {
+  int64_t c = getChunk();
+  if (failed(verifyLaneOperands(*this, c, getX(), getAngles())) ||
+      failed(verifyLaneInit(*this, "dx_init", getDxInit(), getX(), c, c)) ||
+      failed(verifyLaneInit(*this, "da_init", getDaInit(), getX(), c,
+                            numGeneratorAngles(c))))
+    return failure();
+  return success();
+}
+
+SmallVector<utils::IteratorType> HDDRopeLanesGradOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel);
+}
+
+SmallVector<Range> HDDRopeLanesGradOp::getIterationDomain(OpBuilder &b) {
+  return laneDomain(b, getLoc(), getDxInit(), getChunk());
+}
+
+FailureOr<TilingResult>
+HDDRopeLanesGradOp::getTiledImplementation(OpBuilder &b,
+                                           ArrayRef<OpFoldResult> offsets,
+                                           ArrayRef<OpFoldResult> sizes) {
+  int64_t c = getChunk();
+  return tileLanes(b, *this, {getX(), getAngles(), getDy()}, getFirstLane(),
+                   {getDxInit(), getDaInit()}, {c, numGeneratorAngles(c)},
+                   offsets, sizes);
+}
+
+LogicalResult HDDRopeLanesGradOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  int64_t c = getChunk();
+  std::tie(resultOffsets, resultSizes) = laneColumns(
+      b, getLoc(), resultNumber == 0 ? getDxInit() : getDaInit(), offsets,
+      sizes, resultNumber == 0 ? c : numGeneratorAngles(c));
+  return success();
+}

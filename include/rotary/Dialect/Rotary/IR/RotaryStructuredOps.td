@@ -196,4 +196,114 @@ def Rotary_OnlineAttentionKeyGradOp : Rotary_AttentionGradPassOp<
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Fused Givens-form HDD-RoPE on lanes
+//===----------------------------------------------------------------------===//
+
+def Rotary_HDDRopeLanesOp : Rotary_Op<"hdd_rope_lanes", [Pure,
+    DestinationStyleOpInterface,
+    AllElementTypesMatch<["x", "init"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>]> {
+  let summary = "fused Givens-form HDD-RoPE over lanes, destination-passing";
+  let description = [{
+    The structured form of the fused Givens-form `rotary.hdd_rope`: every
+    (head, chunk) of a token is a *lane* of `chunk` = c features. `x` is
+    `[B, T, L·c]` (x [B, T, H, D] with H·D = L·c), `angles` `[B, T, L·k]`
+    (k = c(c−1)/2 angles per lane and token). For each batch entry and
+    lane the op scans T: P_t = P_{t−1}·G_t with G_t the product of the
+    lane's Givens rotations at t (P_{−1} = I), and y_t = P_t·x_t (P_tᵀ·x_t
+    with `inverse`). It computes the lanes [first_lane, first_lane + n) of
+    x, where `init` is `[B, T, n·c]`, and writes them into `init`.
+
+    Lanes are independent and the scan runs along T, so the op tiles over
+    (B, lanes): a tile (b, l) of sizes (nb, nl) is the same op on the batch
+    entries [b, b + nb) of x and the angles (every lane: a lane is read at
+    a constant stride from the whole row, which is what lets LLVM vectorise
+    the loop over lanes), the columns [l·c, (l + nl)·c) of `init`, and
+    first_lane + l.
+
+    Example:
+
+    ```mlir
+    %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x512x1024xbf16>,
+                                            tensor<2x512x1536xf32>)
+        first_lane(%l) outs(%y0 : tensor<2x512x512xbf16>) {chunk = 4 : i64}
+        -> tensor<2x512x512xbf16>
+    ```
+  }];
+  let arguments = (ins Rotary_DataTensor:$x,
+                       Rotary_F32Tensor:$angles,
+                       Index:$first_lane,
+                       Rotary_DataTensor:$init,
+                       Rotary_I64Attr:$chunk,
+                       UnitAttr:$inverse);
+  let results = (outs Rotary_DataTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $angles `:` type($x) `,` type($angles) `)`
+    `first_lane` `(` $first_lane `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+def Rotary_HDDRopeLanesGradOp : Rotary_Op<"hdd_rope_lanes_grad", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["x", "dy"]>,
+    AllElementTypesMatch<["x", "dx_init"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>]> {
+  let summary = "gradient of rotary.hdd_rope_lanes, destination-passing";
+  let description = [{
+    The gradient of `rotary.hdd_rope_lanes` for ȳ = `dy` (x's type): per
+    batch entry and lane, a forward scan over T that checkpoints P, then a
+    reverse scan with W_t = Σ_{s≥t} ȳ_s·y_sᵀ that writes x̄_t = P_tᵀ·ȳ_t and
+    the lane's angle gradients ā_t (roles swapped with `inverse`). Like the
+    forward it computes the lanes [first_lane, first_lane + n): `dx_init`
+    is `[B, T, n·c]` (x's element type) and `da_init` `[B, T, n·k]` (f32),
+    and it tiles over (B, lanes) the same way (x, the angles and ȳ cut on
+    the batch entry only, the inits on the tile's lanes).
+
+    Example:
+
+    ```mlir
+    %dx, %da = rotary.hdd_rope_lanes_grad
+        ins(%x, %a, %dy : tensor<2x512x1024xf32>, tensor<2x512x1536xf32>)
+        first_lane(%l) outs(%dx0, %da0 : tensor<2x512x512xf32>,
+                                         tensor<2x512x768xf32>)
+        {chunk = 4 : i64} -> tensor<2x512x512xf32>, tensor<2x512x768xf32>
+    ```
+  }];
+  let arguments = (ins Rotary_DataTensor:$x,
+                       Rotary_F32Tensor:$angles,
+                       Rotary_DataTensor:$dy,
+                       Index:$first_lane,
+                       Rotary_DataTensor:$dx_init,
+                       Rotary_F32Tensor:$da_init,
+                       Rotary_I64Attr:$chunk,
+                       UnitAttr:$inverse);
+  let results = (outs Rotary_DataTensor:$dx, Rotary_F32Tensor:$dangles);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $angles `,` $dy `:` type($x) `,` type($angles) `)`
+    `first_lane` `(` $first_lane `)`
+    `outs` `(` $dx_init `,` $da_init `:` type($dx_init) `,` type($da_init) `)`
+    attr-dict `->` type($dx) `,` type($dangles)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         getOperation()->getNumOperands() - 2,
+                                         2);
+    }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYSTRUCTUREDOPS_TD
