@@ -21,6 +21,8 @@ Cases (the .mlir entry each one feeds is in the test that uses it):
   rope_bwd      as rope, plus dy: dx of @rope_bwd (the inverse rotation of dy)
   givens_bwd    as givens, plus dy: (dx, dangles) of @givens_bwd (SPEC §2)
   scan          g f32 [2,5,3,3]: the running product P_t = G_1 ⋯ G_t along T
+  attention     q f32 [2,3,5,4], k, v f32 [2,3,7,4]: causal, window 3, the
+                queries the last 5 of 7 positions; (output, log-sum-exp)
 """
 
 import ast
@@ -296,7 +298,39 @@ def check_scan(inputs):
     return [("f32", shape, out)]
 
 
+# ---------------------------------------------------------------------------
+# attention (the forward of rotary.attention): q [2,3,5,4], k, v [2,3,7,4],
+# causal with window 3; query i at position i + S − T; scale D^-1/2
+# ---------------------------------------------------------------------------
+
+def gen_attention(rng):
+    return [("f32", [2, 3, 5, 4], randoms(rng, 120)),
+            ("f32", [2, 3, 7, 4], randoms(rng, 168)),
+            ("f32", [2, 3, 7, 4], randoms(rng, 168))]
+
+
+def check_attention(inputs, t=5, s=7, d=4, window=3):
+    (_, _, q), (_, _, k), (_, _, v) = inputs
+    out, lse = [], []
+    for bh in range(6):
+        for i in range(t):
+            p = i + s - t
+            qi = q[(bh * t + i) * d:(bh * t + i + 1) * d]
+            seen = [j for j in range(s) if j <= p and p - j <= window]
+            sc = [sum(qi[e] * k[(bh * s + j) * d + e] for e in range(d)) /
+                  math.sqrt(d) for j in seen]
+            m = max(sc)
+            w = [math.exp(x - m) for x in sc]
+            z = sum(w)
+            lse.append(m + math.log(z))
+            for e in range(d):
+                out.append(sum(wn * v[(bh * s + j) * d + e]
+                               for wn, j in zip(w, seen)) / z)
+    return [("f32", [2, 3, 5, 4], out), ("f32", [2, 3, 5], lse)]
+
+
 CASES = {
+    "attention": (gen_attention, check_attention, 1e-5),
     "scan": (gen_scan, check_scan, 1e-5),
     "rope": (lambda rng: gen_rope(rng), check_rope, 2e-5),
     "rope_short": (lambda rng: gen_rope(rng, 4), None, None),
