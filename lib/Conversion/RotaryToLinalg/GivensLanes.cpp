@@ -26,15 +26,58 @@ FailureOr<int64_t> hdd::lanesPerTask(Operation *op) {
   return sizes->front();
 }
 
-OpFoldResult hdd::laneGroups(OpBuilder &b, Location loc, Value init, Value n,
-                             int64_t c, int64_t perGroup) {
+SmallVector<Value> hdd::forEachLaneGroup(
+    OpBuilder &b, Location loc, ValueRange inits, ArrayRef<int64_t> per,
+    int64_t perGroup,
+    function_ref<SmallVector<Value>(const LaneGroup &, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, inits[0]);
+  Value n = b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, sizes[2]),
+      indexConst(b, loc, per[0]));
   FailureOr<int64_t> width = ValueBoundsConstraintSet::computeConstantBound(
-      presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(init, 2),
+      presburger::BoundType::UB,
+      ValueBoundsConstraintSet::Variable(inits[0], 2),
       /*stopCondition=*/nullptr, /*closedUB=*/true);
-  if (succeeded(width) && *width <= perGroup * c)
-    return b.getIndexAttr(1);
-  return getAsOpFoldResult(
-      b.createOrFold<arith::CeilDivUIOp>(loc, n, indexConst(b, loc, perGroup)));
+  OpFoldResult groups =
+      succeeded(width) && *width <= perGroup * per[0]
+          ? OpFoldResult(b.getIndexAttr(1))
+          : getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
+                loc, n, indexConst(b, loc, perGroup)));
+  OpFoldResult unit = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> strides(3, unit);
+  Value perGroupV = indexConst(b, loc, perGroup);
+  SmallVector<Value> perV = llvm::map_to_vector(
+      per, [&](int64_t p) { return indexConst(b, loc, p); });
+  return forEachIndex(b, loc, sizes[0], inits, [&](Value bi, ValueRange outer) {
+    return forEachIndex(b, loc, groups, outer, [&](Value g, ValueRange dests) {
+      LaneGroup group;
+      group.bi = bi;
+      group.l0 = arith::MulIOp::create(b, loc, g, perGroupV);
+      group.n = getValueOrCreateConstantIndexOp(
+          b, loc, tileExtent(b, loc, getAsOpFoldResult(n), group.l0, perGroup));
+      // Lanes [l0, l0 + n) of every token: per[i] columns a lane.
+      SmallVector<SmallVector<OpFoldResult>> offsets, extents;
+      SmallVector<Value> blocks;
+      for (auto [dest, pV] : llvm::zip(dests, perV)) {
+        offsets.push_back(
+            {bi, b.getIndexAttr(0),
+             arith::MulIOp::create(b, loc, group.l0, pV).getResult()});
+        extents.push_back(
+            {unit, sizes[1],
+             arith::MulIOp::create(b, loc, group.n, pV).getResult()});
+        Type elt = cast<RankedTensorType>(dest.getType()).getElementType();
+        blocks.push_back(tensor::ExtractSliceOp::create(
+            b, loc, sliceType(extents.back(), {0}, elt), dest, offsets.back(),
+            extents.back(), strides));
+      }
+      SmallVector<Value> next;
+      for (auto [v, dest, off, ext] :
+           llvm::zip(body(group, blocks), dests, offsets, extents))
+        next.push_back(
+            tensor::InsertSliceOp::create(b, loc, v, dest, off, ext, strides));
+      return next;
+    });
+  });
 }
 
 Value hdd::laneIdentity(OpBuilder &b, Location loc, int64_t c, int64_t lanes) {

@@ -150,13 +150,22 @@ public:
   bool inverse;
   Value angles; ///< [B, T, lanes·k]
 };
-/// How many groups of at most `perGroup` lanes the n lanes of a lane op's
-/// block make (its first init `init` holds c values per lane): 1 when the
-/// block is provably no wider (a tile of the schedule's, then decomposed
-/// without a loop over groups: a one-trip loop of run-time bound around
-/// the scans made the forward 15-20 % slower), else ceil(n / perGroup).
-OpFoldResult laneGroups(OpBuilder &b, Location loc, Value init, Value n,
-                        int64_t c, int64_t perGroup);
+/// A group of lanes of a lane op's block: batch entry bi, the group's
+/// first lane l0 in the block, and its n lanes.
+struct LaneGroup {
+  Value bi, l0, n;
+};
+/// The decompositions' walk over a lane op's block: per batch entry and
+/// group of at most `perGroup` lanes, `body` gets the group and its slice
+/// [T, n·per[i]] of every init `inits[i]` ([B, T, lanes·per[i]]) and
+/// returns their new values, which go back in place; returns the inits'
+/// final values. A block provably no wider than one group (a tile of the
+/// schedule's) gets no loop over groups: a one-trip loop of run-time
+/// bound around the scans made the forward 15-20 % slower.
+SmallVector<Value> forEachLaneGroup(
+    OpBuilder &b, Location loc, ValueRange inits, ArrayRef<int64_t> per,
+    int64_t perGroup,
+    function_ref<SmallVector<Value>(const LaneGroup &, ValueRange)> body);
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;
 /// The layout for chunk c of fused Givens-form `op`, with the lanes per

@@ -1081,66 +1081,35 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
       return failure();
     std::unique_ptr<GivensLanes> lanes = std::move(*layout);
     Value x = op.getX();
-    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, op.getInit());
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-    Value cV = indexConst(b, loc, c);
-    Value n = b.createOrFold<arith::DivUIOp>(
-        loc, getValueOrCreateConstantIndexOp(b, loc, xs[2]), cV);
-    Value perGroup = indexConst(b, loc, lanes->lanes);
-    OpFoldResult groups = laneGroups(b, loc, op.getInit(), n, c, lanes->lanes);
-    OpFoldResult unit = b.getIndexAttr(1);
-
-    SmallVector<Value> results = forEachIndex(
-        b, loc, xs[0], op.getInit(), [&](Value bi, ValueRange outer) {
-          return forEachIndex(
-              b, loc, groups, outer, [&](Value g, ValueRange dests) {
-                Value l0 = arith::MulIOp::create(b, loc, g, perGroup);
-                OpFoldResult nl =
-                    tileExtent(b, loc, getAsOpFoldResult(n), l0, lanes->lanes);
-                // The group's features of every token, written in place.
-                SmallVector<OpFoldResult> offsets = {
-                    bi, b.getIndexAttr(0),
-                    getAsOpFoldResult(arith::MulIOp::create(b, loc, l0, cV))};
-                SmallVector<OpFoldResult> sizes = {
-                    unit, xs[1],
-                    getAsOpFoldResult(arith::MulIOp::create(
-                        b, loc, getValueOrCreateConstantIndexOp(b, loc, nl),
-                        cV))};
-                Type elt = cast<RankedTensorType>(x.getType()).getElementType();
-                Value yBlock = tensor::ExtractSliceOp::create(
-                    b, loc, sliceType(sizes, {0}, elt), dests[0], offsets,
-                    sizes, SmallVector<OpFoldResult>(3, unit));
-                SmallVector<Value> init = {
-                    lanes->matrices(b, loc, /*identity=*/true), yBlock};
-                llvm::append_range(init,
-                                   lanes->scratch(b, loc, /*backward=*/false));
-                auto scan = scf::ForOp::create(
-                    b, loc, zero,
-                    getValueOrCreateConstantIndexOp(b, loc, xs[1]), one, init);
-                {
-                  OpBuilder::InsertionGuard guard(b);
-                  b.setInsertionPointToStart(scan.getBody());
-                  Value t = scan.getInductionVar();
-                  auto step = scf::ForOp::create(
-                      b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, nl),
-                      one, scan.getRegionIterArgs());
-                  scf::YieldOp::create(b, loc, step.getResults());
-                  b.setInsertionPointToStart(step.getBody());
-                  Value m = step.getInductionVar();
-                  GivensLanes::Step s{
-                      bi, t, m,
-                      arith::AddIOp::create(
-                          b, loc, op.getFirstLane(),
-                          arith::AddIOp::create(b, loc, l0, m))};
-                  SmallVector<Value> it(step.getRegionIterArgs());
-                  lanes->forward(b, loc, s, x, it[0], &it[1],
-                                 MutableArrayRef<Value>(it).drop_front(2));
-                  scf::YieldOp::create(b, loc, it);
-                }
-                return SmallVector<Value>{tensor::InsertSliceOp::create(
-                    b, loc, scan.getResult(1), dests[0], offsets, sizes,
-                    SmallVector<OpFoldResult>(3, unit))};
-              });
+    OpFoldResult tLen = tensor::getMixedSize(b, loc, op.getInit(), 1);
+    SmallVector<Value> results = forEachLaneGroup(
+        b, loc, op.getInit(), {c}, lanes->lanes,
+        [&](const LaneGroup &group, ValueRange blocks) {
+          // The scan writes the group's features of every token in place.
+          Value first =
+              arith::AddIOp::create(b, loc, op.getFirstLane(), group.l0);
+          SmallVector<Value> init = {lanes->matrices(b, loc, /*identity=*/true),
+                                     blocks[0]};
+          llvm::append_range(init, lanes->scratch(b, loc, /*backward=*/false));
+          auto scan = scf::ForOp::create(
+              b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, tLen), one,
+              init);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(scan.getBody());
+          Value t = scan.getInductionVar();
+          auto step = scf::ForOp::create(b, loc, zero, group.n, one,
+                                         scan.getRegionIterArgs());
+          scf::YieldOp::create(b, loc, step.getResults());
+          b.setInsertionPointToStart(step.getBody());
+          Value m = step.getInductionVar();
+          GivensLanes::Step s{group.bi, t, m,
+                              arith::AddIOp::create(b, loc, first, m)};
+          SmallVector<Value> it(step.getRegionIterArgs());
+          lanes->forward(b, loc, s, x, it[0], &it[1],
+                         MutableArrayRef<Value>(it).drop_front(2));
+          scf::YieldOp::create(b, loc, it);
+          return SmallVector<Value>{scan.getResult(1)};
         });
     rewriter.replaceOp(op, results);
     return success();

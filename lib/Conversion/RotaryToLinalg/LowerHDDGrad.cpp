@@ -366,11 +366,10 @@ namespace {
 /// buffers (P reset from its checkpoint at a block's end) and writes x̄ and
 /// ā of each lane in place in `dxBlock` [T, n·c] and `daBlock` [T, n·k].
 std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
-                                  const GivensLanes &lanesRef, Value x,
-                                  Value dy, Value bi, Value l0, Value n,
+                                  const GivensLanes &lanes, Value x, Value dy,
+                                  Value bi, Value l0, Value n,
                                   OpFoldResult tLenOfr, Value dxBlock,
                                   Value daBlock) {
-  const GivensLanes *lanes = &lanesRef;
   Type f32 = b.getF32Type();
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1);
@@ -378,9 +377,9 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
   OpFoldResult unit = b.getIndexAttr(1);
   Value ckStep = idx(kCheckpoint);
   Value lastT = arith::SubIOp::create(b, loc, tLen, one);
-  Value p0 = lanes->matrices(b, loc, /*identity=*/true);
+  Value p0 = lanes.matrices(b, loc, /*identity=*/true);
   auto pType = cast<RankedTensorType>(p0.getType());
-  SmallVector<Value> scratch = lanes->scratch(b, loc, /*backward=*/true);
+  SmallVector<Value> scratch = lanes.scratch(b, loc, /*backward=*/true);
   // Checkpoint kk of the lanes' P: [kk, ...] of a [numCk, P's shape...].
   auto ckOffsets = [&](Value kk) {
     SmallVector<OpFoldResult> o(pType.getRank() + 1, b.getIndexAttr(0));
@@ -413,8 +412,8 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
       Value m = step.getInductionVar();
       GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
       SmallVector<Value> it(step.getRegionIterArgs());
-      lanes->forward(b, loc, s, x, it[0], /*y=*/nullptr,
-                     MutableArrayRef<Value>(it).drop_front());
+      lanes.forward(b, loc, s, x, it[0], /*y=*/nullptr,
+                    MutableArrayRef<Value>(it).drop_front());
       scf::YieldOp::create(b, loc, it);
     }
     Value pNew = step.getResult(0);
@@ -462,7 +461,7 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
             })
             .getResult(0);
     SmallVector<Value> bwdInit = {fwd.getResult(0),
-                                  lanes->matrices(b, loc, /*identity=*/false),
+                                  lanes.matrices(b, loc, /*identity=*/false),
                                   dxBlock, daBlock};
     llvm::append_range(bwdInit, fwd.getResults().drop_front(2));
     auto bwd = scf::ForOp::create(b, loc, zero, tLen, one, bwdInit);
@@ -500,8 +499,8 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
       Value m = step.getInductionVar();
       GivensLanes::Step s{bi, t, m, arith::AddIOp::create(b, loc, l0, m)};
       SmallVector<Value> it(step.getRegionIterArgs());
-      lanes->backward(b, loc, s, x, dy, it[0], it[1], it[2], it[3],
-                      MutableArrayRef<Value>(it).drop_front(4));
+      lanes.backward(b, loc, s, x, dy, it[0], it[1], it[2], it[3],
+                     MutableArrayRef<Value>(it).drop_front(4));
       scf::YieldOp::create(b, loc, it);
     }
     return {bwd.getResult(2), bwd.getResult(3)};
@@ -556,69 +555,22 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    int64_t c = op.getChunk(), k = numGeneratorAngles(c);
+    int64_t c = op.getChunk();
     FailureOr<std::unique_ptr<GivensLanes>> layout =
         givensLanes(b, op, c, op.getInverse(), op.getAngles());
     if (failed(layout))
       return failure();
     std::unique_ptr<GivensLanes> lanes = std::move(*layout);
-    SmallVector<OpFoldResult> ys =
-        tensor::getMixedSizes(b, loc, op.getDxInit());
-    Value n = b.createOrFold<arith::DivUIOp>(
-        loc, getValueOrCreateConstantIndexOp(b, loc, ys[2]),
-        indexConst(b, loc, c));
-    OpFoldResult groups =
-        laneGroups(b, loc, op.getDxInit(), n, c, lanes->lanes);
-    OpFoldResult unit = b.getIndexAttr(1);
-    SmallVector<Value> results = forEachIndex(
-        b, loc, ys[0], op.getDpsInits(), [&](Value bi, ValueRange outer) {
-          return forEachIndex(
-              b, loc, groups, outer, [&](Value g, ValueRange dests) {
-                Value l0 = arith::MulIOp::create(
-                    b, loc, g, indexConst(b, loc, lanes->lanes));
-                OpFoldResult nl =
-                    tileExtent(b, loc, getAsOpFoldResult(n), l0, lanes->lanes);
-                // The group's columns of x̄ (c per lane) and ā (k per lane).
-                auto block = [&](Value dest, int64_t per) {
-                  Value perV = indexConst(b, loc, per);
-                  SmallVector<OpFoldResult> offsets = {
-                      bi, b.getIndexAttr(0),
-                      getAsOpFoldResult(
-                          arith::MulIOp::create(b, loc, l0, perV))};
-                  SmallVector<OpFoldResult> sizes = {
-                      unit, ys[1],
-                      getAsOpFoldResult(arith::MulIOp::create(
-                          b, loc, getValueOrCreateConstantIndexOp(b, loc, nl),
-                          perV))};
-                  return std::make_pair(offsets, sizes);
-                };
-                auto [dxOff, dxSizes] = block(dests[0], c);
-                auto [daOff, daSizes] = block(dests[1], k);
-                auto sliceOf = [&](Value dest, ArrayRef<OpFoldResult> off,
-                                   ArrayRef<OpFoldResult> sz) -> Value {
-                  Type elt =
-                      cast<RankedTensorType>(dest.getType()).getElementType();
-                  return tensor::ExtractSliceOp::create(
-                      b, loc, sliceType(sz, {0}, elt), dest, off, sz,
-                      SmallVector<OpFoldResult>(3, unit));
-                };
-                Value first =
-                    arith::AddIOp::create(b, loc, op.getFirstLane(), l0);
-                // In a fixed order (not the host compiler's argument order).
-                Value dxBlock = sliceOf(dests[0], dxOff, dxSizes);
-                Value daBlock = sliceOf(dests[1], daOff, daSizes);
-                auto [dx, da] =
-                    gradGroup(b, loc, *lanes, op.getX(), op.getDy(), bi, first,
-                              getValueOrCreateConstantIndexOp(b, loc, nl),
-                              ys[1], dxBlock, daBlock);
-                return SmallVector<Value>{
-                    tensor::InsertSliceOp::create(
-                        b, loc, dx, dests[0], dxOff, dxSizes,
-                        SmallVector<OpFoldResult>(3, unit)),
-                    tensor::InsertSliceOp::create(
-                        b, loc, da, dests[1], daOff, daSizes,
-                        SmallVector<OpFoldResult>(3, unit))};
-              });
+    OpFoldResult tLen = tensor::getMixedSize(b, loc, op.getDxInit(), 1);
+    SmallVector<Value> results = forEachLaneGroup(
+        b, loc, op.getDpsInits(), {c, numGeneratorAngles(c)}, lanes->lanes,
+        [&](const LaneGroup &group, ValueRange blocks) {
+          Value first =
+              arith::AddIOp::create(b, loc, op.getFirstLane(), group.l0);
+          auto [dx, da] =
+              gradGroup(b, loc, *lanes, op.getX(), op.getDy(), group.bi, first,
+                        group.n, tLen, blocks[0], blocks[1]);
+          return SmallVector<Value>{dx, da};
         });
     rewriter.replaceOp(op, results);
     return success();

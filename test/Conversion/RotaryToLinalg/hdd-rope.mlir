@@ -78,21 +78,22 @@ func.func @hdd_rope_p_inverse_bf16(%x: tensor<?x?x?x?xbf16>, %p: tensor<?x?x?x?x
 // CHECK-NEXT:    %[[NT:.*]] = affine.min affine_map<(d0)[s0] -> (-d0 + s0, 128)>(%[[L]])[%[[LANES]]]
 // CHECK:         %[[XT:.*]] = tensor.extract_slice %[[X3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<1x?x?xbf16>
 // CHECK:         %[[AT:.*]] = tensor.extract_slice %[[A3]][%[[B]], 0, 0] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
-// CHECK-NEXT:    %[[FIRST:.*]] = arith.addi %{{.*}}, %[[L]] : index
 // CHECK:         %[[OT:.*]] = tensor.extract_slice %[[OUT]][%[[B]], 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<?x?x?xbf16> to tensor<1x?x?xbf16>
+// CHECK-NEXT:    %[[FIRST:.*]] = arith.addi %{{.*}}, %[[L]] : index
 // A tiled block is one group of at most 128 lanes: no loop over groups.
 // CHECK-NOT:     scf.for
 // CHECK:         %[[L0:.*]] = arith.muli %c0{{.*}}, %c128 : index
 // CHECK-NEXT:    %[[N:.*]] = affine.min affine_map<()[s0, s1] -> (128, s0 - s1)>()[%{{.*}}, %[[L0]]]
 // The group's features of every token, a slice of the result.
 // CHECK:         %[[YB:.*]] = tensor.extract_slice %[[OT]][%c0{{.*}}, 0, %{{.*}}] [1, %{{.*}}, %{{.*}}] [1, 1, 1] : tensor<1x?x?xbf16> to tensor<?x?xbf16>
+// The group's first lane in x, once per group.
+// CHECK-NEXT:    %[[GFIRST:.*]] = arith.addi %[[FIRST]], %[[L0]] : index
 // P starts as the identity: row e is diagonal iff e mod (c + 1) = 0.
 // CHECK:         %[[P0:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x128xf32>)
 // CHECK:           arith.remui %{{.*}}, %c3{{.*}} : index
 // CHECK:         %[[SCAN:.*]]:2 = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%{{.*}} = %[[P0]], %{{.*}} = %[[YB]]) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
 // CHECK-NEXT:      %[[STEP:.*]]:2 = scf.for %[[M:[a-z0-9_]+]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%[[P:[a-z0-9_]+]] = %{{.*}}, %[[Y:[a-z0-9_]+]] = %{{.*}}) -> (tensor<4x128xf32>, tensor<?x?xbf16>) {
-// CHECK-NEXT:        %[[LM:.*]] = arith.addi %[[L0]], %[[M]] : index
-// CHECK-NEXT:        %[[LANE:.*]] = arith.addi %[[FIRST]], %[[LM]] : index
+// CHECK-NEXT:        %[[LANE:.*]] = arith.addi %[[GFIRST]], %[[M]] : index
 // CHECK:             %[[ANG:.*]] = tensor.extract %[[AT]][%c0{{.*}}, %[[T]], %{{.*}}] : tensor<1x?x?xf32>
 // CHECK-NOT:         math.cos
 // CHECK-NOT:         math.sin

@@ -34,7 +34,7 @@
 // CHECK-NEXT:    %[[VT:.*]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x1x8x4xf32>
 // CHECK-NEXT:    %[[OT:.*]] = tensor.extract_slice %[[OUTA]][%[[B]], %[[H]], %[[I]], 0] [1, 1, %[[ROWS]], 4] [1, 1, 1, 1] : tensor<1x2x6x4xf32> to tensor<1x1x?x4xf32>
 // CHECK-NEXT:    %[[LT:.*]] = tensor.extract_slice %[[LSEA]][%[[B]], %[[H]], %[[I]]] [1, 1, %[[ROWS]]] [1, 1, 1] : tensor<1x2x6xf32> to tensor<1x1x?xf32>
-// The task's first_position: p + i.
+// The task's slices, then its first_position p + i.
 // CHECK-NEXT:    %[[P0:.*]] = arith.addi %[[P]], %[[I]] : index
 // CHECK:         %[[S:.*]] = arith.constant 8 : index
 // Default scale 1/sqrt(D).
@@ -537,8 +537,7 @@ func.func @no_tiles(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 // Tiling: tasks (h, i), i a multiple of 48 below T; no b in the tasks.
 // CHECK-NEXT:  %[[RES:.*]] = scf.forall (%[[H:[a-z0-9_]+]], %[[I:[a-z0-9_]+]]) = (0, 0) to (2, 6) step (1, 48) shared_outs(%[[DQA:[a-z0-9_]+]] = %[[DQ0]]) -> (tensor<2x2x6x4xf32>) {
 // CHECK:         %[[ROWS:.*]] = affine.min affine_map<(d0) -> (-d0 + 6, 48)>(%[[I]])
-// The task's first_position p + i, then its slices.
-// CHECK-NEXT:    %[[P0:.*]] = arith.addi %[[P]], %[[I]] : index
+// The task's slices, then its first_position p + i.
 // CHECK-NEXT:    %[[QT:.*]] = tensor.extract_slice %[[Q]][0, %[[H]], %[[I]], 0] [2, 1, %[[ROWS]], 4] [1, 1, 1, 1] : tensor<2x2x6x4xf32> to tensor<2x1x?x4xf32>
 // CHECK-NEXT:    %[[KT:.*]] = tensor.extract_slice %[[K]][0, %[[H]], 0, 0] [2, 1, 8, 4] [1, 1, 1, 1] : tensor<2x2x8x4xf32> to tensor<2x1x8x4xf32>
 // CHECK-NEXT:    %[[VT:.*]] = tensor.extract_slice %[[V]][0, %[[H]], 0, 0] [2, 1, 8, 4] [1, 1, 1, 1] : tensor<2x2x8x4xf32> to tensor<2x1x8x4xf32>
@@ -546,6 +545,7 @@ func.func @no_tiles(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 // CHECK-NEXT:    %[[LSET:.*]] = tensor.extract_slice %[[LSE]][0, %[[H]], %[[I]]] [2, 1, %[[ROWS]]] [1, 1, 1] : tensor<2x2x6xf32> to tensor<2x1x?xf32>
 // CHECK-NEXT:    %[[DT:.*]] = tensor.extract_slice %[[DELTA]][0, %[[H]], %[[I]]] [2, 1, %[[ROWS]]] [1, 1, 1] : tensor<2x2x6xf32> to tensor<2x1x?xf32>
 // CHECK-NEXT:    %[[DQT:.*]] = tensor.extract_slice %[[DQA]][0, %[[H]], %[[I]], 0] [2, 1, %[[ROWS]], 4] [1, 1, 1, 1] : tensor<2x2x6x4xf32> to tensor<2x1x?x4xf32>
+// CHECK-NEXT:    %[[P0:.*]] = arith.addi %[[P]], %[[I]] : index
 // CHECK:         %[[S:.*]] = arith.constant 8 : index
 // CHECK:         %[[SCALE:.*]] = math.rsqrt %{{.*}} : f32
 // Positions of the first row (0 + p0) and of the last (rows - 1 + p0).
@@ -670,13 +670,13 @@ func.func @query_grad(%q: tensor<2x2x6x4xf32>, %k: tensor<2x2x8x4xf32>, %v: tens
 // CHECK-NEXT:  %[[DS0:.*]] = tensor.empty() : tensor<2x6xf32>
 // CHECK-NEXT:  %[[RES:.*]]:3 = scf.forall (%[[H:[a-z0-9_]+]], %[[I:[a-z0-9_]+]]) = (0, 0) to (2, 6) step (1, 48) shared_outs(%[[DQA:[a-z0-9_]+]] = %[[DQ0]], %[[DBA:[a-z0-9_]+]] = %[[DB0]], %[[DSA:[a-z0-9_]+]] = %[[DS0]]) -> (tensor<1x2x6x4xf32>, tensor<2x6x9xf32>, tensor<2x6xf32>) {
 // CHECK:         %[[ROWS:.*]] = affine.min affine_map<(d0) -> (-d0 + 6, 48)>(%[[I]])
-// CHECK-NEXT:    %[[P0:.*]] = arith.addi %[[P]], %[[I]] : index
-// Table and span on h; the partials' inits on (h, rows).
+// Table and span on h; the partials' inits on (h, rows); then p + i.
 // CHECK:         %[[TROW:.*]] = tensor.extract_slice %[[TABLE]][%[[H]], 0] [1, 9] [1, 1] : tensor<2x9xf32> to tensor<1x9xf32>
 // CHECK-NEXT:    %[[SPANH:.*]] = tensor.extract_slice %[[SPAN]][%[[H]]] [1] [1] : tensor<2xf32> to tensor<1xf32>
 // CHECK-NEXT:    %[[DQT:.*]] = tensor.extract_slice %[[DQA]][0, %[[H]], %[[I]], 0] [1, 1, %[[ROWS]], 4] [1, 1, 1, 1] : tensor<1x2x6x4xf32> to tensor<1x1x?x4xf32>
 // CHECK-NEXT:    %[[DBT:.*]] = tensor.extract_slice %[[DBA]][%[[H]], %[[I]], 0] [1, %[[ROWS]], 9] [1, 1, 1] : tensor<2x6x9xf32> to tensor<1x?x9xf32>
 // CHECK-NEXT:    %[[DST:.*]] = tensor.extract_slice %[[DSA]][%[[H]], %[[I]]] [1, %[[ROWS]]] [1, 1] : tensor<2x6xf32> to tensor<1x?xf32>
+// CHECK-NEXT:    %[[P0:.*]] = arith.addi %[[P]], %[[I]] : index
 // CHECK:         %[[SCALE:.*]] = math.rsqrt %{{.*}} : f32
 // CHECK-DAG:     %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C9:.*]] = arith.constant 9 : index
@@ -899,8 +899,7 @@ func.func @query_grad_full_bias(%q: tensor<1x2x6x4xbf16>, %k: tensor<1x2x8x4xbf1
 // Tiling: tasks (b, h, j), j a multiple of 48 below S.
 // CHECK-NEXT:  %[[RES:.*]]:2 = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[JT:[a-z0-9_]+]]) = (0, 0, 0) to (1, 2, 8) step (1, 1, 48) shared_outs(%[[DKA:[a-z0-9_]+]] = %[[DK0]], %[[DVA:[a-z0-9_]+]] = %[[DV0]]) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) {
 // CHECK:         %[[KR:.*]] = affine.min affine_map<(d0) -> (-d0 + 8, 48)>(%[[JT]])
-// The task's first_key first_key + j, then its slices.
-// CHECK-NEXT:    %[[J0:.*]] = arith.addi %[[FK]], %[[JT]] : index
+// The task's slices, then its first_key j + jt.
 // CHECK-NEXT:    %[[QT:.*]] = tensor.extract_slice %[[Q]][%[[B]], %[[H]], 0, 0] [1, 1, 6, 4] [1, 1, 1, 1] : tensor<1x2x6x4xf32> to tensor<1x1x6x4xf32>
 // CHECK-NEXT:    %[[KT:.*]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x1x?x4xf32>
 // CHECK-NEXT:    %[[VT:.*]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x1x?x4xf32>
@@ -909,6 +908,7 @@ func.func @query_grad_full_bias(%q: tensor<1x2x6x4xbf16>, %k: tensor<1x2x8x4xbf1
 // CHECK-NEXT:    %[[DT:.*]] = tensor.extract_slice %[[DELTA]][%[[B]], %[[H]], 0] [1, 1, 6] [1, 1, 1] : tensor<1x2x6xf32> to tensor<1x1x6xf32>
 // CHECK-NEXT:    %[[DKT:.*]] = tensor.extract_slice %[[DKA]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x1x?x4xf32>
 // CHECK-NEXT:    %[[DVT:.*]] = tensor.extract_slice %[[DVA]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x1x?x4xf32>
+// CHECK-NEXT:    %[[J0:.*]] = arith.addi %[[FK]], %[[JT]] : index
 // CHECK-NEXT:    %[[T:.*]] = arith.constant 6 : index
 // CHECK:         %[[SCALE:.*]] = math.rsqrt %{{.*}} : f32
 // The block's first key (0 + j0) and last (first + keys - 1).
@@ -1048,11 +1048,11 @@ func.func @key_grad(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 // CHECK-SAME:    %[[BIAS:[^:]*]]: tensor<2x6x8xf32>, %[[SPAN:[^:]*]]: tensor<2xf32>, %[[P:[^:]*]]: index, %[[FK:[^:]*]]: index)
 // CHECK:       %[[RES:.*]]:2 = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[JT:[a-z0-9_]+]]) = (0, 0, 0) to (2, 2, 8) step (1, 1, 48) shared_outs(%[[DKA:[a-z0-9_]+]] = %{{.*}}, %[[DVA:[a-z0-9_]+]] = %{{.*}}) -> (tensor<2x2x8x4xbf16>, tensor<2x2x8x4xbf16>) {
 // CHECK:         %[[KR:.*]] = affine.min affine_map<(d0) -> (-d0 + 8, 48)>(%[[JT]])
-// CHECK-NEXT:    %[[J0:.*]] = arith.addi %[[FK]], %[[JT]] : index
 // CHECK:         %[[BT:.*]] = tensor.extract_slice %[[BIAS]][%[[H]], 0, %[[JT]]] [1, 6, %[[KR]]] [1, 1, 1] : tensor<2x6x8xf32> to tensor<1x6x?xf32>
 // CHECK-NEXT:    %[[SPANH:.*]] = tensor.extract_slice %[[SPAN]][%[[H]]] [1] [1] : tensor<2xf32> to tensor<1xf32>
 // CHECK-NEXT:    %[[DKT:.*]] = tensor.extract_slice %[[DKA]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<2x2x8x4xbf16> to tensor<1x1x?x4xbf16>
 // CHECK-NEXT:    %[[DVT:.*]] = tensor.extract_slice %[[DVA]][%[[B]], %[[H]], %[[JT]], 0] [1, 1, %[[KR]], 4] [1, 1, 1, 1] : tensor<2x2x8x4xbf16> to tensor<1x1x?x4xbf16>
+// CHECK-NEXT:    %[[J0:.*]] = arith.addi %[[FK]], %[[JT]] : index
 // CHECK:         %[[SCALE:.*]] = math.rsqrt %{{.*}} : f32
 // CHECK:         %[[ZERO:.*]] = arith.constant 0 : index
 // CHECK:         arith.divui
@@ -1284,11 +1284,12 @@ func.func @hdd_lanes_untiled(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %l: 
 // CHECK:       scf.forall (%{{.*}}, %[[L:[a-z0-9_]+]]) = (0, 0) to (1, 5) step (1, 2)
 // CHECK:         %[[FIRST:.*]] = arith.addi %{{.*}}, %[[L]] : index
 // CHECK-NOT:     arith.ceildivui
+// The group's first lane in x (first_lane + l0), then + m per lane.
+// CHECK:         %[[GFIRST:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
 // CHECK:         %[[P0:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2xf32>)
 // CHECK:         scf.for %[[T:[a-z0-9_]+]] = %{{.*}} to %c3{{.*}} step
 // CHECK-NEXT:      scf.for %[[M:[a-z0-9_]+]] =
-// CHECK-NEXT:        %[[LM:.*]] = arith.addi %{{.*}}, %[[M]] : index
-// CHECK-NEXT:        arith.addi %[[FIRST]], %[[LM]] : index
+// CHECK-NEXT:        arith.addi %[[GFIRST]], %[[M]] : index
 // CHECK:         scf.forall.in_parallel
 // WHOLE-LABEL: func.func @hdd_lanes_groups(
 // WHOLE:         %[[R:.*]] = scf.for %[[G:[a-z0-9_]+]] = %{{.*}} to %c3{{[_0-9]*}} step %{{.*}} iter_args(%[[Y:[a-z0-9_]+]] = %{{.*}}) -> (tensor<1x3x10xf32>)

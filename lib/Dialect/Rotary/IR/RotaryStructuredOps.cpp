@@ -58,6 +58,45 @@ SmallVector<Range> domainOf(OpBuilder &b, Location loc, Value v,
     return Range{b.getIndexAttr(0), sizes[d], b.getIndexAttr(1)};
   });
 }
+
+/// The tile of a structured op: the same op on `slice(v)` of each tensor
+/// operand and `index(v)` of each index operand (a position shifted by the
+/// tile's offset), in operand order; its results have the types of its
+/// sliced inits, which are the last operands. `slice` records the slices it
+/// makes in `slices`.
+FailureOr<TilingResult> cloneOnSlices(OpBuilder &b, Operation *op,
+                                      SmallVectorImpl<Operation *> &slices,
+                                      function_ref<Value(Value)> slice,
+                                      function_ref<Value(Value)> index) {
+  // Tensors first, then the positions (the IR reads slices, then shifts).
+  SmallVector<Value> operands(op->getOperands());
+  for (Value &v : operands)
+    if (!v.getType().isIndex())
+      v = slice(v);
+  for (Value &v : operands)
+    if (v.getType().isIndex())
+      v = index(v);
+  TypeRange types =
+      ValueRange(operands).take_back(op->getNumResults()).getTypes();
+  Operation *tiled = mlir::clone(b, op, types, operands);
+  return TilingResult{{tiled},
+                      SmallVector<Value>(tiled->getResults()),
+                      {slices.begin(), slices.end()}};
+}
+
+/// `rows` of `op` must be [B, H, T] like q.
+LogicalResult verifyRowsLikeQ(Operation *op, StringRef name, Value rows,
+                              Value q) {
+  RankedTensorType r = rtt(rows);
+  SmallVector<int64_t> expected(rtt(q).getShape().take_front(3));
+  if (r.getRank() != 3 ||
+      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
+        return compatible(r.getDimSize(i), expected[i]);
+      }))
+    return shapeError(op, name, fmtShape(expected) + " ([B, H, T] like 'q')",
+                      r);
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -69,15 +108,7 @@ LogicalResult OnlineAttentionOp::verify() {
                              getSpan(), getWindow(), getGlobalTokens(),
                              getScale(), getSpanRamp())))
     return failure();
-  RankedTensorType q = rtt(getQ()), lse = rtt(getLseInit());
-  SmallVector<int64_t> expected(q.getShape().take_front(3));
-  if (lse.getRank() != 3 ||
-      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
-        return compatible(lse.getDimSize(i), expected[i]);
-      }))
-    return shapeError(*this, "lse_init",
-                      fmtShape(expected) + " ([B, H, T] like 'q')", lse);
-  return success();
+  return verifyRowsLikeQ(*this, "lse_init", getLseInit(), getQ());
 }
 
 SmallVector<utils::IteratorType> OnlineAttentionOp::getLoopIteratorTypes() {
@@ -96,32 +127,22 @@ OnlineAttentionOp::getTiledImplementation(OpBuilder &b,
   SmallVector<Operation *> slices;
   // (b, h, i) of q and the outputs; (b, h) of the keys; h (and i) of the
   // per-head operands.
-  Value q = leadingSlice(b, loc, getQ(), offsets, sizes, slices);
-  Value k = leadingSlice(b, loc, getK(), offsets.take_front(2),
-                         sizes.take_front(2), slices);
-  Value v = leadingSlice(b, loc, getV(), offsets.take_front(2),
-                         sizes.take_front(2), slices);
-  Value bias = getBias(), span = getSpan();
-  if (bias) {
-    bool full = rtt(bias).getRank() == 3;
-    bias = leadingSlice(b, loc, bias, offsets.slice(1, full ? 2 : 1),
-                        sizes.slice(1, full ? 2 : 1), slices);
-  }
-  if (span)
-    span = leadingSlice(b, loc, span, offsets.slice(1, 1), sizes.slice(1, 1),
-                        slices);
-  Value out = leadingSlice(b, loc, getOutputInit(), offsets, sizes, slices);
-  Value lse = sliceOf(b, loc, getLseInit(), offsets, sizes, slices);
-  Value first = shifted(b, loc, getFirstPosition(), offsets[2]);
-
-  SmallVector<Value> operands = {q, k, v};
-  for (Value opt : {bias, span})
-    if (opt)
-      operands.push_back(opt);
-  operands.append({first, out, lse});
-  Operation *tiled = mlir::clone(
-      b, getOperation(), TypeRange{out.getType(), lse.getType()}, operands);
-  return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()), slices};
+  Value bias = getBias();
+  auto slice = [&](Value v) -> Value {
+    if (v == getK() || v == getV())
+      return leadingSlice(b, loc, v, offsets.take_front(2), sizes.take_front(2),
+                          slices);
+    if (v == getSpan() || (v == bias && rtt(bias).getRank() == 2))
+      return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
+                          slices);
+    if (v == bias) // [H, T, S]
+      return leadingSlice(b, loc, v, offsets.slice(1, 2), sizes.slice(1, 2),
+                          slices);
+    return leadingSlice(b, loc, v, offsets, sizes, slices); // q, the inits
+  };
+  return cloneOnSlices(b, *this, slices, slice, [&](Value first) {
+    return shifted(b, loc, first, offsets[2]);
+  });
 }
 
 LogicalResult OnlineAttentionOp::getResultTilePosition(
@@ -154,13 +175,8 @@ verifyGradPass(OpTy op,
                              op.getSpan(), op.getWindow(), op.getGlobalTokens(),
                              op.getScale(), op.getSpanRamp())))
     return failure();
-  RankedTensorType q = rtt(op.getQ()), lse = rtt(op.getLse());
-  SmallVector<int64_t> rows(q.getShape().take_front(3));
-  if (lse.getRank() != 3 ||
-      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
-        return compatible(lse.getDimSize(i), rows[i]);
-      }))
-    return shapeError(op, "lse", fmtShape(rows) + " ([B, H, T] like 'q')", lse);
+  if (failed(verifyRowsLikeQ(op, "lse", op.getLse(), op.getQ())))
+    return failure();
   ValueRange inits = op.getInits();
   if (inits.size() != expected.size()) {
     std::string names;
@@ -181,29 +197,6 @@ verifyGradPass(OpTy op,
                               << want.second << ", but got " << init.getType();
   }
   return success();
-}
-
-/// Operands of a pass in order, each sliced by `slice(operand, index)` (a
-/// null result keeps the operand), with the index operands replaced.
-template <typename OpTy>
-FailureOr<TilingResult>
-tileGradPass(OpBuilder &b, OpTy op, SmallVectorImpl<Operation *> &slices,
-             function_ref<Value(Value)> slice, ValueRange indices) {
-  SmallVector<Value> operands;
-  for (Value v : {op.getQ(), op.getK(), op.getV(), op.getDoutput(), op.getLse(),
-                  op.getDelta(), op.getBias(), op.getSpan()})
-    if (v)
-      operands.push_back(slice(v));
-  llvm::append_range(operands, indices);
-  SmallVector<Type> types;
-  for (Value init : op.getInits()) {
-    operands.push_back(slice(init));
-    types.push_back(operands.back().getType());
-  }
-  Operation *tiled = mlir::clone(b, op.getOperation(), types, operands);
-  return TilingResult{{tiled},
-                      SmallVector<Value>(tiled->getResults()),
-                      {slices.begin(), slices.end()}};
 }
 
 } // namespace
@@ -262,8 +255,9 @@ FailureOr<TilingResult> OnlineAttentionQueryGradOp::getTiledImplementation(
     return leadingSlice(b, loc, v, {zero, offsets[0], offsets[1]},
                         {batch, sizes[0], sizes[1]}, slices);
   };
-  return tileGradPass(b, *this, slices, slice,
-                      {shifted(b, loc, getFirstPosition(), offsets[1])});
+  return cloneOnSlices(b, *this, slices, slice, [&](Value first) {
+    return shifted(b, loc, first, offsets[1]);
+  });
 }
 
 LogicalResult OnlineAttentionQueryGradOp::getResultTilePosition(
@@ -319,9 +313,10 @@ OnlineAttentionKeyGradOp::getTiledImplementation(OpBuilder &b,
                      slices);
     return leadingSlice(b, loc, v, offsets, sizes, slices); // k, v, inits
   };
-  return tileGradPass(
-      b, *this, slices, slice,
-      {getFirstPosition(), shifted(b, loc, getFirstKey(), offsets[2])});
+  // Positions stay; the first key moves by the tile's.
+  return cloneOnSlices(b, *this, slices, slice, [&](Value index) {
+    return index == getFirstKey() ? shifted(b, loc, index, offsets[2]) : index;
+  });
 }
 
 LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
@@ -410,29 +405,27 @@ laneColumns(OpBuilder &b, Location loc, Value v, ArrayRef<OpFoldResult> offsets,
           {sizes[0], tensor::getMixedSize(b, loc, v, 1), scaled(sizes[1])}};
 }
 
-/// A tile (b, l) of a lane op: `inputs` on the batch entries only (every
+/// A tile (b, l) of a lane op: its inputs on the batch entries only (every
 /// lane), init i on the tile's lanes (`per[i]` values per lane), and
 /// first_lane + l.
-FailureOr<TilingResult> tileLanes(OpBuilder &b, Operation *op,
-                                  ValueRange inputs, Value firstLane,
-                                  ValueRange inits, ArrayRef<int64_t> per,
+FailureOr<TilingResult> tileLanes(OpBuilder &b, Operation *op, ValueRange inits,
+                                  ArrayRef<int64_t> per,
                                   ArrayRef<OpFoldResult> offsets,
                                   ArrayRef<OpFoldResult> sizes) {
   Location loc = op->getLoc();
   SmallVector<Operation *> slices;
-  SmallVector<Value> operands;
-  for (Value v : inputs)
-    operands.push_back(leadingSlice(b, loc, v, offsets.take_front(1),
-                                    sizes.take_front(1), slices));
-  operands.push_back(shifted(b, loc, firstLane, offsets[1]));
-  SmallVector<Type> types;
-  for (auto [init, p] : llvm::zip(inits, per)) {
-    auto [off, sz] = laneColumns(b, loc, init, offsets, sizes, p);
-    operands.push_back(sliceOf(b, loc, init, off, sz, slices));
-    types.push_back(operands.back().getType());
-  }
-  Operation *tiled = mlir::clone(b, op, types, operands);
-  return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()), slices};
+  auto slice = [&](Value v) -> Value {
+    for (auto [init, p] : llvm::zip(inits, per))
+      if (v == init) {
+        auto [off, sz] = laneColumns(b, loc, init, offsets, sizes, p);
+        return sliceOf(b, loc, init, off, sz, slices);
+      }
+    return leadingSlice(b, loc, v, offsets.take_front(1), sizes.take_front(1),
+                        slices);
+  };
+  return cloneOnSlices(b, op, slices, slice, [&](Value firstLane) {
+    return shifted(b, loc, firstLane, offsets[1]);
+  });
 }
 } // namespace
 
@@ -455,8 +448,7 @@ FailureOr<TilingResult>
 HDDRopeLanesOp::getTiledImplementation(OpBuilder &b,
                                        ArrayRef<OpFoldResult> offsets,
                                        ArrayRef<OpFoldResult> sizes) {
-  return tileLanes(b, *this, {getX(), getAngles()}, getFirstLane(), getInit(),
-                   {getChunk()}, offsets, sizes);
+  return tileLanes(b, *this, getInit(), {getChunk()}, offsets, sizes);
 }
 
 LogicalResult HDDRopeLanesOp::getResultTilePosition(
@@ -491,9 +483,8 @@ HDDRopeLanesGradOp::getTiledImplementation(OpBuilder &b,
                                            ArrayRef<OpFoldResult> offsets,
                                            ArrayRef<OpFoldResult> sizes) {
   int64_t c = getChunk();
-  return tileLanes(b, *this, {getX(), getAngles(), getDy()}, getFirstLane(),
-                   {getDxInit(), getDaInit()}, {c, numGeneratorAngles(c)},
-                   offsets, sizes);
+  return tileLanes(b, *this, getDpsInits(), {c, numGeneratorAngles(c)}, offsets,
+                   sizes);
 }
 
 LogicalResult HDDRopeLanesGradOp::getResultTilePosition(
