@@ -18,8 +18,8 @@ func.func @rotation_block(%x: tensor<?x?xf32>, %angles: tensor<?xf32>,
 
 // RoPE (half layout, base 10000) on the head dim, then x·(G_1⋯G_K)·R, with
 // x [B, T, H, D]. The sizes are dynamic, so the kernel holds both forms and
-// picks at run time by flop count: the fused row-tile kernel for few rows,
-// or rope, Q·R once and one contraction for many.
+// picks at run time by flop count: after the rope, the chain and x·R on each
+// row group for few rows, or Q·R once and one contraction for many.
 func.func @rotation_block_rope(%x: tensor<?x?x?x?xf32>, %angles: tensor<?xf32>,
                                %r: tensor<?x?xf32>, %positions: tensor<?xi64>)
     -> tensor<?x?x?x?xf32> {

@@ -279,7 +279,8 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
         std::pair{"rows per task", opt.rowsPerTask},
         std::pair{"attention query tile", opt.attentionQueryTile},
         std::pair{"attention key tile", opt.attentionKeyTile},
-        std::pair{"HDD-RoPE lanes", opt.hddLanes}})
+        std::pair{"HDD-RoPE lanes", opt.hddLanes},
+        std::pair{"Givens chain rows", opt.chainRows}})
     if (v < 0 || v > 4096) {
       error = std::string("rotary: ") + name +
               " must be 0 (the schedule's choice) or 1..4096, got " +
@@ -328,6 +329,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.attentionQueryTile = opt.attentionQueryTile;
   pipelineOptions.attentionKeyTile = opt.attentionKeyTile;
   pipelineOptions.hddLanes = opt.hddLanes;
+  pipelineOptions.chainRows = opt.chainRows;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -736,7 +738,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.rowsPerTask) + " " +
             std::to_string(options.attentionQueryTile) + " " +
             std::to_string(options.attentionKeyTile) + " " +
-            std::to_string(options.hddLanes)}) {
+            std::to_string(options.hddLanes) + " " +
+            std::to_string(options.chainRows)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -292,6 +292,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.attentionQueryTile = options.attentionQueryTile;
   schedule.attentionKeyTile = options.attentionKeyTile;
   schedule.hddLanes = options.hddLanes;
+  schedule.chainRows = options.chainRows;
   // The schedule is recorded on what exists at each step: the structured
   // ops and contractions the lowering leaves, then the contractions of the
   // decomposed tiles.

@@ -99,11 +99,11 @@ struct CpuConfigurePass
           << static_cast<int64_t>(vectorBits);
       return signalPassFailure();
     }
-    if (llvm::any_of(std::initializer_list<int64_t>{registerRows, registerCols,
-                                                    rowsPerTask,
-                                                    attentionQueryTile,
-                                                    attentionKeyTile, hddLanes},
-                     [](int64_t v) { return v < 0; })) {
+    if (llvm::any_of(
+            std::initializer_list<int64_t>{
+                registerRows, registerCols, rowsPerTask, attentionQueryTile,
+                attentionKeyTile, hddLanes, chainRows},
+            [](int64_t v) { return v < 0; })) {
       getOperation().emitError(
           "rotary-cpu-configure: tile sizes must not be negative");
       return signalPassFailure();
@@ -133,6 +133,11 @@ struct CpuConfigurePass
     auto lanesFor = [&](int64_t c) -> int64_t {
       return hddLanes ? hddLanes : std::clamp<int64_t>(2048 / (c * c), 16, 128);
     };
+    // Givens chains: a feature of a row group is one vector of `rows`
+    // f32, four registers wide (64 rows with AVX-512, 32 with AVX2): a
+    // rotation's two features and its broadcasts stay in registers with
+    // room for the next rotation's loads.
+    int64_t chainGroup = chainRows ? chainRows : 4 * lanes;
     auto lanesChunk = [](Operation *op) -> std::optional<int64_t> {
       if (auto f = dyn_cast<HDDRopeLanesOp>(op))
         return f.getChunk();
@@ -150,6 +155,9 @@ struct CpuConfigurePass
             b.getDictionaryAttr(
                 {b.getNamedAttr("query", b.getI64IntegerAttr(queryTile)),
                  b.getNamedAttr("key", b.getI64IntegerAttr(keyTile))}));
+      if (isa<GivensRowsOp>(op))
+        op->setAttr(kTilesAttr, b.getDictionaryAttr({b.getNamedAttr(
+                                    "rows", b.getI64IntegerAttr(chainGroup))}));
       if (std::optional<int64_t> c = lanesChunk(op))
         op->setAttr(kTilesAttr,
                     b.getDictionaryAttr({b.getNamedAttr(

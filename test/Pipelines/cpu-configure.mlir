@@ -6,6 +6,8 @@
 // RUN: rotary-opt %s "-rotary-cpu-configure=attention-query-tile=24 attention-key-tile=128" -split-input-file | FileCheck %s --check-prefix=TILES
 // RUN: rotary-opt %s -rotary-cpu-configure=hdd-lanes=3 -split-input-file | FileCheck %s --check-prefix=LANES
 // RUN: not rotary-opt %s -rotary-cpu-configure=register-rows=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
+// RUN: rotary-opt %s -rotary-cpu-configure=chain-rows=24 -split-input-file | FileCheck %s --check-prefix=CHAIN
+// RUN: not rotary-opt %s -rotary-cpu-configure=chain-rows=-8 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
 // contraction as `rotary.cpu_schedule`: a register block of
@@ -243,4 +245,34 @@ func.func @hdd_lanes(%x: tensor<1x4x2x16xf32>, %a4: tensor<1x4x2x4x6xf32>,
   %e4 = rotary.hdd_rope %x, %a4 form = exp {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
   %g4 = rotary.hdd_rope %x, %a4 form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
   return %y4, %y8, %y16, %dx, %e4, %g4 : tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x32xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>
+}
+
+// -----
+
+// Givens chains over rows (the structured op, after the lowering): a row
+// group's feature is one vector of four registers, 64 rows with AVX-512,
+// 32 with AVX2, 16 with SSE; chain-rows overrides it; the unlowered op gets
+// none, and a recorded choice is kept.
+// AVX512-LABEL: func.func @chain_rows(
+// AVX512:       rotary.givens_rows {{.*}} {rotary.tiles = {rows = 64 : i64}}
+// AVX512:       rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 64 : i64}}
+// AVX512:       rotary.givens_rows {{.*}} {rotary.tiles = {rows = 8 : i64}}
+// AVX512-NOT:   rotary.tiles
+// AVX512:       return
+// AVX2-LABEL:   func.func @chain_rows(
+// AVX2:         rotary.givens_rows {{.*}} {rotary.tiles = {rows = 32 : i64}}
+// AVX2:         rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 32 : i64}}
+// SSE-LABEL:    func.func @chain_rows(
+// SSE:          rotary.givens_rows {{.*}} {rotary.tiles = {rows = 16 : i64}}
+// CHAIN-LABEL:  func.func @chain_rows(
+// CHAIN:        rotary.givens_rows {{.*}} {rotary.tiles = {rows = 24 : i64}}
+// CHAIN:        rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 24 : i64}}
+// CHAIN:        rotary.givens_rows {{.*}} {rotary.tiles = {rows = 8 : i64}}
+func.func @chain_rows(%x: tensor<?x1x64xf32>, %c: tensor<1x2016xf32>, %p: tensor<2016x2xindex>, %x2: tensor<?x64xf32>, %a: tensor<2016xf32>)
+    -> (tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64xf32>) {
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) -> tensor<?x1x64xf32>
+  %1 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) {reverse} -> tensor<?x1x64xf32>
+  %2 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) {rotary.tiles = {rows = 8 : i64}} -> tensor<?x1x64xf32>
+  %3 = rotary.givens %x2, %a : tensor<?x64xf32>, tensor<2016xf32>
+  return %0, %1, %2, %3 : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64xf32>
 }

@@ -2,7 +2,7 @@
 //
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //                    [--vector-bits=N] [--register-tile=RxC]
-//                    [--attention-tile=QxK] [--hdd-lanes=N]
+//                    [--attention-tile=QxK] [--hdd-lanes=N] [--chain-rows=W]
 //                    [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
@@ -78,6 +78,11 @@ int main(int argc, char **argv) {
       cl::desc("Chunks per task of fused Givens-form HDD-RoPE (default: "
                "chosen from the chunk size)"),
       cl::init(0));
+  cl::opt<int> chainRows(
+      "chain-rows",
+      cl::desc("Rows per group of a Givens chain, the length of its feature "
+               "vectors (default: four vector registers)"),
+      cl::init(0));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -91,6 +96,7 @@ int main(int argc, char **argv) {
   options.vectorBits = vectorBits;
   options.rowsPerTask = rowsPerTask;
   options.hddLanes = hddLanes;
+  options.chainRows = chainRows;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

@@ -39,6 +39,8 @@ struct CompileOptions {
   int attentionQueryTile = 0;
   int attentionKeyTile = 0;
   int hddLanes = 0;
+  /// Rows per group of a Givens chain (0: the schedule's choice).
+  int chainRows = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -78,7 +78,8 @@ def RotaryTileAndDecompose : Pass<"rotary-tile-and-decompose"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // ROTARY_CONVERSION_PASSES_TD

@@ -11,8 +11,6 @@
 
 #include "HDDCommon.h"
 
-#include "mlir/Interfaces/ValueBoundsOpInterface.h"
-
 using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
@@ -34,15 +32,7 @@ SmallVector<Value> hdd::forEachLaneGroup(
   Value n = b.createOrFold<arith::DivUIOp>(
       loc, getValueOrCreateConstantIndexOp(b, loc, sizes[2]),
       indexConst(b, loc, per[0]));
-  FailureOr<int64_t> width = ValueBoundsConstraintSet::computeConstantBound(
-      presburger::BoundType::UB,
-      ValueBoundsConstraintSet::Variable(inits[0], 2),
-      /*stopCondition=*/nullptr, /*closedUB=*/true);
-  OpFoldResult groups =
-      succeeded(width) && *width <= perGroup * per[0]
-          ? OpFoldResult(b.getIndexAttr(1))
-          : getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
-                loc, n, indexConst(b, loc, perGroup)));
+  OpFoldResult groups = groupCount(b, loc, inits[0], 2, per[0], perGroup);
   OpFoldResult unit = b.getIndexAttr(1);
   SmallVector<OpFoldResult> strides(3, unit);
   Value perGroupV = indexConst(b, loc, perGroup);

@@ -1,20 +1,16 @@
 //===- LowerChains.cpp - givens, rotation_block, orthogonal, penalty ------===//
 //
-// A Givens chain is sequential in its rotations but parallel in rows: x is
-// viewed as [M, H, D] (H = 1 for a shared chain), and one scf.forall task per
-// (tile of kChainRowTile rows, head) transposes its rows into a column-major f32
-// scratch tile [D, kChainRowTile], so that a rotation updates two contiguous
-// row-vectors: two vector loads, four vector ops (two FMAs), two stores, all
-// in L1. cos/sin of every angle ([H, N]) and the pair table ([N, 2]: a
-// constant, or computed once per call when D is dynamic) are built once per
-// call, before the row loop. The transposes widen and narrow the data, so
-// bf16/f16 rows are converted exactly once each way.
+// A Givens chain runs per row (rotary.givens_rows, the structured op that
+// rotary-tile-and-decompose tiles into row groups: ChainRows.cpp) or, when
+// the flop counts say so, folded into its matrix Q (the chain run over the
+// rows of the identity, by the same op) and applied as one contraction.
+// cos/sin of every angle ([H, N]) and the pair table ([N, 2]: a constant,
+// or computed once per call when D is dynamic) are built once per call.
 //
-// rotation_block (SPEC §4) left unfolded by rotary-fuse-rotations runs as
-// one kernel of the same shape: rope while transposing the tile in (angle
-// table once per call, as for rotary.rope), the chain, then x·R on the tile
-// (per output feature, a vector accumulator over D), one read of x and one
-// write of y.
+// rotation_block (rope, chain, x·R) left unfolded by rotary-fuse-rotations
+// runs as rotary.rope (its own vectorised pass, in f32), then one
+// rotary.givens_rows with R as its matrix: the chain and x·R on the same
+// row group, one read of the roped rows and one write of y.
 //
 //===----------------------------------------------------------------------===//
 
@@ -165,15 +161,10 @@ Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
 }
 
 namespace {
-// Rows per task (kChainRowTile, Lowering.h): one feature of the
-// column-major tile is one vector<kChainRowTile x f32> (4 zmm or 8 ymm
-// registers). Rows past the end of x repeat the last row, so a partial tile
-// costs a full one but every lane holds finite data and no vector op needs
-// a mask.
 /// Larger default schedules are computed at run time rather than stored.
 constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
 
-/// What the tile loop of a chain needs, all built once per call.
+/// The operands of rotary.givens_rows for a chain, built once per call.
 struct ChainTables {
   Value pairs;      ///< [N, 2] index
   Value cos, sin;   ///< [H, N] f32, of the negated angles for `inverse`
@@ -246,340 +237,14 @@ ChainTables buildChainTables(OpBuilder &b, Location loc, Value a2,
   return c;
 }
 
-VectorType tileVectorType(OpBuilder &b) {
-  return VectorType::get({kChainRowTile}, b.getF32Type());
-}
-
-/// Feature `f` of the column-major tile `t` [D, kChainRowTile]: kChainRowTile rows.
-Value readFeature(OpBuilder &b, Location loc, Value t, Value f) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  return vector::TransferReadOp::create(b, loc, tileVectorType(b), t,
-                                        ValueRange{f, c0},
-                                        /*padding=*/std::nullopt,
-                                        ArrayRef<bool>{true});
-}
-Value writeFeature(OpBuilder &b, Location loc, Value v, Value t, Value f) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  return vector::TransferWriteOp::create(b, loc, v, t, ValueRange{f, c0},
-                                         ArrayRef<bool>{true})
-      ->getResult(0);
-}
-
-/// Full tiles with D a multiple of kBlock are transposed kBlock × kBlock at
-/// a time in registers (contiguous vector loads and stores on both sides);
-/// other tiles take the scalar loops.
-constexpr int64_t kBlock = 16;
-
-/// `v` (a vector of floats) converted to element type `to`.
-Value castVector(OpBuilder &b, Location loc, Value v, Type to) {
-  auto type = cast<VectorType>(v.getType());
-  Type from = type.getElementType();
-  if (from == to)
-    return v;
-  auto result = VectorType::get(type.getShape(), to);
-  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
-    return arith::ExtFOp::create(b, loc, result, v);
-  return arith::TruncFOp::create(b, loc, result, v);
-}
-
-/// out[c][r] = in[r][c] for kBlock vectors of kBlock lanes: four stages of
-/// two-input shuffles; stage h pairs rows i and i + h and swaps the h-lane
-/// blocks between them.
-SmallVector<Value> transposeBlock(OpBuilder &b, Location loc,
-                                  SmallVector<Value> rows) {
-  for (int64_t h = kBlock / 2; h >= 1; h /= 2) {
-    SmallVector<int64_t> lo, hi;
-    for (int64_t c = 0; c < kBlock; ++c) {
-      bool low = (c & h) == 0;
-      lo.push_back(low ? c : kBlock + c - h);
-      hi.push_back(low ? c + h : kBlock + c);
-    }
-    SmallVector<Value> next(rows);
-    for (int64_t i = 0; i < kBlock; ++i) {
-      if (i & h)
-        continue;
-      next[i] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
-                                          b.getDenseI64ArrayAttr(lo));
-      next[i + h] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
-                                              b.getDenseI64ArrayAttr(hi));
-    }
-    rows = std::move(next);
-  }
-  return rows;
-}
-
-/// Whether a tile of `rows` rows takes the block transposes: a full tile and
-/// D % kBlock == 0. Null when D is static and not a multiple of kBlock.
-Value blockTransposable(OpBuilder &b, Location loc, Value rows, Value d) {
-  if (std::optional<int64_t> dc = getConstantIntValue(d);
-      dc && *dc % kBlock != 0)
-    return Value();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value full = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq, rows,
-      arith::ConstantIndexOp::create(b, loc, kChainRowTile));
-  Value aligned = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq,
-      arith::RemUIOp::create(b, loc, d,
-                             arith::ConstantIndexOp::create(b, loc, kBlock)),
-      zero);
-  return arith::AndIOp::create(b, loc, full, aligned);
-}
-
-/// A loop over blocks k = 0, kBlock, .. < end carrying one tensor.
-Value forBlocks(OpBuilder &b, Location loc, Value end, Value init,
-                function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value step = arith::ConstantIndexOp::create(b, loc, kBlock);
-  return scf::ForOp::create(
-             b, loc, c0, end, step, ValueRange{init},
-             [&](OpBuilder &lb, Location l, Value k, ValueRange iter) {
-               scf::YieldOp::create(lb, l, body(lb, l, k, iter[0]));
-             })
-      .getResult(0);
-}
-
-/// Feature blocks fb of a D-wide row.
-Value forFeatureBlocks(
-    OpBuilder &b, Location loc, Value d, Value init,
-    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  return forBlocks(b, loc, d, init, body);
-}
-
-/// Row blocks r0 of a tile (a loop rather than unrolled: the block
-/// transposes are large, and one copy keeps the IR, and the compile time,
-/// small).
-Value forRowBlocks(
-    OpBuilder &b, Location loc, Value init,
-    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  return forBlocks(b, loc,
-                   arith::ConstantIndexOp::create(b, loc, kChainRowTile), init,
-                   body);
-}
-
-/// The column-major f32 tile [D, kChainRowTile] of rows row .. row + rows − 1:
-/// t[f, r] = value(m, f) with m = row + min(r, rows − 1). The loop runs r
-/// outer, f inner, so x is read along its rows.
-/// With `x3` (and `head`), a full tile whose values are plain x3 elements is
-/// loaded by block transposes instead.
-Value loadTile(OpBuilder &b, Location loc, Value d, Value row, Value rows,
-               function_ref<Value(OpBuilder &, Location, Value, Value)> value,
-               Value x3 = Value(), Value head = Value()) {
-  MLIRContext *ctx = b.getContext();
-  // A static D gives a static tile (constant strides in the chain loop).
-  Value init = tensor::EmptyOp::create(
-      b, loc,
-      SmallVector<OpFoldResult>{getAsOpFoldResult(d),
-                                b.getIndexAttr(kChainRowTile)},
-      b.getF32Type());
-  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
-  auto scalarLoad = [&](OpBuilder &sb, Location sl) -> Value {
-    return linalg::GenericOp::create(
-               sb, sl, TypeRange{init.getType()}, ValueRange{},
-               ValueRange{init},
-               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx)},
-               SmallVector<utils::IteratorType>(2,
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location l, ValueRange) {
-                 Value ri = linalg::IndexOp::create(nb, l, 0);
-                 Value fi = linalg::IndexOp::create(nb, l, 1);
-                 Value last = arith::SubIOp::create(
-                     nb, l, rows, arith::ConstantIndexOp::create(nb, l, 1));
-                 Value m = arith::AddIOp::create(
-                     nb, l, row, arith::MinUIOp::create(nb, l, ri, last));
-                 linalg::YieldOp::create(nb, l, value(nb, l, m, fi));
-               })
-        .getResult(0);
-  };
-  Value fast = x3 ? blockTransposable(b, loc, rows, d) : Value();
-  if (!fast)
-    return scalarLoad(b, loc);
-  // Rows row + rb + k (k < kBlock) of features fb..fb+kBlock: contiguous
-  // loads of x, transposed into contiguous stores of the tile.
-  Type elt = cast<RankedTensorType>(x3.getType()).getElementType();
-  auto blockLoad = [&](OpBuilder &fb0, Location fl) -> Value {
-    return forFeatureBlocks(
-        fb0, fl, d, init, [&](OpBuilder &lb, Location l, Value fb, Value t) {
-          return forRowBlocks(
-              lb, l, t, [&](OpBuilder &rbb, Location rl, Value r0, Value t) {
-                Value base = arith::AddIOp::create(rbb, rl, row, r0);
-                SmallVector<Value> rowsV;
-                for (int64_t k = 0; k < kBlock; ++k) {
-                  Value m = arith::AddIOp::create(
-                      rbb, rl, base,
-                      arith::ConstantIndexOp::create(rbb, rl, k));
-                  Value v = vector::TransferReadOp::create(
-                      rbb, rl, VectorType::get({kBlock}, elt), x3,
-                      ValueRange{m, head, fb}, /*padding=*/std::nullopt,
-                      ArrayRef<bool>{true});
-                  rowsV.push_back(castVector(rbb, rl, v, rbb.getF32Type()));
-                }
-                SmallVector<Value> cols = transposeBlock(rbb, rl, rowsV);
-                for (int64_t c = 0; c < kBlock; ++c) {
-                  Value feature = arith::AddIOp::create(
-                      rbb, rl, fb, arith::ConstantIndexOp::create(rbb, rl, c));
-                  t = vector::TransferWriteOp::create(rbb, rl, cols[c], t,
-                                                      ValueRange{feature, r0},
-                                                      ArrayRef<bool>{true})
-                          ->getResult(0);
-                }
-                return t;
-              });
-        });
-  };
-  return scf::IfOp::create(
-             b, loc, fast,
-             [&](OpBuilder &tb, Location tl) {
-               scf::YieldOp::create(tb, tl, blockLoad(tb, tl));
-             },
-             [&](OpBuilder &eb, Location el) {
-               scf::YieldOp::create(eb, el, scalarLoad(eb, el));
-             })
-      .getResult(0);
-}
-
-/// Applies the chain to the tile: per rotation, two features of kChainRowTile
-/// rows each, y_i = x_i·c + x_j·s, y_j = x_j·c − x_i·s (as FMAs).
-Value applyChain(OpBuilder &b, Location loc, Value t, const ChainTables &c,
-                 Value angleRow) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  VectorType vt = tileVectorType(b);
-  auto loop = scf::ForOp::create(
-      b, loc, c0, c.n, c1, ValueRange{t},
-      [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-        // Inverse: the chain reversed (the tables hold the negated angles).
-        Value k = c.inverse
-                      ? arith::SubIOp::create(
-                            lb, l, arith::SubIOp::create(lb, l, c.n, c1), step)
-                      : step;
-        Value i = tensor::ExtractOp::create(lb, l, c.pairs, ValueRange{k, c0});
-        Value j = tensor::ExtractOp::create(lb, l, c.pairs, ValueRange{k, c1});
-        Value cs =
-            tensor::ExtractOp::create(lb, l, c.cos, ValueRange{angleRow, k});
-        Value sn =
-            tensor::ExtractOp::create(lb, l, c.sin, ValueRange{angleRow, k});
-        Value vc = vector::BroadcastOp::create(lb, l, vt, cs);
-        Value vs = vector::BroadcastOp::create(lb, l, vt, sn);
-        Value vns = vector::BroadcastOp::create(
-            lb, l, vt, arith::NegFOp::create(lb, l, sn));
-        Value xi = readFeature(lb, l, iter[0], i);
-        Value xj = readFeature(lb, l, iter[0], j);
-        Value yi = math::FmaOp::create(
-            lb, l, xj, vs, arith::MulFOp::create(lb, l, xi, vc));
-        Value yj = math::FmaOp::create(
-            lb, l, xi, vns, arith::MulFOp::create(lb, l, xj, vc));
-        Value next = writeFeature(lb, l, yi, iter[0], i);
-        next = writeFeature(lb, l, yj, next, j);
-        scf::YieldOp::create(lb, l, next);
-      });
-  return loop.getResult(0);
-}
-
-/// x3 [M, H, D] -> y3 [M, H, D] of element type `elt` (written into `dest`
-/// when given): one scf.forall task per
-/// (tile of kChainRowTile rows, head); `tile` returns the task's result as a
-/// column-major f32 tile [D, kChainRowTile], which is narrowed while it is
-/// transposed back into the task's rows of y3.
-Value rowTileKernel(
-    OpBuilder &b, Location loc, Value x3, Type elt,
-    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> tile,
-    Value dest = Value()) {
-  MLIRContext *ctx = b.getContext();
-  Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
-        d = dimOf(b, loc, x3, 2);
-  Value out = dest ? dest : emptyLike(b, loc, x3, elt);
-  auto forall = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-      SmallVector<OpFoldResult>{m, h},
-      SmallVector<OpFoldResult>{b.getIndexAttr(kChainRowTile), b.getIndexAttr(1)},
-      ValueRange{out}, /*mapping=*/std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(forall.getBody());
-  Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
-  OpFoldResult rows = tileExtent(b, loc, m, row, kChainRowTile);
-  Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
-  Value t = tile(b, loc, row, rowsV, head);
-  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  OpFoldResult dO = getAsOpFoldResult(d);
-  SmallVector<OpFoldResult> offs = {row, head, zero};
-  SmallVector<OpFoldResult> sizes = {rows, one, dO};
-  SmallVector<OpFoldResult> strides = {one, one, one};
-  // Each branch below writes a tensor.empty of its own: with one shared by
-  // both, empty-tensor elimination can turn only one of them into the
-  // output slice, and which one depended on pointer order (the compiler's
-  // output changed from run to run).
-  auto yInit = [&](OpBuilder &eb, Location el) {
-    return emptyOf(eb, el, {rows, dO}, elt);
-  };
-  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
-  // Transpose back the `rows` valid columns (the slice bounds the loops).
-  auto scalarStore = [&](OpBuilder &sb, Location sl) -> Value {
-    Value valid = tensor::ExtractSliceOp::create(
-        sb, sl, t, SmallVector<OpFoldResult>{zero, zero},
-        SmallVector<OpFoldResult>{dO, rows},
-        SmallVector<OpFoldResult>{one, one});
-    Value init = yInit(sb, sl);
-    return linalg::GenericOp::create(
-               sb, sl, TypeRange{init.getType()}, ValueRange{valid},
-               ValueRange{init},
-               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
-                                      AffineMap::get(2, 0, {r, f}, ctx)},
-               SmallVector<utils::IteratorType>(2,
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location l, ValueRange a) {
-                 linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
-               })
-        .getResult(0);
-  };
-  // Full tiles: features fb..fb+kBlock of rows rb..rb+kBlock, transposed in
-  // registers, narrowed, stored as contiguous row pieces.
-  auto blockStore = [&](OpBuilder &bb, Location bl) -> Value {
-    return forFeatureBlocks(
-        bb, bl, d, yInit(bb, bl),
-        [&](OpBuilder &lb, Location l, Value fb, Value y) {
-          return forRowBlocks(
-              lb, l, y, [&](OpBuilder &rbb, Location rl, Value r0, Value y) {
-                SmallVector<Value> feats;
-                for (int64_t c = 0; c < kBlock; ++c) {
-                  Value feature = arith::AddIOp::create(
-                      rbb, rl, fb, arith::ConstantIndexOp::create(rbb, rl, c));
-                  feats.push_back(vector::TransferReadOp::create(
-                      rbb, rl, VectorType::get({kBlock}, rbb.getF32Type()), t,
-                      ValueRange{feature, r0}, /*padding=*/std::nullopt,
-                      ArrayRef<bool>{true}));
-                }
-                SmallVector<Value> rowsOut = transposeBlock(rbb, rl, feats);
-                for (int64_t k = 0; k < kBlock; ++k) {
-                  Value rk = arith::AddIOp::create(
-                      rbb, rl, r0, arith::ConstantIndexOp::create(rbb, rl, k));
-                  y = vector::TransferWriteOp::create(
-                          rbb, rl, castVector(rbb, rl, rowsOut[k], elt), y,
-                          ValueRange{rk, fb}, ArrayRef<bool>{true})
-                          ->getResult(0);
-                }
-                return y;
-              });
-        });
-  };
-  Value y;
-  if (Value fast = blockTransposable(b, loc, rowsV, d))
-    y = scf::IfOp::create(
-            b, loc, fast,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(tb, tl, blockStore(tb, tl));
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el, scalarStore(eb, el));
-            })
-            .getResult(0);
-  else
-    y = scalarStore(b, loc);
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(b, loc, y,
-                                        forall.getRegionIterArgs()[0], offs,
-                                        sizes, strides);
-  return forall.getResult(0);
+/// rotary.givens_rows: x3 [M, H, D] through the chain (then times
+/// `matrix`, if any) into `dest`, or a new tensor of element type `elt`.
+Value givensRows(OpBuilder &b, Location loc, Value x3, const ChainTables &c,
+                 Value matrix, Type elt, Value dest) {
+  Value init = dest ? dest : emptyLike(b, loc, x3, elt);
+  return GivensRowsOp::create(b, loc, init.getType(), x3, c.cos, c.sin, c.pairs,
+                              matrix, init, c.inverse)
+      .getResult();
 }
 
 /// `v` with its dims permuted by `perm` (linalg.transpose).
@@ -595,30 +260,28 @@ Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
 
 /// The chain folded into matrices: q3 [D, Hq, D] f32 with q3[d, h, :] =
 /// e_d·G_1⋯G_N, the chain of head h applied to row d of the identity, i.e.
-/// row d of Q_h (Hq = the heads of the angles). The identity is generated
-/// inside the tile loader, never stored.
+/// row d of Q_h (Hq = the heads of the angles).
 Value foldChainRows(OpBuilder &b, Location loc, const ChainTables &chain,
                     Value heads, Value d) {
   Type f32 = b.getF32Type();
-  Value shape = tensor::EmptyOp::create(
+  Value shape = emptyOf(
       b, loc,
-      SmallVector<OpFoldResult>{getAsOpFoldResult(d), getAsOpFoldResult(heads),
-                                getAsOpFoldResult(d)},
+      {getAsOpFoldResult(d), getAsOpFoldResult(heads), getAsOpFoldResult(d)},
       f32);
-  return rowTileKernel(
-      b, loc, shape, f32,
-      [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-        Value t = loadTile(
-            tb, l, d, row, rows,
-            [&](OpBuilder &nb, Location el, Value m, Value f) {
-              Value diag =
-                  arith::CmpIOp::create(nb, el, arith::CmpIPredicate::eq, m, f);
-              return arith::SelectOp::create(nb, el, diag, f32c(nb, el, 1.0),
-                                             f32c(nb, el, 0.0))
-                  .getResult();
-            });
-        return applyChain(tb, l, t, chain, head);
-      });
+  Value eye =
+      elementwise(b, loc, ValueRange{}, shape, 3,
+                  [&](OpBuilder &nb, Location l, ValueRange) {
+                    Value diag = arith::CmpIOp::create(
+                        nb, l, arith::CmpIPredicate::eq,
+                        linalg::IndexOp::create(nb, l, 0),
+                        linalg::IndexOp::create(nb, l, 2));
+                    linalg::YieldOp::create(
+                        nb, l,
+                        Value(arith::SelectOp::create(
+                            nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
+                  })
+          .getResult(0);
+  return givensRows(b, loc, eye, chain, Value(), f32, Value());
 }
 
 /// Flop counts over sizes that are constants (no IR) when static, index
@@ -745,21 +408,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
               fb, l, contractRows(fb, l, x3, q, true, f32Into(dest)), elt);
         },
         [&](OpBuilder &cb, Location l, Value dest) {
-          return rowTileKernel(
-              cb, l, x3, elt,
-              [&](OpBuilder &tb, Location tl, Value row, Value rows,
-                  Value head) {
-                Value t = loadTile(
-                    tb, tl, d, row, rows,
-                    [&](OpBuilder &nb, Location el, Value r, Value f) {
-                      return toF32(nb, el,
-                                   tensor::ExtractOp::create(
-                                       nb, el, x3, ValueRange{r, head, f}));
-                    },
-                    x3, head);
-                return applyChain(tb, tl, t, chain, head);
-              },
-              dest);
+          return givensRows(cb, l, x3, chain, Value(), elt, dest);
         });
     rewriter.replaceOp(op,
                        chainUnrows(b, loc, y3, xSizes, perHead, xType));
@@ -769,8 +418,8 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
   ChainStrategy strategy;
 };
 
-/// rotation_block as one kernel per row tile: [rope while loading the tile,]
-/// the chain, then x·R on the tile.
+/// rotation_block: [rope,] then the chain and x·R in one rotary.givens_rows,
+/// or folded: [rope,] then x·(Q·R).
 struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
   LowerRotationBlock(MLIRContext *ctx, ChainStrategy strategy)
       : OpRewritePattern(ctx), strategy(strategy) {}
@@ -791,147 +440,24 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
     Value x3 = chainRows(b, loc, x, headed);
     Value a2 = chainAngles(b, loc, op.getAngles());
     Value d = dimOf(b, loc, x3, 2);
-    ChainTables chain = buildChainTables(
-        b, loc, a2, op.getPairs(), xType.getShape().back(), d, false);
-    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-
-    // Rope: the angle table once per call, rows of the table by position.
-    RopeTables rope;
-    Value r, half, seqLen;
+    ChainTables chain = buildChainTables(b, loc, a2, op.getPairs(),
+                                         xType.getShape().back(), d, false);
     RopeLayout layout = op.getLayout().value_or(RopeLayout::half);
+    // The rows after the rope, in f32 (so that the chain reads what it
+    // would have kept in f32): rotary.rope itself, lowered by its own
+    // pattern as one vectorised pass, once, before either form.
+    Value xr = x3;
     if (positions) {
-      OpFoldResult rOfr = op.getRotaryDim()
-                              ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
-                              : xSizes[3];
-      float base = op.getBase() ? op.getBase()->convertToFloat()
-                                : RopeOp::kDefaultBase;
-      rope = buildRopeTables(b, loc, positions, Value(), Value(), Value(),
-                             Value(), rOfr, base, /*negate=*/false);
-      // [B, T, r/2] positions give a [B·T, r/2] table indexed by the row.
-      if (cast<RankedTensorType>(positions.getType()).getRank() == 2) {
-        SmallVector<ReassociationIndices> re = {{0, 1}, {2}};
-        rope.cos = tensor::CollapseShapeOp::create(b, loc, rope.cos, re);
-        rope.sin = tensor::CollapseShapeOp::create(b, loc, rope.sin, re);
-      } else {
-        seqLen = dimOf(b, loc, x, 1);
-      }
-      r = getValueOrCreateConstantIndexOp(b, loc, rOfr);
-      half = getValueOrCreateConstantIndexOp(b, loc, rope.half);
+      Value xf = convertTensor(b, loc, x, b.getF32Type());
+      Value roped = RopeOp::create(
+          b, loc, xf.getType(), xf, positions, /*inv_freq=*/Value(),
+          /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
+          RopeLayoutAttr::get(b.getContext(), layout), op.getRotaryDimAttr(),
+          op.getBaseAttr(), /*inverse=*/nullptr);
+      xr = chainRows(b, loc, roped, headed);
     }
-
-    // x[m, head, f] after the rope, in f32.
-    auto ropedElement = [&](OpBuilder &nb, Location l, Value m, Value head,
-                            Value f) -> Value {
-      auto at = [&](Value feature) {
-        return toF32(nb, l,
-                     tensor::ExtractOp::create(nb, l, x3,
-                                               ValueRange{m, head, feature}));
-      };
-      if (!positions)
-        return at(f);
-      auto cmp = [&](arith::CmpIPredicate p, Value u, Value v) {
-        return arith::CmpIOp::create(nb, l, p, u, v).getResult();
-      };
-      auto sel = [&](Value c, Value u, Value v) {
-        return arith::SelectOp::create(nb, l, c, u, v).getResult();
-      };
-      auto add = [&](Value u, Value v) {
-        return arith::AddIOp::create(nb, l, u, v).getResult();
-      };
-      auto sub = [&](Value u, Value v) {
-        return arith::SubIOp::create(nb, l, u, v).getResult();
-      };
-      Value one = arith::ConstantIndexOp::create(nb, l, 1);
-      Value two = arith::ConstantIndexOp::create(nb, l, 2);
-      // Output feature f is the first or second element of pair i; `self`
-      // and `partner` are where that pair's elements are read.
-      Value first, i, self, partner;
-      if (layout == RopeLayout::interleaved) {
-        i = arith::DivUIOp::create(nb, l, f, two);
-        first = cmp(arith::CmpIPredicate::eq,
-                    arith::RemUIOp::create(nb, l, f, two),
-                    arith::ConstantIndexOp::create(nb, l, 0));
-        self = f;
-        partner = sel(first, add(f, one), sub(f, one));
-      } else {
-        first = cmp(arith::CmpIPredicate::ult, f, half);
-        i = sel(first, f, sub(f, half));
-        if (layout == RopeLayout::half) {
-          self = f;
-          partner = sel(first, add(f, half), i);
-        } else { // deinterleave: reads pairs (2i, 2i+1), writes (i, i + r/2)
-          Value lo = arith::MulIOp::create(nb, l, i, two);
-          Value hi = add(lo, one);
-          self = sel(first, lo, hi);
-          partner = sel(first, hi, lo);
-        }
-      }
-      // Features r..D pass through (indices kept in bounds for them).
-      Value rotated = cmp(arith::CmpIPredicate::ult, f, r);
-      Value zeroI = arith::ConstantIndexOp::create(nb, l, 0);
-      i = sel(rotated, i, zeroI);
-      self = sel(rotated, self, f);
-      partner = sel(rotated, partner, f);
-      Value p = seqLen ? Value(arith::RemUIOp::create(nb, l, m, seqLen)) : m;
-      Value cs = tensor::ExtractOp::create(nb, l, rope.cos, ValueRange{p, i});
-      Value sn = tensor::ExtractOp::create(nb, l, rope.sin, ValueRange{p, i});
-      Value a = at(self), pv = at(partner);
-      // First of a pair: a·c − b·s; second: b·c + a·s.
-      Value signedS = sel(first, arith::NegFOp::create(nb, l, sn), sn);
-      Value y = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a, cs),
-                                      arith::MulFOp::create(nb, l, pv, signedS));
-      return sel(rotated, y, a);
-    };
-
     auto chainKernel = [&](OpBuilder &b, Location loc, Value dest) -> Value {
-      VectorType vt = tileVectorType(b);
-      return rowTileKernel(
-          b, loc, x3, elt,
-          [&](OpBuilder &tb, Location l, Value row, Value rows, Value head) {
-            // Without rope the values are plain x elements: block loads.
-            Value t = loadTile(
-                tb, l, d, row, rows,
-                [&](OpBuilder &nb, Location el, Value m, Value f) {
-                  return ropedElement(nb, el, m, head, f);
-                },
-                positions ? Value() : x3, head);
-            t = applyChain(tb, l, t, chain, perHeadA ? head : c0);
-            // y[:, e] = Σ_f t[f, :]·R[f, e]: one vector accumulator per e,
-            // summed over f in order.
-            Value yInit = tensor::EmptyOp::create(
-                tb, l,
-                SmallVector<OpFoldResult>{getAsOpFoldResult(d),
-                                          tb.getIndexAttr(kChainRowTile)},
-                tb.getF32Type());
-            Value zeros = arith::ConstantOp::create(
-                tb, l, vt, DenseElementsAttr::get(vt, 0.0f));
-            auto outer = scf::ForOp::create(
-                tb, l, c0, d, c1, ValueRange{yInit},
-                [&](OpBuilder &ob, Location ol, Value e, ValueRange yIter) {
-                  auto inner = scf::ForOp::create(
-                      ob, ol, c0, d, c1, ValueRange{zeros},
-                      [&](OpBuilder &ib, Location il, Value f, ValueRange acc) {
-                        SmallVector<Value> idx;
-                        if (perHeadR)
-                          idx.push_back(head);
-                        idx.append({f, e});
-                        Value rfe =
-                            toF32(ib, il,
-                                  tensor::ExtractOp::create(ib, il, mat, idx));
-                        Value next = math::FmaOp::create(
-                            ib, il, readFeature(ib, il, t, f),
-                            vector::BroadcastOp::create(ib, il, vt, rfe),
-                            acc[0]);
-                        scf::YieldOp::create(ib, il, next);
-                      });
-                  scf::YieldOp::create(
-                      ob, ol,
-                      writeFeature(ob, ol, inner.getResult(0), yIter[0], e));
-                });
-            return outer.getResult(0);
-          },
-          dest);
+      return givensRows(b, loc, xr, chain, mat, elt, dest);
     };
 
     // Per row: chain 6·N + 2·D² (x·R on the tile), fold 2·D²; the fold
@@ -986,19 +512,6 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
                   SmallVector<ReassociationIndices>{{0, 1}, {2}}, sizes),
               {1, 0, 2});
         }
-      }
-      // The rows after the rope: rotary.rope itself (lowered by its own
-      // pattern, one vectorised pass), on x widened to f32 so that the
-      // contraction reads what the fused kernel would have kept in f32.
-      Value xr = x3;
-      if (positions) {
-        Value xf = convertTensor(b, loc, x, b.getF32Type());
-        Value roped = RopeOp::create(
-            b, loc, xf.getType(), xf, positions, /*inv_freq=*/Value(),
-            /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
-            RopeLayoutAttr::get(b.getContext(), layout), op.getRotaryDimAttr(),
-            op.getBaseAttr(), /*inverse=*/nullptr);
-        xr = chainRows(b, loc, roped, headed);
       }
       Value y, into = f32Into(dest);
       if (cast<RankedTensorType>(qr.getType()).getRank() == 3) {

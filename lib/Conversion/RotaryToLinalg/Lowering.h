@@ -135,7 +135,14 @@ Value accumulateRows(OpBuilder &b, Location loc, Value x, Value mat, Value acc,
 SmallVector<Value>
 forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
              function_ref<SmallVector<Value>(Value, ValueRange)> body);
-/// Row tile of the Givens chain kernels (forward and backward).
+/// The number of groups of `width` items in dim `dim` of `v`, an item
+/// being `per` elements: ceil(size / per / width), or the constant 1 when
+/// MLIR's value-bounds analysis proves the dim at most width · per (a tile
+/// of the schedule's size), so that no one-trip loop is built around a
+/// group.
+OpFoldResult groupCount(OpBuilder &b, Location loc, Value v, int64_t dim,
+                        int64_t per, int64_t width);
+/// Row tile of the Givens chain gradient kernel.
 constexpr int64_t kChainRowTile = 64;
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
 std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
@@ -189,6 +196,7 @@ void populateAttentionDecompositionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateHDDDecompositionPatterns(RewritePatternSet &patterns);
 void populateHDDGradDecompositionPatterns(RewritePatternSet &patterns);
+void populateChainDecompositionPatterns(RewritePatternSet &patterns);
 
 } // namespace rotary::lowering
 

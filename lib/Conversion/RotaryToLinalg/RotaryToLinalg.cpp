@@ -5,6 +5,7 @@
 #include "Lowering.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace rotary {
@@ -223,6 +224,19 @@ SmallVector<Value> lowering::forEachIndex(
   return SmallVector<Value>(loop.getResults());
 }
 
+OpFoldResult lowering::groupCount(OpBuilder &b, Location loc, Value v,
+                                  int64_t dim, int64_t per, int64_t width) {
+  FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+      presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(v, dim),
+      /*stopCondition=*/nullptr, /*closedUB=*/true);
+  if (succeeded(bound) && *bound <= width * per)
+    return b.getIndexAttr(1);
+  Value items = b.createOrFold<arith::DivUIOp>(loc, dimOf(b, loc, v, dim),
+                                               indexConst(b, loc, per));
+  return getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
+      loc, items, indexConst(b, loc, width)));
+}
+
 void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
                                             const LoweringOptions &options) {
   populateRopePatterns(patterns);
@@ -296,7 +310,7 @@ struct ConvertRotaryToLinalgPass
     // target's schedule has recorded its tiles.
     target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                       OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                      HDDRopeLanesGradOp>();
+                      HDDRopeLanesGradOp, GivensRowsOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -46,6 +46,14 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
       return failure();
     return SmallVector<int64_t>{1, *lanes};
   }
+  if (isa<GivensRowsOp>(op)) {
+    // (rows, heads): one group of the schedule's rows of one head per task.
+    FailureOr<SmallVector<int64_t>> rows =
+        recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
+    if (failed(rows))
+      return failure();
+    return SmallVector<int64_t>{rows->front(), 1};
+  }
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
 
@@ -85,10 +93,11 @@ struct TileAndDecomposePass
     populateAttentionGradDecompositionPatterns(patterns);
     populateHDDDecompositionPatterns(patterns);
     populateHDDGradDecompositionPatterns(patterns);
+    populateChainDecompositionPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                         OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                        HDDRopeLanesGradOp>();
+                        HDDRopeLanesGradOp, GivensRowsOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -1311,3 +1311,52 @@ func.func @hdd_lanes_grad_untiled(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>,
   %dx, %da = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x, %a : tensor<1x4x8xf32>, tensor<1x4x12xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>, tensor<1x4x12xf32>
   return %dx : tensor<1x4x8xf32>
 }
+
+// -----
+
+// A Givens chain over rows needs its rows per group.
+func.func @givens_rows_untiled(%x: tensor<4x1x16xf32>, %c: tensor<1x8xf32>, %p: tensor<8x2xindex>) -> tensor<4x1x16xf32> {
+  // expected-error @+1 {{'rotary.givens_rows' op needs its rows per group, 'rotary.tiles' = {rows = W} with W > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before rotary-tile-and-decompose}}
+  %y = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) outs(%x : tensor<4x1x16xf32>) -> tensor<4x1x16xf32>
+  return %y : tensor<4x1x16xf32>
+}
+
+// -----
+
+// 40 rows of 2 heads in groups of 16: tiled, one task per (group, head)
+// whose block is provably at most 16 rows, so it runs as one group with no
+// loop of its own (the chain's scf.for over the 8 rotations is the task's
+// outer loop); decomposed whole, the block loops over its heads and over
+// ceil(40 / 16) groups. A group is a [16, 16] f32 tile: full groups take
+// the block transposes (vector.shuffle), the last, partial group of 8 rows
+// the scalar loops.
+// CHECK-LABEL: func.func @givens_rows_groups(
+// CHECK:       scf.forall (%[[R0:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) = (0, 0) to (40, 2) step (16, 1)
+// CHECK:         %[[ROWS:[a-z0-9_]+]] = affine.min affine_map<(d0) -> (-d0 + 40, 16)>(%[[R0]])
+// CHECK-NOT:     scf.for {{.*}} to %c3
+// CHECK:         %[[GROWS:[a-z0-9_]+]] = affine.min affine_map<()[s0, s1] -> (16, s0 - s1)>()[%[[ROWS]], %{{.*}}]
+// CHECK:         %[[FULL:[a-z0-9_]+]] = arith.cmpi eq, %[[GROWS]], %c16{{.*}} : index
+// CHECK:         scf.if %[[FULL]] -> (tensor<16x16xf32>)
+// CHECK:           vector.shuffle
+// CHECK:         } else {
+// CHECK:           linalg.generic {{.*}} outs(%{{.*}} : tensor<16x16xf32>)
+// CHECK:         scf.for %{{.*}} = %c0{{.*}} to %c8{{.*}} step %c1{{.*}} iter_args(%[[T:[a-z0-9_]+]] = %{{.*}}) -> (tensor<16x16xf32>)
+// CHECK:           %[[I:.*]] = tensor.extract %{{.*}}[%{{.*}}, %c0{{.*}}] : tensor<8x2xindex>
+// CHECK:           %[[J:.*]] = tensor.extract %{{.*}}[%{{.*}}, %c1{{.*}}] : tensor<8x2xindex>
+// CHECK-DAG:       %[[XI:.*]] = vector.transfer_read %[[T]][%[[I]], %c0{{.*}}], {{.*}} : tensor<16x16xf32>, vector<16xf32>
+// CHECK-DAG:       %[[XJ:.*]] = vector.transfer_read %[[T]][%[[J]], %c0{{.*}}], {{.*}} : tensor<16x16xf32>, vector<16xf32>
+// CHECK:           math.fma %[[XJ]]
+// CHECK:           math.fma %[[XI]]
+// CHECK:         tensor.insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}, 0] [%[[GROWS]], 1, 16] [1, 1, 1] : tensor<?x16xf32> into tensor<?x1x16xf32>
+// CHECK:         scf.forall.in_parallel
+// WHOLE-LABEL: func.func @givens_rows_groups(
+// WHOLE:         scf.for %[[H:[a-z0-9_]+]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args(%[[YH:.*]] = %{{.*}}) -> (tensor<40x2x16xf32>)
+// WHOLE:           scf.for %[[G:[a-z0-9_]+]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%[[Y:.*]] = %[[YH]]) -> (tensor<40x2x16xf32>)
+// WHOLE:             %[[R0:.*]] = arith.muli %[[G]], %c16{{.*}} : index
+// WHOLE:             %[[ROWS:.*]] = affine.min affine_map<()[s0] -> (16, -s0 + 40)>()[%[[R0]]]
+// WHOLE:             vector<16xf32>
+// WHOLE:             tensor.insert_slice %{{.*}} into %[[Y]][%[[R0]], %[[H]], 0] [%[[ROWS]], 1, 16] [1, 1, 1] : tensor<?x16xf32> into tensor<40x2x16xf32>
+func.func @givens_rows_groups(%x: tensor<40x2x16xf32>, %c: tensor<2x8xf32>, %p: tensor<8x2xindex>) -> tensor<40x2x16xf32> {
+  %y = rotary.givens_rows ins(%x, %c, %c, %p : tensor<40x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x2xindex>) outs(%x : tensor<40x2x16xf32>) {rotary.tiles = {rows = 16 : i64}} -> tensor<40x2x16xf32>
+  return %y : tensor<40x2x16xf32>
+}

@@ -1318,3 +1318,55 @@ func.func @hdd_lanes_grad_da(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %da:
   %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x, %da : tensor<1x4x8xf32>, tensor<1x4x8xf32>) {chunk = 4 : i64} -> tensor<1x4x8xf32>, tensor<1x4x8xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// rotary.givens_rows
+//===----------------------------------------------------------------------===//
+
+func.func @givens_rows_x(%x: tensor<4x16xf32>, %c: tensor<1x8xf32>, %p: tensor<8x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows' op operand 'x' must have shape [M, H, D] (rank 3), but got 'tensor<4x16xf32>'}}
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) outs(%x : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @givens_rows_cos(%x: tensor<4x2x16xf32>, %c: tensor<3x8xf32>, %p: tensor<8x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows' op operand 'cos' must have shape [2, ?] or [1, N] ([H, N] per head), but got 'tensor<3x8xf32>'}}
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x2x16xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<8x2xindex>) outs(%x : tensor<4x2x16xf32>) -> tensor<4x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @givens_rows_sin(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf32>, %s: tensor<1x8xf32>, %p: tensor<8x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows' op failed to verify that all of {cos, sin} have same type}}
+  %0 = rotary.givens_rows ins(%x, %c, %s, %p : tensor<4x2x16xf32>, tensor<2x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) outs(%x : tensor<4x2x16xf32>) -> tensor<4x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @givens_rows_pairs(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf32>, %p: tensor<7x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows' op operand 'pairs' must have shape [8, 2] ([N, 2]), but got 'tensor<7x2xindex>'}}
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<7x2xindex>) outs(%x : tensor<4x2x16xf32>) -> tensor<4x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @givens_rows_matrix(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf32>, %p: tensor<8x2xindex>, %r: tensor<16x8xf32>) {
+  // expected-error @+1 {{'rotary.givens_rows' op operand 'matrix' must have shape [16, 16] or [2, 16, 16], but got 'tensor<16x8xf32>'}}
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x2xindex>) matrix(%r : tensor<16x8xf32>) outs(%x : tensor<4x2x16xf32>) -> tensor<4x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @givens_rows_init(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf32>, %p: tensor<8x2xindex>, %y: tensor<4x1x16xf32>) {
+  // expected-error @+1 {{'rotary.givens_rows' op operand 'init' must have shape [4, 2, 16] (like 'x'), but got 'tensor<4x1x16xf32>'}}
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x2xindex>) outs(%y : tensor<4x1x16xf32>) -> tensor<4x1x16xf32>
+  return
+}

@@ -695,3 +695,17 @@ func.func @hdd_rope_lanes_grad(%x: tensor<2x?x64xf32>, %a: tensor<2x?x96xf32>, %
   %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%l) outs(%dx, %da : tensor<2x?x32xf32>, tensor<2x?x48xf32>) {chunk = 4 : i64} -> tensor<2x?x32xf32>, tensor<2x?x48xf32>
   return %0#1 : tensor<2x?x48xf32>
 }
+
+// CHECK-LABEL: func @givens_rows
+// CHECK: rotary.givens_rows ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x1x64xbf16>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%{{.*}} : tensor<?x1x64xbf16>) {reverse} -> tensor<?x1x64xbf16>{{$}}
+func.func @givens_rows(%x: tensor<?x1x64xbf16>, %c: tensor<1x2016xf32>, %p: tensor<2016x2xindex>) -> tensor<?x1x64xbf16> {
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xbf16>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xbf16>) {reverse} -> tensor<?x1x64xbf16>
+  return %0 : tensor<?x1x64xbf16>
+}
+
+// CHECK-LABEL: func @givens_rows_matrix
+// CHECK: rotary.givens_rows ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x8x16xf32>, tensor<8x?xf32>, tensor<8x?xf32>, tensor<?x2xindex>) matrix(%{{.*}} : tensor<8x16x16xbf16>) outs(%{{.*}} : tensor<?x8x16xbf16>) -> tensor<?x8x16xbf16>{{$}}
+func.func @givens_rows_matrix(%x: tensor<?x8x16xf32>, %c: tensor<8x?xf32>, %p: tensor<?x2xindex>, %r: tensor<8x16x16xbf16>, %y: tensor<?x8x16xbf16>) -> tensor<?x8x16xbf16> {
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x8x16xf32>, tensor<8x?xf32>, tensor<8x?xf32>, tensor<?x2xindex>) matrix(%r : tensor<8x16x16xbf16>) outs(%y : tensor<?x8x16xbf16>) -> tensor<?x8x16xbf16>
+  return %0 : tensor<?x8x16xbf16>
+}

@@ -193,3 +193,65 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// A Givens chain over rows, one chain and one matrix per head: x and the
+// init on (rows, heads); cos, sin and the matrix on the head; the pairs
+// whole.
+// CHECK-LABEL: func.func @tile_givens_rows_per_head(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<50x3x16xf32>, %[[C:[^:]*]]: tensor<3x8xf32>, %[[S:[^:]*]]: tensor<3x8xf32>, %[[P:[^:]*]]: tensor<8x2xindex>, %[[R:[^:]*]]: tensor<3x16x16xf32>, %[[Y:[^:]*]]: tensor<50x3x16xbf16>)
+// CHECK:       scf.forall (%[[RT:[a-z0-9_]+]], %[[HI:[a-z0-9_]+]]) in (4, 3) shared_outs(%[[YA:[a-z0-9_]+]] = %[[Y]])
+// CHECK-DAG:     %[[R0:.*]] = affine.apply affine_map<(d0) -> (d0 * 16)>(%[[RT]])
+// CHECK-DAG:     %[[ROWS:.*]] = affine.min affine_map<(d0) -> (-d0 + 50, 16)>(%[[R0]])
+// CHECK-DAG:     %[[XS:.*]] = tensor.extract_slice %[[X]][%[[R0]], %[[HI]], 0] [%[[ROWS]], 1, 16] [1, 1, 1] : tensor<50x3x16xf32> to tensor<?x1x16xf32>
+// CHECK-DAG:     %[[CS:.*]] = tensor.extract_slice %[[C]][%[[HI]], 0] [1, 8] [1, 1] : tensor<3x8xf32> to tensor<1x8xf32>
+// CHECK-DAG:     %[[SS:.*]] = tensor.extract_slice %[[S]][%[[HI]], 0] [1, 8] [1, 1] : tensor<3x8xf32> to tensor<1x8xf32>
+// CHECK-DAG:     %[[RS:.*]] = tensor.extract_slice %[[R]][%[[HI]], 0, 0] [1, 16, 16] [1, 1, 1] : tensor<3x16x16xf32> to tensor<1x16x16xf32>
+// CHECK-DAG:     %[[YS:.*]] = tensor.extract_slice %[[YA]][%[[R0]], %[[HI]], 0] [%[[ROWS]], 1, 16] [1, 1, 1] : tensor<50x3x16xbf16> to tensor<?x1x16xbf16>
+// CHECK:         %[[T:.*]] = rotary.givens_rows ins(%[[XS]], %[[CS]], %[[SS]], %[[P]] : tensor<?x1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) matrix(%[[RS]] : tensor<1x16x16xf32>) outs(%[[YS]] : tensor<?x1x16xbf16>) {rotary.tiles = {rows = 16 : i64}}
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[T]] into %[[YA]][%[[R0]], %[[HI]], 0] [%[[ROWS]], 1, 16] [1, 1, 1]
+// DECOMPOSED-LABEL: func.func @tile_givens_rows_per_head(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       vector<16xf32>
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_givens_rows_per_head(%x: tensor<50x3x16xf32>, %c: tensor<3x8xf32>, %s: tensor<3x8xf32>, %p: tensor<8x2xindex>, %r: tensor<3x16x16xf32>, %y: tensor<50x3x16xbf16>) -> tensor<50x3x16xbf16> {
+  %0 = rotary.givens_rows ins(%x, %c, %s, %p : tensor<50x3x16xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<8x2xindex>) matrix(%r : tensor<3x16x16xf32>) outs(%y : tensor<50x3x16xbf16>) {rotary.tiles = {rows = 16 : i64}} -> tensor<50x3x16xbf16>
+  return %0 : tensor<50x3x16xbf16>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.givens_rows"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [16, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// One chain and one matrix shared by every head: only x and the init are
+// cut; the tables and the matrix stay whole.
+// CHECK-LABEL: func.func @tile_givens_rows_shared(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x2x16xf32>, %[[C:[^:]*]]: tensor<1x8xf32>, %[[P:[^:]*]]: tensor<8x2xindex>, %[[R:[^:]*]]: tensor<16x16xf32>)
+// CHECK:       scf.forall (%[[RT:[a-z0-9_]+]], %[[HI:[a-z0-9_]+]]) in (%{{.*}}, 2) shared_outs(%[[YA:[a-z0-9_]+]] = %[[X]])
+// CHECK-DAG:     %[[XS:.*]] = tensor.extract_slice %[[X]][%{{.*}}, %[[HI]], 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x2x16xf32> to tensor<?x1x16xf32>
+// CHECK-DAG:     %[[YS:.*]] = tensor.extract_slice %[[YA]][%{{.*}}, %[[HI]], 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x2x16xf32> to tensor<?x1x16xf32>
+// CHECK:         rotary.givens_rows ins(%[[XS]], %[[C]], %[[C]], %[[P]] : tensor<?x1x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) matrix(%[[R]] : tensor<16x16xf32>) outs(%[[YS]] : tensor<?x1x16xf32>) {reverse, rotary.tiles = {rows = 32 : i64}}
+// DECOMPOSED-LABEL: func.func @tile_givens_rows_shared(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       vector<32xf32>
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_givens_rows_shared(%x: tensor<?x2x16xf32>, %c: tensor<1x8xf32>, %p: tensor<8x2xindex>, %r: tensor<16x16xf32>) -> tensor<?x2x16xf32> {
+  %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x2x16xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<8x2xindex>) matrix(%r : tensor<16x16xf32>) outs(%x : tensor<?x2x16xf32>) {reverse, rotary.tiles = {rows = 32 : i64}} -> tensor<?x2x16xf32>
+  return %0 : tensor<?x2x16xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.givens_rows"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [32, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

@@ -497,3 +497,81 @@ LogicalResult HDDRopeLanesGradOp::getResultTilePosition(
       sizes, resultNumber == 0 ? c : numGeneratorAngles(c));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// rotary.givens_rows
+//===----------------------------------------------------------------------===//
+
+LogicalResult GivensRowsOp::verify() {
+  RankedTensorType x = rtt(getX()), cs = rtt(getCos()), pairs = rtt(getPairs());
+  if (x.getRank() != 3)
+    return shapeError(*this, "x", "[M, H, D] (rank 3)", x);
+  int64_t h = x.getDimSize(1), d = x.getDimSize(2);
+  if (cs.getRank() != 2 ||
+      !(cs.getDimSize(0) == 1 || compatible(cs.getDimSize(0), h)))
+    return shapeError(*this, "cos",
+                      fmtShape({h, kDyn}) + " or [1, N] ([H, N] per head)", cs);
+  int64_t n = cs.getDimSize(1);
+  if (pairs.getRank() != 2 || !compatible(pairs.getDimSize(0), n) ||
+      pairs.getDimSize(1) != 2)
+    return shapeError(*this, "pairs", fmtShape({n, 2}) + " ([N, 2])", pairs);
+  if (Value m = getMatrix()) {
+    RankedTensorType r = rtt(m);
+    bool perHead = r.getRank() == 3;
+    bool ok = (r.getRank() == 2 || perHead) &&
+              (!perHead || compatible(r.getDimSize(0), h)) &&
+              compatible(r.getDimSize(r.getRank() - 2), d) &&
+              compatible(r.getDimSize(r.getRank() - 1), d);
+    if (!ok)
+      return shapeError(*this, "matrix",
+                        fmtShape({d, d}) + " or " + fmtShape({h, d, d}), r);
+  }
+  RankedTensorType y = rtt(getInit());
+  if (y.getRank() != 3 ||
+      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
+        return compatible(y.getDimSize(i), x.getDimSize(i));
+      }))
+    return shapeError(*this, "init", fmtShape(x.getShape()) + " (like 'x')", y);
+  return success();
+}
+
+SmallVector<utils::IteratorType> GivensRowsOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel);
+}
+
+SmallVector<Range> GivensRowsOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getInit(), {0, 1});
+}
+
+FailureOr<TilingResult>
+GivensRowsOp::getTiledImplementation(OpBuilder &b,
+                                     ArrayRef<OpFoldResult> offsets,
+                                     ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  SmallVector<Operation *> slices;
+  Value matrix = getMatrix();
+  bool perHeadMatrix = matrix && rtt(matrix).getRank() == 3;
+  auto slice = [&](Value v) -> Value {
+    if (v == getX() || v == getInit())
+      return leadingSlice(b, loc, v, offsets, sizes, slices);
+    // A shared chain's tables, the pairs and a shared matrix stay whole.
+    bool perHead = ((v == getCos() || v == getSin()) && perHeadAngles()) ||
+                   (v == matrix && perHeadMatrix);
+    if (!perHead)
+      return v;
+    return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
+                        slices);
+  };
+  return cloneOnSlices(b, *this, slices, slice, [](Value v) { return v; });
+}
+
+LogicalResult GivensRowsOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  resultOffsets.push_back(b.getIndexAttr(0));
+  resultSizes.push_back(tensor::getMixedSize(b, getLoc(), getInit(), 2));
+  return success();
+}

@@ -306,4 +306,60 @@ def Rotary_HDDRopeLanesGradOp : Rotary_Op<"hdd_rope_lanes_grad", [Pure,
   let hasVerifier = 1;
 }
 
+def Rotary_GivensRowsOp : Rotary_Op<"givens_rows", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["cos", "sin"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>]> {
+  let summary = "a Givens chain over rows, destination-passing";
+  let description = [{
+    The structured form of a Givens chain (`rotary.givens`, the chain of
+    `rotary.rotation_block`, the folding of a chain into its matrix): for
+    every row `x[m, h, :]` of `x [M, H, D]`, the N rotations in order
+    (last to first with `reverse`): rotation k turns the features
+    (i, j) = `pairs[k]` by (x_i, x_j) → (x_i·c + x_j·s, x_j·c − x_i·s) with
+    c = `cos[a, k]`, s = `sin[a, k]` and a = h (`cos`, `sin` `[H, N]`, one
+    chain per head) or 0 (`[1, N]`, one shared chain). With `matrix`
+    (`[D, D]`, or `[H, D, D]` per head) the rotated row is then multiplied
+    by it: y = (x·G)·R. Rows are computed in f32 and written, converted to
+    the init's element type, into `init` (x's shape). `pairs` `[N, 2]` holds
+    feature indices below D.
+
+    TilingInterface: rows and heads are independent, so the iteration
+    domain is (M, H), both parallel; a tile (m, h) of sizes (nm, nh) slices
+    x and the init on (m, h), and per-head tables and matrices on h.
+
+    Example:
+
+    ```mlir
+    %y = rotary.givens_rows ins(%x, %c, %s, %p : tensor<?x1x64xbf16>,
+        tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>)
+        outs(%y0 : tensor<?x1x64xbf16>) -> tensor<?x1x64xbf16>
+    ```
+  }];
+  let arguments = (ins Rotary_DataTensor:$x,
+                       Rotary_F32Tensor:$cos,
+                       Rotary_F32Tensor:$sin,
+                       RankedTensorOf<[Index]>:$pairs,
+                       Optional<Rotary_DataTensor>:$matrix,
+                       Rotary_DataTensor:$init,
+                       UnitAttr:$reverse);
+  let results = (outs Rotary_DataTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $cos `,` $sin `,` $pairs `:` type($x) `,` type($cos) `,`
+        type($sin) `,` type($pairs) `)`
+    (`matrix` `(` $matrix^ `:` type($matrix) `)`)?
+    `outs` `(` $init `:` type($init) `)` attr-dict `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+    /// Whether every head has its own chain (cos/sin not statically [1, N]).
+    bool perHeadAngles() { return getCos().getType().getDimSize(0) != 1; }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYSTRUCTUREDOPS_TD

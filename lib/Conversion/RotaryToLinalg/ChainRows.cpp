@@ -1,0 +1,397 @@
+//===- ChainRows.cpp - decomposition of rotary.givens_rows ----------------===//
+//
+// A Givens chain is sequential in its rotations and parallel in rows. A
+// block of rotary.givens_rows is walked per head, in groups of W rows (W =
+// the `rows` its target's schedule recorded): the group is transposed (and
+// widened) into a column-major f32 tile [D, W], so that a rotation updates
+// two contiguous vector<W x f32>: two loads, four vector ops (two FMAs),
+// two stores, all in L1. With a matrix, y = t·R is one vector accumulator
+// per output feature. The tile is transposed (and narrowed) back into the
+// block. Rows past the end of a group repeat its last row, so a partial
+// group costs a full one but every lane holds finite data and no vector op
+// needs a mask.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+
+namespace {
+/// Full groups with D a multiple of kBlock are transposed kBlock × kBlock at
+/// a time in registers (contiguous vector loads and stores on both sides);
+/// other groups take the scalar loops.
+constexpr int64_t kBlock = 16;
+
+/// What every step of one block's decomposition needs.
+struct ChainTile {
+  int64_t width; ///< W: rows per group, the length of a feature vector
+  Value d;       ///< D
+  VectorType vector() const {
+    return VectorType::get({width}, Float32Type::get(d.getContext()));
+  }
+};
+
+/// Feature `f` of the column-major tile `t` [D, W]: W rows.
+Value readFeature(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
+                  Value f) {
+  return vector::TransferReadOp::create(
+      b, loc, tile.vector(), t, ValueRange{f, indexConst(b, loc, 0)},
+      /*padding=*/std::nullopt, ArrayRef<bool>{true});
+}
+Value writeFeature(OpBuilder &b, Location loc, Value v, Value t, Value f) {
+  return vector::TransferWriteOp::create(b, loc, v, t,
+                                         ValueRange{f, indexConst(b, loc, 0)},
+                                         ArrayRef<bool>{true})
+      ->getResult(0);
+}
+
+/// out[c][r] = in[r][c] for kBlock vectors of kBlock lanes: four stages of
+/// two-input shuffles; stage h pairs rows i and i + h and swaps the h-lane
+/// blocks between them.
+SmallVector<Value> transposeBlock(OpBuilder &b, Location loc,
+                                  SmallVector<Value> rows) {
+  for (int64_t h = kBlock / 2; h >= 1; h /= 2) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t c = 0; c < kBlock; ++c) {
+      bool low = (c & h) == 0;
+      lo.push_back(low ? c : kBlock + c - h);
+      hi.push_back(low ? c + h : kBlock + c);
+    }
+    SmallVector<Value> next(rows);
+    for (int64_t i = 0; i < kBlock; ++i) {
+      if (i & h)
+        continue;
+      next[i] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
+                                          b.getDenseI64ArrayAttr(lo));
+      next[i + h] = vector::ShuffleOp::create(b, loc, rows[i], rows[i + h],
+                                              b.getDenseI64ArrayAttr(hi));
+    }
+    rows = std::move(next);
+  }
+  return rows;
+}
+
+/// Whether a group of `rows` rows takes the block transposes: a full group
+/// and D % kBlock == 0 (known when D is static). Null when that can never
+/// hold (W or a static D not a multiple of kBlock).
+Value blockTransposable(OpBuilder &b, Location loc, const ChainTile &tile,
+                        Value rows) {
+  std::optional<int64_t> dc = getConstantIntValue(tile.d);
+  if (tile.width % kBlock != 0 || (dc && *dc % kBlock != 0))
+    return Value();
+  Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rows,
+                                     indexConst(b, loc, tile.width));
+  if (dc)
+    return full;
+  Value aligned = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::RemUIOp::create(b, loc, tile.d, indexConst(b, loc, kBlock)),
+      indexConst(b, loc, 0));
+  return arith::AndIOp::create(b, loc, full, aligned);
+}
+
+/// A loop over blocks k = 0, kBlock, .. < end carrying one tensor (a loop
+/// rather than unrolled: the block transposes are large, and one copy
+/// keeps the IR, and the compile time, small).
+Value forBlocks(OpBuilder &b, Location loc, OpFoldResult end, Value init,
+                function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  return scf::ForOp::create(
+             b, loc, indexConst(b, loc, 0),
+             getValueOrCreateConstantIndexOp(b, loc, end),
+             indexConst(b, loc, kBlock), ValueRange{init},
+             [&](OpBuilder &lb, Location l, Value k, ValueRange iter) {
+               scf::YieldOp::create(lb, l, body(lb, l, k, iter[0]));
+             })
+      .getResult(0);
+}
+
+/// `v` when `fast` is null, else scf.if fast { blocks } else { scalar }.
+Value fastOrScalar(OpBuilder &b, Location loc, Value fast,
+                   function_ref<Value(OpBuilder &, Location)> blocks,
+                   function_ref<Value(OpBuilder &, Location)> scalar) {
+  if (!fast)
+    return scalar(b, loc);
+  return scf::IfOp::create(
+             b, loc, fast,
+             [&](OpBuilder &tb, Location tl) {
+               scf::YieldOp::create(tb, tl, blocks(tb, tl));
+             },
+             [&](OpBuilder &eb, Location el) {
+               scf::YieldOp::create(eb, el, scalar(eb, el));
+             })
+      .getResult(0);
+}
+
+/// The column-major f32 tile [D, W] of rows r0 .. r0 + rows − 1 of head
+/// `head` of x3 [M, H, D]: t[f, r] = x3[r0 + min(r, rows − 1), head, f].
+/// The scalar loop runs r outer, f inner, so x is read along its rows.
+Value loadTile(OpBuilder &b, Location loc, const ChainTile &tile, Value x3,
+               Value head, Value r0, Value rows) {
+  MLIRContext *ctx = b.getContext();
+  // A static D gives a static tile (constant strides in the chain loop).
+  Value init =
+      emptyOf(b, loc, {getAsOpFoldResult(tile.d), b.getIndexAttr(tile.width)},
+              b.getF32Type());
+  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
+  auto scalarLoad = [&](OpBuilder &sb, Location sl) -> Value {
+    return linalg::GenericOp::create(
+               sb, sl, TypeRange{init.getType()}, ValueRange{},
+               ValueRange{init},
+               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx)},
+               SmallVector<utils::IteratorType>(2,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange) {
+                 Value ri = linalg::IndexOp::create(nb, l, 0);
+                 Value fi = linalg::IndexOp::create(nb, l, 1);
+                 Value last =
+                     arith::SubIOp::create(nb, l, rows, indexConst(nb, l, 1));
+                 Value m = arith::AddIOp::create(
+                     nb, l, r0, arith::MinUIOp::create(nb, l, ri, last));
+                 linalg::YieldOp::create(
+                     nb, l,
+                     toF32(nb, l,
+                           tensor::ExtractOp::create(nb, l, x3,
+                                                     ValueRange{m, head, fi})));
+               })
+        .getResult(0);
+  };
+  // Rows r0 + rb + k (k < kBlock) of features fb..fb+kBlock: contiguous
+  // loads of x, transposed into contiguous stores of the tile.
+  Type elt = cast<RankedTensorType>(x3.getType()).getElementType();
+  auto blockLoad = [&](OpBuilder &fb0, Location fl) -> Value {
+    return forBlocks(
+        fb0, fl, tile.d, init,
+        [&](OpBuilder &lb, Location l, Value fb, Value t) {
+          return forBlocks(
+              lb, l, lb.getIndexAttr(tile.width), t,
+              [&](OpBuilder &rbb, Location rl, Value rb, Value t) {
+                Value base = arith::AddIOp::create(rbb, rl, r0, rb);
+                SmallVector<Value> rowsV;
+                for (int64_t k = 0; k < kBlock; ++k) {
+                  Value m = arith::AddIOp::create(rbb, rl, base,
+                                                  indexConst(rbb, rl, k));
+                  Value v = vector::TransferReadOp::create(
+                      rbb, rl, VectorType::get({kBlock}, elt), x3,
+                      ValueRange{m, head, fb}, /*padding=*/std::nullopt,
+                      ArrayRef<bool>{true});
+                  rowsV.push_back(castFloat(rbb, rl, v, rbb.getF32Type()));
+                }
+                SmallVector<Value> cols = transposeBlock(rbb, rl, rowsV);
+                for (int64_t c = 0; c < kBlock; ++c) {
+                  Value feature = arith::AddIOp::create(rbb, rl, fb,
+                                                        indexConst(rbb, rl, c));
+                  t = vector::TransferWriteOp::create(rbb, rl, cols[c], t,
+                                                      ValueRange{feature, rb},
+                                                      ArrayRef<bool>{true})
+                          ->getResult(0);
+                }
+                return t;
+              });
+        });
+  };
+  return fastOrScalar(b, loc, blockTransposable(b, loc, tile, rows), blockLoad,
+                      scalarLoad);
+}
+
+/// The chain on the tile: per rotation k (last to first with `reverse`),
+/// two features of W rows each, y_i = x_i·c + x_j·s, y_j = x_j·c − x_i·s
+/// (as FMAs), with c, s from row `angleRow` of the tables.
+Value applyChain(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
+                 GivensRowsOp op, Value angleRow) {
+  Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
+  Value n = dimOf(b, loc, op.getCos(), 1);
+  VectorType vt = tile.vector();
+  bool reverse = op.getReverse();
+  return scf::ForOp::create(
+             b, loc, c0, n, c1, ValueRange{t},
+             [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
+               Value k =
+                   reverse
+                       ? arith::SubIOp::create(
+                             lb, l, arith::SubIOp::create(lb, l, n, c1), step)
+                       : step;
+               Value i = tensor::ExtractOp::create(lb, l, op.getPairs(),
+                                                   ValueRange{k, c0});
+               Value j = tensor::ExtractOp::create(lb, l, op.getPairs(),
+                                                   ValueRange{k, c1});
+               Value cs = tensor::ExtractOp::create(lb, l, op.getCos(),
+                                                    ValueRange{angleRow, k});
+               Value sn = tensor::ExtractOp::create(lb, l, op.getSin(),
+                                                    ValueRange{angleRow, k});
+               Value vc = vector::BroadcastOp::create(lb, l, vt, cs);
+               Value vs = vector::BroadcastOp::create(lb, l, vt, sn);
+               Value vns = vector::BroadcastOp::create(
+                   lb, l, vt, arith::NegFOp::create(lb, l, sn));
+               Value xi = readFeature(lb, l, tile, iter[0], i);
+               Value xj = readFeature(lb, l, tile, iter[0], j);
+               Value yi = math::FmaOp::create(
+                   lb, l, xj, vs, arith::MulFOp::create(lb, l, xi, vc));
+               Value yj = math::FmaOp::create(
+                   lb, l, xi, vns, arith::MulFOp::create(lb, l, xj, vc));
+               Value next = writeFeature(lb, l, yi, iter[0], i);
+               scf::YieldOp::create(lb, l, writeFeature(lb, l, yj, next, j));
+             })
+      .getResult(0);
+}
+
+/// y[:, e] = Σ_f t[f, :]·R[(head,) f, e]: one vector accumulator per e,
+/// summed over f in order, into a new tile.
+Value mixTile(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
+              Value matrix, Value head) {
+  bool perHead = cast<RankedTensorType>(matrix.getType()).getRank() == 3;
+  VectorType vt = tile.vector();
+  Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
+  Value yInit =
+      emptyOf(b, loc, {getAsOpFoldResult(tile.d), b.getIndexAttr(tile.width)},
+              b.getF32Type());
+  Value zeros =
+      arith::ConstantOp::create(b, loc, vt, DenseElementsAttr::get(vt, 0.0f));
+  return scf::ForOp::create(
+             b, loc, c0, tile.d, c1, ValueRange{yInit},
+             [&](OpBuilder &ob, Location ol, Value e, ValueRange yIter) {
+               auto inner = scf::ForOp::create(
+                   ob, ol, c0, tile.d, c1, ValueRange{zeros},
+                   [&](OpBuilder &ib, Location il, Value f, ValueRange acc) {
+                     SmallVector<Value> idx;
+                     if (perHead)
+                       idx.push_back(head);
+                     idx.append({f, e});
+                     Value rfe =
+                         toF32(ib, il,
+                               tensor::ExtractOp::create(ib, il, matrix, idx));
+                     scf::YieldOp::create(
+                         ib, il,
+                         Value(math::FmaOp::create(
+                             ib, il, readFeature(ib, il, tile, t, f),
+                             vector::BroadcastOp::create(ib, il, vt, rfe),
+                             acc[0])));
+                   });
+               scf::YieldOp::create(
+                   ob, ol,
+                   writeFeature(ob, ol, inner.getResult(0), yIter[0], e));
+             })
+      .getResult(0);
+}
+
+/// The tile's `rows` valid columns, transposed (and narrowed to the block's
+/// element type) into rows r0 .. r0 + rows − 1 of head `head` of `y3`.
+Value storeTile(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
+                Value y3, Value head, Value r0, Value rows) {
+  MLIRContext *ctx = b.getContext();
+  Type elt = cast<RankedTensorType>(y3.getType()).getElementType();
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  OpFoldResult dO = getAsOpFoldResult(tile.d), rowsO = getAsOpFoldResult(rows);
+  // Each branch writes a tensor.empty of its own: with one shared by both,
+  // empty-tensor elimination can turn only one of them into the block's
+  // slice, and which one depended on pointer order (the compiler's output
+  // changed from run to run).
+  auto yInit = [&](OpBuilder &eb, Location el) {
+    return emptyOf(eb, el, {rowsO, dO}, elt);
+  };
+  AffineExpr r = getAffineDimExpr(0, ctx), f = getAffineDimExpr(1, ctx);
+  auto scalarStore = [&](OpBuilder &sb, Location sl) -> Value {
+    Value valid = tensor::ExtractSliceOp::create(
+        sb, sl, t, SmallVector<OpFoldResult>{zero, zero},
+        SmallVector<OpFoldResult>{dO, rowsO},
+        SmallVector<OpFoldResult>{one, one});
+    Value init = yInit(sb, sl);
+    return linalg::GenericOp::create(
+               sb, sl, TypeRange{init.getType()}, ValueRange{valid},
+               ValueRange{init},
+               SmallVector<AffineMap>{AffineMap::get(2, 0, {f, r}, ctx),
+                                      AffineMap::get(2, 0, {r, f}, ctx)},
+               SmallVector<utils::IteratorType>(2,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange a) {
+                 linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
+               })
+        .getResult(0);
+  };
+  // Features fb..fb+kBlock of rows rb..rb+kBlock, transposed in registers,
+  // narrowed, stored as contiguous row pieces.
+  auto blockStore = [&](OpBuilder &bb, Location bl) -> Value {
+    return forBlocks(
+        bb, bl, tile.d, yInit(bb, bl),
+        [&](OpBuilder &lb, Location l, Value fb, Value y) {
+          return forBlocks(
+              lb, l, lb.getIndexAttr(tile.width), y,
+              [&](OpBuilder &rbb, Location rl, Value rb, Value y) {
+                SmallVector<Value> feats;
+                for (int64_t c = 0; c < kBlock; ++c) {
+                  Value feature = arith::AddIOp::create(rbb, rl, fb,
+                                                        indexConst(rbb, rl, c));
+                  feats.push_back(vector::TransferReadOp::create(
+                      rbb, rl, VectorType::get({kBlock}, rbb.getF32Type()), t,
+                      ValueRange{feature, rb}, /*padding=*/std::nullopt,
+                      ArrayRef<bool>{true}));
+                }
+                SmallVector<Value> rowsOut = transposeBlock(rbb, rl, feats);
+                for (int64_t k = 0; k < kBlock; ++k) {
+                  Value rk = arith::AddIOp::create(rbb, rl, rb,
+                                                   indexConst(rbb, rl, k));
+                  y = vector::TransferWriteOp::create(
+                          rbb, rl, castFloat(rbb, rl, rowsOut[k], elt), y,
+                          ValueRange{rk, fb}, ArrayRef<bool>{true})
+                          ->getResult(0);
+                }
+                return y;
+              });
+        });
+  };
+  Value rowsOut = fastOrScalar(b, loc, blockTransposable(b, loc, tile, rows),
+                               blockStore, scalarStore);
+  return tensor::InsertSliceOp::create(
+      b, loc, rowsOut, y3, SmallVector<OpFoldResult>{r0, head, zero},
+      SmallVector<OpFoldResult>{rowsO, one, dO},
+      SmallVector<OpFoldResult>{one, one, one});
+}
+
+/// A block of rotary.givens_rows: per head, per group of W rows, load,
+/// chain, [mix,] store.
+struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GivensRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<SmallVector<int64_t>> recorded =
+        recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
+    if (failed(recorded))
+      return failure();
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    Value x3 = op.getX();
+    ChainTile tile{recorded->front(), dimOf(b, loc, x3, 2)};
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
+    OpFoldResult groups = groupCount(b, loc, x3, 0, 1, tile.width);
+    bool perHead = op.perHeadAngles();
+    SmallVector<Value> y = forEachIndex(
+        b, loc, sizes[1], op.getInit(), [&](Value head, ValueRange outer) {
+          Value angleRow = perHead ? head : indexConst(b, loc, 0);
+          return forEachIndex(
+              b, loc, groups, outer, [&](Value g, ValueRange dests) {
+                Value r0 = arith::MulIOp::create(
+                    b, loc, g, indexConst(b, loc, tile.width));
+                Value rows = getValueOrCreateConstantIndexOp(
+                    b, loc, tileExtent(b, loc, sizes[0], r0, tile.width));
+                Value t = loadTile(b, loc, tile, x3, head, r0, rows);
+                t = applyChain(b, loc, tile, t, op, angleRow);
+                if (Value matrix = op.getMatrix())
+                  t = mixTile(b, loc, tile, t, matrix, head);
+                return SmallVector<Value>{
+                    storeTile(b, loc, tile, t, dests[0], head, r0, rows)};
+              });
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+} // namespace
+
+void lowering::populateChainDecompositionPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecomposeGivensRows>(patterns.getContext());
+}
