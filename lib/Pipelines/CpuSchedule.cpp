@@ -158,6 +158,14 @@ struct CpuConfigurePass
       if (isa<GivensRowsOp>(op))
         op->setAttr(kTilesAttr, b.getDictionaryAttr({b.getNamedAttr(
                                     "rows", b.getI64IntegerAttr(chainGroup))}));
+      // Its gradient keeps f64 tiles in scalar row loops that LLVM
+      // vectorises: the group is a cache block (two [D, 64] f64 tiles), not
+      // a register width.
+      if (isa<GivensRowsGradOp>(op))
+        op->setAttr(
+            kTilesAttr,
+            b.getDictionaryAttr({b.getNamedAttr(
+                "rows", b.getI64IntegerAttr(chainRows ? chainRows : 64))}));
       if (std::optional<int64_t> c = lanesChunk(op))
         op->setAttr(kTilesAttr,
                     b.getDictionaryAttr({b.getNamedAttr(

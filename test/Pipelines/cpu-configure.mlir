@@ -251,28 +251,34 @@ func.func @hdd_lanes(%x: tensor<1x4x2x16xf32>, %a4: tensor<1x4x2x4x6xf32>,
 
 // Givens chains over rows (the structured op, after the lowering): a row
 // group's feature is one vector of four registers, 64 rows with AVX-512,
-// 32 with AVX2, 16 with SSE; chain-rows overrides it; the unlowered op gets
+// 32 with AVX2, 16 with SSE; the gradient's f64 tiles are a cache block of
+// 64 rows on every target; chain-rows overrides both; the unlowered op gets
 // none, and a recorded choice is kept.
 // AVX512-LABEL: func.func @chain_rows(
 // AVX512:       rotary.givens_rows {{.*}} {rotary.tiles = {rows = 64 : i64}}
 // AVX512:       rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 64 : i64}}
 // AVX512:       rotary.givens_rows {{.*}} {rotary.tiles = {rows = 8 : i64}}
+// AVX512:       rotary.givens_rows_grad {{.*}} {rotary.tiles = {rows = 64 : i64}}
 // AVX512-NOT:   rotary.tiles
 // AVX512:       return
 // AVX2-LABEL:   func.func @chain_rows(
 // AVX2:         rotary.givens_rows {{.*}} {rotary.tiles = {rows = 32 : i64}}
 // AVX2:         rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 32 : i64}}
+// AVX2:         rotary.givens_rows_grad {{.*}} {rotary.tiles = {rows = 64 : i64}}
 // SSE-LABEL:    func.func @chain_rows(
 // SSE:          rotary.givens_rows {{.*}} {rotary.tiles = {rows = 16 : i64}}
 // CHAIN-LABEL:  func.func @chain_rows(
 // CHAIN:        rotary.givens_rows {{.*}} {rotary.tiles = {rows = 24 : i64}}
 // CHAIN:        rotary.givens_rows {{.*}} {reverse, rotary.tiles = {rows = 24 : i64}}
 // CHAIN:        rotary.givens_rows {{.*}} {rotary.tiles = {rows = 8 : i64}}
+// CHAIN:        rotary.givens_rows_grad {{.*}} {rotary.tiles = {rows = 24 : i64}}
 func.func @chain_rows(%x: tensor<?x1x64xf32>, %c: tensor<1x2016xf32>, %p: tensor<2016x2xindex>, %x2: tensor<?x64xf32>, %a: tensor<2016xf32>)
     -> (tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64xf32>) {
   %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) -> tensor<?x1x64xf32>
   %1 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) {reverse} -> tensor<?x1x64xf32>
   %2 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x2016xf32>, tensor<1x2016xf32>, tensor<2016x2xindex>) outs(%x : tensor<?x1x64xf32>) {rotary.tiles = {rows = 8 : i64}} -> tensor<?x1x64xf32>
+  %d64 = arith.constant dense<0.0> : tensor<1x2016xf64>
+  %dx, %da = rotary.givens_rows_grad ins(%x, %x, %d64, %d64, %p : tensor<?x1x64xf32>, tensor<1x2016xf64>, tensor<2016x2xindex>) outs(%x, %d64 : tensor<?x1x64xf32>, tensor<1x2016xf64>) -> tensor<?x1x64xf32>, tensor<1x2016xf64>
   %3 = rotary.givens %x2, %a : tensor<?x64xf32>, tensor<2016xf32>
   return %0, %1, %2, %3 : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64xf32>
 }

@@ -405,6 +405,8 @@ void runGivensGrad(const GivensConfig &c) {
           : std::vector<std::vector<int64_t>>{{2, 5, H}, {1, 1, H}, {3, 31, H}};
   if (c.heads > 0 && c.xRank == 2)
     lead = {{H}};
+  if (!c.lead.empty())
+    lead = c.lead;
   for (int64_t D : Ds)
     for (std::vector<int64_t> shape : lead) {
       shape.push_back(D);
@@ -440,6 +442,19 @@ TEST_F(E2E, GivensGradDefaultSchedule) {
   p.N = 20;
   p.xRank = 4;
   runGivensGrad(p);
+}
+
+// More row tiles than rows in a tile (the partial sums of φ̄ are one row
+// per tile of 64 rows), and a last, partial tile: shared and per head.
+TEST_F(E2E, GivensGradManyRowTiles) {
+  GivensConfig c; // D = 8, all 28 rotations
+  c.lead = {{4225}};
+  runGivensGrad(c);
+  GivensConfig h;
+  h.xRank = 4;
+  h.heads = 2;
+  h.lead = {{3, 1401, 2}};
+  runGivensGrad(h);
 }
 
 TEST_F(E2E, GivensGradD64FullSchedule) {

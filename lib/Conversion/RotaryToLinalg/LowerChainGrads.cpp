@@ -1,12 +1,9 @@
 //===- LowerChainGrads.cpp - givens/orthogonal/quaternion backward -------===//
 //
-// givens_grad: the row tiling of LowerChains.cpp. Each scf.forall task (tile
-// of rows, head) reads its x and ȳ tile once, reruns the chain on the x tile,
-// then walks the rotations backwards: undo rotation k on the primal tile to
-// get (a, b), accumulate φ̄_k over the tile's rows, apply Gᵀ to the gradient
-// tile. The tile is kept in f64 so undoing thousands of rotations does not
-// drift. Each task writes its x̄ tile and its row of a [tiles, H, N] table of
-// partial φ̄; one reduction over tiles gives φ̄.
+// givens_grad: the tables (pairs, cos/sin of the applied angles in f64)
+// once per call, then the structured op rotary.givens_rows_grad, whose
+// tiles run the chain forward and back over a group of rows (ChainRows.cpp)
+// and add their φ̄ to a table of partial sums per tile.
 //
 // orthogonal_grad and orthogonality_penalty_grad are contractions;
 // quaternion_rotate_grad is one generic over the vectors that writes x̄ (and
@@ -21,24 +18,6 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-/// v [R, C] as [C, R] of `elt`, transposed and cast in one generic.
-Value transposeTo(OpBuilder &b, Location loc, Value v, Type elt) {
-  MLIRContext *ctx = b.getContext();
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  Value out = emptyOf(b, loc, {sizes[1], sizes[0]}, elt);
-  AffineMap swapped = AffineMap::get(
-      2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{out.getType()}, ValueRange{v}, ValueRange{out},
-             SmallVector<AffineMap>{swapped,
-                                    AffineMap::getMultiDimIdentityMap(2, ctx)},
-             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-             [&](OpBuilder &nb, Location l, ValueRange a) {
-               linalg::YieldOp::create(nb, l, castFloat(nb, l, a[0], elt));
-             })
-      .getResult(0);
-}
-
 //===----------------------------------------------------------------------===//
 // givens_grad
 //===----------------------------------------------------------------------===//
@@ -50,7 +29,6 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                                 PatternRewriter &rewriter) const override {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     Value x = op.getX(), angles = op.getAngles(), dy = op.getDy();
     auto xType = cast<RankedTensorType>(x.getType());
     auto aType = cast<RankedTensorType>(angles.getType());
@@ -59,29 +37,21 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     bool inverse = op.getInverse();
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
 
+    // Rows [M, H, D]: a shared chain folds the heads into the rows (H = 1).
     Value x3 = chainRows(b, loc, x, perHead);
     Value dy3 = chainRows(b, loc, dy, perHead);
     Value a2 = chainAngles(b, loc, angles);
-    Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1),
-          d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, a2, 1);
-    Value pairTable = chainPairTable(b, loc, op.getPairs());
-
+    Value pairs = chainPairTable(b, loc, op.getPairs(), xType.getShape().back(),
+                                 dimOf(b, loc, x3, 2), a2);
     // cos ψ, sin ψ [H, N] in f64 (ψ = ±φ, as applied), once per call: per
-    // tile they would cost 2·N libm calls each.
+    // tile they would cost 2·N libm calls each. f64, so that undoing
+    // thousands of rotations does not drift.
     SmallVector<OpFoldResult> a2Sizes = tensor::getMixedSizes(b, loc, a2);
-    AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-    auto trig = linalg::GenericOp::create(
-        b, loc,
-        TypeRange{RankedTensorType::get(
-                      cast<RankedTensorType>(a2.getType()).getShape(), f64),
-                  RankedTensorType::get(
-                      cast<RankedTensorType>(a2.getType()).getShape(), f64)},
-        ValueRange{a2},
+    auto trig = elementwise(
+        b, loc, a2,
         ValueRange{emptyOf(b, loc, a2Sizes, f64),
                    emptyOf(b, loc, a2Sizes, f64)},
-        SmallVector<AffineMap>{id2, id2, id2},
-        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange args) {
+        2, [&](OpBuilder &nb, Location l, ValueRange args) {
           Value psi = castFloat(nb, l, args[0], f64);
           if (inverse)
             psi = arith::NegFOp::create(nb, l, psi);
@@ -90,178 +60,23 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
               ValueRange{math::CosOp::create(nb, l, psi).getResult(),
                          math::SinOp::create(nb, l, psi).getResult()});
         });
-    Value cosTable = trig.getResult(0), sinTable = trig.getResult(1);
-
-    Value tileV = arith::ConstantIndexOp::create(b, loc, kChainRowTile);
-    Value tiles = arith::CeilDivUIOp::create(b, loc, m, tileV);
-    Value dx3 = emptyLike(b, loc, x3, elt);
-    Value partial = emptyOf(
-        b, loc,
-        {getAsOpFoldResult(tiles), getAsOpFoldResult(h), getAsOpFoldResult(n)},
-        f64);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>{zero, zero},
-        SmallVector<OpFoldResult>{getAsOpFoldResult(m), getAsOpFoldResult(h)},
-        SmallVector<OpFoldResult>{b.getIndexAttr(kChainRowTile), one},
-        ValueRange{dx3, partial}, /*mapping=*/std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value row = forall.getInductionVar(0), head = forall.getInductionVar(1);
-      OpFoldResult rows = tileExtent(b, loc, m, row, kChainRowTile);
-      Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
-      Value tileIdx = arith::DivUIOp::create(b, loc, row, tileV);
-      SmallVector<OpFoldResult> offs = {row, head, zero};
-      SmallVector<OpFoldResult> sizes = {rows, one, getAsOpFoldResult(d)};
-      SmallVector<OpFoldResult> strides = {one, one, one};
-      RankedTensorType tileType = sliceType(sizes, {1}, elt);
-      auto widen = [&](Value src) {
-        Value t = tensor::ExtractSliceOp::create(b, loc, tileType, src, offs,
-                                                 sizes, strides);
-        // Column-major [D, rows]: a rotation updates two contiguous rows of
-        // the tile, a loop LLVM vectorises.
-        return transposeTo(b, loc, t, f64);
-      };
-      Value xt = widen(x3), gt = widen(dy3);
-      SmallVector<OpFoldResult> pOffs = {getAsOpFoldResult(tileIdx), head,
-                                         zero};
-      SmallVector<OpFoldResult> pSizes = {one, one, getAsOpFoldResult(n)};
-      Value acc = tensor::ExtractSliceOp::create(
-          b, loc, sliceType(pSizes, {0, 1}, f64), forall.getRegionIterArgs()[1],
-          pOffs, pSizes, strides);
-      acc = linalg::FillOp::create(b, loc,
-                                   ValueRange{arith::ConstantOp::create(
-                                       b, loc, b.getF64FloatAttr(0.0))},
-                                   ValueRange{acc})
-                .getResult(0);
-
-      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-      Value nm1 = arith::SubIOp::create(b, loc, n, c1);
-      // Application step s uses rotation k (reversed under `inverse`) by
-      // ψ = ±φ_k.
-      struct Step {
-        Value k, i, j, cs, sn;
-      };
-      auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
-        Step st;
-        st.k = inverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
-        std::tie(st.i, st.j) = chainPair(lb, l, pairTable, st.k, d, c0, c1);
-        st.cs = tensor::ExtractOp::create(lb, l, cosTable,
-                                          ValueRange{head, st.k});
-        st.sn = tensor::ExtractOp::create(lb, l, sinTable,
-                                          ValueRange{head, st.k});
-        return st;
-      };
-
-      // The forward chain on the tile.
-      auto fwd = scf::ForOp::create(
-          b, loc, c0, n, c1, ValueRange{xt},
-          [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-            Step st = stepAt(lb, l, s);
-            auto inner = scf::ForOp::create(
-                lb, l, c0, rowsV, c1, ValueRange{iter[0]},
-                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
-                  Value t = it[0];
-                  Value xi =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{st.i, r});
-                  Value xj =
-                      tensor::ExtractOp::create(rb, rl, t, ValueRange{st.j, r});
-                  auto [yi, yj] = rotatePair(rb, rl, xi, xj, st.cs, st.sn);
-                  t = tensor::InsertOp::create(rb, rl, yi, t,
-                                               ValueRange{st.i, r});
-                  t = tensor::InsertOp::create(rb, rl, yj, t,
-                                               ValueRange{st.j, r});
-                  scf::YieldOp::create(rb, rl, t);
-                });
-            scf::YieldOp::create(lb, l, inner.getResult(0));
-          });
-
-      // Backwards through the chain: primal tile, gradient tile, φ̄ row.
-      auto bwd = scf::ForOp::create(
-          b, loc, c0, n, c1, ValueRange{fwd.getResult(0), gt, acc},
-          [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-            Step st = stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
-            Value nsn = arith::NegFOp::create(lb, l, st.sn);
-            Value zeroF =
-                arith::ConstantOp::create(lb, l, lb.getF64FloatAttr(0.0));
-            auto inner = scf::ForOp::create(
-                lb, l, c0, rowsV, c1, ValueRange{iter[0], iter[1], zeroF},
-                [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
-                  auto mul = [&](Value p, Value q) {
-                    return arith::MulFOp::create(rb, rl, p, q).getResult();
-                  };
-                  Value t = it[0], g = it[1];
-                  SmallVector<Value, 2> ri = {st.i, r}, rj = {st.j, r};
-                  Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
-                  Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
-                  // (a, b) before this rotation: G is orthogonal.
-                  auto [a, bv] = rotatePair(rb, rl, yi, yj, st.cs, nsn);
-                  Value gi = tensor::ExtractOp::create(rb, rl, g, ri);
-                  Value gj = tensor::ExtractOp::create(rb, rl, g, rj);
-                  // ψ̄ += ḡ_i·(−a·sin + b·cos) + ḡ_j·(−a·cos − b·sin).
-                  Value di = arith::SubFOp::create(rb, rl, mul(bv, st.cs),
-                                                   mul(a, st.sn));
-                  Value dj = arith::NegFOp::create(
-                      rb, rl,
-                      arith::AddFOp::create(rb, rl, mul(a, st.cs),
-                                            mul(bv, st.sn)));
-                  // Reassociable, so that the row loop vectorises.
-                  auto reassoc = arith::FastMathFlagsAttr::get(
-                      rb.getContext(), arith::FastMathFlags::reassoc);
-                  Value sum = arith::AddFOp::create(
-                      rb, rl, it[2],
-                      arith::AddFOp::create(rb, rl, mul(gi, di), mul(gj, dj)),
-                      reassoc);
-                  auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cs, nsn);
-                  t = tensor::InsertOp::create(rb, rl, a, t, ri);
-                  t = tensor::InsertOp::create(rb, rl, bv, t, rj);
-                  g = tensor::InsertOp::create(rb, rl, ga, g, ri);
-                  g = tensor::InsertOp::create(rb, rl, gb, g, rj);
-                  scf::YieldOp::create(rb, rl, ValueRange{t, g, sum});
-                });
-            // φ_k entered as ψ = −φ_k under `inverse`.
-            Value contrib = inner.getResult(2);
-            if (inverse)
-              contrib = arith::NegFOp::create(lb, l, contrib);
-            Value row = iter[2];
-            Value old = tensor::ExtractOp::create(lb, l, row, ValueRange{st.k});
-            row = tensor::InsertOp::create(
-                lb, l, arith::AddFOp::create(lb, l, old, contrib), row,
-                ValueRange{st.k});
-            scf::YieldOp::create(
-                lb, l, ValueRange{inner.getResult(0), inner.getResult(1), row});
-          });
-      Value dxt = transposeTo(b, loc, bwd.getResult(1), elt);
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, dxt, forall.getRegionIterArgs()[0], offs, sizes, strides);
-      tensor::ParallelInsertSliceOp::create(b, loc, bwd.getResult(2),
-                                            forall.getRegionIterArgs()[1],
-                                            pOffs, pSizes, strides);
-    }
-    Value dx = chainUnrows(b, loc, forall.getResult(0), xSizes, perHead, xType);
-
-    // φ̄ [H, N]: the partial rows summed over tiles.
-    SmallVector<OpFoldResult> aSizes = tensor::getMixedSizes(b, loc, a2);
-    Value sum = zerosOf(b, loc, aSizes, f64);
-    auto reduce = linalg::GenericOp::create(
-        b, loc, TypeRange{sum.getType()}, ValueRange{forall.getResult(1)},
-        ValueRange{sum},
-        SmallVector<AffineMap>{
-            AffineMap::getMultiDimIdentityMap(3, ctx),
-            AffineMap::get(3, 0,
-                           {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)},
-                           ctx)},
-        SmallVector<utils::IteratorType>{utils::IteratorType::reduction,
-                                         utils::IteratorType::parallel,
-                                         utils::IteratorType::parallel},
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          linalg::YieldOp::create(
-              nb, l, Value(arith::AddFOp::create(nb, l, a[1], a[0])));
-        });
-    Value da = convertTensor(b, loc, reduce.getResult(0), b.getF32Type());
+    Value dxInit = emptyLike(b, loc, x3, elt);
+    Value daInit = zerosOf(b, loc, a2Sizes, f64);
+    auto grad = GivensRowsGradOp::create(
+        b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x3, dy3,
+        trig.getResult(0), trig.getResult(1), pairs, dxInit, daInit, inverse);
+    Value dx = chainUnrows(b, loc, grad.getDx(), xSizes, perHead, xType);
+    // φ̄ in f32: ψ̄, negated where ψ = −φ (inverse).
+    Value da = elementwise(b, loc, grad.getDangles(),
+                           emptyOf(b, loc, a2Sizes, b.getF32Type()), 2,
+                           [&](OpBuilder &nb, Location l, ValueRange args) {
+                             Value v = args[0];
+                             if (inverse)
+                               v = arith::NegFOp::create(nb, l, v);
+                             linalg::YieldOp::create(
+                                 nb, l, castFloat(nb, l, v, nb.getF32Type()));
+                           })
+                   .getResult(0);
     if (!perHead)
       da = tensor::CollapseShapeOp::create(
           b, loc, da, SmallVector<ReassociationIndices>{{0, 1}});

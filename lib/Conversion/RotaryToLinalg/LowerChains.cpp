@@ -22,6 +22,9 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
 
+/// Larger default schedules are computed at run time rather than stored.
+static constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
+
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
 std::pair<Value, Value> lowering::roundRobinPair(OpBuilder &b, Location loc,
                                                  Value k, Value d) {
@@ -89,25 +92,45 @@ Value lowering::chainAngles(OpBuilder &b, Location loc, Value angles) {
 }
 
 Value lowering::chainPairTable(OpBuilder &b, Location loc,
-                               std::optional<ArrayRef<int64_t>> pairs) {
-  if (!pairs)
-    return Value();
-  int64_t count = pairs->size() / 2;
-  auto type = RankedTensorType::get({count, 2}, b.getIndexType());
-  SmallVector<APInt> values;
-  for (int64_t v : *pairs)
-    values.push_back(APInt(64, v));
-  return arith::ConstantOp::create(b, loc, type,
-                                   DenseElementsAttr::get(type, values));
-}
-
-std::pair<Value, Value> lowering::chainPair(OpBuilder &b, Location loc,
-                                            Value table, Value k, Value d,
-                                            Value c0, Value c1) {
-  if (!table)
-    return roundRobinPair(b, loc, k, d);
-  return {tensor::ExtractOp::create(b, loc, table, ValueRange{k, c0}),
-          tensor::ExtractOp::create(b, loc, table, ValueRange{k, c1})};
+                               std::optional<ArrayRef<int64_t>> pairs,
+                               int64_t staticD, Value d, Value a2) {
+  Value n = dimOf(b, loc, a2, 1);
+  int64_t staticN = cast<RankedTensorType>(a2.getType()).getDimSize(1);
+  // The attribute, else the schedule (static D and N), else the round-robin
+  // formula evaluated once per rotation at run time (dynamic D): the row
+  // loops never divide.
+  SmallVector<int64_t> known;
+  bool isKnown = pairs.has_value();
+  if (pairs)
+    known.assign(pairs->begin(), pairs->end());
+  else if (!ShapedType::isDynamic(staticD) && !ShapedType::isDynamic(staticN) &&
+           staticN <= kMaxConstantPairs) {
+    known = roundRobinPairs(staticD, staticN);
+    isKnown = true;
+  }
+  if (isKnown) {
+    auto type =
+        RankedTensorType::get({int64_t(known.size() / 2), 2}, b.getIndexType());
+    SmallVector<APInt> values;
+    for (int64_t v : known)
+      values.push_back(APInt(64, v));
+    return arith::ConstantOp::create(b, loc, type,
+                                     DenseElementsAttr::get(type, values));
+  }
+  Value init = emptyOf(b, loc, {n, b.getIndexAttr(2)}, b.getIndexType());
+  return elementwise(
+             b, loc, ValueRange{}, init, 2,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               Value k = linalg::IndexOp::create(nb, l, 0);
+               Value which = linalg::IndexOp::create(nb, l, 1);
+               auto [i, j] = roundRobinPair(nb, l, k, d);
+               Value isI =
+                   arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, which,
+                                         indexConst(nb, l, 0));
+               linalg::YieldOp::create(
+                   nb, l, Value(arith::SelectOp::create(nb, l, isI, i, j)));
+             })
+      .getResult(0);
 }
 
 Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
@@ -161,8 +184,6 @@ Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
 }
 
 namespace {
-/// Larger default schedules are computed at run time rather than stored.
-constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
 
 /// The operands of rotary.givens_rows for a chain, built once per call.
 struct ChainTables {
@@ -179,46 +200,7 @@ ChainTables buildChainTables(OpBuilder &b, Location loc, Value a2,
   ChainTables c;
   c.inverse = inverse;
   c.n = dimOf(b, loc, a2, 1);
-  int64_t staticN = cast<RankedTensorType>(a2.getType()).getDimSize(1);
-  // Pairs: the attribute, else the schedule (static D and N), else the
-  // round-robin formula evaluated once per rotation at run time (dynamic D):
-  // the tile loop never divides.
-  SmallVector<int64_t> known;
-  bool isKnown = pairs.has_value();
-  if (pairs)
-    known.assign(pairs->begin(), pairs->end());
-  else if (!ShapedType::isDynamic(staticD) && !ShapedType::isDynamic(staticN) &&
-           staticN <= kMaxConstantPairs) {
-    known = roundRobinPairs(staticD, staticN);
-    isKnown = true;
-  }
-  if (isKnown) {
-    auto type = RankedTensorType::get({int64_t(known.size() / 2), 2},
-                                      b.getIndexType());
-    SmallVector<APInt> values;
-    for (int64_t v : known)
-      values.push_back(APInt(64, v));
-    c.pairs = arith::ConstantOp::create(b, loc, type,
-                                        DenseElementsAttr::get(type, values));
-  } else {
-    Value init = tensor::EmptyOp::create(
-        b, loc, SmallVector<OpFoldResult>{c.n, b.getIndexAttr(2)},
-        b.getIndexType());
-    c.pairs = elementwise(b, loc, ValueRange{}, init, 2,
-                          [&](OpBuilder &nb, Location l, ValueRange) {
-                            Value k = linalg::IndexOp::create(nb, l, 0);
-                            Value which = linalg::IndexOp::create(nb, l, 1);
-                            auto [i, j] = roundRobinPair(nb, l, k, d);
-                            Value isI = arith::CmpIOp::create(
-                                nb, l, arith::CmpIPredicate::eq, which,
-                                arith::ConstantIndexOp::create(nb, l, 0));
-                            linalg::YieldOp::create(
-                                nb, l,
-                                Value(arith::SelectOp::create(nb, l, isI, i,
-                                                              j)));
-                          })
-                  .getResult(0);
-  }
+  c.pairs = chainPairTable(b, loc, pairs, staticD, d, a2);
   // cos/sin once per angle and head (not once per tile).
   Type f32 = b.getF32Type();
   auto tables = elementwise(

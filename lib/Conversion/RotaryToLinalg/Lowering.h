@@ -142,8 +142,6 @@ forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
 /// group.
 OpFoldResult groupCount(OpBuilder &b, Location loc, Value v, int64_t dim,
                         int64_t per, int64_t width);
-/// Row tile of the Givens chain gradient kernel.
-constexpr int64_t kChainRowTile = 64;
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
 std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
                                        Value d);
@@ -154,13 +152,12 @@ Value chainUnrows(OpBuilder &b, Location loc, Value y3,
                   ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
 /// angles [N] as [1, N]; [H, N] unchanged.
 Value chainAngles(OpBuilder &b, Location loc, Value angles);
-/// The constant [N, 2] index table of explicit pairs, or null.
+/// The [N, 2] index table of a chain's pairs for its angles `a2` [H, N]:
+/// the attribute, else the default schedule (a constant when D (`staticD`)
+/// and N are static, else computed once per call from `d`).
 Value chainPairTable(OpBuilder &b, Location loc,
-                     std::optional<ArrayRef<int64_t>> pairs);
-/// (i, j) of rotation `k`: from `table` (read with the index constants
-/// `c0`, `c1`), or the round-robin schedule.
-std::pair<Value, Value> chainPair(OpBuilder &b, Location loc, Value table,
-                                  Value k, Value d, Value c0, Value c1);
+                     std::optional<ArrayRef<int64_t>> pairs, int64_t staticD,
+                     Value d, Value a2);
 
 /// The extent of the tile starting at `start` of a loop over [0, total)
 /// with tiles of `tile`: min(tile, total - start).

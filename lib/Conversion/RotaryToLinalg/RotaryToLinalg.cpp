@@ -310,7 +310,7 @@ struct ConvertRotaryToLinalgPass
     // target's schedule has recorded its tiles.
     target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                       OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                      HDDRopeLanesGradOp, GivensRowsOp>();
+                      HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

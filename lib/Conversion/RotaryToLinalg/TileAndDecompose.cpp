@@ -46,13 +46,17 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
       return failure();
     return SmallVector<int64_t>{1, *lanes};
   }
-  if (isa<GivensRowsOp>(op)) {
+  if (isa<GivensRowsOp, GivensRowsGradOp>(op)) {
     // (rows, heads): one group of the schedule's rows of one head per task.
+    // The gradient's rows are a reduction (ψ̄), tiled into partial sums,
+    // which MLIR's tiling does not combine with tiling the heads: a task
+    // takes every head of its rows.
     FailureOr<SmallVector<int64_t>> rows =
         recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
     if (failed(rows))
       return failure();
-    return SmallVector<int64_t>{rows->front(), 1};
+    return SmallVector<int64_t>{rows->front(),
+                                isa<GivensRowsGradOp>(op) ? 0 : 1};
   }
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
@@ -79,6 +83,13 @@ struct TileAndDecomposePass
       scf::SCFTilingOptions options;
       options.setTileSizes(getAsIndexOpFoldResult(ctx, *tiles));
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      // The chain gradient's rows are a reduction for ψ̄: every task adds
+      // into its own row of partial sums, merged after the loop.
+      if (isa<GivensRowsGradOp>(op))
+        options
+            .setReductionTilingStrategy(
+                ReductionTilingStrategy::PartialReductionOuterParallel)
+            .setReductionDims({0});
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled =
           scf::tileUsingSCF(rewriter, op, options);
@@ -97,7 +108,7 @@ struct TileAndDecomposePass
     ConversionTarget target(*ctx);
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                         OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                        HDDRopeLanesGradOp, GivensRowsOp>();
+                        HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

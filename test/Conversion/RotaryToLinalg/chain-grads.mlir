@@ -1,42 +1,67 @@
 // RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg -canonicalize -cse -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope --check-prefix=BODY
 
 // Lowerings of givens_grad, orthogonal_grad, orthogonality_penalty_grad and
 // quaternion_rotate_grad (lib/Conversion/RotaryToLinalg/LowerChainGrads.cpp).
 
-// givens_grad: cos/sin of the angles once per call; one scf.forall task per
-// (tile of 64 rows, head) reads its x and ȳ tiles once (widened to f64,
-// transposed to [D, rows] so each rotation's row loop vectorises, with a
-// reassociable φ̄ sum), reruns the chain forwards, then walks
-// it backwards (undoing each rotation on the primal tile, applying Gᵀ to
-// the gradient tile, summing φ̄_k over the tile's rows) and writes its x̄
-// tile and its row of the [tiles, H, N] partial φ̄; one reduction over tiles.
+// givens_grad: cos/sin of the applied angles (f64) and the pair table once
+// per call, then the structured op rotary.givens_rows_grad on x and ȳ as
+// rows [M, H, D] (CHECK); ψ̄ comes back in f64 and is narrowed (negated for
+// inverse, where ψ = −φ). Tiled (BODY): one scf.forall task per 64 rows
+// (every head: the rows are a reduction for ψ̄, tiled as partial sums)
+// reads its x and ȳ rows once (widened to f64, transposed to [D, rows] so
+// each rotation's row loop vectorises, with a reassociable ψ̄ sum), reruns
+// the chain forwards, then walks it backwards (undoing each rotation on the
+// primal tile, applying Gᵀ to the gradient tile, summing ψ̄_k over the
+// rows) and writes its x̄ rows and its row of the [tiles, H, N] partials;
+// one linalg.reduce over tiles adds them to ψ̄'s zeros.
 // CHECK-LABEL: func.func @givens_grad_per_head(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x6xbf16>, %[[A:[^:]*]]: tensor<?x15xf32>, %[[DY:[^:]*]]: tensor<?x?x?x6xbf16>
-// CHECK:       linalg.generic
-// CHECK:         math.cos %{{.*}} : f64
-// CHECK:         math.sin %{{.*}} : f64
-// CHECK:       %[[F:.*]]:2 = scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (%{{.*}}, %{{.*}}) step (64, 1) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?x?x6xbf16>, tensor<?x?x15xf64>)
-// CHECK:         arith.extf %{{.*}} : bf16 to f64
-// CHECK:         arith.extf %{{.*}} : bf16 to f64
-// CHECK-NOT:     bf16
-// The forward chain: rotations in order, rows inside.
-// CHECK:         %[[FWD:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<6x?xf64>)
-// CHECK-NOT:       math.cos
-// CHECK:           scf.for
-// The backward walk carries the primal tile, the gradient tile and φ̄.
-// CHECK:         %[[BWD:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FWD]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, tensor<15xf64>)
-// CHECK:           scf.for %{{.*}} iter_args({{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, f64)
-// CHECK:             arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f64
-// CHECK:           tensor.insert %{{.*}} : tensor<15xf64>
+// CHECK:       %[[X3:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2], [3]] : tensor<?x?x?x6xbf16> into tensor<?x?x6xbf16>
+// CHECK:       %[[DY3:.*]] = tensor.collapse_shape %[[DY]] {{\[}}[0, 1], [2], [3]] : tensor<?x?x?x6xbf16> into tensor<?x?x6xbf16>
+// CHECK:       %[[PAIRS:.*]] = arith.constant dense<{{\[\[}}0, 5], [1, 4], [2, 3]{{.*}}]> : tensor<15x2xindex>
+// CHECK:       %[[TRIG:.*]]:2 = linalg.generic {{.*}} ins(%[[A]] : tensor<?x15xf32>) outs(%{{.*}}, %{{.*}} : tensor<?x15xf64>, tensor<?x15xf64>)
+// CHECK-NEXT:  ^bb0(
+// CHECK-NEXT:    %[[PSI:.*]] = arith.extf %{{.*}} : f32 to f64
+// CHECK-NEXT:    math.cos %[[PSI]] : f64
+// CHECK-NEXT:    math.sin %[[PSI]] : f64
+// CHECK:       %[[DX0:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?x6xbf16>
+// CHECK:       %[[DA0:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<?x15xf64>)
+// CHECK-NEXT:  %[[DX:.*]], %[[DA:.*]] = rotary.givens_rows_grad ins(%[[X3]], %[[DY3]], %[[TRIG]]#0, %[[TRIG]]#1, %[[PAIRS]] : tensor<?x?x6xbf16>, tensor<?x15xf64>, tensor<15x2xindex>) outs(%[[DX0]], %[[DA0]] : tensor<?x?x6xbf16>, tensor<?x15xf64>) -> tensor<?x?x6xbf16>, tensor<?x15xf64>
+// CHECK:       tensor.expand_shape %[[DX]] {{\[}}[0, 1], [2], [3]]
+// CHECK:       linalg.generic {{.*}} ins(%[[DA]] : tensor<?x15xf64>) outs(%{{.*}} : tensor<?x15xf32>)
+// CHECK-NOT:     arith.negf
 // CHECK:         arith.truncf %{{.*}} : f64 to f32
-// CHECK-NEXT:    arith.truncf %{{.*}} : f32 to bf16
-// CHECK:         scf.forall.in_parallel
-// CHECK-NEXT:      tensor.parallel_insert_slice
-// CHECK-NEXT:      tensor.parallel_insert_slice %[[BWD]]#2
-// CHECK-NOT:   scf.forall
-// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel", "parallel"]} ins(%[[F]]#1 : tensor<?x?x15xf64>)
-// CHECK:       arith.truncf %{{.*}} : f64 to f32
-// CHECK:       return
+// BODY-LABEL: func.func @givens_grad_per_head(
+// BODY:       %[[PART0:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<?x?x15xf64>)
+// BODY:       %[[F:.*]]:2 = scf.forall (%[[R0:.*]]) = (0) to (%{{.*}}) step (64) shared_outs(%{{.*}} = %{{.*}}, %[[PART:.*]] = %[[PART0]]) -> (tensor<?x?x6xbf16>, tensor<?x?x15xf64>)
+// BODY:         %[[T:.*]] = affine.apply affine_map<()[s0] -> (s0 floordiv 64)>()[%[[R0]]]
+// BODY:         %[[ROW:.*]] = tensor.extract_slice %[[PART]][%[[T]], 0, 0] [1, %{{.*}}, 15] [1, 1, 1] : tensor<?x?x15xf64> to tensor<?x15xf64>
+// Every head of the task's rows.
+// BODY:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (tensor<?x?x6xbf16>, tensor<?x15xf64>)
+// BODY:           arith.extf %{{.*}} : bf16 to f64
+// BODY:           arith.extf %{{.*}} : bf16 to f64
+// BODY-NOT:       bf16
+// The forward chain: rotations in order, rows inside.
+// BODY:           %[[FWD:.*]] = scf.for %{{.*}} = %{{.*}} to %c15{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<6x?xf64>)
+// BODY-NOT:         math.cos
+// BODY:             scf.for
+// The backward walk carries the primal tile, the gradient tile and ψ̄.
+// BODY:           %[[BWD:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %c15{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FWD]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, tensor<15xf64>)
+// BODY:             scf.for %{{.*}} iter_args({{.*}}) -> (tensor<6x?xf64>, tensor<6x?xf64>, f64)
+// BODY:               arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f64
+// BODY:             tensor.insert %{{.*}} : tensor<15xf64>
+// BODY:           arith.truncf %{{.*}} : f64 to f32
+// BODY-NEXT:      arith.truncf %{{.*}} : f32 to bf16
+// BODY:           tensor.insert_slice %[[BWD]]#2 into %{{.*}}[%{{.*}}, 0] [1, 15] [1, 1] : tensor<15xf64> into tensor<?x15xf64>
+// BODY:         scf.forall.in_parallel
+// BODY-NEXT:      tensor.parallel_insert_slice
+// BODY-NEXT:      tensor.parallel_insert_slice %{{.*}} into %[[PART]][%{{.*}}, 0, 0] [1, %{{.*}}, 15] [1, 1, 1] : tensor<?x15xf64> into tensor<?x?x15xf64>
+// BODY-NOT:   scf.forall
+// BODY:       %[[SUM:.*]] = linalg.reduce ins(%[[F]]#1 : tensor<?x?x15xf64>) outs(%{{.*}} : tensor<?x15xf64>) dimensions = [0]
+// BODY:       linalg.generic {{.*}} ins(%[[SUM]] : tensor<?x15xf64>)
+// BODY:         arith.truncf %{{.*}} : f64 to f32
+// BODY:       return
 func.func @givens_grad_per_head(%x: tensor<?x?x?x6xbf16>, %a: tensor<?x15xf32>,
                                 %dy: tensor<?x?x?x6xbf16>)
     -> (tensor<?x?x?x6xbf16>, tensor<?x15xf32>) {
@@ -46,12 +71,26 @@ func.func @givens_grad_per_head(%x: tensor<?x?x?x6xbf16>, %a: tensor<?x15xf32>,
 
 // -----
 
-// Explicit pairs come from a constant table; inverse reverses the walk.
+// Explicit pairs come from a constant table; inverse applies the negated
+// angles last to first (`reverse`), and φ̄ = −ψ̄. A shared chain folds the
+// heads into the rows ([M, 1, D], tables [1, N]).
 // CHECK-LABEL: func.func @givens_grad_pairs_inverse(
-// CHECK:       arith.constant dense<{{\[\[}}0, 2], [3, 1]]> : tensor<2x2xindex>
+// CHECK:       %[[PAIRS:.*]] = arith.constant dense<{{\[\[}}0, 2], [3, 1]]> : tensor<2x2xindex>
+// CHECK:       %[[TRIG:.*]]:2 = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x?xf32>)
 // CHECK:         arith.negf %{{.*}} : f64
-// CHECK:       scf.forall
+// CHECK:       %[[DX:.*]], %[[DA:.*]] = rotary.givens_rows_grad ins(%{{.*}}, %{{.*}}, %[[TRIG]]#0, %[[TRIG]]#1, %[[PAIRS]] : tensor<?x1x?xf32>, tensor<1x?xf64>, tensor<2x2xindex>) outs(%{{.*}}, %{{.*}} : tensor<?x1x?xf32>, tensor<1x?xf64>) {reverse}
+// CHECK:       linalg.generic {{.*}} ins(%[[DA]] : tensor<1x?xf64>)
+// CHECK-NEXT:  ^bb0(%[[IN:[^:]*]]: f64
+// CHECK-NEXT:    %[[NEG:.*]] = arith.negf %[[IN]] : f64
+// CHECK-NEXT:    arith.truncf %[[NEG]] : f64 to f32
 // CHECK:       tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<1x?xf32> into tensor<?xf32>
+// The reversed walk: the forward chain reads rotation N − 1 − s.
+// BODY-LABEL: func.func @givens_grad_pairs_inverse(
+// BODY:       scf.forall
+// BODY:         %[[NM1:.*]] = arith.subi %[[N:[a-z0-9_]+]], %c1{{.*}} : index
+// BODY:         scf.for %[[S:[a-z0-9_]+]] = %c0{{.*}} to %[[N]] step %c1{{.*}} iter_args
+// BODY-NEXT:      %[[K:.*]] = arith.subi %[[NM1]], %[[S]] : index
+// BODY-NEXT:      tensor.extract %{{.*}}[%[[K]], %c0{{.*}}] : tensor<2x2xindex>
 func.func @givens_grad_pairs_inverse(%x: tensor<?x?xf32>, %a: tensor<?xf32>,
                                      %dy: tensor<?x?xf32>)
     -> (tensor<?x?xf32>, tensor<?xf32>) {

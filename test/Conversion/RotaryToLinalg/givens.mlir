@@ -228,7 +228,8 @@ func.func @givens_default_schedule_tiles(%x: tensor<130x6xf32>, %a: tensor<15xf3
 // CHECK:       %[[D:.*]] = tensor.dim %[[X3]], %c2{{(_[0-9]+)?}} : tensor<?x1x?xf32>
 // CHECK-NEXT:  %{{.*}} = arith.constant 1 : index
 // CHECK-NEXT:  %[[N:.*]] = tensor.dim %[[A2]], %{{.*}} : tensor<1x?xf32>
-// CHECK-NEXT:  %[[PE:.*]] = tensor.empty(%[[N]]) : tensor<?x2xindex>
+// CHECK:       %[[NP:.*]] = tensor.dim %[[A2]], %{{.*}} : tensor<1x?xf32>
+// CHECK-NEXT:  %[[PE:.*]] = tensor.empty(%[[NP]]) : tensor<?x2xindex>
 // CHECK-NEXT:  %[[PAIRS:.*]] = linalg.generic {{.*}} outs(%[[PE]] : tensor<?x2xindex>)
 // CHECK:         %[[KK:.*]] = linalg.index 0 : index
 // CHECK-NEXT:    %[[WHICH:.*]] = linalg.index 1 : index

@@ -1360,3 +1360,43 @@ func.func @givens_rows_groups(%x: tensor<40x2x16xf32>, %c: tensor<2x8xf32>, %p: 
   %y = rotary.givens_rows ins(%x, %c, %c, %p : tensor<40x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x2xindex>) outs(%x : tensor<40x2x16xf32>) {rotary.tiles = {rows = 16 : i64}} -> tensor<40x2x16xf32>
   return %y : tensor<40x2x16xf32>
 }
+
+// -----
+
+// The chain gradient needs its rows per group too.
+func.func @givens_rows_grad_untiled(%x: tensor<4x1x16xf32>, %c: tensor<1x8xf64>, %p: tensor<8x2xindex>) -> tensor<1x8xf64> {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op needs its rows per group, 'rotary.tiles' = {rows = W} with W > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before rotary-tile-and-decompose}}
+  %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x1x16xf32>, tensor<1x8xf64>, tensor<8x2xindex>) outs(%x, %c : tensor<4x1x16xf32>, tensor<1x8xf64>) -> tensor<4x1x16xf32>, tensor<1x8xf64>
+  return %da : tensor<1x8xf64>
+}
+
+// -----
+
+// 40 rows of 2 heads in groups of 16. Tiled: rows are a reduction for ψ̄,
+// so a task takes 16 rows of every head and writes its own row of a
+// [3, 2, 8] table of partials (zeroed), which one linalg.reduce adds to
+// ψ̄'s init; x̄ goes straight into place. Decomposed whole: heads, then
+// ceil(40 / 16) groups, each adding to the head's row of ψ̄'s init.
+// CHECK-LABEL: func.func @givens_rows_grad_groups(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<40x2x16xf32>, %[[C:[^:]*]]: tensor<2x8xf64>, %[[P:[^:]*]]: tensor<8x2xindex>, %[[DA0:[^:]*]]: tensor<2x8xf64>)
+// CHECK:       %[[E:.*]] = tensor.empty() : tensor<3x2x8xf64>
+// CHECK:       %[[Z:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%[[E]] : tensor<3x2x8xf64>)
+// CHECK:       %[[F:.*]]:2 = scf.forall (%[[R0:[a-z0-9_]+]]) = (0) to (40) step (16) shared_outs(%[[DXA:[a-z0-9_]+]] = %[[X]], %[[PA:[a-z0-9_]+]] = %[[Z]])
+// CHECK:         %[[T:.*]] = affine.apply affine_map<()[s0] -> (s0 floordiv 16)>()[%[[R0]]]
+// CHECK:         tensor.extract_slice %[[PA]][%[[T]], 0, 0] [1, 2, 8] [1, 1, 1] : tensor<3x2x8xf64> to tensor<2x8xf64>
+// CHECK:         scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args(%{{.*}}, %{{.*}}) -> (tensor<?x2x16xf32>, tensor<2x8xf64>)
+// CHECK-NOT:       scf.for {{.*}} to %c3
+// CHECK:         scf.forall.in_parallel
+// CHECK:       linalg.reduce ins(%[[F]]#1 : tensor<3x2x8xf64>) outs(%[[DA0]] : tensor<2x8xf64>) dimensions = [0]
+// WHOLE-LABEL: func.func @givens_rows_grad_groups(
+// WHOLE-SAME:    %[[X:[^:]*]]: tensor<40x2x16xf32>, %[[C:[^:]*]]: tensor<2x8xf64>, %[[P:[^:]*]]: tensor<8x2xindex>, %[[DA0:[^:]*]]: tensor<2x8xf64>)
+// WHOLE-NOT:     scf.forall
+// WHOLE:         scf.for %[[H:[a-z0-9_]+]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %[[X]], %{{.*}} = %[[DA0]]) -> (tensor<40x2x16xf32>, tensor<2x8xf64>)
+// WHOLE:           scf.for %[[G:[a-z0-9_]+]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%{{.*}}, %[[DA:[a-z0-9_]+]] = %{{.*}}) -> (tensor<40x2x16xf32>, tensor<2x8xf64>)
+// WHOLE:             tensor.extract_slice %[[DA]][%[[H]], 0] [1, 8] [1, 1] : tensor<2x8xf64> to tensor<8xf64>
+// WHOLE:             tensor.insert_slice %{{.*}} into %[[DA]][%[[H]], 0] [1, 8] [1, 1] : tensor<8xf64> into tensor<2x8xf64>
+// WHOLE-NOT:     linalg.reduce
+func.func @givens_rows_grad_groups(%x: tensor<40x2x16xf32>, %c: tensor<2x8xf64>, %p: tensor<8x2xindex>, %da0: tensor<2x8xf64>) -> (tensor<40x2x16xf32>, tensor<2x8xf64>) {
+  %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<40x2x16xf32>, tensor<2x8xf64>, tensor<8x2xindex>) outs(%x, %da0 : tensor<40x2x16xf32>, tensor<2x8xf64>) {rotary.tiles = {rows = 16 : i64}} -> tensor<40x2x16xf32>, tensor<2x8xf64>
+  return %dx, %da : tensor<40x2x16xf32>, tensor<2x8xf64>
+}

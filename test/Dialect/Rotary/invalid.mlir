@@ -1370,3 +1370,43 @@ func.func @givens_rows_init(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf32>, %p: ten
   %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x2xindex>) outs(%y : tensor<4x1x16xf32>) -> tensor<4x1x16xf32>
   return
 }
+
+// -----
+
+func.func @givens_rows_grad_x(%x: tensor<4x16xf32>, %c: tensor<1x8xf64>, %p: tensor<8x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op operand 'x' must have shape [M, H, D] (rank 3), but got 'tensor<4x16xf32>'}}
+  %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x16xf32>, tensor<1x8xf64>, tensor<8x2xindex>) outs(%x, %c : tensor<4x16xf32>, tensor<1x8xf64>) -> tensor<4x16xf32>, tensor<1x8xf64>
+  return
+}
+
+// -----
+
+func.func @givens_rows_grad_cos(%x: tensor<4x2x16xf32>, %c: tensor<1x8xf64>, %p: tensor<8x2xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op operand 'cos' must have shape [2, ?] ([H, N]), but got 'tensor<1x8xf64>'}}
+  %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x2x16xf32>, tensor<1x8xf64>, tensor<8x2xindex>) outs(%x, %c : tensor<4x2x16xf32>, tensor<1x8xf64>) -> tensor<4x2x16xf32>, tensor<1x8xf64>
+  return
+}
+
+// -----
+
+func.func @givens_rows_grad_pairs(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf64>, %p: tensor<8x3xindex>) {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op operand 'pairs' must have shape [8, 2] ([N, 2]), but got 'tensor<8x3xindex>'}}
+  %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf64>, tensor<8x3xindex>) outs(%x, %c : tensor<4x2x16xf32>, tensor<2x8xf64>) -> tensor<4x2x16xf32>, tensor<2x8xf64>
+  return
+}
+
+// -----
+
+func.func @givens_rows_grad_dx(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf64>, %p: tensor<8x2xindex>, %dx: tensor<4x2x8xf32>) {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op operand 'dx_init' must have shape [4, 2, 16] (like 'x'), but got 'tensor<4x2x8xf32>'}}
+  %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf64>, tensor<8x2xindex>) outs(%dx, %c : tensor<4x2x8xf32>, tensor<2x8xf64>) -> tensor<4x2x8xf32>, tensor<2x8xf64>
+  return
+}
+
+// -----
+
+func.func @givens_rows_grad_da(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf64>, %p: tensor<8x2xindex>, %da: tensor<2x7xf64>) {
+  // expected-error @+1 {{'rotary.givens_rows_grad' op operand 'da_init' must have shape [2, 8] (like 'cos'), but got 'tensor<2x7xf64>'}}
+  %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf64>, tensor<8x2xindex>) outs(%x, %da : tensor<4x2x16xf32>, tensor<2x7xf64>) -> tensor<4x2x16xf32>, tensor<2x7xf64>
+  return
+}

@@ -709,3 +709,10 @@ func.func @givens_rows_matrix(%x: tensor<?x8x16xf32>, %c: tensor<8x?xf32>, %p: t
   %0 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x8x16xf32>, tensor<8x?xf32>, tensor<8x?xf32>, tensor<?x2xindex>) matrix(%r : tensor<8x16x16xbf16>) outs(%y : tensor<?x8x16xbf16>) -> tensor<?x8x16xbf16>
   return %0 : tensor<?x8x16xbf16>
 }
+
+// CHECK-LABEL: func @givens_rows_grad
+// CHECK: rotary.givens_rows_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x2x8xbf16>, tensor<2x28xf64>, tensor<28x2xindex>) outs(%{{.*}}, %{{.*}} : tensor<?x2x8xbf16>, tensor<2x28xf64>) {reverse} -> tensor<?x2x8xbf16>, tensor<2x28xf64>{{$}}
+func.func @givens_rows_grad(%x: tensor<?x2x8xbf16>, %c: tensor<2x28xf64>, %p: tensor<28x2xindex>) -> tensor<2x28xf64> {
+  %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<?x2x8xbf16>, tensor<2x28xf64>, tensor<28x2xindex>) outs(%x, %c : tensor<?x2x8xbf16>, tensor<2x28xf64>) {reverse} -> tensor<?x2x8xbf16>, tensor<2x28xf64>
+  return %da : tensor<2x28xf64>
+}

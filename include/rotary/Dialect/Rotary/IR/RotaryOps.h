@@ -45,6 +45,16 @@ inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
 /// c of a ranked [..., c, c] tensor type: whichever of the two trailing
 /// dims is static (verifiers make them equal), else ShapedType::kDynamic.
 int64_t trailingMatrixSize(mlir::Type type);
+
+// PartialReductionOpInterface's generated declarations name these
+// unqualified.
+using mlir::Location;
+using mlir::MergeResult;
+using mlir::ReductionTilingStrategy;
+using mlir::SmallVector;
+using mlir::TilingResult;
+using mlir::Value;
+using mlir::ValueRange;
 } // namespace rotary
 
 #define GET_OP_CLASSES

@@ -362,4 +362,66 @@ def Rotary_GivensRowsOp : Rotary_Op<"givens_rows", [Pure,
   let hasVerifier = 1;
 }
 
+def Rotary_GivensRowsGradOp : Rotary_Op<"givens_rows_grad", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["x", "dy"]>, AllTypesMatch<["cos", "sin"]>,
+    AllElementTypesMatch<["x", "dx_init"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>,
+    DeclareOpInterfaceMethods<PartialReductionOpInterface, [
+        "generateInitialTensorForPartialReduction", "tileToPartialReduction",
+        "mergeReductions", "getPartialResultTilePosition"]>]> {
+  let summary = "gradient of rotary.givens_rows (no matrix), destination-passing";
+  let description = [{
+    The backward of a Givens chain over rows `x [M, H, D]` with one chain
+    per head (`cos`, `sin` `[H, N]`, f64, of the angles ψ as applied): for
+    every row, the chain is run forward, then walked back from the last
+    rotation applied to the first (the first to the last with `reverse`,
+    which applies them last to first); rotation k undoes itself on the
+    primal row, adds to ψ̄_k its derivative ȳ_i·(∂y_i/∂ψ) + ȳ_j·(∂y_j/∂ψ),
+    and turns the gradient row by Gᵀ. It writes x̄ (x's element type) into
+    `dx_init` and returns `da_init + ψ̄` (`[H, N]`, f64), the sum over rows.
+
+    TilingInterface: the iteration domain is (M, H); heads are parallel,
+    rows are a reduction for ψ̄ (and parallel for x̄). A tile (m, h) slices
+    x, ȳ and x̄ on (m, h) and the tables and ψ̄ on h. Tiling rows in
+    parallel goes through PartialReductionOpInterface: each tile of rows
+    writes its own row of a `[tiles, H, N]` table of partial sums, which
+    one reduction over tiles adds to `da_init`.
+
+    Example:
+
+    ```mlir
+    %dx, %da = rotary.givens_rows_grad ins(%x, %dy, %c, %s, %p
+        : tensor<?x1x64xf32>, tensor<1x2016xf64>, tensor<2016x2xindex>)
+        outs(%dx0, %da0 : tensor<?x1x64xf32>, tensor<1x2016xf64>)
+        -> tensor<?x1x64xf32>, tensor<1x2016xf64>
+    ```
+  }];
+  let arguments = (ins Rotary_DataTensor:$x,
+                       Rotary_DataTensor:$dy,
+                       RankedTensorOf<[F64]>:$cos,
+                       RankedTensorOf<[F64]>:$sin,
+                       RankedTensorOf<[Index]>:$pairs,
+                       Rotary_DataTensor:$dx_init,
+                       RankedTensorOf<[F64]>:$da_init,
+                       UnitAttr:$reverse);
+  let results = (outs Rotary_DataTensor:$dx, RankedTensorOf<[F64]>:$dangles);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $dy `,` $cos `,` $sin `,` $pairs `:` type($x) `,`
+        type($cos) `,` type($pairs) `)`
+    `outs` `(` $dx_init `,` $da_init `:` type($dx_init) `,` type($da_init) `)`
+    attr-dict `->` type($dx) `,` type($dangles)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         getOperation()->getNumOperands() - 2,
+                                         2);
+    }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYSTRUCTUREDOPS_TD
