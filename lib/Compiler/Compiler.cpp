@@ -280,7 +280,8 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
         std::pair{"attention query tile", opt.attentionQueryTile},
         std::pair{"attention key tile", opt.attentionKeyTile},
         std::pair{"HDD-RoPE lanes", opt.hddLanes},
-        std::pair{"Givens chain rows", opt.chainRows}})
+        std::pair{"Givens chain rows", opt.chainRows},
+        std::pair{"HDD-RoPE checkpoint", opt.hddCheckpoint}})
     if (v < 0 || v > 4096) {
       error = std::string("rotary: ") + name +
               " must be 0 (the schedule's choice) or 1..4096, got " +
@@ -330,6 +331,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.attentionKeyTile = opt.attentionKeyTile;
   pipelineOptions.hddLanes = opt.hddLanes;
   pipelineOptions.chainRows = opt.chainRows;
+  pipelineOptions.hddCheckpoint = opt.hddCheckpoint;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -739,7 +741,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.attentionQueryTile) + " " +
             std::to_string(options.attentionKeyTile) + " " +
             std::to_string(options.hddLanes) + " " +
-            std::to_string(options.chainRows)}) {
+            std::to_string(options.chainRows) + " " +
+            std::to_string(options.hddCheckpoint)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -102,7 +102,7 @@ struct CpuConfigurePass
     if (llvm::any_of(
             std::initializer_list<int64_t>{
                 registerRows, registerCols, rowsPerTask, attentionQueryTile,
-                attentionKeyTile, hddLanes, chainRows},
+                attentionKeyTile, hddLanes, chainRows, hddCheckpoint},
             [](int64_t v) { return v < 0; })) {
       getOperation().emitError(
           "rotary-cpu-configure: tile sizes must not be negative");
@@ -138,38 +138,35 @@ struct CpuConfigurePass
     // rotation's two features and its broadcasts stay in registers with
     // room for the next rotation's loads.
     int64_t chainGroup = chainRows ? chainRows : 4 * lanes;
-    auto lanesChunk = [](Operation *op) -> std::optional<int64_t> {
-      if (auto f = dyn_cast<HDDRopeLanesOp>(op))
-        return f.getChunk();
-      if (auto g = dyn_cast<HDDRopeLanesGradOp>(op))
-        return g.getChunk();
-      return std::nullopt;
+    // Records `fields` on a structured op; a field it already carries (the
+    // user's choice, carried over from the rotary op) is kept.
+    auto record = [&](Operation *op,
+                      ArrayRef<std::pair<StringRef, int64_t>> fields) {
+      auto old = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+      NamedAttrList merged(old);
+      for (auto [name, value] : fields)
+        if (!merged.get(name))
+          merged.set(name, b.getI64IntegerAttr(value));
+      op->setAttr(kTilesAttr, merged.getDictionary(ctx));
     };
     getOperation().walk([&](Operation *op) {
-      if (op->hasAttr(kTilesAttr))
-        return;
       if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
               OnlineAttentionKeyGradOp>(op))
-        op->setAttr(
-            kTilesAttr,
-            b.getDictionaryAttr(
-                {b.getNamedAttr("query", b.getI64IntegerAttr(queryTile)),
-                 b.getNamedAttr("key", b.getI64IntegerAttr(keyTile))}));
+        record(op, {{"query", queryTile}, {"key", keyTile}});
       if (isa<GivensRowsOp>(op))
-        op->setAttr(kTilesAttr, b.getDictionaryAttr({b.getNamedAttr(
-                                    "rows", b.getI64IntegerAttr(chainGroup))}));
+        record(op, {{"rows", chainGroup}});
       // Its gradient keeps f64 tiles in scalar row loops that LLVM
       // vectorises: the group is a cache block (two [D, 64] f64 tiles), not
       // a register width.
       if (isa<GivensRowsGradOp>(op))
-        op->setAttr(
-            kTilesAttr,
-            b.getDictionaryAttr({b.getNamedAttr(
-                "rows", b.getI64IntegerAttr(chainRows ? chainRows : 64))}));
-      if (std::optional<int64_t> c = lanesChunk(op))
-        op->setAttr(kTilesAttr,
-                    b.getDictionaryAttr({b.getNamedAttr(
-                        "lanes", b.getI64IntegerAttr(lanesFor(*c)))}));
+        record(op, {{"rows", chainRows ? chainRows : 64}});
+      if (isa<HDDRopeLanesOp>(op))
+        record(op, {{"lanes", lanesFor(cast<HDDRopeLanesOp>(op).getChunk())}});
+      // The gradient saves the lanes' P every `checkpoint` tokens of its
+      // forward scan: T / 64 saved P against at most 63 steps recomputed.
+      if (auto g = dyn_cast<HDDRopeLanesGradOp>(op))
+        record(op, {{"lanes", lanesFor(g.getChunk())},
+                    {"checkpoint", hddCheckpoint ? hddCheckpoint : 64}});
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))

@@ -7,6 +7,8 @@
 // RUN: rotary-opt %s -rotary-cpu-configure=hdd-lanes=3 -split-input-file | FileCheck %s --check-prefix=LANES
 // RUN: not rotary-opt %s -rotary-cpu-configure=register-rows=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: rotary-opt %s -rotary-cpu-configure=chain-rows=24 -split-input-file | FileCheck %s --check-prefix=CHAIN
+// RUN: rotary-opt %s -rotary-cpu-configure=hdd-checkpoint=16 -split-input-file | FileCheck %s --check-prefix=CKPT
+// RUN: not rotary-opt %s -rotary-cpu-configure=hdd-checkpoint=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: not rotary-opt %s -rotary-cpu-configure=chain-rows=-8 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
@@ -214,12 +216,15 @@ func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
 
 // Fused Givens-form HDD-RoPE and its gradient (the structured ops, after
 // the lowering): chunks (lanes) per task, 128 for c <= 4, 2048 / c² for
-// larger chunks, at least 16; the unlowered ops get none.
+// larger chunks, at least 16; the gradient also saves P every 64 tokens
+// (hdd-checkpoint overrides it); the unlowered ops get none.
 // AVX512-LABEL: func.func @hdd_lanes(
 // AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
 // AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 8 : i64, rotary.tiles = {lanes = 32 : i64}}
 // AVX512:       rotary.hdd_rope_lanes {{.*}} {chunk = 16 : i64, rotary.tiles = {lanes = 16 : i64}}
-// AVX512:       rotary.hdd_rope_lanes_grad {{.*}} {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// AVX512:       rotary.hdd_rope_lanes_grad {{.*}} {chunk = 4 : i64, rotary.tiles = {checkpoint = 64 : i64, lanes = 128 : i64}}
+// A choice recorded in part (lanes) is kept and completed.
+// AVX512:       rotary.hdd_rope_lanes_grad {{.*}} {chunk = 4 : i64, rotary.tiles = {checkpoint = 64 : i64, lanes = 8 : i64}}
 // AVX512-NOT:   rotary.tiles
 // AVX512:       rotary.hdd_rope_grad {{.*}}form = givens {chunk = 4 : i64} :
 // AVX512:       rotary.hdd_rope {{.*}}form = exp {chunk = 4 : i64} :
@@ -228,6 +233,9 @@ func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
 // AVX512:       return
 // TILES-LABEL:  func.func @hdd_lanes(
 // TILES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 128 : i64}
+// CKPT-LABEL:   func.func @hdd_lanes(
+// CKPT:         rotary.hdd_rope_lanes {{.*}} {chunk = 4 : i64, rotary.tiles = {lanes = 128 : i64}}
+// CKPT:         rotary.hdd_rope_lanes_grad {{.*}} {chunk = 4 : i64, rotary.tiles = {checkpoint = 16 : i64, lanes = 128 : i64}}
 // LANES-LABEL:  func.func @hdd_lanes(
 // LANES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 3 : i64}
 // LANES:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {lanes = 3 : i64}
@@ -241,6 +249,7 @@ func.func @hdd_lanes(%x: tensor<1x4x2x16xf32>, %a4: tensor<1x4x2x4x6xf32>,
   %y8 = rotary.hdd_rope_lanes ins(%x3, %l8 : tensor<1x4x32xf32>, tensor<1x4x112xf32>) first_lane(%first) outs(%x3 : tensor<1x4x32xf32>) {chunk = 8 : i64} -> tensor<1x4x32xf32>
   %y16 = rotary.hdd_rope_lanes ins(%x3, %l16 : tensor<1x4x32xf32>, tensor<1x4x240xf32>) first_lane(%first) outs(%x3 : tensor<1x4x32xf32>) {chunk = 16 : i64} -> tensor<1x4x32xf32>
   %gl:2 = rotary.hdd_rope_lanes_grad ins(%x3, %l4, %x3 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) first_lane(%first) outs(%x3, %l4 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) {chunk = 4 : i64} -> tensor<1x4x32xf32>, tensor<1x4x48xf32>
+  %gk:2 = rotary.hdd_rope_lanes_grad ins(%x3, %l4, %x3 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) first_lane(%first) outs(%x3, %l4 : tensor<1x4x32xf32>, tensor<1x4x48xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 8 : i64}} -> tensor<1x4x32xf32>, tensor<1x4x48xf32>
   %dx, %da = rotary.hdd_rope_grad %x, %a4, %x form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
   %e4 = rotary.hdd_rope %x, %a4 form = exp {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>
   %g4 = rotary.hdd_rope %x, %a4 form = givens {chunk = 4 : i64} : tensor<1x4x2x16xf32>, tensor<1x4x2x4x6xf32>

@@ -155,13 +155,18 @@ std::pair<Tensor, Tensor> hddGrads(const Tensor &x, const Tensor &rotation,
 
 std::string hddGradSource(const std::string &xT, const std::string &rT,
                           int64_t c, std::optional<ref::SOForm> form,
-                          bool inverse, int64_t lanes = 0) {
+                          bool inverse, int64_t lanes = 0,
+                          int64_t checkpoint = 0) {
   std::vector<std::string> attrs;
   if (form)
     attrs.push_back("chunk = " + std::to_string(c) + " : i64");
+  std::vector<std::string> tiles;
   if (lanes)
-    attrs.push_back("rotary.tiles = {lanes = " + std::to_string(lanes) +
-                    " : i64}");
+    tiles.push_back("lanes = " + std::to_string(lanes) + " : i64");
+  if (checkpoint)
+    tiles.push_back("checkpoint = " + std::to_string(checkpoint) + " : i64");
+  if (!tiles.empty())
+    attrs.push_back("rotary.tiles = {" + c10::Join(", ", tiles) + "}");
   if (inverse)
     attrs.push_back("inverse");
   std::string op = "%dx, %dr = rotary.hdd_rope_grad %x, %r, %dy";
@@ -233,6 +238,7 @@ struct FusedCase {
   double angle = 1.0;
   Tolerance tol = {};
   int64_t lanes = 0; ///< lanes per task on the op; 0: the schedule's
+  int64_t checkpoint = 0; ///< tokens between saved P; 0: the schedule's
 };
 
 void runFused(const FusedCase &k) {
@@ -241,7 +247,7 @@ void runFused(const FusedCase &k) {
   const std::string xT = tensorType({-1, -1, -1, -1}, k.element);
   const std::string rT = tensorType({-1, -1, -1, -1, K});
   const std::string source =
-      hddGradSource(xT, rT, c, k.form, k.inverse, k.lanes);
+      hddGradSource(xT, rT, c, k.form, k.inverse, k.lanes, k.checkpoint);
   SCOPED_TRACE(source);
   ROTARY_COMPILE(kernel, source);
   for (const HDDShape &s : k.shapes) {
@@ -328,6 +334,21 @@ TEST_F(E2E, HDDRopeGradLanesPerTask) {
               1.0,
               Tolerance{5e-5, 5e-5},
               lanes});
+}
+
+TEST_F(E2E, HDDRopeGradCheckpointInterval) {
+  // Any interval the op records: every token (each step restarts from a
+  // saved P), 7 (T = 70 in ten blocks), and longer than T (one block).
+  for (int64_t checkpoint : {1, 7, 100})
+    runFused({4,
+              ref::SOForm::Givens,
+              false,
+              {{1, 70, 2, 8}, {2, 3, 5, 4}},
+              "f32",
+              1.0,
+              Tolerance{5e-5, 5e-5},
+              /*lanes=*/0,
+              checkpoint});
 }
 
 TEST_F(E2E, HDDRopeGradFusedBF16) {

@@ -3,7 +3,7 @@
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //                    [--vector-bits=N] [--register-tile=RxC]
 //                    [--attention-tile=QxK] [--hdd-lanes=N] [--chain-rows=W]
-//                    [--rows-per-task=N]
+//                    [--hdd-checkpoint=K] [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
 // directory that the runtime loads; see rotary/Bundle/Manifest.h.
@@ -78,6 +78,11 @@ int main(int argc, char **argv) {
       cl::desc("Chunks per task of fused Givens-form HDD-RoPE (default: "
                "chosen from the chunk size)"),
       cl::init(0));
+  cl::opt<int> hddCheckpoint(
+      "hdd-checkpoint",
+      cl::desc("Tokens between saved P in the backward of fused Givens-form "
+               "HDD-RoPE (default: 64)"),
+      cl::init(0));
   cl::opt<int> chainRows(
       "chain-rows",
       cl::desc("Rows per group of a Givens chain, the length of its feature "
@@ -97,6 +102,7 @@ int main(int argc, char **argv) {
   options.rowsPerTask = rowsPerTask;
   options.hddLanes = hddLanes;
   options.chainRows = chainRows;
+  options.hddCheckpoint = hddCheckpoint;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

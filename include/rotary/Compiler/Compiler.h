@@ -41,6 +41,8 @@ struct CompileOptions {
   int hddLanes = 0;
   /// Rows per group of a Givens chain (0: the schedule's choice).
   int chainRows = 0;
+  /// Tokens between saved P in the HDD-RoPE backward (0: the schedule's).
+  int hddCheckpoint = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

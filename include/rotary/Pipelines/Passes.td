@@ -184,6 +184,9 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
            "Keys per attention tile (0: whole register blocks, at least 64)">,
     Option<"hddLanes", "hdd-lanes", "int64_t", /*default=*/"0",
            "Chunks per task of fused Givens-form HDD-RoPE (0: from c)">,
+    Option<"hddCheckpoint", "hdd-checkpoint", "int64_t", /*default=*/"0",
+           "Tokens between saved P in the backward of fused Givens-form "
+           "HDD-RoPE (0: 64)">,
     Option<"chainRows", "chain-rows", "int64_t", /*default=*/"0",
            "Rows per group of a Givens chain, the length of its feature "
            "vectors (0: four vector registers)">,

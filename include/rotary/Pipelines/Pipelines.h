@@ -65,6 +65,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("Chunks per task of fused Givens-form HDD-RoPE (0: the "
                      "schedule's choice)"),
       llvm::cl::init(0)};
+  Option<int64_t> hddCheckpoint{
+      *this, "hdd-checkpoint",
+      llvm::cl::desc("Tokens between saved P in the backward of fused "
+                     "Givens-form HDD-RoPE (0: the schedule's choice)"),
+      llvm::cl::init(0)};
   Option<int64_t> chainRows{
       *this, "chain-rows",
       llvm::cl::desc("Rows per group of a Givens chain (0: the schedule's "

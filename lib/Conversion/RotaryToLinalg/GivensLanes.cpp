@@ -24,6 +24,15 @@ FailureOr<int64_t> hdd::lanesPerTask(Operation *op) {
   return sizes->front();
 }
 
+FailureOr<int64_t> hdd::checkpointInterval(Operation *op) {
+  FailureOr<SmallVector<int64_t>> sizes =
+      recordedTiles(op, {"checkpoint"}, "checkpoint interval",
+                    "{checkpoint = K} with K > 0 (tokens between saved P)");
+  if (failed(sizes))
+    return failure();
+  return sizes->front();
+}
+
 SmallVector<Value> hdd::forEachLaneGroup(
     OpBuilder &b, Location loc, ValueRange inits, ArrayRef<int64_t> per,
     int64_t perGroup,

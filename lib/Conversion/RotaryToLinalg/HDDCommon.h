@@ -77,6 +77,9 @@ SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
 /// schedule recorded it (kTilesAttr {lanes = N}); an error on the op when
 /// missing.
 FailureOr<int64_t> lanesPerTask(Operation *op);
+/// The tokens between saved P of a lane gradient op, from its recorded
+/// tiles (an error on the op when missing).
+FailureOr<int64_t> checkpointInterval(Operation *op);
 /// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
 /// matrices (static row length: rows a known distance apart are
 /// independent for any vector of lanes, a run-time length would make LLVM

@@ -17,7 +17,8 @@
 //   tiles run the same two passes on lanes (gradGroup, every step a
 //   vectorised loop over lanes); exp
 //   form: one loop nest over T per (b, h, chunk), P in c² scalars. Pass 1 scans
-//   forward to P_T, checkpointing P at the end of every kCheckpoint tokens;
+//   forward to P_T, checkpointing P at the end of every K tokens (the
+//   schedule's `checkpoint` tile for the Givens form; 64 for the exp form);
 //   pass 2 walks t = T..1 with P_{t−1} = P_t·G_tᵀ (reset from the checkpoints,
 //   which bounds the drift), accumulating W_t = Σ_{s≥t} ȳ_s·y_sᵀ (P̄_s·P_sᵀ
 //   without P̄), emitting x̄_t = P_tᵀ·ȳ_t and ā_t from Ḡ_t = P_{t−1}ᵀ·W_t·P_t
@@ -33,7 +34,8 @@ using namespace rotary::lowering;
 using namespace rotary::lowering::hdd;
 
 namespace {
-/// Tokens between two checkpoints of P in the fused backward.
+/// Tokens between saved P of the exp form's scan (the Givens form's is the
+/// schedule's `checkpoint` tile).
 constexpr int64_t kCheckpoint = 64;
 
 /// A constant [K, 2] index table of the generator's pairs.
@@ -362,20 +364,20 @@ namespace {
 /// step a loop over the group's n lanes (GivensLanes says what a lane
 /// does), the first of them lane `first` of x, ȳ and the angles. Pass 1
 /// keeps the lanes' P in a buffer and copies it to a checkpoint at the end
-/// of every kCheckpoint tokens; pass 2 walks t = T..1 with P and W in such
+/// of every `checkpoint` tokens; pass 2 walks t = T..1 with P and W in such
 /// buffers (P reset from its checkpoint at a block's end) and writes x̄ and
 /// ā of each lane in place in `dxBlock` [T, n·c] and `daBlock` [T, n·k].
 std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
                                   const GivensLanes &lanes, Value x, Value dy,
                                   Value bi, Value l0, Value n,
-                                  OpFoldResult tLenOfr, Value dxBlock,
-                                  Value daBlock) {
+                                  OpFoldResult tLenOfr, int64_t checkpoint,
+                                  Value dxBlock, Value daBlock) {
   Type f32 = b.getF32Type();
   auto idx = [&](int64_t v) { return indexConst(b, loc, v); };
   Value zero = idx(0), one = idx(1);
   Value tLen = getValueOrCreateConstantIndexOp(b, loc, tLenOfr);
   OpFoldResult unit = b.getIndexAttr(1);
-  Value ckStep = idx(kCheckpoint);
+  Value ckStep = idx(checkpoint);
   Value lastT = arith::SubIOp::create(b, loc, tLen, one);
   Value p0 = lanes.matrices(b, loc, /*identity=*/true);
   auto pType = cast<RankedTensorType>(p0.getType());
@@ -392,7 +394,7 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
   SmallVector<OpFoldResult> ckStrides(ckSizes.size(), unit);
 
   // Pass 1: P_t forward; checkpoint i holds P at the last token of
-  // tokens [i·kCheckpoint, (i+1)·kCheckpoint).
+  // tokens [i·checkpoint, (i+1)·checkpoint).
   Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
   SmallVector<OpFoldResult> ckShape(ckSizes);
   ckShape[0] = numCk;
@@ -422,7 +424,7 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                               arith::RemUIOp::create(b, loc, t, ckStep),
-                              idx(kCheckpoint - 1)),
+                              idx(checkpoint - 1)),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, lastT));
     Value ck = fwd.getRegionIterArgs()[1];
     auto save = scf::IfOp::create(b, loc, TypeRange{ck.getType()}, isEnd,
@@ -475,7 +477,7 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
       // stays free of conditions).
       Value blockEnd = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::eq,
-          arith::RemUIOp::create(b, loc, t, ckStep), idx(kCheckpoint - 1));
+          arith::RemUIOp::create(b, loc, t, ckStep), idx(checkpoint - 1));
       Value pIn = bwd.getRegionIterArgs()[0];
       auto reset = scf::IfOp::create(b, loc, TypeRange{pType}, blockEnd,
                                      /*withElseRegion=*/true);
@@ -561,6 +563,9 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
     if (failed(layout))
       return failure();
     std::unique_ptr<GivensLanes> lanes = std::move(*layout);
+    FailureOr<int64_t> checkpoint = checkpointInterval(op);
+    if (failed(checkpoint))
+      return failure();
     OpFoldResult tLen = tensor::getMixedSize(b, loc, op.getDxInit(), 1);
     SmallVector<Value> results = forEachLaneGroup(
         b, loc, op.getDpsInits(), {c, numGeneratorAngles(c)}, lanes->lanes,
@@ -569,7 +574,7 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
               arith::AddIOp::create(b, loc, op.getFirstLane(), group.l0);
           auto [dx, da] =
               gradGroup(b, loc, *lanes, op.getX(), op.getDy(), group.bi, first,
-                        group.n, tLen, blocks[0], blocks[1]);
+                        group.n, tLen, *checkpoint, blocks[0], blocks[1]);
           return SmallVector<Value>{dx, da};
         });
     rewriter.replaceOp(op, results);

@@ -42,7 +42,8 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
   if (isa<HDDRopeLanesOp, HDDRopeLanesGradOp>(op)) {
     // (b, lanes): one batch entry and `lanes` lanes per task.
     FailureOr<int64_t> lanes = hdd::lanesPerTask(op);
-    if (failed(lanes))
+    if (failed(lanes) ||
+        (isa<HDDRopeLanesGradOp>(op) && failed(hdd::checkpointInterval(op))))
       return failure();
     return SmallVector<int64_t>{1, *lanes};
   }

@@ -1400,3 +1400,33 @@ func.func @givens_rows_grad_groups(%x: tensor<40x2x16xf32>, %c: tensor<2x8xf64>,
   %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<40x2x16xf32>, tensor<2x8xf64>, tensor<8x2xindex>) outs(%x, %da0 : tensor<40x2x16xf32>, tensor<2x8xf64>) {rotary.tiles = {rows = 16 : i64}} -> tensor<40x2x16xf32>, tensor<2x8xf64>
   return %dx, %da : tensor<40x2x16xf32>, tensor<2x8xf64>
 }
+
+// -----
+
+// ... and the interval at which its forward scan saves P, which sets the
+// size of the checkpoint buffer (ceil(T / K) saved P) and where the
+// backward scan resets P.
+func.func @hdd_lanes_grad_no_checkpoint(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %l: index) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes_grad' op needs its checkpoint interval, 'rotary.tiles' = {checkpoint = K} with K > 0 (tokens between saved P)}}
+  %dx, %da = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x4x8xf32>, tensor<1x4x12xf32>) first_lane(%l) outs(%x, %a : tensor<1x4x8xf32>, tensor<1x4x12xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 2 : i64}} -> tensor<1x4x8xf32>, tensor<1x4x12xf32>
+  return %dx : tensor<1x4x8xf32>
+}
+
+// -----
+
+// 40 tokens saved every 16: ceil(40 / 16) = 3 saved P of the task's lanes
+// ([4, 2]: c² by lanes); the forward scan saves at t mod 16 = 15, the
+// backward one resets there.
+// CHECK-LABEL: func.func @hdd_lanes_grad_checkpoint(
+// CHECK:         %[[NCK:.*]] = arith.ceildivui %c40{{.*}}, %c16{{.*}} : index
+// CHECK-NEXT:    tensor.empty(%[[NCK]]) : tensor<?x4x2xf32>
+// CHECK:         %[[M1:.*]] = arith.remui %{{.*}}, %c16{{.*}} : index
+// CHECK-NEXT:    arith.cmpi eq, %[[M1]], %c15{{.*}} : index
+// CHECK:         %[[M2:.*]] = arith.remui %{{.*}}, %c16{{.*}} : index
+// CHECK-NEXT:    arith.cmpi eq, %[[M2]], %c15{{.*}} : index
+// WHOLE-LABEL: func.func @hdd_lanes_grad_checkpoint(
+// WHOLE:         %[[NCK:.*]] = arith.ceildivui %c40{{.*}}, %c16{{.*}} : index
+func.func @hdd_lanes_grad_checkpoint(%x: tensor<1x40x4xf32>, %a: tensor<1x40x2xf32>, %l: index) -> tensor<1x40x4xf32> {
+  %dx, %da = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x40x4xf32>, tensor<1x40x2xf32>) first_lane(%l) outs(%x, %a : tensor<1x40x4xf32>, tensor<1x40x2xf32>) {chunk = 2 : i64, rotary.tiles = {checkpoint = 16 : i64, lanes = 2 : i64}} -> tensor<1x40x4xf32>, tensor<1x40x2xf32>
+  return %dx : tensor<1x40x4xf32>
+}

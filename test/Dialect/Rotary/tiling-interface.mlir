@@ -183,7 +183,7 @@ module attributes {transform.with_named_sequence} {
 // DECOMPOSED-NOT:   rotary.
 // DECOMPOSED:       return
 func.func @tile_hdd_lanes_grad(%x: tensor<2x5x40xf32>, %a: tensor<2x5x60xf32>, %l: index) -> tensor<2x5x60xf32> {
-  %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<2x5x40xf32>, tensor<2x5x60xf32>) first_lane(%l) outs(%x, %a : tensor<2x5x40xf32>, tensor<2x5x60xf32>) {chunk = 4 : i64, rotary.tiles = {lanes = 4 : i64}} -> tensor<2x5x40xf32>, tensor<2x5x60xf32>
+  %0:2 = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<2x5x40xf32>, tensor<2x5x60xf32>) first_lane(%l) outs(%x, %a : tensor<2x5x40xf32>, tensor<2x5x60xf32>) {chunk = 4 : i64, rotary.tiles = {checkpoint = 64 : i64, lanes = 4 : i64}} -> tensor<2x5x40xf32>, tensor<2x5x60xf32>
   return %0#1 : tensor<2x5x60xf32>
 }
 module attributes {transform.with_named_sequence} {
