@@ -358,14 +358,13 @@ struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
 
   LogicalResult matchAndRewrite(GivensRowsOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<SmallVector<int64_t>> recorded =
-        recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
-    if (failed(recorded))
+    FailureOr<int64_t> rows = chainRowsPerGroup(op);
+    if (failed(rows))
       return failure();
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     Value x3 = op.getX();
-    ChainTile tile{recorded->front(), dimOf(b, loc, x3, 2)};
+    ChainTile tile{*rows, dimOf(b, loc, x3, 2)};
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
     OpFoldResult groups = groupCount(b, loc, x3, 0, 1, tile.width);
     bool perHead = op.perHeadAngles();
@@ -420,11 +419,10 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
 
   LogicalResult matchAndRewrite(GivensRowsGradOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<SmallVector<int64_t>> recorded =
-        recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
-    if (failed(recorded))
+    FailureOr<int64_t> rows = chainRowsPerGroup(op);
+    if (failed(rows))
       return failure();
-    int64_t width = recorded->front();
+    int64_t width = *rows;
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     Value x3 = op.getX(), dy3 = op.getDy();

@@ -240,20 +240,7 @@ public:
                                        b.getIndexAttr(c)};
     if (!identity)
       return zerosF32(b, loc, sizes);
-    return elementwise(
-               b, loc, ValueRange{},
-               ValueRange{emptyOf(b, loc, sizes, b.getF32Type())}, 3,
-               [&](OpBuilder &nb, Location l, ValueRange) {
-                 Value diag =
-                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                           linalg::IndexOp::create(nb, l, 1),
-                                           linalg::IndexOp::create(nb, l, 2));
-                 linalg::YieldOp::create(
-                     nb, l,
-                     Value(arith::SelectOp::create(
-                         nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
-               })
-        .getResult(0);
+    return identityF32(b, loc, sizes, 1, 2);
   }
 
   /// cos and sin [2, k] (one buffer: two equal empty tensors would be

@@ -246,23 +246,10 @@ Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
 Value foldChainRows(OpBuilder &b, Location loc, const ChainTables &chain,
                     Value heads, Value d) {
   Type f32 = b.getF32Type();
-  Value shape = emptyOf(
+  Value eye = identityF32(
       b, loc,
-      {getAsOpFoldResult(d), getAsOpFoldResult(heads), getAsOpFoldResult(d)},
-      f32);
-  Value eye =
-      elementwise(b, loc, ValueRange{}, shape, 3,
-                  [&](OpBuilder &nb, Location l, ValueRange) {
-                    Value diag = arith::CmpIOp::create(
-                        nb, l, arith::CmpIPredicate::eq,
-                        linalg::IndexOp::create(nb, l, 0),
-                        linalg::IndexOp::create(nb, l, 2));
-                    linalg::YieldOp::create(
-                        nb, l,
-                        Value(arith::SelectOp::create(
-                            nb, l, diag, f32c(nb, l, 1.0), f32c(nb, l, 0.0))));
-                  })
-          .getResult(0);
+      {getAsOpFoldResult(d), getAsOpFoldResult(heads), getAsOpFoldResult(d)}, 0,
+      2);
   return givensRows(b, loc, eye, chain, Value(), f32, Value());
 }
 

@@ -54,6 +54,13 @@ Value castTo(OpBuilder &b, Location loc, Value v, Type type);
 /// A zero-filled accumulator of the given sizes and float type `elt`.
 Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
               Type elt);
+/// An f32 tensor of `sizes` holding 1 where its indices along dims `i` and
+/// `j` are equal, else 0 (identity matrices, stacked along the other dims).
+Value identityF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                  int64_t i, int64_t j);
+/// The rows per group a Givens chain op (or its gradient) was given by its
+/// target's schedule (an error on the op when missing).
+FailureOr<int64_t> chainRowsPerGroup(Operation *op);
 /// A zero-filled f32 accumulator of the given sizes.
 Value zerosF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
 

@@ -224,6 +224,33 @@ SmallVector<Value> lowering::forEachIndex(
   return SmallVector<Value>(loop.getResults());
 }
 
+Value lowering::identityF32(OpBuilder &b, Location loc,
+                            ArrayRef<OpFoldResult> sizes, int64_t i,
+                            int64_t j) {
+  return elementwise(
+             b, loc, ValueRange{},
+             ValueRange{emptyOf(b, loc, sizes, b.getF32Type())}, sizes.size(),
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               Value diag =
+                   arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                         linalg::IndexOp::create(nb, l, i),
+                                         linalg::IndexOp::create(nb, l, j));
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::SelectOp::create(nb, l, diag, f32c(nb, l, 1.0),
+                                                 f32c(nb, l, 0.0))));
+             })
+      .getResult(0);
+}
+
+FailureOr<int64_t> lowering::chainRowsPerGroup(Operation *op) {
+  FailureOr<SmallVector<int64_t>> sizes =
+      recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
+  if (failed(sizes))
+    return failure();
+  return sizes->front();
+}
+
 OpFoldResult lowering::groupCount(OpBuilder &b, Location loc, Value v,
                                   int64_t dim, int64_t per, int64_t width) {
   FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(

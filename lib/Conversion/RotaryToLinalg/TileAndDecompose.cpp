@@ -52,12 +52,10 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
     // The gradient's rows are a reduction (ψ̄), tiled into partial sums,
     // which MLIR's tiling does not combine with tiling the heads: a task
     // takes every head of its rows.
-    FailureOr<SmallVector<int64_t>> rows =
-        recordedTiles(op, {"rows"}, "rows per group", "{rows = W} with W > 0");
+    FailureOr<int64_t> rows = chainRowsPerGroup(op);
     if (failed(rows))
       return failure();
-    return SmallVector<int64_t>{rows->front(),
-                                isa<GivensRowsGradOp>(op) ? 0 : 1};
+    return SmallVector<int64_t>{*rows, isa<GivensRowsGradOp>(op) ? 0 : 1};
   }
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
