@@ -9,6 +9,13 @@
 // RUN: %python %S/../lit-support/npy_case.py check givens_bwd %t | FileCheck %s
 // CHECK: givens_bwd: max_err={{[0-9.e+-]+}} tol=0.0001 shape=[70, 6],[15] OK
 
+// The schedule's row groups overridden to 16 rows: the 70 rows run as five
+// tasks, each with its own row of partial angle sums (the last task 6
+// rows), added up after the loop.
+// RUN: rotary-translate %s --chain-rows=16 -o %t/rows16.rotary
+// RUN: rotary-runner %t/rows16.rotary --entry givens_bwd --input %t/in0.npy --input %t/in1.npy --input %t/in2.npy --out %t/out0.npy --out %t/out1.npy
+// RUN: %python %S/../lit-support/npy_case.py check givens_bwd %t | FileCheck %s
+
 // RUN: rotary-translate %s -o %t/with.rotary
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/with.rotary/manifest.json
 // MANIFEST: "name": "givens_bwd"
