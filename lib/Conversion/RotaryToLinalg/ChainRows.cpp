@@ -11,6 +11,10 @@
 // group costs a full one but every lane holds finite data and no vector op
 // needs a mask.
 //
+// A block of rotary.givens_rows_grad keeps its groups in f64 (thousands of
+// rotations are undone without drift) in scalar row loops that LLVM
+// vectorises, and adds each group's angle gradient into the block's ψ̄.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
