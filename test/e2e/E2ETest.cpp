@@ -372,8 +372,7 @@ void runGivens(const GivensConfig &c) {
   std::string op = "%y = rotary.givens %x, %a";
   if (!c.pairs.empty())
     op += " " + pairsAttr(c.pairs);
-  op += attrDict(c.inverse ? std::vector<std::string>{"inverse"}
-                           : std::vector<std::string>{});
+  op += attrDict(givensAttrs(c));
   op += " : " + xT + ", " + aT;
   const std::string source =
       entrySource({{"x", xT}, {"a", aT}}, {xT}, op, {"%y"});
@@ -448,6 +447,26 @@ TEST_F(E2E, GivensExplicitPairs) {
   runGivens(c);
   c.xRank = 4;
   runGivens(c);
+}
+
+TEST_F(E2E, GivensRowGroups) {
+  // Any rows per group the op records: 8, one block transpose wide (16), no
+  // multiple of 16 (24: scalar transposes only) and the AVX-512 default.
+  // 130 rows end in a partial group; D = 64 takes the block transposes on
+  // full groups; 100 rotations keep the chain cheaper than the fold.
+  for (int64_t rows : {8, 16, 24, 64}) {
+    GivensConfig c;
+    c.D = 64;
+    c.N = 100;
+    c.rows = rows;
+    c.lead = {{130}, {1}};
+    runGivens(c);
+    GivensConfig h = c; // one chain per head, rows (b, t)
+    h.heads = 2;
+    h.xRank = 4;
+    h.lead = {{2, 33, 2}};
+    runGivens(h);
+  }
 }
 
 TEST_F(E2E, GivensPerHead) {

@@ -389,8 +389,7 @@ void runGivensGrad(const GivensConfig &c) {
   std::string op = "%dx, %da = rotary.givens_grad %x, %a, %dy";
   if (!c.pairs.empty())
     op += " " + pairsAttr(c.pairs);
-  op += attrDict(c.inverse ? std::vector<std::string>{"inverse"}
-                           : std::vector<std::string>{});
+  op += attrDict(givensAttrs(c));
   op += " : " + xT + ", " + aT;
   const std::string source = entrySource({{"x", xT}, {"a", aT}, {"dy", xT}},
                                          {xT, aT}, op, {"%dx", "%da"});
@@ -455,6 +454,17 @@ TEST_F(E2E, GivensGradManyRowTiles) {
   h.heads = 2;
   h.lead = {{3, 1401, 2}};
   runGivensGrad(h);
+}
+
+TEST_F(E2E, GivensGradRowGroups) {
+  // Any rows per group the op records (one row per task, 16, 24); 130 rows
+  // end in a partial group.
+  for (int64_t rows : {1, 16, 24}) {
+    GivensConfig c; // D = 8, all 28 rotations
+    c.rows = rows;
+    c.lead = {{130}, {3}};
+    runGivensGrad(c);
+  }
 }
 
 TEST_F(E2E, GivensGradD64FullSchedule) {

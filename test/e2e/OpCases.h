@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace rotary::e2e {
@@ -43,7 +44,20 @@ struct GivensConfig {
   torch::ScalarType dtype = torch::kFloat32;
   /// The leading shapes of x to run (empty: a default set per rank).
   std::vector<std::vector<int64_t>> lead;
+  /// Rows per group written on the op (`rotary.tiles`); 0: the schedule's.
+  int64_t rows = 0;
 };
+
+/// The attributes of a Givens config's op: `inverse`, and its row groups.
+inline std::vector<std::string> givensAttrs(const GivensConfig &c) {
+  std::vector<std::string> attrs;
+  if (c.inverse)
+    attrs.push_back("inverse");
+  if (c.rows)
+    attrs.push_back("rotary.tiles = {rows = " + std::to_string(c.rows) +
+                    " : i64}");
+  return attrs;
+}
 
 /// Reversed and repeated pairs over an odd D = 7.
 inline const std::vector<reference::Pair> kOddPairs = {

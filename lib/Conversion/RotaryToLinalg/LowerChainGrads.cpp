@@ -65,6 +65,8 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     auto grad = GivensRowsGradOp::create(
         b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x3, dy3,
         trig.getResult(0), trig.getResult(1), pairs, dxInit, daInit, inverse);
+    if (Attribute tiles = op->getAttr(kTilesAttr))
+      grad->setAttr(kTilesAttr, tiles);
     Value dx = chainUnrows(b, loc, grad.getDx(), xSizes, perHead, xType);
     // φ̄ in f32: ψ̄, negated where ψ = −φ (inverse).
     Value da = elementwise(b, loc, grad.getDangles(),

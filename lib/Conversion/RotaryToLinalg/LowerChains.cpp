@@ -191,6 +191,8 @@ struct ChainTables {
   Value cos, sin;   ///< [H, N] f32, of the negated angles for `inverse`
   Value n;          ///< N
   bool inverse;
+  /// Tiles written on the rotary op (for experiments), carried over.
+  Attribute tiles;
 };
 
 /// `a2` is the [H, N] angle tensor; `pairs` the op's attribute (if any).
@@ -224,9 +226,11 @@ ChainTables buildChainTables(OpBuilder &b, Location loc, Value a2,
 Value givensRows(OpBuilder &b, Location loc, Value x3, const ChainTables &c,
                  Value matrix, Type elt, Value dest) {
   Value init = dest ? dest : emptyLike(b, loc, x3, elt);
-  return GivensRowsOp::create(b, loc, init.getType(), x3, c.cos, c.sin, c.pairs,
-                              matrix, init, c.inverse)
-      .getResult();
+  auto rows = GivensRowsOp::create(b, loc, init.getType(), x3, c.cos, c.sin,
+                                   c.pairs, matrix, init, c.inverse);
+  if (c.tiles)
+    rows->setAttr(kTilesAttr, c.tiles);
+  return rows.getResult();
 }
 
 /// `v` with its dims permuted by `perm` (linalg.transpose).
@@ -356,6 +360,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
     ChainTables chain =
         buildChainTables(b, loc, a2, op.getPairs(), xType.getShape().back(), d,
                          op.getInverse());
+    chain.tiles = op->getAttr(kTilesAttr);
     // Per head and row: chain 6·N; fold 2·D² plus 6·N·D per head for Q.
     auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
       SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
@@ -411,6 +416,7 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
     Value d = dimOf(b, loc, x3, 2);
     ChainTables chain = buildChainTables(b, loc, a2, op.getPairs(),
                                          xType.getShape().back(), d, false);
+    chain.tiles = op->getAttr(kTilesAttr);
     RopeLayout layout = op.getLayout().value_or(RopeLayout::half);
     // The rows after the rope, in f32 (so that the chain reads what it
     // would have kept in f32): rotary.rope itself, lowered by its own

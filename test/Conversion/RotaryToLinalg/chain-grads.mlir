@@ -180,3 +180,15 @@ func.func @quaternion_grad_per_vector(%x: tensor<?x3xbf16>, %u: tensor<?x3xf32>,
       : tensor<?x3xbf16>, tensor<?x3xf32>, tensor<?xf32>
   return %dx, %du, %dt : tensor<?x3xbf16>, tensor<?x3xf32>, tensor<?xf32>
 }
+
+// -----
+
+// Tiles written on the rotary op are carried over to the structured op.
+// CHECK-LABEL: func.func @givens_grad_recorded_rows(
+// CHECK:       rotary.givens_rows_grad {{.*}} {rotary.tiles = {rows = 16 : i64}}
+// BODY-LABEL:  func.func @givens_grad_recorded_rows(
+// BODY:        scf.forall ({{.*}}) = (0) to (%{{.*}}) step (16)
+func.func @givens_grad_recorded_rows(%x: tensor<?x8xf32>, %a: tensor<28xf32>, %dy: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<28xf32>) {
+  %dx, %da = rotary.givens_grad %x, %a, %dy {rotary.tiles = {rows = 16 : i64}} : tensor<?x8xf32>, tensor<28xf32>
+  return %dx, %da : tensor<?x8xf32>, tensor<28xf32>
+}

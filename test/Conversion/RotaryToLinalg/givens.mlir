@@ -372,3 +372,18 @@ func.func @givens_single_row(%x: tensor<4xf32>, %a: tensor<2xf32>) -> tensor<4xf
   %0 = rotary.givens %x, %a pairs = [(0, 3), (1, 2)] : tensor<4xf32>, tensor<2xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Tiles written on the rotary op (for experiments) are carried over to the
+// structured op, where rotary-cpu-configure keeps them (ROWS16 too).
+// CHECK-LABEL: func.func @givens_recorded_rows(
+// CHECK:       rotary.givens_rows {{.*}} {rotary.tiles = {rows = 24 : i64}}
+// ROWS16-LABEL: func.func @givens_recorded_rows(
+// ROWS16:       vector<24xf32>
+// ROWS16-NOT:   vector<16xf32>
+// ROWS16:       return
+func.func @givens_recorded_rows(%x: tensor<?x64xf32>, %a: tensor<100xf32>) -> tensor<?x64xf32> {
+  %y = rotary.givens %x, %a {rotary.tiles = {rows = 24 : i64}} : tensor<?x64xf32>, tensor<100xf32>
+  return %y : tensor<?x64xf32>
+}
