@@ -355,6 +355,34 @@ Value storeTile(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
       SmallVector<OpFoldResult>{one, one, one});
 }
 
+/// One group of a chain block: rows r0 .. r0 + rows − 1 of head `head`.
+struct RowGroup {
+  Value head, r0, rows;
+};
+/// The decompositions' walk over a block x3 [M, H, D]: per head and group
+/// of at most `width` rows, `body` gets the group and the current values of
+/// `inits` and returns their new values. A block provably no taller than
+/// one group (a tile of the schedule's) gets no loop over groups.
+SmallVector<Value> forEachRowGroup(
+    OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
+    function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
+  OpFoldResult groups = groupCount(b, loc, x3, 0, 1, width);
+  return forEachIndex(
+      b, loc, sizes[1], inits, [&](Value head, ValueRange outer) {
+        return forEachIndex(
+            b, loc, groups, outer, [&](Value g, ValueRange dests) {
+              RowGroup group;
+              group.head = head;
+              group.r0 =
+                  arith::MulIOp::create(b, loc, g, indexConst(b, loc, width));
+              group.rows = getValueOrCreateConstantIndexOp(
+                  b, loc, tileExtent(b, loc, sizes[0], group.r0, width));
+              return body(group, dests);
+            });
+      });
+}
+
 /// A block of rotary.givens_rows: per head, per group of W rows, load,
 /// chain, [mix,] store.
 struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
@@ -369,25 +397,18 @@ struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
     Location loc = op.getLoc();
     Value x3 = op.getX();
     ChainTile tile{*rows, dimOf(b, loc, x3, 2)};
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
-    OpFoldResult groups = groupCount(b, loc, x3, 0, 1, tile.width);
-    bool perHead = op.perHeadAngles();
-    SmallVector<Value> y = forEachIndex(
-        b, loc, sizes[1], op.getInit(), [&](Value head, ValueRange outer) {
-          Value angleRow = perHead ? head : indexConst(b, loc, 0);
-          return forEachIndex(
-              b, loc, groups, outer, [&](Value g, ValueRange dests) {
-                Value r0 = arith::MulIOp::create(
-                    b, loc, g, indexConst(b, loc, tile.width));
-                Value rows = getValueOrCreateConstantIndexOp(
-                    b, loc, tileExtent(b, loc, sizes[0], r0, tile.width));
-                Value t = loadTile(b, loc, tile, x3, head, r0, rows);
-                t = applyChain(b, loc, tile, t, op, angleRow);
-                if (Value matrix = op.getMatrix())
-                  t = mixTile(b, loc, tile, t, matrix, head);
-                return SmallVector<Value>{
-                    storeTile(b, loc, tile, t, dests[0], head, r0, rows)};
-              });
+    // A shared chain reads row 0 of its tables.
+    Value sharedRow = op.perHeadAngles() ? Value() : indexConst(b, loc, 0);
+    SmallVector<Value> y = forEachRowGroup(
+        b, loc, x3, tile.width, op.getInit(),
+        [&](const RowGroup &g, ValueRange dests) {
+          Value angleRow = sharedRow ? sharedRow : g.head;
+          Value t = loadTile(b, loc, tile, x3, g.head, g.r0, g.rows);
+          t = applyChain(b, loc, tile, t, op, angleRow);
+          if (Value matrix = op.getMatrix())
+            t = mixTile(b, loc, tile, t, matrix, g.head);
+          return SmallVector<Value>{
+              storeTile(b, loc, tile, t, dests[0], g.head, g.r0, g.rows)};
         });
     rewriter.replaceOp(op, y);
     return success();
@@ -432,156 +453,135 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
     Value x3 = op.getX(), dy3 = op.getDy();
     Type elt = getElementTypeOrSelf(op.getDxInit().getType());
     Type f64 = b.getF64Type();
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
     Value d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, op.getCos(), 1);
-    OpFoldResult groups = groupCount(b, loc, x3, 0, 1, width);
     bool reverse = op.getReverse();
     Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
     Value nm1 = arith::SubIOp::create(b, loc, n, c1);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> unit3(3, one);
-    SmallVector<Value> results = forEachIndex(
-        b, loc, sizes[1], op.getDpsInits(), [&](Value head, ValueRange outer) {
-          return forEachIndex(
-              b, loc, groups, outer, [&](Value g, ValueRange dests) {
-                Value r0 =
-                    arith::MulIOp::create(b, loc, g, indexConst(b, loc, width));
-                OpFoldResult rows = tileExtent(b, loc, sizes[0], r0, width);
-                Value rowsV = getValueOrCreateConstantIndexOp(b, loc, rows);
-                SmallVector<OpFoldResult> offs = {r0, head, zero};
-                SmallVector<OpFoldResult> szs = {rows, one,
-                                                 getAsOpFoldResult(d)};
-                auto widen = [&](Value src) {
-                  Type srcElt = getElementTypeOrSelf(src.getType());
-                  Value t = tensor::ExtractSliceOp::create(
-                      b, loc, sliceType(szs, {1}, srcElt), src, offs, szs,
-                      unit3);
-                  return transposeTo(b, loc, t, f64);
-                };
-                Value xt = widen(x3), gt = widen(dy3);
-                // The head's row of ψ̄ [N].
-                SmallVector<OpFoldResult> aOffs = {head, zero};
-                SmallVector<OpFoldResult> aSizes = {one, getAsOpFoldResult(n)};
-                SmallVector<OpFoldResult> unit2(2, one);
-                Value acc = tensor::ExtractSliceOp::create(
-                    b, loc, sliceType(aSizes, {0}, f64), dests[1], aOffs,
-                    aSizes, unit2);
-                // Application step s uses rotation k (last to first with
-                // `reverse`) by the table's ψ_k.
-                struct Step {
-                  Value k, i, j, cs, sn;
-                };
-                auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
-                  Step st;
-                  st.k = reverse
-                             ? arith::SubIOp::create(lb, l, nm1, s).getResult()
-                             : s;
-                  st.i = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                   ValueRange{st.k, c0});
-                  st.j = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                   ValueRange{st.k, c1});
-                  st.cs = tensor::ExtractOp::create(lb, l, op.getCos(),
-                                                    ValueRange{head, st.k});
-                  st.sn = tensor::ExtractOp::create(lb, l, op.getSin(),
-                                                    ValueRange{head, st.k});
-                  return st;
-                };
-                // The forward chain on the tile.
-                auto fwd = scf::ForOp::create(
-                    b, loc, c0, n, c1, ValueRange{xt},
-                    [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-                      Step st = stepAt(lb, l, s);
-                      auto inner = scf::ForOp::create(
-                          lb, l, c0, rowsV, c1, ValueRange{iter[0]},
-                          [&](OpBuilder &rb, Location rl, Value r,
-                              ValueRange it) {
-                            Value t = it[0];
-                            Value xi = tensor::ExtractOp::create(
-                                rb, rl, t, ValueRange{st.i, r});
-                            Value xj = tensor::ExtractOp::create(
-                                rb, rl, t, ValueRange{st.j, r});
-                            auto [yi, yj] =
-                                rotatePair(rb, rl, xi, xj, st.cs, st.sn);
-                            t = tensor::InsertOp::create(rb, rl, yi, t,
-                                                         ValueRange{st.i, r});
-                            t = tensor::InsertOp::create(rb, rl, yj, t,
-                                                         ValueRange{st.j, r});
-                            scf::YieldOp::create(rb, rl, t);
-                          });
-                      scf::YieldOp::create(lb, l, inner.getResult(0));
+    SmallVector<Value> results = forEachRowGroup(
+        b, loc, x3, width, op.getDpsInits(),
+        [&](const RowGroup &g, ValueRange dests) {
+          Value head = g.head, r0 = g.r0, rowsV = g.rows;
+          OpFoldResult rows = getAsOpFoldResult(rowsV);
+          SmallVector<OpFoldResult> offs = {r0, head, zero};
+          SmallVector<OpFoldResult> szs = {rows, one, getAsOpFoldResult(d)};
+          auto widen = [&](Value src) {
+            Type srcElt = getElementTypeOrSelf(src.getType());
+            Value t = tensor::ExtractSliceOp::create(
+                b, loc, sliceType(szs, {1}, srcElt), src, offs, szs, unit3);
+            return transposeTo(b, loc, t, f64);
+          };
+          Value xt = widen(x3), gt = widen(dy3);
+          // The head's row of ψ̄ [N].
+          SmallVector<OpFoldResult> aOffs = {head, zero};
+          SmallVector<OpFoldResult> aSizes = {one, getAsOpFoldResult(n)};
+          SmallVector<OpFoldResult> unit2(2, one);
+          Value acc = tensor::ExtractSliceOp::create(
+              b, loc, sliceType(aSizes, {0}, f64), dests[1], aOffs, aSizes,
+              unit2);
+          // Application step s uses rotation k (last to first with
+          // `reverse`) by the table's ψ_k.
+          struct Step {
+            Value k, i, j, cs, sn;
+          };
+          auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
+            Step st;
+            st.k =
+                reverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
+            st.i = tensor::ExtractOp::create(lb, l, op.getPairs(),
+                                             ValueRange{st.k, c0});
+            st.j = tensor::ExtractOp::create(lb, l, op.getPairs(),
+                                             ValueRange{st.k, c1});
+            st.cs = tensor::ExtractOp::create(lb, l, op.getCos(),
+                                              ValueRange{head, st.k});
+            st.sn = tensor::ExtractOp::create(lb, l, op.getSin(),
+                                              ValueRange{head, st.k});
+            return st;
+          };
+          // The forward chain on the tile.
+          auto fwd = scf::ForOp::create(
+              b, loc, c0, n, c1, ValueRange{xt},
+              [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
+                Step st = stepAt(lb, l, s);
+                auto inner = scf::ForOp::create(
+                    lb, l, c0, rowsV, c1, ValueRange{iter[0]},
+                    [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
+                      Value t = it[0];
+                      Value xi = tensor::ExtractOp::create(rb, rl, t,
+                                                           ValueRange{st.i, r});
+                      Value xj = tensor::ExtractOp::create(rb, rl, t,
+                                                           ValueRange{st.j, r});
+                      auto [yi, yj] = rotatePair(rb, rl, xi, xj, st.cs, st.sn);
+                      t = tensor::InsertOp::create(rb, rl, yi, t,
+                                                   ValueRange{st.i, r});
+                      t = tensor::InsertOp::create(rb, rl, yj, t,
+                                                   ValueRange{st.j, r});
+                      scf::YieldOp::create(rb, rl, t);
                     });
-                // Backwards through the chain: primal tile, gradient tile, ψ̄.
-                auto bwd = scf::ForOp::create(
-                    b, loc, c0, n, c1, ValueRange{fwd.getResult(0), gt, acc},
-                    [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-                      Step st =
-                          stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
-                      Value nsn = arith::NegFOp::create(lb, l, st.sn);
-                      Value zeroF = arith::ConstantOp::create(
-                          lb, l, lb.getF64FloatAttr(0.0));
-                      auto inner = scf::ForOp::create(
-                          lb, l, c0, rowsV, c1,
-                          ValueRange{iter[0], iter[1], zeroF},
-                          [&](OpBuilder &rb, Location rl, Value r,
-                              ValueRange it) {
-                            auto mul = [&](Value p, Value q) {
-                              return arith::MulFOp::create(rb, rl, p, q)
-                                  .getResult();
-                            };
-                            Value t = it[0], gr = it[1];
-                            SmallVector<Value, 2> ri = {st.i, r},
-                                                  rj = {st.j, r};
-                            Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
-                            Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
-                            // (a, b) before this rotation: G is orthogonal.
-                            auto [a, bv] =
-                                rotatePair(rb, rl, yi, yj, st.cs, nsn);
-                            Value gi =
-                                tensor::ExtractOp::create(rb, rl, gr, ri);
-                            Value gj =
-                                tensor::ExtractOp::create(rb, rl, gr, rj);
-                            // ψ̄ += ḡ_i·(−a·sin + b·cos) + ḡ_j·(−a·cos − b·sin).
-                            Value di = arith::SubFOp::create(
-                                rb, rl, mul(bv, st.cs), mul(a, st.sn));
-                            Value dj = arith::NegFOp::create(
-                                rb, rl,
-                                arith::AddFOp::create(rb, rl, mul(a, st.cs),
-                                                      mul(bv, st.sn)));
-                            // Reassociable, so that the row loop vectorises.
-                            auto reassoc = arith::FastMathFlagsAttr::get(
-                                rb.getContext(), arith::FastMathFlags::reassoc);
-                            Value sum = arith::AddFOp::create(
-                                rb, rl, it[2],
-                                arith::AddFOp::create(rb, rl, mul(gi, di),
-                                                      mul(gj, dj)),
-                                reassoc);
-                            auto [ga, gb] =
-                                rotatePair(rb, rl, gi, gj, st.cs, nsn);
-                            t = tensor::InsertOp::create(rb, rl, a, t, ri);
-                            t = tensor::InsertOp::create(rb, rl, bv, t, rj);
-                            gr = tensor::InsertOp::create(rb, rl, ga, gr, ri);
-                            gr = tensor::InsertOp::create(rb, rl, gb, gr, rj);
-                            scf::YieldOp::create(rb, rl,
-                                                 ValueRange{t, gr, sum});
-                          });
-                      Value row = iter[2];
-                      Value old = tensor::ExtractOp::create(lb, l, row,
-                                                            ValueRange{st.k});
-                      row = tensor::InsertOp::create(
-                          lb, l,
-                          arith::AddFOp::create(lb, l, old, inner.getResult(2)),
-                          row, ValueRange{st.k});
-                      scf::YieldOp::create(lb, l,
-                                           ValueRange{inner.getResult(0),
-                                                      inner.getResult(1), row});
-                    });
-                Value dxt = transposeTo(b, loc, bwd.getResult(1), elt);
-                Value dx = tensor::InsertSliceOp::create(b, loc, dxt, dests[0],
-                                                         offs, szs, unit3);
-                Value da = tensor::InsertSliceOp::create(
-                    b, loc, bwd.getResult(2), dests[1], aOffs, aSizes, unit2);
-                return SmallVector<Value>{dx, da};
+                scf::YieldOp::create(lb, l, inner.getResult(0));
               });
+          // Backwards through the chain: primal tile, gradient tile, ψ̄.
+          auto bwd = scf::ForOp::create(
+              b, loc, c0, n, c1, ValueRange{fwd.getResult(0), gt, acc},
+              [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
+                Step st = stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
+                Value nsn = arith::NegFOp::create(lb, l, st.sn);
+                Value zeroF =
+                    arith::ConstantOp::create(lb, l, lb.getF64FloatAttr(0.0));
+                auto inner = scf::ForOp::create(
+                    lb, l, c0, rowsV, c1, ValueRange{iter[0], iter[1], zeroF},
+                    [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
+                      auto mul = [&](Value p, Value q) {
+                        return arith::MulFOp::create(rb, rl, p, q).getResult();
+                      };
+                      Value t = it[0], gr = it[1];
+                      SmallVector<Value, 2> ri = {st.i, r}, rj = {st.j, r};
+                      Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
+                      Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
+                      // (a, b) before this rotation: G is orthogonal.
+                      auto [a, bv] = rotatePair(rb, rl, yi, yj, st.cs, nsn);
+                      Value gi = tensor::ExtractOp::create(rb, rl, gr, ri);
+                      Value gj = tensor::ExtractOp::create(rb, rl, gr, rj);
+                      // ψ̄ += ḡ_i·(−a·sin + b·cos) + ḡ_j·(−a·cos − b·sin).
+                      Value di = arith::SubFOp::create(rb, rl, mul(bv, st.cs),
+                                                       mul(a, st.sn));
+                      Value dj = arith::NegFOp::create(
+                          rb, rl,
+                          arith::AddFOp::create(rb, rl, mul(a, st.cs),
+                                                mul(bv, st.sn)));
+                      // Reassociable, so that the row loop vectorises.
+                      auto reassoc = arith::FastMathFlagsAttr::get(
+                          rb.getContext(), arith::FastMathFlags::reassoc);
+                      Value sum = arith::AddFOp::create(
+                          rb, rl, it[2],
+                          arith::AddFOp::create(rb, rl, mul(gi, di),
+                                                mul(gj, dj)),
+                          reassoc);
+                      auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cs, nsn);
+                      t = tensor::InsertOp::create(rb, rl, a, t, ri);
+                      t = tensor::InsertOp::create(rb, rl, bv, t, rj);
+                      gr = tensor::InsertOp::create(rb, rl, ga, gr, ri);
+                      gr = tensor::InsertOp::create(rb, rl, gb, gr, rj);
+                      scf::YieldOp::create(rb, rl, ValueRange{t, gr, sum});
+                    });
+                Value row = iter[2];
+                Value old =
+                    tensor::ExtractOp::create(lb, l, row, ValueRange{st.k});
+                row = tensor::InsertOp::create(
+                    lb, l,
+                    arith::AddFOp::create(lb, l, old, inner.getResult(2)), row,
+                    ValueRange{st.k});
+                scf::YieldOp::create(
+                    lb, l,
+                    ValueRange{inner.getResult(0), inner.getResult(1), row});
+              });
+          Value dxt = transposeTo(b, loc, bwd.getResult(1), elt);
+          Value dx = tensor::InsertSliceOp::create(b, loc, dxt, dests[0], offs,
+                                                   szs, unit3);
+          Value da = tensor::InsertSliceOp::create(
+              b, loc, bwd.getResult(2), dests[1], aOffs, aSizes, unit2);
+          return SmallVector<Value>{dx, da};
         });
     rewriter.replaceOp(op, results);
     return success();

@@ -34,8 +34,8 @@ FailureOr<int64_t> hdd::checkpointInterval(Operation *op) {
 }
 
 SmallVector<Value> hdd::forEachLaneGroup(
-    OpBuilder &b, Location loc, ValueRange inits, ArrayRef<int64_t> per,
-    int64_t perGroup,
+    OpBuilder &b, Location loc, ValueRange inits, Value firstLane,
+    ArrayRef<int64_t> per, int64_t perGroup,
     function_ref<SmallVector<Value>(const LaneGroup &, ValueRange)> body) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, inits[0]);
   Value n = b.createOrFold<arith::DivUIOp>(
@@ -69,6 +69,7 @@ SmallVector<Value> hdd::forEachLaneGroup(
             b, loc, sliceType(extents.back(), {0}, elt), dest, offsets.back(),
             extents.back(), strides));
       }
+      group.first = arith::AddIOp::create(b, loc, firstLane, group.l0);
       SmallVector<Value> next;
       for (auto [v, dest, off, ext] :
            llvm::zip(body(group, blocks), dests, offsets, extents))

@@ -154,9 +154,10 @@ public:
   Value angles; ///< [B, T, lanes·k]
 };
 /// A group of lanes of a lane op's block: batch entry bi, the group's
-/// first lane l0 in the block, and its n lanes.
+/// first lane l0 in the block and `first` in x (the op's first_lane + l0),
+/// and its n lanes.
 struct LaneGroup {
-  Value bi, l0, n;
+  Value bi, l0, first, n;
 };
 /// The decompositions' walk over a lane op's block: per batch entry and
 /// group of at most `perGroup` lanes, `body` gets the group and its slice
@@ -166,8 +167,8 @@ struct LaneGroup {
 /// schedule's) gets no loop over groups: a one-trip loop of run-time
 /// bound around the scans made the forward 15-20 % slower.
 SmallVector<Value> forEachLaneGroup(
-    OpBuilder &b, Location loc, ValueRange inits, ArrayRef<int64_t> per,
-    int64_t perGroup,
+    OpBuilder &b, Location loc, ValueRange inits, Value firstLane,
+    ArrayRef<int64_t> per, int64_t perGroup,
     function_ref<SmallVector<Value>(const LaneGroup &, ValueRange)> body);
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;

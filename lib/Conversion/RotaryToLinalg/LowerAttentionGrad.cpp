@@ -289,7 +289,6 @@ struct DecomposeQueryGrad : OpRewritePattern<OnlineAttentionQueryGradOp> {
     const AttentionParts &at = *parts;
     Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
           delta = op.getDelta();
-    Type elt = at.elt;
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);

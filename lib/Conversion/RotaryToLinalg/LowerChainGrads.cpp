@@ -43,28 +43,15 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     Value a2 = chainAngles(b, loc, angles);
     Value pairs = chainPairTable(b, loc, op.getPairs(), xType.getShape().back(),
                                  dimOf(b, loc, x3, 2), a2);
-    // cos ψ, sin ψ [H, N] in f64 (ψ = ±φ, as applied), once per call: per
-    // tile they would cost 2·N libm calls each. f64, so that undoing
-    // thousands of rotations does not drift.
+    // cos ψ, sin ψ [H, N] of the applied angles (ψ = ±φ) in f64, so that
+    // undoing thousands of rotations does not drift.
+    auto [cosT, sinT] = chainCosSin(b, loc, a2, inverse, f64);
     SmallVector<OpFoldResult> a2Sizes = tensor::getMixedSizes(b, loc, a2);
-    auto trig = elementwise(
-        b, loc, a2,
-        ValueRange{emptyOf(b, loc, a2Sizes, f64),
-                   emptyOf(b, loc, a2Sizes, f64)},
-        2, [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value psi = castFloat(nb, l, args[0], f64);
-          if (inverse)
-            psi = arith::NegFOp::create(nb, l, psi);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{math::CosOp::create(nb, l, psi).getResult(),
-                         math::SinOp::create(nb, l, psi).getResult()});
-        });
     Value dxInit = emptyLike(b, loc, x3, elt);
     Value daInit = zerosOf(b, loc, a2Sizes, f64);
     auto grad = GivensRowsGradOp::create(
-        b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x3, dy3,
-        trig.getResult(0), trig.getResult(1), pairs, dxInit, daInit, inverse);
+        b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x3, dy3, cosT,
+        sinT, pairs, dxInit, daInit, inverse);
     if (Attribute tiles = op->getAttr(kTilesAttr))
       grad->setAttr(kTilesAttr, tiles);
     Value dx = chainUnrows(b, loc, grad.getDx(), xSizes, perHead, xType);

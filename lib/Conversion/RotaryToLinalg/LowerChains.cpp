@@ -26,8 +26,8 @@ using namespace rotary::lowering;
 static constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
 
 /// (i, j) of rotation `k` of the round-robin schedule over `d` features.
-std::pair<Value, Value> lowering::roundRobinPair(OpBuilder &b, Location loc,
-                                                 Value k, Value d) {
+static std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc,
+                                              Value k, Value d) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value two = arith::ConstantIndexOp::create(b, loc, 2);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -133,6 +133,22 @@ Value lowering::chainPairTable(OpBuilder &b, Location loc,
       .getResult(0);
 }
 
+std::pair<Value, Value> lowering::chainCosSin(OpBuilder &b, Location loc,
+                                              Value a2, bool negate, Type elt) {
+  auto tables = elementwise(
+      b, loc, a2,
+      ValueRange{emptyLike(b, loc, a2, elt), emptyLike(b, loc, a2, elt)}, 2,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value psi = castFloat(nb, l, args[0], elt);
+        if (negate)
+          psi = arith::NegFOp::create(nb, l, psi);
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{math::CosOp::create(nb, l, psi),
+                                           math::SinOp::create(nb, l, psi)});
+      });
+  return {tables.getResult(0), tables.getResult(1)};
+}
+
 Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
                              bool perHead, Value into) {
   SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x),
@@ -204,20 +220,7 @@ ChainTables buildChainTables(OpBuilder &b, Location loc, Value a2,
   c.n = dimOf(b, loc, a2, 1);
   c.pairs = chainPairTable(b, loc, pairs, staticD, d, a2);
   // cos/sin once per angle and head (not once per tile).
-  Type f32 = b.getF32Type();
-  auto tables = elementwise(
-      b, loc, a2, ValueRange{emptyLike(b, loc, a2, f32), emptyLike(b, loc, a2, f32)},
-      2, [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value phi = args[0];
-        if (inverse)
-          phi = arith::NegFOp::create(nb, l, phi);
-        linalg::YieldOp::create(
-            nb, l,
-            ValueRange{math::CosOp::create(nb, l, phi),
-                       math::SinOp::create(nb, l, phi)});
-      });
-  c.cos = tables.getResult(0);
-  c.sin = tables.getResult(1);
+  std::tie(c.cos, c.sin) = chainCosSin(b, loc, a2, inverse, b.getF32Type());
   return c;
 }
 

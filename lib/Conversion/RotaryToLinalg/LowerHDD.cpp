@@ -1084,11 +1084,10 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     OpFoldResult tLen = tensor::getMixedSize(b, loc, op.getInit(), 1);
     SmallVector<Value> results = forEachLaneGroup(
-        b, loc, op.getInit(), {c}, lanes->lanes,
+        b, loc, op.getInit(), op.getFirstLane(), {c}, lanes->lanes,
         [&](const LaneGroup &group, ValueRange blocks) {
           // The scan writes the group's features of every token in place.
-          Value first =
-              arith::AddIOp::create(b, loc, op.getFirstLane(), group.l0);
+          Value first = group.first;
           SmallVector<Value> init = {lanes->matrices(b, loc, /*identity=*/true),
                                      blocks[0]};
           llvm::append_range(init, lanes->scratch(b, loc, /*backward=*/false));

@@ -568,13 +568,11 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
       return failure();
     OpFoldResult tLen = tensor::getMixedSize(b, loc, op.getDxInit(), 1);
     SmallVector<Value> results = forEachLaneGroup(
-        b, loc, op.getDpsInits(), {c, numGeneratorAngles(c)}, lanes->lanes,
-        [&](const LaneGroup &group, ValueRange blocks) {
-          Value first =
-              arith::AddIOp::create(b, loc, op.getFirstLane(), group.l0);
-          auto [dx, da] =
-              gradGroup(b, loc, *lanes, op.getX(), op.getDy(), group.bi, first,
-                        group.n, tLen, *checkpoint, blocks[0], blocks[1]);
+        b, loc, op.getDpsInits(), op.getFirstLane(), {c, numGeneratorAngles(c)},
+        lanes->lanes, [&](const LaneGroup &group, ValueRange blocks) {
+          auto [dx, da] = gradGroup(b, loc, *lanes, op.getX(), op.getDy(),
+                                    group.bi, group.first, group.n, tLen,
+                                    *checkpoint, blocks[0], blocks[1]);
           return SmallVector<Value>{dx, da};
         });
     rewriter.replaceOp(op, results);

@@ -149,9 +149,6 @@ forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
 /// group.
 OpFoldResult groupCount(OpBuilder &b, Location loc, Value v, int64_t dim,
                         int64_t per, int64_t width);
-/// (i, j) of rotation `k` of the round-robin schedule over `d` features.
-std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc, Value k,
-                                       Value d);
 /// x [..., D] as [M, H, D] (per-head chains) or [M, 1, D].
 Value chainRows(OpBuilder &b, Location loc, Value x, bool perHead);
 /// The inverse of chainRows, cast to `xType`.
@@ -159,6 +156,10 @@ Value chainUnrows(OpBuilder &b, Location loc, Value y3,
                   ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
 /// angles [N] as [1, N]; [H, N] unchanged.
 Value chainAngles(OpBuilder &b, Location loc, Value angles);
+/// cos ψ and sin ψ of the angles `a2` [H, N] in float type `elt`, ψ = −φ
+/// when `negate` (an inverse chain): once per call, not once per tile.
+std::pair<Value, Value> chainCosSin(OpBuilder &b, Location loc, Value a2,
+                                    bool negate, Type elt);
 /// The [N, 2] index table of a chain's pairs for its angles `a2` [H, N]:
 /// the attribute, else the default schedule (a constant when D (`staticD`)
 /// and N are static, else computed once per call from `d`).

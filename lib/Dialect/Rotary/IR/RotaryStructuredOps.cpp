@@ -197,10 +197,7 @@ verifyGradPass(OpTy op,
   for (auto [init, want] : llvm::zip(inits, expected)) {
     auto t = dyn_cast<RankedTensorType>(init.getType());
     bool ok = t && t.getElementType() == want.second.getElementType() &&
-              t.getRank() == want.second.getRank() &&
-              llvm::all_of(llvm::seq<int64_t>(0, t.getRank()), [&](int64_t i) {
-                return compatible(t.getDimSize(i), want.second.getDimSize(i));
-              });
+              sameShape(t, want.second);
     if (!ok)
       return op.emitOpError() << "init '" << want.first << "' must have type "
                               << want.second << ", but got " << init.getType();
