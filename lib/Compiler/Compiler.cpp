@@ -281,7 +281,8 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
         std::pair{"attention key tile", opt.attentionKeyTile},
         std::pair{"HDD-RoPE lanes", opt.hddLanes},
         std::pair{"Givens chain rows", opt.chainRows},
-        std::pair{"HDD-RoPE checkpoint", opt.hddCheckpoint}})
+        std::pair{"HDD-RoPE checkpoint", opt.hddCheckpoint},
+        std::pair{"rope gradient tokens", opt.ropeTokens}})
     if (v < 0 || v > 4096) {
       error = std::string("rotary: ") + name +
               " must be 0 (the schedule's choice) or 1..4096, got " +
@@ -332,6 +333,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.hddLanes = opt.hddLanes;
   pipelineOptions.chainRows = opt.chainRows;
   pipelineOptions.hddCheckpoint = opt.hddCheckpoint;
+  pipelineOptions.ropeTokens = opt.ropeTokens;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -742,7 +744,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.attentionKeyTile) + " " +
             std::to_string(options.hddLanes) + " " +
             std::to_string(options.chainRows) + " " +
-            std::to_string(options.hddCheckpoint)}) {
+            std::to_string(options.hddCheckpoint) + " " +
+            std::to_string(options.ropeTokens)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -102,7 +102,8 @@ struct CpuConfigurePass
     if (llvm::any_of(
             std::initializer_list<int64_t>{
                 registerRows, registerCols, rowsPerTask, attentionQueryTile,
-                attentionKeyTile, hddLanes, chainRows, hddCheckpoint},
+                attentionKeyTile, hddLanes, chainRows, hddCheckpoint,
+                ropeTokens},
             [](int64_t v) { return v < 0; })) {
       getOperation().emitError(
           "rotary-cpu-configure: tile sizes must not be negative");
@@ -167,6 +168,10 @@ struct CpuConfigurePass
       if (auto g = dyn_cast<HDDRopeLanesGradOp>(op))
         record(op, {{"lanes", lanesFor(g.getChunk())},
                     {"checkpoint", hddCheckpoint ? hddCheckpoint : 64}});
+      // A rope gradient's task: 16 tokens of one batch entry, whose partial
+      // sums (2·r/2 f64) are 1/(16·H) of the bytes it reads.
+      if (isa<RopeTokensGradOp>(op))
+        record(op, {{"tokens", ropeTokens ? ropeTokens : 16}});
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))

@@ -10,6 +10,8 @@
 // RUN: rotary-opt %s -rotary-cpu-configure=hdd-checkpoint=16 -split-input-file | FileCheck %s --check-prefix=CKPT
 // RUN: not rotary-opt %s -rotary-cpu-configure=hdd-checkpoint=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: not rotary-opt %s -rotary-cpu-configure=chain-rows=-8 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
+// RUN: rotary-opt %s -rotary-cpu-configure=rope-tokens=7 -split-input-file | FileCheck %s --check-prefix=TOKENS
+// RUN: not rotary-opt %s -rotary-cpu-configure=rope-tokens=-2 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
 // contraction as `rotary.cpu_schedule`: a register block of
@@ -290,4 +292,25 @@ func.func @chain_rows(%x: tensor<?x1x64xf32>, %c: tensor<1x2016xf32>, %p: tensor
   %dx, %da = rotary.givens_rows_grad ins(%x, %x, %d64, %d64, %p : tensor<?x1x64xf32>, tensor<1x2016xf64>, tensor<2016x2xindex>) outs(%x, %d64 : tensor<?x1x64xf32>, tensor<1x2016xf64>) -> tensor<?x1x64xf32>, tensor<1x2016xf64>
   %3 = rotary.givens %x2, %a : tensor<?x64xf32>, tensor<2016xf32>
   return %0, %1, %2, %3 : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// A rope gradient with parameter sums: 16 tokens of one batch entry per
+// task on every target; rope-tokens overrides it; a recorded choice is
+// kept.
+// AVX512-LABEL: func.func @rope_tokens(
+// AVX512:       rotary.rope_tokens_grad {{.*}} layout = half {rotary.tiles = {tokens = 16 : i64}}
+// AVX512:       rotary.rope_tokens_grad {{.*}} layout = half {rotary.tiles = {tokens = 3 : i64}}
+// AVX2-LABEL:   func.func @rope_tokens(
+// AVX2:         rotary.rope_tokens_grad {{.*}} {rotary.tiles = {tokens = 16 : i64}}
+// SSE-LABEL:    func.func @rope_tokens(
+// SSE:          rotary.rope_tokens_grad {{.*}} {rotary.tiles = {tokens = 16 : i64}}
+// TOKENS-LABEL: func.func @rope_tokens(
+// TOKENS:       rotary.rope_tokens_grad {{.*}} {rotary.tiles = {tokens = 7 : i64}}
+// TOKENS:       rotary.rope_tokens_grad {{.*}} {rotary.tiles = {tokens = 3 : i64}}
+func.func @rope_tokens(%x: tensor<?x?x4x16xf32>, %c: tensor<?x8xf32>, %p: tensor<?xi64>, %s: tensor<8xf64>) -> (tensor<8xf64>, tensor<8xf64>) {
+  %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<?x?x4x16xf32>, tensor<?x8xf32>, tensor<?xi64>) outs(%x, %s, %s : tensor<?x?x4x16xf32>, tensor<8xf64>) layout = half -> tensor<?x?x4x16xf32>, tensor<8xf64>, tensor<8xf64>
+  %dx2, %a2, %b2 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<?x?x4x16xf32>, tensor<?x8xf32>, tensor<?xi64>) outs(%x, %s, %s : tensor<?x?x4x16xf32>, tensor<8xf64>) layout = half {rotary.tiles = {tokens = 3 : i64}} -> tensor<?x?x4x16xf32>, tensor<8xf64>, tensor<8xf64>
+  return %a, %b2 : tensor<8xf64>, tensor<8xf64>
 }

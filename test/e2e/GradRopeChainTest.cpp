@@ -85,6 +85,8 @@ struct RopeGradConfig {
   torch::ScalarType posType = torch::kInt64;
   double maxPos = 1000;
   torch::ScalarType dtype = torch::kFloat32;
+  /// Tokens per task of the parameter sums (0: the schedule's choice).
+  int64_t tokens = 0;
   struct Shape {
     int64_t B, T, H;
   };
@@ -119,6 +121,9 @@ std::string ropeGradSource(const RopeGradConfig &c) {
     attrs.push_back("base = " + f32Attr(c.baseAttr));
   if (c.inverse)
     attrs.push_back("inverse");
+  if (c.tokens > 0)
+    attrs.push_back("rotary.tiles = {tokens = " + std::to_string(c.tokens) +
+                    " : i64}");
   op += attrDict(attrs) + " : " + xT + ", " + pT;
   return entrySource(args, types, join(values) + " = " + op, values);
 }
@@ -338,6 +343,22 @@ TEST_F(E2E, RopeGradManyTerms) {
   c.maxPos = 1e5;
   c.invFreq = c.phase = c.scale = true;
   runRopeGrad(c);
+}
+
+TEST_F(E2E, RopeGradTokenTiles) {
+  // Any tokens per task the op records: one token per task, 5 (T = 37 and
+  // 7 end in a partial tile), more tokens than the sequence has; with
+  // positions per batch entry and shared.
+  for (int64_t tokens : {1, 5, 64})
+    for (int posRank : {1, 2}) {
+      RopeGradConfig c;
+      c.tokens = tokens;
+      c.posRank = posRank;
+      c.layout =
+          posRank == 1 ? ref::RopeLayout::Half : ref::RopeLayout::Deinterleave;
+      c.invFreq = c.phase = c.scale = true;
+      runRopeGrad(c);
+    }
 }
 
 TEST_F(E2E, RopeGradBf16) {

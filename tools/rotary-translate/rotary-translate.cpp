@@ -3,7 +3,8 @@
 //   rotary-translate input.mlir -o out.rotary [--cpu=host|<llvm cpu>] [--force]
 //                    [--vector-bits=N] [--register-tile=RxC]
 //                    [--attention-tile=QxK] [--hdd-lanes=N] [--chain-rows=W]
-//                    [--hdd-checkpoint=K] [--rows-per-task=N]
+//                    [--hdd-checkpoint=K] [--rope-tokens=N]
+//                    [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
 // directory that the runtime loads; see rotary/Bundle/Manifest.h.
@@ -88,6 +89,11 @@ int main(int argc, char **argv) {
       cl::desc("Rows per group of a Givens chain, the length of its feature "
                "vectors (default: four vector registers)"),
       cl::init(0));
+  cl::opt<int> ropeTokens(
+      "rope-tokens",
+      cl::desc("Tokens per task of a rope gradient with parameter gradients "
+               "(default: 16)"),
+      cl::init(0));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -103,6 +109,7 @@ int main(int argc, char **argv) {
   options.hddLanes = hddLanes;
   options.chainRows = chainRows;
   options.hddCheckpoint = hddCheckpoint;
+  options.ropeTokens = ropeTokens;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

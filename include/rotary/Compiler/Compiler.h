@@ -43,6 +43,9 @@ struct CompileOptions {
   int chainRows = 0;
   /// Tokens between saved P in the HDD-RoPE backward (0: the schedule's).
   int hddCheckpoint = 0;
+  /// Tokens per task of a rope gradient with parameter gradients (0: the
+  /// schedule's choice).
+  int ropeTokens = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

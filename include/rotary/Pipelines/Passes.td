@@ -190,6 +190,9 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     Option<"chainRows", "chain-rows", "int64_t", /*default=*/"0",
            "Rows per group of a Givens chain, the length of its feature "
            "vectors (0: four vector registers)">,
+    Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"0",
+           "Tokens per task of a rope gradient with parameter gradients "
+           "(0: 16)">,
   ];
 }
 

@@ -75,6 +75,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("Rows per group of a Givens chain (0: the schedule's "
                      "choice)"),
       llvm::cl::init(0)};
+  Option<int64_t> ropeTokens{
+      *this, "rope-tokens",
+      llvm::cl::desc("Tokens per task of a rope gradient with parameter "
+                     "gradients (0: the schedule's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,

@@ -231,14 +231,16 @@ bool lowering::ropeRotatesAll(std::optional<int64_t> rotaryDim,
          (!xType.isDynamicDim(3) && *rotaryDim == xType.getDimSize(3));
 }
 
-Value lowering::ropeAssemble(OpBuilder &b, Location loc, Value rotated5,
+Value lowering::ropeAssemble(OpBuilder &b, Location loc, Value rotated,
                              Value passFrom, Value like,
                              ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
                              bool fullRotation, RankedTensorType type) {
   Type elt = type.getElementType();
-  Value result = tensor::CollapseShapeOp::create(
-      b, loc, rotated5,
-      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  Value result = rotated;
+  if (cast<RankedTensorType>(rotated.getType()).getRank() == 5)
+    result = tensor::CollapseShapeOp::create(
+        b, loc, rotated,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
   if (!fullRotation) {
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> rotSizes = {sizes[0], sizes[1], sizes[2], rOfr};

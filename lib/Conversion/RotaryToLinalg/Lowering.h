@@ -115,9 +115,10 @@ std::pair<RopeLayout, RopeLayout> ropeReadWriteLayouts(RopeLayout layout,
 /// True when `rotaryDim` covers all D features of `xType` [B, T, H, D].
 bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
 /// A rope's result of type `type` (the shape of `like` [B, T, H, D]) from
-/// its rotated features (the 5-D view `rotated5`; `sizes` are like's) and, unless
-/// `fullRotation`, the features r..D copied from `passFrom`.
-Value ropeAssemble(OpBuilder &b, Location loc, Value rotated5, Value passFrom,
+/// its rotated features (`rotated` [B, T, H, r], or its 5-D view; `sizes`
+/// are like's) and, unless `fullRotation`, the features r..D copied from
+/// `passFrom`.
+Value ropeAssemble(OpBuilder &b, Location loc, Value rotated, Value passFrom,
                    Value like, ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
                    bool fullRotation, RankedTensorType type);
 /// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
@@ -186,6 +187,8 @@ bool quaternionAxis(OpBuilder &b, Location loc, Value axis, int64_t lead,
 
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateRopeGradPatterns(RewritePatternSet &patterns);
+/// rotary.rope_tokens_grad tiles into linalg (rotary-tile-and-decompose).
+void populateRopeGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns, ChainStrategy chains);
 void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);

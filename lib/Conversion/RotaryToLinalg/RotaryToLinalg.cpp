@@ -337,7 +337,8 @@ struct ConvertRotaryToLinalgPass
     // target's schedule has recorded its tiles.
     target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                       OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                      HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp>();
+                      HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp,
+                      RopeTokensGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

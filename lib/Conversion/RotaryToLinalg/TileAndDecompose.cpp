@@ -57,6 +57,15 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
       return failure();
     return SmallVector<int64_t>{*rows, isa<GivensRowsGradOp>(op) ? 0 : 1};
   }
+  if (isa<RopeTokensGradOp>(op)) {
+    // (b, t): one batch entry and `tokens` tokens per task, both reductions
+    // for the parameter sums (partial sums per task).
+    FailureOr<SmallVector<int64_t>> tokens = recordedTiles(
+        op, {"tokens"}, "tokens per task", "{tokens = N} with N > 0");
+    if (failed(tokens))
+      return failure();
+    return SmallVector<int64_t>{1, tokens->front()};
+  }
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
 
@@ -84,11 +93,16 @@ struct TileAndDecomposePass
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       // The chain gradient's rows are a reduction for ψ̄: every task adds
       // into its own row of partial sums, merged after the loop.
-      if (isa<GivensRowsGradOp>(op))
+      // So are a rope gradient's batch and tokens for its parameter sums.
+      if (isa<GivensRowsGradOp, RopeTokensGradOp>(op)) {
+        SmallVector<unsigned> dims = {0};
+        if (isa<RopeTokensGradOp>(op))
+          dims.push_back(1);
         options
             .setReductionTilingStrategy(
                 ReductionTilingStrategy::PartialReductionOuterParallel)
-            .setReductionDims({0});
+            .setReductionDims(dims);
+      }
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled =
           scf::tileUsingSCF(rewriter, op, options);
@@ -104,10 +118,12 @@ struct TileAndDecomposePass
     populateHDDDecompositionPatterns(patterns);
     populateHDDGradDecompositionPatterns(patterns);
     populateChainDecompositionPatterns(patterns);
+    populateRopeGradDecompositionPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                         OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                        HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp>();
+                        HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp,
+                        RopeTokensGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -1430,3 +1430,81 @@ func.func @hdd_lanes_grad_checkpoint(%x: tensor<1x40x4xf32>, %a: tensor<1x40x2xf
   %dx, %da = rotary.hdd_rope_lanes_grad ins(%x, %a, %x : tensor<1x40x4xf32>, tensor<1x40x2xf32>) first_lane(%l) outs(%x, %a : tensor<1x40x4xf32>, tensor<1x40x2xf32>) {chunk = 2 : i64, rotary.tiles = {checkpoint = 16 : i64, lanes = 2 : i64}} -> tensor<1x40x4xf32>, tensor<1x40x2xf32>
   return %dx : tensor<1x40x4xf32>
 }
+
+// -----
+
+// A rope gradient with parameter sums needs its tokens per task.
+func.func @rope_tokens_grad_untiled(%x: tensor<1x4x1x8xf32>, %c: tensor<4x4xf32>, %p: tensor<4xi64>, %s: tensor<4xf64>) -> tensor<4xf64> {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op needs its tokens per task, 'rotary.tiles' = {tokens = N} with N > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before rotary-tile-and-decompose}}
+  %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<1x4x1x8xf32>, tensor<4x4xf32>, tensor<4xi64>) outs(%x, %s, %s : tensor<1x4x1x8xf32>, tensor<4xf64>) layout = half -> tensor<1x4x1x8xf32>, tensor<4xf64>, tensor<4xf64>
+  return %a : tensor<4xf64>
+}
+
+// -----
+
+// 3 batch entries of 40 tokens in tasks of 16: batch and tokens are
+// reductions for the sums, so each (b, tile of tokens) task writes its own
+// row of two [3, 3, 4] tables of partials (zeroed), which two linalg.reduce
+// over both dims add to the inits; x̄ goes straight into place. A tile is
+// one generic over the interleaved 5-D pair views, d0..d3 reducing into
+// the tile's rows of partials. Decomposed whole: the same generic over
+// every token, accumulating into the inits.
+// CHECK-LABEL: func.func @rope_tokens_grad_tiles(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<3x40x2x8xf32>, %[[DY:[^:]*]]: tensor<3x40x2x8xf32>, %[[C:[^:]*]]: tensor<40x4xf32>, %[[P:[^:]*]]: tensor<40xi64>, %[[S0:[^:]*]]: tensor<4xf64>, %[[S1:[^:]*]]: tensor<4xf64>)
+// CHECK-DAG:   %[[Z0:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<3x3x4xf64>)
+// CHECK-DAG:   %[[Z1:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<3x3x4xf64>)
+// CHECK:       %[[F:.*]]:3 = scf.forall (%[[B:[a-z0-9_]+]], %[[T0:[a-z0-9_]+]]) = (0, 0) to (3, 40) step (1, 16) shared_outs(%[[DXA:[a-z0-9_]+]] = %[[X]], %[[PA:[a-z0-9_]+]] = %[[Z0]], %[[PB:[a-z0-9_]+]] = %[[Z1]])
+// CHECK:         %[[N:.*]] = affine.min affine_map<(d0) -> (-d0 + 40, 16)>(%[[T0]])
+// CHECK:         %[[TI:.*]] = affine.apply affine_map<()[s0] -> (s0 floordiv 16)>()[%[[T0]]]
+// CHECK:         %[[RA:.*]] = tensor.extract_slice %[[PA]][%[[B]], %[[TI]], 0] [1, 1, 4] [1, 1, 1] : tensor<3x3x4xf64> to tensor<4xf64>
+// CHECK:         %[[RB:.*]] = tensor.extract_slice %[[PB]][%[[B]], %[[TI]], 0] [1, 1, 4] [1, 1, 1] : tensor<3x3x4xf64> to tensor<4xf64>
+// CHECK:         %[[XT:.*]] = tensor.extract_slice %[[X]][%[[B]], %[[T0]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1]
+// CHECK:         %[[GT:.*]] = tensor.extract_slice %[[DY]][%[[B]], %[[T0]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1]
+// CHECK:         %[[CT:.*]] = tensor.extract_slice %[[C]][%[[T0]], 0] [%[[N]], 4] [1, 1] : tensor<40x4xf32> to tensor<?x4xf32>
+// CHECK:         %[[PT:.*]] = tensor.extract_slice %[[P]][%[[T0]]] [%[[N]]] [1] : tensor<40xi64> to tensor<?xi64>
+// CHECK:         %[[DT:.*]] = tensor.extract_slice %[[DXA]][%[[B]], %[[T0]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1]
+// CHECK-DAG:     %[[XV:.*]] = tensor.expand_shape %[[XT]] {{\[\[}}0], [1], [2], [3, 4]] output_shape [1, %[[N]], 2, 4, 2]
+// CHECK-DAG:     %[[GV:.*]] = tensor.expand_shape %[[GT]] {{\[\[}}0], [1], [2], [3, 4]] output_shape [1, %[[N]], 2, 4, 2]
+// CHECK-DAG:     %[[DV:.*]] = tensor.expand_shape %[[DT]] {{\[\[}}0], [1], [2], [3, 4]] output_shape [1, %[[N]], 2, 4, 2]
+// CHECK:         %[[G:.*]]:3 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4, -d3 + 1)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4, -d3 + 1)>, affine_map<(d0, d1, d2, d3, d4) -> (d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d1)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d4)>], iterator_types = ["reduction", "reduction", "reduction", "reduction", "parallel"]}
+// CHECK-SAME:      ins(%[[XV]], %[[XV]], %[[GV]], %[[GV]], %[[CT]], %{{.*}}, %[[PT]] :
+// CHECK-SAME:      outs(%[[DV]], %[[RA]], %[[RB]] : tensor<1x?x2x4x2xf32>, tensor<4xf64>, tensor<4xf64>)
+// CHECK:         %[[DX:.*]] = tensor.collapse_shape %[[G]]#0 {{\[\[}}0], [1], [2], [3, 4]]
+// CHECK:         scf.forall.in_parallel
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[DX]] into %[[DXA]][%[[B]], %[[T0]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[G]]#1 into %[[PA]][%[[B]], %{{.*}}, 0] [1, 1, 4] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[G]]#2 into %[[PB]][%[[B]], %{{.*}}, 0] [1, 1, 4] [1, 1, 1]
+// CHECK:       %[[RS0:.*]] = linalg.reduce ins(%[[F]]#1 : tensor<3x3x4xf64>) outs(%[[S0]] : tensor<4xf64>) dimensions = [0, 1]
+// CHECK:       %[[RS1:.*]] = linalg.reduce ins(%[[F]]#2 : tensor<3x3x4xf64>) outs(%[[S1]] : tensor<4xf64>) dimensions = [0, 1]
+// CHECK:       return %[[F]]#0, %[[RS0]], %[[RS1]]
+// WHOLE-LABEL: func.func @rope_tokens_grad_tiles(
+// WHOLE-SAME:    %[[X:[^:]*]]: tensor<3x40x2x8xf32>, %{{[^:]*}}: tensor<3x40x2x8xf32>, %[[C:[^:]*]]: tensor<40x4xf32>, %[[P:[^:]*]]: tensor<40xi64>, %[[S0:[^:]*]]: tensor<4xf64>, %[[S1:[^:]*]]: tensor<4xf64>)
+// WHOLE-NOT:     scf.forall
+// WHOLE:         %[[G:.*]]:3 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction", "reduction", "reduction", "parallel"]}
+// WHOLE-SAME:      outs(%{{.*}}, %[[S0]], %[[S1]] : tensor<3x40x2x4x2xf32>, tensor<4xf64>, tensor<4xf64>)
+// WHOLE:         tensor.collapse_shape %[[G]]#0
+// WHOLE-NOT:     linalg.reduce
+func.func @rope_tokens_grad_tiles(%x: tensor<3x40x2x8xf32>, %dy: tensor<3x40x2x8xf32>, %c: tensor<40x4xf32>, %p: tensor<40xi64>, %s0: tensor<4xf64>, %s1: tensor<4xf64>) -> (tensor<3x40x2x8xf32>, tensor<4xf64>, tensor<4xf64>) {
+  %dx, %s, %sp = rotary.rope_tokens_grad ins(%x, %dy, %c, %c, %p : tensor<3x40x2x8xf32>, tensor<40x4xf32>, tensor<40xi64>) outs(%x, %s0, %s1 : tensor<3x40x2x8xf32>, tensor<4xf64>) layout = interleaved {rotary.tiles = {tokens = 16 : i64}} -> tensor<3x40x2x8xf32>, tensor<4xf64>, tensor<4xf64>
+  return %dx, %s, %sp : tensor<3x40x2x8xf32>, tensor<4xf64>, tensor<4xf64>
+}
+
+// -----
+
+// Per-batch positions: the table and positions are sliced on (b, t), and
+// the one sum init shared by both sums (as CSE leaves zero inits) still
+// gets two tables of partials.
+// CHECK-LABEL: func.func @rope_tokens_grad_per_batch(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x?x1x4xbf16>, %[[C:[^:]*]]: tensor<2x?x2xf32>, %[[P:[^:]*]]: tensor<2x?xi32>, %[[S:[^:]*]]: tensor<2xf64>)
+// CHECK:       %[[F:.*]]:3 = scf.forall (%[[B:[a-z0-9_]+]], %[[T0:[a-z0-9_]+]]) = (0, 0) to (2, %{{.*}}) step (1, 5) shared_outs(%{{.*}} = %[[X]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x?x1x4xbf16>, tensor<2x?x2xf64>, tensor<2x?x2xf64>)
+// CHECK:         tensor.extract_slice %[[C]][%[[B]], %[[T0]], 0] [1, %{{.*}}, 2] [1, 1, 1] : tensor<2x?x2xf32> to tensor<1x?x2xf32>
+// CHECK:         tensor.extract_slice %[[P]][%[[B]], %[[T0]]] [1, %{{.*}}] [1, 1] : tensor<2x?xi32> to tensor<1x?xi32>
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, -d3 + 1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, -d3 + 1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1)>,
+// CHECK:           arith.negf %{{.*}} : f32
+// CHECK:           arith.truncf %{{.*}} : f32 to bf16
+// CHECK:       linalg.reduce ins(%[[F]]#1 : tensor<2x?x2xf64>) outs(%[[S]] : tensor<2xf64>) dimensions = [0, 1]
+// CHECK:       linalg.reduce ins(%[[F]]#2 : tensor<2x?x2xf64>) outs(%[[S]] : tensor<2xf64>) dimensions = [0, 1]
+func.func @rope_tokens_grad_per_batch(%x: tensor<2x?x1x4xbf16>, %c: tensor<2x?x2xf32>, %p: tensor<2x?xi32>, %s: tensor<2xf64>) -> (tensor<2x?x1x4xbf16>, tensor<2xf64>, tensor<2xf64>) {
+  %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x?x1x4xbf16>, tensor<2x?x2xf32>, tensor<2x?xi32>) outs(%x, %s, %s : tensor<2x?x1x4xbf16>, tensor<2xf64>) layout = half {inverse, rotary.tiles = {tokens = 5 : i64}} -> tensor<2x?x1x4xbf16>, tensor<2xf64>, tensor<2xf64>
+  return %dx, %a, %b : tensor<2x?x1x4xbf16>, tensor<2xf64>, tensor<2xf64>
+}

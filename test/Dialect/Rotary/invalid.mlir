@@ -1410,3 +1410,43 @@ func.func @givens_rows_grad_da(%x: tensor<4x2x16xf32>, %c: tensor<2x8xf64>, %p: 
   %0:2 = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<4x2x16xf32>, tensor<2x8xf64>, tensor<8x2xindex>) outs(%x, %da : tensor<4x2x16xf32>, tensor<2x7xf64>) -> tensor<4x2x16xf32>, tensor<2x7xf64>
   return
 }
+
+// -----
+
+func.func @rope_tokens_grad_x(%x: tensor<2x3x1x7xf32>, %c: tensor<3x3xf32>, %p: tensor<3xi64>, %s: tensor<3xf64>) {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op operand 'x' must have shape [B, T, H, r] (rank 4, r even), but got 'tensor<2x3x1x7xf32>'}}
+  %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x7xf32>, tensor<3x3xf32>, tensor<3xi64>) outs(%x, %s, %s : tensor<2x3x1x7xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x7xf32>, tensor<3xf64>, tensor<3xf64>
+  return
+}
+
+// -----
+
+func.func @rope_tokens_grad_positions(%x: tensor<2x3x1x6xf32>, %c: tensor<3x3xf32>, %p: tensor<4xi64>, %s: tensor<3xf64>) {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op operand 'positions' must have shape [3] ([T]) or [2, 3] ([B, T]), but got 'tensor<4xi64>'}}
+  %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<4xi64>) outs(%x, %s, %s : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>
+  return
+}
+
+// -----
+
+func.func @rope_tokens_grad_cos(%x: tensor<2x3x1x6xf32>, %c: tensor<3x3xf32>, %p: tensor<2x3xi64>, %s: tensor<3xf64>) {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op operand 'cos' must have shape [2, 3, 3] ([B, T, r/2]), but got 'tensor<3x3xf32>'}}
+  %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<2x3xi64>) outs(%x, %s, %s : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>
+  return
+}
+
+// -----
+
+func.func @rope_tokens_grad_cos_shared(%x: tensor<2x3x1x6xf32>, %c: tensor<3x2xf32>, %p: tensor<3xi64>, %s: tensor<3xf64>) {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op operand 'cos' must have shape [3, 3] ([T, r/2]), but got 'tensor<3x2xf32>'}}
+  %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x6xf32>, tensor<3x2xf32>, tensor<3xi64>) outs(%x, %s, %s : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>
+  return
+}
+
+// -----
+
+func.func @rope_tokens_grad_sums(%x: tensor<2x3x1x6xf32>, %c: tensor<3x3xf32>, %p: tensor<3xi64>, %s: tensor<6xf64>) {
+  // expected-error @+1 {{'rotary.rope_tokens_grad' op operand 'dtheta_init' must have shape [3] ([r/2]), but got 'tensor<6xf64>'}}
+  %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<3xi64>) outs(%x, %s, %s : tensor<2x3x1x6xf32>, tensor<6xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<6xf64>, tensor<6xf64>
+  return
+}

@@ -716,3 +716,13 @@ func.func @givens_rows_grad(%x: tensor<?x2x8xbf16>, %c: tensor<2x28xf64>, %p: te
   %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<?x2x8xbf16>, tensor<2x28xf64>, tensor<28x2xindex>) outs(%x, %c : tensor<?x2x8xbf16>, tensor<2x28xf64>) {reverse} -> tensor<?x2x8xbf16>, tensor<2x28xf64>
   return %da : tensor<2x28xf64>
 }
+
+// CHECK-LABEL: func @rope_tokens_grad
+// CHECK: rotary.rope_tokens_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x?x4x16xbf16>, tensor<?x?x8xf32>, tensor<?x?xi32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x?x4x16xbf16>, tensor<8xf64>) layout = deinterleave {inverse} -> tensor<?x?x4x16xbf16>, tensor<8xf64>, tensor<8xf64>{{$}}
+// CHECK: rotary.rope_tokens_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<3xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>{{$}}
+func.func @rope_tokens_grad(%x: tensor<?x?x4x16xbf16>, %c: tensor<?x?x8xf32>, %p: tensor<?x?xi32>, %s: tensor<8xf64>,
+    %x2: tensor<2x3x1x6xf32>, %c2: tensor<3x3xf32>, %p2: tensor<3xf32>, %s2: tensor<3xf64>) -> (tensor<8xf64>, tensor<3xf64>) {
+  %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<?x?x4x16xbf16>, tensor<?x?x8xf32>, tensor<?x?xi32>) outs(%x, %s, %s : tensor<?x?x4x16xbf16>, tensor<8xf64>) layout = deinterleave {inverse} -> tensor<?x?x4x16xbf16>, tensor<8xf64>, tensor<8xf64>
+  %dx2, %a2, %b2 = rotary.rope_tokens_grad ins(%x2, %x2, %c2, %c2, %p2 : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<3xf32>) outs(%x2, %s2, %s2 : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>
+  return %a, %b2 : tensor<8xf64>, tensor<3xf64>
+}

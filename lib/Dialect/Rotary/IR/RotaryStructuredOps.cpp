@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Verifiers.h"
+#include "Structured.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -18,8 +18,8 @@ using namespace mlir;
 using namespace rotary;
 using namespace rotary::detail;
 
-namespace {
-/// A slice of `v` at `offsets` / `sizes` (unit strides).
+// Shared with RotaryPartialReductions.cpp (Structured.h).
+namespace rotary::detail {
 Value sliceOf(OpBuilder &b, Location loc, Value v,
               ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
               SmallVectorImpl<Operation *> &slices) {
@@ -30,7 +30,6 @@ Value sliceOf(OpBuilder &b, Location loc, Value v,
   return slice;
 }
 
-/// `v` with the leading dims given by (offsets, sizes) and the rest whole.
 Value leadingSlice(OpBuilder &b, Location loc, Value v,
                    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
                    SmallVectorImpl<Operation *> &slices) {
@@ -43,7 +42,6 @@ Value leadingSlice(OpBuilder &b, Location loc, Value v,
   return sliceOf(b, loc, v, off, sz, slices);
 }
 
-/// `base + offset` (base itself when the offset is 0).
 Value shifted(OpBuilder &b, Location loc, Value base, OpFoldResult offset) {
   if (isConstantIntValue(offset, 0))
     return base;
@@ -51,7 +49,6 @@ Value shifted(OpBuilder &b, Location loc, Value base, OpFoldResult offset) {
                                getValueOrCreateConstantIndexOp(b, loc, offset));
 }
 
-/// The iteration domain over dims `dims` of `v`.
 SmallVector<Range> domainOf(OpBuilder &b, Location loc, Value v,
                             ArrayRef<int64_t> dims) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
@@ -60,11 +57,6 @@ SmallVector<Range> domainOf(OpBuilder &b, Location loc, Value v,
   });
 }
 
-/// The tile of a structured op: the same op on `slice(v)` of each tensor
-/// operand and `index(v)` of each index operand (a position shifted by the
-/// tile's offset), in operand order; its results have the types of its
-/// sliced inits, which are the last operands. `slice` records the slices it
-/// makes in `slices`.
 FailureOr<TilingResult> cloneOnSlices(OpBuilder &b, Operation *op,
                                       SmallVectorImpl<Operation *> &slices,
                                       function_ref<Value(Value)> slice,
@@ -85,14 +77,15 @@ FailureOr<TilingResult> cloneOnSlices(OpBuilder &b, Operation *op,
                       {slices.begin(), slices.end()}};
 }
 
-/// Whether `t` has `want`'s rank and sizes (where both are static).
 bool sameShape(RankedTensorType t, RankedTensorType want) {
   return t.getRank() == want.getRank() &&
          llvm::all_of(llvm::seq<int64_t>(0, t.getRank()), [&](int64_t i) {
            return compatible(t.getDimSize(i), want.getDimSize(i));
          });
 }
+} // namespace rotary::detail
 
+namespace {
 /// `rows` of `op` must be [B, H, T] like q.
 LogicalResult verifyRowsLikeQ(Operation *op, StringRef name, Value rows,
                               Value q) {
@@ -576,172 +569,5 @@ LogicalResult GivensRowsOp::getResultTilePosition(
   resultSizes.assign(sizes.begin(), sizes.end());
   resultOffsets.push_back(b.getIndexAttr(0));
   resultSizes.push_back(tensor::getMixedSize(b, getLoc(), getInit(), 2));
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
-// rotary.givens_rows_grad
-//===----------------------------------------------------------------------===//
-
-LogicalResult GivensRowsGradOp::verify() {
-  RankedTensorType x = rtt(getX()), cs = rtt(getCos()), pairs = rtt(getPairs());
-  if (x.getRank() != 3)
-    return shapeError(*this, "x", "[M, H, D] (rank 3)", x);
-  int64_t h = x.getDimSize(1);
-  if (cs.getRank() != 2 || !compatible(cs.getDimSize(0), h))
-    return shapeError(*this, "cos", fmtShape({h, kDyn}) + " ([H, N])", cs);
-  int64_t n = cs.getDimSize(1);
-  if (pairs.getRank() != 2 || !compatible(pairs.getDimSize(0), n) ||
-      pairs.getDimSize(1) != 2)
-    return shapeError(*this, "pairs", fmtShape({n, 2}) + " ([N, 2])", pairs);
-  RankedTensorType dx = rtt(getDxInit()), da = rtt(getDaInit());
-  if (!sameShape(dx, x))
-    return shapeError(*this, "dx_init", fmtShape(x.getShape()) + " (like 'x')",
-                      dx);
-  if (!sameShape(da, cs))
-    return shapeError(*this, "da_init",
-                      fmtShape(cs.getShape()) + " (like 'cos')", da);
-  return success();
-}
-
-SmallVector<utils::IteratorType> GivensRowsGradOp::getLoopIteratorTypes() {
-  return {utils::IteratorType::reduction, utils::IteratorType::parallel};
-}
-
-SmallVector<Range> GivensRowsGradOp::getIterationDomain(OpBuilder &b) {
-  return domainOf(b, getLoc(), getX(), {0, 1});
-}
-
-namespace {
-/// The tile of a rotary.givens_rows_grad: x, ȳ and x̄'s init on (m, h), the
-/// tables on h; ψ̄'s init is `daInit` (already the tile's).
-FailureOr<TilingResult> tileChainGrad(OpBuilder &b, GivensRowsGradOp op,
-                                      ArrayRef<OpFoldResult> offsets,
-                                      ArrayRef<OpFoldResult> sizes,
-                                      Value dxInit, Value daInit,
-                                      SmallVectorImpl<Operation *> &slices) {
-  Location loc = op.getLoc();
-  auto slice = [&](Value v) -> Value {
-    if (v == op.getPairs())
-      return v;
-    if (v == op.getCos() || v == op.getSin())
-      return leadingSlice(b, loc, v, offsets.drop_front(), sizes.drop_front(),
-                          slices);
-    if (v == op.getDaInit())
-      return daInit;
-    return leadingSlice(b, loc, v == op.getDxInit() ? dxInit : v, offsets,
-                        sizes, slices);
-  };
-  return cloneOnSlices(b, op, slices, slice, [](Value v) { return v; });
-}
-} // namespace
-
-FailureOr<TilingResult>
-GivensRowsGradOp::getTiledImplementation(OpBuilder &b,
-                                         ArrayRef<OpFoldResult> offsets,
-                                         ArrayRef<OpFoldResult> sizes) {
-  // A tile of rows accumulates into the heads' rows of ψ̄ (sequential
-  // tiling of the reduction, or a tile of heads).
-  SmallVector<Operation *> slices;
-  Value da = leadingSlice(b, getLoc(), getDaInit(), offsets.drop_front(),
-                          sizes.drop_front(), slices);
-  return tileChainGrad(b, *this, offsets, sizes, getDxInit(), da, slices);
-}
-
-LogicalResult GivensRowsGradOp::getResultTilePosition(
-    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
-    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
-    SmallVector<OpFoldResult> &resultSizes) {
-  Location loc = getLoc();
-  if (resultNumber == 0) {
-    resultOffsets = {offsets[0], offsets[1], b.getIndexAttr(0)};
-    resultSizes = {sizes[0], sizes[1],
-                   tensor::getMixedSize(b, loc, getDxInit(), 2)};
-  } else {
-    resultOffsets = {offsets[1], b.getIndexAttr(0)};
-    resultSizes = {sizes[1], tensor::getMixedSize(b, loc, getDaInit(), 1)};
-  }
-  return success();
-}
-
-FailureOr<SmallVector<Value>>
-GivensRowsGradOp::generateInitialTensorForPartialReduction(
-    OpBuilder &b, Location loc, ArrayRef<OpFoldResult> tileSizes,
-    const SetVector<unsigned> &reductionDims) {
-  if (reductionDims.size() != 1 || reductionDims.front() != 0 ||
-      isConstantIntValue(tileSizes[0], 0))
-    return failure();
-  // x̄ is written in place; ψ̄ gets one zeroed row of partials per tile of
-  // rows: [tiles, H, N]. With the outer-parallel strategy (the only one
-  // tileToPartialReduction takes) the driver passes, as the reduction dim's
-  // "tile size", the size of that new dim: the number of tiles.
-  SmallVector<OpFoldResult> da = tensor::getMixedSizes(b, loc, getDaInit());
-  OpFoldResult tiles = tileSizes[0];
-  Value empty =
-      tensor::EmptyOp::create(b, loc, {tiles, da[0], da[1]}, b.getF64Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
-  Value partial = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-  return SmallVector<Value>{getDxInit(), partial};
-}
-
-FailureOr<TilingResult> GivensRowsGradOp::tileToPartialReduction(
-    OpBuilder &b, Location loc, ReductionTilingStrategy tilingStrategy,
-    ValueRange init, ArrayRef<OpFoldResult> offsets,
-    ArrayRef<OpFoldResult> sizes, const SetVector<unsigned> &reductionDims,
-    ArrayRef<OpFoldResult> splitReductionIvs) {
-  if (tilingStrategy != ReductionTilingStrategy::PartialReductionOuterParallel)
-    return failure();
-  SmallVector<Operation *> slices;
-  // This tile's row of partials, [nh, N] of [tiles, H, N].
-  SmallVector<OpFoldResult> pOffsets, pSizes;
-  if (failed(getPartialResultTilePosition(b, 1, tilingStrategy, offsets, sizes,
-                                          reductionDims, splitReductionIvs,
-                                          pOffsets, pSizes)))
-    return failure();
-  auto da = tensor::ExtractSliceOp::create(
-      b, loc,
-      tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
-          2, cast<RankedTensorType>(init[1].getType()), pSizes),
-      init[1], pOffsets, pSizes,
-      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
-  slices.push_back(da);
-  return tileChainGrad(b, *this, offsets, sizes, init[0], da, slices);
-}
-
-FailureOr<MergeResult>
-GivensRowsGradOp::mergeReductions(OpBuilder &b, Location loc,
-                                  ValueRange partialReduce,
-                                  const SetVector<unsigned> &reductionDims) {
-  // da_init + Σ over tiles of the partials; x̄ is complete. (Called on the
-  // op itself, whose ψ̄ init is the caller's [H, N].)
-  if (rtt(getDaInit()).getRank() != 2 || rtt(partialReduce[1]).getRank() != 3)
-    return failure();
-  auto sum = linalg::ReduceOp::create(
-      b, loc, ValueRange{partialReduce[1]}, ValueRange{getDaInit()},
-      SmallVector<int64_t>{0}, [](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(
-            nb, l, Value(arith::AddFOp::create(nb, l, args[0], args[1])));
-      });
-  return MergeResult{{sum}, {partialReduce[0], sum.getResult(0)}};
-}
-
-LogicalResult GivensRowsGradOp::getPartialResultTilePosition(
-    OpBuilder &b, unsigned resultNumber, ReductionTilingStrategy tilingStrategy,
-    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-    const SetVector<unsigned> &reductionDims,
-    ArrayRef<OpFoldResult> splitReductionIvs,
-    SmallVector<OpFoldResult> &resultOffsets,
-    SmallVector<OpFoldResult> &resultSizes) {
-  if (resultNumber == 0)
-    return getResultTilePosition(b, 0, offsets, sizes, resultOffsets,
-                                 resultSizes);
-  if (splitReductionIvs.size() != 1)
-    return failure();
-  // N is the last dim of ψ̄'s init: [H, N], or the partials [tiles, H, N]
-  // of the clone the tiling driver calls this on.
-  Value da = getDaInit();
-  resultOffsets = {splitReductionIvs[0], offsets[1], b.getIndexAttr(0)};
-  resultSizes = {b.getIndexAttr(1), sizes[1],
-                 tensor::getMixedSize(b, getLoc(), da, rtt(da).getRank() - 1)};
   return success();
 }

@@ -424,4 +424,75 @@ def Rotary_GivensRowsGradOp : Rotary_Op<"givens_rows_grad", [Pure,
   let hasVerifier = 1;
 }
 
+def Rotary_RopeTokensGradOp : Rotary_Op<"rope_tokens_grad", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["x", "dy", "dx_init"]>, AllTypesMatch<["cos", "sin"]>,
+    AllTypesMatch<["dtheta_init", "dtheta_p_init"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>,
+    DeclareOpInterfaceMethods<PartialReductionOpInterface, [
+        "generateInitialTensorForPartialReduction", "tileToPartialReduction",
+        "mergeReductions", "getPartialResultTilePosition"]>]> {
+  let summary = "gradient of a rope's rotated features and angles, destination-passing";
+  let description = [{
+    The backward of a rope with parameter gradients, over its rotated
+    features `x`, `dy [B, T, H, r]`: with the table `cos`, `sin` of the
+    angles θ' the forward rotated by (`[T, r/2]`, or `[B, T, r/2]` with
+    per-batch positions `[B, T]`), it writes x̄ = ȳ rotated by −θ' into
+    `dx_init` and returns, per frequency i and in f64,
+    `dtheta_init + Σ θ̄` and `dtheta_p_init + Σ θ̄·p` over (b, t, h), where
+    θ̄ = ȳ_a·(−a·sin θ' − b·cos θ') + ȳ_b·(a·cos θ' − b·sin θ') is the
+    angle's gradient (negated with `inverse`, where θ' = −θ). `layout` and
+    `inverse` are the forward's: they say where a pair's two elements sit
+    in x and in ȳ.
+
+    TilingInterface: the iteration domain is (B, T); both are reductions
+    for the two sums (and parallel for x̄). A tile (b, t) slices x, ȳ and
+    x̄ on (b, t) and the table and positions on t (and b when per batch).
+    Tiling them in parallel goes through PartialReductionOpInterface: each
+    tile writes its own row of `[tiles_B, tiles_T, r/2]` tables of partial
+    sums, which one reduction adds to the inits.
+
+    Example:
+
+    ```mlir
+    %dx, %s, %sp = rotary.rope_tokens_grad ins(%x, %dy, %c, %s, %p
+        : tensor<?x?x8x64xf32>, tensor<?x32xf32>, tensor<?xi64>)
+        outs(%dx0, %s0, %sp0 : tensor<?x?x8x64xf32>, tensor<32xf64>)
+        layout = half -> tensor<?x?x8x64xf32>, tensor<32xf64>, tensor<32xf64>
+    ```
+  }];
+  let arguments = (ins Rotary_DataTensor:$x,
+                       Rotary_DataTensor:$dy,
+                       Rotary_F32Tensor:$cos,
+                       Rotary_F32Tensor:$sin,
+                       Rotary_PositionTensor:$positions,
+                       Rotary_DataTensor:$dx_init,
+                       RankedTensorOf<[F64]>:$dtheta_init,
+                       RankedTensorOf<[F64]>:$dtheta_p_init,
+                       Rotary_RopeLayoutAttr:$layout,
+                       UnitAttr:$inverse);
+  let results = (outs Rotary_DataTensor:$dx, RankedTensorOf<[F64]>:$dtheta,
+                      RankedTensorOf<[F64]>:$dtheta_p);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $dy `,` $cos `,` $sin `,` $positions `:` type($x) `,`
+        type($cos) `,` type($positions) `)`
+    `outs` `(` $dx_init `,` $dtheta_init `,` $dtheta_p_init `:`
+        type($dx_init) `,` type($dtheta_init) `)`
+    `layout` `=` `` $layout attr-dict `->` type($dx) `,` type($dtheta) `,`
+        type($dtheta_p)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         getOperation()->getNumOperands() - 3,
+                                         3);
+    }
+    /// Whether positions (and the table) are per batch entry.
+    bool perBatchPositions() { return getPositions().getType().getRank() == 2; }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYSTRUCTUREDOPS_TD
