@@ -282,7 +282,8 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
         std::pair{"HDD-RoPE lanes", opt.hddLanes},
         std::pair{"Givens chain rows", opt.chainRows},
         std::pair{"HDD-RoPE checkpoint", opt.hddCheckpoint},
-        std::pair{"rope gradient tokens", opt.ropeTokens}})
+        std::pair{"rope gradient tokens", opt.ropeTokens},
+        std::pair{"scan block", opt.scanBlock}})
     if (v < 0 || v > 4096) {
       error = std::string("rotary: ") + name +
               " must be 0 (the schedule's choice) or 1..4096, got " +
@@ -334,6 +335,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.chainRows = opt.chainRows;
   pipelineOptions.hddCheckpoint = opt.hddCheckpoint;
   pipelineOptions.ropeTokens = opt.ropeTokens;
+  pipelineOptions.scanBlock = opt.scanBlock;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -745,7 +747,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.hddLanes) + " " +
             std::to_string(options.chainRows) + " " +
             std::to_string(options.hddCheckpoint) + " " +
-            std::to_string(options.ropeTokens)}) {
+            std::to_string(options.ropeTokens) + " " +
+            std::to_string(options.scanBlock)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

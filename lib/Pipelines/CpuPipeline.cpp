@@ -295,6 +295,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   schedule.chainRows = options.chainRows;
   schedule.hddCheckpoint = options.hddCheckpoint;
   schedule.ropeTokens = options.ropeTokens;
+  schedule.scanBlock = options.scanBlock;
   // The schedule is recorded on what exists at each step: the structured
   // ops and contractions the lowering leaves, then the contractions of the
   // decomposed tiles.

@@ -103,7 +103,7 @@ struct CpuConfigurePass
             std::initializer_list<int64_t>{
                 registerRows, registerCols, rowsPerTask, attentionQueryTile,
                 attentionKeyTile, hddLanes, chainRows, hddCheckpoint,
-                ropeTokens},
+                ropeTokens, scanBlock},
             [](int64_t v) { return v < 0; })) {
       getOperation().emitError(
           "rotary-cpu-configure: tile sizes must not be negative");
@@ -172,6 +172,11 @@ struct CpuConfigurePass
       // sums (2·r/2 f64) are 1/(16·H) of the bytes it reads.
       if (isa<RopeTokensGradOp>(op))
         record(op, {{"tokens", ropeTokens ? ropeTokens : 16}});
+      // cumulative_rotation: tasks of 64 steps of one column, in parallel
+      // over blocks as well as columns (a lone long sequence still splits),
+      // at the cost of a second product per step.
+      if (isa<RotationScanOp>(op))
+        record(op, {{"block", scanBlock ? scanBlock : 64}});
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))

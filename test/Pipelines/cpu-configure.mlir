@@ -11,6 +11,8 @@
 // RUN: not rotary-opt %s -rotary-cpu-configure=hdd-checkpoint=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: not rotary-opt %s -rotary-cpu-configure=chain-rows=-8 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: rotary-opt %s -rotary-cpu-configure=rope-tokens=7 -split-input-file | FileCheck %s --check-prefix=TOKENS
+// RUN: rotary-opt %s -rotary-cpu-configure=scan-block=8 -split-input-file | FileCheck %s --check-prefix=SCAN
+// RUN: not rotary-opt %s -rotary-cpu-configure=scan-block=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: not rotary-opt %s -rotary-cpu-configure=rope-tokens=-2 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
@@ -313,4 +315,22 @@ func.func @rope_tokens(%x: tensor<?x?x4x16xf32>, %c: tensor<?x8xf32>, %p: tensor
   %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<?x?x4x16xf32>, tensor<?x8xf32>, tensor<?xi64>) outs(%x, %s, %s : tensor<?x?x4x16xf32>, tensor<8xf64>) layout = half -> tensor<?x?x4x16xf32>, tensor<8xf64>, tensor<8xf64>
   %dx2, %a2, %b2 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<?x?x4x16xf32>, tensor<?x8xf32>, tensor<?xi64>) outs(%x, %s, %s : tensor<?x?x4x16xf32>, tensor<8xf64>) layout = half {rotary.tiles = {tokens = 3 : i64}} -> tensor<?x?x4x16xf32>, tensor<8xf64>, tensor<8xf64>
   return %a, %b2 : tensor<8xf64>, tensor<8xf64>
+}
+
+// -----
+
+// Running products: blocks of 64 steps on every target; scan-block
+// overrides it; a recorded choice is kept.
+// AVX512-LABEL: func.func @scan_block(
+// AVX512:       rotary.rotation_scan {{.*}} {rotary.tiles = {block = 64 : i64}}
+// AVX512:       rotary.rotation_scan {{.*}} {rotary.tiles = {block = 5 : i64}}
+// SSE-LABEL:    func.func @scan_block(
+// SSE:          rotary.rotation_scan {{.*}} {rotary.tiles = {block = 64 : i64}}
+// SCAN-LABEL:   func.func @scan_block(
+// SCAN:         rotary.rotation_scan {{.*}} {rotary.tiles = {block = 8 : i64}}
+// SCAN:         rotary.rotation_scan {{.*}} {rotary.tiles = {block = 5 : i64}}
+func.func @scan_block(%g: tensor<2x?x8x4x4xf32>, %c: tensor<2x8x4x4xf32>) -> (tensor<2x?x8x4x4xf32>, tensor<2x?x8x4x4xf32>) {
+  %p, %carry = rotary.rotation_scan ins(%g : tensor<2x?x8x4x4xf32>) outs(%g, %c : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>
+  %q, %carry2 = rotary.rotation_scan ins(%g : tensor<2x?x8x4x4xf32>) outs(%g, %c : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) {rotary.tiles = {block = 5 : i64}} -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>
+  return %p, %q : tensor<2x?x8x4x4xf32>, tensor<2x?x8x4x4xf32>
 }

@@ -955,6 +955,32 @@ TEST_F(E2E, CumulativeRotation) {
   }
 }
 
+// Any steps per block the op records: one step per block (every step a
+// block of its own), 7 (blocks end mid-sequence), more than T (one block).
+TEST_F(E2E, CumulativeRotationScanBlocks) {
+  for (int64_t block : {1, 7, 100}) {
+    const std::string gT = tensorType({-1, -1, -1, 3, 3});
+    const std::string source = entrySource(
+        {{"g", gT}}, {gT},
+        "%p = rotary.cumulative_rotation %g {axis = 1 : i64, rotary.tiles = "
+        "{block = " +
+            std::to_string(block) + " : i64}} : " + gT,
+        {"%p"});
+    SCOPED_TRACE(source);
+    ROTARY_COMPILE(kernel, source);
+    for (std::vector<int64_t> lead :
+         std::vector<std::vector<int64_t>>{{2, 33, 3}, {1, 1, 1}, {1, 65, 2}}) {
+      lead.push_back(3);
+      Tensor G = ref::soGenerator(f64(uniform32(lead, -kPi, kPi)), 3,
+                                  ref::SOForm::Givens)
+                     .to(torch::kFloat32);
+      std::vector<Tensor> out;
+      ASSERT_NO_THROW(out = kernel->run({G}));
+      EXPECT_TRUE(allClose(out[0], ref::cumulativeRotation(f64(G), 1)));
+    }
+  }
+}
+
 TEST_F(E2E, HDDRope) {
   struct Shape {
     int64_t B, T, H, D;

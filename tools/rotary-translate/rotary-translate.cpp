@@ -4,7 +4,7 @@
 //                    [--vector-bits=N] [--register-tile=RxC]
 //                    [--attention-tile=QxK] [--hdd-lanes=N] [--chain-rows=W]
 //                    [--hdd-checkpoint=K] [--rope-tokens=N]
-//                    [--rows-per-task=N]
+//                    [--scan-block=K] [--rows-per-task=N]
 //
 // Compiles every public func.func of the input (ahead of time) into a bundle
 // directory that the runtime loads; see rotary/Bundle/Manifest.h.
@@ -94,6 +94,11 @@ int main(int argc, char **argv) {
       cl::desc("Tokens per task of a rope gradient with parameter gradients "
                "(default: 16)"),
       cl::init(0));
+  cl::opt<int> scanBlock(
+      "scan-block",
+      cl::desc("Steps per block of the blocked scan of cumulative_rotation "
+               "(default: 64)"),
+      cl::init(0));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -110,6 +115,7 @@ int main(int argc, char **argv) {
   options.chainRows = chainRows;
   options.hddCheckpoint = hddCheckpoint;
   options.ropeTokens = ropeTokens;
+  options.scanBlock = scanBlock;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

@@ -46,6 +46,9 @@ struct CompileOptions {
   /// Tokens per task of a rope gradient with parameter gradients (0: the
   /// schedule's choice).
   int ropeTokens = 0;
+  /// Steps per block of cumulative_rotation's blocked scan (0: the
+  /// schedule's choice).
+  int scanBlock = 0;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

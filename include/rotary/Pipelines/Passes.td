@@ -193,6 +193,9 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"0",
            "Tokens per task of a rope gradient with parameter gradients "
            "(0: 16)">,
+    Option<"scanBlock", "scan-block", "int64_t", /*default=*/"0",
+           "Steps per block of the blocked scan of cumulative_rotation "
+           "(0: 64)">,
   ];
 }
 

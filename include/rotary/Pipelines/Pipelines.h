@@ -80,6 +80,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("Tokens per task of a rope gradient with parameter "
                      "gradients (0: the schedule's choice)"),
       llvm::cl::init(0)};
+  Option<int64_t> scanBlock{
+      *this, "scan-block",
+      llvm::cl::desc("Steps per block of the blocked scan of "
+                     "cumulative_rotation (0: the schedule's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// rotary-cpu-pipeline: fusion, lowering to linalg, bufferization, loops,

@@ -14,8 +14,6 @@
 
 namespace rotary::lowering::hdd {
 
-/// Steps per block of the blocked scan.
-inline constexpr int64_t kScanBlock = 64;
 /// Largest chunk whose exp form is unrolled into scalars; larger chunks use
 /// c×c tensors and loops.
 inline constexpr int64_t kMaxExpChunk = 8;
@@ -80,6 +78,11 @@ FailureOr<int64_t> lanesPerTask(Operation *op);
 /// The tokens between saved P of a lane gradient op, from its recorded
 /// tiles (an error on the op when missing).
 FailureOr<int64_t> checkpointInterval(Operation *op);
+/// Replaces `op` by a blocked scan over blocks of `block` steps: the blocks'
+/// products in parallel (rotary.rotation_scan tasks), the exclusive scan of
+/// their totals (parallel over columns), and P_t = carry·local_t.
+LogicalResult splitScan(RewriterBase &rewriter, RotationScanOp op,
+                        int64_t block);
 /// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
 /// matrices (static row length: rows a known distance apart are
 /// independent for any vector of lanes, a run-time length would make LLVM

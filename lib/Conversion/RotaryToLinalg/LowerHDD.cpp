@@ -3,9 +3,11 @@
 // - so_generator (givens): row r of G = e_r·G_(0,1)·G_(0,2)⋯, unrolled (c is
 //   a static attribute); (exp): exp of the skew matrix by scaling and
 //   squaring of a degree-12 Taylor series, unrolled for c ≤ kMaxExpChunk.
-// - cumulative_rotation: a blocked scan — sequential products inside blocks
-//   of kScanBlock steps (parallel over blocks), a scan of block totals, and
-//   a parallel fix-up P_t = carry_block·local_t.
+// - cumulative_rotation: rotary.rotation_scan over [A, T, Bm, c, c], whose
+//   tile is a sequential scan per column; a target may split it into a
+//   blocked scan (splitScan: products inside blocks of `block` steps,
+//   parallel over blocks, the exclusive scan of the block totals, and a
+//   parallel fix-up P_t = carry_block·local_t).
 // - hdd_rope with P: a batched c×c mat-vec; fused (angles): one sequential
 //   scan over T per (b, h, chunk) chain with P held in c² scalars, applying
 //   each token's Givens rotations to P's columns (P_t = P_{t-1}·G_t) and
@@ -16,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "HDDCommon.h"
+
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 
 using namespace mlir;
 using namespace rotary;
@@ -774,7 +778,7 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
   }
 };
 
-/// cumulative_rotation as a blocked scan over [A, T, Bm, c, c].
+/// cumulative_rotation as rotary.rotation_scan over [A, T, Bm, c, c].
 struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -848,144 +852,16 @@ struct LowerCumulativeRotation : OpRewritePattern<CumulativeRotationOp> {
       re = {r0, {axisE}, r2, {cFirst}, {cFirst + 1}};
       g5 = tensor::CollapseShapeOp::create(b, loc, src, re);
     }
+    // The running products from the identity: the structured op, which a
+    // target's schedule tiles (a blocked scan on the CPU).
     SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, g5);
-    Value tLen = getValueOrCreateConstantIndexOp(b, loc, s5[1]);
-    Value blk = arith::ConstantIndexOp::create(b, loc, kScanBlock);
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value numBlocks = arith::CeilDivUIOp::create(b, loc, tLen, blk);
-    Type f32 = b.getF32Type();
-
-    // Phase 1: local inclusive products inside each block (parallel).
-    Value local = emptyLike(b, loc, g5, f32);
-    auto phase1 = scf::ForallOp::create(
-        b, loc,
-        SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
-                                  b.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{s5[0], numBlocks, s5[2]},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{local},
-        std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(phase1.getBody());
-      Value a = phase1.getInductionVar(0), k = phase1.getInductionVar(1),
-            bm = phase1.getInductionVar(2);
-      Value start = arith::MulIOp::create(b, loc, k, blk);
-      Value end = arith::MinUIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, start, blk), tLen);
-      Value len = arith::SubIOp::create(b, loc, end, start);
-      // The block's [len, c, c] slice, scanned in place.
-      SmallVector<OpFoldResult> offs = {a, start, bm, b.getIndexAttr(0),
-                                        b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), len,
-                                         b.getIndexAttr(1), b.getIndexAttr(c),
-                                         b.getIndexAttr(c)};
-      SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-      Value tile =
-          emptyOf(b, loc, {len, b.getIndexAttr(c), b.getIndexAttr(c)}, f32);
-      auto scan = scf::ForOp::create(
-          b, loc, zero, len, one, ValueRange(tile),
-          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
-            Value tg = arith::AddIOp::create(lb, l, start, t);
-            SmallVector<Value> gm =
-                loadMatrix(lb, l, g5, ValueRange{a, tg, bm}, c);
-            Value isFirst =
-                arith::CmpIOp::create(lb, l, arith::CmpIPredicate::eq, t, zero);
-            Value prevT = arith::SelectOp::create(
-                lb, l, isFirst, zero, arith::SubIOp::create(lb, l, t, one));
-            SmallVector<Value> prev =
-                loadMatrix(lb, l, iter[0], ValueRange{prevT}, c);
-            SmallVector<Value> prod = matmul(lb, l, c, prev, gm);
-            for (int64_t e = 0; e < c * c; ++e)
-              prod[e] = arith::SelectOp::create(lb, l, isFirst, gm[e], prod[e]);
-            scf::YieldOp::create(
-                lb, l, storeMatrix(lb, l, iter[0], ValueRange{t}, c, prod));
-          });
-      b.setInsertionPointToStart(phase1.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, scan.getResult(0),
-                                            phase1.getRegionIterArgs()[0], offs,
-                                            sizes, strides);
-    }
-    local = phase1.getResult(0);
-
-    // Phase 2: carries[k] = product of the totals of blocks < k (serial in
-    // blocks, parallel in (A, Bm)).
-    Value carries = emptyOf(b, loc,
-                            {s5[0], getAsOpFoldResult(numBlocks), s5[2],
-                             b.getIndexAttr(c), b.getIndexAttr(c)},
-                            f32);
-    auto phase2 = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{s5[0], s5[2]},
-        SmallVector<OpFoldResult>(2, b.getIndexAttr(1)), ValueRange{carries},
-        std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(phase2.getBody());
-      Value a = phase2.getInductionVar(0), bm = phase2.getInductionVar(1);
-      Value col = emptyOf(
-          b, loc,
-          {getAsOpFoldResult(numBlocks), b.getIndexAttr(c), b.getIndexAttr(c)},
-          f32);
-      SmallVector<Value> init = identity(b, loc, c);
-      SmallVector<Value> iterInit = {col};
-      llvm::append_range(iterInit, init);
-      auto loop = scf::ForOp::create(
-          b, loc, zero, numBlocks, one, iterInit,
-          [&](OpBuilder &lb, Location l, Value k, ValueRange iter) {
-            SmallVector<Value> carry(iter.drop_front());
-            Value stored = storeMatrix(lb, l, iter[0], ValueRange{k}, c, carry);
-            Value lastT = arith::SubIOp::create(
-                lb, l,
-                arith::MinUIOp::create(
-                    lb, l,
-                    arith::MulIOp::create(
-                        lb, l, arith::AddIOp::create(lb, l, k, one), blk),
-                    tLen),
-                one);
-            SmallVector<Value> total =
-                loadMatrix(lb, l, local, ValueRange{a, lastT, bm}, c);
-            SmallVector<Value> next = matmul(lb, l, c, carry, total);
-            SmallVector<Value> yields = {stored};
-            llvm::append_range(yields, next);
-            scf::YieldOp::create(lb, l, yields);
-          });
-      b.setInsertionPointToStart(phase2.getTerminator().getBody());
-      SmallVector<OpFoldResult> offs = {a, b.getIndexAttr(0), bm,
-                                        b.getIndexAttr(0), b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {
-          b.getIndexAttr(1), getAsOpFoldResult(numBlocks), b.getIndexAttr(1),
-          b.getIndexAttr(c), b.getIndexAttr(c)};
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, loop.getResult(0), phase2.getRegionIterArgs()[0], offs, sizes,
-          SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
-    }
-    carries = phase2.getResult(0);
-
-    // Phase 3: P_t = carry[block(t)]·local_t, a batched c×c matmul.
-    MLIRContext *ctx = op.getContext();
-    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    // Loops (a, t, bm, p, q, k).
-    AffineExpr blockOf = d(1).floorDiv(kScanBlock);
-    Value out = zerosF32(b, loc, s5);
-    auto fix = linalg::GenericOp::create(
-        b, loc, TypeRange{out.getType()}, ValueRange{carries, local},
-        ValueRange{out},
-        SmallVector<AffineMap>{
-            AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
-            AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
-            AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
-        SmallVector<utils::IteratorType>{
-            utils::IteratorType::parallel, utils::IteratorType::parallel,
-            utils::IteratorType::parallel, utils::IteratorType::parallel,
-            utils::IteratorType::parallel, utils::IteratorType::reduction},
-        [&](OpBuilder &nb, Location l, ValueRange v) {
-          linalg::YieldOp::create(
-              nb, l,
-              Value(arith::AddFOp::create(
-                  nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
-        });
-    Value p5 = fix.getResult(0);
+    Value carry = identityF32(b, loc, {s5[0], s5[2], s5[3], s5[4]}, 2, 3);
+    auto scan = RotationScanOp::create(
+        b, loc, TypeRange{g5.getType(), carry.getType()}, g5,
+        emptyLike(b, loc, g5, b.getF32Type()), carry, /*exclusive=*/false);
+    if (Attribute tiles = op->getAttr(kTilesAttr))
+      scan->setAttr(kTilesAttr, tiles);
+    Value p5 = scan.getP();
     // Back to the original shape.
     Value expanded = tensor::ExpandShapeOp::create(
         b, loc,
@@ -1215,11 +1091,177 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
 };
 } // namespace
 
+namespace {
+/// One tile of rotary.rotation_scan: per column (a, bm) of the tile, the
+/// running product over its steps in c² scalars, from the column's carry.
+struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RotationScanOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = op.getChunkSize();
+    bool exclusive = op.getExclusive();
+    Value g = op.getRotations();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value cols = dimOf(b, loc, g, 2), steps = dimOf(b, loc, g, 1);
+    auto outer = scf::ForOp::create(
+        b, loc, zero, dimOf(b, loc, g, 0), one,
+        ValueRange{op.getPInit(), op.getCarryInit()},
+        [&](OpBuilder &ab, Location l, Value a, ValueRange aIter) {
+          auto inner = scf::ForOp::create(
+              ab, l, zero, cols, one, aIter,
+              [&](OpBuilder &cb, Location cl, Value bm, ValueRange cIter) {
+                SmallVector<Value> iterInit = {cIter[0]};
+                llvm::append_range(iterInit, loadMatrix(cb, cl, cIter[1],
+                                                        ValueRange{a, bm}, c));
+                auto scan = scf::ForOp::create(
+                    cb, cl, zero, steps, one, iterInit,
+                    [&](OpBuilder &sb, Location sl, Value t, ValueRange it) {
+                      SmallVector<Value> cur(it.drop_front());
+                      SmallVector<Value> at = {a, t, bm};
+                      Value p = it[0];
+                      if (exclusive)
+                        p = storeMatrix(sb, sl, p, at, c, cur);
+                      SmallVector<Value> next =
+                          matmul(sb, sl, c, cur, loadMatrix(sb, sl, g, at, c));
+                      if (!exclusive)
+                        p = storeMatrix(sb, sl, p, at, c, next);
+                      SmallVector<Value> yields = {p};
+                      llvm::append_range(yields, next);
+                      scf::YieldOp::create(sb, sl, yields);
+                    });
+                SmallVector<Value> total(scan.getResults().drop_front());
+                scf::YieldOp::create(
+                    cb, cl,
+                    ValueRange{scan.getResult(0),
+                               storeMatrix(cb, cl, cIter[1], ValueRange{a, bm},
+                                           c, total)});
+              });
+          scf::YieldOp::create(ab, l, inner.getResults());
+        });
+    rewriter.replaceOp(op, outer.getResults());
+    return success();
+  }
+};
+} // namespace
+
+LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
+                             int64_t block) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  rewriter.setInsertionPoint(op);
+  Value g = op.getRotations();
+  int64_t c = op.getChunkSize();
+  SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, g);
+  Value steps = getValueOrCreateConstantIndexOp(b, loc, s5[1]);
+  Value blk = arith::ConstantIndexOp::create(b, loc, block);
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, steps, blk);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               cc = b.getIndexAttr(c);
+  Type f32 = b.getF32Type();
+
+  // 1. Every block's products from the identity (exclusive or not, as the
+  //    op), one task per (a, block, bm); a block's total is its carry.
+  SmallVector<OpFoldResult> totalSizes = {s5[0], getAsOpFoldResult(numBlocks),
+                                          s5[2], cc, cc};
+  Value identity = identityF32(b, loc, {s5[0], s5[2], cc, cc}, 2, 3);
+  auto blocks = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(3, zero),
+      SmallVector<OpFoldResult>{s5[0], getAsOpFoldResult(numBlocks), s5[2]},
+      SmallVector<OpFoldResult>(3, one),
+      ValueRange{emptyLike(b, loc, g, f32), emptyOf(b, loc, totalSizes, f32)},
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    Value a = blocks.getInductionVar(0), k = blocks.getInductionVar(1),
+          bm = blocks.getInductionVar(2);
+    Value start = arith::MulIOp::create(b, loc, k, blk);
+    Value len = arith::SubIOp::create(
+        b, loc,
+        arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, start, blk), steps),
+        start);
+    SmallVector<OpFoldResult> offs = {a, start, bm, zero, zero};
+    SmallVector<OpFoldResult> sizes = {one, len, one, cc, cc};
+    SmallVector<OpFoldResult> strides(5, one);
+    auto slice = [&](Value v, ArrayRef<OpFoldResult> o,
+                     ArrayRef<OpFoldResult> sz) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, v, o, sz, SmallVector<OpFoldResult>(o.size(), one));
+    };
+    ValueRange shared = blocks.getRegionIterArgs();
+    Value local = slice(shared[0], offs, sizes);
+    auto scan = RotationScanOp::create(
+        b, loc,
+        TypeRange{local.getType(), RankedTensorType::get({1, 1, c, c}, f32)},
+        slice(g, offs, sizes), local,
+        slice(identity, {a, bm, zero, zero}, {one, one, cc, cc}),
+        op.getExclusive());
+    b.setInsertionPointToStart(blocks.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, scan.getP(), shared[0], offs,
+                                          sizes, strides);
+    tensor::ParallelInsertSliceOp::create(b, loc, scan.getCarry(), shared[1],
+                                          {a, k, bm, zero, zero},
+                                          {one, one, one, cc, cc}, strides);
+  }
+
+  // 2. The carry into each block: the exclusive scan of the totals from the
+  //    op's carry, parallel over (a, bm); its carry is the op's.
+  Value totals = blocks.getResult(1);
+  auto carries = RotationScanOp::create(
+      b, loc, TypeRange{totals.getType(), op.getCarryInit().getType()}, totals,
+      emptyLike(b, loc, totals, f32), op.getCarryInit(), /*exclusive=*/true);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, {1, 0, 1}));
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(carries.getOperation()), options);
+  if (failed(tiled))
+    return carries->emitOpError("could not be tiled by [1, 0, 1]");
+  rewriter.replaceOp(carries, tiled->replacements);
+  Value carryIn = tiled->replacements[0];
+
+  // 3. P_t = carry[t floordiv block]·local_t, a batched c×c product.
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  // Loops (a, t, bm, p, q, k).
+  AffineExpr blockOf = d(1).floorDiv(block);
+  Value out = linalg::FillOp::create(b, loc,
+                                     ValueRange{arith::ConstantOp::create(
+                                         b, loc, b.getF32FloatAttr(0.0f))},
+                                     ValueRange{op.getPInit()})
+                  .getResult(0);
+  auto fix = linalg::GenericOp::create(
+      b, loc, TypeRange{out.getType()},
+      ValueRange{carryIn, blocks.getResult(0)}, ValueRange{out},
+      SmallVector<AffineMap>{
+          AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
+          AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
+          AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
+      SmallVector<utils::IteratorType>{
+          utils::IteratorType::parallel, utils::IteratorType::parallel,
+          utils::IteratorType::parallel, utils::IteratorType::parallel,
+          utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        linalg::YieldOp::create(
+            nb, l,
+            Value(arith::AddFOp::create(
+                nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
+      });
+  rewriter.replaceOp(op, {fix.getResult(0), tiled->replacements[1]});
+  return success();
+}
+
 void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
                LowerHDDRopeFused>(patterns.getContext());
 }
 
 void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeHDDRopeLanes>(patterns.getContext());
+  patterns.add<DecomposeHDDRopeLanes, DecomposeRotationScan>(
+      patterns.getContext());
 }

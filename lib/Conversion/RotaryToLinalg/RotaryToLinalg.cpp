@@ -338,7 +338,7 @@ struct ConvertRotaryToLinalgPass
     target.addLegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                       OnlineAttentionKeyGradOp, HDDRopeLanesOp,
                       HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp,
-                      RopeTokensGradOp>();
+                      RopeTokensGradOp, RotationScanOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

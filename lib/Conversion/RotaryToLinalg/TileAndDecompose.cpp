@@ -82,6 +82,15 @@ struct TileAndDecomposePass
     });
     IRRewriter rewriter(ctx);
     for (TilingInterface op : ops) {
+      // A scan's steps run as a blocked scan of `block` steps per block.
+      if (auto scan = dyn_cast<RotationScanOp>(op.getOperation())) {
+        FailureOr<SmallVector<int64_t>> block = recordedTiles(
+            op, {"block"}, "steps per block", "{block = K} with K > 0");
+        if (failed(block) ||
+            (tile && failed(hdd::splitScan(rewriter, scan, block->front()))))
+          return signalPassFailure();
+        continue;
+      }
       // Checked even when not tiling: the decomposition needs the tiles.
       FailureOr<SmallVector<int64_t>> tiles = parallelTiles(op);
       if (failed(tiles))
@@ -123,7 +132,7 @@ struct TileAndDecomposePass
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
                         OnlineAttentionKeyGradOp, HDDRopeLanesOp,
                         HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp,
-                        RopeTokensGradOp>();
+                        RopeTokensGradOp, RotationScanOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

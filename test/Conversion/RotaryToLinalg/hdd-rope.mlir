@@ -252,13 +252,14 @@ func.func @hdd_rope_fused_givens_c32(%x: tensor<?x?x?x64xf32>, %a: tensor<?x?x?x
 // -----
 
 // Fused exp with c = 9 > 8 is not unrolled: it becomes so_generator (exp by
-// n×n loops in f64), the blocked cumulative_rotation and the P form, so P
+// n×n loops in f64), the blocked scan of cumulative_rotation (the blocks'
+// products and totals, the carries, the fix-up) and the P form, so P
 // [B, T, H, C, 9, 9] is materialised.
 // CHECK-LABEL: func.func @hdd_rope_fused_exp_large(
 // CHECK-NOT:   rotary.
 // CHECK:       scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}}) -> (tensor<?x9x9xf64>)
-// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}) -> (tensor<?x?x?x9x9xf32>)
-// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}) -> (tensor<?x?x?x9x9xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}, %{{.*}}) -> (tensor<?x?x?x9x9xf32>, tensor<?x?x?x9x9xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in ({{.*}}) shared_outs(%{{.*}}, %{{.*}}) -> (tensor<?x?x?x9x9xf32>, tensor<?x?x9x9xf32>)
 // CHECK:       linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 floordiv 64, d2, d3, d5)>,
 // CHECK:       linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x?x?x2x9x9xf32>, tensor<?x?x?x2x9xf32>)
 // CHECK:       return

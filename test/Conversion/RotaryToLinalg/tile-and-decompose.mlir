@@ -1508,3 +1508,66 @@ func.func @rope_tokens_grad_per_batch(%x: tensor<2x?x1x4xbf16>, %c: tensor<2x?x2
   %dx, %a, %b = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x?x1x4xbf16>, tensor<2x?x2xf32>, tensor<2x?xi32>) outs(%x, %s, %s : tensor<2x?x1x4xbf16>, tensor<2xf64>) layout = half {inverse, rotary.tiles = {tokens = 5 : i64}} -> tensor<2x?x1x4xbf16>, tensor<2xf64>, tensor<2xf64>
   return %dx, %a, %b : tensor<2x?x1x4xbf16>, tensor<2xf64>, tensor<2xf64>
 }
+
+// -----
+
+// Running products need their steps per block.
+func.func @rotation_scan_no_block(%g: tensor<2x4x3x2x2xf32>, %c: tensor<2x3x2x2xf32>) -> tensor<2x4x3x2x2xf32> {
+  // expected-error @+1 {{'rotary.rotation_scan' op needs its steps per block, 'rotary.tiles' = {block = K} with K > 0, chosen by a target's schedule (rotary-cpu-configure for the CPU) before rotary-tile-and-decompose}}
+  %p, %carry = rotary.rotation_scan ins(%g : tensor<2x4x3x2x2xf32>) outs(%g, %c : tensor<2x4x3x2x2xf32>, tensor<2x3x2x2xf32>) -> tensor<2x4x3x2x2xf32>, tensor<2x3x2x2xf32>
+  return %p : tensor<2x4x3x2x2xf32>
+}
+
+// -----
+
+// 40 steps of 2 × 3 columns in blocks of 16, as a blocked scan: one task
+// per (a, block, bm) runs its block's products from the identity (the last
+// block is 8 steps) and keeps its total, the exclusive scan of the
+// ceil(40 / 16) = 3 totals from the op's carry runs per (a, bm), whose
+// carry is the op's, and a batched product P_t = carry[t floordiv 16] ·
+// local_t finishes. Decomposed whole: one sequential scan per column from
+// its carry (no tasks, no second product).
+// CHECK-LABEL: func.func @rotation_scan_blocks(
+// CHECK-SAME:    %[[G:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[P0:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[C0:[^:]*]]: tensor<2x3x2x2xf32>)
+// CHECK:       %[[NB:.*]] = arith.ceildivui %c40{{.*}}, %c16{{.*}} : index
+// CHECK:       %[[ID:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x2x2xf32>)
+// CHECK:       %[[TOT0:.*]] = tensor.empty(%[[NB]]) : tensor<2x?x3x2x2xf32>
+// CHECK:       %[[B:.*]]:2 = scf.forall (%[[A:[a-z0-9_]+]], %[[K:[a-z0-9_]+]], %[[BM:[a-z0-9_]+]]) in (2, %[[NB]], 3) shared_outs(%[[LA:[a-z0-9_]+]] = %{{.*}}, %[[TA:[a-z0-9_]+]] = %[[TOT0]]) -> (tensor<2x40x3x2x2xf32>, tensor<2x?x3x2x2xf32>)
+// CHECK:         %[[S:.*]] = arith.muli %[[K]], %c16{{.*}} : index
+// CHECK:         %[[E:.*]] = arith.addi %[[S]], %c16{{.*}} : index
+// CHECK:         %[[EM:.*]] = arith.minui %[[E]], %c40{{.*}} : index
+// CHECK:         %[[LEN:.*]] = arith.subi %[[EM]], %[[S]] : index
+// CHECK:         %[[LS:.*]] = tensor.extract_slice %[[LA]][%[[A]], %[[S]], %[[BM]], 0, 0] [1, %[[LEN]], 1, 2, 2]
+// CHECK:         %[[IS:.*]] = tensor.extract_slice %[[ID]][%[[A]], %[[BM]], 0, 0] [1, 1, 2, 2]
+// CHECK:         %[[GS:.*]] = tensor.extract_slice %[[G]][%[[A]], %[[S]], %[[BM]], 0, 0] [1, %[[LEN]], 1, 2, 2]
+// CHECK:         %[[BS:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[LS]], %{{.*}} = %[[IS]])
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %[[LEN]] step %{{.*}} iter_args(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) -> (tensor<1x?x1x2x2xf32>, f32, f32, f32, f32)
+// CHECK:             tensor.extract %[[GS]]
+// CHECK:         scf.forall.in_parallel
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BS]]#0 into %[[LA]][%[[A]], %[[S]], %[[BM]], 0, 0] [1, %[[LEN]], 1, 2, 2]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BS]]#1 into %[[TA]][%[[A]], %[[K]], %[[BM]], 0, 0] [1, 1, 1, 2, 2]
+// CHECK:       %[[CI:.*]]:2 = scf.forall (%[[A2:[a-z0-9_]+]], %[[BM2:[a-z0-9_]+]]) in (2, 3) shared_outs(%{{.*}} = %{{.*}}, %[[CA:[a-z0-9_]+]] = %[[C0]]) -> (tensor<2x?x3x2x2xf32>, tensor<2x3x2x2xf32>)
+// CHECK:         tensor.extract_slice %[[B]]#1[%[[A2]], 0, %[[BM2]], 0, 0]
+// CHECK:         tensor.extract_slice %[[CA]][%[[A2]], %[[BM2]], 0, 0] [1, 1, 2, 2]
+// The exclusive scan stores the carry before multiplying by the total.
+// CHECK:           scf.for {{.*}} -> (tensor<1x?x1x2x2xf32>, f32, f32, f32, f32)
+// CHECK-NOT:         arith.mulf
+// CHECK-COUNT-4:     tensor.insert
+// CHECK:             arith.mulf
+// CHECK:       %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[P0]] : tensor<2x40x3x2x2xf32>)
+// CHECK:       %[[P:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 floordiv 16, d2, d3, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[CI]]#0, %[[B]]#0 : tensor<2x?x3x2x2xf32>, tensor<2x40x3x2x2xf32>) outs(%[[Z]] : tensor<2x40x3x2x2xf32>)
+// CHECK:       return %[[P]], %[[CI]]#1
+// WHOLE-LABEL: func.func @rotation_scan_blocks(
+// WHOLE-SAME:    %[[G:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[P0:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[C0:[^:]*]]: tensor<2x3x2x2xf32>)
+// WHOLE-NOT:     scf.forall
+// WHOLE:         %[[R:.*]]:2 = scf.for %[[A:[a-z0-9_]+]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %[[P0]], %{{.*}} = %[[C0]])
+// WHOLE:           scf.for %[[BM:[a-z0-9_]+]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%{{.*}}, %[[CC:[a-z0-9_]+]] = %{{.*}})
+// WHOLE:             tensor.extract %[[CC]][%[[A]], %[[BM]], %c0{{.*}}, %c0{{.*}}]
+// WHOLE:             scf.for %[[T:[a-z0-9_]+]] = %c0{{.*}} to %c40{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (tensor<2x40x3x2x2xf32>, f32, f32, f32, f32)
+// WHOLE:               tensor.extract %[[G]][%[[A]], %[[T]], %[[BM]], %c0{{.*}}, %c0{{.*}}]
+// WHOLE-NOT:     linalg.generic
+// WHOLE:         return %[[R]]#0, %[[R]]#1
+func.func @rotation_scan_blocks(%g: tensor<2x40x3x2x2xf32>, %p0: tensor<2x40x3x2x2xf32>, %c0: tensor<2x3x2x2xf32>) -> (tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {
+  %p, %c = rotary.rotation_scan ins(%g : tensor<2x40x3x2x2xf32>) outs(%p0, %c0 : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {rotary.tiles = {block = 16 : i64}} -> tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+  return %p, %c : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+}

@@ -1450,3 +1450,27 @@ func.func @rope_tokens_grad_sums(%x: tensor<2x3x1x6xf32>, %c: tensor<3x3xf32>, %
   %0:3 = rotary.rope_tokens_grad ins(%x, %x, %c, %c, %p : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<3xi64>) outs(%x, %s, %s : tensor<2x3x1x6xf32>, tensor<6xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<6xf64>, tensor<6xf64>
   return
 }
+
+// -----
+
+func.func @rotation_scan_rank(%g: tensor<2x5x4x4xf32>, %c: tensor<2x4x4xf32>) {
+  // expected-error @+1 {{'rotary.rotation_scan' op operand 'rotations' must have shape [A, T, Bm, c, c] with a static c in [2, 32], but got 'tensor<2x5x4x4xf32>'}}
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x4x4xf32>) outs(%g, %c : tensor<2x5x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x5x4x4xf32>, tensor<2x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @rotation_scan_dynamic_c(%g: tensor<2x5x3x?x?xf32>, %c: tensor<2x3x?x?xf32>) {
+  // expected-error @+1 {{'rotary.rotation_scan' op operand 'rotations' must have shape [A, T, Bm, c, c] with a static c in [2, 32], but got 'tensor<2x5x3x?x?xf32>'}}
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x3x?x?xf32>) outs(%g, %c : tensor<2x5x3x?x?xf32>, tensor<2x3x?x?xf32>) -> tensor<2x5x3x?x?xf32>, tensor<2x3x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @rotation_scan_carry(%g: tensor<2x5x3x4x4xf32>, %c: tensor<2x5x4x4xf32>) {
+  // expected-error @+1 {{'rotary.rotation_scan' op operand 'carry_init' must have shape [2, 3, 4, 4] ([A, Bm, c, c]), but got 'tensor<2x5x4x4xf32>'}}
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x3x4x4xf32>) outs(%g, %c : tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>) -> tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>
+  return
+}

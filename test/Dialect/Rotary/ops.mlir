@@ -726,3 +726,12 @@ func.func @rope_tokens_grad(%x: tensor<?x?x4x16xbf16>, %c: tensor<?x?x8xf32>, %p
   %dx2, %a2, %b2 = rotary.rope_tokens_grad ins(%x2, %x2, %c2, %c2, %p2 : tensor<2x3x1x6xf32>, tensor<3x3xf32>, tensor<3xf32>) outs(%x2, %s2, %s2 : tensor<2x3x1x6xf32>, tensor<3xf64>) layout = half -> tensor<2x3x1x6xf32>, tensor<3xf64>, tensor<3xf64>
   return %a, %b2 : tensor<8xf64>, tensor<3xf64>
 }
+
+// CHECK-LABEL: func @rotation_scan
+// CHECK: rotary.rotation_scan ins(%{{.*}} : tensor<2x?x8x4x4xf32>) outs(%{{.*}}, %{{.*}} : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>{{$}}
+// CHECK: rotary.rotation_scan ins(%{{.*}} : tensor<2x?x8x4x4xf32>) outs(%{{.*}}, %{{.*}} : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) {exclusive} -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>{{$}}
+func.func @rotation_scan(%g: tensor<2x?x8x4x4xf32>, %c: tensor<2x8x4x4xf32>) -> (tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) {
+  %p, %carry = rotary.rotation_scan ins(%g : tensor<2x?x8x4x4xf32>) outs(%g, %c : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>
+  %q, %carry2 = rotary.rotation_scan ins(%g : tensor<2x?x8x4x4xf32>) outs(%p, %carry : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>) {exclusive} -> tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>
+  return %q, %carry2 : tensor<2x?x8x4x4xf32>, tensor<2x8x4x4xf32>
+}

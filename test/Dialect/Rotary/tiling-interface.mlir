@@ -255,3 +255,49 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// A rotation scan tiled on (a, t) by sequential scf.for loops
+// (tile_using_for): T is the scan, a reduction; a tile of 16 steps is the
+// same op on slices, the rotations and P cut on (a, t, bm), the carry on
+// (a, bm). A tile's carry init is the loop's carry, the previous tile's
+// carry out (the product of every step before it), so tiling the scan dim
+// sequentially is exact: P and the carry are the loops' iter_args. The
+// block the op records is only read by a tiling decomposition.
+// CHECK-LABEL: func.func @tile_rotation_scan_steps(
+// CHECK-SAME:    %[[G:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[P:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[C:[^:]*]]: tensor<2x3x2x2xf32>)
+// CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG:   %[[C40:.*]] = arith.constant 40 : index
+// CHECK:       %[[RA:.*]]:2 = scf.for %[[AI:[a-z0-9_]+]] = %{{.*}} to %[[C2]] step %[[C1]] iter_args(%[[PA:[a-z0-9_]+]] = %[[P]], %[[CA:[a-z0-9_]+]] = %[[C]]) -> (tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {
+// CHECK-NEXT:    %[[RT:.*]]:2 = scf.for %[[T0:[a-z0-9_]+]] = %{{.*}} to %[[C40]] step %[[C16]] iter_args(%[[PT:[a-z0-9_]+]] = %[[PA]], %[[CT:[a-z0-9_]+]] = %[[CA]]) -> (tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {
+// CHECK:           %[[N:.*]] = affine.min affine_map<(d0) -> (-d0 + 40, 16)>(%[[T0]])
+// CHECK-DAG:       %[[GS:.*]] = tensor.extract_slice %[[G]][%[[AI]], %[[T0]], 0, 0, 0] [1, %[[N]], 3, 2, 2] [1, 1, 1, 1, 1] : tensor<2x40x3x2x2xf32> to tensor<1x?x3x2x2xf32>
+// CHECK-DAG:       %[[PS:.*]] = tensor.extract_slice %[[PT]][%[[AI]], %[[T0]], 0, 0, 0] [1, %[[N]], 3, 2, 2] [1, 1, 1, 1, 1] : tensor<2x40x3x2x2xf32> to tensor<1x?x3x2x2xf32>
+// CHECK-DAG:       %[[CS:.*]] = tensor.extract_slice %[[CT]][%[[AI]], 0, 0, 0] [1, 3, 2, 2] [1, 1, 1, 1] : tensor<2x3x2x2xf32> to tensor<1x3x2x2xf32>
+// CHECK:           %[[TP:[a-z0-9_]+]], %[[TC:[a-z0-9_]+]] = rotary.rotation_scan ins(%[[GS]] : tensor<1x?x3x2x2xf32>) outs(%[[PS]], %[[CS]] : tensor<1x?x3x2x2xf32>, tensor<1x3x2x2xf32>) {rotary.tiles = {block = 8 : i64}} -> tensor<1x?x3x2x2xf32>, tensor<1x3x2x2xf32>
+// CHECK-NEXT:      %[[PN:.*]] = tensor.insert_slice %[[TP]] into %[[PT]][%[[AI]], %[[T0]], 0, 0, 0] [1, %[[N]], 3, 2, 2] [1, 1, 1, 1, 1] : tensor<1x?x3x2x2xf32> into tensor<2x40x3x2x2xf32>
+// CHECK-NEXT:      %[[CN:.*]] = tensor.insert_slice %[[TC]] into %[[CT]][%[[AI]], 0, 0, 0] [1, 3, 2, 2] [1, 1, 1, 1] : tensor<1x3x2x2xf32> into tensor<2x3x2x2xf32>
+// CHECK-NEXT:      scf.yield %[[PN]], %[[CN]] : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+// CHECK-NEXT:    }
+// CHECK-NEXT:    scf.yield %[[RT]]#0, %[[RT]]#1 : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+// CHECK-NEXT:  }
+// CHECK-NEXT:  return %[[RA]]#0, %[[RA]]#1 : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+// DECOMPOSED-LABEL: func.func @tile_rotation_scan_steps(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       scf.for {{.*}} -> (tensor<1x?x3x2x2xf32>, f32, f32, f32, f32) {
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_rotation_scan_steps(%g: tensor<2x40x3x2x2xf32>, %p: tensor<2x40x3x2x2xf32>, %c: tensor<2x3x2x2xf32>) -> (tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x40x3x2x2xf32>) outs(%p, %c : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>) {rotary.tiles = {block = 8 : i64}} -> tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+  return %0#0, %0#1 : tensor<2x40x3x2x2xf32>, tensor<2x3x2x2xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.rotation_scan"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loops:2 = transform.structured.tile_using_for %a tile_sizes [1, 16, 0] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

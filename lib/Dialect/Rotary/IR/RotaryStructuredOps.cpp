@@ -571,3 +571,64 @@ LogicalResult GivensRowsOp::getResultTilePosition(
   resultSizes.push_back(tensor::getMixedSize(b, getLoc(), getInit(), 2));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// rotary.rotation_scan
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotationScanOp::verify() {
+  RankedTensorType g = rtt(getRotations()), carry = rtt(getCarryInit());
+  int64_t c = g.getRank() == 5 ? g.getDimSize(4) : kDyn;
+  if (g.getRank() != 5 || isDyn(c) || g.getDimSize(3) != c || c < 2 ||
+      c > kMaxChunk)
+    return shapeError(*this, "rotations",
+                      "[A, T, Bm, c, c] with a static c in [2, " +
+                          std::to_string(kMaxChunk) + "]",
+                      g);
+  SmallVector<int64_t> expected = {g.getDimSize(0), g.getDimSize(2), c, c};
+  if (!sameShape(carry, RankedTensorType::get(expected, g.getElementType())))
+    return shapeError(*this, "carry_init",
+                      fmtShape(expected) + " ([A, Bm, c, c])", carry);
+  return success();
+}
+
+SmallVector<utils::IteratorType> RotationScanOp::getLoopIteratorTypes() {
+  return {utils::IteratorType::parallel, utils::IteratorType::reduction,
+          utils::IteratorType::parallel};
+}
+
+SmallVector<Range> RotationScanOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getRotations(), {0, 1, 2});
+}
+
+FailureOr<TilingResult>
+RotationScanOp::getTiledImplementation(OpBuilder &b,
+                                       ArrayRef<OpFoldResult> offsets,
+                                       ArrayRef<OpFoldResult> sizes) {
+  // The steps and P on (a, t, bm), the carry on (a, bm).
+  SmallVector<Operation *> slices;
+  Location loc = getLoc();
+  SmallVector<OpFoldResult> carryOffsets = {offsets[0], offsets[2]},
+                            carrySizes = {sizes[0], sizes[2]};
+  auto slice = [&](Value v) -> Value {
+    if (v == getCarryInit())
+      return leadingSlice(b, loc, v, carryOffsets, carrySizes, slices);
+    return leadingSlice(b, loc, v, offsets, sizes, slices);
+  };
+  return cloneOnSlices(b, *this, slices, slice, [](Value v) { return v; });
+}
+
+LogicalResult RotationScanOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  OpFoldResult zero = b.getIndexAttr(0), c = b.getIndexAttr(getChunkSize());
+  if (resultNumber == 0) {
+    resultOffsets = {offsets[0], offsets[1], offsets[2], zero, zero};
+    resultSizes = {sizes[0], sizes[1], sizes[2], c, c};
+  } else {
+    resultOffsets = {offsets[0], offsets[2], zero, zero};
+    resultSizes = {sizes[0], sizes[2], c, c};
+  }
+  return success();
+}

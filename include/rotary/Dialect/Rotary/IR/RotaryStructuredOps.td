@@ -495,4 +495,57 @@ def Rotary_RopeTokensGradOp : Rotary_Op<"rope_tokens_grad", [Pure,
   let hasVerifier = 1;
 }
 
+def Rotary_RotationScanOp : Rotary_Op<"rotation_scan", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["rotations", "p_init"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>]> {
+  let summary = "running products of c x c matrices, destination-passing";
+  let description = [{
+    The structured form of `rotary.cumulative_rotation`, over the rotations
+    viewed as `[A, T, Bm, c, c]` (the dims before the scan axis, the axis,
+    the dims after it): per column (a, bm), starting from the matrix
+    `carry_init[a, bm]` (`[A, Bm, c, c]`),
+    `P_t = carry_init · G_0 ⋯ G_t` (with `exclusive`, the product before
+    step t: `carry_init · G_0 ⋯ G_{t−1}`), written into `p_init`; the
+    second result is `carry_init · G_0 ⋯ G_{T−1}`, the carry into a next
+    block of steps.
+
+    TilingInterface: the iteration domain is (A, T, Bm); T is a reduction
+    (a scan), A and Bm are parallel. A tile (a, t, bm) slices the rotations
+    and P on (a, t, bm) and the carry on (a, bm): tiling T sequentially
+    chains the carry from block to block. A target may instead run the
+    blocks of T in parallel as a blocked scan (rotary-tile-and-decompose
+    with the tile `{block}`): each block's products from the identity,
+    the exclusive scan of the blocks' totals, and one product per step.
+
+    Example:
+
+    ```mlir
+    %p, %carry = rotary.rotation_scan ins(%g : tensor<2x?x128x4x4xf32>)
+        outs(%p0, %c0 : tensor<2x?x128x4x4xf32>, tensor<2x128x4x4xf32>)
+        -> tensor<2x?x128x4x4xf32>, tensor<2x128x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Rotary_F32Tensor:$rotations,
+                       Rotary_F32Tensor:$p_init,
+                       Rotary_F32Tensor:$carry_init,
+                       UnitAttr:$exclusive);
+  let results = (outs Rotary_F32Tensor:$p, Rotary_F32Tensor:$carry);
+  let assemblyFormat = [{
+    `ins` `(` $rotations `:` type($rotations) `)`
+    `outs` `(` $p_init `,` $carry_init `:` type($p_init) `,`
+        type($carry_init) `)` attr-dict `->` type($p) `,` type($carry)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 1, 2);
+    }
+    /// c, the size of a rotation (static: the verifier requires it).
+    int64_t getChunkSize() { return getRotations().getType().getDimSize(4); }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYSTRUCTUREDOPS_TD
