@@ -1028,9 +1028,10 @@ TEST_F(E2E, HDDRope) {
 }
 
 TEST_F(E2E, HDDRopeFusedChunkSizes) {
-  // The fused forward at every kind of chunk: the unrolled lanes (c <= 8),
-  // the rotation loops of the Givens form (c > 8, up to the verifier's
-  // largest, 32), and the exp form's unfused path (c > 8); odd c included.
+  // The fused forward at every kind of chunk: the unrolled lanes (c <= 8,
+  // both forms), the rotation loops of the Givens form (c > 8, up to the
+  // verifier's largest, 32), and the exp form's unfused path (c > 8); odd c
+  // included.
   struct Case {
     int64_t c;
     ref::SOForm form;
@@ -1043,6 +1044,9 @@ TEST_F(E2E, HDDRopeFusedChunkSizes) {
                                          {16, ref::SOForm::Givens},
                                          {32, ref::SOForm::Givens},
                                          {16, ref::SOForm::Givens, "bf16"},
+                                         {2, ref::SOForm::Exp},
+                                         {3, ref::SOForm::Exp},
+                                         {8, ref::SOForm::Exp},
                                          {9, ref::SOForm::Exp}})
     for (bool inverse : {false, true}) {
       const int64_t c = k.c, K = c * (c - 1) / 2;

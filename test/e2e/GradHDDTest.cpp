@@ -338,17 +338,19 @@ TEST_F(E2E, HDDRopeGradLanesPerTask) {
 
 TEST_F(E2E, HDDRopeGradCheckpointInterval) {
   // Any interval the op records: every token (each step restarts from a
-  // saved P), 7 (T = 70 in ten blocks), and longer than T (one block).
+  // saved P), 7 (T = 70 in ten blocks), and longer than T (one block); both
+  // forms run on lanes.
   for (int64_t checkpoint : {1, 7, 100})
-    runFused({4,
-              ref::SOForm::Givens,
-              false,
-              {{1, 70, 2, 8}, {2, 3, 5, 4}},
-              "f32",
-              1.0,
-              Tolerance{5e-5, 5e-5},
-              /*lanes=*/0,
-              checkpoint});
+    for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
+      runFused({4,
+                form,
+                false,
+                {{1, 70, 2, 8}, {2, 3, 5, 4}},
+                "f32",
+                1.0,
+                Tolerance{5e-5, 5e-5},
+                /*lanes=*/0,
+                checkpoint});
 }
 
 TEST_F(E2E, HDDRopeGradFusedBF16) {

@@ -182,10 +182,18 @@ public:
 
   void forward(OpBuilder &b, Location loc, const Step &s, Value x, Value &p,
                Value *y, MutableArrayRef<Value>) const override {
-    SmallVector<Value> cs, sn;
-    laneSinCos(b, loc, angles, s.bi, s.t, s.lane, k, cs, sn);
+    // The lane's angles (exp form), or their cos and sin (Givens form).
+    SmallVector<Value> a, cs, sn;
+    if (form == SOForm::exp)
+      a = laneFeatures(b, loc, angles, s.bi, s.t, s.lane, k);
+    else
+      laneSinCos(b, loc, angles, s.bi, s.t, s.lane, k, cs, sn);
+    // P_t = P_{t-1}·G_t.
     SmallVector<Value> pv = loadLane(b, loc, p, s.m, c);
-    applyGenerator(b, loc, c, cs, sn, pv); // P_t = P_{t-1}·G_t
+    if (form == SOForm::exp)
+      pv = matmul(b, loc, c, pv, skewExp(b, loc, c, a));
+    else
+      applyGenerator(b, loc, c, cs, sn, pv);
     SmallVector<Value> xv;
     if (y)
       xv = laneFeatures(b, loc, x, s.bi, s.t, s.lane, c);
@@ -207,15 +215,24 @@ public:
     SmallVector<Value> xv = laneFeatures(b, loc, x, s.bi, s.t, s.lane, c);
     SmallVector<Value> yb = laneFeatures(b, loc, dy, s.bi, s.t, s.lane, c);
     SmallVector<Value> dxv = scanStepGrads(b, loc, c, pv, xv, yb, inverse, wv);
-    SmallVector<Value> cs, sn;
-    laneSinCos(b, loc, angles, s.bi, s.t, s.lane, k, cs, sn);
-    SmallVector<Value> gm = identity(b, loc, c);
-    applyGenerator(b, loc, c, cs, sn, gm);
+    // G_t, and how Ḡ_t reaches the angles: the Givens form from cos and
+    // sin (a branch-free polynomial), the exp form from the angles.
+    SmallVector<Value> cs, sn, a, gm;
+    if (form == SOForm::exp) {
+      a = laneFeatures(b, loc, angles, s.bi, s.t, s.lane, k);
+      gm = generator(b, loc, c, form, a);
+    } else {
+      laneSinCos(b, loc, angles, s.bi, s.t, s.lane, k, cs, sn);
+      gm = identity(b, loc, c);
+      applyGenerator(b, loc, c, cs, sn, gm);
+    }
     // P_{t−1} = P_t·G_tᵀ; Ḡ_t = P_{t−1}ᵀ·W_t·P_t.
     SmallVector<Value> prev = matmul(b, loc, c, pv, gm, false, true);
     SmallVector<Value> gBar = matmul(b, loc, c, prev, matmul(b, loc, c, wv, pv),
                                      /*transposeX=*/true);
-    SmallVector<Value> aBar = givensAdjoint(b, loc, c, cs, sn, gm, gBar);
+    SmallVector<Value> aBar =
+        form == SOForm::exp ? generatorAdjoint(b, loc, c, form, a, gm, gBar)
+                            : givensAdjoint(b, loc, c, cs, sn, gm, gBar);
     dx = storeRow(b, loc, dx, s.t,
                   arith::MulIOp::create(b, loc, s.m, indexConst(b, loc, c)),
                   dxv);
@@ -542,7 +559,7 @@ private:
 
 FailureOr<std::unique_ptr<GivensLanes>>
 hdd::givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse,
-                 Value angles) {
+                 SOForm form, Value angles) {
   FailureOr<int64_t> lanes = lanesPerTask(op);
   if (failed(lanes))
     return failure();
@@ -550,9 +567,11 @@ hdd::givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse,
   if (cast<RankedTensorType>(angles.getType()).getRank() != 3)
     angles = tensor::CollapseShapeOp::create(b, op->getLoc(), angles,
                                              laneAnglesReassociation());
+  if (form == SOForm::exp && c > kMaxUnrolledChunk)
+    return op->emitOpError("has no exp-form lanes for chunk ") << c;
   if (c <= kMaxUnrolledChunk)
     return std::unique_ptr<GivensLanes>(
-        std::make_unique<UnrolledLanes>(c, *lanes, inverse, angles));
+        std::make_unique<UnrolledLanes>(c, *lanes, inverse, form, angles));
   return std::unique_ptr<GivensLanes>(
-      std::make_unique<LoopedLanes>(c, *lanes, inverse, angles));
+      std::make_unique<LoopedLanes>(c, *lanes, inverse, form, angles));
 }

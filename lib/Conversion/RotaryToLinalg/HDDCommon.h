@@ -128,8 +128,8 @@ public:
   struct Step {
     Value bi, t, m, lane;
   };
-  GivensLanes(int64_t c, int64_t lanes, bool inverse, Value angles)
-      : c(c), k(c * (c - 1) / 2), lanes(lanes), inverse(inverse),
+  GivensLanes(int64_t c, int64_t lanes, bool inverse, SOForm form, Value angles)
+      : c(c), k(c * (c - 1) / 2), lanes(lanes), inverse(inverse), form(form),
         angles(angles) {}
   virtual ~GivensLanes() = default;
 
@@ -154,6 +154,9 @@ public:
 
   int64_t c, k, lanes;
   bool inverse;
+  /// How a lane's angles make G_t: Givens rotations, or (unrolled lanes
+  /// only, c ≤ 8) exp of the skew matrix.
+  SOForm form;
   Value angles; ///< [B, T, lanes·k]
 };
 /// A group of lanes of a lane op's block: batch entry bi, the group's
@@ -175,11 +178,12 @@ SmallVector<Value> forEachLaneGroup(
     function_ref<SmallVector<Value>(const LaneGroup &, ValueRange)> body);
 /// Largest chunk whose rotations the lane kernels unroll.
 inline constexpr int64_t kMaxUnrolledChunk = 8;
-/// The layout for chunk c of fused Givens-form `op`, with the lanes per
-/// task its schedule recorded and its angles [B, T, H, C, k] viewed as
+/// The layout for chunk c of fused `op` in `form`, with the lanes per task
+/// its schedule recorded and its angles [B, T, H, C, k] viewed as
 /// laneAnglesReassociation says.
-FailureOr<std::unique_ptr<GivensLanes>>
-givensLanes(OpBuilder &b, Operation *op, int64_t c, bool inverse, Value angles);
+FailureOr<std::unique_ptr<GivensLanes>> givensLanes(OpBuilder &b, Operation *op,
+                                                    int64_t c, bool inverse,
+                                                    SOForm form, Value angles);
 
 /// One token of the backward scan with P in scalars: returns x̄ = Pᵀ·ȳ
 /// (P·ȳ with `inverse`) and adds P̄·Pᵀ to W, which is ȳ·yᵀ with y = P·x, or

@@ -8,10 +8,10 @@
 //   blocked scan (splitScan: products inside blocks of `block` steps,
 //   parallel over blocks, the exclusive scan of the block totals, and a
 //   parallel fix-up P_t = carry_block·local_t).
-// - hdd_rope with P: a batched c×c mat-vec; fused (angles): one sequential
-//   scan over T per (b, h, chunk) chain with P held in c² scalars, applying
-//   each token's Givens rotations to P's columns (P_t = P_{t-1}·G_t) and
-//   multiplying the chunk, so P is never stored.
+// - hdd_rope with P: a batched c×c mat-vec; fused (angles):
+//   rotary.hdd_rope_lanes, every (h, chunk) a lane whose tile scans T with
+//   P_t = P_{t-1}·G_t per lane (G_t from the lane's Givens rotations, or
+//   exp of its skew matrix for c ≤ kMaxExpChunk), so P is never stored.
 //
 // The building blocks (HDDCommon.h) are shared with the gradient lowerings.
 //
@@ -909,7 +909,7 @@ namespace {
 /// x [B, T, H·D] and of the angles [B, T, H·C·k] (laneRowsReassociation):
 /// every (h, chunk) of a token is a lane. No lanes per task here: the
 /// target's schedule records them on the structured op.
-LogicalResult convertFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
+LogicalResult convertFusedToLanes(HDDRopeOp op, PatternRewriter &rewriter) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
   Value x4 = op.getX();
@@ -922,7 +922,8 @@ LogicalResult convertFusedGivens(HDDRopeOp op, PatternRewriter &rewriter) {
   Value init = emptyLike(b, loc, x, xType.getElementType());
   auto lanes = HDDRopeLanesOp::create(
       b, loc, init.getType(), x, angles, indexConst(b, loc, 0), init,
-      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr());
+      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr(),
+      SOFormAttr::get(op.getContext(), *op.getForm()));
   // Lanes recorded on the op itself (for experiments) stay the op's.
   if (Attribute tiles = op->getAttr(kTilesAttr))
     lanes->setAttr(kTilesAttr, tiles);
@@ -952,7 +953,7 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
     Location loc = op.getLoc();
     int64_t c = op.getChunk();
     FailureOr<std::unique_ptr<GivensLanes>> layout =
-        givensLanes(b, op, c, op.getInverse(), op.getAngles());
+        givensLanes(b, op, c, op.getInverse(), op.getForm(), op.getAngles());
     if (failed(layout))
       return failure();
     std::unique_ptr<GivensLanes> lanes = std::move(*layout);
@@ -991,8 +992,9 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
   }
 };
 
-/// Fused hdd_rope (angles). The Givens form: convertFusedGivens. The exp
-/// form: per (b, h, m) chain, scan T with P in scalars.
+/// Fused hdd_rope (angles): rotary.hdd_rope_lanes (convertFusedToLanes) for
+/// the Givens form and the exp form with c ≤ kMaxExpChunk; a larger exp
+/// form runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -1000,92 +1002,14 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
-    if (op.isFusedGivens())
-      return convertFusedGivens(op, rewriter);
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
     int64_t c = *op.getChunk();
-    if (c > kMaxExpChunk) {
-      // P of this size does not fit in registers: generator, scan, apply.
-      Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(),
-                                      c, SOForm::exp);
-      Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
-      rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
-      return success();
-    }
-    int64_t k = numGeneratorAngles(c);
-    Value x = op.getX(), angles = op.getRotation();
-    auto xt = cast<RankedTensorType>(x.getType());
-    Type elt = xt.getElementType(), f32 = b.getF32Type();
-    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
-    Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
-    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
-        arith::ConstantIndexOp::create(b, loc, c)));
-    Value out = emptyLike(b, loc, x, elt);
-    auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{xs[0], xs[2], chunks},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out},
-        std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
-            mi = forall.getInductionVar(2);
-      Value cIdx = arith::ConstantIndexOp::create(b, loc, c);
-      Value base = arith::MulIOp::create(b, loc, mi, cIdx);
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value one = arith::ConstantIndexOp::create(b, loc, 1);
-      Value col =
-          emptyOf(b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(c)}, elt);
-      SmallVector<Value> init = {col};
-      llvm::append_range(init, identity(b, loc, c));
-      bool inverse = op.getInverse();
-      auto scan = scf::ForOp::create(
-          b, loc, zero, tLen, one, init,
-          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
-            SmallVector<Value> p(iter.drop_front());
-            SmallVector<Value> a;
-            for (int64_t j = 0; j < k; ++j)
-              a.push_back(tensor::ExtractOp::create(
-                  lb, l, angles,
-                  ValueRange{bi, t, hi, mi,
-                             arith::ConstantIndexOp::create(lb, l, j)}));
-            p = matmul(lb, l, c, p, skewExp(lb, l, c, a));
-            SmallVector<Value> xv;
-            for (int64_t q = 0; q < c; ++q)
-              xv.push_back(toF32(
-                  lb, l,
-                  tensor::ExtractOp::create(
-                      lb, l, x,
-                      ValueRange{
-                          bi, t, hi,
-                          arith::AddIOp::create(
-                              lb, l, base,
-                              arith::ConstantIndexOp::create(lb, l, q))})));
-            Value dst = iter[0];
-            for (int64_t r = 0; r < c; ++r) {
-              Value acc = matVecRow(lb, l, c, p, xv, r, inverse);
-              dst = tensor::InsertOp::create(
-                  lb, l, castFloat(lb, l, acc, elt), dst,
-                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, r)});
-            }
-            SmallVector<Value> yields = {dst};
-            llvm::append_range(yields, p);
-            scf::YieldOp::create(lb, l, yields);
-          });
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      SmallVector<OpFoldResult> offs = {bi, b.getIndexAttr(0), hi, base};
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                         getAsOpFoldResult(tLen),
-                                         b.getIndexAttr(1), b.getIndexAttr(c)};
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, scan.getResult(0), forall.getRegionIterArgs()[0], offs, sizes,
-          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-      (void)f32;
-    }
-    rewriter.replaceOp(op, forall.getResult(0));
+    if (op.isFusedGivens() || c <= kMaxExpChunk)
+      return convertFusedToLanes(op, rewriter);
+    // An exp-form P too large to unroll per lane: generator, scan, apply.
+    Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(), c,
+                                    SOForm::exp);
+    Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
+    rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
     return success();
   }
 };

@@ -13,12 +13,11 @@
 //   not the gradient.
 // - hdd_rope_grad with P: x̄ = Pᵀ·ȳ and P̄ = ȳ·xᵀ per chunk (transposed
 //   roles with `inverse`).
-// - hdd_rope_grad fused: Givens form as rotary.hdd_rope_lanes_grad, whose
-//   tiles run the same two passes on lanes (gradGroup, every step a
-//   vectorised loop over lanes); exp
-//   form: one loop nest over T per (b, h, chunk), P in c² scalars. Pass 1 scans
-//   forward to P_T, checkpointing P at the end of every K tokens (the
-//   schedule's `checkpoint` tile for the Givens form; 64 for the exp form);
+// - hdd_rope_grad fused: rotary.hdd_rope_lanes_grad (the Givens form, and
+//   the exp form for c ≤ kMaxExpChunk; a larger exp form runs unfused),
+//   whose tiles run two passes on lanes (gradGroup, every step a loop over
+//   lanes). Pass 1 scans forward to P_T, checkpointing P at the end of
+//   every K tokens (the schedule's `checkpoint` tile);
 //   pass 2 walks t = T..1 with P_{t−1} = P_t·G_tᵀ (reset from the checkpoints,
 //   which bounds the drift), accumulating W_t = Σ_{s≥t} ȳ_s·y_sᵀ (P̄_s·P_sᵀ
 //   without P̄), emitting x̄_t = P_tᵀ·ȳ_t and ā_t from Ḡ_t = P_{t−1}ᵀ·W_t·P_t
@@ -34,10 +33,6 @@ using namespace rotary::lowering;
 using namespace rotary::lowering::hdd;
 
 namespace {
-/// Tokens between saved P of the exp form's scan (the Givens form's is the
-/// schedule's `checkpoint` tile).
-constexpr int64_t kCheckpoint = 64;
-
 /// A constant [K, 2] index table of the generator's pairs.
 Value pairTable(OpBuilder &b, Location loc, int64_t c) {
   SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
@@ -511,8 +506,8 @@ std::pair<Value, Value> gradGroup(OpBuilder &b, Location loc,
 /// hdd_rope_grad fused, Givens form -> rotary.hdd_rope_lanes_grad on the
 /// lane views of x, ȳ [B, T, H·D] and the angles [B, T, H·C·k]; no lanes
 /// per task here: the target's schedule records them on the structured op.
-LogicalResult convertFusedGivensGrad(HDDRopeGradOp op,
-                                     PatternRewriter &rewriter) {
+LogicalResult convertFusedGradToLanes(HDDRopeGradOp op,
+                                      PatternRewriter &rewriter) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
@@ -531,7 +526,8 @@ LogicalResult convertFusedGivensGrad(HDDRopeGradOp op,
   auto grad = HDDRopeLanesGradOp::create(
       b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x, angles, dy,
       indexConst(b, loc, 0), dxInit, daInit,
-      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr());
+      b.getI64IntegerAttr(*op.getChunk()), op.getInverseAttr(),
+      SOFormAttr::get(op.getContext(), *op.getForm()));
   // Lanes recorded on the op itself (for experiments) stay the op's.
   if (Attribute tiles = op->getAttr(kTilesAttr))
     grad->setAttr(kTilesAttr, tiles);
@@ -559,7 +555,7 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
     Location loc = op.getLoc();
     int64_t c = op.getChunk();
     FailureOr<std::unique_ptr<GivensLanes>> layout =
-        givensLanes(b, op, c, op.getInverse(), op.getAngles());
+        givensLanes(b, op, c, op.getInverse(), op.getForm(), op.getAngles());
     if (failed(layout))
       return failure();
     std::unique_ptr<GivensLanes> lanes = std::move(*layout);
@@ -587,173 +583,27 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
-    if (op.isFusedGivens())
-      return convertFusedGivensGrad(op, rewriter);
+    int64_t c = *op.getChunk();
+    if (op.isFusedGivens() || c <= kMaxExpChunk)
+      return convertFusedGradToLanes(op, rewriter);
+    // An exp-form P too large to unroll per lane: the unfused chain.
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
-    int64_t c = *op.getChunk();
     SOForm form = *op.getForm();
-    bool inverse = op.getInverse();
-    int64_t numAngles = numGeneratorAngles(c);
-    Value x = op.getX(), dy = op.getDy();
-    Value angles = withStaticTrailing(b, loc, op.getRotation(), {numAngles});
-    // The exp form from here on (the Givens form runs on lanes).
-    if (c > kMaxExpChunk) {
-      // P of this size does not fit in registers: the unfused chain.
-      Value g = SOGeneratorOp::create(b, loc, angles, c, form);
-      Value p = CumulativeRotationOp::create(b, loc, g, b.getI64IntegerAttr(1));
-      auto pGrad = HDDRopeGradOp::create(b, loc, x, p, dy, IntegerAttr(),
-                                         SOFormAttr(), inverse);
-      Value gBar = CumulativeRotationGradOp::create(
-          b, loc, g, pGrad.getDrotation(), b.getI64IntegerAttr(1));
-      Value aBar = SOGeneratorGradOp::create(
-          b, loc, angles, gBar, b.getI64IntegerAttr(c),
-          SOFormAttr::get(op.getContext(), form));
-      rewriter.replaceOp(
-          op, {pGrad.getDx(), castTo(b, loc, aBar, op.getDrotation().getType())});
-      return success();
-    }
-    auto xt = cast<RankedTensorType>(x.getType());
-    Type elt = xt.getElementType(), f32 = b.getF32Type();
-    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
-    Value tLen = getValueOrCreateConstantIndexOp(b, loc, xs[1]);
-    OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-        loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
-        arith::ConstantIndexOp::create(b, loc, c)));
-    Value dxOut = emptyLike(b, loc, x, elt);
-    Value daOut = emptyOf(b, loc,
-                          {xs[0], xs[1], xs[2], chunks,
-                           b.getIndexAttr(numAngles)},
-                          f32);
-    auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
-        SmallVector<OpFoldResult>{xs[0], xs[2], chunks},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
-        ValueRange{dxOut, daOut}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1),
-            mi = forall.getInductionVar(2);
-      Value cIdx = arith::ConstantIndexOp::create(b, loc, c);
-      Value base = arith::MulIOp::create(b, loc, mi, cIdx);
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value one = arith::ConstantIndexOp::create(b, loc, 1);
-      Value ckStep = arith::ConstantIndexOp::create(b, loc, kCheckpoint);
-      Value lastT = arith::SubIOp::create(b, loc, tLen, one);
-      auto loadAngles = [&](OpBuilder &lb, Location l, Value t) {
-        SmallVector<Value> a;
-        for (int64_t j = 0; j < numAngles; ++j)
-          a.push_back(tensor::ExtractOp::create(
-              lb, l, angles,
-              ValueRange{bi, t, hi, mi,
-                         arith::ConstantIndexOp::create(lb, l, j)}));
-        return a;
-      };
-      auto loadChunk = [&](OpBuilder &lb, Location l, Value src, Value t) {
-        SmallVector<Value> v;
-        for (int64_t q = 0; q < c; ++q)
-          v.push_back(toF32(
-              lb, l,
-              tensor::ExtractOp::create(
-                  lb, l, src,
-                  ValueRange{bi, t, hi,
-                             arith::AddIOp::create(
-                                 lb, l, base,
-                                 arith::ConstantIndexOp::create(lb, l, q))})));
-        return v;
-      };
-      // Pass 1: P_t forward; checkpoint k holds P at the last token of
-      // tokens [k·kCheckpoint, (k+1)·kCheckpoint).
-      Value numCk = arith::CeilDivUIOp::create(b, loc, tLen, ckStep);
-      Value ckpt = emptyOf(b, loc,
-                           {getAsOpFoldResult(numCk), b.getIndexAttr(c),
-                            b.getIndexAttr(c)},
-                           f32);
-      SmallVector<Value> init1 = {ckpt};
-      llvm::append_range(init1, identity(b, loc, c));
-      auto fwd = scf::ForOp::create(
-          b, loc, zero, tLen, one, init1,
-          [&](OpBuilder &lb, Location l, Value t, ValueRange iter) {
-            SmallVector<Value> p(iter.drop_front());
-            SmallVector<Value> a = loadAngles(lb, l, t);
-            p = matmul(lb, l, c, p, skewExp(lb, l, c, a)); // P_{t-1}·G_t
-            Value k = arith::DivUIOp::create(lb, l, t, ckStep);
-            SmallVector<Value> yields = {
-                storeMatrix(lb, l, iter[0], ValueRange{k}, c, p)};
-            llvm::append_range(yields, p);
-            scf::YieldOp::create(lb, l, yields);
-          });
-      Value ckpts = fwd.getResult(0);
-      // Pass 2: t = T−1 .. 0 with P_t, W_t in scalars.
-      Value dxCol =
-          emptyOf(b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(c)}, elt);
-      Value daCol = emptyOf(
-          b, loc, {getAsOpFoldResult(tLen), b.getIndexAttr(numAngles)}, f32);
-      SmallVector<Value> init2 = {dxCol, daCol};
-      llvm::append_range(init2, fwd.getResults().drop_front()); // P_{T-1}
-      init2.append(c * c, f32c(b, loc, 0.0));                   // W
-      auto bwd = scf::ForOp::create(
-          b, loc, zero, tLen, one, init2,
-          [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-            Value t = arith::SubIOp::create(lb, l, lastT, step);
-            SmallVector<Value> p(iter.slice(2, c * c)),
-                w(iter.slice(2 + c * c, c * c));
-            // At the last token of a checkpoint block, P_t is exact.
-            Value k = arith::DivUIOp::create(lb, l, t, ckStep);
-            Value blockEnd = arith::CmpIOp::create(
-                lb, l, arith::CmpIPredicate::eq,
-                arith::RemUIOp::create(lb, l, t, ckStep),
-                arith::ConstantIndexOp::create(lb, l, kCheckpoint - 1));
-            SmallVector<Value> saved = loadMatrix(lb, l, ckpts, ValueRange{k}, c);
-            for (int64_t e = 0; e < c * c; ++e)
-              p[e] = arith::SelectOp::create(lb, l, blockEnd, saved[e], p[e]);
-            SmallVector<Value> xv = loadChunk(lb, l, x, t);
-            SmallVector<Value> yb = loadChunk(lb, l, dy, t);
-            SmallVector<Value> dxv =
-                scanStepGrads(lb, l, c, p, xv, yb, inverse, w);
-            SmallVector<Value> a = loadAngles(lb, l, t);
-            SmallVector<Value> g = generator(lb, l, c, form, a);
-            // P_{t−1} = P_t·G_tᵀ; Ḡ_t = P_{t−1}ᵀ·W_t·P_t.
-            SmallVector<Value> prev = matmul(lb, l, c, p, g, false, true);
-            SmallVector<Value> gBar = matmul(
-                lb, l, c, prev, matmul(lb, l, c, w, p), /*transposeX=*/true);
-            SmallVector<Value> aBar =
-                generatorAdjoint(lb, l, c, form, a, g, gBar);
-            Value dxDst = iter[0], daDst = iter[1];
-            for (int64_t q = 0; q < c; ++q)
-              dxDst = tensor::InsertOp::create(
-                  lb, l, castFloat(lb, l, dxv[q], elt), dxDst,
-                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, q)});
-            for (int64_t j = 0; j < numAngles; ++j)
-              daDst = tensor::InsertOp::create(
-                  lb, l, aBar[j], daDst,
-                  ValueRange{t, arith::ConstantIndexOp::create(lb, l, j)});
-            SmallVector<Value> yields = {dxDst, daDst};
-            llvm::append_range(yields, prev);
-            llvm::append_range(yields, w);
-            scf::YieldOp::create(lb, l, yields);
-          });
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      OpFoldResult tSize = getAsOpFoldResult(tLen);
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, bwd.getResult(0), forall.getRegionIterArgs()[0],
-          SmallVector<OpFoldResult>{bi, b.getIndexAttr(0), hi, base},
-          SmallVector<OpFoldResult>{b.getIndexAttr(1), tSize,
-                                    b.getIndexAttr(1), b.getIndexAttr(c)},
-          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, bwd.getResult(1), forall.getRegionIterArgs()[1],
-          SmallVector<OpFoldResult>{bi, b.getIndexAttr(0), hi, mi,
-                                    b.getIndexAttr(0)},
-          SmallVector<OpFoldResult>{b.getIndexAttr(1), tSize,
-                                    b.getIndexAttr(1), b.getIndexAttr(1),
-                                    b.getIndexAttr(numAngles)},
-          SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
-    }
+    Value angles =
+        withStaticTrailing(b, loc, op.getRotation(), {numGeneratorAngles(c)});
+    Value g = SOGeneratorOp::create(b, loc, angles, c, form);
+    Value p = CumulativeRotationOp::create(b, loc, g, b.getI64IntegerAttr(1));
+    auto pGrad =
+        HDDRopeGradOp::create(b, loc, op.getX(), p, op.getDy(), IntegerAttr(),
+                              SOFormAttr(), op.getInverse());
+    Value gBar = CumulativeRotationGradOp::create(
+        b, loc, g, pGrad.getDrotation(), b.getI64IntegerAttr(1));
+    Value aBar =
+        SOGeneratorGradOp::create(b, loc, angles, gBar, b.getI64IntegerAttr(c),
+                                  SOFormAttr::get(op.getContext(), form));
     rewriter.replaceOp(
-        op, {castTo(b, loc, forall.getResult(0), op.getDx().getType()),
-             castTo(b, loc, forall.getResult(1), op.getDrotation().getType())});
+        op, {pGrad.getDx(), castTo(b, loc, aBar, op.getDrotation().getType())});
     return success();
   }
 };

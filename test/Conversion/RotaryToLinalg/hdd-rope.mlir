@@ -9,7 +9,7 @@
 // vectorises) that reads the lane's angles and x at constant strides of
 // x, angles viewed as [B, T, H·D] and [B, T, H·C·k], updates the lane's P in
 // a [c², lanes] buffer and writes y in place in the result. Fused, exp form
-// (c ≤ 8): one task per (b, h, chunk) with P in c² scalars. The NOALLOC lines
+// (c ≤ 8): the same lanes with G_t = exp(A_t) per lane. The NOALLOC lines
 // check that the per-token scan body allocates nothing.
 
 // P form: loops (b, t, h, m, p, q), q reduced; P read untransposed.
@@ -163,43 +163,35 @@ func.func @hdd_rope_fused_givens_bf16(%x: tensor<?x?x?x?xbf16>, %a: tensor<?x?x?
 
 // -----
 
-// Fused exp, c = 3, inverse: per token G_t = exp(A_t) by a degree-12 Taylor
-// series and squaring in f64 (unrolled, c ≤ 8), narrowed to f32 before
-// P_t = P_{t-1}·G_t; inverse applies P_tᵀ, so y_r reads column r of P.
+// Fused exp, c = 3, inverse: the same lanes as the Givens form (the lane
+// op carries form = exp), each lane's step G_t = exp(A_t) by a degree-12
+// Taylor series and squaring in f64 (unrolled, c ≤ 8), narrowed to f32
+// before P_t = P_{t-1}·G_t in the lane's column of the [c², lanes] buffer;
+// inverse applies P_tᵀ, so y_r reads column r of P.
 // CHECK-LABEL: func.func @hdd_rope_fused_exp_inverse(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<1x5x2x6xf32>, %[[A:[^:]*]]: tensor<1x5x2x2x3xf32>)
-// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 2, 2)
-// CHECK:         %[[SCAN:.*]]:10 = scf.for %{{.*}} -> (tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// CHECK-COUNT-3:   tensor.extract %[[A]]
-// CHECK:           arith.extf %{{.*}} : f32 to f64
-// CHECK:           arith.constant 0.083333333333333329 : f64
-// CHECK:           scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64, f64) {
-// CHECK-COUNT-9:   arith.truncf %{{.*}} : f64 to f32
-// CHECK:           %[[E0:.*]] = tensor.extract %[[X]]
-// CHECK:           %[[E1:.*]] = tensor.extract %[[X]]
-// CHECK:           %[[E2:.*]] = tensor.extract %[[X]]
-// CHECK-NOT:       arith.extf
-// CHECK:           arith.mulf %[[Q0:[a-z0-9_]+]], %[[E0]] : f32
-// CHECK:           arith.mulf %[[Q1:[a-z0-9_]+]], %[[E1]] : f32
-// CHECK:           arith.mulf %[[Q2:[a-z0-9_]+]], %[[E2]] : f32
-// CHECK:           tensor.insert
-// CHECK:           arith.mulf %[[Q3:[a-z0-9_]+]], %[[E0]] : f32
-// CHECK:           arith.mulf %[[Q4:[a-z0-9_]+]], %[[E1]] : f32
-// CHECK:           arith.mulf %[[Q5:[a-z0-9_]+]], %[[E2]] : f32
-// CHECK:           tensor.insert
-// CHECK:           arith.mulf %[[Q6:[a-z0-9_]+]], %[[E0]] : f32
-// CHECK:           arith.mulf %[[Q7:[a-z0-9_]+]], %[[E1]] : f32
-// CHECK:           arith.mulf %[[Q8:[a-z0-9_]+]], %[[E2]] : f32
-// CHECK:           %[[W:.*]] = tensor.insert
-// The carried P (row-major) is the transpose of the coefficients used.
-// CHECK-NEXT:      scf.yield %[[W]], %[[Q0]], %[[Q3]], %[[Q6]], %[[Q1]], %[[Q4]], %[[Q7]], %[[Q2]], %[[Q5]], %[[Q8]] :
-// CHECK:         tensor.parallel_insert_slice %[[SCAN]]#0 into %{{.*}} [1, 5, 1, 3] [1, 1, 1, 1] : tensor<5x3xf32> into tensor<1x5x2x6xf32>
+// CHECK-DAG:   %[[XL:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]] : tensor<1x5x2x6xf32> into tensor<1x5x12xf32>
+// CHECK-DAG:   %[[AL:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3, 4]] : tensor<1x5x2x2x3xf32> into tensor<1x5x12xf32>
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (1, 4) step (1, 128)
+// CHECK:         %[[AT:.*]] = tensor.extract_slice %[[AL]]
+// CHECK:         %[[I:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<9x128xf32>)
+// CHECK:         scf.for %{{.*}} iter_args(%{{.*}} = %[[I]], %{{.*}}) -> (tensor<9x128xf32>, tensor<5x?xf32>)
+// CHECK:           scf.for %[[M:[a-z0-9_]+]] = {{.*}} iter_args(%[[P:[a-z0-9_]+]] = %{{.*}}, %{{.*}}) -> (tensor<9x128xf32>, tensor<5x?xf32>)
+// CHECK-COUNT-3:     tensor.extract %[[AT]]
+// CHECK-COUNT-9:     tensor.extract %[[P]][%{{.*}}, %[[M]]] : tensor<9x128xf32>
+// CHECK:             arith.extf %{{.*}} : f32 to f64
+// CHECK:             arith.constant 0.083333333333333329 : f64
+// CHECK:             scf.for %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK-COUNT-9:     arith.truncf %{{.*}} : f64 to f32
+// CHECK-COUNT-9:     tensor.insert %{{.*}}[%{{.*}}, %[[M]]] : tensor<9x128xf32>
+// CHECK:         scf.forall.in_parallel
 // NOALLOC-LABEL: func.func @hdd_rope_fused_exp_inverse(
-// NOALLOC:       scf.for %{{.*}} -> (tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// NOALLOC:       scf.for %{{.*}} -> (tensor<9x128xf32>, tensor<5x?xf32>) {
+// NOALLOC:       scf.for %{{.*}} -> (tensor<9x128xf32>, tensor<5x?xf32>) {
 // NOALLOC-NOT:     tensor.empty
 // NOALLOC-NOT:     bufferization.alloc_tensor
 // NOALLOC-NOT:     tensor.from_elements
-// NOALLOC:         scf.yield {{.*}} : tensor<5x3xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32
+// NOALLOC:         scf.yield {{.*}} : tensor<9x128xf32>, tensor<5x?xf32>
 func.func @hdd_rope_fused_exp_inverse(%x: tensor<1x5x2x6xf32>, %a: tensor<1x5x2x2x3xf32>) -> tensor<1x5x2x6xf32> {
   %y = rotary.hdd_rope %x, %a form = exp {chunk = 3 : i64, inverse} : tensor<1x5x2x6xf32>, tensor<1x5x2x2x3xf32>
   return %y : tensor<1x5x2x6xf32>

@@ -1474,3 +1474,11 @@ func.func @rotation_scan_carry(%g: tensor<2x5x3x4x4xf32>, %c: tensor<2x5x4x4xf32
   %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x3x4x4xf32>) outs(%g, %c : tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>) -> tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>
   return
 }
+
+// -----
+
+func.func @hdd_rope_lanes_exp_large(%x: tensor<1x4x18xf32>, %a: tensor<1x4x72xf32>, %l: index) {
+  // expected-error @+1 {{'rotary.hdd_rope_lanes' op attribute 'form' = exp needs 'chunk' <= 8 (the exp is unrolled per lane), got 9}}
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x4x18xf32>, tensor<1x4x72xf32>) first_lane(%l) outs(%x : tensor<1x4x18xf32>) {chunk = 9 : i64, form = #rotary<so_form exp>} -> tensor<1x4x18xf32>
+  return
+}

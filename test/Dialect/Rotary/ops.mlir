@@ -689,6 +689,14 @@ func.func @hdd_rope_lanes(%x: tensor<2x?x64xbf16>, %a: tensor<2x?x96xf32>, %l: i
   return %0 : tensor<2x?x32xbf16>
 }
 
+// The exp form (c <= 8); the default Givens form is not printed.
+// CHECK-LABEL: func @hdd_rope_lanes_exp
+// CHECK: rotary.hdd_rope_lanes ins(%{{.*}}, %{{.*}} : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%{{.*}}) outs(%{{.*}} : tensor<2x?x64xf32>) {chunk = 4 : i64, form = #rotary<so_form exp>} -> tensor<2x?x64xf32>{{$}}
+func.func @hdd_rope_lanes_exp(%x: tensor<2x?x64xf32>, %a: tensor<2x?x96xf32>, %l: index) -> tensor<2x?x64xf32> {
+  %0 = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%l) outs(%x : tensor<2x?x64xf32>) {chunk = 4 : i64, form = #rotary<so_form exp>} -> tensor<2x?x64xf32>
+  return %0 : tensor<2x?x64xf32>
+}
+
 // CHECK-LABEL: func @hdd_rope_lanes_grad
 // CHECK: rotary.hdd_rope_lanes_grad ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x?x64xf32>, tensor<2x?x96xf32>) first_lane(%{{.*}}) outs(%{{.*}}, %{{.*}} : tensor<2x?x32xf32>, tensor<2x?x48xf32>) {chunk = 4 : i64} -> tensor<2x?x32xf32>, tensor<2x?x48xf32>{{$}}
 func.func @hdd_rope_lanes_grad(%x: tensor<2x?x64xf32>, %a: tensor<2x?x96xf32>, %l: index, %dx: tensor<2x?x32xf32>, %da: tensor<2x?x48xf32>) -> tensor<2x?x48xf32> {

@@ -336,10 +336,14 @@ LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
 
 namespace {
 /// x [B, T, L·c] and the angles [B, T, L·k] of a lane op with chunk c.
-LogicalResult verifyLaneOperands(Operation *op, int64_t c, Value xv,
-                                 Value anglesV) {
+LogicalResult verifyLaneOperands(Operation *op, int64_t c, SOForm form,
+                                 Value xv, Value anglesV) {
   if (failed(verifyChunk(op, c)))
     return failure();
+  if (form == SOForm::exp && c > kMaxExpLaneChunk)
+    return op->emitOpError()
+           << "attribute 'form' = exp needs 'chunk' <= " << kMaxExpLaneChunk
+           << " (the exp is unrolled per lane), got " << c;
   RankedTensorType x = rtt(xv), a = rtt(anglesV);
   if (x.getRank() != 3 || (!isDyn(x.getDimSize(2)) && x.getDimSize(2) % c))
     return shapeError(op, "x", "[B, T, L·c] (rank 3, a multiple of c)", x);
@@ -430,7 +434,7 @@ FailureOr<TilingResult> tileLanes(OpBuilder &b, Operation *op, ValueRange inits,
 
 LogicalResult HDDRopeLanesOp::verify() {
   int64_t c = getChunk();
-  if (failed(verifyLaneOperands(*this, c, getX(), getAngles())))
+  if (failed(verifyLaneOperands(*this, c, getForm(), getX(), getAngles())))
     return failure();
   return verifyLaneInit(*this, "init", getInit(), getX(), c, c);
 }
@@ -461,7 +465,7 @@ LogicalResult HDDRopeLanesOp::getResultTilePosition(
 
 LogicalResult HDDRopeLanesGradOp::verify() {
   int64_t c = getChunk();
-  if (failed(verifyLaneOperands(*this, c, getX(), getAngles())) ||
+  if (failed(verifyLaneOperands(*this, c, getForm(), getX(), getAngles())) ||
       failed(verifyLaneInit(*this, "dx_init", getDxInit(), getX(), c, c)) ||
       failed(verifyLaneInit(*this, "da_init", getDaInit(), getX(), c,
                             numGeneratorAngles(c))))

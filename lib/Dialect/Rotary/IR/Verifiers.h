@@ -19,6 +19,8 @@ using namespace mlir;
 inline constexpr int64_t kDyn = ShapedType::kDynamic;
 /// Largest chunk of HDD-RoPE: P[m] is kept in registers by the kernels.
 inline constexpr int64_t kMaxChunk = 32;
+/// Largest chunk of the exp form on lanes, whose exp is unrolled per lane.
+inline constexpr int64_t kMaxExpLaneChunk = 8;
 
 inline bool isDyn(int64_t d) { return ShapedType::isDynamic(d); }
 inline bool compatible(int64_t a, int64_t b) {

@@ -206,15 +206,16 @@ def Rotary_HDDRopeLanesOp : Rotary_Op<"hdd_rope_lanes", [Pure,
     DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
         "getIterationDomain", "getTiledImplementation",
         "getResultTilePosition"]>]> {
-  let summary = "fused Givens-form HDD-RoPE over lanes, destination-passing";
+  let summary = "fused HDD-RoPE over lanes, destination-passing";
   let description = [{
-    The structured form of the fused Givens-form `rotary.hdd_rope`: every
+    The structured form of the fused `rotary.hdd_rope`: every
     (head, chunk) of a token is a *lane* of `chunk` = c features. `x` is
     `[B, T, L·c]` (x [B, T, H, D] with H·D = L·c), `angles` `[B, T, L·k]`
     (k = c(c−1)/2 angles per lane and token). For each batch entry and
-    lane the op scans T: P_t = P_{t−1}·G_t with G_t the product of the
-    lane's Givens rotations at t (P_{−1} = I), and y_t = P_t·x_t (P_tᵀ·x_t
-    with `inverse`). It computes the lanes [first_lane, first_lane + n) of
+    lane the op scans T: P_t = P_{t−1}·G_t with G_t the lane's matrix of
+    its angles at t in the generator's `form` (the product of its Givens
+    rotations, or exp of the skew matrix, c ≤ 8) (P_{−1} = I), and
+    y_t = P_t·x_t (P_tᵀ·x_t with `inverse`). It computes the lanes [first_lane, first_lane + n) of
     x, where `init` is `[B, T, n·c]`, and writes them into `init`.
 
     Lanes are independent and the scan runs along T, so the op tiles over
@@ -238,7 +239,9 @@ def Rotary_HDDRopeLanesOp : Rotary_Op<"hdd_rope_lanes", [Pure,
                        Index:$first_lane,
                        Rotary_DataTensor:$init,
                        Rotary_I64Attr:$chunk,
-                       UnitAttr:$inverse);
+                       UnitAttr:$inverse,
+                       DefaultValuedAttr<Rotary_SOFormAttr,
+                                         "::rotary::SOForm::givens">:$form);
   let results = (outs Rotary_DataTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $x `,` $angles `:` type($x) `,` type($angles) `)`
@@ -288,7 +291,9 @@ def Rotary_HDDRopeLanesGradOp : Rotary_Op<"hdd_rope_lanes_grad", [Pure,
                        Rotary_DataTensor:$dx_init,
                        Rotary_F32Tensor:$da_init,
                        Rotary_I64Attr:$chunk,
-                       UnitAttr:$inverse);
+                       UnitAttr:$inverse,
+                       DefaultValuedAttr<Rotary_SOFormAttr,
+                                         "::rotary::SOForm::givens">:$form);
   let results = (outs Rotary_DataTensor:$dx, Rotary_F32Tensor:$dangles);
   let assemblyFormat = [{
     `ins` `(` $x `,` $angles `,` $dy `:` type($x) `,` type($angles) `)`
