@@ -266,6 +266,25 @@ Value lowering::ropeAssemble(OpBuilder &b, Location loc, Value rotated,
   return result;
 }
 
+RopePairMaps::RopePairMaps(MLIRContext *ctx, bool perBatch)
+    : k(getAffineDimExpr(3, ctx)) {
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d4 = getAffineDimExpr(4, ctx);
+  table = perBatch ? AffineMap::get(5, 0, {d0, d1, d4}, ctx)
+                   : AffineMap::get(5, 0, {d1, d4}, ctx);
+  position = perBatch ? AffineMap::get(5, 0, {d0, d1}, ctx)
+                      : AffineMap::get(5, 0, {d1}, ctx);
+}
+
+AffineMap RopePairMaps::element(RopeLayout layout, AffineExpr kExpr) const {
+  MLIRContext *ctx = k.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx), d4 = getAffineDimExpr(4, ctx);
+  return layout == RopeLayout::half
+             ? AffineMap::get(5, 0, {d0, d1, d2, kExpr, d4}, ctx)
+             : AffineMap::get(5, 0, {d0, d1, d2, d4, kExpr}, ctx);
+}
+
 Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
                           RopeLayout layout, ArrayRef<OpFoldResult> lead,
                           OpFoldResult half) {
@@ -332,22 +351,15 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     Value out5 = ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), writeLayout,
                            lead, half);
     // Loops (b, t, h, k, i): k = element within the pair, i = pair.
-    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-               d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx),
-               d4 = getAffineDimExpr(4, ctx);
-    auto at = [&](RopeLayout l, AffineExpr k) {
-      return l == RopeLayout::half
-                 ? AffineMap::get(5, 0, {d0, d1, d2, k, d4}, ctx)
-                 : AffineMap::get(5, 0, {d0, d1, d2, d4, k}, ctx);
-    };
-    AffineMap tableMap = posRank == 1 ? AffineMap::get(5, 0, {d1, d4}, ctx)
-                                      : AffineMap::get(5, 0, {d0, d1, d4}, ctx);
+    RopePairMaps maps(ctx, /*perBatch=*/posRank == 2);
+    AffineExpr k = maps.k;
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     auto rot = linalg::GenericOp::create(
         b, loc, TypeRange{out5.getType()},
         ValueRange{in5, in5, tables.cos, tables.sin}, ValueRange{out5},
-        SmallVector<AffineMap>{at(readLayout, d3), at(readLayout, 1 - d3),
-                               tableMap, tableMap, at(writeLayout, d3)},
+        SmallVector<AffineMap>{maps.element(readLayout, k),
+                               maps.element(readLayout, 1 - k), maps.table,
+                               maps.table, maps.element(writeLayout, k)},
         iters, [&](OpBuilder &nb, Location l, ValueRange args) {
           // First of a pair: a·c − b·s; second: b·c + a·s.
           Value self = toF32(nb, l, args[0]), partner = toF32(nb, l, args[1]);

@@ -237,20 +237,10 @@ struct DecomposeRopeTokensGrad : OpRewritePattern<RopeTokensGradOp> {
     Value dy5 = ropeView5(b, loc, op.getDy(), writeLayout, lead, half);
     Value dx5 = ropeView5(b, loc, op.getDxInit(), readLayout, lead, half);
 
-    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-               d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx),
-               d4 = getAffineDimExpr(4, ctx);
-    auto at = [&](RopeLayout l, AffineExpr k) {
-      return l == RopeLayout::half
-                 ? AffineMap::get(5, 0, {d0, d1, d2, k, d4}, ctx)
-                 : AffineMap::get(5, 0, {d0, d1, d2, d4, k}, ctx);
-    };
-    bool perBatch = op.perBatchPositions();
-    AffineMap tableMap = perBatch ? AffineMap::get(5, 0, {d0, d1, d4}, ctx)
-                                  : AffineMap::get(5, 0, {d1, d4}, ctx);
-    AffineMap posMap = perBatch ? AffineMap::get(5, 0, {d0, d1}, ctx)
-                                : AffineMap::get(5, 0, {d1}, ctx);
-    AffineMap sumMap = AffineMap::get(5, 0, {d4}, ctx);
+    RopePairMaps maps(ctx, op.perBatchPositions());
+    AffineExpr k = maps.k;
+    auto at = [&](RopeLayout l, AffineExpr e) { return maps.element(l, e); };
+    AffineMap sumMap = AffineMap::get(5, 0, {getAffineDimExpr(4, ctx)}, ctx);
     SmallVector<utils::IteratorType> iters(4, utils::IteratorType::reduction);
     iters.push_back(utils::IteratorType::parallel);
     Value dtheta = op.getDthetaInit(), dthetaP = op.getDthetaPInit();
@@ -259,10 +249,10 @@ struct DecomposeRopeTokensGrad : OpRewritePattern<RopeTokensGradOp> {
         ValueRange{x5, x5, dy5, dy5, op.getCos(), op.getSin(),
                    op.getPositions()},
         ValueRange{dx5, dtheta, dthetaP},
-        SmallVector<AffineMap>{at(readLayout, d3), at(readLayout, 1 - d3),
-                               at(writeLayout, d3), at(writeLayout, 1 - d3),
-                               tableMap, tableMap, posMap, at(readLayout, d3),
-                               sumMap, sumMap},
+        SmallVector<AffineMap>{at(readLayout, k), at(readLayout, 1 - k),
+                               at(writeLayout, k), at(writeLayout, 1 - k),
+                               maps.table, maps.table, maps.position,
+                               at(readLayout, k), sumMap, sumMap},
         iters, [&](OpBuilder &nb, Location l, ValueRange a) {
           auto mul = [&](Value p, Value q) {
             return arith::MulFOp::create(nb, l, p, q).getResult();

@@ -121,6 +121,16 @@ bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
 Value ropeAssemble(OpBuilder &b, Location loc, Value rotated, Value passFrom,
                    Value like, ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
                    bool fullRotation, RankedTensorType type);
+/// The indexing maps of a rope generic over the loops (b, t, h, k, i) of
+/// its 5-D pair views (ropeView5: k = element within the pair, i = pair).
+struct RopePairMaps {
+  RopePairMaps(MLIRContext *ctx, bool perBatch);
+  /// Element `k` (an expression of the loops: k, or its partner 1 − k) of
+  /// pair i in `layout`'s view.
+  AffineMap element(RopeLayout layout, AffineExpr k) const;
+  AffineExpr k;              ///< the loop over a pair's two elements
+  AffineMap table, position; ///< cos/sin [(b,) t, i] and positions [(b,) t]
+};
 /// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
 /// holds B, T, H.
 Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
