@@ -424,6 +424,21 @@ std::string readFile(const std::string &path) {
   return s.str();
 }
 
+/// The function @`name` of an example file (from its `func.func` line to
+/// the closing `}` at the start of a line), so that a family compiles, and
+/// reports the compile time of, the kernel it runs and not its neighbours
+/// in the file.
+std::string exampleFunction(const std::string &source, const std::string &name) {
+  std::string head = "func.func @" + name + "(";
+  size_t begin = source.rfind('\n' + head);
+  begin = begin == std::string::npos ? source.rfind(head, 0) : begin + 1;
+  size_t end = begin == std::string::npos ? begin : source.find("\n}", begin);
+  if (begin == std::string::npos || end == std::string::npos)
+    throw std::runtime_error("rotary-bench: no function @" + name +
+                             " in the example file");
+  return source.substr(begin, end + 2 - begin) + "\n";
+}
+
 /// One bundle compiled from source into a temporary directory.
 class Kernel {
 public:
@@ -557,7 +572,8 @@ std::vector<Row> benchRope(const Options &o, const Machine &m) {
   torch::Tensor x = torch::randn({B, T, H, D});
   torch::Tensor pos = torch::arange(T, torch::kInt64);
   row.shape = "x" + shapeStr(x.sizes()) + " half";
-  Kernel k(readFile(o.examplesDir + "/rope.mlir"), "rope", o.keep);
+  Kernel k(exampleFunction(readFile(o.examplesDir + "/rope.mlir"), "rope"),
+           "rope", o.keep);
   row.compileSeconds = k.compileSeconds();
   std::vector<TensorRef> in = {ref(x), ref(pos)};
   auto out = k.allocOutputs("rope", in);
@@ -736,7 +752,8 @@ std::vector<Row> benchGivens(const Options &o, const Machine &m) {
   torch::Tensor ang = torch::rand({K}) * (2 * M_PI) - M_PI;
   row.shape = "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K);
   GivensPlan plan = givensPlan(D, M), eyePlan = givensPlan(D, D);
-  Kernel k(readFile(o.examplesDir + "/givens.mlir"), "givens", o.keep);
+  Kernel k(exampleFunction(readFile(o.examplesDir + "/givens.mlir"), "givens"),
+           "givens", o.keep);
   row.compileSeconds = k.compileSeconds();
   std::vector<TensorRef> in = {ref(x), ref(ang)};
   auto out = k.allocOutputs("givens", in);
@@ -808,8 +825,9 @@ std::vector<Row> benchRotationBlock(const Options &o, const Machine &m) {
   R = R.contiguous();
   row.shape = "x" + shapeStr(x.sizes()) + " K=" + std::to_string(K) + " rope";
   GivensPlan plan = givensPlan(D, M), eyePlan = givensPlan(D, D);
-  Kernel k(readFile(o.examplesDir + "/givens.mlir"), "rotation_block",
-           o.keep);
+  Kernel k(exampleFunction(readFile(o.examplesDir + "/givens.mlir"),
+                           "rotation_block_rope"),
+           "rotation_block", o.keep);
   row.compileSeconds = k.compileSeconds();
   const std::string entry = "rotation_block_rope";
   std::vector<TensorRef> in = {ref(x), ref(ang), ref(R), ref(pos)};
@@ -1126,7 +1144,8 @@ std::vector<Row> benchRopeBwd(const Options &o, const Machine &m) {
   int reps = o.repeats > 0 ? o.repeats : (o.quick ? 1 : 10);
   torch::Tensor x = torch::randn({B, T, H, D}), dy = torch::randn({B, T, H, D});
   torch::Tensor pos = torch::arange(T, torch::kInt64);
-  Kernel k(readFile(o.examplesDir + "/rope.mlir"), "rope_bwd", o.keep, true);
+  Kernel k(exampleFunction(readFile(o.examplesDir + "/rope.mlir"), "rope"),
+           "rope_bwd", o.keep, true);
   // dx: read dy, write dx (x itself is not needed).
   return {benchBackward(
       "rope_bwd", "x" + shapeStr(x.sizes()) + " half", k, "rope", {x, pos}, dy,
@@ -1167,8 +1186,8 @@ std::vector<Row> benchGivensBwd(const Options &o, const Machine &m) {
   torch::Tensor x = torch::randn({M, D}), dy = torch::randn({M, D});
   torch::Tensor a = torch::rand({K}) * 6.0 - 3.0;
   GivensPlan plan = givensPlan(D, M);
-  Kernel k(readFile(o.examplesDir + "/givens.mlir"), "givens_bwd", o.keep,
-           true);
+  Kernel k(exampleFunction(readFile(o.examplesDir + "/givens.mlir"), "givens"),
+           "givens_bwd", o.keep, true);
   // Per row and rotation: the forward recomputed (6), undone (6), the
   // gradient rotated (6) and the angle's term (6).
   return {benchBackward(
