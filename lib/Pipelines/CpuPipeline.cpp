@@ -311,7 +311,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
   pm.addPass(createRotaryApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  addText(pm, "eliminate-empty-tensors,"
+  addText(pm, "func.func(eliminate-empty-tensors),"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
               "drop-equivalent-buffer-results,canonicalize,"
