@@ -932,7 +932,10 @@ TEST_F(E2E, CumulativeRotation) {
        std::vector<Case>{{{-1, -1, -1, -1}, 4, 1, {2, 33, 3, 2}},
                          {{-1, -1, -1, -1}, 4, 1, {1, 1, 1, 1}},
                          {{-1, -1}, 2, 0, {65, 3}},
-                         {{-1, -1, -1}, 3, 2, {2, 3, 17}}}) {
+                         {{-1, -1, -1}, 3, 2, {2, 3, 17}},
+                         // c > 8: one c x c product per step, not unrolled.
+                         {{-1, -1, -1}, 9, 1, {2, 70, 2}},
+                         {{-1, -1}, 32, 0, {3, 1}}}) {
     std::vector<int64_t> dims = k.dims;
     dims.push_back(k.c);
     dims.push_back(k.c);
@@ -1030,8 +1033,8 @@ TEST_F(E2E, HDDRope) {
 TEST_F(E2E, HDDRopeFusedChunkSizes) {
   // The fused forward at every kind of chunk: the unrolled lanes (c <= 8,
   // both forms), the rotation loops of the Givens form (c > 8, up to the
-  // verifier's largest, 32), and the exp form's unfused path (c > 8); odd c
-  // included.
+  // verifier's largest, 32), and the exp form's unfused path (c > 8, up to
+  // 32: its scan is a loop of c x c products); odd c included.
   struct Case {
     int64_t c;
     ref::SOForm form;
@@ -1047,7 +1050,8 @@ TEST_F(E2E, HDDRopeFusedChunkSizes) {
                                          {2, ref::SOForm::Exp},
                                          {3, ref::SOForm::Exp},
                                          {8, ref::SOForm::Exp},
-                                         {9, ref::SOForm::Exp}})
+                                         {9, ref::SOForm::Exp},
+                                         {32, ref::SOForm::Exp}})
     for (bool inverse : {false, true}) {
       const int64_t c = k.c, K = c * (c - 1) / 2;
       const std::string xT = tensorType({-1, -1, -1, -1}, k.element);

@@ -293,9 +293,12 @@ TEST_F(E2E, HDDRopeGradFused) {
 
 TEST_F(E2E, HDDRopeGradFusedLargeExpChunk) {
   // c = 10 > 8: the exp form runs as the unfused chain of gradient ops
-  // (matrix exponentials with tensors and loops, in f64 like c <= 8).
+  // (matrix exponentials with tensors and loops, in f64 like c <= 8; the
+  // scan a loop of c x c products), up to the verifier's 32.
   runFused({10, ref::SOForm::Exp, false, {{1, 5, 2, 20}, {1, 1, 1, 10}},
             "f32", 1.0, Tolerance{}});
+  runFused(
+      {32, ref::SOForm::Exp, false, {{1, 3, 1, 32}}, "f32", 1.0, Tolerance{}});
 }
 
 TEST_F(E2E, HDDRopeGradFusedLargeGivensChunk) {

@@ -501,12 +501,13 @@ Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
 }
 
 namespace {
-/// X·Y for n×n f64 tensors.
-Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
+/// X·Y for n×n tensors, written into `dst` (zeroed first).
+Value matmulInto(OpBuilder &b, Location loc, Value x, Value y, Value dst) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  Value acc = zerosOf(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)},
-                      b.getF64Type());
+  Type elt = cast<RankedTensorType>(dst.getType()).getElementType();
+  Value acc = linalg::FillOp::create(b, loc, floatConst(b, loc, elt, 0.0), dst)
+                  .getResult(0);
   return linalg::GenericOp::create(
              b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
              ValueRange{acc},
@@ -523,6 +524,13 @@ Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
                        nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
              })
       .getResult(0);
+}
+
+/// X·Y for n×n f64 tensors.
+Value matmulNxN(OpBuilder &b, Location loc, Value x, Value y, int64_t n) {
+  return matmulInto(
+      b, loc, x, y,
+      emptyOf(b, loc, {b.getIndexAttr(n), b.getIndexAttr(n)}, b.getF64Type()));
 }
 
 /// `v` copied into `dst` (so a loop yields a value equivalent to its
@@ -1016,8 +1024,71 @@ struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
 } // namespace
 
 namespace {
+/// The c×c matrix of `v` ([A, T, Bm, c, c] or a carry [A, Bm, c, c]) at the
+/// leading indices `lead`, and its insertion back.
+Value matrixAt(OpBuilder &b, Location loc, Value v, ValueRange lead,
+               int64_t c) {
+  SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
+  SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
+  offs.append(2, b.getIndexAttr(0));
+  sizes.append(2, b.getIndexAttr(c));
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({c, c}, b.getF32Type()), v, offs, sizes,
+      SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
+}
+Value insertMatrixAt(OpBuilder &b, Location loc, Value m, Value v,
+                     ValueRange lead, int64_t c) {
+  SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
+  SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
+  offs.append(2, b.getIndexAttr(0));
+  sizes.append(2, b.getIndexAttr(c));
+  return tensor::InsertSliceOp::create(
+      b, loc, m, v, offs, sizes,
+      SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
+}
+
+/// One column (a, bm) of a rotation_scan tile whose c is too large to
+/// unroll: one small product per step (so the IR does not grow with c³)
+/// between two c×c scratch matrices carried through the loop, the running
+/// product S (from the carry) and the step's N = S·G_t, copied back into S
+/// and into the result's slice t. Written straight into the result's
+/// slices instead (reading slice t − 1, writing slice t), bufferization
+/// allocated at every step. Returns the new (p, carry).
+SmallVector<Value> scanColumnLooped(OpBuilder &b, Location loc,
+                                    RotationScanOp op, Value a, Value bm,
+                                    Value p, Value carry) {
+  int64_t c = op.getChunkSize();
+  bool exclusive = op.getExclusive();
+  Value g = op.getRotations();
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  SmallVector<OpFoldResult> cc = {b.getIndexAttr(c), b.getIndexAttr(c)};
+  Type f32 = b.getF32Type();
+  Value running = copyInto(b, loc, matrixAt(b, loc, carry, {a, bm}, c),
+                           emptyOf(b, loc, cc, f32));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, dimOf(b, loc, g, 1), one,
+      ValueRange{p, running, emptyOf(b, loc, cc, f32)},
+      [&](OpBuilder &lb, Location l, Value t, ValueRange it) {
+        SmallVector<Value> here = {a, t, bm};
+        Value pt = it[0];
+        // Exclusive: P_t is the product before step t.
+        if (exclusive)
+          pt = insertMatrixAt(lb, l, it[1], pt, here, c);
+        Value next =
+            matmulInto(lb, l, it[1], matrixAt(lb, l, g, here, c), it[2]);
+        if (!exclusive)
+          pt = insertMatrixAt(lb, l, next, pt, here, c);
+        scf::YieldOp::create(
+            lb, l, ValueRange{pt, copyInto(lb, l, next, it[1]), next});
+      });
+  Value out =
+      copyInto(b, loc, loop.getResult(1), matrixAt(b, loc, carry, {a, bm}, c));
+  return {loop.getResult(0), insertMatrixAt(b, loc, out, carry, {a, bm}, c)};
+}
+
 /// One tile of rotary.rotation_scan: per column (a, bm) of the tile, the
-/// running product over its steps in c² scalars, from the column's carry.
+/// running product over its steps from the column's carry, in c² scalars
+/// (c ≤ kMaxUnrolledChunk) or one small product per step (larger c).
 struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -1038,6 +1109,12 @@ struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
           auto inner = scf::ForOp::create(
               ab, l, zero, cols, one, aIter,
               [&](OpBuilder &cb, Location cl, Value bm, ValueRange cIter) {
+                if (c > kMaxUnrolledChunk) {
+                  scf::YieldOp::create(
+                      cb, cl,
+                      scanColumnLooped(cb, cl, op, a, bm, cIter[0], cIter[1]));
+                  return;
+                }
                 SmallVector<Value> iterInit = {cIter[0]};
                 llvm::append_range(iterInit, loadMatrix(cb, cl, cIter[1],
                                                         ValueRange{a, bm}, c));

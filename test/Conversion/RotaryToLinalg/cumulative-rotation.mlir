@@ -361,3 +361,38 @@ func.func @cumulative_rotation_last_axis(%g: tensor<?x?x?x4x4xf32>) -> tensor<?x
   %p = rotary.cumulative_rotation %g {axis = 2 : i64} : tensor<?x?x?x4x4xf32>
   return %p : tensor<?x?x?x4x4xf32>
 }
+
+// -----
+
+// c = 16 > 8 is not unrolled: a column's step is one 16×16 product
+// (a linalg.generic, which the CPU schedule may block) into a scratch
+// carried with the running product, copied into P's slice and back into
+// the running product; the exclusive scan of the totals stores the
+// running product before its product. Nothing is allocated per step.
+// TILED-LABEL: func.func @cumulative_rotation_large_c(
+// TILED:       scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}}) shared_outs(
+// TILED:         %[[S:.*]] = linalg.copy ins(%{{.*}} : tensor<16x16xf32>) outs(%[[E:[a-z0-9_]+]] : tensor<16x16xf32>)
+// TILED:         scf.for %{{.*}} iter_args(%[[P:[a-z0-9_]+]] = %{{.*}}, %[[RP:[a-z0-9_]+]] = %[[S]], %[[N:[a-z0-9_]+]] = %[[E]]) -> (tensor<1x?x1x16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>)
+// TILED:           %[[G:.*]] = tensor.extract_slice %{{.*}} : tensor<1x?x1x16x16xf32> to tensor<16x16xf32>
+// TILED:           %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[N]] : tensor<16x16xf32>)
+// TILED:           %[[M:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[RP]], %[[G]] : tensor<16x16xf32>, tensor<16x16xf32>) outs(%[[Z]] : tensor<16x16xf32>)
+// TILED:           %[[W:.*]] = tensor.insert_slice %[[M]] into %[[P]]
+// TILED:           %[[C:.*]] = linalg.copy ins(%[[M]] : tensor<16x16xf32>) outs(%[[RP]] : tensor<16x16xf32>)
+// TILED:           scf.yield %[[W]], %[[C]], %[[M]]
+// TILED:       scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(
+// TILED:         scf.for %{{.*}} iter_args(%[[P2:[a-z0-9_]+]] = %{{.*}}, %[[RQ:[a-z0-9_]+]] = %{{.*}}, %{{.*}} = %{{.*}})
+// TILED-NEXT:      tensor.insert_slice %[[RQ]] into %[[P2]]
+// TILED:       linalg.generic {{.*}}floordiv 64
+// NOALLOC-LABEL: func.func @cumulative_rotation_large_c(
+// NOALLOC:       scf.for %{{.*}} -> (tensor<1x?x1x16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) {
+// NOALLOC-NOT:     tensor.empty
+// NOALLOC-NOT:     bufferization.alloc_tensor
+// NOALLOC:         scf.yield
+// NOALLOC:       scf.for %{{.*}} -> (tensor<1x?x1x16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) {
+// NOALLOC-NOT:     tensor.empty
+// NOALLOC-NOT:     bufferization.alloc_tensor
+// NOALLOC:         scf.yield
+func.func @cumulative_rotation_large_c(%g: tensor<?x?x16x16xf32>) -> tensor<?x?x16x16xf32> {
+  %p = rotary.cumulative_rotation %g {axis = 0 : i64} : tensor<?x?x16x16xf32>
+  return %p : tensor<?x?x16x16xf32>
+}
