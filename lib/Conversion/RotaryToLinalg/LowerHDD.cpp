@@ -412,6 +412,31 @@ Value hdd::withStaticTrailing(OpBuilder &b, Location loc, Value v,
   return type == t ? v : tensor::CastOp::create(b, loc, type, v).getResult();
 }
 
+namespace {
+/// acc + lhs·rhs (both read as acc's element type) over loops whose last is
+/// the reduction and the others parallel, with the indexing maps `maps`
+/// (lhs, rhs, acc): the products of the scans and rotations below.
+Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         Value acc, ArrayRef<AffineMap> maps) {
+  unsigned loops = maps.front().getNumDims();
+  SmallVector<utils::IteratorType> iters(loops - 1,
+                                         utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  Type elt = cast<RankedTensorType>(acc.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{lhs, rhs},
+             ValueRange{acc}, maps, iters,
+             [&](OpBuilder &nb, Location l, ValueRange v) {
+               Value prod =
+                   arith::MulFOp::create(nb, l, castFloat(nb, l, v[0], elt),
+                                         castFloat(nb, l, v[1], elt));
+               linalg::YieldOp::create(
+                   nb, l, Value(arith::AddFOp::create(nb, l, v[2], prod)));
+             })
+      .getResult(0);
+}
+} // namespace
+
 Value hdd::batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
                          bool transposeX, bool transposeY) {
   MLIRContext *ctx = b.getContext();
@@ -427,22 +452,9 @@ Value hdd::batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
   };
   AffineExpr p = d(r - 2), q = d(r - 1), k = d(r);
   Value acc = zerosF32(b, loc, tensor::getMixedSizes(b, loc, x));
-  SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
-             ValueRange{acc},
-             SmallVector<AffineMap>{transposeX ? map(k, p) : map(p, k),
-                                    transposeY ? map(q, k) : map(k, q),
-                                    map(p, q)},
-             iters,
-             [&](OpBuilder &nb, Location l, ValueRange v) {
-               linalg::YieldOp::create(
-                   nb, l,
-                   Value(arith::AddFOp::create(
-                       nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
-             })
-      .getResult(0);
+  return multiplyAccumulate(b, loc, x, y, acc,
+                            {transposeX ? map(k, p) : map(p, k),
+                             transposeY ? map(q, k) : map(k, q), map(p, q)});
 }
 
 Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
@@ -469,23 +481,10 @@ Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
       transposed
           ? AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5), d(4)}, ctx)
           : AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4), d(5)}, ctx);
-  auto gen = linalg::GenericOp::create(
-      b, loc, TypeRange{acc.getType()}, ValueRange{p, x5}, ValueRange{acc},
-      SmallVector<AffineMap>{
-          pMap, AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx),
-          AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
-      SmallVector<utils::IteratorType>{
-          utils::IteratorType::parallel, utils::IteratorType::parallel,
-          utils::IteratorType::parallel, utils::IteratorType::parallel,
-          utils::IteratorType::parallel, utils::IteratorType::reduction},
-      [&](OpBuilder &nb, Location l, ValueRange v) {
-        linalg::YieldOp::create(
-            nb, l,
-            Value(arith::AddFOp::create(
-                nb, l, v[2],
-                arith::MulFOp::create(nb, l, v[0], toF32(nb, l, v[1])))));
-      });
-  Value y5 = gen.getResult(0);
+  Value y5 = multiplyAccumulate(
+      b, loc, p, x5, acc,
+      {pMap, AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(5)}, ctx),
+       AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)});
   if (!elt.isF32())
     y5 = elementwise(b, loc, y5, emptyOf(b, loc, x5Sizes, elt), 5,
                      [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -508,22 +507,10 @@ Value matmulInto(OpBuilder &b, Location loc, Value x, Value y, Value dst) {
   Type elt = cast<RankedTensorType>(dst.getType()).getElementType();
   Value acc = linalg::FillOp::create(b, loc, floatConst(b, loc, elt, 0.0), dst)
                   .getResult(0);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{acc.getType()}, ValueRange{x, y},
-             ValueRange{acc},
-             SmallVector<AffineMap>{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                    AffineMap::get(3, 0, {d(2), d(1)}, ctx),
-                                    AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
-             SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
-                                              utils::IteratorType::parallel,
-                                              utils::IteratorType::reduction},
-             [&](OpBuilder &nb, Location l, ValueRange v) {
-               linalg::YieldOp::create(
-                   nb, l,
-                   Value(arith::AddFOp::create(
-                       nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
-             })
-      .getResult(0);
+  return multiplyAccumulate(b, loc, x, y, acc,
+                            {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                             AffineMap::get(3, 0, {d(2), d(1)}, ctx),
+                             AffineMap::get(3, 0, {d(0), d(1)}, ctx)});
 }
 
 /// X·Y for n×n f64 tensors.
@@ -1236,24 +1223,12 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
                                          b, loc, b.getF32FloatAttr(0.0f))},
                                      ValueRange{op.getPInit()})
                   .getResult(0);
-  auto fix = linalg::GenericOp::create(
-      b, loc, TypeRange{out.getType()},
-      ValueRange{carryIn, blocks.getResult(0)}, ValueRange{out},
-      SmallVector<AffineMap>{
-          AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
-          AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
-          AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)},
-      SmallVector<utils::IteratorType>{
-          utils::IteratorType::parallel, utils::IteratorType::parallel,
-          utils::IteratorType::parallel, utils::IteratorType::parallel,
-          utils::IteratorType::parallel, utils::IteratorType::reduction},
-      [&](OpBuilder &nb, Location l, ValueRange v) {
-        linalg::YieldOp::create(
-            nb, l,
-            Value(arith::AddFOp::create(
-                nb, l, v[2], arith::MulFOp::create(nb, l, v[0], v[1]))));
-      });
-  rewriter.replaceOp(op, {fix.getResult(0), tiled->replacements[1]});
+  Value p = multiplyAccumulate(
+      b, loc, carryIn, blocks.getResult(0), out,
+      {AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
+       AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
+       AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)});
+  rewriter.replaceOp(op, {p, tiled->replacements[1]});
   return success();
 }
 
