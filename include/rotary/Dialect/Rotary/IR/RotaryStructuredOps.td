@@ -212,11 +212,12 @@ def Rotary_HDDRopeLanesOp : Rotary_Op<"hdd_rope_lanes", [Pure,
     (head, chunk) of a token is a *lane* of `chunk` = c features. `x` is
     `[B, T, L·c]` (x [B, T, H, D] with H·D = L·c), `angles` `[B, T, L·k]`
     (k = c(c−1)/2 angles per lane and token). For each batch entry and
-    lane the op scans T: P_t = P_{t−1}·G_t with G_t the lane's matrix of
-    its angles at t in the generator's `form` (the product of its Givens
-    rotations, or exp of the skew matrix, c ≤ 8) (P_{−1} = I), and
-    y_t = P_t·x_t (P_tᵀ·x_t with `inverse`). It computes the lanes [first_lane, first_lane + n) of
-    x, where `init` is `[B, T, n·c]`, and writes them into `init`.
+    lane the op scans T: P_t = P_{t−1}·G_t (P_{−1} = I) with G_t the
+    lane's matrix of its angles at t in the generator's `form` (the product
+    of its Givens rotations, or exp of the skew matrix, c ≤ 8), and
+    y_t = P_t·x_t (P_tᵀ·x_t with `inverse`). It computes the lanes
+    [first_lane, first_lane + n) of x, where `init` is `[B, T, n·c]`, and
+    writes them into `init`.
 
     Lanes are independent and the scan runs along T, so the op tiles over
     (B, lanes): a tile (b, l) of sizes (nb, nl) is the same op on the batch
@@ -462,7 +463,7 @@ def Rotary_RopeTokensGradOp : Rotary_Op<"rope_tokens_grad", [Pure,
     Example:
 
     ```mlir
-    %dx, %s, %sp = rotary.rope_tokens_grad ins(%x, %dy, %c, %s, %p
+    %dx, %s, %sp = rotary.rope_tokens_grad ins(%x, %dy, %cos, %sin, %p
         : tensor<?x?x8x64xf32>, tensor<?x32xf32>, tensor<?xi64>)
         outs(%dx0, %s0, %sp0 : tensor<?x?x8x64xf32>, tensor<32xf64>)
         layout = half -> tensor<?x?x8x64xf32>, tensor<32xf64>, tensor<32xf64>
