@@ -285,6 +285,18 @@ AffineMap RopePairMaps::element(RopeLayout layout, AffineExpr kExpr) const {
              : AffineMap::get(5, 0, {d0, d1, d2, d4, kExpr}, ctx);
 }
 
+Value lowering::ropeRotated(OpBuilder &b, Location loc, Value v,
+                            ArrayRef<OpFoldResult> rotSizes,
+                            bool fullRotation) {
+  if (fullRotation)
+    return v;
+  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
+  return tensor::ExtractSliceOp::create(
+      b, loc, sliceType(rotSizes, {}, elt), v,
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(0)), rotSizes,
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+}
+
 Value lowering::ropeView5(OpBuilder &b, Location loc, Value v,
                           RopeLayout layout, ArrayRef<OpFoldResult> lead,
                           OpFoldResult half) {
@@ -337,15 +349,9 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     RopeLayout readLayout, writeLayout;
     std::tie(readLayout, writeLayout) = ropeReadWriteLayouts(layout, inverse);
     bool fullRotation = ropeRotatesAll(op.getRotaryDim(), xType);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
                                           rOfr};
-    Value xr = x;
-    if (!fullRotation)
-      xr = tensor::ExtractSliceOp::create(b, loc, sliceType(rotSizes, {}, elt),
-                                          x, SmallVector<OpFoldResult>(4, zero),
-                                          rotSizes,
-                                          SmallVector<OpFoldResult>(4, one));
+    Value xr = ropeRotated(b, loc, x, rotSizes, fullRotation);
     ArrayRef<OpFoldResult> lead = ArrayRef(xSizes).take_front(3);
     Value in5 = ropeView5(b, loc, xr, readLayout, lead, half);
     Value out5 = ropeView5(b, loc, emptyOf(b, loc, rotSizes, elt), writeLayout,

@@ -69,27 +69,17 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
 
     RopeLayout layout = op.getLayout();
     bool fullRotation = ropeRotatesAll(op.getRotaryDim(), xType);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     SmallVector<OpFoldResult> rotSizes = {xSizes[0], xSizes[1], xSizes[2],
                                           rOfr};
-    auto rotated = [&](Value v) -> Value {
-      if (fullRotation)
-        return v;
-      return tensor::ExtractSliceOp::create(
-          b, loc, sliceType(rotSizes, {}, elt), v,
-          SmallVector<OpFoldResult>(4, zero), rotSizes,
-          SmallVector<OpFoldResult>(4, one));
-    };
-    Value xr = rotated(x);
+    Value xr = ropeRotated(b, loc, x, rotSizes, fullRotation);
 
     // x̄ and the sums Φ_i, S_i: the structured op, tiled by the target.
-    SmallVector<OpFoldResult> halfSizes = {half};
+    Value sum0 = zerosOf(b, loc, {half}, f64),
+          sum1 = zerosOf(b, loc, {half}, f64);
     auto grad = RopeTokensGradOp::create(
-        b, loc,
-        TypeRange{xr.getType(), vecF64Type(b, half), vecF64Type(b, half)}, xr,
-        rotated(dy), tables.cos, tables.sin, positions,
-        emptyOf(b, loc, rotSizes, elt), zerosOf(b, loc, halfSizes, f64),
-        zerosOf(b, loc, halfSizes, f64), layout, inverse);
+        b, loc, TypeRange{xr.getType(), sum0.getType(), sum1.getType()}, xr,
+        ropeRotated(b, loc, dy, rotSizes, fullRotation), tables.cos, tables.sin,
+        positions, emptyOf(b, loc, rotSizes, elt), sum0, sum1, layout, inverse);
     if (Attribute tiles = op->getAttr(kTilesAttr))
       grad->setAttr(kTilesAttr, tiles);
 
@@ -199,10 +189,6 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
     }
     rewriter.replaceOp(op, results);
     return success();
-  }
-
-  static RankedTensorType vecF64Type(OpBuilder &b, OpFoldResult half) {
-    return sliceType({half}, {}, b.getF64Type());
   }
 };
 

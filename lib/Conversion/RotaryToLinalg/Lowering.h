@@ -114,6 +114,10 @@ std::pair<RopeLayout, RopeLayout> ropeReadWriteLayouts(RopeLayout layout,
                                                        bool inverse);
 /// True when `rotaryDim` covers all D features of `xType` [B, T, H, D].
 bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
+/// The rotated features [B, T, H, r] of `v` [B, T, H, D] (`rotSizes`), v
+/// itself when they are all of it.
+Value ropeRotated(OpBuilder &b, Location loc, Value v,
+                  ArrayRef<OpFoldResult> rotSizes, bool fullRotation);
 /// A rope's result of type `type` (the shape of `like` [B, T, H, D]) from
 /// its rotated features (`rotated` [B, T, H, r], or its 5-D view; `sizes`
 /// are like's) and, unless `fullRotation`, the features r..D copied from

@@ -30,10 +30,7 @@ LogicalResult verifyCotangent(Operation *op, StringRef name, Value v,
                               RankedTensorType expected) {
   RankedTensorType t = rtt(v);
   bool ok = t.getElementType() == expected.getElementType() &&
-            t.getRank() == expected.getRank() &&
-            llvm::all_of(llvm::seq<int64_t>(0, t.getRank()), [&](int64_t i) {
-              return compatible(t.getDimSize(i), expected.getDimSize(i));
-            });
+            sameShape(t, expected.getShape());
   if (!ok)
     return op->emitOpError()
            << "cotangent '" << name << "' must have type " << expected

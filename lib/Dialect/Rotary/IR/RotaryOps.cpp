@@ -692,10 +692,7 @@ LogicalResult rotary::detail::verifyAttention(Operation *op, Value qv, Value kv,
   int64_t s = k.getRank() == 4 ? k.getDimSize(2) : kDyn;
   auto checkKV = [&](StringRef name, RankedTensorType tt) -> LogicalResult {
     SmallVector<int64_t> expected = {b, h, s, d};
-    if (tt.getRank() != 4 ||
-        !llvm::all_of(llvm::seq<int64_t>(0, 4), [&](int64_t i) {
-          return compatible(tt.getDimSize(i), expected[i]);
-        }))
+    if (!sameShape(tt, expected))
       return shapeError(op, name,
                         fmtShape(expected) + " ([B, H, S, D] like 'q')", tt);
     return success();
@@ -798,10 +795,7 @@ LogicalResult AdaptiveMomentumOp::verify() {
 
 LogicalResult FamStepOp::verify() {
   RankedTensorType p = rtt(getParam()), m = rtt(getMomentum());
-  if (p.getRank() != m.getRank() ||
-      !llvm::all_of(llvm::seq<int64_t>(0, p.getRank()), [&](int64_t i) {
-        return compatible(p.getDimSize(i), m.getDimSize(i));
-      }))
+  if (!sameShape(m, p.getShape()))
     return shapeError(*this, "momentum",
                       fmtShape(p.getShape()) + " (the shape of 'param')", m);
   Type pe = p.getElementType(), me = m.getElementType();
@@ -826,11 +820,6 @@ LogicalResult rotary::detail::verifyQuaternion(Operation *op, Value xv,
   RankedTensorType x = rtt(xv), axis = rtt(axisv), angle = rtt(anglev);
   if (x.getRank() < 1 || !compatible(dimFromEnd(x, 1), 3))
     return shapeError(op, "x", "[..., 3]", x);
-  auto sameShape = [](ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-    return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
-             return compatible(std::get<0>(p), std::get<1>(p));
-           });
-  };
   bool axisOk = (axis.getRank() == 1 && compatible(axis.getDimSize(0), 3)) ||
                 sameShape(axis.getShape(), x.getShape());
   if (!axisOk)

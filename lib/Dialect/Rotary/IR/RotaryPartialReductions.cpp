@@ -94,10 +94,10 @@ LogicalResult GivensRowsGradOp::verify() {
       pairs.getDimSize(1) != 2)
     return shapeError(*this, "pairs", fmtShape({n, 2}) + " ([N, 2])", pairs);
   RankedTensorType dx = rtt(getDxInit()), da = rtt(getDaInit());
-  if (!sameShape(dx, x))
+  if (!sameShape(dx, x.getShape()))
     return shapeError(*this, "dx_init", fmtShape(x.getShape()) + " (like 'x')",
                       dx);
-  if (!sameShape(da, cs))
+  if (!sameShape(da, cs.getShape()))
     return shapeError(*this, "da_init",
                       fmtShape(cs.getShape()) + " (like 'cos')", da);
   return success();
@@ -120,18 +120,18 @@ FailureOr<TilingResult> tileChainGrad(OpBuilder &b, GivensRowsGradOp op,
                                       Value dxInit, Value daInit,
                                       SmallVectorImpl<Operation *> &slices) {
   Location loc = op.getLoc();
-  auto slice = [&](Value v) -> Value {
-    if (v == op.getPairs())
-      return v;
-    if (v == op.getCos() || v == op.getSin())
-      return leadingSlice(b, loc, v, offsets.drop_front(), sizes.drop_front(),
-                          slices);
-    if (v == op.getDaInit())
+  auto slice = [&](OpOperand &o) -> Value {
+    if (isOperand(o, op.getPairsMutable()))
+      return o.get();
+    if (isOperand(o, op.getCosMutable()) || isOperand(o, op.getSinMutable()))
+      return leadingSlice(b, loc, o.get(), offsets.drop_front(),
+                          sizes.drop_front(), slices);
+    if (isOperand(o, op.getDaInitMutable()))
       return daInit;
-    return leadingSlice(b, loc, v == op.getDxInit() ? dxInit : v, offsets,
-                        sizes, slices);
+    Value v = isOperand(o, op.getDxInitMutable()) ? dxInit : o.get();
+    return leadingSlice(b, loc, v, offsets, sizes, slices);
   };
-  return cloneOnSlices(b, op, slices, slice, [](Value v) { return v; });
+  return cloneOnSlices(b, op, slices, slice, sameIndex);
 }
 } // namespace
 
@@ -237,10 +237,7 @@ LogicalResult RopeTokensGradOp::verify() {
     return shapeError(*this, "x", "[B, T, H, r] (rank 4, r even)", x);
   int64_t batch = x.getDimSize(0), tokens = x.getDimSize(1);
   int64_t half = isDyn(r) ? kDyn : r / 2;
-  auto matches = [](RankedTensorType t, ArrayRef<int64_t> shape) {
-    return sameShape(t, RankedTensorType::get(shape, t.getElementType()));
-  };
-  if (!matches(pos, {tokens}) && !matches(pos, {batch, tokens}))
+  if (!sameShape(pos, {tokens}) && !sameShape(pos, {batch, tokens}))
     return shapeError(*this, "positions",
                       fmtShape({tokens}) + " ([T]) or " +
                           fmtShape({batch, tokens}) + " ([B, T])",
@@ -248,12 +245,12 @@ LogicalResult RopeTokensGradOp::verify() {
   SmallVector<int64_t> table = perBatchPositions()
                                    ? SmallVector<int64_t>{batch, tokens, half}
                                    : SmallVector<int64_t>{tokens, half};
-  if (!matches(rtt(getCos()), table))
+  if (!sameShape(rtt(getCos()), table))
     return shapeError(*this, "cos",
                       fmtShape(table) + (perBatchPositions() ? " ([B, T, r/2])"
                                                              : " ([T, r/2])"),
                       getCos().getType());
-  if (!matches(rtt(getDthetaInit()), {half}))
+  if (!sameShape(rtt(getDthetaInit()), {half}))
     return shapeError(*this, "dtheta_init", fmtShape({half}) + " ([r/2])",
                       getDthetaInit().getType());
   return success();
@@ -270,36 +267,28 @@ SmallVector<Range> RopeTokensGradOp::getIterationDomain(OpBuilder &b) {
 namespace {
 /// The tile (b, t) of a rotary.rope_tokens_grad: x, ȳ and x̄'s init
 /// (`dxInit`) on (b, t), the table and positions on t (on (b, t) when per
-/// batch); the sums accumulate into `dtheta` and `dthetaP`. By operand
-/// position: the two sums' inits are often one (CSE'd) zero tensor.
+/// batch); the sums accumulate into `dtheta` and `dthetaP`.
 FailureOr<TilingResult> tileRopeGrad(OpBuilder &b, RopeTokensGradOp op,
                                      ArrayRef<OpFoldResult> offsets,
                                      ArrayRef<OpFoldResult> sizes, Value dxInit,
                                      Value dtheta, Value dthetaP,
                                      SmallVectorImpl<Operation *> &slices) {
   Location loc = op.getLoc();
-  auto tokens = [&](Value v) {
+  auto slice = [&](OpOperand &o) -> Value {
+    if (isOperand(o, op.getDthetaInitMutable()))
+      return dtheta;
+    if (isOperand(o, op.getDthetaPInitMutable()))
+      return dthetaP;
+    bool table = isOperand(o, op.getCosMutable()) ||
+                 isOperand(o, op.getSinMutable()) ||
+                 isOperand(o, op.getPositionsMutable());
+    if (table && !op.perBatchPositions())
+      return leadingSlice(b, loc, o.get(), offsets.drop_front(),
+                          sizes.drop_front(), slices);
+    Value v = isOperand(o, op.getDxInitMutable()) ? dxInit : o.get();
     return leadingSlice(b, loc, v, offsets, sizes, slices);
   };
-  auto table = [&](Value v) {
-    if (op.perBatchPositions())
-      return tokens(v);
-    return leadingSlice(b, loc, v, offsets.drop_front(), sizes.drop_front(),
-                        slices);
-  };
-  SmallVector<Value> operands = {tokens(op.getX()),
-                                 tokens(op.getDy()),
-                                 table(op.getCos()),
-                                 table(op.getSin()),
-                                 table(op.getPositions()),
-                                 tokens(dxInit),
-                                 dtheta,
-                                 dthetaP};
-  TypeRange types = ValueRange(operands).take_back(3).getTypes();
-  Operation *tiled = mlir::clone(b, op, types, operands);
-  return TilingResult{{tiled},
-                      SmallVector<Value>(tiled->getResults()),
-                      {slices.begin(), slices.end()}};
+  return cloneOnSlices(b, op, slices, slice, sameIndex);
 }
 } // namespace
 

@@ -59,16 +59,16 @@ SmallVector<Range> domainOf(OpBuilder &b, Location loc, Value v,
 
 FailureOr<TilingResult> cloneOnSlices(OpBuilder &b, Operation *op,
                                       SmallVectorImpl<Operation *> &slices,
-                                      function_ref<Value(Value)> slice,
-                                      function_ref<Value(Value)> index) {
+                                      function_ref<Value(OpOperand &)> slice,
+                                      function_ref<Value(OpOperand &)> index) {
   // Tensors first, then the positions (the IR reads slices, then shifts).
   SmallVector<Value> operands(op->getOperands());
-  for (Value &v : operands)
-    if (!v.getType().isIndex())
-      v = slice(v);
-  for (Value &v : operands)
-    if (v.getType().isIndex())
-      v = index(v);
+  for (OpOperand &o : op->getOpOperands())
+    if (!o.get().getType().isIndex())
+      operands[o.getOperandNumber()] = slice(o);
+  for (OpOperand &o : op->getOpOperands())
+    if (o.get().getType().isIndex())
+      operands[o.getOperandNumber()] = index(o);
   TypeRange types =
       ValueRange(operands).take_back(op->getNumResults()).getTypes();
   Operation *tiled = mlir::clone(b, op, types, operands);
@@ -77,12 +77,6 @@ FailureOr<TilingResult> cloneOnSlices(OpBuilder &b, Operation *op,
                       {slices.begin(), slices.end()}};
 }
 
-bool sameShape(RankedTensorType t, RankedTensorType want) {
-  return t.getRank() == want.getRank() &&
-         llvm::all_of(llvm::seq<int64_t>(0, t.getRank()), [&](int64_t i) {
-           return compatible(t.getDimSize(i), want.getDimSize(i));
-         });
-}
 } // namespace rotary::detail
 
 namespace {
@@ -91,10 +85,7 @@ LogicalResult verifyRowsLikeQ(Operation *op, StringRef name, Value rows,
                               Value q) {
   RankedTensorType r = rtt(rows);
   SmallVector<int64_t> expected(rtt(q).getShape().take_front(3));
-  if (r.getRank() != 3 ||
-      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
-        return compatible(r.getDimSize(i), expected[i]);
-      }))
+  if (!sameShape(r, expected))
     return shapeError(op, name, fmtShape(expected) + " ([B, H, T] like 'q')",
                       r);
   return success();
@@ -130,20 +121,22 @@ OnlineAttentionOp::getTiledImplementation(OpBuilder &b,
   // (b, h, i) of q and the outputs; (b, h) of the keys; h (and i) of the
   // per-head operands.
   Value bias = getBias();
-  auto slice = [&](Value v) -> Value {
-    if (v == getK() || v == getV())
+  auto slice = [&](OpOperand &o) -> Value {
+    Value v = o.get();
+    bool isBias = isOperand(o, getBiasMutable());
+    if (isOperand(o, getKMutable()) || isOperand(o, getVMutable()))
       return leadingSlice(b, loc, v, offsets.take_front(2), sizes.take_front(2),
                           slices);
-    if (v == getSpan() || (v == bias && rtt(bias).getRank() == 2))
+    if (isOperand(o, getSpanMutable()) || (isBias && rtt(bias).getRank() == 2))
       return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
                           slices);
-    if (v == bias) // [H, T, S]
+    if (isBias) // [H, T, S]
       return leadingSlice(b, loc, v, offsets.slice(1, 2), sizes.slice(1, 2),
                           slices);
     return leadingSlice(b, loc, v, offsets, sizes, slices); // q, the inits
   };
-  return cloneOnSlices(b, *this, slices, slice, [&](Value first) {
-    return shifted(b, loc, first, offsets[2]);
+  return cloneOnSlices(b, *this, slices, slice, [&](OpOperand &first) {
+    return shifted(b, loc, first.get(), offsets[2]);
   });
 }
 
@@ -190,7 +183,7 @@ verifyGradPass(OpTy op,
   for (auto [init, want] : llvm::zip(inits, expected)) {
     auto t = dyn_cast<RankedTensorType>(init.getType());
     bool ok = t && t.getElementType() == want.second.getElementType() &&
-              sameShape(t, want.second);
+              sameShape(t, want.second.getShape());
     if (!ok)
       return op.emitOpError() << "init '" << want.first << "' must have type "
                               << want.second << ", but got " << init.getType();
@@ -241,21 +234,23 @@ FailureOr<TilingResult> OnlineAttentionQueryGradOp::getTiledImplementation(
   // Per-head tensors [H, ...] cut on h, the per-(h, query) ones [H, T, ...]
   // on (h, i), the per-(b, h) ones on h and the per-(b, h, query) ones on
   // (h, i), all batch entries.
-  ValueRange inits = getInits();
-  auto slice = [&](Value v) -> Value {
-    if (v == getSpan() || (v == bias && table))
+  MutableOperandRange inits = getInitsMutable();
+  auto slice = [&](OpOperand &o) -> Value {
+    Value v = o.get();
+    bool isBias = isOperand(o, getBiasMutable());
+    if (isOperand(o, getSpanMutable()) || (isBias && table))
       return leadingSlice(b, loc, v, offsets.take_front(1), sizes.take_front(1),
                           slices);
-    if (v == bias || llvm::is_contained(inits.drop_front(), v))
+    if (isBias || (isOperand(o, inits) && &o != &inits[0]))
       return leadingSlice(b, loc, v, offsets, sizes, slices);
-    if (v == getK() || v == getV())
+    if (isOperand(o, getKMutable()) || isOperand(o, getVMutable()))
       return leadingSlice(b, loc, v, {zero, offsets[0]}, {batch, sizes[0]},
                           slices);
     return leadingSlice(b, loc, v, {zero, offsets[0], offsets[1]},
                         {batch, sizes[0], sizes[1]}, slices);
   };
-  return cloneOnSlices(b, *this, slices, slice, [&](Value first) {
-    return shifted(b, loc, first, offsets[1]);
+  return cloneOnSlices(b, *this, slices, slice, [&](OpOperand &first) {
+    return shifted(b, loc, first.get(), offsets[1]);
   });
 }
 
@@ -299,22 +294,27 @@ OnlineAttentionKeyGradOp::getTiledImplementation(OpBuilder &b,
   Location loc = getLoc();
   SmallVector<Operation *> slices;
   Value bias = getBias();
-  auto slice = [&](Value v) -> Value {
-    if (v == getQ() || v == getDoutput() || v == getLse() || v == getDelta())
+  auto slice = [&](OpOperand &o) -> Value {
+    Value v = o.get();
+    bool isBias = isOperand(o, getBiasMutable());
+    if (isOperand(o, getQMutable()) || isOperand(o, getDoutputMutable()) ||
+        isOperand(o, getLseMutable()) || isOperand(o, getDeltaMutable()))
       return leadingSlice(b, loc, v, offsets.take_front(2), sizes.take_front(2),
                           slices);
-    if (v == getSpan() || (v == bias && rtt(bias).getRank() == 2))
+    if (isOperand(o, getSpanMutable()) || (isBias && rtt(bias).getRank() == 2))
       return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
                           slices);
-    if (v == bias) // [H, T, S]: the tile's heads and keys, every query
+    if (isBias) // [H, T, S]: the tile's heads and keys, every query
       return sliceOf(b, loc, v, {offsets[1], b.getIndexAttr(0), offsets[2]},
                      {sizes[1], tensor::getMixedSize(b, loc, v, 1), sizes[2]},
                      slices);
     return leadingSlice(b, loc, v, offsets, sizes, slices); // k, v, inits
   };
   // Positions stay; the first key moves by the tile's.
-  return cloneOnSlices(b, *this, slices, slice, [&](Value index) {
-    return index == getFirstKey() ? shifted(b, loc, index, offsets[2]) : index;
+  return cloneOnSlices(b, *this, slices, slice, [&](OpOperand &index) {
+    return isOperand(index, getFirstKeyMutable())
+               ? shifted(b, loc, index.get(), offsets[2])
+               : index.get();
   });
 }
 
@@ -351,10 +351,7 @@ LogicalResult verifyLaneOperands(Operation *op, int64_t c, SOForm form,
   SmallVector<int64_t> expected = {
       x.getDimSize(0), x.getDimSize(1),
       isDyn(lanes) ? kDyn : lanes * numGeneratorAngles(c)};
-  if (a.getRank() != 3 ||
-      !llvm::all_of(llvm::seq<int64_t>(0, 3), [&](int64_t i) {
-        return compatible(a.getDimSize(i), expected[i]);
-      }))
+  if (!sameShape(a, expected))
     return shapeError(op, "angles",
                       fmtShape(expected) + " ([B, T, L·c(c−1)/2])", a);
   return success();
@@ -411,23 +408,25 @@ laneColumns(OpBuilder &b, Location loc, Value v, ArrayRef<OpFoldResult> offsets,
 /// A tile (b, l) of a lane op: its inputs on the batch entries only (every
 /// lane), init i on the tile's lanes (`per[i]` values per lane), and
 /// first_lane + l.
-FailureOr<TilingResult> tileLanes(OpBuilder &b, Operation *op, ValueRange inits,
+FailureOr<TilingResult> tileLanes(OpBuilder &b, DestinationStyleOpInterface op,
                                   ArrayRef<int64_t> per,
                                   ArrayRef<OpFoldResult> offsets,
                                   ArrayRef<OpFoldResult> sizes) {
   Location loc = op->getLoc();
   SmallVector<Operation *> slices;
-  auto slice = [&](Value v) -> Value {
-    for (auto [init, p] : llvm::zip(inits, per))
-      if (v == init) {
-        auto [off, sz] = laneColumns(b, loc, init, offsets, sizes, p);
-        return sliceOf(b, loc, init, off, sz, slices);
-      }
+  auto slice = [&](OpOperand &o) -> Value {
+    Value v = o.get();
+    if (op.isDpsInit(&o)) {
+      auto [off, sz] =
+          laneColumns(b, loc, v, offsets, sizes,
+                      per[op.getTiedOpResult(&o).getResultNumber()]);
+      return sliceOf(b, loc, v, off, sz, slices);
+    }
     return leadingSlice(b, loc, v, offsets.take_front(1), sizes.take_front(1),
                         slices);
   };
-  return cloneOnSlices(b, op, slices, slice, [&](Value firstLane) {
-    return shifted(b, loc, firstLane, offsets[1]);
+  return cloneOnSlices(b, op, slices, slice, [&](OpOperand &firstLane) {
+    return shifted(b, loc, firstLane.get(), offsets[1]);
   });
 }
 } // namespace
@@ -451,7 +450,7 @@ FailureOr<TilingResult>
 HDDRopeLanesOp::getTiledImplementation(OpBuilder &b,
                                        ArrayRef<OpFoldResult> offsets,
                                        ArrayRef<OpFoldResult> sizes) {
-  return tileLanes(b, *this, getInit(), {getChunk()}, offsets, sizes);
+  return tileLanes(b, *this, {getChunk()}, offsets, sizes);
 }
 
 LogicalResult HDDRopeLanesOp::getResultTilePosition(
@@ -486,8 +485,7 @@ HDDRopeLanesGradOp::getTiledImplementation(OpBuilder &b,
                                            ArrayRef<OpFoldResult> offsets,
                                            ArrayRef<OpFoldResult> sizes) {
   int64_t c = getChunk();
-  return tileLanes(b, *this, getDpsInits(), {c, numGeneratorAngles(c)}, offsets,
-                   sizes);
+  return tileLanes(b, *this, {c, numGeneratorAngles(c)}, offsets, sizes);
 }
 
 LogicalResult HDDRopeLanesGradOp::getResultTilePosition(
@@ -530,7 +528,7 @@ LogicalResult GivensRowsOp::verify() {
                         fmtShape({d, d}) + " or " + fmtShape({h, d, d}), r);
   }
   RankedTensorType y = rtt(getInit());
-  if (!sameShape(y, x))
+  if (!sameShape(y, x.getShape()))
     return shapeError(*this, "init", fmtShape(x.getShape()) + " (like 'x')", y);
   return success();
 }
@@ -551,18 +549,20 @@ GivensRowsOp::getTiledImplementation(OpBuilder &b,
   SmallVector<Operation *> slices;
   Value matrix = getMatrix();
   bool perHeadMatrix = matrix && rtt(matrix).getRank() == 3;
-  auto slice = [&](Value v) -> Value {
-    if (v == getX() || v == getInit())
+  auto slice = [&](OpOperand &o) -> Value {
+    Value v = o.get();
+    if (isOperand(o, getXMutable()) || isOperand(o, getInitMutable()))
       return leadingSlice(b, loc, v, offsets, sizes, slices);
     // A shared chain's tables, the pairs and a shared matrix stay whole.
-    bool perHead = ((v == getCos() || v == getSin()) && perHeadAngles()) ||
-                   (v == matrix && perHeadMatrix);
+    bool table = isOperand(o, getCosMutable()) || isOperand(o, getSinMutable());
+    bool perHead = (table && perHeadAngles()) ||
+                   (isOperand(o, getMatrixMutable()) && perHeadMatrix);
     if (!perHead)
       return v;
     return leadingSlice(b, loc, v, offsets.slice(1, 1), sizes.slice(1, 1),
                         slices);
   };
-  return cloneOnSlices(b, *this, slices, slice, [](Value v) { return v; });
+  return cloneOnSlices(b, *this, slices, slice, sameIndex);
 }
 
 LogicalResult GivensRowsOp::getResultTilePosition(
@@ -590,7 +590,7 @@ LogicalResult RotationScanOp::verify() {
                           std::to_string(kMaxChunk) + "]",
                       g);
   SmallVector<int64_t> expected = {g.getDimSize(0), g.getDimSize(2), c, c};
-  if (!sameShape(carry, RankedTensorType::get(expected, g.getElementType())))
+  if (!sameShape(carry, expected))
     return shapeError(*this, "carry_init",
                       fmtShape(expected) + " ([A, Bm, c, c])", carry);
   return success();
@@ -614,12 +614,12 @@ RotationScanOp::getTiledImplementation(OpBuilder &b,
   Location loc = getLoc();
   SmallVector<OpFoldResult> carryOffsets = {offsets[0], offsets[2]},
                             carrySizes = {sizes[0], sizes[2]};
-  auto slice = [&](Value v) -> Value {
-    if (v == getCarryInit())
-      return leadingSlice(b, loc, v, carryOffsets, carrySizes, slices);
-    return leadingSlice(b, loc, v, offsets, sizes, slices);
+  auto slice = [&](OpOperand &o) -> Value {
+    if (isOperand(o, getCarryInitMutable()))
+      return leadingSlice(b, loc, o.get(), carryOffsets, carrySizes, slices);
+    return leadingSlice(b, loc, o.get(), offsets, sizes, slices);
   };
-  return cloneOnSlices(b, *this, slices, slice, [](Value v) { return v; });
+  return cloneOnSlices(b, *this, slices, slice, sameIndex);
 }
 
 LogicalResult RotationScanOp::getResultTilePosition(

@@ -29,6 +29,17 @@ inline bool compatible(int64_t a, int64_t b) {
 inline RankedTensorType rtt(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
+/// Whether shape `t` can be `want`: the same rank, and equal sizes where
+/// both are static.
+inline bool sameShape(ArrayRef<int64_t> t, ArrayRef<int64_t> want) {
+  return t.size() == want.size() &&
+         llvm::all_of(llvm::zip(t, want), [](auto p) {
+           return compatible(std::get<0>(p), std::get<1>(p));
+         });
+}
+inline bool sameShape(RankedTensorType t, ArrayRef<int64_t> want) {
+  return sameShape(t.getShape(), want);
+}
 
 /// "[2, ?, 8]" for a list of sizes (kDynamic prints as ?).
 std::string fmtShape(ArrayRef<int64_t> dims);
