@@ -1,9 +1,9 @@
 //===- rotary-bench.cpp - compiled kernels vs LibTorch eager vs the bound -===//
 //
-// The benchmark of DESIGN.md's performance contract. For every kernel family
-// it prints, from one run: LibTorch eager doing the same math (written with
-// plain LibTorch ops, the way a model author writes it today), the compiled
-// kernel (an examples/*.mlir entry compiled once with
+// The benchmark of the performance contract (docs/benchmarks.md). For every
+// kernel family it prints, from one run: LibTorch eager doing the same math
+// (written with plain LibTorch ops, the way a model author writes it today),
+// the compiled kernel (an examples/*.mlir entry compiled once with
 // rotary::compiler::compileSourceToBundle, loaded with
 // rotary::runtime::Bundle and called on LibTorch tensors' memory), and the
 // roofline bound of the minimal algorithm:
@@ -15,9 +15,10 @@
 // warm-up; the per-family lines also give min-max.
 //
 // Some families have two eager rows: givens and rotation_block (the chain
-// stage by stage, and folded into one D×D matrix then x·Q), fam_step (in place as torch.optim writes it, and
-// out of place), attention W = 128 (matmul as written, and the products on
-// oneDNN, since Debian's LibTorch may run matmul on the reference BLAS).
+// stage by stage, and folded into one D×D matrix then x·Q), fam_step (in place
+// as torch.optim writes it, and out of place), attention W = 128 (matmul as
+// written, and the products on oneDNN, since Debian's LibTorch may run matmul
+// on the reference BLAS).
 //
 // Before timing a family, the compiled and the eager outputs are compared;
 // a relative difference (max |a - e| / max |e|) above 1e-3 marks the row
@@ -674,7 +675,7 @@ std::vector<Row> benchHdd(const Options &o, const Machine &m) {
 // Family: givens
 //===----------------------------------------------------------------------===//
 
-/// The round-robin schedule of SPEC §2: stage s, the D/2 disjoint pairs.
+/// The round-robin schedule of docs/Math.md §2: stage s, its D/2 pairs.
 void roundRobin(int64_t D, std::vector<std::vector<int64_t>> &I,
                 std::vector<std::vector<int64_t>> &J) {
   I.assign(D - 1, {});
@@ -788,8 +789,9 @@ std::vector<Row> benchGivens(const Options &o, const Machine &m) {
 // Family: rotation_block
 //===----------------------------------------------------------------------===//
 
-/// SPEC §4 with rope: y = rope(x)·G_1⋯G_K·R, x [B, T, H, D], as model code
-/// writes it: the rope above, the chain stage by stage, then one matmul.
+/// docs/Math.md §4 with rope: y = rope(x)·G_1⋯G_K·R, x [B, T, H, D], as
+/// model code writes it: the rope above, the chain stage by stage, then one
+/// matmul.
 torch::Tensor blockEager(const torch::Tensor &x, const torch::Tensor &pos,
                          const torch::Tensor &angles, const torch::Tensor &R,
                          const GivensPlan &plan) {

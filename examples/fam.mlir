@@ -1,4 +1,4 @@
-// One FAM update (SPEC §7 step 4) without weight decay:
+// One FAM update (docs/Math.md §7 step 4) without weight decay:
 // m' = a·m + (1 - a)·g, p' = p - lr·m'.
 func.func @fam_step(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>,
                     %lr: tensor<f32>, %alpha_eff: tensor<f32>)

@@ -1,4 +1,4 @@
-// Givens chains (SPEC §2) and the rotation block (SPEC §4).
+// Givens chains (docs/Math.md §2) and the rotation block (docs/Math.md §4).
 
 // The first K rotations of the default round-robin schedule (run as a
 // chain per row, or folded into one matrix when that is cheaper).

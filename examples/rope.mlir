@@ -1,5 +1,5 @@
-// Rotary position embedding (SPEC §1): NeoX/Llama "half" layout, base 10000,
-// every feature rotated (rotary_dim = D).
+// Rotary position embedding (docs/Math.md §1): NeoX/Llama "half" layout,
+// base 10000, every feature rotated (rotary_dim = D).
 func.func @rope(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>)
     -> tensor<?x?x?x?xf32> {
   %y = rotary.rope %x, %positions layout = half

@@ -173,7 +173,7 @@ bool containsAny(const std::string &name,
   return false;
 }
 
-/// The group options of a parameter named `name` (SPEC §7).
+/// The group options of a parameter named `name` (docs/Math.md §7).
 FAMOptions groupFor(const std::string &rawName, const FAMOptions &d) {
   std::string name = lower(rawName);
   FAMOptions o = d;
@@ -221,7 +221,7 @@ double sumRange(const std::vector<double> &e, int64_t lo, int64_t hi) {
   return s;
 }
 
-/// SPEC §7 step 3 on the EMA bands.
+/// docs/Math.md §7 step 3 on the EMA bands.
 double momentumRule(FamHandler h, const std::vector<double> &e, double a) {
   int64_t n = int64_t(e.size());
   switch (h) {

@@ -59,7 +59,7 @@ struct RopeConfig {
 /// Units of 2^-24·|θ| allowed for the error of rope's angles. Decision 0013:
 /// the CPU lowering computes f_i, θ and cos/sin in f64 and rounds to f32, so
 /// kernels match the f64 reference at any position: 0. A kernel that forms θ
-/// in f32 (SPEC's literal reading) needs about 16 here (and 4 against the
+/// in f32 (docs/Math.md read literally) needs about 16 here (and 4 against the
 /// reference with RopeOptions::f32Angles).
 constexpr double kRopeAngleUlps = 0.0;
 
@@ -1406,7 +1406,7 @@ void runBlock(const BlockConfig &c) {
     Tensor x = randn32(shape).to(c.dtype);
     Tensor a = c.perHeadAngles ? uniform32({c.H, c.N}, -kPi, kPi)
                                : uniform32({c.N}, -kPi, kPi);
-    // A random orthogonal R (as SPEC §3 initialises it), per head or shared.
+    // A random orthogonal R (as Math §3 initialises it), per head or shared.
     Tensor R = c.perHeadR ? randn32({c.H, c.D, c.D}) : randn32({c.D, c.D});
     R = std::get<0>(torch::linalg_qr(R.to(torch::kFloat64)))
             .to(torch::kFloat32)

@@ -368,7 +368,7 @@ TEST_F(E2E, AttentionGradRowsWithoutKeys) {
   s.dlse = true;
   s.bias = 1;
   // Not an integer: at (span + R - d)/R = 0 or 1 the clamp has a kink,
-  // where autograd passes 1/R and the kernel (like SPEC's ∂m/∂span) 0.
+  // where autograd passes 1/R and the kernel (like Math §6's ∂m/∂span) 0.
   s.spans = {-5.0, 3.3};
   runGrad(withShapes(s, {{2, 8, 8}, {2, 5, 3}}));
 }

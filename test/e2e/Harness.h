@@ -9,7 +9,7 @@
 // Comparison rule (allClose): for every element,
 //   |actual - expected| <= atol * max|expected| + rtol * |expected| + extra
 // with rtol = atol = 1e-5 by default (f32 kernels against f64 references),
-// `extra` an optional per-element allowance for errors the SPEC permits
+// `extra` an optional per-element allowance for errors docs/Math.md permits
 // (rope's f32 angles); elements whose expected value is not finite must be
 // equal (-inf log-sum-exp of an empty attention row).
 //

@@ -19,7 +19,7 @@ Cases (the .mlir entry each one feeds is in the test that uses it):
   givens        x f32 [70,6], angles f32 [15]: the full default schedule over
                 two row tiles (64 + 6)
   rope_bwd      as rope, plus dy: dx of @rope_bwd (the inverse rotation of dy)
-  givens_bwd    as givens, plus dy: (dx, dangles) of @givens_bwd (SPEC §2)
+  givens_bwd    as givens, plus dy: (dx, dangles) of @givens_bwd (Math §2)
   scan          g f32 [2,5,3,3]: the running product P_t = G_1 ⋯ G_t along T
   attention     q f32 [2,3,5,4], k, v f32 [2,3,7,4]: causal, window 3, the
                 queries the last 5 of 7 positions; (output, log-sum-exp)
@@ -107,7 +107,7 @@ def index(shape, idx):
 
 
 # ---------------------------------------------------------------------------
-# rope (SPEC §1): θ = p·f_i (+ inverse: −θ), f_i = base^(−2i/r);
+# rope (docs/Math.md §1): θ = p·f_i (+ inverse: −θ), f_i = base^(−2i/r);
 # (a, b) -> (a cos θ − b sin θ, a sin θ + b cos θ)
 # ---------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ def check_rope_partial(inputs):
 
 
 # ---------------------------------------------------------------------------
-# fam_step (SPEC §7 step 4): g' = g + wd·p; m' = α·m + (1 − α)·g';
+# fam_step (docs/Math.md §7 step 4): g' = g + wd·p; m' = α·m + (1 − α)·g';
 # p' = p − lr·m'
 # ---------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ def check_fam_step(inputs, wd=0.01):
 
 
 # ---------------------------------------------------------------------------
-# givens (SPEC §2), default round-robin schedule
+# givens (docs/Math.md §2), default round-robin schedule
 # ---------------------------------------------------------------------------
 
 def round_robin(d):
@@ -272,7 +272,7 @@ def check_givens_bwd(inputs):
 
 
 # ---------------------------------------------------------------------------
-# cumulative_rotation (SPEC §5): P_t = G_1·G_2 ⋯ G_t along axis 1
+# cumulative_rotation (docs/Math.md §5): P_t = G_1·G_2 ⋯ G_t along axis 1
 # ---------------------------------------------------------------------------
 
 def gen_scan(rng):

@@ -1,8 +1,8 @@
 //===- Reference.cpp - LibTorch references of every rotary op -------------===//
 //
-// Written from SPEC.md and the decision pages only. Conventions: row vectors
-// (x·M), per-head parameters bind to x's dimension -2 (decision 0002),
-// attention queries sit at position i + S - T (decision 0011).
+// Written from docs/Math.md and the decision pages only. Conventions: row
+// vectors (x·M), per-head parameters bind to x's dimension -2 (decision
+// 0002), attention queries sit at position i + S - T (decision 0011).
 //
 //===----------------------------------------------------------------------===//
 
@@ -349,7 +349,7 @@ Tensor soGenerator(const Tensor &angles, int64_t c, SOForm form) {
 
   // Givens form: G_(0,1)·G_(0,2)⋯, each G_k = I + (cos - 1)(E_pp + E_qq)
   // + sin (E_qp - E_pq), i.e. G[p,p] = G[q,q] = cos, G[q,p] = sin,
-  // G[p,q] = -sin (SPEC §2's matrix).
+  // G[p,q] = -sin (docs/Math.md §2's matrix).
   const Tensor eye = torch::eye(c, opts);
   Tensor G;
   for (int64_t k = 0; k < K; ++k) {

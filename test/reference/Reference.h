@@ -1,11 +1,11 @@
 //===- Reference.h - LibTorch references of every rotary op -----*- C++ -*-===//
 //
-// The numerical ground truth of the project: one function per op of SPEC.md
-// §1–8, written straight from SPEC with plain LibTorch ops (no lowering code
-// was looked at). Every function computes in the dtype of its inputs (the
-// tests pass f64), checks its arguments with TORCH_CHECK (c10::Error on
-// misuse) and is differentiable by LibTorch autograd with respect to every
-// floating-point tensor argument.
+// The numerical ground truth of the project: one function per op of
+// docs/Math.md §1–8, written straight from it with plain LibTorch ops (no
+// lowering code was looked at). Every function computes in the dtype of its
+// inputs (the tests pass f64), checks its arguments with TORCH_CHECK
+// (c10::Error on misuse) and is differentiable by LibTorch autograd with
+// respect to every floating-point tensor argument.
 //
 // An undefined torch::Tensor (`torch::Tensor()`) means "operand absent".
 //
@@ -58,9 +58,9 @@ struct RopeOptions {
   /// (2i, 2i + 1)): the exact inverse of the op without the flag.
   bool inverse = false;
   /// Not an op option: compute f_i and theta in f32, rounding after every
-  /// step of SPEC's formula ((scale*p)*f_i + phi_i, f_i = pow(base, -2i/r)),
+  /// step of Math §1's formula ((scale*p)*f_i + phi_i, f_i = pow(base, -2i/r)),
   /// then convert theta to x's dtype: what a kernel that keeps its angles
-  /// in f32 (SPEC §1's literal reading) computes. At position 1e6 the f32
+  /// in f32 (Math §1's literal reading) computes. At position 1e6 the f32
   /// rounding of theta alone is ~0.06 rad. The CPU lowering computes the
   /// angles in f64 instead (decision 0013), so the e2e tests compare with
   /// the default (exact) reference.
@@ -95,7 +95,7 @@ torch::Tensor invFreq(const InvFreqOptions &options,
 // §2 rotary.givens
 //===----------------------------------------------------------------------===//
 
-/// The round-robin (circle-method) schedule of SPEC §2 for even D >= 2: D-1
+/// The round-robin (circle-method) schedule of Math §2 for even D >= 2: D-1
 /// stages of D/2 disjoint pairs, D(D-1)/2 pairs in all, in application order.
 std::vector<Pair> roundRobinSchedule(int64_t D);
 
@@ -164,7 +164,7 @@ enum class SOForm { Givens, Exp };
 std::vector<Pair> lexicographicPairs(int64_t c);
 
 /// rotary.so_generator: angles [..., c(c-1)/2] -> [..., c, c].
-/// Givens: G_(0,1) G_(0,2) ... (the matrices of SPEC §2: G[p,p] = G[q,q] =
+/// Givens: G_(0,1) G_(0,2) ... (the matrices of Math §2: G[p,p] = G[q,q] =
 /// cos, G[q,p] = sin, G[p,q] = -sin). Exp: matrix_exp(A), A[p,q] = a_pq,
 /// A[q,p] = -a_pq.
 torch::Tensor soGenerator(const torch::Tensor &angles, int64_t chunk,
@@ -224,7 +224,7 @@ AttentionResult attention(const torch::Tensor &q, const torch::Tensor &k,
 
 enum class BandLayout { Linear, Log, Split };
 
-/// The [begin, end) ranges of the n bands of a spectrum of length L (SPEC §7
+/// The [begin, end) ranges of the n bands of a spectrum of length L (Math §7
 /// step 2, integer division throughout; end <= begin means empty).
 std::vector<Pair> bandRanges(int64_t L, int64_t n, BandLayout layout);
 

@@ -3,7 +3,8 @@
 // The references are the ground truth of the project, so they are checked
 // here against hand-computed cases, small scalar-loop implementations written
 // independently of Reference.cpp, invariants of the math (inverses, norms,
-// orthogonality), SPEC's stated backward formulas and finite differences.
+// orthogonality), the backward formulas of docs/Math.md and finite
+// differences.
 //
 // Random inputs come from the per-test seed of test/support/Seed.h: fixed by
 // default, ROTARY_TEST_SEED=<n> for another (scripts/soak draws fresh ones).
@@ -173,7 +174,7 @@ Tensor ropeOracle(const Tensor &x, const Tensor &positions,
   return y;
 }
 
-// SPEC §2's matrix G_k (D x D): identity except G[i,i] = G[j,j] = cos,
+// docs/Math.md §2's matrix G_k (D x D): identity except G[i,i] = G[j,j] = cos,
 // G[j,i] = sin, G[i,j] = -sin.
 Tensor givensMatrix(int64_t D, int64_t i, int64_t j, double phi) {
   Tensor G = torch::eye(D, f64);
@@ -799,7 +800,7 @@ TEST_F(Ref, RotationBlockComposes) {
   EXPECT_CLOSE(ref::rotationBlock(x, angles, R, o),
                ref::orthogonal(ref::givens(ref::rope(x, pos, ro), angles), R),
                1e-12);
-  // The fold of SPEC §4: x·(∏G)·R = x·Q with Q = (∏G)·R, per head.
+  // The fold of docs/Math.md §4: x·(∏G)·R = x·Q with Q = (∏G)·R, per head.
   Tensor shared = uni({10}, -kPi, kPi);
   Tensor Qm = ref::orthogonal(ref::givens(torch::eye(D, f64), shared), R);
   EXPECT_CLOSE(ref::rotationBlock(x, shared, R), torch::matmul(x, Qm), 1e-12);
@@ -826,7 +827,7 @@ TEST_F(Ref, SOGeneratorIsSpecialOrthogonal) {
 }
 
 TEST_F(Ref, SOGeneratorFormsForC2) {
-  // SPEC's two definitions have opposite orientations: givens(a) is SPEC §2's
+  // Math §5's two forms have opposite orientations: givens(a) is Math §2's
   // [[cos, -sin], [sin, cos]], exp(A) with A[0,1] = a is [[cos, sin],
   // [-sin, cos]]. So givens(a) = exp(-a) = exp(a)ᵀ.
   Tensor a = uni({7, 1}, -kPi, kPi);
@@ -1037,7 +1038,8 @@ TEST_F(Ref, AttentionMaskHandCases) {
                                                           {1, 1, 1, 0, 0},
                                                           {1, 0, 1, 1, 0},
                                                           {1, 0, 0, 1, 1}})));
-  // Not causal, window 1: j >= i - 1 only (SPEC's window has no upper side).
+  // Not causal, window 1: j >= i - 1 only (Math §6's window has no upper
+  // side).
   EXPECT_TRUE(torch::equal(
       mask(4, 4, false, 1, 0),
       table({{1, 1, 1, 1}, {1, 1, 1, 1}, {0, 1, 1, 1}, {0, 0, 1, 1}})));

@@ -1,5 +1,6 @@
 // End to end: fam_step with weight decay through rotary-runner, against the
-// pure-Python reference of test/lit-support/npy_case.py (SPEC §7 step 4).
+// pure-Python reference of test/lit-support/npy_case.py (docs/Math.md §7,
+// step 4).
 // RUN: rm -rf %t && mkdir -p %t/bundle %t/source
 // RUN: %python %S/../lit-support/npy_case.py gen fam_step %t
 

@@ -1,6 +1,7 @@
-// End to end: a Givens chain on the default round-robin schedule (SPEC §2),
-// 70 rows (a full tile of 64 and a partial one), D = 6 and all 15 rotations,
-// against the pure-Python reference of test/lit-support/npy_case.py.
+// End to end: a Givens chain on the default round-robin schedule
+// (docs/Math.md §2), 70 rows (a full tile of 64 and a partial one), D = 6
+// and all 15 rotations, against the pure-Python reference of
+// test/lit-support/npy_case.py.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: rotary-translate %s -o %t/givens.rotary
 // RUN: %python %S/../lit-support/npy_case.py gen givens %t

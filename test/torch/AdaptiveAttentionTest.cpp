@@ -190,7 +190,7 @@ TEST(NnAdaptiveAttention, LowPrecisionData) {
 
 TEST(NnAdaptiveAttention, SpanEmptiesRows) {
   // A span below −ramp masks every key at distance d >= 0: causal rows of
-  // that head have no weight left and give 0 (SPEC §6), with finite
+  // that head have no weight left and give 0 (docs/Math.md §6), with finite
   // gradients; the other head is unaffected.
   Case c{2, 2, 5, 7, 8, true, -1, 0, -1, true};
   nn::AdaptiveAttention attn = makeModule(c);

@@ -1,4 +1,4 @@
-//===- FamRulesTest.cpp - FAM's rules one by one against SPEC §7 ----------===//
+//===- FamRulesTest.cpp - FAM's rules one by one against Math §7 ----------===//
 //
 // Complements FamTest's 200-step run: the compiled fam_bands/fam_momentum
 // kernels against the references on crafted spectra and band EMAs (every
@@ -38,7 +38,7 @@ namespace {
 using Layout = reference::BandLayout;
 using Handler = reference::FamHandler;
 
-/// The band configurations of SPEC §7's groups.
+/// The band configurations of docs/Math.md §7's groups.
 struct BandConfig {
   const char *group;
   int64_t bands;
@@ -147,7 +147,7 @@ TEST(FamRules, CompiledMomentumTakesEveryBranchOfEveryHandler) {
           seen.insert(std::round(want * 1000) / 1000);
       }
     }
-    // Every outcome of the handler's rule (SPEC §7 step 3) occurred.
+    // Every outcome of the handler's rule (docs/Math.md §7 step 3) occurred.
     std::set<double> outcomes =
         c.handler == Handler::Default     ? std::set<double>{0.9, 0.95}
         : c.handler == Handler::Conv      ? std::set<double>{0.9, 0.95, 0.97}
@@ -165,7 +165,7 @@ TEST(FamRules, EachHandlerThroughTheOptimizerOnPureTones) {
                          "final_norm.weight", "fc.weight"};
   const int64_t tones[3][5] = {
       {1, 10, 10, 10, 10}, {30, 150, 150, 150, 150}, {300, 480, 400, 300, 300}};
-  // SPEC §7 step 3 on these tones (conv: bands 2..6 are mid; attention:
+  // docs/Math.md §7 step 3 on these tones (conv: bands 2..6 are mid; attention:
   // argmax band 0, 3, 11; embedding/norm/other: high from bin 372, 250, 248).
   const double expected[3][5] = {{0.9, 0.87, 0.95, 0.9, 0.9},
                                  {0.97, 0.92, 0.95, 0.9, 0.9},
@@ -236,7 +236,7 @@ TEST(FamRules, LogBandsOfALongSpectrumFollowTheReference) {
         torch::randn({64, 64, 7, 7}, gen) +
         torch::sin(torch::arange(200704, torch::kFloat32) * 0.01 * (s + 1))
             .view({64, 64, 7, 7}));
-  // Reference bands and α' per step (SPEC §7 steps 2-3).
+  // Reference bands and α' per step (docs/Math.md §7 steps 2-3).
   std::vector<torch::Tensor> emas;
   std::vector<double> alphas;
   torch::Tensor ema;

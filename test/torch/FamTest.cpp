@@ -1,7 +1,7 @@
-//===- FamTest.cpp - the FAM optimizer against a reference of SPEC §7 -----===//
+//===- FamTest.cpp - the FAM optimizer against a reference of Math §7 -----===//
 //
-// A LibTorch reference of FAM written here from SPEC §7 (groups by name,
-// weight decay, spectra of the gradient samples, band EMAs, the handler
+// A LibTorch reference of FAM written here from docs/Math.md §7 (groups by
+// name, weight decay, spectra of the gradient samples, band EMAs, the handler
 // rules, the scheduler) on top of the per-op references of test/reference
 // drives 200 steps on a small model whose parameters cover every group and
 // size rule; the compiled optimizer and its reference switch must follow
@@ -50,7 +50,7 @@ const std::vector<Named> kModel = {
     {"lm_head.weight", {2, 150, 40}},      // other, 3-D sample
 };
 
-/// The group of SPEC §7 by name, written independently of the optimizer.
+/// The group of Math §7 by name, written independently of the optimizer.
 struct GroupRule {
   const char *group;
   double alpha, lrScale, wdScale;
@@ -113,7 +113,7 @@ torch::Tensor gradient(const Named &n, int64_t step, torch::Generator &gen) {
   return (wave + 0.5 * torch::randn({numel}, gen)).view(n.shape);
 }
 
-/// FAM per SPEC §7 in LibTorch (f64 math), parameters kept in f32 like the
+/// FAM per Math §7 in LibTorch (f64 math), parameters kept in f32 like the
 /// optimizer's. Parameter order (for the sample seeds) is the optimizer's:
 /// groups conv, attention, embedding, norm, other, names in model order.
 class ReferenceFam {

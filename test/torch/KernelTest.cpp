@@ -61,7 +61,7 @@ TEST(NnKernel, CompiledKernelIsMemoized) {
 
 TEST(NnKernel, ApplyRunsAUserWrittenOp) {
   // The example of docs/Modules.md: IR text of one's own, compiled through
-  // the cache, applied as an autograd Function; against SPEC §1 (half
+  // the cache, applied as an autograd Function; against docs/Math.md §1 (half
   // layout, base 10^4) in f64 under LibTorch autograd.
   auto kernel = nn::compiledKernel(R"(
     func.func @rope(%x: tensor<?x?x?x64xf32>, %pos: tensor<?xi64>)

@@ -114,7 +114,7 @@ struct VjpInput {
 };
 
 /// How to differentiate the entry `of` (written by rotary-generate-gradients;
-/// SPEC's backward of every op). A training runtime calls `forward` instead
+/// the backward of docs/Math.md). A training runtime calls `forward` instead
 /// of `of`: it returns `of`'s outputs followed by `numSaved` saved tensors
 /// (their shapes are `forward`'s output rules), then `vjp` with `vjpInputs`
 /// to get one gradient per entry of `gradients` (an input index of `of`).

@@ -104,7 +104,7 @@ struct QuaternionKernel {
 };
 std::string buildSource(const QuaternionKernel &kernel);
 
-/// Entry "fam_step": the FAM update (SPEC §7 steps 1 and 4) of a group of
+/// Entry "fam_step": the FAM update (Math §7 steps 1 and 4) of a group of
 /// `dtypes.size()` flattened parameters in one launch. Arguments: p_1..p_K,
 /// g_1..g_K, m_1..m_K (each [n_k], dynamic), lr (0-d f32), alpha [K] (the
 /// effective momentum of each tensor). Results: p'_1..p'_K, m'_1..m'_K.

@@ -1,6 +1,6 @@
 //===- AdaptiveAttention.h - local/global attention module ------*- C++ -*-===//
 //
-// rotary.attention (SPEC §6) as a torch::nn::Module: full, sliding-window,
+// rotary.attention (Math §6) as a torch::nn::Module: full, sliding-window,
 // global-token and causal patterns, a learnable relative position bias
 // table and a learnable adaptive span per head. The forward is the compiled
 // tiled online-softmax kernel (never T×S in memory), the backward its

@@ -1,7 +1,7 @@
 //===- DynamicBase.h - the RoPE base scheduled from the loss ----*- C++ -*-===//
 //
 // Adjusts the base of Rope modules from the training loss, like a
-// learning-rate scheduler on a plateau (SPEC §9): the loss is smoothed by an
+// learning-rate scheduler on a plateau (Math §9): the loss is smoothed by an
 // EMA; when it has not improved on its best by a relative `threshold` for
 // `patience` steps, the base is multiplied by `factor` and clamped to
 // [min_base, max_base], then `cooldown` steps pass before the next change.

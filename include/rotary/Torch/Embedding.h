@@ -1,6 +1,7 @@
-//===- Embedding.h - learned sinusoidal embeddings, checkpointing -*- C++ -*-===//
+//===- Embedding.h - learned sinusoidal embeddings, checkpointing -*- C++
+//-*-===//
 //
-// LearnedSinusoidalEmbedding (SPEC §9): e(p) = normalize([cos θ, sin θ]),
+// LearnedSinusoidalEmbedding (Math §9): e(p) = normalize([cos θ, sin θ]),
 // θ_i = p·w_i + b_i with learnable frequencies w and phases b. [cos θ, sin θ]
 // is rotary.rope (half layout, learnable inv_freq and phase) applied to the
 // constant pairs (1, 0), so the forward and the gradients of w and b are the

@@ -1,6 +1,6 @@
 //===- Fam.h - the frequency-adaptive momentum optimizer --------*- C++ -*-===//
 //
-// FAM (SPEC §7) as a torch::optim::Optimizer: per parameter tensor, the
+// FAM (docs/Math.md §7) as a torch::optim::Optimizer: per parameter tensor, the
 // spectrum of a gradient sample is split into bands whose EMAs set an
 // effective momentum α' by the rule of the tensor's handler; the update
 // m ← α'm + (1−α')(g + wd·p), p ← p − lr·m runs for all parameters of a
@@ -32,9 +32,9 @@
 
 namespace rotary::nn {
 
-/// How α' follows the band EMAs (SPEC §7 step 3).
+/// How α' follows the band EMAs (docs/Math.md §7 step 3).
 enum class FamHandler { Default, Conv, Attention, Embedding };
-/// How the spectrum is split into bands (SPEC §7 step 2).
+/// How the spectrum is split into bands (docs/Math.md §7 step 2).
 enum class FamBandLayout { Linear, Log, Split };
 
 struct FAMOptions : public torch::optim::OptimizerCloneableOptions<FAMOptions> {
@@ -155,7 +155,7 @@ private:
   KernelSet<std::string> kernels_;
 };
 
-/// The gradient sample of SPEC §7 step 2 from the (decayed) gradient g:
+/// The gradient sample of docs/Math.md §7 step 2 from the (decayed) gradient g:
 /// numel ≤ 10000: all of g; rank ≥ 2: up to 64 random rows × 64 random
 /// columns of the first two dimensions; rank 1: 1000 random elements. The
 /// indices come from a generator seeded with `seed`. Flattened, f32.

@@ -1,6 +1,6 @@
 //===- HDDRoPE.h - high-dimensional data-dependent RoPE module --*- C++ -*-===//
 //
-// HDD-RoPE (SPEC §5) as a torch::nn::Module: a learnable linear projection
+// HDD-RoPE (Math §5) as a torch::nn::Module: a learnable linear projection
 // of the activations gives per token, head and chunk the c(c-1)/2 angle
 // increments; their rotations G_t accumulate along the sequence
 // (P_t = G_1⋯G_t) and rotate each chunk of c features of x. The compiled

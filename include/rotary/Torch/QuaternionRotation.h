@@ -1,6 +1,7 @@
-//===- QuaternionRotation.h - 3-D rotation of a learned projection -*- C++ -*-===//
+//===- QuaternionRotation.h - 3-D rotation of a learned projection -*- C++
+//-*-===//
 //
-// The seed's projection form of rotary.quaternion_rotate (SPEC §8): x·P
+// The seed's projection form of rotary.quaternion_rotate (docs/Math.md §8): x·P
 // with a learnable P [D, 3], rotated about a learnable axis by a learnable
 // angle (a quaternion rotation, the compiled kernel), then projected back
 // with Pᵀ: y = rotate(x·P)·Pᵀ. The projections are LibTorch matmuls; the

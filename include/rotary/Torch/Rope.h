@@ -1,6 +1,6 @@
 //===- Rope.h - rotary position embedding as a LibTorch module --*- C++ -*-===//
 //
-// rotary.rope (SPEC §1) as a torch::nn::Module: every layout, partial
+// rotary.rope (docs/Math.md §1) as a torch::nn::Module: every layout, partial
 // rotary, position ids or offsets, learnable frequencies, phases and scale,
 // multi-scale frequency sets, and a base that changes at run time (set_base,
 // DynamicBase) without a recompile. The forward and backward are one
@@ -88,13 +88,13 @@ private:
 };
 TORCH_MODULE(Rope);
 
-/// The rope angles θ [B or 1, T, r/2] of SPEC §1 in f32: scale·p·f + φ.
+/// The rope angles θ [B or 1, T, r/2] of docs/Math.md §1 in f32: scale·p·f + φ.
 torch::Tensor ropeAngles(const torch::Tensor &positions,
                          const torch::Tensor &invFreq,
                          const torch::Tensor &phase,
                          const torch::Tensor &scale);
 
-/// f_i = (base·s_k)^(-2i/r) for i < r/2, groups k of equal size (SPEC §1
+/// f_i = (base·s_k)^(-2i/r) for i < r/2, groups k of equal size (Math §1
 /// rotary.inv_freq), in f32.
 torch::Tensor ropeFrequencies(int64_t rotaryDim, double base,
                               const std::vector<double> &scales);

@@ -1,12 +1,12 @@
 //===- RotationBlock.h - Givens chain + orthogonal R module -----*- C++ -*-===//
 //
-// The seed's rotation block (SPEC §4) as a torch::nn::Module: a chain of N
+// The seed's rotation block (Math §4) as a torch::nn::Module: a chain of N
 // Givens rotations of the round-robin schedule followed by a learnable
 // matrix R initialised orthogonal, one chain and R per head or one per
 // layer. `orthogonality_penalty()` is the soft constraint the training loop
 // adds (times λ) to the loss. With `conditional_dim` > 0 a small network
 // maps a conditioning vector per batch row to angle offsets (conditional
-// rotations, SPEC §9). Forward and backward are compiled kernels;
+// rotations, docs/Math.md §9). Forward and backward are compiled kernels;
 // `reference(true)` runs the same math as LibTorch ops.
 //
 //===----------------------------------------------------------------------===//
@@ -76,14 +76,14 @@ private:
 };
 TORCH_MODULE(RotationBlock);
 
-/// The first N (i, j) pairs of the round-robin schedule of SPEC §2 (D
+/// The first N (i, j) pairs of the round-robin schedule of docs/Math.md §2 (D
 /// even): stage s lists (s, D-1), then ((s+k) mod (D-1), (s-k) mod (D-1))
 /// for k = 1..D/2-1, each as (min, max).
 std::vector<std::pair<int64_t, int64_t>> roundRobinPairs(int64_t D, int64_t N);
 
 /// m·G_k for the rotations k whose column pairs (is[k], js[k]) are
 /// disjoint, angles a [..., n] (broadcast over m's rows): columns i and j
-/// become c_i·cos + c_j·sin and c_j·cos − c_i·sin (SPEC §2).
+/// become c_i·cos + c_j·sin and c_j·cos − c_i·sin (docs/Math.md §2).
 torch::Tensor rotateColumns(const torch::Tensor &m, const torch::Tensor &a,
                             const std::vector<int64_t> &is,
                             const std::vector<int64_t> &js);

@@ -1,4 +1,5 @@
-//===- Transformer.h - a small language model built from the modules -*- C++ -*-===//
+//===- Transformer.h - a small language model built from the modules -*- C++
+//-*-===//
 //
 // A decoder-only transformer whose position and rotation parts are the
 // library's modules: per block, queries and keys get Rope (or HDDRoPE from
@@ -6,7 +7,7 @@
 // tokens, relative position bias) mixes them, and a per-head RotationBlock
 // rotates the attention output before the projection. rotary-train trains
 // it; the tests train it with compiled kernels and on the reference path
-// and compare step by step. Parameter names follow SPEC §7's FAM groups
+// and compare step by step. Parameter names follow docs/Math.md §7's FAM groups
 // (token_embed, self_attn, norm, ...).
 //
 //===----------------------------------------------------------------------===//

@@ -18,7 +18,7 @@ namespace rotary::lowering::hdd {
 /// c×c tensors and loops.
 inline constexpr int64_t kMaxExpChunk = 8;
 
-/// Lexicographic (p, q), p < q: the order of SPEC §5.
+/// Lexicographic (p, q), p < q: the order of docs/Math.md §5.
 SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
 
 /// Right-multiplies the scalar matrix `m` by G_(0,1)(a_0)·G_(0,2)(a_1)⋯.
@@ -55,7 +55,7 @@ SmallVector<Value> generator(OpBuilder &b, Location loc, int64_t c,
 SmallVector<Value> skewExp(OpBuilder &b, Location loc, int64_t c,
                            ArrayRef<Value> a);
 
-/// ā from Ḡ through so_generator (SPEC §5): `g` is generator(a), the
+/// ā from Ḡ through so_generator (docs/Math.md §5): `g` is generator(a), the
 /// forward value (only read by the givens form). Returns c(c-1)/2 values.
 SmallVector<Value> generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
                                     SOForm form, ArrayRef<Value> a,

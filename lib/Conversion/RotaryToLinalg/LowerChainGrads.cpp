@@ -240,7 +240,7 @@ struct LowerPenaltyGrad : OpRewritePattern<OrthogonalityPenaltyGradOp> {
 //===----------------------------------------------------------------------===//
 
 /// Reverse mode through x' = x + w·t + v × t, t = 2·(v × x), w = cos(θ/2),
-/// v = sin(θ/2)·u, u = axis / max(‖axis‖, 1e-8) (SPEC §8):
+/// v = sin(θ/2)·u, u = axis / max(‖axis‖, 1e-8) (docs/Math.md §8):
 ///   t̄ = w·ȳ + ȳ × v,  v̄ = t × ȳ + 2·(x × t̄),  x̄ = ȳ + 2·(t̄ × v),
 ///   θ̄ = ½·(cos(θ/2)·(v̄·u) − sin(θ/2)·(t·ȳ)),  ū = sin(θ/2)·v̄,
 ///   ā = (ū − u·(u·ū))/‖axis‖ (ū/1e-8 where the norm is clamped).

@@ -1,7 +1,7 @@
 //===- LowerFam.cpp - spectral_bands and adaptive_momentum to linalg ------===//
 //
-// Both are small per-tensor statistics (SPEC §7 steps 2-3): band ranges are
-// computed from the band index with the integer divisions of SPEC, and each
+// Both are small per-tensor statistics (Math §7 steps 2-3): band ranges are
+// computed from the band index with the integer divisions of Math §7, and each
 // band sums the spectrum over a masked range (n·L work, n ≤ a few dozen).
 //
 //===----------------------------------------------------------------------===//
@@ -17,7 +17,7 @@ Value idx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// [lo, hi) of band `i` of `n` over a spectrum of length `len` (SPEC §7).
+/// [lo, hi) of band `i` of `n` over a spectrum of length `len` (Math §7).
 std::pair<Value, Value> bandRange(OpBuilder &b, Location loc, BandLayout layout,
                                   Value i, Value n, Value len) {
   auto mul = [&](Value x, Value y) {

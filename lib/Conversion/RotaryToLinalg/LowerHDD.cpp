@@ -288,7 +288,7 @@ SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
   SmallVector<Value> aBar(numAngles);
   // Every row of G is e_r pushed through the chain. Walk it backwards from
   // G: with y the rotation's outputs and ȳ their gradient,
-  // φ̄_k = Σ_r ȳ_i·y_j − ȳ_j·y_i (SPEC §2 written with the outputs); then
+  // φ̄_k = Σ_r ȳ_i·y_j − ȳ_j·y_i (Math §2 written with the outputs); then
   // undo the rotation on the values and the gradients alike.
   SmallVector<Value> rows(g), grads(gBar);
   for (int64_t k = numAngles - 1; k >= 0; --k) {

@@ -1,6 +1,6 @@
 //===- LowerHDDGrad.cpp - gradients of so_generator, scan, hdd_rope -------===//
 //
-// The backward of SPEC §5.
+// The backward of docs/Math.md §5.
 // - so_generator_grad: per matrix, ā from Ḡ through the generator — givens:
 //   the chain walked backwards from G with the per-angle 2×2 derivative;
 //   exp: the adjoint of the matrix exponential, Ā = L(Aᵀ, Ḡ), the upper

@@ -1,6 +1,6 @@
 //===- LowerRopeGrad.cpp - rotary.rope_grad to linalg/scf -----------------===//
 //
-// x̄ is the inverse rotation of ȳ (SPEC §1): without parameter gradients the
+// x̄ is the inverse rotation of ȳ (Math §1): without parameter gradients the
 // op is rotary.rope on ȳ with `inverse` flipped (the inverse layout map
 // included), lowered by LowerRope.cpp.
 //

@@ -31,7 +31,7 @@ Value castFloat(OpBuilder &b, Location loc, Value v, Type to);
 inline Value toF32(OpBuilder &b, Location loc, Value v) {
   return castFloat(b, loc, v, b.getF32Type());
 }
-/// One Givens rotation of a row's pair (SPEC §2):
+/// One Givens rotation of a row's pair (docs/Math.md §2):
 /// (x_i, x_j) -> (x_i·cos + x_j·sin, x_j·cos − x_i·sin).
 std::pair<Value, Value> rotatePair(OpBuilder &b, Location loc, Value xi,
                                    Value xj, Value cs, Value sn);
@@ -95,7 +95,7 @@ std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
 /// polynomials in f32 with fused multiply-adds (error ~1e-7).
 std::pair<Value, Value> sinCosF32(OpBuilder &b, Location loc, Value theta);
 
-/// What rope and rope_grad share (SPEC §1): f_i [r/2] in f64 and the table
+/// What rope and rope_grad share (Math §1): f_i [r/2] in f64 and the table
 /// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when
 /// `negate`).
 struct RopeTables {

@@ -77,7 +77,7 @@ func.func @givens_no_fold_non_constant(%x: tensor<2x4xf32>, %a: tensor<6xf32>) -
 // RemoveZeroGivens
 //===----------------------------------------------------------------------===//
 
-// Default schedule for D = 4 (SPEC §2): stage 0: (0,3), (1,2); stage 1:
+// Default schedule for D = 4 (docs/Math.md §2): stage 0: (0,3), (1,2); stage 1:
 // (1,3), (0,2); stage 2: (2,3), (0,1). Rotations 0, 2 and 4 are zero.
 // CHECK-LABEL: func @remove_zero_givens_default_d4
 // CHECK-SAME:    (%[[X:.*]]: tensor<2x4xf32>)

@@ -622,7 +622,7 @@ func.func @quaternion_rotate(%x: tensor<?x?x3xf32>, %u: tensor<3xf32>,
         tensor<4x8x3xbf16>
 }
 
-// The projection form of SPEC §8: x·P to 3-D, rotate, back with Pᵀ.
+// The projection form of docs/Math.md §8: x·P to 3-D, rotate, back with Pᵀ.
 // CHECK-LABEL: func @projection
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x64xf32>, %[[P:[^:]*]]: tensor<64x3xf32>, %[[U:[^:]*]]: tensor<3xf32>, %[[T:[^:]*]]: tensor<f32>)
 func.func @projection(%x: tensor<?x64xf32>, %p: tensor<64x3xf32>, %u: tensor<3xf32>, %t: tensor<f32>) -> (tensor<?x64xf32>, tensor<f32>) {

@@ -1,6 +1,6 @@
 //===- FuseRotations.cpp - fuse rotation chains ---------------------------===//
 //
-// Dialect-level fusion decisions (SPEC §4, §5). The lowering then emits one
+// Dialect-level fusion decisions (Math §4, §5). The lowering then emits one
 // kernel per fused op.
 //
 //===----------------------------------------------------------------------===//

@@ -12,7 +12,7 @@ def RotaryFuseRotations : Pass<"rotary-fuse-rotations"> {
       fused `hdd_rope %x, %angles form = ...`, whose kernel keeps P in
       registers while it scans; every hdd_rope that uses the same P is fused
       (queries and keys), and P is never materialised.
-    - `orthogonal(givens(x, a), R)` (SPEC §4) is run either as the chain
+    - `orthogonal(givens(x, a), R)` (docs/Math.md §4) is run either as the chain
       applied per row followed by x·R ("chain"), or by folding
       Q = (∏G)·R once and multiplying x·Q ("fold"). Qᵀ is computed as the
       inverse chain applied to the E rows of Rᵀ (6·N·E flops per head), so
