@@ -1,10 +1,10 @@
 //===- PrepareEntryPoints.cpp - checks and destination-passing bodies -----===//
 
-#include "rotary/Conversion/Passes.h"
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -32,32 +32,43 @@ LogicalResult resolveDims(func::FuncOp fn) {
 }
 
 /// @f__check: the run-time shape rules of @f, evaluated from input sizes.
+/// Each rotary op states them as cf.assert (RuntimeVerifiableOpInterface);
+/// the asserts become a status: 0, or the 1-based number of the first rule
+/// broken, whose message goes to `msgs`.
 LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
   OpBuilder b(fn);
   auto check = cast<func::FuncOp>(b.clone(*fn));
   check.setSymName((fn.getSymName() + kCheckSuffix).str());
-  SmallVector<RuntimeCheck> checks;
-  SmallVector<Operation *> ops;
-  check.walk([&](Operation *op) {
+  SmallVector<RuntimeVerifiableOpInterface> ops;
+  check.walk([&](RuntimeVerifiableOpInterface op) {
     if (isa<RotaryDialect>(op->getDialect()))
       ops.push_back(op);
   });
-  for (Operation *op : ops) {
+  auto message = [](Operation *op, StringRef rule) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << op->getName() << " at " << op->getLoc() << ": " << rule;
+    return s;
+  };
+  for (RuntimeVerifiableOpInterface op : ops) {
     b.setInsertionPoint(op);
-    emitRuntimeChecks(op, b, checks);
+    op.generateRuntimeVerification(b, op->getLoc(), message);
   }
+  SmallVector<cf::AssertOp> asserts;
+  check.walk([&](cf::AssertOp a) { asserts.push_back(a); });
   Block &body = check.getBody().front();
   Operation *ret = body.getTerminator();
   b.setInsertionPoint(ret);
   Location loc = fn.getLoc();
   Value status = arith::ConstantIntOp::create(b, loc, 0, 32);
-  for (int64_t k = checks.size() - 1; k >= 0; --k) {
+  for (int64_t k = asserts.size() - 1; k >= 0; --k) {
     Value code = arith::ConstantIntOp::create(b, loc, k + 1, 32);
-    status = arith::SelectOp::create(b, loc, checks[k].ok, status, code);
-    msgs.push_back("");
+    status = arith::SelectOp::create(b, loc, asserts[k].getArg(), status, code);
   }
-  for (auto [i, c] : llvm::enumerate(checks))
-    msgs[i] = c.message;
+  for (cf::AssertOp a : asserts) {
+    msgs.push_back(a.getMsg().str());
+    a.erase();
+  }
   func::ReturnOp::create(b, loc, status);
   ret->erase();
   check.setType(b.getFunctionType(fn.getArgumentTypes(), {b.getI32Type()}));

@@ -46,7 +46,7 @@
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xf32> {bufferization.writable = false}, %[[P:[^:]*]]: tensor<?xi64> {bufferization.writable = false}, %[[OUT:[^:]*]]: memref<?x?x?x?xf32>)
 // CHECK-NOT:     ->
 // CHECK-SAME:    attributes {llvm.emit_c_interface,
-// CHECK-SAME:    rotary.checks = ["rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+9]]:8): operand 'positions' must have T = dimension 1 of operand 'x'", "rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+9]]:8): operand 'x' must have an even D (or set 'rotary_dim')"]
+// CHECK-SAME:    rotary.checks = ["rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+9]]:8): operand 'positions' must have shape [T] of operand 'x', but its dimension 0 differs", "rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+9]]:8): operand 'x' must have an even D (or set 'rotary_dim' to rotate fewer features)"]
 // CHECK-SAME:    rotary.entry = array<i64: 2, 1>
 // Every output size is [input, dim].
 // CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, array<i64: 0, 1>, array<i64: 0, 2>, array<i64: 0, 3>]]
@@ -69,7 +69,7 @@ func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 //===----------------------------------------------------------------------===//
 // rope with [B, T] positions, inv_freq and rotary_dim on a dynamic D:
-// T, B, rotary_dim <= D, inv_freq has r/2 entries. A static dim stays static
+// B, T, rotary_dim <= D, inv_freq has r/2 entries. A static dim stays static
 // in rotary.outputs.
 //===----------------------------------------------------------------------===//
 
@@ -77,12 +77,12 @@ func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x4x?xbf16>, %[[P:[^:]*]]: tensor<?x?xi32>, %[[F:[^:]*]]: tensor<?xf32>) -> i32
 // CHECK-NOT:     rotary.
 // CHECK-NOT:     tensor.dim %{{[^a]}}
-// CHECK:         %[[XT:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
-// CHECK-NEXT:    %[[PT:.*]] = tensor.dim %[[P]], %[[C1]] :
-// CHECK-NEXT:    %[[R1:.*]] = arith.cmpi eq, %[[PT]], %[[XT]] : index
-// CHECK-NEXT:    %[[XB:.*]] = tensor.dim %[[X]], %[[C0:.*]] :
+// CHECK:         %[[XB:.*]] = tensor.dim %[[X]], %[[C0:.*]] :
+// CHECK-NEXT:    %[[XT:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
 // CHECK-NEXT:    %[[PB:.*]] = tensor.dim %[[P]], %[[C0]] :
-// CHECK-NEXT:    %[[R2:.*]] = arith.cmpi eq, %[[PB]], %[[XB]] : index
+// CHECK-NEXT:    %[[R1:.*]] = arith.cmpi eq, %[[PB]], %[[XB]] : index
+// CHECK-NEXT:    %[[PT:.*]] = tensor.dim %[[P]], %[[C1]] :
+// CHECK-NEXT:    %[[R2:.*]] = arith.cmpi eq, %[[PT]], %[[XT]] : index
 // CHECK-NEXT:    %[[XD:.*]] = tensor.dim %[[X]], %{{.*}} :
 // CHECK-NEXT:    %[[R3:.*]] = arith.cmpi uge, %[[XD]], %[[C8:.*]] : index
 // CHECK-NEXT:    %[[FN:.*]] = tensor.dim %[[F]], %[[C0]] :
@@ -95,10 +95,10 @@ func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-LABEL: func.func @rope_batch(
 // CHECK-SAME:    %{{.*}}: memref<?x?x4x?xbf16>)
 // CHECK-SAME:    rotary.checks = [
-// CHECK-SAME:      "rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+7]]:8): operand 'positions' must have T = dimension 1 of operand 'x'",
-// CHECK-SAME:      "rotary.rope at loc({{.*}}): operand 'positions' must have B = dimension 0 of operand 'x'",
+// CHECK-SAME:      "rotary.rope at loc(\22{{.*}}prepare-entry-points.mlir\22:[[@LINE+7]]:8): operand 'positions' must have shape [B, T] of operand 'x', but its dimension 0 differs",
+// CHECK-SAME:      "rotary.rope at loc({{.*}}): operand 'positions' must have shape [B, T] of operand 'x', but its dimension 1 differs",
 // CHECK-SAME:      "rotary.rope at loc({{.*}}): attribute 'rotary_dim' (8) must not exceed D of operand 'x'",
-// CHECK-SAME:      "rotary.rope at loc({{.*}}): operand 'inv_freq' must have rotary_dim / 2 entries"]
+// CHECK-SAME:      "rotary.rope at loc({{.*}}): operand 'inv_freq' must have shape [rotary_dim / 2], but its dimension 0 differs"]
 // CHECK-SAME:    rotary.entry = array<i64: 3, 1>
 // CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, array<i64: 0, 1>, 4, array<i64: 0, 3>]]
 func.func @rope_batch(%x: tensor<?x?x4x?xbf16>, %p: tensor<?x?xi32>, %f: tensor<?xf32>) -> tensor<?x?x4x?xbf16> {
@@ -108,24 +108,24 @@ func.func @rope_batch(%x: tensor<?x?x4x?xbf16>, %p: tensor<?x?xi32>, %f: tensor<
 }
 
 //===----------------------------------------------------------------------===//
-// fam_step: grad and momentum like param, dim by dim where dynamic; two
-// results, two outputs.
+// fam_step: momentum and grad like param (momentum first, as the contract
+// states them), dim by dim where dynamic; two results, two outputs.
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @fam__check(
 // CHECK-SAME:    %[[P:[^:]*]]: tensor<?x4xf32>, %[[G:[^:]*]]: tensor<?x4xf32>, %[[M:[^:]*]]: tensor<?x4xf32>, %{{.*}}: tensor<f32>, %{{.*}}: tensor<f32>) -> i32
 // CHECK:         %[[PD:.*]] = tensor.dim %[[P]], %[[C0:.*]] :
-// CHECK-NEXT:    %[[GD:.*]] = tensor.dim %[[G]], %[[C0]] :
-// CHECK-NEXT:    arith.cmpi eq, %[[GD]], %[[PD]] : index
-// CHECK-NEXT:    %[[PD2:.*]] = tensor.dim %[[P]], %[[C0]] :
 // CHECK-NEXT:    %[[MD:.*]] = tensor.dim %[[M]], %[[C0]] :
-// CHECK-NEXT:    arith.cmpi eq, %[[MD]], %[[PD2]] : index
+// CHECK-NEXT:    arith.cmpi eq, %[[MD]], %[[PD]] : index
+// CHECK-NEXT:    %[[PD2:.*]] = tensor.dim %[[P]], %[[C0]] :
+// CHECK-NEXT:    %[[GD:.*]] = tensor.dim %[[G]], %[[C0]] :
+// CHECK-NEXT:    arith.cmpi eq, %[[GD]], %[[PD2]] : index
 // Static dim 1 needs no check.
 // CHECK-NOT:     tensor.dim
 // CHECK:         return
 // CHECK-LABEL: func.func @fam(
 // CHECK-SAME:    %{{.*}}: tensor<f32> {bufferization.writable = false}, %[[O1:[^:]*]]: memref<?x4xf32>, %[[O2:[^:]*]]: memref<?x4xf32>)
-// CHECK-SAME:    rotary.checks = ["rotary.fam_step at loc({{.*}}:[[@LINE+8]]:14): operand 'grad' must have dimension 0 = dimension 0 of operand 'param'", "rotary.fam_step at loc({{.*}}): operand 'momentum' must have dimension 0 = dimension 0 of operand 'param'"]
+// CHECK-SAME:    rotary.checks = ["rotary.fam_step at loc({{.*}}:[[@LINE+8]]:14): operand 'momentum' must have shape like 'param', but its dimension 0 differs", "rotary.fam_step at loc({{.*}}): operand 'grad' must have shape like 'param', but its dimension 0 differs"]
 // CHECK-SAME:    rotary.entry = array<i64: 5, 2>
 // CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, 4], [array<i64: 0, 0>, 4]]
 // CHECK-NEXT:    %[[NP:.*]], %[[NM:.*]] = rotary.fam_step
@@ -144,17 +144,17 @@ func.func @fam(%p: tensor<?x4xf32>, %g: tensor<?x4xf32>, %m: tensor<?x4xf32>, %l
 
 // CHECK-LABEL: func.func @givens_pairs__check(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<2x?x?xf32>, %[[A:[^:]*]]: tensor<?x?xf32>) -> i32
-// CHECK:         %[[XH:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
+// CHECK:         %[[XD:.*]] = tensor.dim %[[X]], %[[C2:.*]] :
+// CHECK-NEXT:    %[[XH:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
 // CHECK-NEXT:    %[[AH:.*]] = tensor.dim %[[A]], %[[C0:.*]] :
 // CHECK-NEXT:    %[[R1:.*]] = arith.cmpi eq, %[[AH]], %[[XH]] : index
-// CHECK-NEXT:    %[[XD:.*]] = tensor.dim %[[X]], %{{.*}} :
 // CHECK-NEXT:    %[[AN:.*]] = tensor.dim %[[A]], %[[C1]] :
 // CHECK-NEXT:    %[[R2:.*]] = arith.cmpi eq, %[[AN]], %[[C3:.*]] : index
 // CHECK-NEXT:    %[[R3:.*]] = arith.cmpi ugt, %[[XD]], %[[C5:.*]] : index
 // CHECK-LABEL: func.func @givens_pairs(
 // CHECK-SAME:    rotary.checks = [
-// CHECK-SAME:      "rotary.givens at loc({{.*}}:[[@LINE+5]]:8): operand 'angles' must have H = dimension 1 of operand 'x'",
-// CHECK-SAME:      "rotary.givens at loc({{.*}}): operand 'angles' must have one angle per pair (3)",
+// CHECK-SAME:      "rotary.givens at loc({{.*}}:[[@LINE+5]]:8): operand 'angles' must have shape per-head [H, N] with H of operand 'x', but its dimension 0 differs",
+// CHECK-SAME:      "rotary.givens at loc({{.*}}): operand 'angles' must have shape [..., 3], one angle per pair of 'pairs', but its dimension 1 differs",
 // CHECK-SAME:      "rotary.givens at loc({{.*}}): 'pairs' index 5 is out of range for D of operand 'x'"]
 // CHECK-SAME:    rotary.outputs = {{\[\[}}2, array<i64: 0, 1>, array<i64: 0, 2>]]
 func.func @givens_pairs(%x: tensor<2x?x?xf32>, %a: tensor<?x?xf32>) -> tensor<2x?x?xf32> {
@@ -171,13 +171,15 @@ func.func @givens_pairs(%x: tensor<2x?x?xf32>, %a: tensor<?x?xf32>) -> tensor<2x
 
 // CHECK-LABEL: func.func @chain__check(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?xf32>, %[[A:[^:]*]]: tensor<?xf32>, %[[R:[^:]*]]: tensor<?x?xf32>) -> i32
+// CHECK-DAG:     %[[CM1:.*]] = arith.constant -1 : index
 // CHECK-NOT:     rotary.
 // CHECK-NOT:     tensor.dim %{{[^a]}}
 // CHECK:         %[[D:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
 // CHECK-NEXT:    %[[N:.*]] = tensor.dim %[[A]], %[[C0:.*]] :
 // CHECK-NEXT:    %[[REM:.*]] = arith.remui %[[D]], %[[C2:.*]] : index
 // CHECK-NEXT:    %[[R1:.*]] = arith.cmpi eq, %[[REM]], %[[C0]] : index
-// CHECK-NEXT:    %[[DM1:.*]] = arith.subi %[[D]], %[[C1]] : index
+// D - 1 is D + (-1).
+// CHECK-NEXT:    %[[DM1:.*]] = arith.addi %[[D]], %[[CM1]] : index
 // CHECK-NEXT:    %[[DD:.*]] = arith.muli %[[D]], %[[DM1]] : index
 // CHECK-NEXT:    %[[TOT:.*]] = arith.divui %[[DD]], %[[C2]] : index
 // CHECK-NEXT:    %[[R2:.*]] = arith.cmpi ule, %[[N]], %[[TOT]] : index
@@ -189,9 +191,9 @@ func.func @givens_pairs(%x: tensor<2x?x?xf32>, %a: tensor<?x?xf32>) -> tensor<2x
 // CHECK:         return
 // CHECK-LABEL: func.func @chain(
 // CHECK-SAME:    rotary.checks = [
-// CHECK-SAME:      "rotary.givens at loc({{.*}}:[[@LINE+8]]:8): the default round-robin schedule needs an even D of operand 'x'",
+// CHECK-SAME:      "rotary.givens at loc({{.*}}:[[@LINE+8]]:8): the default round-robin schedule needs an even D of operand 'x' (or give 'pairs')",
 // CHECK-SAME:      "rotary.givens at loc({{.*}}:[[@LINE+7]]:8): operand 'angles' must have at most D(D-1)/2 angles (the round-robin schedule)",
-// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}:[[@LINE+7]]:8): operand 'matrix' must have the contracted size = dimension 1 of operand 'x'"]
+// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}:[[@LINE+7]]:8): operand 'matrix' must have shape [D, E] with D of operand 'x', but its dimension 0 differs"]
 // CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, array<i64: 2, 1>]]
 // CHECK-NEXT:    %[[G:.*]] = rotary.givens
 // CHECK-NEXT:    %[[Y:.*]] = rotary.orthogonal %[[G]]
@@ -203,22 +205,23 @@ func.func @chain(%x: tensor<?x?xf32>, %a: tensor<?xf32>, %r: tensor<?x?xf32>) ->
 }
 
 //===----------------------------------------------------------------------===//
-// Per-head orthogonal with transpose: H of the matrix against x's H; with
-// transpose E is the matrix's dim 1 and the contracted size its dim 2.
+// Per-head orthogonal with transpose: H of the matrix against x's H, then
+// the contracted size; with transpose E is the matrix's dim 1 and the
+// contracted size its dim 2.
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @orth_per_head__check(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?xf32>, %[[R:[^:]*]]: tensor<?x?x?xf32>, %{{.*}}: tensor<?x?xf32>) -> i32
 // CHECK:         %[[XD:.*]] = tensor.dim %[[X]], %[[C2:.*]] :
-// CHECK-NEXT:    %[[RD:.*]] = tensor.dim %[[R]], %[[C2]] :
-// CHECK-NEXT:    arith.cmpi eq, %[[RD]], %[[XD]] : index
 // CHECK-NEXT:    %[[XH:.*]] = tensor.dim %[[X]], %[[C1:.*]] :
 // CHECK-NEXT:    %[[RH:.*]] = tensor.dim %[[R]], %[[C0:.*]] :
 // CHECK-NEXT:    arith.cmpi eq, %[[RH]], %[[XH]] : index
+// CHECK-NEXT:    %[[RD:.*]] = tensor.dim %[[R]], %[[C2]] :
+// CHECK-NEXT:    arith.cmpi eq, %[[RD]], %[[XD]] : index
 // CHECK-LABEL: func.func @orth_per_head(
 // CHECK-SAME:    rotary.checks = [
-// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}): operand 'matrix' must have the contracted size = dimension 2 of operand 'x'",
-// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}): operand 'matrix' must have H = dimension 1 of operand 'x'"]
+// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}): operand 'matrix' must have shape per-head [H, E, D] with H, D of operand 'x', but its dimension 0 differs",
+// CHECK-SAME:      "rotary.orthogonal at loc({{.*}}): operand 'matrix' must have shape per-head [H, E, D] with H, D of operand 'x', but its dimension 2 differs"]
 // CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, array<i64: 0, 1>, array<i64: 1, 1>]]
 func.func @orth_per_head(%x: tensor<?x?x?xf32>, %r: tensor<?x?x?xf32>, %unused: tensor<?x?xf32>) -> tensor<?x?x?xf32> {
   %0 = rotary.orthogonal %x, %r {transpose} : tensor<?x?x?xf32>, tensor<?x?x?xf32>

@@ -4,11 +4,12 @@
 // A shared quaternion axis of dynamic length is checked against 3 (it used
 // to be compared with itself, letting the kernel read past it).
 // CHECK-LABEL: func.func @quat_axis__check(
+// CHECK-SAME: %{{[^:]*}}: tensor<?x3xf32>, %[[AXIS:[^:]*]]: tensor<?xf32>
 // CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[N:.*]] = tensor.dim %arg1, %{{.*}} : tensor<?xf32>
+// CHECK: %[[N:.*]] = tensor.dim %[[AXIS]], %{{.*}} : tensor<?xf32>
 // CHECK: arith.cmpi eq, %[[N]], %[[C3]] : index
 // CHECK-LABEL: func.func @quat_axis(
-// CHECK-SAME: rotary.checks = [{{.*}}operand 'axis' must have 3 components"]
+// CHECK-SAME: rotary.checks = [{{.*}}operand 'axis' must have shape [3], one axis for all vectors, but its dimension 0 differs"]
 // CPU: llvm.func @rotary_entry_quat_axis
 func.func @quat_axis(%x: tensor<?x3xf32>, %axis: tensor<?xf32>, %angle: tensor<f32>) -> tensor<?x3xf32> {
   %y = rotary.quaternion_rotate %x, %axis, %angle : tensor<?x3xf32>, tensor<?xf32>, tensor<f32>
@@ -31,7 +32,7 @@ func.func @cast_result(%x: tensor<4x6xf32>, %a: tensor<15xf32>) -> tensor<?x6xf3
 
 // rotation_block with rope carries the rope rules (positions vs T).
 // CHECK-LABEL: func.func @block_rope(
-// CHECK-SAME: rotary.checks = ["rotary.rotation_block at {{.*}}: operand 'positions' must have T = dimension 1 of operand 'x'"
+// CHECK-SAME: rotary.checks = ["rotary.rotation_block at {{.*}}: operand 'positions' must have shape [T] of operand 'x', but its dimension 0 differs"
 // CPU: llvm.func @rotary_entry_block_rope
 func.func @block_rope(%x: tensor<1x?x2x4xf32>, %pos: tensor<?xi64>, %a: tensor<6xf32>, %r: tensor<4x4xf32>) -> tensor<1x?x2x4xf32> {
   %0 = rotary.rotation_block %x, %a, %r rope(%pos : tensor<?xi64>) layout = half

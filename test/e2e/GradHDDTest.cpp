@@ -404,8 +404,10 @@ TEST_F(E2E, HDDGradBadShapes) {
                     "rotation");
   expectCheckNaming(*fused, {x, uniform32({1, 5, 2, 2, 5}, -1, 1), x},
                     "rotation");
+  // D = 12 gives D/c = 3 chunks; the angles have 2: rotation's shape is
+  // stated from x's, so the check names the rotation.
   expectCheckNaming(*fused, {randn32({1, 5, 2, 12}), a, randn32({1, 5, 2, 12})},
-                    "x");
+                    "rotation");
   const std::string pT = tensorType({-1, -1, -1, -1, 4, 4});
   ROTARY_COMPILE(pForm, hddGradSource(xT, pT, 4, std::nullopt, true));
   expectCheckNaming(*pForm,

@@ -13,7 +13,7 @@ func.func @rope_rotary_dim_int64_max(%x: tensor<1x8x2x8xf32>, %pos: tensor<8xi64
 // -----
 
 func.func @rope_rotary_dim_huge_even(%x: tensor<1x8x2x8xf32>, %pos: tensor<8xi64>) -> tensor<1x8x2x8xf32> {
-  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.rope' op attribute 'rotary_dim' (9223372036854775806) must not exceed D = 8 of operand 'x'
+  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.rope' op attribute 'rotary_dim' (9223372036854775806) must not exceed D of operand 'x', but got D = 8
   %y = rotary.rope %x, %pos layout = half {rotary_dim = 9223372036854775806 : i64} : tensor<1x8x2x8xf32>, tensor<8xi64>
   return %y : tensor<1x8x2x8xf32>
 }
@@ -39,7 +39,7 @@ func.func @rope_rotary_dim_2_pow_64(%x: tensor<1x8x2x8xf32>, %pos: tensor<8xi64>
 
 func.func @rotation_block_rotary_dim_huge(%x: tensor<1x8x2x8xf32>, %pos: tensor<8xi64>, %a: tensor<1xf32>,
                                           %r: tensor<8x8xf32>) {
-  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.rotation_block' op attribute 'rotary_dim' (9223372036854775806) must not exceed D = 8 of operand 'x'
+  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.rotation_block' op attribute 'rotary_dim' (9223372036854775806) must not exceed D of operand 'x', but got D = 8
   %y = rotary.rotation_block %x, %a, %r rope(%pos : tensor<8xi64>) pairs = [(0, 1)] {rotary_dim = 9223372036854775806 : i64}
       : tensor<1x8x2x8xf32>, tensor<1xf32>, tensor<8x8xf32>
   return
@@ -123,7 +123,7 @@ func.func @inv_freq_dim_int64_max() {
 // -----
 
 func.func @givens_pair_2_pow_62(%x: tensor<2x4xf32>, %a: tensor<1xf32>) {
-  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.givens' op pair 0 (0, 4611686018427387904) of 'pairs' is out of range for D = 4 of operand 'x'
+  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.givens' op 'pairs' index 4611686018427387904 is out of range for D of operand 'x', but got D = 4
   %y = rotary.givens %x, %a pairs = [(0, 4611686018427387904)] : tensor<2x4xf32>, tensor<1xf32>
   return
 }
@@ -131,7 +131,7 @@ func.func @givens_pair_2_pow_62(%x: tensor<2x4xf32>, %a: tensor<1xf32>) {
 // -----
 
 func.func @givens_pair_int64_min(%x: tensor<2x?xf32>, %a: tensor<1xf32>) {
-  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.givens' op pair 0 (-9223372036854775808, 1) of 'pairs' is out of range for D = ? of operand 'x'
+  // CHECK: [[FILE]]:[[@LINE+1]]:8: error: 'rotary.givens' op pair 0 (-9223372036854775808, 1) of 'pairs' has a negative index
   %y = rotary.givens %x, %a pairs = [(-9223372036854775808, 1)] : tensor<2x?xf32>, tensor<1xf32>
   return
 }

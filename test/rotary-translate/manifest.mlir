@@ -66,8 +66,8 @@
 // CHECK-NEXT:   in x f32 ["?","?","?","?"]
 // CHECK-NEXT:   in positions i64 ["?"]
 // CHECK-NEXT:   out result f32 [{"same_as":[0,0]},{"same_as":[0,1]},{"same_as":[0,2]},{"same_as":[0,3]}]
-// CHECK-NEXT:   check 1: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+4]]:8): operand 'positions' must have T = dimension 1 of operand 'x'
-// CHECK-NEXT:   check 2: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+3]]:8): operand 'x' must have an even D (or set 'rotary_dim')
+// CHECK-NEXT:   check 1: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+4]]:8): operand 'positions' must have shape [T] of operand 'x', but its dimension 0 differs
+// CHECK-NEXT:   check 2: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+3]]:8): operand 'x' must have an even D (or set 'rotary_dim' to rotate fewer features)
 // CHECK-NEXT: end rope
 func.func @rope(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>) -> tensor<?x?x?x?xf32> {
   %y = rotary.rope %x, %positions layout = half : tensor<?x?x?x?xf32>, tensor<?xi64>
@@ -80,7 +80,7 @@ func.func @rope(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>) -> tensor<?x
 // CHECK-NEXT:   in queries bf16 [2,"?",4,16]
 // CHECK-NEXT:   in pos i32 [2,"?"]
 // CHECK-NEXT:   out result bf16 [2,{"same_as":[0,1]},4,16]
-// CHECK-NEXT:   check 1: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+3]]:8): operand 'positions' must have T = dimension 1 of operand 'x'
+// CHECK-NEXT:   check 1: rotary.rope at loc("{{.*}}manifest.mlir":[[@LINE+3]]:8): operand 'positions' must have shape [B, T] of operand 'x', but its dimension 1 differs
 // CHECK-NEXT: end rope_bf16
 func.func @rope_bf16(%queries: tensor<2x?x4x16xbf16>, %pos: tensor<2x?xi32>) -> tensor<2x?x4x16xbf16> {
   %y = rotary.rope %queries, %pos layout = interleaved : tensor<2x?x4x16xbf16>, tensor<2x?xi32>
@@ -97,9 +97,9 @@ func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-NEXT:   in angles f32 ["?"]
 // CHECK-NEXT:   in r f32 ["?","?"]
 // CHECK-NEXT:   out result f32 [{"same_as":[0,0]},{"same_as":[2,1]}]
-// CHECK-NEXT:   check 1: rotary.givens at loc({{.*}}): the default round-robin schedule needs an even D of operand 'x'
+// CHECK-NEXT:   check 1: rotary.givens at loc({{.*}}): the default round-robin schedule needs an even D of operand 'x' (or give 'pairs')
 // CHECK-NEXT:   check 2: rotary.givens at loc({{.*}}): operand 'angles' must have at most D(D-1)/2 angles (the round-robin schedule)
-// CHECK-NEXT:   check 3: rotary.orthogonal at loc({{.*}}): operand 'matrix' must have the contracted size = dimension 1 of operand 'x'
+// CHECK-NEXT:   check 3: rotary.orthogonal at loc({{.*}}): operand 'matrix' must have shape [D, E] with D of operand 'x', but its dimension 0 differs
 // CHECK-NEXT: end chain
 func.func @chain(%x: tensor<?x?xf32>, %angles: tensor<?xf32>, %r: tensor<?x?xf32>) -> tensor<?x?xf32> {
   %0 = rotary.givens %x, %angles : tensor<?x?xf32>, tensor<?xf32>
@@ -116,8 +116,8 @@ func.func @chain(%x: tensor<?x?xf32>, %angles: tensor<?xf32>, %r: tensor<?x?xf32
 // CHECK-NEXT:   in alpha_eff f32 []
 // CHECK-NEXT:   out result0 f32 [{"same_as":[0,0]}]
 // CHECK-NEXT:   out result1 f32 [{"same_as":[0,0]}]
-// CHECK-NEXT:   check 1: rotary.fam_step at loc({{.*}}): operand 'grad' must have dimension 0 = dimension 0 of operand 'param'
-// CHECK-NEXT:   check 2: rotary.fam_step at loc({{.*}}): operand 'momentum' must have dimension 0 = dimension 0 of operand 'param'
+// CHECK-NEXT:   check 1: rotary.fam_step at loc({{.*}}): operand 'momentum' must have shape like 'param', but its dimension 0 differs
+// CHECK-NEXT:   check 2: rotary.fam_step at loc({{.*}}): operand 'grad' must have shape like 'param', but its dimension 0 differs
 // CHECK-NEXT: end fam_step
 func.func @fam_step(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>, %lr: tensor<f32>, %alpha_eff: tensor<f32>) -> (tensor<?xf32>, tensor<?xf32>) {
   %p2, %m2 = rotary.fam_step %p, %g, %m, %lr, %alpha_eff : tensor<?xf32>, tensor<?xf32>

@@ -1,6 +1,6 @@
 // End to end: compile with rotary-translate, run with rotary-runner on .npy
 // inputs written by test/lit-support/npy_case.py, compare with its
-// pure-Python reference (SPEC §1) within a tolerance.
+// pure-Python reference (docs/Math.md §1) within a tolerance.
 // RUN: rm -rf %t && mkdir -p %t/half %t/partial %t/short %t/dtype
 // RUN: rotary-translate %s -o %t/kernels.rotary
 
@@ -22,7 +22,7 @@
 // RUN: %python %S/../lit-support/npy_case.py gen rope_short %t/short
 // RUN: not rotary-runner %t/kernels.rotary --entry rope --input %t/short/in0.npy --input %t/short/in1.npy --out %t/short/out0.npy 2>&1 | FileCheck %s --check-prefix=SHORT
 // RUN: not ls %t/short/out0.npy
-// SHORT: rotary-runner: error: entry 'rope': run-time check 1 failed: rotary.rope at loc("{{.*}}run-rope.mlir":[[@LINE+3]]:8): operand 'positions' must have T = dimension 1 of operand 'x'
+// SHORT: rotary-runner: error: entry 'rope': run-time check 1 failed: rotary.rope at loc("{{.*}}run-rope.mlir":[[@LINE+3]]:8): operand 'positions' must have shape [T] of operand 'x', but its dimension 0 differs
 
 func.func @rope(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>) -> tensor<?x?x?x?xf32> {
   %y = rotary.rope %x, %positions layout = half : tensor<?x?x?x?xf32>, tensor<?xi64>

@@ -29,19 +29,6 @@ struct LoweringOptions {
 void populateRotaryToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                     const LoweringOptions &options = {});
 
-/// A shape rule of a rotary op that only the run time can check (it involves
-/// a dynamic size): `ok` is an i1 computed from tensor.dim of the operands.
-struct RuntimeCheck {
-  mlir::Value ok;
-  std::string message;
-};
-
-/// Emits, at the builder's point, the run-time checks of `op` (nothing for
-/// ops whose rules are all decided statically). Messages name the op, its
-/// source location, the operand and the rule.
-void emitRuntimeChecks(mlir::Operation *op, mlir::OpBuilder &b,
-                       llvm::SmallVectorImpl<RuntimeCheck> &checks);
-
 #define GEN_PASS_REGISTRATION
 #include "rotary/Conversion/Passes.h.inc"
 

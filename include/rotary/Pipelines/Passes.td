@@ -12,9 +12,10 @@ def RotaryPrepareEntryPoints : Pass<"rotary-prepare-entry-points",
   let description = [{
     For each public `func.func @f(inputs) -> results`:
     - `@f__check(inputs) -> i32` evaluates, from the inputs' sizes alone,
-      every shape rule of its rotary ops that the IR leaves to the run time,
-      and returns 0 or the 1-based number of the first rule broken; the
-      messages go to `rotary.checks` on `@f`;
+      every shape rule of its rotary ops that the IR leaves to the run time
+      (the ops' RuntimeVerifiableOpInterface: the verifier's rules on the
+      sizes of the run), and returns 0 or the 1-based number of the first
+      rule broken; the messages go to `rotary.checks` on `@f`;
     - `@f(inputs, outputs)` writes each result into a caller-allocated
       output (`bufferization.materialize_in_destination`), so the kernel
       allocates nothing for its results; `rotary.outputs` on `@f` records
@@ -23,6 +24,7 @@ def RotaryPrepareEntryPoints : Pass<"rotary-prepare-entry-points",
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

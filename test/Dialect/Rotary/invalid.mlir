@@ -123,7 +123,7 @@ func.func @rope_x_rank(%x: tensor<16x4x64xf32>, %p: tensor<16xi64>) {
 // -----
 
 func.func @rope_positions_rank(%x: tensor<2x16x4x64xf32>, %p: tensor<2x16x1xi64>) {
-  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [16] or [2, 16] ([T] or [B, T] of operand 'x'), but got 'tensor<2x16x1xi64>'}}
+  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [T] or [B, T] of operand 'x', but got 'tensor<2x16x1xi64>'}}
   %0 = rotary.rope %x, %p layout = half : tensor<2x16x4x64xf32>, tensor<2x16x1xi64>
   return
 }
@@ -132,7 +132,7 @@ func.func @rope_positions_rank(%x: tensor<2x16x4x64xf32>, %p: tensor<2x16x1xi64>
 // -----
 
 func.func @rope_positions_t(%x: tensor<2x16x4x64xf32>, %p: tensor<8xi32>) {
-  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [16] or [2, 16] ([T] or [B, T] of operand 'x'), but got 'tensor<8xi32>'}}
+  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [16] ([T] of operand 'x'), but got 'tensor<8xi32>'}}
   %0 = rotary.rope %x, %p layout = half : tensor<2x16x4x64xf32>, tensor<8xi32>
   return
 }
@@ -140,7 +140,7 @@ func.func @rope_positions_t(%x: tensor<2x16x4x64xf32>, %p: tensor<8xi32>) {
 // -----
 
 func.func @rope_positions_b(%x: tensor<2x?x4x64xf32>, %p: tensor<3x?xf32>) {
-  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [?] or [2, ?] ([T] or [B, T] of operand 'x'), but got 'tensor<3x?xf32>'}}
+  // expected-error @+1 {{'rotary.rope' op operand 'positions' must have shape [2, ?] ([B, T] of operand 'x'), but got 'tensor<3x?xf32>'}}
   %0 = rotary.rope %x, %p layout = half : tensor<2x?x4x64xf32>, tensor<3x?xf32>
   return
 }
@@ -172,7 +172,7 @@ func.func @rope_rotary_dim_negative(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64
 // -----
 
 func.func @rope_rotary_dim_too_big(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
-  // expected-error @+1 {{'rotary.rope' op attribute 'rotary_dim' (66) must not exceed D = 64 of operand 'x'}}
+  // expected-error @+1 {{'rotary.rope' op attribute 'rotary_dim' (66) must not exceed D of operand 'x', but got D = 64}}
   %0 = rotary.rope %x, %p layout = half {rotary_dim = 66} : tensor<2x16x4x64xf32>, tensor<16xi64>
   return
 }
@@ -180,7 +180,7 @@ func.func @rope_rotary_dim_too_big(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>
 // -----
 
 func.func @rope_odd_d(%x: tensor<2x16x4x63xf32>, %p: tensor<16xi64>) {
-  // expected-error @+1 {{'rotary.rope' op operand 'x' has odd D = 63; rotate an even number of features by setting 'rotary_dim'}}
+  // expected-error @+1 {{'rotary.rope' op operand 'x' must have an even D (or set 'rotary_dim' to rotate fewer features), but got D = 63}}
   %0 = rotary.rope %x, %p layout = half : tensor<2x16x4x63xf32>, tensor<16xi64>
   return
 }
@@ -260,7 +260,7 @@ func.func @rope_inv_freq_partial(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>, 
 // -----
 
 func.func @rope_phase_shape(%x: tensor<2x16x4x?xf32>, %p: tensor<16xi64>, %ph: tensor<1x4xf32>) {
-  // expected-error @+1 {{'rotary.rope' op operand 'phase' must have shape [?] ([rotary_dim / 2]), but got 'tensor<1x4xf32>'}}
+  // expected-error @+1 {{'rotary.rope' op operand 'phase' must have shape [rotary_dim / 2], but got 'tensor<1x4xf32>'}}
   %0 = rotary.rope %x, %p phase(%ph : tensor<1x4xf32>) layout = half : tensor<2x16x4x?xf32>, tensor<16xi64>
   return
 }
@@ -382,7 +382,7 @@ func.func @givens_angles_0d(%x: tensor<2x8x4xf32>, %a: tensor<f32>) {
 // -----
 
 func.func @givens_per_head_mismatch(%x: tensor<2x8x4xf32>, %a: tensor<4x3xf32>) {
-  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [8, 3] (per-head [H, N] with H = dimension -2 of operand 'x'), but got 'tensor<4x3xf32>'}}
+  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [8, ?] (per-head [H, N] with H of operand 'x'), but got 'tensor<4x3xf32>'}}
   %0 = rotary.givens %x, %a : tensor<2x8x4xf32>, tensor<4x3xf32>
   return
 }
@@ -406,7 +406,7 @@ func.func @givens_pairs_odd_count(%x: tensor<4xf32>, %a: tensor<1xf32>) {
 // -----
 
 func.func @givens_pairs_count(%x: tensor<4xf32>, %a: tensor<3xf32>) {
-  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [..., 2] (one angle per pair of 'pairs'), but got 'tensor<3xf32>'}}
+  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [2] ([..., 2], one angle per pair of 'pairs'), but got 'tensor<3xf32>'}}
   %0 = rotary.givens %x, %a pairs = [(0, 1), (2, 3)] : tensor<4xf32>, tensor<3xf32>
   return
 }
@@ -414,7 +414,7 @@ func.func @givens_pairs_count(%x: tensor<4xf32>, %a: tensor<3xf32>) {
 // -----
 
 func.func @givens_pair_out_of_range(%x: tensor<4xf32>, %a: tensor<2xf32>) {
-  // expected-error @+1 {{'rotary.givens' op pair 1 (2, 4) of 'pairs' is out of range for D = 4 of operand 'x'}}
+  // expected-error @+1 {{'rotary.givens' op 'pairs' index 4 is out of range for D of operand 'x', but got D = 4}}
   %0 = rotary.givens %x, %a pairs = [(0, 1), (2, 4)] : tensor<4xf32>, tensor<2xf32>
   return
 }
@@ -422,7 +422,7 @@ func.func @givens_pair_out_of_range(%x: tensor<4xf32>, %a: tensor<2xf32>) {
 // -----
 
 func.func @givens_pair_negative(%x: tensor<?xf32>, %a: tensor<1xf32>) {
-  // expected-error @+1 {{'rotary.givens' op pair 0 (-1, 2) of 'pairs' is out of range for D = ? of operand 'x'}}
+  // expected-error @+1 {{'rotary.givens' op pair 0 (-1, 2) of 'pairs' has a negative index}}
   %0 = rotary.givens %x, %a pairs = [(-1, 2)] : tensor<?xf32>, tensor<1xf32>
   return
 }
@@ -438,7 +438,7 @@ func.func @givens_pair_self(%x: tensor<4xf32>, %a: tensor<2xf32>) {
 // -----
 
 func.func @givens_default_odd_d(%x: tensor<8x5xf32>, %a: tensor<4xf32>) {
-  // expected-error @+1 {{'rotary.givens' op the default round-robin schedule needs an even D, but operand 'x' has D = 5; give 'pairs' explicitly}}
+  // expected-error @+1 {{'rotary.givens' op the default round-robin schedule needs an even D of operand 'x' (or give 'pairs'), but got D = 5}}
   %0 = rotary.givens %x, %a : tensor<8x5xf32>, tensor<4xf32>
   return
 }
@@ -446,7 +446,7 @@ func.func @givens_default_odd_d(%x: tensor<8x5xf32>, %a: tensor<4xf32>) {
 // -----
 
 func.func @givens_too_many_angles(%x: tensor<8x4xf32>, %a: tensor<7xf32>) {
-  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have shape [..., N] with N <= D(D-1)/2 = 6 (the round-robin schedule for D = 4), but got 'tensor<7xf32>'}}
+  // expected-error @+1 {{'rotary.givens' op operand 'angles' must have at most D(D-1)/2 angles (the round-robin schedule), but got N = 7, D = 4}}
   %0 = rotary.givens %x, %a : tensor<8x4xf32>, tensor<7xf32>
   return
 }
@@ -466,7 +466,7 @@ func.func @orthogonal_x_scalar(%x: tensor<f32>, %r: tensor<1x1xf32>) {
 // -----
 
 func.func @orthogonal_matrix_d(%x: tensor<?x64xf32>, %r: tensor<32x64xf32>) {
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 64, H = ? from operand 'x', but got 'tensor<32x64xf32>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [64, ?] ([D, E] with D of operand 'x'), but got 'tensor<32x64xf32>'}}
   %0 = rotary.orthogonal %x, %r : tensor<?x64xf32>, tensor<32x64xf32>
   return
 }
@@ -474,7 +474,7 @@ func.func @orthogonal_matrix_d(%x: tensor<?x64xf32>, %r: tensor<32x64xf32>) {
 // -----
 
 func.func @orthogonal_matrix_heads(%x: tensor<2x8x16xbf16>, %r: tensor<4x16x16xbf16>) {
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 16, H = 8 from operand 'x', but got 'tensor<4x16x16xbf16>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [8, 16, ?] (per-head [H, D, E] with H, D of operand 'x'), but got 'tensor<4x16x16xbf16>'}}
   %0 = rotary.orthogonal %x, %r : tensor<2x8x16xbf16>, tensor<4x16x16xbf16>
   return
 }
@@ -483,7 +483,7 @@ func.func @orthogonal_matrix_heads(%x: tensor<2x8x16xbf16>, %r: tensor<4x16x16xb
 
 func.func @orthogonal_matrix_rank(%x: tensor<16xf32>, %r: tensor<1x16x16xf32>) {
   // A per-head matrix needs a head dimension in x.
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D = 16 from operand 'x', but got 'tensor<1x16x16xf32>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [D, E] or per-head [H, D, E] with D (and H) of operand 'x', but got 'tensor<1x16x16xf32>'}}
   %0 = rotary.orthogonal %x, %r : tensor<16xf32>, tensor<1x16x16xf32>
   return
 }
@@ -543,7 +543,7 @@ func.func @rotation_block_rope_x_rank(%x: tensor<16x4xf32>, %a: tensor<6xf32>, %
 // -----
 
 func.func @rotation_block_rope_positions(%x: tensor<1x16x2x4xf32>, %a: tensor<6xf32>, %r: tensor<4x4xf32>, %p: tensor<8xi64>) {
-  // expected-error @+1 {{'rotary.rotation_block' op operand 'positions' must have shape [16] or [1, 16] ([T] or [B, T] of operand 'x'), but got 'tensor<8xi64>'}}
+  // expected-error @+1 {{'rotary.rotation_block' op operand 'positions' must have shape [16] ([T] of operand 'x'), but got 'tensor<8xi64>'}}
   %0 = rotary.rotation_block %x, %a, %r rope(%p : tensor<8xi64>) : tensor<1x16x2x4xf32>, tensor<6xf32>, tensor<4x4xf32>
   return
 }
@@ -551,7 +551,7 @@ func.func @rotation_block_rope_positions(%x: tensor<1x16x2x4xf32>, %a: tensor<6x
 // -----
 
 func.func @rotation_block_rope_rotary_dim(%x: tensor<1x16x2x4xf32>, %a: tensor<6xf32>, %r: tensor<4x4xf32>, %p: tensor<16xi64>) {
-  // expected-error @+1 {{'rotary.rotation_block' op attribute 'rotary_dim' (6) must not exceed D = 4 of operand 'x'}}
+  // expected-error @+1 {{'rotary.rotation_block' op attribute 'rotary_dim' (6) must not exceed D of operand 'x', but got D = 4}}
   %0 = rotary.rotation_block %x, %a, %r rope(%p : tensor<16xi64>) {rotary_dim = 6} : tensor<1x16x2x4xf32>, tensor<6xf32>, tensor<4x4xf32>
   return
 }
@@ -567,7 +567,7 @@ func.func @rotation_block_rope_base(%x: tensor<1x16x2x4xf32>, %a: tensor<6xf32>,
 // -----
 
 func.func @rotation_block_chain(%x: tensor<?x4xf32>, %a: tensor<7xf32>, %r: tensor<4x4xf32>) {
-  // expected-error @+1 {{'rotary.rotation_block' op operand 'angles' must have shape [..., N] with N <= D(D-1)/2 = 6 (the round-robin schedule for D = 4), but got 'tensor<7xf32>'}}
+  // expected-error @+1 {{'rotary.rotation_block' op operand 'angles' must have at most D(D-1)/2 angles (the round-robin schedule), but got N = 7, D = 4}}
   %0 = rotary.rotation_block %x, %a, %r : tensor<?x4xf32>, tensor<7xf32>, tensor<4x4xf32>
   return
 }
@@ -583,7 +583,7 @@ func.func @rotation_block_pairs(%x: tensor<?x4xf32>, %a: tensor<1xf32>, %r: tens
 // -----
 
 func.func @rotation_block_matrix(%x: tensor<?x4xf32>, %a: tensor<6xf32>, %r: tensor<8x8xf32>) {
-  // expected-error @+1 {{'rotary.rotation_block' op operand 'matrix' must have shape [D, D] or per-head [H, D, D] with D = 4, H = ? from operand 'x', but got 'tensor<8x8xf32>'}}
+  // expected-error @+1 {{'rotary.rotation_block' op operand 'matrix' must have shape [4, 4] ([D, D] with D of operand 'x'), but got 'tensor<8x8xf32>'}}
   %0 = rotary.rotation_block %x, %a, %r : tensor<?x4xf32>, tensor<6xf32>, tensor<8x8xf32>
   return
 }
@@ -629,7 +629,7 @@ func.func @so_generator_chunk_big_generic(%a: tensor<2x528xf32>) {
 // -----
 
 func.func @so_generator_angle_count(%a: tensor<2x?x8x16x4xf32>) {
-  // expected-error @+1 {{'rotary.so_generator' op operand 'angles' must have shape [..., 6] (c(c-1)/2 angles for chunk = 4), but got 'tensor<2x?x8x16x4xf32>'}}
+  // expected-error @+1 {{'rotary.so_generator' op operand 'angles' must have shape [..., 6] ([..., c(c-1)/2] for chunk = 4), but got 'tensor<2x?x8x16x4xf32>'}}
   %0 = rotary.so_generator %a chunk = 4 form = exp : tensor<2x?x8x16x4xf32>
   return
 }
@@ -649,7 +649,7 @@ func.func @cumulative_rank(%g: tensor<4x4xf32>) {
 // -----
 
 func.func @cumulative_not_square(%g: tensor<2x8x4x3xf32>) {
-  // expected-error @+1 {{'rotary.cumulative_rotation' op operand 'rotations' must have shape [..., T, ..., c, c] (rank >= 3), but got 'tensor<2x8x4x3xf32>'}}
+  // expected-error @+1 {{'rotary.cumulative_rotation' op operand 'rotations' must have shape [..., 3, ?] ([..., c, c]), but got 'tensor<2x8x4x3xf32>'}}
   %0 = rotary.cumulative_rotation %g : tensor<2x8x4x3xf32>
   return
 }
@@ -726,7 +726,7 @@ func.func @hdd_rope_chunk_range(%x: tensor<2x16x8x64xf32>, %a: tensor<2x16x8x1x2
 // -----
 
 func.func @hdd_rope_chunk_divides_fused(%x: tensor<2x16x8x10xf32>, %a: tensor<2x16x8x2x6xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op chunk size 4 must divide D = 10 of operand 'x'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op chunk size 4 must divide D of operand 'x', but got D = 10}}
   %0 = rotary.hdd_rope %x, %a form = givens {chunk = 4} : tensor<2x16x8x10xf32>, tensor<2x16x8x2x6xf32>
   return
 }
@@ -734,7 +734,7 @@ func.func @hdd_rope_chunk_divides_fused(%x: tensor<2x16x8x10xf32>, %a: tensor<2x
 // -----
 
 func.func @hdd_rope_chunk_divides_p(%x: tensor<2x16x8x10xf32>, %p: tensor<2x16x8x3x3x3xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op chunk size 3 must divide D = 10 of operand 'x'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op chunk size 3 must divide D of operand 'x', but got D = 10}}
   %0 = rotary.hdd_rope %x, %p : tensor<2x16x8x10xf32>, tensor<2x16x8x3x3x3xf32>
   return
 }
@@ -758,7 +758,7 @@ func.func @hdd_rope_p_shape(%x: tensor<2x?x8x64xbf16>, %p: tensor<2x?x8x8x4x4xf3
 // -----
 
 func.func @hdd_rope_p_not_square(%x: tensor<2x16x8x8xf32>, %p: tensor<2x16x8x4x4x2xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] (rank 6, square c x c), but got 'tensor<2x16x8x4x4x2xf32>'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [2, 16, 8, 4, 2, 2] ([B, T, H, D/c, c, c] rotations), but got 'tensor<2x16x8x4x4x2xf32>'}}
   %0 = rotary.hdd_rope %x, %p : tensor<2x16x8x8xf32>, tensor<2x16x8x4x4x2xf32>
   return
 }
@@ -766,7 +766,7 @@ func.func @hdd_rope_p_not_square(%x: tensor<2x16x8x8xf32>, %p: tensor<2x16x8x4x4
 // -----
 
 func.func @hdd_rope_p_rank(%x: tensor<2x16x8x64xf32>, %p: tensor<2x16x8x16x6xf32>) {
-  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] (rank 6, square c x c), but got 'tensor<2x16x8x16x6xf32>'}}
+  // expected-error @+1 {{'rotary.hdd_rope' op operand 'rotation' must have shape [B, T, H, C, c, c] (rank 6), but got 'tensor<2x16x8x16x6xf32>'}}
   %0 = rotary.hdd_rope %x, %p : tensor<2x16x8x64xf32>, tensor<2x16x8x16x6xf32>
   return
 }
@@ -828,7 +828,7 @@ func.func @attention_element_types_v(%q: tensor<1x8x128x64xf16>, %v: tensor<1x8x
 // -----
 
 func.func @attention_k_shape(%q: tensor<1x8x128x64xf32>, %k: tensor<1x4x96x64xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'k' must have shape [1, 8, 96, 64] ([B, H, S, D] like 'q'), but got 'tensor<1x4x96x64xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'k' must have shape [1, 8, ?, 64] ([B, H, S, D] like 'q'), but got 'tensor<1x4x96x64xf32>'}}
   %o, %l = rotary.attention %q, %k, %k : tensor<1x8x128x64xf32>, tensor<1x4x96x64xf32>, tensor<1x4x96x64xf32>
   return
 }
@@ -892,7 +892,7 @@ func.func @attention_scale_nan(%q: tensor<1x8x128x64xf32>) {
 // -----
 
 func.func @attention_bias_table_even(%q: tensor<1x8x128x64xf32>, %b: tensor<8x128xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, ?] (a table [H, 2W+1], odd) or [8, 128, 128] ([H, T, S]), but got 'tensor<8x128xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'bias' (a table [H, 2W+1]) must have an odd number of columns, but got columns = 128}}
   %o, %l = rotary.attention %q, %q, %q bias(%b : tensor<8x128xf32>) : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
   return
 }
@@ -900,7 +900,7 @@ func.func @attention_bias_table_even(%q: tensor<1x8x128x64xf32>, %b: tensor<8x12
 // -----
 
 func.func @attention_bias_table_heads(%q: tensor<1x8x128x64xf32>, %b: tensor<4x129xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, ?] (a table [H, 2W+1], odd) or [8, 128, 128] ([H, T, S]), but got 'tensor<4x129xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, ?] ([H, 2W+1] with H of operand 'q'), but got 'tensor<4x129xf32>'}}
   %o, %l = rotary.attention %q, %q, %q bias(%b : tensor<4x129xf32>) : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
   return
 }
@@ -908,7 +908,7 @@ func.func @attention_bias_table_heads(%q: tensor<1x8x128x64xf32>, %b: tensor<4x1
 // -----
 
 func.func @attention_bias_full(%q: tensor<1x8x128x64xf32>, %k: tensor<1x8x96x64xf32>, %b: tensor<8x128x128xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, ?] (a table [H, 2W+1], odd) or [8, 128, 96] ([H, T, S]), but got 'tensor<8x128x128xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, 128, 96] ([H, T, S] of operands 'q' and 'k'), but got 'tensor<8x128x128xf32>'}}
   %o, %l = rotary.attention %q, %k, %k bias(%b : tensor<8x128x128xf32>) : tensor<1x8x128x64xf32>, tensor<1x8x96x64xf32>, tensor<1x8x96x64xf32>
   return
 }
@@ -916,7 +916,7 @@ func.func @attention_bias_full(%q: tensor<1x8x128x64xf32>, %k: tensor<1x8x96x64x
 // -----
 
 func.func @attention_bias_rank(%q: tensor<1x8x128x64xf32>, %b: tensor<8xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [8, ?] (a table [H, 2W+1], odd) or [8, 128, 128] ([H, T, S]), but got 'tensor<8xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'bias' must have shape [H, 2W+1] or [H, T, S], but got 'tensor<8xf32>'}}
   %o, %l = rotary.attention %q, %q, %q bias(%b : tensor<8xf32>) : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
   return
 }
@@ -924,7 +924,7 @@ func.func @attention_bias_rank(%q: tensor<1x8x128x64xf32>, %b: tensor<8xf32>) {
 // -----
 
 func.func @attention_span_shape(%q: tensor<1x8x128x64xf32>, %s: tensor<4xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'span' must have shape [8] ([H]), but got 'tensor<4xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'span' must have shape [8] ([H] of operand 'q'), but got 'tensor<4xf32>'}}
   %o, %l = rotary.attention %q, %q, %q span(%s : tensor<4xf32>) {span_ramp = 32.0 : f32} : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
   return
 }
@@ -932,7 +932,7 @@ func.func @attention_span_shape(%q: tensor<1x8x128x64xf32>, %s: tensor<4xf32>) {
 // -----
 
 func.func @attention_span_rank(%q: tensor<1x8x128x64xf32>, %s: tensor<1x8xf32>) {
-  // expected-error @+1 {{'rotary.attention' op operand 'span' must have shape [8] ([H]), but got 'tensor<1x8xf32>'}}
+  // expected-error @+1 {{'rotary.attention' op operand 'span' must have shape [H], but got 'tensor<1x8xf32>'}}
   %o, %l = rotary.attention %q, %q, %q span(%s : tensor<1x8xf32>) {span_ramp = 32.0 : f32} : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
   return
 }
@@ -1046,7 +1046,7 @@ func.func @adaptive_momentum_ema_rank(%e: tensor<2x4xf32>, %a: tensor<f32>) {
 // -----
 
 func.func @adaptive_momentum_ema_empty(%e: tensor<0xf32>, %a: tensor<f32>) {
-  // expected-error @+1 {{'rotary.adaptive_momentum' op operand 'ema' must have shape [n] with n >= 1 bands, but got 'tensor<0xf32>'}}
+  // expected-error @+1 {{'rotary.adaptive_momentum' op operand 'ema' must have at least one band, but got bands = 0}}
   %0 = rotary.adaptive_momentum %e, %a handler = default : tensor<0xf32>
   return
 }
@@ -1054,7 +1054,7 @@ func.func @adaptive_momentum_ema_empty(%e: tensor<0xf32>, %a: tensor<f32>) {
 // -----
 
 func.func @fam_step_momentum_shape(%p: tensor<4x4xbf16>, %m: tensor<4x5xf32>, %s: tensor<f32>) {
-  // expected-error @+1 {{'rotary.fam_step' op operand 'momentum' must have shape [4, 4] (the shape of 'param'), but got 'tensor<4x5xf32>'}}
+  // expected-error @+1 {{'rotary.fam_step' op operand 'momentum' must have shape [4, 4] (like 'param'), but got 'tensor<4x5xf32>'}}
   %0:2 = rotary.fam_step %p, %p, %m, %s, %s : tensor<4x4xbf16>, tensor<4x5xf32>
   return
 }
@@ -1090,7 +1090,7 @@ func.func @fam_step_weight_decay_nan(%p: tensor<4xf32>, %s: tensor<f32>) {
 //===----------------------------------------------------------------------===//
 
 func.func @quaternion_x_last_dim(%x: tensor<8x4xf32>, %u: tensor<3xf32>, %t: tensor<f32>) {
-  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'x' must have shape [..., 3], but got 'tensor<8x4xf32>'}}
+  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'x' must have shape [..., 3] ([..., 3]), but got 'tensor<8x4xf32>'}}
   %0 = rotary.quaternion_rotate %x, %u, %t : tensor<8x4xf32>, tensor<3xf32>, tensor<f32>
   return
 }
@@ -1106,7 +1106,7 @@ func.func @quaternion_x_scalar(%x: tensor<f32>, %u: tensor<3xf32>, %t: tensor<f3
 // -----
 
 func.func @quaternion_axis(%x: tensor<8x3xf32>, %u: tensor<4xf32>, %t: tensor<f32>) {
-  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'axis' must have shape [3] or [8, 3] (like 'x'), but got 'tensor<4xf32>'}}
+  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'axis' must have shape [3] ([3], one axis for all vectors), but got 'tensor<4xf32>'}}
   %0 = rotary.quaternion_rotate %x, %u, %t : tensor<8x3xf32>, tensor<4xf32>, tensor<f32>
   return
 }
@@ -1114,7 +1114,7 @@ func.func @quaternion_axis(%x: tensor<8x3xf32>, %u: tensor<4xf32>, %t: tensor<f3
 // -----
 
 func.func @quaternion_axis_per_vector(%x: tensor<?x8x3xbf16>, %u: tensor<?x4x3xf32>, %t: tensor<f32>) {
-  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'axis' must have shape [3] or [?, 8, 3] (like 'x'), but got 'tensor<?x4x3xf32>'}}
+  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'axis' must have shape [?, 8, 3] (like 'x'), but got 'tensor<?x4x3xf32>'}}
   %0 = rotary.quaternion_rotate %x, %u, %t : tensor<?x8x3xbf16>, tensor<?x4x3xf32>, tensor<f32>
   return
 }
@@ -1122,7 +1122,7 @@ func.func @quaternion_axis_per_vector(%x: tensor<?x8x3xbf16>, %u: tensor<?x4x3xf
 // -----
 
 func.func @quaternion_angle(%x: tensor<2x8x3xf32>, %u: tensor<3xf32>, %t: tensor<8xf32>) {
-  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'angle' must have shape [] or [2, 8] (one angle per vector of 'x'), but got 'tensor<8xf32>'}}
+  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'angle' must have shape [] or one angle per vector of 'x' (rank 2), but got 'tensor<8xf32>'}}
   %0 = rotary.quaternion_rotate %x, %u, %t : tensor<2x8x3xf32>, tensor<3xf32>, tensor<8xf32>
   return
 }
@@ -1130,7 +1130,7 @@ func.func @quaternion_angle(%x: tensor<2x8x3xf32>, %u: tensor<3xf32>, %t: tensor
 // -----
 
 func.func @quaternion_angle_with_3(%x: tensor<2x8x3xf32>, %u: tensor<3xf32>, %t: tensor<2x8x3xf32>) {
-  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'angle' must have shape [] or [2, 8] (one angle per vector of 'x'), but got 'tensor<2x8x3xf32>'}}
+  // expected-error @+1 {{'rotary.quaternion_rotate' op operand 'angle' must have shape [] or one angle per vector of 'x' (rank 2), but got 'tensor<2x8x3xf32>'}}
   %0 = rotary.quaternion_rotate %x, %u, %t : tensor<2x8x3xf32>, tensor<3xf32>, tensor<2x8x3xf32>
   return
 }
@@ -1154,7 +1154,7 @@ func.func @fam_step_momentum_narrower(%p: tensor<4xf32>, %m: tensor<4xbf16>, %s:
 // -----
 
 func.func @so_generator_angles_rank0_generic(%a: tensor<f32>) {
-  // expected-error @+1 {{'rotary.so_generator' op operand 'angles' must have shape [..., 1] (c(c-1)/2 angles for chunk = 2), but got 'tensor<f32>'}}
+  // expected-error @+1 {{'rotary.so_generator' op operand 'angles' must have shape [..., 1], but got 'tensor<f32>'}}
   %0 = "rotary.so_generator"(%a) <{chunk = 2 : i64, form = #rotary<so_form givens>}> : (tensor<f32>) -> tensor<2x2xf32>
   return
 }
@@ -1163,7 +1163,7 @@ func.func @so_generator_angles_rank0_generic(%a: tensor<f32>) {
 
 func.func @orthogonal_transpose_contracts_last(%x: tensor<?x64xf32>, %r: tensor<64x32xf32>) {
   // With `transpose` the contracted dimension of R is its last one.
-  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [E, D] or per-head [H, E, D] with D = 64, H = ? from operand 'x', but got 'tensor<64x32xf32>'}}
+  // expected-error @+1 {{'rotary.orthogonal' op operand 'matrix' must have shape [..., 64] ([E, D] with D of operand 'x'), but got 'tensor<64x32xf32>'}}
   %0 = rotary.orthogonal %x, %r {transpose} : tensor<?x64xf32>, tensor<64x32xf32>
   return
 }
@@ -1225,7 +1225,7 @@ func.func @online_attention_result_type(%q: tensor<1x2x6x4xf32>, %p: index, %l: 
 // -----
 
 func.func @online_attention_keys(%q: tensor<1x2x6x4xf32>, %k: tensor<1x3x8x4xf32>, %p: index, %l: tensor<1x2x6xf32>) {
-  // expected-error @+1 {{'rotary.online_attention' op operand 'k' must have shape [1, 2, 8, 4] ([B, H, S, D] like 'q'), but got 'tensor<1x3x8x4xf32>'}}
+  // expected-error @+1 {{'rotary.online_attention' op operand 'k' must have shape [1, 2, ?, 4] ([B, H, S, D] like 'q'), but got 'tensor<1x3x8x4xf32>'}}
   %0:2 = rotary.online_attention ins(%q, %k, %k : tensor<1x2x6x4xf32>, tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>) first_position(%p) outs(%q, %l : tensor<1x2x6x4xf32>, tensor<1x2x6xf32>) -> tensor<1x2x6x4xf32>, tensor<1x2x6xf32>
   return
 }

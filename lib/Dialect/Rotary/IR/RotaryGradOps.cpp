@@ -1,7 +1,8 @@
 //===- RotaryGradOps.cpp - gradient op verifiers and type inference -------===//
 //
 // A gradient op is valid exactly when its forward op would be, and its
-// cotangents have the shapes of the forward's results.
+// cotangents have the shapes of the forward's results: its contract is the
+// forward's plus the cotangents' (the verifier and the run-time check alike).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,18 +26,6 @@ int64_t presentIndex(ArrayRef<Value> optionals, Value operand) {
   return -1;
 }
 
-/// The cotangent `name` must have type `expected` (the forward result's).
-LogicalResult verifyCotangent(Operation *op, StringRef name, Value v,
-                              RankedTensorType expected) {
-  RankedTensorType t = rtt(v);
-  bool ok = t.getElementType() == expected.getElementType() &&
-            sameShape(t, expected.getShape());
-  if (!ok)
-    return op->emitOpError()
-           << "cotangent '" << name << "' must have type " << expected
-           << " (the forward result's), but got " << t;
-  return success();
-}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -57,9 +46,12 @@ LogicalResult RopeGradOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult RopeGradOp::verify() {
-  return verifyRope(*this, getX(), getPositions(), getInvFreq(), getPhase(),
-                    getRuntimeBase(), getRotaryDim(), getBase());
+LogicalResult rotary::detail::verifyContract(RopeGradOp op, ShapeRules &r) {
+  if (failed(verifyRope(r, op.getX(), op.getPositions(), op.getInvFreq(),
+                        op.getPhase(), op.getRuntimeBase(), op.getRotaryDim(),
+                        op.getBase())))
+    return failure();
+  return verifyLike(r, "dy", op.getDy(), "x", op.getX());
 }
 
 Value RopeGradOp::getGradOf(Value operand) {
@@ -72,48 +64,60 @@ Value RopeGradOp::getGradOf(Value operand) {
 // rotary.givens_grad / orthogonal_grad / orthogonality_penalty_grad
 //===----------------------------------------------------------------------===//
 
-LogicalResult GivensGradOp::verify() {
-  return verifyChain(*this, rtt(getX()), rtt(getAngles()), getPairs());
+LogicalResult rotary::detail::verifyContract(GivensGradOp op, ShapeRules &r) {
+  if (failed(verifyChain(r, op.getX(), op.getAngles(), op.getPairs())))
+    return failure();
+  return verifyLike(r, "dy", op.getDy(), "x", op.getX());
 }
 
 FailureOr<SmallVector<int64_t>> GivensGradOp::getEffectivePairs() {
   return effectivePairs(getPairs(), getX(), getAngles());
 }
 
-LogicalResult OrthogonalGradOp::verify() {
-  RankedTensorType x = rtt(getX()), m = rtt(getMatrix());
-  if (failed(verifyMatrix(*this, x, m, getTranspose(), /*square=*/false)))
+LogicalResult rotary::detail::verifyContract(OrthogonalGradOp op,
+                                             ShapeRules &r) {
+  Value x = op.getX(), m = op.getMatrix();
+  if (failed(verifyMatrix(r, x, m, op.getTranspose(), /*square=*/false)))
     return failure();
-  SmallVector<int64_t> shape(x.getShape());
-  shape.back() = m.getDimSize(m.getRank() - (getTranspose() ? 2 : 1));
-  return verifyCotangent(*this, "dy", getDy(),
-                         RankedTensorType::get(shape, x.getElementType()));
+  SmallVector<Size> shape = r.shape(x);
+  shape.back() = r.dim(m, op.getTranspose() ? -2 : -1);
+  return verifyCotangent(r, "dy", op.getDy(), shape, rtt(x).getElementType());
 }
 
-LogicalResult OrthogonalityPenaltyGradOp::verify() {
-  return verifyPenaltyMatrix(*this, getMatrix());
+LogicalResult rotary::detail::verifyContract(OrthogonalityPenaltyGradOp op,
+                                             ShapeRules &r) {
+  return verifyPenaltyMatrix(r, op.getMatrix());
 }
 
 //===----------------------------------------------------------------------===//
 // HDD-RoPE gradients
 //===----------------------------------------------------------------------===//
 
-LogicalResult SOGeneratorGradOp::verify() {
-  if (failed(verifyGeneratorAngles(*this, getAngles(), getChunk())))
+LogicalResult rotary::detail::verifyContract(SOGeneratorGradOp op,
+                                             ShapeRules &r) {
+  Value a = op.getAngles();
+  if (failed(verifyGeneratorAngles(r, a, op.getChunk())))
     return failure();
-  RankedTensorType a = rtt(getAngles());
-  SmallVector<int64_t> shape(a.getShape().drop_back());
-  shape.append({getChunk(), getChunk()});
-  return verifyCotangent(*this, "dresult", getDresult(),
-                         RankedTensorType::get(shape, a.getElementType()));
+  SmallVector<Size> shape = r.shape(a);
+  shape.back() = r.constant(op.getChunk());
+  shape.push_back(r.constant(op.getChunk()));
+  return verifyCotangent(r, "dresult", op.getDresult(), shape,
+                         rtt(a).getElementType());
 }
 
-LogicalResult CumulativeRotationGradOp::verify() {
-  return verifyScan(*this, getRotations(), getAxis());
+LogicalResult rotary::detail::verifyContract(CumulativeRotationGradOp op,
+                                             ShapeRules &r) {
+  if (failed(verifyScan(r, op.getRotations(), op.getAxis())))
+    return failure();
+  return verifyLike(r, "dresult", op.getDresult(), "rotations",
+                    op.getRotations());
 }
 
-LogicalResult HDDRopeGradOp::verify() {
-  return verifyHDD(*this, getX(), getRotation(), getChunk(), isFused());
+LogicalResult rotary::detail::verifyContract(HDDRopeGradOp op, ShapeRules &r) {
+  if (failed(verifyHDD(r, op.getX(), op.getRotation(), op.getChunk(),
+                       op.isFused())))
+    return failure();
+  return verifyLike(r, "dy", op.getDy(), "x", op.getX());
 }
 
 //===----------------------------------------------------------------------===//
@@ -136,17 +140,22 @@ LogicalResult AttentionGradOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult AttentionGradOp::verify() {
-  if (failed(verifyAttention(*this, getQ(), getK(), getV(), getBias(),
-                             getSpan(), getWindow(), getGlobalTokens(),
-                             getScale(), getSpanRamp())))
+LogicalResult rotary::detail::verifyContract(AttentionGradOp op,
+                                             ShapeRules &r) {
+  Value q = op.getQ();
+  if (failed(verifyAttention(r, q, op.getK(), op.getV(), op.getBias(),
+                             op.getSpan(), op.getWindow(), op.getGlobalTokens(),
+                             op.getScale(), op.getSpanRamp())) ||
+      failed(verifyLike(r, "output", op.getOutput(), "q", q)) ||
+      failed(verifyLike(r, "doutput", op.getDoutput(), "q", q)))
     return failure();
-  RankedTensorType q = rtt(getQ());
-  auto lseType = RankedTensorType::get(q.getShape().take_front(3),
-                                       Float32Type::get(getContext()));
-  if (failed(verifyCotangent(*this, "lse", getLse(), lseType)))
+  SmallVector<Size> rows = r.shape(q);
+  rows.pop_back();
+  Type f32 = Float32Type::get(op.getContext());
+  if (failed(verifyCotangent(r, "lse", op.getLse(), rows, f32)))
     return failure();
-  if (getDlse() && failed(verifyCotangent(*this, "dlse", getDlse(), lseType)))
+  if (op.getDlse() &&
+      failed(verifyCotangent(r, "dlse", op.getDlse(), rows, f32)))
     return failure();
   return success();
 }
@@ -160,6 +169,9 @@ Value AttentionGradOp::getGradOf(Value operand) {
 // rotary.quaternion_rotate_grad
 //===----------------------------------------------------------------------===//
 
-LogicalResult QuaternionRotateGradOp::verify() {
-  return verifyQuaternion(*this, getX(), getAxis(), getAngle());
+LogicalResult rotary::detail::verifyContract(QuaternionRotateGradOp op,
+                                             ShapeRules &r) {
+  if (failed(verifyQuaternion(r, op.getX(), op.getAxis(), op.getAngle())))
+    return failure();
+  return verifyLike(r, "dy", op.getDy(), "x", op.getX());
 }

@@ -97,7 +97,8 @@ LogicalResult verifyRowsLikeQ(Operation *op, StringRef name, Value rows,
 //===----------------------------------------------------------------------===//
 
 LogicalResult OnlineAttentionOp::verify() {
-  if (failed(verifyAttention(*this, getQ(), getK(), getV(), getBias(),
+  ShapeRules rules(*this);
+  if (failed(verifyAttention(rules, getQ(), getK(), getV(), getBias(),
                              getSpan(), getWindow(), getGlobalTokens(),
                              getScale(), getSpanRamp())))
     return failure();
@@ -166,9 +167,11 @@ template <typename OpTy>
 LogicalResult
 verifyGradPass(OpTy op,
                ArrayRef<std::pair<StringRef, RankedTensorType>> expected) {
-  if (failed(verifyAttention(op, op.getQ(), op.getK(), op.getV(), op.getBias(),
-                             op.getSpan(), op.getWindow(), op.getGlobalTokens(),
-                             op.getScale(), op.getSpanRamp())))
+  ShapeRules rules(op);
+  if (failed(verifyAttention(rules, op.getQ(), op.getK(), op.getV(),
+                             op.getBias(), op.getSpan(), op.getWindow(),
+                             op.getGlobalTokens(), op.getScale(),
+                             op.getSpanRamp())))
     return failure();
   if (failed(verifyRowsLikeQ(op, "lse", op.getLse(), op.getQ())))
     return failure();

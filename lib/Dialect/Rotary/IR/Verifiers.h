@@ -8,6 +8,7 @@
 #ifndef LIB_DIALECT_ROTARY_IR_VERIFIERS_H
 #define LIB_DIALECT_ROTARY_IR_VERIFIERS_H
 
+#include "ShapeRules.h"
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 
 #include <optional>
@@ -47,39 +48,65 @@ std::string fmtShape(ArrayRef<int64_t> dims);
 InFlightDiagnostic shapeError(Operation *op, StringRef operand,
                               StringRef expected, Type got);
 int64_t dimFromEnd(RankedTensorType t, int64_t k);
-LogicalResult verifyFeatureOperand(Operation *op, StringRef name,
-                                   RankedTensorType x);
-LogicalResult verifyRotaryDim(Operation *op, std::optional<int64_t> rotaryDim,
-                              int64_t d);
-LogicalResult verifyPositiveFinite(Operation *op, StringRef what, float v);
-LogicalResult verifyRopeInputs(Operation *op, RankedTensorType x,
-                               RankedTensorType positions,
-                               std::optional<int64_t> rotaryDim,
-                               std::optional<APFloat> base);
-LogicalResult verifyChain(Operation *op, RankedTensorType x,
-                          RankedTensorType angles,
-                          std::optional<ArrayRef<int64_t>> pairs);
-LogicalResult verifyMatrix(Operation *op, RankedTensorType x,
-                           RankedTensorType m, bool transpose, bool square);
 LogicalResult verifyChunk(Operation *op, int64_t c);
 
-// Whole-op checks, one per forward op with a gradient.
-LogicalResult verifyRope(Operation *op, Value x, Value positions,
-                         Value invFreq, Value phase, Value runtimeBase,
+// Rules shared by several ops' contracts (RotaryContracts.cpp): each runs
+// in the verifier and at run time (ShapeRules.h).
+LogicalResult verifyPositiveFinite(ShapeRules &r, StringRef what, float v);
+LogicalResult verifyRopeInputs(ShapeRules &r, Value x, Value positions,
+                               std::optional<int64_t> rotaryDim,
+                               std::optional<APFloat> base);
+LogicalResult verifyRope(ShapeRules &r, Value x, Value positions, Value invFreq,
+                         Value phase, Value runtimeBase,
                          std::optional<int64_t> rotaryDim,
                          std::optional<APFloat> base);
-LogicalResult verifyPenaltyMatrix(Operation *op, Value matrix);
-LogicalResult verifyGeneratorAngles(Operation *op, Value angles, int64_t c);
-LogicalResult verifyScan(Operation *op, Value rotations, int64_t axis);
-LogicalResult verifyHDD(Operation *op, Value x, Value rotation,
+LogicalResult verifyChain(ShapeRules &r, Value x, Value angles,
+                          std::optional<ArrayRef<int64_t>> pairs);
+LogicalResult verifyMatrix(ShapeRules &r, Value x, Value matrix, bool transpose,
+                           bool square);
+LogicalResult verifyPenaltyMatrix(ShapeRules &r, Value matrix);
+LogicalResult verifyGeneratorAngles(ShapeRules &r, Value angles, int64_t c);
+LogicalResult verifyScan(ShapeRules &r, Value rotations, int64_t axis);
+LogicalResult verifyHDD(ShapeRules &r, Value x, Value rotation,
                         std::optional<int64_t> chunk, bool fused);
-LogicalResult verifyAttention(Operation *op, Value q, Value k, Value v,
+LogicalResult verifyAttention(ShapeRules &r, Value q, Value k, Value v,
                               Value bias, Value span, int64_t window,
                               int64_t globalTokens,
                               std::optional<APFloat> scale,
                               std::optional<APFloat> spanRamp);
-LogicalResult verifyQuaternion(Operation *op, Value x, Value axis,
-                               Value angle);
+LogicalResult verifyQuaternion(ShapeRules &r, Value x, Value axis, Value angle);
+/// A cotangent: the forward result's rank and element type, and `shape`.
+LogicalResult verifyCotangent(ShapeRules &r, StringRef name, Value v,
+                              ArrayRef<Size> shape, Type elementType);
+/// Operand `name` has the shape of operand `likeName`.
+LogicalResult verifyLike(ShapeRules &r, StringRef name, Value v,
+                         StringRef likeName, Value like);
+
+// The contract of each op with a shape contract (Rotary_ContractOp in ODS).
+#define ROTARY_CONTRACT(Op) LogicalResult verifyContract(Op op, ShapeRules &r);
+ROTARY_CONTRACT(RopeOp)
+ROTARY_CONTRACT(GivensOp)
+ROTARY_CONTRACT(OrthogonalOp)
+ROTARY_CONTRACT(OrthogonalityPenaltyOp)
+ROTARY_CONTRACT(RotationBlockOp)
+ROTARY_CONTRACT(SOGeneratorOp)
+ROTARY_CONTRACT(CumulativeRotationOp)
+ROTARY_CONTRACT(HDDRopeOp)
+ROTARY_CONTRACT(AttentionOp)
+ROTARY_CONTRACT(SpectralBandsOp)
+ROTARY_CONTRACT(AdaptiveMomentumOp)
+ROTARY_CONTRACT(FamStepOp)
+ROTARY_CONTRACT(QuaternionRotateOp)
+ROTARY_CONTRACT(RopeGradOp)
+ROTARY_CONTRACT(GivensGradOp)
+ROTARY_CONTRACT(OrthogonalGradOp)
+ROTARY_CONTRACT(OrthogonalityPenaltyGradOp)
+ROTARY_CONTRACT(SOGeneratorGradOp)
+ROTARY_CONTRACT(CumulativeRotationGradOp)
+ROTARY_CONTRACT(HDDRopeGradOp)
+ROTARY_CONTRACT(AttentionGradOp)
+ROTARY_CONTRACT(QuaternionRotateGradOp)
+#undef ROTARY_CONTRACT
 
 /// The pairs of a Givens chain, materialising the default schedule; fails
 /// when they depend on a dynamic size.

@@ -1,8 +1,8 @@
 //===- GenerateGradients.cpp - backward functions of forward functions ----===//
 //
 // Reverse-mode differentiation of straight-line rotary functions. The
-// backward walks the forward ops in reverse, emitting one gradient op per
-// forward op whose results carry a cotangent (RotaryGradOps.td), and
+// backward walks the forward ops in reverse, asking each op whose results
+// carry a cotangent for its backward (DifferentiableOpInterface), and
 // accumulating cotangents of values used more than once. Where the backward
 // finds a forward value is a parameter of the walk: in @f_bwd the forward ops
 // are cloned first (recompute); in @f_vjp the values are arguments (saved by
@@ -19,13 +19,12 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGENERATEGRADIENTS
@@ -44,71 +43,12 @@ bool isFloatTensor(Type t) {
 /// The operands of `op` that have a gradient, or nullopt when `op` has no
 /// gradient rule. Ops without float tensor operands need none.
 std::optional<SmallVector<Value>> differentiableOperands(Operation *op) {
-  return TypeSwitch<Operation *, std::optional<SmallVector<Value>>>(op)
-      .Case([](RopeOp o) {
-        SmallVector<Value> v = {o.getX()};
-        for (Value p : {o.getInvFreq(), o.getPhase(), o.getScale(),
-                        o.getRuntimeBase()})
-          if (p)
-            v.push_back(p);
-        return v;
-      })
-      .Case([](GivensOp o) {
-        return SmallVector<Value>{o.getX(), o.getAngles()};
-      })
-      .Case([](OrthogonalOp o) {
-        return SmallVector<Value>{o.getX(), o.getMatrix()};
-      })
-      .Case([](OrthogonalityPenaltyOp o) {
-        return SmallVector<Value>{o.getMatrix()};
-      })
-      .Case(
-          [](SOGeneratorOp o) { return SmallVector<Value>{o.getAngles()}; })
-      .Case([](CumulativeRotationOp o) {
-        return SmallVector<Value>{o.getRotations()};
-      })
-      .Case([](HDDRopeOp o) {
-        return SmallVector<Value>{o.getX(), o.getRotation()};
-      })
-      .Case([](AttentionOp o) {
-        SmallVector<Value> v = {o.getQ(), o.getK(), o.getV()};
-        for (Value p : {o.getBias(), o.getSpan()})
-          if (p)
-            v.push_back(p);
-        return v;
-      })
-      .Case([](QuaternionRotateOp o) {
-        return SmallVector<Value>{o.getX(), o.getAxis(), o.getAngle()};
-      })
-      // The fuse pass's "fold" form transposes R.
-      .Case([](linalg::TransposeOp o) {
-        return SmallVector<Value>{o.getInput()};
-      })
-      .Default([](Operation *op) -> std::optional<SmallVector<Value>> {
-        if (llvm::none_of(op->getOperandTypes(), isFloatTensor) &&
-            op->getNumRegions() == 0)
-          return SmallVector<Value>{};
-        return std::nullopt;
-      });
-}
-
-/// tensor.empty with the type and (run-time) sizes of `like`.
-Value emptyLike(OpBuilder &b, Location loc, Value like) {
-  auto type = cast<RankedTensorType>(like.getType());
-  SmallVector<Value> dyn;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      dyn.push_back(tensor::DimOp::create(b, loc, like, i));
-  return tensor::EmptyOp::create(b, loc, type, dyn);
-}
-
-/// Zeros shaped like `like`.
-Value zerosLike(OpBuilder &b, Location loc, Value like) {
-  Value zero = arith::ConstantOp::create(
-      b, loc,
-      b.getZeroAttr(cast<RankedTensorType>(like.getType()).getElementType()));
-  return linalg::FillOp::create(b, loc, zero, emptyLike(b, loc, like))
-      .getResult(0);
+  if (auto diff = dyn_cast<DifferentiableOpInterface>(op))
+    return diff.getDifferentiableOperands();
+  if (llvm::none_of(op->getOperandTypes(), isFloatTensor) &&
+      op->getNumRegions() == 0)
+    return SmallVector<Value>{};
+  return std::nullopt;
 }
 
 /// One reverse sweep over a forward function's ops.
@@ -143,91 +83,9 @@ public:
                              << op->getName() << "'";
     if (diff->empty())
       return success();
-    Location loc = op->getLoc();
-    auto p = [&](Value v) { return v ? primal(v) : Value(); };
+    auto cot = [&](Value r) { return cotangent(r); };
     SmallVector<Value> grads =
-        TypeSwitch<Operation *, SmallVector<Value>>(op)
-            .Case([&](RopeOp o) {
-              auto g = RopeGradOp::create(
-                  b, loc, p(o.getX()), p(o.getPositions()),
-                  cotangent(o.getResult()), p(o.getInvFreq()), p(o.getPhase()),
-                  p(o.getScale()), p(o.getRuntimeBase()), o.getLayoutAttr(),
-                  o.getRotaryDimAttr(), o.getBaseAttr(), o.getInverseAttr());
-              SmallVector<Value> v = {g.getDx()};
-              llvm::append_range(v, g.getParamGrads());
-              return v;
-            })
-            .Case([&](GivensOp o) {
-              auto g = GivensGradOp::create(b, loc, p(o.getX()),
-                                            p(o.getAngles()),
-                                            cotangent(o.getResult()),
-                                            o.getPairsAttr(),
-                                            o.getInverseAttr());
-              return SmallVector<Value>{g.getDx(), g.getDangles()};
-            })
-            .Case([&](OrthogonalOp o) {
-              auto g = OrthogonalGradOp::create(
-                  b, loc, p(o.getX()), p(o.getMatrix()),
-                  cotangent(o.getResult()), o.getTransposeAttr());
-              return SmallVector<Value>{g.getDx(), g.getDmatrix()};
-            })
-            .Case([&](OrthogonalityPenaltyOp o) {
-              auto g = OrthogonalityPenaltyGradOp::create(
-                  b, loc, p(o.getMatrix()), cotangent(o.getResult()));
-              return SmallVector<Value>{g.getDmatrix()};
-            })
-            .Case([&](SOGeneratorOp o) {
-              auto g = SOGeneratorGradOp::create(
-                  b, loc, p(o.getAngles()), cotangent(o.getResult()),
-                  o.getChunkAttr(), o.getFormAttr());
-              return SmallVector<Value>{g.getDangles()};
-            })
-            .Case([&](CumulativeRotationOp o) {
-              auto g = CumulativeRotationGradOp::create(
-                  b, loc, p(o.getRotations()), cotangent(o.getResult()),
-                  o.getAxisAttr());
-              return SmallVector<Value>{g.getDrotations()};
-            })
-            .Case([&](HDDRopeOp o) {
-              auto g = HDDRopeGradOp::create(
-                  b, loc, p(o.getX()), p(o.getRotation()),
-                  cotangent(o.getResult()), o.getChunkAttr(), o.getFormAttr(),
-                  o.getInverseAttr());
-              return SmallVector<Value>{g.getDx(), g.getDrotation()};
-            })
-            .Case([&](AttentionOp o) {
-              // The output's cotangent is required; the lse's is optional.
-              Value dout = cotangent(o.getOutput());
-              if (!dout)
-                dout = zerosLike(b, loc, p(o.getOutput()));
-              auto g = AttentionGradOp::create(
-                  b, loc, p(o.getQ()), p(o.getK()), p(o.getV()),
-                  p(o.getOutput()), p(o.getLse()), dout,
-                  cotangent(o.getLse()), p(o.getBias()), p(o.getSpan()),
-                  o.getCausalAttr(), o.getWindowAttr(), o.getGlobalTokensAttr(),
-                  o.getScaleAttr(), o.getSpanRampAttr());
-              SmallVector<Value> v = {g.getDq(), g.getDk(), g.getDv()};
-              llvm::append_range(v, g.getParamGrads());
-              return v;
-            })
-            .Case([&](QuaternionRotateOp o) {
-              auto g = QuaternionRotateGradOp::create(
-                  b, loc, p(o.getX()), p(o.getAxis()), p(o.getAngle()),
-                  cotangent(o.getResult()));
-              return SmallVector<Value>{g.getDx(), g.getDaxis(),
-                                        g.getDangle()};
-            })
-            .Case([&](linalg::TransposeOp o) {
-              // The adjoint of a permutation is its inverse.
-              ArrayRef<int64_t> perm = o.getPermutation();
-              SmallVector<int64_t> inverse(perm.size());
-              for (auto [i, d] : llvm::enumerate(perm))
-                inverse[d] = int64_t(i);
-              Value ct = cotangent(o->getResult(0));
-              auto t = linalg::TransposeOp::create(
-                  b, loc, ct, emptyLike(b, loc, p(o.getInput())), inverse);
-              return SmallVector<Value>{t->getResult(0)};
-            });
+        cast<DifferentiableOpInterface>(op).buildGradient(b, primal, cot);
     for (auto [operand, grad] : llvm::zip_equal(*diff, grads))
       accumulate(operand, grad);
     return success();
@@ -278,6 +136,11 @@ std::string whyNotDifferentiable(func::FuncOp fn,
 struct GenerateGradients
     : rotary::impl::RotaryGenerateGradientsBase<GenerateGradients> {
   using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerDifferentiableExternalModels(registry);
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();

@@ -2,7 +2,7 @@
 //
 // The rotary dialect: rotation-heavy pieces of transformers (RoPE and its
 // variants, HDD-RoPE, Givens chains, orthogonal mixing, adaptive attention and
-// the FAM optimizer update) as ops on tensors. SPEC.md gives the math.
+// the FAM optimizer update) as ops on tensors. docs/Math.md gives the math.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,7 @@
 #define ROTARY_DIALECT_ROTARY_IR_ROTARYDIALECT_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/RuntimeVerifiableOpInterface.td"
 
 def Rotary_Dialect : Dialect {
   let name = "rotary";
@@ -31,5 +32,28 @@ def Rotary_Dialect : Dialect {
 
 class Rotary_Op<string mnemonic, list<Trait> traits = []>
     : Op<Rotary_Dialect, mnemonic, traits>;
+
+// An op whose verifier is its shape contract: one C++ function,
+// `rotary::detail::verifyContract(op, rules)`, run by the verifier on static
+// sizes and by RuntimeVerifiableOpInterface on the sizes a run brings
+// (lib/Dialect/Rotary/IR/ShapeRules.h).
+class Rotary_ContractOp<string mnemonic, list<Trait> traits = []>
+    : Rotary_Op<mnemonic, !listconcat(traits,
+        [DeclareOpInterfaceMethods<RuntimeVerifiableOpInterface>])> {
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::verify() {
+      ::rotary::detail::ShapeRules rules(getOperation());
+      return ::rotary::detail::verifyContract(*this, rules);
+    }
+    void $cppClass::generateRuntimeVerification(
+        ::mlir::OpBuilder &builder, ::mlir::Location,
+        ::llvm::function_ref<std::string(::mlir::Operation *,
+                                         ::llvm::StringRef)> message) {
+      ::rotary::detail::ShapeRules rules(getOperation(), builder, message);
+      (void)::rotary::detail::verifyContract(*this, rules);
+    }
+  }];
+}
 
 #endif // ROTARY_DIALECT_ROTARY_IR_ROTARYDIALECT_TD

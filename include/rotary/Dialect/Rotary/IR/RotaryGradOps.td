@@ -1,7 +1,7 @@
 //===- RotaryGradOps.td - gradient ops ---------------------*- tablegen -*-===//
 //
-// The backward of every differentiable op (the "Backward:" paragraphs of
-// SPEC.md). `rotary-generate-gradients` emits them. Each takes the operands
+// The backward of every differentiable op (the "Backward" paragraphs of
+// docs/Math.md). rotary-generate-gradients emits them. Each takes the operands
 // its forward op had (the verifier is the forward's) plus the cotangents of
 // the forward's results, and returns one gradient per differentiable operand,
 // of that operand's type. Optional differentiable operands (learnable
@@ -15,11 +15,9 @@
 #define ROTARY_DIALECT_ROTARY_IR_ROTARYGRADOPS_TD
 
 class Rotary_GradOp<string mnemonic, list<Trait> traits = []>
-    : Rotary_Op<mnemonic, !listconcat([Pure,
+    : Rotary_ContractOp<mnemonic, !listconcat([Pure,
         DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
-                                  ["reifyResultShapes"]>], traits)> {
-  let hasVerifier = 1;
-}
+                                  ["reifyResultShapes"]>], traits)>;
 
 def Rotary_RopeGradOp : Rotary_GradOp<"rope_grad", [AttrSizedOperandSegments,
     AllTypesMatch<["x", "dy"]>,
@@ -30,7 +28,7 @@ def Rotary_RopeGradOp : Rotary_GradOp<"rope_grad", [AttrSizedOperandSegments,
     rotation of ȳ) and, for each of `inv_freq`, `phase`, `scale` and `base`
     that is present, its gradient: θ̄ = ȳ_a·(−a·sinθ − b·cosθ) +
     ȳ_b·(a·cosθ − b·sinθ) per (b, t, h, i), reduced by the chain rule
-    (SPEC §1). One pass over x and ȳ computes all of them.
+    (docs/Math.md §1). One pass over x and ȳ computes all of them.
 
     Example:
 
@@ -73,7 +71,7 @@ def Rotary_GivensGradOp : Rotary_GradOp<"givens_grad", [
   let summary = "backward of rotary.givens: the reversed chain and dangles";
   let description = [{
     x̄ = ȳ·G_Nᵀ⋯G_1ᵀ and φ̄_k = Σ_rows ā'·(−a·sin φ_k + b·cos φ_k) +
-    b̄'·(−a·cos φ_k − b·sin φ_k) (SPEC §2), in one pass per row: the row's
+    b̄'·(−a·cos φ_k − b·sin φ_k) (Math §2), in one pass per row: the row's
     forward values are recovered by undoing the rotations from the output.
 
     Example:
@@ -142,7 +140,7 @@ def Rotary_SOGeneratorGradOp : Rotary_GradOp<"so_generator_grad", [
     AllTypesMatch<["angles", "dangles"]>]> {
   let summary = "backward of rotary.so_generator: Ḡ to ā";
   let description = [{
-    `givens`: per-angle 2×2 derivatives through the product (SPEC §5);
+    `givens`: per-angle 2×2 derivatives through the product (docs/Math.md §5);
     `exp`: the adjoint of the matrix exponential, exp'(A)ᵀ[Ḡ] = the upper
     right block of exp([[Aᵀ, Ḡ], [0, Aᵀ]]), then ā_pq = Ā_pq − Ā_qp.
 
@@ -170,7 +168,7 @@ def Rotary_CumulativeRotationGradOp
         AllTypesMatch<["rotations", "dresult", "drotations"]>]> {
   let summary = "backward of rotary.cumulative_rotation: a reverse scan";
   let description = [{
-    Ḡ_t = P_{t−1}ᵀ·Σ_{s≥t} P̄_s·(G_{t+1}⋯G_s)ᵀ (SPEC §5). P is recomputed
+    Ḡ_t = P_{t−1}ᵀ·Σ_{s≥t} P̄_s·(G_{t+1}⋯G_s)ᵀ (Math §5). P is recomputed
     from G, never taken as an input.
 
     Example:
@@ -197,7 +195,7 @@ def Rotary_HDDRopeGradOp : Rotary_GradOp<"hdd_rope_grad", [
   let summary = "backward of rotary.hdd_rope (both forms)";
   let description = [{
     P form: x̄_t = P_tᵀ·ȳ_t, P̄_t = ȳ_t·x_tᵀ per chunk. Fused form (`form`,
-    `chunk`): x̄ and the angle gradient ā through the reverse scan of SPEC §5,
+    `chunk`): x̄ and the angle gradient ā through the reverse scan of Math §5,
     recomputing P from the angles (P is never stored per token).
 
     Example:
@@ -240,7 +238,7 @@ def Rotary_AttentionGradOp : Rotary_GradOp<"attention_grad", [
     D_i = Σ_d ȯ_id·o_id: p_ij = m_ij·exp(s_ij − lse_i), v̄_j += p_ij·ȯ_i,
     s̄_ij = p_ij·(ȯ_i·v_j − D_i + l̄se_i), q̄_i += scale·s̄_ij·k_j,
     k̄_j += scale·s̄_ij·q_i; b̄ias gathers s̄_ij; s̄pan gathers
-    exp(s_ij − lse_i)·(ȯ_i·v_j − D_i + l̄se_i)·∂m_ij/∂span (SPEC §6).
+    exp(s_ij − lse_i)·(ȯ_i·v_j − D_i + l̄se_i)·∂m_ij/∂span (docs/Math.md §6).
     `dlse` (the cotangent of the log-sum-exp) is optional. Results: q̄, k̄,
     v̄, then the gradients of `bias` and `span` when present.
 

@@ -9,13 +9,14 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/RuntimeVerifiableOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/TilingInterface.h"
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 
 namespace rotary {
 /// The first `n` rotations of the round-robin (circle-method) schedule over
-/// `d` features (d even), flattened as i0, j0, i1, j1, ... (SPEC §2).
+/// `d` features (d even), flattened as i0, j0, i1, j1, ... (docs/Math.md §2).
 llvm::SmallVector<int64_t> roundRobinPairs(int64_t d, int64_t n);
 /// GivensOp::getEffectivePairs writes out the default schedule up to this
 /// many rotations (more would cost more than it could save).
@@ -46,15 +47,34 @@ inline int64_t numGeneratorAngles(int64_t c) { return c * (c - 1) / 2; }
 /// dims is static (verifiers make them equal), else ShapedType::kDynamic.
 int64_t trailingMatrixSize(mlir::Type type);
 
-// PartialReductionOpInterface's generated declarations name these
-// unqualified.
+// PartialReductionOpInterface's and RuntimeVerifiableOpInterface's
+// generated declarations name these unqualified.
+using mlir::function_ref;
 using mlir::Location;
 using mlir::MergeResult;
+using mlir::Operation;
 using mlir::ReductionTilingStrategy;
 using mlir::SmallVector;
+using mlir::StringRef;
 using mlir::TilingResult;
 using mlir::Value;
 using mlir::ValueRange;
+} // namespace rotary
+
+#include "rotary/Dialect/Rotary/IR/RotaryInterfaces.h.inc"
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace rotary {
+/// DifferentiableOpInterface for the upstream ops the gradient pass meets
+/// (linalg.transpose, from fusion's folded form).
+void registerDifferentiableExternalModels(mlir::DialectRegistry &registry);
+/// tensor.empty with the type and (run-time) sizes of `like`.
+mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like);
+/// Zeros shaped like `like`.
+mlir::Value zerosLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like);
 } // namespace rotary
 
 #define GET_OP_CLASSES
@@ -65,7 +85,7 @@ class RewriterBase;
 } // namespace mlir
 
 namespace rotary {
-/// Replaces `op` by its definition (SPEC §4): [rope ->] givens -> orthogonal.
+/// Replaces `op` by its definition (Math §4): [rope ->] givens -> orthogonal.
 void expandRotationBlock(mlir::RewriterBase &rewriter, RotationBlockOp op);
 } // namespace rotary
 

@@ -1,6 +1,6 @@
 //===- RotaryOps.td - rotary op definitions ----------------*- tablegen -*-===//
 //
-// One op per section of SPEC.md. Verifiers check every static dimension; the
+// The ops of docs/Math.md. Verifiers check every static dimension; the
 // message always names the operand and the expected shape.
 //
 //===----------------------------------------------------------------------===//
@@ -10,6 +10,7 @@
 
 include "rotary/Dialect/Rotary/IR/RotaryDialect.td"
 include "rotary/Dialect/Rotary/IR/RotaryAttrs.td"
+include "rotary/Dialect/Rotary/IR/RotaryInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -36,12 +37,14 @@ def Rotary_F32Scalar : 0DTensorOf<[F32]>,
 // rotary.rope
 //===----------------------------------------------------------------------===//
 
-def Rotary_RopeOp : Rotary_Op<"rope", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
+def Rotary_RopeOp : Rotary_ContractOp<"rope", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
                                        AllTypesMatch<["x", "result"]>]> {
   let summary = "rotary position embedding (all layouts, learnable parts)";
   let description = [{
     Rotates pairs of the first `rotary_dim` features of `x [B, T, H, D]` by
-    θ = scale·p·f_i + φ_i (SPEC §1). Features `rotary_dim..D` pass through.
+    θ = scale·p·f_i + φ_i (Math §1). Features `rotary_dim..D` pass through.
     `positions` is `[T]` or `[B, T]` (i32, i64 or f32). Frequencies come from
     `inv_freq [r/2]` when given, else f_i = base^(-2i/r) with `base` taken from
     the `base(...)` operand (a base that changes at run time) or the `base`
@@ -136,11 +139,13 @@ def Rotary_InvFreqOp : Rotary_Op<"inv_freq", [Pure,
 // rotary.givens
 //===----------------------------------------------------------------------===//
 
-def Rotary_GivensOp : Rotary_Op<"givens", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_GivensOp : Rotary_ContractOp<"givens", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
                                            AllTypesMatch<["x", "result"]>]> {
   let summary = "a chain of Givens rotations";
   let description = [{
-    y = x·G_1·G_2⋯G_N over the last dimension of `x [..., D]` (SPEC §2).
+    y = x·G_1·G_2⋯G_N over the last dimension of `x [..., D]` (docs/Math.md §2).
     `angles` is `[N]` (one chain) or `[H, N]` (one chain per head; the head is
     dimension -2 of `x`). `pairs` lists the N index pairs; without it the
     first N rotations of the round-robin schedule are applied (D even).
@@ -180,14 +185,16 @@ def Rotary_GivensOp : Rotary_Op<"givens", [Pure, DeclareOpInterfaceMethods<Reify
 // rotary.orthogonal / rotary.orthogonality_penalty
 //===----------------------------------------------------------------------===//
 
-def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_OrthogonalOp : Rotary_ContractOp<"orthogonal", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "multiply by a (learnable, near-orthogonal) matrix";
   let description = [{
     y = x·R over the last dimension of `x [..., D]` with `R [D, E]` or
     `R [H, D, E]` (one matrix per head; the head is dimension -2 of `x`);
     the result is `[..., E]`. R is usually square and initialised
-    orthogonal; a rectangular R is the learnable projection of SPEC §8
+    orthogonal; a rectangular R is the learnable projection of docs/Math.md §8
     (x·P to 3-D, rotate, back with Pᵀ). `transpose` multiplies by Rᵀ
     instead (R is then `[E, D]`; it is the backward for `x`). An identity
     constant R folds away.
@@ -209,11 +216,12 @@ def Rotary_OrthogonalOp : Rotary_Op<"orthogonal", [Pure, DeclareOpInterfaceMetho
   let hasFolder = 1;
 }
 
-def Rotary_OrthogonalityPenaltyOp : Rotary_Op<"orthogonality_penalty", [Pure]> {
+def Rotary_OrthogonalityPenaltyOp : Rotary_ContractOp<"orthogonality_penalty", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>, Pure]> {
   let summary = "‖RᵀR − I‖_F², summed over heads";
   let description = [{
     The soft orthogonality constraint for `R [D, E]` or `R [H, D, E]`
-    (SPEC §3; I is E×E, so a rectangular R is pushed to orthonormal
+    (docs/Math.md §3; I is E×E, so a rectangular R is pushed to orthonormal
     columns). Its gradient is 4·R·(RᵀR − I).
 
     Example:
@@ -232,11 +240,11 @@ def Rotary_OrthogonalityPenaltyOp : Rotary_Op<"orthogonality_penalty", [Pure]> {
 // rotary.rotation_block
 //===----------------------------------------------------------------------===//
 
-def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_RotationBlockOp : Rotary_ContractOp<"rotation_block", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["x", "result"]>]> {
   let summary = "optional RoPE, a Givens chain, then an orthogonal matrix";
   let description = [{
-    x·(∏G_k)·R (SPEC §4), optionally preceded by `rotary.rope` with
+    x·(∏G_k)·R (docs/Math.md §4), optionally preceded by `rotary.rope` with
     `positions` (then `x` is `[B, T, H, D]`, and `layout`, `rotary_dim` and
     `base` configure that rope). It means `rotary.rope`, `rotary.givens` and
     `rotary.orthogonal` in a row and is lowered as one fused kernel;
@@ -278,14 +286,16 @@ def Rotary_RotationBlockOp : Rotary_Op<"rotation_block", [Pure, DeclareOpInterfa
 // HDD-RoPE: so_generator, cumulative_rotation, hdd_rope
 //===----------------------------------------------------------------------===//
 
-def Rotary_SOGeneratorOp : Rotary_Op<"so_generator", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_SOGeneratorOp : Rotary_ContractOp<"so_generator", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "angles [..., c(c-1)/2] to rotations [..., c, c] in SO(c)";
   let description = [{
     `givens`: the product of the Givens rotations over the pairs (p, q),
     p < q, in lexicographic order, with the angles in that order. `exp`: the
     matrix exponential of the skew-symmetric matrix A[p,q] = a_pq,
-    A[q,p] = -a_pq (SPEC §5).
+    A[q,p] = -a_pq (docs/Math.md §5).
 
     Example:
 
@@ -305,7 +315,9 @@ def Rotary_SOGeneratorOp : Rotary_Op<"so_generator", [Pure, DeclareOpInterfaceMe
   let hasVerifier = 1;
 }
 
-def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_CumulativeRotationOp : Rotary_ContractOp<"cumulative_rotation", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["rotations", "result"]>]> {
   let summary = "inclusive product scan P_t = G_1·G_2⋯G_t";
   let description = [{
@@ -331,12 +343,14 @@ def Rotary_CumulativeRotationOp : Rotary_Op<"cumulative_rotation", [Pure, Declar
   let hasVerifier = 1;
 }
 
-def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_HDDRopeOp : Rotary_ContractOp<"hdd_rope", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
                                               AllTypesMatch<["x", "result"]>]> {
   let summary = "apply per-chunk rotations (HDD-RoPE)";
   let description = [{
     `x [B, T, H, D]` is split into C = D/c chunks; chunk m of token t is
-    multiplied (as a column vector) by P_t[m]. Two forms (SPEC §5):
+    multiplied (as a column vector) by P_t[m]. Two forms (docs/Math.md §5):
     - `rotation` is `P [B, T, H, C, c, c]`;
     - with `form`, `rotation` is the angle tensor `[B, T, H, C, c(c-1)/2]`
       and the op is the fused so_generator → cumulative_rotation → hdd_rope
@@ -386,7 +400,9 @@ def Rotary_HDDRopeOp : Rotary_Op<"hdd_rope", [Pure, DeclareOpInterfaceMethods<Re
 // rotary.attention
 //===----------------------------------------------------------------------===//
 
-def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
+def Rotary_AttentionOp : Rotary_ContractOp<"attention", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>, AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "adaptive local/global attention with log-sum-exp";
   let description = [{
@@ -397,7 +413,7 @@ def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, DeclareOpInterfaceMethods
     clamp(j - i, -W', W') or a full `[H, T, S]` tensor. `span [H]` with
     `span_ramp` R applies the adaptive-span soft mask and renormalises.
     `scale` defaults to D^-1/2. Returns the output `[B, H, T, D]` and the
-    log-sum-exp `[B, H, T]` (f32) used by the backward (SPEC §6).
+    log-sum-exp `[B, H, T]` (f32) used by the backward (docs/Math.md §6).
     When T ≠ S the queries are the last T of the S positions (a KV cache):
     query i sits at position i + S - T, and the causal, window and
     global-token rules compare positions. A row whose keys are all masked
@@ -442,14 +458,14 @@ def Rotary_AttentionOp : Rotary_Op<"attention", [Pure, DeclareOpInterfaceMethods
 // FAM: spectral_bands, adaptive_momentum, fam_step
 //===----------------------------------------------------------------------===//
 
-def Rotary_SpectralBandsOp : Rotary_Op<"spectral_bands", [Pure,
+def Rotary_SpectralBandsOp : Rotary_ContractOp<"spectral_bands", [Pure,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "normalised band energies of a magnitude spectrum";
   let description = [{
     Takes the magnitude spectrum P = |rFFT(s)| `[L]` of a gradient sample,
     normalises it (P / (ΣP + eps) when ΣP > 0) and returns the sum of each of
     `n_bands` bands `[n]`, split by `layout` (`linear`, `log` or `split`,
-    SPEC §7 step 2). Empty bands are 0.
+    docs/Math.md §7 step 2). Empty bands are 0.
 
     Example:
 
@@ -479,11 +495,11 @@ def Rotary_SpectralBandsOp : Rotary_Op<"spectral_bands", [Pure,
   let hasVerifier = 1;
 }
 
-def Rotary_AdaptiveMomentumOp : Rotary_Op<"adaptive_momentum", [Pure]> {
+def Rotary_AdaptiveMomentumOp : Rotary_ContractOp<"adaptive_momentum", [Pure]> {
   let summary = "FAM effective momentum from EMA band energies";
   let description = [{
     α' from the EMA bands `ema [n]` and the base momentum `alpha` by the
-    rule of `handler` (`default`, `conv`, `attention`, `embedding`; SPEC §7
+    rule of `handler` (`default`, `conv`, `attention`, `embedding`; Math §7
     step 3). Band fractions n/2, n/4, 3n/4 are integer divisions.
 
     Example:
@@ -503,13 +519,13 @@ def Rotary_AdaptiveMomentumOp : Rotary_Op<"adaptive_momentum", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_FamStepOp : Rotary_ContractOp<"fam_step", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["param", "grad", "new_param"]>,
     AllTypesMatch<["momentum", "new_momentum"]>]> {
   let summary = "FAM parameter update with weight decay";
   let description = [{
     g' = g + weight_decay·p; m' = α'·m + (1 - α')·g'; p' = p - lr·m'
-    (SPEC §7 steps 1 and 4). `momentum` has the shape of `param` and may be
+    (Math §7 steps 1 and 4). `momentum` has the shape of `param` and may be
     kept in a wider type.
 
     Example:
@@ -546,12 +562,14 @@ def Rotary_FamStepOp : Rotary_Op<"fam_step", [Pure, DeclareOpInterfaceMethods<Re
 // rotary.quaternion_rotate
 //===----------------------------------------------------------------------===//
 
-def Rotary_QuaternionRotateOp : Rotary_Op<"quaternion_rotate", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+def Rotary_QuaternionRotateOp : Rotary_ContractOp<"quaternion_rotate", [
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["x", "result"]>]> {
   let summary = "rotate 3-vectors about an axis by an angle (quaternion form)";
   let description = [{
     x' = x + 2w·(v × x) + 2·v × (v × x) with w = cos(θ/2),
-    v = sin(θ/2)·u, u = axis / max(‖axis‖, 1e-8) (SPEC §8). `x [..., 3]`;
+    v = sin(θ/2)·u, u = axis / max(‖axis‖, 1e-8) (Math §8). `x [..., 3]`;
     `axis` is `[3]` (shared) or `[..., 3]` like `x`; `angle` is a scalar or
     `[...]` (one per vector).
 
