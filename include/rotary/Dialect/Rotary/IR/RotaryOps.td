@@ -94,7 +94,6 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
     /// rotary_dim if set, else D (or ShapedType::kDynamic).
     int64_t getRotaryDimOrD();
   }];
-  let hasVerifier = 1;
   let hasCanonicalizer = 1;
 }
 
@@ -176,7 +175,6 @@ def Rotary_GivensOp : Rotary_ContractOp<"givens", [
     /// when `pairs` is absent. Fails when they depend on a dynamic size.
     ::mlir::FailureOr<::llvm::SmallVector<int64_t>> getEffectivePairs();
   }];
-  let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
 }
@@ -212,7 +210,6 @@ def Rotary_OrthogonalOp : Rotary_ContractOp<"orthogonal", [
   let assemblyFormat = [{
     $x `,` $matrix attr-dict `:` type($x) `,` type($matrix)
   }];
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
@@ -233,7 +230,6 @@ def Rotary_OrthogonalityPenaltyOp : Rotary_ContractOp<"orthogonality_penalty", [
   let arguments = (ins Rotary_DataTensor:$matrix);
   let results = (outs Rotary_F32Scalar:$result);
   let assemblyFormat = "$matrix attr-dict `:` type($matrix)";
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -278,7 +274,6 @@ def Rotary_RotationBlockOp : Rotary_ContractOp<"rotation_block", [Pure, DeclareO
     (`layout` `=` `` $layout^)?
     attr-dict `:` type($x) `,` type($angles) `,` type($matrix)
   }];
-  let hasVerifier = 1;
   let hasCanonicalizer = 1;
 }
 
@@ -312,7 +307,6 @@ def Rotary_SOGeneratorOp : Rotary_ContractOp<"so_generator", [
   let assemblyFormat = [{
     $angles `chunk` `=` $chunk `form` `=` `` $form attr-dict `:` type($angles)
   }];
-  let hasVerifier = 1;
 }
 
 def Rotary_CumulativeRotationOp : Rotary_ContractOp<"cumulative_rotation", [
@@ -340,7 +334,6 @@ def Rotary_CumulativeRotationOp : Rotary_ContractOp<"cumulative_rotation", [
       return ::rotary::trailingMatrixSize(getRotations().getType());
     }
   }];
-  let hasVerifier = 1;
 }
 
 def Rotary_HDDRopeOp : Rotary_ContractOp<"hdd_rope", [
@@ -392,7 +385,6 @@ def Rotary_HDDRopeOp : Rotary_ContractOp<"hdd_rope", [
     /// The chunk size c, from `chunk` or from P's shape; kDynamic if unknown.
     int64_t getChunkSize();
   }];
-  let hasVerifier = 1;
   let hasCanonicalizer = 1;
 }
 
@@ -451,7 +443,6 @@ def Rotary_AttentionOp : Rotary_ContractOp<"attention", [
     (`span` `(` $span^ `:` type($span) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v)
   }];
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -492,7 +483,6 @@ def Rotary_SpectralBandsOp : Rotary_ContractOp<"spectral_bands", [Pure,
     $spectrum `bands` `=` $n_bands `layout` `=` `` $layout attr-dict
     `:` type($spectrum)
   }];
-  let hasVerifier = 1;
 }
 
 def Rotary_AdaptiveMomentumOp : Rotary_ContractOp<"adaptive_momentum", [Pure]> {
@@ -516,7 +506,6 @@ def Rotary_AdaptiveMomentumOp : Rotary_ContractOp<"adaptive_momentum", [Pure]> {
   let assemblyFormat = [{
     $ema `,` $alpha `handler` `=` `` $handler attr-dict `:` type($ema)
   }];
-  let hasVerifier = 1;
 }
 
 def Rotary_FamStepOp : Rotary_ContractOp<"fam_step", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
@@ -555,7 +544,6 @@ def Rotary_FamStepOp : Rotary_ContractOp<"fam_step", [Pure, DeclareOpInterfaceMe
     $param `,` $grad `,` $momentum `,` $lr `,` $alpha attr-dict
     `:` type($param) `,` type($momentum)
   }];
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -588,7 +576,6 @@ def Rotary_QuaternionRotateOp : Rotary_ContractOp<"quaternion_rotate", [
     $x `,` $axis `,` $angle attr-dict `:` type($x) `,` type($axis) `,`
     type($angle)
   }];
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
