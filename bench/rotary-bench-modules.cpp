@@ -1,6 +1,6 @@
 //===- rotary-bench-modules.cpp - the model library's modules, timed ------===//
 //
-// Each module of rotary_nn at the shapes rotary-train uses (and a larger
+// Each module of rotary_torch at the shapes rotary-train uses (and a larger
 // one), forward + backward, on its reference path (plain LibTorch eager,
 // autograd) and with the compiled kernels, and the bound: the bytes the
 // forward and backward must move at least (inputs, outputs, gradients,

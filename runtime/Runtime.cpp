@@ -1,7 +1,7 @@
 //===- Runtime.cpp - bundle loading, argument checks, CPU launch ----------===//
 //
 // The C++ API of rotary/Runtime/Runtime.h. No MLIR or LLVM: the manifest is
-// read with RotaryManifest, its content_hash is recomputed over the manifest
+// read with rotary_bundle, its content_hash is recomputed over the manifest
 // and the CPU library (a bundle changed since compilation is refused), the
 // library is opened with dlopen, and entries are called through the ABI of
 // rotary/Bundle/Manifest.h (one pointer per tensor to an MLIR strided memref

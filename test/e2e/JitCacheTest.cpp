@@ -7,7 +7,7 @@
 
 #include "Harness.h"
 
-#include "rotary/Jit/Cache.h"
+#include "rotary/Torch/JitCache.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -62,14 +62,14 @@ size_t countEntries(const fs::path &dir, bool all = false) {
 
 TEST(JitCache, MissThenHit) {
   TempDir dir;
-  rotary::jit::Cache cache(dir.path.string());
+  rotary::nn::JitCache cache(dir.path.string());
   bool hit = true;
   checkWorks(*cache.get(kSource, &hit));
   EXPECT_FALSE(hit);
   checkWorks(*cache.get(kSource, &hit));
   EXPECT_TRUE(hit);
   // A second cache object (a later process) finds the entry too.
-  rotary::jit::Cache again(dir.path.string());
+  rotary::nn::JitCache again(dir.path.string());
   checkWorks(*again.get(kSource, &hit));
   EXPECT_TRUE(hit);
   EXPECT_EQ(countEntries(dir.path, /*all=*/true), 1u);
@@ -77,16 +77,16 @@ TEST(JitCache, MissThenHit) {
 
 TEST(JitCache, KeyedBySourceAndOptions) {
   TempDir dir;
-  rotary::jit::Cache cache(dir.path.string());
+  rotary::nn::JitCache cache(dir.path.string());
   std::string other = std::string(kSource) + "// a comment changes the key\n";
   EXPECT_NE(cache.entryPath(kSource), cache.entryPath(other));
   rotary::compiler::CompileOptions grads;
   grads.gradients = true;
-  rotary::jit::Cache withGrads(dir.path.string(), grads);
+  rotary::nn::JitCache withGrads(dir.path.string(), grads);
   EXPECT_NE(cache.entryPath(kSource), withGrads.entryPath(kSource));
   rotary::compiler::CompileOptions portable;
   portable.cpu = "x86-64-v3";
-  rotary::jit::Cache v3(dir.path.string(), portable);
+  rotary::nn::JitCache v3(dir.path.string(), portable);
   EXPECT_NE(cache.entryPath(kSource), v3.entryPath(kSource));
   bool hit = true;
   auto bundle = withGrads.get(kSource, &hit);
@@ -96,7 +96,7 @@ TEST(JitCache, KeyedBySourceAndOptions) {
 
 TEST(JitCache, CorruptEntriesAreRebuilt) {
   TempDir dir;
-  rotary::jit::Cache cache(dir.path.string());
+  rotary::nn::JitCache cache(dir.path.string());
   bool hit = true;
   cache.get(kSource, &hit);
   fs::path entry = cache.entryPath(kSource);
@@ -134,7 +134,7 @@ TEST(JitCache, CorruptEntriesAreRebuilt) {
 
 TEST(JitCache, SourceThatDoesNotCompile) {
   TempDir dir;
-  rotary::jit::Cache cache(dir.path.string());
+  rotary::nn::JitCache cache(dir.path.string());
   try {
     cache.get("func.func @f(%x: tensor<4xi1>) { return }");
     ADD_FAILURE() << "expected a compile error";
@@ -172,7 +172,7 @@ TEST(JitCache, ProcessesAtOnce) {
   EXPECT_EQ(lines, 4u);
   // One entry, no temporaries or trash left, and it loads.
   EXPECT_EQ(countEntries(cacheDir, /*all=*/true), 1u);
-  rotary::jit::Cache cache(cacheDir.string());
+  rotary::nn::JitCache cache(cacheDir.string());
   bool hit = false;
   checkWorks(*cache.get(kSource, &hit));
   EXPECT_TRUE(hit);

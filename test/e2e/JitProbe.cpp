@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "rotary/Jit/Cache.h"
+#include "rotary/Torch/JitCache.h"
 
 #include <cstdio>
 #include <fstream>
@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
   std::stringstream source;
   source << in.rdbuf();
   try {
-    rotary::jit::Cache cache(argv[1]);
+    rotary::nn::JitCache cache(argv[1]);
     bool hit = false;
     auto bundle = cache.get(source.str(), &hit);
     std::printf("%s %zu\n", hit ? "hit" : "miss",

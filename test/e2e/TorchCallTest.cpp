@@ -1,6 +1,6 @@
 //===- TorchCallTest.cpp - bundle entries as LibTorch autograd ops --------===//
 //
-// rotary::th::apply runs a compiled forward and, on backward(), the
+// rotary::nn::apply runs a compiled forward and, on backward(), the
 // compiled vjp the manifest names; the gradients must equal LibTorch
 // autograd of the f64 references. Bad tensors give a c10::Error that names
 // the entry and the argument, before anything runs.
@@ -69,7 +69,7 @@ TEST_F(TorchCall, RopeBackwardThroughAutograd) {
   Tensor ph = randn32({4}).requires_grad_(true);
   Tensor sc = uniform32({}, 0.5, 1.5).requires_grad_(true);
   std::vector<Tensor> y =
-      rotary::th::apply(bundle, "rope_learned", {x, pos, f, ph, sc});
+      rotary::nn::apply(bundle, "rope_learned", {x, pos, f, ph, sc});
   ASSERT_EQ(y.size(), 1u);
   Tensor w = randn32({2, 5, 3, 8});
   (y[0] * w).sum().backward();
@@ -98,7 +98,7 @@ TEST_F(TorchCall, AttentionSavesItsLogSumExp) {
     Tensor q = randn32({1, 2, T, 8}).requires_grad_(true);
     Tensor k = randn32({1, 2, T, 8}).requires_grad_(true);
     Tensor v = randn32({1, 2, T, 8}).requires_grad_(true);
-    Tensor out = rotary::th::apply(bundle, "attention", {q, k, v})[0];
+    Tensor out = rotary::nn::apply(bundle, "attention", {q, k, v})[0];
     Tensor w = randn32({1, 2, T, 8});
     (out * w).sum().backward();
     Tensor qr = f64(q.detach()).requires_grad_(true);
@@ -118,41 +118,41 @@ TEST_F(TorchCall, BadTensorsNameTheArgument) {
   auto bundle = loadExample("rope.mlir");
   Tensor x = randn32({2, 5, 3, 8}), pos = torch::arange(5);
   EXPECT_NE(errorOf([&] {
-              rotary::th::call(*bundle, "rope", {x.to(torch::kFloat64), pos});
+              rotary::nn::call(*bundle, "rope", {x.to(torch::kFloat64), pos});
             }).find("rotary: entry 'rope': argument 'x' must be f32, got f64"),
             std::string::npos);
   std::string nonContiguous = errorOf([&] {
-    rotary::th::call(*bundle, "rope", {x.transpose(1, 2), pos});
+    rotary::nn::call(*bundle, "rope", {x.transpose(1, 2), pos});
   });
   EXPECT_NE(nonContiguous.find("argument 'x'"), std::string::npos)
       << nonContiguous;
   EXPECT_NE(nonContiguous.find("contiguous"), std::string::npos)
       << nonContiguous;
   std::string rank =
-      errorOf([&] { rotary::th::call(*bundle, "rope", {x[0], pos}); });
+      errorOf([&] { rotary::nn::call(*bundle, "rope", {x[0], pos}); });
   EXPECT_NE(rank.find("argument 'x' must have rank 4"), std::string::npos)
       << rank;
   std::string count =
-      errorOf([&] { rotary::th::call(*bundle, "rope", {x}); });
+      errorOf([&] { rotary::nn::call(*bundle, "rope", {x}); });
   EXPECT_NE(count.find("entry 'rope' takes 2 inputs, got 1"),
             std::string::npos)
       << count;
   std::string mismatch = errorOf(
-      [&] { rotary::th::call(*bundle, "rope", {x, torch::arange(4)}); });
+      [&] { rotary::nn::call(*bundle, "rope", {x, torch::arange(4)}); });
   EXPECT_NE(mismatch.find("positions"), std::string::npos) << mismatch;
   std::string sparse = errorOf([&] {
-    rotary::th::call(*bundle, "rope", {x.to_sparse(), pos});
+    rotary::nn::call(*bundle, "rope", {x.to_sparse(), pos});
   });
   EXPECT_NE(sparse.find("must be a dense (strided) tensor"), std::string::npos)
       << sparse;
   std::string missing =
-      errorOf([&] { rotary::th::call(*bundle, "nothere", {x, pos}); });
+      errorOf([&] { rotary::nn::call(*bundle, "nothere", {x, pos}); });
   EXPECT_NE(missing.find("has no entry 'nothere'"), std::string::npos)
       << missing;
   // No gradient record: compiled without gradients, or not differentiable.
   auto plain = loadExample("rope.mlir", /*gradients=*/false);
   std::string noGrad =
-      errorOf([&] { rotary::th::apply(plain, "rope", {x, pos}); });
+      errorOf([&] { rotary::nn::apply(plain, "rope", {x, pos}); });
   EXPECT_NE(noGrad.find("entry 'rope' has no gradient"), std::string::npos)
       << noGrad;
 }

@@ -6,7 +6,7 @@
 // the optimizer on pure tones, the log bands of a 4-D weight's sample (a
 // spectrum of 10^5 bins), parameters without gradients and mixed dtypes in
 // one group, torch::save / torch::load through a file, the JSON of the
-// debug record, th::callInto's checks and in-place aliasing, and bad
+// debug record, nn::callInto's checks and in-place aliasing, and bad
 // parameters, gradients and loaded states.
 //
 //===----------------------------------------------------------------------===//
@@ -93,7 +93,7 @@ TEST(FamRules, CompiledBandsMatchTheReferenceOnCraftedSpectra) {
       o.bands = c.bands;
       o.layout = c.layout;
       for (size_t s = 0; s < spectra.size(); ++s) {
-        torch::Tensor got = th::call(*k, "fam_bands", {spectra[s]})[0];
+        torch::Tensor got = nn::call(*k, "fam_bands", {spectra[s]})[0];
         torch::Tensor want =
             reference::spectralBands(spectra[s].to(torch::kFloat64), o);
         // A bin in the wrong band moves ~1/L of a random spectrum's energy.
@@ -136,7 +136,7 @@ TEST(FamRules, CompiledMomentumTakesEveryBranchOfEveryHandler) {
       for (size_t s = 0; s < emas.size(); ++s) {
         torch::Tensor a = torch::full({}, alpha, torch::kFloat32);
         double got =
-            th::call(*k, "fam_momentum", {emas[s], a})[0].item<double>();
+            nn::call(*k, "fam_momentum", {emas[s], a})[0].item<double>();
         double want =
             reference::adaptiveMomentum(emas[s].to(torch::kFloat64),
                                         a.to(torch::kFloat64), c.handler)
@@ -528,9 +528,9 @@ TEST(FamRules, CallIntoChecksOutputsAndUpdatesInPlace) {
   std::vector<torch::Tensor> in = inputs();
   // Out of place, then the same memory as input and output: fam_step is
   // elementwise, so each element is read before it is written.
-  std::vector<torch::Tensor> fresh = th::call(*k, "fam_step", in);
+  std::vector<torch::Tensor> fresh = nn::call(*k, "fam_step", in);
   std::vector<torch::Tensor> outs = {in[0], in[1], in[4], in[5]};
-  th::callInto(*k, "fam_step", in, outs);
+  nn::callInto(*k, "fam_step", in, outs);
   for (size_t i = 0; i < 4; ++i)
     EXPECT_TRUE(torch::equal(outs[i], fresh[i])) << "result " << i;
 
@@ -540,7 +540,7 @@ TEST(FamRules, CallIntoChecksOutputsAndUpdatesInPlace) {
                                     torch::empty({77}, torch::kBFloat16),
                                     torch::empty({1000}), torch::empty({77})};
     o[i] = t;
-    return errorOf([&] { th::callInto(*k, "fam_step", in, o); });
+    return errorOf([&] { nn::callInto(*k, "fam_step", in, o); });
   };
   EXPECT_EQ(withOutput(0, torch::empty({1000})), "");
   std::string device = withOutput(2, torch::empty({1000}, torch::kMeta));

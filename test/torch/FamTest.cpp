@@ -346,7 +346,7 @@ TEST(Fam, BadInput) {
   EXPECT_NE(errorOf([&] { opt64.step(); })
                 .find("w64 must be float32, float16 or bfloat16, got Double"),
             std::string::npos);
-  // th::callInto checks the caller's outputs like inputs.
+  // nn::callInto checks the caller's outputs like inputs.
   model::FamStepKernel k;
   k.dtypes = {bundle::DType::F32};
   auto bundle = nn::compiledKernel(model::buildSource(k));
@@ -354,13 +354,13 @@ TEST(Fam, BadInput) {
   std::vector<torch::Tensor> in = {p, torch::ones({6}), m,
                                    torch::full({}, 0.1f), torch::full({1}, 0.5f)};
   std::string shape = errorOf(
-      [&] { th::callInto(*bundle, "fam_step", in, {torch::zeros({5}), m}); });
+      [&] { nn::callInto(*bundle, "fam_step", in, {torch::zeros({5}), m}); });
   EXPECT_NE(shape.find("fam_step"), std::string::npos) << shape;
   EXPECT_NE(shape.find("[5]"), std::string::npos) << shape;
   std::string count =
-      errorOf([&] { th::callInto(*bundle, "fam_step", in, {p}); });
+      errorOf([&] { nn::callInto(*bundle, "fam_step", in, {p}); });
   EXPECT_NE(count.find("has 2 outputs, got 1"), std::string::npos) << count;
-  th::callInto(*bundle, "fam_step", in, {p, m}); // in place
+  nn::callInto(*bundle, "fam_step", in, {p, m}); // in place
   expectClose(m, torch::full({6}, 0.5), 0, 0, "m in place");
   expectClose(p, torch::full({6}, -0.05), 1e-7, 0, "p in place");
   // The reference switch takes f64 too.

@@ -77,7 +77,7 @@ TEST(NnKernel, ApplyRunsAUserWrittenOp) {
     torch::Tensor positions = torch::randint(0, 100000, {T}, torch::kInt64);
     torch::Tensor dy = torch::randn_like(x);
     torch::Tensor xa = x.clone().requires_grad_(true);
-    torch::Tensor y = th::apply(kernel, "rope", {xa, positions})[0];
+    torch::Tensor y = nn::apply(kernel, "rope", {xa, positions})[0];
     (y * dy).sum().backward();
 
     torch::Tensor x64 = x.to(torch::kFloat64).requires_grad_(true);

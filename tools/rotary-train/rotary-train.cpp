@@ -244,7 +244,7 @@ Args parse(int argc, char **argv) {
   }
 
   // What the model's modules need of the options together
-  // (runtime/torch/Transformer.cpp, RotationBlock.cpp).
+  // (torch/Transformer.cpp, RotationBlock.cpp).
   std::string dimHeads =
       "--dim " + std::to_string(a.dim) + " --heads " + std::to_string(a.heads);
   if (a.dim % a.heads)
@@ -434,14 +434,14 @@ std::string rescue(const std::string &bytes) {
 }
 } // namespace
 
-/// --profile: where the steps' time went, per step, from th::profile.
+/// --profile: where the steps' time went, per step, from nn::profile.
 void printProfile(double seconds, int64_t steps) {
-  rotary::th::profile::stop();
+  rotary::nn::profile::stop();
   if (steps <= 0) {
     std::printf("profile: no step after the first (--steps 1)\n");
     return;
   }
-  rotary::th::profile::Report r = rotary::th::profile::report();
+  rotary::nn::profile::Report r = rotary::nn::profile::report();
   double step = seconds / double(steps) * 1e3;
   auto line = [&](const char *indent, const std::string &name, int64_t calls,
                   double s) {
@@ -451,14 +451,14 @@ void printProfile(double seconds, int64_t steps) {
   };
   double kernels = 0;
   int64_t calls = 0;
-  for (const rotary::th::profile::Line &l : r.kernels) {
+  for (const rotary::nn::profile::Line &l : r.kernels) {
     kernels += l.seconds;
     calls += l.calls;
   }
   std::printf("profile over steps 2..%lld: %.2f ms/step\n",
               (long long)steps + 1, step);
   line("  ", "compiled kernels", calls, kernels);
-  for (const rotary::th::profile::Line &l : r.kernels)
+  for (const rotary::nn::profile::Line &l : r.kernels)
     line("    ", l.name, l.calls, l.seconds);
   line("  ", r.matmul.name, r.matmul.calls, r.matmul.seconds);
   double rest = seconds - kernels - r.matmul.seconds;
@@ -620,7 +620,7 @@ int main(int argc, char **argv) try {
     double l = loss.item<double>();
     // From step 2 on: step 1 compiles the kernels (JIT) on first use.
     if (a.profile && step == 1) {
-      rotary::th::profile::start();
+      rotary::nn::profile::start();
       profileStart = std::chrono::steady_clock::now();
     }
     if (base)

@@ -73,7 +73,7 @@ bool compileSourceToBundle(const std::string &source,
 /// versions, the SHA-256 of the compiler's sources at build time (so that
 /// a changed lowering under the same version number misses), the resolved
 /// CPU and its features, and the options. Used by the JIT cache
-/// (rotary/Jit/Cache.h) to name entries.
+/// (rotary/Torch/JitCache.h) to name entries.
 std::string bundleKey(const std::string &source, const CompileOptions &options);
 
 } // namespace rotary::compiler

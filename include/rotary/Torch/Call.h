@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace rotary::th {
+namespace rotary::nn {
 
 /// The bundle dtype of a LibTorch scalar type, if kernels take it.
 std::optional<bundle::DType> bundleDType(at::ScalarType type);
@@ -49,6 +49,6 @@ std::vector<at::Tensor> apply(const std::shared_ptr<runtime::Bundle> &bundle,
                               const std::string &name,
                               const std::vector<at::Tensor> &inputs);
 
-} // namespace rotary::th
+} // namespace rotary::nn
 
 #endif // ROTARY_TORCH_CALL_H

@@ -51,7 +51,7 @@ private:
 };
 
 /// Sets the directory of the process's JIT cache (default:
-/// rotary::jit::defaultCacheDirectory(), i.e. $ROTARY_CACHE_DIR, ...).
+/// rotary::nn::defaultCacheDirectory(), i.e. $ROTARY_CACHE_DIR, ...).
 /// Bundles already loaded stay loaded.
 void setKernelCacheDirectory(const std::string &directory);
 

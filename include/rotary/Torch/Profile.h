@@ -1,7 +1,7 @@
 //===- Profile.h - where a training step's time goes ------------*- C++ -*-===//
 //
 // A process-wide record of the time spent in compiled kernels (every entry
-// run through th::call, th::callInto or th::apply, by entry name) and in
+// run through nn::call, nn::callInto or nn::apply, by entry name) and in
 // LibTorch's own matrix products (aten::mm, addmm, bmm, ... observed with
 // LibTorch's RecordFunction callbacks), so that a training loop can report
 // the share of each. Off until start(); costs a clock read per kernel call
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace rotary::th::profile {
+namespace rotary::nn::profile {
 
 struct Line {
   std::string name;
@@ -43,6 +43,6 @@ void recordKernel(const std::string &entry, double seconds);
 /// Whether recording is on.
 bool enabled();
 
-} // namespace rotary::th::profile
+} // namespace rotary::nn::profile
 
 #endif // ROTARY_TORCH_PROFILE_H

@@ -133,7 +133,7 @@ torch::Tensor RotationBlockImpl::run(const torch::Tensor &x,
     // kernels'.
     return y.to(x.scalar_type()).contiguous();
   }
-  return th::apply(kernel(x.dim(), perHead, x), "rotation_block",
+  return nn::apply(kernel(x.dim(), perHead, x), "rotation_block",
                    {x, a, r.to(x.scalar_type())})[0];
 }
 
@@ -209,5 +209,5 @@ torch::Tensor RotationBlockImpl::orthogonality_penalty() {
     k.perHead = options.heads() > 0;
     return k;
   });
-  return th::apply(penalty, "orthogonality_penalty", {matrix})[0];
+  return nn::apply(penalty, "orthogonality_penalty", {matrix})[0];
 }

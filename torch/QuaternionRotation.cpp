@@ -55,7 +55,7 @@ torch::Tensor QuaternionRotationImpl::forward(const torch::Tensor &x) {
     r = quaternionRotate(p, axis, angle);
   } else {
     auto kernel = kernels_.get(0, [] { return model::QuaternionKernel{}; });
-    r = th::apply(kernel, "quaternion_rotate",
+    r = nn::apply(kernel, "quaternion_rotate",
                   {p.reshape({-1, 3}).contiguous(), axis, angle})[0]
             .view(p.sizes());
   }

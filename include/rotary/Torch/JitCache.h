@@ -1,4 +1,4 @@
-//===- Cache.h - compile on first use, keep bundles on disk -----*- C++ -*-===//
+//===- JitCache.h - compile on first use, keep bundles on disk -----*- C++ -*-===//
 //
 // The JIT of the model library: rotary IR text in, a loaded kernel bundle
 // out, compiled once per (IR, compiler version and sources, target,
@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ROTARY_JIT_CACHE_H
-#define ROTARY_JIT_CACHE_H
+#ifndef ROTARY_TORCH_JITCACHE_H
+#define ROTARY_TORCH_JITCACHE_H
 
 #include "rotary/Compiler/Compiler.h"
 #include "rotary/Runtime/Runtime.h"
@@ -19,17 +19,17 @@
 #include <memory>
 #include <string>
 
-namespace rotary::jit {
+namespace rotary::nn {
 
 /// $ROTARY_CACHE_DIR, else $XDG_CACHE_HOME/rotary, else $HOME/.cache/rotary,
 /// else <temp>/rotary-cache.
 std::string defaultCacheDirectory();
 
-class Cache {
+class JitCache {
 public:
   /// A cache in `directory` (created when missing; "" = the default)
   /// compiling with `options`.
-  explicit Cache(std::string directory = "",
+  explicit JitCache(std::string directory = "",
                  compiler::CompileOptions options = {});
 
   /// The bundle of `source`: loaded from its entry when one loads, else
@@ -48,6 +48,6 @@ private:
   compiler::CompileOptions options_;
 };
 
-} // namespace rotary::jit
+} // namespace rotary::nn
 
-#endif // ROTARY_JIT_CACHE_H
+#endif // ROTARY_TORCH_JITCACHE_H

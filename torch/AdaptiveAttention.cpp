@@ -85,7 +85,7 @@ torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
     inputs.push_back(bias_table);
   if (span.defined())
     inputs.push_back(span);
-  return th::apply(kernel, "attention", inputs)[0];
+  return nn::apply(kernel, "attention", inputs)[0];
 }
 
 torch::Tensor

@@ -17,7 +17,7 @@ namespace {
 
 bundle::DType dtypeOf(const std::string &entry, size_t i,
                       const at::Tensor &t) {
-  std::optional<bundle::DType> d = th::bundleDType(t.scalar_type());
+  std::optional<bundle::DType> d = nn::bundleDType(t.scalar_type());
   TORCH_CHECK(d, "rotary: entry '", entry, "': input ", i, " has dtype ",
               t.scalar_type(),
               ", which rotary kernels do not take (f32, f16, bf16, f64, "
@@ -59,22 +59,22 @@ at::ScalarType scalarType(bundle::DType d) {
   return at::kFloat;
 }
 
-/// Runs the kernel, timing it while th::profile records.
+/// Runs the kernel, timing it while nn::profile records.
 void run(const runtime::Bundle &bundle, const std::string &name,
          const std::vector<runtime::TensorRef> &in,
          const std::vector<runtime::TensorRef> &out) {
-  if (!th::profile::enabled())
+  if (!nn::profile::enabled())
     return bundle.call(name, in, out);
   auto start = std::chrono::steady_clock::now();
   bundle.call(name, in, out);
-  th::profile::recordKernel(name, std::chrono::duration<double>(
+  nn::profile::recordKernel(name, std::chrono::duration<double>(
                                       std::chrono::steady_clock::now() - start)
                                       .count());
 }
 
 } // namespace
 
-std::optional<bundle::DType> th::bundleDType(at::ScalarType type) {
+std::optional<bundle::DType> nn::bundleDType(at::ScalarType type) {
   switch (type) {
   case at::kFloat:
     return bundle::DType::F32;
@@ -123,7 +123,7 @@ struct BundleFunction : torch::autograd::Function<BundleFunction> {
     std::shared_ptr<runtime::Bundle> b = lookup(bundleId);
     const bundle::Gradient &g = *b->manifest().findGradient(name);
     size_t numOut = b->entry(name).outputs.size();
-    std::vector<at::Tensor> outs = th::call(*b, g.forward, inputs);
+    std::vector<at::Tensor> outs = nn::call(*b, g.forward, inputs);
     // Keep exactly what the vjp reads (undefined placeholders elsewhere).
     std::vector<at::Tensor> keepIn(inputs.size()), keepOut(outs.size());
     for (const bundle::VjpInput &v : g.vjpInputs) {
@@ -159,7 +159,7 @@ struct BundleFunction : torch::autograd::Function<BundleFunction> {
       c = c.contiguous();
     std::vector<at::Tensor> vjpIn =
         bundle::selectVjpInputs(g, numOut, in, outs, cotangents);
-    std::vector<at::Tensor> grads = th::call(*b, g.vjp, vjpIn);
+    std::vector<at::Tensor> grads = nn::call(*b, g.vjp, vjpIn);
     // One gradient per forward argument: none for the bundle id and name,
     // then each input's (undefined where it has none).
     variable_list result(2 + numIn);
@@ -193,7 +193,7 @@ std::vector<runtime::TensorRef> inputRefs(const bundle::Entry &entry,
 }
 } // namespace
 
-std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
+std::vector<at::Tensor> nn::call(const runtime::Bundle &bundle,
                                  const std::string &name,
                                  const std::vector<at::Tensor> &inputs) {
   const bundle::Entry &entry = entryOf(bundle, name, inputs);
@@ -218,7 +218,7 @@ std::vector<at::Tensor> th::call(const runtime::Bundle &bundle,
   return {};
 }
 
-void th::callInto(const runtime::Bundle &bundle, const std::string &name,
+void nn::callInto(const runtime::Bundle &bundle, const std::string &name,
                   const std::vector<at::Tensor> &inputs,
                   const std::vector<at::Tensor> &outputs) {
   const bundle::Entry &entry = entryOf(bundle, name, inputs);
@@ -237,7 +237,7 @@ void th::callInto(const runtime::Bundle &bundle, const std::string &name,
 }
 
 std::vector<at::Tensor>
-th::apply(const std::shared_ptr<runtime::Bundle> &bundle,
+nn::apply(const std::shared_ptr<runtime::Bundle> &bundle,
           const std::string &name, const std::vector<at::Tensor> &inputs) {
   TORCH_CHECK(bundle, "rotary: apply of '", name, "' without a bundle");
   TORCH_CHECK(bundle->manifest().findEntry(name), "rotary: the bundle in ",

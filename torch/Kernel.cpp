@@ -2,7 +2,7 @@
 
 #include "rotary/Torch/Kernel.h"
 
-#include "rotary/Jit/Cache.h"
+#include "rotary/Torch/JitCache.h"
 #include "rotary/Torch/Call.h"
 
 #include <c10/util/Exception.h>
@@ -17,7 +17,7 @@ namespace {
 struct KernelRegistry {
   std::mutex mutex;
   std::string directory; // "" = the default
-  std::unique_ptr<jit::Cache> cache;
+  std::unique_ptr<nn::JitCache> cache;
   std::map<std::string, std::shared_ptr<runtime::Bundle>> loaded;
 };
 
@@ -39,7 +39,7 @@ std::shared_ptr<runtime::Bundle> nn::compiledKernel(const std::string &source) {
     if (!r.cache) {
       compiler::CompileOptions options;
       options.gradients = true;
-      r.cache = std::make_unique<jit::Cache>(r.directory, options);
+      r.cache = std::make_unique<nn::JitCache>(r.directory, options);
     }
     auto bundle = r.cache->get(source);
     r.loaded.emplace(source, bundle);
@@ -70,7 +70,7 @@ bundle::DType nn::dataDType(const char *module, const char *arg,
                             const at::Tensor &t) {
   TORCH_CHECK(t.defined(), "rotary::nn::", module, ": ", arg,
               " is an undefined tensor");
-  std::optional<bundle::DType> d = th::bundleDType(t.scalar_type());
+  std::optional<bundle::DType> d = nn::bundleDType(t.scalar_type());
   TORCH_CHECK(d == bundle::DType::F32 || d == bundle::DType::F16 ||
                   d == bundle::DType::BF16,
               "rotary::nn::", module, ": ", arg, " must be float32, ",

@@ -11,7 +11,7 @@
 #include <map>
 #include <mutex>
 
-using namespace rotary::th;
+using namespace rotary::nn;
 
 namespace {
 std::atomic<bool> on{false};

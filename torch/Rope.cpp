@@ -142,7 +142,7 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x,
     inputs.push_back(phase);
   if (scale.defined())
     inputs.push_back(scale);
-  return th::apply(kernel(x, positions), "rope", inputs)[0];
+  return nn::apply(kernel(x, positions), "rope", inputs)[0];
 }
 
 torch::Tensor RopeImpl::forward(const torch::Tensor &x, int64_t offset) {

@@ -111,7 +111,7 @@ torch::Tensor HDDRoPEImpl::rotate(const torch::Tensor &x,
     k.dtype = dtype;
     return k;
   });
-  return th::apply(kernel, "hdd_rope", {x, a.contiguous()})[0];
+  return nn::apply(kernel, "hdd_rope", {x, a.contiguous()})[0];
 }
 
 torch::Tensor HDDRoPEImpl::forward(const torch::Tensor &x,

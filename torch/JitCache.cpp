@@ -1,6 +1,6 @@
-//===- Cache.cpp - compile on first use, keep bundles on disk -------------===//
+//===- JitCache.cpp - compile on first use, keep bundles on disk ----------===//
 
-#include "rotary/Jit/Cache.h"
+#include "rotary/Torch/JitCache.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -38,7 +38,7 @@ void discard(const fs::path &entry, const fs::path &root) {
 }
 } // namespace
 
-std::string jit::defaultCacheDirectory() {
+std::string nn::defaultCacheDirectory() {
   if (std::string d = envOr("ROTARY_CACHE_DIR"); !d.empty())
     return d;
   if (std::string d = envOr("XDG_CACHE_HOME"); !d.empty())
@@ -48,7 +48,7 @@ std::string jit::defaultCacheDirectory() {
   return (fs::temp_directory_path() / "rotary-cache").string();
 }
 
-jit::Cache::Cache(std::string directory, compiler::CompileOptions options)
+nn::JitCache::JitCache(std::string directory, compiler::CompileOptions options)
     : directory_(directory.empty() ? defaultCacheDirectory()
                                    : std::move(directory)),
       options_(std::move(options)) {
@@ -59,13 +59,13 @@ jit::Cache::Cache(std::string directory, compiler::CompileOptions options)
                              directory_ + "': " + ec.message());
 }
 
-std::string jit::Cache::entryPath(const std::string &source) const {
+std::string nn::JitCache::entryPath(const std::string &source) const {
   return (fs::path(directory_) /
           (compiler::bundleKey(source, options_) + ".rotary"))
       .string();
 }
 
-std::shared_ptr<runtime::Bundle> jit::Cache::get(const std::string &source,
+std::shared_ptr<runtime::Bundle> nn::JitCache::get(const std::string &source,
                                                  bool *hit) {
   const fs::path entry = entryPath(source), root = directory_;
   std::error_code ec;

@@ -447,14 +447,14 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
     key << "bands " << n << " " << int(fk.layout) << " " << int(fk.handler)
         << " " << fk.eps;
     k = kernels_.get(key.str(), [&] { return fk; });
-    bands = th::call(*k, "fam_bands", {spectrum})[0];
+    bands = nn::call(*k, "fam_bands", {spectrum})[0];
   }
   torch::Tensor ema = st.ema();
   st.ema(ema.defined() ? o.beta() * ema + (1 - o.beta()) * bands : bands);
   if (d.reference())
     return momentumRule(o.handler(), toVector(st.ema()), o.alpha());
   torch::Tensor alpha = torch::full({}, o.alpha(), torch::kFloat32);
-  return th::call(*k, "fam_momentum", {st.ema().contiguous(), alpha})[0]
+  return nn::call(*k, "fam_momentum", {st.ema().contiguous(), alpha})[0]
       .item<double>();
 }
 
@@ -498,7 +498,7 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
       torch::tensor(std::vector<float>(alphas.begin(), alphas.end())));
   std::vector<at::Tensor> outputs = ps;
   outputs.insert(outputs.end(), ms.begin(), ms.end());
-  th::callInto(*kernels_.get(key.str(), [&] { return fk; }), "fam_step", inputs,
+  nn::callInto(*kernels_.get(key.str(), [&] { return fk; }), "fam_step", inputs,
                outputs);
 }
 

@@ -119,7 +119,7 @@ LearnedSinusoidalEmbeddingImpl::embed(const torch::Tensor &positions,
     torch::Tensor ones = torch::cat(
         {torch::ones({B, T, 1, dim / 2}), torch::zeros({B, T, 1, dim / 2})},
         -1);
-    e = th::apply(kernel, "rope", {ones, positions, w, b})[0].view({B, T, dim});
+    e = nn::apply(kernel, "rope", {ones, positions, w, b})[0].view({B, T, dim});
   }
   if (options.normalize())
     e = e / e.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
