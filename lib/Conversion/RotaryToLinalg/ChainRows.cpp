@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "ChainCommon.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 

@@ -78,6 +78,16 @@ FailureOr<int64_t> lanesPerTask(Operation *op);
 /// The tokens between saved P of a lane gradient op, from its recorded
 /// tiles (an error on the op when missing).
 FailureOr<int64_t> checkpointInterval(Operation *op);
+/// acc + lhs·rhs (both read as acc's element type) over loops whose last is
+/// the reduction and the others parallel, with the indexing maps `maps`
+/// (lhs, rhs, acc): the products of the scans and rotations.
+Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         Value acc, ArrayRef<AffineMap> maps);
+/// X·Y for n×n tensors, written into `dst` (zeroed first).
+Value matmulInto(OpBuilder &b, Location loc, Value x, Value y, Value dst);
+/// `v` copied into `dst` (so a loop yields a value equivalent to its
+/// iteration argument and bufferizes in place).
+Value copyInto(OpBuilder &b, Location loc, Value v, Value dst);
 /// Replaces `op` by a blocked scan over blocks of `block` steps: the blocks'
 /// products in parallel (rotary.rotation_scan tasks), the exclusive scan of
 /// their totals (parallel over columns), and P_t = carry·local_t.

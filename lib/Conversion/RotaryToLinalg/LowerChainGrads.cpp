@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "ChainCommon.h"
 
 using namespace mlir;
 using namespace rotary;

@@ -1,4 +1,4 @@
-//===- LowerChains.cpp - givens, rotation_block, orthogonal, penalty ------===//
+//===- LowerChains.cpp - givens and rotation_block ------------------------===//
 //
 // A Givens chain runs per row (rotary.givens_rows, the structured op that
 // rotary-tile-and-decompose tiles into row groups: ChainRows.cpp) or, when
@@ -14,190 +14,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "ChainCommon.h"
 
 #include <variant>
 
 using namespace mlir;
 using namespace rotary;
 using namespace rotary::lowering;
-
-/// Larger default schedules are computed at run time rather than stored.
-static constexpr int64_t kMaxConstantPairs = int64_t(1) << 16;
-
-/// (i, j) of rotation `k` of the round-robin schedule over `d` features.
-static std::pair<Value, Value> roundRobinPair(OpBuilder &b, Location loc,
-                                              Value k, Value d) {
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value two = arith::ConstantIndexOp::create(b, loc, 2);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value perStage = arith::DivUIOp::create(b, loc, d, two);
-  Value m = arith::SubIOp::create(b, loc, d, one);
-  Value s = arith::DivUIOp::create(b, loc, k, perStage);
-  Value t = arith::RemUIOp::create(b, loc, k, perStage);
-  // t = 0: (s, d - 1); else ((s + t) mod m, (s - t) mod m) ordered.
-  Value a =
-      arith::RemUIOp::create(b, loc, arith::AddIOp::create(b, loc, s, t), m);
-  Value bIdx = arith::RemUIOp::create(
-      b, loc,
-      arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, s, m), t), m);
-  Value first =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, zero);
-  Value lo = arith::MinUIOp::create(b, loc, a, bIdx);
-  Value hi = arith::MaxUIOp::create(b, loc, a, bIdx);
-  return {arith::SelectOp::create(b, loc, first, s, lo),
-          arith::SelectOp::create(b, loc, first, m, hi)};
-}
-
-Value lowering::chainRows(OpBuilder &b, Location loc, Value x, bool perHead) {
-  if (perHead)
-    return collapseLeading(b, loc, x, 2);
-  Value x2 = collapseLeading(b, loc, x, 1);
-  auto t2 = cast<RankedTensorType>(x2.getType());
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x2);
-  return tensor::ExpandShapeOp::create(
-      b, loc,
-      RankedTensorType::get({t2.getDimSize(0), 1, t2.getDimSize(1)},
-                            t2.getElementType()),
-      x2, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-      SmallVector<OpFoldResult>{sizes[0], b.getIndexAttr(1), sizes[1]});
-}
-
-Value lowering::chainUnrows(OpBuilder &b, Location loc, Value y3,
-                            ArrayRef<OpFoldResult> xSizes, bool perHead,
-                            Type xType) {
-  Value y;
-  if (perHead) {
-    y = expandLeading(b, loc, y3, xSizes.drop_back(2), 2);
-  } else {
-    Value y2 = tensor::CollapseShapeOp::create(
-        b, loc, y3, SmallVector<ReassociationIndices>{{0}, {1, 2}});
-    y = expandLeading(b, loc, y2, xSizes.drop_back(1), 1);
-  }
-  if (y.getType() != xType)
-    y = tensor::CastOp::create(b, loc, xType, y);
-  return y;
-}
-
-Value lowering::chainAngles(OpBuilder &b, Location loc, Value angles) {
-  auto aType = cast<RankedTensorType>(angles.getType());
-  if (aType.getRank() == 2)
-    return angles;
-  return tensor::ExpandShapeOp::create(
-      b, loc,
-      RankedTensorType::get({1, aType.getDimSize(0)}, aType.getElementType()),
-      angles, SmallVector<ReassociationIndices>{{0, 1}},
-      SmallVector<OpFoldResult>{b.getIndexAttr(1),
-                                tensor::getMixedSizes(b, loc, angles)[0]});
-}
-
-Value lowering::chainPairTable(OpBuilder &b, Location loc,
-                               std::optional<ArrayRef<int64_t>> pairs,
-                               int64_t staticD, Value d, Value a2) {
-  Value n = dimOf(b, loc, a2, 1);
-  int64_t staticN = cast<RankedTensorType>(a2.getType()).getDimSize(1);
-  // The attribute, else the schedule (static D and N), else the round-robin
-  // formula evaluated once per rotation at run time (dynamic D): the row
-  // loops never divide.
-  SmallVector<int64_t> known;
-  bool isKnown = pairs.has_value();
-  if (pairs)
-    known.assign(pairs->begin(), pairs->end());
-  else if (!ShapedType::isDynamic(staticD) && !ShapedType::isDynamic(staticN) &&
-           staticN <= kMaxConstantPairs) {
-    known = roundRobinPairs(staticD, staticN);
-    isKnown = true;
-  }
-  if (isKnown) {
-    auto type =
-        RankedTensorType::get({int64_t(known.size() / 2), 2}, b.getIndexType());
-    SmallVector<APInt> values;
-    for (int64_t v : known)
-      values.push_back(APInt(64, v));
-    return arith::ConstantOp::create(b, loc, type,
-                                     DenseElementsAttr::get(type, values));
-  }
-  Value init = emptyOf(b, loc, {n, b.getIndexAttr(2)}, b.getIndexType());
-  return elementwise(
-             b, loc, ValueRange{}, init, 2,
-             [&](OpBuilder &nb, Location l, ValueRange) {
-               Value k = linalg::IndexOp::create(nb, l, 0);
-               Value which = linalg::IndexOp::create(nb, l, 1);
-               auto [i, j] = roundRobinPair(nb, l, k, d);
-               Value isI =
-                   arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, which,
-                                         indexConst(nb, l, 0));
-               linalg::YieldOp::create(
-                   nb, l, Value(arith::SelectOp::create(nb, l, isI, i, j)));
-             })
-      .getResult(0);
-}
-
-std::pair<Value, Value> lowering::chainCosSin(OpBuilder &b, Location loc,
-                                              Value a2, bool negate, Type elt) {
-  auto tables = elementwise(
-      b, loc, a2,
-      ValueRange{emptyLike(b, loc, a2, elt), emptyLike(b, loc, a2, elt)}, 2,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value psi = castFloat(nb, l, args[0], elt);
-        if (negate)
-          psi = arith::NegFOp::create(nb, l, psi);
-        linalg::YieldOp::create(nb, l,
-                                ValueRange{math::CosOp::create(nb, l, psi),
-                                           math::SinOp::create(nb, l, psi)});
-      });
-  return {tables.getResult(0), tables.getResult(1)};
-}
-
-Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
-                             bool perHead, Value into) {
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x),
-                            ms = tensor::getMixedSizes(b, loc, mat);
-  SmallVector<OpFoldResult> accSizes = {xs[0]};
-  if (perHead)
-    accSizes.push_back(ms[0]);
-  accSizes.push_back(ms.back());
-  Value acc =
-      into
-          ? linalg::FillOp::create(b, loc, f32c(b, loc, 0.0), into).getResult(0)
-          : zerosF32(b, loc, accSizes);
-  return accumulateRows(b, loc, x, mat, acc, perHead);
-}
-
-Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
-                               Value acc, bool perHead) {
-  MLIRContext *ctx = b.getContext();
-  // Loops (m, [h,] d, e) with d reduced: the output dim innermost,
-  // contiguous in R and y.
-  int64_t loops = perHead ? 4 : 3;
-  auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2), eE = dim(loops - 1);
-  SmallVector<AffineExpr> xMap = {mE}, rMap, oMap = {mE};
-  if (perHead) {
-    xMap.push_back(hE);
-    rMap.push_back(hE);
-    oMap.push_back(hE);
-  }
-  xMap.push_back(dE);
-  rMap.append({dE, eE});
-  oMap.push_back(eE);
-  SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
-  iters[loops - 2] = utils::IteratorType::reduction;
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{acc.getType()}, ValueRange{x, mat},
-             ValueRange{acc},
-             SmallVector<AffineMap>{AffineMap::get(loops, 0, xMap, ctx),
-                                    AffineMap::get(loops, 0, rMap, ctx),
-                                    AffineMap::get(loops, 0, oMap, ctx)},
-             iters,
-             [&](OpBuilder &nb, Location l, ValueRange a) {
-               Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
-                                                  toF32(nb, l, a[1]));
-               linalg::YieldOp::create(
-                   nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
-             })
-      .getResult(0);
-}
 
 namespace {
 
@@ -234,17 +57,6 @@ Value givensRows(OpBuilder &b, Location loc, Value x3, const ChainTables &c,
   if (c.tiles)
     rows->setAttr(kTilesAttr, c.tiles);
   return rows.getResult();
-}
-
-/// `v` with its dims permuted by `perm` (linalg.transpose).
-Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
-  SmallVector<OpFoldResult> in = tensor::getMixedSizes(b, loc, v), sizes;
-  for (int64_t p : perm)
-    sizes.push_back(in[p]);
-  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
-  return linalg::TransposeOp::create(b, loc, v, emptyOf(b, loc, sizes, elt),
-                                     perm)
-      ->getResult(0);
 }
 
 /// The chain folded into matrices: q3 [D, Hq, D] f32 with q3[d, h, :] =
@@ -521,97 +333,9 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
   ChainStrategy strategy;
 };
 
-/// y = x·R (or x·Rᵀ) as an f32 contraction (contractRows), per head when R
-/// is [H, D, E]. x·Rᵀ transposes R first (D·E elements against M·D·E
-/// multiply-adds), so the output dim stays contiguous in the right operand.
-struct LowerOrthogonal : OpRewritePattern<OrthogonalOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(OrthogonalOp op,
-                                PatternRewriter &rewriter) const override {
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    Value x = op.getX(), mat = op.getMatrix();
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto rType = cast<RankedTensorType>(op.getType());
-    auto mType = cast<RankedTensorType>(mat.getType());
-    bool perHead = mType.getRank() == 3;
-    int64_t keep = perHead ? 2 : 1;
-    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
-    Value xc = collapseLeading(b, loc, x, keep);
-    if (op.getTranspose())
-      mat = permuted(b, loc, mat,
-                     perHead ? ArrayRef<int64_t>{0, 2, 1}
-                             : ArrayRef<int64_t>{1, 0});
-    Value y = contractRows(b, loc, xc, mat, perHead);
-    y = convertTensor(b, loc, y, xType.getElementType());
-    y = expandLeading(b, loc, y, ArrayRef(xSizes).drop_back(keep), keep);
-    if (y.getType() != rType)
-      y = tensor::CastOp::create(b, loc, rType, y);
-    rewriter.replaceOp(op, y);
-    return success();
-  }
-};
-
-/// ‖RᵀR − I‖²: a Gram contraction, then a full reduction.
-struct LowerPenalty : OpRewritePattern<OrthogonalityPenaltyOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(OrthogonalityPenaltyOp op,
-                                PatternRewriter &rewriter) const override {
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
-    Value r = op.getMatrix();
-    if (cast<RankedTensorType>(r.getType()).getRank() == 2)
-      r = collapseLeading(b, loc, r, 2); // [1, D, E]
-    SmallVector<OpFoldResult> rs = tensor::getMixedSizes(b, loc, r);
-    Value gram = zerosF32(b, loc, {rs[0], rs[2], rs[2]});
-    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    // (h, e1, e2, d): G[h, e1, e2] += R[h, d, e1]·R[h, d, e2].
-    auto g = linalg::GenericOp::create(
-        b, loc, TypeRange{gram.getType()}, ValueRange{r, r}, ValueRange{gram},
-        SmallVector<AffineMap>{
-            AffineMap::get(4, 0, {dim(0), dim(3), dim(1)}, ctx),
-            AffineMap::get(4, 0, {dim(0), dim(3), dim(2)}, ctx),
-            AffineMap::get(4, 0, {dim(0), dim(1), dim(2)}, ctx)},
-        SmallVector<utils::IteratorType>{
-            utils::IteratorType::parallel, utils::IteratorType::parallel,
-            utils::IteratorType::parallel, utils::IteratorType::reduction},
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
-                                             toF32(nb, l, a[1]));
-          linalg::YieldOp::create(
-              nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
-        });
-    Value sum = zerosF32(b, loc, {});
-    SmallVector<utils::IteratorType> red(3, utils::IteratorType::reduction);
-    auto total = linalg::GenericOp::create(
-        b, loc, TypeRange{sum.getType()}, ValueRange{g.getResult(0)},
-        ValueRange{sum},
-        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx),
-                               AffineMap::get(3, 0, {}, ctx)},
-        red, [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value e1 = linalg::IndexOp::create(nb, l, 1);
-          Value e2 = linalg::IndexOp::create(nb, l, 2);
-          Value diag =
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, e1, e2);
-          Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
-          Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
-          Value delta = arith::SelectOp::create(nb, l, diag, one, zero);
-          Value diff = arith::SubFOp::create(nb, l, a[0], delta);
-          Value sq = arith::MulFOp::create(nb, l, diff, diff);
-          linalg::YieldOp::create(
-              nb, l, Value(arith::AddFOp::create(nb, l, a[1], sq)));
-        });
-    rewriter.replaceOp(op, total.getResult(0));
-    return success();
-  }
-};
 } // namespace
 
 void lowering::populateChainPatterns(RewritePatternSet &patterns,
                                      ChainStrategy chains) {
   patterns.add<LowerGivens, LowerRotationBlock>(patterns.getContext(), chains);
-  patterns.add<LowerOrthogonal, LowerPenalty>(patterns.getContext());
 }

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "RopeCommon.h"
 
 using namespace mlir;
 using namespace rotary;

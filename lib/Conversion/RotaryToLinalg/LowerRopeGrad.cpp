@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Lowering.h"
+#include "RopeCommon.h"
 
 using namespace mlir;
 using namespace rotary;

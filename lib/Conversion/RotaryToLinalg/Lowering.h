@@ -58,9 +58,6 @@ Value zerosOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
 /// `j` are equal, else 0 (identity matrices, stacked along the other dims).
 Value identityF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                   int64_t i, int64_t j);
-/// The rows per group a Givens chain op (or its gradient) was given by its
-/// target's schedule (an error on the op when missing).
-FailureOr<int64_t> chainRowsPerGroup(Operation *op);
 /// A zero-filled f32 accumulator of the given sizes.
 Value zerosF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
 
@@ -95,51 +92,6 @@ std::pair<Value, Value> sinCosF64(OpBuilder &b, Location loc, Value theta);
 /// polynomials in f32 with fused multiply-adds (error ~1e-7).
 std::pair<Value, Value> sinCosF32(OpBuilder &b, Location loc, Value theta);
 
-/// What rope and rope_grad share (Math §1): f_i [r/2] in f64 and the table
-/// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when
-/// `negate`).
-struct RopeTables {
-  Value freq, cos, sin;
-  OpFoldResult rotaryDim, half; ///< r and r/2
-  Value r;
-};
-RopeTables buildRopeTables(OpBuilder &b, Location loc, Value positions,
-                           Value invFreq, Value phase, Value scale,
-                           Value runtimeBase, OpFoldResult rotaryDim,
-                           float baseAttr, bool negate);
-/// The layouts a rope (with `inverse` or not) reads x in and writes y in:
-/// equal except for deinterleave, which reads pairs interleaved and writes
-/// them as halves (the inverse: the converse).
-std::pair<RopeLayout, RopeLayout> ropeReadWriteLayouts(RopeLayout layout,
-                                                       bool inverse);
-/// True when `rotaryDim` covers all D features of `xType` [B, T, H, D].
-bool ropeRotatesAll(std::optional<int64_t> rotaryDim, RankedTensorType xType);
-/// The rotated features [B, T, H, r] of `v` [B, T, H, D] (`rotSizes`), v
-/// itself when they are all of it.
-Value ropeRotated(OpBuilder &b, Location loc, Value v,
-                  ArrayRef<OpFoldResult> rotSizes, bool fullRotation);
-/// A rope's result of type `type` (the shape of `like` [B, T, H, D]) from
-/// its rotated features (`rotated` [B, T, H, r], or its 5-D view; `sizes`
-/// are like's) and, unless `fullRotation`, the features r..D copied from
-/// `passFrom`.
-Value ropeAssemble(OpBuilder &b, Location loc, Value rotated, Value passFrom,
-                   Value like, ArrayRef<OpFoldResult> sizes, OpFoldResult rOfr,
-                   bool fullRotation, RankedTensorType type);
-/// The indexing maps of a rope generic over the loops (b, t, h, k, i) of
-/// its 5-D pair views (ropeView5: k = element within the pair, i = pair).
-struct RopePairMaps {
-  RopePairMaps(MLIRContext *ctx, bool perBatch);
-  /// Element `k` (an expression of the loops: k, or its partner 1 − k) of
-  /// pair i in `layout`'s view.
-  AffineMap element(RopeLayout layout, AffineExpr k) const;
-  AffineExpr k;              ///< the loop over a pair's two elements
-  AffineMap table, position; ///< cos/sin [(b,) t, i] and positions [(b,) t]
-};
-/// [B, T, H, r] as [B, T, H, 2, r/2] (half) or [B, T, H, r/2, 2]; `lead`
-/// holds B, T, H.
-Value ropeView5(OpBuilder &b, Location loc, Value v, RopeLayout layout,
-                ArrayRef<OpFoldResult> lead, OpFoldResult half);
-
 /// y[m, (h,) e] = Σ_d x[m, (h,) d]·R[(h,) d, e], accumulated in f32, for
 /// x [M, D] and R [D, E], or per head x [M, H, D] and R [H, D, E]: the
 /// structured contraction (a linalg.generic) that the CPU schedule tiles.
@@ -164,24 +116,6 @@ forEachIndex(OpBuilder &b, Location loc, OpFoldResult n, ValueRange inits,
 /// group.
 OpFoldResult groupCount(OpBuilder &b, Location loc, Value v, int64_t dim,
                         int64_t per, int64_t width);
-/// x [..., D] as [M, H, D] (per-head chains) or [M, 1, D].
-Value chainRows(OpBuilder &b, Location loc, Value x, bool perHead);
-/// The inverse of chainRows, cast to `xType`.
-Value chainUnrows(OpBuilder &b, Location loc, Value y3,
-                  ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
-/// angles [N] as [1, N]; [H, N] unchanged.
-Value chainAngles(OpBuilder &b, Location loc, Value angles);
-/// cos ψ and sin ψ of the angles `a2` [H, N] in float type `elt`, ψ = −φ
-/// when `negate` (an inverse chain): once per call, not once per tile.
-std::pair<Value, Value> chainCosSin(OpBuilder &b, Location loc, Value a2,
-                                    bool negate, Type elt);
-/// The [N, 2] index table of a chain's pairs for its angles `a2` [H, N]:
-/// the attribute, else the default schedule (a constant when D (`staticD`)
-/// and N are static, else computed once per call from `d`).
-Value chainPairTable(OpBuilder &b, Location loc,
-                     std::optional<ArrayRef<int64_t>> pairs, int64_t staticD,
-                     Value d, Value a2);
-
 /// The extent of the tile starting at `start` of a loop over [0, total)
 /// with tiles of `tile`: min(tile, total - start).
 OpFoldResult tileExtent(OpBuilder &b, Location loc, OpFoldResult total,
@@ -204,6 +138,7 @@ void populateRopeGradPatterns(RewritePatternSet &patterns);
 /// rotary.rope_tokens_grad tiles into linalg (rotary-tile-and-decompose).
 void populateRopeGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns, ChainStrategy chains);
+void populateOrthogonalPatterns(RewritePatternSet &patterns);
 void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
@@ -217,6 +152,7 @@ void populateAttentionGradPatterns(RewritePatternSet &patterns);
 void populateAttentionDecompositionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateHDDDecompositionPatterns(RewritePatternSet &patterns);
+void populateScanDecompositionPatterns(RewritePatternSet &patterns);
 void populateHDDGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateChainDecompositionPatterns(RewritePatternSet &patterns);
 

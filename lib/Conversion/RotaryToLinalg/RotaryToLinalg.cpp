@@ -1,8 +1,8 @@
 //===- RotaryToLinalg.cpp - the convert-rotary-to-linalg pass -------------===//
 
 #include "AttentionTiles.h"
+#include "ChainCommon.h"
 #include "HDDCommon.h"
-#include "Lowering.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
@@ -71,6 +71,56 @@ Value lowering::positionToF64(OpBuilder &b, Location loc, Value p) {
   if (isa<FloatType>(p.getType()))
     return castFloat(b, loc, p, b.getF64Type());
   return arith::SIToFPOp::create(b, loc, b.getF64Type(), p);
+}
+
+Value lowering::contractRows(OpBuilder &b, Location loc, Value x, Value mat,
+                             bool perHead, Value into) {
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x),
+                            ms = tensor::getMixedSizes(b, loc, mat);
+  SmallVector<OpFoldResult> accSizes = {xs[0]};
+  if (perHead)
+    accSizes.push_back(ms[0]);
+  accSizes.push_back(ms.back());
+  Value acc =
+      into
+          ? linalg::FillOp::create(b, loc, f32c(b, loc, 0.0), into).getResult(0)
+          : zerosF32(b, loc, accSizes);
+  return accumulateRows(b, loc, x, mat, acc, perHead);
+}
+
+Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
+                               Value acc, bool perHead) {
+  MLIRContext *ctx = b.getContext();
+  // Loops (m, [h,] d, e) with d reduced: the output dim innermost,
+  // contiguous in R and y.
+  int64_t loops = perHead ? 4 : 3;
+  auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr mE = dim(0), hE = dim(1), dE = dim(loops - 2), eE = dim(loops - 1);
+  SmallVector<AffineExpr> xMap = {mE}, rMap, oMap = {mE};
+  if (perHead) {
+    xMap.push_back(hE);
+    rMap.push_back(hE);
+    oMap.push_back(hE);
+  }
+  xMap.push_back(dE);
+  rMap.append({dE, eE});
+  oMap.push_back(eE);
+  SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+  iters[loops - 2] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{x, mat},
+             ValueRange{acc},
+             SmallVector<AffineMap>{AffineMap::get(loops, 0, xMap, ctx),
+                                    AffineMap::get(loops, 0, rMap, ctx),
+                                    AffineMap::get(loops, 0, oMap, ctx)},
+             iters,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value prod = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]),
+                                                  toF32(nb, l, a[1]));
+               linalg::YieldOp::create(
+                   nb, l, Value(arith::AddFOp::create(nb, l, a[2], prod)));
+             })
+      .getResult(0);
 }
 
 Value lowering::emptyOf(OpBuilder &b, Location loc,
@@ -269,6 +319,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
   populateRopePatterns(patterns);
   populateRopeGradPatterns(patterns);
   populateChainPatterns(patterns, options.chains);
+  populateOrthogonalPatterns(patterns);
   populateChainGradPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionTiles.h"
+#include "ChainCommon.h"
 #include "HDDCommon.h"
-#include "Lowering.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -125,6 +125,7 @@ struct TileAndDecomposePass
     populateAttentionDecompositionPatterns(patterns);
     populateAttentionGradDecompositionPatterns(patterns);
     populateHDDDecompositionPatterns(patterns);
+    populateScanDecompositionPatterns(patterns);
     populateHDDGradDecompositionPatterns(patterns);
     populateChainDecompositionPatterns(patterns);
     populateRopeGradDecompositionPatterns(patterns);

@@ -1,0 +1,36 @@
+//===- ChainCommon.h - what the chain lowerings share -----------*- C++ -*-===//
+#ifndef LIB_CONVERSION_ROTARYTOLINALG_CHAINCOMMON_H
+#define LIB_CONVERSION_ROTARYTOLINALG_CHAINCOMMON_H
+
+#include "Lowering.h"
+
+namespace rotary::lowering {
+
+/// The rows per group a Givens chain op (or its gradient) was given by its
+/// target's schedule (an error on the op when missing).
+FailureOr<int64_t> chainRowsPerGroup(Operation *op);
+
+/// `v` with its dims permuted by `perm` (linalg.transpose).
+Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm);
+
+/// x [..., D] as [M, H, D] (per-head chains) or [M, 1, D].
+Value chainRows(OpBuilder &b, Location loc, Value x, bool perHead);
+/// The inverse of chainRows, cast to `xType`.
+Value chainUnrows(OpBuilder &b, Location loc, Value y3,
+                  ArrayRef<OpFoldResult> xSizes, bool perHead, Type xType);
+/// angles [N] as [1, N]; [H, N] unchanged.
+Value chainAngles(OpBuilder &b, Location loc, Value angles);
+/// cos ψ and sin ψ of the angles `a2` [H, N] in float type `elt`, ψ = −φ
+/// when `negate` (an inverse chain): once per call, not once per tile.
+std::pair<Value, Value> chainCosSin(OpBuilder &b, Location loc, Value a2,
+                                    bool negate, Type elt);
+/// The [N, 2] index table of a chain's pairs for its angles `a2` [H, N]:
+/// the attribute, else the default schedule (a constant when D (`staticD`)
+/// and N are static, else computed once per call from `d`).
+Value chainPairTable(OpBuilder &b, Location loc,
+                     std::optional<ArrayRef<int64_t>> pairs, int64_t staticD,
+                     Value d, Value a2);
+
+} // namespace rotary::lowering
+
+#endif // LIB_CONVERSION_ROTARYTOLINALG_CHAINCOMMON_H

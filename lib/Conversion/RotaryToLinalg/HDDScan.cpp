@@ -1,0 +1,245 @@
+//===- HDDScan.cpp - the tile of rotary.rotation_scan, and its blocks -----===//
+//
+// A tile of rotation_scan is a sequential scan per column, P_t = P_{t-1}·G_t
+// (c ≤ 8 as unrolled scalars, larger c as one c×c product per step into a
+// scratch matrix). splitScan lets a target cut a long scan into a blocked
+// one: products inside blocks of `block` steps, parallel over blocks, the
+// exclusive scan of the block totals, and a parallel fix-up
+// P_t = carry_block·local_t.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HDDCommon.h"
+
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+
+using namespace mlir;
+using namespace rotary;
+using namespace rotary::lowering;
+using namespace rotary::lowering::hdd;
+
+namespace {
+/// The c×c matrix of `v` ([A, T, Bm, c, c] or a carry [A, Bm, c, c]) at the
+/// leading indices `lead`, and its insertion back.
+Value matrixAt(OpBuilder &b, Location loc, Value v, ValueRange lead,
+               int64_t c) {
+  SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
+  SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
+  offs.append(2, b.getIndexAttr(0));
+  sizes.append(2, b.getIndexAttr(c));
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({c, c}, b.getF32Type()), v, offs, sizes,
+      SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
+}
+Value insertMatrixAt(OpBuilder &b, Location loc, Value m, Value v,
+                     ValueRange lead, int64_t c) {
+  SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
+  SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
+  offs.append(2, b.getIndexAttr(0));
+  sizes.append(2, b.getIndexAttr(c));
+  return tensor::InsertSliceOp::create(
+      b, loc, m, v, offs, sizes,
+      SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
+}
+
+/// One column (a, bm) of a rotation_scan tile whose c is too large to
+/// unroll: one small product per step (so the IR does not grow with c³)
+/// between two c×c scratch matrices carried through the loop, the running
+/// product S (from the carry) and the step's N = S·G_t, copied back into S
+/// and into the result's slice t. Written straight into the result's
+/// slices instead (reading slice t − 1, writing slice t), bufferization
+/// allocated at every step. Returns the new (p, carry).
+SmallVector<Value> scanColumnLooped(OpBuilder &b, Location loc,
+                                    RotationScanOp op, Value a, Value bm,
+                                    Value p, Value carry) {
+  int64_t c = op.getChunkSize();
+  bool exclusive = op.getExclusive();
+  Value g = op.getRotations();
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  SmallVector<OpFoldResult> cc = {b.getIndexAttr(c), b.getIndexAttr(c)};
+  Type f32 = b.getF32Type();
+  Value running = copyInto(b, loc, matrixAt(b, loc, carry, {a, bm}, c),
+                           emptyOf(b, loc, cc, f32));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, dimOf(b, loc, g, 1), one,
+      ValueRange{p, running, emptyOf(b, loc, cc, f32)},
+      [&](OpBuilder &lb, Location l, Value t, ValueRange it) {
+        SmallVector<Value> here = {a, t, bm};
+        Value pt = it[0];
+        // Exclusive: P_t is the product before step t.
+        if (exclusive)
+          pt = insertMatrixAt(lb, l, it[1], pt, here, c);
+        Value next =
+            matmulInto(lb, l, it[1], matrixAt(lb, l, g, here, c), it[2]);
+        if (!exclusive)
+          pt = insertMatrixAt(lb, l, next, pt, here, c);
+        scf::YieldOp::create(
+            lb, l, ValueRange{pt, copyInto(lb, l, next, it[1]), next});
+      });
+  Value out =
+      copyInto(b, loc, loop.getResult(1), matrixAt(b, loc, carry, {a, bm}, c));
+  return {loop.getResult(0), insertMatrixAt(b, loc, out, carry, {a, bm}, c)};
+}
+
+/// One tile of rotary.rotation_scan: per column (a, bm) of the tile, the
+/// running product over its steps from the column's carry, in c² scalars
+/// (c ≤ kMaxUnrolledChunk) or one small product per step (larger c).
+struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RotationScanOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    int64_t c = op.getChunkSize();
+    bool exclusive = op.getExclusive();
+    Value g = op.getRotations();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value cols = dimOf(b, loc, g, 2), steps = dimOf(b, loc, g, 1);
+    auto outer = scf::ForOp::create(
+        b, loc, zero, dimOf(b, loc, g, 0), one,
+        ValueRange{op.getPInit(), op.getCarryInit()},
+        [&](OpBuilder &ab, Location l, Value a, ValueRange aIter) {
+          auto inner = scf::ForOp::create(
+              ab, l, zero, cols, one, aIter,
+              [&](OpBuilder &cb, Location cl, Value bm, ValueRange cIter) {
+                if (c > kMaxUnrolledChunk) {
+                  scf::YieldOp::create(
+                      cb, cl,
+                      scanColumnLooped(cb, cl, op, a, bm, cIter[0], cIter[1]));
+                  return;
+                }
+                SmallVector<Value> iterInit = {cIter[0]};
+                llvm::append_range(iterInit, loadMatrix(cb, cl, cIter[1],
+                                                        ValueRange{a, bm}, c));
+                auto scan = scf::ForOp::create(
+                    cb, cl, zero, steps, one, iterInit,
+                    [&](OpBuilder &sb, Location sl, Value t, ValueRange it) {
+                      SmallVector<Value> cur(it.drop_front());
+                      SmallVector<Value> at = {a, t, bm};
+                      Value p = it[0];
+                      if (exclusive)
+                        p = storeMatrix(sb, sl, p, at, c, cur);
+                      SmallVector<Value> next =
+                          matmul(sb, sl, c, cur, loadMatrix(sb, sl, g, at, c));
+                      if (!exclusive)
+                        p = storeMatrix(sb, sl, p, at, c, next);
+                      SmallVector<Value> yields = {p};
+                      llvm::append_range(yields, next);
+                      scf::YieldOp::create(sb, sl, yields);
+                    });
+                SmallVector<Value> total(scan.getResults().drop_front());
+                scf::YieldOp::create(
+                    cb, cl,
+                    ValueRange{scan.getResult(0),
+                               storeMatrix(cb, cl, cIter[1], ValueRange{a, bm},
+                                           c, total)});
+              });
+          scf::YieldOp::create(ab, l, inner.getResults());
+        });
+    rewriter.replaceOp(op, outer.getResults());
+    return success();
+  }
+};
+} // namespace
+
+LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
+                             int64_t block) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  rewriter.setInsertionPoint(op);
+  Value g = op.getRotations();
+  int64_t c = op.getChunkSize();
+  SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, g);
+  Value steps = getValueOrCreateConstantIndexOp(b, loc, s5[1]);
+  Value blk = arith::ConstantIndexOp::create(b, loc, block);
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, steps, blk);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               cc = b.getIndexAttr(c);
+  Type f32 = b.getF32Type();
+
+  // 1. Every block's products from the identity (exclusive or not, as the
+  //    op), one task per (a, block, bm); a block's total is its carry.
+  SmallVector<OpFoldResult> totalSizes = {s5[0], getAsOpFoldResult(numBlocks),
+                                          s5[2], cc, cc};
+  Value identity = identityF32(b, loc, {s5[0], s5[2], cc, cc}, 2, 3);
+  auto blocks = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(3, zero),
+      SmallVector<OpFoldResult>{s5[0], getAsOpFoldResult(numBlocks), s5[2]},
+      SmallVector<OpFoldResult>(3, one),
+      ValueRange{emptyLike(b, loc, g, f32), emptyOf(b, loc, totalSizes, f32)},
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    Value a = blocks.getInductionVar(0), k = blocks.getInductionVar(1),
+          bm = blocks.getInductionVar(2);
+    Value start = arith::MulIOp::create(b, loc, k, blk);
+    Value len = arith::SubIOp::create(
+        b, loc,
+        arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, start, blk), steps),
+        start);
+    SmallVector<OpFoldResult> offs = {a, start, bm, zero, zero};
+    SmallVector<OpFoldResult> sizes = {one, len, one, cc, cc};
+    SmallVector<OpFoldResult> strides(5, one);
+    auto slice = [&](Value v, ArrayRef<OpFoldResult> o,
+                     ArrayRef<OpFoldResult> sz) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, v, o, sz, SmallVector<OpFoldResult>(o.size(), one));
+    };
+    ValueRange shared = blocks.getRegionIterArgs();
+    Value local = slice(shared[0], offs, sizes);
+    auto scan = RotationScanOp::create(
+        b, loc,
+        TypeRange{local.getType(), RankedTensorType::get({1, 1, c, c}, f32)},
+        slice(g, offs, sizes), local,
+        slice(identity, {a, bm, zero, zero}, {one, one, cc, cc}),
+        op.getExclusive());
+    b.setInsertionPointToStart(blocks.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, scan.getP(), shared[0], offs,
+                                          sizes, strides);
+    tensor::ParallelInsertSliceOp::create(b, loc, scan.getCarry(), shared[1],
+                                          {a, k, bm, zero, zero},
+                                          {one, one, one, cc, cc}, strides);
+  }
+
+  // 2. The carry into each block: the exclusive scan of the totals from the
+  //    op's carry, parallel over (a, bm); its carry is the op's.
+  Value totals = blocks.getResult(1);
+  auto carries = RotationScanOp::create(
+      b, loc, TypeRange{totals.getType(), op.getCarryInit().getType()}, totals,
+      emptyLike(b, loc, totals, f32), op.getCarryInit(), /*exclusive=*/true);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, {1, 0, 1}));
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(carries.getOperation()), options);
+  if (failed(tiled))
+    return carries->emitOpError("could not be tiled by [1, 0, 1]");
+  rewriter.replaceOp(carries, tiled->replacements);
+  Value carryIn = tiled->replacements[0];
+
+  // 3. P_t = carry[t floordiv block]·local_t, a batched c×c product.
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  // Loops (a, t, bm, p, q, k).
+  AffineExpr blockOf = d(1).floorDiv(block);
+  Value out = linalg::FillOp::create(b, loc,
+                                     ValueRange{arith::ConstantOp::create(
+                                         b, loc, b.getF32FloatAttr(0.0f))},
+                                     ValueRange{op.getPInit()})
+                  .getResult(0);
+  Value p = multiplyAccumulate(
+      b, loc, carryIn, blocks.getResult(0), out,
+      {AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
+       AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
+       AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)});
+  rewriter.replaceOp(op, {p, tiled->replacements[1]});
+  return success();
+}
+
+void lowering::populateScanDecompositionPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecomposeRotationScan>(patterns.getContext());
+}

@@ -1,0 +1,111 @@
+//===- ParallelizeOuterLoops.cpp - the kernels' parallel loops ------------===//
+//
+// rotary-parallelize-outer-loops (Passes.td): the outermost loops of each
+// kernel become one scf.parallel, which convert-scf-to-openmp and
+// rotary-outline-parallel-loops turn into calls of the host's parallel-for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYPARALLELIZEOUTERLOOPS
+#include "rotary/Pipelines/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+/// Turns the outer `p` loops of a perfect scf.for nest into one scf.parallel.
+LogicalResult parallelizeNest(RewriterBase &rewriter,
+                              ArrayRef<Operation *> loops, int64_t p) {
+  SmallVector<scf::ForOp> fors;
+  for (int64_t i = 0; i < p; ++i) {
+    auto f = dyn_cast<scf::ForOp>(loops[i]);
+    if (!f || f.getNumRegionIterArgs() != 0)
+      return success(); // not a plain nest: leave it sequential
+    fors.push_back(f);
+  }
+  scf::ForOp outer = fors.front(), inner = fors.back();
+  SmallVector<Value> lbs, ubs, steps;
+  for (scf::ForOp f : fors) {
+    for (Value v : {f.getLowerBound(), f.getUpperBound(), f.getStep()})
+      if (!outer.isDefinedOutsideOfLoop(v))
+        return success();
+    lbs.push_back(f.getLowerBound());
+    ubs.push_back(f.getUpperBound());
+    steps.push_back(f.getStep());
+  }
+  rewriter.setInsertionPoint(outer);
+  auto par = scf::ParallelOp::create(rewriter, outer.getLoc(), lbs, ubs, steps);
+  for (auto [f, iv] : llvm::zip(fors, par.getInductionVars()))
+    rewriter.replaceAllUsesWith(f.getInductionVar(), iv);
+  Block *body = par.getBody();
+  Operation *terminator = body->getTerminator();
+  for (Operation &op :
+       llvm::make_early_inc_range(inner.getBody()->without_terminator()))
+    op.moveBefore(terminator);
+  rewriter.eraseOp(outer);
+  return success();
+}
+
+/// Top-level linalg ops -> loops with the outer ones parallel;
+/// scf.forall -> scf.parallel.
+struct ParallelizeOuterLoopsPass
+    : rotary::impl::RotaryParallelizeOuterLoopsBase<ParallelizeOuterLoopsPass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::LinalgOp> outer;
+    SmallVector<scf::ForallOp> foralls;
+    getOperation()->walk([&](Operation *op) {
+      if (auto forall = dyn_cast<scf::ForallOp>(op))
+        foralls.push_back(forall);
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (!linalgOp || linalgOp.getNumParallelLoops() == 0)
+        return;
+      // Only ops not nested in a loop of the kernel.
+      if (op->getParentOfType<scf::ForallOp>() ||
+          op->getParentOfType<scf::ForOp>() ||
+          op->getParentOfType<scf::ParallelOp>())
+        return;
+      outer.push_back(linalgOp);
+    });
+    for (linalg::LinalgOp op : outer) {
+      // Leading parallel dims, at most 2, and never the innermost one when
+      // there are several: OpenMP then splits coarse work, and the inner
+      // loops stay simple enough for LLVM to vectorise.
+      SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+      int64_t n = iters.size(), p = 0;
+      while (p < n && p < 2 && (n == 1 || p < n - 1) &&
+             iters[p] == utils::IteratorType::parallel)
+        ++p;
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::LinalgLoops> loops =
+          linalg::linalgOpToLoops(rewriter, op);
+      if (failed(loops))
+        return signalPassFailure();
+      rewriter.eraseOp(op);
+      if (p > 0 && failed(parallelizeNest(rewriter, *loops, p)))
+        return signalPassFailure();
+    }
+    for (scf::ForallOp forall : foralls) {
+      if (forall->getParentOfType<scf::ForallOp>())
+        continue;
+      rewriter.setInsertionPoint(forall);
+      if (failed(scf::forallToParallelLoop(rewriter, forall)))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace
