@@ -1,6 +1,6 @@
-//===- OpCases.h - option matrices shared by e2e tests --------*- C++ -*-===//
+//===- OpCases.h - option matrices shared by e2e tests ----------*- C++ -*-===//
 //
-// What the forward tests (E2ETest.cpp) and the gradient tests
+// What the forward tests (ChainTest.cpp, E2EHelpers.h) and the gradient tests
 // (GradRopeChainTest.cpp) share, so both directions cover the same options:
 // the Givens chain configurations and the rope layout names.
 //
@@ -60,8 +60,8 @@ inline std::vector<std::string> givensAttrs(const GivensConfig &c) {
 }
 
 /// Reversed and repeated pairs over an odd D = 7.
-inline const std::vector<reference::Pair> kOddPairs = {
-    {0, 6}, {5, 2}, {1, 3}, {5, 2}, {6, 0}, {4, 3}};
+inline const std::vector<reference::Pair> kOddPairs = {{0, 6}, {5, 2}, {1, 3},
+                                                       {5, 2}, {6, 0}, {4, 3}};
 
 /// Per-head chains: the default schedule on [B, T, H, D], and explicit pairs
 /// per head with a dynamic D.
