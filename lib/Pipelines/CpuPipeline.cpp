@@ -27,13 +27,14 @@ void addText(OpPassManager &pm, StringRef pipeline) {
 
 void rotary::buildCpuFrontPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options) {
-  pm.addPass(createRotaryFuseRotations());
-  pm.addPass(createCanonicalizerPass());
-  // After fusion, so fused forward ops get their fused gradients.
+  // Gradients of the program as written; fusion then treats the forward
+  // and the backward functions alike (decision 0025).
   if (options.gradients) {
     pm.addPass(createRotaryGenerateGradients());
     pm.addPass(createCanonicalizerPass());
   }
+  pm.addPass(createRotaryFuseRotations());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.prepareEntryPoints)
     pm.addPass(createRotaryPrepareEntryPoints());

@@ -268,3 +268,58 @@ func.func @rectangular_r(%x: tensor<4x8xf32>, %a: tensor<28xf32>, %r: tensor<8x3
   %1 = rotary.orthogonal %0, %r : tensor<4x8xf32>, tensor<8x3xf32>
   return %1 : tensor<4x3xf32>
 }
+
+// -----
+
+// The backward of the HDD-RoPE chain, as rotary-generate-gradients writes
+// it (G and P rebuilt from the angles): one fused hdd_rope_grad over the
+// angles; the rebuilt chain and the P-form gradients go away.
+// CHECK-LABEL: func @hdd_chain_bwd
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<1x?x2x8xf32>, %[[A:[^:]*]]: tensor<1x?x2x2x6xf32>, %[[DY:[^:]*]]: tensor<1x?x2x8xf32>)
+// CHECK-NEXT: %[[DX:.*]], %[[DA:.*]] = rotary.hdd_rope_grad %[[X]], %[[A]], %[[DY]] form = exp {chunk = 4 : i64}
+// CHECK-NEXT: return %[[DX]], %[[DA]]
+func.func @hdd_chain_bwd(%x: tensor<1x?x2x8xf32>, %a: tensor<1x?x2x2x6xf32>, %dy: tensor<1x?x2x8xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>) {
+  %g = rotary.so_generator %a chunk = 4 form = exp : tensor<1x?x2x2x6xf32>
+  %p = rotary.cumulative_rotation %g : tensor<1x?x2x2x4x4xf32>
+  %dx, %dp = rotary.hdd_rope_grad %x, %p, %dy : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+  %dg = rotary.cumulative_rotation_grad %g, %dp : tensor<1x?x2x2x4x4xf32>
+  %da = rotary.so_generator_grad %a, %dg chunk = 4 form = exp : tensor<1x?x2x2x6xf32>, tensor<1x?x2x2x4x4xf32>
+  return %dx, %da : tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>
+}
+
+// -----
+
+// P's cotangent also has another source (P is returned): dP is a sum, the
+// P-form gradients stay.
+// CHECK-LABEL: func @hdd_chain_p_bwd
+// CHECK: rotary.hdd_rope_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+// CHECK: rotary.cumulative_rotation_grad
+// CHECK: rotary.so_generator_grad
+func.func @hdd_chain_p_bwd(%x: tensor<1x?x2x8xf32>, %a: tensor<1x?x2x2x6xf32>, %dy: tensor<1x?x2x8xf32>, %dpr: tensor<1x?x2x2x4x4xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>) {
+  %g = rotary.so_generator %a chunk = 4 form = givens : tensor<1x?x2x2x6xf32>
+  %p = rotary.cumulative_rotation %g : tensor<1x?x2x2x4x4xf32>
+  %dx, %dp = rotary.hdd_rope_grad %x, %p, %dy : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %dp, %c1 : tensor<1x?x2x2x4x4xf32>
+  %e = tensor.empty(%n) : tensor<1x?x2x2x4x4xf32>
+  %sum = linalg.add ins(%dpr, %dp : tensor<1x?x2x2x4x4xf32>, tensor<1x?x2x2x4x4xf32>) outs(%e : tensor<1x?x2x2x4x4xf32>) -> tensor<1x?x2x2x4x4xf32>
+  %dg = rotary.cumulative_rotation_grad %g, %sum : tensor<1x?x2x2x4x4xf32>
+  %da = rotary.so_generator_grad %a, %dg chunk = 4 form = givens : tensor<1x?x2x2x6xf32>, tensor<1x?x2x2x4x4xf32>
+  return %dx, %da : tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>
+}
+
+// -----
+
+// G from other angles than the ones differentiated: not the chain's
+// backward, nothing fuses.
+// CHECK-LABEL: func @hdd_grad_other_angles
+// CHECK: rotary.hdd_rope_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+// CHECK: rotary.so_generator_grad
+func.func @hdd_grad_other_angles(%x: tensor<1x?x2x8xf32>, %a: tensor<1x?x2x2x6xf32>, %b: tensor<1x?x2x2x6xf32>, %dy: tensor<1x?x2x8xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>) {
+  %g = rotary.so_generator %b chunk = 4 form = givens : tensor<1x?x2x2x6xf32>
+  %p = rotary.cumulative_rotation %g : tensor<1x?x2x2x4x4xf32>
+  %dx, %dp = rotary.hdd_rope_grad %x, %p, %dy : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+  %dg = rotary.cumulative_rotation_grad %g, %dp : tensor<1x?x2x2x4x4xf32>
+  %da = rotary.so_generator_grad %a, %dg chunk = 4 form = givens : tensor<1x?x2x2x6xf32>, tensor<1x?x2x2x4x4xf32>
+  return %dx, %da : tensor<1x?x2x8xf32>, tensor<1x?x2x2x6xf32>
+}

@@ -90,17 +90,45 @@ func.func @chain(%x: tensor<?x64xf32>, %a: tensor<?xf32>, %r: tensor<64x64xf32>)
   return %w, %p : tensor<?x64xf32>, tensor<f32>
 }
 
-// The HDD-RoPE chain (not fused here: rotary-fuse-rotations runs first in
-// the pipeline) differentiates op by op.
-// CHECK-LABEL: func.func @hdd_chain_vjp(
-// CHECK: rotary.hdd_rope_grad
-// CHECK: rotary.cumulative_rotation_grad
-// CHECK: rotary.so_generator_grad {{.*}} chunk = 4 form = exp
+// The HDD-RoPE chain differentiates op by op (rotary-fuse-rotations runs
+// after this pass, on the forward and the backward alike). G and P are
+// rebuilt from the angles, not saved (recomputeInBackward): nothing beyond
+// the arguments is read, so @hdd_chain_bwd is the vjp and there is no
+// @hdd_chain_fwd.
+// CHECK-LABEL: func.func @hdd_chain(
+// CHECK-SAME: rotary.gradient = {backward = "hdd_chain_bwd", forward = "hdd_chain", grads = array<i64: 0, 1>, saved = 0 : i64, vjp = "hdd_chain_bwd", vjp_inputs = ["arg:0", "arg:1", "cotangent:0"]}
+// CHECK-LABEL: func.func @hdd_chain_bwd(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<1x?x2x8xf32>, %[[A:[^:]*]]: tensor<1x?x2x2x6xf32>, %[[DY:[^:]*]]: tensor<1x?x2x8xf32>)
+// CHECK: %[[G:.*]] = rotary.so_generator %[[A]] chunk = 4 form = exp
+// CHECK: %[[P:.*]] = rotary.cumulative_rotation %[[G]]
+// CHECK: %[[DX:.*]], %[[DP:.*]] = rotary.hdd_rope_grad %[[X]], %[[P]], %[[DY]]
+// CHECK: %[[DG:.*]] = rotary.cumulative_rotation_grad %[[G]], %[[DP]]
+// CHECK: %[[DA:.*]] = rotary.so_generator_grad %[[A]], %[[DG]] chunk = 4 form = exp
+// CHECK: return %[[DX]], %[[DA]]
+// CHECK-NOT: func.func @hdd_chain_fwd
+// CHECK-NOT: func.func @hdd_chain_vjp
 func.func @hdd_chain(%x: tensor<1x?x2x8xf32>, %a: tensor<1x?x2x2x6xf32>) -> tensor<1x?x2x8xf32> {
   %g = rotary.so_generator %a chunk = 4 form = exp : tensor<1x?x2x2x6xf32>
   %p = rotary.cumulative_rotation %g : tensor<1x?x2x2x4x4xf32>
   %y = rotary.hdd_rope %x, %p : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
   return %y : tensor<1x?x2x8xf32>
+}
+
+// P returned as well: the vjp reads it as a result instead of rebuilding
+// it, and rebuilds only G from the angles.
+// CHECK-LABEL: func.func @hdd_chain_p(
+// CHECK-SAME: saved = 0 : i64, vjp = "hdd_chain_p_vjp", vjp_inputs = ["arg:0", "arg:1", "result:1", "cotangent:0", "cotangent:1"]
+// CHECK-LABEL: func.func @hdd_chain_p_vjp(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<1x?x2x8xf32>, %[[A:[^:]*]]: tensor<1x?x2x2x6xf32>, %[[P:[^:]*]]: tensor<1x?x2x2x4x4xf32>, %[[DY:[^:]*]]: tensor<1x?x2x8xf32>, %[[DPR:[^:]*]]: tensor<1x?x2x2x4x4xf32>)
+// CHECK-NOT: rotary.cumulative_rotation %
+// CHECK: rotary.hdd_rope_grad %[[X]], %[[P]], %[[DY]]
+// CHECK: %[[G:.*]] = rotary.so_generator %[[A]] chunk = 4 form = givens
+// CHECK: rotary.cumulative_rotation_grad %[[G]],
+func.func @hdd_chain_p(%x: tensor<1x?x2x8xf32>, %a: tensor<1x?x2x2x6xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>) {
+  %g = rotary.so_generator %a chunk = 4 form = givens : tensor<1x?x2x2x6xf32>
+  %p = rotary.cumulative_rotation %g : tensor<1x?x2x2x4x4xf32>
+  %y = rotary.hdd_rope %x, %p : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
+  return %y, %p : tensor<1x?x2x8xf32>, tensor<1x?x2x2x4x4xf32>
 }
 
 // CHECK-LABEL: func.func @hdd_fused_bwd(
@@ -184,8 +212,8 @@ func.func @own_bwd(%x: tensor<4x8xf32>, %a: tensor<7xf32>, %dy: tensor<4x8xf32>)
   return %dy : tensor<4x8xf32>
 }
 
-// The "fold" form of rotary-fuse-rotations transposes R: the transpose's
-// adjoint is the inverse permutation of the cotangent.
+// A linalg.transpose (here the "fold" form of rotary-fuse-rotations, written
+// by hand): its adjoint is the inverse permutation of the cotangent.
 // CHECK-LABEL: func.func @folded_block_bwd
 // CHECK: %[[DX:.*]], %[[DQ:.*]] = rotary.orthogonal_grad %{{.*}}, %{{.*}}, %{{.*}} {transpose}
 // CHECK: %[[DRT:.*]], %[[DA:.*]] = rotary.givens_grad %{{.*}}, %{{.*}}, %[[DQ]] pairs = [(0, 1), (2, 3)] {inverse}

@@ -2,8 +2,8 @@
 //
 // DifferentiableOpInterface for the forward ops: each emits its gradient op
 // (RotaryGradOps.td) from the primal values and its results' cotangents.
-// linalg.transpose, which the fusion's folded form inserts, gets the same
-// interface as an external model: its adjoint is the inverse permutation.
+// linalg.transpose gets the same interface as an external model: its adjoint
+// is the inverse permutation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,6 +110,10 @@ SmallVector<Value> OrthogonalityPenaltyOp::buildGradient(OpBuilder &b,
 //===----------------------------------------------------------------------===//
 // HDD-RoPE
 //===----------------------------------------------------------------------===//
+
+// G [..., c, c] from c(c-1)/2 angles, P a scan of G: rebuilt, not saved.
+bool SOGeneratorOp::recomputeInBackward() { return true; }
+bool CumulativeRotationOp::recomputeInBackward() { return true; }
 
 SmallVector<Value> SOGeneratorOp::getDifferentiableOperands() {
   return {getAngles()};

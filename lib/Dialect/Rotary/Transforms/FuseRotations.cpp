@@ -63,6 +63,38 @@ struct FuseHDDRopeChain : OpRewritePattern<HDDRopeOp> {
   }
 };
 
+/// The backward of FuseHDDRopeChain:
+///   so_generator_grad(a, cumulative_rotation_grad(G, dP)), with
+///   dP = hdd_rope_grad(x, P, dy)'s dP, P = cumulative_rotation(G) along T
+///   and G = so_generator(a)
+/// -> hdd_rope_grad(x, a, dy) in the fused form (dx and da), which never
+/// stores P, dP or dG. The unfused forward ops it leaves unused go away.
+struct FuseHDDRopeGradChain : OpRewritePattern<SOGeneratorGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SOGeneratorGradOp op,
+                                PatternRewriter &rewriter) const override {
+    auto scanGrad = op.getDresult().getDefiningOp<CumulativeRotationGradOp>();
+    if (!scanGrad || scanGrad.getAxis() != 1 || !scanGrad->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "dG is not a scan gradient");
+    auto hddGrad = scanGrad.getDresult().getDefiningOp<HDDRopeGradOp>();
+    if (!hddGrad || hddGrad.isFused() || !hddGrad.getDrotation().hasOneUse())
+      return rewriter.notifyMatchFailure(op, "dP is not hdd_rope_grad's");
+    auto gen = scanGrad.getRotations().getDefiningOp<SOGeneratorOp>();
+    if (!gen || gen.getAngles() != op.getAngles() ||
+        gen.getChunk() != op.getChunk() || gen.getForm() != op.getForm())
+      return rewriter.notifyMatchFailure(op, "G is not so_generator(a)");
+    auto scan = hddGrad.getRotation().getDefiningOp<CumulativeRotationOp>();
+    if (!scan || scan.getRotations() != gen.getResult() || scan.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "P is not the scan of G");
+    auto fused = HDDRopeGradOp::create(
+        rewriter, op.getLoc(), hddGrad.getX(), op.getAngles(), hddGrad.getDy(),
+        op.getChunkAttr(), op.getFormAttr(), hddGrad.getInverseAttr());
+    rewriter.replaceAllUsesWith(hddGrad.getDx(), fused.getDx());
+    rewriter.replaceOp(op, fused.getDrotation());
+    return success();
+  }
+};
+
 /// Whether x·(∏G)·R, with x [..., D], R [D, E] or [H, D, E] and angles [N]
 /// or [H, N], runs folded (Q = (∏G)·R once, then x·Q) rather than as the
 /// chain per row. `pairsKnown`: the pairs are known at compile time. Fails
@@ -262,7 +294,7 @@ struct RotaryFuseRotationsPass
     }
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<FuseHDDRopeChain>(ctx);
+    patterns.add<FuseHDDRopeChain, FuseHDDRopeGradChain>(ctx);
     patterns.add<FoldChainIntoMatrix, FuseChainIntoBlock, ExpandBlockToFold>(
         ctx, *s, dynamicRows);
     RotationBlockOp::getCanonicalizationPatterns(patterns, ctx);

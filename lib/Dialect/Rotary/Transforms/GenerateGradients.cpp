@@ -26,6 +26,8 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <functional>
+
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGENERATEGRADIENTS
 #include "rotary/Dialect/Rotary/Transforms/Passes.h.inc"
@@ -239,9 +241,19 @@ struct GenerateGradients
       map.map(arg, bwdBlock->getArgument(arg.getArgNumber()));
     for (Operation &op : body.without_terminator())
       b.clone(op, map);
+    // What the backward reads: arguments, results, and values it cannot
+    // recompute (recomputeInBackward) from those.
     llvm::SetVector<Value> needed;
+    std::function<void(Value)> need = [&](Value v) {
+      if (!recomputed(v, ret)) {
+        needed.insert(v);
+        return;
+      }
+      for (Value operand : v.getDefiningOp()->getOperands())
+        need(operand);
+    };
     auto recompute = [&](Value v) {
-      needed.insert(v);
+      need(v);
       return map.lookup(v);
     };
     ValueRange bwdCots =
@@ -376,11 +388,30 @@ struct GenerateGradients
     IRMapping map;
     for (auto [v, arg] : llvm::zip(inputs, block->getArguments()))
       map.map(v, arg);
-    auto lookup = [&](Value v) { return map.lookup(v); };
-    // The same sweep as @f_bwd's reads exactly the mapped values.
+    // A value that is not an input is rebuilt here from inputs.
+    std::function<Value(Value)> lookup = [&](Value v) -> Value {
+      if (Value mapped = map.lookupOrNull(v))
+        return mapped;
+      Operation *def = v.getDefiningOp();
+      for (Value operand : def->getOperands())
+        (void)lookup(operand);
+      b.clone(*def, map);
+      return map.lookup(v);
+    };
+    // The same sweep as @f_bwd's reads exactly the mapped values and those
+    // it rebuilds from them.
     (void)sweep(b, fn, ret, lookup,
                 block->getArguments().drop_front(inputs.size()), active);
     markGenerated(vjp);
+  }
+
+  /// Whether the backward rebuilds `v` instead of reading it: the result of
+  /// an op that asks for it (recomputeInBackward), unless `v` is returned
+  /// anyway.
+  static bool recomputed(Value v, func::ReturnOp ret) {
+    auto diff = v.getDefiningOp<DifferentiableOpInterface>();
+    return diff && diff.recomputeInBackward() &&
+           !llvm::is_contained(ret.getOperands(), v);
   }
 
   static void markGenerated(func::FuncOp fn) {

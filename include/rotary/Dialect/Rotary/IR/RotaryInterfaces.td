@@ -36,6 +36,14 @@ def Rotary_DifferentiableOpInterface
       (ins "::mlir::OpBuilder &":$b,
            "::llvm::function_ref<::mlir::Value(::mlir::Value)>":$primal,
            "::llvm::function_ref<::mlir::Value(::mlir::Value)>":$cotangent)>,
+    InterfaceMethod<[{
+        Whether a backward that reads this op's results recomputes them from
+        the op's operands rather than have the forward save them: true for
+        results much larger than the operands and cheap to rebuild (the
+        c×c rotations of HDD-RoPE), so that the saved tensors stay small and
+        the backward's own fusion can consume the recomputed chain.
+      }],
+      "bool", "recomputeInBackward", (ins), "", "return false;">,
   ];
 }
 

@@ -68,8 +68,8 @@ class DialectRegistry;
 } // namespace mlir
 
 namespace rotary {
-/// DifferentiableOpInterface for the upstream ops the gradient pass meets
-/// (linalg.transpose, from fusion's folded form).
+/// DifferentiableOpInterface for the upstream ops a function may hold
+/// (linalg.transpose).
 void registerDifferentiableExternalModels(mlir::DialectRegistry &registry);
 /// tensor.empty with the type and (run-time) sizes of `like`.
 mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like);

@@ -282,7 +282,8 @@ def Rotary_RotationBlockOp : Rotary_ContractOp<"rotation_block", [Pure, DeclareO
 //===----------------------------------------------------------------------===//
 
 def Rotary_SOGeneratorOp : Rotary_ContractOp<"so_generator", [
-    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface,
+                              ["recomputeInBackward"]>,
     Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "angles [..., c(c-1)/2] to rotations [..., c, c] in SO(c)";
@@ -310,7 +311,8 @@ def Rotary_SOGeneratorOp : Rotary_ContractOp<"so_generator", [
 }
 
 def Rotary_CumulativeRotationOp : Rotary_ContractOp<"cumulative_rotation", [
-    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface>,
+    DeclareOpInterfaceMethods<Rotary_DifferentiableOpInterface,
+                              ["recomputeInBackward"]>,
     Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     AllTypesMatch<["rotations", "result"]>]> {
   let summary = "inclusive product scan P_t = G_1·G_2⋯G_t";
