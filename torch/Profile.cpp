@@ -72,6 +72,8 @@ void profile::start() {
 
 void profile::stop() { on = false; }
 
+void profile::resume() { on = true; }
+
 bool profile::enabled() { return on.load(std::memory_order_relaxed); }
 
 void profile::recordKernel(const std::string &entry, double seconds) {

@@ -70,10 +70,11 @@ struct Args {
   std::string data = kDefaultData;
   int64_t steps = 300, batch = 16, seq = 64, dim = 64, heads = 4, layers = 2;
   int64_t window = 32, rotations = 16, warmup = 30, logEvery = 25;
+  int64_t valEvery = 0, saveEvery = 0;
   int64_t sample = 160, seed = 1, threads = 0;
   double lr = 0.5, penalty = 1e-3;
   bool hdd = false, reference = false, profile = false;
-  std::string save, resume, famDebug;
+  std::string save, resume, famDebug, csv;
 };
 
 /// An integer option and its accepted range. --window also excludes 0
@@ -97,6 +98,8 @@ const IntegerOption kIntegerOptions[] = {
     {"--rotations", &Args::rotations, 1, 1 << 20},
     {"--warmup", &Args::warmup, 0, kMaxSteps},
     {"--log-every", &Args::logEvery, 1, kMaxSteps},
+    {"--val-every", &Args::valEvery, 0, kMaxSteps},
+    {"--save-every", &Args::saveEvery, 0, kMaxSteps},
     {"--sample", &Args::sample, 0, 100000},
     {"--seed", &Args::seed, 0, INT64_MAX},
     {"--threads", &Args::threads, 0, 1024},
@@ -149,6 +152,12 @@ const RealOption kRealOptions[] = {
          "matrix products, from step 2 on\n"
          "  --save FILE       write model, optimizer and base schedule at "
          "the end (checked before the first step)\n"
+         "  --save-every N    also every N steps, to the --save file (0: at "
+         "the end only)\n"
+         "  --val-every N     validation loss every N steps (0: at the start "
+         "and the end only)\n"
+         "  --csv FILE        one line per log step and validation: step, "
+         "loss, val_loss, lr, tokens_per_s, elapsed_s\n"
          "  --resume FILE     start from a file written by --save (same "
          "--dim --heads --layers --window --rotations --hdd)\n"
          "  --fam-debug FILE  FAM's JSON-lines record (every log step)\n"
@@ -237,6 +246,8 @@ Args parse(int argc, char **argv) {
       a.resume = path(i);
     else if (f == "--fam-debug")
       a.famDebug = path(i);
+    else if (f == "--csv")
+      a.csv = path(i);
     else if (f == "--help" || f == "-h")
       usage("");
     else
@@ -305,6 +316,62 @@ torch::Tensor batchOf(const torch::Tensor &data, int64_t batch, int64_t seq,
   torch::Tensor offsets = torch::arange(seq + 1, torch::kInt64);
   return data.index({starts.unsqueeze(1) + offsets.unsqueeze(0)});
 }
+
+/// `x` with all its digits (%.17g): it reads back as the same double.
+std::string formatReal(double x) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", x);
+  return buffer;
+}
+
+/// "1h02m", "3m05s" or "12s": an ETA or a run's length.
+std::string duration(double seconds) {
+  long long s = std::llround(std::max(0.0, seconds));
+  char buffer[32];
+  if (s >= 3600)
+    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", s / 3600,
+                  s % 3600 / 60);
+  else if (s >= 60)
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", s / 60, s % 60);
+  else
+    std::snprintf(buffer, sizeof buffer, "%llds", s);
+  return buffer;
+}
+
+/// --csv: a header, then one row per log step or validation; an empty
+/// field where that step has no value. Flushed per row, so a run that is
+/// stopped keeps its log.
+class CsvLog {
+public:
+  explicit CsvLog(const std::string &path) : path(path) {
+    if (path.empty())
+      return;
+    out.open(path, std::ios::trunc);
+    if (!out)
+      fail(kFailed, "--csv " + path + ": cannot open it for writing");
+    out << "step,loss,val_loss,lr,tokens_per_s,elapsed_s\n";
+    out.flush();
+  }
+  void row(int64_t step, std::optional<double> loss,
+           std::optional<double> valid, double lr, double tokensPerSecond,
+           double seconds) {
+    if (path.empty())
+      return;
+    auto field = [](std::optional<double> v) {
+      return v ? formatReal(*v) : std::string();
+    };
+    out << step << ',' << field(loss) << ',' << field(valid) << ','
+        << formatReal(lr) << ',' << formatReal(tokensPerSecond) << ','
+        << formatReal(seconds) << '\n';
+    out.flush();
+    if (!out)
+      fail(kFailed, "--csv " + path + ": writing failed");
+  }
+
+private:
+  std::string path;
+  std::ofstream out;
+};
 
 double lossOf(nn::Transformer &model, const torch::Tensor &windows) {
   using torch::indexing::Slice;
@@ -403,12 +470,6 @@ void checkResumable(const Args &a,
   }
 }
 
-std::string formatReal(double x) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", x);
-  return buffer;
-}
-
 /// Writes `bytes` to a new file of the system's temporary folder; returns
 /// its path, or throws.
 std::string rescue(const std::string &bytes) {
@@ -483,6 +544,10 @@ int main(int argc, char **argv) try {
   };
   checkOutput("--save", a.save, false);
   checkOutput("--fam-debug", a.famDebug, true);
+  checkOutput("--csv", a.csv, false);
+  if (a.saveEvery > 0 && a.save.empty())
+    usage("--save-every " + std::to_string(a.saveEvery) +
+          " needs --save FILE (the file the checkpoints go to)");
 
   // The checkpoint: readable, intact, of this model.
   std::optional<train::Checkpoint> resumed;
@@ -602,68 +667,10 @@ int main(int argc, char **argv) try {
     torch::NoGradGuard noGrad;
     firstValid = lossOf(model, evalBatch);
   }
-  auto start = std::chrono::steady_clock::now();
-  auto profileStart = start;
-  double recent = 0;
-  for (int64_t step = 1; step <= a.steps; ++step) {
-    using torch::indexing::Slice;
-    torch::Tensor windows = batchOf(train, a.batch, a.seq, gen);
-    torch::Tensor in = windows.index({Slice(), Slice(0, -1)}).contiguous();
-    torch::Tensor target =
-        windows.index({Slice(), Slice(1, at::indexing::None)});
-    optimizer.zero_grad();
-    torch::Tensor logits = model(in);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, logits.size(-1)}), target.reshape({-1}));
-    (loss + a.penalty * model->orthogonality_penalty()).backward();
-    optimizer.step();
-    double l = loss.item<double>();
-    // From step 2 on: step 1 compiles the kernels (JIT) on first use.
-    if (a.profile && step == 1) {
-      rotary::nn::profile::start();
-      profileStart = std::chrono::steady_clock::now();
-    }
-    if (base)
-      base->step(l);
-    recent += l;
-    if (step % a.logEvery == 0 || step == a.steps) {
-      int64_t n = step % a.logEvery ? step % a.logEvery : a.logEvery;
-      double ms = std::chrono::duration<double, std::milli>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-      std::printf("step %5lld  loss %.4f  lr %.2e  base %.0f  %.1f ms/step\n",
-                  (long long)step, recent / double(n), optimizer.current_lr(0),
-                  base ? base->base() : 0.0, ms / double(step));
-      std::fflush(stdout);
-      recent = 0;
-    }
-  }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  if (a.profile)
-    printProfile(std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - profileStart)
-                     .count(),
-                 a.steps - 1);
-  double lastValid;
-  {
-    torch::NoGradGuard noGrad;
-    lastValid = lossOf(model, evalBatch);
-  }
-  std::printf("validation loss %.4f -> %.4f (%.3f -> %.3f bits/byte); "
-              "%.0f tokens/s\n",
-              firstValid, lastValid, firstValid / std::log(2.0),
-              lastValid / std::log(2.0),
-              double(a.steps) * double(a.batch) * double(a.seq) / seconds);
-  if (a.sample > 0)
-    std::printf("sample: %s\n",
-                sampleText(model, "Q: ", a.sample, a.seq, gen).c_str());
-  std::fflush(stdout);
-
-  if (!a.save.empty()) {
-    // Serialised in memory, then written atomically: the previous file at
-    // a.save stays whole until the new one is complete.
+  // Checkpoints (the periodic ones and the final one) are serialised in
+  // memory, then written atomically: the previous file at a.save stays
+  // whole until the new one is complete.
+  auto saveCheckpoint = [&](int64_t stepsDone, double validLoss) {
     std::string checkpoint;
     try {
       std::ostringstream payload;
@@ -676,13 +683,13 @@ int main(int argc, char **argv) try {
         base->save(out);
       out.save_to(payload);
       std::map<std::string, std::string> config = modelConfig(a);
-      config["steps_done"] = std::to_string(stepsBefore + a.steps);
+      config["steps_done"] = std::to_string(stepsBefore + stepsDone);
       config["seq"] = std::to_string(a.seq);
       config["batch"] = std::to_string(a.batch);
       config["seed"] = std::to_string(a.seed);
       config["lr"] = formatReal(a.lr);
       config["penalty"] = formatReal(a.penalty);
-      config["validation_loss"] = formatReal(lastValid);
+      config["validation_loss"] = formatReal(validLoss);
       checkpoint = train::formatCheckpoint(config, payload.str());
     } catch (const c10::Error &e) {
       fail(kFailed, "--save " + a.save + ": cannot serialise the model: " +
@@ -711,6 +718,123 @@ int main(int argc, char **argv) try {
                           r.what() + "): the model is lost");
       }
     }
+  };
+
+  CsvLog csv(a.csv);
+  // Validation is not training: --profile leaves it out.
+  double validSeconds = 0;
+  auto validate = [&] {
+    bool profiling = rotary::nn::profile::enabled();
+    if (profiling)
+      rotary::nn::profile::stop();
+    auto t0 = std::chrono::steady_clock::now();
+    double v;
+    {
+      torch::NoGradGuard noGrad;
+      v = lossOf(model, evalBatch);
+    }
+    if (profiling) {
+      validSeconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
+      rotary::nn::profile::resume();
+    }
+    return v;
+  };
+  double lastValid = firstValid;
+  auto start = std::chrono::steady_clock::now();
+  auto profileStart = start;
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  double recent = 0, lastMean = 0;
+  for (int64_t step = 1; step <= a.steps; ++step) {
+    using torch::indexing::Slice;
+    torch::Tensor windows = batchOf(train, a.batch, a.seq, gen);
+    torch::Tensor in = windows.index({Slice(), Slice(0, -1)}).contiguous();
+    torch::Tensor target =
+        windows.index({Slice(), Slice(1, at::indexing::None)});
+    optimizer.zero_grad();
+    torch::Tensor logits = model(in);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}), target.reshape({-1}));
+    (loss + a.penalty * model->orthogonality_penalty()).backward();
+    optimizer.step();
+    double l = loss.item<double>();
+    // From step 2 on: step 1 compiles the kernels (JIT) on first use.
+    if (a.profile && step == 1) {
+      rotary::nn::profile::start();
+      profileStart = std::chrono::steady_clock::now();
+    }
+    if (base)
+      base->step(l);
+    recent += l;
+    bool logNow = step % a.logEvery == 0 || step == a.steps;
+    // The last step's validation comes after the loop (and the profile).
+    std::optional<double> valid;
+    if (a.valEvery && step % a.valEvery == 0 && step != a.steps)
+      lastValid = *(valid = validate());
+    double seconds = elapsed();
+    double tokensPerSecond = double(step) * double(a.batch) * double(a.seq) /
+                             std::max(seconds, 1e-9);
+    double mean = recent;
+    if (logNow) {
+      int64_t n = step % a.logEvery ? step % a.logEvery : a.logEvery;
+      mean = recent / double(n);
+      std::printf(
+          "step %5lld  loss %.4f  lr %.2e  base %.0f  %.1f ms/step  "
+          "%.0f tokens/s  ETA %s\n",
+          (long long)step, mean, optimizer.current_lr(0),
+          base ? base->base() : 0.0, 1e3 * seconds / double(step),
+          tokensPerSecond,
+          duration(seconds / double(step) * double(a.steps - step)).c_str());
+      recent = 0;
+    }
+    if (valid)
+      std::printf("validation at step %lld: loss %.4f (%.3f bits/byte)\n",
+                  (long long)step, *valid, *valid / std::log(2.0));
+    if ((logNow || valid) && step != a.steps)
+      csv.row(step, logNow ? std::optional<double>(mean) : std::nullopt, valid,
+              optimizer.current_lr(0), tokensPerSecond, seconds);
+    if (step == a.steps)
+      lastMean = mean;
+    if (a.saveEvery && step % a.saveEvery == 0 && step != a.steps) {
+      saveCheckpoint(step, lastValid);
+      std::printf("checkpoint at step %lld: %s\n", (long long)step,
+                  a.save.c_str());
+    }
+    std::fflush(stdout);
+  }
+  double seconds = elapsed();
+  if (a.profile)
+    printProfile(std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - profileStart)
+                         .count() -
+                     validSeconds,
+                 a.steps - 1);
+  lastValid = validate();
+  csv.row(a.steps, lastMean, lastValid, optimizer.current_lr(0),
+          double(a.steps) * double(a.batch) * double(a.seq) /
+              std::max(seconds, 1e-9),
+          seconds);
+  std::printf("validation loss %.4f -> %.4f (%.3f -> %.3f bits/byte); "
+              "%.0f tokens/s\n",
+              firstValid, lastValid, firstValid / std::log(2.0),
+              lastValid / std::log(2.0),
+              double(a.steps) * double(a.batch) * double(a.seq) / seconds);
+  if (a.sample > 0)
+    std::printf("sample: %s\n",
+                sampleText(model, "Q: ", a.sample, a.seq, gen).c_str());
+  std::fflush(stdout);
+
+  std::printf("done: %lld steps in %s%s%s\n", (long long)a.steps,
+              duration(seconds).c_str(), a.csv.empty() ? "" : "; log ",
+              a.csv.c_str());
+  std::fflush(stdout);
+  if (!a.save.empty()) {
+    saveCheckpoint(a.steps, lastValid);
     std::printf("saved to %s\n", a.save.c_str());
   }
   if (!(lastValid < firstValid)) {

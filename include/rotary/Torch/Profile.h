@@ -35,6 +35,8 @@ struct Report {
 void start();
 /// Stops recording (the record stays).
 void stop();
+/// Counts again after stop(), keeping what was counted.
+void resume();
 /// What was recorded so far.
 Report report();
 
