@@ -15,8 +15,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "OpCases.h"
+#include "E2EHelpers.h"
 #include "Harness.h"
+#include "OpCases.h"
 #include "Reference.h"
 
 #include <torch/autograd.h>
@@ -41,19 +42,6 @@ Tensor data(std::vector<int64_t> shape, torch::ScalarType dtype) {
 
 /// An f64 leaf with the values of `t`, for autograd.
 Tensor leaf(const Tensor &t) { return f64(t).set_requires_grad(true); }
-
-std::string elementName(torch::ScalarType t) {
-  switch (t) {
-  case torch::kInt64:
-    return "i64";
-  case torch::kInt32:
-    return "i32";
-  case torch::kBFloat16:
-    return "bf16";
-  default:
-    return "f32";
-  }
-}
 
 /// Runs and expects a failed kernel check whose message names `operand`.
 void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,

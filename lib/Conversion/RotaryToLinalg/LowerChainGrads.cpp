@@ -202,14 +202,10 @@ struct LowerPenaltyGrad : OpRewritePattern<OrthogonalityPenaltyGradOp> {
             AffineMap::get(4, 0, {dim(0), dim(3), dim(2)}, ctx),
             AffineMap::get(4, 0, {dim(0), dim(1), dim(2)}, ctx)},
         iters, [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value e = linalg::IndexOp::create(nb, l, 2);
-          Value e2 = linalg::IndexOp::create(nb, l, 3);
-          Value diag =
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, e, e2);
-          Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
-          Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
-          Value diff = arith::SubFOp::create(
-              nb, l, a[1], arith::SelectOp::create(nb, l, diag, one, zero));
+          Value row = linalg::IndexOp::create(nb, l, 2);
+          Value col = linalg::IndexOp::create(nb, l, 3);
+          Value delta = kroneckerDelta(nb, l, row, col);
+          Value diff = arith::SubFOp::create(nb, l, a[1], delta);
           Value term = arith::MulFOp::create(nb, l, toF32(nb, l, a[0]), diff);
           linalg::YieldOp::create(
               nb, l, Value(arith::AddFOp::create(nb, l, a[2], term)));

@@ -83,13 +83,9 @@ struct LowerPenalty : OpRewritePattern<OrthogonalityPenaltyOp> {
         SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx),
                                AffineMap::get(3, 0, {}, ctx)},
         red, [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value e1 = linalg::IndexOp::create(nb, l, 1);
-          Value e2 = linalg::IndexOp::create(nb, l, 2);
-          Value diag =
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, e1, e2);
-          Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
-          Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
-          Value delta = arith::SelectOp::create(nb, l, diag, one, zero);
+          Value row = linalg::IndexOp::create(nb, l, 1);
+          Value col = linalg::IndexOp::create(nb, l, 2);
+          Value delta = kroneckerDelta(nb, l, row, col);
           Value diff = arith::SubFOp::create(nb, l, a[0], delta);
           Value sq = arith::MulFOp::create(nb, l, diff, diff);
           linalg::YieldOp::create(

@@ -103,6 +103,10 @@ Value contractRows(OpBuilder &b, Location loc, Value x, Value mat, bool perHead,
 Value accumulateRows(OpBuilder &b, Location loc, Value x, Value mat, Value acc,
                      bool perHead);
 
+/// δ_ij as an f32 scalar: 1 where indices `i` and `j` are equal, else 0
+/// (the identity inside a generic's body).
+Value kroneckerDelta(OpBuilder &b, Location loc, Value i, Value j);
+
 /// `body(index, values)` for every index in [0, n) threading `inits`
 /// through (an scf.for, or straight-line code when n is the constant 1):
 /// how a decomposition walks the batch entries, heads or groups of a block.

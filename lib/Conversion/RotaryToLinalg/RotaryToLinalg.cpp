@@ -123,6 +123,13 @@ Value lowering::accumulateRows(OpBuilder &b, Location loc, Value x, Value mat,
       .getResult(0);
 }
 
+Value lowering::kroneckerDelta(OpBuilder &b, Location loc, Value i, Value j) {
+  Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, j);
+  Value one = f32c(b, loc, 1.0);
+  Value zero = f32c(b, loc, 0.0);
+  return arith::SelectOp::create(b, loc, same, one, zero);
+}
+
 Value lowering::emptyOf(OpBuilder &b, Location loc,
                         ArrayRef<OpFoldResult> sizes, Type elt) {
   return tensor::EmptyOp::create(b, loc, sizes, elt);
