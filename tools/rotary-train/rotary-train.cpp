@@ -45,6 +45,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace fs = std::filesystem;
 using namespace rotary;
@@ -75,6 +76,8 @@ struct Args {
   double lr = 0.5, penalty = 1e-3;
   bool hdd = false, reference = false, profile = false;
   std::string save, resume, famDebug, csv;
+  /// --eval-seq: context lengths the final validation is also run at.
+  std::vector<int64_t> evalSeq;
 };
 
 /// An integer option and its accepted range. --window also excludes 0
@@ -158,6 +161,9 @@ const RealOption kRealOptions[] = {
          "and the end only)\n"
          "  --csv FILE        one line per log step and validation: step, "
          "loss, val_loss, lr, tokens_per_s, elapsed_s\n"
+         "  --eval-seq L,...  also the final validation loss at these "
+         "context lengths (1 to 65536 each; e.g. 256,1024: how the position "
+         "scheme extrapolates)\n"
          "  --resume FILE     start from a file written by --save (same "
          "--dim --heads --layers --window --rotations --hdd)\n"
          "  --fam-debug FILE  FAM's JSON-lines record (every log step)\n"
@@ -184,6 +190,25 @@ int64_t integerValue(const IntegerOption &o, const std::string &v) {
       (std::string_view(o.flag) == "--window" && *n == 0))
     usage(std::string(o.flag) + " " + v + ": must be " + rangeOf(o));
   return *n;
+}
+
+/// "256,1024": context lengths in [1, 65536], at most 16 of them.
+std::vector<int64_t> lengthList(const std::string &flag, const std::string &v) {
+  static const IntegerOption kLength = {"", nullptr, 1, 65536};
+  std::vector<int64_t> lengths;
+  std::stringstream items(v);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    std::optional<int64_t> n = train::parseDecimal(item);
+    if (!n || *n < kLength.min || *n > kLength.max || lengths.size() == 16)
+      usage(flag + " " + v +
+            ": must be up to 16 comma-separated integers in [1, 65536]");
+    lengths.push_back(*n);
+  }
+  if (lengths.empty() || v.back() == ',')
+    usage(flag + " " + v +
+          ": must be up to 16 comma-separated integers in [1, 65536]");
+  return lengths;
 }
 
 double realValue(const RealOption &o, const std::string &v) {
@@ -248,6 +273,8 @@ Args parse(int argc, char **argv) {
       a.famDebug = path(i);
     else if (f == "--csv")
       a.csv = path(i);
+    else if (f == "--eval-seq")
+      a.evalSeq = lengthList(f, value(i));
     else if (f == "--help" || f == "-h")
       usage("");
     else
@@ -592,6 +619,16 @@ int main(int argc, char **argv) try {
              "split must hold a window of seq + 1 bytes); '" +
              a.data + "' has " + std::to_string(text.size()) + " bytes");
 
+  for (int64_t l : a.evalSeq) {
+    int64_t validBytes = int64_t(text.size()) - int64_t(text.size()) * 9 / 10;
+    if (validBytes < l + 1)
+      fail(kBadUsage, "--eval-seq " + std::to_string(l) +
+                          ": the 10 % validation split holds " +
+                          std::to_string(validBytes) +
+                          " bytes, fewer than a window of " +
+                          std::to_string(l + 1));
+  }
+
   // LibTorch's own default otherwise (one thread on Debian's build), while
   // the kernels' teams take every core: the fastest step measured on the
   // 2-core machine (docs/benchmarks.md, threads).
@@ -824,6 +861,16 @@ int main(int argc, char **argv) try {
               firstValid, lastValid, firstValid / std::log(2.0),
               lastValid / std::log(2.0),
               double(a.steps) * double(a.batch) * double(a.seq) / seconds);
+  // Longer (or shorter) contexts than trained on: each on its own fixed
+  // held-out batch.
+  for (int64_t l : a.evalSeq) {
+    torch::Generator lengthGen = at::detail::createCPUGenerator(12345);
+    torch::Tensor windows = batchOf(valid, 8, l, lengthGen);
+    torch::NoGradGuard noGrad;
+    double v = lossOf(model, windows);
+    std::printf("validation at seq %lld: loss %.4f (%.3f bits/byte)\n",
+                (long long)l, v, v / std::log(2.0));
+  }
   if (a.sample > 0)
     std::printf("sample: %s\n",
                 sampleText(model, "Q: ", a.sample, a.seq, gen).c_str());
