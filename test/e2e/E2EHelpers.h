@@ -50,6 +50,18 @@ struct RopeConfig {
   double maxPos = 1000;
 };
 
+/// The attributes of a rope (or rope_grad) of config `c`.
+inline std::vector<std::string> ropeAttributes(const RopeConfig &c) {
+  std::vector<std::string> attrs;
+  if (c.rotaryDim >= 0)
+    attrs.push_back("rotary_dim = " + std::to_string(c.rotaryDim) + " : i64");
+  if (c.baseAttr > 0)
+    attrs.push_back("base = " + f32Attr(c.baseAttr));
+  if (c.inverse)
+    attrs.push_back("inverse");
+  return attrs;
+}
+
 /// func.func @entry(%x, %pos, ...) holding one rotary.rope of config `c`.
 inline std::string ropeSource(const RopeConfig &c) {
   const std::string xT = dynamicType(4);
@@ -74,14 +86,7 @@ inline std::string ropeSource(const RopeConfig &c) {
     op += " base(%b)";
   }
   op += std::string(" layout = ") + layoutName(c.layout);
-  std::vector<std::string> attrs;
-  if (c.rotaryDim >= 0)
-    attrs.push_back("rotary_dim = " + std::to_string(c.rotaryDim) + " : i64");
-  if (c.baseAttr > 0)
-    attrs.push_back("base = " + f32Attr(c.baseAttr));
-  if (c.inverse)
-    attrs.push_back("inverse");
-  op += attrDict(attrs) + " : " + xT + ", " + pT;
+  op += attrDict(ropeAttributes(c)) + " : " + xT + ", " + pT;
   return entrySource(args, {xT}, op, {"%y"});
 }
 

@@ -62,16 +62,8 @@ void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
 // rope_grad
 //===----------------------------------------------------------------------===//
 
-struct RopeGradConfig {
-  ref::RopeLayout layout = ref::RopeLayout::Half;
-  int64_t rotaryDim = -1; ///< the attribute, when >= 0
-  std::vector<int64_t> Ds = {8};
-  bool invFreq = false, phase = false, scale = false, runtimeBase = false;
-  double baseAttr = -1;
-  bool inverse = false;
-  int posRank = 1;
-  torch::ScalarType posType = torch::kInt64;
-  double maxPos = 1000;
+/// A rope's options (RopeConfig), and what its gradient test adds.
+struct RopeGradConfig : RopeConfig {
   torch::ScalarType dtype = torch::kFloat32;
   /// Tokens per task of the parameter sums (0: the schedule's choice).
   int64_t tokens = 0;
@@ -102,13 +94,7 @@ std::string ropeGradSource(const RopeGradConfig &c) {
   param(c.scale, "s", sT, "scale(%s)");
   param(c.runtimeBase, "b", sT, "base(%b)");
   op += std::string(" layout = ") + layoutName(c.layout);
-  std::vector<std::string> attrs;
-  if (c.rotaryDim >= 0)
-    attrs.push_back("rotary_dim = " + std::to_string(c.rotaryDim) + " : i64");
-  if (c.baseAttr > 0)
-    attrs.push_back("base = " + f32Attr(c.baseAttr));
-  if (c.inverse)
-    attrs.push_back("inverse");
+  std::vector<std::string> attrs = ropeAttributes(c);
   if (c.tokens > 0)
     attrs.push_back("rotary.tiles = {tokens = " + std::to_string(c.tokens) +
                     " : i64}");

@@ -786,6 +786,11 @@ int main(int argc, char **argv) try {
                                          start)
         .count();
   };
+  // Tokens per second over `steps` steps in `seconds`.
+  auto rate = [&](int64_t steps, double seconds) {
+    return double(steps) * double(a.batch) * double(a.seq) /
+           std::max(seconds, 1e-9);
+  };
   double recent = 0, lastMean = 0;
   for (int64_t step = 1; step <= a.steps; ++step) {
     using torch::indexing::Slice;
@@ -814,8 +819,7 @@ int main(int argc, char **argv) try {
     if (a.valEvery && step % a.valEvery == 0 && step != a.steps)
       lastValid = *(valid = validate());
     double seconds = elapsed();
-    double tokensPerSecond = double(step) * double(a.batch) * double(a.seq) /
-                             std::max(seconds, 1e-9);
+    double tokensPerSecond = rate(step, seconds);
     double mean = recent;
     if (logNow) {
       int64_t n = step % a.logEvery ? step % a.logEvery : a.logEvery;
@@ -853,14 +857,11 @@ int main(int argc, char **argv) try {
                  a.steps - 1);
   lastValid = validate();
   csv.row(a.steps, lastMean, lastValid, optimizer.current_lr(0),
-          double(a.steps) * double(a.batch) * double(a.seq) /
-              std::max(seconds, 1e-9),
-          seconds);
+          rate(a.steps, seconds), seconds);
   std::printf("validation loss %.4f -> %.4f (%.3f -> %.3f bits/byte); "
               "%.0f tokens/s\n",
               firstValid, lastValid, firstValid / std::log(2.0),
-              lastValid / std::log(2.0),
-              double(a.steps) * double(a.batch) * double(a.seq) / seconds);
+              lastValid / std::log(2.0), rate(a.steps, seconds));
   // Longer (or shorter) contexts than trained on: each on its own fixed
   // held-out batch.
   for (int64_t l : a.evalSeq) {

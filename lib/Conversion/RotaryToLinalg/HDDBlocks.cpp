@@ -443,23 +443,32 @@ Value hdd::batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
                              transposeY ? map(q, k) : map(k, q), map(p, q)});
 }
 
+Value hdd::chunked(OpBuilder &b, Location loc, Value x, int64_t c,
+                   SmallVectorImpl<OpFoldResult> *chunkedSizes) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
+  OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
+      arith::ConstantIndexOp::create(b, loc, c)));
+  SmallVector<OpFoldResult> sizes = {xs[0], xs[1], xs[2], chunks,
+                                     b.getIndexAttr(c)};
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dyn;
+  dispatchIndexOpFoldResults(sizes, dyn, shape);
+  if (chunkedSizes)
+    chunkedSizes->assign(sizes.begin(), sizes.end());
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, xt.getElementType()), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
+}
+
 Value hdd::applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,
                                int64_t c, bool transposed) {
   MLIRContext *ctx = b.getContext();
   auto xt = cast<RankedTensorType>(x.getType());
   Type elt = xt.getElementType();
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
-  OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-      loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
-      arith::ConstantIndexOp::create(b, loc, c)));
-  SmallVector<OpFoldResult> x5Sizes = {xs[0], xs[1], xs[2], chunks,
-                                       b.getIndexAttr(c)};
-  SmallVector<int64_t> x5Shape;
-  SmallVector<Value> dyn;
-  dispatchIndexOpFoldResults(x5Sizes, dyn, x5Shape);
-  Value x5 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(x5Shape, elt), x,
-      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, x5Sizes);
+  SmallVector<OpFoldResult> x5Sizes;
+  Value x5 = chunked(b, loc, x, c, &x5Sizes);
   Value acc = zerosF32(b, loc, x5Sizes);
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   // Loops (b, t, h, m, p, q).

@@ -235,6 +235,10 @@ Value withStaticTrailing(OpBuilder &b, Location loc, Value v,
 Value batchedMatmul(OpBuilder &b, Location loc, Value x, Value y,
                     bool transposeX, bool transposeY);
 
+/// x [B, T, H, D] viewed as [B, T, H, D/c, c] (whose sizes go to
+/// `chunkedSizes` when given).
+Value chunked(OpBuilder &b, Location loc, Value x, int64_t c,
+              SmallVectorImpl<OpFoldResult> *chunkedSizes = nullptr);
 /// hdd_rope with P: per chunk m (a column vector), y = P_t[m]·x (or
 /// P_t[m]ᵀ·x with `transposed`), in f32, stored in x's element type.
 Value applyChunkRotations(OpBuilder &b, Location loc, Value x, Value p,

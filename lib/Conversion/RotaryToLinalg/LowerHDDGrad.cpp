@@ -271,23 +271,6 @@ struct LowerCumulativeRotationGrad
   }
 };
 
-/// x [B, T, H, D] viewed as [B, T, H, C, c].
-Value chunked(OpBuilder &b, Location loc, Value x, int64_t c) {
-  auto xt = cast<RankedTensorType>(x.getType());
-  SmallVector<OpFoldResult> xs = tensor::getMixedSizes(b, loc, x);
-  OpFoldResult chunks = getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-      loc, getValueOrCreateConstantIndexOp(b, loc, xs[3]),
-      arith::ConstantIndexOp::create(b, loc, c)));
-  SmallVector<OpFoldResult> sizes = {xs[0], xs[1], xs[2], chunks,
-                                     b.getIndexAttr(c)};
-  SmallVector<int64_t> shape;
-  SmallVector<Value> dyn;
-  dispatchIndexOpFoldResults(sizes, dyn, shape);
-  return tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(shape, xt.getElementType()), x,
-      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}}, sizes);
-}
-
 /// hdd_rope_grad with P: x̄ = Pᵀ·ȳ (P·ȳ with inverse), and P̄ = ȳ·xᵀ
 /// (x·ȳᵀ with inverse) per chunk, one parallel generic each.
 struct LowerHDDRopeGradP : OpRewritePattern<HDDRopeGradOp> {
