@@ -50,12 +50,19 @@ LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
     os << op->getName() << " at " << op->getLoc() << ": " << rule;
     return s;
   };
+  // Only the asserts the rotary ops emit are rules (a function's own
+  // cf.assert is not a shape check).
+  llvm::SmallPtrSet<Operation *, 8> own;
+  check.walk([&](cf::AssertOp a) { own.insert(a); });
   for (RuntimeVerifiableOpInterface op : ops) {
     b.setInsertionPoint(op);
     op.generateRuntimeVerification(b, op->getLoc(), message);
   }
   SmallVector<cf::AssertOp> asserts;
-  check.walk([&](cf::AssertOp a) { asserts.push_back(a); });
+  check.walk([&](cf::AssertOp a) {
+    if (!own.contains(a))
+      asserts.push_back(a);
+  });
   Block &body = check.getBody().front();
   Operation *ret = body.getTerminator();
   b.setInsertionPoint(ret);
