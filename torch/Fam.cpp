@@ -378,7 +378,10 @@ double FAM::scheduled_lr(int64_t s) const {
 }
 
 double FAM::scheduled_lr(int64_t s, double peak) const {
-  const FAMOptions &o = globals();
+  return scheduledLr(globals(), s, peak);
+}
+
+double rotary::nn::scheduledLr(const FAMOptions &o, int64_t s, double peak) {
   if (s < o.warmup_steps())
     return o.warmup_start_lr() +
            (peak - o.warmup_start_lr()) * double(s) / double(o.warmup_steps());

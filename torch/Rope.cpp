@@ -49,6 +49,17 @@ torch::Tensor nn::ropeAngles(const torch::Tensor &positions,
   return theta;
 }
 
+torch::Tensor nn::xposScale(const torch::Tensor &positions, int64_t r,
+                            double scaleBase, double gamma, double sign) {
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor zeta =
+      (torch::arange(0, r / 2, f64) / double(r / 2) + gamma) / (1 + gamma);
+  torch::Tensor n = positions.to(torch::kFloat64);
+  if (positions.dim() == 1)
+    n = n.unsqueeze(0);
+  return torch::pow(zeta, (sign / scaleBase) * n.unsqueeze(-1));
+}
+
 RopeImpl::RopeImpl(RopeOptions options) : options(std::move(options)) {
   reset();
 }
@@ -68,6 +79,18 @@ void RopeImpl::reset() {
               "rotary::nn::Rope: rotary_dim must be even and in (0, head_dim "
               "= ",
               D, "], got ", r);
+  // The kernels take both as f32 attributes: check them as f32.
+  float scaleBase = float(options.xpos_scale_base());
+  float gamma = float(options.xpos_gamma());
+  TORCH_CHECK(std::isfinite(scaleBase) && scaleBase >= 0 &&
+                  (scaleBase > 0) == (options.xpos_scale_base() > 0),
+              "rotary::nn::Rope: xpos_scale_base must be 0 (xPos off) or "
+              "positive and finite in f32, got ",
+              options.xpos_scale_base());
+  TORCH_CHECK(std::isfinite(gamma) && gamma > 0,
+              "rotary::nn::Rope: xpos_gamma must be positive and finite in "
+              "f32, got ",
+              options.xpos_gamma());
   kernels_.clear();
   inv_freq = phase = scale = torch::Tensor();
   if (options.learnable_freq())
@@ -97,9 +120,11 @@ void RopeImpl::set_base(double base) {
 }
 
 std::shared_ptr<runtime::Bundle>
-RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions) {
+RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions,
+                 Role role) {
   bundle::DType dtype = dataDType("Rope", "x", x);
-  return kernels_.get(int64_t(dtype) * 4 + positions.dim(), [&] {
+  int64_t key = (int64_t(dtype) * 4 + positions.dim()) * 3 + int64_t(role);
+  return kernels_.get(key, [&] {
     model::RopeKernel k;
     k.headDim = options.head_dim();
     k.rotaryDim = options.rotary_dim() < 0 ? -1 : options.rotary_dim();
@@ -113,15 +138,20 @@ RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions) {
     k.invFreq = inv_freq.defined();
     k.phase = phase.defined();
     k.scale = scale.defined();
+    k.xpos = role == Role::Query ? model::RopeKernel::XPos::Query
+             : role == Role::Key ? model::RopeKernel::XPos::Key
+                                 : model::RopeKernel::XPos::None;
+    k.xposScaleBase = options.xpos_scale_base();
+    k.xposGamma = options.xpos_gamma();
     return k;
   });
 }
 
-torch::Tensor RopeImpl::forward(const torch::Tensor &x,
-                                const torch::Tensor &positions) {
+void RopeImpl::checkInputs(const char *arg, const torch::Tensor &x,
+                           const torch::Tensor &positions) const {
   int64_t D = options.head_dim();
-  dataDType("Rope", "x", x);
-  checkTensor("Rope", "x", x, {"B", "T", "H", "D"}, {-1, -1, -1, D});
+  dataDType("Rope", arg, x);
+  checkTensor("Rope", arg, x, {"B", "T", "H", "D"}, {-1, -1, -1, D});
   TORCH_CHECK(positions.defined() && positions.scalar_type() == torch::kInt64,
               "rotary::nn::Rope: positions must be int64, got ",
               positions.defined() ? c10::toString(positions.scalar_type())
@@ -131,8 +161,36 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x,
   else
     checkTensor("Rope", "positions", positions, {"B", "T"},
                 {x.size(0), x.size(1)});
+}
+
+torch::Tensor RopeImpl::forward(const torch::Tensor &x,
+                                const torch::Tensor &positions) {
+  TORCH_CHECK(!xpos(),
+              "rotary::nn::Rope: with xPos (xpos_scale_base > 0) queries and "
+              "keys are scaled differently; call forward_qk(q, k, positions) "
+              "instead of forward(x, positions)");
+  checkInputs("x", x, positions);
+  return apply(x, positions, Role::Plain);
+}
+
+std::tuple<torch::Tensor, torch::Tensor>
+RopeImpl::forward_qk(const torch::Tensor &q, const torch::Tensor &k,
+                     const torch::Tensor &positions) {
+  checkInputs("q", q, positions);
+  // k may have other heads (grouped-query attention), not other B or T.
+  dataDType("Rope", "k", k);
+  checkTensor("Rope", "k", k, {"B", "T", "H", "D"},
+              {q.size(0), q.size(1), -1, options.head_dim()});
+  bool on = xpos();
+  torch::Tensor yq = apply(q, positions, on ? Role::Query : Role::Plain);
+  torch::Tensor yk = apply(k, positions, on ? Role::Key : Role::Plain);
+  return {yq, yk};
+}
+
+torch::Tensor RopeImpl::apply(const torch::Tensor &x,
+                              const torch::Tensor &positions, Role role) {
   if (options.reference())
-    return referenceForward(x, positions);
+    return referenceForward(x, positions, role);
 
   std::vector<at::Tensor> inputs = {
       x, positions,
@@ -142,7 +200,7 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x,
     inputs.push_back(phase);
   if (scale.defined())
     inputs.push_back(scale);
-  return nn::apply(kernel(x, positions), "rope", inputs)[0];
+  return nn::apply(kernel(x, positions, role), "rope", inputs)[0];
 }
 
 torch::Tensor RopeImpl::forward(const torch::Tensor &x, int64_t offset) {
@@ -153,13 +211,25 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x, int64_t offset) {
 }
 
 torch::Tensor RopeImpl::referenceForward(const torch::Tensor &x,
-                                         const torch::Tensor &positions) const {
+                                         const torch::Tensor &positions,
+                                         Role role) const {
   int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
   int64_t r = rotaryDim(), half = r / 2;
   torch::Tensor f = inv_freq.defined() ? inv_freq : frequenciesFromBase();
   torch::Tensor theta = ropeAngles(positions, f, phase, scale).unsqueeze(2);
-  torch::Tensor c = torch::cos(theta).to(torch::kFloat32);
-  torch::Tensor s = torch::sin(theta).to(torch::kFloat32);
+  torch::Tensor c = torch::cos(theta), s = torch::sin(theta);
+  if (role != Role::Plain) {
+    // xPos: the pair's scale commutes with its rotation; fold it into the
+    // table like the kernels do.
+    torch::Tensor zeta =
+        xposScale(positions, r, options.xpos_scale_base(), options.xpos_gamma(),
+                  role == Role::Query ? 1.0 : -1.0)
+            .unsqueeze(2);
+    c = c * zeta;
+    s = s * zeta;
+  }
+  c = c.to(torch::kFloat32);
+  s = s.to(torch::kFloat32);
 
   torch::Tensor xf = x.to(torch::kFloat32);
   torch::Tensor rotated = xf.narrow(-1, 0, r);

@@ -116,6 +116,12 @@ std::string model::buildSource(const RopeKernel &k) {
     o.phase = a[next++];
   if (k.scale)
     o.scale = a[next++];
+  if (k.xpos != RopeKernel::XPos::None) {
+    o.xpos =
+        k.xpos == RopeKernel::XPos::Query ? XPosRole::query : XPosRole::key;
+    o.xposScaleBase = float(k.xposScaleBase);
+    o.xposGamma = float(k.xposGamma);
+  }
   kb.end(RopeOp::create(b, kb.loc(), a[0], a[1], o).getResult());
   return kb.print();
 }

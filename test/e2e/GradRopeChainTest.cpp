@@ -32,9 +32,6 @@ using namespace rotary::e2e;
 
 namespace {
 
-/// bf16 data: results rounded to 8 significant bits.
-const Tolerance kBf16Tol = {1.0 / 128, 1.0 / 128};
-
 /// A random data tensor of `dtype` (f32 or bf16).
 Tensor data(std::vector<int64_t> shape, torch::ScalarType dtype) {
   return randn32(std::move(shape)).to(dtype);
@@ -64,13 +61,9 @@ void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
 
 /// A rope's options (RopeConfig), and what its gradient test adds.
 struct RopeGradConfig : RopeConfig {
-  torch::ScalarType dtype = torch::kFloat32;
   /// Tokens per task of the parameter sums (0: the schedule's choice).
   int64_t tokens = 0;
-  struct Shape {
-    int64_t B, T, H;
-  };
-  std::vector<Shape> shapes = {{2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 37, 4}};
+  std::vector<RopeShape> shapes = {{2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 37, 4}};
 };
 
 std::string ropeGradSource(const RopeGradConfig &c) {
@@ -102,67 +95,23 @@ std::string ropeGradSource(const RopeGradConfig &c) {
   return entrySource(args, types, join(values) + " = " + op, values);
 }
 
-/// The two elements of every pair of `t` [B, T, H, D] as laid out in
-/// memory (interleaved: (2i, 2i+1); otherwise (i, i + r/2)).
-std::pair<Tensor, Tensor> pairElements(const Tensor &t, int64_t r,
-                                       bool interleaved) {
-  Tensor rot = t.narrow(-1, 0, r);
-  if (interleaved) {
-    Tensor p = rot.reshape({t.size(0), t.size(1), t.size(2), r / 2, 2});
-    return {p.select(-1, 0), p.select(-1, 1)};
-  }
-  return {rot.narrow(-1, 0, r / 2), rot.narrow(-1, r / 2, r / 2)};
-}
-
 void runRopeGrad(const RopeGradConfig &c) {
   const std::string source = ropeGradSource(c);
   SCOPED_TRACE(source);
   ROTARY_COMPILE(kernel, source);
   const bool lowPrecision = c.dtype != torch::kFloat32;
   for (int64_t D : c.Ds)
-    for (const RopeGradConfig::Shape &s : c.shapes) {
-      SCOPED_TRACE("B " + std::to_string(s.B) + " T " + std::to_string(s.T) +
-                   " H " + std::to_string(s.H) + " D " + std::to_string(D));
+    for (const RopeShape &s : c.shapes) {
+      SCOPED_TRACE(shapeTrace(s, D));
       const int64_t r = c.rotaryDim >= 0 ? c.rotaryDim : D;
       Tensor x = data({s.B, s.T, s.H, D}, c.dtype);
       Tensor dy = data({s.B, s.T, s.H, D}, c.dtype);
-      std::vector<int64_t> pShape = c.posRank == 1
-                                        ? std::vector<int64_t>{s.T}
-                                        : std::vector<int64_t>{s.B, s.T};
-      Tensor pos =
-          c.posType == torch::kFloat32
-              ? uniform32(pShape, 0, c.maxPos)
-              : torch::randint(0, static_cast<int64_t>(c.maxPos), pShape,
-                               torch::TensorOptions().dtype(c.posType));
+      Tensor pos = ropePositions(c, s);
       Tensor posRef = pos.is_floating_point() ? f64(pos) : pos;
       std::vector<Tensor> inputs = {x, pos, dy};
-      ref::RopeOptions o;
-      o.layout = c.layout;
-      o.rotaryDim = c.rotaryDim;
-      o.inverse = c.inverse;
-      if (c.baseAttr > 0)
-        o.base = c.baseAttr;
+      ref::RopeOptions o = ropeOptions(c);
       std::vector<Tensor> leaves; // in result order
-      if (c.invFreq) {
-        Tensor f = uniform32({r / 2}, 1e-4, 1.0);
-        inputs.push_back(f);
-        leaves.push_back(o.invFreq = leaf(f));
-      }
-      if (c.phase) {
-        Tensor phi = uniform32({r / 2}, -kPi, kPi);
-        inputs.push_back(phi);
-        leaves.push_back(o.phase = leaf(phi));
-      }
-      if (c.scale) {
-        Tensor sc = uniform32({}, 0.5, 2.0);
-        inputs.push_back(sc);
-        leaves.push_back(o.scale = leaf(sc));
-      }
-      if (c.runtimeBase) {
-        Tensor b = uniform32({}, 100.0, 1e5).round();
-        inputs.push_back(b);
-        leaves.push_back(o.runtimeBase = leaf(b));
-      }
+      addRopeOperands(c, r, /*maxBase=*/1e5, inputs, o, &leaves);
       std::vector<Tensor> out;
       ASSERT_NO_THROW(out = kernel->run(inputs));
       ASSERT_EQ(out.size(), 1 + leaves.size());
@@ -171,53 +120,7 @@ void runRopeGrad(const RopeGradConfig &c) {
       ref::rope(xr, posRef, o).backward(f64(dy));
       EXPECT_TRUE(
           allClose(out[0], xr.grad(), lowPrecision ? kBf16Tol : Tolerance{}));
-
-      // Bounds of the parameter gradients' terms: |θ̄| <= m =
-      // (|ȳ_a| + |ȳ_b|)·(|a| + |b|) per (b, t, h, i), with a, b where the
-      // forward read them and ȳ where it wrote.
-      const bool readPairs =
-          c.layout == ref::RopeLayout::Interleaved ||
-          (c.layout == ref::RopeLayout::Deinterleave && !c.inverse);
-      const bool writePairs =
-          c.layout == ref::RopeLayout::Interleaved ||
-          (c.layout == ref::RopeLayout::Deinterleave && c.inverse);
-      auto [xa, xb] = pairElements(f64(x).abs(), r, readPairs);
-      auto [ga, gb] = pairElements(f64(dy).abs(), r, writePairs);
-      Tensor m = (ga + gb) * (xa + xb); // [B, T, H, r/2]
-      Tensor p = posRef.to(torch::kFloat64).abs();
-      p = (c.posRank == 1 ? p.view({1, s.T, 1, 1}) : p.view({s.B, s.T, 1, 1}));
-      Tensor mSum = m.sum({0, 1, 2}), mpSum = (m * p).sum({0, 1, 2});
-      Tensor freq = ref::ropeAngles(torch::ones({1}, torch::kFloat64), r,
-                                    [&] {
-                                      ref::RopeOptions fo = o;
-                                      fo.phase = Tensor();
-                                      fo.scale = Tensor();
-                                      return fo;
-                                    }())
-                        .detach()
-                        .reshape({r / 2})
-                        .abs();
-      const double sc = o.scale.defined() ? o.scale.item<double>() : 1.0;
-      const double allowUnits = 32 * kU32;
-      size_t k = 1;
-      auto check = [&](const Tensor &grad, const Tensor &bound,
-                       const char *what) {
-        SCOPED_TRACE(what);
-        EXPECT_TRUE(allClose(out[k++], grad, {}, bound * allowUnits));
-      };
-      if (c.invFreq)
-        check(o.invFreq.grad(), mpSum * sc, "inv_freq");
-      if (c.phase)
-        check(o.phase.grad(), mSum, "phase");
-      if (c.scale)
-        check(o.scale.grad(), (mpSum * freq).sum(), "scale");
-      if (c.runtimeBase) {
-        Tensor i = torch::arange(r / 2, torch::kFloat64);
-        check(o.runtimeBase.grad(),
-              (mpSum * sc * (2.0 * i / r) * freq).sum() /
-                  o.runtimeBase.item<double>(),
-              "base");
-      }
+      expectRopeParamGrads(out, x, dy, posRef, r, o);
     }
 }
 

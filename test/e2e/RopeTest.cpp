@@ -6,13 +6,17 @@
 // runs it through the runtime on random f32 inputs at several shapes (batch
 // 1, T = 1, odd D with rotary_dim) and compares with the f64 reference of
 // test/reference (tolerances: see Harness.h; rope can add an allowance for
-// angles formed in f32, see kRopeAngleUlps).
+// angles formed in f32, see kRopeAngleUlps). xPos ropes (queries and keys)
+// run forward and through their generated backward (@entry_bwd), f32 and
+// bf16 data, against the f64 reference of test/reference/XPos.h and its
+// autograd.
 //
 //===----------------------------------------------------------------------===//
 
 #include "E2EHelpers.h"
 #include "Harness.h"
 #include "Reference.h"
+#include "XPos.h"
 
 #include <cstdio>
 #include <string>
@@ -55,64 +59,27 @@ void runRope(const RopeConfig &c) {
   const std::string source = ropeSource(c);
   SCOPED_TRACE(source);
   ROTARY_COMPILE(kernel, source);
-  struct Shape {
-    int64_t B, T, H;
-  };
-  const std::vector<Shape> shapes = {
+  const std::vector<RopeShape> shapes = {
       {2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 64, 4}};
   for (int64_t D : c.Ds)
-    for (const Shape &s : shapes) {
-      SCOPED_TRACE("B " + std::to_string(s.B) + " T " + std::to_string(s.T) +
-                   " H " + std::to_string(s.H) + " D " + std::to_string(D));
+    for (const RopeShape &s : shapes) {
+      SCOPED_TRACE(shapeTrace(s, D));
       const int64_t r = c.rotaryDim >= 0 ? c.rotaryDim : D;
       Tensor x = randn32({s.B, s.T, s.H, D});
-      std::vector<int64_t> pShape = c.posRank == 1
-                                        ? std::vector<int64_t>{s.T}
-                                        : std::vector<int64_t>{s.B, s.T};
-      Tensor pos =
-          c.posType == torch::kFloat32
-              ? uniform32(pShape, 0, c.maxPos)
-              : torch::randint(0, static_cast<int64_t>(c.maxPos), pShape,
-                               torch::TensorOptions().dtype(c.posType));
+      Tensor pos = ropePositions(c, s);
       Tensor posRef = pos.is_floating_point() ? f64(pos) : pos;
       std::vector<Tensor> inputs = {x, pos};
-      ref::RopeOptions o;
-      o.layout = c.layout;
-      o.rotaryDim = c.rotaryDim;
-      o.inverse = c.inverse;
-      if (c.baseAttr > 0)
-        o.base = c.baseAttr;
-      if (c.invFreq) {
-        Tensor f = uniform32({r / 2}, 1e-4, 1.0);
-        inputs.push_back(f);
-        o.invFreq = f64(f);
-      }
-      if (c.phase) {
-        Tensor phi = uniform32({r / 2}, -kPi, kPi);
-        inputs.push_back(phi);
-        o.phase = f64(phi);
-      }
-      if (c.scale) {
-        Tensor sc = uniform32({}, 0.5, 2.0);
-        inputs.push_back(sc);
-        o.scale = f64(sc);
-      }
-      if (c.runtimeBase) {
-        Tensor b = uniform32({}, 100.0, 1e6).round();
-        inputs.push_back(b);
-        o.runtimeBase = f64(b);
-      }
+      ref::RopeOptions o = ropeOptions(c);
+      addRopeOperands(c, r, /*maxBase=*/1e6, inputs, o);
       std::vector<Tensor> out;
       ASSERT_NO_THROW(out = kernel->run(inputs));
       ASSERT_EQ(out.size(), 1u);
 
-      const bool writePairs =
-          c.layout == ref::RopeLayout::Interleaved ||
-          (c.layout == ref::RopeLayout::Deinterleave && c.inverse);
       const double xMax = x.abs().max().item<double>();
       Tensor absTheta = ref::ropeAngles(posRef, r, o).abs();
-      Tensor allowance = ropeAllowance(absTheta, D, r, writePairs) * xMax *
-                         (kRopeAngleUlps * kU32);
+      Tensor allowance =
+          ropeAllowance(absTheta, D, r, ref::ropeWritesPairs(o)) * xMax *
+          (kRopeAngleUlps * kU32);
       Tensor expected = ref::rope(f64(x), posRef, o);
       EXPECT_TRUE(allClose(out[0], expected, {}, allowance));
     }
@@ -249,6 +216,145 @@ TEST_F(E2E, RopeLargePositions) {
   b.layout = ref::RopeLayout::Deinterleave;
   b.runtimeBase = true;
   runRope(b);
+}
+
+//===----------------------------------------------------------------------===//
+// rope with xPos, forward and backward
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A rope with xPos: its options (RopeConfig; no base) and xPos's.
+struct XPosCase : RopeConfig {
+  bool key = false;
+  double scaleBase = 0, gamma = 0; ///< the attributes, when > 0
+};
+
+std::string xposSource(const XPosCase &c) {
+  std::vector<std::string> attrs;
+  if (c.scaleBase > 0)
+    attrs.push_back("xpos_scale_base = " + f32Attr(c.scaleBase));
+  if (c.gamma > 0)
+    attrs.push_back("xpos_gamma = " + f32Attr(c.gamma));
+  return ropeSource(c, c.key ? " xpos = key" : " xpos = query", attrs);
+}
+
+/// Compiles `c` with its generated backward and compares @entry and
+/// @entry_bwd with the f64 reference and its autograd at several shapes.
+void runXPos(const XPosCase &c) {
+  const std::string source = xposSource(c);
+  SCOPED_TRACE(source);
+  auto kernel = Kernel::compile(source, /*gradients=*/true);
+  ASSERT_TRUE(kernel) << "compilation failed";
+  const bool low = c.dtype != torch::kFloat32;
+  const std::vector<RopeShape> shapes = {
+      {2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 37, 4}};
+  ref::XPosOptions xo;
+  xo.key = c.key;
+  // The kernel reads the attributes as f32.
+  if (c.scaleBase > 0)
+    xo.scaleBase = double(float(c.scaleBase));
+  xo.gamma = double(float(c.gamma > 0 ? c.gamma : 0.4));
+  for (int64_t D : c.Ds)
+    for (const RopeShape &s : shapes) {
+      SCOPED_TRACE(shapeTrace(s, D));
+      const int64_t r = c.rotaryDim >= 0 ? c.rotaryDim : D;
+      Tensor x = randn32({s.B, s.T, s.H, D}).to(c.dtype);
+      Tensor dy = randn32({s.B, s.T, s.H, D}).to(c.dtype);
+      Tensor pos = ropePositions(c, s);
+      Tensor posRef = pos.is_floating_point() ? f64(pos) : pos;
+      std::vector<Tensor> inputs = {x, pos};
+      ref::RopeOptions o = ropeOptions(c);
+      std::vector<Tensor> leaves; // in gradient order
+      addRopeOperands(c, r, /*maxBase=*/1e6, inputs, o, &leaves);
+
+      Tensor xr = f64(x).set_requires_grad(true);
+      Tensor expected = ref::ropeXPos(xr, posRef, o, xo);
+      expected.backward(f64(dy));
+      std::vector<Tensor> y, grads;
+      ASSERT_NO_THROW(y = kernel->run(inputs));
+      ASSERT_EQ(y.size(), 1u);
+      EXPECT_TRUE(
+          allClose(y[0], expected.detach(), low ? kBf16Tol : Tolerance{}))
+          << "forward";
+      std::vector<Tensor> bwdIn = inputs;
+      bwdIn.push_back(dy);
+      ASSERT_NO_THROW(grads = kernel->run("entry_bwd", bwdIn));
+      ASSERT_EQ(grads.size(), 1 + leaves.size());
+      EXPECT_TRUE(allClose(grads[0], xr.grad(), low ? kBf16Tol : Tolerance{}))
+          << "dx";
+      expectRopeParamGrads(grads, x, dy, posRef, r, o,
+                           ref::xposPairScale(posRef, r, xo));
+    }
+}
+
+} // namespace
+
+TEST_F(E2E, RopeXPosQueryAndKeyEveryLayout) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave})
+    for (bool key : {false, true}) {
+      XPosCase c;
+      c.layout = layout;
+      c.key = key;
+      c.Ds = {8, 2};
+      runXPos(c);
+    }
+}
+
+TEST_F(E2E, RopeXPosLearnedPartialPositionsBT) {
+  for (bool key : {false, true}) {
+    XPosCase c; // every learnable operand, rotary_dim < D, [B, T] i32
+    c.key = key;
+    c.layout = ref::RopeLayout::Interleaved;
+    c.rotaryDim = 6;
+    c.Ds = {9, 6};
+    c.invFreq = c.phase = c.scale = true;
+    c.posRank = 2;
+    c.posType = torch::kInt32;
+    c.scaleBase = 128;
+    c.gamma = 0.25;
+    c.maxPos = 400;
+    runXPos(c);
+    XPosCase b = c; // base frequencies, [T] f32 (fractional) positions
+    b.layout = ref::RopeLayout::Half;
+    b.invFreq = false;
+    b.posRank = 1;
+    b.posType = torch::kFloat32;
+    b.maxPos = 300;
+    runXPos(b);
+  }
+}
+
+TEST_F(E2E, RopeXPosInverseIsTheTranspose) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Deinterleave})
+    for (bool key : {false, true}) {
+      XPosCase c;
+      c.layout = layout;
+      c.key = key;
+      c.inverse = true;
+      c.rotaryDim = 4;
+      c.Ds = {8, 5};
+      c.phase = true;
+      c.posRank = 2;
+      runXPos(c);
+    }
+}
+
+TEST_F(E2E, RopeXPosBf16) {
+  for (bool key : {false, true}) {
+    XPosCase c;
+    c.dtype = torch::kBFloat16;
+    c.key = key;
+    c.Ds = {16, 10};
+    c.rotaryDim = 8;
+    c.phase = c.scale = true;
+    runXPos(c);
+    c.layout = ref::RopeLayout::Deinterleave;
+    c.posRank = 2;
+    c.phase = c.scale = false;
+    runXPos(c);
+  }
 }
 
 //===----------------------------------------------------------------------===//

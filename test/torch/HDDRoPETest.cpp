@@ -21,11 +21,7 @@
 #include "TestUtil.h"
 
 using namespace rotary;
-using rotary::test::errorOf;
-using rotary::test::expectClose;
-using rotary::test::expectCloseScaled;
-using rotary::test::f64Leaf;
-using rotary::test::referenceCopy;
+using namespace rotary::test;
 
 namespace {
 

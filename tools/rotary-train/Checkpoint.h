@@ -1,9 +1,10 @@
 //===- Checkpoint.h - rotary-train's checkpoint file format -----*- C++ -*-===//
 //
 // A rotary-train checkpoint is a short text header followed by the LibTorch
-// archive of the model, the optimizer and the RoPE base schedule:
+// archive of the model, the optimizer, the RoPE base schedule and the data
+// generator's state:
 //
-//   rotary-train checkpoint 1
+//   rotary-train checkpoint 2
 //   dim=64
 //   heads=4
 //   ...                      (key=value lines, keys in byte order)
@@ -48,22 +49,27 @@ struct Checkpoint {
 
 /// The first line of every checkpoint (without its newline).
 inline constexpr std::string_view kCheckpointMagic = "rotary-train checkpoint";
-inline constexpr int kCheckpointVersion = 1;
+inline constexpr int kCheckpointVersion = 2;
 /// The header's bounds: at most this many bytes up to and including the
 /// empty line, this many key lines, keys and values of at most this size.
 inline constexpr size_t kMaxHeaderBytes = 16384;
 inline constexpr size_t kMaxHeaderLines = 64;
 inline constexpr size_t kMaxKeyBytes = 64;
 inline constexpr size_t kMaxValueBytes = 1024;
-/// The model options every checkpoint records: a checkpoint can only be
-/// resumed with these equal (integers; hdd is 0 or 1).
-inline constexpr const char *kModelKeys[] = {"dim",    "heads",     "layers",
-                                             "window", "rotations", "hdd"};
+/// The model and optimizer options every checkpoint records: a checkpoint
+/// can only be resumed with these equal (Options.cpp's modelConfig; the
+/// values are compared as text).
+inline constexpr const char *kModelKeys[] = {
+    "dim",       "heads",      "layers",
+    "pos",       "rope_learn", "xpos_scale_base",
+    "hdd_chunk", "hdd_form",   "rotations",
+    "attn",      "window",     "global",
+    "rel_bias",  "conv",       "opt"};
 
 /// Parses and verifies checkpoint bytes (header, size, SHA-256); throws
 /// CheckpointError with a message a user understands. Keys are
 /// [a-z0-9_]{1,64}, values printable ASCII; every key of kModelKeys must be
-/// present with a decimal integer value.
+/// present.
 Checkpoint parseCheckpoint(std::string_view bytes);
 
 /// Serialises header + payload. Throws CheckpointError for a configuration

@@ -31,9 +31,11 @@ using bundle::DType;
 /// dynamic when -1), positions i64 [T] or [B, T]. Arguments in order: x,
 /// positions, then inv_freq [r/2] when `invFreq`, else base (a 0-d f32: a
 /// base that changes without a recompile), then phase [r/2] when `phase`,
-/// then scale (0-d f32) when `scale`.
+/// then scale (0-d f32) when `scale`. `xpos` Query or Key scales the pairs
+/// as xPos does (docs/Math.md §1).
 struct RopeKernel {
   enum class Layout { Half, Interleaved, Deinterleave };
+  enum class XPos { None, Query, Key };
   int64_t heads = -1;
   int64_t headDim = 0;
   int64_t rotaryDim = -1; ///< -1: the head dim
@@ -43,6 +45,9 @@ struct RopeKernel {
   bool invFreq = false;
   bool phase = false;
   bool scale = false;
+  XPos xpos = XPos::None;
+  double xposScaleBase = 512; ///< > 0
+  double xposGamma = 0.4;     ///< > 0
 };
 std::string buildSource(const RopeKernel &kernel);
 

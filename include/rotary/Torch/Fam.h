@@ -98,6 +98,13 @@ public:
   void serialize(torch::serialize::OutputArchive &archive) const override;
 };
 
+/// The learning rate at step `s` (0-based) of FAM's schedule, which
+/// rotary-train also gives Adam and AdamW: linear warmup from
+/// `o.warmup_start_lr()` to `peak` over `o.warmup_steps()`, `peak` until
+/// `o.decay_start_step()` (< 0: forever), then a half cosine down to
+/// `o.eta_min()` at `o.total_steps()`.
+double scheduledLr(const FAMOptions &o, int64_t s, double peak);
+
 class FAM : public torch::optim::Optimizer {
 public:
   /// Groups `named` parameters by name, first match wins (case-insensitive

@@ -243,7 +243,8 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
           b, loc, xf.getType(), xf, positions, /*inv_freq=*/Value(),
           /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
           RopeLayoutAttr::get(b.getContext(), layout), op.getRotaryDimAttr(),
-          op.getBaseAttr(), /*inverse=*/nullptr);
+          op.getBaseAttr(), /*inverse=*/nullptr, /*xpos=*/nullptr,
+          /*xpos_scale_base=*/nullptr, /*xpos_gamma=*/nullptr);
       xr = chainRows(b, loc, roped, headed);
     }
     auto chainKernel = [&](OpBuilder &b, Location loc, Value dest) -> Value {

@@ -1,8 +1,9 @@
 //===- LowerRope.cpp - rotary.rope to linalg ------------------------------===//
 //
 // An angle table cos/sin [..positions.., r/2] computed once per (position,
-// frequency) in f64 and rounded to f32, then one generic over a 5-D view of
-// the rotated features in which a pair's partner is an affine index:
+// frequency) in f64 and rounded to f32 (times the pair's scale with xPos),
+// then one generic over a 5-D view of the rotated features in which a pair's
+// partner is an affine index:
 //   half         [..., 2, r/2]   pair i = (i, i + r/2)
 //   interleaved  [..., r/2, 2]   pair i = (2i, 2i + 1)
 //   deinterleave reads the interleaved view, writes the half one (the
@@ -114,7 +115,8 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
                                      Value positions, Value invFreq,
                                      Value phase, Value scale,
                                      Value runtimeBase, OpFoldResult rotaryDim,
-                                     float baseAttr, bool negate) {
+                                     float baseAttr, bool negate,
+                                     std::optional<RopeXPos> xpos) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
   int64_t posRank = cast<RankedTensorType>(positions.getType()).getRank();
@@ -165,7 +167,37 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
           })
           .getResult(0);
 
-  // --- angle table: cos/sin [positions..., r/2], no libm calls ---
+  // --- xPos: L_i = sign·ln(ζ_i)/scale_base [r/2] in f64, s = exp(n·L_i) ---
+  Value logZeta;
+  if (xpos) {
+    logZeta =
+        elementwise(
+            b, loc, ValueRange{}, emptyOf(b, loc, {half}, f64), 1,
+            [&](OpBuilder &nb, Location l, ValueRange) {
+              auto toF = [&](Value v) {
+                return arith::UIToFPOp::create(
+                    nb, l, f64,
+                    arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), v));
+              };
+              Value i = toF(linalg::IndexOp::create(nb, l, 0));
+              Value h = toF(getValueOrCreateConstantIndexOp(nb, l, half));
+              Value gamma = f64Const(nb, l, xpos->gamma);
+              // ζ_i = (i/(r/2) + γ)/(1 + γ).
+              Value zeta = arith::DivFOp::create(
+                  nb, l,
+                  arith::AddFOp::create(
+                      nb, l, arith::DivFOp::create(nb, l, i, h), gamma),
+                  f64Const(nb, l, 1.0 + xpos->gamma));
+              Value lz = arith::MulFOp::create(
+                  nb, l, math::LogOp::create(nb, l, zeta),
+                  f64Const(nb, l, xpos->sign / xpos->scaleBase));
+              linalg::YieldOp::create(nb, l, lz);
+            })
+            .getResult(0);
+  }
+
+  // --- angle table: cos/sin [positions..., r/2], no libm calls but xPos's
+  // exp ---
   int64_t tableRank = posRank + 1;
   SmallVector<OpFoldResult> tableSizes =
       tensor::getMixedSizes(b, loc, positions);
@@ -185,8 +217,10 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
     ins.push_back(v);
     maps.push_back(m);
   };
+  int zetaIdx = -1;
   addInput(phase, freqMap, phaseIdx);
   addInput(scale, scalarMap, scaleIdx);
+  addInput(logZeta, freqMap, zetaIdx);
   Value cosT = emptyOf(b, loc, tableSizes, f32);
   Value sinT = emptyOf(b, loc, tableSizes, f32);
   maps.push_back(AffineMap::getMultiDimIdentityMap(tableRank, ctx));
@@ -198,6 +232,12 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
       ValueRange{cosT, sinT}, maps, tableIters,
       [&](OpBuilder &nb, Location l, ValueRange args) {
         Value p = positionToF64(nb, l, args[0]);
+        // xPos scales by the position itself, not by scale·p.
+        Value xposScale =
+            zetaIdx >= 0
+                ? Value(math::ExpOp::create(
+                      nb, l, arith::MulFOp::create(nb, l, p, args[zetaIdx])))
+                : Value();
         if (scaleIdx >= 0)
           p = arith::MulFOp::create(nb, l, p,
                                     castFloat(nb, l, args[scaleIdx], f64));
@@ -208,6 +248,10 @@ RopeTables lowering::buildRopeTables(OpBuilder &b, Location loc,
         if (negate)
           theta = arith::NegFOp::create(nb, l, theta);
         auto [c, sn] = sinCosF64(nb, l, theta);
+        if (xposScale) {
+          c = arith::MulFOp::create(nb, l, c, xposScale);
+          sn = arith::MulFOp::create(nb, l, sn, xposScale);
+        }
         linalg::YieldOp::create(
             nb, l,
             ValueRange{castFloat(nb, l, c, f32), castFloat(nb, l, sn, f32)});
@@ -335,9 +379,10 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     OpFoldResult rOfr = op.getRotaryDim()
                             ? OpFoldResult(b.getIndexAttr(*op.getRotaryDim()))
                             : xSizes[3];
-    RopeTables tables = buildRopeTables(
-        b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
-        op.getRuntimeBase(), rOfr, op.getBaseOrDefault(), inverse);
+    RopeTables tables =
+        buildRopeTables(b, loc, positions, op.getInvFreq(), op.getPhase(),
+                        op.getScale(), op.getRuntimeBase(), rOfr,
+                        op.getBaseOrDefault(), inverse, ropeXPos(op));
     OpFoldResult half = tables.half;
 
     // --- the rotation, on a 5-D view of the rotated features ---

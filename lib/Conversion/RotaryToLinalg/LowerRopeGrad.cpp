@@ -1,5 +1,8 @@
 //===- LowerRopeGrad.cpp - rotary.rope_grad to linalg/scf -----------------===//
 //
+// With xPos the angle table holds s·cos θ', s·sin θ' (RopeCommon.h), so x̄
+// and θ̄ below carry the pair's scale s without further work.
+//
 // x̄ is the inverse rotation of ȳ (Math §1): without parameter gradients the
 // op is rotary.rope on ȳ with `inverse` flipped (the inverse layout map
 // included), lowered by LowerRope.cpp.
@@ -50,6 +53,12 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
       options.scale = op.getScale();
       options.runtimeBase = op.getRuntimeBase();
       options.inverse = !inverse;
+      // xPos: x̄ = s·R(−θ)ȳ, the same scale under the flipped rotation.
+      options.xpos = op.getXpos();
+      if (auto v = op.getXposScaleBase())
+        options.xposScaleBase = v->convertToFloat();
+      if (auto v = op.getXposGamma())
+        options.xposGamma = v->convertToFloat();
       rewriter.replaceOp(op, RopeOp::create(b, loc, dy, positions, options));
       return success();
     }
@@ -63,7 +72,7 @@ struct LowerRopeGrad : OpRewritePattern<RopeGradOp> {
         b, loc, positions, op.getInvFreq(), op.getPhase(), op.getScale(),
         op.getRuntimeBase(), rOfr,
         op.getBase() ? op.getBase()->convertToFloat() : RopeOp::kDefaultBase,
-        inverse);
+        inverse, ropeXPos(op));
     OpFoldResult half = tables.half;
     Value r = tables.r;
 

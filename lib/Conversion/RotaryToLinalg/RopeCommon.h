@@ -6,9 +6,24 @@
 
 namespace rotary::lowering {
 
+/// xPos on a rope (Math §1): pair i at position n is scaled by
+/// ζ_i^(sign·n/scaleBase), ζ_i = (i/(r/2) + γ)/(1 + γ).
+struct RopeXPos {
+  double sign, scaleBase, gamma;
+};
+/// The xPos of a rope or rope_grad, if it has one.
+template <typename OpTy> std::optional<RopeXPos> ropeXPos(OpTy op) {
+  if (!op.getXpos())
+    return std::nullopt;
+  return RopeXPos{*op.getXpos() == XPosRole::query ? 1.0 : -1.0,
+                  op.getXposScaleBaseOrDefault(), op.getXposGammaOrDefault()};
+}
+
 /// What rope and rope_grad share (Math §1): f_i [r/2] in f64 and the table
 /// cos/sin θ [positions..., r/2] in f32, θ formed in f64 (negated when
-/// `negate`).
+/// `negate`). With `xpos` the table holds s·cos θ and s·sin θ, s the pair's
+/// xPos scale: it commutes with the rotation, so every use of the table
+/// (the rotation, x̄ = s·R(−θ)ȳ, θ̄) picks it up.
 struct RopeTables {
   Value freq, cos, sin;
   OpFoldResult rotaryDim, half; ///< r and r/2
@@ -17,7 +32,8 @@ struct RopeTables {
 RopeTables buildRopeTables(OpBuilder &b, Location loc, Value positions,
                            Value invFreq, Value phase, Value scale,
                            Value runtimeBase, OpFoldResult rotaryDim,
-                           float baseAttr, bool negate);
+                           float baseAttr, bool negate,
+                           std::optional<RopeXPos> xpos);
 /// The layouts a rope (with `inverse` or not) reads x in and writes y in:
 /// equal except for deinterleave, which reads pairs interleaved and writes
 /// them as halves (the inverse: the converse).

@@ -103,3 +103,59 @@ func.func @rope_grad_deinterleave_partial(%x: tensor<?x?x?x10xf32>, %p: tensor<?
       : tensor<?x?x?x10xf32>, tensor<?xf32>
   return %dx, %dph : tensor<?x?x?x10xf32>, tensor<3xf32>
 }
+
+// -----
+
+// xPos, x̄ only: rotary.rope of ȳ with `inverse` flipped and the same xPos
+// scale (x̄ = s·R(−θ)ȳ): the key's exponent −ln(ζ_i)/64, θ negated, the
+// scale applied to the table, then the plain rotation generic.
+// CHECK-LABEL: func.func @rope_grad_xpos_dx_only(
+// CHECK-NOT:   rotary.rope
+// CHECK:       %[[FREQ:.*]] = linalg.generic
+// CHECK:       %[[LZ:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<16xf64>)
+// CHECK:         %[[INV:.*]] = arith.constant -1.562500e-02 : f64
+// CHECK-NEXT:    %[[LN:.*]] = math.log %{{.*}} : f64
+// CHECK-NEXT:    arith.mulf %[[LN]], %[[INV]] : f64
+// CHECK:       %[[T:.*]]:2 = linalg.generic {{.*}} ins(%{{.*}}, %[[FREQ]], %[[LZ]] : tensor<?xi64>, tensor<16xf64>, tensor<16xf64>)
+// CHECK:         %[[SC:.*]] = math.exp %{{.*}} : f64
+// CHECK:         arith.negf
+// CHECK:         arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK-NEXT:    arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%{{.*}}, %{{.*}}, %[[T]]#0, %[[T]]#1 : {{.*}} outs(%{{.*}} : tensor<?x?x?x16x2xf32>)
+// CHECK:       return
+func.func @rope_grad_xpos_dx_only(%x: tensor<?x?x?x32xf32>, %p: tensor<?xi64>,
+                                  %dy: tensor<?x?x?x32xf32>) -> tensor<?x?x?x32xf32> {
+  %dx = rotary.rope_grad %x, %p, %dy layout = interleaved xpos = key {xpos_scale_base = 64.0 : f32}
+      : tensor<?x?x?x32xf32>, tensor<?xi64>
+  return %dx : tensor<?x?x?x32xf32>
+}
+
+// -----
+
+// xPos with parameter gradients: the query's scale exp(p·ln(ζ_i)/512) goes
+// into the table of θ' that rope_tokens_grad reads, so x̄ and θ̄ (and from
+// it φ̄ and scalē) carry it.
+// CHECK-LABEL: func.func @rope_grad_xpos_params(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x?x4x16xf32>, %[[P:[^:]*]]: tensor<2x?xi32>, %[[DY:[^:]*]]: tensor<2x?x4x16xf32>, %[[PH:[^:]*]]: tensor<8xf32>, %[[S:[^:]*]]: tensor<f32>)
+// CHECK:       %[[FREQ:.*]] = linalg.generic
+// CHECK:       %[[LZ:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8xf64>)
+// CHECK:         %[[INV:.*]] = arith.constant 0.001953125 : f64
+// CHECK-NEXT:    %[[LN:.*]] = math.log %{{.*}} : f64
+// CHECK-NEXT:    arith.mulf %[[LN]], %[[INV]] : f64
+// CHECK:       %[[T:.*]]:2 = linalg.generic {{.*}} ins(%[[P]], %[[FREQ]], %[[PH]], %[[S]], %[[LZ]] : tensor<2x?xi32>, tensor<8xf64>, tensor<8xf32>, tensor<f32>, tensor<8xf64>)
+// CHECK:         %[[SC:.*]] = math.exp %{{.*}} : f64
+// CHECK:         arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK-NEXT:    arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK:       rotary.rope_tokens_grad ins(%[[X]], %[[DY]], %[[T]]#0, %[[T]]#1, %[[P]] : {{.*}} layout = half {inverse}
+// CHECK:       return
+// TILED-LABEL: func.func @rope_grad_xpos_params(
+// TILED:       math.exp
+// TILED:       scf.forall
+func.func @rope_grad_xpos_params(%x: tensor<2x?x4x16xf32>, %p: tensor<2x?xi32>,
+    %dy: tensor<2x?x4x16xf32>, %ph: tensor<8xf32>, %s: tensor<f32>)
+    -> (tensor<2x?x4x16xf32>, tensor<8xf32>, tensor<f32>) {
+  %dx, %dph, %ds = rotary.rope_grad %x, %p, %dy phase(%ph : tensor<8xf32>)
+      scale(%s) layout = half xpos = query {inverse}
+      : tensor<2x?x4x16xf32>, tensor<2x?xi32>
+  return %dx, %dph, %ds : tensor<2x?x4x16xf32>, tensor<8xf32>, tensor<f32>
+}

@@ -226,3 +226,74 @@ func.func @rope_dynamic_runtime_base(%x: tensor<?x?x?x?xf32>, %p: tensor<?x?xi32
   %0 = rotary.rope %x, %p base(%b) layout = half : tensor<?x?x?x?xf32>, tensor<?x?xi32>
   return %0 : tensor<?x?x?x?xf32>
 }
+
+// -----
+
+// xPos on a query: L_i = ln(ζ_i)/scale_base with ζ_i = (i/(r/2) + γ)/(1 + γ)
+// over the r/2 pairs (one small f64 generic), then the table holds
+// exp(p·L_i)·cos θ and exp(p·L_i)·sin θ: the scale commutes with the
+// rotation, so the rotation generic is the plain one.
+// CHECK-LABEL: func.func @rope_xpos_query(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x8x4x16xf32>, %[[P:[^:]*]]: tensor<8xi64>)
+// CHECK:       %[[FREQ:.*]] = linalg.generic
+// CHECK:       %[[LZ:.*]] = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%{{.*}} : tensor<8xf64>)
+// CHECK-NEXT:  ^bb0(%{{.*}}: f64):
+// CHECK-NEXT:    %[[I:.*]] = linalg.index 0 : index
+// CHECK-NEXT:    %[[II:.*]] = arith.index_castui %[[I]] : index to i64
+// CHECK-NEXT:    %[[IF:.*]] = arith.uitofp %[[II]] : i64 to f64
+// CHECK:         %[[HF:.*]] = arith.uitofp %{{.*}} : i64 to f64
+// CHECK-DAG:     %[[G:.*]] = arith.constant 0.40000000596046448 : f64
+// CHECK-DAG:     %[[G1:.*]] = arith.constant 1.4000000059604645 : f64
+// CHECK:         %[[Q:.*]] = arith.divf %[[IF]], %[[HF]] : f64
+// CHECK-NEXT:    %[[QG:.*]] = arith.addf %[[Q]], %[[G]] : f64
+// CHECK-NEXT:    %[[ZETA:.*]] = arith.divf %[[QG]], %[[G1]] : f64
+// 1/256 for a query with scale base 256.
+// CHECK-NEXT:    %[[INV:.*]] = arith.constant 3.906250e-03 : f64
+// CHECK-NEXT:    %[[LN:.*]] = math.log %[[ZETA]] : f64
+// CHECK-NEXT:    %[[L:.*]] = arith.mulf %[[LN]], %[[INV]] : f64
+// CHECK-NEXT:    linalg.yield %[[L]] : f64
+// CHECK:       %[[TAB:.*]]:2 = linalg.generic {{.*}} ins(%[[P]], %[[FREQ]], %[[LZ]] : tensor<8xi64>, tensor<8xf64>, tensor<8xf64>) outs(%{{.*}}, %{{.*}} : tensor<8x8xf32>, tensor<8x8xf32>)
+// CHECK-NEXT:  ^bb0(%[[POS:[^:]*]]: i64, %[[F:[^:]*]]: f64, %[[LI:[^:]*]]: f64, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK-NEXT:    %[[PF:.*]] = arith.sitofp %[[POS]] : i64 to f64
+// CHECK-NEXT:    %[[PL:.*]] = arith.mulf %[[PF]], %[[LI]] : f64
+// CHECK-NEXT:    %[[SC:.*]] = math.exp %[[PL]] : f64
+// CHECK-NEXT:    arith.mulf %[[PF]], %[[F]] : f64
+// CHECK:         %[[SCOS:.*]] = arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK-NEXT:    %[[SSIN:.*]] = arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK-NEXT:    %[[C32:.*]] = arith.truncf %[[SCOS]] : f64 to f32
+// CHECK-NEXT:    %[[S32:.*]] = arith.truncf %[[SSIN]] : f64 to f32
+// CHECK-NEXT:    linalg.yield %[[C32]], %[[S32]] : f32, f32
+// CHECK:       linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[TAB]]#0, %[[TAB]]#1 :
+func.func @rope_xpos_query(%x: tensor<2x8x4x16xf32>, %p: tensor<8xi64>) -> tensor<2x8x4x16xf32> {
+  %0 = rotary.rope %x, %p layout = half xpos = query {xpos_scale_base = 256.0 : f32} : tensor<2x8x4x16xf32>, tensor<8xi64>
+  return %0 : tensor<2x8x4x16xf32>
+}
+
+// -----
+
+// xPos on a key with `inverse`, a position scale and [B, T] positions: the
+// exponent is −ln(ζ_i)/512 over r/2 = 6 pairs (γ = 0.5), the xPos scale
+// takes the raw position (not scale·p), and θ is negated but the scale is
+// not (with xPos, `inverse` is the transpose).
+// CHECK-LABEL: func.func @rope_xpos_key_inverse(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2x8x4x16xbf16>, %[[P:[^:]*]]: tensor<2x8xi32>, %[[S:[^:]*]]: tensor<f32>)
+// CHECK:       %[[FREQ:.*]] = linalg.generic
+// CHECK:       %[[LZ:.*]] = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%{{.*}} : tensor<6xf64>)
+// CHECK-DAG:     arith.constant 5.000000e-01 : f64
+// CHECK-DAG:     arith.constant 1.500000e+00 : f64
+// CHECK:         %[[INV:.*]] = arith.constant -0.001953125 : f64
+// CHECK-NEXT:    %[[LN:.*]] = math.log %{{.*}} : f64
+// CHECK-NEXT:    arith.mulf %[[LN]], %[[INV]] : f64
+// CHECK:       %[[TAB:.*]]:2 = linalg.generic {{.*}} ins(%[[P]], %[[FREQ]], %[[S]], %[[LZ]] : tensor<2x8xi32>, tensor<6xf64>, tensor<f32>, tensor<6xf64>) outs(%{{.*}}, %{{.*}} : tensor<2x8x6xf32>, tensor<2x8x6xf32>)
+// CHECK-NEXT:  ^bb0(%[[POS:[^:]*]]: i32, %{{.*}}: f64, %{{.*}}: f32, %[[LI:[^:]*]]: f64, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK-NEXT:    %[[PF:.*]] = arith.sitofp %[[POS]] : i32 to f64
+// CHECK-NEXT:    %[[PL:.*]] = arith.mulf %[[PF]], %[[LI]] : f64
+// CHECK-NEXT:    %[[SC:.*]] = math.exp %[[PL]] : f64
+// CHECK:         arith.negf
+// CHECK:         arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK-NEXT:    arith.mulf %{{.*}}, %[[SC]] : f64
+// CHECK:       linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[TAB]]#0, %[[TAB]]#1 :
+func.func @rope_xpos_key_inverse(%x: tensor<2x8x4x16xbf16>, %p: tensor<2x8xi32>, %s: tensor<f32>) -> tensor<2x8x4x16xbf16> {
+  %0 = rotary.rope %x, %p scale(%s) layout = interleaved xpos = key {inverse, rotary_dim = 12 : i64, xpos_gamma = 0.5 : f32} : tensor<2x8x4x16xbf16>, tensor<2x8xi32>
+  return %0 : tensor<2x8x4x16xbf16>
+}

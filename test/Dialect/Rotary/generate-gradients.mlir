@@ -32,6 +32,24 @@ func.func @rope_learned(%x: tensor<?x?x?x?xf32>, %pos: tensor<?xi64>, %f: tensor
   return %y : tensor<?x?x?x?xf32>
 }
 
+// xPos: the gradient op carries the role, the scale base and γ over, for
+// the query and the key of one function.
+// CHECK-LABEL: func.func @rope_xpos_bwd(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<?x?x?x64xf32>, %[[K:[^:]*]]: tensor<?x?x?x64xf32>, %[[P:[^:]*]]: tensor<?x?xi64>, %[[PH:[^:]*]]: tensor<16xf32>, %[[DQ:[^:]*]]: tensor<?x?x?x64xf32>, %[[DK:[^:]*]]: tensor<?x?x?x64xf32>)
+// CHECK-DAG: rotary.rope_grad %[[Q]], %[[P]], %[[DQ]] phase(%[[PH]] : tensor<16xf32>) layout = interleaved xpos = query {rotary_dim = 32 : i64, xpos_gamma = 5.000000e-01 : f32, xpos_scale_base = 1.000000e+02 : f32}
+// CHECK-DAG: rotary.rope_grad %[[K]], %[[P]], %[[DK]] phase(%[[PH]] : tensor<16xf32>) layout = interleaved xpos = key {inverse, rotary_dim = 32 : i64, xpos_gamma = 5.000000e-01 : f32, xpos_scale_base = 1.000000e+02 : f32}
+func.func @rope_xpos(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
+                     %pos: tensor<?x?xi64>, %ph: tensor<16xf32>)
+    -> (tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32>) {
+  %yq = rotary.rope %q, %pos phase(%ph : tensor<16xf32>) layout = interleaved
+      xpos = query {rotary_dim = 32 : i64, xpos_scale_base = 100.0 : f32, xpos_gamma = 0.5 : f32}
+      : tensor<?x?x?x64xf32>, tensor<?x?xi64>
+  %yk = rotary.rope %k, %pos phase(%ph : tensor<16xf32>) layout = interleaved
+      xpos = key {inverse, rotary_dim = 32 : i64, xpos_scale_base = 100.0 : f32, xpos_gamma = 0.5 : f32}
+      : tensor<?x?x?x64xf32>, tensor<?x?xi64>
+  return %yq, %yk : tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32>
+}
+
 // Attention: the log-sum-exp is not a result, so @attention_fwd saves it
 // and @attention_vjp reads it with the output. @attention_bwd recomputes.
 // CHECK-LABEL: func.func @attention(

@@ -35,6 +35,21 @@ func.func @rope_grad_runtime_base(%x: tensor<1x8x2x16xf32>, %p: tensor<8xf32>,
   return %db : tensor<f32>
 }
 
+// CHECK-LABEL: func @rope_grad_xpos
+func.func @rope_grad_xpos(%x: tensor<2x?x4x64xf32>, %p: tensor<?xi64>,
+    %dy: tensor<2x?x4x64xf32>, %ph: tensor<32xf32>, %s: tensor<f32>)
+    -> (tensor<2x?x4x64xf32>, tensor<32xf32>, tensor<f32>, tensor<2x?x4x64xf32>) {
+  // CHECK: rotary.rope_grad %{{.*}}, %{{.*}}, %{{.*}} phase(%{{.*}} : tensor<32xf32>) scale(%{{.*}}) layout = half xpos = key {xpos_scale_base = 1.280000e+02 : f32} : tensor<2x?x4x64xf32>, tensor<?xi64>{{$}}
+  %dx, %dph, %ds = rotary.rope_grad %x, %p, %dy phase(%ph : tensor<32xf32>)
+      scale(%s) layout = half xpos = key {xpos_scale_base = 128.0 : f32}
+      : tensor<2x?x4x64xf32>, tensor<?xi64>
+  // CHECK: rotary.rope_grad %{{.*}}, %{{.*}}, %{{.*}} layout = interleaved xpos = query {inverse, xpos_gamma = 1.000000e+00 : f32} : tensor<2x?x4x64xf32>, tensor<?xi64>{{$}}
+  %dx2 = rotary.rope_grad %x, %p, %dy layout = interleaved xpos = query
+      {inverse, xpos_gamma = 1.0 : f32} : tensor<2x?x4x64xf32>, tensor<?xi64>
+  return %dx, %dph, %ds, %dx2
+      : tensor<2x?x4x64xf32>, tensor<32xf32>, tensor<f32>, tensor<2x?x4x64xf32>
+}
+
 // CHECK-LABEL: func @givens_grad
 func.func @givens_grad(%x: tensor<?x64xf32>, %a: tensor<63xf32>, %dy: tensor<?x64xf32>,
                        %y: tensor<4x16x8x4xbf16>, %b: tensor<8x2xf32>,

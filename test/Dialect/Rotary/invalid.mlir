@@ -219,6 +219,79 @@ func.func @rope_base_nan(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
 
 // -----
 
+func.func @rope_xpos_scale_base_zero(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_scale_base' must be positive and finite, but got 0}}
+  %0 = rotary.rope %x, %p layout = half xpos = query {xpos_scale_base = 0.0 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_scale_base_inf(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_scale_base' must be positive and finite, but got INF}}
+  %0 = rotary.rope %x, %p layout = half xpos = key {xpos_scale_base = 0x7F800000 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_gamma_negative(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_gamma' must be positive and finite, but got -5.000000e-01}}
+  %0 = rotary.rope %x, %p layout = half xpos = key {xpos_gamma = -0.5 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_gamma_nan(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_gamma' must be positive and finite, but got nan}}
+  %0 = rotary.rope %x, %p layout = half xpos = query {xpos_gamma = 0x7FC00000 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_scale_base_without_xpos(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_scale_base' configures xPos and needs 'xpos = query' or 'xpos = key'}}
+  %0 = rotary.rope %x, %p layout = half {xpos_scale_base = 256.0 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_gamma_without_xpos(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope' op attribute 'xpos_gamma' configures xPos and needs 'xpos = query' or 'xpos = key'}}
+  %0 = rotary.rope %x, %p layout = half {xpos_gamma = 0.4 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_xpos_unknown(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+2 {{custom op 'rotary.rope' expected ::rotary::XPosRole to be one of: query, key}}
+  // expected-error @+1 {{failed to parse}}
+  %0 = rotary.rope %x, %p layout = half xpos = value : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_grad_xpos_gamma_zero(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope_grad' op attribute 'xpos_gamma' must be positive and finite, but got 0}}
+  %0 = rotary.rope_grad %x, %p, %x layout = half xpos = key {xpos_gamma = 0.0 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
+func.func @rope_grad_xpos_scale_base_without_xpos(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>) {
+  // expected-error @+1 {{'rotary.rope_grad' op attribute 'xpos_scale_base' configures xPos and needs 'xpos = query' or 'xpos = key'}}
+  %0 = rotary.rope_grad %x, %p, %x layout = half {xpos_scale_base = 64.0 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>
+  return
+}
+
+// -----
+
 func.func @rope_base_attr_and_operand(%x: tensor<2x16x4x64xf32>, %p: tensor<16xi64>, %b: tensor<f32>) {
   // expected-error @+1 {{'rotary.rope' op attribute 'base' and operand 'base' are exclusive; give one of them}}
   %0 = rotary.rope %x, %p base(%b) layout = half {base = 100.0 : f32} : tensor<2x16x4x64xf32>, tensor<16xi64>

@@ -121,6 +121,28 @@ func.func @rope_runtime_base(%x: tensor<2x16x4x64xf16>, %p: tensor<16xi32>,
   return %0 : tensor<2x16x4x64xf16>
 }
 
+// xPos: the query and key scales, default and explicit scale base and γ,
+// with inverse and learnable operands.
+// CHECK-LABEL: func @rope_xpos
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x8x64xbf16>, %[[P:[^:]*]]: tensor<?x?xi32>, %[[F:[^:]*]]: tensor<32xf32>)
+func.func @rope_xpos(%x: tensor<?x?x8x64xbf16>, %p: tensor<?x?xi32>,
+                     %f: tensor<32xf32>)
+    -> (tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>) {
+  // CHECK: %[[Q:.*]] = rotary.rope %[[X]], %[[P]] layout = half xpos = query : tensor<?x?x8x64xbf16>, tensor<?x?xi32>{{$}}
+  %0 = rotary.rope %x, %p layout = half xpos = query
+      : tensor<?x?x8x64xbf16>, tensor<?x?xi32>
+  // CHECK: %[[K:.*]] = rotary.rope %[[X]], %[[P]] layout = interleaved xpos = key {rotary_dim = 32 : i64, xpos_gamma = 2.500000e-01 : f32, xpos_scale_base = 2.560000e+02 : f32} : tensor<?x?x8x64xbf16>, tensor<?x?xi32>{{$}}
+  %1 = rotary.rope %x, %p layout = interleaved xpos = key
+      {rotary_dim = 32 : i64, xpos_scale_base = 256.0 : f32, xpos_gamma = 0.25 : f32}
+      : tensor<?x?x8x64xbf16>, tensor<?x?xi32>
+  // CHECK: %[[I:.*]] = rotary.rope %[[X]], %[[P]] inv_freq(%[[F]] : tensor<32xf32>) layout = deinterleave xpos = key {inverse} : tensor<?x?x8x64xbf16>, tensor<?x?xi32>{{$}}
+  %2 = rotary.rope %x, %p inv_freq(%f : tensor<32xf32>) layout = deinterleave
+      xpos = key {inverse} : tensor<?x?x8x64xbf16>, tensor<?x?xi32>
+  // CHECK: return %[[Q]], %[[K]], %[[I]]
+  return %0, %1, %2
+      : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>
+}
+
 // base attribute, partial rotary_dim, dynamic dims, bf16.
 // CHECK-LABEL: func @rope_base_attr_partial
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x8x128xbf16>, %[[P:[^:]*]]: tensor<?xi64>)

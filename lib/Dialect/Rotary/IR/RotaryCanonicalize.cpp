@@ -32,12 +32,32 @@ bool isAllZero(DenseElementsAttr attr) {
                       [](const APFloat &f) { return f.isZero(); });
 }
 
-/// Attributes of `a` and `b` equal except for the unit attribute `flag`.
-bool sameAttrsExcept(Operation *a, Operation *b, StringRef flag) {
+/// Attributes of `a` and `b` equal except for the attributes `flags`.
+bool sameAttrsExcept(Operation *a, Operation *b, ArrayRef<StringRef> flags) {
   NamedAttrList la(a->getAttrDictionary()), lb(b->getAttrDictionary());
-  la.erase(flag);
-  lb.erase(flag);
+  for (StringRef flag : flags) {
+    la.erase(flag);
+    lb.erase(flag);
+  }
   return la.getDictionary(a->getContext()) == lb.getDictionary(b->getContext());
+}
+
+/// The attributes that must agree (besides `inverse`) for op(inner(x)) = x.
+template <typename OpTy> bool inversePairAttrs(OpTy op, OpTy inner) {
+  return sameAttrsExcept(op, inner, {"inverse"});
+}
+/// With xPos, `inverse` keeps the scale s: the pair gives s²·x, unless one
+/// is a query's and the other a key's of the same scale base and γ, whose
+/// scales multiply to 1.
+template <> bool inversePairAttrs(RopeOp op, RopeOp inner) {
+  if (!sameAttrsExcept(op, inner,
+                       {"inverse", "xpos", "xpos_scale_base", "xpos_gamma"}))
+    return false;
+  if (!op.getXpos() && !inner.getXpos())
+    return true;
+  return op.getXpos() && inner.getXpos() && *op.getXpos() != *inner.getXpos() &&
+         op.getXposScaleBaseOrDefault() == inner.getXposScaleBaseOrDefault() &&
+         op.getXposGammaOrDefault() == inner.getXposGammaOrDefault();
 }
 
 /// Replaces op(op'(x)) by x when op and op' are the same rotation with opposite
@@ -53,7 +73,7 @@ template <typename OpTy> struct CancelInversePair : OpRewritePattern<OpTy> {
         !llvm::equal(op->getOperands().drop_front(),
                      inner->getOperands().drop_front()))
       return rewriter.notifyMatchFailure(op, "different rotation operands");
-    if (!sameAttrsExcept(op, inner, "inverse"))
+    if (!inversePairAttrs(op, inner))
       return rewriter.notifyMatchFailure(op, "different rotation attributes");
     rewriter.replaceOp(op, inner.getX());
     return success();
@@ -235,7 +255,8 @@ void rotary::expandRotationBlock(RewriterBase &rewriter, RotationBlockOp op) {
         rewriter, loc, x.getType(), x, positions, /*inv_freq=*/Value(),
         /*phase=*/Value(), /*scale=*/Value(), /*runtime_base=*/Value(),
         RopeLayoutAttr::get(rewriter.getContext(), layout),
-        op.getRotaryDimAttr(), op.getBaseAttr(), /*inverse=*/nullptr);
+        op.getRotaryDimAttr(), op.getBaseAttr(), /*inverse=*/nullptr,
+        /*xpos=*/nullptr, /*xpos_scale_base=*/nullptr, /*xpos_gamma=*/nullptr);
     x = rope.getResult();
   }
   Value chained =

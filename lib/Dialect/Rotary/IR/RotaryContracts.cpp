@@ -132,6 +132,23 @@ LogicalResult verifyRope(ShapeRules &r, Value x, Value positions, Value invFreq,
   return success();
 }
 
+LogicalResult verifyXPos(ShapeRules &r, std::optional<XPosRole> xpos,
+                         std::optional<APFloat> scaleBase,
+                         std::optional<APFloat> gamma) {
+  if (!xpos && (scaleBase || gamma))
+    return r.error() << "attribute '"
+                     << (scaleBase ? "xpos_scale_base" : "xpos_gamma")
+                     << "' configures xPos and needs 'xpos = query' or "
+                        "'xpos = key'";
+  if (scaleBase && failed(verifyPositiveFinite(r, "xpos_scale_base",
+                                               scaleBase->convertToFloat())))
+    return failure();
+  if (gamma &&
+      failed(verifyPositiveFinite(r, "xpos_gamma", gamma->convertToFloat())))
+    return failure();
+  return success();
+}
+
 LogicalResult verifyChain(ShapeRules &r, Value x, Value angles,
                           std::optional<ArrayRef<int64_t>> pairs) {
   if (failed(verifyFeatureOperand(r, "x", x)))
@@ -430,9 +447,11 @@ LogicalResult verifyLike(ShapeRules &r, StringRef name, Value v,
 //===----------------------------------------------------------------------===//
 
 LogicalResult rotary::detail::verifyContract(RopeOp op, ShapeRules &r) {
-  return verifyRope(r, op.getX(), op.getPositions(), op.getInvFreq(),
-                    op.getPhase(), op.getRuntimeBase(), op.getRotaryDim(),
-                    op.getBase());
+  if (failed(verifyRope(r, op.getX(), op.getPositions(), op.getInvFreq(),
+                        op.getPhase(), op.getRuntimeBase(), op.getRotaryDim(),
+                        op.getBase())))
+    return failure();
+  return verifyXPos(r, op.getXpos(), op.getXposScaleBase(), op.getXposGamma());
 }
 
 LogicalResult rotary::detail::verifyContract(GivensOp op, ShapeRules &r) {

@@ -49,7 +49,9 @@ LogicalResult RopeGradOp::inferReturnTypes(
 LogicalResult rotary::detail::verifyContract(RopeGradOp op, ShapeRules &r) {
   if (failed(verifyRope(r, op.getX(), op.getPositions(), op.getInvFreq(),
                         op.getPhase(), op.getRuntimeBase(), op.getRotaryDim(),
-                        op.getBase())))
+                        op.getBase())) ||
+      failed(verifyXPos(r, op.getXpos(), op.getXposScaleBase(),
+                        op.getXposGamma())))
     return failure();
   return verifyLike(r, "dy", op.getDy(), "x", op.getX());
 }

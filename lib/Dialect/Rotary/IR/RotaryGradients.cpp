@@ -65,7 +65,8 @@ SmallVector<Value> RopeOp::buildGradient(OpBuilder &b, ValueFn primal,
   auto g = RopeGradOp::create(
       b, getLoc(), p(getX()), p(getPositions()), cotangent(getResult()),
       p(getInvFreq()), p(getPhase()), p(getScale()), p(getRuntimeBase()),
-      getLayoutAttr(), getRotaryDimAttr(), getBaseAttr(), getInverseAttr());
+      getLayoutAttr(), getRotaryDimAttr(), getBaseAttr(), getInverseAttr(),
+      getXposAttr(), getXposScaleBaseAttr(), getXposGammaAttr());
   SmallVector<Value> grads = {g.getDx()};
   llvm::append_range(grads, g.getParamGrads());
   return grads;

@@ -90,7 +90,13 @@ void RopeOp::build(OpBuilder &b, OperationState &state, Value x,
         options.rotaryDim ? b.getI64IntegerAttr(*options.rotaryDim)
                           : IntegerAttr(),
         options.base ? b.getF32FloatAttr(*options.base) : FloatAttr(),
-        options.inverse ? b.getUnitAttr() : UnitAttr());
+        options.inverse ? b.getUnitAttr() : UnitAttr(),
+        options.xpos ? XPosRoleAttr::get(b.getContext(), *options.xpos)
+                     : XPosRoleAttr(),
+        options.xposScaleBase ? b.getF32FloatAttr(*options.xposScaleBase)
+                              : FloatAttr(),
+        options.xposGamma ? b.getF32FloatAttr(*options.xposGamma)
+                          : FloatAttr());
 }
 
 int64_t RopeOp::getRotaryDimOrD() {

@@ -60,6 +60,11 @@ LogicalResult verifyRope(ShapeRules &r, Value x, Value positions, Value invFreq,
                          Value phase, Value runtimeBase,
                          std::optional<int64_t> rotaryDim,
                          std::optional<APFloat> base);
+/// xPos's attributes: scale base and γ positive and finite, and given only
+/// with `xpos`.
+LogicalResult verifyXPos(ShapeRules &r, std::optional<XPosRole> xpos,
+                         std::optional<APFloat> scaleBase,
+                         std::optional<APFloat> gamma);
 LogicalResult verifyChain(ShapeRules &r, Value x, Value angles,
                           std::optional<ArrayRef<int64_t>> pairs);
 LogicalResult verifyMatrix(ShapeRules &r, Value x, Value matrix, bool transpose,

@@ -229,7 +229,8 @@ struct FuseChainIntoBlock : OpRewritePattern<OrthogonalOp> {
     FloatAttr base;
     auto rope = x.getDefiningOp<RopeOp>();
     if (rope && rope->hasOneUse() && !rope.getInvFreq() && !rope.getPhase() &&
-        !rope.getScale() && !rope.getRuntimeBase() && !rope.getInverse()) {
+        !rope.getScale() && !rope.getRuntimeBase() && !rope.getInverse() &&
+        !rope.getXpos()) {
       x = rope.getX();
       positions = rope.getPositions();
       layout = RopeLayoutAttr::get(rewriter.getContext(), rope.getLayout());

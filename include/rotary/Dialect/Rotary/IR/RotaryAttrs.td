@@ -21,6 +21,18 @@ def Rotary_RopeLayout : I32EnumAttr<"RopeLayout", "which elements form a pair", 
 }
 def Rotary_RopeLayoutAttr : EnumAttr<Rotary_Dialect, Rotary_RopeLayout, "layout">;
 
+def Rotary_XPosRole : I32EnumAttr<"XPosRole",
+    "which xPos scale a rope applies", [
+    // ζ_i^(n/scale_base): the query side.
+    I32EnumAttrCase<"query", 0>,
+    // ζ_i^(-n/scale_base): the key side.
+    I32EnumAttrCase<"key", 1>
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::rotary";
+}
+def Rotary_XPosRoleAttr : EnumAttr<Rotary_Dialect, Rotary_XPosRole, "xpos">;
+
 def Rotary_SOForm : I32EnumAttr<"SOForm", "how angles become an SO(c) matrix", [
     I32EnumAttrCase<"givens", 0>,
     I32EnumAttrCase<"exp", 1>

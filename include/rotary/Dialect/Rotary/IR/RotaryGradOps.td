@@ -28,7 +28,9 @@ def Rotary_RopeGradOp : Rotary_GradOp<"rope_grad", [AttrSizedOperandSegments,
     rotation of ȳ) and, for each of `inv_freq`, `phase`, `scale` and `base`
     that is present, its gradient: θ̄ = ȳ_a·(−a·sinθ − b·cosθ) +
     ȳ_b·(a·cosθ − b·sinθ) per (b, t, h, i), reduced by the chain rule
-    (docs/Math.md §1). One pass over x and ȳ computes all of them.
+    (docs/Math.md §1). One pass over x and ȳ computes all of them. With
+    `xpos` (and its `xpos_scale_base`, `xpos_gamma`) as on the forward, x̄
+    and θ̄ carry the pair's xPos scale as well.
 
     Example:
 
@@ -49,7 +51,10 @@ def Rotary_RopeGradOp : Rotary_GradOp<"rope_grad", [AttrSizedOperandSegments,
                                          "::rotary::RopeLayout::half">:$layout,
                        OptionalAttr<Rotary_I64Attr>:$rotary_dim,
                        OptionalAttr<F32Attr>:$base,
-                       UnitAttr:$inverse);
+                       UnitAttr:$inverse,
+                       OptionalAttr<Rotary_XPosRoleAttr>:$xpos,
+                       OptionalAttr<F32Attr>:$xpos_scale_base,
+                       OptionalAttr<F32Attr>:$xpos_gamma);
   let results = (outs Rotary_DataTensor:$dx,
                       Variadic<Rotary_F32Tensor>:$param_grads);
   let assemblyFormat = [{
@@ -58,11 +63,20 @@ def Rotary_RopeGradOp : Rotary_GradOp<"rope_grad", [AttrSizedOperandSegments,
     (`phase` `(` $phase^ `:` type($phase) `)`)?
     (`scale` `(` $scale^ `)`)?
     (`base` `(` $runtime_base^ `)`)?
-    `layout` `=` `` $layout attr-dict `:` type($x) `,` type($positions)
+    `layout` `=` `` $layout (`xpos` `=` `` $xpos^)? attr-dict
+    `:` type($x) `,` type($positions)
   }];
   let extraClassDeclaration = [{
     /// The gradient of `operand` (one of the optional parameters), or null.
     ::mlir::Value getGradOf(::mlir::Value operand);
+    float getXposScaleBaseOrDefault() {
+      return getXposScaleBase() ? getXposScaleBase()->convertToFloat()
+                                : ::rotary::kDefaultXPosScaleBase;
+    }
+    float getXposGammaOrDefault() {
+      return getXposGamma() ? getXposGamma()->convertToFloat()
+                            : ::rotary::kDefaultXPosGamma;
+    }
   }];
 }
 

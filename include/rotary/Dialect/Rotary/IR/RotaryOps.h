@@ -21,6 +21,10 @@ llvm::SmallVector<int64_t> roundRobinPairs(int64_t d, int64_t n);
 /// GivensOp::getEffectivePairs writes out the default schedule up to this
 /// many rotations (more would cost more than it could save).
 inline constexpr int64_t kMaxMaterializedPairs = int64_t(1) << 20;
+/// xPos's defaults (docs/Math.md §1) when xpos_scale_base / xpos_gamma are
+/// not given.
+inline constexpr float kDefaultXPosScaleBase = 512.0f;
+inline constexpr float kDefaultXPosGamma = 0.4f;
 /// Everything of rotary.rope besides x and positions, for C++ builders.
 struct RopeOptions {
   RopeLayout layout = RopeLayout::half;
@@ -28,6 +32,10 @@ struct RopeOptions {
   std::optional<float> base;        ///< default: 10000 (without invFreq)
   mlir::Value invFreq, phase, scale, runtimeBase; ///< optional operands
   bool inverse = false;
+  /// xPos (docs/Math.md §1): the query or key scale; absent: plain RoPE.
+  std::optional<XPosRole> xpos;
+  std::optional<float> xposScaleBase; ///< default: 512 (needs xpos)
+  std::optional<float> xposGamma;     ///< default: 0.4 (needs xpos)
 };
 
 /// Everything of rotary.attention besides q, k and v, for C++ builders.

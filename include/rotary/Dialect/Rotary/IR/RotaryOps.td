@@ -52,6 +52,13 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
     optional. `inverse` rotates by -θ (and, for `deinterleave`, applies the
     inverse layout map): it is the op's own backward for `x`.
 
+    `xpos = query` or `xpos = key` turns on xPos: pair i is also scaled by
+    ζ_i^(±n/xpos_scale_base), ζ_i = (i/(r/2) + γ)/(1 + γ) with γ =
+    `xpos_gamma` (default 0.4), `xpos_scale_base` default 512, n the
+    position, + for queries and − for keys. With xPos, `inverse` inverts
+    only the rotation and keeps the scale: it is the transpose (still the
+    backward for `x`), not the inverse.
+
     Example:
 
     ```mlir
@@ -59,6 +66,8 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
         : tensor<?x?x8x128xbf16>, tensor<?xi64>
     %z = rotary.rope %x, %pos inv_freq(%f : tensor<32xf32>) scale(%s)
         layout = interleaved : tensor<2x16x4x64xf32>, tensor<2x16xi32>
+    %q = rotary.rope %x, %pos layout = half xpos = query
+        {xpos_scale_base = 256.0 : f32} : tensor<?x?x8x128xbf16>, tensor<?xi64>
     ```
   }];
   let arguments = (ins Rotary_DataTensor:$x,
@@ -71,7 +80,10 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
                                          "::rotary::RopeLayout::half">:$layout,
                        OptionalAttr<Rotary_I64Attr>:$rotary_dim,
                        OptionalAttr<F32Attr>:$base,
-                       UnitAttr:$inverse);
+                       UnitAttr:$inverse,
+                       OptionalAttr<Rotary_XPosRoleAttr>:$xpos,
+                       OptionalAttr<F32Attr>:$xpos_scale_base,
+                       OptionalAttr<F32Attr>:$xpos_gamma);
   let results = (outs Rotary_DataTensor:$result);
   let assemblyFormat = [{
     $x `,` $positions
@@ -79,7 +91,8 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
     (`phase` `(` $phase^ `:` type($phase) `)`)?
     (`scale` `(` $scale^ `)`)?
     (`base` `(` $runtime_base^ `)`)?
-    `layout` `=` `` $layout attr-dict `:` type($x) `,` type($positions)
+    `layout` `=` `` $layout (`xpos` `=` `` $xpos^)? attr-dict
+    `:` type($x) `,` type($positions)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$positions,
@@ -93,6 +106,14 @@ def Rotary_RopeOp : Rotary_ContractOp<"rope", [
     }
     /// rotary_dim if set, else D (or ShapedType::kDynamic).
     int64_t getRotaryDimOrD();
+    float getXposScaleBaseOrDefault() {
+      return getXposScaleBase() ? getXposScaleBase()->convertToFloat()
+                                : ::rotary::kDefaultXPosScaleBase;
+    }
+    float getXposGammaOrDefault() {
+      return getXposGamma() ? getXposGamma()->convertToFloat()
+                            : ::rotary::kDefaultXPosGamma;
+    }
   }];
   let hasCanonicalizer = 1;
 }
