@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -370,27 +371,25 @@ int rotary::train::compare(const Args &a, int argc, char **argv) {
   table << "\n";
   for (const std::string &config : configs) {
     const std::vector<const Cell *> &runsOf = byConfig[config];
+    // One cell: a value of every seed's run, as mean ± spread.
+    auto cell = [&](const std::function<double(const Cell &)> &value,
+                    int digits) {
+      std::vector<double> xs;
+      for (const Cell *c : runsOf)
+        xs.push_back(value(*c));
+      table << " " << meanSpread(xs, digits) << " |";
+    };
+    auto summaryValue = [](const std::string &key) {
+      return [key](const Cell &c) { return number(c.summary, key); };
+    };
     table << "| " << config << " |";
-    for (int64_t s : columns) {
-      std::vector<double> xs;
-      for (const Cell *c : runsOf)
-        xs.push_back(number(c->summary, "val_loss_at_" + std::to_string(s)));
-      table << " " << meanSpread(xs, 3) << " |";
-    }
-    std::vector<double> reach;
-    for (const Cell *c : runsOf)
-      reach.push_back(stepsTo(curveOf(*c), level));
-    table << " " << meanSpread(reach, 0) << " |";
-    for (int64_t l : a.evalSeq) {
-      std::vector<double> xs;
-      for (const Cell *c : runsOf)
-        xs.push_back(number(c->summary, "eval_seq_" + std::to_string(l)));
-      table << " " << meanSpread(xs, 3) << " |";
-    }
-    std::vector<double> rates;
-    for (const Cell *c : runsOf)
-      rates.push_back(number(c->summary, "tokens_per_s"));
-    table << " " << meanSpread(rates, 0) << " |\n";
+    for (int64_t s : columns)
+      cell(summaryValue("val_loss_at_" + std::to_string(s)), 3);
+    cell([&](const Cell &c) { return stepsTo(curveOf(c), level); }, 0);
+    for (int64_t l : a.evalSeq)
+      cell(summaryValue("eval_seq_" + std::to_string(l)), 3);
+    cell(summaryValue("tokens_per_s"), 0);
+    table << "\n";
   }
 
   // The mean validation curve of each configuration.
@@ -444,7 +443,8 @@ int rotary::train::compare(const Args &a, int argc, char **argv) {
      << "\"steps to " << levelText << "\" is when the validation loss first "
      << "reaches the worst run's final loss, a level every run reaches "
      << "(interpolated between validations); — where a seed diverged (its "
-     << "loss was not finite) or never reached the level. Curves: compare.png, curves.csv; "
+     << "loss was not finite) or never reached the level. Curves: compare.png, "
+        "curves.csv; "
         "each run's "
      << "output and log: runs/.\n\n"
      << table.str();
