@@ -630,9 +630,13 @@ int rotary::train::train(const Args &a) {
                     "(rank " +
                         std::to_string(rank) + ")");
   }
+  // Its own generator: the data generator's state goes into the final
+  // checkpoint untouched by sampling.
+  torch::Generator sampleGen =
+      at::detail::createCPUGenerator(uint64_t(a.seed) + 1);
   if (a.sample > 0 && lead)
     std::printf("sample: %s\n",
-                sampleText(model, "Q: ", a.sample, a.seq, gen).c_str());
+                sampleText(model, "Q: ", a.sample, a.seq, sampleGen).c_str());
   std::fflush(stdout);
 
   if (!lead)
