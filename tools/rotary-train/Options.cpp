@@ -517,6 +517,10 @@ std::string rotary::train::flagOfModelKey(const std::string &key) {
   return flag;
 }
 
+std::string rotary::train::firstLine(const std::string &message) {
+  return message.substr(0, message.find('\n'));
+}
+
 std::string rotary::train::formatReal(double x) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.17g", x);

@@ -78,6 +78,8 @@ std::map<std::string, std::string> modelConfig(const Args &a);
 /// The checkpoint key's command-line spelling ("pos" -> "--pos").
 std::string flagOfModelKey(const std::string &key);
 
+/// The first line of a LibTorch message (without its backtrace).
+std::string firstLine(const std::string &message);
 /// `x` with all its digits (%.17g): it reads back as the same double.
 std::string formatReal(double x);
 /// "1h02m", "3m05s" or "12s": an ETA or a run's length.

@@ -112,11 +112,6 @@ std::string sampleText(nn::Transformer &model, const std::string &prompt,
   return out;
 }
 
-/// The first line of a LibTorch message (without its backtrace).
-std::string firstLine(const std::string &message) {
-  return message.substr(0, message.find('\n'));
-}
-
 /// All bytes of the file `path`; throws CheckpointError with the reason.
 std::string readFile(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -28,10 +28,6 @@
 using namespace rotary::train;
 
 namespace {
-/// The first line of a LibTorch message (without its backtrace).
-std::string firstLine(const std::string &message) {
-  return message.substr(0, message.find('\n'));
-}
 
 /// --nproc N: this command line without --nproc, run by N processes.
 int launch(const Args &a, int argc, char **argv) {
