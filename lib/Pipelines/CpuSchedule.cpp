@@ -577,9 +577,11 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
       if (matmulDims(l))
         inner = l;
     });
+    // A task of one row (x of rank 1, or m statically 1) lost its m
+    // dimension with the unit dims: a vector-matrix product, which the
+    // generic vectorization handles; there is nothing to block.
     if (!inner)
-      return forall.emitError(
-          "rotary-cpu-schedule: no matmul left in the task");
+      return canonicalize(rewriter, forall);
     root = forall;
   }
   std::optional<MatmulDims> innerDims = matmulDims(inner);

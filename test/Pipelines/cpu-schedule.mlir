@@ -154,3 +154,33 @@ func.func @column_tail(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %acc: tensor<?x
   } -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// -----
+
+// One row (x of rank 1 as the model library builds it, here 1 x D): the
+// task's unit dims leave a vector-matrix product, not a matmul, so there
+// are no register blocks; the product stays a plain contraction for the
+// generic vectorization, and the schedule attribute is consumed.
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+// CHECK-LABEL: func.func @one_row_times_matrix(
+// CHECK:         linalg.fill
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK-NOT:     rotary.cpu_schedule
+// CHECK:         return
+func.func @one_row_times_matrix(%x: tensor<1x4xf32>, %w: tensor<4x4xf32>) -> tensor<1x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4xf32>) -> tensor<1x4xf32>
+  %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<1x4xf32>, tensor<4x4xf32>) outs(%acc : tensor<1x4xf32>)
+      attrs = {rotary.cpu_schedule = {kind = "matmul", rows_per_task = 96 : i64, register_rows = 6 : i64, register_cols = 16 : i64}} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}

@@ -570,3 +570,19 @@ TEST_F(E2E, FusedRotationBlockNoRope) {
   c.lead = {{3}, {10}};
   runBlock(c);
 }
+
+// x of rank 1 ([D], static, as the model library builds it for one vector):
+// after the CPU schedule's one task drops its unit dims no matmul is left (a
+// vector-matrix product), which used to be refused.
+TEST_F(E2E, RotationBlockRankOne) {
+  BlockConfig c;
+  c.rope = false;
+  c.staticD = true;
+  c.lead = {{}};
+  for (auto [D, N] : {std::pair<int64_t, int64_t>{4, 6}, {16, 20}, {2, 1}}) {
+    SCOPED_TRACE("D " + std::to_string(D) + ", N " + std::to_string(N));
+    c.D = D;
+    c.N = N;
+    runBlock(c);
+  }
+}
