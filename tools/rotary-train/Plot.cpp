@@ -2,7 +2,9 @@
 
 #include "Plot.h"
 
+#include <csignal>
 #include <cstdio>
+#include <signal.h>
 #include <sys/wait.h>
 
 using namespace rotary::train;
@@ -50,8 +52,16 @@ std::string rotary::train::plotCsv(const std::string &csv,
       ::popen("command -v gnuplot >/dev/null || exit 127; exec gnuplot", "w");
   if (!gnuplot)
     return "cannot start gnuplot";
+  // A shell that found no gnuplot may exit before the script is written:
+  // the write must then fail with EPIPE, not kill the process (SIGPIPE)
+  // before it reports why there is no plot.
+  struct sigaction ignore = {}, previous = {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &previous);
   std::fwrite(script.data(), 1, script.size(), gnuplot);
+  std::fflush(gnuplot);
   int status = ::pclose(gnuplot);
+  ::sigaction(SIGPIPE, &previous, nullptr);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
     return "gnuplot is not installed (Debian's gnuplot-nox; scripts/setup "
            "installs it)";
