@@ -365,6 +365,13 @@ FAM::FAM(std::vector<torch::Tensor> params, FAMOptions defaults)
   names_.push_back(std::move(names));
 }
 
+std::string FAM::parameterName(size_t g, size_t k) const {
+  // A group added after construction (add_param_group) has no names.
+  if (g < names_.size() && k < names_[g].size())
+    return names_[g][k];
+  return "group" + std::to_string(g) + ".param" + std::to_string(k);
+}
+
 FAMOptions &FAM::groupOptions(size_t g) {
   return static_cast<FAMOptions &>(param_groups_[g].options());
 }
@@ -521,7 +528,7 @@ void FAM::checkParameters() {
       const torch::Tensor &grad = p.grad();
       if (!grad.defined())
         continue;
-      const std::string &name = names_[g][k];
+      const std::string name = parameterName(g, k);
       TORCH_CHECK(p.is_floating_point() && p.device().is_cpu() &&
                       p.is_contiguous(),
                   "rotary::nn::FAM: parameter '", name,
@@ -606,7 +613,7 @@ void FAM::writeDebug(size_t g) {
     auto &st = static_cast<FAMParamState &>(*it->second);
     std::ostringstream line;
     line << "{\"step\": " << step_
-         << ", \"param\": " << jsonString(names_[g][k])
+         << ", \"param\": " << jsonString(parameterName(g, k))
          << ", \"group\": " << jsonString(o.group())
          << ", \"numel\": " << p.numel()
          << ", \"lr\": " << jsonNumber(current_lr(g))

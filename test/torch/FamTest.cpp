@@ -332,6 +332,25 @@ TEST(Fam, LowPrecisionParameters) {
   expectClose(p, p32, 1e-2, 1e-2, "bf16 parameter");
 }
 
+// A group added after construction (add_param_group) has no parameter
+// names; the step and its checks name its parameters by position.
+TEST(Fam, AddedParamGroup) {
+  torch::Tensor a = torch::randn({300}).requires_grad_(true);
+  torch::Tensor b = torch::randn({50}).requires_grad_(true);
+  nn::FAM opt({a}, nn::FAMOptions(0.1).alpha(0.5));
+  opt.add_param_group(torch::optim::OptimizerParamGroup(
+      {b}, std::make_unique<nn::FAMOptions>(nn::FAMOptions(0.2).alpha(0.5))));
+  torch::Tensor b0 = b.detach().clone(), gb = torch::randn({50});
+  a.mutable_grad() = torch::randn({300});
+  b.mutable_grad() = gb;
+  opt.step();
+  // First step: m = (1 - α)·g, p' = p - lr·m.
+  expectClose(b.detach(), b0 - 0.2 * 0.5 * gb, 1e-6, 1e-6, "added group");
+  b.mutable_grad() = torch::randn({51});
+  std::string message = errorOf([&] { opt.step(); });
+  EXPECT_NE(message.find("group1.param0"), std::string::npos) << message;
+}
+
 TEST(Fam, BadInput) {
   torch::Tensor ints = torch::zeros({4}, torch::kInt64);
   nn::FAM opt({{"weights", ints}}, nn::FAMOptions());

@@ -142,6 +142,9 @@ public:
 
 private:
   FAMOptions &groupOptions(size_t g);
+  /// The name of parameter k of group g ("group<g>.param<k>" in a group
+  /// added by add_param_group, which the constructors did not name).
+  std::string parameterName(size_t g, size_t k) const;
   const FAMOptions &globals() const;
   FAMParamState &stateOf(const torch::Tensor &p);
   /// Checks every parameter that has a gradient (and its state) before
