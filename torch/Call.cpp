@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 
 using namespace rotary;
@@ -18,10 +19,10 @@ namespace {
 bundle::DType dtypeOf(const std::string &entry, size_t i,
                       const at::Tensor &t) {
   std::optional<bundle::DType> d = nn::bundleDType(t.scalar_type());
-  TORCH_CHECK(d, "rotary: entry '", entry, "': input ", i, " has dtype ",
-              t.scalar_type(),
-              ", which rotary kernels do not take (f32, f16, bf16, f64, "
-              "i32, i64)");
+  TORCH_CHECK_TYPE(d, "rotary: entry '", entry, "': input ", i, " has dtype ",
+                   t.scalar_type(),
+                   ", which rotary kernels do not take (f32, f16, bf16, f64, "
+                   "i32, i64)");
   return *d;
 }
 
@@ -30,13 +31,14 @@ bundle::DType dtypeOf(const std::string &entry, size_t i,
 /// runtime against the manifest.
 runtime::TensorRef toRef(const std::string &entry, const char *role, size_t i,
                          const std::string &name, const at::Tensor &t) {
-  TORCH_CHECK(t.defined(), "rotary: entry '", entry, "': ", role, " ", i,
-              " ('", name, "') is an undefined tensor");
-  TORCH_CHECK(t.device().is_cpu(), "rotary: entry '", entry, "': ", role, " ",
-              i, " ('", name, "') is on ", t.device(),
-              "; this bundle runs on the CPU");
-  TORCH_CHECK(t.layout() == at::kStrided, "rotary: entry '", entry, "': ",
-              role, " ", i, " ('", name, "') must be a dense (strided) tensor");
+  TORCH_CHECK_VALUE(t.defined(), "rotary: entry '", entry, "': ", role, " ", i,
+                    " ('", name, "') is an undefined tensor");
+  TORCH_CHECK_VALUE(t.device().is_cpu(), "rotary: entry '", entry, "': ", role,
+                    " ", i, " ('", name, "') is on ", t.device(),
+                    "; this bundle runs on the CPU");
+  TORCH_CHECK_VALUE(t.layout() == at::kStrided, "rotary: entry '", entry,
+                    "': ", role, " ", i, " ('", name,
+                    "') must be a dense (strided) tensor");
   return runtime::TensorRef(t.data_ptr(), dtypeOf(entry, i, t),
                             t.sizes().vec(), t.strides().vec());
 }
@@ -172,23 +174,41 @@ struct BundleFunction : torch::autograd::Function<BundleFunction> {
 } // namespace
 
 namespace {
+/// A bad argument (the runtime's Argument kind, or a failed run-time shape
+/// check) is a c10::ValueError, so that Python sees a ValueError; the rest
+/// stays a c10::Error.
+[[noreturn]] void rethrow(const runtime::Error &e) {
+  bool argument = e.kind() == runtime::Error::Kind::Argument ||
+                  e.kind() == runtime::Error::Kind::Check;
+  TORCH_CHECK_VALUE(!argument, "rotary: ", e.what());
+  TORCH_CHECK(false, "rotary: ", e.what());
+  std::abort(); // unreachable: TORCH_CHECK(false, ...) throws
+}
+
 const bundle::Entry &entryOf(const runtime::Bundle &bundle,
                              const std::string &name,
                              const std::vector<at::Tensor> &inputs) {
   const bundle::Entry *entry = bundle.manifest().findEntry(name);
-  TORCH_CHECK(entry, "rotary: the bundle in ", bundle.directory(),
-              " has no entry '", name, "'");
-  TORCH_CHECK(inputs.size() == entry->inputs.size(), "rotary: entry '", name,
-              "' takes ", entry->inputs.size(), " inputs, got ",
-              inputs.size());
+  TORCH_CHECK_VALUE(entry, "rotary: the bundle in ", bundle.directory(),
+                    " has no entry '", name, "'");
+  TORCH_CHECK_VALUE(inputs.size() == entry->inputs.size(), "rotary: entry '",
+                    name, "' takes ", entry->inputs.size(), " inputs, got ",
+                    inputs.size());
   return *entry;
 }
 
 std::vector<runtime::TensorRef> inputRefs(const bundle::Entry &entry,
                                           const std::vector<at::Tensor> &in) {
   std::vector<runtime::TensorRef> refs;
-  for (size_t i = 0; i < in.size(); ++i)
+  for (size_t i = 0; i < in.size(); ++i) {
     refs.push_back(toRef(entry.name, "input", i, entry.inputs[i].name, in[i]));
+    // The runtime checks this too; here it is a c10::TypeError.
+    TORCH_CHECK_TYPE(refs.back().dtype == entry.inputs[i].dtype,
+                     "rotary: entry '", entry.name, "': argument '",
+                     entry.inputs[i].name, "' must be ",
+                     bundle::dtypeName(entry.inputs[i].dtype), ", got ",
+                     bundle::dtypeName(refs.back().dtype));
+  }
   return refs;
 }
 } // namespace
@@ -213,7 +233,7 @@ std::vector<at::Tensor> nn::call(const runtime::Bundle &bundle,
     return outs;
   } catch (const runtime::Error &e) {
     // The runtime's message already names the entry and the argument.
-    TORCH_CHECK(false, "rotary: ", e.what());
+    rethrow(e);
   }
   return {};
 }
@@ -222,9 +242,9 @@ void nn::callInto(const runtime::Bundle &bundle, const std::string &name,
                   const std::vector<at::Tensor> &inputs,
                   const std::vector<at::Tensor> &outputs) {
   const bundle::Entry &entry = entryOf(bundle, name, inputs);
-  TORCH_CHECK(outputs.size() == entry.outputs.size(), "rotary: entry '", name,
-              "' has ", entry.outputs.size(), " outputs, got ",
-              outputs.size());
+  TORCH_CHECK_VALUE(outputs.size() == entry.outputs.size(), "rotary: entry '",
+                    name, "' has ", entry.outputs.size(), " outputs, got ",
+                    outputs.size());
   std::vector<runtime::TensorRef> in = inputRefs(entry, inputs), out;
   for (size_t k = 0; k < outputs.size(); ++k)
     out.push_back(toRef(name, "output", k, entry.outputs[k].name, outputs[k]));
@@ -232,7 +252,8 @@ void nn::callInto(const runtime::Bundle &bundle, const std::string &name,
     // call() checks dtypes, shapes (against the inputs) and strides.
     run(bundle, name, in, out);
   } catch (const runtime::Error &e) {
-    TORCH_CHECK(false, "rotary: ", e.what());
+    // The runtime's message already names the entry and the argument.
+    rethrow(e);
   }
 }
 
@@ -240,8 +261,9 @@ std::vector<at::Tensor>
 nn::apply(const std::shared_ptr<runtime::Bundle> &bundle,
           const std::string &name, const std::vector<at::Tensor> &inputs) {
   TORCH_CHECK(bundle, "rotary: apply of '", name, "' without a bundle");
-  TORCH_CHECK(bundle->manifest().findEntry(name), "rotary: the bundle in ",
-              bundle->directory(), " has no entry '", name, "'");
+  TORCH_CHECK_VALUE(bundle->manifest().findEntry(name),
+                    "rotary: the bundle in ", bundle->directory(),
+                    " has no entry '", name, "'");
   TORCH_CHECK(bundle->manifest().findGradient(name), "rotary: entry '", name,
               "' has no gradient in the bundle in ", bundle->directory(),
               " (compile it with gradients: rotary-translate without "

@@ -68,49 +68,57 @@ std::string nn::shapeString(const at::Tensor &t) {
 
 bundle::DType nn::dataDType(const char *module, const char *arg,
                             const at::Tensor &t) {
-  TORCH_CHECK(t.defined(), "rotary::nn::", module, ": ", arg,
-              " is an undefined tensor");
+  return dataDTypeOf(std::string("rotary::nn::") + module, arg, t);
+}
+
+bundle::DType nn::dataDTypeOf(const std::string &who, const std::string &arg,
+                              const at::Tensor &t) {
+  TORCH_CHECK_VALUE(t.defined(), who, ": ", arg, " is an undefined tensor");
   std::optional<bundle::DType> d = nn::bundleDType(t.scalar_type());
-  TORCH_CHECK(d == bundle::DType::F32 || d == bundle::DType::F16 ||
-                  d == bundle::DType::BF16,
-              "rotary::nn::", module, ": ", arg, " must be float32, ",
-              "float16 or bfloat16, got ", t.scalar_type());
+  TORCH_CHECK_TYPE(d == bundle::DType::F32 || d == bundle::DType::F16 ||
+                       d == bundle::DType::BF16,
+                   who, ": ", arg, " must be float32, ",
+                   "float16 or bfloat16, got ", t.scalar_type());
   return *d;
 }
 
 void nn::checkTensor(const char *module, const char *arg, const at::Tensor &t,
                      std::initializer_list<const char *> shape,
                      std::initializer_list<int64_t> sizes) {
-  TORCH_CHECK(t.defined(), "rotary::nn::", module, ": ", arg,
-              " is an undefined tensor");
+  checkTensorOf(std::string("rotary::nn::") + module, arg, t,
+                std::vector<std::string>(shape.begin(), shape.end()),
+                std::vector<int64_t>(sizes));
+}
+
+void nn::checkTensorOf(const std::string &who, const std::string &arg,
+                       const at::Tensor &t,
+                       const std::vector<std::string> &shape,
+                       const std::vector<int64_t> &sizes) {
+  TORCH_CHECK_VALUE(t.defined(), who, ": ", arg, " is an undefined tensor");
   auto expected = [&] {
     std::ostringstream os;
     os << "[";
-    size_t i = 0;
-    for (const char *n : shape)
-      os << (i++ ? ", " : "") << n;
+    for (size_t i = 0; i < shape.size(); ++i)
+      os << (i ? ", " : "") << shape[i];
     os << "]";
-    i = 0;
-    for (int64_t s : sizes) {
-      if (s >= 0 && i < shape.size())
-        os << (os.str().find(" with ") == std::string::npos ? " with " : ", ")
-           << *(shape.begin() + i) << " = " << s;
-      ++i;
+    bool first = true;
+    for (size_t i = 0; i < sizes.size() && i < shape.size(); ++i) {
+      if (sizes[i] < 0)
+        continue;
+      os << (first ? " with " : ", ") << shape[i] << " = " << sizes[i];
+      first = false;
     }
     return os.str();
   };
-  TORCH_CHECK(t.device().is_cpu(), "rotary::nn::", module, ": ", arg,
-              " is on ", t.device(), "; the compiled kernels run on the CPU");
+  TORCH_CHECK_VALUE(t.device().is_cpu(), who, ": ", arg, " is on ", t.device(),
+                    "; the compiled kernels run on the CPU");
   bool ok = t.dim() == int64_t(shape.size());
-  size_t i = 0;
-  for (int64_t s : sizes) {
-    if (ok && s >= 0 && t.size(int64_t(i)) != s)
+  for (size_t i = 0; ok && i < sizes.size() && i < shape.size(); ++i)
+    if (sizes[i] >= 0 && t.size(int64_t(i)) != sizes[i])
       ok = false;
-    ++i;
-  }
-  TORCH_CHECK(ok, "rotary::nn::", module, ": ", arg, " must be ", expected(),
-              ", got ", shapeString(t));
-  TORCH_CHECK(t.is_contiguous(), "rotary::nn::", module, ": ", arg,
-              " must be contiguous (row-major), got strides ", t.strides(),
-              "; call .contiguous() first");
+  TORCH_CHECK_VALUE(ok, who, ": ", arg, " must be ", expected(), ", got ",
+                    shapeString(t));
+  TORCH_CHECK_VALUE(t.is_contiguous(), who, ": ", arg,
+                    " must be contiguous (row-major), got strides ",
+                    t.strides(), "; call .contiguous() first");
 }

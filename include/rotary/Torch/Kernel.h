@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rotary::nn {
 
@@ -68,6 +69,16 @@ bundle::DType dataDType(const char *module, const char *arg,
 void checkTensor(const char *module, const char *arg, const at::Tensor &t,
                  std::initializer_list<const char *> shape,
                  std::initializer_list<int64_t> sizes = {});
+
+/// The same two checks for callers that name themselves (the Python
+/// package: "rotary.nn.Rope") and hold the shape as vectors. A wrong dtype
+/// is a c10::TypeError; an undefined tensor, another device, shape or
+/// layout a c10::ValueError (both are c10::Errors).
+bundle::DType dataDTypeOf(const std::string &who, const std::string &arg,
+                          const at::Tensor &t);
+void checkTensorOf(const std::string &who, const std::string &arg,
+                   const at::Tensor &t, const std::vector<std::string> &shape,
+                   const std::vector<int64_t> &sizes = {});
 
 /// The sizes of `t` as "[2, 5, 4, 32]".
 std::string shapeString(const at::Tensor &t);
