@@ -406,6 +406,17 @@ double FAM::current_lr(size_t g) const {
   return scheduled_lr(std::max<int64_t>(step_ - 1, 0), o.lr()) * o.lr_scale();
 }
 
+FAMParamState *FAM::find_state(const torch::Tensor &p) {
+  auto it = state_.find(stateKey<decltype(state_)>(p));
+  return it == state_.end() ? nullptr
+                            : static_cast<FAMParamState *>(it->second.get());
+}
+
+void FAM::set_state(const torch::Tensor &p,
+                    std::unique_ptr<FAMParamState> state) {
+  state_[stateKey<decltype(state_)>(p)] = std::move(state);
+}
+
 FAMParamState &FAM::stateOf(const torch::Tensor &p) {
   auto key = stateKey<decltype(state_)>(p);
   auto it = state_.find(key);

@@ -186,31 +186,9 @@ py::dict groupDict(const FAMOptions &o) {
   return d;
 }
 
-/// The key of `p` in Optimizer::state(), as rotary::nn::FAM computes it
-/// (LibTorch 1.13 keys by the printed TensorImpl address, later versions by
-/// the address itself).
-template <typename Map> typename Map::key_type stateKey(const at::Tensor &p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;
-    os << p.unsafeGetTensorImpl();
-    return os.str();
-  } else {
-    return p.unsafeGetTensorImpl();
-  }
-}
-
-/// The state of `p` in `fam`, or null.
-FAMParamState *findState(FAM &fam, const at::Tensor &p) {
-  auto &state = fam.state();
-  auto it = state.find(stateKey<std::decay_t<decltype(state)>>(p));
-  return it == state.end() ? nullptr
-                           : static_cast<FAMParamState *>(it->second.get());
-}
-
 /// (step, momentum, ema or None, alpha_eff) of `p`'s state, or None.
 py::object stateTuple(FAM &fam, const at::Tensor &p) {
-  FAMParamState *st = findState(fam, p);
+  FAMParamState *st = fam.find_state(p);
   if (!st)
     return py::none();
   py::object ema = st->ema().defined() ? py::cast(st->ema()) : py::none();
@@ -341,8 +319,7 @@ public:
     st->momentum(momentum);
     st->ema(e);
     st->alpha_eff(alphaEff);
-    auto &state = gr.fam->state();
-    state[stateKey<std::decay_t<decltype(state)>>(p)] = std::move(st);
+    gr.fam->set_state(p, std::move(st));
   }
 
   /// Forgets the state of every parameter of group g.
@@ -409,7 +386,7 @@ private:
                           ": the gradient of '", name, "' has shape ",
                           rotary::nn::shapeString(grad), ", the parameter ",
                           rotary::nn::shapeString(p));
-        FAMParamState *st = findState(*gr.fam, p);
+        FAMParamState *st = gr.fam->find_state(p);
         if (!st)
           continue;
         const at::Tensor &m = st->momentum(), &e = st->ema();

@@ -135,6 +135,11 @@ public:
   /// The learning rate of group `g` at the last step: the schedule for the
   /// group's lr (as it is now), times its lr_scale.
   double current_lr(size_t g) const;
+  /// The state of parameter `p`, or null before its first step.
+  FAMParamState *find_state(const torch::Tensor &p);
+  /// Replaces the state of parameter `p` (restoring it from elsewhere, as
+  /// the Python optimizer's load_state_dict does).
+  void set_state(const torch::Tensor &p, std::unique_ptr<FAMParamState> state);
   /// The names of group g's parameters, in order.
   const std::vector<std::string> &parameter_names(size_t g) const {
     return names_.at(g);
