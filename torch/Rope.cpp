@@ -13,8 +13,11 @@
 using namespace rotary;
 using namespace rotary::nn;
 
-torch::Tensor nn::ropeFrequencies(int64_t r, double base,
-                                  const std::vector<double> &scales) {
+namespace {
+/// f_i = base_k^(-2i/r) in f64: the kernels compute a base given as a
+/// number in f64 (decision 0013), so the reference path does too.
+torch::Tensor frequencies64(int64_t r, double base,
+                            const std::vector<double> &scales) {
   TORCH_CHECK(base > 0 && std::isfinite(base),
               "rotary::nn::Rope: base must be positive and finite, got ", base);
   int64_t half = r / 2, groups = scales.empty() ? 1 : int64_t(scales.size());
@@ -28,8 +31,13 @@ torch::Tensor nn::ropeFrequencies(int64_t r, double base,
                 scales[k]);
     bases.narrow(0, k * (half / groups), half / groups).mul_(scales[k]);
   }
-  return torch::pow(bases, -torch::arange(0, r, 2, f64) / double(r))
-      .to(torch::kFloat32);
+  return torch::pow(bases, -torch::arange(0, r, 2, f64) / double(r));
+}
+} // namespace
+
+torch::Tensor nn::ropeFrequencies(int64_t r, double base,
+                                  const std::vector<double> &scales) {
+  return frequencies64(r, base, scales).to(torch::kFloat32);
 }
 
 torch::Tensor nn::ropeAngles(const torch::Tensor &positions,
@@ -215,7 +223,12 @@ torch::Tensor RopeImpl::referenceForward(const torch::Tensor &x,
                                          Role role) const {
   int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
   int64_t r = rotaryDim(), half = r / 2;
-  torch::Tensor f = inv_freq.defined() ? inv_freq : frequenciesFromBase();
+  // Learnable or multi-scale frequencies are f32 tensors the kernel reads;
+  // a plain base it takes as an f32 scalar and turns into f64 frequencies.
+  torch::Tensor f =
+      inv_freq.defined()
+          ? inv_freq
+          : frequencies64(r, double(float(options.base())), options.scales());
   torch::Tensor theta = ropeAngles(positions, f, phase, scale).unsqueeze(2);
   torch::Tensor c = torch::cos(theta), s = torch::sin(theta);
   if (role != Role::Plain) {

@@ -343,6 +343,14 @@ TEST(NnRope, ExtremePositionsAndLowPrecision) {
   expectClose(rope->forward(x, positions),
               reference::rope(x.to(torch::kFloat64), positions, o), 1e-5,
               1e-5, "position 1e6");
+  // The reference path computes the base's frequencies in f64 like the
+  // kernel (rounded to f32 they would move the angle at 1e6 by ~1e-3).
+  nn::Rope ref(
+      nn::RopeOptions(16).layout(nn::RopeLayout::Interleaved).reference(true));
+  torch::Tensor far = torch::arange(999990, 1000000, torch::kInt64);
+  torch::Tensor xs = torch::randn({2, 10, 2, 16});
+  expectClose(ref->forward(xs, far), rope->forward(xs, far), 1e-5, 1e-5,
+              "reference path at 1e6");
   // bf16 data, f32 math: within bf16 rounding of the f64 result.
   torch::Tensor xb = torch::randn({2, 6, 2, 16}).to(torch::kBFloat16);
   torch::Tensor p = torch::arange(0, 6, torch::kInt64);
