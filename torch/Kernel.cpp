@@ -112,9 +112,14 @@ void nn::checkTensorOf(const std::string &who, const std::string &arg,
   };
   TORCH_CHECK_VALUE(t.device().is_cpu(), who, ": ", arg, " is on ", t.device(),
                     "; the compiled kernels run on the CPU");
-  bool ok = t.dim() == int64_t(shape.size());
-  for (size_t i = 0; ok && i < sizes.size() && i < shape.size(); ++i)
-    if (sizes[i] >= 0 && t.size(int64_t(i)) != sizes[i])
+  // A leading "..." stands for any number of leading dimensions; the
+  // other names (and sizes) are then the trailing ones.
+  bool variadic = !shape.empty() && shape.front() == "...";
+  int64_t named = int64_t(shape.size()) - (variadic ? 1 : 0);
+  bool ok = variadic ? t.dim() >= named : t.dim() == named;
+  int64_t first = variadic ? t.dim() - int64_t(shape.size()) : 0;
+  for (size_t i = variadic; ok && i < sizes.size() && i < shape.size(); ++i)
+    if (sizes[i] >= 0 && t.size(first + int64_t(i)) != sizes[i])
       ok = false;
   TORCH_CHECK_VALUE(ok, who, ": ", arg, " must be ", expected(), ", got ",
                     shapeString(t));

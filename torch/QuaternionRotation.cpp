@@ -41,14 +41,7 @@ void QuaternionRotationImpl::reset() {
 torch::Tensor QuaternionRotationImpl::forward(const torch::Tensor &x) {
   int64_t D = options.dim();
   dataDType("QuaternionRotation", "x", x);
-  TORCH_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) == D,
-              "rotary::nn::QuaternionRotation: x must be [..., D] with D = ", D,
-              ", got ", shapeString(x));
-  TORCH_CHECK(x.device().is_cpu(), "rotary::nn::QuaternionRotation: x is on ",
-              x.device(), "; the compiled kernels run on the CPU");
-  TORCH_CHECK(x.is_contiguous(),
-              "rotary::nn::QuaternionRotation: x must be "
-              "contiguous (row-major); call .contiguous() first");
+  checkTensor("QuaternionRotation", "x", x, {"...", "D"}, {-1, D});
   torch::Tensor p = torch::matmul(x.to(torch::kFloat32), projection);
   torch::Tensor r;
   if (options.reference()) {

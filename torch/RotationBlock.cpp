@@ -140,20 +140,10 @@ torch::Tensor RotationBlockImpl::run(const torch::Tensor &x,
 torch::Tensor RotationBlockImpl::forward(const torch::Tensor &x) {
   int64_t D = options.dim(), H = options.heads();
   dataDType("RotationBlock", "x", x);
-  TORCH_CHECK(x.defined() && x.dim() >= (H ? 2 : 1),
-              "rotary::nn::RotationBlock: x must be ",
-              H ? "[..., H, D]" : "[..., D]", ", got ",
-              x.defined() ? shapeString(x) : "an undefined tensor");
-  TORCH_CHECK(x.size(-1) == D && (!H || x.size(-2) == H),
-              "rotary::nn::RotationBlock: x must be ",
-              H ? "[..., H, D] with H = " + std::to_string(H) + ", D = "
-                : "[..., D] with D = ",
-              D, ", got ", shapeString(x));
-  TORCH_CHECK(x.device().is_cpu(), "rotary::nn::RotationBlock: x is on ",
-              x.device(), "; the compiled kernels run on the CPU");
-  TORCH_CHECK(x.is_contiguous(),
-              "rotary::nn::RotationBlock: x must be "
-              "contiguous (row-major); call .contiguous() first");
+  if (H)
+    checkTensor("RotationBlock", "x", x, {"...", "H", "D"}, {-1, H, D});
+  else
+    checkTensor("RotationBlock", "x", x, {"...", "D"}, {-1, D});
   return run(x, angles, matrix, H > 0);
 }
 

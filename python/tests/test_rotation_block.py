@@ -380,7 +380,9 @@ def test_bad_input(reference_path: bool) -> None:
         match=r"x must be \[\.\.\., H, D\] with H = 2, D = 8, got \[3, 4, 8\]",
     ):
         block(torch.randn(3, 4, 8))
-    with pytest.raises(ValueError, match=r"x must be \[\.\.\., H, D\], got \[8\]"):
+    with pytest.raises(
+        ValueError, match=r"x must be \[\.\.\., H, D\] with H = 2, D = 8, got \[8\]"
+    ):
         block(torch.randn(8))
     with pytest.raises(ValueError, match=r"x must be contiguous \(row-major\)"):
         block(torch.randn(3, 8, 2).transpose(1, 2))

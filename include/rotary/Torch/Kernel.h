@@ -64,8 +64,10 @@ bundle::DType dataDType(const char *module, const char *arg,
 /// Checks that `t` is defined, on the CPU, row-major contiguous and of
 /// rank `shape.size()`, and that each dimension whose entry in `sizes` is
 /// >= 0 has that size. `shape` names the dimensions for the message, e.g.
-/// {"B", "T", "H", "D"}. Throws c10::Error: "rotary::nn::Rope: x must be
-/// [B, T, H, D] with D = 64, got [2, 5, 4, 32]".
+/// {"B", "T", "H", "D"}; a first name "..." stands for any number of
+/// leading dimensions ({"...", "D"}: rank >= 1, the last dimension D).
+/// Throws c10::Error: "rotary::nn::Rope: x must be [B, T, H, D] with
+/// D = 64, got [2, 5, 4, 32]".
 void checkTensor(const char *module, const char *arg, const at::Tensor &t,
                  std::initializer_list<const char *> shape,
                  std::initializer_list<int64_t> sizes = {});

@@ -217,6 +217,10 @@ class HDDRoPE(nn.Module):
             ["B", "T", "input_dim"],
             [-1, -1, self.input_dim],
         )
+        return self._project(activations)
+
+    def _project(self, activations: Tensor) -> Tensor:
+        """``angles`` without the checks (the forwards did them)."""
         c = self.chunk
         dtype = torch.promote_types(torch.float32, self.angle_proj.weight.dtype)
         a = self.angle_proj(activations.to(dtype))
@@ -263,7 +267,7 @@ class HDDRoPE(nn.Module):
         Returns ``y [B, T, H, D]`` in x's dtype.
         """
         self._check_x("x", x, activations)
-        return self._rotate(x, self.angles(activations))
+        return self._rotate(x, self._project(activations))
 
     def forward_qk(
         self, q: Tensor, k: Tensor, activations: Tensor
@@ -276,5 +280,5 @@ class HDDRoPE(nn.Module):
         """
         self._check_x("q", q, activations)
         self._check_x("k", k, activations)
-        a = self.angles(activations)
+        a = self._project(activations)
         return self._rotate(q, a), self._rotate(k, a)

@@ -11,8 +11,8 @@ import math
 import torch
 from torch import Tensor
 
-from ._common import compiled, data_dtype, run
-from .rope import _check_data, _num, _shape
+from ._common import check_tensor, compiled, data_dtype, run
+from .rope import _check_data, _num
 
 __all__ = ["QuaternionRotation", "quaternion_rotate"]
 
@@ -91,21 +91,7 @@ class QuaternionRotation(torch.nn.Module):
         """Rotates x [..., D]; returns [..., D] in x's dtype."""
         D = self.dim
         _check_data("QuaternionRotation", "x", x, self.reference)
-        if x.dim() < 1 or x.size(-1) != D:
-            raise ValueError(
-                f"rotary.nn.QuaternionRotation: x must be [..., D] with D = {D}, "
-                f"got {_shape(x)}"
-            )
-        if x.device.type != "cpu":
-            raise ValueError(
-                f"rotary.nn.QuaternionRotation: x is on {x.device}; the "
-                "compiled kernels run on the CPU"
-            )
-        if not x.is_contiguous():
-            raise ValueError(
-                "rotary.nn.QuaternionRotation: x must be contiguous "
-                "(row-major); call .contiguous() first"
-            )
+        check_tensor("QuaternionRotation", "x", x, ["...", "D"], [-1, D])
         P = self.projection
         p = torch.matmul(x.to(P.dtype), P)
         if self.reference:

@@ -165,10 +165,6 @@ def _reference_block(
     return y.contiguous()
 
 
-def _shape_string(t: Tensor) -> str:
-    return "[" + ", ".join(str(s) for s in t.shape) + "]"
-
-
 class RotationBlock(nn.Module):
     r"""A Givens chain followed by a learnable, near-orthogonal matrix.
 
@@ -349,23 +345,10 @@ class RotationBlock(nn.Module):
             return self._forward_conditional(x, condition)
         d, h = self.dim, self.heads
         data_dtype(_MODULE, "x", x)
-        if x.dim() < (2 if h else 1):
-            raise ValueError(
-                f"{_PREFIX}x must be {'[..., H, D]' if h else '[..., D]'}, "
-                f"got {_shape_string(x)}"
-            )
-        if x.shape[-1] != d or (h and x.shape[-2] != h):
-            what = f"[..., H, D] with H = {h}, D = " if h else "[..., D] with D = "
-            raise ValueError(f"{_PREFIX}x must be {what}{d}, got {_shape_string(x)}")
-        if x.device.type != "cpu":
-            raise ValueError(
-                f"{_PREFIX}x is on {x.device}; the compiled kernels run on the CPU"
-            )
-        if not x.is_contiguous():
-            raise ValueError(
-                f"{_PREFIX}x must be contiguous (row-major); call "
-                ".contiguous() first"
-            )
+        if h:
+            check_tensor(_MODULE, "x", x, ["...", "H", "D"], [-1, h, d])
+        else:
+            check_tensor(_MODULE, "x", x, ["...", "D"], [-1, d])
         return self._run(x, self.angles, self.matrix, h > 0)
 
     def _forward_conditional(self, x: Tensor, condition: Tensor) -> Tensor:
