@@ -11,8 +11,10 @@
 
 #include "Codegen.h"
 
+#include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -58,6 +60,56 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine) {
       .run(module, mam);
 }
 
+/// Puts every memory access of a loop whose `llvm.loop` metadata lists
+/// `llvm.loop.parallel_accesses` groups (rotary-parallelize-outer-loops
+/// marks the innermost loop of an op with independent iterations) into
+/// those groups. MLIR's translation writes the loop's metadata but cannot
+/// tag the accesses, which are separate ops by then; with both, LLVM knows
+/// the loop is parallel and vectorises it without run-time alias checks.
+void completeParallelAccesses(llvm::Module &module) {
+  for (llvm::Function &f : module) {
+    if (f.isDeclaration())
+      continue;
+    llvm::DominatorTree dominators(f);
+    llvm::LoopInfo loops(dominators);
+    for (llvm::Loop *loop : loops.getLoopsInPreorder()) {
+      llvm::MDNode *id = loop->getLoopID();
+      if (!id)
+        continue;
+      llvm::SmallVector<llvm::Metadata *> groups;
+      for (const llvm::MDOperand &op : llvm::drop_begin(id->operands())) {
+        auto *node = llvm::dyn_cast<llvm::MDNode>(op);
+        auto *name = node && node->getNumOperands() > 0
+                         ? llvm::dyn_cast<llvm::MDString>(node->getOperand(0))
+                         : nullptr;
+        if (name && name->getString() == "llvm.loop.parallel_accesses")
+          llvm::append_range(groups, llvm::drop_begin(node->operands()));
+      }
+      if (groups.empty())
+        continue;
+      for (llvm::BasicBlock *block : loop->blocks())
+        for (llvm::Instruction &inst : *block) {
+          if (!inst.mayReadOrWriteMemory())
+            continue;
+          llvm::SmallVector<llvm::Metadata *> all(groups);
+          // An instruction's groups: one group (a node without operands)
+          // or a list of them.
+          if (llvm::MDNode *old =
+                  inst.getMetadata(llvm::LLVMContext::MD_access_group)) {
+            if (old->getNumOperands() == 0)
+              all.push_back(old);
+            else
+              llvm::append_range(all, old->operands());
+          }
+          inst.setMetadata(llvm::LLVMContext::MD_access_group,
+                           all.size() == 1
+                               ? llvm::cast<llvm::MDNode>(all.front())
+                               : llvm::MDNode::get(module.getContext(), all));
+        }
+    }
+  }
+}
+
 /// Optimises one module and writes its object file to `path`.
 bool compileModule(llvm::Module &module, const CpuTarget &cpu,
                    const std::string &path, std::string &error) {
@@ -70,6 +122,7 @@ bool compileModule(llvm::Module &module, const CpuTarget &cpu,
   }
   module.setDataLayout(machine->createDataLayout());
   module.setTargetTriple(cpu.triple);
+  completeParallelAccesses(module);
   optimizeModule(module, *machine);
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);

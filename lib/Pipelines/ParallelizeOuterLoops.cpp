@@ -8,7 +8,9 @@
 
 #include "rotary/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -60,6 +62,52 @@ LogicalResult parallelizeNest(RewriterBase &rewriter,
   return success();
 }
 
+/// Elements per parallel iteration of a one-dimensional op: its loop is
+/// cut into blocks, the parallel loop runs over blocks and each block is an
+/// inner loop that LLVM can vectorise.
+constexpr int64_t kBlock = 2048;
+
+/// Marks `loop` (the innermost loop of an op whose iterations are
+/// independent) as parallel for LLVM: `loop_annotation` reaches the latch
+/// branch through the SCF and LLVM conversions, and the code generator
+/// puts the loop's memory accesses in its access group. LLVM's vectoriser
+/// then needs no run-time overlap checks between the buffers, which fail
+/// (and select the scalar loop) when a kernel is called in place, with an
+/// output that is also an input, as nn::FAM calls fam_step.
+void markParallel(scf::ForOp loop) {
+  MLIRContext *ctx = loop.getContext();
+  auto group = LLVM::AccessGroupAttr::get(ctx);
+  loop->setAttr("loop_annotation",
+                LLVM::LoopAnnotationAttr::get(
+                    ctx, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                    ArrayRef<LLVM::AccessGroupAttr>{group}));
+}
+
+/// Cuts the one loop of a one-dimensional op into a parallel loop over
+/// blocks of kBlock iterations and `loop` over one block.
+void parallelizeBlocks(RewriterBase &rewriter, scf::ForOp loop) {
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Value block = arith::ConstantIndexOp::create(rewriter, loc, kBlock);
+  Value ub = loop.getUpperBound();
+  auto par = scf::ParallelOp::create(
+      rewriter, loc, ValueRange{loop.getLowerBound()}, ValueRange{ub},
+      ValueRange{arith::MulIOp::create(rewriter, loc, block, loop.getStep())});
+  rewriter.setInsertionPointToStart(par.getBody());
+  Value begin = par.getInductionVars().front();
+  Value end = arith::MinSIOp::create(
+      rewriter, loc,
+      arith::AddIOp::create(
+          rewriter, loc, begin,
+          arith::MulIOp::create(rewriter, loc, block, loop.getStep())),
+      ub);
+  rewriter.moveOpBefore(loop, par.getBody()->getTerminator());
+  rewriter.modifyOpInPlace(loop, [&] {
+    loop.setLowerBound(begin);
+    loop.setUpperBound(end);
+  });
+}
+
 /// Top-level linalg ops -> loops with the outer ones parallel;
 /// scf.forall -> scf.parallel.
 struct ParallelizeOuterLoopsPass
@@ -90,13 +138,20 @@ struct ParallelizeOuterLoopsPass
       while (p < n && p < 2 && (n == 1 || p < n - 1) &&
              iters[p] == utils::IteratorType::parallel)
         ++p;
+      bool independent = op.getNumParallelLoops() == op.getNumLoops();
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::LinalgLoops> loops =
           linalg::linalgOpToLoops(rewriter, op);
       if (failed(loops))
         return signalPassFailure();
       rewriter.eraseOp(op);
-      if (p > 0 && failed(parallelizeNest(rewriter, *loops, p)))
+      auto innermost =
+          loops->empty() ? scf::ForOp() : dyn_cast<scf::ForOp>(loops->back());
+      if (independent && innermost)
+        markParallel(innermost);
+      if (independent && innermost && n == 1)
+        parallelizeBlocks(rewriter, innermost);
+      else if (p > 0 && failed(parallelizeNest(rewriter, *loops, p)))
         return signalPassFailure();
     }
     for (scf::ForallOp forall : foralls) {

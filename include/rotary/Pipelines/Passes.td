@@ -58,9 +58,18 @@ def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
     their parallel dimensions, and scf.forall becomes scf.parallel; linalg
     ops nested inside those stay sequential (convert-linalg-to-loops later),
     so convert-scf-to-openmp creates one parallel region per kernel step and
-    never nested ones.
+    never nested ones. A one-dimensional op's loop is cut into blocks, the
+    parallel loop running over blocks. The innermost loop of an op whose
+    iterations are all independent (every iterator parallel) gets a
+    `loop_annotation` with `parallelAccesses`, which the code generator
+    completes by putting the loop's memory accesses in that access group:
+    LLVM then vectorises it without run-time overlap checks between the
+    buffers, which would fail, and fall back to scalar code, when a kernel
+    is called with an output that is also an input.
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def RotaryOutlineParallelLoops
