@@ -88,19 +88,17 @@ void markParallel(scf::ForOp loop) {
 void parallelizeBlocks(RewriterBase &rewriter, scf::ForOp loop) {
   Location loc = loop.getLoc();
   rewriter.setInsertionPoint(loop);
-  Value block = arith::ConstantIndexOp::create(rewriter, loc, kBlock);
+  Value span = arith::MulIOp::create(
+      rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, kBlock),
+      loop.getStep());
   Value ub = loop.getUpperBound();
-  auto par = scf::ParallelOp::create(
-      rewriter, loc, ValueRange{loop.getLowerBound()}, ValueRange{ub},
-      ValueRange{arith::MulIOp::create(rewriter, loc, block, loop.getStep())});
+  auto par =
+      scf::ParallelOp::create(rewriter, loc, ValueRange{loop.getLowerBound()},
+                              ValueRange{ub}, ValueRange{span});
   rewriter.setInsertionPointToStart(par.getBody());
   Value begin = par.getInductionVars().front();
   Value end = arith::MinSIOp::create(
-      rewriter, loc,
-      arith::AddIOp::create(
-          rewriter, loc, begin,
-          arith::MulIOp::create(rewriter, loc, block, loop.getStep())),
-      ub);
+      rewriter, loc, arith::AddIOp::create(rewriter, loc, begin, span), ub);
   rewriter.moveOpBefore(loop, par.getBody()->getTerminator());
   rewriter.modifyOpInPlace(loop, [&] {
     loop.setLowerBound(begin);
