@@ -26,7 +26,6 @@
 #include "rotary/Torch/Kernel.h"
 
 #include <torch/extension.h>
-#include <torch/serialize.h>
 
 #include <memory>
 #include <sstream>
@@ -204,26 +203,6 @@ std::string describe(const at::Tensor &t) {
   return os.str();
 }
 
-/// Sets `fam`'s step count to `n`: the count is private to rotary::nn::FAM
-/// and only FAM::load sets it, so this loads an archive holding the
-/// parameter groups, no parameter state and `n`. The state is kept aside
-/// meanwhile (loading would replace its tensors by copies).
-void setStepCount(FAM &fam, int64_t n) {
-  auto kept = std::move(fam.state());
-  fam.state().clear();
-  torch::serialize::OutputArchive out;
-  torch::optim::serialize<FAMParamState, FAMOptions>(out, fam);
-  out.write("fam_step", torch::tensor(n));
-  std::ostringstream bytes;
-  out.save_to(bytes);
-  std::istringstream in(bytes.str());
-  torch::serialize::InputArchive archive;
-  archive.load_from(in);
-  fam.load(archive);
-  fam.state() = std::move(kept);
-  TORCH_INTERNAL_ASSERT(fam.step_count() == n);
-}
-
 /// The C++ side of rotary.optim.FAM: one rotary::nn::FAM per Python group.
 class FamGroups {
 public:
@@ -246,7 +225,7 @@ public:
     held.insert(held.end(), params.begin(), params.end());
     Group g{std::make_unique<FAM>(held, o), names, count_};
     if (step_ > 0)
-      setStepCount(*g.fam, step_);
+      g.fam->set_step_count(step_);
     groups_.push_back(std::move(g));
     count_ += params.size();
   }
@@ -268,7 +247,7 @@ public:
       // the step counted, as rotary::nn::FAM does, in every group alike.
       for (Group &g : groups_)
         if (g.fam->step_count() != step_ + 1)
-          setStepCount(*g.fam, step_ + 1);
+          g.fam->set_step_count(step_ + 1);
       ++step_;
       throw;
     }
@@ -280,7 +259,7 @@ public:
   void setStepCountAll(int64_t n) {
     TORCH_CHECK_VALUE(n >= 0, kWho, ": the step count must be >= 0, got ", n);
     for (Group &g : groups_)
-      setStepCount(*g.fam, n);
+      g.fam->set_step_count(n);
     step_ = n;
   }
 

@@ -351,6 +351,53 @@ TEST(Fam, AddedParamGroup) {
   EXPECT_NE(message.find("group1.param0"), std::string::npos) << message;
 }
 
+// Restoring an optimizer from its parts, as the Python optimizer's
+// load_state_dict does: the states (set_state) and the step count
+// (set_step_count), which seeds the gradient samples and places the
+// schedule. The restored one then steps exactly as the original.
+TEST(Fam, RestoredFromStatesAndStepCount) {
+  torch::Generator gen = at::detail::createCPUGenerator(
+      uint64_t(torch::randint(1 << 30, {1}).item<int64_t>()));
+  std::vector<torch::Tensor> params, grads;
+  for (const Named &n : kModel)
+    params.push_back(torch::randn(n.shape, gen).requires_grad_(true));
+  std::vector<std::vector<torch::Tensor>> steps;
+  for (int64_t s = 0; s < kStart + 4; ++s) {
+    std::vector<torch::Tensor> g;
+    for (const Named &n : kModel)
+      g.push_back(gradient(n, s, gen));
+    steps.push_back(g);
+  }
+  nn::FAM opt(named(params), options(false));
+  run(opt, params, steps, 0, kStart + 2);
+
+  std::vector<torch::Tensor> restored;
+  for (const torch::Tensor &p : params)
+    restored.push_back(p.detach().clone().requires_grad_(true));
+  nn::FAM opt2(named(restored), options(false));
+  for (size_t i = 0; i < params.size(); ++i) {
+    nn::FAMParamState *st = opt.find_state(params[i]);
+    ASSERT_NE(st, nullptr) << kModel[i].name;
+    auto copy = std::make_unique<nn::FAMParamState>();
+    copy->step(st->step());
+    copy->momentum(st->momentum().clone());
+    copy->ema(st->ema().defined() ? st->ema().clone() : torch::Tensor());
+    copy->alpha_eff(st->alpha_eff());
+    opt2.set_state(restored[i], std::move(copy));
+  }
+  opt2.set_step_count(opt.step_count());
+  EXPECT_EQ(opt2.step_count(), kStart + 2);
+  run(opt, params, steps, kStart + 2, kStart + 4);
+  run(opt2, restored, steps, kStart + 2, kStart + 4);
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_TRUE(torch::equal(params[i].detach(), restored[i].detach()))
+        << kModel[i].name;
+  EXPECT_NE(errorOf([&] {
+              opt2.set_step_count(-1);
+            }).find("the step count must be >= 0, got -1"),
+            std::string::npos);
+}
+
 TEST(Fam, BadInput) {
   torch::Tensor ints = torch::zeros({4}, torch::kInt64);
   nn::FAM opt({{"weights", ints}}, nn::FAMOptions());

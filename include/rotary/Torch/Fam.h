@@ -126,6 +126,16 @@ public:
 
   /// Steps taken so far.
   int64_t step_count() const { return step_; }
+  /// Sets the step count (restoring it from elsewhere, as the Python
+  /// optimizer's load_state_dict does); it seeds the gradient samples and
+  /// places the schedule.
+  void set_step_count(int64_t n) {
+    TORCH_CHECK_VALUE(n >= 0,
+                      "rotary::nn::FAM: the step count must be >= 0, "
+                      "got ",
+                      n);
+    step_ = n;
+  }
   /// The warmup + cosine schedule at step s (0-based) for the peak rate
   /// `peak` (the defaults' lr when not given). A group's peak is its own
   /// `lr` option, so `set_lr` (e.g. from a LibTorch LR scheduler, with the

@@ -209,14 +209,7 @@ class HDDRoPE(nn.Module):
             ``[B, T, H, D/c, c(c-1)/2]``, f32 (f64 for a ``.double()``
             module).
         """
-        data_dtype(_MODULE, "activations", activations)
-        check_tensor(
-            _MODULE,
-            "activations",
-            activations,
-            ["B", "T", "input_dim"],
-            [-1, -1, self.input_dim],
-        )
+        self._check_activations(activations, -1, -1)
         return self._project(activations)
 
     def _project(self, activations: Tensor) -> Tensor:
@@ -237,14 +230,18 @@ class HDDRoPE(nn.Module):
         check_tensor(
             _MODULE, arg, x, ["B", "T", "H", "D"], [-1, -1, self.heads, self.head_dim]
         )
-        data_dtype(_MODULE, "activations", activations)
         # One angle set per token: the activations' B and T are x's.
+        self._check_activations(activations, x.shape[0], x.shape[1])
+
+    def _check_activations(self, activations: Tensor, b: int, t: int) -> None:
+        """``activations`` is ``[b, t, input_dim]`` (-1: any size)."""
+        data_dtype(_MODULE, "activations", activations)
         check_tensor(
             _MODULE,
             "activations",
             activations,
             ["B", "T", "input_dim"],
-            [x.shape[0], x.shape[1], self.input_dim],
+            [b, t, self.input_dim],
         )
 
     def _rotate(self, x: Tensor, angles: Tensor) -> Tensor:
