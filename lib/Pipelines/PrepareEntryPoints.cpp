@@ -6,9 +6,11 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -31,6 +33,41 @@ LogicalResult resolveDims(func::FuncOp fn) {
   return applyPatternsGreedily(fn, std::move(patterns));
 }
 
+/// Replaces each call in `fn` by the callee's body, for the clones that
+/// reason about shapes: a function that calls another entry (@f_bwd calls
+/// @f_fwd and @f_vjp) checks its callees' rules and takes their result
+/// sizes. Callees without a single-block body stay calls (what the checks
+/// then need of them is refused as data-dependent).
+LogicalResult inlineCalls(func::FuncOp fn, StringRef entry) {
+  SymbolTableCollection symbols;
+  // Each round inlines one level; a callee chain longer than this is a cycle.
+  for (int round = 0; round < 16; ++round) {
+    SmallVector<std::pair<func::CallOp, func::FuncOp>> calls;
+    fn.walk([&](func::CallOp call) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (callee && !callee.isExternal() && callee.getBody().hasOneBlock())
+        calls.emplace_back(call, callee);
+    });
+    if (calls.empty())
+      return success();
+    for (auto [call, callee] : calls) {
+      Block &body = callee.getBody().front();
+      IRMapping map;
+      map.map(body.getArguments(), call.getOperands());
+      OpBuilder b(call);
+      for (Operation &op : body.without_terminator())
+        b.clone(op, map);
+      for (auto [r, v] : llvm::zip_equal(call.getResults(),
+                                         body.getTerminator()->getOperands()))
+        r.replaceAllUsesWith(map.lookupOrDefault(v));
+      call.erase();
+    }
+  }
+  return fn.emitError("rotary: the calls in entry '")
+         << entry << "' do not end (a recursive call?)";
+}
+
 /// @f__check: the run-time shape rules of @f, evaluated from input sizes.
 /// Each rotary op states them as cf.assert (RuntimeVerifiableOpInterface);
 /// the asserts become a status: 0, or the 1-based number of the first rule
@@ -39,6 +76,8 @@ LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
   OpBuilder b(fn);
   auto check = cast<func::FuncOp>(b.clone(*fn));
   check.setSymName((fn.getSymName() + kCheckSuffix).str());
+  if (failed(inlineCalls(check, fn.getSymName())))
+    return failure();
   SmallVector<RuntimeVerifiableOpInterface> ops;
   check.walk([&](RuntimeVerifiableOpInterface op) {
     if (isa<RotaryDialect>(op->getDialect()))
@@ -81,10 +120,21 @@ LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
   check.setType(b.getFunctionType(fn.getArgumentTypes(), {b.getI32Type()}));
   if (failed(resolveDims(check)))
     return failure();
+  // A call left (of a function without a body) that no rule reads is not
+  // part of the check, whatever else it does.
+  SmallVector<func::CallOp> unread;
+  check.walk([&](func::CallOp call) {
+    if (call->use_empty())
+      unread.push_back(call);
+  });
+  for (func::CallOp call : unread)
+    call.erase();
+  if (!unread.empty() && failed(resolveDims(check)))
+    return failure();
   // Whatever the checks still use besides input sizes would be computed on
   // data: refuse rather than run a kernel to check a kernel.
   WalkResult bad = check.walk([&](Operation *op) {
-    if (isa<RotaryDialect>(op->getDialect()))
+    if (isa<RotaryDialect>(op->getDialect()) || isa<func::CallOp>(op))
       return WalkResult::interrupt();
     return WalkResult::advance();
   });
@@ -99,6 +149,10 @@ LogicalResult buildCheck(func::FuncOp fn, SmallVectorImpl<std::string> &msgs) {
 LogicalResult recordOutputShapes(func::FuncOp fn) {
   OpBuilder b(fn);
   auto probe = cast<func::FuncOp>(b.clone(*fn));
+  if (failed(inlineCalls(probe, fn.getSymName()))) {
+    probe.erase();
+    return failure();
+  }
   Block &body = probe.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   b.setInsertionPoint(ret);
@@ -179,6 +233,55 @@ void makeDestinationPassing(func::FuncOp fn) {
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
 }
 
+/// A call of an entry that is now destination-passing: the caller allocates
+/// the outputs, sized as the callee's recorded output shapes say, and reads
+/// them back as tensors. A result the caller only stores into one of its own
+/// outputs is computed there.
+void callWithOutputs(func::CallOp call, func::FuncOp callee) {
+  OpBuilder b(call);
+  Location loc = call.getLoc();
+  auto outputs = callee->getAttrOfType<ArrayAttr>(kOutputsAttr);
+  SmallVector<Value> operands(call.getOperands()), buffers;
+  for (auto [result, shape] : llvm::zip_equal(call.getResults(), outputs)) {
+    auto t = cast<RankedTensorType>(result.getType());
+    auto memrefType = MemRefType::get(t.getShape(), t.getElementType());
+    auto store = result.hasOneUse()
+                     ? dyn_cast<bufferization::MaterializeInDestinationOp>(
+                           *result.getUsers().begin())
+                     : nullptr;
+    auto out = store ? dyn_cast<BlockArgument>(store.getDest()) : nullptr;
+    if (out && out.getType() == memrefType &&
+        out.getOwner() == call->getBlock()) {
+      store.erase();
+      buffers.push_back(nullptr);
+      operands.push_back(out);
+      continue;
+    }
+    SmallVector<Value> sizes;
+    for (auto [i, size] : llvm::enumerate(cast<ArrayAttr>(shape))) {
+      if (!t.isDynamicDim(i))
+        continue;
+      if (auto c = dyn_cast<IntegerAttr>(size)) {
+        sizes.push_back(arith::ConstantIndexOp::create(b, loc, c.getInt()));
+        continue;
+      }
+      ArrayRef<int64_t> argDim = cast<DenseI64ArrayAttr>(size).asArrayRef();
+      sizes.push_back(
+          tensor::DimOp::create(b, loc, call.getOperand(argDim[0]), argDim[1]));
+    }
+    auto buffer = memref::AllocOp::create(b, loc, memrefType, sizes);
+    buffers.push_back(buffer);
+    operands.push_back(buffer);
+  }
+  func::CallOp::create(b, loc, callee, operands);
+  for (auto [result, buffer] : llvm::zip_equal(call.getResults(), buffers))
+    if (buffer)
+      result.replaceAllUsesWith(bufferization::ToTensorOp::create(
+          b, loc, result.getType(), buffer, /*restrict=*/true,
+          /*writable=*/true));
+  call.erase();
+}
+
 struct PrepareEntryPointsPass
     : rotary::impl::RotaryPrepareEntryPointsBase<PrepareEntryPointsPass> {
   void runOnOperation() override {
@@ -212,7 +315,18 @@ struct PrepareEntryPointsPass
                                   static_cast<int64_t>(fn.getNumResults())});
       fn->setAttr(kEntryAttr, counts);
       table.set(fn.getSymName(), counts);
+    }
+    // Only now, when every entry's checks and sizes have seen through the
+    // calls of the others, do the entries change signature.
+    for (func::FuncOp fn : entries)
       makeDestinationPassing(fn);
+    SymbolTable symbols(module);
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) { calls.push_back(call); });
+    for (func::CallOp call : calls) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (callee && llvm::is_contained(entries, callee))
+        callWithOutputs(call, callee);
     }
     // The entry table survives lowering to LLVM (function attributes may
     // not): rotary-pack-entry-points reads it.

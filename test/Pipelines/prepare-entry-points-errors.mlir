@@ -48,3 +48,23 @@ func.func @data_dependent(%x: tensor<?x4xf32>, %n: tensor<index>) -> tensor<?xf3
   %e = tensor.empty(%k) : tensor<?xf32>
   return %e : tensor<?xf32>
 }
+
+// -----
+
+// The checks and output sizes see through calls of other entries; a call
+// that never ends is refused rather than inlined forever.
+// expected-error @+1 {{rotary: the calls in entry 'forever' do not end (a recursive call?)}}
+func.func @forever(%x: tensor<?xf32>) -> tensor<?xf32> {
+  %y = call @forever(%x) : (tensor<?xf32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}
+
+// -----
+
+// What a check would need of an external function is computed on data.
+func.func private @opaque(tensor<?xf32>) -> tensor<?xf32>
+// expected-error @+1 {{rotary: size 0 of a result of 'calls_opaque' is not a size of an input}}
+func.func @calls_opaque(%x: tensor<?xf32>) -> tensor<?xf32> {
+  %y = call @opaque(%x) : (tensor<?xf32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}

@@ -245,3 +245,39 @@ func.func @static_rope(%x: tensor<2x8x4x16xf32>, %p: tensor<8xi64>) -> tensor<2x
   %y = rotary.rope %x, %p layout = half : tensor<2x8x4x16xf32>, tensor<8xi64>
   return %y : tensor<2x8x4x16xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// A call of another entry (as @f_bwd calls @f_fwd and @f_vjp): the caller's
+// check holds the callee's rules once per call, its output sizes come
+// through the calls, and, the callee being destination-passing now, the
+// caller allocates the inner result and passes its own output for the
+// result it returns.
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @rope_twice__check(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xf32>, %[[P:[^:]*]]: tensor<?xi64>) -> i32
+// CHECK-NOT:     call
+// CHECK-NOT:     rotary.
+// CHECK-COUNT-2: arith.cmpi eq, %{{.*}}, %{{.*}} : index
+// CHECK-COUNT-2: arith.cmpi eq, %{{.*}}, %{{.*}} : index
+// CHECK-NOT:     call
+// CHECK:         return
+// CHECK-LABEL: func.func @rope_twice(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?x?x?xf32> {bufferization.writable = false}, %[[P:[^:]*]]: tensor<?xi64> {bufferization.writable = false}, %[[OUT:[^:]*]]: memref<?x?x?x?xf32>)
+// CHECK-SAME:    rotary.checks = ["rotary.rope at {{.*}}: operand 'positions' {{.*}}", "rotary.rope at {{.*}}: operand 'x' must have an even D {{.*}}", "rotary.rope at {{.*}}: operand 'positions' {{.*}}", "rotary.rope at {{.*}}: operand 'x' must have an even D {{.*}}"]
+// CHECK-SAME:    rotary.outputs = {{\[\[}}array<i64: 0, 0>, array<i64: 0, 1>, array<i64: 0, 2>, array<i64: 0, 3>]]
+// CHECK-DAG:     %[[D0:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK-DAG:     %[[D1:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK-DAG:     %[[D2:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK-DAG:     %[[D3:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK:         %[[BUF:.*]] = memref.alloc(%[[D0]], %[[D1]], %[[D2]], %[[D3]]) : memref<?x?x?x?xf32>
+// CHECK-NEXT:    call @rope(%[[X]], %[[P]], %[[BUF]]) : (tensor<?x?x?x?xf32>, tensor<?xi64>, memref<?x?x?x?xf32>) -> ()
+// CHECK-NEXT:    %[[Y:.*]] = bufferization.to_tensor %[[BUF]] restrict writable
+// CHECK-NEXT:    call @rope(%[[Y]], %[[P]], %[[OUT]]) : (tensor<?x?x?x?xf32>, tensor<?xi64>, memref<?x?x?x?xf32>) -> ()
+// CHECK-NOT:     bufferization.materialize_in_destination
+// CHECK-NEXT:    return{{$}}
+func.func @rope_twice(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>) -> tensor<?x?x?x?xf32> {
+  %y = call @rope(%x, %positions) : (tensor<?x?x?x?xf32>, tensor<?xi64>) -> tensor<?x?x?x?xf32>
+  %z = call @rope(%y, %positions) : (tensor<?x?x?x?xf32>, tensor<?xi64>) -> tensor<?x?x?x?xf32>
+  return %z : tensor<?x?x?x?xf32>
+}

@@ -51,12 +51,20 @@ func.func @rope_xpos(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
 }
 
 // Attention: the log-sum-exp is not a result, so @attention_fwd saves it
-// and @attention_vjp reads it with the output. @attention_bwd recomputes.
+// and @attention_vjp reads it with the output. The lse comes out of the op
+// that makes the output, so @attention is @attention_fwd without it, and
+// @attention_bwd is @attention_fwd then @attention_vjp: each computation
+// is compiled once.
 // CHECK-LABEL: func.func @attention(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<?x?x?x?xf32>, %[[K:[^:]*]]: tensor<?x?x?x?xf32>, %[[V:[^:]*]]: tensor<?x?x?x?xf32>)
 // CHECK-SAME: rotary.gradient = {backward = "attention_bwd", forward = "attention_fwd", grads = array<i64: 0, 1, 2>, saved = 1 : i64, vjp = "attention_vjp", vjp_inputs = ["arg:0", "arg:1", "arg:2", "result:0", "saved:0", "cotangent:0"]}
+// CHECK-NEXT: %[[F:.*]]:2 = call @attention_fwd(%[[Q]], %[[K]], %[[V]])
+// CHECK-NEXT: return %[[F]]#0 : tensor<?x?x?x?xf32>
 // CHECK-LABEL: func.func @attention_bwd(
-// CHECK: %[[O:.*]], %[[L:.*]] = rotary.attention
-// CHECK: rotary.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %[[O]], %[[L]], %{{.*}} {causal, window = 64 : i64}
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<?x?x?x?xf32>, %[[K:[^:]*]]: tensor<?x?x?x?xf32>, %[[V:[^:]*]]: tensor<?x?x?x?xf32>, %[[DO:[^:]*]]: tensor<?x?x?x?xf32>)
+// CHECK-NEXT: %[[F:.*]]:2 = call @attention_fwd(%[[Q]], %[[K]], %[[V]])
+// CHECK-NEXT: %[[G:.*]]:3 = call @attention_vjp(%[[Q]], %[[K]], %[[V]], %[[F]]#0, %[[F]]#1, %[[DO]])
+// CHECK-NEXT: return %[[G]]#0, %[[G]]#1, %[[G]]#2
 // CHECK-LABEL: func.func @attention_fwd(
 // CHECK-SAME: -> (tensor<?x?x?x?xf32>, tensor<?x?x?xf32>)
 // CHECK: %[[O2:.*]], %[[L2:.*]] = rotary.attention
@@ -77,6 +85,12 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %v: tenso
 // CHECK-LABEL: func.func @attention_lse(
 // CHECK-SAME: forward = "attention_lse", grads = array<i64: 0, 1, 2, 3>, saved = 0 : i64, vjp = "attention_lse_vjp", vjp_inputs = ["arg:0", "arg:1", "arg:2", "arg:3", "result:0", "result:1", "cotangent:0", "cotangent:1"]
 // CHECK-NOT: func.func @attention_lse_fwd
+// The vjp reads both results: @attention_lse_bwd passes them from the call.
+// CHECK-LABEL: func.func @attention_lse_bwd(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<1x2x8x4xf32>, %[[K:[^:]*]]: tensor<1x2x8x4xf32>, %[[V:[^:]*]]: tensor<1x2x8x4xf32>, %[[B:[^:]*]]: tensor<2x9xf32>, %[[DO:[^:]*]]: tensor<1x2x8x4xf32>, %[[DL:[^:]*]]: tensor<1x2x8xf32>)
+// CHECK-NEXT: %[[F:.*]]:2 = call @attention_lse(%[[Q]], %[[K]], %[[V]], %[[B]])
+// CHECK-NEXT: %[[G:.*]]:4 = call @attention_lse_vjp(%[[Q]], %[[K]], %[[V]], %[[B]], %[[F]]#0, %[[F]]#1, %[[DO]], %[[DL]])
+// CHECK-NEXT: return %[[G]]#0, %[[G]]#1, %[[G]]#2, %[[G]]#3
 // CHECK-LABEL: func.func @attention_lse_vjp(
 // CHECK: rotary.attention_grad {{.*}} dlse(%{{.*}} : tensor<1x2x8xf32>) bias(%{{.*}} : tensor<2x9xf32>)
 // CHECK: return {{.*}} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<2x9xf32>
@@ -88,8 +102,15 @@ func.func @attention_lse(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: t
 }
 
 // A value used twice accumulates (linalg.add); intermediate values are saved.
+// They are results of ops of their own, so @chain keeps its body; @chain_bwd
+// passes the saved values (after the two results) from @chain_fwd.
 // CHECK-LABEL: func.func @chain(
 // CHECK-SAME: saved = 2 : i64, vjp = "chain_vjp", vjp_inputs = ["arg:0", "arg:1", "arg:2", "saved:0", "saved:1", "cotangent:0", "cotangent:1"]
+// CHECK-NEXT: rotary.givens
+// CHECK-LABEL: func.func @chain_bwd(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x64xf32>, %[[A:[^:]*]]: tensor<?xf32>, %[[R:[^:]*]]: tensor<64x64xf32>, %[[DW:[^:]*]]: tensor<?x64xf32>, %[[DP:[^:]*]]: tensor<f32>)
+// CHECK-NEXT: %[[F:.*]]:4 = call @chain_fwd(%[[X]], %[[A]], %[[R]])
+// CHECK-NEXT: call @chain_vjp(%[[X]], %[[A]], %[[R]], %[[F]]#2, %[[F]]#3, %[[DW]], %[[DP]])
 // CHECK-LABEL: func.func @chain_vjp(
 // CHECK-SAME: %[[X:[^:]*]]: tensor<?x64xf32>, %[[A:[^:]*]]: tensor<?xf32>, %[[R:[^:]*]]: tensor<64x64xf32>, %[[Y:[^:]*]]: tensor<?x64xf32>, %[[Z:[^:]*]]: tensor<?x64xf32>, %[[DW:[^:]*]]: tensor<?x64xf32>, %[[DP:[^:]*]]: tensor<f32>)
 // CHECK: %[[DR1:.*]] = rotary.orthogonality_penalty_grad %[[R]], %[[DP]]

@@ -7,7 +7,10 @@
 // finds a forward value is a parameter of the walk: in @f_bwd the forward ops
 // are cloned first (recompute); in @f_vjp the values are arguments (saved by
 // @f_fwd). One walk records which forward values it reads, which is what
-// decides the saved set.
+// decides the saved set. When there is a @f_vjp, @f_bwd becomes a call of
+// the forward (@f_fwd or @f) and one of @f_vjp; when the saved values are
+// by-products of the forward's own results, @f calls @f_fwd. Each
+// computation is then compiled once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -289,12 +292,18 @@ struct GenerateGradients
         input("arg", i);
     } else {
       // Results are returned anyway; only other values need @f_fwd.
+      func::FuncOp forward = original;
       if (!saved.empty()) {
-        emitForwardSaving(top, fn, fwdName, saved);
+        forward = emitForwardSaving(top, fn, fwdName, saved);
         forwardName = fwdName;
+        if (savedAreByProducts(saved, ret))
+          callForwardSaving(original, forward);
       }
-      emitVjp(top, fn, ret, vjpName, neededArgs, neededResults, saved, active);
+      func::FuncOp vjp = emitVjp(top, fn, ret, vjpName, neededArgs,
+                                 neededResults, saved, active);
       vjpFn = vjpName;
+      callForwardAndVjp(bwd, forward, vjp, neededArgs, neededResults,
+                        saved.size());
       for (unsigned i : neededArgs)
         input("arg", i);
       for (unsigned i : neededResults)
@@ -341,9 +350,60 @@ struct GenerateGradients
     return success();
   }
 
+  /// @f_bwd as a call of the forward that saves and one of @f_vjp, so that
+  /// each is compiled once. The recomputing body built first is what
+  /// decided the saved set.
+  static void callForwardAndVjp(func::FuncOp bwd, func::FuncOp forward,
+                                func::FuncOp vjp, ArrayRef<unsigned> neededArgs,
+                                ArrayRef<unsigned> neededResults,
+                                unsigned numSaved) {
+    Block &block = bwd.getBody().front();
+    block.clear();
+    OpBuilder b = OpBuilder::atBlockBegin(&block);
+    Location loc = bwd.getLoc();
+    unsigned numInputs = forward.getNumArguments();
+    unsigned numResults = forward.getNumResults() - numSaved;
+    auto fwdCall = func::CallOp::create(
+        b, loc, forward, block.getArguments().take_front(numInputs));
+    SmallVector<Value> vjpArgs;
+    for (unsigned i : neededArgs)
+      vjpArgs.push_back(block.getArgument(i));
+    for (unsigned i : neededResults)
+      vjpArgs.push_back(fwdCall.getResult(i));
+    llvm::append_range(vjpArgs, fwdCall.getResults().drop_front(numResults));
+    llvm::append_range(vjpArgs, block.getArguments().drop_front(numInputs));
+    auto vjpCall = func::CallOp::create(b, loc, vjp, vjpArgs);
+    func::ReturnOp::create(b, loc, vjpCall.getResults());
+  }
+
+  /// Whether each saved value comes out of an op that also makes a result
+  /// of the forward (the log-sum-exp beside attention's output): the
+  /// forward computes it anyway, and storing it costs little.
+  static bool savedAreByProducts(ArrayRef<Value> saved, func::ReturnOp ret) {
+    return llvm::all_of(saved, [&](Value s) {
+      Operation *def = s.getDefiningOp();
+      return def && llvm::any_of(def->getResults(), [&](Value r) {
+               return llvm::is_contained(ret.getOperands(), r);
+             });
+    });
+  }
+
+  /// @f as a call of @f_fwd that drops the saved values, so that the
+  /// forward is compiled once.
+  static void callForwardSaving(func::FuncOp original, func::FuncOp fwd) {
+    Block &block = original.getBody().front();
+    block.clear();
+    OpBuilder b = OpBuilder::atBlockBegin(&block);
+    auto call =
+        func::CallOp::create(b, original.getLoc(), fwd, block.getArguments());
+    func::ReturnOp::create(
+        b, original.getLoc(),
+        call.getResults().take_front(original.getNumResults()));
+  }
+
   /// @f_fwd: the forward, also returning the saved values.
-  void emitForwardSaving(OpBuilder &top, func::FuncOp fn, StringRef fwdName,
-                         ArrayRef<Value> saved) {
+  func::FuncOp emitForwardSaving(OpBuilder &top, func::FuncOp fn,
+                                 StringRef fwdName, ArrayRef<Value> saved) {
     auto fwd = cast<func::FuncOp>(top.clone(*fn));
     fwd.setSymName(fwdName);
     fwd->removeAttr(kGradientAttr);
@@ -363,13 +423,14 @@ struct GenerateGradients
     fwd.setType(top.getFunctionType(fwd.getArgumentTypes(),
                                   ValueRange(results).getTypes()));
     markGenerated(fwd);
+    return fwd;
   }
 
   /// @f_vjp: the reverse sweep reading saved values from its arguments.
-  void emitVjp(OpBuilder &top, func::FuncOp fn, func::ReturnOp ret,
-               StringRef vjpName, ArrayRef<unsigned> neededArgs,
-               ArrayRef<unsigned> neededResults, ArrayRef<Value> saved,
-               ArrayRef<unsigned> active) {
+  func::FuncOp emitVjp(OpBuilder &top, func::FuncOp fn, func::ReturnOp ret,
+                       StringRef vjpName, ArrayRef<unsigned> neededArgs,
+                       ArrayRef<unsigned> neededResults, ArrayRef<Value> saved,
+                       ArrayRef<unsigned> active) {
     SmallVector<Value> inputs;
     for (unsigned i : neededArgs)
       inputs.push_back(fn.getArgument(i));
@@ -403,6 +464,7 @@ struct GenerateGradients
     (void)sweep(b, fn, ret, lookup,
                 block->getArguments().drop_front(inputs.size()), active);
     markGenerated(vjp);
+    return vjp;
   }
 
   /// Whether the backward rebuilds `v` instead of reading it: the result of
