@@ -22,3 +22,12 @@ llvm_config.add_tool_substitutions(
     ["rotary-opt"], [config.rotary_tools_dir])
 config.substitutions.append(("%rotary_obj_root", config.rotary_obj_root))
 config.substitutions.append(("%rotary_src_root", config.rotary_src_root))
+
+# The CUDA toolkit's ptxas checks the PTX of rotary-gpu-pipeline (feature
+# `ptxas`); CUDA_HOME, when set, is where the pipeline finds libdevice.
+llvm_config.with_system_environment(["CUDA_HOME"])
+_cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+_ptxas = os.path.join(_cuda_home, "bin", "ptxas")
+if os.access(_ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))

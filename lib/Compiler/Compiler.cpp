@@ -336,6 +336,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.hddCheckpoint = opt.hddCheckpoint;
   pipelineOptions.ropeTokens = opt.ropeTokens;
   pipelineOptions.scanBlock = opt.scanBlock;
+  pipelineOptions.schedule = opt.gpuLoops ? Schedule::GpuLoops : Schedule::Cpu;
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
   if (failed(front.run(*module)))
@@ -748,7 +749,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.chainRows) + " " +
             std::to_string(options.hddCheckpoint) + " " +
             std::to_string(options.ropeTokens) + " " +
-            std::to_string(options.scanBlock)}) {
+            std::to_string(options.scanBlock),
+        std::string(options.gpuLoops ? "gpu-loops" : "cpu-schedule")}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -40,8 +40,9 @@ void rotary::buildCpuFrontPipeline(OpPassManager &pm,
     pm.addPass(createRotaryPrepareEntryPoints());
 }
 
-void rotary::buildCpuBackPipeline(OpPassManager &pm,
-                                  const CpuPipelineOptions &options) {
+namespace {
+/// The structured level on the CPU schedule, to buffers.
+void buildCpuScheduled(OpPassManager &pm, const CpuPipelineOptions &options) {
   RotaryCpuConfigureOptions schedule;
   schedule.vectorBits = options.vectorBits;
   schedule.registerRows = options.registerRows;
@@ -76,6 +77,16 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
               "buffer-deallocation-pipeline");
   pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
   pm.addPass(createRotaryCopiesToLinalg());
+}
+} // namespace
+
+void rotary::buildCpuBackPipeline(OpPassManager &pm,
+                                  const CpuPipelineOptions &options) {
+  if (options.schedule == Schedule::GpuLoops)
+    buildGpuLoopsPipeline(pm);
+  else
+    buildCpuScheduled(pm, options);
+  // From loops on buffers to the LLVM dialect with the bundle ABI.
   if (options.parallel) {
     pm.addPass(createRotaryParallelizeOuterLoops());
     addText(pm, "convert-scf-to-openmp");
@@ -106,4 +117,5 @@ void rotary::registerRotaryPipelines() {
       "destination-passing entry points, lowering to linalg, "
       "bufferization, loops and the LLVM dialect with the bundle ABI",
       buildCpuPipeline);
+  registerRotaryGpuPipeline();
 }

@@ -52,6 +52,8 @@ struct RopeConfig {
   torch::ScalarType posType = torch::kInt64;
   double maxPos = 1000;
   torch::ScalarType dtype = torch::kFloat32; ///< of x (and y)
+  /// Compile the GPU schedule's loops for the CPU (CompileOptions::gpuLoops).
+  bool gpuLoops = false;
 };
 
 /// bf16 data: results rounded to 8 significant bits.

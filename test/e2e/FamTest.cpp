@@ -89,7 +89,8 @@ TEST_F(E2E, AdaptiveMomentum) {
   }
 }
 
-TEST_F(E2E, FamStep) {
+namespace {
+void runFamStep(bool gpuLoops) {
   for (double wd : {0.0, 0.01})
     for (int rank : {1, 2}) {
       const std::string T = dynamicType(rank);
@@ -106,7 +107,10 @@ TEST_F(E2E, FamStep) {
                                               {"alpha", "tensor<f32>"}},
                                              {T, T}, op, {"%p2", "%m2"});
       SCOPED_TRACE(source);
-      ROTARY_COMPILE(kernel, source);
+      rotary::compiler::CompileOptions options;
+      options.gpuLoops = gpuLoops;
+      auto kernel = Kernel::compile(source, options);
+      ASSERT_TRUE(kernel) << "compilation failed";
       const std::vector<std::vector<int64_t>> shapes =
           rank == 1
               ? std::vector<std::vector<int64_t>>{{1}, {1000}, {17}}
@@ -127,3 +131,9 @@ TEST_F(E2E, FamStep) {
       }
     }
 }
+} // namespace
+
+TEST_F(E2E, FamStep) { runFamStep(/*gpuLoops=*/false); }
+
+// The GPU schedule's loop (one thread per element) run on the CPU.
+TEST_F(E2E, FamStepGpuLoops) { runFamStep(/*gpuLoops=*/true); }

@@ -98,7 +98,10 @@ std::string ropeGradSource(const RopeGradConfig &c) {
 void runRopeGrad(const RopeGradConfig &c) {
   const std::string source = ropeGradSource(c);
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  rotary::compiler::CompileOptions options;
+  options.gpuLoops = c.gpuLoops;
+  auto kernel = Kernel::compile(source, options);
+  ASSERT_TRUE(kernel) << "compilation failed";
   const bool lowPrecision = c.dtype != torch::kFloat32;
   for (int64_t D : c.Ds)
     for (const RopeShape &s : c.shapes) {
@@ -136,6 +139,25 @@ TEST_F(E2E, RopeGradDxOnlyEveryLayout) {
       c.Ds = {8, 2};
       runRopeGrad(c);
     }
+}
+
+// The GPU schedule's loops run on the CPU: dx of every layout, inverse,
+// partial rotation with an odd D, [B, T] positions (parameter gradients
+// are reductions, which the GPU schedule does not map yet).
+TEST_F(E2E, RopeGradGpuLoops) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave}) {
+    RopeGradConfig c;
+    c.gpuLoops = true;
+    c.layout = layout;
+    c.Ds = {8, 2};
+    runRopeGrad(c);
+    c.inverse = true;
+    c.rotaryDim = 6;
+    c.posRank = 2;
+    c.Ds = {9};
+    runRopeGrad(c);
+  }
 }
 
 TEST_F(E2E, RopeGradEachParameterAlone) {

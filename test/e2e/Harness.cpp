@@ -121,6 +121,14 @@ std::unique_ptr<Kernel> Kernel::compile(const std::string &source) {
 
 std::unique_ptr<Kernel> Kernel::compile(const std::string &source,
                                         bool gradients) {
+  compiler::CompileOptions options;
+  options.gradients = gradients;
+  return compile(source, options);
+}
+
+std::unique_ptr<Kernel>
+Kernel::compile(const std::string &source,
+                const compiler::CompileOptions &options) {
   std::unique_ptr<Kernel> k(new Kernel());
   k->source_ = source;
   // ROTARY_E2E_VERBOSE=1 prints every source before it is compiled (a
@@ -136,8 +144,6 @@ std::unique_ptr<Kernel> Kernel::compile(const std::string &source,
   k->tempDir_ = pattern;
   const std::string dir = pattern + "/entry.rotary";
   std::string error;
-  compiler::CompileOptions options;
-  options.gradients = gradients;
   if (!compiler::compileSourceToBundle(source, "e2e.mlir", dir, options,
                                        error)) {
     ADD_FAILURE() << "compileSourceToBundle failed:\n"

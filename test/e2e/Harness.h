@@ -21,6 +21,7 @@
 #ifndef ROTARY_TEST_E2E_HARNESS_H
 #define ROTARY_TEST_E2E_HARNESS_H
 
+#include "rotary/Compiler/Compiler.h"
 #include "rotary/Runtime/Runtime.h"
 
 #include <torch/types.h>
@@ -77,6 +78,9 @@ public:
   /// The same, with rotary-generate-gradients when `gradients` is set.
   static std::unique_ptr<Kernel> compile(const std::string &source,
                                          bool gradients);
+  /// The same, with any compile options (e.g. gpuLoops).
+  static std::unique_ptr<Kernel>
+  compile(const std::string &source, const compiler::CompileOptions &options);
   ~Kernel();
 
   /// Runs @entry: inputs are made contiguous, outputs are allocated with

@@ -58,7 +58,10 @@ Tensor ropeAllowance(const Tensor &absTheta, int64_t D, int64_t r,
 void runRope(const RopeConfig &c) {
   const std::string source = ropeSource(c);
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  rotary::compiler::CompileOptions options;
+  options.gpuLoops = c.gpuLoops;
+  auto kernel = Kernel::compile(source, options);
+  ASSERT_TRUE(kernel) << "compilation failed";
   const std::vector<RopeShape> shapes = {
       {2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 64, 4}};
   for (int64_t D : c.Ds)
@@ -193,6 +196,36 @@ TEST_F(E2E, RopeEveryOptionInverse) {
   c.invFreq = c.phase = c.scale = c.inverse = true;
   c.posRank = 2;
   c.posType = torch::kInt32;
+  runRope(c);
+}
+
+// The GPU schedule's loops (each an iteration of a GPU thread), run on the
+// CPU: every layout and option of the forward, against the same references.
+TEST_F(E2E, RopeGpuLoops) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave}) {
+    RopeConfig c;
+    c.gpuLoops = true;
+    c.layout = layout;
+    c.Ds = {8, 2, 64};
+    runRope(c);
+    c.inverse = true;
+    c.rotaryDim = 6;
+    c.Ds = {9, 6};
+    runRope(c);
+  }
+  RopeConfig c;
+  c.gpuLoops = true;
+  c.posRank = 2;
+  c.posType = torch::kInt32;
+  runRope(c);
+  c.posType = torch::kFloat32;
+  c.invFreq = c.phase = c.scale = true;
+  c.rotaryDim = 8;
+  c.Ds = {8, 11};
+  runRope(c);
+  c.invFreq = false;
+  c.runtimeBase = true;
   runRope(c);
 }
 

@@ -27,6 +27,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -186,6 +187,8 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // rotary-gpu-pipeline translates kernels to LLVM IR for the NVPTX back end.
+  registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<rotary::RotaryDialect>();
 
   llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {

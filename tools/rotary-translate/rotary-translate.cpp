@@ -99,6 +99,12 @@ int main(int argc, char **argv) {
       cl::desc("Steps per block of the blocked scan of cumulative_rotation "
                "(default: 64)"),
       cl::init(0));
+  cl::opt<bool> gpuLoops(
+      "gpu-loops",
+      cl::desc("Compile the GPU schedule's loops (before they are mapped to "
+               "blocks and threads) for the CPU, to check the GPU schedule "
+               "without a GPU"),
+      cl::init(false));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -116,6 +122,7 @@ int main(int argc, char **argv) {
   options.hddCheckpoint = hddCheckpoint;
   options.ropeTokens = ropeTokens;
   options.scanBlock = scanBlock;
+  options.gpuLoops = gpuLoops;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

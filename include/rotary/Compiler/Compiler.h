@@ -49,6 +49,12 @@ struct CompileOptions {
   /// Steps per block of cumulative_rotation's blocked scan (0: the
   /// schedule's choice).
   int scanBlock = 0;
+  /// Compile the GPU schedule's loops, before they are mapped to blocks and
+  /// threads, for this CPU instead of the CPU schedule: the kernels then
+  /// compute what the GPU kernels compute, iteration by iteration, and the
+  /// tests check the GPU schedule against the references without a GPU.
+  /// Ops without a GPU schedule are an error. Part of the bundle's identity.
+  bool gpuLoops = false;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -72,6 +72,45 @@ def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def RotaryGpuCheckSchedulable : Pass<"rotary-gpu-check-schedulable",
+                                     "::mlir::ModuleOp"> {
+  let summary = "Refuse, by name, rotary ops the GPU schedule cannot take";
+  let description = [{
+    Runs after convert-rotary-to-linalg in rotary-gpu-pipeline. The ops
+    whose tiles only the CPU schedule decomposes (attention, Givens chains,
+    the HDD-RoPE scans and the other structured rotary ops) are left as
+    rotary ops by the lowering; each is reported here as having no GPU
+    schedule yet, rather than failing later inside bufferization.
+  }];
+}
+
+def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
+                                     "::mlir::ModuleOp"> {
+  let summary = "Map each outermost scf.parallel of a host function to a "
+                "gpu.launch, one thread per iteration";
+  let description = [{
+    The GPU schedule of element-wise kernels (rotary-gpu-pipeline). Each
+    outermost `scf.parallel` of a function becomes a `gpu.launch` of
+    one-dimensional blocks of `block-size` threads; a thread's linear index
+    is split into the loop's induction variables with the innermost one
+    varying fastest, so consecutive threads touch consecutive elements of
+    the contiguous dimension (coalesced accesses), and threads past the
+    iteration count do nothing. A loop with no iterations launches nothing.
+    Buffers the host code allocates become `gpu.alloc` / `gpu.dealloc`.
+
+    What this schedule cannot map is an error that names the op: a
+    parallel loop with reductions or nested parallel loops, or host code
+    that reads or writes a buffer outside a kernel.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def RotaryOutlineParallelLoops
     : Pass<"rotary-outline-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Parallel loops as calls to the host's parallel-for";

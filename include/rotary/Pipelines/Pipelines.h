@@ -17,8 +17,26 @@ constexpr const char *kOutputsAttr = "rotary.outputs";
 constexpr const char *kCheckSuffix = "__check";
 constexpr const char *kEntrySymbolPrefix = "rotary_entry_";
 
+/// Which schedule the CPU pipeline compiles the structured level with.
+enum class Schedule {
+  /// The CPU schedule (rotary-cpu-configure / rotary-cpu-schedule).
+  Cpu,
+  /// The GPU schedule's loops, before they are mapped to blocks and threads
+  /// (rotary-gpu-pipeline with map=false), run on the CPU's threads: what
+  /// checks the GPU schedule numerically where there is no GPU.
+  GpuLoops,
+};
+
 struct CpuPipelineOptions
     : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<Schedule> schedule{
+      *this, "schedule", llvm::cl::desc("The schedule of the structured level"),
+      llvm::cl::init(Schedule::Cpu),
+      llvm::cl::values(
+          clEnumValN(Schedule::Cpu, "cpu", "the CPU schedule"),
+          clEnumValN(Schedule::GpuLoops, "gpu-loops",
+                     "the GPU schedule's loops before they are mapped to "
+                     "blocks and threads, on the CPU"))};
   Option<bool> prepareEntryPoints{
       *this, "entry-points",
       llvm::cl::desc("Split public functions into checks and "
@@ -98,6 +116,57 @@ void buildCpuFrontPipeline(mlir::OpPassManager &pm,
 /// The rest: from the entry-point split to the LLVM dialect.
 void buildCpuBackPipeline(mlir::OpPassManager &pm,
                           const CpuPipelineOptions &options);
+
+/// rotary-gpu-pipeline: the structured level on the GPU schedule, to
+/// NVVM and PTX (GpuPipeline.cpp).
+struct GpuPipelineOptions
+    : public mlir::PassPipelineOptions<GpuPipelineOptions> {
+  Option<bool> prepareEntryPoints{
+      *this, "entry-points",
+      llvm::cl::desc("Split public functions into checks and "
+                     "destination-passing bodies"),
+      llvm::cl::init(true)};
+  Option<bool> gradients{
+      *this, "gradients",
+      llvm::cl::desc("Emit the backward functions of every differentiable "
+                     "public function (rotary-generate-gradients)"),
+      llvm::cl::init(false)};
+  ListOption<std::string> chips{
+      *this, "chips",
+      llvm::cl::desc("GPU architectures to compile for (one object each)"),
+      llvm::cl::list_init<std::string>({"sm_80", "sm_90"})};
+  Option<std::string> ptxFeatures{
+      *this, "ptx-features",
+      llvm::cl::desc("PTX ISA version as an LLVM feature (LLVM's default, "
+                     "+ptx60, is too old for sm_90)"),
+      llvm::cl::init("+ptx80")};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(256)};
+  Option<bool> map{
+      *this, "map",
+      llvm::cl::desc("Map loops to blocks and threads and compile the "
+                     "kernels; without it the pipeline stops at the "
+                     "scheduled loops, which the CPU can run"),
+      llvm::cl::init(true)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What the kernels become: isa (PTX), bin (cubin, "
+                     "needs the CUDA toolkit) or fatbin"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit folder (ptxas, libdevice) for bin and "
+                     "fatbin"),
+      llvm::cl::init("")};
+};
+
+void buildGpuPipeline(mlir::OpPassManager &pm,
+                      const GpuPipelineOptions &options);
+/// The GPU schedule's structured level: from convert-rotary-to-linalg to
+/// the parallel loops that rotary-gpu-map-parallel-loops maps.
+void buildGpuLoopsPipeline(mlir::OpPassManager &pm);
+void registerRotaryGpuPipeline();
 
 void registerRotaryPipelines();
 

@@ -1,0 +1,92 @@
+//===- GpuPipeline.cpp - rotary-gpu-pipeline ------------------------------===//
+//
+// The GPU pipeline, pass by pass; registered next to its builder. It shares
+// the front (gradients, fusion, entry points) and the structured level with
+// the CPU pipeline; the schedule is the GPU's: loops mapped to blocks and
+// threads (rotary-gpu-map-parallel-loops), kernels outlined into a
+// gpu.module, lowered to NVVM and compiled to PTX (or cubin) per chip.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Conversion/Passes.h"
+#include "rotary/Dialect/Rotary/Transforms/Passes.h"
+#include "rotary/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+void addText(OpPassManager &pm, const std::string &pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("rotary: bad built-in pipeline: " +
+                             StringRef(pipeline));
+}
+} // namespace
+
+void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertRotaryToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createRotaryGpuCheckSchedulable());
+  // Polynomials instead of libdevice calls: the PTX then needs no library.
+  pm.addPass(createRotaryApproximateMath());
+  pm.addPass(createCanonicalizerPass());
+  addText(pm, "func.func(eliminate-empty-tensors),"
+              "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "drop-equivalent-buffer-results,canonicalize,"
+              "buffer-deallocation-pipeline");
+  pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
+  pm.addPass(createRotaryCopiesToLinalg());
+  addText(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize");
+}
+
+void rotary::buildGpuPipeline(OpPassManager &pm,
+                              const GpuPipelineOptions &options) {
+  CpuPipelineOptions front;
+  front.gradients = options.gradients;
+  front.prepareEntryPoints = options.prepareEntryPoints;
+  buildCpuFrontPipeline(pm, front);
+  buildGpuLoopsPipeline(pm);
+  if (!options.map)
+    return;
+
+  RotaryGpuMapParallelLoopsOptions mapping;
+  mapping.blockSize = options.blockSize;
+  pm.addPass(createRotaryGpuMapParallelLoops(mapping));
+  // Constants and index arithmetic move into the kernels instead of
+  // becoming kernel arguments.
+  addText(pm, "func.func(gpu-launch-sink-index-computations),"
+              "gpu-kernel-outlining,canonicalize");
+  for (const std::string &chip : options.chips)
+    addText(pm, "nvvm-attach-target{chip=" + chip +
+                    " features=" + options.ptxFeatures + " O=3}");
+  addText(pm, "gpu.module(expand-strided-metadata,lower-affine,"
+              "convert-scf-to-cf,convert-gpu-to-nvvm,canonicalize,cse),"
+              "reconcile-unrealized-casts");
+  // The toolkit's libdevice resolves the __nv_* calls math ops become
+  // (f64 exp in RoPE's frequency table); without it they stay unresolved.
+  std::string toolkit = options.toolkit;
+  if (const char *home = std::getenv("CUDA_HOME"); toolkit.empty() && home)
+    toolkit = home;
+  std::string binary = "gpu-module-to-binary{format=" + options.format;
+  if (!toolkit.empty())
+    binary += " toolkit=" + toolkit;
+  addText(pm, binary + "}");
+}
+
+void rotary::registerRotaryGpuPipeline() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "rotary-gpu-pipeline",
+      "Compile rotary functions for NVIDIA GPUs: the CPU pipeline's front "
+      "and structured level, loops mapped to blocks and threads, kernels "
+      "outlined, lowered to NVVM and compiled to PTX or cubin per chip",
+      buildGpuPipeline);
+}

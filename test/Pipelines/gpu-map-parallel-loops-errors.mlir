@@ -1,0 +1,51 @@
+// RUN: rotary-opt %s -rotary-gpu-map-parallel-loops -split-input-file -verify-diagnostics
+// RUN: not rotary-opt %s -rotary-gpu-map-parallel-loops=block-size=2048 2>&1 | FileCheck %s --check-prefix=SIZE
+
+// What the GPU's element-wise schedule cannot map, each named on its op;
+// and a block larger than CUDA's 1024 threads.
+// SIZE: error: rotary-gpu-map-parallel-loops: block-size 2048 is not in [1, 1024]
+
+func.func @reduction(%a: memref<8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  // expected-error @+1 {{rotary-gpu-pipeline: a parallel loop with reductions has no GPU mapping yet}}
+  %s = scf.parallel (%i) = (%c0) to (%c8) step (%c1) init (%z) -> f32 {
+    %v = memref.load %a[%i] : memref<8xf32>
+    scf.reduce(%v : f32) {
+    ^bb0(%x: f32, %y: f32):
+      %r = arith.addf %x, %y : f32
+      scf.reduce.return %r : f32
+    }
+  }
+  return %s : f32
+}
+
+// -----
+
+func.func @nested(%a: memref<8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  // expected-error @+1 {{rotary-gpu-pipeline: nested parallel loops have no GPU mapping yet}}
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      memref.store %z, %a[%i, %j] : memref<8x8xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @host_store(%a: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %z = arith.constant 0.0 : f32
+  // expected-error @+1 {{rotary-gpu-pipeline: 'memref.store' outside a kernel would read or write device memory from the host}}
+  memref.store %z, %a[%c0] : memref<8xf32>
+  return
+}
