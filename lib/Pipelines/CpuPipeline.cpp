@@ -16,14 +16,20 @@
 using namespace mlir;
 using namespace rotary;
 
-namespace {
-/// Adds upstream passes by their textual pipeline (stable across MLIR
-/// releases, unlike the C++ factory names). A bad string is a bug here.
-void addText(OpPassManager &pm, StringRef pipeline) {
+void rotary::addText(OpPassManager &pm, StringRef pipeline) {
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("rotary: bad built-in pipeline: " + pipeline);
 }
-} // namespace
+
+void rotary::buildBufferizePipeline(OpPassManager &pm) {
+  addText(pm, "func.func(eliminate-empty-tensors),"
+              "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "drop-equivalent-buffer-results,canonicalize,"
+              "buffer-deallocation-pipeline");
+  pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
+  pm.addPass(createRotaryCopiesToLinalg());
+}
 
 void rotary::buildCpuFrontPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options) {
@@ -70,13 +76,7 @@ void buildCpuScheduled(OpPassManager &pm, const CpuPipelineOptions &options) {
   pm.addPass(createRotaryApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  addText(pm, "func.func(eliminate-empty-tensors),"
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "drop-equivalent-buffer-results,canonicalize,"
-              "buffer-deallocation-pipeline");
-  pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
-  pm.addPass(createRotaryCopiesToLinalg());
+  buildBufferizePipeline(pm);
 }
 } // namespace
 

@@ -22,14 +22,6 @@
 using namespace mlir;
 using namespace rotary;
 
-namespace {
-void addText(OpPassManager &pm, const std::string &pipeline) {
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
-    llvm::report_fatal_error("rotary: bad built-in pipeline: " +
-                             StringRef(pipeline));
-}
-} // namespace
-
 void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   pm.addPass(createConvertRotaryToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -38,14 +30,10 @@ void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   // Polynomials instead of libdevice calls: the PTX then needs no library.
   pm.addPass(createRotaryApproximateMath());
   pm.addPass(createCanonicalizerPass());
-  addText(pm, "func.func(eliminate-empty-tensors),"
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "drop-equivalent-buffer-results,canonicalize,"
-              "buffer-deallocation-pipeline");
-  pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
-  pm.addPass(createRotaryCopiesToLinalg());
+  buildBufferizePipeline(pm);
   addText(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize");
+  pm.addPass(createRotaryGpuVectorizeLoops());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void rotary::buildGpuPipeline(OpPassManager &pm,

@@ -51,12 +51,21 @@ func.func @rope(%x: tensor<?x?x?x?xf32>, %positions: tensor<?xi64>)
 // CHECK-SAME:    %{{.*}}: memref<?x?x?x?xf32>, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?x?x?x?xf32>, %{{.*}}: memref<?x?x?x?xf32>)
 // CHECK:         gpu.launch_func @{{.*}}::@rope_bwd_kernel
 
-// The FAM step: one element-wise kernel writing both outputs.
+// The FAM step: one element-wise kernel writing both outputs, in two forms
+// (rotary-gpu-vectorize-loops): four elements per thread with 128-bit
+// accesses when the length is a multiple of 4 and every buffer is 16-byte
+// aligned, else one element per thread.
 // CHECK-LABEL: func.func @fam_step(
 // CHECK-SAME:    %[[PO:[^:]*]]: memref<?xf32>, %[[MO:[^:]*]]: memref<?xf32>)
-// CHECK:         gpu.launch_func @{{.*}}::@fam_step_kernel {{.*}}%[[PO]] : memref<?xf32>, %[[MO]] : memref<?xf32>)
+// CHECK:         memref.extract_aligned_pointer_as_index %[[MO]]
+// CHECK:         scf.if %{{.*}} {
+// CHECK:           gpu.launch_func @[[FV:fam_step_kernel[_0-9]*]]::@fam_step_kernel {{.*}}%[[PO]] : memref<?xf32>, %[[MO]] : memref<?xf32>)
+// CHECK:         } else {
+// CHECK:           gpu.launch_func @[[FS:fam_step_kernel[_0-9]*]]::@fam_step_kernel {{.*}}%[[PO]] : memref<?xf32>, %[[MO]] : memref<?xf32>)
 // CHECK-NOT:     gpu.launch_func
 // CHECK:         return
+// CHECK-DAG:     gpu.binary @[[FV]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, {{[^"]*}}assembly = "{{[^"]*}}ld.global.v4.b32{{[^"]*}}st.global.v4.b32
+// CHECK-DAG:     gpu.binary @[[FS]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, {{[^"]*}}assembly = "{{[^"]*}}ld.global.b32{{[^"]*}}st.global.b32
 func.func @fam_step(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>,
                     %lr: tensor<f32>, %alpha_eff: tensor<f32>)
     -> (tensor<?xf32>, tensor<?xf32>) {
@@ -71,7 +80,13 @@ func.func @fam_step(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>,
 // LOOPS:         scf.parallel
 // LOOPS-NOT:     gpu.
 // LOOPS-LABEL: func.func @fam_step(
-// LOOPS:         scf.parallel
+// LOOPS:         scf.if
+// LOOPS:           scf.parallel
+// LOOPS:             vector.load %{{.*}} {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// LOOPS:             vector.store %{{.*}} {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// LOOPS:         } else {
+// LOOPS:           scf.parallel
+// LOOPS:             memref.load
 // LOOPS-NOT:     gpu.
 
 // One chip, 128-thread blocks.

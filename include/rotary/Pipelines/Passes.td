@@ -84,6 +84,35 @@ def RotaryGpuCheckSchedulable : Pass<"rotary-gpu-check-schedulable",
   }];
 }
 
+def RotaryGpuVectorizeLoops : Pass<"rotary-gpu-vectorize-loops",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Give element-wise loops a form on vectors along the "
+                "innermost dimension, chosen at run time";
+  let description = [{
+    Part of the GPU schedule (rotary-gpu-pipeline), before loops are mapped
+    to threads. An outermost `scf.parallel` whose body is element-wise along
+    its innermost dimension (loads and stores indexed by it in their last
+    index only, every other op element-wise) gets a second form in which an
+    iteration handles `width` consecutive elements with `vector.load` /
+    `vector.store` carrying their alignment, so that NVPTX emits 128-bit
+    accesses (ld.global.v4 for f32). The vector form runs when the innermost
+    count is a multiple of `width` and every buffer accessed along it is
+    aligned for the vector at each of its rows (aligned first element, unit
+    innermost stride, other strides multiples of `width`); otherwise the
+    loop runs as it was. Values that do not depend on the innermost index
+    stay scalar and are broadcast where they meet vectors. A loop the vector
+    form cannot express is left alone.
+  }];
+  let options = [
+    Option<"width", "width", "int64_t", /*default=*/"4",
+           "Elements per vector (a power of 2)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
                                      "::mlir::ModuleOp"> {
   let summary = "Map each outermost scf.parallel of a host function to a "

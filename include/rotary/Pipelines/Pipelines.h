@@ -168,6 +168,15 @@ void buildGpuPipeline(mlir::OpPassManager &pm,
 void buildGpuLoopsPipeline(mlir::OpPassManager &pm);
 void registerRotaryGpuPipeline();
 
+/// Tensors to buffers, as both schedules do it: empty-tensor elimination,
+/// one-shot bufferization across functions, deallocation, then outputs
+/// computed in place and copies as linalg.
+void buildBufferizePipeline(mlir::OpPassManager &pm);
+
+/// Adds upstream passes by their textual pipeline (stable across MLIR
+/// releases, unlike the C++ factory names). A bad string is a bug here.
+void addText(mlir::OpPassManager &pm, llvm::StringRef pipeline);
+
 void registerRotaryPipelines();
 
 #define GEN_PASS_REGISTRATION
