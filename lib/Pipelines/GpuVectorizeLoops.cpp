@@ -33,6 +33,11 @@ using namespace mlir;
 using namespace rotary;
 
 namespace {
+/// Whether vectors of `t` have a byte size (not i1) the pass can align.
+bool isByteSized(Type t) {
+  return t.isIntOrFloat() && t.getIntOrFloatBitWidth() % 8 == 0;
+}
+
 /// Whether `v` is the constant `c`.
 bool isConstant(Value v, int64_t c) {
   std::optional<int64_t> k = getConstantIntValue(v);
@@ -80,7 +85,7 @@ private:
           return false;
         return true; // uniform
       }
-      if (!load.getType().isIntOrFloat())
+      if (!isByteSized(load.getType()))
         return false;
       contiguous.insert(load.getMemref());
       varying.insert(load.getResult());
@@ -92,6 +97,8 @@ private:
           llvm::any_of(idx.drop_back(),
                        [&](Value v) { return v == iv || isVarying(v); }))
         return false; // every lane would write the same element
+      if (!isByteSized(store.getValueToStore().getType()))
+        return false;
       contiguous.insert(store.getMemref());
       return true;
     }

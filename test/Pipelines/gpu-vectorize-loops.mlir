@@ -110,3 +110,21 @@ func.func @offset_start(%a: memref<?xf32>, %b: memref<?xf32>) {
   }
   return
 }
+
+// -----
+
+// Booleans (i1) have no byte size to align vectors of: left alone.
+// CHECK-LABEL: func.func @booleans(
+// CHECK-NOT:     vector.
+func.func @booleans(%a: memref<?xi1>, %b: memref<?xi1>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %a, %c0 : memref<?xi1>
+  scf.parallel (%j) = (%c0) to (%n) step (%c1) {
+    %x = memref.load %a[%j] : memref<?xi1>
+    memref.store %x, %b[%j] : memref<?xi1>
+    scf.reduce
+  }
+  return
+}
+
