@@ -27,8 +27,25 @@ enum class Schedule {
   GpuLoops,
 };
 
-struct CpuPipelineOptions
-    : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+/// The options of the front both pipelines share (buildCpuFrontPipeline).
+template <typename Derived>
+struct FrontPipelineOptions : public mlir::PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option =
+      typename mlir::PassPipelineOptions<Derived>::template Option<T>;
+  Option<bool> prepareEntryPoints{
+      *this, "entry-points",
+      llvm::cl::desc("Split public functions into checks and "
+                     "destination-passing bodies (with the bundle ABI)"),
+      llvm::cl::init(true)};
+  Option<bool> gradients{
+      *this, "gradients",
+      llvm::cl::desc("Emit the backward functions of every differentiable "
+                     "public function (rotary-generate-gradients)"),
+      llvm::cl::init(false)};
+};
+
+struct CpuPipelineOptions : public FrontPipelineOptions<CpuPipelineOptions> {
   Option<Schedule> schedule{
       *this, "schedule", llvm::cl::desc("The schedule of the structured level"),
       llvm::cl::init(Schedule::Cpu),
@@ -37,21 +54,11 @@ struct CpuPipelineOptions
           clEnumValN(Schedule::GpuLoops, "gpu-loops",
                      "the GPU schedule's loops before they are mapped to "
                      "blocks and threads, on the CPU"))};
-  Option<bool> prepareEntryPoints{
-      *this, "entry-points",
-      llvm::cl::desc("Split public functions into checks and "
-                     "destination-passing bodies and emit the bundle ABI"),
-      llvm::cl::init(true)};
   Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run outer loops on threads (through the launcher the "
                      "runtime installs: rotary-outline-parallel-loops)"),
       llvm::cl::init(true)};
-  Option<bool> gradients{
-      *this, "gradients",
-      llvm::cl::desc("Emit the backward functions of every differentiable "
-                     "public function (rotary-generate-gradients)"),
-      llvm::cl::init(false)};
   // The CPU schedule (rotary-cpu-configure); the compiler sets vector-bits
   // from the CPU it compiles for.
   Option<int64_t> vectorBits{
@@ -119,18 +126,7 @@ void buildCpuBackPipeline(mlir::OpPassManager &pm,
 
 /// rotary-gpu-pipeline: the structured level on the GPU schedule, to
 /// NVVM and PTX (GpuPipeline.cpp).
-struct GpuPipelineOptions
-    : public mlir::PassPipelineOptions<GpuPipelineOptions> {
-  Option<bool> prepareEntryPoints{
-      *this, "entry-points",
-      llvm::cl::desc("Split public functions into checks and "
-                     "destination-passing bodies"),
-      llvm::cl::init(true)};
-  Option<bool> gradients{
-      *this, "gradients",
-      llvm::cl::desc("Emit the backward functions of every differentiable "
-                     "public function (rotary-generate-gradients)"),
-      llvm::cl::init(false)};
+struct GpuPipelineOptions : public FrontPipelineOptions<GpuPipelineOptions> {
   ListOption<std::string> chips{
       *this, "chips",
       llvm::cl::desc("GPU architectures to compile for (one object each)"),
