@@ -31,3 +31,5 @@ _ptxas = os.path.join(_cuda_home, "bin", "ptxas")
 if os.access(_ptxas, os.X_OK):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", _ptxas))
+    # The same toolkit's libdevice for the pipeline, set or not outside.
+    config.environment["CUDA_HOME"] = _cuda_home
