@@ -23,13 +23,15 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%rotary_obj_root", config.rotary_obj_root))
 config.substitutions.append(("%rotary_src_root", config.rotary_src_root))
 
-# The CUDA toolkit's ptxas checks the PTX of rotary-gpu-pipeline (feature
-# `ptxas`); CUDA_HOME, when set, is where the pipeline finds libdevice.
+# The CUDA toolkit: its ptxas checks the PTX of rotary-gpu-pipeline and its
+# libdevice resolves the kernels' __nv_* calls (features `ptxas` and
+# `cuda-toolkit`; the pipeline finds the toolkit through CUDA_HOME).
 llvm_config.with_system_environment(["CUDA_HOME"])
 _cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 _ptxas = os.path.join(_cuda_home, "bin", "ptxas")
 if os.access(_ptxas, os.X_OK):
     config.available_features.add("ptxas")
+    config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", _ptxas))
     # The same toolkit's libdevice for the pipeline, set or not outside.
     config.environment["CUDA_HOME"] = _cuda_home

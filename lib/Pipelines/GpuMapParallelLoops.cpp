@@ -14,11 +14,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace rotary {
+#define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
 #define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
 #define GEN_PASS_DEF_ROTARYGPUMAPPARALLELLOOPS
 #include "rotary/Pipelines/Passes.h.inc"
@@ -102,6 +104,27 @@ struct GpuCheckSchedulablePass
         return WalkResult::advance();
       op->emitError("rotary-gpu-pipeline: '")
           << op->getName() << "' has no GPU schedule yet";
+      return WalkResult::interrupt();
+    });
+    if (bad.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+struct GpuCheckLibdevicePass
+    : rotary::impl::RotaryGpuCheckLibdeviceBase<GpuCheckLibdevicePass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (hasToolkit)
+      return;
+    WalkResult bad = getOperation().walk([&](LLVM::LLVMFuncOp fn) {
+      if (!fn.isExternal() || !fn.getName().starts_with("__nv_") ||
+          !fn->getParentOfType<gpu::GPUModuleOp>())
+        return WalkResult::advance();
+      fn.emitError("rotary-gpu-pipeline: the kernels call libdevice's @")
+          << fn.getName()
+          << ", which only the CUDA toolkit provides: give the pipeline "
+             "toolkit=DIR or set CUDA_HOME";
       return WalkResult::interrupt();
     });
     if (bad.wasInterrupted())

@@ -64,6 +64,9 @@ void rotary::buildGpuPipeline(OpPassManager &pm,
   std::string toolkit = options.toolkit;
   if (const char *home = std::getenv("CUDA_HOME"); toolkit.empty() && home)
     toolkit = home;
+  RotaryGpuCheckLibdeviceOptions libdevice;
+  libdevice.hasToolkit = !toolkit.empty();
+  pm.addPass(createRotaryGpuCheckLibdevice(libdevice));
   std::string binary = "gpu-module-to-binary{format=" + options.format;
   if (!toolkit.empty())
     binary += " toolkit=" + toolkit;

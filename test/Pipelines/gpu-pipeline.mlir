@@ -1,3 +1,5 @@
+// RoPE's frequency table calls libdevice's exp (f64): the toolkit is needed.
+// REQUIRES: cuda-toolkit
 // RUN: rotary-opt %s --rotary-gpu-pipeline=gradients=true | FileCheck %s
 // RUN: rotary-opt %s --rotary-gpu-pipeline="gradients=true map=false" | FileCheck %s --check-prefix=LOOPS
 // RUN: rotary-opt %s --rotary-gpu-pipeline="chips=sm_90 block-size=128" | FileCheck %s --check-prefix=ONE

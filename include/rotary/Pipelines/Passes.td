@@ -113,6 +113,24 @@ def RotaryGpuVectorizeLoops : Pass<"rotary-gpu-vectorize-loops",
                            "::mlir::vector::VectorDialect"];
 }
 
+def RotaryGpuCheckLibdevice : Pass<"rotary-gpu-check-libdevice",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Refuse kernels that call libdevice when no CUDA toolkit "
+                "was given";
+  let description = [{
+    Runs in rotary-gpu-pipeline after the kernels are lowered to NVVM. Math
+    ops left as calls (the f64 `exp` of RoPE's frequency table) become
+    calls of libdevice's `__nv_*` functions, which only the CUDA toolkit's
+    libdevice defines; without it, serialisation leaves them unresolved and
+    ptxas rejects the PTX. Without a toolkit (`has-toolkit` unset), each
+    such call is an error that names the function and says how to give one.
+  }];
+  let options = [
+    Option<"hasToolkit", "has-toolkit", "bool", /*default=*/"false",
+           "Whether gpu-module-to-binary is given a CUDA toolkit">,
+  ];
+}
+
 def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
                                      "::mlir::ModuleOp"> {
   let summary = "Map each outermost scf.parallel of a host function to a "
