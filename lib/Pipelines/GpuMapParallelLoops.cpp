@@ -30,6 +30,15 @@ using namespace mlir;
 using namespace rotary;
 
 namespace {
+/// Fails at the first op under `root` that `refuse` reports an error on.
+LogicalResult refuseFirst(Operation *root,
+                          function_ref<bool(Operation *)> refuse) {
+  WalkResult r = root->walk([&](Operation *op) {
+    return refuse(op) ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
+}
+
 /// ceil(a / b) for a >= 0, b > 0.
 Value ceilDiv(OpBuilder &b, Location loc, Value a, Value d) {
   return arith::CeilDivUIOp::create(b, loc, a, d);
@@ -99,14 +108,13 @@ void mapToThreads(scf::ParallelOp loop, int64_t blockSize) {
 struct GpuCheckSchedulablePass
     : rotary::impl::RotaryGpuCheckSchedulableBase<GpuCheckSchedulablePass> {
   void runOnOperation() override {
-    WalkResult bad = getOperation().walk([&](Operation *op) {
-      if (!isa<RotaryDialect>(op->getDialect()))
-        return WalkResult::advance();
-      op->emitError("rotary-gpu-pipeline: '")
-          << op->getName() << "' has no GPU schedule yet";
-      return WalkResult::interrupt();
-    });
-    if (bad.wasInterrupted())
+    if (failed(refuseFirst(getOperation(), [](Operation *op) {
+          if (!isa<RotaryDialect>(op->getDialect()))
+            return false;
+          op->emitError("rotary-gpu-pipeline: '")
+              << op->getName() << "' has no GPU schedule yet";
+          return true;
+        })))
       signalPassFailure();
   }
 };
@@ -117,17 +125,17 @@ struct GpuCheckLibdevicePass
   void runOnOperation() override {
     if (hasToolkit)
       return;
-    WalkResult bad = getOperation().walk([&](LLVM::LLVMFuncOp fn) {
-      if (!fn.isExternal() || !fn.getName().starts_with("__nv_") ||
-          !fn->getParentOfType<gpu::GPUModuleOp>())
-        return WalkResult::advance();
-      fn.emitError("rotary-gpu-pipeline: the kernels call libdevice's @")
-          << fn.getName()
-          << ", which only the CUDA toolkit provides: give the pipeline "
-             "toolkit=DIR or set CUDA_HOME";
-      return WalkResult::interrupt();
-    });
-    if (bad.wasInterrupted())
+    if (failed(refuseFirst(getOperation(), [](Operation *op) {
+          auto fn = dyn_cast<LLVM::LLVMFuncOp>(op);
+          if (!fn || !fn.isExternal() || !fn.getName().starts_with("__nv_") ||
+              !fn->getParentOfType<gpu::GPUModuleOp>())
+            return false;
+          fn.emitError("rotary-gpu-pipeline: the kernels call libdevice's @")
+              << fn.getName()
+              << ", which only the CUDA toolkit provides: give the pipeline "
+                 "toolkit=DIR or set CUDA_HOME";
+          return true;
+        })))
       signalPassFailure();
   }
 };

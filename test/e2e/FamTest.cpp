@@ -107,10 +107,7 @@ void runFamStep(bool gpuLoops) {
                                               {"alpha", "tensor<f32>"}},
                                              {T, T}, op, {"%p2", "%m2"});
       SCOPED_TRACE(source);
-      rotary::compiler::CompileOptions options;
-      options.gpuLoops = gpuLoops;
-      auto kernel = Kernel::compile(source, options);
-      ASSERT_TRUE(kernel) << "compilation failed";
+      ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
       const std::vector<std::vector<int64_t>> shapes =
           rank == 1
               ? std::vector<std::vector<int64_t>>{{1}, {1000}, {17}}

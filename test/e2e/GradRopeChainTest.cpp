@@ -98,10 +98,7 @@ std::string ropeGradSource(const RopeGradConfig &c) {
 void runRopeGrad(const RopeGradConfig &c) {
   const std::string source = ropeGradSource(c);
   SCOPED_TRACE(source);
-  rotary::compiler::CompileOptions options;
-  options.gpuLoops = c.gpuLoops;
-  auto kernel = Kernel::compile(source, options);
-  ASSERT_TRUE(kernel) << "compilation failed";
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(c.gpuLoops));
   const bool lowPrecision = c.dtype != torch::kFloat32;
   for (int64_t D : c.Ds)
     for (const RopeShape &s : c.shapes) {
@@ -346,7 +343,6 @@ void runGivensGrad(const GivensConfig &c) {
       EXPECT_TRUE(allClose(out[1], ar.grad()));
     }
 }
-
 
 } // namespace
 

@@ -89,8 +89,8 @@ public:
   std::vector<torch::Tensor>
   run(const std::vector<torch::Tensor> &inputs) const;
   /// Runs the entry `name`.
-  std::vector<torch::Tensor> run(const std::string &name,
-                                 const std::vector<torch::Tensor> &inputs) const;
+  std::vector<torch::Tensor>
+  run(const std::string &name, const std::vector<torch::Tensor> &inputs) const;
   const bundle::Manifest &manifest() const;
 
   const bundle::Entry &entry() const;
@@ -106,6 +106,17 @@ private:
 #define ROTARY_COMPILE(var, source)                                            \
   auto var = ::rotary::e2e::Kernel::compile(source);                           \
   ASSERT_TRUE(var) << "compilation failed"
+/// The same with compile options.
+#define ROTARY_COMPILE_WITH(var, source, options)                              \
+  auto var = ::rotary::e2e::Kernel::compile(source, options);                  \
+  ASSERT_TRUE(var) << "compilation failed"
+
+/// Compile options that select the GPU schedule's loops when `on`.
+inline compiler::CompileOptions gpuLoopsIf(bool on) {
+  compiler::CompileOptions options;
+  options.gpuLoops = on;
+  return options;
+}
 
 bundle::DType toBundle(torch::ScalarType type);
 torch::ScalarType toTorch(bundle::DType type);

@@ -58,10 +58,7 @@ Tensor ropeAllowance(const Tensor &absTheta, int64_t D, int64_t r,
 void runRope(const RopeConfig &c) {
   const std::string source = ropeSource(c);
   SCOPED_TRACE(source);
-  rotary::compiler::CompileOptions options;
-  options.gpuLoops = c.gpuLoops;
-  auto kernel = Kernel::compile(source, options);
-  ASSERT_TRUE(kernel) << "compilation failed";
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(c.gpuLoops));
   const std::vector<RopeShape> shapes = {
       {2, 7, 3}, {1, 1, 1}, {3, 5, 2}, {1, 64, 4}};
   for (int64_t D : c.Ds)
