@@ -46,6 +46,8 @@ int statusOf(Error::Kind kind) {
     return ROTARY_ERROR_ARGUMENT;
   case Error::Kind::Check:
     return ROTARY_ERROR_CHECK;
+  case Error::Kind::Device:
+    return ROTARY_ERROR_DEVICE;
   case Error::Kind::Internal:
     return ROTARY_ERROR_INTERNAL;
   }

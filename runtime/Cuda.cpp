@@ -11,9 +11,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace rotary::runtime::cuda {
 namespace {
@@ -83,7 +86,30 @@ struct Driver::Api {
   CUresult (*deviceGetAttribute)(int *, int, CUdevice) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **) = nullptr;
   CUresult (*getErrorString)(CUresult, const char **) = nullptr;
+  // The GPU path (resolved by open(); a driver without them fails there).
+  CUresult (*ctxGetCurrent)(void **) = nullptr;
+  CUresult (*ctxGetDevice)(CUdevice *) = nullptr;
+  CUresult (*ctxPushCurrent)(void *) = nullptr;
+  CUresult (*ctxPopCurrent)(void **) = nullptr;
+  CUresult (*primaryCtxRetain)(void **, CUdevice) = nullptr;
+  CUresult (*pointerGetAttribute)(void *, int, uint64_t) = nullptr;
+  CUresult (*moduleLoadDataEx)(void **, const void *, unsigned, int *,
+                               void **) = nullptr;
+  CUresult (*moduleUnload)(void *) = nullptr;
+  CUresult (*moduleGetFunction)(void **, void *, const char *) = nullptr;
+  CUresult (*launchKernel)(void *, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, void *, void **,
+                           void **) = nullptr;
+  CUresult (*memAlloc)(uint64_t *, size_t) = nullptr;
+  CUresult (*memFree)(uint64_t) = nullptr;
+  CUresult (*memAllocAsync)(uint64_t *, size_t, void *) = nullptr; // optional
+  CUresult (*memFreeAsync)(uint64_t, void *) = nullptr;            // optional
+  CUresult (*memcpyHtoD)(uint64_t, const void *, size_t) = nullptr;
+  CUresult (*memcpyDtoH)(void *, uint64_t, size_t) = nullptr;
+  CUresult (*streamSynchronize)(void *) = nullptr;
   int devices = 0;
+  std::mutex primaryMutex;
+  std::vector<void *> primary; ///< retained primary contexts, per device
 
   ~Api() {
     if (handle)
@@ -110,8 +136,8 @@ std::string Driver::describe(int result) const {
 
 void Driver::check(int result, const char *what) const {
   if (result != kSuccess)
-    throw Error(Error::Kind::Internal, std::string("rotary: CUDA ") + what +
-                                           " failed: " + describe(result));
+    throw Error(Error::Kind::Device, std::string("rotary: CUDA ") + what +
+                                         " failed: " + describe(result));
 }
 
 std::unique_ptr<Driver> Driver::open(const std::string &path) {
@@ -143,6 +169,26 @@ std::unique_ptr<Driver> Driver::open(const std::string &path) {
   resolve(api->deviceGetAttribute, "cuDeviceGetAttribute");
   resolve(api->getErrorName, "cuGetErrorName");
   resolve(api->getErrorString, "cuGetErrorString");
+  resolve(api->ctxGetCurrent, "cuCtxGetCurrent");
+  resolve(api->ctxGetDevice, "cuCtxGetDevice");
+  resolve(api->ctxPushCurrent, "cuCtxPushCurrent_v2");
+  resolve(api->ctxPopCurrent, "cuCtxPopCurrent_v2");
+  resolve(api->primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  resolve(api->pointerGetAttribute, "cuPointerGetAttribute");
+  resolve(api->moduleLoadDataEx, "cuModuleLoadDataEx");
+  resolve(api->moduleUnload, "cuModuleUnload");
+  resolve(api->moduleGetFunction, "cuModuleGetFunction");
+  resolve(api->launchKernel, "cuLaunchKernel");
+  resolve(api->memAlloc, "cuMemAlloc_v2");
+  resolve(api->memFree, "cuMemFree_v2");
+  resolve(api->memcpyHtoD, "cuMemcpyHtoD_v2");
+  resolve(api->memcpyDtoH, "cuMemcpyDtoH_v2");
+  resolve(api->streamSynchronize, "cuStreamSynchronize");
+  // Stream-ordered allocation is newer (CUDA 11.2); optional.
+  api->memAllocAsync = reinterpret_cast<decltype(api->memAllocAsync)>(
+      ::dlsym(api->handle, "cuMemAllocAsync"));
+  api->memFreeAsync = reinterpret_cast<decltype(api->memFreeAsync)>(
+      ::dlsym(api->handle, "cuMemFreeAsync"));
 
   std::unique_ptr<Driver> driver(new Driver(std::move(api)));
   Api &a = *driver->api_;
@@ -166,6 +212,7 @@ std::unique_ptr<Driver> Driver::open(const std::string &path) {
     throw loadError("cuDeviceGetCount failed: " + driver->describe(r));
   if (a.devices < 1)
     throw loadError("the CUDA driver sees no device");
+  a.primary.assign(size_t(a.devices), nullptr);
   return driver;
 }
 
@@ -231,6 +278,182 @@ int Driver::computeCapability(int device) const {
   check(api_->deviceGetAttribute(&minor, kComputeCapabilityMinor, d),
         "cuDeviceGetAttribute");
   return 10 * major + minor;
+}
+
+// CUpointer_attribute and CUmemorytype values.
+constexpr int kPointerMemoryType = 2;
+constexpr int kPointerDeviceOrdinal = 9;
+constexpr unsigned kMemoryTypeDevice = 2;
+constexpr unsigned kMemoryTypeUnified = 4;
+// CUjit_option values.
+constexpr int kJitInfoLogBuffer = 3;
+constexpr int kJitInfoLogBufferSize = 4;
+constexpr int kJitErrorLogBuffer = 5;
+constexpr int kJitErrorLogBufferSize = 6;
+
+int Driver::deviceOf(const void *ptr) const {
+  unsigned type = 0;
+  int ordinal = -1;
+  uint64_t address = reinterpret_cast<uintptr_t>(ptr);
+  // Host memory the driver never saw is an error result, not a type.
+  if (api_->pointerGetAttribute(&type, kPointerMemoryType, address) !=
+          kSuccess ||
+      (type != kMemoryTypeDevice && type != kMemoryTypeUnified))
+    return -1;
+  if (api_->pointerGetAttribute(&ordinal, kPointerDeviceOrdinal, address) !=
+      kSuccess)
+    return -1;
+  return ordinal;
+}
+
+void *Driver::primaryContext(int device) const {
+  checkDevice(device);
+  std::lock_guard<std::mutex> lock(api_->primaryMutex);
+  void *&ctx = api_->primary[size_t(device)];
+  if (!ctx) {
+    CUdevice d = 0;
+    check(api_->deviceGet(&d, device), "cuDeviceGet");
+    check(api_->primaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain");
+  }
+  return ctx;
+}
+
+Driver::Scope::Scope(const Driver &driver, int device) : driver_(driver) {
+  void *current = nullptr;
+  CUdevice d = -1;
+  if (driver.api_->ctxGetCurrent(&current) == kSuccess && current &&
+      driver.api_->ctxGetDevice(&d) == kSuccess && d == device)
+    context_ = current;
+  else
+    context_ = driver.primaryContext(device);
+  driver.check(driver.api_->ctxPushCurrent(context_), "cuCtxPushCurrent");
+}
+
+Driver::Scope::~Scope() {
+  void *popped = nullptr;
+  driver_.api_->ctxPopCurrent(&popped);
+}
+
+void *Driver::loadModule(const std::string &image,
+                         const std::string &what) const {
+  char info[8192] = {}, errors[8192] = {};
+  int options[] = {kJitInfoLogBuffer, kJitInfoLogBufferSize, kJitErrorLogBuffer,
+                   kJitErrorLogBufferSize};
+  void *values[] = {info, reinterpret_cast<void *>(sizeof info - 1), errors,
+                    reinterpret_cast<void *>(sizeof errors - 1)};
+  void *module = nullptr;
+  if (CUresult r =
+          api_->moduleLoadDataEx(&module, image.data(), 4, options, values);
+      r != kSuccess)
+    throw Error(Error::Kind::Device,
+                "rotary: CUDA cannot load " + what + ": " + describe(r) +
+                    (errors[0] ? std::string("; JIT log: ") + errors : ""));
+  return module;
+}
+
+void Driver::unloadModule(void *module) const noexcept {
+  if (module)
+    api_->moduleUnload(module);
+}
+
+void *Driver::function(void *module, const std::string &name) const {
+  void *fn = nullptr;
+  if (CUresult r = api_->moduleGetFunction(&fn, module, name.c_str());
+      r != kSuccess)
+    throw Error(Error::Kind::Device,
+                "rotary: CUDA kernel '" + name +
+                    "' is not in its module: " + describe(r));
+  return fn;
+}
+
+void Driver::launch(void *function, const int64_t grid[3],
+                    const int64_t block[3], unsigned sharedBytes, void *stream,
+                    void **params, const std::string &what) const {
+  if (CUresult r = api_->launchKernel(
+          function, unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2]),
+          unsigned(block[0]), unsigned(block[1]), unsigned(block[2]),
+          sharedBytes, stream, params, nullptr);
+      r != kSuccess)
+    throw Error(Error::Kind::Device,
+                "rotary: CUDA cannot launch " + what + ": " + describe(r));
+}
+
+void *Driver::allocate(size_t bytes, void *stream,
+                       const std::string &what) const {
+  uint64_t ptr = 0;
+  CUresult r = api_->memAllocAsync ? api_->memAllocAsync(&ptr, bytes, stream)
+                                   : api_->memAlloc(&ptr, bytes);
+  if (r != kSuccess)
+    throw Error(Error::Kind::Device, "rotary: CUDA cannot allocate " +
+                                         std::to_string(bytes) + " bytes for " +
+                                         what + ": " + describe(r));
+  return reinterpret_cast<void *>(uintptr_t(ptr));
+}
+
+void Driver::release(void *ptr, void *stream) const noexcept {
+  if (!ptr)
+    return;
+  uint64_t address = reinterpret_cast<uintptr_t>(ptr);
+  if (api_->memFreeAsync)
+    api_->memFreeAsync(address, stream);
+  else
+    api_->memFree(address);
+}
+
+void Driver::copyToDevice(void *dst, const void *src, size_t bytes) const {
+  check(api_->memcpyHtoD(reinterpret_cast<uintptr_t>(dst), src, bytes),
+        "cuMemcpyHtoD");
+}
+
+void Driver::copyToHost(void *dst, const void *src, size_t bytes) const {
+  check(api_->memcpyDtoH(dst, reinterpret_cast<uintptr_t>(src), bytes),
+        "cuMemcpyDtoH");
+}
+
+void Driver::synchronize(void *stream) const {
+  check(api_->streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+DeviceBuffer::DeviceBuffer(int device, size_t bytes)
+    : size_(bytes), device_(device) {
+  const Driver &driver = Driver::get();
+  Driver::Scope scope(driver, device);
+  uint64_t ptr = 0;
+  driver.check(driver.api_->memAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc");
+  data_ = reinterpret_cast<void *>(uintptr_t(ptr));
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (!data_)
+    return;
+  const Driver &driver = Driver::get();
+  Driver::Scope scope(driver, device_);
+  driver.api_->memFree(reinterpret_cast<uintptr_t>(data_));
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer &&o) noexcept
+    : data_(o.data_), size_(o.size_), device_(o.device_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&o) noexcept {
+  std::swap(data_, o.data_);
+  std::swap(size_, o.size_);
+  std::swap(device_, o.device_);
+  return *this;
+}
+
+void DeviceBuffer::copyFrom(const void *host, size_t bytes) {
+  const Driver &driver = Driver::get();
+  Driver::Scope scope(driver, device_);
+  driver.copyToDevice(data_, host, std::min(bytes, size_));
+}
+
+void DeviceBuffer::copyTo(void *host, size_t bytes) const {
+  const Driver &driver = Driver::get();
+  Driver::Scope scope(driver, device_);
+  driver.copyToHost(host, data_, std::min(bytes, size_));
 }
 
 } // namespace rotary::runtime::cuda

@@ -91,6 +91,24 @@ Json gradientToJson(const Gradient &g) {
               {"saved", g.numSaved}};
 }
 
+Json gpuToJson(const GpuCode &gpu) {
+  Json objects = Json::array(), kernels = Json::array();
+  for (const GpuObject &o : gpu.objects) {
+    Json object{{"chip", o.chip}, {"ptx", o.ptx}};
+    if (!o.cubin.empty())
+      object["cubin"] = o.cubin;
+    objects.push_back(object);
+  }
+  for (const GpuKernel &k : gpu.kernels)
+    kernels.push_back(Json{{"name", k.name},
+                           {"params", k.params},
+                           {"block", k.block},
+                           {"shared_bytes", k.sharedBytes}});
+  return Json{{"host_library", gpu.hostLibrary},
+              {"objects", objects},
+              {"kernels", kernels}};
+}
+
 //===--------------------------------------------------------------------===//
 // Reading
 //===--------------------------------------------------------------------===//
@@ -345,6 +363,69 @@ Gradient parseGradient(const Json &value, const std::string &path,
   return g;
 }
 
+/// A relative path inside the bundle: no "..", not absolute.
+std::string getBundlePath(const Json &object, const std::string &path,
+                          const char *key) {
+  std::string value = getString(object, path, key);
+  if (value.empty() || value.front() == '/' ||
+      ("/" + value + "/").find("/../") != std::string::npos)
+    fail(join(path, key), "'" + value + "' is not a path inside the bundle");
+  return value;
+}
+
+GpuCode parseGpu(const Json &value, const std::string &path) {
+  if (!value.is_object())
+    fail(path, "expected an object, got " + kindOf(value));
+  GpuCode gpu;
+  gpu.hostLibrary = getBundlePath(value, path, "host_library");
+  const Json &objects = getArray(value, path, "objects");
+  for (size_t i = 0; i < objects.size(); ++i) {
+    std::string p = indexed(join(path, "objects"), i);
+    GpuObject o;
+    o.chip = getString(objects[i], p, "chip");
+    if (o.chip.rfind("sm_", 0) != 0 || o.chip.size() < 5 ||
+        o.chip.find_first_not_of("0123456789", 3) != std::string::npos)
+      fail(p + ".chip", "'" + o.chip + "' is not an architecture like sm_90");
+    o.ptx = getBundlePath(objects[i], p, "ptx");
+    if (objects[i].contains("cubin"))
+      o.cubin = getBundlePath(objects[i], p, "cubin");
+    gpu.objects.push_back(o);
+  }
+  const Json &kernels = getArray(value, path, "kernels");
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    std::string p = indexed(join(path, "kernels"), i);
+    GpuKernel k;
+    k.name = getString(kernels[i], p, "name");
+    const Json &params = getArray(kernels[i], p, "params");
+    for (size_t j = 0; j < params.size(); ++j) {
+      std::string q = indexed(join(p, "params"), j);
+      if (!params[j].is_string())
+        fail(q, "expected a string, got " + kindOf(params[j]));
+      std::string type = params[j].get<std::string>();
+      if (gpuParamBytes(type) == 0)
+        fail(q, "unknown parameter type '" + type + "'");
+      k.params.push_back(type);
+    }
+    const Json &block = getArray(kernels[i], p, "block");
+    if (block.size() != 3)
+      fail(join(p, "block"), "expected 3 sizes (x, y, z)");
+    for (size_t j = 0; j < 3; ++j) {
+      int64_t size = asInteger(block[j], indexed(join(p, "block"), j));
+      if (size < 1 || size > 1024)
+        fail(indexed(join(p, "block"), j), "a block size must be 1..1024");
+      k.block.push_back(size);
+    }
+    k.sharedBytes = asInteger(field(kernels[i], p, "shared_bytes"),
+                              join(p, "shared_bytes"));
+    if (k.sharedBytes < 0)
+      fail(join(p, "shared_bytes"), "must not be negative");
+    gpu.kernels.push_back(k);
+  }
+  if (!gpu.kernels.empty() && gpu.objects.empty())
+    fail(join(path, "objects"), "kernels but no GPU object to load them from");
+  return gpu;
+}
+
 Manifest parseManifest(const Json &root) {
   if (!root.is_object())
     throw ParseError("not a rotary bundle manifest: expected a JSON object, "
@@ -385,6 +466,8 @@ Manifest parseManifest(const Json &root) {
       manifest.gradients.push_back(
           parseGradient(gradients[i], indexed("gradients", i), manifest));
   }
+  if (root.contains("gpu"))
+    manifest.gpu = parseGpu(root["gpu"], "gpu");
   return manifest;
 }
 
@@ -400,6 +483,18 @@ std::optional<DType> rotary::bundle::parseDType(const std::string &name) {
     if (name == i.name)
       return i.type;
   return std::nullopt;
+}
+
+int64_t rotary::bundle::gpuParamBytes(const std::string &type) {
+  if (type == "ptr" || type == "i64" || type == "f64")
+    return 8;
+  if (type == "i32" || type == "f32")
+    return 4;
+  if (type == "i16" || type == "f16" || type == "bf16")
+    return 2;
+  if (type == "i8" || type == "i1")
+    return 1;
+  return 0;
 }
 
 int64_t rotary::bundle::dtypeBytes(DType type) {
@@ -425,6 +520,8 @@ std::string rotary::bundle::toJson(const Manifest &manifest) {
       gradients.push_back(gradientToJson(g));
     root["gradients"] = gradients;
   }
+  if (manifest.gpu)
+    root["gpu"] = gpuToJson(*manifest.gpu);
   // `replace` never throws on invalid UTF-8 (callers may be built without
   // exceptions).
   return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -434,6 +531,14 @@ std::vector<std::string> rotary::bundle::hashedFiles(const Manifest &manifest) {
   std::vector<std::string> files;
   if (!manifest.cpuLibrary.empty())
     files.push_back(manifest.cpuLibrary);
+  if (manifest.gpu) {
+    files.push_back(manifest.gpu->hostLibrary);
+    for (const GpuObject &o : manifest.gpu->objects) {
+      files.push_back(o.ptx);
+      if (!o.cubin.empty())
+        files.push_back(o.cubin);
+    }
+  }
   return files;
 }
 

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Runtime/Runtime.h"
+#include "GpuBundle.h"
+#include "rotary/Runtime/Cuda.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -104,13 +106,30 @@ const char *deviceName(TensorRef::Device device) {
 
 /// Checks one tensor against its spec, except the sizes of its dimensions
 /// (checked by the caller, which knows what they must be). Returns numel.
+/// Where a call runs: on the device of its first tensor when the bundle
+/// has GPU code, else on the CPU.
+struct Placement {
+  TensorRef::Device device = TensorRef::Device::CPU;
+  bool bundleHasGpu = false;
+};
+
 int64_t checkTensor(const Entry &entry, const TensorSpec &spec,
-                    const TensorRef &t) {
+                    const TensorRef &t, Placement where) {
   const std::string arg = "argument '" + spec.name + "'";
-  if (t.device != TensorRef::Device::CPU)
-    throw Error(Error::Kind::Argument, "entry '" + entry.name +
-                                           "' runs on the CPU; " + arg +
-                                           " is on " + deviceName(t.device));
+  if (t.device != where.device) {
+    const bool cpu = where.device == TensorRef::Device::CPU;
+    std::string why = where.bundleHasGpu
+                          ? " (all tensors of a call must be on one device)"
+                      : t.device == TensorRef::Device::CUDA
+                          ? " (the bundle has no GPU code: compile it with "
+                            "--gpu=sm_80,sm_90 to run CUDA tensors)"
+                          : "";
+    throw Error(Error::Kind::Argument,
+                "entry '" + entry.name + "' runs on " +
+                    (cpu ? "the CPU" : "CUDA") +
+                    (where.bundleHasGpu ? " for these tensors; " : "; ") + arg +
+                    " is on " + deviceName(t.device) + why);
+  }
   if (t.dtype != spec.dtype)
     argumentError(entry, arg + " must be " + bundle::dtypeName(spec.dtype) +
                              ", got " + bundle::dtypeName(t.dtype));
@@ -186,10 +205,11 @@ void checkCount(const Entry &entry, const std::vector<TensorSpec> &specs,
                                          ", got " + std::to_string(got));
 }
 
-void checkInputs(const Entry &entry, const std::vector<TensorRef> &inputs) {
+void checkInputs(const Entry &entry, const std::vector<TensorRef> &inputs,
+                 Placement device) {
   checkCount(entry, entry.inputs, inputs.size(), "input");
   for (size_t i = 0; i < inputs.size(); ++i)
-    checkTensor(entry, entry.inputs[i], inputs[i]);
+    checkTensor(entry, entry.inputs[i], inputs[i], device);
   // Sizes: static dimensions, and same_as between inputs (the manifest
   // header keeps inputs to static and dynamic, but honour it if present).
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -237,11 +257,11 @@ std::vector<int64_t> expectedShape(const Entry &entry, const TensorSpec &spec,
 }
 
 void checkOutputs(const Entry &entry, const std::vector<TensorRef> &inputs,
-                  const std::vector<TensorRef> &outputs) {
+                  const std::vector<TensorRef> &outputs, Placement device) {
   checkCount(entry, entry.outputs, outputs.size(), "output");
   for (size_t i = 0; i < outputs.size(); ++i) {
     const TensorSpec &spec = entry.outputs[i];
-    checkTensor(entry, spec, outputs[i]);
+    checkTensor(entry, spec, outputs[i], device);
     bool dynamic = false;
     std::vector<int64_t> want = expectedShape(entry, spec, inputs, &dynamic);
     for (size_t d = 0; d < want.size(); ++d) {
@@ -254,6 +274,48 @@ void checkOutputs(const Entry &entry, const std::vector<TensorRef> &inputs,
                                formatShape(outputs[i].shape));
     }
   }
+}
+
+/// The CUDA device every tensor of a GPU call is on: each non-empty one
+/// must be memory the driver knows, all on one device (the first
+/// tensor's; device 0 when all are empty). Throws Error naming the tensor.
+int checkDeviceMemory(const Entry &entry, const std::vector<TensorRef> &inputs,
+                      const std::vector<TensorRef> &outputs) {
+  const cuda::Driver &driver = cuda::Driver::get();
+  int device = -1;
+  std::string first;
+  for (const auto *list : {&inputs, &outputs})
+    for (size_t i = 0; i < list->size(); ++i) {
+      const TensorRef &t = (*list)[i];
+      const TensorSpec &spec =
+          list == &inputs ? entry.inputs[i] : entry.outputs[i];
+      bool empty = false;
+      for (int64_t size : t.shape)
+        empty |= size == 0;
+      if (empty)
+        continue;
+      int d = driver.deviceOf(t.data);
+      if (d < 0) {
+        char pointer[32];
+        std::snprintf(pointer, sizeof(pointer), "%p", t.data);
+        argumentError(entry, "argument '" + spec.name +
+                                 "' is a CUDA tensor, but its data at " +
+                                 pointer +
+                                 " is not CUDA device memory the driver "
+                                 "knows");
+      }
+      if (device < 0) {
+        device = d;
+        first = spec.name;
+      } else if (d != device) {
+        argumentError(entry, "argument '" + spec.name + "' is on CUDA device " +
+                                 std::to_string(d) + ", but '" + first +
+                                 "' is on device " + std::to_string(device) +
+                                 " (all tensors of a call must be on one "
+                                 "device)");
+      }
+    }
+  return device < 0 ? 0 : device;
 }
 
 //===--------------------------------------------------------------------===//
@@ -325,7 +387,9 @@ std::string unreadable(const std::string &dir, const std::string &what,
 /// anything else (too short for a header, not ELF, 32-bit) to dlopen, whose
 /// message says what is wrong. `file` is the library's bytes (read whole for
 /// the content hash). Returns an empty string when fine.
-std::string truncatedElf(std::string_view file) {
+} // namespace
+
+std::string detail::truncatedElf(std::string_view file) {
   Elf64_Ehdr eh;
   if (file.size() < sizeof eh)
     return "";
@@ -359,6 +423,7 @@ std::string truncatedElf(std::string_view file) {
          ")";
 }
 
+namespace {
 /// Refuses a bundle compiled for CPU features this machine lacks: calling it
 /// would die of SIGILL. `target` is "CPU +feat,+feat,..." (Manifest.h); only
 /// the x86 features listed here are checked, others are trusted.
@@ -479,6 +544,7 @@ struct Bundle::Impl {
   bundle::Manifest manifest;
   void *handle = nullptr;
   std::vector<KernelFn> kernels; ///< parallel to manifest.entries
+  std::unique_ptr<detail::GpuBundle> gpu; ///< when the manifest has "gpu"
   std::unordered_map<std::string, size_t> byName;
 
   ~Impl() {
@@ -539,15 +605,17 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
   // before anything is trusted (Manifest.h).
   std::vector<bundle::BundleFile> files;
   for (const std::string &name : bundle::hashedFiles(m)) {
+    const bool cpu = name == m.cpuLibrary;
     if (name.front() == '/' ||
         ("/" + name + "/").find("/../") != std::string::npos)
-      loadError(dir, "cpu_library '" + name +
-                         "' must be a path inside the bundle directory");
+      loadError(dir, std::string(cpu ? "cpu_library" : "the file") + " '" +
+                         name + "' must be a path inside the bundle directory");
+    const std::string what = (cpu ? "its CPU library " : "its file ") + name;
     std::string bytes;
     if (int err = readWholeFile(dir + "/" + name, bytes)) {
       if (err == ENOENT)
-        loadError(dir, "its CPU library " + name + " is missing");
-      loadError(dir, unreadable(dir, "its CPU library " + name, err));
+        loadError(dir, what + " is missing");
+      loadError(dir, unreadable(dir, what, err));
     }
     files.emplace_back(name, std::move(bytes));
   }
@@ -558,6 +626,8 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
     loadError(dir, what + " changed after compilation (content_hash "
                           "mismatch); recompile it with rotary-translate");
   }
+  if (m.gpu)
+    impl->gpu = std::make_unique<detail::GpuBundle>(dir, m, files);
 
   if (!m.cpuLibrary.empty()) {
     const std::string library = dir + "/" + m.cpuLibrary;
@@ -567,8 +637,9 @@ std::shared_ptr<Bundle> Bundle::load(const std::string &dir) {
                              [&](const bundle::BundleFile &f) {
                                return f.first == m.cpuLibrary;
                              });
-    std::string truncated =
-        file == files.end() ? std::string() : truncatedElf(file->second);
+    std::string truncated = file == files.end()
+                                ? std::string()
+                                : detail::truncatedElf(file->second);
     if (!truncated.empty())
       loadError(dir, "cannot open its CPU library " + m.cpuLibrary + ": " +
                          truncated);
@@ -611,7 +682,11 @@ std::vector<std::vector<int64_t>>
 Bundle::outputShapes(const std::string &name,
                      const std::vector<TensorRef> &inputs) const {
   const Entry &e = entry(name);
-  checkInputs(e, inputs);
+  Placement where;
+  where.bundleHasGpu = impl_->gpu != nullptr;
+  if (where.bundleHasGpu && !inputs.empty())
+    where.device = inputs[0].device;
+  checkInputs(e, inputs, where);
   std::vector<std::vector<int64_t>> shapes;
   for (const TensorSpec &spec : e.outputs) {
     bool dynamic = false;
@@ -628,15 +703,31 @@ Bundle::outputShapes(const std::string &name,
 
 void Bundle::call(const std::string &name, const std::vector<TensorRef> &inputs,
                   const std::vector<TensorRef> &outputs) const {
+  call(name, inputs, outputs, CallOptions());
+}
+
+void Bundle::call(const std::string &name, const std::vector<TensorRef> &inputs,
+                  const std::vector<TensorRef> &outputs,
+                  const CallOptions &options) const {
   const size_t index = impl_->indexOf(name);
   const Entry &e = impl_->manifest.entries[index];
+  // The first tensor says where the call runs; the checks hold the others
+  // to it.
+  Placement where;
+  where.bundleHasGpu = impl_->gpu != nullptr;
+  if (where.bundleHasGpu)
+    where.device = !inputs.empty()    ? inputs.front().device
+                   : !outputs.empty() ? outputs.front().device
+                                      : TensorRef::Device::CPU;
+  const bool onGpu = where.device == TensorRef::Device::CUDA;
   KernelFn kernel = impl_->kernels[index];
-  if (!kernel)
+  if (!onGpu && !kernel)
     throw Error(Error::Kind::Load, "entry '" + e.name +
                                        "' has no CPU code: bundle '" +
                                        impl_->dir + "' has no CPU library");
-  checkInputs(e, inputs);
-  checkOutputs(e, inputs, outputs);
+  checkInputs(e, inputs, where);
+  checkOutputs(e, inputs, outputs, where);
+  int gpuDevice = onGpu ? checkDeviceMemory(e, inputs, outputs) : -1;
 
   // One buffer of descriptors { allocated, aligned, offset, sizes[rank],
   // strides[rank] }, 8-byte words each, then the argument pointers.
@@ -677,7 +768,9 @@ void Bundle::call(const std::string &name, const std::vector<TensorRef> &inputs,
     }
   }
 
-  const int32_t status = kernel(args);
+  const int32_t status =
+      onGpu ? impl_->gpu->run(index, args, gpuDevice, options.cudaStream)
+            : kernel(args);
   if (status == 0)
     return;
   if (status > 0 && size_t(status) <= e.checks.size())

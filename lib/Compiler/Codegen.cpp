@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Codegen.h"
+#include "rotary/Bundle/Manifest.h"
 
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Bitcode/BitcodeReader.h"
@@ -23,6 +24,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -152,6 +154,27 @@ unsigned partitionsOf(const llvm::Module &module) {
       ++entries;
   return std::max(1u, std::min(2 * entries, 64u));
 }
+/// Whether the library must export `name`: the entries and the globals the
+/// runtime sets (rotary/Bundle/Manifest.h).
+bool isBundleAbi(llvm::StringRef name) {
+  return name.starts_with("rotary_entry_") ||
+         name == rotary::bundle::kParallelForSymbol ||
+         name == rotary::bundle::kGpuAllocSymbol ||
+         name == rotary::bundle::kGpuFreeSymbol ||
+         name == rotary::bundle::kGpuLaunchSymbol;
+}
+
+/// Everything else the library defines is hidden: a function named after
+/// the source's (`@step`, `@exp`) would otherwise be exported and called
+/// through the PLT, where the C library's function of that name wins.
+void hideAllButTheAbi(llvm::Module &module) {
+  for (llvm::GlobalValue &g : module.global_values())
+    if (!g.isDeclaration() && !g.hasLocalLinkage() &&
+        !isBundleAbi(g.getName())) {
+      g.setVisibility(llvm::GlobalValue::HiddenVisibility);
+      g.setDSOLocal(true);
+    }
+}
 } // namespace
 
 bool rotary::compiler::codegen::emitObjects(
@@ -163,6 +186,7 @@ bool rotary::compiler::codegen::emitObjects(
     llvm::sys::path::append(p, "kernels." + std::to_string(i) + ".o");
     return std::string(p);
   };
+  hideAllButTheAbi(*module);
   unsigned parts = partitionsOf(*module);
   if (parts == 1) {
     objects.push_back(objectPath(0));
@@ -218,5 +242,37 @@ bool rotary::compiler::codegen::emitObjects(
       error = e;
       return false;
     }
+  return true;
+}
+
+bool rotary::compiler::codegen::linkLibrary(llvm::ArrayRef<std::string> objects,
+                                            llvm::StringRef library,
+                                            std::string &error) {
+  llvm::SmallString<256> linkLog(llvm::sys::path::parent_path(library));
+  llvm::sys::path::append(linkLog, "link.log");
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "rotary: no C compiler driver 'cc' on PATH to link the kernel "
+            "library (install gcc)";
+    return false;
+  }
+  // No threading runtime: parallel loops call the launcher the loading
+  // runtime installs (rotary-outline-parallel-loops).
+  llvm::SmallVector<llvm::StringRef> args = {*cc, "-shared", "-o", library};
+  llvm::append_range(args, objects);
+  args.push_back("-lm");
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(linkLog), llvm::StringRef(linkLog)};
+  std::string execError;
+  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,
+                                &execError) != 0) {
+    auto log = llvm::MemoryBuffer::getFile(linkLog);
+    error = "rotary: linking the kernel library failed: " + execError +
+            (log ? "\n" + (*log)->getBuffer().str() : "");
+    return false;
+  }
+  for (const std::string &object : objects)
+    llvm::sys::fs::remove(object);
+  llvm::sys::fs::remove(linkLog);
   return true;
 }

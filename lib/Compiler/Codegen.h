@@ -9,6 +9,7 @@
 #ifndef LIB_COMPILER_CODEGEN_H
 #define LIB_COMPILER_CODEGEN_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/TargetParser/Triple.h"
@@ -38,6 +39,12 @@ struct CpuTarget {
 bool emitObjects(std::unique_ptr<llvm::Module> module, const CpuTarget &cpu,
                  llvm::StringRef dir,
                  llvm::SmallVectorImpl<std::string> &objects,
+                 std::string &error);
+
+/// Links `objects` into the shared library `library` with the system's C
+/// compiler driver, then removes them. False with `error` (and the
+/// linker's output) on failure.
+bool linkLibrary(llvm::ArrayRef<std::string> objects, llvm::StringRef library,
                  std::string &error);
 
 } // namespace rotary::compiler::codegen

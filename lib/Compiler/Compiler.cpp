@@ -9,6 +9,7 @@
 
 #include "rotary/Compiler/Compiler.h"
 #include "Codegen.h"
+#include "GpuCode.h"
 #include "rotary/Bundle/Manifest.h"
 #include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
 #include "rotary/Pipelines/Pipelines.h"
@@ -25,6 +26,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -290,6 +292,16 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
               std::to_string(v);
       return false;
     }
+  for (const std::string &chip : opt.gpuChips) {
+    StringRef digits(chip);
+    unsigned number = 0;
+    if (!digits.consume_front("sm_") || digits.getAsInteger(10, number) ||
+        number < 50) {
+      error = "rotary: '" + chip +
+              "' is not a GPU architecture; use sm_80, sm_90 and the like";
+      return false;
+    }
+  }
   return true;
 }
 
@@ -358,16 +370,15 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   if (manifest.entries.empty())
     return module->emitError("rotary: no public function to export");
 
+  // The GPU code starts from the same front, on a copy.
+  OwningOpRef<ModuleOp> gpuModule;
+  if (!opt.gpuChips.empty())
+    gpuModule = module->clone();
   PassManager back(&ctx);
   buildCpuBackPipeline(back, pipelineOptions);
   if (failed(back.run(*module)))
     return failure();
-  // Our bookkeeping attributes mean nothing to LLVM IR.
-  module->walk([](Operation *op) {
-    for (NamedAttribute a : llvm::to_vector(op->getDiscardableAttrs()))
-      if (a.getName().strref().starts_with("rotary."))
-        op->removeDiscardableAttr(a.getName());
-  });
+  compiler::stripRotaryAttributes(*module);
 
   llvm::LLVMContext llvmCtx;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -398,35 +409,18 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   if (!compiler::codegen::emitObjects(std::move(llvmModule), cpu, cpuDir,
                                       objects, error))
     return failure();
-  SmallString<256> library(dir), linkLog(cpuDir);
+  SmallString<256> library(dir);
   llvm::sys::path::append(library, bundle::kCpuLibrary);
-  llvm::sys::path::append(linkLog, "link.log");
-  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
-  if (!cc) {
-    error = "rotary: no C compiler driver 'cc' on PATH to link the kernel "
-            "library (install gcc)";
+  if (!compiler::codegen::linkLibrary(objects, library, error))
     return failure();
-  }
-  // No threading runtime: parallel loops call the launcher the loading
-  // runtime installs (rotary-outline-parallel-loops).
-  SmallVector<StringRef> args = {*cc, "-shared", "-o", library};
-  llvm::append_range(args, objects);
-  args.push_back("-lm");
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog),
-                                          StringRef(linkLog)};
-  std::string execError;
-  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,
-                                &execError) != 0) {
-    auto log = llvm::MemoryBuffer::getFile(linkLog);
-    error = "rotary: linking the kernel library failed: " + execError +
-            (log ? "\n" + (*log)->getBuffer().str() : "");
-    return failure();
-  }
-  for (const std::string &object : objects)
-    llvm::sys::fs::remove(object);
-  llvm::sys::fs::remove(linkLog);
 
   manifest.cpuLibrary = bundle::kCpuLibrary;
+  if (gpuModule) {
+    manifest.gpu.emplace();
+    if (failed(compiler::buildGpuCode(*gpuModule, opt, cpu, dir, *manifest.gpu,
+                                      error)))
+      return failure();
+  }
   // The enabled features, so a runtime can refuse a bundle its CPU lacks
   // instead of dying on an illegal instruction.
   std::string enabled;
@@ -435,17 +429,22 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
       enabled += (enabled.empty() ? "" : ",") + f.str();
   manifest.cpuTarget =
       triple.str() + " " + cpu.cpu + (enabled.empty() ? "" : " " + enabled);
-  // The digest of the manifest and the linked library (Manifest.h), which
+  // The digest of the manifest and the files it names (Manifest.h), which
   // the runtime recomputes on load to refuse a bundle edited since.
-  auto libraryBytes = llvm::MemoryBuffer::getFile(
-      library, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!libraryBytes) {
-    error = "rotary: cannot read " + library.str().str() + ": " +
-            libraryBytes.getError().message();
-    return failure();
+  std::vector<bundle::BundleFile> files;
+  for (const std::string &name : bundle::hashedFiles(manifest)) {
+    SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    auto bytes = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+    if (!bytes) {
+      error = "rotary: cannot read " + path.str().str() + ": " +
+              bytes.getError().message();
+      return failure();
+    }
+    files.emplace_back(name, (*bytes)->getBuffer().str());
   }
-  manifest.contentHash = bundle::contentHash(
-      manifest, {{manifest.cpuLibrary, (*libraryBytes)->getBuffer().str()}});
+  manifest.contentHash = bundle::contentHash(manifest, files);
   SmallString<256> manifestPath(dir);
   llvm::sys::path::append(manifestPath, bundle::kManifestFile);
   std::error_code ec;
@@ -666,6 +665,8 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
   registerAllExtensions(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  // gpu-module-to-binary translates the kernels to LLVM IR for NVPTX.
+  registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<RotaryDialect>();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
@@ -750,7 +751,9 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.hddCheckpoint) + " " +
             std::to_string(options.ropeTokens) + " " +
             std::to_string(options.scanBlock),
-        std::string(options.gpuLoops ? "gpu-loops" : "cpu-schedule")}) {
+        std::string(options.gpuLoops ? "gpu-loops" : "cpu-schedule"),
+        "gpu " + llvm::join(options.gpuChips, ",") + " " +
+            compiler::cudaToolkit(options)}) {
     std::string length = std::to_string(field.size()) + ":";
     hash.update(length);
     hash.update(field);

@@ -42,6 +42,11 @@ void rotary::buildGpuPipeline(OpPassManager &pm,
   front.gradients = options.gradients;
   front.prepareEntryPoints = options.prepareEntryPoints;
   buildCpuFrontPipeline(pm, front);
+  buildGpuBackPipeline(pm, options);
+}
+
+void rotary::buildGpuBackPipeline(OpPassManager &pm,
+                                  const GpuPipelineOptions &options) {
   buildGpuLoopsPipeline(pm);
   if (!options.map)
     return;
@@ -53,6 +58,7 @@ void rotary::buildGpuPipeline(OpPassManager &pm,
   // becoming kernel arguments.
   addText(pm, "func.func(gpu-launch-sink-index-computations),"
               "gpu-kernel-outlining,canonicalize");
+  pm.addPass(createRotaryGpuMergeKernelModules());
   for (const std::string &chip : options.chips)
     addText(pm, "nvvm-attach-target{chip=" + chip +
                     " features=" + options.ptxFeatures + " O=3}");
@@ -71,6 +77,17 @@ void rotary::buildGpuPipeline(OpPassManager &pm,
   if (!toolkit.empty())
     binary += " toolkit=" + toolkit;
   addText(pm, binary + "}");
+  if (!options.host)
+    return;
+  // The host functions: upstream lowers them to the LLVM dialect with the
+  // launches' parameters in the kernels' form; the runtime's hooks then do
+  // what the MLIR CUDA runtime wrappers would (Debian ships none).
+  addText(pm, "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+              "gpu-to-llvm");
+  pm.addPass(createRotaryGpuHostToRuntime());
+  addText(pm, "reconcile-unrealized-casts,canonicalize");
+  if (options.prepareEntryPoints)
+    pm.addPass(createRotaryPackEntryPoints());
 }
 
 void rotary::registerRotaryGpuPipeline() {

@@ -126,22 +126,6 @@ SmallVector<Value> tripCounts(OpBuilder &b, Location loc, omp::LoopNestOp nest,
   return trips;
 }
 
-/// The launcher global, declared once per module.
-LLVM::GlobalOp launcherGlobal(ModuleOp module) {
-  if (auto g = module.lookupSymbol<LLVM::GlobalOp>(bundle::kParallelForSymbol))
-    return g;
-  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-  auto ptr = LLVM::LLVMPointerType::get(module.getContext());
-  auto g = LLVM::GlobalOp::create(b, module.getLoc(), ptr, /*isConstant=*/false,
-                                  LLVM::Linkage::External,
-                                  bundle::kParallelForSymbol, Attribute());
-  Block *init = b.createBlock(&g.getInitializerRegion());
-  b.setInsertionPointToStart(init);
-  LLVM::ReturnOp::create(b, module.getLoc(),
-                         Value(LLVM::ZeroOp::create(b, module.getLoc(), ptr)));
-  return g;
-}
-
 /// Moves the loop of `loop` into a new function and returns it.
 LLVM::LLVMFuncOp outline(IRRewriter &rewriter, ParallelLoop &loop,
                          StringRef name) {
@@ -304,9 +288,25 @@ struct OutlineParallelLoopsPass
           return signalPassFailure();
         std::string name = (fn.getName() + "_par" + Twine(counter++)).str();
         LLVM::LLVMFuncOp body = outline(rewriter, *loop, name);
-        launch(rewriter, *loop, body, launcherGlobal(module));
+        launch(rewriter, *loop, body,
+               getOrCreatePointerGlobal(module, bundle::kParallelForSymbol));
       }
     }
   }
 };
 } // namespace
+
+LLVM::GlobalOp rotary::getOrCreatePointerGlobal(ModuleOp module,
+                                                StringRef name) {
+  if (auto g = module.lookupSymbol<LLVM::GlobalOp>(name))
+    return g;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto ptr = LLVM::LLVMPointerType::get(module.getContext());
+  auto g = LLVM::GlobalOp::create(b, module.getLoc(), ptr, /*isConstant=*/false,
+                                  LLVM::Linkage::External, name, Attribute());
+  Block *init = b.createBlock(&g.getInitializerRegion());
+  b.setInsertionPointToStart(init);
+  LLVM::ReturnOp::create(b, module.getLoc(),
+                         Value(LLVM::ZeroOp::create(b, module.getLoc(), ptr)));
+  return g;
+}

@@ -95,6 +95,9 @@ public:
 
   const bundle::Entry &entry() const;
   const std::string &source() const { return source_; }
+  const runtime::Bundle &bundle() const { return *bundle_; }
+  /// The bundle directory.
+  const std::string &directory() const { return bundle_->directory(); }
 
 private:
   Kernel() = default;

@@ -5,6 +5,10 @@
 // RUN: test -f %t.rotary/cpu/kernels.so
 // RUN: nm -D --defined-only %t.rotary/cpu/kernels.so | FileCheck %s --check-prefix=SYMS
 // RUN: nm -D --undefined-only %t.rotary/cpu/kernels.so | FileCheck %s --check-prefix=UNDEF
+// Nothing else is exported: a function named like a C library one (@rope
+// here, @step or @exp elsewhere) must not be interposed by it.
+// RUN: nm -D --defined-only %t.rotary/cpu/kernels.so | FileCheck %s --check-prefix=HIDDEN
+// HIDDEN-NOT: {{ T (rope|chain|fam_step|_mlir_ciface_.*)$}}
 // Only manifest.json and cpu/kernels.so: no object file, link log or
 // temporary directory is left behind.
 // RUN: ls -A %t.rotary | FileCheck %s --check-prefix=LS --match-full-lines

@@ -437,3 +437,87 @@ TEST(Manifest, VersionCheckedBeforeFields) {
 }
 
 } // namespace
+
+/// richManifest() with GPU code for two chips, one of them without a cubin.
+bundle::Manifest gpuManifest() {
+  bundle::Manifest m = richManifest();
+  bundle::GpuCode gpu;
+  gpu.hostLibrary = "gpu/host.so";
+  gpu.objects = {{"sm_80", "gpu/sm_80.ptx", "gpu/sm_80.cubin"},
+                 {"sm_90", "gpu/sm_90.ptx", ""}};
+  gpu.kernels = {
+      {"f_kernel", {"i64", "ptr", "ptr", "i64", "i64", "i64"}, {256, 1, 1}, 0},
+      {"f_kernel_0", {"f32", "i32"}, {32, 4, 1}, 4096}};
+  m.gpu = gpu;
+  return m;
+}
+
+TEST(Manifest, GpuCode) {
+  bundle::Manifest m = gpuManifest();
+  std::string text = bundle::toJson(m);
+  std::string error;
+  std::optional<bundle::Manifest> back = bundle::fromJson(text, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, m);
+  Json j = Json::parse(text);
+  EXPECT_EQ(j["gpu"]["objects"][1].count("cubin"), 0u);
+  EXPECT_EQ(j["gpu"]["kernels"][1]["block"], Json::array({32, 4, 1}));
+  // The hash covers the host library and every image, in manifest order.
+  EXPECT_EQ(bundle::hashedFiles(m),
+            (std::vector<std::string>{"cpu/kernels.so", "gpu/host.so",
+                                      "gpu/sm_80.ptx", "gpu/sm_80.cubin",
+                                      "gpu/sm_90.ptx"}));
+  std::vector<bundle::BundleFile> files;
+  for (const std::string &f : bundle::hashedFiles(m))
+    files.emplace_back(f, "bytes of " + f);
+  std::string hash = bundle::contentHash(m, files);
+  files[3].second += "!";
+  EXPECT_NE(bundle::contentHash(m, files), hash);
+  bundle::Manifest cpuOnly = m;
+  cpuOnly.gpu.reset();
+  EXPECT_NE(bundle::contentHash(cpuOnly, {files[0]}),
+            bundle::contentHash(m, {files[0]}));
+  EXPECT_EQ(bundle::gpuParamBytes("ptr"), 8);
+  EXPECT_EQ(bundle::gpuParamBytes("f32"), 4);
+  EXPECT_EQ(bundle::gpuParamBytes("vec4"), 0);
+
+  struct Bad {
+    std::function<void(Json &)> mutate;
+    std::string expected;
+  };
+  const Bad bad[] = {
+      {[](Json &g) { g = Json::array(); },
+       "gpu: expected an object, got an array"},
+      {[](Json &g) { g.erase("host_library"); }, "gpu.host_library: missing"},
+      {[](Json &g) { g["host_library"] = "../elsewhere/host.so"; },
+       "gpu.host_library: '../elsewhere/host.so' is not a path inside the "
+       "bundle"},
+      {[](Json &g) { g["objects"][0]["ptx"] = "/tmp/k.ptx"; },
+       "gpu.objects[0].ptx: '/tmp/k.ptx' is not a path inside the bundle"},
+      {[](Json &g) { g["objects"][1]["chip"] = "gfx90a"; },
+       "gpu.objects[1].chip: 'gfx90a' is not an architecture like sm_90"},
+      {[](Json &g) { g["objects"] = Json::array(); },
+       "gpu.objects: kernels but no GPU object to load them from"},
+      {[](Json &g) { g["kernels"][0]["params"][1] = "vec4"; },
+       "gpu.kernels[0].params[1]: unknown parameter type 'vec4'"},
+      {[](Json &g) { g["kernels"][1]["params"][0] = 4; },
+       "gpu.kernels[1].params[0]: expected a string, got an integer"},
+      {[](Json &g) {
+         g["kernels"][0]["block"] = Json::array({256, 1});
+       },
+       "gpu.kernels[0].block: expected 3 sizes (x, y, z)"},
+      {[](Json &g) { g["kernels"][0]["block"][0] = 2048; },
+       "gpu.kernels[0].block[0]: a block size must be 1..1024"},
+      {[](Json &g) { g["kernels"][1]["shared_bytes"] = -1; },
+       "gpu.kernels[1].shared_bytes: must not be negative"},
+      {[](Json &g) { g["kernels"][1].erase("name"); },
+       "gpu.kernels[1].name: missing"},
+  };
+  for (const Bad &b : bad) {
+    Json mutated = j;
+    b.mutate(mutated["gpu"]);
+    EXPECT_FALSE(bundle::fromJson(mutated.dump(), error)) << b.expected;
+    EXPECT_NE(error.find(b.expected), std::string::npos)
+        << "message: " << error << "\nmissing: " << b.expected;
+  }
+}

@@ -105,6 +105,16 @@ int main(int argc, char **argv) {
                "blocks and threads) for the CPU, to check the GPU schedule "
                "without a GPU"),
       cl::init(false));
+  cl::list<std::string> gpu(
+      "gpu", cl::CommaSeparated,
+      cl::desc("Also compile every entry for these GPU architectures "
+               "(such as sm_80,sm_90): PTX, and cubins when the CUDA "
+               "toolkit's ptxas is found, launched by the runtime"));
+  cl::opt<std::string> cudaToolkit(
+      "cuda-toolkit",
+      cl::desc("CUDA toolkit folder (libdevice, ptxas); default $CUDA_HOME, "
+               "else /usr/local/cuda when it is there"),
+      cl::init(""));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -123,6 +133,8 @@ int main(int argc, char **argv) {
   options.ropeTokens = ropeTokens;
   options.scanBlock = scanBlock;
   options.gpuLoops = gpuLoops;
+  options.gpuChips.assign(gpu.begin(), gpu.end());
+  options.cudaToolkit = cudaToolkit;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

@@ -53,6 +53,10 @@ constexpr const char *kFormatName = "rotary-bundle";
 constexpr const char *kManifestFile = "manifest.json";
 constexpr const char *kCpuLibrary = "cpu/kernels.so";
 constexpr const char *kParallelForSymbol = "rotary_parallel_for";
+constexpr const char *kGpuHostLibrary = "gpu/host.so";
+constexpr const char *kGpuAllocSymbol = "rotary_gpu_alloc";
+constexpr const char *kGpuFreeSymbol = "rotary_gpu_free";
+constexpr const char *kGpuLaunchSymbol = "rotary_gpu_launch";
 
 enum class DType { F32, F16, BF16, F64, I32, I64 };
 
@@ -61,6 +65,9 @@ const char *dtypeName(DType type);
 std::optional<DType> parseDType(const std::string &name);
 /// Size of one element in bytes.
 int64_t dtypeBytes(DType type);
+/// Size in bytes of a GPU kernel parameter type ("ptr", "i64", "i32",
+/// "f32", ...), 0 for a name the bundle format does not know.
+int64_t gpuParamBytes(const std::string &type);
 
 /// One dimension of a tensor. Inputs use Static or Dynamic; outputs use
 /// Static or SameAs (the size of dimension `dim` of input `input`).
@@ -165,6 +172,59 @@ std::vector<T> selectVjpInputs(const Gradient &g, size_t numOutputs,
 std::string vjpInputName(const VjpInput &input);
 std::optional<VjpInput> parseVjpInput(const std::string &text);
 
+/// A GPU kernel of the bundle (written by rotary-gpu-host-to-runtime). The
+/// host code launches it by its index in GpuCode::kernels with `params`
+/// (the driver's kernelParams: one pointer per parameter, to a value of
+/// the parameter's type: "ptr" and "i64" are 8 bytes, "i32" and "f32" 4),
+/// blocks of `block` threads and `sharedBytes` of dynamic shared memory;
+/// the grid is computed from the argument shapes by the host code.
+struct GpuKernel {
+  std::string name; ///< the `.entry` of the PTX and the cubin
+  std::vector<std::string> params;
+  std::vector<int64_t> block; ///< x, y, z
+  int64_t sharedBytes = 0;
+  bool operator==(const GpuKernel &o) const {
+    return name == o.name && params == o.params && block == o.block &&
+           sharedBytes == o.sharedBytes;
+  }
+};
+
+/// The kernels compiled for one GPU architecture: PTX (which the driver
+/// compiles for its GPU, this one or a newer) and, when the compiler found
+/// ptxas, the cubin for exactly this architecture.
+struct GpuObject {
+  std::string chip;  ///< "sm_90"
+  std::string ptx;   ///< relative path
+  std::string cubin; ///< relative path, empty when absent
+  bool operator==(const GpuObject &o) const {
+    return chip == o.chip && ptx == o.ptx && cubin == o.cubin;
+  }
+};
+
+/// The GPU code of a bundle. Every entry has a GPU version, exported from
+/// `hostLibrary` under the entry's symbol with the CPU ABI above; its
+/// descriptors hold device pointers. That host code runs on the CPU: it
+/// runs the checks, computes grids and temporary sizes from the shapes and
+/// calls the hooks in the library's globals, which the runtime sets on
+/// load:
+///   void *rotary_gpu_alloc(int64_t bytes);   // on the call's stream
+///   void rotary_gpu_free(void *ptr);
+///   void rotary_gpu_launch(int32_t kernel, int64_t gx, int64_t gy,
+///                          int64_t gz, int64_t bx, int64_t by, int64_t bz,
+///                          int32_t sharedBytes, void **params,
+///                          int32_t numParams);
+/// A hook that fails records the error and the later ones of the same call
+/// do nothing; the runtime reports it when the entry returns.
+struct GpuCode {
+  std::string hostLibrary; ///< relative path
+  std::vector<GpuObject> objects;
+  std::vector<GpuKernel> kernels;
+  bool operator==(const GpuCode &o) const {
+    return hostLibrary == o.hostLibrary && objects == o.objects &&
+           kernels == o.kernels;
+  }
+};
+
 struct Manifest {
   int formatVersion = kFormatVersion;
   std::string compilerVersion; ///< rotary version that wrote it
@@ -174,6 +234,7 @@ struct Manifest {
   std::string cpuTarget;       ///< e.g. "x86-64 +avx2,+fma": what it needs
   std::vector<Entry> entries;
   std::vector<Gradient> gradients; ///< optional ("gradients" key)
+  std::optional<GpuCode> gpu;      ///< optional ("gpu" key)
   /// The entry called `name`, or null.
   const Entry *findEntry(const std::string &name) const;
   /// The gradient of entry `name`, or null.
@@ -183,7 +244,7 @@ struct Manifest {
            compilerVersion == o.compilerVersion &&
            mlirVersion == o.mlirVersion && contentHash == o.contentHash &&
            cpuLibrary == o.cpuLibrary && cpuTarget == o.cpuTarget &&
-           entries == o.entries && gradients == o.gradients;
+           entries == o.entries && gradients == o.gradients && gpu == o.gpu;
   }
 };
 
@@ -195,7 +256,8 @@ std::string toJson(const Manifest &manifest);
 using BundleFile = std::pair<std::string, std::string>;
 
 /// The files contentHash() covers for `manifest`, without their bytes: its
-/// CPU library when it names one (GPU images later), in that order.
+/// CPU library when it names one, then the GPU host library and each GPU
+/// object's PTX and cubin, in that order.
 std::vector<std::string> hashedFiles(const Manifest &manifest);
 
 /// The `content_hash` of a bundle: SHA-256, as 64 lowercase hex digits, of

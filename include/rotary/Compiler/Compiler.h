@@ -11,6 +11,7 @@
 #define ROTARY_COMPILER_COMPILER_H
 
 #include <string>
+#include <vector>
 
 namespace rotary::compiler {
 
@@ -55,6 +56,14 @@ struct CompileOptions {
   /// tests check the GPU schedule against the references without a GPU.
   /// Ops without a GPU schedule are an error. Part of the bundle's identity.
   bool gpuLoops = false;
+  /// GPU architectures ("sm_80", "sm_90") to compile every entry for as
+  /// well, beside the CPU library (rotary-gpu-pipeline; the manifest's
+  /// "gpu"); empty: CPU only. An op without a GPU schedule is then an
+  /// error naming it. Part of the bundle's identity.
+  std::vector<std::string> gpuChips;
+  /// The CUDA toolkit (libdevice, ptxas for the cubins); empty: $CUDA_HOME,
+  /// else /usr/local/cuda when it is there.
+  std::string cudaToolkit;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -158,6 +158,52 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
                            "::mlir::scf::SCFDialect"];
 }
 
+def RotaryGpuMergeKernelModules : Pass<"rotary-gpu-merge-kernel-modules",
+                                       "::mlir::ModuleOp"> {
+  let summary = "Gather the outlined kernels into one gpu.module";
+  let description = [{
+    gpu-kernel-outlining makes one `gpu.module` per launch, each holding a
+    kernel named after the function it came from. This pass moves every
+    kernel into one module, `module-name`, renamed after the module it left
+    (a unique name), and updates the launches: a bundle then carries one
+    PTX (and one cubin) per chip, which the runtime loads once per context.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string",
+           /*default=*/"\"rotary_kernels\"",
+           "Name of the module that receives the kernels">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def RotaryGpuHostToRuntime : Pass<"rotary-gpu-host-to-runtime",
+                                  "::mlir::ModuleOp"> {
+  let summary = "Host-side GPU ops as calls of the runtime's hooks";
+  let description = [{
+    Runs on the host functions after upstream's `gpu-to-llvm`, which leaves
+    `gpu.launch_func` with its kernel parameters expanded to LLVM values
+    (memref descriptors field by field, as the kernel receives them) and
+    leaves synchronous `gpu.alloc` / `gpu.dealloc` alone. Each becomes a
+    call through a global the runtime sets when it loads the library
+    (bundle ABI, rotary/Bundle/Manifest.h):
+
+    - `gpu.alloc` (identity layout): `ptr rotary_gpu_alloc(i64 bytes)`,
+      then the descriptor of the buffer;
+    - `gpu.dealloc`: `void rotary_gpu_free(ptr)`;
+    - `gpu.launch_func`: each parameter stored to a stack slot, the slots'
+      addresses in an array (the driver's `kernelParams`), then
+      `void rotary_gpu_launch(i32 kernel, i64 gx, gy, gz, i64 bx, by, bz,
+      i32 shared_bytes, ptr params, i32 num_params)`.
+
+    Kernels are numbered in the order of their names; the module records
+    them in `rotary.gpu.kernels` (name, parameter types, block, dynamic
+    shared memory), which the compiler writes to the manifest. Asynchronous
+    launches, clusters, non-constant blocks and a kernel launched with two
+    different signatures are errors.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def RotaryOutlineParallelLoops
     : Pass<"rotary-outline-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Parallel loops as calls to the host's parallel-for";

@@ -5,6 +5,13 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
+namespace mlir {
+class ModuleOp;
+namespace LLVM {
+class GlobalOp;
+} // namespace LLVM
+} // namespace mlir
+
 namespace rotary {
 
 #define GEN_PASS_DECL
@@ -16,6 +23,16 @@ constexpr const char *kChecksAttr = "rotary.checks";
 constexpr const char *kOutputsAttr = "rotary.outputs";
 constexpr const char *kCheckSuffix = "__check";
 constexpr const char *kEntrySymbolPrefix = "rotary_entry_";
+/// What rotary-gpu-host-to-runtime records of the kernels a module
+/// launches, on the module: [{name, params, block, shared_bytes}], in the
+/// order of the indices the launches pass to the runtime.
+constexpr const char *kGpuKernelsAttr = "rotary.gpu.kernels";
+
+/// The external, null-initialised `ptr` global `name` through which the
+/// runtime hands the compiled code a function (rotary_parallel_for, the
+/// GPU hooks), declared once per module.
+mlir::LLVM::GlobalOp getOrCreatePointerGlobal(mlir::ModuleOp module,
+                                              llvm::StringRef name);
 
 /// Which schedule the CPU pipeline compiles the structured level with.
 enum class Schedule {
@@ -150,6 +167,12 @@ struct GpuPipelineOptions : public FrontPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("What the kernels become: isa (PTX), bin (cubin, "
                      "needs the CUDA toolkit) or fatbin"),
       llvm::cl::init("isa")};
+  Option<bool> host{
+      *this, "host",
+      llvm::cl::desc("Also lower the host functions to the LLVM dialect with "
+                     "the bundle ABI: launches, device buffers and checks "
+                     "as calls of the runtime's hooks"),
+      llvm::cl::init(false)};
   Option<std::string> toolkit{
       *this, "toolkit",
       llvm::cl::desc("CUDA toolkit folder (ptxas, libdevice) for bin and "
@@ -159,6 +182,10 @@ struct GpuPipelineOptions : public FrontPipelineOptions<GpuPipelineOptions> {
 
 void buildGpuPipeline(mlir::OpPassManager &pm,
                       const GpuPipelineOptions &options);
+/// The part after the front (which the compiler runs once for both
+/// targets).
+void buildGpuBackPipeline(mlir::OpPassManager &pm,
+                          const GpuPipelineOptions &options);
 /// The GPU schedule's structured level: from convert-rotary-to-linalg to
 /// the parallel loops that rotary-gpu-map-parallel-loops maps.
 void buildGpuLoopsPipeline(mlir::OpPassManager &pm);

@@ -16,6 +16,8 @@
 
 #include "rotary/Runtime/Export.h"
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -54,14 +56,80 @@ public:
   /// words when it has them, else the name from the runtime's table.
   std::string describe(int result) const;
 
+  // What the runtime's GPU path needs (GpuBundle.cpp): handles are the
+  // driver's own (CUcontext, CUmodule, CUfunction, CUstream) as void *.
+  // Every failure throws Error (Kind::Device) naming the call and `what`.
+
+  /// The device ordinal of the memory at `ptr` when the driver knows it as
+  /// device (or managed) memory, -1 when it does not (host memory).
+  int deviceOf(const void *ptr) const;
+  /// Makes `device` current on this thread until destroyed: the caller's
+  /// current context when it is on that device, else the device's primary
+  /// context (retained once for the process), as PyTorch does.
+  class Scope {
+  public:
+    Scope(const Driver &driver, int device);
+    ~Scope();
+    Scope(const Scope &) = delete;
+    Scope &operator=(const Scope &) = delete;
+    void *context() const { return context_; }
+
+  private:
+    const Driver &driver_;
+    void *context_ = nullptr;
+  };
+  /// Loads a cubin or PTX image into the current context; a failure names
+  /// `what` and carries the JIT compiler's log.
+  void *loadModule(const std::string &image, const std::string &what) const;
+  void unloadModule(void *module) const noexcept;
+  /// The kernel `name` of `module`.
+  void *function(void *module, const std::string &name) const;
+  void launch(void *function, const int64_t grid[3], const int64_t block[3],
+              unsigned sharedBytes, void *stream, void **params,
+              const std::string &what) const;
+  /// Device memory on the current context, ordered on `stream` when the
+  /// driver has stream-ordered allocation (CUDA 11.2), else synchronous.
+  void *allocate(size_t bytes, void *stream, const std::string &what) const;
+  void release(void *ptr, void *stream) const noexcept;
+  void copyToDevice(void *dst, const void *src, size_t bytes) const;
+  void copyToHost(void *dst, const void *src, size_t bytes) const;
+  void synchronize(void *stream) const;
+
   struct Api; ///< the resolved entry points (Cuda.cpp)
 
 private:
+  friend class DeviceBuffer;
   explicit Driver(std::unique_ptr<Api> api);
   void checkDevice(int device) const;
-  /// Throws Error (Kind::Internal) naming `what` unless `result` is 0.
+  void *primaryContext(int device) const;
+  /// Throws Error (Kind::Device) naming `what` unless `result` is 0.
   void check(int result, const char *what) const;
   std::unique_ptr<Api> api_;
+};
+
+/// Device memory of the process's driver on one device (its primary
+/// context), freed on destruction: what programs without a framework (the
+/// runner, the GPU check) hold tensors in.
+class ROTARY_RUNTIME_API DeviceBuffer {
+public:
+  DeviceBuffer(int device, size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer &&other) noexcept;
+  DeviceBuffer &operator=(DeviceBuffer &&other) noexcept;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+
+  void *data() const { return data_; }
+  size_t size() const { return size_; }
+  int device() const { return device_; }
+  /// Synchronous copies of the first `bytes` (at most size()).
+  void copyFrom(const void *host, size_t bytes);
+  void copyTo(void *host, size_t bytes) const;
+
+private:
+  void *data_ = nullptr;
+  size_t size_ = 0;
+  int device_ = 0;
 };
 
 } // namespace rotary::runtime::cuda

@@ -33,6 +33,7 @@ public:
     Load,     ///< the bundle cannot be loaded (files, manifest, library)
     Argument, ///< unknown entry, or a tensor that does not fit the manifest
     Check,    ///< the kernel reported a failed run-time check
+    Device,   ///< the GPU path: no usable driver or device, a CUDA error
     Internal, ///< anything else (out of memory, ...)
   };
   Error(Kind kind, const std::string &message);
@@ -60,6 +61,13 @@ struct TensorRef {
             std::vector<int64_t> strides = {}, Device device = Device::CPU)
       : data(data), dtype(dtype), shape(std::move(shape)),
         strides(std::move(strides)), device(device) {}
+};
+
+/// How a call runs, beyond its tensors.
+struct CallOptions {
+  /// The CUstream a call on CUDA tensors is ordered on (null: the legacy
+  /// default stream). The call returns once its kernels are queued.
+  void *cudaStream = nullptr;
 };
 
 class ROTARY_RUNTIME_API Bundle {
@@ -92,6 +100,15 @@ public:
   /// failed run-time check.
   void call(const std::string &entry, const std::vector<TensorRef> &inputs,
             const std::vector<TensorRef> &outputs) const;
+  /// The same, where the tensors say: on the CPU, or, when the tensors are
+  /// CUDA tensors (all of them, device memory on one device), with the
+  /// bundle's GPU code on `options.cudaStream`. A GPU call checks what
+  /// call() checks and that every tensor's data is device memory; it
+  /// throws Error Kind::Argument when the bundle has no GPU code, and
+  /// Kind::Device (or Kind::Load: no driver) when the GPU cannot run it.
+  void call(const std::string &entry, const std::vector<TensorRef> &inputs,
+            const std::vector<TensorRef> &outputs,
+            const CallOptions &options) const;
 
   /// The shapes the outputs of `entry` must have for these inputs (the
   /// inputs are checked as by call()).

@@ -41,7 +41,8 @@ enum {
   ROTARY_ERROR_LOAD = 1,     /* the bundle cannot be loaded */
   ROTARY_ERROR_ARGUMENT = 2, /* bad argument: entry, tensor, null pointer */
   ROTARY_ERROR_CHECK = 3,    /* the kernel reported a failed run-time check */
-  ROTARY_ERROR_INTERNAL = 4  /* anything else */
+  ROTARY_ERROR_INTERNAL = 4, /* anything else */
+  ROTARY_ERROR_DEVICE = 5    /* the GPU: no driver or device, a CUDA error */
 };
 
 /* Same order as rotary::bundle::DType. */

@@ -1,0 +1,41 @@
+// RUN: rotary-opt %s --gpu-to-llvm --rotary-gpu-host-to-runtime --split-input-file --verify-diagnostics
+
+// The manifest records each kernel's block: it must be a constant.
+module attributes {gpu.container_module} {
+  func.func @run(%n: index) {
+    %c1 = arith.constant 1 : index
+    // expected-error @+1 {{rotary: the block size of a launch must be a constant (the manifest records it)}}
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%n, %c1, %c1) args(%n : index)
+    return
+  }
+  gpu.binary @kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
+}
+
+// -----
+
+// One kernel, one signature and one block.
+module attributes {gpu.container_module} {
+  func.func @run(%n: index) {
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%n : index)
+    // expected-error @+1 {{rotary: kernel 'k' is launched twice with different parameters, blocks or shared memory}}
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%n : index)
+    return
+  }
+  gpu.binary @kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
+}
+
+// -----
+
+// The shared memory a launch asks for is recorded, so it must be known.
+module attributes {gpu.container_module} {
+  func.func @run(%n: index, %bytes: i32) {
+    %c1 = arith.constant 1 : index
+    // expected-error @+1 {{rotary: the dynamic shared memory of a launch must be a constant}}
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) dynamic_shared_memory_size %bytes args(%n : index)
+    return
+  }
+  gpu.binary @kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
+}

@@ -1,0 +1,311 @@
+//===- GpuBundleTest.cpp - bundles with GPU code, without a GPU -----------===//
+//
+// CompileOptions::gpuChips puts PTX (and cubins where ptxas is found) and a
+// host library beside the CPU library; the runtime checks the PTX against
+// the host code's launches on load and runs CUDA tensors through the
+// driver. Here the driver is the stand-in of test/runtime/FakeCuda.c:
+// device memory is host memory it knows, and a launch is logged (kernel,
+// grid, block, the parameter count its PTX declares) instead of run. What
+// is left for a GPU: the kernels' results (scripts/gpu-check).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Harness.h"
+
+#include "rotary/Bundle/Manifest.h"
+#include "rotary/Runtime/Cuda.h"
+
+#include <gmock/gmock.h>
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+using namespace rotary;
+using namespace rotary::e2e;
+using runtime::TensorRef;
+using ::testing::HasSubstr;
+
+namespace {
+
+const char *kFamSource = R"mlir(
+func.func @entry(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>,
+                 %lr: tensor<f32>, %alpha_eff: tensor<f32>)
+    -> (tensor<?xf32>, tensor<?xf32>) {
+  %p2, %m2 = rotary.fam_step %p, %g, %m, %lr, %alpha_eff
+      : tensor<?xf32>, tensor<?xf32>
+  return %p2, %m2 : tensor<?xf32>, tensor<?xf32>
+}
+)mlir";
+
+compiler::CompileOptions gpuOptions() {
+  compiler::CompileOptions options;
+  options.gpuChips = {"sm_80", "sm_90"};
+  return options;
+}
+
+/// The fake driver's launch log (FakeCuda.c), read through the library the
+/// runtime opened.
+std::string fakeLog() {
+  void *fake = ::dlopen(ROTARY_FAKE_CUDA, RTLD_NOW | RTLD_NOLOAD);
+  if (!fake)
+    return "<the fake driver is not loaded>";
+  auto log =
+      reinterpret_cast<const char *(*)()>(::dlsym(fake, "fake_cuda_log"));
+  std::string text = log ? log() : "<no fake_cuda_log>";
+  ::dlclose(fake);
+  return text;
+}
+
+/// Whether this process opened the driver already: it does so once, and
+/// ctest runs each test in a process of its own, but a run of the whole
+/// binary shares one.
+bool driverOpened() {
+  void *fake = ::dlopen(ROTARY_FAKE_CUDA, RTLD_NOW | RTLD_NOLOAD);
+  if (fake)
+    ::dlclose(fake);
+  return fake != nullptr;
+}
+
+/// The fake driver, with device 0 of compute capability `cc`, and an empty
+/// log.
+void useFakeDriver(const char *cc = "90") {
+  ::setenv("ROTARY_LIBCUDA", ROTARY_FAKE_CUDA, 1);
+  ::setenv("ROTARY_FAKE_CUDA_CC", cc, 1);
+  ::unsetenv("ROTARY_FAKE_CUDA");
+  if (void *fake = ::dlopen(ROTARY_FAKE_CUDA, RTLD_NOW | RTLD_NOLOAD)) {
+    if (auto clear =
+            reinterpret_cast<void (*)()>(::dlsym(fake, "fake_cuda_clear_log")))
+      clear();
+    ::dlclose(fake);
+  }
+}
+
+#define SKIP_UNLESS_FRESH_PROCESS()                                            \
+  if (driverOpened())                                                          \
+  GTEST_SKIP() << "an earlier test of this process opened the driver; run "    \
+                  "this test alone (as ctest does)"
+
+/// Device buffers for the FAM step's tensors of length n.
+struct FamBuffers {
+  std::vector<runtime::cuda::DeviceBuffer> inputs, outputs;
+  std::vector<TensorRef> inputRefs, outputRefs;
+  explicit FamBuffers(int64_t n) {
+    for (int i = 0; i < 5; ++i) {
+      std::vector<int64_t> shape =
+          i < 3 ? std::vector<int64_t>{n} : std::vector<int64_t>{};
+      inputs.emplace_back(0, size_t(i < 3 ? n : 1) * 4);
+      inputRefs.emplace_back(inputs.back().data(), bundle::DType::F32, shape,
+                             std::vector<int64_t>{}, TensorRef::Device::CUDA);
+    }
+    for (int i = 0; i < 2; ++i) {
+      outputs.emplace_back(0, size_t(n) * 4);
+      outputRefs.emplace_back(outputs.back().data(), bundle::DType::F32,
+                              std::vector<int64_t>{n}, std::vector<int64_t>{},
+                              TensorRef::Device::CUDA);
+    }
+  }
+};
+
+const bundle::GpuKernel *findKernel(const bundle::Manifest &m,
+                                    const std::string &name) {
+  for (const bundle::GpuKernel &k : m.gpu->kernels)
+    if (k.name == name)
+      return &k;
+  return nullptr;
+}
+
+TEST(GpuBundle, ManifestDescribesTheKernels) {
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  const bundle::Manifest &m = kernel->manifest();
+  ASSERT_TRUE(m.gpu);
+  EXPECT_EQ(m.gpu->hostLibrary, bundle::kGpuHostLibrary);
+  ASSERT_EQ(m.gpu->objects.size(), 2u);
+  EXPECT_EQ(m.gpu->objects[0].chip, "sm_80");
+  EXPECT_EQ(m.gpu->objects[1].chip, "sm_90");
+  // The FAM step in its two forms (128-bit accesses, or one element per
+  // thread), each one kernel of 256-thread blocks for the entry and its
+  // gradient-free bundle.
+  ASSERT_GE(m.gpu->kernels.size(), 2u);
+  for (const bundle::GpuKernel &k : m.gpu->kernels) {
+    EXPECT_THAT(k.name, HasSubstr("entry_kernel"));
+    EXPECT_EQ(k.block, (std::vector<int64_t>{256, 1, 1}));
+    EXPECT_EQ(k.sharedBytes, 0);
+    // The loop's size, then memref descriptors: pointers and sizes.
+    ASSERT_FALSE(k.params.empty());
+    EXPECT_EQ(k.params[0], "i64");
+    EXPECT_THAT(k.params, ::testing::Contains("ptr"));
+  }
+  for (const bundle::GpuObject &o : m.gpu->objects) {
+    std::ifstream ptx(kernel->directory() + "/" + o.ptx);
+    std::stringstream text;
+    text << ptx.rdbuf();
+    EXPECT_THAT(text.str(), HasSubstr(".target " + o.chip));
+    for (const bundle::GpuKernel &k : m.gpu->kernels)
+      EXPECT_THAT(text.str(), HasSubstr(".visible .entry " + k.name + "("));
+  }
+}
+
+TEST(GpuBundle, LaunchesThroughTheDriver) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("86"); // no sm_86 cubin: the sm_80 PTX, compiled by the driver
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  const bundle::Manifest &m = kernel->manifest();
+  // n = 1000: a multiple of 4 with aligned buffers, the vector form; 250
+  // threads, one block. n = 1001: one element per thread, 4 blocks.
+  for (int64_t n : {1000, 1001}) {
+    FamBuffers buffers(n);
+    kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
+                          runtime::CallOptions());
+  }
+  std::string log = fakeLog();
+  EXPECT_THAT(log, HasSubstr("load ptx\n")) << log;
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("load cubin"))) << log;
+  // One module load per context, one launch per call.
+  std::istringstream lines(log);
+  std::vector<std::string> launches;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("launch ", 0) == 0)
+      launches.push_back(line);
+  ASSERT_EQ(launches.size(), 2u) << log;
+  EXPECT_THAT(launches[0], HasSubstr(" grid=1,1,1 block=256,1,1 shared=0 "));
+  EXPECT_THAT(launches[1], HasSubstr(" grid=4,1,1 block=256,1,1 shared=0 "));
+  // The PTX declares as many parameters as the manifest, whose count the
+  // runtime compared with the host code's launch.
+  for (const std::string &launch : launches) {
+    std::string name = launch.substr(7, launch.find(' ', 7) - 7);
+    const bundle::GpuKernel *k = findKernel(m, name);
+    ASSERT_TRUE(k) << launch;
+    EXPECT_THAT(launch,
+                HasSubstr(" params=" + std::to_string(k->params.size())));
+  }
+}
+
+TEST(GpuBundle, TheExactArchitectureLoadsItsCubin) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("90");
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  if (kernel->manifest().gpu->objects[1].cubin.empty())
+    GTEST_SKIP() << "no ptxas in the CUDA toolkit: the bundle has PTX only";
+  FamBuffers buffers(64);
+  kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
+                        runtime::CallOptions());
+  std::string log = fakeLog();
+  EXPECT_THAT(log, HasSubstr("load cubin\nlaunch entry_kernel")) << log;
+}
+
+TEST(GpuBundle, RunTimeChecksRunOnTheHost) {
+  useFakeDriver();
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  FamBuffers buffers(16);
+  // g shorter than p: the entry's own check, before any launch.
+  runtime::cuda::DeviceBuffer shortG(0, 8 * 4);
+  buffers.inputRefs[1] = TensorRef(shortG.data(), bundle::DType::F32, {8}, {},
+                                   TensorRef::Device::CUDA);
+  try {
+    kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
+                          runtime::CallOptions());
+    FAIL() << "a mismatched shape ran";
+  } catch (const runtime::Error &e) {
+    EXPECT_EQ(e.kind(), runtime::Error::Kind::Check) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("operand 'grad' must have shape like "
+                                    "'param'"));
+  }
+  EXPECT_THAT(fakeLog(), ::testing::Not(HasSubstr("launch"))) << fakeLog();
+}
+
+TEST(GpuBundle, RefusesHostMemoryAndMixedDevices) {
+  useFakeDriver();
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  FamBuffers buffers(16);
+  std::vector<float> host(16);
+  auto hostAsCuda = buffers.inputRefs;
+  hostAsCuda[0].data = host.data();
+  try {
+    kernel->bundle().call(kEntry, hostAsCuda, buffers.outputRefs,
+                          runtime::CallOptions());
+    FAIL() << "host memory ran as a CUDA tensor";
+  } catch (const runtime::Error &e) {
+    EXPECT_EQ(e.kind(), runtime::Error::Kind::Argument);
+    EXPECT_THAT(e.what(), HasSubstr("argument 'p' is a CUDA tensor, but its "
+                                    "data at"));
+    EXPECT_THAT(e.what(), HasSubstr("is not CUDA device memory"));
+  }
+  auto mixed = buffers.outputRefs;
+  mixed[1] = TensorRef(host.data(), bundle::DType::F32, {16});
+  try {
+    kernel->bundle().call(kEntry, buffers.inputRefs, mixed,
+                          runtime::CallOptions());
+    FAIL() << "a CPU output ran with CUDA inputs";
+  } catch (const runtime::Error &e) {
+    EXPECT_THAT(e.what(), HasSubstr("runs on CUDA for these tensors; "
+                                    "argument 'result1' is on CPU (all "
+                                    "tensors of a call must be on one "
+                                    "device)"));
+  }
+}
+
+TEST(GpuBundle, CpuOnlyBundlesAndMissingDriversSayWhy) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  ::setenv("ROTARY_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
+  ROTARY_COMPILE(cpuOnly, kFamSource);
+  std::vector<float> data(16);
+  TensorRef cuda(data.data(), bundle::DType::F32, {16}, {},
+                 TensorRef::Device::CUDA);
+  TensorRef scalar(data.data(), bundle::DType::F32, {}, {},
+                   TensorRef::Device::CUDA);
+  std::vector<TensorRef> inputs = {cuda, cuda, cuda, scalar, scalar};
+  try {
+    cpuOnly->bundle().call(kEntry, inputs, {cuda, cuda},
+                           runtime::CallOptions());
+    FAIL();
+  } catch (const runtime::Error &e) {
+    EXPECT_THAT(e.what(), HasSubstr("runs on the CPU; argument 'p' is on "
+                                    "CUDA (the bundle has no GPU code: "
+                                    "compile it with --gpu=sm_80,sm_90"));
+  }
+  ROTARY_COMPILE_WITH(gpu, kFamSource, gpuOptions());
+  try {
+    gpu->bundle().call(kEntry, inputs, {cuda, cuda}, runtime::CallOptions());
+    FAIL();
+  } catch (const runtime::Error &e) {
+    EXPECT_THAT(e.what(), HasSubstr("rotary: no CUDA GPU: cannot load the "
+                                    "CUDA driver library"));
+  }
+  // The CPU path of the same bundle is untouched.
+  torch::Tensor p = randn32({16}), g = randn32({16}), m = randn32({16});
+  torch::Tensor lr = torch::tensor(0.1f), alpha = torch::tensor(0.5f);
+  std::vector<torch::Tensor> out = gpu->run({p, g, m, lr, alpha});
+  EXPECT_EQ(out.size(), 2u);
+}
+
+TEST(GpuBundle, PtxThatDisagreesWithTheHostCodeIsRefused) {
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  std::string dir = kernel->directory();
+  bundle::Manifest m = kernel->manifest();
+  // One parameter fewer in the manifest, the digest made consistent again:
+  // the PTX still declares them all.
+  m.gpu->kernels[0].params.pop_back();
+  std::vector<bundle::BundleFile> files;
+  for (const std::string &name : bundle::hashedFiles(m)) {
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files.emplace_back(name, bytes.str());
+  }
+  m.contentHash = bundle::contentHash(m, files);
+  std::ofstream(dir + "/" + bundle::kManifestFile) << bundle::toJson(m);
+  try {
+    runtime::Bundle::load(dir);
+    FAIL() << "a bundle whose host code and PTX disagree loaded";
+  } catch (const runtime::Error &e) {
+    EXPECT_EQ(e.kind(), runtime::Error::Kind::Load);
+    EXPECT_THAT(e.what(),
+                HasSubstr("kernel '" + m.gpu->kernels[0].name + "' takes"));
+    EXPECT_THAT(e.what(), HasSubstr("but its host code passes"));
+  }
+}
+
+} // namespace
