@@ -22,6 +22,11 @@ llvm_config.add_tool_substitutions(
     ["rotary-opt"], [config.rotary_tools_dir])
 config.substitutions.append(("%rotary_obj_root", config.rotary_obj_root))
 config.substitutions.append(("%rotary_src_root", config.rotary_src_root))
+# The stand-in CUDA driver of test/runtime/FakeCuda.c (ROTARY_LIBCUDA).
+config.substitutions.append(
+    ("%fake_libcuda",
+     os.path.join(config.rotary_obj_root, "test", "runtime",
+                  "librotary_fake_cuda.so")))
 
 # The CUDA toolkit: its ptxas checks the PTX of rotary-gpu-pipeline and its
 # libdevice resolves the kernels' __nv_* calls (features `ptxas` and

@@ -2,6 +2,7 @@
 //
 //   rotary-runner FILE [--entry NAME] --input A.npy [--input B.npy ...]
 //                 --out R.npy [--out ...] [--repeat N] [--cpu CPU]
+//                 [--device cpu|cuda|cuda:N]
 //
 // FILE is a kernel bundle directory (NAME.rotary/) or a .mlir file, which is
 // compiled into a temporary bundle first (removed afterwards, whatever way
@@ -11,10 +12,14 @@
 // naming one file, or an --out naming an input or FILE, are refused before
 // anything runs).
 // With --repeat N the entry runs N times and the median time of one call is
-// printed on stdout as `median_us: X`. Errors go to stderr, exit code 1.
+// printed on stdout as `median_us: X`. With --device cuda the inputs are
+// copied to the GPU, the entry runs there (a .mlir FILE is compiled with
+// GPU code for that GPU's architecture) and the time of a call includes
+// waiting for its kernels. Errors go to stderr, exit code 1.
 //
 //===----------------------------------------------------------------------===//
 
+#include "rotary/Runtime/Cuda.h"
 #include "rotary/Runtime/Npy.h"
 #include "rotary/Runtime/Runtime.h"
 
@@ -52,6 +57,7 @@ const char *kUsage =
     "usage: rotary-runner FILE [--entry NAME] --input A.npy [--input B.npy "
     "...]\n"
     "                     --out R.npy [--out ...] [--repeat N] [--cpu CPU]\n"
+    "                     [--device cpu|cuda|cuda:N]\n"
     "\n"
     "Runs one entry point of a kernel bundle on .npy inputs and writes its\n"
     "outputs as .npy files.\n"
@@ -67,6 +73,11 @@ const char *kUsage =
     "  --repeat N     run N times; print the median time as 'median_us: X'\n"
     "  --cpu CPU      for a .mlir FILE: the CPU to compile for (default "
     "host)\n"
+    "  --device D     cpu (default), or cuda / cuda:N: run on the GPU N "
+    "(inputs\n"
+    "                 copied there, outputs back; a .mlir FILE is "
+    "compiled for\n"
+    "                 that GPU too)\n"
     "\n"
     "For a .mlir FILE, an entry NAME_bwd, NAME_fwd or NAME_vjp that the file\n"
     "does not define is generated from @NAME (rotary-generate-gradients).\n";
@@ -82,6 +93,7 @@ struct Options {
   std::vector<std::string> inputs, outputs;
   int repeat = 0;
   std::string cpu = "host";
+  int gpu = -1; ///< --device cuda:N; -1: the CPU
 };
 
 Options parseArgs(int argc, char **argv, bool &help) {
@@ -111,7 +123,7 @@ Options parseArgs(int argc, char **argv, bool &help) {
       inlineValue = true;
     }
     if (name != "--entry" && name != "--input" && name != "--out" &&
-        name != "--repeat" && name != "--cpu")
+        name != "--repeat" && name != "--cpu" && name != "--device")
       throw Failure{"unknown option '" + name + "'\n" + kUsage};
     if (!inlineValue) {
       if (i + 1 >= argc)
@@ -126,6 +138,21 @@ Options parseArgs(int argc, char **argv, bool &help) {
       o.outputs.push_back(value);
     } else if (name == "--cpu") {
       o.cpu = value;
+    } else if (name == "--device") {
+      if (value == "cpu") {
+        o.gpu = -1;
+      } else if (value == "cuda") {
+        o.gpu = 0;
+      } else {
+        char *end = nullptr;
+        long n = value.rfind("cuda:", 0) == 0
+                     ? std::strtol(value.c_str() + 5, &end, 10)
+                     : -1;
+        if (!end || *end || end == value.c_str() + 5 || n < 0 || n > 4096)
+          throw Failure{"--device must be cpu, cuda or cuda:N, got '" + value +
+                        "'"};
+        o.gpu = int(n);
+      }
     } else {
       char *end = nullptr;
       errno = 0;
@@ -263,6 +290,12 @@ std::string compileToBundle(const Options &o, TempDir &temp) {
       temp.path + "/" + (stem.empty() ? "bundle" : stem) + ".rotary";
   compiler::CompileOptions options;
   options.cpu = o.cpu;
+  // For a GPU run: the kernels of that GPU's architecture (its cubin when
+  // the CUDA toolkit is here).
+  if (o.gpu >= 0)
+    options.gpuChips = {
+        "sm_" +
+        std::to_string(runtime::cuda::Driver::get().computeCapability(o.gpu))};
   // Backward entries are generated on request only: compiling them costs
   // time, and a file's own entry list stays as written otherwise.
   auto generated = [](const std::string &name) {
@@ -468,16 +501,46 @@ int run(const Options &o) {
   for (npy::Array &a : outputs)
     outputRefs.emplace_back(a.data(), a.dtype, a.shape);
 
+  // On the GPU: the same tensors in device memory.
+  std::vector<runtime::cuda::DeviceBuffer> deviceBuffers;
+  auto toDevice = [&](std::vector<runtime::TensorRef> &refs,
+                      const std::vector<npy::Array> &arrays, bool copy) {
+    for (size_t i = 0; i < refs.size(); ++i) {
+      size_t bytes = size_t(arrays[i].numel()) *
+                     size_t(bundle::dtypeBytes(arrays[i].dtype));
+      deviceBuffers.emplace_back(o.gpu, bytes);
+      if (copy)
+        deviceBuffers.back().copyFrom(arrays[i].data(), bytes);
+      refs[i].data = deviceBuffers.back().data();
+      refs[i].device = runtime::TensorRef::Device::CUDA;
+    }
+  };
+  if (o.gpu >= 0) {
+    deviceBuffers.reserve(inputs.size() + outputs.size());
+    toDevice(inputRefs, inputs, true);
+    toDevice(outputRefs, outputs, false);
+  }
+
   const int runs = std::max(o.repeat, 1);
   std::vector<double> micros;
   micros.reserve(runs);
   for (int r = 0; r < runs; ++r) {
     auto start = std::chrono::steady_clock::now();
-    bundle->call(entry.name, inputRefs, outputRefs);
+    bundle->call(entry.name, inputRefs, outputRefs, runtime::CallOptions());
+    if (o.gpu >= 0) {
+      const runtime::cuda::Driver &driver = runtime::cuda::Driver::get();
+      runtime::cuda::Driver::Scope scope(driver, o.gpu);
+      driver.synchronize(nullptr);
+    }
     auto stop = std::chrono::steady_clock::now();
     micros.push_back(
         std::chrono::duration<double, std::micro>(stop - start).count());
   }
+  if (o.gpu >= 0)
+    for (size_t i = 0; i < outputs.size(); ++i)
+      deviceBuffers[inputs.size() + i].copyTo(
+          outputs[i].data(), size_t(outputs[i].numel()) *
+                                 size_t(bundle::dtypeBytes(outputs[i].dtype)));
 
   for (size_t i = 0; i < outputs.size(); ++i) {
     try {
