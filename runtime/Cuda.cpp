@@ -106,6 +106,7 @@ struct Driver::Api {
   CUresult (*memFreeAsync)(uint64_t, void *) = nullptr;            // optional
   CUresult (*memcpyHtoD)(uint64_t, const void *, size_t) = nullptr;
   CUresult (*memcpyDtoH)(void *, uint64_t, size_t) = nullptr;
+  CUresult (*memcpyDtoD)(uint64_t, uint64_t, size_t) = nullptr;
   CUresult (*streamSynchronize)(void *) = nullptr;
   int devices = 0;
   std::mutex primaryMutex;
@@ -183,6 +184,7 @@ std::unique_ptr<Driver> Driver::open(const std::string &path) {
   resolve(api->memFree, "cuMemFree_v2");
   resolve(api->memcpyHtoD, "cuMemcpyHtoD_v2");
   resolve(api->memcpyDtoH, "cuMemcpyDtoH_v2");
+  resolve(api->memcpyDtoD, "cuMemcpyDtoD_v2");
   resolve(api->streamSynchronize, "cuStreamSynchronize");
   // Stream-ordered allocation is newer (CUDA 11.2); optional.
   api->memAllocAsync = reinterpret_cast<decltype(api->memAllocAsync)>(
@@ -408,6 +410,12 @@ void Driver::copyToDevice(void *dst, const void *src, size_t bytes) const {
 void Driver::copyToHost(void *dst, const void *src, size_t bytes) const {
   check(api_->memcpyDtoH(dst, reinterpret_cast<uintptr_t>(src), bytes),
         "cuMemcpyDtoH");
+}
+
+void Driver::copyOnDevice(void *dst, const void *src, size_t bytes) const {
+  check(api_->memcpyDtoD(reinterpret_cast<uintptr_t>(dst),
+                         reinterpret_cast<uintptr_t>(src), bytes),
+        "cuMemcpyDtoD");
 }
 
 void Driver::synchronize(void *stream) const {

@@ -183,6 +183,13 @@ int cuMemcpyDtoH_v2(void *dst, uint64_t src, size_t bytes) {
   return 0;
 }
 
+int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t bytes) {
+  if (find_alloc(dst) < 0 || find_alloc(src) < 0)
+    return 1;
+  memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
+  return 0;
+}
+
 int cuPointerGetAttribute(void *value, int attribute, uint64_t p) {
   if (find_alloc(p) < 0)
     return 1; /* CUDA_ERROR_INVALID_VALUE, as for unknown host memory */

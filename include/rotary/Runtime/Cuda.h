@@ -93,6 +93,8 @@ public:
   void release(void *ptr, void *stream) const noexcept;
   void copyToDevice(void *dst, const void *src, size_t bytes) const;
   void copyToHost(void *dst, const void *src, size_t bytes) const;
+  /// Device to device, ordered on the legacy default stream.
+  void copyOnDevice(void *dst, const void *src, size_t bytes) const;
   void synchronize(void *stream) const;
 
   struct Api; ///< the resolved entry points (Cuda.cpp)
