@@ -353,9 +353,12 @@ void *Driver::loadModule(const std::string &image,
   return module;
 }
 
-void Driver::unloadModule(void *module) const noexcept {
-  if (module)
-    api_->moduleUnload(module);
+void Driver::unloadModule(void *context, void *module) const noexcept {
+  if (!module || api_->ctxPushCurrent(context) != kSuccess)
+    return;
+  api_->moduleUnload(module);
+  void *popped = nullptr;
+  api_->ctxPopCurrent(&popped);
 }
 
 void *Driver::function(void *module, const std::string &name) const {

@@ -190,7 +190,7 @@ GpuBundle::~GpuBundle() {
   if (!loaded_.empty() && cuda::Driver::available()) {
     const cuda::Driver &driver = cuda::Driver::get();
     for (auto &[context, loaded] : loaded_)
-      driver.unloadModule(loaded.module);
+      driver.unloadModule(context, loaded.module);
   }
   if (handle_)
     ::dlclose(handle_);
@@ -238,7 +238,7 @@ const GpuBundle::Loaded &GpuBundle::modulesFor(void *context,
     for (const bundle::GpuKernel &k : manifest_.gpu->kernels)
       loaded.functions.push_back(driver.function(loaded.module, k.name));
   } catch (...) {
-    driver.unloadModule(loaded.module);
+    driver.unloadModule(context, loaded.module);
     throw;
   }
   return loaded_.emplace(context, std::move(loaded)).first->second;

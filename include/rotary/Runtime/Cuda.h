@@ -81,7 +81,8 @@ public:
   /// Loads a cubin or PTX image into the current context; a failure names
   /// `what` and carries the JIT compiler's log.
   void *loadModule(const std::string &image, const std::string &what) const;
-  void unloadModule(void *module) const noexcept;
+  /// Unloads `module` of `context` (made current meanwhile).
+  void unloadModule(void *context, void *module) const noexcept;
   /// The kernel `name` of `module`.
   void *function(void *module, const std::string &name) const;
   void launch(void *function, const int64_t grid[3], const int64_t block[3],

@@ -78,7 +78,9 @@ ROTARY_C_API int rotary_bundle_load(const char *dir, rotary_bundle **out);
 /* Releases a handle from rotary_bundle_load (NULL is allowed). */
 ROTARY_C_API void rotary_bundle_free(rotary_bundle *bundle);
 
-/* Checks the tensors against the manifest and runs `entry`. */
+/* Checks the tensors against the manifest and runs `entry`: on the CPU, or
+ * with the bundle's GPU code when the tensors are ROTARY_DEVICE_CUDA (device
+ * memory, all on one GPU; queued on the legacy default stream). */
 ROTARY_C_API int rotary_bundle_call(const rotary_bundle *bundle,
                                     const char *entry,
                                     const rotary_tensor *inputs, int n_in,
