@@ -31,6 +31,16 @@ constexpr CUresult kNoDevice = 100;
 // CUdevice_attribute values.
 constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
+// CUpointer_attribute and CUmemorytype values.
+constexpr int kPointerMemoryType = 2;
+constexpr int kPointerDeviceOrdinal = 9;
+constexpr unsigned kMemoryTypeDevice = 2;
+constexpr unsigned kMemoryTypeUnified = 4;
+// CUjit_option values.
+constexpr int kJitInfoLogBuffer = 3;
+constexpr int kJitInfoLogBufferSize = 4;
+constexpr int kJitErrorLogBuffer = 5;
+constexpr int kJitErrorLogBufferSize = 6;
 
 const char *knownName(CUresult r) {
   switch (r) {
@@ -281,17 +291,6 @@ int Driver::computeCapability(int device) const {
         "cuDeviceGetAttribute");
   return 10 * major + minor;
 }
-
-// CUpointer_attribute and CUmemorytype values.
-constexpr int kPointerMemoryType = 2;
-constexpr int kPointerDeviceOrdinal = 9;
-constexpr unsigned kMemoryTypeDevice = 2;
-constexpr unsigned kMemoryTypeUnified = 4;
-// CUjit_option values.
-constexpr int kJitInfoLogBuffer = 3;
-constexpr int kJitInfoLogBufferSize = 4;
-constexpr int kJitErrorLogBuffer = 5;
-constexpr int kJitErrorLogBufferSize = 6;
 
 int Driver::deviceOf(const void *ptr) const {
   unsigned type = 0;

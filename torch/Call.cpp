@@ -3,8 +3,10 @@
 #include "rotary/Torch/Call.h"
 #include "rotary/Torch/Profile.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/autograd.h>
 #include <torch/types.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -33,14 +35,39 @@ runtime::TensorRef toRef(const std::string &entry, const char *role, size_t i,
                          const std::string &name, const at::Tensor &t) {
   TORCH_CHECK_VALUE(t.defined(), "rotary: entry '", entry, "': ", role, " ", i,
                     " ('", name, "') is an undefined tensor");
-  TORCH_CHECK_VALUE(t.device().is_cpu(), "rotary: entry '", entry, "': ", role,
-                    " ", i, " ('", name, "') is on ", t.device(),
-                    "; this bundle runs on the CPU");
+  TORCH_CHECK_VALUE(t.device().is_cpu() || t.device().is_cuda(),
+                    "rotary: entry '", entry, "': ", role, " ", i, " ('", name,
+                    "') is on ", t.device(),
+                    "; rotary kernels run on the CPU or CUDA");
   TORCH_CHECK_VALUE(t.layout() == at::kStrided, "rotary: entry '", entry,
                     "': ", role, " ", i, " ('", name,
                     "') must be a dense (strided) tensor");
+  // The runtime checks that CUDA tensors are device memory on one GPU and
+  // that the bundle has GPU code (rotary-translate --gpu).
   return runtime::TensorRef(t.data_ptr(), dtypeOf(entry, i, t),
-                            t.sizes().vec(), t.strides().vec());
+                            t.sizes().vec(), t.strides().vec(),
+                            t.device().is_cuda()
+                                ? runtime::TensorRef::Device::CUDA
+                                : runtime::TensorRef::Device::CPU);
+}
+
+/// The CUstream LibTorch's current stream on `device` is (the kernels are
+/// queued on it, ordered with the LibTorch ops around them). Only a CUDA
+/// build of LibTorch has CUDA tensors; its stream handle is public from
+/// PyTorch 2.2 on, and before that the runtime uses the legacy default
+/// stream, LibTorch's own default.
+runtime::CallOptions callOptions(const std::vector<runtime::TensorRef> &in,
+                                 const at::Device &device) {
+  runtime::CallOptions options;
+  if (in.empty() || !device.is_cuda())
+    return options;
+#if TORCH_VERSION_MAJOR > 2 ||                                                 \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+  options.cudaStream =
+      c10::impl::getDeviceGuardImpl(device.type())->getStream(device)
+          .native_handle();
+#endif
+  return options;
 }
 
 at::ScalarType scalarType(bundle::DType d) {
@@ -61,14 +88,16 @@ at::ScalarType scalarType(bundle::DType d) {
   return at::kFloat;
 }
 
-/// Runs the kernel, timing it while nn::profile records.
+/// Runs the kernel on the device of the first input, timing it while
+/// nn::profile records.
 void run(const runtime::Bundle &bundle, const std::string &name,
          const std::vector<runtime::TensorRef> &in,
-         const std::vector<runtime::TensorRef> &out) {
+         const std::vector<runtime::TensorRef> &out, const at::Device &device) {
+  runtime::CallOptions options = callOptions(in, device);
   if (!nn::profile::enabled())
-    return bundle.call(name, in, out);
+    return bundle.call(name, in, out, options);
   auto start = std::chrono::steady_clock::now();
-  bundle.call(name, in, out);
+  bundle.call(name, in, out, options);
   nn::profile::recordKernel(name, std::chrono::duration<double>(
                                       std::chrono::steady_clock::now() - start)
                                       .count());
@@ -224,12 +253,15 @@ std::vector<at::Tensor> nn::call(const runtime::Bundle &bundle,
     std::vector<runtime::TensorRef> out;
     for (size_t k = 0; k < shapes.size(); ++k) {
       outs.push_back(at::empty(
-          shapes[k], at::TensorOptions().dtype(
-                         scalarType(entry.outputs[k].dtype))));
+          shapes[k], at::TensorOptions()
+                         .dtype(scalarType(entry.outputs[k].dtype))
+                         .device(inputs.empty() ? at::Device(at::kCPU)
+                                                : inputs[0].device())));
       out.push_back(toRef(name, "output", k, entry.outputs[k].name,
                           outs.back()));
     }
-    run(bundle, name, in, out);
+    run(bundle, name, in, out,
+        inputs.empty() ? at::Device(at::kCPU) : inputs[0].device());
     return outs;
   } catch (const runtime::Error &e) {
     // The runtime's message already names the entry and the argument.
@@ -250,7 +282,8 @@ void nn::callInto(const runtime::Bundle &bundle, const std::string &name,
     out.push_back(toRef(name, "output", k, entry.outputs[k].name, outputs[k]));
   try {
     // call() checks dtypes, shapes (against the inputs) and strides.
-    run(bundle, name, in, out);
+    run(bundle, name, in, out,
+        inputs.empty() ? at::Device(at::kCPU) : inputs[0].device());
   } catch (const runtime::Error &e) {
     // The runtime's message already names the entry and the argument.
     rethrow(e);
