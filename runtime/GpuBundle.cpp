@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 
 #include <cinttypes>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -39,9 +40,9 @@ std::optional<std::vector<int64_t>> ptxParams(const std::string &ptx,
   std::vector<int64_t> sizes;
   for (size_t p = ptx.find(".param", at); p < end;
        p = ptx.find(".param", p + 1)) {
+    // ".param .u64 name": the size is the type's bits.
     size_t type = ptx.find('.', p + 1);
-    std::string t = ptx.substr(type + 1, 3);
-    int64_t bits = std::atoi(t.c_str() + 1);
+    int64_t bits = type < end ? std::atoi(ptx.c_str() + type + 2) : 0;
     sizes.push_back(bits / 8);
   }
   return sizes;

@@ -104,8 +104,6 @@ const char *deviceName(TensorRef::Device device) {
 // Argument checks
 //===--------------------------------------------------------------------===//
 
-/// Checks one tensor against its spec, except the sizes of its dimensions
-/// (checked by the caller, which knows what they must be). Returns numel.
 /// Where a call runs: on the device of its first tensor when the bundle
 /// has GPU code, else on the CPU.
 struct Placement {
@@ -113,6 +111,8 @@ struct Placement {
   bool bundleHasGpu = false;
 };
 
+/// Checks one tensor against its spec, except the sizes of its dimensions
+/// (checked by the caller, which knows what they must be). Returns numel.
 int64_t checkTensor(const Entry &entry, const TensorSpec &spec,
                     const TensorRef &t, Placement where) {
   const std::string arg = "argument '" + spec.name + "'";
@@ -381,14 +381,14 @@ std::string unreadable(const std::string &dir, const std::string &what,
   return "cannot read " + what + ": " + std::strerror(err);
 }
 
+} // namespace
+
 /// dlopen maps a library's segments without checking that the file holds
 /// them; touching a page past the end of a truncated file then kills the
 /// process with SIGBUS. So check a 64-bit ELF file's extent first; leave
 /// anything else (too short for a header, not ELF, 32-bit) to dlopen, whose
 /// message says what is wrong. `file` is the library's bytes (read whole for
 /// the content hash). Returns an empty string when fine.
-} // namespace
-
 std::string detail::truncatedElf(std::string_view file) {
   Elf64_Ehdr eh;
   if (file.size() < sizeof eh)
