@@ -293,6 +293,10 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
       return false;
     }
   for (const std::string &chip : opt.gpuChips) {
+    if (llvm::count(opt.gpuChips, chip) > 1) {
+      error = "rotary: GPU architecture '" + chip + "' is listed twice";
+      return false;
+    }
     StringRef digits(chip);
     unsigned number = 0;
     if (!digits.consume_front("sm_") || digits.getAsInteger(10, number) ||

@@ -10,6 +10,8 @@
 // An architecture that is not one is refused before any work.
 // RUN: not rotary-translate %s --gpu=sm_90,gfx90a -o %t.bad.rotary 2>&1 | FileCheck %s --check-prefix=BADCHIP
 // RUN: not ls -d %t.bad.rotary
+// RUN: not rotary-translate %s --gpu=sm_90,sm_80,sm_90 -o %t.bad.rotary 2>&1 | FileCheck %s --check-prefix=TWICE
+// TWICE: rotary: GPU architecture 'sm_90' is listed twice
 
 // --gpu: beside cpu/kernels.so, PTX for each chip, a cubin for each (the
 // toolkit's ptxas) and the host library that launches the kernels; the
