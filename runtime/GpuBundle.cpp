@@ -226,15 +226,36 @@ const GpuBundle::Loaded &GpuBundle::modulesFor(void *context,
                     ", none of which runs on " + driver.deviceName(device) +
                     " (sm_" + std::to_string(cc) +
                     "); recompile it with --gpu=sm_" + std::to_string(cc));
-  const std::string &path = exact ? exact->cubin : ptx->ptx;
-  const std::string *image = nullptr;
-  for (const auto &[p, bytes] : images_)
-    if (p == path)
-      image = &bytes;
+  auto imageOf = [&](const std::string &path) -> const std::string & {
+    for (const auto &[p, bytes] : images_)
+      if (p == path)
+        return bytes;
+    return images_.front().second; // every path of the manifest is there
+  };
+  auto what = [&](const std::string &path) {
+    return "the kernels of bundle '" + dir_ + "' (" + path + ")";
+  };
   Loaded loaded;
-  loaded.image = exact ? exact->chip + " cubin" : ptx->chip + " PTX";
-  loaded.module = driver.loadModule(*image, "the kernels of bundle '" + dir_ +
-                                                "' (" + path + ")");
+  if (exact) {
+    // A cubin from a newer toolkit than the driver is refused; the PTX of
+    // the same chip is then compiled by the driver instead.
+    try {
+      loaded.module =
+          driver.loadModule(imageOf(exact->cubin), what(exact->cubin));
+      loaded.image = exact->chip + " cubin";
+    } catch (const Error &cubinError) {
+      try {
+        loaded.module = driver.loadModule(imageOf(ptx->ptx), what(ptx->ptx));
+        loaded.image = ptx->chip + " PTX";
+      } catch (const Error &ptxError) {
+        throw Error(Error::Kind::Device, std::string(cubinError.what()) +
+                                             "; and then " + ptxError.what());
+      }
+    }
+  } else {
+    loaded.module = driver.loadModule(imageOf(ptx->ptx), what(ptx->ptx));
+    loaded.image = ptx->chip + " PTX";
+  }
   try {
     for (const bundle::GpuKernel &k : manifest_.gpu->kernels)
       loaded.functions.push_back(driver.function(loaded.module, k.name));

@@ -112,7 +112,9 @@ struct GpuCheckSchedulablePass
           if (!isa<RotaryDialect>(op->getDialect()))
             return false;
           op->emitError("rotary-gpu-pipeline: '")
-              << op->getName() << "' has no GPU schedule yet";
+              << op->getName()
+              << "' has no GPU schedule yet (the CPU schedule runs it: "
+                 "compile without --gpu)";
           return true;
         })))
       signalPassFailure();

@@ -5,7 +5,7 @@
 
 func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
                      %v: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.online_attention' has no GPU schedule yet}}
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.online_attention' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
   %o, %lse = rotary.attention %q, %k, %v {causal, window = 64 : i64}
       : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
   return %o : tensor<?x?x?x?xf32>
@@ -14,7 +14,7 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
 // -----
 
 func.func @givens(%x: tensor<?x64xf32>, %a: tensor<?xf32>) -> tensor<?x64xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows' has no GPU schedule yet}}
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
   %y = rotary.givens %x, %a : tensor<?x64xf32>, tensor<?xf32>
   return %y : tensor<?x64xf32>
 }

@@ -196,6 +196,21 @@ TEST(GpuBundle, TheExactArchitectureLoadsItsCubin) {
   EXPECT_THAT(log, HasSubstr("load cubin\nlaunch entry_kernel")) << log;
 }
 
+TEST(GpuBundle, ACubinTheDriverRefusesFallsBackToPtx) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("90");
+  ::setenv("ROTARY_FAKE_CUDA_OLD_CUBIN", "1", 1);
+  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
+  if (kernel->manifest().gpu->objects[1].cubin.empty())
+    GTEST_SKIP() << "no ptxas in the CUDA toolkit: the bundle has PTX only";
+  FamBuffers buffers(64);
+  kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
+                        runtime::CallOptions());
+  std::string log = fakeLog();
+  EXPECT_THAT(log, HasSubstr("refuse cubin\nload ptx\nlaunch entry_kernel"))
+      << log;
+}
+
 TEST(GpuBundle, RunTimeChecksRunOnTheHost) {
   useFakeDriver();
   ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());

@@ -101,7 +101,10 @@ int cuGetErrorString(int result, const char **text) {
  * with P the parameter count the PTX declares (0 for a cubin); each
  * pointer-sized parameter equal to the start of no fake allocation is
  * fine (sizes and strides), so only the count is checked there. With
- * ROTARY_FAKE_CUDA_CC=86 the first device reports compute capability 8.6. */
+ * ROTARY_FAKE_CUDA_CC=86 the first device reports compute capability 8.6;
+ * with ROTARY_FAKE_CUDA_OLD_CUBIN set, cubins are refused as a driver older
+ * than their toolkit refuses them (logged "refuse cubin", with a JIT error
+ * log). */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -258,12 +261,17 @@ struct fake_function {
 
 int cuModuleLoadDataEx(void **module, const void *image, unsigned n,
                        int *options, void **values) {
-  (void)n;
-  (void)options;
-  (void)values;
   if (!current_ctx)
     return 201;
   const char *bytes = image;
+  if (memcmp(bytes, "\177ELF", 4) == 0 &&
+      getenv("ROTARY_FAKE_CUDA_OLD_CUBIN")) {
+    for (unsigned i = 0; i < n; ++i)
+      if (options[i] == 5) /* CU_JIT_ERROR_LOG_BUFFER */
+        snprintf((char *)values[i], 64, "fake: the cubin is too new");
+    log_line("refuse cubin");
+    return 200; /* CUDA_ERROR_INVALID_IMAGE */
+  }
   struct fake_module *m = calloc(1, sizeof *m);
   m->is_cubin = memcmp(bytes, "\177ELF", 4) == 0;
   /* A cubin's size is in its ELF header; PTX is NUL-terminated text. */
