@@ -179,6 +179,16 @@ struct HostToRuntimePass
     std::map<std::string, KernelRecord> kernels;
     SmallVector<gpu::LaunchFuncOp> launches;
     WalkResult walk = module.walk([&](gpu::LaunchFuncOp launch) {
+      // A bundle holds one kernel module (rotary-gpu-merge-kernel-modules):
+      // the kernels are known by name alone.
+      if (!launches.empty() && launch.getKernelModuleName() !=
+                                   launches.front().getKernelModuleName()) {
+        launch.emitError("rotary: the launches use more than one GPU module ('")
+            << launches.front().getKernelModuleName().getValue() << "' and '"
+            << launch.getKernelModuleName().getValue()
+            << "'); run rotary-gpu-merge-kernel-modules first";
+        return WalkResult::interrupt();
+      }
       if (failed(record(launch, kernels)))
         return WalkResult::interrupt();
       launches.push_back(launch);

@@ -39,3 +39,18 @@ module attributes {gpu.container_module} {
   }
   gpu.binary @kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
 }
+
+// -----
+
+// Kernels are known by name in the bundle's one module.
+module attributes {gpu.container_module} {
+  func.func @run(%n: index) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @a::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%n : index)
+    // expected-error @+1 {{rotary: the launches use more than one GPU module ('a' and 'b'); run rotary-gpu-merge-kernel-modules first}}
+    gpu.launch_func @b::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%n : index)
+    return
+  }
+  gpu.binary @a [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
+  gpu.binary @b [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
+}
