@@ -21,6 +21,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 using namespace rotary;
@@ -183,32 +184,35 @@ TEST(GpuBundle, LaunchesThroughTheDriver) {
   }
 }
 
-TEST(GpuBundle, TheExactArchitectureLoadsItsCubin) {
-  SKIP_UNLESS_FRESH_PROCESS();
+/// The fake driver's log of one FAM step on a sm_90 device, compiled with
+/// cubins; nullopt when the toolkit has no ptxas to make them.
+std::optional<std::string> logOfCubinCall() {
   useFakeDriver("90");
-  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
-  if (kernel->manifest().gpu->objects[1].cubin.empty())
-    GTEST_SKIP() << "no ptxas in the CUDA toolkit: the bundle has PTX only";
+  auto kernel = Kernel::compile(kFamSource, gpuOptions());
+  if (!kernel || kernel->manifest().gpu->objects[1].cubin.empty())
+    return std::nullopt;
   FamBuffers buffers(64);
   kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
                         runtime::CallOptions());
-  std::string log = fakeLog();
-  EXPECT_THAT(log, HasSubstr("load cubin\nlaunch entry_kernel")) << log;
+  return fakeLog();
+}
+
+TEST(GpuBundle, TheExactArchitectureLoadsItsCubin) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  std::optional<std::string> log = logOfCubinCall();
+  if (!log)
+    GTEST_SKIP() << "no ptxas in the CUDA toolkit: the bundle has PTX only";
+  EXPECT_THAT(*log, HasSubstr("load cubin\nlaunch entry_kernel")) << *log;
 }
 
 TEST(GpuBundle, ACubinTheDriverRefusesFallsBackToPtx) {
   SKIP_UNLESS_FRESH_PROCESS();
-  useFakeDriver("90");
   ::setenv("ROTARY_FAKE_CUDA_OLD_CUBIN", "1", 1);
-  ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
-  if (kernel->manifest().gpu->objects[1].cubin.empty())
+  std::optional<std::string> log = logOfCubinCall();
+  if (!log)
     GTEST_SKIP() << "no ptxas in the CUDA toolkit: the bundle has PTX only";
-  FamBuffers buffers(64);
-  kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
-                        runtime::CallOptions());
-  std::string log = fakeLog();
-  EXPECT_THAT(log, HasSubstr("refuse cubin\nload ptx\nlaunch entry_kernel"))
-      << log;
+  EXPECT_THAT(*log, HasSubstr("refuse cubin\nload ptx\nlaunch entry_kernel"))
+      << *log;
 }
 
 TEST(GpuBundle, RunTimeChecksRunOnTheHost) {
