@@ -127,21 +127,21 @@ std::optional<bundle::DType> nn::bundleDType(at::ScalarType type) {
 namespace {
 /// Bundles referenced by autograd graphs: the graph stores an index (an
 /// IValue), the bundle stays loaded while the process runs.
-std::mutex registryMutex;
-std::vector<std::shared_ptr<runtime::Bundle>> registry;
+std::mutex bundlesMutex;
+std::vector<std::shared_ptr<runtime::Bundle>> bundles;
 
 int64_t intern(const std::shared_ptr<runtime::Bundle> &b) {
-  std::lock_guard<std::mutex> lock(registryMutex);
-  for (size_t i = 0; i < registry.size(); ++i)
-    if (registry[i] == b)
+  std::lock_guard<std::mutex> lock(bundlesMutex);
+  for (size_t i = 0; i < bundles.size(); ++i)
+    if (bundles[i] == b)
       return int64_t(i);
-  registry.push_back(b);
-  return int64_t(registry.size() - 1);
+  bundles.push_back(b);
+  return int64_t(bundles.size() - 1);
 }
 
 std::shared_ptr<runtime::Bundle> lookup(int64_t id) {
-  std::lock_guard<std::mutex> lock(registryMutex);
-  return registry.at(size_t(id));
+  std::lock_guard<std::mutex> lock(bundlesMutex);
+  return bundles.at(size_t(id));
 }
 
 struct BundleFunction : torch::autograd::Function<BundleFunction> {

@@ -77,8 +77,6 @@ std::vector<Tensor> autograd(const Tensor &y, const Tensor &dy,
   return torch::autograd::grad({y}, wrt, {dy});
 }
 
-Tensor leaf(const Tensor &t) { return f64(t).requires_grad_(true); }
-
 class GradExamples : public E2E {};
 
 TEST_F(GradExamples, Rope) {

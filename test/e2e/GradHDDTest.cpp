@@ -32,9 +32,6 @@ const char *formName(ref::SOForm form) {
   return form == ref::SOForm::Exp ? "exp" : "givens";
 }
 
-/// An f64 leaf with requires_grad holding the values of `t`.
-Tensor leaf(const Tensor &t) { return f64(t).set_requires_grad(true); }
-
 /// max|actual − expected| / max|expected|: what the tests report as error.
 double relError(const Tensor &actual, const Tensor &expected) {
   Tensor e = expected.detach().to(torch::kFloat64);
@@ -57,16 +54,19 @@ Tensor rotations(std::vector<int64_t> lead, int64_t c) {
 
 struct GeneratorCase {
   int64_t c;
-  double angle; ///< angles uniform in [-angle, angle]
+  std::vector<double> angles; ///< angles uniform in [-angle, angle], each
   Tolerance tol;
 };
 
 TEST_F(E2E, SOGeneratorGrad) {
   // c = 3 is odd; c = 10 takes the exp form's loop lowering (c > 8); angles
-  // of ~10 and ~1e4 need several and ~16 squarings in the exp form.
-  const std::vector<GeneratorCase> cases = {
-      {2, kPi, {}},  {3, kPi, {}},    {4, kPi, {}},   {8, kPi, {}},
-      {10, 1.0, {}}, {4, 10.0, {}}, {4, 1e4, {}}, {10, 1e4, {}}};
+  // of ~10 and ~1e4 need several and ~16 squarings in the exp form. One
+  // kernel per chunk and form serves every angle range.
+  const std::vector<GeneratorCase> cases = {{2, {kPi}, {}},
+                                            {3, {kPi}, {}},
+                                            {4, {kPi, 10.0, 1e4}, {}},
+                                            {8, {kPi}, {}},
+                                            {10, {1.0, 1e4}, {}}};
   for (const GeneratorCase &k : cases)
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp}) {
       const int64_t c = k.c, K = c * (c - 1) / 2;
@@ -80,16 +80,17 @@ TEST_F(E2E, SOGeneratorGrad) {
           {"%da"});
       SCOPED_TRACE(source);
       ROTARY_COMPILE(kernel, source);
-      for (auto lead : std::vector<std::vector<int64_t>>{{1, 1}, {3, 5}}) {
-        Tensor a = uniform32({lead[0], lead[1], K}, -k.angle, k.angle);
-        Tensor dg = randn32({lead[0], lead[1], c, c});
-        std::vector<Tensor> out;
-        ASSERT_NO_THROW(out = kernel->run({a, dg}));
-        Tensor a64 = leaf(a);
-        ref::soGenerator(a64, c, form).backward(f64(dg));
-        EXPECT_TRUE(allClose(out[0], a64.grad(), k.tol))
-            << "c = " << c << ", |a| <= " << k.angle;
-      }
+      for (double angle : k.angles)
+        for (auto lead : std::vector<std::vector<int64_t>>{{1, 1}, {3, 5}}) {
+          Tensor a = uniform32({lead[0], lead[1], K}, -angle, angle);
+          Tensor dg = randn32({lead[0], lead[1], c, c});
+          std::vector<Tensor> out;
+          ASSERT_NO_THROW(out = kernel->run({a, dg}));
+          Tensor a64 = leaf(a);
+          ref::soGenerator(a64, c, form).backward(f64(dg));
+          EXPECT_TRUE(allClose(out[0], a64.grad(), k.tol))
+              << "c = " << c << ", |a| <= " << angle;
+        }
     }
 }
 
@@ -306,12 +307,14 @@ TEST_F(E2E, HDDRopeGradFusedLargeGivensChunk) {
   // c-wide column vectors (c = 9 odd, up to the verifier's largest, 32);
   // T = 70 crosses a checkpoint of the backward scan. The error grows with
   // the c(c-1)/2 f32 rotations per step.
+  // c = 32 keeps T short: its reference multiplies 496 explicit 32x32
+  // matrices per token under autograd.
   for (int64_t c : {9, 16, 32})
     for (bool inverse : {false, true})
       runFused({c,
                 ref::SOForm::Givens,
                 inverse,
-                {{1, 70, 2, 2 * c}, {1, 1, 1, c}, {2, 3, 1, c}},
+                {{1, c == 32 ? 9 : 70, 2, 2 * c}, {1, 1, 1, c}, {2, 3, 1, c}},
                 "f32",
                 1.0,
                 Tolerance{5e-5, 5e-5}});
@@ -375,24 +378,6 @@ TEST_F(E2E, HDDRopeGradFusedLongSequence) {
 //===----------------------------------------------------------------------===//
 // Bad inputs
 //===----------------------------------------------------------------------===//
-
-/// Runs `inputs`, expecting a failed run-time check whose message names
-/// `operand`.
-void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
-                       const std::string &operand) {
-  try {
-    kernel.run(inputs);
-    ADD_FAILURE() << "no error; expected a check naming " << operand;
-  } catch (const Error &e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(Error::Kind::Check))
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("operand '" + operand + "'"),
-              std::string::npos)
-        << e.what();
-  } catch (const std::exception &e) {
-    ADD_FAILURE() << "not a rotary::runtime::Error: " << e.what();
-  }
-}
 
 TEST_F(E2E, HDDGradBadShapes) {
   const std::string xT = dynamicType(4), aT = dynamicType(5);

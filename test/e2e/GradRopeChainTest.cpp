@@ -37,24 +37,6 @@ Tensor data(std::vector<int64_t> shape, torch::ScalarType dtype) {
   return randn32(std::move(shape)).to(dtype);
 }
 
-/// An f64 leaf with the values of `t`, for autograd.
-Tensor leaf(const Tensor &t) { return f64(t).set_requires_grad(true); }
-
-/// Runs and expects a failed kernel check whose message names `operand`.
-void expectCheckNaming(const Kernel &kernel, const std::vector<Tensor> &inputs,
-                       const std::string &operand) {
-  try {
-    kernel.run(inputs);
-    ADD_FAILURE() << "no error; expected a failed check naming " << operand;
-  } catch (const Error &e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(Error::Kind::Check))
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("operand '" + operand + "'"),
-              std::string::npos)
-        << e.what();
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // rope_grad
 //===----------------------------------------------------------------------===//

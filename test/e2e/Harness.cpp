@@ -290,4 +290,26 @@ torch::Tensor uniform32(std::vector<int64_t> shape, double lo, double hi) {
 
 torch::Tensor f64(const torch::Tensor &t) { return t.to(torch::kFloat64); }
 
+torch::Tensor leaf(const torch::Tensor &t) {
+  return f64(t).set_requires_grad(true);
+}
+
+void expectCheckNaming(const Kernel &kernel,
+                       const std::vector<torch::Tensor> &inputs,
+                       const std::string &operand) {
+  try {
+    kernel.run(inputs);
+    ADD_FAILURE() << "no error; expected a failed check naming " << operand;
+  } catch (const runtime::Error &e) {
+    EXPECT_EQ(static_cast<int>(e.kind()),
+              static_cast<int>(runtime::Error::Kind::Check))
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("operand '" + operand + "'"),
+              std::string::npos)
+        << e.what();
+  } catch (const std::exception &e) {
+    ADD_FAILURE() << "not a rotary::runtime::Error: " << e.what();
+  }
+}
+
 } // namespace rotary::e2e

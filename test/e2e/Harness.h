@@ -143,6 +143,14 @@ torch::Tensor randn32(std::vector<int64_t> shape);
 torch::Tensor uniform32(std::vector<int64_t> shape, double lo, double hi);
 /// The same values in f64 (exact), for the references.
 torch::Tensor f64(const torch::Tensor &t);
+/// An f64 leaf with the values of `t`, for autograd.
+torch::Tensor leaf(const torch::Tensor &t);
+
+/// Runs `inputs`, expecting a failed run-time check (Error::Kind::Check)
+/// whose message names `operand`.
+void expectCheckNaming(const Kernel &kernel,
+                       const std::vector<torch::Tensor> &inputs,
+                       const std::string &operand);
 
 } // namespace rotary::e2e
 

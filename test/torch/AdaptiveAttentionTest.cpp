@@ -28,7 +28,7 @@ namespace {
 
 constexpr double kSpanRamp = 3;
 
-struct Case {
+struct AttentionCase {
   int64_t B, H, T, S, D;
   bool causal = false;
   int64_t window = -1, globalTokens = 0, biasRadius = -1;
@@ -37,7 +37,7 @@ struct Case {
   torch::ScalarType dtype = torch::kFloat32;
 };
 
-nn::AdaptiveAttention makeModule(const Case &c) {
+nn::AdaptiveAttention makeModule(const AttentionCase &c) {
   nn::AdaptiveAttention attn(nn::AdaptiveAttentionOptions(c.H, c.D)
                                  .causal(c.causal)
                                  .window(c.window)
@@ -57,18 +57,18 @@ nn::AdaptiveAttention makeModule(const Case &c) {
 }
 
 /// The output and the gradients of q, k, v of one forward/backward.
-struct Result {
+struct AttentionResult {
   torch::Tensor o;
   std::vector<torch::Tensor> grads;
 };
 
-Result runModule(nn::AdaptiveAttentionImpl &m,
-                 const std::vector<torch::Tensor> &qkv,
-                 const torch::Tensor &dout) {
+AttentionResult runModule(nn::AdaptiveAttentionImpl &m,
+                          const std::vector<torch::Tensor> &qkv,
+                          const torch::Tensor &dout) {
   std::vector<torch::Tensor> in;
   for (const torch::Tensor &t : qkv)
     in.push_back(t.clone().requires_grad_(true));
-  Result r;
+  AttentionResult r;
   r.o = m.forward(in[0], in[1], in[2]);
   (r.o.to(torch::kFloat64) * dout.to(torch::kFloat64)).sum().backward();
   for (const torch::Tensor &t : in)
@@ -76,7 +76,7 @@ Result runModule(nn::AdaptiveAttentionImpl &m,
   return r;
 }
 
-void checkAttention(const Case &c) {
+void checkAttention(const AttentionCase &c) {
   SCOPED_TRACE(::testing::Message()
                << "[" << c.B << "," << c.H << "," << c.T << "/" << c.S << ","
                << c.D << "] causal " << c.causal << " window " << c.window
@@ -89,8 +89,8 @@ void checkAttention(const Case &c) {
       torch::randn({c.B, c.H, c.S, c.D}).to(c.dtype),
       torch::randn({c.B, c.H, c.S, c.D}).to(c.dtype)};
   torch::Tensor dout = torch::randn({c.B, c.H, c.T, c.D}).to(c.dtype);
-  Result got = runModule(*attn, qkv, dout);
-  Result path = runModule(*ref, qkv, dout);
+  AttentionResult got = runModule(*attn, qkv, dout);
+  AttentionResult path = runModule(*ref, qkv, dout);
 
   reference::AttentionOptions ro;
   ro.causal = c.causal;
@@ -142,7 +142,7 @@ void checkAttention(const Case &c) {
 }
 
 TEST(NnAdaptiveAttention, Patterns) {
-  for (const Case &c : std::vector<Case>{
+  for (const AttentionCase &c : std::vector<AttentionCase>{
            {1, 1, 1, 1, 4},                // the smallest, no mask
            {2, 3, 7, 7, 8},                // full attention
            {2, 3, 7, 7, 8, true},          // causal
@@ -157,7 +157,7 @@ TEST(NnAdaptiveAttention, Patterns) {
 }
 
 TEST(NnAdaptiveAttention, BiasAndSpan) {
-  for (const Case &c : std::vector<Case>{
+  for (const AttentionCase &c : std::vector<AttentionCase>{
            {1, 2, 6, 6, 5, false, -1, 0, 3},        // bias table
            {1, 2, 6, 6, 4, true, -1, 0, 0},         // radius 0
            {2, 2, 8, 8, 8, false, -1, 0, -1, true}, // span, not causal
@@ -168,7 +168,7 @@ TEST(NnAdaptiveAttention, BiasAndSpan) {
 }
 
 TEST(NnAdaptiveAttention, KeyValueCacheAndLongSequences) {
-  for (const Case &c : std::vector<Case>{
+  for (const AttentionCase &c : std::vector<AttentionCase>{
            {1, 1, 1, 6, 4, true, -1, 0, 1},         // one query, KV cache
            {1, 3, 5, 9, 8, true, 4, 1, 2, true},    // S != T, all options
            {2, 2, 3, 10, 6, false, 2, 0, -1, true}, // S != T, not causal
@@ -188,7 +188,7 @@ TEST(NnAdaptiveAttention, SpanEmptiesRows) {
   // A span below −ramp masks every key at distance d >= 0: causal rows of
   // that head have no weight left and give 0 (docs/Math.md §6), with finite
   // gradients; the other head is unaffected.
-  Case c{2, 2, 5, 7, 8, true, -1, 0, -1, true};
+  AttentionCase c{2, 2, 5, 7, 8, true, -1, 0, -1, true};
   nn::AdaptiveAttention attn = makeModule(c);
   {
     torch::NoGradGuard noGrad;
@@ -199,8 +199,8 @@ TEST(NnAdaptiveAttention, SpanEmptiesRows) {
                                     torch::randn({2, 2, 7, 8}),
                                     torch::randn({2, 2, 7, 8})};
   torch::Tensor dout = torch::randn({2, 2, 5, 8});
-  Result got = runModule(*attn, qkv, dout);
-  Result path = runModule(*ref, qkv, dout);
+  AttentionResult got = runModule(*attn, qkv, dout);
+  AttentionResult path = runModule(*ref, qkv, dout);
   EXPECT_TRUE(torch::equal(got.o.select(1, 0), torch::zeros({2, 5, 8})));
   EXPECT_GT(got.o.select(1, 1).abs().max().item<double>(), 0);
   expectClose(got.o, path.o, 1e-4, 1e-5, "o");
