@@ -3,6 +3,8 @@
 // What one-shot bufferization leaves and LLVM would pay for (Passes.td):
 // - rotary-forward-outputs: compute into an output argument instead of
 //   copying to it;
+// - rotary-drop-round-trip-copies: drop a copy of a reshaped view into a
+//   buffer and back;
 // - rotary-contiguous-expand-shape: memref.expand_shape of contiguous
 //   buffers as reinterpret_cast (static strides for LLVM);
 // - rotary-inline-alloca-scopes: drop memref.alloca_scope regions that
@@ -29,6 +31,7 @@ namespace rotary {
 #define GEN_PASS_DEF_ROTARYINLINEALLOCASCOPES
 #define GEN_PASS_DEF_ROTARYFORWARDOUTPUTS
 #define GEN_PASS_DEF_ROTARYCONTIGUOUSEXPANDSHAPE
+#define GEN_PASS_DEF_ROTARYDROPROUNDTRIPCOPIES
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
 
@@ -106,6 +109,89 @@ struct ForwardOutputsPass
         dealloc.erase();
       alloc.erase();
     }
+  }
+};
+
+/// The reassociation of a memref reshape, if `op` is one.
+std::optional<SmallVector<ReassociationIndices>> reshapeOf(Operation *op,
+                                                           bool expand) {
+  if (auto e = dyn_cast_if_present<memref::ExpandShapeOp>(op); e && expand)
+    return e.getReassociationIndices();
+  if (auto c = dyn_cast_if_present<memref::CollapseShapeOp>(op); c && !expand)
+    return c.getReassociationIndices();
+  return std::nullopt;
+}
+
+/// Whether the copy target `target` is the buffer `view`: the same value,
+/// or a subview of the same buffer at the same offsets and strides (a copy
+/// between them implies equal sizes).
+bool sameRegion(Value target, Value view) {
+  if (target == view)
+    return true;
+  auto a = target.getDefiningOp<memref::SubViewOp>();
+  auto b = view.getDefiningOp<memref::SubViewOp>();
+  return a && b && a.getSource() == b.getSource() &&
+         a.getStaticOffsets() == b.getStaticOffsets() &&
+         a.getStaticStrides() == b.getStaticStrides() &&
+         a.getOffsets() == b.getOffsets() && a.getStrides() == b.getStrides();
+}
+
+struct DropRoundTripCopiesPass
+    : rotary::impl::RotaryDropRoundTripCopiesBase<DropRoundTripCopiesPass> {
+  void runOnOperation() override {
+    // Each drop erases two copies: walk again after it.
+    while (getOperation()
+               .walk([&](memref::CopyOp in) {
+                 return dropRoundTrip(in, /*expand=*/true) ||
+                                dropRoundTrip(in, /*expand=*/false)
+                            ? WalkResult::interrupt()
+                            : WalkResult::advance();
+               })
+               .wasInterrupted())
+      ;
+  }
+
+  /// `in` copies a reshape of `view` into a fresh buffer; drops it and the
+  /// copy of the buffer, reshaped back, into `view`.
+  static bool dropRoundTrip(memref::CopyOp in, bool expand) {
+    Operation *reshape = in.getSource().getDefiningOp();
+    auto there = reshapeOf(reshape, expand);
+    auto alloc = in.getTarget().getDefiningOp<memref::AllocOp>();
+    if (!there || !alloc || alloc->getBlock() != in->getBlock())
+      return false;
+    Value view = reshape->getOperand(0);
+    Operation *back = nullptr;
+    memref::CopyOp out;
+    memref::DeallocOp dealloc;
+    for (Operation *user : alloc->getUsers()) {
+      if (user == in.getOperation())
+        continue;
+      if (auto d = dyn_cast<memref::DeallocOp>(user)) {
+        dealloc = d;
+        continue;
+      }
+      auto inverse = reshapeOf(user, !expand);
+      if (back || !inverse || *inverse != *there ||
+          !user->getResult(0).hasOneUse())
+        return false;
+      back = user;
+      out = dyn_cast<memref::CopyOp>(*user->getUsers().begin());
+    }
+    if (!back || !out || !sameRegion(out.getTarget(), view) ||
+        out->getBlock() != in->getBlock() || !in->isBeforeInBlock(out))
+      return false;
+    // Nothing between the copies may write memory.
+    for (Operation *op = in->getNextNode(); op != out.getOperation();
+         op = op->getNextNode())
+      if (!isMemoryEffectFree(op))
+        return false;
+    out.erase();
+    back->erase();
+    in.erase();
+    if (dealloc)
+      dealloc.erase();
+    alloc.erase();
+    return true;
   }
 };
 

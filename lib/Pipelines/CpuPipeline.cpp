@@ -28,6 +28,7 @@ void rotary::buildBufferizePipeline(OpPassManager &pm) {
               "drop-equivalent-buffer-results,canonicalize,"
               "buffer-deallocation-pipeline");
   pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
+  pm.addNestedPass<func::FuncOp>(createRotaryDropRoundTripCopies());
   pm.addPass(createRotaryCopiesToLinalg());
 }
 

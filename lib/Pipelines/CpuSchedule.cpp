@@ -139,44 +139,34 @@ struct CpuConfigurePass
     // rotation's two features and its broadcasts stay in registers with
     // room for the next rotation's loads.
     int64_t chainGroup = chainRows ? chainRows : 4 * lanes;
-    // Records `fields` on a structured op; a field it already carries (the
-    // user's choice, carried over from the rotary op) is kept.
-    auto record = [&](Operation *op,
-                      ArrayRef<std::pair<StringRef, int64_t>> fields) {
-      auto old = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
-      NamedAttrList merged(old);
-      for (auto [name, value] : fields)
-        if (!merged.get(name))
-          merged.set(name, b.getI64IntegerAttr(value));
-      op->setAttr(kTilesAttr, merged.getDictionary(ctx));
-    };
     getOperation().walk([&](Operation *op) {
       if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
               OnlineAttentionKeyGradOp>(op))
-        record(op, {{"query", queryTile}, {"key", keyTile}});
+        recordTiles(op, {{"query", queryTile}, {"key", keyTile}});
       if (isa<GivensRowsOp>(op))
-        record(op, {{"rows", chainGroup}});
+        recordTiles(op, {{"rows", chainGroup}});
       // Its gradient keeps f64 tiles in scalar row loops that LLVM
       // vectorises: the group is a cache block (two [D, 64] f64 tiles), not
       // a register width.
       if (isa<GivensRowsGradOp>(op))
-        record(op, {{"rows", chainRows ? chainRows : 64}});
+        recordTiles(op, {{"rows", chainRows ? chainRows : 64}});
       if (isa<HDDRopeLanesOp>(op))
-        record(op, {{"lanes", lanesFor(cast<HDDRopeLanesOp>(op).getChunk())}});
+        recordTiles(op,
+                    {{"lanes", lanesFor(cast<HDDRopeLanesOp>(op).getChunk())}});
       // The gradient saves the lanes' P every `checkpoint` tokens of its
       // forward scan: T / 64 saved P against at most 63 steps recomputed.
       if (auto g = dyn_cast<HDDRopeLanesGradOp>(op))
-        record(op, {{"lanes", lanesFor(g.getChunk())},
-                    {"checkpoint", hddCheckpoint ? hddCheckpoint : 64}});
+        recordTiles(op, {{"lanes", lanesFor(g.getChunk())},
+                         {"checkpoint", hddCheckpoint ? hddCheckpoint : 64}});
       // A rope gradient's task: 16 tokens of one batch entry, whose partial
       // sums (2·r/2 f64) are 1/(16·H) of the bytes it reads.
       if (isa<RopeTokensGradOp>(op))
-        record(op, {{"tokens", ropeTokens ? ropeTokens : 16}});
+        recordTiles(op, {{"tokens", ropeTokens ? ropeTokens : 16}});
       // cumulative_rotation: tasks of 64 steps of one column, in parallel
       // over blocks as well as columns (a lone long sequence still splits),
       // at the cost of a second product per step.
       if (isa<RotationScanOp>(op))
-        record(op, {{"block", scanBlock ? scanBlock : 64}});
+        recordTiles(op, {{"block", scanBlock ? scanBlock : 64}});
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))
@@ -745,3 +735,13 @@ struct CpuSchedulePass : rotary::impl::RotaryCpuScheduleBase<CpuSchedulePass> {
   }
 };
 } // namespace
+
+void rotary::recordTiles(Operation *op,
+                         ArrayRef<std::pair<StringRef, int64_t>> fields) {
+  Builder b(op->getContext());
+  NamedAttrList merged(op->getAttrOfType<DictionaryAttr>(kTilesAttr));
+  for (auto [name, value] : fields)
+    if (!merged.get(name))
+      merged.set(name, b.getI64IntegerAttr(value));
+  op->setAttr(kTilesAttr, merged.getDictionary(op->getContext()));
+}

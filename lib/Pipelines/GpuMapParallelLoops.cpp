@@ -1,10 +1,12 @@
-//===- GpuMapParallelLoops.cpp - element-wise loops onto GPU threads ------===//
+//===- GpuMapParallelLoops.cpp - loops onto GPU blocks and threads --------===//
 //
-// One thread per iteration of each outermost scf.parallel: the iteration
-// space is linearised (innermost dimension fastest, so that neighbouring
-// threads touch neighbouring elements), cut into blocks of `block-size`
-// threads, and each thread delinearises its index back into the loop's
-// induction variables. Host allocations become device allocations.
+// Each outermost scf.parallel becomes a launch: one thread per iteration
+// (the iteration space linearised, innermost dimension fastest, so that
+// neighbouring threads touch neighbouring elements, and cut into blocks),
+// or, for a loop over tiles with parallel loops inside, one block per tile
+// whose threads share each inner loop. Host code that touches buffers
+// outside parallel loops runs as one-thread kernels. Host allocations
+// become device allocations.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +23,6 @@
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
-#define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
 #define GEN_PASS_DEF_ROTARYGPUMAPPARALLELLOOPS
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
@@ -44,35 +45,53 @@ Value ceilDiv(OpBuilder &b, Location loc, Value a, Value d) {
   return arith::CeilDivUIOp::create(b, loc, a, d);
 }
 
-/// Why `loop` cannot be mapped, or an empty string.
-std::string unmappable(scf::ParallelOp loop) {
-  if (loop.getNumResults() != 0)
-    return "a parallel loop with reductions has no GPU mapping yet";
-  bool nested = false;
-  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
-  if (nested)
-    return "nested parallel loops have no GPU mapping yet";
-  return "";
-}
-
-/// Replaces `loop` by a launch of one thread per iteration.
-void mapToThreads(scf::ParallelOp loop, int64_t blockSize) {
-  OpBuilder b(loop);
-  Location loc = loop.getLoc();
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+/// The iteration counts of `loop` per dimension and their product, with
+/// its bounds seen through `map` (for a loop cloned into a kernel).
+Value iterationCounts(OpBuilder &b, Location loc, scf::ParallelOp loop,
+                      const IRMapping &map, SmallVectorImpl<Value> &counts) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  SmallVector<Value> counts;
-  Value total = one;
+  Value total = arith::ConstantIndexOp::create(b, loc, 1);
   for (auto [lb, ub, step] : llvm::zip_equal(
            loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    Value span = arith::SubIOp::create(b, loc, ub, lb);
+    Value span = arith::SubIOp::create(b, loc, map.lookupOrDefault(ub),
+                                       map.lookupOrDefault(lb));
     // An empty range (ub <= lb) has no iterations, not a negative count.
     span = arith::MaxSIOp::create(b, loc, span, zero);
-    counts.push_back(ceilDiv(b, loc, span, step));
+    counts.push_back(ceilDiv(b, loc, span, map.lookupOrDefault(step)));
     total = arith::MulIOp::create(b, loc, total, counts.back());
   }
-  Value threads = arith::ConstantIndexOp::create(b, loc, blockSize);
-  Value blocks = ceilDiv(b, loc, total, threads);
+  return total;
+}
+
+/// Maps `loop`'s induction variables to the iteration whose linear index
+/// (innermost dimension fastest) is `linear`.
+void delinearize(OpBuilder &b, Location loc, Value linear, scf::ParallelOp loop,
+                 ArrayRef<Value> counts, IRMapping &map) {
+  Value rest = linear;
+  for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
+    Value i = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, counts[d]);
+    if (d > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, counts[d]);
+    Value iv = arith::AddIOp::create(
+        b, loc, map.lookupOrDefault(loop.getLowerBound()[d]),
+        arith::MulIOp::create(b, loc, i,
+                              map.lookupOrDefault(loop.getStep()[d])));
+    map.map(loop.getInductionVars()[d], iv);
+  }
+}
+
+/// Clones `body`'s ops but its terminator at `b`'s insertion point.
+void cloneBody(OpBuilder &b, Block &body, IRMapping &map) {
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+}
+
+/// `if (total > 0) gpu.launch` of `blocks` x `threads`, its builder left at
+/// the start of the kernel's body.
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value total,
+                           Value blocks, Value threads) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value any =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, total, zero);
   auto ifAny = scf::IfOp::create(b, loc, any, /*withElse=*/false);
@@ -80,46 +99,162 @@ void mapToThreads(scf::ParallelOp loop, int64_t blockSize) {
   auto launch =
       gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one, one);
   b.setInsertionPointToEnd(&launch.getBody().front());
-  Value id = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
-      launch.getThreadIds().x);
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
-  auto ifInside = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
-  gpu::TerminatorOp::create(b, loc);
+  auto end = gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPoint(end);
+  return launch;
+}
 
-  b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-  IRMapping map;
-  Value rest = id;
-  for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-    Value i = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, counts[d]);
-    if (d > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, counts[d]);
-    Value iv = arith::AddIOp::create(
-        b, loc, loop.getLowerBound()[d],
-        arith::MulIOp::create(b, loc, i, loop.getStep()[d]));
-    map.map(loop.getInductionVars()[d], iv);
+/// The parallel loops directly in `loop`'s body (the inner loops of a loop
+/// over tiles).
+SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
+  return llvm::to_vector(loop.getBody()->getOps<scf::ParallelOp>());
+}
+
+/// The op that keeps `loop` from being mapped, with why, or null.
+Operation *unmappable(scf::ParallelOp loop, std::string &why) {
+  if (loop.getNumResults() != 0) {
+    why = "a parallel loop with reductions has no GPU mapping yet";
+    return loop;
   }
+  SmallVector<scf::ParallelOp> inner = innerLoops(loop);
+  Operation *bad = nullptr;
+  loop.getBody()->walk([&](scf::ParallelOp nested) {
+    if (!bad && !llvm::is_contained(inner, nested)) {
+      bad = nested;
+      why = nested->getParentOp() == loop.getOperation() ||
+                    llvm::is_contained(inner, nested->getParentOp())
+                ? "parallel loops nested deeper than tiles and their "
+                  "threads have no GPU mapping yet"
+                : "a parallel loop inside a sequential loop of a kernel "
+                  "has no GPU mapping yet";
+    }
+  });
+  if (bad || inner.empty())
+    return bad;
+  // The tile's own code runs in every thread: it must only compute.
   for (Operation &op : loop.getBody()->without_terminator())
-    b.clone(op, map);
+    if (!isa<scf::ParallelOp>(op) && !isMemoryEffectFree(&op)) {
+      why = "memory accesses of a tile outside its parallel loops have no "
+            "GPU mapping yet";
+      return &op;
+    }
+  return nullptr;
+}
+
+/// Clones the tile `loop`'s body into a kernel of one block per tile: the
+/// block's threads share each inner parallel loop (thread k takes
+/// iterations k, k + threads, ...), with a barrier between inner loops.
+void cloneTile(OpBuilder &b, Location loc, scf::ParallelOp loop,
+               gpu::LaunchOp launch, IRMapping &map) {
+  bool first = true;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    auto inner = dyn_cast<scf::ParallelOp>(op);
+    if (!inner) {
+      b.clone(op, map);
+      continue;
+    }
+    // What one inner loop writes, the next may read in another thread.
+    if (!first)
+      gpu::BarrierOp::create(b, loc);
+    first = false;
+    SmallVector<Value> innerCounts;
+    Value innerTotal = iterationCounts(b, loc, inner, map, innerCounts);
+    auto strided = scf::ForOp::create(b, loc, launch.getThreadIds().x,
+                                      innerTotal, launch.getBlockSizeX());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(strided.getBody()->getTerminator());
+    delinearize(b, loc, strided.getInductionVar(), inner, innerCounts, map);
+    cloneBody(b, *inner.getBody(), map);
+  }
+}
+
+/// Replaces `loop` by a launch of `blockSize`-thread blocks: one thread per
+/// iteration, or, for a loop over tiles (`perTile`), one block per tile.
+void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  IRMapping map;
+  SmallVector<Value> counts;
+  Value total = iterationCounts(b, loc, loop, map, counts);
+  Value threads = arith::ConstantIndexOp::create(b, loc, blockSize);
+  Value blocks = perTile ? total : ceilDiv(b, loc, total, threads);
+  gpu::LaunchOp launch = createLaunch(b, loc, total, blocks, threads);
+  if (perTile) {
+    delinearize(b, loc, launch.getBlockIds().x, loop, counts, map);
+    cloneTile(b, loc, loop, launch, map);
+  } else {
+    Value id = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
+        launch.getThreadIds().x);
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
+    auto ifInside = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+    delinearize(b, loc, id, loop, counts, map);
+    cloneBody(b, *loop.getBody(), map);
+  }
   loop.erase();
 }
 
-struct GpuCheckSchedulablePass
-    : rotary::impl::RotaryGpuCheckSchedulableBase<GpuCheckSchedulablePass> {
-  void runOnOperation() override {
-    if (failed(refuseFirst(getOperation(), [](Operation *op) {
-          if (!isa<RotaryDialect>(op->getDialect()))
-            return false;
-          op->emitError("rotary-gpu-pipeline: '")
-              << op->getName()
-              << "' has no GPU schedule yet (the CPU schedule runs it: "
-                 "compile without --gpu)";
-          return true;
-        })))
-      signalPassFailure();
+/// Whether `op` contains a kernel launch or a buffer's allocation, which
+/// stay on the host.
+bool holdsHostWork(Operation *op) {
+  WalkResult r = op->walk([](Operation *nested) {
+    return isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp, gpu::AllocOp,
+               gpu::DeallocOp>(nested)
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+/// Moves `run`, host ops that touch device buffers, into a kernel of one
+/// thread after its last op; fails when the host needs one of its values.
+LogicalResult launchSerially(ArrayRef<Operation *> run) {
+  DenseSet<Operation *> members(run.begin(), run.end());
+  for (Operation *op : run)
+    for (Operation *user : op->getUsers()) {
+      Operation *top = op->getBlock()->findAncestorOpInBlock(*user);
+      if (!top || !members.contains(top))
+        return op->emitError("rotary-gpu-pipeline: the host needs this "
+                             "value, computed from device memory");
+    }
+  OpBuilder b(run.back()->getBlock(), ++Block::iterator(run.back()));
+  Location loc = run.front()->getLoc();
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  gpu::LaunchOp launch = createLaunch(b, loc, one, one, one);
+  Operation *end = launch.getBody().front().getTerminator();
+  for (Operation *op : run)
+    op->moveBefore(end);
+  return success();
+}
+
+/// Runs the host code of `block` that reads or writes buffers (a loop
+/// adding up a few values, a scalar result's load and store) as one-thread
+/// kernels, one per maximal run of such ops and what they compute.
+LogicalResult launchSerialCode(Block &block) {
+  SmallVector<Operation *> run;
+  DenseSet<Operation *> members;
+  auto flush = [&]() -> LogicalResult {
+    LogicalResult r = run.empty() ? success() : launchSerially(run);
+    run.clear();
+    members.clear();
+    return r;
+  };
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    bool usesRun = llvm::any_of(op.getOperands(), [&](Value v) {
+      return members.contains(v.getDefiningOp());
+    });
+    if (holdsHostWork(&op) || op.hasTrait<OpTrait::IsTerminator>()) {
+      if (failed(flush()))
+        return failure();
+    } else if (!isMemoryEffectFree(&op) || usesRun) {
+      run.push_back(&op);
+      members.insert(&op);
+    }
   }
-};
+  return flush();
+}
 
 struct GpuCheckLibdevicePass
     : rotary::impl::RotaryGpuCheckLibdeviceBase<GpuCheckLibdevicePass> {
@@ -147,11 +282,13 @@ struct GpuMapParallelLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize <= 0 || blockSize > 1024) {
-      getOperation().emitError("rotary-gpu-map-parallel-loops: block-size ")
-          << static_cast<int64_t>(blockSize) << " is not in [1, 1024]";
-      return signalPassFailure();
-    }
+    for (auto [name, size] : {std::pair{"block-size", int64_t(blockSize)},
+                              {"tile-block-size", int64_t(tileBlockSize)}})
+      if (size <= 0 || size > 1024) {
+        getOperation().emitError("rotary-gpu-map-parallel-loops: ")
+            << name << " " << size << " is not in [1, 1024]";
+        return signalPassFailure();
+      }
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (failed(mapFunction(fn)))
         return signalPassFailure();
@@ -162,9 +299,9 @@ struct GpuMapParallelLoopsPass
     WalkResult bad = fn.walk([&](Operation *op) {
       if (auto loop = dyn_cast<scf::ParallelOp>(op))
         if (!loop->getParentOfType<scf::ParallelOp>()) {
-          std::string why = unmappable(loop);
-          if (!why.empty()) {
-            loop.emitError("rotary-gpu-pipeline: ") << why;
+          std::string why;
+          if (Operation *bad = unmappable(loop, why)) {
+            bad->emitError("rotary-gpu-pipeline: ") << why;
             return WalkResult::interrupt();
           }
           loops.push_back(loop);
@@ -173,8 +310,12 @@ struct GpuMapParallelLoopsPass
     });
     if (bad.wasInterrupted())
       return failure();
-    for (scf::ParallelOp loop : loops)
-      mapToThreads(loop, blockSize);
+    for (scf::ParallelOp loop : loops) {
+      bool perTile = !innerLoops(loop).empty();
+      mapToLaunch(loop, perTile ? tileBlockSize : blockSize, perTile);
+    }
+    if (!fn.isExternal() && failed(launchSerialCode(fn.getBody().front())))
+      return failure();
     // Every buffer access must now be inside a kernel: the host cannot
     // dereference device memory.
     WalkResult host = fn.walk([&](Operation *op) {

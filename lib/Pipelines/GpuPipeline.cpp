@@ -27,11 +27,18 @@ void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createRotaryGpuCheckSchedulable());
+  pm.addNestedPass<func::FuncOp>(createRotaryGpuConfigure());
+  pm.addPass(createRotaryTileAndDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   // Polynomials instead of libdevice calls: the PTX then needs no library.
   pm.addPass(createRotaryApproximateMath());
   pm.addPass(createCanonicalizerPass());
   buildBufferizePipeline(pm);
-  addText(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize");
+  // Tiles (scf.forall) become the outer parallel loops, blocks once mapped.
+  addText(pm, "func.func(convert-linalg-to-parallel-loops),"
+              "scf-forall-to-parallel,canonicalize");
+  pm.addNestedPass<func::FuncOp>(createRotaryGpuHoistParallelLoops());
   pm.addPass(createRotaryGpuVectorizeLoops());
   pm.addPass(createCanonicalizerPass());
 }
@@ -53,6 +60,7 @@ void rotary::buildGpuBackPipeline(OpPassManager &pm,
 
   RotaryGpuMapParallelLoopsOptions mapping;
   mapping.blockSize = options.blockSize;
+  mapping.tileBlockSize = options.tileBlockSize;
   pm.addPass(createRotaryGpuMapParallelLoops(mapping));
   // Constants and index arithmetic move into the kernels instead of
   // becoming kernel arguments.

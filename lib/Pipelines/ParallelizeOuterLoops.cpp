@@ -159,6 +159,18 @@ struct ParallelizeOuterLoopsPass
       if (failed(scf::forallToParallelLoop(rewriter, forall)))
         return signalPassFailure();
     }
+    // A parallel loop inside another (the GPU schedule's threads of a
+    // tile, run on the CPU) runs sequentially within its task.
+    SmallVector<scf::ParallelOp> nested;
+    getOperation()->walk([&](scf::ParallelOp loop) {
+      if (loop->getParentOfType<scf::ParallelOp>())
+        nested.push_back(loop);
+    });
+    for (scf::ParallelOp loop : llvm::reverse(nested)) {
+      rewriter.setInsertionPoint(loop);
+      if (failed(scf::parallelForToNestedFors(rewriter, loop)))
+        return signalPassFailure();
+    }
   }
 };
 } // namespace

@@ -1,9 +1,11 @@
 // RUN: rotary-opt %s -rotary-gpu-map-parallel-loops -split-input-file -verify-diagnostics
 // RUN: not rotary-opt %s -rotary-gpu-map-parallel-loops=block-size=2048 2>&1 | FileCheck %s --check-prefix=SIZE
+// RUN: not rotary-opt %s -rotary-gpu-map-parallel-loops=tile-block-size=0 2>&1 | FileCheck %s --check-prefix=TILE
 
-// What the GPU's element-wise schedule cannot map, each named on its op;
-// and a block larger than CUDA's 1024 threads.
+// What the GPU schedule cannot map, each named on its op; and blocks
+// outside CUDA's 1 to 1024 threads.
 // SIZE: error: rotary-gpu-map-parallel-loops: block-size 2048 is not in [1, 1024]
+// TILE: error: rotary-gpu-map-parallel-loops: tile-block-size 0 is not in [1, 1024]
 
 func.func @reduction(%a: memref<8xf32>) -> f32 {
   %c0 = arith.constant 0 : index
@@ -24,13 +26,55 @@ func.func @reduction(%a: memref<8xf32>) -> f32 {
 
 // -----
 
-func.func @nested(%a: memref<8x8xf32>) {
+func.func @too_deep(%a: memref<8x8x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
   %z = arith.constant 0.0 : f32
-  // expected-error @+1 {{rotary-gpu-pipeline: nested parallel loops have no GPU mapping yet}}
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      // expected-error @+1 {{rotary-gpu-pipeline: parallel loops nested deeper than tiles and their threads have no GPU mapping yet}}
+      scf.parallel (%k) = (%c0) to (%c8) step (%c1) {
+        memref.store %z, %a[%i, %j, %k] : memref<8x8x8xf32>
+        scf.reduce
+      }
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @parallel_in_sequential(%a: memref<8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    scf.for %k = %c0 to %c8 step %c1 {
+      // expected-error @+1 {{rotary-gpu-pipeline: a parallel loop inside a sequential loop of a kernel has no GPU mapping yet}}
+      scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+        memref.store %z, %a[%i, %j] : memref<8x8xf32>
+        scf.reduce
+      }
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @tile_store(%a: memref<8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    // expected-error @+1 {{rotary-gpu-pipeline: memory accesses of a tile outside its parallel loops have no GPU mapping yet}}
+    memref.store %z, %a[%i, %c0] : memref<8x8xf32>
     scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
       memref.store %z, %a[%i, %j] : memref<8x8xf32>
       scf.reduce
@@ -42,10 +86,28 @@ func.func @nested(%a: memref<8x8xf32>) {
 
 // -----
 
+func.func @host_needs_value(%a: memref<8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{rotary-gpu-pipeline: the host needs this value, computed from device memory}}
+  %v = memref.load %a[%c0] : memref<8xf32>
+  return %v : f32
+}
+
+// -----
+
 func.func @host_store(%a: memref<8xf32>) {
   %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
   %z = arith.constant 0.0 : f32
-  // expected-error @+1 {{rotary-gpu-pipeline: 'memref.store' outside a kernel would read or write device memory from the host}}
-  memref.store %z, %a[%c0] : memref<8xf32>
+  // A store beside a kernel in a host loop cannot become a kernel itself.
+  scf.for %k = %c0 to %c8 step %c1 {
+    scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+      memref.store %z, %a[%i] : memref<8xf32>
+      scf.reduce
+    }
+    // expected-error @+1 {{rotary-gpu-pipeline: 'memref.store' outside a kernel would read or write device memory from the host}}
+    memref.store %z, %a[%k] : memref<8xf32>
+  }
   return
 }

@@ -1,8 +1,10 @@
-// RUN: rotary-opt %s -rotary-gpu-map-parallel-loops=block-size=128 | FileCheck %s
+// RUN: rotary-opt %s -rotary-gpu-map-parallel-loops="block-size=128 tile-block-size=32" | FileCheck %s
 
 // rotary-gpu-map-parallel-loops (lib/Pipelines/GpuMapParallelLoops.cpp):
 // one thread per iteration of an outermost scf.parallel, the innermost
-// dimension varying fastest across threads; host buffers on the device.
+// dimension varying fastest across threads; one block per iteration of a
+// loop over tiles; host code that touches buffers as a one-thread kernel;
+// host buffers on the device.
 
 // CHECK-LABEL: func.func @copy_rows(
 // CHECK-SAME:    %[[A:[^:]*]]: memref<?x?xf32>, %[[B:[^:]*]]: memref<?x?xf32>)
@@ -80,5 +82,95 @@ func.func @two_loops(%a: memref<8xf32>, %b: memref<8xf32>) {
     memref.store %v, %b[%i] : memref<8xf32>
     scf.reduce
   }
+  return
+}
+
+// A loop over tiles: one block per tile; the block's 32 threads stride
+// through each inner loop, a barrier between the two (the second reads
+// what other threads of the first wrote). The tile's views are computed
+// in every thread.
+// CHECK-LABEL: func.func @tiles(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<?x?xf32>, %[[B:[^:]*]]: memref<?x?xf32>)
+// CHECK:         arith.ceildivui %{{.*}}, %[[C4:.*]] : index
+// CHECK:         %[[TILES:.*]] = arith.muli
+// CHECK:         %[[T32:.*]] = arith.constant 32 : index
+// CHECK:         scf.if
+// CHECK:           gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[TILES]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[T32]],
+// CHECK:             %[[TS:.*]] = arith.muli %[[BX]], %[[C4]]
+// CHECK:             %[[T:.*]] = arith.addi %{{.*}}, %[[TS]]
+// CHECK:             %[[VA:.*]] = memref.subview %[[A]][%[[T]], 0]
+// CHECK:             %[[VB:.*]] = memref.subview %[[B]][%[[T]], 0]
+// CHECK:             scf.for %{{.*}} = %[[TX]] to %{{.*}} step %[[T32]] {
+// CHECK:               memref.load %[[VA]]
+// CHECK:               memref.store %{{.*}}, %[[VB]]
+// CHECK:             }
+// CHECK-NEXT:        gpu.barrier
+// CHECK:             scf.for %{{.*}} = %[[TX]] to %{{.*}} step %[[T32]] {
+// CHECK:               memref.load %[[VB]]
+// CHECK:               memref.store %{{.*}}, %[[VA]]
+// CHECK:             }
+// CHECK-NEXT:        gpu.terminator
+// CHECK-NOT:     scf.parallel
+// CHECK:         return
+func.func @tiles(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %n = memref.dim %a, %c0 : memref<?x?xf32>
+  %m = memref.dim %a, %c1 : memref<?x?xf32>
+  scf.parallel (%t) = (%c0) to (%n) step (%c4) {
+    %rows = affine.min affine_map<(d0)[s0] -> (4, s0 - d0)>(%t)[%n]
+    %va = memref.subview %a[%t, 0] [%rows, %m] [1, 1]
+        : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+    %vb = memref.subview %b[%t, 0] [%rows, %m] [1, 1]
+        : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+    scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %m) step (%c1, %c1) {
+      %v = memref.load %va[%i, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      memref.store %v, %vb[%i, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      scf.reduce
+    }
+    scf.parallel (%j) = (%c0) to (%m) step (%c1) {
+      %v = memref.load %vb[%c0, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      memref.store %v, %va[%c0, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// Host code that reads and writes buffers (a sum, then a scalar result
+// computed from it) runs as one kernel of one thread; the allocation and
+// what only computes sizes stay on the host.
+// CHECK-LABEL: func.func @serial(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<?xf32>, %[[S:[^:]*]]: memref<f32>)
+// CHECK:         %[[N:.*]] = memref.dim %[[A]]
+// CHECK:         %[[ACC:.*]] = gpu.alloc () : memref<f32>
+// CHECK:         gpu.launch blocks(%{{.*}}) in (%{{.*}} = %[[ONE:[^,]*]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}) in (%{{.*}} = %[[ONE]],
+// CHECK-NEXT:      memref.store %{{.*}}, %[[ACC]][]
+// CHECK-NEXT:      scf.for %{{.*}} = %{{.*}} to %[[N]]
+// CHECK:           }
+// CHECK-NEXT:      %[[R:.*]] = memref.load %[[ACC]][]
+// CHECK-NEXT:      %[[H:.*]] = arith.mulf %[[R]], %[[R]]
+// CHECK-NEXT:      memref.store %[[H]], %[[S]][]
+// CHECK-NEXT:      gpu.terminator
+// CHECK:         gpu.dealloc %[[ACC]]
+func.func @serial(%a: memref<?xf32>, %s: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %z = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?xf32>
+  %acc = memref.alloc() : memref<f32>
+  memref.store %z, %acc[] : memref<f32>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %a[%i] : memref<?xf32>
+    %p = memref.load %acc[] : memref<f32>
+    %q = arith.addf %p, %v : f32
+    memref.store %q, %acc[] : memref<f32>
+  }
+  %r = memref.load %acc[] : memref<f32>
+  %h = arith.mulf %r, %r : f32
+  memref.store %h, %s[] : memref<f32>
+  memref.dealloc %acc : memref<f32>
   return
 }

@@ -121,8 +121,7 @@ TEST_F(E2E, RopeGradDxOnlyEveryLayout) {
 }
 
 // The GPU schedule's loops run on the CPU: dx of every layout, inverse,
-// partial rotation with an odd D, [B, T] positions (parameter gradients
-// are reductions, which the GPU schedule does not map yet).
+// partial rotation with an odd D, [B, T] positions.
 TEST_F(E2E, RopeGradGpuLoops) {
   for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
                       ref::RopeLayout::Deinterleave}) {
@@ -135,6 +134,39 @@ TEST_F(E2E, RopeGradGpuLoops) {
     c.rotaryDim = 6;
     c.posRank = 2;
     c.Ds = {9};
+    runRopeGrad(c);
+  }
+}
+
+// The GPU schedule of parameter gradients (blocks of tokens writing f64
+// partial sums, then a kernel adding them up, then the scale's sum in one
+// thread), its loops run on the CPU: every layout, inverse, base as an
+// operand with [B, T] positions, partial rotation, and tiles of 1 and 3
+// tokens (a partial last tile).
+TEST_F(E2E, RopeGradParametersGpuLoops) {
+  for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
+                      ref::RopeLayout::Deinterleave})
+    for (bool inverse : {false, true}) {
+      RopeGradConfig c;
+      c.gpuLoops = true;
+      c.layout = layout;
+      c.inverse = inverse;
+      c.Ds = {8, 10};
+      c.invFreq = c.phase = c.scale = true;
+      runRopeGrad(c);
+      RopeGradConfig b = c;
+      b.invFreq = false;
+      b.runtimeBase = true;
+      b.posRank = 2;
+      b.rotaryDim = 6;
+      b.Ds = {9};
+      runRopeGrad(b);
+    }
+  for (int64_t tokens : {1, 3}) {
+    RopeGradConfig c;
+    c.gpuLoops = true;
+    c.invFreq = c.phase = c.scale = true;
+    c.tokens = tokens;
     runRopeGrad(c);
   }
 }

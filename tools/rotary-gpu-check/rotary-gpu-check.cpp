@@ -76,7 +76,12 @@ constexpr double kRopeTolerance = 5e-4;
 std::vector<Case> cases() {
   const Input x{}, positions{Input::Kind::Positions, bundle::DType::I64},
       lr{Input::Kind::Scalar, bundle::DType::F32, 1e-3},
-      alpha{Input::Kind::Scalar, bundle::DType::F32, 0.9};
+      alpha{Input::Kind::Scalar, bundle::DType::F32, 0.9},
+      // Learnable RoPE's parameters: every frequency 0.01 (angles up to
+      // about 41 at T = 4096), no phase, scale 1.
+      freq{Input::Kind::Scalar, bundle::DType::F32, 0.01},
+      zero{Input::Kind::Scalar, bundle::DType::F32, 0.0},
+      one{Input::Kind::Scalar, bundle::DType::F32, 1.0};
   // RoPE: y = x·cos + rotate(x)·sin, 3 flops per element; x read, y
   // written (the angle tables are T·D/2 each, small beside them).
   auto ropeBytes = [](const Shapes &s) { return 8.0 * numel(s[0]); };
@@ -86,6 +91,14 @@ std::vector<Case> cases() {
   // FAM step: p, g, m read, p', m' written; about 7 flops per element.
   auto famBytes = [](const Shapes &s) { return 20.0 * numel(s[0]); };
   auto famFlops = [](const Shapes &s) { return 7.0 * numel(s[0]); };
+  // The learnable backward reads x and dy (input 5), writes dx; its
+  // parameter sums are 3 more flops per element.
+  auto learnedBwdBytes = [](const Shapes &s) { return 12.0 * numel(s[0]); };
+  auto learnedBwdFlops = [](const Shapes &s) { return 6.0 * numel(s[0]); };
+  auto learnedShapes = [](std::vector<int64_t> x) {
+    int64_t T = x[1], half = x[3] / 2;
+    return Shapes{x, {T}, {half}, {half}, {}, x};
+  };
   Shapes ropeBench = {{8, 4096, 16, 128}, {4096}};
   Shapes ropeBwdBench = {{8, 4096, 16, 128}, {4096}, {8, 4096, 16, 128}};
   int64_t famN = int64_t(1) << 26;
@@ -112,6 +125,17 @@ std::vector<Case> cases() {
        ropeBwdBytes,
        ropeFlops,
        "dx from dy",
+       kRopeTolerance},
+      {"rope_learned_bwd",
+       "rope",
+       "rope_learned_bwd",
+       {x, positions, freq, zero, one, x},
+       {learnedShapes({1, 1, 1, 2}), learnedShapes({2, 7, 3, 10}),
+        learnedShapes({1, 33, 4, 64})},
+       learnedShapes({8, 4096, 16, 128}),
+       learnedBwdBytes,
+       learnedBwdFlops,
+       "dx and the sums of learnable frequencies, phases, scale",
        kRopeTolerance},
       {"fam_step",
        "fam",

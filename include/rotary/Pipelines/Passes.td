@@ -65,7 +65,9 @@ def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
     completes by putting the loop's memory accesses in that access group:
     LLVM then vectorises it without run-time overlap checks between the
     buffers, which would fail, and fall back to scalar code, when a kernel
-    is called with an output that is also an input.
+    is called with an output that is also an input. An scf.parallel inside
+    another (the threads of a tile in the GPU schedule, which the CPU runs
+    to check its tiling) becomes sequential scf.for loops.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::LLVM::LLVMDialect",
@@ -76,12 +78,62 @@ def RotaryGpuCheckSchedulable : Pass<"rotary-gpu-check-schedulable",
                                      "::mlir::ModuleOp"> {
   let summary = "Refuse, by name, rotary ops the GPU schedule cannot take";
   let description = [{
-    Runs after convert-rotary-to-linalg in rotary-gpu-pipeline. The ops
-    whose tiles only the CPU schedule decomposes (attention, Givens chains,
-    the HDD-RoPE scans and the other structured rotary ops) are left as
-    rotary ops by the lowering; each is reported here as having no GPU
-    schedule yet, rather than failing later inside bufferization.
+    Runs after convert-rotary-to-linalg in rotary-gpu-pipeline. The
+    structured rotary ops the lowering leaves whole are tiled and decomposed
+    by a target's schedule; the GPU schedule has tiles for
+    `rotary.rope_tokens_grad` (rotary-gpu-configure). Each other one
+    (attention, Givens chains, the HDD-RoPE scans) is reported here as
+    having no GPU schedule yet, rather than failing later inside
+    bufferization.
   }];
+}
+
+def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
+  let summary = "Record the GPU schedule's tiles on the structured rotary ops";
+  let description = [{
+    The GPU counterpart of rotary-cpu-configure: records on each structured
+    op the GPU schedule takes the tiles rotary-tile-and-decompose cuts it
+    into, as `rotary.tiles`. A tile becomes a block of threads
+    (rotary-gpu-map-parallel-loops). `rotary.rope_tokens_grad` gets
+    `{tokens}` tokens of one batch entry per tile (`rope-tokens`, 16 by
+    default): each block writes one row of f64 partial sums of the
+    parameter gradients, which a second kernel adds up. An op that already
+    has its tiles keeps them.
+  }];
+  let options = [
+    Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"16",
+           "Tokens per tile of a rope gradient with parameter sums">,
+  ];
+}
+
+def RotaryGpuHoistParallelLoops : Pass<"rotary-gpu-hoist-parallel-loops",
+                                       "::mlir::func::FuncOp"> {
+  let summary = "Move a parallel loop out of the sequential loops around it";
+  let description = [{
+    Part of the GPU schedule, before loops are mapped to threads. Lowering
+    a reduction to loops puts its reduced dimensions in `scf.for` loops
+    around an `scf.parallel` over the kept ones (`for b { for t {
+    parallel (i) { acc[i] += x[b, t, i] } } }`): mapped as it stands, each
+    sequential iteration would be a kernel of its own. This pass swaps such
+    a nest, one level at a time, into `parallel (i) { for b { for t { ...
+    } } }`, so that each thread runs the sequential loops over its own
+    elements.
+
+    The swap is legal when no iteration of the parallel loop reads what
+    another writes: every store in its body is indexed by all of the
+    parallel induction variables directly, and a buffer that is stored to
+    is loaded only at the indices of such a store, through the same view.
+    Buffers with different roots (allocations, function arguments) are
+    taken not to overlap, as everywhere else in the compiler. A nest that
+    does not satisfy this, or that carries values (iter_args), is left
+    alone; the mapping then reports it.
+
+    Then, in every sequential loop, a location read and written at indices
+    fixed across the loop (a thread's running sum) is kept in a register: loaded before the loop, carried as an iter_arg,
+    stored after it, when every access of its buffer in the loop is that
+    location, in the loop's own block.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 def RotaryGpuVectorizeLoops : Pass<"rotary-gpu-vectorize-loops",
@@ -133,25 +185,42 @@ def RotaryGpuCheckLibdevice : Pass<"rotary-gpu-check-libdevice",
 
 def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
                                      "::mlir::ModuleOp"> {
-  let summary = "Map each outermost scf.parallel of a host function to a "
-                "gpu.launch, one thread per iteration";
+  let summary = "Map the loops of a host function to gpu.launch kernels";
   let description = [{
-    The GPU schedule of element-wise kernels (rotary-gpu-pipeline). Each
-    outermost `scf.parallel` of a function becomes a `gpu.launch` of
-    one-dimensional blocks of `block-size` threads; a thread's linear index
-    is split into the loop's induction variables with the innermost one
-    varying fastest, so consecutive threads touch consecutive elements of
-    the contiguous dimension (coalesced accesses), and threads past the
-    iteration count do nothing. A loop with no iterations launches nothing.
-    Buffers the host code allocates become `gpu.alloc` / `gpu.dealloc`.
+    The GPU schedule's last step before outlining (rotary-gpu-pipeline).
+    Each outermost `scf.parallel` of a function becomes a `gpu.launch` of
+    one-dimensional blocks:
+
+    - without parallel loops inside it, one thread per iteration, in
+      blocks of `block-size` threads; a thread's linear index is split into
+      the loop's induction variables with the innermost one varying
+      fastest, so consecutive threads touch consecutive elements of the
+      contiguous dimension (coalesced accesses), and threads past the
+      iteration count do nothing;
+    - with parallel loops directly in its body (a tiled op: the outer loop
+      runs over tiles), one block per iteration, of `tile-block-size`
+      threads; each inner parallel loop is run by the block's threads in
+      turn (thread k takes iterations k, k + threads, ...), with a
+      `gpu.barrier` between consecutive inner loops. The body's other ops
+      must not touch memory.
+
+    A loop with no iterations launches nothing. Host code that reads or
+    writes buffers outside any parallel loop (a loop adding up a few
+    values, the load and store of a scalar result) runs as a kernel of one
+    thread: a maximal run of such ops whose values stay within the run
+    becomes one launch. Buffers the host code allocates become
+    `gpu.alloc` / `gpu.dealloc`.
 
     What this schedule cannot map is an error that names the op: a
-    parallel loop with reductions or nested parallel loops, or host code
-    that reads or writes a buffer outside a kernel.
+    parallel loop with reductions, a parallel loop inside a sequential
+    loop of a kernel or deeper than one level, or a value computed from
+    device memory that the host needs.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "Threads per block">,
+           "Threads per block of a loop with one thread per iteration">,
+    Option<"tileBlockSize", "tile-block-size", "int64_t", /*default=*/"64",
+           "Threads per block of a loop with one block per iteration">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
@@ -234,6 +303,33 @@ def RotaryForwardOutputs : Pass<"rotary-forward-outputs",
     same type that nothing touches before the copy, becomes a computation
     straight into `%out` (what empty-tensor elimination misses when reshapes
     sit between the computation and the output).
+  }];
+}
+
+def RotaryDropRoundTripCopies : Pass<"rotary-drop-round-trip-copies",
+                                     "::mlir::func::FuncOp"> {
+  let summary = "Drop a copy of a reshaped view into a buffer and back";
+  let description = [{
+    Bufferization copies a tile that was reshaped for its computation
+    (`memref.expand_shape` of a strided view) into a fresh buffer when it
+    cannot prove the inverse reshape of the view valid, and copies the
+    buffer, reshaped back, into the view it came from:
+
+    ```mlir
+    %e = memref.expand_shape %s ...
+    ... compute into %e ...
+    %t = memref.alloc(...)
+    memref.copy %e, %t
+    %c = memref.collapse_shape %t ...   // the inverse of %e's reshape
+    memref.copy %c, %s
+    memref.dealloc %t
+    ```
+
+    Both copies together leave `%s` as it was: they, the buffer and its
+    reshape are erased (in a GPU kernel the buffer would be an allocation
+    per block). The second copy may target another subview of the same
+    buffer at the same offsets and strides (the copy implies equal sizes).
+    The same with collapse and expand swapped.
   }];
 }
 

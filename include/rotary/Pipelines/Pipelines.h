@@ -34,6 +34,12 @@ constexpr const char *kGpuKernelsAttr = "rotary.gpu.kernels";
 mlir::LLVM::GlobalOp getOrCreatePointerGlobal(mlir::ModuleOp module,
                                               llvm::StringRef name);
 
+/// Records `fields` in a structured op's `rotary.tiles`, the tiles
+/// rotary-tile-and-decompose cuts it into; a field the op already carries
+/// (the user's choice, carried over from the rotary op) is kept.
+void recordTiles(mlir::Operation *op,
+                 llvm::ArrayRef<std::pair<llvm::StringRef, int64_t>> fields);
+
 /// Which schedule the CPU pipeline compiles the structured level with.
 enum class Schedule {
   /// The CPU schedule (rotary-cpu-configure / rotary-cpu-schedule).
@@ -153,9 +159,15 @@ struct GpuPipelineOptions : public FrontPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("PTX ISA version as an LLVM feature (LLVM's default, "
                      "+ptx60, is too old for sm_90)"),
       llvm::cl::init("+ptx80")};
-  Option<int64_t> blockSize{*this, "block-size",
-                            llvm::cl::desc("Threads per block"),
-                            llvm::cl::init(256)};
+  Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of a kernel with one thread per "
+                     "iteration"),
+      llvm::cl::init(256)};
+  Option<int64_t> tileBlockSize{
+      *this, "tile-block-size",
+      llvm::cl::desc("Threads per block of a kernel with one block per tile"),
+      llvm::cl::init(64)};
   Option<bool> map{
       *this, "map",
       llvm::cl::desc("Map loops to blocks and threads and compile the "

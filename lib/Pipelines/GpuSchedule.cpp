@@ -1,0 +1,257 @@
+//===- GpuSchedule.cpp - the GPU schedule of the structured level ---------===//
+//
+// What the GPU schedule decides before loops meet blocks and threads:
+// - rotary-gpu-check-schedulable: the structured ops it has no tiles for
+//   are refused by name;
+// - rotary-gpu-configure: the tiles of those it takes (a tile is a block);
+// - rotary-gpu-hoist-parallel-loops: the sequential loops of a reduction
+//   move inside the parallel loop over what it keeps, so that a thread
+//   runs them over its own elements.
+//
+//===----------------------------------------------------------------------===//
+
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
+#include "rotary/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace rotary {
+#define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
+#define GEN_PASS_DEF_ROTARYGPUCONFIGURE
+#define GEN_PASS_DEF_ROTARYGPUHOISTPARALLELLOOPS
+#include "rotary/Pipelines/Passes.h.inc"
+} // namespace rotary
+
+using namespace mlir;
+using namespace rotary;
+
+namespace {
+/// The structured rotary ops the GPU schedule tiles.
+bool hasGpuTiles(Operation *op) { return isa<RopeTokensGradOp>(op); }
+
+struct GpuCheckSchedulablePass
+    : rotary::impl::RotaryGpuCheckSchedulableBase<GpuCheckSchedulablePass> {
+  void runOnOperation() override {
+    WalkResult r = getOperation()->walk([](Operation *op) {
+      if (!isa<RotaryDialect>(op->getDialect()) || hasGpuTiles(op))
+        return WalkResult::advance();
+      op->emitError("rotary-gpu-pipeline: '")
+          << op->getName()
+          << "' has no GPU schedule yet (the CPU schedule runs it: compile "
+             "without --gpu)";
+      return WalkResult::interrupt();
+    });
+    if (r.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+struct GpuConfigurePass
+    : rotary::impl::RotaryGpuConfigureBase<GpuConfigurePass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (ropeTokens <= 0) {
+      getOperation().emitError("rotary-gpu-configure: rope-tokens ")
+          << static_cast<int64_t>(ropeTokens) << " is not positive";
+      return signalPassFailure();
+    }
+    // A rope gradient's block: `tokens` tokens of one batch entry, one
+    // thread per frequency summing over the tile's tokens and heads.
+    getOperation().walk([&](RopeTokensGradOp op) {
+      recordTiles(op, {{"tokens", ropeTokens}});
+    });
+  }
+};
+
+/// The allocation or argument a buffer is a view of.
+Value rootOf(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  return buffer;
+}
+
+/// Whether no iteration of `loop` reads or writes what another writes:
+/// every store is indexed by each induction variable directly, a buffer
+/// is stored to through one view only, and loaded only where a store of
+/// that view writes.
+bool iterationsIndependent(scf::ParallelOp loop) {
+  SmallVector<memref::StoreOp> stores;
+  SmallVector<memref::LoadOp> loads;
+  bool other = false;
+  loop.getBody()->walk([&](Operation *op) {
+    if (auto store = dyn_cast<memref::StoreOp>(op))
+      stores.push_back(store);
+    else if (auto load = dyn_cast<memref::LoadOp>(op))
+      loads.push_back(load);
+    else if (!isMemoryEffectFree(op) && !isa<scf::ForOp, scf::IfOp>(op))
+      other = true;
+  });
+  if (other)
+    return false;
+  // The view each stored buffer is written through.
+  DenseMap<Value, Value> written;
+  for (memref::StoreOp store : stores) {
+    for (Value iv : loop.getInductionVars())
+      if (!llvm::is_contained(store.getIndices(), iv))
+        return false;
+    auto [it, inserted] =
+        written.try_emplace(rootOf(store.getMemRef()), store.getMemRef());
+    if (!inserted && it->second != store.getMemRef())
+      return false;
+  }
+  return llvm::all_of(loads, [&](memref::LoadOp load) {
+    if (!written.contains(rootOf(load.getMemRef())))
+      return true;
+    return llvm::any_of(stores, [&](memref::StoreOp store) {
+      return store.getMemRef() == load.getMemRef() &&
+             store.getIndices() == load.getIndices();
+    });
+  });
+}
+
+/// The parallel loop `outer`'s body consists of (besides pure ops), or
+/// null.
+scf::ParallelOp soleParallelLoop(scf::ForOp outer) {
+  scf::ParallelOp inner;
+  for (Operation &op : outer.getBody()->without_terminator()) {
+    if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+      if (inner)
+        return {};
+      inner = loop;
+    } else if (!isPure(&op)) {
+      return {};
+    }
+  }
+  return inner;
+}
+
+/// Swaps `outer` and the parallel loop inside it, if that is legal.
+bool hoist(scf::ForOp outer) {
+  scf::ParallelOp inner = soleParallelLoop(outer);
+  if (!inner || outer.getNumResults() != 0 || inner.getNumResults() != 0 ||
+      !iterationsIndependent(inner))
+    return false;
+  // The parallel loop's bounds must be known before the sequential loop.
+  for (Value bound : inner->getOperands())
+    if (outer->isAncestor(bound.getParentBlock()->getParentOp()))
+      return false;
+  OpBuilder b(outer);
+  auto hoisted =
+      scf::ParallelOp::create(b, inner.getLoc(), inner.getLowerBound(),
+                              inner.getUpperBound(), inner.getStep());
+  b.setInsertionPointToStart(hoisted.getBody());
+  IRMapping map;
+  b.clone(*outer, map);
+  // Inline the cloned parallel loop's body where the loop stood.
+  auto clone = cast<scf::ParallelOp>(map.lookup(inner.getOperation()));
+  Block *body = clone.getBody();
+  for (auto [iv, outerIv] :
+       llvm::zip_equal(clone.getInductionVars(), hoisted.getInductionVars()))
+    iv.replaceAllUsesWith(outerIv);
+  body->getTerminator()->erase();
+  clone->getBlock()->getOperations().splice(clone->getIterator(),
+                                            body->getOperations());
+  clone.erase();
+  outer.erase();
+  return true;
+}
+
+/// The buffer and indices of a load or store, or none.
+std::optional<std::pair<Value, ValueRange>> accessOf(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return std::pair<Value, ValueRange>(load.getMemRef(), load.getIndices());
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return std::pair<Value, ValueRange>(store.getMemRef(), store.getIndices());
+  return std::nullopt;
+}
+
+/// Keeps a location that `loop` reads and writes at fixed indices in a
+/// register across the loop (an iter_arg), loaded before it and stored
+/// after it: a thread's sum then costs no memory access per step.
+bool promote(RewriterBase &rewriter, scf::ForOp loop) {
+  for (memref::StoreOp store : loop.getBody()->getOps<memref::StoreOp>()) {
+    Value buffer = store.getMemRef();
+    if (!loop.isDefinedOutsideOfLoop(buffer) ||
+        !llvm::all_of(store.getIndices(), [&](Value index) {
+          return loop.isDefinedOutsideOfLoop(index);
+        }))
+      continue;
+    // Every access of that buffer in the loop is this location, in the
+    // loop's own block, and nothing else touches memory unseen.
+    Value root = rootOf(buffer);
+    SmallVector<Operation *> accesses;
+    WalkResult r = loop.getBody()->walk([&](Operation *op) {
+      auto access = accessOf(op);
+      if (!access)
+        return isMemoryEffectFree(op) || isa<scf::ForOp, scf::IfOp>(op)
+                   ? WalkResult::advance()
+                   : WalkResult::interrupt();
+      if (rootOf(access->first) != root)
+        return WalkResult::advance();
+      if (access->first != buffer || access->second != store.getIndices() ||
+          op->getBlock() != loop.getBody())
+        return WalkResult::interrupt();
+      accesses.push_back(op);
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      continue;
+    SmallVector<Value> indices(store.getIndices());
+    rewriter.setInsertionPoint(loop);
+    Value init =
+        memref::LoadOp::create(rewriter, loop.getLoc(), buffer, indices);
+    FailureOr<LoopLikeOpInterface> promoted = loop.replaceWithAdditionalYields(
+        rewriter, init, /*replaceInitOperandUsesInLoop=*/false,
+        [&](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+          // The value of the location after each access, in block order.
+          Value current = args.front();
+          for (Operation *op : accesses) {
+            if (auto load = dyn_cast<memref::LoadOp>(op))
+              rewriter.replaceAllUsesWith(load.getResult(), current);
+            else
+              current = cast<memref::StoreOp>(op).getValueToStore();
+          }
+          return SmallVector<Value>{current};
+        });
+    if (failed(promoted))
+      return false;
+    for (Operation *op : accesses)
+      rewriter.eraseOp(op);
+    Operation *after = promoted->getOperation();
+    rewriter.setInsertionPointAfter(after);
+    memref::StoreOp::create(rewriter, after->getLoc(),
+                            after->getResults().back(), buffer, indices);
+    return true;
+  }
+  return false;
+}
+
+struct GpuHoistParallelLoopsPass
+    : rotary::impl::RotaryGpuHoistParallelLoopsBase<GpuHoistParallelLoopsPass> {
+  void runOnOperation() override {
+    // One level per swap; the outer loops of a nest follow in later walks.
+    while (getOperation()
+               .walk([](scf::ForOp loop) {
+                 return hoist(loop) ? WalkResult::interrupt()
+                                    : WalkResult::advance();
+               })
+               .wasInterrupted())
+      ;
+    // A thread's sums in registers: the innermost loop first (the walk is
+    // post-order), whose load and store then sit in the next loop out.
+    IRRewriter rewriter(&getContext());
+    while (getOperation()
+               .walk([&](scf::ForOp loop) {
+                 return promote(rewriter, loop) ? WalkResult::interrupt()
+                                                : WalkResult::advance();
+               })
+               .wasInterrupted())
+      ;
+  }
+};
+} // namespace
