@@ -19,6 +19,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace rotary {
@@ -104,10 +105,61 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value total,
   return launch;
 }
 
-/// The parallel loops directly in `loop`'s body (the inner loops of a loop
-/// over tiles).
+/// The parallel loops without reductions directly in `loop`'s body (the
+/// inner loops of a loop over tiles).
 SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
-  return llvm::to_vector(loop.getBody()->getOps<scf::ParallelOp>());
+  return llvm::to_vector(llvm::make_filter_range(
+      loop.getBody()->getOps<scf::ParallelOp>(),
+      [](scf::ParallelOp inner) { return inner.getNumResults() == 0; }));
+}
+
+/// Whether `loop` is a sum over a warp's lanes (rotary-gpu-lane-reductions):
+/// one dimension from 0 to 32 by 1, with reductions, no loop inside.
+bool isLaneSum(scf::ParallelOp loop) {
+  auto isConstant = [](Value v, int64_t c) {
+    std::optional<int64_t> k = getConstantIntValue(v);
+    return k && *k == c;
+  };
+  bool nested = false;
+  loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
+  return loop.getNumResults() != 0 && loop.getNumLoops() == 1 && !nested &&
+         isConstant(loop.getLowerBound()[0], 0) &&
+         isConstant(loop.getUpperBound()[0], kWarpLanes) &&
+         isConstant(loop.getStep()[0], 1);
+}
+
+/// Whether a thread of `loop` has lane sums in it: each iteration then
+/// runs on a warp.
+bool hasLaneSums(scf::ParallelOp loop) {
+  bool found = false;
+  loop.getBody()->walk(
+      [&](scf::ParallelOp inner) { found |= isLaneSum(inner); });
+  return found;
+}
+
+/// Replaces the lane sum `sum`, in a kernel where `lane` is the thread's
+/// lane, by its lane's terms combined across the warp with xor shuffles
+/// (every lane ends with the whole sum).
+void shuffleLanes(scf::ParallelOp sum, Value lane) {
+  OpBuilder b(sum);
+  Location loc = sum.getLoc();
+  IRMapping map;
+  map.map(sum.getInductionVars()[0], lane);
+  cloneBody(b, *sum.getBody(), map);
+  auto reduce = cast<scf::ReduceOp>(sum.getBody()->getTerminator());
+  SmallVector<Value> results;
+  for (auto [init, value, region] : llvm::zip_equal(
+           sum.getInitVals(), reduce.getOperands(), reduce.getReductions())) {
+    Value v = map.lookupOrDefault(value);
+    for (int64_t offset = kWarpLanes / 2; offset >= 1; offset /= 2) {
+      auto other = gpu::ShuffleOp::create(b, loc, v, offset, kWarpLanes,
+                                          gpu::ShuffleMode::XOR);
+      v = combineWithReduction(b, region, v, other.getShuffleResult());
+    }
+    results.push_back(combineWithReduction(b, region, init, v));
+  }
+  sum.replaceAllUsesWith(results);
+  sum.erase();
 }
 
 /// The op that keeps `loop` from being mapped, with why, or null.
@@ -119,6 +171,9 @@ Operation *unmappable(scf::ParallelOp loop, std::string &why) {
   SmallVector<scf::ParallelOp> inner = innerLoops(loop);
   Operation *bad = nullptr;
   loop.getBody()->walk([&](scf::ParallelOp nested) {
+    // A thread's sums over the lanes of its warp.
+    if (inner.empty() && isLaneSum(nested))
+      return;
     if (!bad && !llvm::is_contained(inner, nested)) {
       bad = nested;
       why = nested->getParentOp() == loop.getOperation() ||
@@ -168,8 +223,11 @@ void cloneTile(OpBuilder &b, Location loc, scf::ParallelOp loop,
   }
 }
 
-/// Replaces `loop` by a launch of `blockSize`-thread blocks: one thread per
-/// iteration, or, for a loop over tiles (`perTile`), one block per tile.
+/// Replaces `loop` by a launch of `blockSize`-thread blocks: one block per
+/// tile for a loop over tiles (`perTile`); else one thread per iteration,
+/// or one warp when the iterations have lane sums (`blockSize` is then a
+/// multiple of the warp, so that a warp never straddles two iterations
+/// or the end of the loop).
 void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
@@ -177,22 +235,41 @@ void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
   SmallVector<Value> counts;
   Value total = iterationCounts(b, loc, loop, map, counts);
   Value threads = arith::ConstantIndexOp::create(b, loc, blockSize);
-  Value blocks = perTile ? total : ceilDiv(b, loc, total, threads);
+  bool warps = !perTile && hasLaneSums(loop);
+  Value lanes =
+      warps ? arith::ConstantIndexOp::create(b, loc, kWarpLanes) : Value();
+  Value blocks =
+      perTile
+          ? total
+          : ceilDiv(b, loc,
+                    warps ? arith::MulIOp::create(b, loc, total, lanes) : total,
+                    threads);
   gpu::LaunchOp launch = createLaunch(b, loc, total, blocks, threads);
   if (perTile) {
     delinearize(b, loc, launch.getBlockIds().x, loop, counts, map);
     cloneTile(b, loc, loop, launch, map);
-  } else {
-    Value id = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
-        launch.getThreadIds().x);
-    Value inside =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
-    auto ifInside = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
-    b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-    delinearize(b, loc, id, loop, counts, map);
-    cloneBody(b, *loop.getBody(), map);
+    loop.erase();
+    return;
   }
+  Value id = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
+      launch.getThreadIds().x);
+  Value lane, iteration = id;
+  if (warps) {
+    lane = arith::RemUIOp::create(b, loc, id, lanes);
+    iteration = arith::DivUIOp::create(b, loc, id, lanes);
+  }
+  Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       iteration, total);
+  auto ifInside = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+  b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+  delinearize(b, loc, iteration, loop, counts, map);
+  cloneBody(b, *loop.getBody(), map);
+  SmallVector<scf::ParallelOp> sums;
+  ifInside.getThenRegion().walk(
+      [&](scf::ParallelOp sum) { sums.push_back(sum); });
+  for (scf::ParallelOp sum : sums)
+    shuffleLanes(sum, lane);
   loop.erase();
 }
 
@@ -312,6 +389,10 @@ struct GpuMapParallelLoopsPass
       return failure();
     for (scf::ParallelOp loop : loops) {
       bool perTile = !innerLoops(loop).empty();
+      if (!perTile && hasLaneSums(loop) && blockSize % kWarpLanes != 0)
+        return loop.emitError("rotary-gpu-pipeline: lane sums need a "
+                              "block-size that is a multiple of ")
+               << kWarpLanes << ", not " << static_cast<int64_t>(blockSize);
       mapToLaunch(loop, perTile ? tileBlockSize : blockSize, perTile);
     }
     if (!fn.isExternal() && failed(launchSerialCode(fn.getBody().front())))

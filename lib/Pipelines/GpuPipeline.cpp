@@ -39,6 +39,7 @@ void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   addText(pm, "func.func(convert-linalg-to-parallel-loops),"
               "scf-forall-to-parallel,canonicalize");
   pm.addNestedPass<func::FuncOp>(createRotaryGpuHoistParallelLoops());
+  pm.addNestedPass<func::FuncOp>(createRotaryGpuLaneReductions());
   pm.addPass(createRotaryGpuVectorizeLoops());
   pm.addPass(createCanonicalizerPass());
 }

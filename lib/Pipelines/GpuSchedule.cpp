@@ -6,16 +6,20 @@
 // - rotary-gpu-configure: the tiles of those it takes (a tile is a block);
 // - rotary-gpu-hoist-parallel-loops: the sequential loops of a reduction
 //   move inside the parallel loop over what it keeps, so that a thread
-//   runs them over its own elements.
+//   runs them over its own elements;
+// - rotary-gpu-lane-reductions: a thread's long sum is shared among the
+//   lanes of a warp.
 //
 //===----------------------------------------------------------------------===//
 
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -24,6 +28,7 @@ namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
 #define GEN_PASS_DEF_ROTARYGPUCONFIGURE
 #define GEN_PASS_DEF_ROTARYGPUHOISTPARALLELLOOPS
+#define GEN_PASS_DEF_ROTARYGPULANEREDUCTIONS
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
 
@@ -252,6 +257,107 @@ struct GpuHoistParallelLoopsPass
                })
                .wasInterrupted())
       ;
+  }
+};
+/// The term `loop` adds at each step, when its only iter_arg is a float
+/// sum (`yield %acc + %x`, %x not %acc) and its body writes no memory and
+/// holds no loop; else null.
+Value summand(scf::ForOp loop) {
+  if (loop.getNumRegionIterArgs() != 1)
+    return {};
+  BlockArgument acc = loop.getRegionIterArgs().front();
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!isa<FloatType>(acc.getType()) || !acc.hasOneUse() || !add ||
+      add->getBlock() != loop.getBody())
+    return {};
+  Value term = add.getLhs() == acc   ? add.getRhs()
+               : add.getRhs() == acc ? add.getLhs()
+                                     : Value();
+  if (!term || term == acc)
+    return {};
+  WalkResult r = loop.getBody()->walk([](Operation *op) {
+    return isa<LoopLikeOpInterface>(op) ||
+                   !(isMemoryEffectFree(op) || isa<memref::LoadOp>(op))
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  return r.wasInterrupted() ? Value() : term;
+}
+
+/// Whether `loop` runs in a thread of a one-thread-per-iteration loop
+/// (not in a tile, whose threads are already the block's).
+bool inThreadLoop(scf::ForOp loop) {
+  auto thread = loop->getParentOfType<scf::ParallelOp>();
+  return thread && !thread->getParentOfType<scf::ParallelOp>() &&
+         thread.getNumResults() == 0 &&
+         !llvm::any_of(thread.getBody()->getOps<scf::ParallelOp>(),
+                       [](scf::ParallelOp p) { return !p.getNumResults(); });
+}
+
+/// `loop`'s sum as `lanes` interleaved partial sums, combined by an
+/// scf.reduce, plus the loop's initial value.
+void splitAcrossLanes(RewriterBase &rewriter, scf::ForOp loop, int64_t lanes) {
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Type type = loop.getResult(0).getType();
+  Value zero = arith::ConstantOp::create(rewriter, loc, type,
+                                         rewriter.getFloatAttr(type, 0.0));
+  Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value width = arith::ConstantIndexOp::create(rewriter, loc, lanes);
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  auto split = scf::ParallelOp::create(
+      rewriter, loc, ValueRange{c0}, ValueRange{width}, ValueRange{c1},
+      ValueRange{zero},
+      [&](OpBuilder &b, Location, ValueRange ivs, ValueRange) {
+        Value first = arith::AddIOp::create(
+            b, loc, loop.getLowerBound(),
+            arith::MulIOp::create(b, loc, ivs.front(), loop.getStep()));
+        Value stride = arith::MulIOp::create(b, loc, loop.getStep(), width);
+        auto part = scf::ForOp::create(
+            b, loc, first, loop.getUpperBound(), stride, ValueRange{zero},
+            [&](OpBuilder &fb, Location, Value iv, ValueRange sums) {
+              IRMapping map;
+              map.map(loop.getInductionVar(), iv);
+              map.map(loop.getRegionIterArgs().front(), sums.front());
+              for (Operation &op : loop.getBody()->without_terminator())
+                fb.clone(op, map);
+              scf::YieldOp::create(fb, loc,
+                                   map.lookupOrDefault(yield.getOperand(0)));
+            });
+        auto reduce = scf::ReduceOp::create(b, loc, part.getResult(0));
+        Block &sum = reduce.getReductions().front().front();
+        OpBuilder sb = OpBuilder::atBlockEnd(&sum);
+        scf::ReduceReturnOp::create(sb, loc,
+                                    arith::AddFOp::create(sb, loc,
+                                                          sum.getArgument(0),
+                                                          sum.getArgument(1)));
+      });
+  rewriter.setInsertionPointAfter(split);
+  rewriter.replaceOp(loop, arith::AddFOp::create(rewriter, loc,
+                                                 loop.getInitArgs().front(),
+                                                 split.getResult(0))
+                               .getResult());
+}
+
+struct GpuLaneReductionsPass
+    : rotary::impl::RotaryGpuLaneReductionsBase<GpuLaneReductionsPass> {
+  void runOnOperation() override {
+    const int64_t lanes = kWarpLanes;
+    SmallVector<scf::ForOp> sums;
+    getOperation().walk([&](scf::ForOp loop) {
+      std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()),
+                             ub = getConstantIntValue(loop.getUpperBound()),
+                             step = getConstantIntValue(loop.getStep());
+      bool shortLoop =
+          lb && ub && step && *step > 0 && (*ub - *lb) / *step < 2 * lanes;
+      if (!shortLoop && inThreadLoop(loop) && summand(loop))
+        sums.push_back(loop);
+    });
+    IRRewriter rewriter(&getContext());
+    for (scf::ForOp loop : sums)
+      splitAcrossLanes(rewriter, loop, lanes);
   }
 };
 } // namespace

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -106,6 +107,33 @@ void parallelizeBlocks(RewriterBase &rewriter, scf::ForOp loop) {
   });
 }
 
+/// A one-dimensional parallel loop with reductions (the GPU schedule's
+/// lanes of a sum) as a sequential loop carrying the partial results.
+LogicalResult reductionToLoop(RewriterBase &rewriter, scf::ParallelOp loop) {
+  if (loop.getNumLoops() != 1)
+    return loop.emitError("rotary: a parallel loop with reductions inside "
+                          "another must be one-dimensional");
+  auto reduce = cast<scf::ReduceOp>(loop.getBody()->getTerminator());
+  rewriter.setInsertionPoint(loop);
+  auto sequential = scf::ForOp::create(
+      rewriter, loop.getLoc(), loop.getLowerBound()[0], loop.getUpperBound()[0],
+      loop.getStep()[0], loop.getInitVals(),
+      [&](OpBuilder &b, Location loc, Value iv, ValueRange partials) {
+        IRMapping map;
+        map.map(loop.getInductionVars()[0], iv);
+        for (Operation &op : loop.getBody()->without_terminator())
+          b.clone(op, map);
+        SmallVector<Value> next;
+        for (auto [partial, value, region] : llvm::zip_equal(
+                 partials, reduce.getOperands(), reduce.getReductions()))
+          next.push_back(combineWithReduction(b, region, partial,
+                                              map.lookupOrDefault(value)));
+        scf::YieldOp::create(b, loc, next);
+      });
+  rewriter.replaceOp(loop, sequential.getResults());
+  return success();
+}
+
 /// Top-level linalg ops -> loops with the outer ones parallel;
 /// scf.forall -> scf.parallel.
 struct ParallelizeOuterLoopsPass
@@ -168,9 +196,25 @@ struct ParallelizeOuterLoopsPass
     });
     for (scf::ParallelOp loop : llvm::reverse(nested)) {
       rewriter.setInsertionPoint(loop);
-      if (failed(scf::parallelForToNestedFors(rewriter, loop)))
+      LogicalResult done =
+          loop.getNumResults()
+              ? reductionToLoop(rewriter, loop)
+              : LogicalResult(scf::parallelForToNestedFors(rewriter, loop));
+      if (failed(done))
         return signalPassFailure();
     }
   }
 };
 } // namespace
+
+Value rotary::combineWithReduction(OpBuilder &b, Region &region, Value lhs,
+                                   Value rhs) {
+  Block &block = region.front();
+  IRMapping map;
+  map.map(block.getArgument(0), lhs);
+  map.map(block.getArgument(1), rhs);
+  for (Operation &op : block.without_terminator())
+    b.clone(op, map);
+  return map.lookupOrDefault(
+      cast<scf::ReduceReturnOp>(block.getTerminator()).getResult());
+}

@@ -1,9 +1,11 @@
 // RUN: rotary-opt %s -rotary-gpu-map-parallel-loops="block-size=128 tile-block-size=32" | FileCheck %s
+// RUN: not rotary-opt %s -rotary-gpu-map-parallel-loops=block-size=48 2>&1 | FileCheck %s --check-prefix=WARP
 
 // rotary-gpu-map-parallel-loops (lib/Pipelines/GpuMapParallelLoops.cpp):
 // one thread per iteration of an outermost scf.parallel, the innermost
-// dimension varying fastest across threads; one block per iteration of a
-// loop over tiles; host code that touches buffers as a one-thread kernel;
+// dimension varying fastest across threads; a warp per iteration when a
+// thread's sum is split across lanes; one block per iteration of a loop
+// over tiles; host code that touches buffers as a one-thread kernel;
 // host buffers on the device.
 
 // CHECK-LABEL: func.func @copy_rows(
@@ -172,5 +174,54 @@ func.func @serial(%a: memref<?xf32>, %s: memref<f32>) {
   %h = arith.mulf %r, %r : f32
   memref.store %h, %s[] : memref<f32>
   memref.dealloc %acc : memref<f32>
+  return
+}
+
+// A sum over the lanes of a warp (rotary-gpu-lane-reductions): a warp per
+// iteration, 32 threads per iteration in the grid; each lane adds its
+// terms, then five xor shuffles leave the whole sum in every lane. The
+// block must hold whole warps.
+// WARP: error: rotary-gpu-pipeline: lane sums need a block-size that is a multiple of 32, not 48
+// CHECK-LABEL: func.func @lane_sums(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<?x32xf32>, %[[OUT:[^:]*]]: memref<?xf32>)
+// CHECK:         %[[TOTAL:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:         %[[BS:.*]] = arith.constant 128 : index
+// CHECK:         %[[C32:.*]] = arith.constant 32 : index
+// CHECK:         %[[THREADS:.*]] = arith.muli %[[TOTAL]], %[[C32]]
+// CHECK:         %[[GRID:.*]] = arith.ceildivui %[[THREADS]], %[[BS]]
+// CHECK:           gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]],
+// CHECK:             %[[ID:.*]] = arith.addi
+// CHECK:             %[[LANE:.*]] = arith.remui %[[ID]], %[[C32]]
+// CHECK:             %[[ROW:.*]] = arith.divui %[[ID]], %[[C32]]
+// CHECK:             arith.cmpi ult, %[[ROW]], %[[TOTAL]]
+// CHECK:               %[[V:.*]] = memref.load %[[X]][%{{.*}}, %[[LANE]]]
+// CHECK:               %[[S16:.*]], %{{.*}} = gpu.shuffle  xor %[[V]], %{{.*}}, %{{.*}} : f32
+// CHECK:               %[[A16:.*]] = arith.addf %[[V]], %[[S16]]
+// CHECK:               gpu.shuffle  xor %[[A16]]
+// CHECK:               gpu.shuffle  xor
+// CHECK:               gpu.shuffle  xor
+// CHECK:               %[[S1:.*]], %{{.*}} = gpu.shuffle  xor
+// CHECK:               %[[A1:.*]] = arith.addf %{{.*}}, %[[S1]]
+// CHECK:               %[[SUM:.*]] = arith.addf %{{.*}}, %[[A1]]
+// CHECK:               memref.store %[[SUM]], %[[OUT]]
+// CHECK-NOT:     scf.parallel
+func.func @lane_sums(%x: memref<?x32xf32>, %out: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %z = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x32xf32>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %s = scf.parallel (%l) = (%c0) to (%c32) step (%c1) init (%z) -> f32 {
+      %v = memref.load %x[%i, %l] : memref<?x32xf32>
+      scf.reduce(%v : f32) {
+      ^bb0(%a: f32, %b: f32):
+        %t = arith.addf %a, %b : f32
+        scf.reduce.return %t : f32
+      }
+    }
+    memref.store %s, %out[%i] : memref<?xf32>
+    scf.reduce
+  }
   return
 }

@@ -7,8 +7,8 @@
 // tokens of one batch entry; each tile (a block) writes one row of f64
 // partial sums, its threads one frequency each, summing in registers
 // (rotary-gpu-hoist-parallel-loops); a second kernel adds the rows up, a
-// thread per frequency; the scale's sum over frequencies runs in one
-// thread.
+// warp per frequency whose lanes combine their sums with shuffles; the
+// scale's sum over frequencies runs in one thread.
 
 // LOOPS-LABEL: func.func @rope_learned_bwd(
 // The tiles: batch entries and blocks of 16 tokens.
@@ -21,10 +21,13 @@
 // LOOPS:                 scf.for {{.*}} iter_args({{.*}}) -> (f64, f64) {
 // LOOPS:             memref.store %{{.*}}, %{{.*}}[%[[F]]] : memref<?xf64, strided<[1], offset: ?>>
 // LOOPS:             memref.store %{{.*}}, %{{.*}}[%[[F]]] : memref<?xf64, strided<[1], offset: ?>>
-// The rows of partial sums added up, a thread per frequency.
+// The rows of partial sums added up, a warp per frequency: each lane adds
+// every 32nd row of a batch entry (rotary-gpu-lane-reductions).
 // LOOPS:         scf.for {{.*}} iter_args({{.*}}) -> (f64) {
-// LOOPS-NEXT:      scf.for {{.*}} iter_args({{.*}}) -> (f64) {
-// LOOPS-NEXT:        memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x?xf64>
+// LOOPS-NEXT:      scf.parallel (%{{.*}}) = (%{{.*}}) to (%c32) step (%{{.*}}) init (%{{.*}}) -> f64 {
+// LOOPS:             scf.for {{.*}} iter_args({{.*}}) -> (f64) {
+// LOOPS-NEXT:          memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x?xf64>
+// LOOPS:             scf.reduce(
 // The scale's sum: a sequential loop, in a register too.
 // LOOPS:         scf.for {{.*}} iter_args({{.*}}) -> (f64) {
 // LOOPS-NOT:     memref.alloc(%{{.*}}) {{.*}} : memref<1x
@@ -32,6 +35,10 @@
 // CHECK-LABEL: func.func @rope_learned_bwd(
 // The tile kernel: a block of 32 threads per tile.
 // CHECK:         gpu.launch_func @rotary_kernels::@[[TILE:rope_learned_bwd_kernel_[0-9]+]] blocks in (%{{.*}}, %c1, %c1) threads in (%c32, %c1, %c1)
+// The merges: a warp per frequency, 32 threads per frequency in the grid.
+// CHECK:         %[[ROWS:.*]] = arith.muli %{{.*}}, %c32 : index
+// CHECK:         %[[GRID:.*]] = arith.ceildivui %[[ROWS]], %c256 : index
+// CHECK:         gpu.launch_func @rotary_kernels::@{{.*}} blocks in (%[[GRID]], %c1, %c1) threads in (%c256, %c1, %c1)
 // The one-thread kernel of the scale.
 // CHECK:         gpu.launch_func @rotary_kernels::@{{.*}} blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
 // CHECK:         return

@@ -67,7 +67,9 @@ def RotaryParallelizeOuterLoops : Pass<"rotary-parallelize-outer-loops"> {
     buffers, which would fail, and fall back to scalar code, when a kernel
     is called with an output that is also an input. An scf.parallel inside
     another (the threads of a tile in the GPU schedule, which the CPU runs
-    to check its tiling) becomes sequential scf.for loops.
+    to check its tiling) becomes sequential scf.for loops; one with
+    reductions (a warp's lane sums) an scf.for carrying the partial
+    results, combined by its reduction regions.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::LLVM::LLVMDialect",
@@ -136,6 +138,42 @@ def RotaryGpuHoistParallelLoops : Pass<"rotary-gpu-hoist-parallel-loops",
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def RotaryGpuLaneReductions : Pass<"rotary-gpu-lane-reductions",
+                                   "::mlir::func::FuncOp"> {
+  let summary = "Share a thread's long sum among the lanes of a warp";
+  let description = [{
+    Part of the GPU schedule, after rotary-gpu-hoist-parallel-loops. A
+    thread of a one-thread-per-iteration loop that sums over a long
+    sequential loop (`scf.for` whose only iter_arg is a float sum, `yield
+    %acc + %x`, writing no memory and holding no loop) leaves the other
+    threads of its warp idle and waits on one load per step. The loop
+    becomes an `scf.parallel` over the 32 lanes of a warp with an
+    `scf.reduce` sum, each lane adding every 32nd term from zero, and the
+    initial value is added to the result:
+
+    ```mlir
+    %s = scf.for %j = %lb to %ub step %st iter_args(%a = %init) { ...
+      %n = arith.addf %a, %x : f64
+      scf.yield %n : f64 }
+    // becomes
+    %p = scf.parallel (%lane) = (0) to (32) step (1) init (%zero) -> f64 {
+      %q = scf.for %j = %lb + %lane * %st to %ub step %st * 32
+             iter_args(%a = %zero) { ... }
+      scf.reduce(%q : f64) { ... arith.addf ... } }
+    %s = arith.addf %init, %p : f64
+    ```
+
+    rotary-gpu-map-parallel-loops gives each iteration of such a loop a
+    warp and combines the lanes' sums with shuffles (`gpu.shuffle xor`);
+    on the CPU the lanes run one after the other. The sum is reassociated
+    (lanes take interleaved terms). Loops with a known count below 64, and
+    loops inside tiles (whose threads are already the block's), are left
+    alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def RotaryGpuVectorizeLoops : Pass<"rotary-gpu-vectorize-loops",
                                    "::mlir::ModuleOp"> {
   let summary = "Give element-wise loops a form on vectors along the "
@@ -196,7 +234,10 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
       the loop's induction variables with the innermost one varying
       fastest, so consecutive threads touch consecutive elements of the
       contiguous dimension (coalesced accesses), and threads past the
-      iteration count do nothing;
+      iteration count do nothing; when an iteration holds sums over a
+      warp's lanes (rotary-gpu-lane-reductions), a warp per iteration,
+      whose lanes combine their sums with `gpu.shuffle xor` (`block-size`
+      must then be a multiple of 32);
     - with parallel loops directly in its body (a tiled op: the outer loop
       runs over tiles), one block per iteration, of `tile-block-size`
       threads; each inner parallel loop is run by the block's threads in

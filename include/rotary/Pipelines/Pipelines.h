@@ -7,6 +7,7 @@
 
 namespace mlir {
 class ModuleOp;
+class OpBuilder;
 namespace LLVM {
 class GlobalOp;
 } // namespace LLVM
@@ -39,6 +40,15 @@ mlir::LLVM::GlobalOp getOrCreatePointerGlobal(mlir::ModuleOp module,
 /// (the user's choice, carried over from the rotary op) is kept.
 void recordTiles(mlir::Operation *op,
                  llvm::ArrayRef<std::pair<llvm::StringRef, int64_t>> fields);
+
+/// The lanes of a warp: the width of rotary-gpu-lane-reductions' sums,
+/// which rotary-gpu-map-parallel-loops combines with shuffles.
+inline constexpr int64_t kWarpLanes = 32;
+
+/// Combines `lhs` and `rhs` at `b` with the reduction `region` of an
+/// scf.reduce (its two block arguments), returning what it yields.
+mlir::Value combineWithReduction(mlir::OpBuilder &b, mlir::Region &region,
+                                 mlir::Value lhs, mlir::Value rhs);
 
 /// Which schedule the CPU pipeline compiles the structured level with.
 enum class Schedule {
