@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "rotary/Dialect/Rotary/IR/RotaryDialect.h"
+#include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -24,6 +24,7 @@
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
+#define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
 #define GEN_PASS_DEF_ROTARYGPUMAPPARALLELLOOPS
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
@@ -116,16 +117,12 @@ SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
 /// Whether `loop` is a sum over a warp's lanes (rotary-gpu-lane-reductions):
 /// one dimension from 0 to 32 by 1, with reductions, no loop inside.
 bool isLaneSum(scf::ParallelOp loop) {
-  auto isConstant = [](Value v, int64_t c) {
-    std::optional<int64_t> k = getConstantIntValue(v);
-    return k && *k == c;
-  };
   bool nested = false;
   loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
   return loop.getNumResults() != 0 && loop.getNumLoops() == 1 && !nested &&
-         isConstant(loop.getLowerBound()[0], 0) &&
-         isConstant(loop.getUpperBound()[0], kWarpLanes) &&
-         isConstant(loop.getStep()[0], 1);
+         isConstantIntValue(loop.getLowerBound()[0], 0) &&
+         isConstantIntValue(loop.getUpperBound()[0], kWarpLanes) &&
+         isConstantIntValue(loop.getStep()[0], 1);
 }
 
 /// Whether a thread of `loop` has lane sums in it: each iteration then
@@ -332,6 +329,24 @@ LogicalResult launchSerialCode(Block &block) {
   }
   return flush();
 }
+
+struct GpuCheckSchedulablePass
+    : rotary::impl::RotaryGpuCheckSchedulableBase<GpuCheckSchedulablePass> {
+  void runOnOperation() override {
+    // The structured ops the GPU schedule tiles (rotary-gpu-configure).
+    if (failed(refuseFirst(getOperation(), [](Operation *op) {
+          if (!isa<RotaryDialect>(op->getDialect()) ||
+              isa<RopeTokensGradOp>(op))
+            return false;
+          op->emitError("rotary-gpu-pipeline: '")
+              << op->getName()
+              << "' has no GPU schedule yet (the CPU schedule runs it: "
+                 "compile without --gpu)";
+          return true;
+        })))
+      signalPassFailure();
+  }
+};
 
 struct GpuCheckLibdevicePass
     : rotary::impl::RotaryGpuCheckLibdeviceBase<GpuCheckLibdevicePass> {

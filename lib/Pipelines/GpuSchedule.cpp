@@ -1,9 +1,8 @@
 //===- GpuSchedule.cpp - the GPU schedule of the structured level ---------===//
 //
 // What the GPU schedule decides before loops meet blocks and threads:
-// - rotary-gpu-check-schedulable: the structured ops it has no tiles for
-//   are refused by name;
-// - rotary-gpu-configure: the tiles of those it takes (a tile is a block);
+// - rotary-gpu-configure: the tiles of the structured ops it takes (a tile
+//   is a block);
 // - rotary-gpu-hoist-parallel-loops: the sequential loops of a reduction
 //   move inside the parallel loop over what it keeps, so that a thread
 //   runs them over its own elements;
@@ -25,7 +24,6 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace rotary {
-#define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
 #define GEN_PASS_DEF_ROTARYGPUCONFIGURE
 #define GEN_PASS_DEF_ROTARYGPUHOISTPARALLELLOOPS
 #define GEN_PASS_DEF_ROTARYGPULANEREDUCTIONS
@@ -36,26 +34,6 @@ using namespace mlir;
 using namespace rotary;
 
 namespace {
-/// The structured rotary ops the GPU schedule tiles.
-bool hasGpuTiles(Operation *op) { return isa<RopeTokensGradOp>(op); }
-
-struct GpuCheckSchedulablePass
-    : rotary::impl::RotaryGpuCheckSchedulableBase<GpuCheckSchedulablePass> {
-  void runOnOperation() override {
-    WalkResult r = getOperation()->walk([](Operation *op) {
-      if (!isa<RotaryDialect>(op->getDialect()) || hasGpuTiles(op))
-        return WalkResult::advance();
-      op->emitError("rotary-gpu-pipeline: '")
-          << op->getName()
-          << "' has no GPU schedule yet (the CPU schedule runs it: compile "
-             "without --gpu)";
-      return WalkResult::interrupt();
-    });
-    if (r.wasInterrupted())
-      signalPassFailure();
-  }
-};
-
 struct GpuConfigurePass
     : rotary::impl::RotaryGpuConfigureBase<GpuConfigurePass> {
   using Base::Base;

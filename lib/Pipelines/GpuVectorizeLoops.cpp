@@ -38,12 +38,6 @@ bool isByteSized(Type t) {
   return t.isIntOrFloat() && t.getIntOrFloatBitWidth() % 8 == 0;
 }
 
-/// Whether `v` is the constant `c`.
-bool isConstant(Value v, int64_t c) {
-  std::optional<int64_t> k = getConstantIntValue(v);
-  return k && *k == c;
-}
-
 /// The vector form of one loop body, built op by op: a value that depends
 /// on the innermost induction variable becomes a vector of `width` lanes,
 /// any other stays scalar (uniform across the lanes).
@@ -253,8 +247,8 @@ struct GpuVectorizeLoopsPass
     });
     for (scf::ParallelOp loop : loops) {
       unsigned last = loop.getNumLoops() - 1;
-      if (!isConstant(loop.getLowerBound()[last], 0) ||
-          !isConstant(loop.getStep()[last], 1))
+      if (!isConstantIntValue(loop.getLowerBound()[last], 0) ||
+          !isConstantIntValue(loop.getStep()[last], 1))
         continue;
       BodyVectorizer body(loop.getInductionVars()[last], width);
       if (!body.analyze(*loop.getBody()) || body.contiguous.empty())

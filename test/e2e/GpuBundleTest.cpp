@@ -185,11 +185,16 @@ TEST(GpuBundle, LaunchesThroughTheDriver) {
 }
 
 /// The fake driver's log of one FAM step on a sm_90 device, compiled with
-/// cubins; nullopt when the toolkit has no ptxas to make them.
+/// cubins; nullopt when the toolkit has no ptxas to make them. A failed
+/// compilation is a failure of the test, not a reason to skip it.
 std::optional<std::string> logOfCubinCall() {
   useFakeDriver("90");
   auto kernel = Kernel::compile(kFamSource, gpuOptions());
-  if (!kernel || kernel->manifest().gpu->objects[1].cubin.empty())
+  if (!kernel) {
+    ADD_FAILURE() << "compilation failed";
+    return std::string();
+  }
+  if (kernel->manifest().gpu->objects[1].cubin.empty())
     return std::nullopt;
   FamBuffers buffers(64);
   kernel->bundle().call(kEntry, buffers.inputRefs, buffers.outputRefs,
