@@ -26,6 +26,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -312,8 +313,9 @@ bool checkSchedule(const compiler::CompileOptions &opt, std::string &error) {
 /// Builds the bundle of the main buffer of `sm` into `dir` (which must exist
 /// and be empty).
 LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
-                          const compiler::CompileOptions &opt,
-                          StringRef dir, std::string &error) {
+                          const compiler::CompileOptions &opt, StringRef dir,
+                          TimingScope &timing, std::string &error) {
+  TimingScope phase = timing.nest("parse");
   Block block;
   AsmParserState state;
   ParserConfig config(&ctx);
@@ -353,8 +355,10 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.ropeTokens = opt.ropeTokens;
   pipelineOptions.scanBlock = opt.scanBlock;
   pipelineOptions.schedule = opt.gpuLoops ? Schedule::GpuLoops : Schedule::Cpu;
+  phase = timing.nest("front pipeline (fusion, entry points)");
   PassManager front(&ctx);
   buildCpuFrontPipeline(front, pipelineOptions);
+  front.enableTiming(phase);
   if (failed(front.run(*module)))
     return failure();
   bundle::Manifest manifest;
@@ -378,11 +382,14 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   OwningOpRef<ModuleOp> gpuModule;
   if (!opt.gpuChips.empty())
     gpuModule = module->clone();
+  phase = timing.nest("back pipeline (lowering to the LLVM dialect)");
   PassManager back(&ctx);
   buildCpuBackPipeline(back, pipelineOptions);
+  back.enableTiming(phase);
   if (failed(back.run(*module)))
     return failure();
   compiler::stripRotaryAttributes(*module);
+  phase = timing.nest("translation to LLVM IR");
 
   llvm::LLVMContext llvmCtx;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -410,21 +417,26 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     return failure();
   }
   SmallVector<std::string> objects;
+  phase = timing.nest("LLVM optimiser and code generation");
   if (!compiler::codegen::emitObjects(std::move(llvmModule), cpu, cpuDir,
                                       objects, error))
     return failure();
   SmallString<256> library(dir);
   llvm::sys::path::append(library, bundle::kCpuLibrary);
+  phase = timing.nest("link");
   if (!compiler::codegen::linkLibrary(objects, library, error))
     return failure();
 
   manifest.cpuLibrary = bundle::kCpuLibrary;
+  phase.stop();
   if (gpuModule) {
+    phase = timing.nest("GPU code");
     manifest.gpu.emplace();
     if (failed(compiler::buildGpuCode(*gpuModule, opt, cpu, dir, *manifest.gpu,
                                       error)))
       return failure();
   }
+  phase = timing.nest("manifest");
   // The enabled features, so a runtime can refuse a bundle its CPU lacks
   // instead of dying on an illegal instruction.
   std::string enabled;
@@ -665,6 +677,7 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
       !checkDestination(bundleDir, target, inputPath, options.force, error))
     return false;
   DialectRegistry registry;
+  rotary::registerSubsetModels(registry);
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerBuiltinDialectTranslation(registry);
@@ -693,10 +706,15 @@ bool compileToBundle(const std::string &source, const std::string &bufferName,
     return false;
   }
   TempDirs::get().add(tmpDir);
+  // The report prints when `timingManager` goes, after everything it timed.
+  DefaultTimingManager timingManager;
+  timingManager.setEnabled(options.timing);
+  TimingScope timing = timingManager.getRootScope();
   std::string buildError;
   bool ok =
-      succeeded(buildBundle(ctx, sm, options, tmpDir, buildError)) &&
+      succeeded(buildBundle(ctx, sm, options, tmpDir, timing, buildError)) &&
       moveIntoPlace(tmpDir, target, buildError);
+  timing.stop();
   TempDirs::get().remove(tmpDir);
   if (!ok) {
     error = diagnostics + buildError;

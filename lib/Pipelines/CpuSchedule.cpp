@@ -378,16 +378,6 @@ SmallVector<scf::ForOp> peel(RewriterBase &rewriter, scf::ForOp loop) {
   return {loop, partial};
 }
 
-/// The scf.for loops directly nested in `op`'s body (one level).
-SmallVector<scf::ForOp> innerLoops(Operation *op) {
-  SmallVector<scf::ForOp> loops;
-  for (Region &r : op->getRegions())
-    for (Operation &inner : r.getOps())
-      if (auto f = dyn_cast<scf::ForOp>(inner))
-        loops.push_back(f);
-  return loops;
-}
-
 /// Producers fused into a task: the destination's (the zero fill) and the
 /// left operand's (an elementwise producer of the rows, such as a rope), of
 /// which a task needs only its own rows. The right operand's producer (the
@@ -433,22 +423,14 @@ fusingDestinations(const scf::SCFTilingOptions &tiling) {
   return fusion;
 }
 
-/// Tiles the register block inside `colTail` (a peeled column remainder:
-/// fewer than register_cols columns) into blocks of `tail` columns with its
-/// fill fused, and peels that loop: the full ones get a static width.
-LogicalResult tileColumnTail(RewriterBase &rewriter, scf::ForOp colTail,
-                             int64_t tail) {
-  linalg::LinalgOp block;
-  colTail.getBody()->walk([&](linalg::LinalgOp l) {
-    if (l->hasAttr(kBlockAttr) && matmulDims(l))
-      block = l;
-  });
-  if (!block)
-    return success();
-  std::optional<MatmulDims> d = matmulDims(block);
+/// Tiles `block` (a contraction the schedule made, see kBlockAttr) along
+/// its loop `dim` by `size` with its fill fused, marks what the tiling made
+/// and returns the loop.
+FailureOr<scf::ForOp> tileBlock(RewriterBase &rewriter, linalg::LinalgOp block,
+                                unsigned dim, int64_t size) {
   Builder b(block.getContext());
   SmallVector<OpFoldResult> sizes(block.getNumLoops(), b.getIndexAttr(0));
-  sizes[d->n] = b.getIndexAttr(tail);
+  sizes[dim] = b.getIndexAttr(size);
   scf::SCFTilingOptions tiling;
   tiling.setTileSizes(sizes);
   scf::SCFTileAndFuseOptions fusion = fusingDestinations(tiling);
@@ -463,6 +445,29 @@ LogicalResult tileColumnTail(RewriterBase &rewriter, scf::ForOp colTail,
   rewriter.eraseOp(block);
   for (Operation *t : tiles->tiledAndFusedOps)
     t->setAttr(kBlockAttr, b.getUnitAttr());
+  return cast<scf::ForOp>(tiles->loops.front().getOperation());
+}
+
+/// The contraction the schedule made inside `op`, if any.
+linalg::LinalgOp findBlock(Operation *op) {
+  linalg::LinalgOp block;
+  op->walk([&](linalg::LinalgOp l) {
+    if (l->hasAttr(kBlockAttr) && matmulDims(l))
+      block = l;
+  });
+  return block;
+}
+
+/// Tiles the register block inside `colTail` (a peeled column remainder:
+/// fewer than register_cols columns) into blocks of `tail` columns with its
+/// fill fused, and peels that loop: the full ones get a static width.
+LogicalResult tileColumnTail(RewriterBase &rewriter, scf::ForOp colTail,
+                             int64_t tail) {
+  linalg::LinalgOp block = findBlock(colTail);
+  if (!block)
+    return success();
+  if (failed(tileBlock(rewriter, block, matmulDims(block)->n, tail)))
+    return failure();
   // The tile sizes are min(tail, width - j) of the slice's own size: fold
   // it to the loop's bound first, so that peeling can prove the full tiles
   // static.
@@ -578,44 +583,32 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   if (!innerDims->batch.empty())
     return inner.emitError("rotary-cpu-schedule: batch dims left in a task");
 
-  // 3. Register blocks: loops (m, n) over the task, the fill fused into
-  //    each block (the reduction is not tiled yet, so the fill runs once
-  //    per block).
-  SmallVector<OpFoldResult> blockSizes(inner.getNumLoops(), b.getIndexAttr(0));
-  blockSizes[innerDims->m] = b.getIndexAttr(rows);
-  blockSizes[innerDims->n] = b.getIndexAttr(cols);
-  SmallVector<int64_t> interchange;
-  if (innerDims->n < innerDims->m)
-    interchange = {1, 0}; // the tiled loops are listed in dim order
-  scf::SCFTilingOptions blockTiling;
-  blockTiling.setTileSizes(blockSizes).setInterchange(interchange);
-  scf::SCFTileAndFuseOptions blockFusion = fusingDestinations(blockTiling);
-  rewriter.setInsertionPoint(inner);
-  FailureOr<scf::SCFTileAndFuseResult> blocks =
-      scf::tileConsumerAndFuseProducersUsingSCF(
-          rewriter, cast<TilingInterface>(inner.getOperation()), blockFusion);
-  if (failed(blocks))
+  // 3. Register blocks: a loop over blocks of `rows` rows, peeled so that
+  //    all but the last have them all; the full rows are then cut into
+  //    blocks of `cols` columns, peeled too. With tail_cols, the column
+  //    remainder of the full rows is tiled again into blocks of that many
+  //    columns (one vector), peeled too, so that only the last
+  //    tail_cols - 1 columns run as scalar code. The remainder rows (fewer
+  //    than `rows`, at most one block per task) stay one scalar
+  //    contraction over all columns: cutting them into columns too made a
+  //    fill and a product per column block, the larger part of a kernel's
+  //    loops and of its LLVM compile time, for rows that run once.
+  //    The fill is fused into each block, so that a block starts from a
+  //    zero register (the reduction is not tiled yet).
+  FailureOr<scf::ForOp> rowLoop =
+      tileBlock(rewriter, inner, innerDims->m, rows);
+  if (failed(rowLoop))
     return inner.emitError("rotary-cpu-schedule: register tiling failed");
-  for (OpResult r : inner->getResults())
-    rewriter.replaceAllUsesWith(r, blocks->replacements.lookup(r));
-  rewriter.eraseOp(inner);
-  // Marks what this schedule made (peeling copies the mark), so that the
-  // steps below leave other ops of `root` alone.
-  for (Operation *t : blocks->tiledAndFusedOps)
-    t->setAttr(kBlockAttr, b.getUnitAttr());
-
-  // 4. Peel the row and column loops: full blocks get static sizes.
-  //    With tail_cols, the column remainder of the full rows is tiled
-  //    again into blocks of that many columns (one vector), peeled too, so
-  //    that only the last tail_cols - 1 columns run as scalar code.
-  auto rowLoop = cast<scf::ForOp>(blocks->loops[0].getOperation());
   SmallVector<scf::ForOp> colTails;
-  for (auto [i, rowPart] : llvm::enumerate(peel(rewriter, rowLoop)))
-    for (scf::ForOp colLoop : innerLoops(rowPart)) {
-      SmallVector<scf::ForOp> parts = peel(rewriter, colLoop);
-      if (i == 0 && parts.size() > 1)
-        colTails.push_back(parts.back());
-    }
+  if (linalg::LinalgOp fullRows = findBlock(peel(rewriter, *rowLoop).front())) {
+    FailureOr<scf::ForOp> colLoop =
+        tileBlock(rewriter, fullRows, matmulDims(fullRows)->n, cols);
+    if (failed(colLoop))
+      return op.emitError("rotary-cpu-schedule: register tiling failed");
+    SmallVector<scf::ForOp> parts = peel(rewriter, *colLoop);
+    if (parts.size() > 1)
+      colTails.push_back(parts.back());
+  }
   if (tail > 0 && tail < cols)
     for (scf::ForOp colTail : colTails)
       if (failed(tileColumnTail(rewriter, colTail, tail)))

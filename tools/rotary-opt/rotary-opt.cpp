@@ -185,6 +185,7 @@ int main(int argc, char **argv) {
   rotary::registerRotaryPipelines();
 
   DialectRegistry registry;
+  rotary::registerSubsetModels(registry);
   registerAllDialects(registry);
   registerAllExtensions(registry);
   // rotary-gpu-pipeline translates kernels to LLVM IR for the NVPTX back end.

@@ -115,6 +115,11 @@ int main(int argc, char **argv) {
       cl::desc("CUDA toolkit folder (libdevice, ptxas); default $CUDA_HOME, "
                "else /usr/local/cuda when it is there"),
       cl::init(""));
+  cl::opt<bool> timing(
+      "timing",
+      cl::desc("Print where the compile time went (phases, MLIR passes) to "
+               "stderr"),
+      cl::init(false));
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "rotary " ROTARY_VERSION_STRING " (MLIR " ROTARY_MLIR_VERSION_STRING
           ")\n";
@@ -135,6 +140,7 @@ int main(int argc, char **argv) {
   options.gpuLoops = gpuLoops;
   options.gpuChips.assign(gpu.begin(), gpu.end());
   options.cudaToolkit = cudaToolkit;
+  options.timing = timing;
   if (!parsePair(registerTile, options.registerRows, options.registerCols)) {
     llvm::errs() << "rotary-translate: --register-tile must be ROWSxCOLS with "
                     "two positive numbers (such as 6x64), got '"

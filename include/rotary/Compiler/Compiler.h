@@ -64,6 +64,11 @@ struct CompileOptions {
   /// The CUDA toolkit (libdevice, ptxas for the cubins); empty: $CUDA_HOME,
   /// else /usr/local/cuda when it is there.
   std::string cudaToolkit;
+  /// Print where the compile time went to stderr when done: the phases
+  /// (parse, the MLIR pipelines with their passes, translation to LLVM IR,
+  /// LLVM's optimiser and code generation, linking), in the format of
+  /// MLIR's -mlir-timing. Not part of the bundle's identity.
+  bool timing = false;
 };
 
 /// Compiles every public func.func of the .mlir file at `inputPath` into the

@@ -6,6 +6,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
+class DialectRegistry;
 class ModuleOp;
 class OpBuilder;
 namespace LLVM {
@@ -223,6 +224,13 @@ void buildBufferizePipeline(mlir::OpPassManager &pm);
 void addText(mlir::OpPassManager &pm, llvm::StringRef pipeline);
 
 void registerRotaryPipelines();
+
+/// Slice models for the tensor ops that decide the equivalence of two
+/// slices without analysis where it shows (the same value, equal constants)
+/// before MLIR's constraint sets (SubsetModels.cpp). Call before
+/// registering the upstream dialects and extensions: the first model of an
+/// interface attached to an op is the one that stays.
+void registerSubsetModels(mlir::DialectRegistry &registry);
 
 #define GEN_PASS_REGISTRATION
 #include "rotary/Pipelines/Passes.h.inc"
