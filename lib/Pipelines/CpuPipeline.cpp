@@ -94,6 +94,7 @@ void rotary::buildCpuBackPipeline(OpPassManager &pm,
     pm.addPass(createRotaryInlineAllocaScopes());
   }
   pm.addPass(createRotaryContiguousExpandShape());
+  pm.addPass(createRotaryScalarLoops());
   addText(pm, "convert-linalg-to-loops,scf-forall-to-for,"
               "convert-vector-to-scf{full-unroll=true},"
               "expand-strided-metadata,lower-affine,convert-scf-to-cf,"

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -40,6 +41,7 @@ namespace rotary {
 #define GEN_PASS_DEF_ROTARYCPUCONFIGURE
 #define GEN_PASS_DEF_ROTARYCPUSCHEDULE
 #define GEN_PASS_DEF_ROTARYAPPROXIMATEMATH
+#define GEN_PASS_DEF_ROTARYSCALARLOOPS
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
 
@@ -50,6 +52,8 @@ namespace {
 constexpr StringLiteral kScheduleAttr = "rotary.cpu_schedule";
 /// Marks, while one op is scheduled, the blocks its schedule made.
 constexpr StringLiteral kBlockAttr = "rotary.cpu_block";
+/// What the schedule left scalar (remainder blocks), for rotary-scalar-loops.
+constexpr StringLiteral kScalarLoopsAttr = "rotary.scalar_loops";
 
 /// The dimensions of a matmul-like contraction the CPU schedule handles:
 /// one m, one n, one k and any batch dims, with n the last dimension of the
@@ -684,10 +688,18 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return root->emitError("rotary-cpu-schedule: vector lowering failed");
   }
-  // The remainder blocks are scheduled: the decision is applied.
-  root->walk([](Operation *inner) {
-    if (inner->removeAttr(kBlockAttr))
-      inner->removeAttr(kScheduleAttr);
+  // The decision is applied. What is left of the blocks on a run-time
+  // number of rows or columns is a remainder, scalar (rotary-scalar-loops);
+  // a static block left as linalg (a fused elementwise producer of the
+  // destination, such as the rescaled accumulator) is a full one, which
+  // LLVM vectorises.
+  root->walk([&](Operation *inner) {
+    if (!inner->removeAttr(kBlockAttr))
+      return;
+    inner->removeAttr(kScheduleAttr);
+    auto l = dyn_cast<linalg::LinalgOp>(inner);
+    if (l && l.hasDynamicShape())
+      inner->setAttr(kScalarLoopsAttr, b.getUnitAttr());
   });
   return success();
 }
@@ -703,6 +715,37 @@ struct ApproximateMathPass
     });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+  }
+};
+
+struct ScalarLoopsPass : rotary::impl::RotaryScalarLoopsBase<ScalarLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (op->hasAttr(kScalarLoopsAttr))
+        ops.push_back(op);
+    });
+    MLIRContext *ctx = &getContext();
+    auto scalar = LLVM::LoopAnnotationAttr::get(
+        ctx, {},
+        LLVM::LoopVectorizeAttr::get(ctx, BoolAttr::get(ctx, true), {}, {}, {},
+                                     {}, {}, {}),
+        {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});
+    IRRewriter rewriter(ctx);
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureBufferSemantics()) {
+        op.emitError("rotary-scalar-loops: expected an op on buffers");
+        return signalPassFailure();
+      }
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::LinalgLoops> loops =
+          linalg::linalgOpToLoops(rewriter, op);
+      if (failed(loops))
+        return signalPassFailure();
+      rewriter.eraseOp(op);
+      for (Operation *loop : *loops)
+        loop->setAttr("loop_annotation", scalar);
+    }
   }
 };
 

@@ -124,7 +124,8 @@ func.func @bad_sizes(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<?x8x
 
 // tail_cols: the column remainder of the full rows (fewer than 64 columns
 // of a run-time width) in blocks of 16 columns, vectorised like the full
-// blocks; only its last < 16 columns, and the remainder rows, stay scalar.
+// blocks; only its last < 16 columns, and the remainder rows, stay scalar
+// (marked for rotary-scalar-loops).
 #x = affine_map<(m, d, e) -> (m, d)>
 #w = affine_map<(m, d, e) -> (d, e)>
 #y = affine_map<(m, d, e) -> (m, e)>
@@ -141,8 +142,14 @@ func.func @bad_sizes(%x: tensor<?x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<?x8x
 // CHECK:               math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<6x16xf32>
 // CHECK:           scf.for %{{.*}} = %[[FULL16]] to %{{.*}} step %c16{{.*}} iter_args(%{{.*}}) -> (tensor<6x?xf32>) {
 // CHECK-NOT:         vector.
-// CHECK:             linalg.generic
-// CHECK-NOT:       rotary.cpu_schedule
+// CHECK:             linalg.generic {{.*}} outs(%{{.*}} : tensor<6x?xf32>) attrs = {rotary.scalar_loops}
+// The remainder rows: one scalar contraction over all the columns, not cut
+// into column blocks.
+// CHECK:       scf.for %{{.*}} step %c6{{.*}} iter_args(
+// CHECK-NOT:     scf.for
+// CHECK:         linalg.generic {{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {rotary.scalar_loops}
+// CHECK-NOT:     scf.for
+// CHECK-NOT:   rotary.cpu_schedule
 func.func @column_tail(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %acc: tensor<?x?xf32>) -> tensor<?x?xf32> {
   %0 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%x, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%acc : tensor<?x?xf32>)

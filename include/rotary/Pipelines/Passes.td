@@ -490,15 +490,33 @@ def RotaryCpuSchedule : Pass<"rotary-cpu-schedule", "::mlir::func::FuncOp"> {
     `tail_cols`, tiles and peels the column remainder of the full rows
     again into one-vector blocks), vectorises every full block and keeps
     the accumulator in registers across the reduction loop; remainder
-    blocks stay scalar loops. Contractions end as one broadcast FMA per
-    row of the block, the left operand read as one scalar and one splat
-    per row.
+    blocks stay scalar (marked `rotary.scalar_loops` for
+    rotary-scalar-loops). Contractions end as one broadcast FMA per row of
+    the block, the left operand read as one scalar and one splat per row.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::affine::AffineDialect",
                            "::mlir::math::MathDialect"];
+}
+
+def RotaryScalarLoops : Pass<"rotary-scalar-loops"> {
+  let summary = "The CPU schedule's scalar remainders as loops LLVM leaves "
+                "scalar";
+  let description = [{
+    Lowers the linalg ops rotary-cpu-schedule left scalar (attribute
+    `rotary.scalar_loops`: a contraction's remainder rows, fewer than a
+    register block's, and column remainders narrower than a vector, with
+    their fills) to scf.for loops whose `loop_annotation` disables LLVM's
+    vectoriser. They run once per task on a few rows or columns, so a
+    vector version gains nothing at run time, while LLVM's vector body,
+    epilogue and run-time checks for each were a large share of a
+    kernel's compile time. Other linalg ops are left to
+    convert-linalg-to-loops.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // ROTARY_PIPELINES_PASSES_TD
