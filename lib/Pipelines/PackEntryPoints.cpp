@@ -47,7 +47,7 @@ struct PackEntryPointsPass
       b.setInsertionPointToStart(entryBlock);
       Value args = entryBlock->getArgument(0);
       SmallVector<Value> descriptors;
-      for (int64_t i = 0; i < numIn + numOut; ++i) {
+      for (int32_t i = 0, e = numIn + numOut; i < e; ++i) {
         Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, args,
                                          ArrayRef<LLVM::GEPArg>{i});
         descriptors.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
