@@ -428,7 +428,6 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
     return failure();
 
   manifest.cpuLibrary = bundle::kCpuLibrary;
-  phase.stop();
   if (gpuModule) {
     phase = timing.nest("GPU code");
     manifest.gpu.emplace();
