@@ -349,6 +349,7 @@ LogicalResult buildBundle(MLIRContext &ctx, llvm::SourceMgr &sm,
   pipelineOptions.rowsPerTask = opt.rowsPerTask;
   pipelineOptions.attentionQueryTile = opt.attentionQueryTile;
   pipelineOptions.attentionKeyTile = opt.attentionKeyTile;
+  pipelineOptions.splitAttentionGrad = opt.splitAttentionGrad;
   pipelineOptions.hddLanes = opt.hddLanes;
   pipelineOptions.chainRows = opt.chainRows;
   pipelineOptions.hddCheckpoint = opt.hddCheckpoint;
@@ -771,7 +772,8 @@ std::string compiler::bundleKey(const std::string &source,
             std::to_string(options.chainRows) + " " +
             std::to_string(options.hddCheckpoint) + " " +
             std::to_string(options.ropeTokens) + " " +
-            std::to_string(options.scanBlock),
+            std::to_string(options.scanBlock) +
+            (options.splitAttentionGrad ? " split-attention-grad" : ""),
         std::string(options.gpuLoops ? "gpu-loops" : "cpu-schedule"),
         "gpu " + llvm::join(options.gpuChips, ",") + " " +
             compiler::cudaToolkit(options)}) {

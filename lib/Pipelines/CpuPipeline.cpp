@@ -57,6 +57,7 @@ void buildCpuScheduled(OpPassManager &pm, const CpuPipelineOptions &options) {
   schedule.rowsPerTask = options.rowsPerTask;
   schedule.attentionQueryTile = options.attentionQueryTile;
   schedule.attentionKeyTile = options.attentionKeyTile;
+  schedule.splitAttentionGrad = options.splitAttentionGrad;
   schedule.hddLanes = options.hddLanes;
   schedule.chainRows = options.chainRows;
   schedule.hddCheckpoint = options.hddCheckpoint;

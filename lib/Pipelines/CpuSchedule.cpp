@@ -33,6 +33,7 @@
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -87,9 +88,98 @@ std::optional<MatmulDims> matmulDims(linalg::LinalgOp op) {
                     llvm::to_vector(dims->batch)};
 }
 
+/// The extent of loop `d` of `op`: static, or a constant upper bound that
+/// MLIR's value-bounds analysis proves from an operand's size (a tile of a
+/// kernel's own loop, such as min(64, T - i0)); nullopt when neither.
+std::optional<int64_t> extentBound(linalg::LinalgOp op, unsigned d) {
+  int64_t extent = op.getStaticLoopRanges()[d];
+  if (!ShapedType::isDynamic(extent))
+    return extent;
+  for (OpOperand &o : op->getOpOperands()) {
+    for (auto [i, e] :
+         llvm::enumerate(op.getMatchingIndexingMap(&o).getResults())) {
+      auto dim = dyn_cast<AffineDimExpr>(e);
+      if (!dim || dim.getPosition() != d)
+        continue;
+      FailureOr<int64_t> ub = ValueBoundsConstraintSet::computeConstantBound(
+          presburger::BoundType::UB,
+          ValueBoundsConstraintSet::Variable(o.get(), static_cast<int64_t>(i)),
+          /*stopCondition=*/nullptr, /*closedUB=*/true);
+      if (succeeded(ub))
+        return *ub;
+    }
+  }
+  return std::nullopt;
+}
+
 int64_t scheduleValue(DictionaryAttr schedule, StringRef name) {
   auto a = schedule.getAs<IntegerAttr>(name);
   return a ? a.getInt() : 0;
+}
+
+/// The attention gradient's query and key passes over the same operands as
+/// one rotary.online_attention_grad at the later of the two, which every
+/// user of either's results must follow.
+void fuseAttentionGradPasses(func::FuncOp f) {
+  SmallVector<std::pair<OnlineAttentionQueryGradOp, OnlineAttentionKeyGradOp>>
+      pairs;
+  f.walk([&](OnlineAttentionKeyGradOp keys) {
+    // The key pass of a block of keys is not the whole gradient's.
+    if (!isConstantIntValue(keys.getFirstKey(), 0))
+      return;
+    for (Operation *user : keys.getQ().getUsers()) {
+      auto queries = dyn_cast<OnlineAttentionQueryGradOp>(user);
+      if (!queries || queries->getBlock() != keys->getBlock() ||
+          queries.getK() != keys.getK() || queries.getV() != keys.getV() ||
+          queries.getDoutput() != keys.getDoutput() ||
+          queries.getLse() != keys.getLse() ||
+          queries.getDelta() != keys.getDelta() ||
+          queries.getBias() != keys.getBias() ||
+          queries.getSpan() != keys.getSpan() ||
+          queries.getFirstPosition() != keys.getFirstPosition() ||
+          queries.getCausal() != keys.getCausal() ||
+          queries.getWindow() != keys.getWindow() ||
+          queries.getGlobalTokens() != keys.getGlobalTokens() ||
+          queries.getScaleAttr() != keys.getScaleAttr() ||
+          queries.getSpanRampAttr() != keys.getSpanRampAttr() ||
+          queries->getAttr(kTilesAttr) != keys->getAttr(kTilesAttr))
+        continue;
+      pairs.emplace_back(queries, keys);
+      return;
+    }
+  });
+  for (auto [queries, keys] : pairs) {
+    Operation *first = queries, *later = keys;
+    if (keys->isBeforeInBlock(queries))
+      std::swap(first, later);
+    Block *block = later->getBlock();
+    bool usersFollow = llvm::all_of(first->getUsers(), [&](Operation *user) {
+      Operation *inBlock = block->findAncestorOpInBlock(*user);
+      return inBlock && later->isBeforeInBlock(inBlock);
+    });
+    if (!usersFollow)
+      continue;
+    OpBuilder b(later);
+    SmallVector<Value> inits = {queries.getInits()[0], keys.getInits()[0],
+                                keys.getInits()[1]};
+    llvm::append_range(inits, queries.getInits().drop_front());
+    auto fused = OnlineAttentionGradOp::create(
+        b, keys.getLoc(), ValueRange(inits).getTypes(), keys.getQ(),
+        keys.getK(), keys.getV(), keys.getDoutput(), keys.getLse(),
+        keys.getDelta(), keys.getBias(), keys.getSpan(),
+        keys.getFirstPosition(), inits, keys.getCausalAttr(),
+        keys.getWindowAttr(), keys.getGlobalTokensAttr(), keys.getScaleAttr(),
+        keys.getSpanRampAttr());
+    if (Attribute tiles = keys->getAttr(kTilesAttr))
+      fused->setAttr(kTilesAttr, tiles);
+    ValueRange r = fused.getResults();
+    SmallVector<Value> queryResults = {r[0]};
+    llvm::append_range(queryResults, r.drop_front(3));
+    queries->replaceAllUsesWith(queryResults);
+    keys->replaceAllUsesWith(r.slice(1, 2));
+    queries->erase();
+    keys->erase();
+  }
 }
 
 struct CpuConfigurePass
@@ -125,7 +215,7 @@ struct CpuConfigurePass
     int64_t task = rowsPerTask ? rowsPerTask : 16 * rows;
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
-    // Attention and its gradient's two passes (structured ops): their
+    // Attention and its gradient (structured ops): their
     // contractions are tile pairs of `query` rows and `key` columns, sized
     // to whole register blocks: 8 blocks of rows, and keys in whole blocks
     // of at least 64.
@@ -143,9 +233,11 @@ struct CpuConfigurePass
     // rotation's two features and its broadcasts stay in registers with
     // room for the next rotation's loads.
     int64_t chainGroup = chainRows ? chainRows : 4 * lanes;
+    if (!splitAttentionGrad)
+      fuseAttentionGradPasses(getOperation());
     getOperation().walk([&](Operation *op) {
       if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-              OnlineAttentionKeyGradOp>(op))
+              OnlineAttentionKeyGradOp, OnlineAttentionGradOp>(op))
         recordTiles(op, {{"query", queryTile}, {"key", keyTile}});
       if (isa<GivensRowsOp>(op))
         recordTiles(op, {{"rows", chainGroup}});
@@ -171,6 +263,21 @@ struct CpuConfigurePass
       // at the cost of a second product per step.
       if (isa<RotationScanOp>(op))
         recordTiles(op, {{"block", scanBlock ? scanBlock : 64}});
+    });
+    // A 2-d f32 transpose inside a kernel's loops (the tile of an operand
+    // that a contraction reads transposed, once per tile pair): square
+    // blocks of one vector.
+    getOperation().walk([&](linalg::TransposeOp op) {
+      auto t = cast<ShapedType>(op.getInit().getType());
+      if (op->hasAttr(kScheduleAttr) || t.getRank() != 2 ||
+          !t.getElementType().isF32() || !op.hasPureTensorSemantics() ||
+          !(op->getParentOfType<scf::ForallOp>() ||
+            op->getParentOfType<scf::ForOp>()))
+        return;
+      op->setAttr(kScheduleAttr,
+                  b.getDictionaryAttr(
+                      {b.getNamedAttr("kind", b.getStringAttr("transpose")),
+                       b.getNamedAttr("block", b.getI64IntegerAttr(lanes))}));
     });
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kScheduleAttr))
@@ -209,11 +316,24 @@ struct CpuConfigurePass
             }
         }
       }
+      // Likewise rows that are a tile of a kernel's loop (at most E, and
+      // E when the tile is full): blocks of 6, 5 or 4 rows that divide E,
+      // so that a full tile has no remainder rows, which run as scalar
+      // code (64 query rows: 16 blocks of 4, not 10 of 6 and 4 scalar).
+      // Four rows of four vectors are still 16 independent FMA chains.
+      int64_t r = rows;
+      std::optional<int64_t> m = extentBound(op, dims->m);
+      if (!registerRows && nested && m && *m % rows != 0)
+        for (int64_t fewer = rows - 1; fewer >= 4; --fewer)
+          if (*m % fewer == 0) {
+            r = fewer;
+            break;
+          }
       SmallVector<NamedAttribute> fields = {
           b.getNamedAttr("kind", b.getStringAttr("matmul")),
           b.getNamedAttr("rows_per_task",
                          b.getI64IntegerAttr(nested ? 0 : task)),
-          b.getNamedAttr("register_rows", b.getI64IntegerAttr(rows)),
+          b.getNamedAttr("register_rows", b.getI64IntegerAttr(r)),
           b.getNamedAttr("register_cols", b.getI64IntegerAttr(c))};
       // A width the blocks may not divide (run-time, or static and not a
       // multiple): its remainder in blocks of one vector.
@@ -704,6 +824,85 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
+/// A transpose in square blocks of `block`: rows, then the full rows'
+/// columns, tiled and peeled, so that full blocks are static; those are
+/// vectorised (a read, a
+/// vector.transpose, a write) and their transposes lowered to shuffles
+/// (the 16 x 16 network with AVX-512's vectors). The remainder blocks stay
+/// scalar. Left to LLVM, a transpose is a scalar loop with one strided
+/// access per element.
+LogicalResult scheduleTranspose(RewriterBase &rewriter, linalg::LinalgOp op,
+                                DictionaryAttr schedule) {
+  int64_t block = scheduleValue(schedule, "block");
+  if (!isa<linalg::TransposeOp>(op) || block <= 0 || op.getNumLoops() != 2)
+    return op.emitError("rotary-cpu-schedule: not a schedulable transpose or "
+                        "a bad rotary.cpu_schedule: ")
+           << schedule;
+  MLIRContext *ctx = op.getContext();
+  Builder b(ctx);
+  Operation *root = op->getParentOp();
+  // Rows of `block`, peeled; the full rows' columns likewise (tileDim
+  // returns the loop of the full blocks). The remainder rows stay one
+  // scalar nest over all columns.
+  auto tileDim = [&](linalg::LinalgOp t,
+                     unsigned dim) -> FailureOr<scf::ForOp> {
+    SmallVector<OpFoldResult> sizes(2, b.getIndexAttr(0));
+    sizes[dim] = b.getIndexAttr(block);
+    scf::SCFTilingOptions tiling;
+    tiling.setTileSizes(sizes);
+    rewriter.setInsertionPoint(t);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(t.getOperation()), tiling);
+    if (failed(tiled))
+      return t.emitError("rotary-cpu-schedule: tiling a transpose failed");
+    rewriter.replaceOp(t, tiled->replacements);
+    for (Operation *tile : tiled->tiledOps)
+      tile->setAttr(kBlockAttr, b.getUnitAttr());
+    return peel(rewriter, cast<scf::ForOp>(tiled->loops[0].getOperation()))
+        .front();
+  };
+  FailureOr<scf::ForOp> rowLoop = tileDim(op, 0);
+  if (failed(rowLoop))
+    return failure();
+  linalg::LinalgOp fullRows;
+  rowLoop->walk([&](linalg::TransposeOp t) { fullRows = t; });
+  if (fullRows && failed(tileDim(fullRows, 1)))
+    return failure();
+  if (failed(canonicalize(rewriter, root)))
+    return root->emitError("rotary-cpu-schedule: cleanup failed");
+  SmallVector<linalg::LinalgOp> full;
+  root->walk([&](linalg::TransposeOp t) {
+    if (t->hasAttr(kBlockAttr) && !t.hasDynamicShape())
+      full.push_back(t);
+  });
+  for (linalg::LinalgOp t : full) {
+    rewriter.setInsertionPoint(t);
+    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rewriter, t);
+    if (failed(v))
+      return t->emitError(
+          "rotary-cpu-schedule: vectorising a transpose failed");
+    rewriter.replaceOp(t, v->replacements);
+  }
+  // The transposing read as a read and a vector.transpose, lowered to
+  // shuffles. (Unrolling the 2-d read and write into rows here made
+  // bufferization's analysis of the chained row writes 8 times slower; the
+  // rows are unrolled after bufferization, by convert-vector-to-scf.)
+  RewritePatternSet patterns(ctx);
+  vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+  vector::populateVectorTransposeLoweringPatterns(
+      patterns, block == 16 ? vector::VectorTransposeLowering::Shuffle16x16
+                            : vector::VectorTransposeLowering::Shuffle1D);
+  if (failed(applyPatternsGreedily(root, std::move(patterns))))
+    return root->emitError("rotary-cpu-schedule: vector lowering failed");
+  root->walk([&](linalg::LinalgOp l) {
+    if (!l->removeAttr(kBlockAttr))
+      return;
+    l->removeAttr(kScheduleAttr);
+    l->setAttr(kScalarLoopsAttr, b.getUnitAttr());
+  });
+  return success();
+}
+
 struct ApproximateMathPass
     : rotary::impl::RotaryApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
@@ -760,12 +959,15 @@ struct CpuSchedulePass : rotary::impl::RotaryCpuScheduleBase<CpuSchedulePass> {
     for (linalg::LinalgOp op : ops) {
       auto schedule = op->getAttrOfType<DictionaryAttr>(kScheduleAttr);
       auto kind = schedule ? schedule.getAs<StringAttr>("kind") : StringAttr();
-      if (!kind || kind.getValue() != "matmul") {
+      LogicalResult done = failure();
+      if (kind && kind.getValue() == "matmul")
+        done = scheduleMatmul(rewriter, op, schedule);
+      else if (kind && kind.getValue() == "transpose")
+        done = scheduleTranspose(rewriter, op, schedule);
+      else
         op.emitError("rotary-cpu-schedule: unknown schedule ")
             << op->getAttr(kScheduleAttr);
-        return signalPassFailure();
-      }
-      if (failed(scheduleMatmul(rewriter, op, schedule)))
+      if (failed(done))
         return signalPassFailure();
     }
   }

@@ -14,6 +14,7 @@
 // RUN: rotary-opt %s -rotary-cpu-configure=scan-block=8 -split-input-file | FileCheck %s --check-prefix=SCAN
 // RUN: not rotary-opt %s -rotary-cpu-configure=scan-block=-1 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: not rotary-opt %s -rotary-cpu-configure=rope-tokens=-2 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
+// RUN: rotary-opt %s -rotary-cpu-configure=split-attention-grad=true -split-input-file | FileCheck %s --check-prefix=SPLIT
 
 // rotary-cpu-configure records the CPU schedule of each matmul-like
 // contraction as `rotary.cpu_schedule`: a register block of
@@ -214,6 +215,99 @@ func.func @attention_tiles(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
       first_position(%p) outs(%do, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9xf32>) {causal, rotary.tiles = {query = 4 : i64, key = 8 : i64}}
       -> tensor<1x2x9x8xf32>, tensor<1x2x9xf32>
   return %o, %dq, %dk, %o2 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+}
+
+// -----
+
+// Inside a kernel's loop (the tile pairs of attention): a contraction whose
+// rows are a tile of at most 64 gets blocks of 4 rows (16 of them, none
+// left to a scalar remainder), one of at most 48 keeps 6; a 2-d f32
+// transpose gets 16 x 16 blocks (8 x 8 with AVX2), outside a loop none.
+#x = affine_map<(m, d, e) -> (m, d)>
+#w = affine_map<(m, d, e) -> (d, e)>
+#y = affine_map<(m, d, e) -> (m, e)>
+// AVX512-LABEL: func.func @tile_rows(
+// AVX512:       linalg.transpose {{.*}} {rotary.cpu_schedule = {block = 16 : i64, kind = "transpose"}}
+// AVX512:       linalg.generic {{.*}}rotary.cpu_schedule = {kind = "matmul", register_cols = 64 : i64, register_rows = 4 : i64, rows_per_task = 0 : i64, tail_cols = 16 : i64}
+// AVX512:       linalg.generic {{.*}}rotary.cpu_schedule = {kind = "matmul", register_cols = 64 : i64, register_rows = 6 : i64, rows_per_task = 0 : i64, tail_cols = 16 : i64}
+// AVX512:       linalg.transpose
+// AVX512-NOT:   rotary.cpu_schedule
+// AVX512:       return
+// AVX2-LABEL:   func.func @tile_rows(
+// AVX2:         linalg.transpose {{.*}} {rotary.cpu_schedule = {block = 8 : i64, kind = "transpose"}}
+// OVERRIDE-LABEL: func.func @tile_rows(
+// OVERRIDE:     linalg.transpose
+// OVERRIDE:     register_rows = 4 : i64
+// OVERRIDE:     register_rows = 4 : i64
+func.func @tile_rows(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %n: index) -> (tensor<?x?xf32>, tensor<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %d = tensor.dim %w, %c1 : tensor<?x?xf32>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %x) -> (tensor<?x?xf32>) {
+    %m64 = affine.min affine_map<(d0)[s0] -> (64, s0 - d0)>(%i)[%n]
+    %m48 = affine.min affine_map<(d0)[s0] -> (48, s0 - d0)>(%i)[%n]
+    %t0 = tensor.empty(%d, %m64) : tensor<?x?xf32>
+    %rows = tensor.extract_slice %x[%i, 0] [%m64, %d] [1, 1] : tensor<?x?xf32> to tensor<?x?xf32>
+    %t = linalg.transpose ins(%rows : tensor<?x?xf32>) outs(%t0 : tensor<?x?xf32>) permutation = [1, 0]
+    %a64 = tensor.empty(%m64, %m64) : tensor<?x?xf32>
+    %p64 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%rows, %t : tensor<?x?xf32>, tensor<?x?xf32>) outs(%a64 : tensor<?x?xf32>) {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<?x?xf32>
+    %rows48 = tensor.extract_slice %p64[0, 0] [%m48, %m64] [1, 1] : tensor<?x?xf32> to tensor<?x?xf32>
+    %a48 = tensor.empty(%m48, %d) : tensor<?x?xf32>
+    %p48 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%rows48, %rows : tensor<?x?xf32>, tensor<?x?xf32>) outs(%a48 : tensor<?x?xf32>) {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<?x?xf32>
+    %next = tensor.insert_slice %p48 into %acc[%i, 0] [%m48, %d] [1, 1] : tensor<?x?xf32> into tensor<?x?xf32>
+    scf.yield %next : tensor<?x?xf32>
+  }
+  %u0 = tensor.empty(%d, %n) : tensor<?x?xf32>
+  %u = linalg.transpose ins(%x : tensor<?x?xf32>) outs(%u0 : tensor<?x?xf32>) permutation = [1, 0]
+  return %r, %u : tensor<?x?xf32>, tensor<?x?xf32>
+}
+
+// -----
+
+// The gradient's two passes over the same operands, as the lowering leaves
+// them (first_key 0): fused into one pass per (b, h), q̄ and the span
+// partial from the query pass, k̄ and v̄ from the key pass; with
+// split-attention-grad they stay apart. Passes that differ in an operand
+// are not fused.
+// AVX512-LABEL: func.func @fuse_attention_grad(
+// AVX512:       %[[F:.*]]:4 = rotary.online_attention_grad ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg4 : {{.*}}) span(%arg5 : tensor<2xf32>) first_position(%arg7) outs(%arg3, %arg1, %arg2, %arg6 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<2x9xf32>) {causal, rotary.tiles = {key = 64 : i64, query = 48 : i64}, span_ramp = 4.000000e+00 : f32}
+// AVX512-NEXT:  rotary.online_attention_query_grad {{.*}}first_position(%c0)
+// AVX512-NEXT:  rotary.online_attention_key_grad
+// AVX512-NEXT:  return %[[F]]#0, %[[F]]#1, %[[F]]#2, %[[F]]#3,
+// SPLIT-LABEL:  func.func @fuse_attention_grad(
+// SPLIT-NOT:    rotary.online_attention_grad
+// SPLIT:        rotary.online_attention_query_grad
+// SPLIT:        rotary.online_attention_key_grad
+// SPLIT:        rotary.online_attention_query_grad
+// SPLIT:        rotary.online_attention_key_grad
+func.func @fuse_attention_grad(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>,
+                               %v: tensor<1x2x9x8xf32>, %do: tensor<1x2x9x8xf32>,
+                               %lse: tensor<1x2x9xf32>, %s: tensor<2xf32>,
+                               %ds: tensor<2x9xf32>, %p: index)
+    -> (tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<2x9xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %gq:2 = rotary.online_attention_query_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      span(%s : tensor<2xf32>) first_position(%p) outs(%do, %ds : tensor<1x2x9x8xf32>, tensor<2x9xf32>) {causal, span_ramp = 4.0 : f32} -> tensor<1x2x9x8xf32>, tensor<2x9xf32>
+  %gk:2 = rotary.online_attention_key_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      span(%s : tensor<2xf32>) first_position(%p) first_key(%c0) outs(%k, %v : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {causal, span_ramp = 4.0 : f32} -> tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  // Another first position: a different gradient.
+  %hq = rotary.online_attention_query_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      first_position(%c0) outs(%do : tensor<1x2x9x8xf32>) -> tensor<1x2x9x8xf32>
+  %hk:2 = rotary.online_attention_key_grad ins(%q, %k, %v, %do, %lse, %lse : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+      first_position(%p) first_key(%c0) outs(%k, %v : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) -> tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+  return %gq#0, %gk#0, %gk#1, %gq#1, %hq, %hk#0 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<2x9xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
 }
 
 // -----

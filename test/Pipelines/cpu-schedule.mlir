@@ -91,11 +91,11 @@ func.func @per_head(%x: tensor<?x4x16xf32>, %w: tensor<4x16x16xf32>) -> tensor<?
 // -----
 
 func.func @unknown_kind(%x: tensor<4xf32>, %y: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{rotary-cpu-schedule: unknown schedule {kind = "transpose"}}}
+  // expected-error @+1 {{rotary-cpu-schedule: unknown schedule {kind = "gather"}}}
   %0 = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
                        iterator_types = ["parallel"]}
       ins(%x : tensor<4xf32>) outs(%y : tensor<4xf32>)
-      attrs = {rotary.cpu_schedule = {kind = "transpose"}} {
+      attrs = {rotary.cpu_schedule = {kind = "gather"}} {
   ^bb0(%a: f32, %b: f32):
     linalg.yield %a : f32
   } -> tensor<4xf32>
@@ -190,4 +190,41 @@ func.func @one_row_times_matrix(%x: tensor<1x4xf32>, %w: tensor<4x4xf32>) -> ten
     linalg.yield %s : f32
   } -> tensor<1x4xf32>
   return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+// A transpose in 16 x 16 blocks: rows of the result (columns of x) in
+// blocks of 16, peeled; the full rows' columns likewise. A full block is
+// one 16 x 16 read, the shuffle network (4 stages of 16 two-source
+// shuffles) and one write; the column remainder of the full rows and the
+// remainder rows (over all columns) are marked scalar.
+// CHECK-LABEL: func.func @transpose_blocks(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x?xf32>, %[[Y:[^:]*]]: tensor<?x?xf32>)
+// CHECK:         %[[ROWS:.*]] = affine.apply affine_map<()[s0] -> ((s0 floordiv 16) * 16)>()[%{{.*}}]
+// CHECK:         %[[FULL:.*]] = scf.for %[[R:.*]] = %{{.*}} to %[[ROWS]] step %{{.*}} iter_args(%{{.*}} = %[[Y]])
+// CHECK:           %[[COLS:.*]] = affine.apply affine_map<()[s0] -> ((s0 floordiv 16) * 16)>()[%{{.*}}]
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %[[COLS]] step
+// CHECK:             %[[BLOCK:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true, true]} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK-COUNT-64:    vector.shuffle
+// CHECK-NOT:         vector.shuffle
+// CHECK:             vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<16x16xf32>, tensor<16x16xf32>
+// CHECK:           scf.for %{{.*}} = %[[COLS]] to
+// CHECK:             linalg.transpose ins(%{{.*}} : tensor<?x16xf32>) outs(%{{.*}} : tensor<16x?xf32>) permutation = [1, 0]  {rotary.scalar_loops}
+// CHECK:         scf.for %{{.*}} = %[[ROWS]] to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[FULL]])
+// CHECK:           linalg.transpose ins(%{{.*}} : tensor<?x?xf32>) outs(%{{.*}} : tensor<?x?xf32>) permutation = [1, 0]  {rotary.scalar_loops}
+// CHECK-NOT:     linalg.transpose
+func.func @transpose_blocks(%x: tensor<?x?xf32>, %y: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %0 = linalg.transpose ins(%x : tensor<?x?xf32>) outs(%y : tensor<?x?xf32>) permutation = [1, 0]
+      {rotary.cpu_schedule = {kind = "transpose", block = 16 : i64}}
+  return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+func.func @transpose_without_block(%x: tensor<?x?xf32>, %y: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{rotary-cpu-schedule: not a schedulable transpose or a bad rotary.cpu_schedule: {kind = "transpose"}}}
+  %0 = linalg.transpose ins(%x : tensor<?x?xf32>) outs(%y : tensor<?x?xf32>) permutation = [1, 0]
+      {rotary.cpu_schedule = {kind = "transpose"}}
+  return %0 : tensor<?x?xf32>
 }

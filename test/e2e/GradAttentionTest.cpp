@@ -43,6 +43,9 @@ struct GradCase {
   std::vector<double> spans;
   /// Tile sizes recorded on the ops (query, key); 0: the CPU schedule's.
   std::pair<int64_t, int64_t> tiles{0, 0};
+  /// The gradient's two passes kept apart (split-attention-grad) instead
+  /// of the CPU schedule's fused pass.
+  bool split = false;
 };
 
 const int64_t kTableRadius = 4; // bias tables [H, 9]
@@ -130,7 +133,9 @@ Tolerance toleranceOf(torch::ScalarType dtype) {
 void runGrad(const GradCase &c) {
   const std::string source = gradSource(c);
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  rotary::compiler::CompileOptions options;
+  options.splitAttentionGrad = c.split;
+  ROTARY_COMPILE_WITH(kernel, source, options);
   const int64_t H = c.H, D = c.D;
   for (const Shape &sh : c.shapes) {
     const int64_t B = sh.B, T = sh.T, S = sh.S;
@@ -351,6 +356,24 @@ TEST_F(E2E, AttentionGradEverything) {
   c.scale = 0.4;
   runGrad(withShapes(c, {{2, 20, 20}, {2, 6, 15}, {1, 1, 9}}));
   c.bias = 2;
+  runGrad(withShapes(c, {{2, 9, 9}, {1, 4, 7}}));
+}
+
+// The two passes the CPU schedule fuses, kept apart: every option of the
+// pattern, a bias table and a full one, a span, l̄se, odd tiles.
+TEST_F(E2E, AttentionGradSplitPasses) {
+  GradCase c;
+  c.split = true;
+  c.causal = true;
+  c.window = 5;
+  c.global = 2;
+  c.bias = 1;
+  c.span = true;
+  c.dlse = true;
+  c.scale = 0.4;
+  runGrad(withShapes(c, {{2, 20, 20}, {2, 6, 15}, {1, 1, 9}}));
+  c.bias = 2;
+  c.tiles = {7, 5};
   runGrad(withShapes(c, {{2, 9, 9}, {1, 4, 7}}));
 }
 

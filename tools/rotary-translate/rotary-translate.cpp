@@ -74,6 +74,11 @@ int main(int argc, char **argv) {
       cl::desc("Queries x keys of an attention tile pair, as QxK (default: "
                "chosen from the register block)"),
       cl::value_desc("QxK"), cl::init(""));
+  cl::opt<bool> splitAttentionGrad(
+      "split-attention-grad",
+      cl::desc("Keep the attention gradient's query and key passes apart "
+               "(default: one fused pass per batch entry and head)"),
+      cl::init(false));
   cl::opt<int> hddLanes(
       "hdd-lanes",
       cl::desc("Chunks per task of fused Givens-form HDD-RoPE (default: "
@@ -133,6 +138,7 @@ int main(int argc, char **argv) {
   options.vectorBits = vectorBits;
   options.rowsPerTask = rowsPerTask;
   options.hddLanes = hddLanes;
+  options.splitAttentionGrad = splitAttentionGrad;
   options.chainRows = chainRows;
   options.hddCheckpoint = hddCheckpoint;
   options.ropeTokens = ropeTokens;

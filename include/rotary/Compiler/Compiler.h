@@ -39,6 +39,9 @@ struct CompileOptions {
   int rowsPerTask = 0;
   int attentionQueryTile = 0;
   int attentionKeyTile = 0;
+  /// Keep the attention gradient's two passes apart (see
+  /// rotary-cpu-configure's split-attention-grad).
+  bool splitAttentionGrad = false;
   int hddLanes = 0;
   /// Rows per group of a Givens chain (0: the schedule's choice).
   int chainRows = 0;

@@ -432,6 +432,12 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
       remainder is tiled again into blocks of that many columns (one
       vector), so that fewer than `tail_cols` columns run as scalar code.
 
+    A contraction inside a kernel's loop whose rows are at most E (static,
+    or an upper bound proven by MLIR's value-bounds analysis) gets the
+    largest of 6, 5, 4 register rows that divides E. A 2-d f32
+    `linalg.transpose` inside a kernel's loop gets `{kind = "transpose",
+    block}` (one vector: 16 with AVX-512).
+
     It also records on every structured op the tiles that
     rotary-tile-and-decompose tiles and decomposes it with: on
     rotary.online_attention and the two passes of its gradient
@@ -442,6 +448,14 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     larger c so that the task's c×c matrices stay within 8 KB). An op that
     already has its tiles keeps them; the lowering and the decomposition
     carry no tile size of their own for these.
+
+    One fusion: the attention gradient's query and key passes over the same
+    operands become one `rotary.online_attention_grad`, one task per (b, h)
+    (per h with a bias or a span), which makes every pair's scores, weights
+    and s̄ once where the two passes make them twice (five products per
+    pair instead of seven). The two passes have more parallelism (tasks of
+    `query` rows or keys); `split-attention-grad` keeps them, for machines
+    with more cores than B·H.
 
     The sizes come from the vector width of the target (`vector-bits`, which
     the compiler reads from the CPU it compiles for: 512 with AVX-512, 256
@@ -476,6 +490,10 @@ def RotaryCpuConfigure : Pass<"rotary-cpu-configure", "::mlir::func::FuncOp"> {
     Option<"scanBlock", "scan-block", "int64_t", /*default=*/"0",
            "Steps per block of the blocked scan of cumulative_rotation "
            "(0: 64)">,
+    Option<"splitAttentionGrad", "split-attention-grad", "bool",
+           /*default=*/"false",
+           "Keep the attention gradient's query and key passes apart "
+           "(default: fused into one pass per (b, h))">,
   ];
 }
 
@@ -493,6 +511,9 @@ def RotaryCpuSchedule : Pass<"rotary-cpu-schedule", "::mlir::func::FuncOp"> {
     blocks stay scalar (marked `rotary.scalar_loops` for
     rotary-scalar-loops). Contractions end as one broadcast FMA per row of
     the block, the left operand read as one scalar and one splat per row.
+    A transpose is tiled into `block` x `block` squares (rows, then the
+    full rows' columns, each peeled); full squares become a read, a
+    shuffle network and a write, the remainders stay scalar.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

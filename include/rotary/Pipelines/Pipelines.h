@@ -119,6 +119,11 @@ struct CpuPipelineOptions : public FrontPipelineOptions<CpuPipelineOptions> {
       *this, "attention-key-tile",
       llvm::cl::desc("Keys per attention tile (0: the schedule's choice)"),
       llvm::cl::init(0)};
+  Option<bool> splitAttentionGrad{
+      *this, "split-attention-grad",
+      llvm::cl::desc("Keep the attention gradient's query and key passes "
+                     "apart (default: one fused pass per (b, h))"),
+      llvm::cl::init(false)};
   Option<int64_t> hddLanes{
       *this, "hdd-lanes",
       llvm::cl::desc("Chunks per task of fused Givens-form HDD-RoPE (0: the "

@@ -18,10 +18,13 @@
 //    block, a loop over the query tiles that see them, in the transposed
 //    orientation (keys along the rows): V̄ += Pᵀ·Ȯ and K̄ += scale·S̄ᵀ·Q.
 // Each pair tile is two contractions (scores and ȮVᵀ) and one or two
-// accumulations, all on the CPU schedule; the query pass recomputes the
-// products the key pass makes, the price of writing every gradient from
-// one task. The bias table and span partials [H, T, ·] are then summed
-// over T. A row with lse = -inf (no visible weight) contributes nothing.
+// accumulations; the query pass recomputes the products the key pass
+// makes, the price of many race-free tasks. A schedule with few, large
+// tasks fuses the two into rotary.online_attention_grad over (b, h): the
+// key pass's loops that also accumulate q̄ of the (b, h) and the partials,
+// five products per pair tile instead of seven. The bias table and span
+// partials [H, T, ·] are then summed over T. A row with lse = -inf (no
+// visible weight) contributes nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -485,6 +488,203 @@ struct DecomposeKeyGrad : OpRewritePattern<OnlineAttentionKeyGradOp> {
     return success();
   }
 };
+
+/// A block of the fused gradient (any B and H; the CPU schedule tiles it to
+/// one (b, h), or to one h and every b when partials sum over the batch):
+/// per (h, b), a loop over blocks of `query` keys and, inside, over the
+/// query tiles (`key` tall) that see them, keys along the rows of every
+/// product as in the key pass. Each pair tile is two contractions and three
+/// accumulations: k̄ and v̄ of the block stay in the inner loop's
+/// accumulators, q̄ gathers in an f32 [T, D] accumulator of the (b, h) that
+/// the key-block loop threads through, from s̄ transposed back to query
+/// rows (which the bias and span partials read as the query pass does).
+struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OnlineAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    FailureOr<AttentionParts> parts = structuredParts(b, op);
+    if (failed(parts))
+      return failure();
+    const AttentionParts &at = *parts;
+    Value v = op.getV(), dO = op.getDoutput(), lse = op.getLse(),
+          delta = op.getDelta();
+    SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
+    Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+    OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);
+    OpFoldResult tRows = qs[2];
+    bool withBias = static_cast<bool>(op.getBias());
+    OpFoldResult biasRowLen =
+        withBias ? tensor::getMixedSize(b, loc, op.getInits()[3], 2) : zeroI;
+    Value nBlocks = tilesOf(b, loc, at.sLen, at.tiles.query);
+
+    // One pair tile: queries [i0, i0 + rows) against the key block.
+    auto pairTile = [&](Value bi, Value hi, Value j0, Value kTile, Value vTile,
+                        Value i0, OpFoldResult rows, ValueRange acc) {
+      Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
+      Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
+      Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
+      Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
+      TileScores ts = maskTile(
+          b, loc, at,
+          contractRows(b, loc, kTile, transposeTile(b, loc, qTile), false), hi,
+          i0, j0, /*keyRows=*/true, at.scale, /*withDerivative=*/true);
+      Value dpT =
+          contractRows(b, loc, vTile, transposeTile(b, loc, doTile), false);
+      PairGrads pg = pairGrads(b, loc, ts, dpT, lseV, deltaV, /*keyRows=*/true,
+                               /*wantP=*/true);
+      SmallVector<Value> next = {
+          accumulateRows(b, loc, pg.ds, qTile, acc[0], false),
+          accumulateRows(b, loc, pg.p, doTile, acc[1], false)};
+      // q̄ and the partials, along the queries.
+      Value ds = transposeTile(b, loc, pg.ds);
+      auto updateRows = [&](Value all, OpFoldResult width,
+                            function_ref<Value(Value)> update) {
+        SmallVector<OpFoldResult> offs = {i0}, sizes = {rows};
+        if (width) {
+          offs.push_back(zeroI);
+          sizes.push_back(width);
+        }
+        Value part = tensor::ExtractSliceOp::create(b, loc, all, offs, sizes,
+                                                    unitSizes(b, offs.size()));
+        return tensor::InsertSliceOp::create(b, loc, update(part), all, offs,
+                                             sizes, unitSizes(b, offs.size()))
+            .getResult();
+      };
+      next.push_back(updateRows(acc[2], qs[3], [&](Value dq) {
+        return accumulateRows(b, loc, ds, kTile, dq, false);
+      }));
+      unsigned k = 3;
+      if (withBias)
+        next.push_back(updateRows(acc[k++], biasRowLen, [&](Value rowsAcc) {
+          return at.tableBias() ? scatterTable(b, loc, at, ds, rowsAcc, i0, j0)
+                                : addColumns(b, loc, ds, rowsAcc, j0);
+        }));
+      if (at.span)
+        next.push_back(updateRows(acc[k], OpFoldResult(), [&](Value spanAcc) {
+          return reduceRows(
+              b, loc, transposeTile(b, loc, pg.egdw), spanAcc,
+              [](OpBuilder &nb, Location l, Value s, Value x) {
+                return arith::AddFOp::create(nb, l, s, x).getResult();
+              });
+        }));
+      return next;
+    };
+
+    // One key block [j0, j0 + cols) of (b, h): k̄ and v̄ of its rows are
+    // written into `dests`; q̄ and the partials (`carried`) accumulate.
+    auto keyBlock = [&](Value bi, Value hi, Value j0, ValueRange dests,
+                        ValueRange carried) {
+      OpFoldResult cols =
+          tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, at.tiles.query);
+      Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
+      Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
+      // The queries that see any key of the block (see the key pass).
+      Value jLast = arith::SubIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, j0,
+                                getValueOrCreateConstantIndexOp(b, loc, cols)),
+          one);
+      auto [qLo, qHiFirst] = at.queriesOf(b, loc, j0);
+      Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
+                                         at.queriesOf(b, loc, jLast).second);
+      Value nTiles = tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo),
+                             at.tiles.key);
+      SmallVector<Value> init = {zerosF32(b, loc, {cols, qs[3]}),
+                                 zerosF32(b, loc, {cols, qs[3]})};
+      llvm::append_range(init, carried);
+      auto overQueries = scf::ForOp::create(b, loc, zero, nTiles, one, init);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(overQueries.getBody());
+        Value i0 = arith::AddIOp::create(
+            b, loc, qLo,
+            arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
+                                  indexConst(b, loc, at.tiles.key)));
+        OpFoldResult rows =
+            tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
+        scf::YieldOp::create(b, loc,
+                             pairTile(bi, hi, j0, kTile, vTile, i0, rows,
+                                      overQueries.getRegionIterArgs()));
+      }
+      SmallVector<Value> next;
+      Value scales[] = {at.scale, Value()};
+      for (auto [acc, dest, c] :
+           llvm::zip(overQueries.getResults().take_front(2), dests, scales)) {
+        Value rowsOut =
+            finishTile(b, loc, acc, c, rowsOf(b, loc, dest, bi, hi, j0, cols));
+        next.push_back(tensor::InsertSliceOp::create(
+            b, loc, rowsOut, dest, SmallVector<OpFoldResult>{bi, hi, j0, zeroI},
+            SmallVector<OpFoldResult>{unitI, unitI, cols, qs[3]},
+            unitSizes(b, 4)));
+      }
+      llvm::append_range(next, overQueries.getResults().drop_front(2));
+      return next;
+    };
+
+    SmallVector<Value> results = forEachIndex(
+        b, loc, qs[1], op.getInits(), [&](Value hi, ValueRange dests) {
+          SmallVector<Value> init(dests.take_front(3));
+          if (withBias)
+            init.push_back(zerosF32(b, loc, {tRows, biasRowLen}));
+          if (at.span)
+            init.push_back(zerosF32(b, loc, {tRows}));
+          SmallVector<Value> summed =
+              forEachIndex(b, loc, qs[0], init, [&](Value bi, ValueRange iter) {
+                // Over the key blocks: k̄, v̄ written, q̄ and the partials
+                // accumulated.
+                SmallVector<Value> blockInit = {
+                    iter[1], iter[2], zerosF32(b, loc, {tRows, qs[3]})};
+                llvm::append_range(blockInit, iter.drop_front(3));
+                auto overBlocks =
+                    scf::ForOp::create(b, loc, zero, nBlocks, one, blockInit);
+                {
+                  OpBuilder::InsertionGuard g(b);
+                  b.setInsertionPointToStart(overBlocks.getBody());
+                  Value j0 = arith::MulIOp::create(
+                      b, loc, overBlocks.getInductionVar(),
+                      indexConst(b, loc, at.tiles.query));
+                  ValueRange it = overBlocks.getRegionIterArgs();
+                  scf::YieldOp::create(
+                      b, loc,
+                      keyBlock(bi, hi, j0, it.take_front(2), it.drop_front(2)));
+                }
+                Value dqRows =
+                    finishTile(b, loc, overBlocks.getResult(2), at.scale,
+                               rowsOf(b, loc, iter[0], bi, hi, zero, tRows));
+                SmallVector<Value> next = {tensor::InsertSliceOp::create(
+                    b, loc, dqRows, iter[0],
+                    SmallVector<OpFoldResult>{bi, hi, zeroI, zeroI},
+                    SmallVector<OpFoldResult>{unitI, unitI, tRows, qs[3]},
+                    unitSizes(b, 4))};
+                next.push_back(overBlocks.getResult(0));
+                next.push_back(overBlocks.getResult(1));
+                llvm::append_range(next, overBlocks.getResults().drop_front(3));
+                return next;
+              });
+          SmallVector<Value> next(summed.begin(), summed.begin() + 3);
+          unsigned k = 3;
+          if (withBias) {
+            next.push_back(tensor::InsertSliceOp::create(
+                b, loc, summed[k], dests[k],
+                SmallVector<OpFoldResult>{hi, zeroI, zeroI},
+                SmallVector<OpFoldResult>{unitI, tRows, biasRowLen},
+                unitSizes(b, 3)));
+            ++k;
+          }
+          if (at.span)
+            next.push_back(tensor::InsertSliceOp::create(
+                b, loc, summed[k], dests[k],
+                SmallVector<OpFoldResult>{hi, zeroI},
+                SmallVector<OpFoldResult>{unitI, tRows}, unitSizes(b, 2)));
+          return next;
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
 } // namespace
 
 void lowering::populateAttentionGradPatterns(RewritePatternSet &patterns) {
@@ -493,5 +693,6 @@ void lowering::populateAttentionGradPatterns(RewritePatternSet &patterns) {
 
 void lowering::populateAttentionGradDecompositionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<DecomposeQueryGrad, DecomposeKeyGrad>(patterns.getContext());
+  patterns.add<DecomposeQueryGrad, DecomposeKeyGrad, DecomposeAttentionGrad>(
+      patterns.getContext());
 }

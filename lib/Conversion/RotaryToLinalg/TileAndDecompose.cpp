@@ -27,10 +27,15 @@ namespace {
 /// The tile of each dimension of `op`'s iteration domain (0: not tiled).
 FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
   if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-          OnlineAttentionKeyGradOp>(op)) {
+          OnlineAttentionKeyGradOp, OnlineAttentionGradOp>(op)) {
     FailureOr<AttentionTileSizes> tiles = attentionTileSizes(op);
     if (failed(tiles))
       return failure();
+    // The fused gradient: one (b, h) per task, or one h and every b when
+    // the bias and span partials sum over the batch (a reduction).
+    if (auto fused = dyn_cast<OnlineAttentionGradOp>(op))
+      return SmallVector<int64_t>{fused.getBias() || fused.getSpan() ? 0 : 1,
+                                  1};
     // The gradient's query pass over (h, queries) sums the batch inside a
     // task; the others over (b, h, queries or keys), one (b, h) per task.
     // Every product of a task has `query` rows (queries, or keys in the
@@ -131,9 +136,9 @@ struct TileAndDecomposePass
     populateRopeGradDecompositionPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalOp<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                        OnlineAttentionKeyGradOp, HDDRopeLanesOp,
-                        HDDRopeLanesGradOp, GivensRowsOp, GivensRowsGradOp,
-                        RopeTokensGradOp, RotationScanOp>();
+                        OnlineAttentionKeyGradOp, OnlineAttentionGradOp,
+                        HDDRopeLanesOp, HDDRopeLanesGradOp, GivensRowsOp,
+                        GivensRowsGradOp, RopeTokensGradOp, RotationScanOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

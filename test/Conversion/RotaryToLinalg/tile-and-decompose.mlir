@@ -1038,6 +1038,110 @@ func.func @key_grad(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor
 
 // -----
 
+// rotary.online_attention_grad (the fused gradient). Tiling: one scf.forall
+// task per (b, h), every tensor cut on (b, h). Decomposition: q̄ of the task
+// accumulates in an f32 [T, D] tile that a loop over the blocks of
+// `query` = 48 keys threads through, with the k̄ and v̄ results; per block,
+// the key pass's loop over the query tiles that see it (`key` = 64 rows),
+// keys along the rows: Sᵀ = K·Qᵀ, mask, dPᵀ = V·Ȯᵀ, s̄ and p, K̄ += s̄ᵀ·Q,
+// V̄ += pᵀ·Ȯ, then s̄ transposed back to query rows and q̄[i0 .. i0 + rows)
+// += s̄·K. K̄ is scaled into k̄'s rows of the block, V̄ copied into v̄'s, and
+// after the last block the q̄ accumulator scaled into q̄.
+// CHECK-LABEL: func.func @attention_grad(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<1x2x6x4xf32>, %[[K:[^:]*]]: tensor<1x2x8x4xf32>, %[[V:[^:]*]]: tensor<1x2x8x4xf32>, %[[DO:[^:]*]]: tensor<1x2x6x4xf32>, %[[LSE:[^:]*]]: tensor<1x2x6xf32>, %[[DELTA:[^:]*]]: tensor<1x2x6xf32>, %[[P:[^:]*]]: index)
+// CHECK:       %[[RES:.*]]:3 = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in (1, 2) shared_outs(%[[DQA:[a-z0-9_]+]] = %{{.*}}, %[[DKA:[a-z0-9_]+]] = %{{.*}}, %[[DVA:[a-z0-9_]+]] = %{{.*}})
+// CHECK-DAG:     %[[QT:.*]] = tensor.extract_slice %[[Q]][%[[B]], %[[H]], 0, 0] [1, 1, 6, 4] [1, 1, 1, 1]
+// CHECK-DAG:     %[[KT:.*]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1]
+// CHECK-DAG:     %[[DQT:.*]] = tensor.extract_slice %[[DQA]][%[[B]], %[[H]], 0, 0] [1, 1, 6, 4] [1, 1, 1, 1]
+// CHECK-DAG:     %[[DKT:.*]] = tensor.extract_slice %[[DKA]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1]
+// CHECK-DAG:     %[[DVT:.*]] = tensor.extract_slice %[[DVA]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1]
+// The q̄ accumulator, zero, and the loop over the key blocks.
+// CHECK:         %[[DQ0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<6x4xf32>) -> tensor<6x4xf32>
+// CHECK:         %[[BLOCKS:.*]]:3 = scf.for %{{.*}} iter_args(%[[DKB:[a-z0-9_]+]] = %[[DKT]], %[[DVB:[a-z0-9_]+]] = %[[DVT]], %[[DQB:[a-z0-9_]+]] = %[[DQ0]]) -> (tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<6x4xf32>) {
+// CHECK:           %[[KB:.*]] = tensor.extract_slice %[[KT]][%{{.*}}, %{{.*}}, %[[J0:.*]], 0] [1, 1, %[[KR:.*]], 4] [1, 1, 1, 1] : tensor<1x1x8x4xf32> to tensor<?x4xf32>
+// CHECK:           %[[PAIRS:.*]]:3 = scf.for %{{.*}} iter_args(%[[DKACC:[a-z0-9_]+]] = %{{.*}}, %[[DVACC:[a-z0-9_]+]] = %{{.*}}, %[[DQACC:[a-z0-9_]+]] = %[[DQB]]) -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<6x4xf32>) {
+// CHECK:             %[[QJ:.*]] = tensor.extract_slice %[[QT]][%{{.*}}, %{{.*}}, %[[I0:.*]], 0] [1, 1, %[[QROWS:.*]], 4] [1, 1, 1, 1] : tensor<1x1x6x4xf32> to tensor<?x4xf32>
+// CHECK:             %[[QTT:.*]] = linalg.transpose ins(%[[QJ]] : tensor<?x4xf32>)
+// CHECK:             %[[SC:.*]] = linalg.generic {{.*}} ins(%[[KB]], %[[QTT]] : tensor<?x4xf32>, tensor<4x?xf32>)
+// CHECK:             %[[MS:.*]] = linalg.generic {{.*}} ins(%[[SC]] : tensor<?x?xf32>)
+// CHECK:             %[[DP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK:             %[[PG:.*]]:2 = linalg.generic {{.*}} ins(%[[MS]], %[[DP]], %{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?xf32>, tensor<?xf32>)
+// CHECK:             %[[DKN:.*]] = linalg.generic {{.*}} ins(%[[PG]]#0, %[[QJ]] : tensor<?x?xf32>, tensor<?x4xf32>) outs(%[[DKACC]] : tensor<?x4xf32>)
+// CHECK:             %[[DVN:.*]] = linalg.generic {{.*}} ins(%[[PG]]#1, %{{.*}} : tensor<?x?xf32>, tensor<?x4xf32>) outs(%[[DVACC]] : tensor<?x4xf32>)
+// CHECK:             %[[DS:.*]] = linalg.transpose ins(%[[PG]]#0 : tensor<?x?xf32>)
+// CHECK:             %[[DQROWS:.*]] = tensor.extract_slice %[[DQACC]][%[[I0]], 0] [%[[QROWS]], 4] [1, 1] : tensor<6x4xf32> to tensor<?x4xf32>
+// CHECK:             %[[DQN:.*]] = linalg.generic {{.*}} ins(%[[DS]], %[[KB]] : tensor<?x?xf32>, tensor<?x4xf32>) outs(%[[DQROWS]] : tensor<?x4xf32>)
+// CHECK:             %[[DQI:.*]] = tensor.insert_slice %[[DQN]] into %[[DQACC]][%[[I0]], 0] [%[[QROWS]], 4] [1, 1] : tensor<?x4xf32> into tensor<6x4xf32>
+// CHECK:             scf.yield %[[DKN]], %[[DVN]], %[[DQI]] : tensor<?x4xf32>, tensor<?x4xf32>, tensor<6x4xf32>
+// CHECK:           }
+// CHECK:           %[[DKS:.*]] = linalg.generic {{.*}} ins(%[[PAIRS]]#0 : tensor<?x4xf32>)
+// CHECK:           arith.mulf
+// CHECK:           %[[DKW:.*]] = tensor.insert_slice %[[DKS]] into %[[DKB]][%{{.*}}, %{{.*}}, %[[J0]], 0] [1, 1, %[[KR]], 4]
+// CHECK:           %[[DVS:.*]] = linalg.generic {{.*}} ins(%[[PAIRS]]#1 : tensor<?x4xf32>)
+// CHECK:           %[[DVW:.*]] = tensor.insert_slice %[[DVS]] into %[[DVB]][%{{.*}}, %{{.*}}, %[[J0]], 0] [1, 1, %[[KR]], 4]
+// CHECK:           scf.yield %[[DKW]], %[[DVW]], %[[PAIRS]]#2 : tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<6x4xf32>
+// CHECK:         }
+// CHECK:         %[[DQS:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]]#2 : tensor<6x4xf32>)
+// CHECK:         arith.mulf
+// CHECK:         %[[DQW:.*]] = tensor.insert_slice %[[DQS]] into %[[DQT]][%{{.*}}, %{{.*}}, 0, 0] [1, 1, 6, 4]
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[DQW]] into %[[DQA]][%[[B]], %[[H]], 0, 0] [1, 1, 6, 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BLOCKS]]#0 into %[[DKA]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[BLOCKS]]#1 into %[[DVA]][%[[B]], %[[H]], 0, 0] [1, 1, 8, 4] [1, 1, 1, 1]
+// CHECK:       return %[[RES]]#0, %[[RES]]#1, %[[RES]]#2
+func.func @attention_grad(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %do: tensor<1x2x6x4xf32>, %lse: tensor<1x2x6xf32>, %delta: tensor<1x2x6xf32>, %p: index) -> (tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) {
+  %dq0 = tensor.empty() : tensor<1x2x6x4xf32>
+  %dk0 = tensor.empty() : tensor<1x2x8x4xf32>
+  %dv0 = tensor.empty() : tensor<1x2x8x4xf32>
+  %dq, %dk, %dv = rotary.online_attention_grad ins(%q, %k, %v, %do, %lse, %delta : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x6xf32>)
+      first_position(%p) outs(%dq0, %dk0, %dv0 : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>)
+      {causal, window = 2 : i64, rotary.tiles = {query = 48 : i64, key = 64 : i64}}
+      -> tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
+  return %dq, %dk, %dv : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// The fused gradient with a bias table and a span: b is a reduction, so a
+// task is one head and every batch entry (B = 2 here: an scf.for over b
+// inside the task). The partials of the head start at zero and gather,
+// per pair tile, the bias table's s̄ (a scalar scatter at each pair's
+// clamped relative position) and the span's e·g·∂w of the tile's rows.
+// CHECK-LABEL: func.func @attention_grad_partials(
+// CHECK:       scf.forall (%[[H:[a-z0-9_]+]]) in (2) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[DBA:[a-z0-9_]+]] = %{{.*}}, %[[DSA:[a-z0-9_]+]] = %{{.*}})
+// CHECK:         %[[DB0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<6x9xf32>) -> tensor<6x9xf32>
+// CHECK:         %[[DS0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<6xf32>) -> tensor<6xf32>
+// CHECK:         %[[OVERB:.*]]:5 = scf.for %{{.*}} iter_args({{.*}}, %{{.*}} = %[[DB0]], %{{.*}} = %[[DS0]])
+// CHECK:           scf.for
+// CHECK:             scf.for
+// The bias rows of the tile's queries: a scatter over (row, column).
+// CHECK:               %[[DBROWS:.*]] = tensor.extract_slice %{{.*}}[%[[I0:.*]], 0] [%[[ROWS:.*]], 9] [1, 1] : tensor<6x9xf32> to tensor<?x9xf32>
+// CHECK:               scf.for
+// CHECK:                 scf.for
+// CHECK:                   tensor.extract %{{.*}} : tensor<?x9xf32>
+// CHECK:                   tensor.insert %{{.*}} : tensor<?x9xf32>
+// CHECK:               tensor.insert_slice %{{.*}} into %{{.*}}[%[[I0]], 0] [%[[ROWS]], 9] [1, 1] : tensor<?x9xf32> into tensor<6x9xf32>
+// The span rows: e·g·∂w back along the queries, summed over the keys.
+// CHECK:               %[[DSROWS:.*]] = tensor.extract_slice %{{.*}}[%[[I0]]] [%[[ROWS]]] [1] : tensor<6xf32> to tensor<?xf32>
+// CHECK:               %[[EGDW:.*]] = linalg.transpose
+// CHECK:               linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[EGDW]] : tensor<?x?xf32>) outs(%[[DSROWS]] : tensor<?xf32>)
+// CHECK:         tensor.insert_slice %[[OVERB]]#3 into %{{.*}}[%{{.*}}, 0, 0] [1, 6, 9] [1, 1, 1] : tensor<6x9xf32> into tensor<1x6x9xf32>
+// CHECK:         tensor.insert_slice %[[OVERB]]#4 into %{{.*}}[%{{.*}}, 0] [1, 6] [1, 1] : tensor<6xf32> into tensor<1x6xf32>
+// CHECK:         scf.forall.in_parallel {
+// CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[DBA]][%[[H]], 0, 0] [1, 6, 9] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} into %[[DSA]][%[[H]], 0] [1, 6] [1, 1]
+func.func @attention_grad_partials(%q: tensor<2x2x6x4xf32>, %k: tensor<2x2x8x4xf32>, %do: tensor<2x2x6x4xf32>, %lse: tensor<2x2x6xf32>, %delta: tensor<2x2x6xf32>, %b: tensor<2x9xf32>, %s: tensor<2xf32>, %p: index) -> (tensor<2x6x9xf32>, tensor<2x6xf32>) {
+  %db0 = tensor.empty() : tensor<2x6x9xf32>
+  %ds0 = tensor.empty() : tensor<2x6xf32>
+  %dq, %dk, %dv, %db, %ds = rotary.online_attention_grad ins(%q, %k, %k, %do, %lse, %delta : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x6xf32>)
+      bias(%b : tensor<2x9xf32>) span(%s : tensor<2xf32>) first_position(%p) outs(%q, %k, %k, %db0, %ds0 : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x9xf32>, tensor<2x6xf32>)
+      {causal, window = 2 : i64, span_ramp = 4.0 : f32, rotary.tiles = {query = 48 : i64, key = 64 : i64}}
+      -> tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x9xf32>, tensor<2x6xf32>
+  return %db, %ds : tensor<2x6x9xf32>, tensor<2x6xf32>
+}
+
+// -----
+
 // The key pass, bf16 data, B = 2, a full bias [H, T, S] and a span: the task
 // (b, h, j) reads the bias on (h, all T, its keys) and its head's span. In
 // the mask (keys along the rows) the bias of pair (key row r, query i0 + c)

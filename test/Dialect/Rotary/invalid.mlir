@@ -1350,6 +1350,22 @@ func.func @key_grad_doutput(%q: tensor<1x2x6x4xf32>, %do: tensor<1x2x6x4xbf16>, 
 
 // -----
 
+func.func @attention_grad_missing_dv(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %lse: tensor<1x2x6xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_grad' op expects 3 inits (dq, dk, dv), but got 2}}
+  %0:2 = rotary.online_attention_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x6xf32>) first_position(%p) outs(%q, %k : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_span_rows(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %lse: tensor<1x2x6xf32>, %s: tensor<2xf32>, %ds: tensor<2x8xf32>, %p: index) {
+  // expected-error @+1 {{'rotary.online_attention_grad' op init 'span rows' must have type 'tensor<2x6xf32>', but got 'tensor<2x8xf32>'}}
+  %0:4 = rotary.online_attention_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x6xf32>) span(%s : tensor<2xf32>) first_position(%p) outs(%q, %k, %k, %ds : tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<2x8xf32>) {span_ramp = 4.0 : f32} -> tensor<1x2x6x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<2x8xf32>
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // rotary.hdd_rope_lanes
 //===----------------------------------------------------------------------===//

@@ -703,6 +703,18 @@ func.func @online_attention_grad_passes(%q: tensor<2x2x6x4xbf16>, %k: tensor<2x2
   return %0#0, %1#1 : tensor<2x2x6x4xbf16>, tensor<2x2x8x4xbf16>
 }
 
+// The fused gradient: q̄, k̄, v̄, then the partials of a full bias and a span.
+// CHECK-LABEL: func @online_attention_grad_fused
+// CHECK: rotary.online_attention_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x6xf32>) bias(%{{.*}} : tensor<2x6x8xf32>) span(%{{.*}} : tensor<2xf32>) first_position(%{{.*}}) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>) {span_ramp = 4.000000e+00 : f32} -> tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>{{$}}
+func.func @online_attention_grad_fused(%q: tensor<2x2x6x4xf32>, %k: tensor<2x2x8x4xf32>, %lse: tensor<2x2x6xf32>, %b: tensor<2x6x8xf32>, %s: tensor<2xf32>, %p: index, %ds: tensor<2x6xf32>) -> tensor<2x6x8xf32> {
+  %0:5 = rotary.online_attention_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x6xf32>)
+      bias(%b : tensor<2x6x8xf32>) span(%s : tensor<2xf32>) first_position(%p)
+      outs(%q, %k, %k, %b, %ds : tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>)
+      {span_ramp = 4.0 : f32}
+      -> tensor<2x2x6x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>
+  return %0#3 : tensor<2x6x8xf32>
+}
+
 // Fused Givens-form HDD-RoPE on lanes.
 // CHECK-LABEL: func @hdd_rope_lanes
 // CHECK: rotary.hdd_rope_lanes ins(%{{.*}}, %{{.*}} : tensor<2x?x64xbf16>, tensor<2x?x96xf32>) first_lane(%{{.*}}) outs(%{{.*}} : tensor<2x?x32xbf16>) {chunk = 4 : i64, inverse} -> tensor<2x?x32xbf16>{{$}}

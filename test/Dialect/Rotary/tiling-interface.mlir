@@ -138,6 +138,71 @@ module attributes {transform.with_named_sequence} {
 
 // -----
 
+// The fused gradient over (b, h): with a bias table and a span, b is a
+// reduction (their partials sum over the batch), so a tile takes every
+// batch entry of its heads; the bias, the span and the partials are cut on
+// h, positions stay.
+// CHECK-LABEL: func.func @tile_fused_grad_partials(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<2x3x40x4xf32>, %[[K:[^:]*]]: tensor<2x3x50x4xf32>, %[[L:[^:]*]]: tensor<2x3x40xf32>, %[[B:[^:]*]]: tensor<3x9xf32>, %[[S:[^:]*]]: tensor<3xf32>, %[[P:[^:]*]]: index, %[[DB:[^:]*]]: tensor<3x40x9xf32>, %[[DS:[^:]*]]: tensor<3x40xf32>)
+// CHECK:       scf.forall (%[[HI:[a-z0-9_]+]]) in (3) shared_outs(%[[DQA:[a-z0-9_]+]] = %[[Q]], %[[DKA:[a-z0-9_]+]] = %[[K]], %[[DVA:[a-z0-9_]+]] = %[[K]], %[[DBA:[a-z0-9_]+]] = %[[DB]], %[[DSA:[a-z0-9_]+]] = %[[DS]])
+// CHECK-DAG:        %[[QS:.*]] = tensor.extract_slice %[[Q]][0, %[[HI]], 0, 0] [2, 1, 40, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[KS:.*]] = tensor.extract_slice %[[K]][0, %[[HI]], 0, 0] [2, 1, 50, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[LS:.*]] = tensor.extract_slice %[[L]][0, %[[HI]], 0] [2, 1, 40] [1, 1, 1]
+// CHECK-DAG:        %[[BS:.*]] = tensor.extract_slice %[[B]][%[[HI]], 0] [1, 9] [1, 1]
+// CHECK-DAG:        %[[SS:.*]] = tensor.extract_slice %[[S]][%[[HI]]] [1] [1]
+// CHECK-DAG:        %[[DBS:.*]] = tensor.extract_slice %[[DBA]][%[[HI]], 0, 0] [1, 40, 9] [1, 1, 1]
+// CHECK-DAG:        %[[DSS:.*]] = tensor.extract_slice %[[DSA]][%[[HI]], 0] [1, 40] [1, 1]
+// CHECK:         %[[R:.*]]:5 = rotary.online_attention_grad ins(%[[QS]], %[[KS]], %{{.*}}, %{{.*}}, %[[LS]], %{{.*}} : tensor<2x1x40x4xf32>, tensor<2x1x50x4xf32>, tensor<2x1x50x4xf32>, tensor<2x1x40xf32>) bias(%[[BS]] : tensor<1x9xf32>) span(%[[SS]] : tensor<1xf32>) first_position(%[[P]]) outs(%{{.*}}, %{{.*}}, %{{.*}}, %[[DBS]], %[[DSS]] : tensor<2x1x40x4xf32>, tensor<2x1x50x4xf32>, tensor<2x1x50x4xf32>, tensor<1x40x9xf32>, tensor<1x40xf32>)
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#0 into %[[DQA]][0, %[[HI]], 0, 0] [2, 1, 40, 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#1 into %[[DKA]][0, %[[HI]], 0, 0] [2, 1, 50, 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#2 into %[[DVA]][0, %[[HI]], 0, 0] [2, 1, 50, 4] [1, 1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#3 into %[[DBA]][%[[HI]], 0, 0] [1, 40, 9] [1, 1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#4 into %[[DSA]][%[[HI]], 0] [1, 40] [1, 1]
+// DECOMPOSED-LABEL: func.func @tile_fused_grad_partials(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_fused_grad_partials(%q: tensor<2x3x40x4xf32>, %k: tensor<2x3x50x4xf32>, %lse: tensor<2x3x40xf32>, %b: tensor<3x9xf32>, %s: tensor<3xf32>, %p: index, %db: tensor<3x40x9xf32>, %ds: tensor<3x40xf32>) -> tensor<3x40x9xf32> {
+  %0:5 = rotary.online_attention_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x40xf32>) bias(%b : tensor<3x9xf32>) span(%s : tensor<3xf32>) first_position(%p) outs(%q, %k, %k, %db, %ds : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<3x40x9xf32>, tensor<3x40xf32>) {causal, window = 4 : i64, span_ramp = 4.0 : f32, rotary.tiles = {query = 16 : i64, key = 8 : i64}} -> tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<3x40x9xf32>, tensor<3x40xf32>
+  return %0#3 : tensor<3x40x9xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [0, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
+// Without partials, one (b, h) per tile: every tensor cut on (b, h).
+// CHECK-LABEL: func.func @tile_fused_grad(
+// CHECK-SAME:    %[[Q:[^:]*]]: tensor<2x3x40x4xf32>, %[[K:[^:]*]]: tensor<2x3x50x4xf32>, %[[L:[^:]*]]: tensor<2x3x40xf32>, %[[P:[^:]*]]: index)
+// CHECK:       scf.forall (%[[BI:[a-z0-9_]+]], %[[HI:[a-z0-9_]+]]) in (2, 3) shared_outs(%[[DQA:[a-z0-9_]+]] = %[[Q]], %[[DKA:[a-z0-9_]+]] = %[[K]], %[[DVA:[a-z0-9_]+]] = %[[K]])
+// CHECK-DAG:        %[[QS:.*]] = tensor.extract_slice %[[Q]][%[[BI]], %[[HI]], 0, 0] [1, 1, 40, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[KS:.*]] = tensor.extract_slice %[[K]][%[[BI]], %[[HI]], 0, 0] [1, 1, 50, 4] [1, 1, 1, 1]
+// CHECK-DAG:        %[[LS:.*]] = tensor.extract_slice %[[L]][%[[BI]], %[[HI]], 0] [1, 1, 40] [1, 1, 1]
+// CHECK:         %[[R:.*]]:3 = rotary.online_attention_grad ins(%[[QS]], %[[KS]], %{{.*}}, %{{.*}}, %[[LS]], %{{.*}} : tensor<1x1x40x4xf32>, tensor<1x1x50x4xf32>, tensor<1x1x50x4xf32>, tensor<1x1x40xf32>) first_position(%[[P]]) outs({{.*}} : tensor<1x1x40x4xf32>, tensor<1x1x50x4xf32>, tensor<1x1x50x4xf32>)
+// CHECK:         scf.forall.in_parallel {
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[R]]#0 into %[[DQA]][%[[BI]], %[[HI]], 0, 0] [1, 1, 40, 4] [1, 1, 1, 1]
+// DECOMPOSED-LABEL: func.func @tile_fused_grad(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_fused_grad(%q: tensor<2x3x40x4xf32>, %k: tensor<2x3x50x4xf32>, %lse: tensor<2x3x40xf32>, %p: index) -> tensor<2x3x50x4xf32> {
+  %0:3 = rotary.online_attention_grad ins(%q, %k, %k, %q, %lse, %lse : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x40xf32>) first_position(%p) outs(%q, %k, %k : tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>) {causal, rotary.tiles = {query = 16 : i64, key = 8 : i64}} -> tensor<2x3x40x4xf32>, tensor<2x3x50x4xf32>, tensor<2x3x50x4xf32>
+  return %0#1 : tensor<2x3x50x4xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.online_attention_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [1, 1] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
+
+// -----
+
 // Fused HDD-RoPE on lanes over (b, lanes): a tile writes the columns
 // [l·c, (l + n)·c) of the result, reads whole rows of its batch entries of
 // x and the angles, and starts at first_lane + l.

@@ -194,24 +194,32 @@ verifyGradPass(OpTy op,
   return success();
 }
 
-} // namespace
-
-LogicalResult OnlineAttentionQueryGradOp::verify() {
-  RankedTensorType q = rtt(getQ()), k = rtt(getK());
-  Type f32 = Float32Type::get(getContext());
+/// The per-(h, query) partial inits of a pass that writes q̄: the bias rows
+/// [H, T, 2W'+1 or S] with a bias, the span rows [H, T] with a span.
+template <typename OpTy>
+void appendPartialInits(
+    OpTy op, SmallVectorImpl<std::pair<StringRef, RankedTensorType>> &out) {
+  RankedTensorType q = rtt(op.getQ()), k = rtt(op.getK());
+  Type f32 = Float32Type::get(op.getContext());
   int64_t h = q.getRank() == 4 ? q.getDimSize(1) : kDyn,
           t = q.getRank() == 4 ? q.getDimSize(2) : kDyn;
-  SmallVector<std::pair<StringRef, RankedTensorType>> expected = {{"dq", q}};
-  if (Value bias = getBias()) {
+  if (Value bias = op.getBias()) {
     RankedTensorType bt = rtt(bias);
     int64_t width = bt.getRank() == 2
                         ? bt.getDimSize(1)
                         : (k.getRank() == 4 ? k.getDimSize(2) : kDyn);
-    expected.push_back(
-        {"bias rows", RankedTensorType::get({h, t, width}, f32)});
+    out.push_back({"bias rows", RankedTensorType::get({h, t, width}, f32)});
   }
-  if (getSpan())
-    expected.push_back({"span rows", RankedTensorType::get({h, t}, f32)});
+  if (op.getSpan())
+    out.push_back({"span rows", RankedTensorType::get({h, t}, f32)});
+}
+
+} // namespace
+
+LogicalResult OnlineAttentionQueryGradOp::verify() {
+  SmallVector<std::pair<StringRef, RankedTensorType>> expected = {
+      {"dq", rtt(getQ())}};
+  appendPartialInits(*this, expected);
   return verifyGradPass(*this, expected);
 }
 
@@ -330,6 +338,72 @@ LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
   resultOffsets.push_back(b.getIndexAttr(0));
   resultSizes.push_back(
       tensor::getMixedSizes(b, getLoc(), getInits()[resultNumber]).back());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// rotary.online_attention_grad
+//===----------------------------------------------------------------------===//
+
+LogicalResult OnlineAttentionGradOp::verify() {
+  SmallVector<std::pair<StringRef, RankedTensorType>> expected = {
+      {"dq", rtt(getQ())}, {"dk", rtt(getK())}, {"dv", rtt(getV())}};
+  appendPartialInits(*this, expected);
+  return verifyGradPass(*this, expected);
+}
+
+SmallVector<utils::IteratorType> OnlineAttentionGradOp::getLoopIteratorTypes() {
+  // The partials of a bias or a span sum over the batch.
+  bool partials = getBias() || getSpan();
+  return {partials ? utils::IteratorType::reduction
+                   : utils::IteratorType::parallel,
+          utils::IteratorType::parallel};
+}
+
+SmallVector<Range> OnlineAttentionGradOp::getIterationDomain(OpBuilder &b) {
+  return domainOf(b, getLoc(), getQ(), {0, 1});
+}
+
+/// Whether `o` is one of the per-head operands or inits of `op`, cut on h
+/// only: the bias, the span and the partials.
+static bool isPerHead(OnlineAttentionGradOp op, OpOperand &o) {
+  MutableOperandRange inits = op.getInitsMutable();
+  return isOperand(o, op.getBiasMutable()) ||
+         isOperand(o, op.getSpanMutable()) ||
+         (isOperand(o, inits) &&
+          o.getOperandNumber() >= inits[0].getOperandNumber() + 3);
+}
+
+FailureOr<TilingResult>
+OnlineAttentionGradOp::getTiledImplementation(OpBuilder &b,
+                                              ArrayRef<OpFoldResult> offsets,
+                                              ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  SmallVector<Operation *> slices;
+  auto slice = [&](OpOperand &o) -> Value {
+    if (isPerHead(*this, o))
+      return leadingSlice(b, loc, o.get(), offsets.drop_front(),
+                          sizes.drop_front(), slices);
+    return leadingSlice(b, loc, o.get(), offsets, sizes, slices);
+  };
+  // Positions stay: a tile has every query and key of its (b, h).
+  return cloneOnSlices(b, *this, slices, slice,
+                       [](OpOperand &index) { return index.get(); });
+}
+
+LogicalResult OnlineAttentionGradOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  Value init = getInits()[resultNumber];
+  SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, getLoc(), init);
+  bool perHead = resultNumber >= 3;
+  resultOffsets.assign(offsets.begin() + perHead, offsets.end());
+  resultSizes.assign(sizes.begin() + perHead, sizes.end());
+  for (size_t d = resultSizes.size(); d < all.size(); ++d) {
+    resultOffsets.push_back(b.getIndexAttr(0));
+    resultSizes.push_back(all[d]);
+  }
   return success();
 }
 

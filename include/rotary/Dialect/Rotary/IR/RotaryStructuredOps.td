@@ -196,6 +196,41 @@ def Rotary_OnlineAttentionKeyGradOp : Rotary_AttentionGradPassOp<
   }];
 }
 
+def Rotary_OnlineAttentionGradOp : Rotary_AttentionGradPassOp<
+    "online_attention_grad", (ins), ""> {
+  let summary = "attention's whole gradient in one pass, destination-passing";
+  let description = [{
+    What `rotary.online_attention_query_grad` and
+    `rotary.online_attention_key_grad` compute together, in one pass over
+    the visible pairs: q̄, k̄, v̄ and, with a bias or a span, the per-(h,
+    query) partials of the query pass. A target's schedule picks it where
+    one task per (b, h) is parallel enough (the CPU's): every pair's scores,
+    weights and s̄ are then made once, where the two passes make them twice.
+    The inits are q̄, k̄, v̄ (q's, k's and v's types), then `[H, T, 2W'+1 or
+    S]` with a bias, then `[H, T]` with a span.
+
+    TilingInterface: the iteration domain is (B, H); B is parallel unless
+    there is a bias or a span (then a reduction: the partials sum over the
+    batch, so a tile takes every batch entry). A tile cuts q, k, v, ȯ, lse,
+    δ and q̄, k̄, v̄ on (b, h), and the bias, the span and the partials on h.
+
+    Example:
+
+    ```mlir
+    %dq, %dk, %dv = rotary.online_attention_grad
+        ins(%q, %k, %v, %do, %lse, %delta : tensor<2x8x512x64xf32>,
+            tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>,
+            tensor<2x8x512xf32>)
+        first_position(%p)
+        outs(%dq0, %dk0, %dv0 : tensor<2x8x512x64xf32>,
+             tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>)
+        {causal, window = 64 : i64}
+        -> tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>,
+           tensor<2x8x512x64xf32>
+    ```
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Fused Givens-form HDD-RoPE on lanes
 //===----------------------------------------------------------------------===//
