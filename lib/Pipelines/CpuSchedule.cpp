@@ -119,7 +119,7 @@ int64_t scheduleValue(DictionaryAttr schedule, StringRef name) {
 
 /// The attention gradient's query and key passes over the same operands as
 /// one rotary.online_attention_grad at the later of the two, which every
-/// user of either's results must follow.
+/// user of either's results must follow; the partial inits zeroed.
 void fuseAttentionGradPasses(func::FuncOp f) {
   SmallVector<std::pair<OnlineAttentionQueryGradOp, OnlineAttentionKeyGradOp>>
       pairs;
@@ -162,14 +162,19 @@ void fuseAttentionGradPasses(func::FuncOp f) {
     OpBuilder b(later);
     SmallVector<Value> inits = {queries.getInits()[0], keys.getInits()[0],
                                 keys.getInits()[1]};
-    llvm::append_range(inits, queries.getInits().drop_front());
+    // The fused op adds the partials to their inits (the query pass
+    // overwrites them): zero them first.
+    Location loc = keys.getLoc();
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    for (Value partial : queries.getInits().drop_front())
+      inits.push_back(
+          linalg::FillOp::create(b, loc, zero, partial).getResult(0));
     auto fused = OnlineAttentionGradOp::create(
-        b, keys.getLoc(), ValueRange(inits).getTypes(), keys.getQ(),
-        keys.getK(), keys.getV(), keys.getDoutput(), keys.getLse(),
-        keys.getDelta(), keys.getBias(), keys.getSpan(),
-        keys.getFirstPosition(), inits, keys.getCausalAttr(),
-        keys.getWindowAttr(), keys.getGlobalTokensAttr(), keys.getScaleAttr(),
-        keys.getSpanRampAttr());
+        b, loc, ValueRange(inits).getTypes(), keys.getQ(), keys.getK(),
+        keys.getV(), keys.getDoutput(), keys.getLse(), keys.getDelta(),
+        keys.getBias(), keys.getSpan(), keys.getFirstPosition(), inits,
+        keys.getCausalAttr(), keys.getWindowAttr(), keys.getGlobalTokensAttr(),
+        keys.getScaleAttr(), keys.getSpanRampAttr());
     if (Attribute tiles = keys->getAttr(kTilesAttr))
       fused->setAttr(kTilesAttr, tiles);
     ValueRange r = fused.getResults();
@@ -826,11 +831,10 @@ LogicalResult scheduleMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
 
 /// A transpose in square blocks of `block`: rows, then the full rows'
 /// columns, tiled and peeled, so that full blocks are static; those are
-/// vectorised (a read, a
-/// vector.transpose, a write) and their transposes lowered to shuffles
-/// (the 16 x 16 network with AVX-512's vectors). The remainder blocks stay
-/// scalar. Left to LLVM, a transpose is a scalar loop with one strided
-/// access per element.
+/// vectorised (a read, a vector.transpose, a write) and their transposes
+/// lowered to shuffles (the 16 x 16 network with AVX-512's vectors). The
+/// remainder blocks stay scalar. Left to LLVM, a transpose is a scalar
+/// loop with one strided access per element.
 LogicalResult scheduleTranspose(RewriterBase &rewriter, linalg::LinalgOp op,
                                 DictionaryAttr schedule) {
   int64_t block = scheduleValue(schedule, "block");

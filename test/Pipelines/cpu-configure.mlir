@@ -278,11 +278,13 @@ func.func @tile_rows(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>, %n: index) -> (te
 
 // The gradient's two passes over the same operands, as the lowering leaves
 // them (first_key 0): fused into one pass per (b, h), q̄ and the span
-// partial from the query pass, k̄ and v̄ from the key pass; with
+// partial from the query pass (zeroed: the fused op adds to it), k̄ and v̄
+// from the key pass; with
 // split-attention-grad they stay apart. Passes that differ in an operand
 // are not fused.
 // AVX512-LABEL: func.func @fuse_attention_grad(
-// AVX512:       %[[F:.*]]:4 = rotary.online_attention_grad ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg4 : {{.*}}) span(%arg5 : tensor<2xf32>) first_position(%arg7) outs(%arg3, %arg1, %arg2, %arg6 : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<2x9xf32>) {causal, rotary.tiles = {key = 64 : i64, query = 48 : i64}, span_ramp = 4.000000e+00 : f32}
+// AVX512:       %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%arg6 : tensor<2x9xf32>) -> tensor<2x9xf32>
+// AVX512-NEXT:  %[[F:.*]]:4 = rotary.online_attention_grad ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg4 : {{.*}}) span(%arg5 : tensor<2xf32>) first_position(%arg7) outs(%arg3, %arg1, %arg2, %[[Z]] : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<2x9xf32>) {causal, rotary.tiles = {key = 64 : i64, query = 48 : i64}, span_ramp = 4.000000e+00 : f32}
 // AVX512-NEXT:  rotary.online_attention_query_grad {{.*}}first_position(%c0)
 // AVX512-NEXT:  rotary.online_attention_key_grad
 // AVX512-NEXT:  return %[[F]]#0, %[[F]]#1, %[[F]]#2, %[[F]]#3,

@@ -626,11 +626,23 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
 
     SmallVector<Value> results = forEachIndex(
         b, loc, qs[1], op.getInits(), [&](Value hi, ValueRange dests) {
+          // The partials add to their inits (a reduction over b): head
+          // hi's rows of each.
+          auto headRows = [&](Value all, ArrayRef<OpFoldResult> rest) {
+            SmallVector<OpFoldResult> offs(rest.size() + 1, zeroI);
+            offs[0] = hi;
+            SmallVector<OpFoldResult> sizes = {unitI};
+            llvm::append_range(sizes, rest);
+            return tensor::ExtractSliceOp::create(
+                       b, loc, sliceType(sizes, {0}, b.getF32Type()), all, offs,
+                       sizes, unitSizes(b, sizes.size()))
+                .getResult();
+          };
           SmallVector<Value> init(dests.take_front(3));
           if (withBias)
-            init.push_back(zerosF32(b, loc, {tRows, biasRowLen}));
+            init.push_back(headRows(dests[3], {tRows, biasRowLen}));
           if (at.span)
-            init.push_back(zerosF32(b, loc, {tRows}));
+            init.push_back(headRows(dests.back(), {tRows}));
           SmallVector<Value> summed =
               forEachIndex(b, loc, qs[0], init, [&](Value bi, ValueRange iter) {
                 // Over the key blocks: k̄, v̄ written, q̄ and the partials

@@ -1104,13 +1104,13 @@ func.func @attention_grad(%q: tensor<1x2x6x4xf32>, %k: tensor<1x2x8x4xf32>, %v: 
 
 // The fused gradient with a bias table and a span: b is a reduction, so a
 // task is one head and every batch entry (B = 2 here: an scf.for over b
-// inside the task). The partials of the head start at zero and gather,
-// per pair tile, the bias table's s̄ (a scalar scatter at each pair's
+// inside the task). The partials of the head start from their inits (the
+// op adds to them: a sum over b) and gather, per pair tile, the bias table's s̄ (a scalar scatter at each pair's
 // clamped relative position) and the span's e·g·∂w of the tile's rows.
 // CHECK-LABEL: func.func @attention_grad_partials(
 // CHECK:       scf.forall (%[[H:[a-z0-9_]+]]) in (2) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[DBA:[a-z0-9_]+]] = %{{.*}}, %[[DSA:[a-z0-9_]+]] = %{{.*}})
-// CHECK:         %[[DB0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<6x9xf32>) -> tensor<6x9xf32>
-// CHECK:         %[[DS0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<6xf32>) -> tensor<6xf32>
+// CHECK:         %[[DB0:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0, 0] [1, 6, 9] [1, 1, 1] : tensor<1x6x9xf32> to tensor<6x9xf32>
+// CHECK:         %[[DS0:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [1, 6] [1, 1] : tensor<1x6xf32> to tensor<6xf32>
 // CHECK:         %[[OVERB:.*]]:5 = scf.for %{{.*}} iter_args({{.*}}, %{{.*}} = %[[DB0]], %{{.*}} = %[[DS0]])
 // CHECK:           scf.for
 // CHECK:             scf.for

@@ -207,11 +207,13 @@ def Rotary_OnlineAttentionGradOp : Rotary_AttentionGradPassOp<
     one task per (b, h) is parallel enough (the CPU's): every pair's scores,
     weights and s̄ are then made once, where the two passes make them twice.
     The inits are q̄, k̄, v̄ (q's, k's and v's types), then `[H, T, 2W'+1 or
-    S]` with a bias, then `[H, T]` with a span.
+    S]` with a bias, then `[H, T]` with a span; q̄, k̄ and v̄ are written,
+    the partials are added to their inits (a sum over the batch).
 
     TilingInterface: the iteration domain is (B, H); B is parallel unless
-    there is a bias or a span (then a reduction: the partials sum over the
-    batch, so a tile takes every batch entry). A tile cuts q, k, v, ȯ, lse,
+    there is a bias or a span (then a reduction, the partials' sum: a
+    schedule takes every batch entry in a tile, or tiles B into a loop
+    that carries the partials). A tile cuts q, k, v, ȯ, lse,
     δ and q̄, k̄, v̄ on (b, h), and the bias, the span and the partials on h.
 
     Example:
