@@ -845,33 +845,22 @@ LogicalResult scheduleTranspose(RewriterBase &rewriter, linalg::LinalgOp op,
   MLIRContext *ctx = op.getContext();
   Builder b(ctx);
   Operation *root = op->getParentOp();
-  // Rows of `block`, peeled; the full rows' columns likewise (tileDim
-  // returns the loop of the full blocks). The remainder rows stay one
-  // scalar nest over all columns.
-  auto tileDim = [&](linalg::LinalgOp t,
-                     unsigned dim) -> FailureOr<scf::ForOp> {
-    SmallVector<OpFoldResult> sizes(2, b.getIndexAttr(0));
-    sizes[dim] = b.getIndexAttr(block);
-    scf::SCFTilingOptions tiling;
-    tiling.setTileSizes(sizes);
-    rewriter.setInsertionPoint(t);
-    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(t.getOperation()), tiling);
-    if (failed(tiled))
-      return t.emitError("rotary-cpu-schedule: tiling a transpose failed");
-    rewriter.replaceOp(t, tiled->replacements);
-    for (Operation *tile : tiled->tiledOps)
-      tile->setAttr(kBlockAttr, b.getUnitAttr());
-    return peel(rewriter, cast<scf::ForOp>(tiled->loops[0].getOperation()))
-        .front();
-  };
-  FailureOr<scf::ForOp> rowLoop = tileDim(op, 0);
+  // Rows of `block`, peeled; the full rows' columns likewise. The
+  // remainder rows stay one scalar nest over all columns.
+  FailureOr<scf::ForOp> rowLoop = tileBlock(rewriter, op, 0, block);
   if (failed(rowLoop))
-    return failure();
+    return op.emitError("rotary-cpu-schedule: tiling a transpose failed");
   linalg::LinalgOp fullRows;
-  rowLoop->walk([&](linalg::TransposeOp t) { fullRows = t; });
-  if (fullRows && failed(tileDim(fullRows, 1)))
-    return failure();
+  peel(rewriter, *rowLoop).front()->walk([&](linalg::TransposeOp t) {
+    fullRows = t;
+  });
+  if (fullRows) {
+    FailureOr<scf::ForOp> colLoop = tileBlock(rewriter, fullRows, 1, block);
+    if (failed(colLoop))
+      return fullRows.emitError(
+          "rotary-cpu-schedule: tiling a transpose failed");
+    (void)peel(rewriter, *colLoop);
+  }
   if (failed(canonicalize(rewriter, root)))
     return root->emitError("rotary-cpu-schedule: cleanup failed");
   SmallVector<linalg::LinalgOp> full;

@@ -345,7 +345,9 @@ TEST_F(E2E, AttentionGradDlse) {
   runGrad(withShapes(c, {{2, 10, 10}}));
 }
 
-TEST_F(E2E, AttentionGradEverything) {
+/// Every option at once: the pattern's three rules, a bias table, a span,
+/// l̄se and a scale.
+static GradCase everything() {
   GradCase c;
   c.causal = true;
   c.window = 5;
@@ -354,6 +356,11 @@ TEST_F(E2E, AttentionGradEverything) {
   c.span = true;
   c.dlse = true;
   c.scale = 0.4;
+  return c;
+}
+
+TEST_F(E2E, AttentionGradEverything) {
+  GradCase c = everything();
   runGrad(withShapes(c, {{2, 20, 20}, {2, 6, 15}, {1, 1, 9}}));
   c.bias = 2;
   runGrad(withShapes(c, {{2, 9, 9}, {1, 4, 7}}));
@@ -362,15 +369,8 @@ TEST_F(E2E, AttentionGradEverything) {
 // The two passes the CPU schedule fuses, kept apart: every option of the
 // pattern, a bias table and a full one, a span, l̄se, odd tiles.
 TEST_F(E2E, AttentionGradSplitPasses) {
-  GradCase c;
+  GradCase c = everything();
   c.split = true;
-  c.causal = true;
-  c.window = 5;
-  c.global = 2;
-  c.bias = 1;
-  c.span = true;
-  c.dlse = true;
-  c.scale = 0.4;
   runGrad(withShapes(c, {{2, 20, 20}, {2, 6, 15}, {1, 1, 9}}));
   c.bias = 2;
   c.tiles = {7, 5};

@@ -174,6 +174,134 @@ Value addColumns(OpBuilder &b, Location loc, Value ds, Value acc, Value j0) {
                                        unitSizes(b, 2));
 }
 
+/// An f32 accumulator [n, D] times `c` (when given), written into rows
+/// [r0, r0 + n) of (bi, hi) of `dest` [B, H, ·, D].
+Value writeRows(OpBuilder &b, Location loc, Value acc, Value c, Value dest,
+                Value bi, Value hi, Value r0, OpFoldResult n, OpFoldResult d) {
+  Value rowsOut =
+      finishTile(b, loc, acc, c, rowsOf(b, loc, dest, bi, hi, r0, n));
+  return tensor::InsertSliceOp::create(
+      b, loc, rowsOut, dest,
+      SmallVector<OpFoldResult>{bi, hi, getAsOpFoldResult(r0),
+                                b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1), n, d},
+      unitSizes(b, 4));
+}
+
+/// Head hi of a per-head f32 partial `all` [H, rest...] (rank-reduced to
+/// `rest`), and a head's slice written back.
+Value headSlice(OpBuilder &b, Location loc, Value all, Value hi,
+                ArrayRef<OpFoldResult> rest) {
+  SmallVector<OpFoldResult> offs(rest.size() + 1, b.getIndexAttr(0));
+  offs[0] = hi;
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  llvm::append_range(sizes, rest);
+  return tensor::ExtractSliceOp::create(
+      b, loc, sliceType(sizes, {0}, b.getF32Type()), all, offs, sizes,
+      unitSizes(b, sizes.size()));
+}
+Value insertHeadSlice(OpBuilder &b, Location loc, Value part, Value all,
+                      Value hi, ArrayRef<OpFoldResult> rest) {
+  SmallVector<OpFoldResult> offs(rest.size() + 1, b.getIndexAttr(0));
+  offs[0] = hi;
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  llvm::append_range(sizes, rest);
+  return tensor::InsertSliceOp::create(b, loc, part, all, offs, sizes,
+                                       unitSizes(b, sizes.size()));
+}
+
+/// The key pass's loops, shared by rotary.online_attention_key_grad and
+/// the fused rotary.online_attention_grad: for a block of keys, a loop
+/// over the query tiles (`key` tall) that see any of them, keys along the
+/// rows of every product.
+struct KeyPass {
+  const AttentionParts &at;
+  Value v, dO, lse, delta;
+  Value zero, one;     ///< the decomposition's index constants
+  OpFoldResult d;      ///< D
+  bool withDerivative; ///< ∂w/∂span for the span partials
+
+  /// The queries that see any key of rows [j, j + cols) of at.k: from the
+  /// first key's first query to the later end of the first and last keys'
+  /// ranges (a global first key is seen up to the end), as the first query
+  /// and the number of query tiles from it.
+  std::pair<Value, Value> queriesOf(OpBuilder &b, Location loc, Value j,
+                                    OpFoldResult cols) const {
+    Value jFirst = at.keyIndex(b, loc, j);
+    Value jLast = arith::SubIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, jFirst,
+                              getValueOrCreateConstantIndexOp(b, loc, cols)),
+        one);
+    auto [qLo, qHiFirst] = at.queriesOf(b, loc, jFirst);
+    Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
+                                       at.queriesOf(b, loc, jLast).second);
+    return {qLo, tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo),
+                         at.tiles.key)};
+  }
+
+  /// Each pair tile's extra work: its first query, rows, s̄ and p (and
+  /// e·g·∂w) with keys along the rows, the key tile, and the values the
+  /// loop carries; returns their next values.
+  using PairFn = function_ref<SmallVector<Value>(
+      Value i0, OpFoldResult rows, const PairGrads &pg, Value kTile,
+      ValueRange carried)>;
+
+  /// The block of rows [j0, j0 + cols) of (bi, hi): K̄ += s̄ᵀ·Q and
+  /// V̄ += pᵀ·Ȯ over the query tiles `queries` (first query, count),
+  /// written (K̄ scaled) into the block's rows of `dests` (k̄, v̄), while
+  /// `carried` goes through the loop by `more`. Returns the new dests, then
+  /// the carried results.
+  SmallVector<Value> block(OpBuilder &b, Location loc, Value bi, Value hi,
+                           Value j0, OpFoldResult cols,
+                           std::pair<Value, Value> queries, ValueRange dests,
+                           ValueRange carried, PairFn more) const {
+    Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
+    Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
+    SmallVector<Value> init = {zerosF32(b, loc, {cols, d}),
+                               zerosF32(b, loc, {cols, d})};
+    llvm::append_range(init, carried);
+    auto overQueries =
+        scf::ForOp::create(b, loc, zero, queries.second, one, init);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(overQueries.getBody());
+      Value i0 = arith::AddIOp::create(
+          b, loc, queries.first,
+          arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
+                                indexConst(b, loc, at.tiles.key)));
+      // Full tiles up to the last query (see KeyTiles).
+      OpFoldResult rows =
+          tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
+      ValueRange acc = overQueries.getRegionIterArgs();
+      Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
+      Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
+      Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
+      Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
+      TileScores ts = maskTile(
+          b, loc, at,
+          contractRows(b, loc, kTile, transposeTile(b, loc, qTile), false), hi,
+          i0, j0, /*keyRows=*/true, at.scale, withDerivative);
+      Value dpT =
+          contractRows(b, loc, vTile, transposeTile(b, loc, doTile), false);
+      PairGrads pg = pairGrads(b, loc, ts, dpT, lseV, deltaV, /*keyRows=*/true,
+                               /*wantP=*/true);
+      SmallVector<Value> next = {
+          accumulateRows(b, loc, pg.ds, qTile, acc[0], false),
+          accumulateRows(b, loc, pg.p, doTile, acc[1], false)};
+      llvm::append_range(next, more(i0, rows, pg, kTile, acc.drop_front(2)));
+      scf::YieldOp::create(b, loc, next);
+    }
+    SmallVector<Value> next;
+    Value scales[] = {at.scale, Value()};
+    for (auto [acc, dest, c] :
+         llvm::zip(overQueries.getResults().take_front(2), dests, scales))
+      next.push_back(writeRows(b, loc, acc, c, dest, bi, hi, j0, cols, d));
+    llvm::append_range(next, overQueries.getResults().drop_front(2));
+    return next;
+  }
+};
+
 /// rotary.attention_grad -> δ, then its two structured passes, then the
 /// partial bias and span gradients summed over T. No tile size: the
 /// target's schedule records them on the passes.
@@ -294,7 +422,7 @@ struct DecomposeQueryGrad : OpRewritePattern<OnlineAttentionQueryGradOp> {
           delta = op.getDelta();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-    OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);
+    OpFoldResult zeroI = b.getIndexAttr(0);
     OpFoldResult rows = qs[2];
     bool withBias = static_cast<bool>(op.getBias());
     OpFoldResult biasRowLen =
@@ -357,32 +485,22 @@ struct DecomposeQueryGrad : OpRewritePattern<OnlineAttentionQueryGradOp> {
                         }));
                   scf::YieldOp::create(b, loc, next);
                 }
-                Value dqRows =
-                    finishTile(b, loc, overKeys.getResult(0), at.scale,
-                               rowsOf(b, loc, iter[0], bi, hi, zero, rows));
-                SmallVector<Value> next = {tensor::InsertSliceOp::create(
-                    b, loc, dqRows, iter[0],
-                    SmallVector<OpFoldResult>{bi, hi, zeroI, zeroI},
-                    SmallVector<OpFoldResult>{unitI, unitI, rows, qs[3]},
-                    unitSizes(b, 4))};
+                SmallVector<Value> next = {
+                    writeRows(b, loc, overKeys.getResult(0), at.scale, iter[0],
+                              bi, hi, zero, rows, qs[3])};
                 llvm::append_range(next, overKeys.getResults().drop_front());
                 return next;
               });
           SmallVector<Value> next = {summed[0]};
           unsigned k = 1;
           if (withBias) {
-            next.push_back(tensor::InsertSliceOp::create(
-                b, loc, summed[k], dests[k],
-                SmallVector<OpFoldResult>{hi, zeroI, zeroI},
-                SmallVector<OpFoldResult>{unitI, rows, biasRowLen},
-                unitSizes(b, 3)));
+            next.push_back(insertHeadSlice(b, loc, summed[k], dests[k], hi,
+                                           {rows, biasRowLen}));
             ++k;
           }
           if (at.span)
-            next.push_back(tensor::InsertSliceOp::create(
-                b, loc, summed[k], dests[k],
-                SmallVector<OpFoldResult>{hi, zeroI},
-                SmallVector<OpFoldResult>{unitI, rows}, unitSizes(b, 2)));
+            next.push_back(
+                insertHeadSlice(b, loc, summed[k], dests[k], hi, {rows}));
           return next;
         });
     rewriter.replaceOp(op, results);
@@ -410,78 +528,19 @@ struct DecomposeKeyGrad : OpRewritePattern<OnlineAttentionKeyGradOp> {
     SmallVector<OpFoldResult> ks = tensor::getMixedSizes(b, loc, at.k);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     OpFoldResult cols = ks[2];
-    // The queries that see any key of the block: from the first key's
-    // first query to the last query of either end (a global first key is
-    // seen up to the end).
-    Value jFirst = at.keyIndex(b, loc, zero);
-    Value jLast = arith::SubIOp::create(
-        b, loc,
-        arith::AddIOp::create(b, loc, jFirst,
-                              getValueOrCreateConstantIndexOp(b, loc, cols)),
-        one);
-    auto [qLo, qHiFirst] = at.queriesOf(b, loc, jFirst);
-    Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
-                                       at.queriesOf(b, loc, jLast).second);
-    Value nTiles =
-        tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo), at.tiles.key);
+    KeyPass pass{
+        at, v, dO, lse, delta, zero, one, ks[3], /*withDerivative=*/false};
+    // Every (b, h) of the block sees the same queries.
+    std::pair<Value, Value> queries = pass.queriesOf(b, loc, zero, cols);
 
     SmallVector<Value> results = forEachIndex(
         b, loc, ks[0], op.getInits(), [&](Value bi, ValueRange outerDests) {
           return forEachIndex(
               b, loc, ks[1], outerDests, [&](Value hi, ValueRange dests) {
-                Value kTile = rowsOf(b, loc, at.k, bi, hi, zero, cols);
-                Value vTile = rowsOf(b, loc, v, bi, hi, zero, cols);
-                auto overQueries = scf::ForOp::create(
-                    b, loc, zero, nTiles, one,
-                    ValueRange{zerosF32(b, loc, {cols, ks[3]}),
-                               zerosF32(b, loc, {cols, ks[3]})});
-                {
-                  OpBuilder::InsertionGuard g(b);
-                  b.setInsertionPointToStart(overQueries.getBody());
-                  Value i0 = arith::AddIOp::create(
-                      b, loc, qLo,
-                      arith::MulIOp::create(b, loc,
-                                            overQueries.getInductionVar(),
-                                            indexConst(b, loc, at.tiles.key)));
-                  // Full tiles up to the last query (see KeyTiles).
-                  OpFoldResult rows = tileExtent(
-                      b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
-                  ValueRange acc = overQueries.getRegionIterArgs();
-                  Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
-                  Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
-                  Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
-                  Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
-                  TileScores ts = maskTile(
-                      b, loc, at,
-                      contractRows(b, loc, kTile, transposeTile(b, loc, qTile),
-                                   false),
-                      hi, i0, zero, /*keyRows=*/true, at.scale,
-                      /*withDerivative=*/false);
-                  Value dpT = contractRows(
-                      b, loc, vTile, transposeTile(b, loc, doTile), false);
-                  PairGrads pg = pairGrads(b, loc, ts, dpT, lseV, deltaV, true,
-                                           /*wantP=*/true);
-                  Value dk =
-                      accumulateRows(b, loc, pg.ds, qTile, acc[0], false);
-                  Value dv =
-                      accumulateRows(b, loc, pg.p, doTile, acc[1], false);
-                  scf::YieldOp::create(b, loc, ValueRange{dk, dv});
-                }
-                SmallVector<Value> next;
-                Value scales[] = {at.scale, Value()};
-                for (auto [acc, dest, c] :
-                     llvm::zip(overQueries.getResults(), dests, scales)) {
-                  Value rowsOut = finishTile(
-                      b, loc, acc, c, rowsOf(b, loc, dest, bi, hi, zero, cols));
-                  next.push_back(tensor::InsertSliceOp::create(
-                      b, loc, rowsOut, dest,
-                      SmallVector<OpFoldResult>{bi, hi, b.getIndexAttr(0),
-                                                b.getIndexAttr(0)},
-                      SmallVector<OpFoldResult>{b.getIndexAttr(1),
-                                                b.getIndexAttr(1), cols, ks[3]},
-                      unitSizes(b, 4)));
-                }
-                return next;
+                return pass.block(
+                    b, loc, bi, hi, zero, cols, queries, dests, ValueRange{},
+                    [](Value, OpFoldResult, const PairGrads &, Value,
+                       ValueRange) { return SmallVector<Value>(); });
               });
         });
     rewriter.replaceOp(op, results);
@@ -513,32 +572,20 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
           delta = op.getDelta();
     SmallVector<OpFoldResult> qs = tensor::getMixedSizes(b, loc, at.q);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-    OpFoldResult zeroI = b.getIndexAttr(0), unitI = b.getIndexAttr(1);
+    OpFoldResult zeroI = b.getIndexAttr(0);
     OpFoldResult tRows = qs[2];
     bool withBias = static_cast<bool>(op.getBias());
     OpFoldResult biasRowLen =
         withBias ? tensor::getMixedSize(b, loc, op.getInits()[3], 2) : zeroI;
     Value nBlocks = tilesOf(b, loc, at.sLen, at.tiles.query);
 
-    // One pair tile: queries [i0, i0 + rows) against the key block.
-    auto pairTile = [&](Value bi, Value hi, Value j0, Value kTile, Value vTile,
-                        Value i0, OpFoldResult rows, ValueRange acc) {
-      Value qTile = rowsOf(b, loc, at.q, bi, hi, i0, rows);
-      Value doTile = rowsOf(b, loc, dO, bi, hi, i0, rows);
-      Value lseV = entriesOf(b, loc, lse, bi, hi, i0, rows);
-      Value deltaV = entriesOf(b, loc, delta, bi, hi, i0, rows);
-      TileScores ts = maskTile(
-          b, loc, at,
-          contractRows(b, loc, kTile, transposeTile(b, loc, qTile), false), hi,
-          i0, j0, /*keyRows=*/true, at.scale, /*withDerivative=*/true);
-      Value dpT =
-          contractRows(b, loc, vTile, transposeTile(b, loc, doTile), false);
-      PairGrads pg = pairGrads(b, loc, ts, dpT, lseV, deltaV, /*keyRows=*/true,
-                               /*wantP=*/true);
-      SmallVector<Value> next = {
-          accumulateRows(b, loc, pg.ds, qTile, acc[0], false),
-          accumulateRows(b, loc, pg.p, doTile, acc[1], false)};
-      // q̄ and the partials, along the queries.
+    KeyPass pass{
+        at, v, dO, lse, delta, zero, one, qs[3], /*withDerivative=*/true};
+
+    // Per pair tile, after the key pass's work: q̄ and the partials of the
+    // tile's queries, from s̄ transposed back to query rows.
+    auto alongQueries = [&](Value j0, Value i0, OpFoldResult rows,
+                            const PairGrads &pg, Value kTile, ValueRange acc) {
       Value ds = transposeTile(b, loc, pg.ds);
       auto updateRows = [&](Value all, OpFoldResult width,
                             function_ref<Value(Value)> update) {
@@ -553,10 +600,10 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
                                              sizes, unitSizes(b, offs.size()))
             .getResult();
       };
-      next.push_back(updateRows(acc[2], qs[3], [&](Value dq) {
+      SmallVector<Value> next = {updateRows(acc[0], qs[3], [&](Value dq) {
         return accumulateRows(b, loc, ds, kTile, dq, false);
-      }));
-      unsigned k = 3;
+      })};
+      unsigned k = 1;
       if (withBias)
         next.push_back(updateRows(acc[k++], biasRowLen, [&](Value rowsAcc) {
           return at.tableBias() ? scatterTable(b, loc, at, ds, rowsAcc, i0, j0)
@@ -579,70 +626,24 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
                         ValueRange carried) {
       OpFoldResult cols =
           tileExtent(b, loc, getAsOpFoldResult(at.sLen), j0, at.tiles.query);
-      Value kTile = rowsOf(b, loc, at.k, bi, hi, j0, cols);
-      Value vTile = rowsOf(b, loc, v, bi, hi, j0, cols);
-      // The queries that see any key of the block (see the key pass).
-      Value jLast = arith::SubIOp::create(
-          b, loc,
-          arith::AddIOp::create(b, loc, j0,
-                                getValueOrCreateConstantIndexOp(b, loc, cols)),
-          one);
-      auto [qLo, qHiFirst] = at.queriesOf(b, loc, j0);
-      Value qHi = arith::MaxSIOp::create(b, loc, qHiFirst,
-                                         at.queriesOf(b, loc, jLast).second);
-      Value nTiles = tilesOf(b, loc, arith::SubIOp::create(b, loc, qHi, qLo),
-                             at.tiles.key);
-      SmallVector<Value> init = {zerosF32(b, loc, {cols, qs[3]}),
-                                 zerosF32(b, loc, {cols, qs[3]})};
-      llvm::append_range(init, carried);
-      auto overQueries = scf::ForOp::create(b, loc, zero, nTiles, one, init);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(overQueries.getBody());
-        Value i0 = arith::AddIOp::create(
-            b, loc, qLo,
-            arith::MulIOp::create(b, loc, overQueries.getInductionVar(),
-                                  indexConst(b, loc, at.tiles.key)));
-        OpFoldResult rows =
-            tileExtent(b, loc, getAsOpFoldResult(at.tLen), i0, at.tiles.key);
-        scf::YieldOp::create(b, loc,
-                             pairTile(bi, hi, j0, kTile, vTile, i0, rows,
-                                      overQueries.getRegionIterArgs()));
-      }
-      SmallVector<Value> next;
-      Value scales[] = {at.scale, Value()};
-      for (auto [acc, dest, c] :
-           llvm::zip(overQueries.getResults().take_front(2), dests, scales)) {
-        Value rowsOut =
-            finishTile(b, loc, acc, c, rowsOf(b, loc, dest, bi, hi, j0, cols));
-        next.push_back(tensor::InsertSliceOp::create(
-            b, loc, rowsOut, dest, SmallVector<OpFoldResult>{bi, hi, j0, zeroI},
-            SmallVector<OpFoldResult>{unitI, unitI, cols, qs[3]},
-            unitSizes(b, 4)));
-      }
-      llvm::append_range(next, overQueries.getResults().drop_front(2));
-      return next;
+      return pass.block(b, loc, bi, hi, j0, cols,
+                        pass.queriesOf(b, loc, j0, cols), dests, carried,
+                        [&](Value i0, OpFoldResult rows, const PairGrads &pg,
+                            Value kTile, ValueRange acc) {
+                          return alongQueries(j0, i0, rows, pg, kTile, acc);
+                        });
     };
 
     SmallVector<Value> results = forEachIndex(
         b, loc, qs[1], op.getInits(), [&](Value hi, ValueRange dests) {
           // The partials add to their inits (a reduction over b): head
           // hi's rows of each.
-          auto headRows = [&](Value all, ArrayRef<OpFoldResult> rest) {
-            SmallVector<OpFoldResult> offs(rest.size() + 1, zeroI);
-            offs[0] = hi;
-            SmallVector<OpFoldResult> sizes = {unitI};
-            llvm::append_range(sizes, rest);
-            return tensor::ExtractSliceOp::create(
-                       b, loc, sliceType(sizes, {0}, b.getF32Type()), all, offs,
-                       sizes, unitSizes(b, sizes.size()))
-                .getResult();
-          };
           SmallVector<Value> init(dests.take_front(3));
           if (withBias)
-            init.push_back(headRows(dests[3], {tRows, biasRowLen}));
+            init.push_back(
+                headSlice(b, loc, dests[3], hi, {tRows, biasRowLen}));
           if (at.span)
-            init.push_back(headRows(dests.back(), {tRows}));
+            init.push_back(headSlice(b, loc, dests.back(), hi, {tRows}));
           SmallVector<Value> summed =
               forEachIndex(b, loc, qs[0], init, [&](Value bi, ValueRange iter) {
                 // Over the key blocks: k̄, v̄ written, q̄ and the partials
@@ -663,14 +664,9 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
                       b, loc,
                       keyBlock(bi, hi, j0, it.take_front(2), it.drop_front(2)));
                 }
-                Value dqRows =
-                    finishTile(b, loc, overBlocks.getResult(2), at.scale,
-                               rowsOf(b, loc, iter[0], bi, hi, zero, tRows));
-                SmallVector<Value> next = {tensor::InsertSliceOp::create(
-                    b, loc, dqRows, iter[0],
-                    SmallVector<OpFoldResult>{bi, hi, zeroI, zeroI},
-                    SmallVector<OpFoldResult>{unitI, unitI, tRows, qs[3]},
-                    unitSizes(b, 4))};
+                SmallVector<Value> next = {
+                    writeRows(b, loc, overBlocks.getResult(2), at.scale,
+                              iter[0], bi, hi, zero, tRows, qs[3])};
                 next.push_back(overBlocks.getResult(0));
                 next.push_back(overBlocks.getResult(1));
                 llvm::append_range(next, overBlocks.getResults().drop_front(3));
@@ -679,18 +675,13 @@ struct DecomposeAttentionGrad : OpRewritePattern<OnlineAttentionGradOp> {
           SmallVector<Value> next(summed.begin(), summed.begin() + 3);
           unsigned k = 3;
           if (withBias) {
-            next.push_back(tensor::InsertSliceOp::create(
-                b, loc, summed[k], dests[k],
-                SmallVector<OpFoldResult>{hi, zeroI, zeroI},
-                SmallVector<OpFoldResult>{unitI, tRows, biasRowLen},
-                unitSizes(b, 3)));
+            next.push_back(insertHeadSlice(b, loc, summed[k], dests[k], hi,
+                                           {tRows, biasRowLen}));
             ++k;
           }
           if (at.span)
-            next.push_back(tensor::InsertSliceOp::create(
-                b, loc, summed[k], dests[k],
-                SmallVector<OpFoldResult>{hi, zeroI},
-                SmallVector<OpFoldResult>{unitI, tRows}, unitSizes(b, 2)));
+            next.push_back(
+                insertHeadSlice(b, loc, summed[k], dests[k], hi, {tRows}));
           return next;
         });
     rewriter.replaceOp(op, results);

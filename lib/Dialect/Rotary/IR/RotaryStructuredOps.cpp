@@ -30,15 +30,27 @@ Value sliceOf(OpBuilder &b, Location loc, Value v,
   return slice;
 }
 
-Value leadingSlice(OpBuilder &b, Location loc, Value v,
-                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-                   SmallVectorImpl<Operation *> &slices) {
-  SmallVector<OpFoldResult> off(offsets), sz(sizes);
+/// The offsets and sizes of `v`'s part with the leading dims given by
+/// (offsets, sizes) and the rest whole.
+static void leadingRange(OpBuilder &b, Location loc, Value v,
+                         ArrayRef<OpFoldResult> offsets,
+                         ArrayRef<OpFoldResult> sizes,
+                         SmallVector<OpFoldResult> &off,
+                         SmallVector<OpFoldResult> &sz) {
+  off.assign(offsets.begin(), offsets.end());
+  sz.assign(sizes.begin(), sizes.end());
   SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, loc, v);
   for (size_t d = offsets.size(); d < all.size(); ++d) {
     off.push_back(b.getIndexAttr(0));
     sz.push_back(all[d]);
   }
+}
+
+Value leadingSlice(OpBuilder &b, Location loc, Value v,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   SmallVectorImpl<Operation *> &slices) {
+  SmallVector<OpFoldResult> off, sz;
+  leadingRange(b, loc, v, offsets, sizes, off, sz);
   return sliceOf(b, loc, v, off, sz, slices);
 }
 
@@ -145,14 +157,9 @@ LogicalResult OnlineAttentionOp::getResultTilePosition(
     OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
     ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
     SmallVector<OpFoldResult> &resultSizes) {
-  resultOffsets.assign(offsets.begin(), offsets.end());
-  resultSizes.assign(sizes.begin(), sizes.end());
-  if (resultNumber == 0) {
-    // The output's D is never split.
-    resultOffsets.push_back(b.getIndexAttr(0));
-    resultSizes.push_back(
-        tensor::getMixedSizes(b, getLoc(), getOutputInit()).back());
-  }
+  // The output's D is never split.
+  Value init = resultNumber == 0 ? getOutputInit() : getLseInit();
+  leadingRange(b, getLoc(), init, offsets, sizes, resultOffsets, resultSizes);
   return success();
 }
 
@@ -270,18 +277,13 @@ LogicalResult OnlineAttentionQueryGradOp::getResultTilePosition(
     ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
     SmallVector<OpFoldResult> &resultSizes) {
   Value init = getInits()[resultNumber];
-  SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, getLoc(), init);
-  resultOffsets.assign(offsets.begin(), offsets.end());
-  resultSizes.assign(sizes.begin(), sizes.end());
+  SmallVector<OpFoldResult> off(offsets), sz(sizes);
   if (resultNumber == 0) {
     // q̄ [B, H, T, D]: every batch entry, the whole D.
-    resultOffsets.insert(resultOffsets.begin(), b.getIndexAttr(0));
-    resultSizes.insert(resultSizes.begin(), all[0]);
+    off.insert(off.begin(), b.getIndexAttr(0));
+    sz.insert(sz.begin(), tensor::getMixedSize(b, getLoc(), init, 0));
   }
-  for (size_t d = resultSizes.size(); d < all.size(); ++d) {
-    resultOffsets.push_back(b.getIndexAttr(0));
-    resultSizes.push_back(all[d]);
-  }
+  leadingRange(b, getLoc(), init, off, sz, resultOffsets, resultSizes);
   return success();
 }
 
@@ -333,11 +335,8 @@ LogicalResult OnlineAttentionKeyGradOp::getResultTilePosition(
     OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
     ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
     SmallVector<OpFoldResult> &resultSizes) {
-  resultOffsets.assign(offsets.begin(), offsets.end());
-  resultSizes.assign(sizes.begin(), sizes.end());
-  resultOffsets.push_back(b.getIndexAttr(0));
-  resultSizes.push_back(
-      tensor::getMixedSizes(b, getLoc(), getInits()[resultNumber]).back());
+  leadingRange(b, getLoc(), getInits()[resultNumber], offsets, sizes,
+               resultOffsets, resultSizes);
   return success();
 }
 
@@ -395,15 +394,11 @@ LogicalResult OnlineAttentionGradOp::getResultTilePosition(
     OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
     ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
     SmallVector<OpFoldResult> &resultSizes) {
-  Value init = getInits()[resultNumber];
-  SmallVector<OpFoldResult> all = tensor::getMixedSizes(b, getLoc(), init);
+  // q̄, k̄, v̄ on (b, h), the partials on h.
   bool perHead = resultNumber >= 3;
-  resultOffsets.assign(offsets.begin() + perHead, offsets.end());
-  resultSizes.assign(sizes.begin() + perHead, sizes.end());
-  for (size_t d = resultSizes.size(); d < all.size(); ++d) {
-    resultOffsets.push_back(b.getIndexAttr(0));
-    resultSizes.push_back(all[d]);
-  }
+  leadingRange(b, getLoc(), getInits()[resultNumber],
+               offsets.drop_front(perHead), sizes.drop_front(perHead),
+               resultOffsets, resultSizes);
   return success();
 }
 
