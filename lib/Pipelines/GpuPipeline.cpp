@@ -23,7 +23,11 @@ using namespace mlir;
 using namespace rotary;
 
 void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
-  pm.addPass(createConvertRotaryToLinalg());
+  // HDD-RoPE's chunks are too few to fill a GPU with one sequential scan
+  // each: the product runs as a blocked scan over T instead.
+  ConvertRotaryToLinalgOptions lowering;
+  lowering.hddStrategy = "scan";
+  pm.addPass(createConvertRotaryToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createRotaryGpuCheckSchedulable());
@@ -42,6 +46,8 @@ void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createRotaryGpuLaneReductions());
   pm.addPass(createRotaryGpuVectorizeLoops());
   pm.addPass(createCanonicalizerPass());
+  // Before expand-strided-metadata meets them, on the host or in a kernel.
+  pm.addPass(createRotaryContiguousExpandShape());
 }
 
 void rotary::buildGpuPipeline(OpPassManager &pm,

@@ -2,7 +2,7 @@
 //
 // What the GPU schedule decides before loops meet blocks and threads:
 // - rotary-gpu-configure: the tiles of the structured ops it takes (a tile
-//   is a block);
+//   is a block; a scan's block of steps is a thread's);
 // - rotary-gpu-hoist-parallel-loops: the sequential loops of a reduction
 //   move inside the parallel loop over what it keeps, so that a thread
 //   runs them over its own elements;
@@ -38,15 +38,22 @@ struct GpuConfigurePass
     : rotary::impl::RotaryGpuConfigureBase<GpuConfigurePass> {
   using Base::Base;
   void runOnOperation() override {
-    if (ropeTokens <= 0) {
-      getOperation().emitError("rotary-gpu-configure: rope-tokens ")
-          << static_cast<int64_t>(ropeTokens) << " is not positive";
-      return signalPassFailure();
-    }
+    for (auto [name, value] : {std::pair{"rope-tokens", int64_t(ropeTokens)},
+                               {"scan-block", int64_t(scanBlock)}})
+      if (value <= 0) {
+        getOperation().emitError("rotary-gpu-configure: ")
+            << name << " " << value << " is not positive";
+        return signalPassFailure();
+      }
     // A rope gradient's block: `tokens` tokens of one batch entry, one
     // thread per frequency summing over the tile's tokens and heads.
     getOperation().walk([&](RopeTokensGradOp op) {
       recordTiles(op, {{"tokens", ropeTokens}});
+    });
+    // A scan: `block` steps per thread, then a thread per column over the
+    // block totals.
+    getOperation().walk([&](RotationScanOp op) {
+      recordTiles(op, {{"block", scanBlock}});
     });
   }
 };

@@ -38,6 +38,13 @@ bool isByteSized(Type t) {
   return t.isIntOrFloat() && t.getIntOrFloatBitWidth() % 8 == 0;
 }
 
+/// Whether `buffer`'s type says its innermost dimension is contiguous, as
+/// vector.load and vector.store require (a strided view, such as one angle
+/// of every chunk, is not).
+bool unitInnermost(Value buffer) {
+  return cast<MemRefType>(buffer.getType()).isLastDimUnitStride();
+}
+
 /// The vector form of one loop body, built op by op: a value that depends
 /// on the innermost induction variable becomes a vector of `width` lanes,
 /// any other stays scalar (uniform across the lanes).
@@ -79,7 +86,7 @@ private:
           return false;
         return true; // uniform
       }
-      if (!isByteSized(load.getType()))
+      if (!isByteSized(load.getType()) || !unitInnermost(load.getMemref()))
         return false;
       contiguous.insert(load.getMemref());
       varying.insert(load.getResult());
@@ -91,7 +98,8 @@ private:
           llvm::any_of(idx.drop_back(),
                        [&](Value v) { return v == iv || isVarying(v); }))
         return false; // every lane would write the same element
-      if (!isByteSized(store.getValueToStore().getType()))
+      if (!isByteSized(store.getValueToStore().getType()) ||
+          !unitInnermost(store.getMemref()))
         return false;
       contiguous.insert(store.getMemref());
       return true;

@@ -18,3 +18,13 @@ func.func @givens(%x: tensor<?x64xf32>, %a: tensor<?xf32>) -> tensor<?x64xf32> {
   %y = rotary.givens %x, %a : tensor<?x64xf32>, tensor<?xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// A scan's c×c products are a thread's scalars up to c = 8; beyond that
+// they loop over scratch matrices, which a GPU thread has not.
+func.func @scan_large_chunk(%g: tensor<?x?x?x9x9xf32>) -> tensor<?x?x?x9x9xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.rotation_scan' with chunks of 9 > 8 has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
+  %p = rotary.cumulative_rotation %g : tensor<?x?x?x9x9xf32>
+  return %p : tensor<?x?x?x9x9xf32>
+}

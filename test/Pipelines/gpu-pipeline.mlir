@@ -30,8 +30,10 @@
 // CHECK:         %[[COS:.*]] = gpu.alloc (%{{.*}}, %{{.*}}) : memref<?x?xf32>
 // CHECK:         %[[SIN:.*]] = gpu.alloc (%{{.*}}, %{{.*}}) : memref<?x?xf32>
 // CHECK:         gpu.launch_func @rotary_kernels::@rope_kernel_{{[0-9]+}} {{.*}} args({{.*}}%[[P]] : memref<?xi64>, %[[FREQ]] : memref<?xf64>, %[[COS]] : memref<?x?xf32>, %[[SIN]] : memref<?x?xf32>)
-// CHECK:         %[[XV:.*]] = memref.expand_shape %[[X]]
-// CHECK:         %[[YV:.*]] = memref.expand_shape %[[Y]]
+// The rotation's pair views of x and y (expand_shape of contiguous
+// buffers, written as reinterpret_cast by rotary-contiguous-expand-shape).
+// CHECK:         %[[XV:.*]] = memref.reinterpret_cast %[[X]]
+// CHECK:         %[[YV:.*]] = memref.reinterpret_cast %[[Y]]
 // CHECK:         gpu.launch_func @rotary_kernels::@rope_kernel_{{[0-9]+}} {{.*}} args({{.*}}%[[XV]] : memref<?x?x?x2x?xf32>, %[[COS]] : memref<?x?xf32>, %[[SIN]] : memref<?x?xf32>, %[[YV]] : memref<?x?x?x2x?xf32>)
 // CHECK-DAG:     gpu.dealloc %[[FREQ]]
 // CHECK-DAG:     gpu.dealloc %[[COS]]

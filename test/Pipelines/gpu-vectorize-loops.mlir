@@ -128,3 +128,25 @@ func.func @booleans(%a: memref<?xi1>, %b: memref<?xi1>) {
   return
 }
 
+
+// -----
+
+// A buffer whose innermost dimension is strided (one angle of every chunk,
+// a view at stride 6) has no vector form: vector.load needs a contiguous
+// innermost dimension.
+// CHECK-LABEL: func.func @strided_innermost(
+// CHECK-NOT:     scf.if
+// CHECK-NOT:     vector.
+// CHECK:         scf.parallel
+func.func @strided_innermost(%a: memref<?x?xf32, strided<[?, 6]>>, %b: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %b, %c0 : memref<?x?xf32>
+  %m = memref.dim %b, %c1 : memref<?x?xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %m) step (%c1, %c1) {
+    %x = memref.load %a[%i, %j] : memref<?x?xf32, strided<[?, 6]>>
+    memref.store %x, %b[%i, %j] : memref<?x?xf32>
+    scf.reduce
+  }
+  return
+}

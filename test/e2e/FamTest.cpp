@@ -19,7 +19,10 @@ namespace ref = rotary::reference;
 using torch::Tensor;
 using namespace rotary::e2e;
 
-TEST_F(E2E, SpectralBands) {
+namespace {
+/// Every layout and band count, with the CPU schedule or the GPU
+/// schedule's loops.
+void runSpectralBands(bool gpuLoops) {
   const std::vector<std::pair<ref::BandLayout, const char *>> layouts = {
       {ref::BandLayout::Linear, "linear"},
       {ref::BandLayout::Log, "log"},
@@ -33,7 +36,7 @@ TEST_F(E2E, SpectralBands) {
               " layout = " + name + " : " + pT,
           {"%b"});
       SCOPED_TRACE(source);
-      ROTARY_COMPILE(kernel, source);
+      ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
       // Lengths that are no perfect powers: the log layout's band edges
       // ⌊L^{i/n}⌋ then sit away from integers, where f32 pow is safe.
       for (int64_t L : {1, 5, 33, 257, 501}) {
@@ -53,7 +56,9 @@ TEST_F(E2E, SpectralBands) {
     }
 }
 
-TEST_F(E2E, AdaptiveMomentum) {
+/// Every handler, each branch reached, with the CPU schedule or the GPU
+/// schedule's loops.
+void runAdaptiveMomentum(bool gpuLoops) {
   const std::vector<std::pair<ref::FamHandler, const char *>> handlers = {
       {ref::FamHandler::Default, "default"},
       {ref::FamHandler::Conv, "conv"},
@@ -67,7 +72,7 @@ TEST_F(E2E, AdaptiveMomentum) {
                         std::string(name) + " : " + eT,
                     {"%a"});
     SCOPED_TRACE(source);
-    ROTARY_COMPILE(kernel, source);
+    ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
     // Every band alone at 0.6 (each branch of each handler is reached, and
     // no sum is near a threshold), plus an all-small and an n = 1 case.
     for (int64_t n : {1, 5, 8, 10, 12}) {
@@ -87,6 +92,17 @@ TEST_F(E2E, AdaptiveMomentum) {
       }
     }
   }
+}
+} // namespace
+
+TEST_F(E2E, SpectralBands) { runSpectralBands(/*gpuLoops=*/false); }
+
+TEST_F(E2E, SpectralBandsGpuLoops) { runSpectralBands(/*gpuLoops=*/true); }
+
+TEST_F(E2E, AdaptiveMomentum) { runAdaptiveMomentum(/*gpuLoops=*/false); }
+
+TEST_F(E2E, AdaptiveMomentumGpuLoops) {
+  runAdaptiveMomentum(/*gpuLoops=*/true);
 }
 
 namespace {

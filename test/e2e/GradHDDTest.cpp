@@ -98,7 +98,9 @@ TEST_F(E2E, SOGeneratorGrad) {
 // cumulative_rotation_grad
 //===----------------------------------------------------------------------===//
 
-TEST_F(E2E, CumulativeRotationGrad) {
+/// The gradient of the blocked scan, with the CPU schedule or the GPU
+/// schedule's loops.
+void runCumulativeRotationGrad(bool gpuLoops) {
   struct Case {
     std::vector<int64_t> dims; // leading dims (-1 dynamic), then [c, c]
     int64_t c, axis;
@@ -123,7 +125,7 @@ TEST_F(E2E, CumulativeRotationGrad) {
             std::to_string(k.axis) + " : i64} : " + gT,
         {"%dg"});
     SCOPED_TRACE(source);
-    ROTARY_COMPILE(kernel, source);
+    ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
     Tensor G = rotations(k.run, k.c);
     Tensor dP = randn32(G.sizes().vec());
     std::vector<Tensor> out;
@@ -135,6 +137,14 @@ TEST_F(E2E, CumulativeRotationGrad) {
       std::cout << "[  error   ] cumulative_rotation_grad T = " << k.run[1]
                 << ": " << relError(out[0], G64.grad()) << "\n";
   }
+}
+
+TEST_F(E2E, CumulativeRotationGrad) {
+  runCumulativeRotationGrad(/*gpuLoops=*/false);
+}
+
+TEST_F(E2E, CumulativeRotationGradGpuLoops) {
+  runCumulativeRotationGrad(/*gpuLoops=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -240,6 +250,7 @@ struct FusedCase {
   Tolerance tol = {};
   int64_t lanes = 0; ///< lanes per task on the op; 0: the schedule's
   int64_t checkpoint = 0; ///< tokens between saved P; 0: the schedule's
+  bool gpuLoops = false;  ///< the GPU schedule's loops, run on the CPU
 };
 
 void runFused(const FusedCase &k) {
@@ -250,7 +261,7 @@ void runFused(const FusedCase &k) {
   const std::string source =
       hddGradSource(xT, rT, c, k.form, k.inverse, k.lanes, k.checkpoint);
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(k.gpuLoops));
   for (const HDDShape &s : k.shapes) {
     SCOPED_TRACE("B T H D = " + std::to_string(s.B) + " " +
                  std::to_string(s.T) + " " + std::to_string(s.H) + " " +
@@ -289,6 +300,21 @@ TEST_F(E2E, HDDRopeGradFused) {
         runFused({c, form, inverse,
                   {{2, 9, 3, 2 * c}, {1, 1, 1, c}, {1, 70, 2, 2 * c}},
                   "f32", 1.0, Tolerance{}});
+      }
+}
+
+// The GPU schedule's loops run on the CPU: the fused gradient unfused
+// (generator, blocked scan, their gradients); T = 70 crosses a block.
+TEST_F(E2E, HDDRopeGradFusedGpuLoops) {
+  for (int64_t c : {3, 4})
+    for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
+      for (bool inverse : {false, true}) {
+        FusedCase k{c,
+                    form,
+                    inverse,
+                    {{2, 9, 3, 2 * c}, {1, 1, 1, c}, {1, 70, 2, 2 * c}}};
+        k.gpuLoops = true;
+        runFused(k);
       }
 }
 

@@ -47,8 +47,10 @@ TEST_F(E2E, SOGenerator) {
     }
 }
 
-// The blocked scan over every axis (T crosses several 64-step blocks).
-TEST_F(E2E, CumulativeRotation) {
+namespace {
+/// The blocked scan over every axis (T crosses several 64-step blocks),
+/// with the CPU schedule or the GPU schedule's loops.
+void runCumulativeRotation(bool gpuLoops) {
   struct Case {
     std::vector<int64_t> dims; // leading dims (-1 dynamic), then [c, c]
     int64_t c, axis;
@@ -62,6 +64,8 @@ TEST_F(E2E, CumulativeRotation) {
                          // c > 8: one c x c product per step, not unrolled.
                          {{-1, -1, -1}, 9, 1, {2, 70, 2}},
                          {{-1, -1}, 32, 0, {3, 1}}}) {
+    if (gpuLoops && k.c > 8)
+      continue; // the GPU schedule refuses them by name
     std::vector<int64_t> dims = k.dims;
     dims.push_back(k.c);
     dims.push_back(k.c);
@@ -72,7 +76,7 @@ TEST_F(E2E, CumulativeRotation) {
             " : i64} : " + gT,
         {"%p"});
     SCOPED_TRACE(source);
-    ROTARY_COMPILE(kernel, source);
+    ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
     std::vector<int64_t> lead = k.run;
     lead.push_back(k.c * (k.c - 1) / 2);
     Tensor G = ref::soGenerator(f64(uniform32(lead, -kPi, kPi)), k.c,
@@ -82,6 +86,15 @@ TEST_F(E2E, CumulativeRotation) {
     ASSERT_NO_THROW(out = kernel->run({G}));
     EXPECT_TRUE(allClose(out[0], ref::cumulativeRotation(f64(G), k.axis)));
   }
+}
+} // namespace
+
+TEST_F(E2E, CumulativeRotation) { runCumulativeRotation(/*gpuLoops=*/false); }
+
+// The GPU schedule's loops run on the CPU: the same blocked scan, each
+// block's and each column's steps a thread's sequential loop.
+TEST_F(E2E, CumulativeRotationGpuLoops) {
+  runCumulativeRotation(/*gpuLoops=*/true);
 }
 
 // Any steps per block the op records: one step per block (every step a
@@ -110,22 +123,28 @@ TEST_F(E2E, CumulativeRotationScanBlocks) {
   }
 }
 
-TEST_F(E2E, HDDRope) {
+namespace {
+/// hdd_rope in its P form and fused in both forms, with chunks of c: with
+/// the CPU schedule, or the GPU schedule's loops, which run the fused forms
+/// unfused as generator, blocked scan (T = 70 crosses a block) and
+/// application.
+void runHDDRope(bool gpuLoops, int64_t c) {
   struct Shape {
     int64_t B, T, H, D;
   };
   const std::vector<Shape> shapes = {
-      {2, 9, 3, 8}, {1, 1, 1, 4}, {1, 40, 2, 12}};
+      {2, 9, 3, 2 * c}, {1, 1, 1, c}, {1, 40, 2, 3 * c}, {1, 70, 1, c}};
   for (bool fused : {false, true})
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
       for (bool inverse : {false, true}) {
         if (!fused && form == ref::SOForm::Exp)
           continue; // the P form has no form
-        const int64_t c = 4, K = 6;
+        const int64_t K = c * (c - 1) / 2;
         const std::string xT = dynamicType(4);
         const std::string rT = fused ? tensorType({-1, -1, -1, -1, K})
                                      : tensorType({-1, -1, -1, -1, c, c});
-        std::vector<std::string> attrs = {"chunk = 4 : i64"};
+        std::vector<std::string> attrs = {"chunk = " + std::to_string(c) +
+                                          " : i64"};
         if (inverse)
           attrs.push_back("inverse");
         std::string op = "%y = rotary.hdd_rope %x, %a";
@@ -136,7 +155,7 @@ TEST_F(E2E, HDDRope) {
         const std::string source =
             entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
         SCOPED_TRACE(source);
-        ROTARY_COMPILE(kernel, source);
+        ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
         for (const Shape &s : shapes) {
           Tensor x = randn32({s.B, s.T, s.H, s.D});
           Tensor a = uniform32({s.B, s.T, s.H, s.D / c, K}, -1, 1);
@@ -154,6 +173,14 @@ TEST_F(E2E, HDDRope) {
           EXPECT_TRUE(allClose(out[0], ref::hddRope(f64(x), f64(rotation), o)));
         }
       }
+}
+} // namespace
+
+TEST_F(E2E, HDDRope) { runHDDRope(/*gpuLoops=*/false, 4); }
+
+TEST_F(E2E, HDDRopeGpuLoops) {
+  for (int64_t c : {3, 4})
+    runHDDRope(/*gpuLoops=*/true, c);
 }
 
 TEST_F(E2E, HDDRopeFusedChunkSizes) {

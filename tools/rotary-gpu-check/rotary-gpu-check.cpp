@@ -73,6 +73,12 @@ int64_t numel(const std::vector<int64_t> &shape) {
 /// of its size at T = 4096 (f32 angles: docs/Math.md, "Types").
 constexpr double kRopeTolerance = 5e-4;
 
+/// HDD-RoPE's P_t is a product of up to T rotations in f32, associated in
+/// another order on each side (the CPU's scan per chunk, the GPU's blocked
+/// scan): each product rounds at 2^-24, so up to T·2^-24 ≈ 1.2e-4 apart
+/// at T = 2048.
+constexpr double kHddTolerance = 5e-4;
+
 std::vector<Case> cases() {
   const Input x{}, positions{Input::Kind::Positions, bundle::DType::I64},
       lr{Input::Kind::Scalar, bundle::DType::F32, 1e-3},
@@ -98,6 +104,29 @@ std::vector<Case> cases() {
   auto learnedShapes = [](std::vector<int64_t> x) {
     int64_t T = x[1], half = x[3] / 2;
     return Shapes{x, {T}, {half}, {half}, {}, x};
+  };
+  // HDD-RoPE, c = 4: x and the angles (6 per chunk) read, y written; 256
+  // flops per chunk and token (six rotations of P, y = P·x). The backward
+  // reads x, the angles and dy, writes dx and the angles' gradient; about
+  // 1000 flops per chunk and token (docs/benchmarks.md).
+  auto hddBytes = [](const Shapes &s) {
+    return 4.0 * (2 * numel(s[0]) + numel(s[1]));
+  };
+  auto hddFlops = [](const Shapes &s) { return 256.0 * numel(s[0]) / 4; };
+  auto hddBwdBytes = [](const Shapes &s) {
+    return 4.0 * (3 * numel(s[0]) + 2 * numel(s[1]));
+  };
+  auto hddBwdFlops = [](const Shapes &s) { return 1000.0 * numel(s[0]) / 4; };
+  auto hddShapes = [](std::vector<int64_t> x, bool bwd) {
+    Shapes s = {x, {x[0], x[1], x[2], x[3] / 4, 6}};
+    if (bwd)
+      s.push_back(x);
+    return s;
+  };
+  auto hddChecks = [&](bool bwd) {
+    return std::vector<Shapes>{hddShapes({1, 1, 1, 4}, bwd),
+                               hddShapes({2, 7, 3, 8}, bwd),
+                               hddShapes({1, 70, 2, 12}, bwd)};
   };
   Shapes ropeBench = {{8, 4096, 16, 128}, {4096}};
   Shapes ropeBwdBench = {{8, 4096, 16, 128}, {4096}, {8, 4096, 16, 128}};
@@ -137,6 +166,26 @@ std::vector<Case> cases() {
        learnedBwdFlops,
        "dx and the sums of learnable frequencies, phases, scale",
        kRopeTolerance},
+      {"hdd_rope",
+       "hdd_rope",
+       "hdd_rope",
+       {x, x},
+       hddChecks(false),
+       hddShapes({8, 2048, 16, 64}, false),
+       hddBytes,
+       hddFlops,
+       "Givens form, c = 4",
+       kHddTolerance},
+      {"hdd_rope_bwd",
+       "hdd_rope",
+       "hdd_rope_bwd",
+       {x, x, x},
+       hddChecks(true),
+       hddShapes({8, 2048, 16, 64}, true),
+       hddBwdBytes,
+       hddBwdFlops,
+       "dx and the angles' gradient",
+       kHddTolerance},
       {"fam_step",
        "fam",
        "fam_step",

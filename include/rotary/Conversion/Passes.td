@@ -29,11 +29,26 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     costs 6·N flops per row and the fold H·6·N·D + 2·M·D² in all;
     `chain-strategy=auto` picks the cheaper from the real sizes, at compile
     time when they are static and at run time otherwise.
+
+    The fused HDD-RoPE (`hdd_rope %x, %angles form = ...`) and its gradient
+    run as `rotary.hdd_rope_lanes` (`hdd-strategy=lanes`, the default: one
+    scan over T per chunk of every token, parallel over batch entries and
+    chunks, P never stored) or, with `hdd-strategy=scan`, as the unfused
+    chain so_generator → cumulative_rotation → hdd_rope, whose product is
+    a `rotary.rotation_scan` that a schedule splits into a blocked scan
+    (parallel over blocks of T). The lanes are too few to fill a GPU (B·H·C
+    of them), so the GPU pipeline takes `scan`; an exp-form chunk larger
+    than the lane kernels unroll runs as `scan` either way.
   }];
   let options = [
     Option<"chainStrategy", "chain-strategy", "std::string",
            /*default=*/"\"auto\"",
            "How Givens chains run: auto (cost model), chain or fold">,
+    Option<"hddStrategy", "hdd-strategy", "std::string",
+           /*default=*/"\"lanes\"",
+           "How the fused HDD-RoPE and its gradient run: lanes (a "
+           "sequential scan over T per chunk, P kept in registers) or scan "
+           "(generator, blocked associative scan over T, application)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -99,12 +99,20 @@ def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
     (rotary-gpu-map-parallel-loops). `rotary.rope_tokens_grad` gets
     `{tokens}` tokens of one batch entry per tile (`rope-tokens`, 16 by
     default): each block writes one row of f64 partial sums of the
-    parameter gradients, which a second kernel adds up. An op that already
-    has its tiles keeps them.
+    parameter gradients, which a second kernel adds up.
+    `rotary.rotation_scan` (cumulative_rotation, and the fused HDD-RoPE,
+    which the GPU lowering runs unfused) gets `{block}` steps per block of
+    its blocked scan (`scan-block`, 32 by default): one thread per (column,
+    block of steps) multiplies its block's rotations, one thread per column
+    scans the block totals, and every P_t is then one c×c product, so no
+    thread walks the whole sequence. An op that already has its tiles keeps
+    them.
   }];
   let options = [
     Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"16",
            "Tokens per tile of a rope gradient with parameter sums">,
+    Option<"scanBlock", "scan-block", "int64_t", /*default=*/"32",
+           "Steps per block of a cumulative rotation's blocked scan">,
   ];
 }
 
@@ -398,13 +406,17 @@ def RotaryInlineAllocaScopes : Pass<"rotary-inline-alloca-scopes"> {
 
 
 def RotaryApproximateMath : Pass<"rotary-approximate-math"> {
-  let summary = "f32 exp, log, sin, cos and tanh as inline polynomials";
+  let summary = "f32 exp and log as inline polynomials";
   let description = [{
-    Rewrites the f32 (and narrower) transcendental math ops with MLIR's
+    Rewrites f32 (and narrower) `math.exp` and `math.log` with MLIR's
     polynomial approximations (range reduction plus a minimax polynomial,
     within a few ulp of the correctly rounded result), so that kernels make
-    no libm call per element and the surrounding loops vectorise. f64 math
-    is left to libm (the HDD-RoPE exponential needs it, decision 0019).
+    no libm call per element and the surrounding loops vectorise. sin and
+    cos are left alone: MLIR's scalar polynomials measured slower than
+    libm's sincosf on the CPU and lose accuracy on large angles (the lane
+    kernels use their own f64-reduced sin/cos; the GPU libdevice's). f64
+    math is left to libm (the HDD-RoPE exponential needs it, decision
+    0019).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::vector::VectorDialect",

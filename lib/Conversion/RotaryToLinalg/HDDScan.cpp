@@ -161,15 +161,17 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
   Type f32 = b.getF32Type();
 
   // 1. Every block's products from the identity (exclusive or not, as the
-  //    op), one task per (a, block, bm); a block's total is its carry.
+  //    op), one task per (a, block, bm); a block's total is its carry. The
+  //    totals start as identities, so each task's carry is computed in
+  //    place in its own slice (no copy of a shared identity per task).
   SmallVector<OpFoldResult> totalSizes = {s5[0], getAsOpFoldResult(numBlocks),
                                           s5[2], cc, cc};
-  Value identity = identityF32(b, loc, {s5[0], s5[2], cc, cc}, 2, 3);
   auto blocks = scf::ForallOp::create(
       b, loc, SmallVector<OpFoldResult>(3, zero),
       SmallVector<OpFoldResult>{s5[0], getAsOpFoldResult(numBlocks), s5[2]},
       SmallVector<OpFoldResult>(3, one),
-      ValueRange{emptyLike(b, loc, g, f32), emptyOf(b, loc, totalSizes, f32)},
+      ValueRange{emptyLike(b, loc, g, f32),
+                 identityF32(b, loc, totalSizes, 3, 4)},
       std::nullopt);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -192,12 +194,13 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
     };
     ValueRange shared = blocks.getRegionIterArgs();
     Value local = slice(shared[0], offs, sizes);
+    auto carryType = RankedTensorType::get({1, 1, c, c}, f32);
+    Value carry = tensor::ExtractSliceOp::create(
+        b, loc, carryType, shared[1], {a, k, bm, zero, zero},
+        {one, one, one, cc, cc}, strides);
     auto scan = RotationScanOp::create(
-        b, loc,
-        TypeRange{local.getType(), RankedTensorType::get({1, 1, c, c}, f32)},
-        slice(g, offs, sizes), local,
-        slice(identity, {a, bm, zero, zero}, {one, one, cc, cc}),
-        op.getExclusive());
+        b, loc, TypeRange{local.getType(), carryType}, slice(g, offs, sizes),
+        local, carry, op.getExclusive());
     b.setInsertionPointToStart(blocks.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, scan.getP(), shared[0], offs,
                                           sizes, strides);

@@ -390,28 +390,33 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
 /// the Givens form and the exp form with c ≤ kMaxExpChunk; a larger exp
 /// form runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerHDDRopeFused(MLIRContext *ctx, bool scan)
+      : OpRewritePattern(ctx), scan(scan) {}
 
   LogicalResult matchAndRewrite(HDDRopeOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
     int64_t c = *op.getChunk();
-    if (op.isFusedGivens() || c <= kMaxExpChunk)
+    if (!scan && (op.isFusedGivens() || c <= kMaxExpChunk))
       return convertFusedToLanes(op, rewriter);
-    // An exp-form P too large to unroll per lane: generator, scan, apply.
+    // The scan strategy, or an exp-form P too large to unroll per lane:
+    // generator, scan, apply.
     Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(), c,
-                                    SOForm::exp);
+                                    *op.getForm());
     Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
     rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
     return success();
   }
+
+  bool scan;
 };
 } // namespace
 
-void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
-               LowerHDDRopeFused>(patterns.getContext());
+void lowering::populateHDDPatterns(RewritePatternSet &patterns, bool scan) {
+  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP>(
+      patterns.getContext());
+  patterns.add<LowerHDDRopeFused>(patterns.getContext(), scan);
 }
 
 void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {

@@ -560,16 +560,18 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
 };
 
 struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerHDDRopeGradFused(MLIRContext *ctx, bool scan)
+      : OpRewritePattern(ctx), scan(scan) {}
 
   LogicalResult matchAndRewrite(HDDRopeGradOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
     int64_t c = *op.getChunk();
-    if (op.isFusedGivens() || c <= kMaxExpChunk)
+    if (!scan && (op.isFusedGivens() || c <= kMaxExpChunk))
       return convertFusedGradToLanes(op, rewriter);
-    // An exp-form P too large to unroll per lane: the unfused chain.
+    // The scan strategy, or an exp-form P too large to unroll per lane:
+    // the unfused chain.
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     SOForm form = *op.getForm();
@@ -589,13 +591,15 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
         op, {pGrad.getDx(), castTo(b, loc, aBar, op.getDrotation().getType())});
     return success();
   }
+
+  bool scan;
 };
 } // namespace
 
-void lowering::populateHDDGradPatterns(RewritePatternSet &patterns) {
+void lowering::populateHDDGradPatterns(RewritePatternSet &patterns, bool scan) {
   patterns.add<LowerSOGeneratorGrad, LowerCumulativeRotationGrad,
-               LowerHDDRopeGradP, LowerHDDRopeGradFused>(
-      patterns.getContext());
+               LowerHDDRopeGradP>(patterns.getContext());
+  patterns.add<LowerHDDRopeGradFused>(patterns.getContext(), scan);
 }
 
 void lowering::populateHDDGradDecompositionPatterns(

@@ -146,8 +146,9 @@ void populateOrthogonalPatterns(RewritePatternSet &patterns);
 void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
-void populateHDDPatterns(RewritePatternSet &patterns);
-void populateHDDGradPatterns(RewritePatternSet &patterns);
+/// `scan`: the fused forms run unfused (LoweringOptions::hddScan).
+void populateHDDPatterns(RewritePatternSet &patterns, bool scan);
+void populateHDDGradPatterns(RewritePatternSet &patterns, bool scan);
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradPatterns(RewritePatternSet &patterns);
 

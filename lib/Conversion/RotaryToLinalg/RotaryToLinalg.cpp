@@ -330,8 +330,8 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
   populateChainGradPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
-  populateHDDPatterns(patterns);
-  populateHDDGradPatterns(patterns);
+  populateHDDPatterns(patterns, options.hddScan);
+  populateHDDGradPatterns(patterns, options.hddScan);
   populateAttentionPatterns(patterns);
   populateAttentionGradPatterns(patterns);
 }
@@ -380,6 +380,14 @@ struct ConvertRotaryToLinalgPass
       return signalPassFailure();
     }
     options.chains = *chains;
+    if (hddStrategy != "lanes" && hddStrategy != "scan") {
+      getOperation()->emitError()
+          << "convert-rotary-to-linalg: option 'hdd-strategy' must be lanes "
+             "or scan, but got '"
+          << hddStrategy << "'";
+      return signalPassFailure();
+    }
+    options.hddScan = hddStrategy == "scan";
     WalkResult unsupported = getOperation()->walk([](Operation *op) {
       return failed(checkStaticChunk(op)) ? WalkResult::interrupt()
                                           : WalkResult::advance();

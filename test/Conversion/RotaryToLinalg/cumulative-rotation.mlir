@@ -53,20 +53,23 @@
 // TILED-DAG:   %[[C64:.*]] = arith.constant 64 : index
 // TILED-DAG:   %[[F0:.*]] = arith.constant 0.000000e+00 : f32
 // TILED:       %[[G5:.*]] = tensor.collapse_shape %[[G]] {{\[}}[0], [1], [2, 3], [4], [5]] : tensor<2x?x8x16x2x2xf32> into tensor<2x?x128x2x2xf32>
-// The op's carry init and the blocks' identity: one generic after cse.
+// The op's carry init: the identity.
 // TILED:       %[[ID:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x128x2x2xf32>)
 // TILED:       %[[TLEN:.*]] = tensor.dim %[[G5]], %[[C1]] : tensor<2x?x128x2x2xf32>
 // TILED-NEXT:  %[[P0:.*]] = tensor.empty(%[[TLEN]]) : tensor<2x?x128x2x2xf32>
 // TILED-NEXT:  %[[NBLK:.*]] = arith.ceildivui %[[TLEN]], %[[C64]] : index
 // TILED-NEXT:  %[[TOT0:.*]] = tensor.empty(%[[NBLK]]) : tensor<2x?x128x2x2xf32>
+// The block totals start as identities: each task's carry is computed in
+// its own slice of them.
+// TILED-NEXT:  %[[TOTI:.*]] = linalg.generic {{.*}} outs(%[[TOT0]] : tensor<2x?x128x2x2xf32>)
 // Phase 1: block k holds the steps [k·64, min(k·64 + 64, T)).
-// TILED-NEXT:  %[[PH1:.*]]:2 = scf.forall (%[[A1:[a-z0-9_]+]], %[[K:[a-z0-9_]+]], %[[BM1:[a-z0-9_]+]]) in (2, %[[NBLK]], 128) shared_outs(%[[LOUT:[a-z0-9_]+]] = %[[P0]], %[[TOUT:[a-z0-9_]+]] = %[[TOT0]]) -> (tensor<2x?x128x2x2xf32>, tensor<2x?x128x2x2xf32>) {
+// TILED:       %[[PH1:.*]]:2 = scf.forall (%[[A1:[a-z0-9_]+]], %[[K:[a-z0-9_]+]], %[[BM1:[a-z0-9_]+]]) in (2, %[[NBLK]], 128) shared_outs(%[[LOUT:[a-z0-9_]+]] = %[[P0]], %[[TOUT:[a-z0-9_]+]] = %[[TOTI]]) -> (tensor<2x?x128x2x2xf32>, tensor<2x?x128x2x2xf32>) {
 // TILED-NEXT:    %[[START:.*]] = arith.muli %[[K]], %[[C64]] : index
 // TILED-NEXT:    %[[END0:.*]] = arith.addi %[[START]], %[[C64]] : index
 // TILED-NEXT:    %[[END:.*]] = arith.minui %[[END0]], %[[TLEN]] : index
 // TILED-NEXT:    %[[LEN:.*]] = arith.subi %[[END]], %[[START]] : index
 // TILED-NEXT:    %[[LS:.*]] = tensor.extract_slice %[[LOUT]][%[[A1]], %[[START]], %[[BM1]], 0, 0] [1, %[[LEN]], 1, 2, 2] [1, 1, 1, 1, 1] : tensor<2x?x128x2x2xf32> to tensor<1x?x1x2x2xf32>
-// TILED-NEXT:    %[[IS:.*]] = tensor.extract_slice %[[ID]][%[[A1]], %[[BM1]], 0, 0] [1, 1, 2, 2] [1, 1, 1, 1] : tensor<2x128x2x2xf32> to tensor<1x1x2x2xf32>
+// TILED-NEXT:    %[[IS:.*]] = tensor.extract_slice %[[TOUT]][%[[A1]], %[[K]], %[[BM1]], 0, 0] [1, 1, 1, 2, 2] [1, 1, 1, 1, 1] : tensor<2x?x128x2x2xf32> to tensor<1x1x2x2xf32>
 // TILED-NEXT:    %[[GS:.*]] = tensor.extract_slice %[[G5]][%[[A1]], %[[START]], %[[BM1]], 0, 0] [1, %[[LEN]], 1, 2, 2] [1, 1, 1, 1, 1] : tensor<2x?x128x2x2xf32> to tensor<1x?x1x2x2xf32>
 // TILED-NEXT:    %[[I00:.*]] = tensor.extract %[[IS]][%[[C0]], %[[C0]], %[[C0]], %[[C0]]] : tensor<1x1x2x2xf32>
 // TILED-NEXT:    %[[I01:.*]] = tensor.extract %[[IS]][%[[C0]], %[[C0]], %[[C0]], %[[C1]]] : tensor<1x1x2x2xf32>

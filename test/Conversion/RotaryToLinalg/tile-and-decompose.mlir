@@ -1626,7 +1626,8 @@ func.func @rotation_scan_no_block(%g: tensor<2x4x3x2x2xf32>, %c: tensor<2x3x2x2x
 
 // 40 steps of 2 × 3 columns in blocks of 16, as a blocked scan: one task
 // per (a, block, bm) runs its block's products from the identity (the last
-// block is 8 steps) and keeps its total, the exclusive scan of the
+// block is 8 steps) and keeps its total, computed in place in its slice of
+// the totals, which start as identities; the exclusive scan of the
 // ceil(40 / 16) = 3 totals from the op's carry runs per (a, bm), whose
 // carry is the op's, and a batched product P_t = carry[t floordiv 16] ·
 // local_t finishes. Decomposed whole: one sequential scan per column from
@@ -1634,15 +1635,15 @@ func.func @rotation_scan_no_block(%g: tensor<2x4x3x2x2xf32>, %c: tensor<2x3x2x2x
 // CHECK-LABEL: func.func @rotation_scan_blocks(
 // CHECK-SAME:    %[[G:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[P0:[^:]*]]: tensor<2x40x3x2x2xf32>, %[[C0:[^:]*]]: tensor<2x3x2x2xf32>)
 // CHECK:       %[[NB:.*]] = arith.ceildivui %c40{{.*}}, %c16{{.*}} : index
-// CHECK:       %[[ID:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x2x2xf32>)
 // CHECK:       %[[TOT0:.*]] = tensor.empty(%[[NB]]) : tensor<2x?x3x2x2xf32>
-// CHECK:       %[[B:.*]]:2 = scf.forall (%[[A:[a-z0-9_]+]], %[[K:[a-z0-9_]+]], %[[BM:[a-z0-9_]+]]) in (2, %[[NB]], 3) shared_outs(%[[LA:[a-z0-9_]+]] = %{{.*}}, %[[TA:[a-z0-9_]+]] = %[[TOT0]]) -> (tensor<2x40x3x2x2xf32>, tensor<2x?x3x2x2xf32>)
+// CHECK:       %[[ID:.*]] = linalg.generic {{.*}} outs(%[[TOT0]] : tensor<2x?x3x2x2xf32>)
+// CHECK:       %[[B:.*]]:2 = scf.forall (%[[A:[a-z0-9_]+]], %[[K:[a-z0-9_]+]], %[[BM:[a-z0-9_]+]]) in (2, %[[NB]], 3) shared_outs(%[[LA:[a-z0-9_]+]] = %{{.*}}, %[[TA:[a-z0-9_]+]] = %[[ID]]) -> (tensor<2x40x3x2x2xf32>, tensor<2x?x3x2x2xf32>)
 // CHECK:         %[[S:.*]] = arith.muli %[[K]], %c16{{.*}} : index
 // CHECK:         %[[E:.*]] = arith.addi %[[S]], %c16{{.*}} : index
 // CHECK:         %[[EM:.*]] = arith.minui %[[E]], %c40{{.*}} : index
 // CHECK:         %[[LEN:.*]] = arith.subi %[[EM]], %[[S]] : index
 // CHECK:         %[[LS:.*]] = tensor.extract_slice %[[LA]][%[[A]], %[[S]], %[[BM]], 0, 0] [1, %[[LEN]], 1, 2, 2]
-// CHECK:         %[[IS:.*]] = tensor.extract_slice %[[ID]][%[[A]], %[[BM]], 0, 0] [1, 1, 2, 2]
+// CHECK:         %[[IS:.*]] = tensor.extract_slice %[[TA]][%[[A]], %[[K]], %[[BM]], 0, 0] [1, 1, 1, 2, 2]
 // CHECK:         %[[GS:.*]] = tensor.extract_slice %[[G]][%[[A]], %[[S]], %[[BM]], 0, 0] [1, %[[LEN]], 1, 2, 2]
 // CHECK:         %[[BS:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[LS]], %{{.*}} = %[[IS]])
 // CHECK:           scf.for %{{.*}} = %{{.*}} to %[[LEN]] step %{{.*}} iter_args(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) -> (tensor<1x?x1x2x2xf32>, f32, f32, f32, f32)
