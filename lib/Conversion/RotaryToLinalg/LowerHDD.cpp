@@ -388,7 +388,7 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
 
 /// Fused hdd_rope (angles): rotary.hdd_rope_lanes (convertFusedToLanes) for
 /// the Givens form and the exp form with c ≤ kMaxExpChunk; a larger exp
-/// form runs unfused.
+/// form, or any form under the scan strategy (the GPU's), runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
   LowerHDDRopeFused(MLIRContext *ctx, bool scan)
       : OpRewritePattern(ctx), scan(scan) {}

@@ -559,6 +559,9 @@ struct DecomposeHDDRopeLanesGrad : OpRewritePattern<HDDRopeLanesGradOp> {
   }
 };
 
+/// Fused hdd_rope_grad: rotary.hdd_rope_lanes_grad where the forward takes
+/// the lanes, else (a large exp form, the scan strategy) the unfused chain
+/// of gradient ops.
 struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
   LowerHDDRopeGradFused(MLIRContext *ctx, bool scan)
       : OpRewritePattern(ctx), scan(scan) {}
