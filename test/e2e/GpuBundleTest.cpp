@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 using namespace rotary;
@@ -303,6 +304,61 @@ TEST(GpuBundle, CpuOnlyBundlesAndMissingDriversSayWhy) {
   torch::Tensor lr = torch::tensor(0.1f), alpha = torch::tensor(0.5f);
   std::vector<torch::Tensor> out = gpu->run({p, g, m, lr, alpha});
   EXPECT_EQ(out.size(), 2u);
+}
+
+const char *kHddSource = R"mlir(
+func.func @entry(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x?x6xf32>)
+    -> tensor<?x?x?x?xf32> {
+  %y = rotary.hdd_rope %x, %a form = givens {chunk = 4 : i64}
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?x6xf32>
+  return %y : tensor<?x?x?x?xf32>
+}
+)mlir";
+
+/// A CUDA tensor of `shape` in fake device memory.
+TensorRef deviceTensor(std::vector<runtime::cuda::DeviceBuffer> &buffers,
+                       const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  buffers.emplace_back(0, size_t(n) * 4);
+  return TensorRef(buffers.back().data(), bundle::DType::F32, shape,
+                   std::vector<int64_t>{}, TensorRef::Device::CUDA);
+}
+
+// HDD-RoPE's GPU entry runs its stages (generator, the blocked scan's
+// identities, block products, carries and fix-up, the application), each a
+// launch of a kernel the manifest and the PTX agree on, with its
+// temporaries in device memory; at T = 1 as at T = 70 (three blocks).
+TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("86"); // the sm_80 PTX, whose parameters the log counts
+  ROTARY_COMPILE_WITH(kernel, kHddSource, gpuOptions());
+  const bundle::Manifest &m = kernel->manifest();
+  for (int64_t T : {1, 70}) {
+    std::vector<runtime::cuda::DeviceBuffer> buffers;
+    buffers.reserve(3);
+    std::vector<TensorRef> in = {deviceTensor(buffers, {2, T, 3, 8}),
+                                 deviceTensor(buffers, {2, T, 3, 2, 6})};
+    std::vector<TensorRef> out = {deviceTensor(buffers, {2, T, 3, 8})};
+    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+  }
+  std::istringstream lines(fakeLog());
+  std::vector<std::string> launches;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("launch ", 0) == 0)
+      launches.push_back(line);
+  ASSERT_GE(launches.size(), 2u * 6) << fakeLog();
+  std::set<std::string> kernels;
+  for (const std::string &launch : launches) {
+    std::string name = launch.substr(7, launch.find(' ', 7) - 7);
+    kernels.insert(name);
+    const bundle::GpuKernel *k = findKernel(m, name);
+    ASSERT_TRUE(k) << launch;
+    EXPECT_THAT(launch,
+                HasSubstr(" params=" + std::to_string(k->params.size())));
+  }
+  EXPECT_GE(kernels.size(), 6u) << fakeLog();
 }
 
 TEST(GpuBundle, PtxThatDisagreesWithTheHostCodeIsRefused) {
