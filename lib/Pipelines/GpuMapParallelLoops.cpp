@@ -337,16 +337,20 @@ struct GpuCheckSchedulablePass
     if (failed(refuseFirst(getOperation(), [](Operation *op) {
           // A scan's c×c products in scalars (c ≤ 8) are a thread's work;
           // larger ones loop over scratch matrices, which a thread has not.
-          if (auto scan = dyn_cast<RotationScanOp>(op);
-              scan && scan.getChunkSize() > 8) {
+          int64_t chunk = 0;
+          if (auto scan = dyn_cast<RotationScanOp>(op))
+            chunk = scan.getChunkSize();
+          else if (auto lanes = dyn_cast<HDDRopeLanesOp>(op))
+            chunk = lanes.getChunk();
+          if (chunk > 8) {
             op->emitError("rotary-gpu-pipeline: '")
-                << op->getName() << "' with chunks of " << scan.getChunkSize()
+                << op->getName() << "' with chunks of " << chunk
                 << " > 8 has no GPU schedule yet (the CPU schedule runs it: "
                    "compile without --gpu)";
             return true;
           }
           if (!isa<RotaryDialect>(op->getDialect()) ||
-              isa<RopeTokensGradOp, RotationScanOp>(op))
+              isa<RopeTokensGradOp, RotationScanOp, HDDRopeLanesOp>(op))
             return false;
           op->emitError("rotary-gpu-pipeline: '")
               << op->getName()

@@ -55,6 +55,11 @@ struct GpuConfigurePass
     getOperation().walk([&](RotationScanOp op) {
       recordTiles(op, {{"block", scanBlock}});
     });
+    // The fused HDD-RoPE: the same blocked scan with P in a thread's
+    // registers, never stored.
+    getOperation().walk([&](HDDRopeLanesOp op) {
+      recordTiles(op, {{"block", scanBlock}});
+    });
   }
 };
 

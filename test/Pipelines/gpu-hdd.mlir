@@ -1,31 +1,33 @@
 // RUN: rotary-opt %s --rotary-gpu-pipeline="gradients=true map=false" | FileCheck %s
 
 // HDD-RoPE on the GPU schedule (lib/Pipelines/GpuPipeline.cpp): the fused
-// form runs unfused (convert-rotary-to-linalg hdd-strategy=scan), its
-// running product a blocked scan (rotary-gpu-configure: 32 steps per
-// block), so no thread walks the whole sequence. Before mapping, each
-// outermost scf.parallel is a kernel and each of its iterations a thread.
+// forward (rotary.hdd_rope_lanes) runs as a blocked scan with P in a
+// thread's registers (rotary-gpu-configure: 32 tokens per block), so no
+// thread walks the whole sequence and P is never stored; the gradient
+// runs unfused (convert-rotary-to-linalg hdd-strategy=scan), its
+// cumulative products blocked scans too. Before mapping, each outermost
+// scf.parallel is a kernel and each of its iterations a thread.
 // CHECK-LABEL: func.func @hdd_rope(
-// The generator: an entry of G_t per thread.
-// CHECK:         scf.parallel ({{.*}}) = ({{.*}}) to (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c4, %c4)
-// CHECK:           math.sin
-// CHECK:           math.cos
-// Phase 1: a thread per (batch entry, block of 32 steps, chunk) multiplies
-// its block's rotations in 16 scalars, starting from its identity total.
 // CHECK:         %[[NB:.*]] = arith.ceildivui %[[T:.*]], %c32 : index
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %[[NB]], %{{.*}})
-// CHECK:           scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
-// Phase 2: a thread per (batch entry, chunk) scans the block totals.
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %{{.*}})
+// 1. A thread per (batch entry, block of 32 tokens, chunk) multiplies its
+// block's G_t (from the angles: six cos/sin pairs) into 16 scalars and
+// stores the block's total.
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %[[NB]], %[[L:.*]]) step
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-6:     math.cos
+// CHECK:           memref.store
+// 2. A thread per (batch entry, chunk) scans the block totals from the
+// identity (exclusive: each block's carry).
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %[[L]]) step
 // CHECK:           scf.for %{{.*}} = %c0 to %[[NB]] step %c1
-// Phase 3: P_t = carry of its block · its local product, an entry a thread.
-// CHECK:         scf.parallel ({{.*}}) = ({{.*}}) to (%{{.*}}, %[[T]], %{{.*}}, %c4, %c4)
-// CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1
-// The P form: y = P·x per chunk.
-// CHECK:         scf.parallel ({{.*}}) = ({{.*}}) to (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c4)
-// CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1
+// 3. A thread per (batch entry, block, chunk) runs its block again from its
+// carry and writes y_t = P_t·x_t.
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %[[NB]], %[[L]]) step
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-4:     memref.store %{{.*}}, %{{.*}} : memref<1x?x4xf32, strided<[?, ?, 1], offset: ?>>
+// CHECK-NOT:     scf.parallel
 // CHECK:         return
-// The gradient takes the same path: no serial scan over T either.
+// The gradient: no serial scan over T either.
 // CHECK-LABEL: func.func @hdd_rope_bwd(
 // CHECK:         arith.ceildivui %{{.*}}, %c32 : index
 // CHECK:         return

@@ -126,8 +126,8 @@ TEST_F(E2E, CumulativeRotationScanBlocks) {
 namespace {
 /// hdd_rope in its P form and fused in both forms, with chunks of c: with
 /// the CPU schedule, or the GPU schedule's loops, which run the fused forms
-/// unfused as generator, blocked scan (T = 70 crosses a block) and
-/// application.
+/// as a blocked scan with P in registers (T = 40 and 70 cross blocks of
+/// 32 tokens).
 void runHDDRope(bool gpuLoops, int64_t c) {
   struct Shape {
     int64_t B, T, H, D;
@@ -181,6 +181,45 @@ TEST_F(E2E, HDDRope) { runHDDRope(/*gpuLoops=*/false, 4); }
 TEST_F(E2E, HDDRopeGpuLoops) {
   for (int64_t c : {3, 4})
     runHDDRope(/*gpuLoops=*/true, c);
+}
+
+// The fused forward as a blocked scan (the GPU's schedule, here recorded
+// by hand and run by the CPU): any tokens per block, one (every token a
+// block), 7 (blocks end mid-sequence), more than T (one block).
+TEST_F(E2E, HDDRopeScanBlocks) {
+  for (int64_t block : {1, 7, 100})
+    for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
+      for (bool inverse : {false, true}) {
+        const int64_t c = 4, K = 6;
+        const std::string xT = dynamicType(4);
+        const std::string rT = tensorType({-1, -1, -1, -1, K});
+        std::vector<std::string> attrs = {
+            "chunk = 4 : i64",
+            "rotary.tiles = {block = " + std::to_string(block) + " : i64}"};
+        if (inverse)
+          attrs.push_back("inverse");
+        const std::string op =
+            std::string("%y = rotary.hdd_rope %x, %a form = ") +
+            (form == ref::SOForm::Exp ? "exp" : "givens") + attrDict(attrs) +
+            " : " + xT + ", " + rT;
+        const std::string source =
+            entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
+        SCOPED_TRACE(source);
+        ROTARY_COMPILE(kernel, source);
+        for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
+                 {2, 33, 3, 8}, {1, 1, 1, 4}, {1, 65, 2, 4}}) {
+          Tensor x = randn32(shape);
+          Tensor a =
+              uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
+          std::vector<Tensor> out;
+          ASSERT_NO_THROW(out = kernel->run({x, a}));
+          ref::HDDRopeOptions o;
+          o.form = form;
+          o.chunk = c;
+          o.inverse = inverse;
+          EXPECT_TRUE(allClose(out[0], ref::hddRope(f64(x), f64(a), o)));
+        }
+      }
 }
 
 TEST_F(E2E, HDDRopeFusedChunkSizes) {

@@ -23,12 +23,13 @@ constexpr const char *kTilesAttr = "rotary.tiles";
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.
 struct LoweringOptions {
   ChainStrategy chains = ChainStrategy::Auto;
-  /// How the fused HDD-RoPE (and its gradient) runs: `lanes`, one
-  /// sequential scan over T per chunk (rotary.hdd_rope_lanes: P never
-  /// leaves registers, parallel over batch and chunks only), or `scan`,
-  /// generator, cumulative product and application apart, the product a
-  /// blocked associative scan (rotary.rotation_scan: parallel over T too,
-  /// at the price of writing and reading P).
+  /// How the fused HDD-RoPE's gradient runs: `lanes`, the forward and
+  /// reverse scans over T per chunk (rotary.hdd_rope_lanes_grad: P and W
+  /// never leave registers, parallel over batch and chunks only), or
+  /// `scan`, the unfused chain of gradient ops, whose cumulative products
+  /// are blocked scans (rotary.rotation_scan: parallel over T too, at the
+  /// price of writing and reading P). The forward is rotary.hdd_rope_lanes
+  /// either way; a schedule runs it per lane or as a blocked scan.
   bool hddScan = false;
 };
 

@@ -30,15 +30,18 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     `chain-strategy=auto` picks the cheaper from the real sizes, at compile
     time when they are static and at run time otherwise.
 
-    The fused HDD-RoPE (`hdd_rope %x, %angles form = ...`) and its gradient
-    run as `rotary.hdd_rope_lanes` (`hdd-strategy=lanes`, the default: one
-    scan over T per chunk of every token, parallel over batch entries and
-    chunks, P never stored) or, with `hdd-strategy=scan`, as the unfused
-    chain so_generator → cumulative_rotation → hdd_rope, whose product is
-    a `rotary.rotation_scan` that a schedule splits into a blocked scan
-    (parallel over blocks of T). The lanes are too few to fill a GPU (B·H·C
-    of them), so the GPU pipeline takes `scan`; an exp-form chunk larger
-    than the lane kernels unroll runs as `scan` either way.
+    The fused HDD-RoPE (`hdd_rope %x, %angles form = ...`) becomes
+    `rotary.hdd_rope_lanes`, which a schedule runs as one scan over T per
+    chunk (`{lanes}`, the CPU's) or as a blocked scan (`{block}`, the
+    GPU's). Its gradient becomes `rotary.hdd_rope_lanes_grad`
+    (`hdd-strategy=lanes`, the default: the forward and reverse scans per
+    chunk, parallel over batch entries and chunks) or, with
+    `hdd-strategy=scan`, the unfused chain of gradient ops, whose
+    cumulative products are `rotary.rotation_scan`s that a schedule splits
+    into blocked scans (parallel over blocks of T): the chunks are too few
+    to fill a GPU (B·H·C of them), so the GPU pipeline takes `scan`. An
+    exp-form chunk larger than the lane kernels unroll runs unfused either
+    way.
   }];
   let options = [
     Option<"chainStrategy", "chain-strategy", "std::string",
@@ -46,9 +49,9 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
            "How Givens chains run: auto (cost model), chain or fold">,
     Option<"hddStrategy", "hdd-strategy", "std::string",
            /*default=*/"\"lanes\"",
-           "How the fused HDD-RoPE and its gradient run: lanes (a "
-           "sequential scan over T per chunk, P kept in registers) or scan "
-           "(generator, blocked associative scan over T, application)">,
+           "How the fused HDD-RoPE's gradient runs: lanes (the scans over "
+           "T per chunk, P kept in registers) or scan (the unfused chain of "
+           "gradient ops, blocked scans over T)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -100,13 +100,16 @@ def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
     `{tokens}` tokens of one batch entry per tile (`rope-tokens`, 16 by
     default): each block writes one row of f64 partial sums of the
     parameter gradients, which a second kernel adds up.
-    `rotary.rotation_scan` (cumulative_rotation, and the fused HDD-RoPE,
-    which the GPU lowering runs unfused) gets `{block}` steps per block of
-    its blocked scan (`scan-block`, 32 by default): one thread per (column,
-    block of steps) multiplies its block's rotations, one thread per column
-    scans the block totals, and every P_t is then one c×c product, so no
-    thread walks the whole sequence. An op that already has its tiles keeps
-    them.
+    `rotary.rotation_scan` (cumulative_rotation, and the products of the
+    HDD-RoPE gradient, which the GPU lowering runs unfused) gets `{block}`
+    steps per block of its blocked scan (`scan-block`, 32 by default): one
+    thread per (column, block of steps) multiplies its block's rotations,
+    one thread per column scans the block totals, and every P_t is then
+    one c×c product, so no thread walks the whole sequence. The fused
+    HDD-RoPE, `rotary.hdd_rope_lanes`, gets the same `{block}`: its blocked
+    scan computes each block's rotations from the angles in a thread's
+    registers twice (for the totals, then from the carry, writing y), and
+    never stores P. An op that already has its tiles keeps them.
   }];
   let options = [
     Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"16",

@@ -93,6 +93,14 @@ Value copyInto(OpBuilder &b, Location loc, Value v, Value dst);
 /// their totals (parallel over columns), and P_t = carry·local_t.
 LogicalResult splitScan(RewriterBase &rewriter, RotationScanOp op,
                         int64_t block);
+/// Replaces the fused `op` by the same blocked scan with P never stored: a
+/// task per (batch entry, block of `block` tokens, lane) multiplies its
+/// block's G_t from the angles (c² scalars), the block totals are scanned
+/// (a rotation_scan, parallel over lanes), and a task per (batch entry,
+/// block, lane) runs its block again from its carry, writing y. The angles
+/// are read twice, x and y once.
+LogicalResult splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
+                            int64_t block);
 /// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
 /// matrices (static row length: rows a known distance apart are
 /// independent for any vector of lanes, a run-time length would make LLVM

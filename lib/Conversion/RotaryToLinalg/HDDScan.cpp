@@ -243,6 +243,173 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
   return success();
 }
 
+namespace {
+/// The exclusive scan of block totals [A, nb, L, c, c] from the identity,
+/// tiled per (a, l): the carry into each block.
+FailureOr<Value> blockCarries(RewriterBase &rewriter, Location loc,
+                              Value totals, int64_t c) {
+  OpBuilder &b = rewriter;
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, totals);
+  OpFoldResult cc = b.getIndexAttr(c);
+  auto carries = RotationScanOp::create(
+      b, loc,
+      TypeRange{totals.getType(),
+                RankedTensorType::get(
+                    {ShapedType::kDynamic, ShapedType::kDynamic, c, c}, f32)},
+      totals, emptyLike(b, loc, totals, f32),
+      identityF32(b, loc, {s5[0], s5[2], cc, cc}, 2, 3), /*exclusive=*/true);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, {1, 0, 1}));
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(carries.getOperation()), options);
+  if (failed(tiled))
+    return carries->emitOpError("could not be tiled by [1, 0, 1]");
+  rewriter.replaceOp(carries, tiled->replacements);
+  return tiled->replacements[0];
+}
+} // namespace
+
+LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
+                                 int64_t block) {
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  int64_t c = op.getChunk();
+  int64_t k = numGeneratorAngles(c);
+  SOForm form = op.getForm();
+  bool inverse = op.getInverse();
+  Type f32 = b.getF32Type();
+  Value init = op.getInit();
+  Type elt = cast<RankedTensorType>(init.getType()).getElementType();
+  SmallVector<OpFoldResult> ys = tensor::getMixedSizes(b, loc, init);
+  Value steps = getValueOrCreateConstantIndexOp(b, loc, ys[1]);
+  Value lanes = b.createOrFold<arith::DivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, ys[2]),
+      indexConst(b, loc, c));
+  Value blk = indexConst(b, loc, block);
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, steps, blk);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               cc = b.getIndexAttr(c);
+  SmallVector<OpFoldResult> bounds = {ys[0], getAsOpFoldResult(numBlocks),
+                                      getAsOpFoldResult(lanes)};
+  // Tokens [start, start + len) of block kb.
+  auto blockOf = [&](Value kb) {
+    Value start = arith::MulIOp::create(b, loc, kb, blk);
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, start, blk), steps);
+    return std::pair<Value, Value>{start, end};
+  };
+  // P ← P·G_t over tokens [from, to) of lane l at batch entry bi, P in c²
+  // scalars; `each` (optional) sees every token and its P_t.
+  auto scanTokens =
+      [&](Value bi, Value l, Value from, Value to, SmallVector<Value> p,
+          ValueRange carried,
+          function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
+                                          ArrayRef<Value>, ValueRange)>
+              each) {
+        Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
+        SmallVector<Value> iterInit(p);
+        llvm::append_range(iterInit, carried);
+        auto loop = scf::ForOp::create(
+            b, loc, from, to, indexConst(b, loc, 1), iterInit,
+            [&](OpBuilder &lb, Location ll, Value t, ValueRange it) {
+              SmallVector<Value> a =
+                  laneFeatures(lb, ll, op.getAngles(), bi, t, lane, k);
+              SmallVector<Value> prev(it.take_front(c * c));
+              SmallVector<Value> next =
+                  matmul(lb, ll, c, prev, generator(lb, ll, c, form, a));
+              SmallVector<Value> yields(next);
+              if (each)
+                llvm::append_range(yields,
+                                   each(lb, ll, t, next, it.drop_front(c * c)));
+              scf::YieldOp::create(lb, ll, yields);
+            });
+        return loop.getResults();
+      };
+
+  // 1. Each block's product from the identity, its total in place.
+  SmallVector<OpFoldResult> totalSizes(bounds);
+  totalSizes.append({cc, cc});
+  auto totals = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(3, zero), bounds,
+      SmallVector<OpFoldResult>(3, one),
+      ValueRange{emptyOf(b, loc, totalSizes, f32)}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(totals.getBody());
+    Value bi = totals.getInductionVar(0), kb = totals.getInductionVar(1),
+          l = totals.getInductionVar(2);
+    auto [start, end] = blockOf(kb);
+    ValueRange p =
+        scanTokens(bi, l, start, end, identity(b, loc, c), {}, nullptr);
+    Value total = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{c, c}, f32);
+    for (int64_t e = 0; e < c * c; ++e)
+      total = tensor::InsertOp::create(
+          b, loc, p[e], total,
+          ValueRange{indexConst(b, loc, e / c), indexConst(b, loc, e % c)});
+    b.setInsertionPointToStart(totals.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, total, totals.getRegionIterArgs()[0], {bi, kb, l, zero, zero},
+        {one, one, one, cc, cc}, SmallVector<OpFoldResult>(5, one));
+  }
+
+  // 2. The carry into each block.
+  FailureOr<Value> carries =
+      blockCarries(rewriter, loc, totals.getResult(0), c);
+  if (failed(carries))
+    return failure();
+
+  // 3. Each block again from its carry, y_t = P_t·x_t (P_tᵀ·x_t) written.
+  auto apply = scf::ForallOp::create(b, loc, SmallVector<OpFoldResult>(3, zero),
+                                     bounds, SmallVector<OpFoldResult>(3, one),
+                                     ValueRange{init}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(apply.getBody());
+    Value bi = apply.getInductionVar(0), kb = apply.getInductionVar(1),
+          l = apply.getInductionVar(2);
+    auto [start, end] = blockOf(kb);
+    Value len = arith::SubIOp::create(b, loc, end, start);
+    Value col = arith::MulIOp::create(b, loc, l, indexConst(b, loc, c));
+    SmallVector<OpFoldResult> offs = {bi, start, col};
+    SmallVector<OpFoldResult> sizes = {one, len, cc};
+    SmallVector<OpFoldResult> strides(3, one);
+    Value tile = tensor::ExtractSliceOp::create(
+        b, loc, apply.getRegionIterArgs()[0], offs, sizes, strides);
+    SmallVector<Value> carry;
+    for (int64_t e = 0; e < c * c; ++e)
+      carry.push_back(tensor::ExtractOp::create(
+          b, loc, *carries,
+          ValueRange{bi, kb, l, indexConst(b, loc, e / c),
+                     indexConst(b, loc, e % c)}));
+    Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
+    ValueRange done = scanTokens(
+        bi, l, start, end, carry, tile,
+        [&](OpBuilder &lb, Location ll, Value t, ArrayRef<Value> pt,
+            ValueRange it) -> SmallVector<Value> {
+          SmallVector<Value> y =
+              matVec(lb, ll, c, pt,
+                     laneFeatures(lb, ll, op.getX(), bi, t, lane, c), inverse);
+          Value row = arith::SubIOp::create(lb, ll, t, start);
+          Value out = it[0];
+          for (int64_t q = 0; q < c; ++q)
+            out = tensor::InsertOp::create(
+                lb, ll, castFloat(lb, ll, y[q], elt), out,
+                ValueRange{indexConst(lb, ll, 0), row, indexConst(lb, ll, q)});
+          return {out};
+        });
+    b.setInsertionPointToStart(apply.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, done.back(),
+                                          apply.getRegionIterArgs()[0], offs,
+                                          sizes, strides);
+  }
+  rewriter.replaceOp(op, apply.getResults());
+  return success();
+}
+
 void lowering::populateScanDecompositionPatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeRotationScan>(patterns.getContext());
 }

@@ -387,36 +387,32 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
 };
 
 /// Fused hdd_rope (angles): rotary.hdd_rope_lanes (convertFusedToLanes) for
-/// the Givens form and the exp form with c ≤ kMaxExpChunk; a larger exp
-/// form, or any form under the scan strategy (the GPU's), runs unfused.
+/// the Givens form and the exp form with c ≤ kMaxExpChunk (a target's
+/// schedule runs it as a scan per lane or a blocked scan); a larger exp
+/// form runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
-  LowerHDDRopeFused(MLIRContext *ctx, bool scan)
-      : OpRewritePattern(ctx), scan(scan) {}
+  using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(HDDRopeOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
     int64_t c = *op.getChunk();
-    if (!scan && (op.isFusedGivens() || c <= kMaxExpChunk))
+    if (op.isFusedGivens() || c <= kMaxExpChunk)
       return convertFusedToLanes(op, rewriter);
-    // The scan strategy, or an exp-form P too large to unroll per lane:
-    // generator, scan, apply.
+    // An exp-form P too large to unroll per lane: generator, scan, apply.
     Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(), c,
-                                    *op.getForm());
+                                    SOForm::exp);
     Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
     rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
     return success();
   }
-
-  bool scan;
 };
 } // namespace
 
-void lowering::populateHDDPatterns(RewritePatternSet &patterns, bool scan) {
-  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP>(
-      patterns.getContext());
-  patterns.add<LowerHDDRopeFused>(patterns.getContext(), scan);
+void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
+               LowerHDDRopeFused>(patterns.getContext());
 }
 
 void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {

@@ -573,8 +573,8 @@ struct LowerHDDRopeGradFused : OpRewritePattern<HDDRopeGradOp> {
     int64_t c = *op.getChunk();
     if (!scan && (op.isFusedGivens() || c <= kMaxExpChunk))
       return convertFusedGradToLanes(op, rewriter);
-    // The scan strategy, or an exp-form P too large to unroll per lane:
-    // the unfused chain.
+    // The scan strategy (a GPU's), or an exp-form P too large to unroll per
+    // lane: the unfused chain, whose products are a blocked scan.
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     SOForm form = *op.getForm();

@@ -146,8 +146,8 @@ void populateOrthogonalPatterns(RewritePatternSet &patterns);
 void populateChainGradPatterns(RewritePatternSet &patterns);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
-/// `scan`: the fused forms run unfused (LoweringOptions::hddScan).
-void populateHDDPatterns(RewritePatternSet &patterns, bool scan);
+void populateHDDPatterns(RewritePatternSet &patterns);
+/// `scan`: the fused gradient runs unfused (LoweringOptions::hddScan).
 void populateHDDGradPatterns(RewritePatternSet &patterns, bool scan);
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateAttentionGradPatterns(RewritePatternSet &patterns);

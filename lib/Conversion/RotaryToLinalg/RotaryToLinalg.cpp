@@ -330,7 +330,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
   populateChainGradPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
-  populateHDDPatterns(patterns, options.hddScan);
+  populateHDDPatterns(patterns);
   populateHDDGradPatterns(patterns, options.hddScan);
   populateAttentionPatterns(patterns);
   populateAttentionGradPatterns(patterns);

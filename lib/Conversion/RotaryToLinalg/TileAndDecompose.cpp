@@ -74,6 +74,12 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
 
+/// Whether `op` carries the recorded tile `name`.
+bool hasTile(Operation *op, StringRef name) {
+  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+  return tiles && tiles.contains(name);
+}
+
 struct TileAndDecomposePass
     : rotary::impl::RotaryTileAndDecomposeBase<TileAndDecomposePass> {
   using Base::Base;
@@ -93,6 +99,17 @@ struct TileAndDecomposePass
             op, {"block"}, "steps per block", "{block = K} with K > 0");
         if (failed(block) ||
             (tile && failed(hdd::splitScan(rewriter, scan, block->front()))))
+          return signalPassFailure();
+        continue;
+      }
+      // A fused HDD-RoPE with `block` tokens per block (a GPU's choice) runs
+      // as a blocked scan instead of a scan per lane.
+      if (auto lanesOp = dyn_cast<HDDRopeLanesOp>(op.getOperation());
+          lanesOp && hasTile(op, "block")) {
+        FailureOr<SmallVector<int64_t>> block = recordedTiles(
+            op, {"block"}, "tokens per block", "{block = K} with K > 0");
+        if (failed(block) || (tile && failed(hdd::splitLaneScan(
+                                          rewriter, lanesOp, block->front()))))
           return signalPassFailure();
         continue;
       }

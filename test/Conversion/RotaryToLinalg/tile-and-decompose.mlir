@@ -1409,6 +1409,35 @@ func.func @hdd_lanes_groups(%x: tensor<1x3x10xf32>, %a: tensor<1x3x5xf32>, %l: i
 
 // -----
 
+// With {block = 2} (a GPU's schedule) the op runs as a blocked scan with P
+// in c² = 9 scalars, never stored (decomposed whole, without tiling, it is
+// the scan per lane of its {lanes}). Per (b, block, lane) the block's product
+// of the G_t from the angles, its total inserted in place; the exclusive
+// scan of the totals per (b, lane) (a rotation_scan, tiled and decomposed
+// here); per (b, block, lane) the block again from its carry, writing its
+// tokens of y.
+// CHECK-LABEL: func.func @hdd_lanes_blocks(
+// CHECK:       %[[NB:.*]] = arith.ceildivui %c5{{.*}}, %c2{{.*}} : index
+// CHECK:       %[[TOT:.*]] = scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, %[[NB]], 2) shared_outs(%{{.*}}) -> (tensor<2x?x2x3x3xf32>)
+// CHECK:         scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-3:   math.cos
+// CHECK:         tensor.parallel_insert_slice %{{.*}} [1, 1, 1, 3, 3] [1, 1, 1, 1, 1] : tensor<3x3xf32> into tensor<2x?x2x3x3xf32>
+// CHECK:       %[[CARRY:.*]]:2 = scf.forall (%{{.*}}, %{{.*}}) in (2, 2) shared_outs({{.*}}) -> (tensor<2x?x2x3x3xf32>, tensor<2x2x3x3xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, %[[NB]], 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<2x5x6xf32>)
+// CHECK:         tensor.extract %[[CARRY]]#0
+// CHECK:         scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, tensor<1x?x3xf32>)
+// CHECK-COUNT-3:   tensor.insert %{{.*}} : tensor<1x?x3xf32>
+// CHECK:         tensor.parallel_insert_slice %{{.*}} [1, %{{.*}}, 3] [1, 1, 1] : tensor<1x?x3xf32> into tensor<2x5x6xf32>
+// WHOLE-LABEL: func.func @hdd_lanes_blocks(
+// WHOLE-NOT:     tensor<2x?x2x3x3xf32>
+// WHOLE:         return
+func.func @hdd_lanes_blocks(%x: tensor<2x5x6xf32>, %a: tensor<2x5x6xf32>, %l: index) -> tensor<2x5x6xf32> {
+  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x5x6xf32>, tensor<2x5x6xf32>) first_lane(%l) outs(%x : tensor<2x5x6xf32>) {chunk = 3 : i64, inverse, rotary.tiles = {block = 2 : i64, lanes = 2 : i64}} -> tensor<2x5x6xf32>
+  return %y : tensor<2x5x6xf32>
+}
+
+// -----
+
 // And its gradient.
 func.func @hdd_lanes_grad_untiled(%x: tensor<1x4x8xf32>, %a: tensor<1x4x12xf32>, %l: index) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{'rotary.hdd_rope_lanes_grad' op needs its lanes per task, 'rotary.tiles' = {lanes = N} with N > 0}}
