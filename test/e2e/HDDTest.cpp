@@ -183,43 +183,59 @@ TEST_F(E2E, HDDRopeGpuLoops) {
     runHDDRope(/*gpuLoops=*/true, c);
 }
 
+namespace {
+/// The fused forward with chunks of c in `form` (and `tiles`, recorded on
+/// the op as a schedule's choice, when given), x of `element`, on random
+/// inputs of each shape [B, T, H, D], against the f64 reference.
+void runFusedForward(int64_t c, ref::SOForm form, bool inverse,
+                     const std::string &tiles,
+                     const std::vector<std::vector<int64_t>> &shapes,
+                     const std::string &element = "f32") {
+  const int64_t K = c * (c - 1) / 2;
+  const std::string xT = tensorType({-1, -1, -1, -1}, element);
+  const std::string rT = tensorType({-1, -1, -1, -1, K});
+  std::vector<std::string> attrs = {"chunk = " + std::to_string(c) + " : i64"};
+  if (!tiles.empty())
+    attrs.push_back("rotary.tiles = {" + tiles + "}");
+  if (inverse)
+    attrs.push_back("inverse");
+  const std::string op = std::string("%y = rotary.hdd_rope %x, %a form = ") +
+                         (form == ref::SOForm::Exp ? "exp" : "givens") +
+                         attrDict(attrs) + " : " + xT + ", " + rT;
+  const std::string source =
+      entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
+  SCOPED_TRACE(source);
+  ROTARY_COMPILE(kernel, source);
+  for (const std::vector<int64_t> &shape : shapes) {
+    Tensor x = randn32(shape);
+    if (element == "bf16")
+      x = x.to(torch::kBFloat16);
+    Tensor a =
+        uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
+    std::vector<Tensor> out;
+    ASSERT_NO_THROW(out = kernel->run({x, a}));
+    ref::HDDRopeOptions o;
+    o.form = form;
+    o.chunk = c;
+    o.inverse = inverse;
+    Tolerance tol =
+        element == "bf16" ? Tolerance{8e-3, 8e-3} : Tolerance{2e-5, 2e-5};
+    EXPECT_TRUE(allClose(out[0].to(torch::kFloat64),
+                         ref::hddRope(f64(x), f64(a), o), tol));
+  }
+}
+} // namespace
+
 // The fused forward as a blocked scan (the GPU's schedule, here recorded
 // by hand and run by the CPU): any tokens per block, one (every token a
 // block), 7 (blocks end mid-sequence), more than T (one block).
 TEST_F(E2E, HDDRopeScanBlocks) {
   for (int64_t block : {1, 7, 100})
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp})
-      for (bool inverse : {false, true}) {
-        const int64_t c = 4, K = 6;
-        const std::string xT = dynamicType(4);
-        const std::string rT = tensorType({-1, -1, -1, -1, K});
-        std::vector<std::string> attrs = {
-            "chunk = 4 : i64",
-            "rotary.tiles = {block = " + std::to_string(block) + " : i64}"};
-        if (inverse)
-          attrs.push_back("inverse");
-        const std::string op =
-            std::string("%y = rotary.hdd_rope %x, %a form = ") +
-            (form == ref::SOForm::Exp ? "exp" : "givens") + attrDict(attrs) +
-            " : " + xT + ", " + rT;
-        const std::string source =
-            entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
-        SCOPED_TRACE(source);
-        ROTARY_COMPILE(kernel, source);
-        for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
-                 {2, 33, 3, 8}, {1, 1, 1, 4}, {1, 65, 2, 4}}) {
-          Tensor x = randn32(shape);
-          Tensor a =
-              uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
-          std::vector<Tensor> out;
-          ASSERT_NO_THROW(out = kernel->run({x, a}));
-          ref::HDDRopeOptions o;
-          o.form = form;
-          o.chunk = c;
-          o.inverse = inverse;
-          EXPECT_TRUE(allClose(out[0], ref::hddRope(f64(x), f64(a), o)));
-        }
-      }
+      for (bool inverse : {false, true})
+        runFusedForward(4, form, inverse,
+                        "block = " + std::to_string(block) + " : i64",
+                        {{2, 33, 3, 8}, {1, 1, 1, 4}, {1, 65, 2, 4}});
 }
 
 TEST_F(E2E, HDDRopeFusedChunkSizes) {
@@ -244,41 +260,10 @@ TEST_F(E2E, HDDRopeFusedChunkSizes) {
                                          {8, ref::SOForm::Exp},
                                          {9, ref::SOForm::Exp},
                                          {32, ref::SOForm::Exp}})
-    for (bool inverse : {false, true}) {
-      const int64_t c = k.c, K = c * (c - 1) / 2;
-      const std::string xT = tensorType({-1, -1, -1, -1}, k.element);
-      const std::string rT = tensorType({-1, -1, -1, -1, K});
-      std::vector<std::string> attrs = {"chunk = " + std::to_string(c) +
-                                        " : i64"};
-      if (inverse)
-        attrs.push_back("inverse");
-      const std::string op =
-          std::string("%y = rotary.hdd_rope %x, %a form = ") +
-          (k.form == ref::SOForm::Exp ? "exp" : "givens") + attrDict(attrs) +
-          " : " + xT + ", " + rT;
-      const std::string source =
-          entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
-      SCOPED_TRACE(source);
-      ROTARY_COMPILE(kernel, source);
-      for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
-               {2, 5, 3, 2 * c}, {1, 1, 1, c}, {1, 20, 2, c}}) {
-        Tensor x = randn32(shape);
-        if (k.element == "bf16")
-          x = x.to(torch::kBFloat16);
-        Tensor a =
-            uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
-        std::vector<Tensor> out;
-        ASSERT_NO_THROW(out = kernel->run({x, a}));
-        ref::HDDRopeOptions o;
-        o.form = k.form;
-        o.chunk = c;
-        o.inverse = inverse;
-        Tolerance tol =
-            k.element == "bf16" ? Tolerance{8e-3, 8e-3} : Tolerance{2e-5, 2e-5};
-        EXPECT_TRUE(allClose(out[0].to(torch::kFloat64),
-                             ref::hddRope(f64(x), f64(a), o), tol));
-      }
-    }
+    for (bool inverse : {false, true})
+      runFusedForward(k.c, k.form, inverse, "",
+                      {{2, 5, 3, 2 * k.c}, {1, 1, 1, k.c}, {1, 20, 2, k.c}},
+                      k.element);
 }
 
 TEST_F(E2E, HDDRopeLanesPerTask) {
@@ -286,34 +271,8 @@ TEST_F(E2E, HDDRopeLanesPerTask) {
   // for any: one lane, a count that divides no vector, both layouts.
   for (auto [c, lanes] :
        std::vector<std::pair<int64_t, int64_t>>{{4, 1}, {4, 3}, {16, 3}})
-    for (bool inverse : {false, true}) {
-      const int64_t K = c * (c - 1) / 2;
-      const std::string xT = dynamicType(4);
-      const std::string rT = tensorType({-1, -1, -1, -1, K});
-      std::vector<std::string> attrs = {
-          "chunk = " + std::to_string(c) + " : i64",
-          "rotary.tiles = {lanes = " + std::to_string(lanes) + " : i64}"};
-      if (inverse)
-        attrs.push_back("inverse");
-      const std::string op = "%y = rotary.hdd_rope %x, %a form = givens" +
-                             attrDict(attrs) + " : " + xT + ", " + rT;
-      const std::string source =
-          entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
-      SCOPED_TRACE(source);
-      ROTARY_COMPILE(kernel, source);
-      for (std::vector<int64_t> shape :
-           std::vector<std::vector<int64_t>>{{2, 6, 5, 2 * c}, {1, 1, 1, c}}) {
-        Tensor x = randn32(shape);
-        Tensor a =
-            uniform32({shape[0], shape[1], shape[2], shape[3] / c, K}, -1, 1);
-        std::vector<Tensor> out;
-        ASSERT_NO_THROW(out = kernel->run({x, a}));
-        ref::HDDRopeOptions o;
-        o.form = ref::SOForm::Givens;
-        o.chunk = c;
-        o.inverse = inverse;
-        EXPECT_TRUE(allClose(out[0], ref::hddRope(f64(x), f64(a), o),
-                             Tolerance{2e-5, 2e-5}));
-      }
-    }
+    for (bool inverse : {false, true})
+      runFusedForward(c, ref::SOForm::Givens, inverse,
+                      "lanes = " + std::to_string(lanes) + " : i64",
+                      {{2, 6, 5, 2 * c}, {1, 1, 1, c}});
 }

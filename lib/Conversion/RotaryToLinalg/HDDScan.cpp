@@ -81,6 +81,29 @@ SmallVector<Value> scanColumnLooped(OpBuilder &b, Location loc,
   return {loop.getResult(0), insertMatrixAt(b, loc, out, carry, {a, bm}, c)};
 }
 
+/// The exclusive scan of block totals [A, nb, Bm, c, c] from `carryInit`
+/// [A, Bm, c, c], tiled per (a, bm): the carry into each block, and the
+/// carry after the last.
+FailureOr<std::pair<Value, Value>> blockCarries(RewriterBase &rewriter,
+                                                Location loc, Value totals,
+                                                Value carryInit) {
+  OpBuilder &b = rewriter;
+  auto carries = RotationScanOp::create(
+      b, loc, TypeRange{totals.getType(), carryInit.getType()}, totals,
+      emptyLike(b, loc, totals, b.getF32Type()), carryInit,
+      /*exclusive=*/true);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(b.getContext(), {1, 0, 1}));
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(carries.getOperation()), options);
+  if (failed(tiled))
+    return carries->emitOpError("could not be tiled by [1, 0, 1]");
+  rewriter.replaceOp(carries, tiled->replacements);
+  return std::pair<Value, Value>{tiled->replacements[0],
+                                 tiled->replacements[1]};
+}
+
 /// One tile of rotary.rotation_scan: per column (a, bm) of the tile, the
 /// running product over its steps from the column's carry, in c² scalars
 /// (c ≤ kMaxUnrolledChunk) or one small product per step (larger c).
@@ -211,19 +234,11 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
 
   // 2. The carry into each block: the exclusive scan of the totals from the
   //    op's carry, parallel over (a, bm); its carry is the op's.
-  Value totals = blocks.getResult(1);
-  auto carries = RotationScanOp::create(
-      b, loc, TypeRange{totals.getType(), op.getCarryInit().getType()}, totals,
-      emptyLike(b, loc, totals, f32), op.getCarryInit(), /*exclusive=*/true);
-  scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(ctx, {1, 0, 1}));
-  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(carries.getOperation()), options);
-  if (failed(tiled))
-    return carries->emitOpError("could not be tiled by [1, 0, 1]");
-  rewriter.replaceOp(carries, tiled->replacements);
-  Value carryIn = tiled->replacements[0];
+  FailureOr<std::pair<Value, Value>> carries =
+      blockCarries(rewriter, loc, blocks.getResult(1), op.getCarryInit());
+  if (failed(carries))
+    return failure();
+  Value carryIn = carries->first;
 
   // 3. P_t = carry[t floordiv block]·local_t, a batched c×c product.
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
@@ -239,38 +254,9 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
       {AffineMap::get(6, 0, {d(0), blockOf, d(2), d(3), d(5)}, ctx),
        AffineMap::get(6, 0, {d(0), d(1), d(2), d(5), d(4)}, ctx),
        AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx)});
-  rewriter.replaceOp(op, {p, tiled->replacements[1]});
+  rewriter.replaceOp(op, {p, carries->second});
   return success();
 }
-
-namespace {
-/// The exclusive scan of block totals [A, nb, L, c, c] from the identity,
-/// tiled per (a, l): the carry into each block.
-FailureOr<Value> blockCarries(RewriterBase &rewriter, Location loc,
-                              Value totals, int64_t c) {
-  OpBuilder &b = rewriter;
-  MLIRContext *ctx = b.getContext();
-  Type f32 = b.getF32Type();
-  SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, totals);
-  OpFoldResult cc = b.getIndexAttr(c);
-  auto carries = RotationScanOp::create(
-      b, loc,
-      TypeRange{totals.getType(),
-                RankedTensorType::get(
-                    {ShapedType::kDynamic, ShapedType::kDynamic, c, c}, f32)},
-      totals, emptyLike(b, loc, totals, f32),
-      identityF32(b, loc, {s5[0], s5[2], cc, cc}, 2, 3), /*exclusive=*/true);
-  scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(ctx, {1, 0, 1}));
-  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(carries.getOperation()), options);
-  if (failed(tiled))
-    return carries->emitOpError("could not be tiled by [1, 0, 1]");
-  rewriter.replaceOp(carries, tiled->replacements);
-  return tiled->replacements[0];
-}
-} // namespace
 
 LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
                                  int64_t block) {
@@ -356,9 +342,10 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
         {one, one, one, cc, cc}, SmallVector<OpFoldResult>(5, one));
   }
 
-  // 2. The carry into each block.
-  FailureOr<Value> carries =
-      blockCarries(rewriter, loc, totals.getResult(0), c);
+  // 2. The carry into each block, from the identity.
+  FailureOr<std::pair<Value, Value>> carries = blockCarries(
+      rewriter, loc, totals.getResult(0),
+      identityF32(b, loc, {ys[0], getAsOpFoldResult(lanes), cc, cc}, 2, 3));
   if (failed(carries))
     return failure();
 
@@ -382,7 +369,7 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
     SmallVector<Value> carry;
     for (int64_t e = 0; e < c * c; ++e)
       carry.push_back(tensor::ExtractOp::create(
-          b, loc, *carries,
+          b, loc, carries->first,
           ValueRange{bi, kb, l, indexConst(b, loc, e / c),
                      indexConst(b, loc, e % c)}));
     Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
