@@ -50,15 +50,12 @@ struct GpuConfigurePass
     getOperation().walk([&](RopeTokensGradOp op) {
       recordTiles(op, {{"tokens", ropeTokens}});
     });
-    // A scan: `block` steps per thread, then a thread per column over the
-    // block totals.
-    getOperation().walk([&](RotationScanOp op) {
-      recordTiles(op, {{"block", scanBlock}});
-    });
-    // The fused HDD-RoPE: the same blocked scan with P in a thread's
-    // registers, never stored.
-    getOperation().walk([&](HDDRopeLanesOp op) {
-      recordTiles(op, {{"block", scanBlock}});
+    // A scan, and the fused HDD-RoPE (the same scan with P in a thread's
+    // registers, never stored): `block` steps per thread, then a thread
+    // per column over the block totals.
+    getOperation().walk([&](Operation *op) {
+      if (isa<RotationScanOp, HDDRopeLanesOp>(op))
+        recordTiles(op, {{"block", scanBlock}});
     });
   }
 };

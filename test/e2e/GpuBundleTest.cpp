@@ -90,24 +90,28 @@ void useFakeDriver(const char *cc = "90") {
   GTEST_SKIP() << "an earlier test of this process opened the driver; run "    \
                   "this test alone (as ctest does)"
 
+/// A CUDA tensor of `shape` in fake device memory.
+TensorRef deviceTensor(std::vector<runtime::cuda::DeviceBuffer> &buffers,
+                       const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  buffers.emplace_back(0, size_t(n) * 4);
+  return TensorRef(buffers.back().data(), bundle::DType::F32, shape,
+                   std::vector<int64_t>{}, TensorRef::Device::CUDA);
+}
+
 /// Device buffers for the FAM step's tensors of length n.
 struct FamBuffers {
-  std::vector<runtime::cuda::DeviceBuffer> inputs, outputs;
+  std::vector<runtime::cuda::DeviceBuffer> buffers;
   std::vector<TensorRef> inputRefs, outputRefs;
   explicit FamBuffers(int64_t n) {
-    for (int i = 0; i < 5; ++i) {
-      std::vector<int64_t> shape =
-          i < 3 ? std::vector<int64_t>{n} : std::vector<int64_t>{};
-      inputs.emplace_back(0, size_t(i < 3 ? n : 1) * 4);
-      inputRefs.emplace_back(inputs.back().data(), bundle::DType::F32, shape,
-                             std::vector<int64_t>{}, TensorRef::Device::CUDA);
-    }
-    for (int i = 0; i < 2; ++i) {
-      outputs.emplace_back(0, size_t(n) * 4);
-      outputRefs.emplace_back(outputs.back().data(), bundle::DType::F32,
-                              std::vector<int64_t>{n}, std::vector<int64_t>{},
-                              TensorRef::Device::CUDA);
-    }
+    buffers.reserve(7);
+    for (int i = 0; i < 5; ++i)
+      inputRefs.push_back(deviceTensor(
+          buffers, i < 3 ? std::vector<int64_t>{n} : std::vector<int64_t>{}));
+    for (int i = 0; i < 2; ++i)
+      outputRefs.push_back(deviceTensor(buffers, {n}));
   }
 };
 
@@ -314,17 +318,6 @@ func.func @entry(%x: tensor<?x?x?x?xf32>, %a: tensor<?x?x?x?x6xf32>)
   return %y : tensor<?x?x?x?xf32>
 }
 )mlir";
-
-/// A CUDA tensor of `shape` in fake device memory.
-TensorRef deviceTensor(std::vector<runtime::cuda::DeviceBuffer> &buffers,
-                       const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  buffers.emplace_back(0, size_t(n) * 4);
-  return TensorRef(buffers.back().data(), bundle::DType::F32, shape,
-                   std::vector<int64_t>{}, TensorRef::Device::CUDA);
-}
 
 // HDD-RoPE's GPU entry runs the four launches of its blocked scan (the
 // blocks' products, the carries' identity, the carries, each block again

@@ -331,11 +331,9 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
     auto [start, end] = blockOf(kb);
     ValueRange p =
         scanTokens(bi, l, start, end, identity(b, loc, c), {}, nullptr);
-    Value total = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{c, c}, f32);
-    for (int64_t e = 0; e < c * c; ++e)
-      total = tensor::InsertOp::create(
-          b, loc, p[e], total,
-          ValueRange{indexConst(b, loc, e / c), indexConst(b, loc, e % c)});
+    Value total = storeMatrix(
+        b, loc, tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{c, c}, f32),
+        {}, c, SmallVector<Value>(p));
     b.setInsertionPointToStart(totals.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
         b, loc, total, totals.getRegionIterArgs()[0], {bi, kb, l, zero, zero},
@@ -366,12 +364,8 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
     SmallVector<OpFoldResult> strides(3, one);
     Value tile = tensor::ExtractSliceOp::create(
         b, loc, apply.getRegionIterArgs()[0], offs, sizes, strides);
-    SmallVector<Value> carry;
-    for (int64_t e = 0; e < c * c; ++e)
-      carry.push_back(tensor::ExtractOp::create(
-          b, loc, carries->first,
-          ValueRange{bi, kb, l, indexConst(b, loc, e / c),
-                     indexConst(b, loc, e % c)}));
+    SmallVector<Value> carry =
+        loadMatrix(b, loc, carries->first, ValueRange{bi, kb, l}, c);
     Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
     ValueRange done = scanTokens(
         bi, l, start, end, carry, tile,

@@ -188,24 +188,28 @@ Value writeRows(OpBuilder &b, Location loc, Value acc, Value c, Value dest,
       unitSizes(b, 4));
 }
 
-/// Head hi of a per-head f32 partial `all` [H, rest...] (rank-reduced to
-/// `rest`), and a head's slice written back.
-Value headSlice(OpBuilder &b, Location loc, Value all, Value hi,
-                ArrayRef<OpFoldResult> rest) {
+/// The offsets and sizes of head hi of a per-head partial [H, rest...].
+std::pair<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
+headRange(OpBuilder &b, Value hi, ArrayRef<OpFoldResult> rest) {
   SmallVector<OpFoldResult> offs(rest.size() + 1, b.getIndexAttr(0));
   offs[0] = hi;
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
   llvm::append_range(sizes, rest);
+  return {offs, sizes};
+}
+
+/// Head hi of a per-head f32 partial `all` [H, rest...] (rank-reduced to
+/// `rest`), and a head's slice written back.
+Value headSlice(OpBuilder &b, Location loc, Value all, Value hi,
+                ArrayRef<OpFoldResult> rest) {
+  auto [offs, sizes] = headRange(b, hi, rest);
   return tensor::ExtractSliceOp::create(
       b, loc, sliceType(sizes, {0}, b.getF32Type()), all, offs, sizes,
       unitSizes(b, sizes.size()));
 }
 Value insertHeadSlice(OpBuilder &b, Location loc, Value part, Value all,
                       Value hi, ArrayRef<OpFoldResult> rest) {
-  SmallVector<OpFoldResult> offs(rest.size() + 1, b.getIndexAttr(0));
-  offs[0] = hi;
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
-  llvm::append_range(sizes, rest);
+  auto [offs, sizes] = headRange(b, hi, rest);
   return tensor::InsertSliceOp::create(b, loc, part, all, offs, sizes,
                                        unitSizes(b, sizes.size()));
 }
