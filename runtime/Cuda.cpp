@@ -31,6 +31,8 @@ constexpr CUresult kNoDevice = 100;
 // CUdevice_attribute values.
 constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
+constexpr int kMultiprocessorCount = 16;
+constexpr int kClockRateKHz = 13;
 // CUpointer_attribute and CUmemorytype values.
 constexpr int kPointerMemoryType = 2;
 constexpr int kPointerDeviceOrdinal = 9;
@@ -290,6 +292,19 @@ int Driver::computeCapability(int device) const {
   check(api_->deviceGetAttribute(&minor, kComputeCapabilityMinor, d),
         "cuDeviceGetAttribute");
   return 10 * major + minor;
+}
+
+double Driver::fp32Peak(int device) const {
+  const int cc = computeCapability(device);
+  CUdevice d = 0;
+  check(api_->deviceGet(&d, device), "cuDeviceGet");
+  int sms = 0, khz = 0;
+  if (api_->deviceGetAttribute(&sms, kMultiprocessorCount, d) != 0 ||
+      api_->deviceGetAttribute(&khz, kClockRateKHz, d) != 0)
+    return 0;
+  const int lanes =
+      cc == 60 || cc == 70 || cc == 72 || cc == 75 || cc == 80 ? 64 : 128;
+  return double(sms) * lanes * 2.0 * khz * 1e3;
 }
 
 int Driver::deviceOf(const void *ptr) const {

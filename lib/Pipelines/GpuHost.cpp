@@ -67,6 +67,12 @@ struct MergeKernelModulesPass
         auto oldRef = SymbolRefAttr::get(
             part.getNameAttr(), {FlatSymbolRefAttr::get(kernel.getNameAttr())});
         kernel.setName(part.getName());
+        // Shared buffers are read with 128-bit loads: 16-byte aligned.
+        for (unsigned i = 0, e = kernel.getNumWorkgroupAttributions(); i < e;
+             ++i)
+          kernel.setWorkgroupAttributionAttr(
+              i, LLVM::LLVMDialect::getAlignAttrName(),
+              b.getI64IntegerAttr(16));
         op.moveBefore(merged.getBody(), merged.getBody()->end());
         mergedSymbols.insert(&op);
         renamed[oldRef] =

@@ -13,6 +13,7 @@
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
@@ -106,12 +108,86 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value total,
   return launch;
 }
 
-/// The parallel loops without reductions directly in `loop`'s body (the
-/// inner loops of a loop over tiles).
+/// Whether `op` is a sequential loop of a tile that holds some of the
+/// tile's thread loops (the loop over key tiles in attention): every thread
+/// runs it, with barriers between the thread loops in it.
+bool isTileForLoop(Operation *op) {
+  auto loop = dyn_cast<scf::ForOp>(op);
+  return loop &&
+         llvm::any_of(loop.getBody()->getOps<scf::ParallelOp>(),
+                      [](scf::ParallelOp p) { return p.getNumResults() == 0; });
+}
+
+/// The thread loops of `block`, a tile's body or a tile loop's: parallel
+/// loops without reductions in it or in its tile loops.
+void collectThreadLoops(Block &block, SmallVectorImpl<scf::ParallelOp> &out) {
+  for (Operation &op : block) {
+    if (auto inner = dyn_cast<scf::ParallelOp>(op)) {
+      if (inner.getNumResults() == 0)
+        out.push_back(inner);
+    } else if (isTileForLoop(&op)) {
+      collectThreadLoops(*cast<scf::ForOp>(op).getBody(), out);
+    }
+  }
+}
+
+/// The thread loops of a loop over tiles (none: not a loop over tiles).
 SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
-  return llvm::to_vector(llvm::make_filter_range(
-      loop.getBody()->getOps<scf::ParallelOp>(),
-      [](scf::ParallelOp inner) { return inner.getNumResults() == 0; }));
+  SmallVector<scf::ParallelOp> out;
+  collectThreadLoops(*loop.getBody(), out);
+  return out;
+}
+
+/// A constant upper bound of the index `v` (a buffer's size in a tile: a
+/// tile size clamped at the end of its range), or none.
+std::optional<int64_t> upperBound(Value v) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return c;
+  std::optional<int64_t> best;
+  auto tighten = [&](std::optional<int64_t> bound) {
+    if (bound)
+      best = best ? std::min(*best, *bound) : *bound;
+  };
+  if (auto min = v.getDefiningOp<affine::AffineMinOp>()) {
+    unsigned dims = min.getMap().getNumDims();
+    for (AffineExpr e : min.getMap().getResults()) {
+      if (auto c = dyn_cast<AffineConstantExpr>(e))
+        tighten(c.getValue());
+      else if (auto d = dyn_cast<AffineDimExpr>(e))
+        tighten(upperBound(min.getOperand(d.getPosition())));
+      else if (auto s = dyn_cast<AffineSymbolExpr>(e))
+        tighten(upperBound(min.getOperand(dims + s.getPosition())));
+    }
+  } else if (isa_and_present<arith::MinSIOp, arith::MinUIOp>(
+                 v.getDefiningOp())) {
+    for (Value operand : v.getDefiningOp()->getOperands())
+      tighten(upperBound(operand));
+  }
+  return best;
+}
+
+/// The shared memory that holds a tile's buffer `alloc`: its shape with
+/// each dynamic size replaced by a constant bound; failure without one.
+FailureOr<MemRefType> sharedTypeOf(memref::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  if (!type.getLayout().isIdentity())
+    return failure();
+  SmallVector<int64_t> shape;
+  unsigned next = 0;
+  for (int64_t size : type.getShape()) {
+    if (!ShapedType::isDynamic(size)) {
+      shape.push_back(size);
+      continue;
+    }
+    std::optional<int64_t> bound = upperBound(alloc.getDynamicSizes()[next++]);
+    if (!bound || *bound <= 0)
+      return failure();
+    shape.push_back(*bound);
+  }
+  return MemRefType::get(shape, type.getElementType(),
+                         MemRefLayoutAttrInterface(),
+                         gpu::AddressSpaceAttr::get(
+                             alloc.getContext(), gpu::AddressSpace::Workgroup));
 }
 
 /// Whether `loop` is a sum over a warp's lanes (rotary-gpu-lane-reductions):
@@ -183,25 +259,117 @@ Operation *unmappable(scf::ParallelOp loop, std::string &why) {
   });
   if (bad || inner.empty())
     return bad;
-  // The tile's own code runs in every thread: it must only compute.
-  for (Operation &op : loop.getBody()->without_terminator())
-    if (!isa<scf::ParallelOp>(op) && !isMemoryEffectFree(&op)) {
-      why = "memory accesses of a tile outside its parallel loops have no "
-            "GPU mapping yet";
-      return &op;
+  // The tile's own code runs in every thread: it must compute, allocate
+  // the tile's buffers (shared memory of a bounded size), or touch memory
+  // without a result (one thread does that).
+  Operation *access = nullptr;
+  std::function<void(Block &)> check = [&](Block &block) {
+    for (Operation &op : block.without_terminator()) {
+      if (access)
+        return;
+      if (isa<scf::ParallelOp, memref::DeallocOp>(op) ||
+          isMemoryEffectFree(&op))
+        continue;
+      if (isTileForLoop(&op)) {
+        check(*cast<scf::ForOp>(op).getBody());
+      } else if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        if (failed(sharedTypeOf(alloc))) {
+          why = "a tile's buffer needs sizes with constant bounds to be "
+                "shared memory (attention: a static head dimension)";
+          access = &op;
+        }
+      } else if (!op.use_empty()) {
+        why = "a value a tile reads from memory outside its parallel loops "
+              "has no GPU mapping yet";
+        access = &op;
+      }
     }
-  return nullptr;
+  };
+  check(*loop.getBody());
+  return access;
 }
 
-/// Clones the tile `loop`'s body into a kernel of one block per tile: the
-/// block's threads share each inner parallel loop (thread k takes
-/// iterations k, k + threads, ...), with a barrier between inner loops.
-void cloneTile(OpBuilder &b, Location loc, scf::ParallelOp loop,
-               gpu::LaunchOp launch, IRMapping &map) {
-  bool first = true;
-  for (Operation &op : loop.getBody()->without_terminator()) {
+/// The most static shared memory a block may have without opting in.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+
+/// Clones `block`, the body of a tile or of one of its sequential loops,
+/// into a kernel of one block per tile: the block's threads share each
+/// inner parallel loop (thread k takes iterations k, k + threads, ...),
+/// with a barrier between inner loops and at the end of every iteration of
+/// a sequential loop; the tile's buffers become shared memory. `first`:
+/// nothing before the block's first loop needs a barrier.
+void cloneTileBlock(OpBuilder &b, Location loc, Block &block,
+                    gpu::LaunchOp launch, IRMapping &map, bool first) {
+  for (Operation &op : block.without_terminator()) {
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      Value buffer =
+          launch.addWorkgroupAttribution(*sharedTypeOf(alloc), alloc.getLoc());
+      if (!alloc.getType().hasStaticShape()) {
+        SmallVector<OpFoldResult> sizes;
+        unsigned next = 0;
+        for (int64_t size : alloc.getType().getShape())
+          sizes.push_back(ShapedType::isDynamic(size)
+                              ? OpFoldResult(map.lookupOrDefault(
+                                    alloc.getDynamicSizes()[next++]))
+                              : OpFoldResult(b.getIndexAttr(size)));
+        SmallVector<OpFoldResult> zeros(sizes.size(), b.getIndexAttr(0)),
+            ones(sizes.size(), b.getIndexAttr(1));
+        buffer = memref::SubViewOp::create(b, alloc.getLoc(), buffer, zeros,
+                                           sizes, ones);
+      }
+      map.map(alloc.getResult(), buffer);
+      continue;
+    }
+    if (isa<memref::DeallocOp>(op))
+      continue;
+    if (isTileForLoop(&op)) {
+      auto loop = cast<scf::ForOp>(op);
+      if (!first)
+        gpu::BarrierOp::create(b, loc);
+      first = true;
+      auto mapped = [&](ValueRange values) {
+        return llvm::map_to_vector(
+            values, [&](Value v) { return map.lookupOrDefault(v); });
+      };
+      auto clone = scf::ForOp::create(
+          b, loop.getLoc(), map.lookupOrDefault(loop.getLowerBound()),
+          map.lookupOrDefault(loop.getUpperBound()),
+          map.lookupOrDefault(loop.getStep()), mapped(loop.getInitArgs()));
+      // The builder's implicit yield (no iteration arguments) is rebuilt.
+      if (!clone.getBody()->empty())
+        clone.getBody()->getTerminator()->erase();
+      map.map(loop.getInductionVar(), clone.getInductionVar());
+      map.map(loop.getRegionIterArgs(), clone.getRegionIterArgs());
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(clone.getBody());
+        cloneTileBlock(b, loc, *loop.getBody(), launch, map, /*first=*/true);
+        // The next iteration overwrites what this one's last loops read.
+        gpu::BarrierOp::create(b, loc);
+        scf::YieldOp::create(
+            b, loop.getLoc(),
+            mapped(loop.getBody()->getTerminator()->getOperands()));
+      }
+      map.map(loop.getResults(), clone.getResults());
+      continue;
+    }
     auto inner = dyn_cast<scf::ParallelOp>(op);
-    if (!inner) {
+    if (!inner && !isMemoryEffectFree(&op)) {
+      // A serial step of the tile (a scatter into a tile's partial sums):
+      // thread 0 runs it, between barriers.
+      if (!first)
+        gpu::BarrierOp::create(b, loc);
+      first = false;
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           launch.getThreadIds().x, zero);
+      auto ifLeader = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifLeader.getThenRegion().front());
+      b.clone(op, map);
+      continue;
+    }
+    if (!inner || inner.getNumResults() != 0) {
       b.clone(op, map);
       continue;
     }
@@ -220,12 +388,50 @@ void cloneTile(OpBuilder &b, Location loc, scf::ParallelOp loop,
   }
 }
 
+/// Gives the views of a tile's buffers, cloned from views of allocations,
+/// the types of views of shared memory (with the bound's strides), and
+/// checks that the buffers fit in a block's static shared memory.
+LogicalResult retypeSharedViews(gpu::LaunchOp launch, Location loc) {
+  int64_t bytes = 0;
+  for (BlockArgument buffer : launch.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(buffer.getType());
+    bytes += type.getNumElements() *
+             llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  }
+  if (bytes > kStaticSharedBytes)
+    return emitError(loc, "rotary-gpu-pipeline: a tile's buffers take ")
+           << bytes << " bytes of shared memory, more than the "
+           << kStaticSharedBytes << " a block has: record smaller tiles";
+  WalkResult r = launch.getBody().walk<WalkOrder::PreOrder>([&](Operation *op) {
+    auto view = dyn_cast<ViewLikeOpInterface>(op);
+    if (!view || op->getNumResults() != 1)
+      return WalkResult::advance();
+    auto source = dyn_cast<MemRefType>(view.getViewSource().getType());
+    auto result = dyn_cast<MemRefType>(op->getResult(0).getType());
+    if (!source || !result ||
+        source.getMemorySpace() == result.getMemorySpace())
+      return WalkResult::advance();
+    auto subview = dyn_cast<memref::SubViewOp>(op);
+    if (!subview) {
+      op->emitError("rotary-gpu-pipeline: a view of a tile's buffer other "
+                    "than a subview has no GPU mapping yet");
+      return WalkResult::interrupt();
+    }
+    subview.getResult().setType(memref::SubViewOp::inferRankReducedResultType(
+        result.getShape(), source, subview.getMixedOffsets(),
+        subview.getMixedSizes(), subview.getMixedStrides()));
+    return WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
+}
+
 /// Replaces `loop` by a launch of `blockSize`-thread blocks: one block per
 /// tile for a loop over tiles (`perTile`); else one thread per iteration,
 /// or one warp when the iterations have lane sums (`blockSize` is then a
 /// multiple of the warp, so that a warp never straddles two iterations
 /// or the end of the loop).
-void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
+LogicalResult mapToLaunch(scf::ParallelOp loop, int64_t blockSize,
+                          bool perTile) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   IRMapping map;
@@ -244,9 +450,9 @@ void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
   gpu::LaunchOp launch = createLaunch(b, loc, total, blocks, threads);
   if (perTile) {
     delinearize(b, loc, launch.getBlockIds().x, loop, counts, map);
-    cloneTile(b, loc, loop, launch, map);
+    cloneTileBlock(b, loc, *loop.getBody(), launch, map, /*first=*/true);
     loop.erase();
-    return;
+    return retypeSharedViews(launch, loc);
   }
   Value id = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
@@ -268,14 +474,16 @@ void mapToLaunch(scf::ParallelOp loop, int64_t blockSize, bool perTile) {
   for (scf::ParallelOp sum : sums)
     shuffleLanes(sum, lane);
   loop.erase();
+  return success();
 }
 
-/// Whether `op` contains a kernel launch or a buffer's allocation, which
-/// stay on the host.
+/// Whether `op` contains a kernel launch, a buffer's allocation or a call
+/// (of another host function: a gradient's forward), which stay on the
+/// host.
 bool holdsHostWork(Operation *op) {
   WalkResult r = op->walk([](Operation *nested) {
     return isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp, gpu::AllocOp,
-               gpu::DeallocOp>(nested)
+               gpu::DeallocOp, func::CallOp>(nested)
                ? WalkResult::interrupt()
                : WalkResult::advance();
   });
@@ -347,6 +555,20 @@ struct GpuCheckSchedulablePass
                 << op->getName() << "' with chunks of " << chunk
                 << " > 8 has no GPU schedule yet (the CPU schedule runs it: "
                    "compile without --gpu)";
+            return true;
+          }
+          // Attention's tiles and a chain's groups of rows are shared
+          // memory of a size fixed when the kernel is compiled.
+          if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                  OnlineAttentionKeyGradOp, GivensRowsOp>(op)) {
+            auto x = cast<RankedTensorType>(op->getOperand(0).getType());
+            if (!x.isDynamicDim(x.getRank() - 1))
+              return false;
+            op->emitError("rotary-gpu-pipeline: '")
+                << op->getName() << "' needs a static "
+                << (isa<GivensRowsOp>(op) ? "feature dimension (x's last)"
+                                          : "head dimension (q's last)")
+                << " on the GPU: its tiles live in shared memory";
             return true;
           }
           if (!isa<RotaryDialect>(op->getDialect()) ||
@@ -422,7 +644,9 @@ struct GpuMapParallelLoopsPass
         return loop.emitError("rotary-gpu-pipeline: lane sums need a "
                               "block-size that is a multiple of ")
                << kWarpLanes << ", not " << static_cast<int64_t>(blockSize);
-      mapToLaunch(loop, perTile ? tileBlockSize : blockSize, perTile);
+      if (failed(
+              mapToLaunch(loop, perTile ? tileBlockSize : blockSize, perTile)))
+        return failure();
     }
     if (!fn.isExternal() && failed(launchSerialCode(fn.getBody().front())))
       return failure();

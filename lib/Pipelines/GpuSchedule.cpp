@@ -22,6 +22,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCONFIGURE
@@ -34,10 +35,51 @@ using namespace mlir;
 using namespace rotary;
 
 namespace {
+/// The largest square attention tile (32, 16, 8 or 4 queries and keys)
+/// whose buffers fit in a block's 48 KiB of static shared memory at the
+/// op's head dimension D. Per tile t, all f32: the forward and the query
+/// pass hold three [t, D] buffers (scaled queries, accumulators, transposed
+/// keys), two [t, t] (scores, weights) and a few [t]; the key pass five
+/// [t, D] and one [t, t]; a bias and a span one more [t, t] each (at
+/// most). A dynamic D gets 32 (the GPU pipeline then asks for a static
+/// one).
+template <typename OpTy> int64_t attentionTileFor(OpTy op) {
+  int64_t d = cast<RankedTensorType>(op.getQ().getType()).getShape().back();
+  if (ShapedType::isDynamic(d))
+    return 32;
+  bool keyPass = std::is_same_v<OpTy, OnlineAttentionKeyGradOp>;
+  int64_t wide = keyPass ? 5 : 3, square = keyPass ? 1 : 2;
+  square += (op.getBias() ? 1 : 0) + (op.getSpan() ? 1 : 0);
+  for (int64_t t : {32, 16, 8})
+    if (4 * (wide * t * d + square * t * t + 8 * t) <= 48 * 1024)
+      return t;
+  return 4;
+}
+
+/// The rows of a Givens chain tile (64, 32, ... 1) whose column-major f32
+/// buffer [D, rows + 1] (and, with a matrix, the product [rows, D]) fits
+/// in 48 KiB of shared memory. A dynamic D gets 64 (the GPU pipeline then
+/// asks for a static one).
+int64_t chainRowsFor(GivensRowsOp op) {
+  int64_t d = op.getX().getType().getShape().back();
+  if (ShapedType::isDynamic(d))
+    return 64;
+  int64_t rows = 64;
+  while (rows > 1 &&
+         4 * (d * (rows + 1) + (op.getMatrix() ? rows * d : 0)) > 48 * 1024)
+    rows /= 2;
+  return rows;
+}
+
 struct GpuConfigurePass
     : rotary::impl::RotaryGpuConfigureBase<GpuConfigurePass> {
   using Base::Base;
   void runOnOperation() override {
+    if (attentionTile < 0) {
+      getOperation().emitError("rotary-gpu-configure: attention-tile ")
+          << int64_t(attentionTile) << " is negative";
+      return signalPassFailure();
+    }
     for (auto [name, value] : {std::pair{"rope-tokens", int64_t(ropeTokens)},
                                {"scan-block", int64_t(scanBlock)}})
       if (value <= 0) {
@@ -56,6 +98,25 @@ struct GpuConfigurePass
     getOperation().walk([&](Operation *op) {
       if (isa<RotationScanOp, HDDRopeLanesOp>(op))
         recordTiles(op, {{"block", scanBlock}});
+    });
+    // A Givens chain: a block per group of rows, a thread per row.
+    getOperation().walk([&](GivensRowsOp op) {
+      recordTiles(op, {{"rows", chainRowsFor(op)}, {"row_threads", 1}});
+    });
+    // Attention and its gradient's passes: a block per tile of queries
+    // (keys for the key pass), the other side visited a tile at a time.
+    getOperation().walk([&](Operation *op) {
+      std::optional<int64_t> tile =
+          TypeSwitch<Operation *, std::optional<int64_t>>(op)
+              .Case<OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                    OnlineAttentionKeyGradOp>(
+                  [&](auto a) -> std::optional<int64_t> {
+                    return attentionTile ? int64_t(attentionTile)
+                                         : attentionTileFor(a);
+                  })
+              .Default([](Operation *) { return std::nullopt; });
+      if (tile)
+        recordTiles(op, {{"query", *tile}, {"key", *tile}});
     });
   }
 };

@@ -3,6 +3,8 @@
 // RUN: not rotary-opt %s -rotary-gpu-configure=rope-tokens=0 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: rotary-opt %s -rotary-gpu-configure=scan-block=8 | FileCheck %s --check-prefix=BLOCK
 // RUN: not rotary-opt %s -rotary-gpu-configure=scan-block=-1 2>&1 | FileCheck %s --check-prefix=BADBLOCK
+// RUN: rotary-opt %s -rotary-gpu-configure=attention-tile=24 | FileCheck %s --check-prefix=ATILE
+// RUN: not rotary-opt %s -rotary-gpu-configure=attention-tile=-3 2>&1 | FileCheck %s --check-prefix=BADTILE
 
 // rotary-gpu-configure (lib/Pipelines/GpuSchedule.cpp): a rope gradient
 // with parameter sums gets blocks of 16 tokens of one batch entry;
@@ -33,4 +35,54 @@ func.func @scan(%g: tensor<2x?x3x4x4xf32>, %c: tensor<2x3x4x4xf32>) -> (tensor<2
   %p, %carry = rotary.rotation_scan ins(%g : tensor<2x?x3x4x4xf32>) outs(%g, %c : tensor<2x?x3x4x4xf32>, tensor<2x3x4x4xf32>) -> tensor<2x?x3x4x4xf32>, tensor<2x3x4x4xf32>
   %p2, %carry2 = rotary.rotation_scan ins(%g : tensor<2x?x3x4x4xf32>) outs(%g, %c : tensor<2x?x3x4x4xf32>, tensor<2x3x4x4xf32>) {rotary.tiles = {block = 5 : i64}} -> tensor<2x?x3x4x4xf32>, tensor<2x3x4x4xf32>
   return %p, %p2 : tensor<2x?x3x4x4xf32>, tensor<2x?x3x4x4xf32>
+}
+
+// Attention and its gradient's passes get square tiles, the largest of 32,
+// 16, 8 and 4 whose f32 buffers fit in 48 KiB of shared memory at the
+// head dimension: D = 64, 32 for all three; D = 128, 16 (the key pass too,
+// whose five [t, D] buffers would need 85 KiB at 32); D = 256, 8.
+// attention-tile overrides it; a recorded choice is kept.
+// CHECK-LABEL:  func.func @attention(
+// CHECK:        rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 32 : i64, query = 32 : i64}}
+// CHECK:        rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 16 : i64, query = 16 : i64}}
+// CHECK:        rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 8 : i64, query = 8 : i64}}
+// CHECK:        rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 5 : i64, query = 7 : i64}}
+// CHECK:        rotary.online_attention_query_grad {{.*}} {causal, rotary.tiles = {key = 16 : i64, query = 16 : i64}}
+// CHECK:        rotary.online_attention_key_grad {{.*}} {causal, rotary.tiles = {key = 16 : i64, query = 16 : i64}}
+// CHECK:        rotary.online_attention_key_grad {{.*}} {causal, rotary.tiles = {key = 32 : i64, query = 32 : i64}}
+// ATILE-LABEL:  func.func @attention(
+// ATILE-COUNT-3: rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 24 : i64, query = 24 : i64}}
+// ATILE:        rotary.online_attention {{.*}} {causal, rotary.tiles = {key = 5 : i64, query = 7 : i64}}
+// BADTILE:      error: rotary-gpu-configure: attention-tile -3 is negative
+func.func @attention(%q: tensor<1x2x40x64xf32>, %q2: tensor<1x2x40x128xf32>, %q3: tensor<1x2x40x256xf32>,
+                     %l: tensor<1x2x40xf32>, %p: index) -> (tensor<1x2x40x64xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x256xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x64xf32>) {
+  %o, %lse = rotary.online_attention ins(%q, %q, %q : tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>) first_position(%p) outs(%q, %l : tensor<1x2x40x64xf32>, tensor<1x2x40xf32>) {causal} -> tensor<1x2x40x64xf32>, tensor<1x2x40xf32>
+  %o2, %lse2 = rotary.online_attention ins(%q2, %q2, %q2 : tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>) first_position(%p) outs(%q2, %l : tensor<1x2x40x128xf32>, tensor<1x2x40xf32>) {causal} -> tensor<1x2x40x128xf32>, tensor<1x2x40xf32>
+  %o3, %lse3 = rotary.online_attention ins(%q3, %q3, %q3 : tensor<1x2x40x256xf32>, tensor<1x2x40x256xf32>, tensor<1x2x40x256xf32>) first_position(%p) outs(%q3, %l : tensor<1x2x40x256xf32>, tensor<1x2x40xf32>) {causal} -> tensor<1x2x40x256xf32>, tensor<1x2x40xf32>
+  %o4, %lse4 = rotary.online_attention ins(%q, %q, %q : tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>) first_position(%p) outs(%q, %l : tensor<1x2x40x64xf32>, tensor<1x2x40xf32>) {causal, rotary.tiles = {key = 5 : i64, query = 7 : i64}} -> tensor<1x2x40x64xf32>, tensor<1x2x40xf32>
+  %dq = rotary.online_attention_query_grad ins(%q2, %q2, %q2, %q2, %l, %l : tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40xf32>) first_position(%p) outs(%q2 : tensor<1x2x40x128xf32>) {causal} -> tensor<1x2x40x128xf32>
+  %dk:2 = rotary.online_attention_key_grad ins(%q2, %q2, %q2, %q2, %l, %l : tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40xf32>) first_position(%p) first_key(%p) outs(%q2, %q2 : tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>) {causal} -> tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>
+  %dk2:2 = rotary.online_attention_key_grad ins(%q, %q, %q, %q, %l, %l : tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40xf32>) first_position(%p) first_key(%p) outs(%q, %q : tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>) {causal} -> tensor<1x2x40x64xf32>, tensor<1x2x40x64xf32>
+  return %o, %o2, %o3, %o4, %dq, %dk#0, %dk2#0 : tensor<1x2x40x64xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x256xf32>, tensor<1x2x40x64xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x128xf32>, tensor<1x2x40x64xf32>
+}
+
+// A Givens chain gets groups of 64 rows, a thread per row, halved until
+// the column-major tile [D, rows + 1] (with a matrix, and the product
+// [rows, D]) fits in 48 KiB: D = 64 and 128, 64; D = 256, 32; D = 128
+// with a matrix, 32. A recorded group keeps its rows.
+// CHECK-LABEL:  func.func @givens_rows(
+// CHECK:        rotary.givens_rows {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 64 : i64}}
+// CHECK:        rotary.givens_rows {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 64 : i64}}
+// CHECK:        rotary.givens_rows {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 32 : i64}}
+// CHECK:        rotary.givens_rows {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 32 : i64}}
+// CHECK:        rotary.givens_rows {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 7 : i64}}
+func.func @givens_rows(%x: tensor<?x1x64xf32>, %x2: tensor<?x1x128xf32>, %x3: tensor<?x1x256xf32>,
+                       %c: tensor<1x10xf32>, %p: tensor<10x2xindex>, %r: tensor<128x128xf32>)
+    -> (tensor<?x1x64xf32>, tensor<?x1x128xf32>, tensor<?x1x256xf32>, tensor<?x1x128xf32>, tensor<?x1x64xf32>) {
+  %y = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) outs(%x : tensor<?x1x64xf32>) -> tensor<?x1x64xf32>
+  %y2 = rotary.givens_rows ins(%x2, %c, %c, %p : tensor<?x1x128xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) outs(%x2 : tensor<?x1x128xf32>) -> tensor<?x1x128xf32>
+  %y3 = rotary.givens_rows ins(%x3, %c, %c, %p : tensor<?x1x256xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) outs(%x3 : tensor<?x1x256xf32>) -> tensor<?x1x256xf32>
+  %y4 = rotary.givens_rows ins(%x2, %c, %c, %p : tensor<?x1x128xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) matrix(%r : tensor<128x128xf32>) outs(%x2 : tensor<?x1x128xf32>) -> tensor<?x1x128xf32>
+  %y5 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) outs(%x : tensor<?x1x64xf32>) {rotary.tiles = {rows = 7 : i64}} -> tensor<?x1x64xf32>
+  return %y, %y2, %y3, %y4, %y5 : tensor<?x1x64xf32>, tensor<?x1x128xf32>, tensor<?x1x256xf32>, tensor<?x1x128xf32>, tensor<?x1x64xf32>
 }

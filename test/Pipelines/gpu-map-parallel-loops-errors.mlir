@@ -52,13 +52,17 @@ func.func @parallel_in_sequential(%a: memref<8x8xf32>) {
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
   %z = arith.constant 0.0 : f32
+  // A tile's sequential loop holds thread loops; a thread's does not.
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
-    scf.for %k = %c0 to %c8 step %c1 {
-      // expected-error @+1 {{rotary-gpu-pipeline: a parallel loop inside a sequential loop of a kernel has no GPU mapping yet}}
-      scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
-        memref.store %z, %a[%i, %j] : memref<8x8xf32>
-        scf.reduce
+    scf.parallel (%t) = (%c0) to (%c8) step (%c1) {
+      scf.for %k = %c0 to %c8 step %c1 {
+        // expected-error @+1 {{rotary-gpu-pipeline: a parallel loop inside a sequential loop of a kernel has no GPU mapping yet}}
+        scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+          memref.store %z, %a[%i, %j] : memref<8x8xf32>
+          scf.reduce
+        }
       }
+      scf.reduce
     }
     scf.reduce
   }
@@ -67,16 +71,93 @@ func.func @parallel_in_sequential(%a: memref<8x8xf32>) {
 
 // -----
 
-func.func @tile_store(%a: memref<8x8xf32>) {
+// A tile's buffers are shared memory: their sizes need constant bounds.
+func.func @tile_buffer_unbounded(%a: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
   %z = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?xf32>
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
-    // expected-error @+1 {{rotary-gpu-pipeline: memory accesses of a tile outside its parallel loops have no GPU mapping yet}}
-    memref.store %z, %a[%i, %c0] : memref<8x8xf32>
+    // expected-error @+1 {{rotary-gpu-pipeline: a tile's buffer needs sizes with constant bounds to be shared memory (attention: a static head dimension)}}
+    %buf = memref.alloc(%n) : memref<?xf32>
+    scf.parallel (%j) = (%c0) to (%n) step (%c1) {
+      memref.store %z, %buf[%j] : memref<?xf32>
+      scf.reduce
+    }
+    memref.dealloc %buf : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// ... and to fit in a block's static shared memory.
+func.func @tile_buffers_too_large(%a: memref<8x128x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c128 = arith.constant 128 : index
+  %z = arith.constant 0.0 : f32
+  // expected-error @+1 {{rotary-gpu-pipeline: a tile's buffers take 65536 bytes of shared memory, more than the 49152 a block has: record smaller tiles}}
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %buf = memref.alloc() : memref<128x128xf32>
+    scf.parallel (%j, %k) = (%c0, %c0) to (%c128, %c128) step (%c1, %c1) {
+      memref.store %z, %buf[%j, %k] : memref<128x128xf32>
+      scf.reduce
+    }
+    scf.parallel (%j, %k) = (%c0, %c0) to (%c128, %c128) step (%c1, %c1) {
+      %v = memref.load %buf[%j, %k] : memref<128x128xf32>
+      memref.store %v, %a[%i, %j, %k] : memref<8x128x128xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Views of a tile's buffer are retyped as views of shared memory: only
+// subviews, the views the tiles make.
+func.func @tile_buffer_collapsed(%a: memref<8x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %buf = memref.alloc() : memref<4x4xf32>
+    // expected-error @+1 {{rotary-gpu-pipeline: a view of a tile's buffer other than a subview has no GPU mapping yet}}
+    %flat = memref.collapse_shape %buf [[0, 1]] : memref<4x4xf32> into memref<16xf32>
+    scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
+      memref.store %z, %flat[%j] : memref<16xf32>
+      scf.reduce
+    }
+    scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
+      %v = memref.load %flat[%j] : memref<16xf32>
+      memref.store %v, %a[%i, %j] : memref<8x16xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A tile's own store is one thread's step; a value it loads would be
+// every thread's.
+func.func @tile_load(%a: memref<8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    // expected-error @+1 {{rotary-gpu-pipeline: a value a tile reads from memory outside its parallel loops has no GPU mapping yet}}
+    %v = memref.load %a[%i, %c0] : memref<8x8xf32>
     scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
-      memref.store %z, %a[%i, %j] : memref<8x8xf32>
+      memref.store %v, %a[%i, %j] : memref<8x8xf32>
       scf.reduce
     }
     scf.reduce

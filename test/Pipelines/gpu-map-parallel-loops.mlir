@@ -141,6 +141,132 @@ func.func @tiles(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
   return
 }
 
+// A tile with buffers and a sequential loop over blocks of its input (the
+// shape of an attention tile's loop over key tiles): the buffers become
+// the block's shared memory (16-byte aligned once outlined), a
+// dynamically sized one a view of its bound (the tile size 4 of an
+// affine.min) with the bound's strides, a static one itself; every thread runs the sequential
+// loop, with a barrier before it, between its thread loops and at the end
+// of each iteration; the deallocations go.
+// CHECK-LABEL: func.func @tile_loop(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<?x8xf32>, %[[B:[^:]*]]: memref<?x8xf32>)
+// CHECK:         gpu.launch {{.*}} threads(%[[TX:[^,]*]], {{.*}} workgroup(%[[ACC:[^ ]*]] : memref<4x8xf32, #gpu.address_space<workgroup>>, %[[BLK:[^ ]*]] : memref<4x8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[ROWS:.*]] = affine.min
+// CHECK:           %[[VACC:.*]] = memref.subview %[[ACC]][0, 0] [%[[ROWS]], 8] [1, 1] : memref<4x8xf32, #gpu.address_space<workgroup>> to memref<?x8xf32, strided<[8, 1]>, #gpu.address_space<workgroup>>
+// CHECK:           scf.for %{{.*}} = %[[TX]]
+// CHECK:             memref.store %{{.*}}, %[[VACC]]
+// CHECK:           }
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             scf.for %{{.*}} = %[[TX]]
+// CHECK:               memref.store %{{.*}}, %[[BLK]]
+// CHECK:             }
+// CHECK-NEXT:        gpu.barrier
+// CHECK:             scf.for %{{.*}} = %[[TX]]
+// CHECK:               memref.load %[[BLK]]
+// CHECK:               memref.store %{{.*}}, %[[VACC]]
+// CHECK:             }
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:      }
+// CHECK-NEXT:      %{{.*}} = memref.subview %[[B]]
+// CHECK-NOT:       gpu.barrier
+// CHECK:           scf.for %{{.*}} = %[[TX]]
+// CHECK:             memref.load %[[VACC]]
+// CHECK:           }
+// CHECK-NOT:       memref.dealloc
+// CHECK:           gpu.terminator
+func.func @tile_loop(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x8xf32>
+  scf.parallel (%t) = (%c0) to (%n) step (%c4) {
+    %rows = affine.min affine_map<(d0)[s0] -> (4, s0 - d0)>(%t)[%n]
+    %acc = memref.alloc(%rows) : memref<?x8xf32>
+    scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %c8) step (%c1, %c1) {
+      memref.store %z, %acc[%i, %j] : memref<?x8xf32>
+      scf.reduce
+    }
+    scf.for %k = %c0 to %n step %c4 {
+      %blk = memref.alloc() : memref<4x8xf32>
+      scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+        %r = arith.addi %k, %i : index
+        %v = memref.load %a[%r, %j] : memref<?x8xf32>
+        memref.store %v, %blk[%i, %j] : memref<4x8xf32>
+        scf.reduce
+      }
+      scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %c8) step (%c1, %c1) {
+        %v = memref.load %blk[%i, %j] : memref<4x8xf32>
+        %s = memref.load %acc[%i, %j] : memref<?x8xf32>
+        %w = arith.addf %v, %s : f32
+        memref.store %w, %acc[%i, %j] : memref<?x8xf32>
+        scf.reduce
+      }
+      memref.dealloc %blk : memref<4x8xf32>
+    }
+    %vb = memref.subview %b[%t, 0] [%rows, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+    scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %c8) step (%c1, %c1) {
+      %v = memref.load %acc[%i, %j] : memref<?x8xf32>
+      memref.store %v, %vb[%i, %j] : memref<?x8xf32, strided<[8, 1], offset: ?>>
+      scf.reduce
+    }
+    memref.dealloc %acc : memref<?x8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// A tile's own code that writes memory (a scatter into partial sums, which
+// iterations of a thread loop would race on) is a serial step: thread 0
+// runs it, between barriers.
+// CHECK-LABEL: func.func @tile_serial_step(
+// CHECK:         gpu.launch {{.*}} threads(%[[TX:[^,]*]], {{.*}} workgroup(%[[BUF:[^ ]*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %{{.*}} = %[[TX]]
+// CHECK:             memref.store %{{.*}}, %[[BUF]]
+// CHECK:           }
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      %[[Z:.*]] = arith.constant 0 : index
+// CHECK-NEXT:      %[[LEAD:.*]] = arith.cmpi eq, %[[TX]], %[[Z]] : index
+// CHECK-NEXT:      scf.if %[[LEAD]] {
+// CHECK-NEXT:        scf.for
+// CHECK:               memref.store %{{.*}}, %[[BUF]]
+// CHECK-NEXT:        }
+// CHECK-NEXT:      }
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           scf.for %{{.*}} = %[[TX]]
+// CHECK:             memref.load %[[BUF]]
+func.func @tile_serial_step(%a: memref<4x8xf32>, %idx: memref<4x8xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%t) = (%c0) to (%c4) step (%c1) {
+    %buf = memref.alloc() : memref<8xf32>
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      memref.store %z, %buf[%j] : memref<8xf32>
+      scf.reduce
+    }
+    scf.for %j = %c0 to %c8 step %c1 {
+      %to = memref.load %idx[%t, %j] : memref<4x8xindex>
+      %v = memref.load %a[%t, %j] : memref<4x8xf32>
+      %s = memref.load %buf[%to] : memref<8xf32>
+      %w = arith.addf %s, %v : f32
+      memref.store %w, %buf[%to] : memref<8xf32>
+    }
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      %v = memref.load %buf[%j] : memref<8xf32>
+      memref.store %v, %a[%t, %j] : memref<4x8xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
 // Host code that reads and writes buffers (a sum, then a scalar result
 // computed from it) runs as one kernel of one thread; the allocation and
 // what only computes sizes stay on the host.

@@ -3,9 +3,11 @@
 // Ops whose tiles only the CPU schedule decomposes are refused by name
 // (rotary-gpu-check-schedulable), at the op the user wrote.
 
+// Attention's tiles are shared memory, whose size a dynamic head dimension
+// would leave open.
 func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
                      %v: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.online_attention' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.online_attention' needs a static head dimension (q's last) on the GPU: its tiles live in shared memory}}
   %o, %lse = rotary.attention %q, %k, %v {causal, window = 64 : i64}
       : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
   return %o : tensor<?x?x?x?xf32>
@@ -13,10 +15,33 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
 
 // -----
 
-func.func @givens(%x: tensor<?x64xf32>, %a: tensor<?xf32>) -> tensor<?x64xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
-  %y = rotary.givens %x, %a : tensor<?x64xf32>, tensor<?xf32>
-  return %y : tensor<?x64xf32>
+// Its gradient's passes: the query pass is refused first.
+func.func @attention_grad(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
+                          %v: tensor<?x?x?x?xf32>, %o: tensor<?x?x?x?xf32>,
+                          %lse: tensor<?x?x?xf32>, %do: tensor<?x?x?x?xf32>)
+    -> tensor<?x?x?x?xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.online_attention_query_grad' needs a static head dimension (q's last) on the GPU: its tiles live in shared memory}}
+  %g:3 = rotary.attention_grad %q, %k, %v, %o, %lse, %do {causal}
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?xf32>
+  return %g#0 : tensor<?x?x?x?xf32>
+}
+
+// -----
+
+// A chain's groups of rows are shared memory too.
+func.func @givens_dynamic(%x: tensor<?x?xf32>, %a: tensor<?xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows' needs a static feature dimension (x's last) on the GPU: its tiles live in shared memory}}
+  %y = rotary.givens %x, %a pairs = [(0, 1)] : tensor<?x?xf32>, tensor<?xf32>
+  return %y : tensor<?x?xf32>
+}
+
+// -----
+
+// A chain's gradient sums each angle's terms over the rows: no GPU tiles yet.
+func.func @givens_grad(%x: tensor<?x64xf32>, %a: tensor<63xf32>, %dy: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows_grad' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
+  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x64xf32>, tensor<63xf32>
+  return %dx : tensor<?x64xf32>
 }
 
 // -----

@@ -31,10 +31,14 @@ struct AttentionCase {
   std::pair<int64_t, int64_t> tiles{0, 0};
 };
 
-void runAttention(const std::vector<AttentionCase> &cases) {
+/// Runs `cases`, compiled for the CPU or (`gpuLoops`) as the GPU
+/// schedule's loops, which need a static head dimension.
+void runAttention(const std::vector<AttentionCase> &cases,
+                  bool gpuLoops = false) {
   const int64_t D = 8;
   for (const AttentionCase &c : cases) {
-    const std::string qT = dynamicType(4), lT = dynamicType(3);
+    const std::string qT = gpuLoops ? "tensor<?x?x?x8xf32>" : dynamicType(4),
+                      lT = dynamicType(3);
     std::vector<Arg> args = {{"q", qT}, {"k", qT}, {"v", qT}};
     std::string op = "%o, %lse = rotary.attention %q, %k, %v";
     const std::string bT = dynamicType(c.bias == 2 ? 3 : 2);
@@ -62,7 +66,7 @@ void runAttention(const std::vector<AttentionCase> &cases) {
     op += attrDict(attrs) + " : " + qT + ", " + qT + ", " + qT;
     const std::string source = entrySource(args, {qT, lT}, op, {"%o", "%lse"});
     SCOPED_TRACE(source);
-    ROTARY_COMPILE(kernel, source);
+    ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
     for (auto [T, S] : c.TS) {
       const int64_t B = 2, H = 3;
       SCOPED_TRACE("T " + std::to_string(T) + " S " + std::to_string(S));
@@ -94,34 +98,45 @@ void runAttention(const std::vector<AttentionCase> &cases) {
   }
 }
 
-} // namespace
+const std::vector<AttentionCase> kPatterns = {
+    {false, -1, 0, 0, false, {{7, 7}, {1, 1}, {5, 9}, {64, 64}}},
+    // T = 1 decoding and a KV cache (T < S): queries at the end.
+    {true, -1, 0, 0, false, {{7, 7}, {1, 9}, {3, 9}}},
+    {true, 3, 2, 0, false, {{33, 33}, {4, 20}}},
+    {false, 2, 1, 1, false, {{9, 9}, {1, 6}}},
+    {true, -1, 0, 2, false, {{7, 7}, {2, 5}}},
+    {true, 8, 0, 1, true, {{40, 40}, {3, 17}}},
+    {false, -1, 0, 0, true, {{12, 12}}},
+};
 
-TEST_F(E2E, Attention) {
-  runAttention({
-      {false, -1, 0, 0, false, {{7, 7}, {1, 1}, {5, 9}, {64, 64}}},
-      // T = 1 decoding and a KV cache (T < S): queries at the end.
-      {true, -1, 0, 0, false, {{7, 7}, {1, 9}, {3, 9}}},
-      {true, 3, 2, 0, false, {{33, 33}, {4, 20}}},
-      {false, 2, 1, 1, false, {{9, 9}, {1, 6}}},
-      {true, -1, 0, 2, false, {{7, 7}, {2, 5}}},
-      {true, 8, 0, 1, true, {{40, 40}, {3, 17}}},
-      {false, -1, 0, 0, true, {{12, 12}}},
-  });
-}
-
-TEST_F(E2E, AttentionTileSizes) {
-  // The lowering takes whatever tiles the op records (a target's schedule
-  // chooses them): odd, one query per tile, larger than the sequence.
-  runAttention({
-      {true, 4, 1, 1, true, {{23, 23}, {3, 11}}, {7, 5}},
-      {false, -1, 0, 2, false, {{9, 13}}, {1, 3}},
-      {true, -1, 0, 0, false, {{17, 17}, {1, 1}}, {96, 128}},
-  });
-}
+// The lowering takes whatever tiles the op records (a target's schedule
+// chooses them): odd, one query per tile, larger than the sequence.
+const std::vector<AttentionCase> kTiles = {
+    {true, 4, 1, 1, true, {{23, 23}, {3, 11}}, {7, 5}},
+    {false, -1, 0, 2, false, {{9, 13}}, {1, 3}},
+    {true, -1, 0, 0, false, {{17, 17}, {1, 1}}, {96, 128}},
+};
 
 // With T > S and `causal` the queries sit at positions -4 .. 1 (decision
 // 0011), so rows 0-3 see no key: zero output and lse -inf.
-TEST_F(E2E, AttentionRowsWithoutKeys) {
-  runAttention({{true, -1, 0, 0, false, {{6, 2}, {3, 1}}},
-                {true, 1, 0, 1, false, {{5, 3}}}});
+const std::vector<AttentionCase> kRowsWithoutKeys = {
+    {true, -1, 0, 0, false, {{6, 2}, {3, 1}}},
+    {true, 1, 0, 1, false, {{5, 3}}},
+};
+
+} // namespace
+
+TEST_F(E2E, Attention) { runAttention(kPatterns); }
+
+TEST_F(E2E, AttentionTileSizes) { runAttention(kTiles); }
+
+TEST_F(E2E, AttentionRowsWithoutKeys) { runAttention(kRowsWithoutKeys); }
+
+// The GPU schedule's loops (a block per tile of 32 queries, each of its
+// loops over a tile shared by the block's threads), run on the CPU: the
+// same patterns, tiles and empty rows.
+TEST_F(E2E, AttentionGpuLoops) {
+  runAttention(kPatterns, /*gpuLoops=*/true);
+  runAttention(kTiles, /*gpuLoops=*/true);
+  runAttention(kRowsWithoutKeys, /*gpuLoops=*/true);
 }

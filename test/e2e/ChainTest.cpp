@@ -47,7 +47,7 @@ void runGivens(const GivensConfig &c) {
   const std::string source =
       entrySource({{"x", xT}, {"a", aT}}, {xT}, op, {"%y"});
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(c.gpuLoops));
   const std::vector<int64_t> Ds =
       c.runDs.empty() ? std::vector<int64_t>{c.D} : c.runDs;
   const int64_t H = c.heads > 0 ? c.heads : 3;
@@ -136,6 +136,46 @@ TEST_F(E2E, GivensRowGroups) {
     h.lead = {{2, 33, 2}};
     runGivens(h);
   }
+}
+
+// The GPU schedule's loops (a block per group of rows, a thread per row
+// running the chain on its column of the group's [D, rows + 1] tile), run
+// on the CPU: the default schedule at D = 8 and 64 (several groups, a
+// partial one, and the folded form at 300 rows), odd explicit pairs,
+// per-head chains, the inverse, bf16 rows, and a group of 7 rows an
+// experiment records.
+TEST_F(E2E, GivensGpuLoops) {
+  GivensConfig c;
+  c.gpuLoops = true;
+  runGivens(c);
+  GivensConfig d64 = c;
+  d64.D = 64;
+  d64.N = 64 * 63 / 2;
+  d64.lead = {{1}, {150}, {300}};
+  runGivens(d64);
+  GivensConfig odd = c;
+  odd.pairs = kOddPairs;
+  odd.N = odd.pairs.size();
+  odd.D = 7;
+  odd.xRank = 4;
+  runGivens(odd);
+  for (GivensConfig g : givensPerHeadCases()) {
+    if (!g.staticD)
+      continue;
+    g.gpuLoops = true;
+    runGivens(g);
+  }
+  for (GivensConfig g : givensInverseCases()) {
+    if (!g.staticD)
+      continue;
+    g.gpuLoops = true;
+    runGivens(g);
+  }
+  GivensConfig bf16 = c;
+  bf16.dtype = torch::kBFloat16;
+  bf16.rows = 7;
+  bf16.lead = {{1}, {30}};
+  runGivens(bf16);
 }
 
 TEST_F(E2E, GivensPerHead) {
@@ -373,6 +413,8 @@ struct BlockConfig {
   torch::ScalarType rDtype = torch::kFloat32; ///< R
   /// Leading shapes: [B, T] with rope (x is [B, T, H, D]), else [rows...].
   std::vector<std::vector<int64_t>> lead = {{1, 1}, {2, 5}, {1, 67}, {3, 43}};
+  /// Compiled as the GPU schedule's loops (needs a static D).
+  bool gpuLoops = false;
 };
 
 void runBlock(const BlockConfig &c) {
@@ -410,7 +452,7 @@ void runBlock(const BlockConfig &c) {
   op += attrDict(attrs) + " : " + xT + ", " + aT + ", " + rT;
   const std::string source = entrySource(args, {xT}, op, {"%y"});
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(c.gpuLoops));
   // bf16/f16 results are rounded once at the end (about one unit of their
   // precision); the f32 math inside is checked by the f32 configs. A bf16 R
   // needs nothing extra: the reference uses the same bf16 values.
@@ -458,6 +500,31 @@ void runBlock(const BlockConfig &c) {
 
 // The full default schedule (dynamic D: pairs computed at run time), every
 // rope layout.
+// The GPU schedule's loops of a rotation block (the rope kernel, then a
+// block per group of rows running the chain a thread per row and y = t·R
+// a thread per output element, or the chain folded into its matrix), run
+// on the CPU: static D, shared and per-head angles and matrices (a bf16 R
+// and mixed per-head operands keep the block unfolded), bf16 rows.
+TEST_F(E2E, RotationBlockGpuLoops) {
+  BlockConfig c;
+  c.gpuLoops = true;
+  c.staticD = true;
+  c.N = 28;
+  runBlock(c);
+  c.rDtype = torch::kBFloat16;
+  runBlock(c);
+  c.rDtype = torch::kFloat32;
+  c.perHeadAngles = true;
+  c.layout = ref::RopeLayout::Interleaved;
+  runBlock(c);
+  c.perHeadR = true;
+  c.dtype = torch::kBFloat16;
+  c.rDtype = torch::kBFloat16;
+  c.D = 16;
+  c.N = 40;
+  runBlock(c);
+}
+
 TEST_F(E2E, FusedRotationBlockLayouts) {
   for (auto layout : {ref::RopeLayout::Half, ref::RopeLayout::Interleaved,
                       ref::RopeLayout::Deinterleave}) {

@@ -355,6 +355,46 @@ TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
   EXPECT_EQ(kernels.size(), 4u) << fakeLog();
 }
 
+const char *kAttentionSource = R"mlir(
+func.func @entry(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
+                 %v: tensor<?x?x?x64xf32>) -> tensor<?x?x?x64xf32> {
+  %o, %lse = rotary.attention %q, %k, %v {causal}
+      : tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32>
+  return %o : tensor<?x?x?x64xf32>
+}
+)mlir";
+
+// Attention's GPU entry is one launch of a block per (b, h, tile of 32
+// queries), each of 64 threads with its tiles in static shared memory (no
+// dynamic shared memory at launch): 2·3 blocks at T = 1, 2·3·3 at T = 70.
+TEST(GpuBundle, AttentionLaunchesABlockPerTile) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("86");
+  ROTARY_COMPILE_WITH(kernel, kAttentionSource, gpuOptions());
+  for (int64_t T : {1, 70}) {
+    std::vector<runtime::cuda::DeviceBuffer> buffers;
+    buffers.reserve(4);
+    std::vector<TensorRef> in = {deviceTensor(buffers, {2, 3, T, 64}),
+                                 deviceTensor(buffers, {2, 3, T, 64}),
+                                 deviceTensor(buffers, {2, 3, T, 64})};
+    std::vector<TensorRef> out = {deviceTensor(buffers, {2, 3, T, 64})};
+    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+  }
+  std::istringstream lines(fakeLog());
+  std::vector<std::string> launches;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("launch ", 0) == 0)
+      launches.push_back(line);
+  ASSERT_EQ(launches.size(), 2u) << fakeLog();
+  EXPECT_THAT(launches[0], HasSubstr(" grid=6,1,1 block=64,1,1 shared=0 "));
+  EXPECT_THAT(launches[1], HasSubstr(" grid=18,1,1 block=64,1,1 shared=0 "));
+  const bundle::GpuKernel *k = findKernel(
+      kernel->manifest(), launches[0].substr(7, launches[0].find(' ', 7) - 7));
+  ASSERT_TRUE(k) << launches[0];
+  EXPECT_THAT(launches[0],
+              HasSubstr(" params=" + std::to_string(k->params.size())));
+}
+
 TEST(GpuBundle, PtxThatDisagreesWithTheHostCodeIsRefused) {
   ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
   std::string dir = kernel->directory();

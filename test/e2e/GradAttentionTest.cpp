@@ -46,6 +46,8 @@ struct GradCase {
   /// The gradient's two passes kept apart (split-attention-grad) instead
   /// of the CPU schedule's fused pass.
   bool split = false;
+  /// Compiled as the GPU schedule's loops (a static head dimension).
+  bool gpuLoops = false;
 };
 
 const int64_t kTableRadius = 4; // bias tables [H, 9]
@@ -78,7 +80,9 @@ std::string attrsOf(const GradCase &c) {
 }
 
 std::string gradSource(const GradCase &c) {
-  const std::string qT = dynamicType(4, elementOf(c.dtype));
+  const std::string qT = c.gpuLoops ? "tensor<?x?x?x" + std::to_string(c.D) +
+                                          "x" + elementOf(c.dtype) + ">"
+                                    : dynamicType(4, elementOf(c.dtype));
   const std::string lT = dynamicType(3);
   const std::string bT = dynamicType(c.bias == 2 ? 3 : 2), sT = dynamicType(1);
   std::vector<Arg> args = {{"q", qT}, {"k", qT}, {"v", qT}, {"do", qT}};
@@ -135,6 +139,7 @@ void runGrad(const GradCase &c) {
   SCOPED_TRACE(source);
   rotary::compiler::CompileOptions options;
   options.splitAttentionGrad = c.split;
+  options.gpuLoops = c.gpuLoops;
   ROTARY_COMPILE_WITH(kernel, source, options);
   const int64_t H = c.H, D = c.D;
   for (const Shape &sh : c.shapes) {
@@ -375,6 +380,25 @@ TEST_F(E2E, AttentionGradSplitPasses) {
   c.bias = 2;
   c.tiles = {7, 5};
   runGrad(withShapes(c, {{2, 9, 9}, {1, 4, 7}}));
+}
+
+// The GPU schedule's loops of both passes (a block per tile of 32 queries
+// or keys), run on the CPU: several tiles, odd tiles, T = 1, a full bias
+// and bf16 data.
+TEST_F(E2E, AttentionGradGpuLoops) {
+  GradCase c = everything();
+  c.gpuLoops = true;
+  runGrad(withShapes(c, {{2, 40, 40}, {2, 6, 15}, {1, 1, 9}, {1, 33, 70}}));
+  c.bias = 2;
+  c.tiles = {7, 5};
+  runGrad(withShapes(c, {{2, 9, 9}, {1, 4, 7}}));
+  GradCase plain;
+  plain.gpuLoops = true;
+  plain.causal = true;
+  plain.D = 16;
+  runGrad(withShapes(plain, {{1, 70, 70}, {2, 1, 1}}));
+  plain.dtype = torch::kBFloat16;
+  runGrad(withShapes(plain, {{1, 37, 37}}));
 }
 
 // Rows that see no key: T > S with `causal` (positions before key 0), and a

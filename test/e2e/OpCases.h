@@ -46,6 +46,8 @@ struct GivensConfig {
   std::vector<std::vector<int64_t>> lead;
   /// Rows per group written on the op (`rotary.tiles`); 0: the schedule's.
   int64_t rows = 0;
+  /// Compiled as the GPU schedule's loops (needs a static D).
+  bool gpuLoops = false;
 };
 
 /// The attributes of a Givens config's op: `inverse`, and its row groups.

@@ -79,6 +79,21 @@ constexpr double kRopeTolerance = 5e-4;
 /// at T = 2048.
 constexpr double kHddTolerance = 5e-4;
 
+/// Attention sums up to 256 weighted values per output in f32, in another
+/// order on each side (the CPU's register blocks, the GPU's tiles).
+constexpr double kAttentionTolerance = 1e-4;
+
+/// A Givens chain of 2016 rotations in f32, run in the same order on both
+/// sides but contracted into FMAs differently: up to 2016·2^-24 ≈ 1.2e-4.
+constexpr double kChainTolerance = 5e-4;
+
+/// Query-key pairs of causal attention with a window of W keys back: query
+/// i sees min(i, W) + 1 keys.
+double windowPairs(int64_t T, int64_t W) {
+  int64_t full = std::min(T, W);
+  return double(full) * double(full + 1) / 2 + double(T - full) * double(W + 1);
+}
+
 std::vector<Case> cases() {
   const Input x{}, positions{Input::Kind::Positions, bundle::DType::I64},
       lr{Input::Kind::Scalar, bundle::DType::F32, 1e-3},
@@ -127,6 +142,34 @@ std::vector<Case> cases() {
     return std::vector<Shapes>{hddShapes({1, 1, 1, 4}, bwd),
                                hddShapes({2, 7, 3, 8}, bwd),
                                hddShapes({1, 70, 2, 12}, bwd)};
+  };
+  // Attention (bench/gpu/attention.mlir: causal, 255 keys back, D = 64):
+  // q, k, v read and o written; 4·D flops per visible pair (the scores and
+  // the weighted sum). The backward reads ȯ too and writes dq, dk, dv; it
+  // recomputes the scores and forms dv, dp, dq and dk: 10·D per pair.
+  const int64_t kWindow = 255;
+  auto attentionBytes = [](const Shapes &s) { return 16.0 * numel(s[0]); };
+  auto attentionFlops = [=](const Shapes &s) {
+    return 4.0 * s[0][0] * s[0][1] * s[0][3] * windowPairs(s[0][2], kWindow);
+  };
+  auto attentionBwdBytes = [](const Shapes &s) { return 28.0 * numel(s[0]); };
+  auto attentionBwdFlops = [=](const Shapes &s) {
+    return 10.0 * s[0][0] * s[0][1] * s[0][3] * windowPairs(s[0][2], kWindow);
+  };
+  auto attentionShapes = [](std::vector<int64_t> q, bool bwd) {
+    return bwd ? Shapes{q, q, q, q} : Shapes{q, q, q};
+  };
+  auto attentionChecks = [&](bool bwd) {
+    return std::vector<Shapes>{attentionShapes({1, 1, 1, 64}, bwd),
+                               attentionShapes({2, 3, 37, 64}, bwd),
+                               attentionShapes({1, 2, 300, 64}, bwd)};
+  };
+  // A Givens chain over D = 64 (bench/gpu/givens.mlir): x read, y written;
+  // per row the cheaper of the chain (6 flops per rotation) and the folded
+  // matrix (2·D² flops), which the kernel's cost model picks likewise.
+  auto givensBytes = [](const Shapes &s) { return 8.0 * numel(s[0]); };
+  auto givensFlops = [](const Shapes &s) {
+    return std::min(6.0 * 2016, 2.0 * 64 * 64) * s[0][0];
   };
   Shapes ropeBench = {{8, 4096, 16, 128}, {4096}};
   Shapes ropeBwdBench = {{8, 4096, 16, 128}, {4096}, {8, 4096, 16, 128}};
@@ -186,6 +229,38 @@ std::vector<Case> cases() {
        hddBwdFlops,
        "dx and the angles' gradient",
        kHddTolerance},
+      {"attention",
+       "attention",
+       "attention",
+       {x, x, x},
+       attentionChecks(false),
+       attentionShapes({4, 16, 4096, 64}, false),
+       attentionBytes,
+       attentionFlops,
+       "causal, 255 keys back, D = 64; compute-bound: see the FP32 peak "
+       "ratio",
+       kAttentionTolerance},
+      {"attention_bwd",
+       "attention",
+       "attention_bwd",
+       {x, x, x, x},
+       attentionChecks(true),
+       attentionShapes({4, 16, 4096, 64}, true),
+       attentionBwdBytes,
+       attentionBwdFlops,
+       "dq, dk, dv from ȯ",
+       kAttentionTolerance},
+      {"givens",
+       "givens",
+       "givens",
+       {x, x},
+       {{{1, 64}, {2016}}, {{70, 64}, {2016}}, {{300, 64}, {2016}}},
+       {{int64_t(1) << 20, 64}, {2016}},
+       givensBytes,
+       givensFlops,
+       "D = 64, all 2016 rotations: the chain per row below about 200 "
+       "rows, folded into x·Q above",
+       kChainTolerance},
       {"fam_step",
        "fam",
        "fam_step",
@@ -369,8 +444,12 @@ int run(const fs::path &dir) {
     driver.copyOnDevice(b.data(), a.data(), copyBytes);
   });
   const double bandwidth = 2.0 * copyBytes / copyTime;
-  std::printf("measured copy bandwidth: %.1f GB/s (cuMemcpyDtoD, 1 GiB)\n\n",
+  std::printf("measured copy bandwidth: %.1f GB/s (cuMemcpyDtoD, 1 GiB)\n",
               bandwidth / 1e9);
+  const double peak = driver.fp32Peak(gpu);
+  std::printf("FP32 FMA peak: %.1f TFLOP/s (multiprocessors x lanes x 2 x "
+              "clock, from the driver)\n\n",
+              peak / 1e12);
 
   bool ok = true;
   for (const Case &c : cases()) {
@@ -414,11 +493,13 @@ int run(const fs::path &dir) {
     std::printf("check %-36s GPU vs CPU %.1e  %s\n", shapeText(c.bench).c_str(),
                 err, err <= c.tolerance ? "ok" : "FAILED");
     std::printf("| shape | time (us) | bytes | flops | GB/s | copy GB/s | "
-                "ratio to copy bandwidth |\n");
-    std::printf("|---|---|---|---|---|---|---|\n");
-    std::printf("| %s | %.1f | %.3g | %.3g | %.1f | %.1f | %.2f |\n\n",
+                "ratio to copy bandwidth | TFLOP/s | ratio to FP32 peak |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %.1f | %.3g | %.3g | %.1f | %.1f | %.2f | %.2f | "
+                "%.2f |\n\n",
                 shapeText(c.bench).c_str(), t * 1e6, bytes, flops,
-                bytes / t / 1e9, bandwidth / 1e9, bytes / t / bandwidth);
+                bytes / t / 1e9, bandwidth / 1e9, bytes / t / bandwidth,
+                flops / t / 1e12, peak > 0 ? flops / t / peak : 0.0);
   }
   std::printf("%s\n", ok ? "all checks passed" : "SOME CHECKS FAILED");
   return ok ? 0 : 1;

@@ -109,11 +109,24 @@ def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
     HDD-RoPE, `rotary.hdd_rope_lanes`, gets the same `{block}`: its blocked
     scan computes each block's rotations from the angles in a thread's
     registers twice (for the totals, then from the carry, writing y), and
-    never stores P. An op that already has its tiles keeps them.
+    never stores P. Attention (`rotary.online_attention`) and the two
+    passes of its gradient get `{query, key}`, square tiles of
+    `attention-tile` queries and keys (by default the largest of 32, 16, 8
+    and 4 whose buffers, at a static head dimension D, fit in the 48 KiB of
+    a block's shared memory): a block per (b, h, tile) runs
+    FlashAttention's loop over the tiles of the other side in shared
+    memory. A Givens chain (`rotary.givens_rows`) gets
+    `{rows, row_threads = 1}`: a block per group of 64 rows (halved until
+    its column-major tile [D, rows + 1], and with a matrix the product
+    [rows, D], fit in 48 KiB), a thread per row running the whole chain.
+    An op that already has its tiles keeps them.
   }];
   let options = [
     Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"16",
            "Tokens per tile of a rope gradient with parameter sums">,
+    Option<"attentionTile", "attention-tile", "int64_t", /*default=*/"0",
+           "Queries and keys per tile of attention and its gradient (0: "
+           "the largest whose buffers fit in shared memory)">,
     Option<"scanBlock", "scan-block", "int64_t", /*default=*/"32",
            "Steps per block of a cumulative rotation's blocked scan">,
   ];
@@ -249,14 +262,21 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
       warp's lanes (rotary-gpu-lane-reductions), a warp per iteration,
       whose lanes combine their sums with `gpu.shuffle xor` (`block-size`
       must then be a multiple of 32);
-    - with parallel loops directly in its body (a tiled op: the outer loop
-      runs over tiles), one block per iteration, of `tile-block-size`
-      threads; each inner parallel loop is run by the block's threads in
-      turn (thread k takes iterations k, k + threads, ...), with a
-      `gpu.barrier` between consecutive inner loops. The body's other ops
-      must not touch memory.
+    - with parallel loops in its body, or in sequential loops of its body
+      (a tiled op: the outer loop runs over tiles; attention's loop over
+      key tiles), one block per iteration, of `tile-block-size` threads;
+      each inner parallel loop is run by the block's threads in turn
+      (thread k takes iterations k, k + threads, ...), with a
+      `gpu.barrier` between consecutive inner loops; every thread runs
+      the sequential loops, with a barrier before each and at the end of
+      every iteration. The tile's allocations become the block's shared
+      memory (workgroup attributions, each dynamic size replaced by its
+      constant bound, viewed at the actual size; at most 48 KiB in all);
+      its other ops that write memory and yield nothing run in thread 0
+      between barriers; the rest must only compute.
 
-    A loop with no iterations launches nothing. Host code that reads or
+    A loop with no iterations launches nothing. Calls stay on the host.
+    Host code that reads or
     writes buffers outside any parallel loop (a loop adding up a few
     values, the load and store of a scalar result) runs as a kernel of one
     thread: a maximal run of such ops whose values stay within the run
@@ -264,9 +284,12 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
     `gpu.alloc` / `gpu.dealloc`.
 
     What this schedule cannot map is an error that names the op: a
-    parallel loop with reductions, a parallel loop inside a sequential
-    loop of a kernel or deeper than one level, or a value computed from
-    device memory that the host needs.
+    parallel loop with reductions, a parallel loop inside a thread's
+    sequential loop or deeper than one level, a tile's buffer without a
+    constant bound or buffers beyond 48 KiB, a view of a tile's buffer
+    other than a subview, a value a tile reads from memory outside its
+    thread loops, or a value computed from device memory that the host
+    needs.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",

@@ -9,6 +9,24 @@ namespace rotary::lowering {
 /// The rows per group a Givens chain op (or its gradient) was given by its
 /// target's schedule (an error on the op when missing).
 FailureOr<int64_t> chainRowsPerGroup(Operation *op);
+/// Whether the schedule asked for a thread per row (`row_threads`, the
+/// GPU's form) rather than vectors across the rows of a group.
+bool hasRowThreads(Operation *op);
+
+/// One group of a chain block: rows r0 .. r0 + rows − 1 of head `head`.
+struct RowGroup {
+  Value head, r0, rows;
+};
+/// The decompositions' walk over a block x3 [M, H, D]: per head and group
+/// of at most `width` rows, `body` gets the group and the current values of
+/// `inits` and returns their new values. A block provably no taller than
+/// one group (a tile of the schedule's) gets no loop over groups.
+SmallVector<Value> forEachRowGroup(
+    OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
+    function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body);
+
+/// The GPU's decomposition of a rotary.givens_rows tile (ChainThreads.cpp).
+void populateChainThreadPatterns(RewritePatternSet &patterns);
 
 /// `v` with its dims permuted by `perm` (linalg.transpose).
 Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm);

@@ -355,34 +355,6 @@ Value storeTile(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
       SmallVector<OpFoldResult>{one, one, one});
 }
 
-/// One group of a chain block: rows r0 .. r0 + rows − 1 of head `head`.
-struct RowGroup {
-  Value head, r0, rows;
-};
-/// The decompositions' walk over a block x3 [M, H, D]: per head and group
-/// of at most `width` rows, `body` gets the group and the current values of
-/// `inits` and returns their new values. A block provably no taller than
-/// one group (a tile of the schedule's) gets no loop over groups.
-SmallVector<Value> forEachRowGroup(
-    OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
-    function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body) {
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
-  OpFoldResult groups = groupCount(b, loc, x3, 0, 1, width);
-  return forEachIndex(
-      b, loc, sizes[1], inits, [&](Value head, ValueRange outer) {
-        return forEachIndex(
-            b, loc, groups, outer, [&](Value g, ValueRange dests) {
-              RowGroup group;
-              group.head = head;
-              group.r0 =
-                  arith::MulIOp::create(b, loc, g, indexConst(b, loc, width));
-              group.rows = getValueOrCreateConstantIndexOp(
-                  b, loc, tileExtent(b, loc, sizes[0], group.r0, width));
-              return body(group, dests);
-            });
-      });
-}
-
 /// A block of rotary.givens_rows: per head, per group of W rows, load,
 /// chain, [mix,] store.
 struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
@@ -390,6 +362,9 @@ struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
 
   LogicalResult matchAndRewrite(GivensRowsOp op,
                                 PatternRewriter &rewriter) const override {
+    // A thread per row: the GPU's form (ChainThreads.cpp).
+    if (hasRowThreads(op))
+      return failure();
     FailureOr<int64_t> rows = chainRowsPerGroup(op);
     if (failed(rows))
       return failure();
@@ -589,7 +564,28 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
 };
 } // namespace
 
+SmallVector<Value> lowering::forEachRowGroup(
+    OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
+    function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x3);
+  OpFoldResult groups = groupCount(b, loc, x3, 0, 1, width);
+  return forEachIndex(
+      b, loc, sizes[1], inits, [&](Value head, ValueRange outer) {
+        return forEachIndex(
+            b, loc, groups, outer, [&](Value g, ValueRange dests) {
+              RowGroup group;
+              group.head = head;
+              group.r0 =
+                  arith::MulIOp::create(b, loc, g, indexConst(b, loc, width));
+              group.rows = getValueOrCreateConstantIndexOp(
+                  b, loc, tileExtent(b, loc, sizes[0], group.r0, width));
+              return body(group, dests);
+            });
+      });
+}
+
 void lowering::populateChainDecompositionPatterns(RewritePatternSet &patterns) {
   patterns.add<DecomposeGivensRows, DecomposeGivensRowsGrad>(
       patterns.getContext());
+  populateChainThreadPatterns(patterns);
 }

@@ -308,6 +308,11 @@ FailureOr<int64_t> lowering::chainRowsPerGroup(Operation *op) {
   return sizes->front();
 }
 
+bool lowering::hasRowThreads(Operation *op) {
+  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
+  return tiles && tiles.contains("row_threads");
+}
+
 OpFoldResult lowering::groupCount(OpBuilder &b, Location loc, Value v,
                                   int64_t dim, int64_t per, int64_t width) {
   FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(

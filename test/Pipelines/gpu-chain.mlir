@@ -1,0 +1,67 @@
+// RUN: rotary-opt %s --rotary-gpu-pipeline="map=false" | FileCheck %s
+
+// Givens chains on the GPU schedule (rotary-gpu-configure records
+// {rows = 64, row_threads = 1} at D = 64, a group of rows per block): the
+// group's rows transposed into a padded column-major tile [D, 65] (shared
+// memory once mapped), a thread per row running the whole chain on its
+// column, the rows written back. gpu-ptxas.test compiles these kernels;
+// the e2e tests run these loops on the CPU.
+
+// The chain over every row (the folded form, the chain over the identity
+// and x·Q, is the other branch of the cost model's test).
+// CHECK-LABEL: func.func @givens(
+// CHECK:         scf.parallel (%[[G:.*]]) = (%c0) to (%{{.*}}) step (%c64) {
+// CHECK:           %[[ROWS:.*]] = affine.min
+// CHECK:           %[[T:.*]] = memref.alloc() {{.*}} : memref<64x65xf32>
+// CHECK:           %[[TILE:.*]] = memref.subview %[[T]][0, 0] [64, %[[ROWS]]] [1, 1]
+// CHECK:           scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%[[ROWS]], %c64)
+// CHECK:             memref.store %{{.*}}, %[[TILE]]
+// CHECK:           scf.parallel (%[[R:.*]]) = (%c0) to (%[[ROWS]]) step (%c1) {
+// CHECK:             %[[COL:.*]] = memref.subview %[[TILE]][0, %[[R]]] [64, 1] [1, 1]
+// CHECK:             scf.for %{{.*}} = %c0 to %c2016 step %c1 {
+// CHECK:               memref.load %[[COL]]
+// CHECK:               memref.load %[[COL]]
+// CHECK:               memref.store %{{.*}}, %[[COL]]
+// CHECK:               memref.store %{{.*}}, %[[COL]]
+// CHECK:             }
+// CHECK:           scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%[[ROWS]], %c64)
+// CHECK:             memref.load %[[TILE]]
+// CHECK-NOT:       memref.alloc
+// CHECK:           scf.reduce
+func.func @givens(%x: tensor<?x64xf32>, %a: tensor<2016xf32>) -> tensor<?x64xf32> {
+  %y = rotary.givens %x, %a : tensor<?x64xf32>, tensor<2016xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// A rotation block (rope, a chain of 100 rotations per head, x·R per head
+// with a bf16 R), on the side of the cost model's test that runs the chain
+// on the rows (the other folds it): with a matrix, 32 rows per group, so
+// that the tile [128, 33] and a product [32, 128] fit in 48 KiB; y = t·R
+// is a thread per output element summing over the features, written
+// straight into the f32 output.
+// CHECK-LABEL: func.func @block(
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c4) step (%c32, %c1) {
+// CHECK:           %[[T:.*]] = memref.alloc() {{.*}} : memref<128x33xf32>
+// CHECK:           scf.for %{{.*}} = %c0 to %c100 step %c1 {
+// CHECK:           scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c128)
+// CHECK:             scf.for %{{.*}} = %c0 to %c128 step %c1 iter_args
+// CHECK:               arith.extf
+// CHECK:               math.fma
+// CHECK:           memref.dealloc %[[T]]
+func.func @block(%x: tensor<?x?x4x128xf32>, %a: tensor<4x100xf32>,
+                 %r: tensor<4x128x128xbf16>, %pos: tensor<?xi64>)
+    -> tensor<?x?x4x128xf32> {
+  %y = rotary.rotation_block %x, %a, %r rope(%pos : tensor<?xi64>)
+      pairs = [(0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12),
+               (0, 1), (2, 3), (1, 2), (0, 3), (4, 127), (5, 6), (64, 65), (7, 8), (9, 10), (11, 12)]
+      layout = half : tensor<?x?x4x128xf32>, tensor<4x100xf32>, tensor<4x128x128xbf16>
+  return %y : tensor<?x?x4x128xf32>
+}
