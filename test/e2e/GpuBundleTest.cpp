@@ -61,6 +61,21 @@ std::string fakeLog() {
   return text;
 }
 
+/// The launch lines of a fake driver log, in order.
+std::vector<std::string> launchesOf(const std::string &log) {
+  std::istringstream lines(log);
+  std::vector<std::string> launches;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("launch ", 0) == 0)
+      launches.push_back(line);
+  return launches;
+}
+
+/// The kernel a launch line names.
+std::string kernelOf(const std::string &launch) {
+  return launch.substr(7, launch.find(' ', 7) - 7);
+}
+
 /// Whether this process opened the driver already: it does so once, and
 /// ctest runs each test in a process of its own, but a run of the whole
 /// binary shares one.
@@ -170,18 +185,14 @@ TEST(GpuBundle, LaunchesThroughTheDriver) {
   EXPECT_THAT(log, HasSubstr("load ptx\n")) << log;
   EXPECT_THAT(log, ::testing::Not(HasSubstr("load cubin"))) << log;
   // One module load per context, one launch per call.
-  std::istringstream lines(log);
-  std::vector<std::string> launches;
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("launch ", 0) == 0)
-      launches.push_back(line);
+  std::vector<std::string> launches = launchesOf(log);
   ASSERT_EQ(launches.size(), 2u) << log;
   EXPECT_THAT(launches[0], HasSubstr(" grid=1,1,1 block=256,1,1 shared=0 "));
   EXPECT_THAT(launches[1], HasSubstr(" grid=4,1,1 block=256,1,1 shared=0 "));
   // The PTX declares as many parameters as the manifest, whose count the
   // runtime compared with the host code's launch.
   for (const std::string &launch : launches) {
-    std::string name = launch.substr(7, launch.find(' ', 7) - 7);
+    std::string name = kernelOf(launch);
     const bundle::GpuKernel *k = findKernel(m, name);
     ASSERT_TRUE(k) << launch;
     EXPECT_THAT(launch,
@@ -337,15 +348,11 @@ TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
     std::vector<TensorRef> out = {deviceTensor(buffers, {2, T, 3, 8})};
     kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
   }
-  std::istringstream lines(fakeLog());
-  std::vector<std::string> launches;
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("launch ", 0) == 0)
-      launches.push_back(line);
+  std::vector<std::string> launches = launchesOf(fakeLog());
   ASSERT_EQ(launches.size(), 2u * 4) << fakeLog();
   std::set<std::string> kernels;
   for (const std::string &launch : launches) {
-    std::string name = launch.substr(7, launch.find(' ', 7) - 7);
+    std::string name = kernelOf(launch);
     kernels.insert(name);
     const bundle::GpuKernel *k = findKernel(m, name);
     ASSERT_TRUE(k) << launch;
@@ -380,16 +387,12 @@ TEST(GpuBundle, AttentionLaunchesABlockPerTile) {
     std::vector<TensorRef> out = {deviceTensor(buffers, {2, 3, T, 64})};
     kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
   }
-  std::istringstream lines(fakeLog());
-  std::vector<std::string> launches;
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("launch ", 0) == 0)
-      launches.push_back(line);
+  std::vector<std::string> launches = launchesOf(fakeLog());
   ASSERT_EQ(launches.size(), 2u) << fakeLog();
   EXPECT_THAT(launches[0], HasSubstr(" grid=6,1,1 block=64,1,1 shared=0 "));
   EXPECT_THAT(launches[1], HasSubstr(" grid=18,1,1 block=64,1,1 shared=0 "));
-  const bundle::GpuKernel *k = findKernel(
-      kernel->manifest(), launches[0].substr(7, launches[0].find(' ', 7) - 7));
+  const bundle::GpuKernel *k =
+      findKernel(kernel->manifest(), kernelOf(launches[0]));
   ASSERT_TRUE(k) << launches[0];
   EXPECT_THAT(launches[0],
               HasSubstr(" params=" + std::to_string(k->params.size())));

@@ -210,35 +210,20 @@ Value applyChain(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
   Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
   Value n = dimOf(b, loc, op.getCos(), 1);
   VectorType vt = tile.vector();
-  bool reverse = op.getReverse();
   return scf::ForOp::create(
              b, loc, c0, n, c1, ValueRange{t},
              [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-               Value k =
-                   reverse
-                       ? arith::SubIOp::create(
-                             lb, l, arith::SubIOp::create(lb, l, n, c1), step)
-                       : step;
-               Value i = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                   ValueRange{k, c0});
-               Value j = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                   ValueRange{k, c1});
-               Value cs = tensor::ExtractOp::create(lb, l, op.getCos(),
-                                                    ValueRange{angleRow, k});
-               Value sn = tensor::ExtractOp::create(lb, l, op.getSin(),
-                                                    ValueRange{angleRow, k});
-               Value vc = vector::BroadcastOp::create(lb, l, vt, cs);
-               Value vs = vector::BroadcastOp::create(lb, l, vt, sn);
+               ChainRotation g =
+                   chainRotation(lb, l, op, step, angleRow, n, c0, c1);
+               Value vc = vector::BroadcastOp::create(lb, l, vt, g.cos);
+               Value vs = vector::BroadcastOp::create(lb, l, vt, g.sin);
                Value vns = vector::BroadcastOp::create(
-                   lb, l, vt, arith::NegFOp::create(lb, l, sn));
-               Value xi = readFeature(lb, l, tile, iter[0], i);
-               Value xj = readFeature(lb, l, tile, iter[0], j);
-               Value yi = math::FmaOp::create(
-                   lb, l, xj, vs, arith::MulFOp::create(lb, l, xi, vc));
-               Value yj = math::FmaOp::create(
-                   lb, l, xi, vns, arith::MulFOp::create(lb, l, xj, vc));
-               Value next = writeFeature(lb, l, yi, iter[0], i);
-               scf::YieldOp::create(lb, l, writeFeature(lb, l, yj, next, j));
+                   lb, l, vt, arith::NegFOp::create(lb, l, g.sin));
+               Value xi = readFeature(lb, l, tile, iter[0], g.i);
+               Value xj = readFeature(lb, l, tile, iter[0], g.j);
+               auto [yi, yj] = rotatePair(lb, l, xi, xj, vc, vs, vns);
+               Value next = writeFeature(lb, l, yi, iter[0], g.i);
+               scf::YieldOp::create(lb, l, writeFeature(lb, l, yj, next, g.j));
              })
       .getResult(0);
 }
@@ -563,6 +548,34 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
   }
 };
 } // namespace
+
+ChainRotation lowering::chainRotation(OpBuilder &b, Location loc,
+                                      GivensRowsOp op, Value step,
+                                      Value angleRow, Value n, Value c0,
+                                      Value c1) {
+  Value k = step;
+  if (op.getReverse())
+    k = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, n, c1),
+                              step);
+  ChainRotation g;
+  g.i = tensor::ExtractOp::create(b, loc, op.getPairs(), ValueRange{k, c0});
+  g.j = tensor::ExtractOp::create(b, loc, op.getPairs(), ValueRange{k, c1});
+  g.cos =
+      tensor::ExtractOp::create(b, loc, op.getCos(), ValueRange{angleRow, k});
+  g.sin =
+      tensor::ExtractOp::create(b, loc, op.getSin(), ValueRange{angleRow, k});
+  return g;
+}
+
+std::pair<Value, Value> lowering::rotatePair(OpBuilder &b, Location loc,
+                                             Value xi, Value xj, Value c,
+                                             Value s, Value negS) {
+  Value yi =
+      math::FmaOp::create(b, loc, xj, s, arith::MulFOp::create(b, loc, xi, c));
+  Value yj = math::FmaOp::create(b, loc, xi, negS,
+                                 arith::MulFOp::create(b, loc, xj, c));
+  return {yi, yj};
+}
 
 SmallVector<Value> lowering::forEachRowGroup(
     OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,

@@ -72,36 +72,21 @@ Value chainColumns(OpBuilder &b, Location loc, GivensRowsOp op, Value tile,
       1, cast<RankedTensorType>(shared.getType()), sizes);
   Value column = tensor::ExtractSliceOp::create(b, loc, columnType, shared,
                                                 offsets, sizes, strides);
-  bool reverse = op.getReverse();
-  column =
-      scf::ForOp::create(
-          b, loc, c0, n, c1, ValueRange{column},
-          [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-            Value k =
-                reverse ? arith::SubIOp::create(
-                              lb, l, arith::SubIOp::create(lb, l, n, c1), step)
-                        : step;
-            Value i = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                ValueRange{k, c0});
-            Value j = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                                ValueRange{k, c1});
-            Value cs = tensor::ExtractOp::create(lb, l, op.getCos(),
-                                                 ValueRange{angleRow, k});
-            Value sn = tensor::ExtractOp::create(lb, l, op.getSin(),
-                                                 ValueRange{angleRow, k});
-            Value xi = tensor::ExtractOp::create(lb, l, iter[0], i);
-            Value xj = tensor::ExtractOp::create(lb, l, iter[0], j);
-            // (x_i, x_j) -> (x_i·c + x_j·s, x_j·c − x_i·s)
-            Value yi = math::FmaOp::create(
-                lb, l, xj, sn, arith::MulFOp::create(lb, l, xi, cs));
-            Value yj =
-                math::FmaOp::create(lb, l, arith::NegFOp::create(lb, l, xi), sn,
-                                    arith::MulFOp::create(lb, l, xj, cs));
-            Value next = tensor::InsertOp::create(lb, l, yi, iter[0], i);
-            next = tensor::InsertOp::create(lb, l, yj, next, j);
-            scf::YieldOp::create(lb, l, next);
-          })
-          .getResult(0);
+  column = scf::ForOp::create(
+               b, loc, c0, n, c1, ValueRange{column},
+               [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
+                 ChainRotation g =
+                     chainRotation(lb, l, op, step, angleRow, n, c0, c1);
+                 Value xi = tensor::ExtractOp::create(lb, l, iter[0], g.i);
+                 Value xj = tensor::ExtractOp::create(lb, l, iter[0], g.j);
+                 auto [yi, yj] =
+                     rotatePair(lb, l, xi, xj, g.cos, g.sin,
+                                arith::NegFOp::create(lb, l, g.sin));
+                 Value next = tensor::InsertOp::create(lb, l, yi, iter[0], g.i);
+                 next = tensor::InsertOp::create(lb, l, yj, next, g.j);
+                 scf::YieldOp::create(lb, l, next);
+               })
+               .getResult(0);
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(b, loc, column, shared, offsets, sizes,
                                         strides);
