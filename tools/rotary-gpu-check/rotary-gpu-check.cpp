@@ -447,9 +447,13 @@ int run(const fs::path &dir) {
   std::printf("measured copy bandwidth: %.1f GB/s (cuMemcpyDtoD, 1 GiB)\n",
               bandwidth / 1e9);
   const double peak = driver.fp32Peak(gpu);
-  std::printf("FP32 FMA peak: %.1f TFLOP/s (multiprocessors x lanes x 2 x "
-              "clock, from the driver)\n\n",
-              peak / 1e12);
+  if (peak > 0)
+    std::printf("FP32 FMA peak: %.1f TFLOP/s (multiprocessors x lanes x 2 x "
+                "clock, from the driver)\n\n",
+                peak / 1e12);
+  else
+    std::printf("FP32 FMA peak: not reported by the driver (the peak ratios "
+                "read 0)\n\n");
 
   bool ok = true;
   for (const Case &c : cases()) {

@@ -22,8 +22,8 @@ using namespace rotary;
 using namespace rotary::lowering;
 
 namespace {
-/// The maps (r, f) -> (f, r) and the identity, for a generic over the rows
-/// and features of a group.
+/// (r, f) -> (f, r): a group's row r and feature f in its column-major
+/// tile, for a generic over the rows and features.
 AffineMap swapped(MLIRContext *ctx) {
   return AffineMap::get(
       2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx);
