@@ -109,13 +109,16 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value total,
 }
 
 /// Whether `op` is a sequential loop of a tile that holds some of the
-/// tile's thread loops (the loop over key tiles in attention): every thread
-/// runs it, with barriers between the thread loops in it.
+/// tile's thread loops, directly or in sequential loops of its own (the
+/// loop over key tiles in attention): every thread runs it, with barriers
+/// between the thread loops in it.
 bool isTileForLoop(Operation *op) {
   auto loop = dyn_cast<scf::ForOp>(op);
   return loop &&
-         llvm::any_of(loop.getBody()->getOps<scf::ParallelOp>(),
-                      [](scf::ParallelOp p) { return p.getNumResults() == 0; });
+         llvm::any_of(loop.getBody()->getOperations(), [](Operation &inner) {
+           auto p = dyn_cast<scf::ParallelOp>(inner);
+           return (p && p.getNumResults() == 0) || isTileForLoop(&inner);
+         });
 }
 
 /// The thread loops of `block`, a tile's body or a tile loop's: parallel

@@ -267,6 +267,40 @@ func.func @tile_serial_step(%a: memref<4x8xf32>, %idx: memref<4x8xindex>) {
   return
 }
 
+// Sequential loops nested in a tile's sequential loop are every thread's
+// too: the barriers close each iteration of both.
+// CHECK-LABEL: func.func @tile_nested_loops(
+// CHECK:         gpu.launch
+// CHECK:           scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// CHECK-NEXT:        scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 {
+// CHECK:                 memref.store
+// CHECK:               }
+// CHECK-NEXT:          gpu.barrier
+// CHECK-NEXT:        }
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:      }
+func.func @tile_nested_loops(%a: memref<4x2x2x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%t) = (%c0) to (%c4) step (%c1) {
+    scf.for %i = %c0 to %c2 step %c1 {
+      scf.for %j = %c0 to %c2 step %c1 {
+        scf.parallel (%k) = (%c0) to (%c8) step (%c1) {
+          memref.store %z, %a[%t, %i, %j, %k] : memref<4x2x2x8xf32>
+          scf.reduce
+        }
+      }
+    }
+    scf.reduce
+  }
+  return
+}
+
 // Host code that reads and writes buffers (a sum, then a scalar result
 // computed from it) runs as one kernel of one thread; the allocation and
 // what only computes sizes stay on the host.
