@@ -13,7 +13,6 @@
 #include "rotary/Dialect/Rotary/IR/RotaryOps.h"
 #include "rotary/Pipelines/Pipelines.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -22,6 +21,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace rotary {
@@ -141,34 +141,6 @@ SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
   return out;
 }
 
-/// A constant upper bound of the index `v` (a buffer's size in a tile: a
-/// tile size clamped at the end of its range), or none.
-std::optional<int64_t> upperBound(Value v) {
-  if (std::optional<int64_t> c = getConstantIntValue(v))
-    return c;
-  std::optional<int64_t> best;
-  auto tighten = [&](std::optional<int64_t> bound) {
-    if (bound)
-      best = best ? std::min(*best, *bound) : *bound;
-  };
-  if (auto min = v.getDefiningOp<affine::AffineMinOp>()) {
-    unsigned dims = min.getMap().getNumDims();
-    for (AffineExpr e : min.getMap().getResults()) {
-      if (auto c = dyn_cast<AffineConstantExpr>(e))
-        tighten(c.getValue());
-      else if (auto d = dyn_cast<AffineDimExpr>(e))
-        tighten(upperBound(min.getOperand(d.getPosition())));
-      else if (auto s = dyn_cast<AffineSymbolExpr>(e))
-        tighten(upperBound(min.getOperand(dims + s.getPosition())));
-    }
-  } else if (isa_and_present<arith::MinSIOp, arith::MinUIOp>(
-                 v.getDefiningOp())) {
-    for (Value operand : v.getDefiningOp()->getOperands())
-      tighten(upperBound(operand));
-  }
-  return best;
-}
-
 /// The shared memory that holds a tile's buffer `alloc`: its shape with
 /// each dynamic size replaced by a constant bound; failure without one.
 FailureOr<MemRefType> sharedTypeOf(memref::AllocOp alloc) {
@@ -182,8 +154,12 @@ FailureOr<MemRefType> sharedTypeOf(memref::AllocOp alloc) {
       shape.push_back(size);
       continue;
     }
-    std::optional<int64_t> bound = upperBound(alloc.getDynamicSizes()[next++]);
-    if (!bound || *bound <= 0)
+    // A tile size clamped at the end of its range: the affine.min's bound.
+    FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+        presburger::BoundType::UB,
+        ValueBoundsConstraintSet::Variable(alloc.getDynamicSizes()[next++]),
+        /*stopCondition=*/nullptr, /*closedUB=*/true);
+    if (failed(bound) || *bound <= 0)
       return failure();
     shape.push_back(*bound);
   }
@@ -291,9 +267,6 @@ Operation *unmappable(scf::ParallelOp loop, std::string &why) {
   check(*loop.getBody());
   return access;
 }
-
-/// The most static shared memory a block may have without opting in.
-constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// Clones `block`, the body of a tile or of one of its sequential loops,
 /// into a kernel of one block per tile: the block's threads share each

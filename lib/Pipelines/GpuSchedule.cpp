@@ -51,7 +51,7 @@ template <typename OpTy> int64_t attentionTileFor(OpTy op) {
   int64_t wide = keyPass ? 5 : 3, square = keyPass ? 1 : 2;
   square += (op.getBias() ? 1 : 0) + (op.getSpan() ? 1 : 0);
   for (int64_t t : {32, 16, 8})
-    if (4 * (wide * t * d + square * t * t + 8 * t) <= 48 * 1024)
+    if (4 * (wide * t * d + square * t * t + 8 * t) <= kStaticSharedBytes)
       return t;
   return 4;
 }
@@ -65,8 +65,8 @@ int64_t chainRowsFor(GivensRowsOp op) {
   if (ShapedType::isDynamic(d))
     return 64;
   int64_t rows = 64;
-  while (rows > 1 &&
-         4 * (d * (rows + 1) + (op.getMatrix() ? rows * d : 0)) > 48 * 1024)
+  while (rows > 1 && 4 * (d * (rows + 1) + (op.getMatrix() ? rows * d : 0)) >
+                         kStaticSharedBytes)
     rows /= 2;
   return rows;
 }

@@ -164,12 +164,14 @@ std::vector<Case> cases() {
                                attentionShapes({2, 3, 37, 64}, bwd),
                                attentionShapes({1, 2, 300, 64}, bwd)};
   };
-  // A Givens chain over D = 64 (bench/gpu/givens.mlir): x read, y written;
-  // per row the cheaper of the chain (6 flops per rotation) and the folded
-  // matrix (2·D² flops), which the kernel's cost model picks likewise.
+  // A Givens chain (bench/gpu/givens.mlir: x [rows, D], N angles): x read,
+  // y written; per row the cheaper of the chain (6 flops per rotation) and
+  // the folded matrix (2·D² flops), which the kernel's cost model picks
+  // likewise.
   auto givensBytes = [](const Shapes &s) { return 8.0 * numel(s[0]); };
   auto givensFlops = [](const Shapes &s) {
-    return std::min(6.0 * 2016, 2.0 * 64 * 64) * s[0][0];
+    double d = double(s[0][1]);
+    return std::min(6.0 * double(s[1][0]), 2.0 * d * d) * double(s[0][0]);
   };
   Shapes ropeBench = {{8, 4096, 16, 128}, {4096}};
   Shapes ropeBwdBench = {{8, 4096, 16, 128}, {4096}, {8, 4096, 16, 128}};

@@ -46,6 +46,11 @@ void recordTiles(mlir::Operation *op,
 /// which rotary-gpu-map-parallel-loops combines with shuffles.
 inline constexpr int64_t kWarpLanes = 32;
 
+/// The static shared memory a GPU block may have without opting in (48
+/// KiB): the bound of a tile's buffers, by which rotary-gpu-configure sizes
+/// tiles and rotary-gpu-map-parallel-loops checks them.
+inline constexpr int64_t kStaticSharedBytes = 48 * 1024;
+
 /// Combines `lhs` and `rhs` at `b` with the reduction `region` of an
 /// scf.reduce (its two block arguments), returning what it yields.
 mlir::Value combineWithReduction(mlir::OpBuilder &b, mlir::Region &region,

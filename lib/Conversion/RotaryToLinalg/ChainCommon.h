@@ -9,9 +9,6 @@ namespace rotary::lowering {
 /// The rows per group a Givens chain op (or its gradient) was given by its
 /// target's schedule (an error on the op when missing).
 FailureOr<int64_t> chainRowsPerGroup(Operation *op);
-/// Whether the schedule asked for a thread per row (`row_threads`, the
-/// GPU's form) rather than vectors across the rows of a group.
-bool hasRowThreads(Operation *op);
 
 /// One group of a chain block: rows r0 .. r0 + rows − 1 of head `head`.
 struct RowGroup {

@@ -348,7 +348,7 @@ struct DecomposeGivensRows : OpRewritePattern<GivensRowsOp> {
   LogicalResult matchAndRewrite(GivensRowsOp op,
                                 PatternRewriter &rewriter) const override {
     // A thread per row: the GPU's form (ChainThreads.cpp).
-    if (hasRowThreads(op))
+    if (hasTile(op, "row_threads"))
       return failure();
     FailureOr<int64_t> rows = chainRowsPerGroup(op);
     if (failed(rows))

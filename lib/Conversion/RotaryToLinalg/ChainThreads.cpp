@@ -138,7 +138,7 @@ struct DecomposeGivensRowThreads : OpRewritePattern<GivensRowsOp> {
 
   LogicalResult matchAndRewrite(GivensRowsOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!hasRowThreads(op))
+    if (!hasTile(op, "row_threads"))
       return failure();
     FailureOr<int64_t> width = chainRowsPerGroup(op);
     if (failed(width))

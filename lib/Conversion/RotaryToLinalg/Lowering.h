@@ -18,6 +18,10 @@
 namespace rotary::lowering {
 using namespace mlir;
 
+/// Whether `op` carries the recorded tile `name` (a schedule's choice of
+/// form, such as `row_threads`, the GPU's thread per row of a chain).
+bool hasTile(Operation *op, StringRef name);
+
 /// The positive sizes `fields` of the tiles a target's schedule recorded on
 /// `op` (kTilesAttr); an error on the op naming `what` and the expected
 /// dictionary (`form`) when one is missing or not positive.

@@ -308,9 +308,9 @@ FailureOr<int64_t> lowering::chainRowsPerGroup(Operation *op) {
   return sizes->front();
 }
 
-bool lowering::hasRowThreads(Operation *op) {
+bool lowering::hasTile(Operation *op, StringRef name) {
   auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
-  return tiles && tiles.contains("row_threads");
+  return tiles && tiles.contains(name);
 }
 
 OpFoldResult lowering::groupCount(OpBuilder &b, Location loc, Value v,

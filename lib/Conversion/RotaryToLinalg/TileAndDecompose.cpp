@@ -74,12 +74,6 @@ FailureOr<SmallVector<int64_t>> parallelTiles(Operation *op) {
   return op->emitOpError("has no tiling in rotary-tile-and-decompose");
 }
 
-/// Whether `op` carries the recorded tile `name`.
-bool hasTile(Operation *op, StringRef name) {
-  auto tiles = op->getAttrOfType<DictionaryAttr>(kTilesAttr);
-  return tiles && tiles.contains(name);
-}
-
 struct TileAndDecomposePass
     : rotary::impl::RotaryTileAndDecomposeBase<TileAndDecomposePass> {
   using Base::Base;
