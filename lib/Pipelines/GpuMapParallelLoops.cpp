@@ -536,14 +536,16 @@ struct GpuCheckSchedulablePass
           // Attention's tiles and a chain's groups of rows are shared
           // memory of a size fixed when the kernel is compiled.
           if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                  OnlineAttentionKeyGradOp, GivensRowsOp>(op)) {
+                  OnlineAttentionKeyGradOp, GivensRowsOp, GivensRowsGradOp>(
+                  op)) {
             auto x = cast<RankedTensorType>(op->getOperand(0).getType());
             if (!x.isDynamicDim(x.getRank() - 1))
               return false;
             op->emitError("rotary-gpu-pipeline: '")
                 << op->getName() << "' needs a static "
-                << (isa<GivensRowsOp>(op) ? "feature dimension (x's last)"
-                                          : "head dimension (q's last)")
+                << (isa<GivensRowsOp, GivensRowsGradOp>(op)
+                        ? "feature dimension (x's last)"
+                        : "head dimension (q's last)")
                 << " on the GPU: its tiles live in shared memory";
             return true;
           }

@@ -56,20 +56,26 @@ template <typename OpTy> int64_t attentionTileFor(OpTy op) {
   return 4;
 }
 
-/// The rows of a Givens chain tile (64, 32, ... 1) whose column-major f32
-/// buffer [D, rows + 1] (and, with a matrix, the product [rows, D]) fits
-/// in 48 KiB of shared memory. A dynamic D gets 64 (the GPU pipeline then
-/// asks for a static one).
-int64_t chainRowsFor(GivensRowsOp op) {
-  int64_t d = op.getX().getType().getShape().back();
+/// The rows of a Givens chain tile: the largest of 64, 32, ... 1 whose
+/// f32 buffers in shared memory, `floats(rows)` of them at the op's
+/// feature dimension D, fit in 48 KiB. A dynamic D gets 64 (the GPU
+/// pipeline then asks for a static one).
+int64_t
+chainRowsFitting(Value x,
+                 function_ref<int64_t(int64_t d, int64_t rows)> floats) {
+  int64_t d = cast<RankedTensorType>(x.getType()).getShape().back();
   if (ShapedType::isDynamic(d))
     return 64;
   int64_t rows = 64;
-  while (rows > 1 && 4 * (d * (rows + 1) + (op.getMatrix() ? rows * d : 0)) >
-                         kStaticSharedBytes)
+  while (rows > 1 && 4 * floats(d, rows) > kStaticSharedBytes)
     rows /= 2;
   return rows;
 }
+
+/// The rotations of a chunk of a chain gradient's backward walk: each row
+/// writes a term per rotation into a [C, rows + 1] tile before a thread per
+/// rotation sums them.
+constexpr int64_t kChainGradSteps = 32;
 
 struct GpuConfigurePass
     : rotary::impl::RotaryGpuConfigureBase<GpuConfigurePass> {
@@ -99,9 +105,23 @@ struct GpuConfigurePass
       if (isa<RotationScanOp, HDDRopeLanesOp>(op))
         recordTiles(op, {{"block", scanBlock}});
     });
-    // A Givens chain: a block per group of rows, a thread per row.
+    // A Givens chain: a block per group of rows, a thread per row. The
+    // forward's buffers: the column-major tile [D, rows + 1] and, with a
+    // matrix, the product [rows, D]; the gradient's: the x and ȳ tiles and
+    // a chunk's terms [C, rows + 1].
     getOperation().walk([&](GivensRowsOp op) {
-      recordTiles(op, {{"rows", chainRowsFor(op)}, {"row_threads", 1}});
+      bool matrix = bool(op.getMatrix());
+      int64_t rows = chainRowsFitting(op.getX(), [&](int64_t d, int64_t w) {
+        return d * (w + 1) + (matrix ? w * d : 0);
+      });
+      recordTiles(op, {{"rows", rows}, {"row_threads", 1}});
+    });
+    getOperation().walk([&](GivensRowsGradOp op) {
+      int64_t rows = chainRowsFitting(op.getX(), [](int64_t d, int64_t w) {
+        return (2 * d + kChainGradSteps) * (w + 1);
+      });
+      recordTiles(
+          op, {{"rows", rows}, {"row_threads", 1}, {"steps", kChainGradSteps}});
     });
     // Attention and its gradient's passes: a block per tile of queries
     // (keys for the key pass), the other side visited a tile at a time.

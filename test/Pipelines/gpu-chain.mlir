@@ -1,10 +1,10 @@
 // RUN: rotary-opt %s --rotary-gpu-pipeline="map=false" | FileCheck %s
 
-// Givens chains on the GPU schedule (rotary-gpu-configure records
-// {rows = 64, row_threads = 1} at D = 64, a group of rows per block): the
-// group's rows transposed into a padded column-major tile [D, 65] (shared
-// memory once mapped), a thread per row running the whole chain on its
-// column, the rows written back. gpu-ptxas.test compiles these kernels;
+// Givens chains and their gradient on the GPU schedule
+// (rotary-gpu-configure records {rows = 64, row_threads = 1} at D = 64, a
+// group of rows per block): the group's rows transposed into a padded
+// column-major tile [D, 65] (shared memory once mapped), a thread per row
+// running the whole chain on its column, the rows written back. gpu-ptxas.test compiles these kernels;
 // the e2e tests run these loops on the CPU.
 
 // The chain over every row (the folded form, the chain over the identity
@@ -31,6 +31,52 @@
 func.func @givens(%x: tensor<?x64xf32>, %a: tensor<2016xf32>) -> tensor<?x64xf32> {
   %y = rotary.givens %x, %a : tensor<?x64xf32>, tensor<2016xf32>
   return %y : tensor<?x64xf32>
+}
+
+// Its gradient at D = 64 ({rows = 64, row_threads = 1, steps = 32}): a
+// block per group of rows, the x and ȳ rows in tiles [64, 65] of their
+// own, the chain forward a thread per row; then the 63 rotations
+// backwards in two chunks of at most 32, in which each row's thread undoes
+// them on its x column, turns its ȳ column and writes its terms of φ̄ into
+// a [32, 65] tile, then a thread per rotation sums them over the rows in
+// f64 into the group's partial sums; x̄ written from the ȳ tile. The
+// groups' partial sums are merged after the loop.
+// CHECK-LABEL: func.func @givens_grad(
+// CHECK:         %[[PART:.*]] = memref.alloc(%{{.*}}) {{.*}} : memref<?x1x63xf64>
+// CHECK:         scf.parallel (%[[G:.*]]) = (%c0) to (%{{.*}}) step (%c64) {
+// CHECK:           %[[ROWS:.*]] = affine.min
+// CHECK:           %[[SUMS:.*]] = memref.subview %[[PART]]
+// CHECK:           %[[XA:.*]] = memref.alloc() {{.*}} : memref<64x65xf32>
+// CHECK:           %[[XT:.*]] = memref.subview %[[XA]][0, 0] [64, %[[ROWS]]] [1, 1]
+// CHECK:           %[[GA:.*]] = memref.alloc() {{.*}} : memref<64x65xf32>
+// CHECK:           %[[GT:.*]] = memref.subview %[[GA]][0, 0] [64, %[[ROWS]]] [1, 1]
+// CHECK:           scf.parallel (%{{.*}}) = (%c0) to (%[[ROWS]]) step (%c1) {
+// CHECK:             scf.for %{{.*}} = %c0 to %c63 step %c1 {
+// CHECK:           %[[TA:.*]] = memref.alloc() {{.*}} : memref<32x65xf32>
+// CHECK:           scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// CHECK:             arith.maxsi
+// CHECK-NEXT:        %[[COUNT:.*]] = arith.subi
+// CHECK:             scf.parallel (%[[R:.*]]) = (%c0) to (%[[ROWS]]) step (%c1) {
+// CHECK:               memref.subview %[[XT]][0, %[[R]]] [64, 1] [1, 1]
+// CHECK:               memref.subview %[[GT]][0, %[[R]]] [64, 1] [1, 1]
+// CHECK:               %[[TCOL:.*]] = memref.subview %[[TA]][0, %[[R]]] [%[[COUNT]], 1] [1, 1]
+// CHECK:               scf.for %{{.*}} = %c0 to %[[COUNT]] step %c1 {
+// CHECK:                 memref.store %{{.*}}, %[[TCOL]]
+// CHECK:             %[[ACC:.*]] = memref.subview %[[SUMS]][0, %{{.*}}] [1, %[[COUNT]]]
+// CHECK:             %[[USED:.*]] = memref.subview %[[TA]][0, 0] [%[[COUNT]], %[[ROWS]]]
+// CHECK:             scf.parallel (%[[K:.*]]) = (%c0) to (%[[COUNT]]) step (%c1) {
+// CHECK:               scf.for %{{.*}} = %c0 to %[[ROWS]] step %c1 iter_args(%{{.*}}) -> (f64) {
+// CHECK:                 memref.load %[[USED]][%[[K]], %{{.*}}]
+// CHECK:                 arith.extf %{{.*}} : f32 to f64
+// CHECK:               memref.store %{{.*}}, %[[ACC]][%[[K]]]
+// CHECK:           scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%[[ROWS]], %c64)
+// CHECK:             memref.load %[[GT]]
+// CHECK:         scf.parallel (%{{.*}}) = (%c0) to (%c63) step (%c1) {
+// CHECK:           memref.load %[[PART]]
+func.func @givens_grad(%x: tensor<?x64xf32>, %a: tensor<63xf32>, %dy: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<63xf32>) {
+  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x64xf32>, tensor<63xf32>
+  return %dx, %da : tensor<?x64xf32>, tensor<63xf32>
 }
 
 // A rotation block (rope, a chain of 100 rotations per head, x·R per head

@@ -86,3 +86,19 @@ func.func @givens_rows(%x: tensor<?x1x64xf32>, %x2: tensor<?x1x128xf32>, %x3: te
   %y5 = rotary.givens_rows ins(%x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x10xf32>, tensor<1x10xf32>, tensor<10x2xindex>) outs(%x : tensor<?x1x64xf32>) {rotary.tiles = {rows = 7 : i64}} -> tensor<?x1x64xf32>
   return %y, %y2, %y3, %y4, %y5 : tensor<?x1x64xf32>, tensor<?x1x128xf32>, tensor<?x1x256xf32>, tensor<?x1x128xf32>, tensor<?x1x64xf32>
 }
+
+// Its gradient holds the x and ȳ tiles [D, rows + 1] and a chunk of 32
+// rotations' terms [32, rows + 1]: D = 64, 64 rows (41600 bytes); D = 128,
+// 32; D = 256, 16.
+// CHECK-LABEL:  func.func @givens_rows_grad(
+// CHECK:        rotary.givens_rows_grad {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 64 : i64, steps = 32 : i64}}
+// CHECK:        rotary.givens_rows_grad {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 32 : i64, steps = 32 : i64}}
+// CHECK:        rotary.givens_rows_grad {{.*}} {rotary.tiles = {row_threads = 1 : i64, rows = 16 : i64, steps = 32 : i64}}
+func.func @givens_rows_grad(%x: tensor<?x1x64xf32>, %x2: tensor<?x1x128xf32>, %x3: tensor<?x1x256xf32>,
+                            %c: tensor<1x10xf64>, %p: tensor<10x2xindex>)
+    -> (tensor<?x1x64xf32>, tensor<?x1x128xf32>, tensor<?x1x256xf32>) {
+  %dx, %da = rotary.givens_rows_grad ins(%x, %x, %c, %c, %p : tensor<?x1x64xf32>, tensor<1x10xf64>, tensor<10x2xindex>) outs(%x, %c : tensor<?x1x64xf32>, tensor<1x10xf64>) -> tensor<?x1x64xf32>, tensor<1x10xf64>
+  %dx2, %da2 = rotary.givens_rows_grad ins(%x2, %x2, %c, %c, %p : tensor<?x1x128xf32>, tensor<1x10xf64>, tensor<10x2xindex>) outs(%x2, %c : tensor<?x1x128xf32>, tensor<1x10xf64>) -> tensor<?x1x128xf32>, tensor<1x10xf64>
+  %dx3, %da3 = rotary.givens_rows_grad ins(%x3, %x3, %c, %c, %p : tensor<?x1x256xf32>, tensor<1x10xf64>, tensor<10x2xindex>) outs(%x3, %c : tensor<?x1x256xf32>, tensor<1x10xf64>) -> tensor<?x1x256xf32>, tensor<1x10xf64>
+  return %dx, %dx2, %dx3 : tensor<?x1x64xf32>, tensor<?x1x128xf32>, tensor<?x1x256xf32>
+}

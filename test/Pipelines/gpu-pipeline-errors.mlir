@@ -37,11 +37,11 @@ func.func @givens_dynamic(%x: tensor<?x?xf32>, %a: tensor<?xf32>) -> tensor<?x?x
 
 // -----
 
-// A chain's gradient sums each angle's terms over the rows: no GPU tiles yet.
-func.func @givens_grad(%x: tensor<?x64xf32>, %a: tensor<63xf32>, %dy: tensor<?x64xf32>) -> tensor<?x64xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows_grad' has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
-  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x64xf32>, tensor<63xf32>
-  return %dx : tensor<?x64xf32>
+// And its gradient's.
+func.func @givens_grad_dynamic(%x: tensor<?x?xf32>, %a: tensor<?xf32>, %dy: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.givens_rows_grad' needs a static feature dimension (x's last) on the GPU: its tiles live in shared memory}}
+  %dx, %da = rotary.givens_grad %x, %a, %dy pairs = [(0, 1)] : tensor<?x?xf32>, tensor<?xf32>
+  return %dx : tensor<?x?xf32>
 }
 
 // -----

@@ -132,6 +132,71 @@ TEST_F(GradExamples, Givens) {
   }
 }
 
+// The same chains at a static D (the GPU's tiles are shared memory of a
+// size fixed at compile time), compiled as the GPU schedule's loops and
+// run on the CPU: the chain's gradient, the rotation block's (the chain's
+// gradient, x̄·Rᵀ, R̄ = tᵀ·ȳ) and with RoPE in front of it.
+TEST_F(GradExamples, GivensGpuLoops) {
+  const std::string source = R"mlir(
+func.func @givens(%x: tensor<?x16xf32>, %angles: tensor<?xf32>)
+    -> tensor<?x16xf32> {
+  %y = rotary.givens %x, %angles : tensor<?x16xf32>, tensor<?xf32>
+  return %y : tensor<?x16xf32>
+}
+func.func @rotation_block(%x: tensor<?x16xf32>, %angles: tensor<?xf32>,
+                          %r: tensor<16x16xf32>) -> tensor<?x16xf32> {
+  %y = rotary.rotation_block %x, %angles, %r
+      : tensor<?x16xf32>, tensor<?xf32>, tensor<16x16xf32>
+  return %y : tensor<?x16xf32>
+}
+func.func @rotation_block_rope(%x: tensor<?x?x3x16xf32>,
+                               %angles: tensor<?xf32>, %r: tensor<16x16xf32>,
+                               %positions: tensor<?xi64>)
+    -> tensor<?x?x3x16xf32> {
+  %y = rotary.rotation_block %x, %angles, %r rope(%positions : tensor<?xi64>)
+      layout = half : tensor<?x?x3x16xf32>, tensor<?xf32>, tensor<16x16xf32>
+  return %y : tensor<?x?x3x16xf32>
+}
+)mlir";
+  rotary::compiler::CompileOptions options;
+  options.gradients = true;
+  options.gpuLoops = true;
+  auto kernel = Kernel::compile(source, options);
+  ASSERT_TRUE(kernel);
+  for (auto [N, K] : {std::array<int64_t, 2>{1, 1}, {37, 15}, {130, 120}}) {
+    SCOPED_TRACE("rows " + std::to_string(N) + ", rotations " +
+                 std::to_string(K));
+    const int64_t D = 16;
+    Tensor x = randn32({N, D}), dy = randn32({N, D});
+    Tensor a = uniform32({K}, -3.0, 3.0);
+    Tensor xr = leaf(x), ar = leaf(a);
+    Tensor y = ref::givens(xr, ar);
+    checkBackward(*kernel, "givens", {x, a}, {dy},
+                  autograd(y, f64(dy), {xr, ar}), {1e-4, 1e-5});
+
+    Tensor r = std::get<0>(torch::linalg_qr(randn32({D, D})));
+    xr = leaf(x);
+    ar = leaf(a);
+    Tensor rr = leaf(r);
+    y = ref::rotationBlock(xr, ar, rr);
+    checkBackward(*kernel, "rotation_block", {x, a, r}, {dy},
+                  autograd(y, f64(dy), {xr, ar, rr}), {1e-4, 1e-5});
+
+    const int64_t T = N % 7 + 1;
+    Tensor x4 = randn32({2, T, 3, D}), dy4 = randn32({2, T, 3, D});
+    Tensor pos = torch::randint(0, 4096, {T}, torch::kInt64);
+    xr = leaf(x4);
+    ar = leaf(a);
+    rr = leaf(r);
+    ref::RotationBlockOptions o;
+    o.positions = pos;
+    o.layout = ref::RopeLayout::Half;
+    y = ref::rotationBlock(xr, ar, rr, o);
+    checkBackward(*kernel, "rotation_block_rope", {x4, a, r, pos}, {dy4},
+                  autograd(y, f64(dy4), {xr, ar, rr}), {1e-4, 1e-5});
+  }
+}
+
 TEST_F(GradExamples, HDDRope) {
   auto kernel = Kernel::compile(readExample("hdd_rope.mlir"), true);
   ASSERT_TRUE(kernel);

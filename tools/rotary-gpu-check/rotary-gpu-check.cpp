@@ -85,6 +85,8 @@ constexpr double kAttentionTolerance = 1e-4;
 
 /// A Givens chain of 2016 rotations in f32, run in the same order on both
 /// sides but contracted into FMAs differently: up to 2016·2^-24 ≈ 1.2e-4.
+/// Its gradient runs them twice, in f64 on the CPU and f32 on the GPU:
+/// up to 2.4e-4.
 constexpr double kChainTolerance = 5e-4;
 
 /// Query-key pairs of causal attention with a window of W keys back: query
@@ -172,6 +174,16 @@ std::vector<Case> cases() {
   auto givensFlops = [](const Shapes &s) {
     double d = double(s[0][1]);
     return std::min(6.0 * double(s[1][0]), 2.0 * d * d) * double(s[0][0]);
+  };
+  // Its backward (x, angles, ȳ): x and ȳ read, x̄ written, and the angles'
+  // partial sums, N f64 per block of 64 rows, written and read once; per
+  // row and rotation the chain forward (6 flops), then undone (6), the
+  // angle's term (7) and ȳ turned (6).
+  auto givensBwdBytes = [](const Shapes &s) {
+    return 12.0 * numel(s[0]) + 16.0 * double(s[1][0]) * double(s[0][0]) / 64;
+  };
+  auto givensBwdFlops = [](const Shapes &s) {
+    return 25.0 * double(s[1][0]) * double(s[0][0]);
   };
   Shapes ropeBench = {{8, 4096, 16, 128}, {4096}};
   Shapes ropeBwdBench = {{8, 4096, 16, 128}, {4096}, {8, 4096, 16, 128}};
@@ -262,6 +274,19 @@ std::vector<Case> cases() {
        givensFlops,
        "D = 64, all 2016 rotations: the chain per row below about 200 "
        "rows, folded into x·Q above",
+       kChainTolerance},
+      {"givens_bwd",
+       "givens",
+       "givens_bwd",
+       {x, x, x},
+       {{{1, 64}, {2016}, {1, 64}},
+        {{70, 64}, {2016}, {70, 64}},
+        {{300, 64}, {2016}, {300, 64}}},
+       {{int64_t(1) << 20, 64}, {2016}, {int64_t(1) << 20, 64}},
+       givensBwdBytes,
+       givensBwdFlops,
+       "x̄ and the angles' gradient: the chain forward and back per row, "
+       "compute-bound: see the FP32 peak ratio",
        kChainTolerance},
       {"fam_step",
        "fam",

@@ -97,7 +97,8 @@ def RotaryTileAndDecompose : Pass<"rotary-tile-and-decompose"> {
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // ROTARY_CONVERSION_PASSES_TD

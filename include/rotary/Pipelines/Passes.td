@@ -119,7 +119,11 @@ def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
     `{rows, row_threads = 1}`: a block per group of 64 rows (halved until
     its column-major tile [D, rows + 1], and with a matrix the product
     [rows, D], fit in 48 KiB), a thread per row running the whole chain.
-    An op that already has its tiles keeps them.
+    Its gradient (`rotary.givens_rows_grad`) gets `{rows, row_threads = 1,
+    steps = 32}`: the same, walking the chain back in chunks of 32
+    rotations whose terms of the angles' gradient a thread per rotation
+    sums over the rows (rows halved until the x and ȳ tiles and a chunk's
+    terms fit). An op that already has its tiles keeps them.
   }];
   let options = [
     Option<"ropeTokens", "rope-tokens", "int64_t", /*default=*/"16",

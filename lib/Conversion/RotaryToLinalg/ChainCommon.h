@@ -22,22 +22,33 @@ SmallVector<Value> forEachRowGroup(
     OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
     function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body);
 
-/// Rotation `step` of a givens_rows chain of `n` rotations in the order
-/// the chain runs (the last first with `reverse`): its features (i, j) and
+/// The tables of a chain op over rows: the pairs [N, 2], cos and sin
+/// [H, N], and whether the rotations run last to first.
+struct ChainTables {
+  Value pairs, cos, sin;
+  bool reverse;
+};
+template <typename ChainOp> ChainTables tablesOf(ChainOp op) {
+  return {op.getPairs(), op.getCos(), op.getSin(), op.getReverse()};
+}
+
+/// Rotation `step` of a chain of `n` rotations in the order the chain runs
+/// (the last first with `reverse`): its index k, its features (i, j) and
 /// its c, s from row `angleRow` of the tables. `c0`, `c1`: the index
 /// constants of the loop's scope.
 struct ChainRotation {
-  Value i, j, cos, sin;
+  Value k, i, j, cos, sin;
 };
-ChainRotation chainRotation(OpBuilder &b, Location loc, GivensRowsOp op,
-                            Value step, Value angleRow, Value n, Value c0,
-                            Value c1);
+ChainRotation chainRotation(OpBuilder &b, Location loc,
+                            const ChainTables &tables, Value step,
+                            Value angleRow, Value n, Value c0, Value c1);
 /// (x_i, x_j) turned: (x_i·c + x_j·s, x_j·c − x_i·s) as FMAs, on scalars
 /// or vectors (c, s and −s of the operands' type).
 std::pair<Value, Value> rotatePair(OpBuilder &b, Location loc, Value xi,
                                    Value xj, Value c, Value s, Value negS);
 
-/// The GPU's decomposition of a rotary.givens_rows tile (ChainThreads.cpp).
+/// The GPU's decompositions of rotary.givens_rows and givens_rows_grad
+/// tiles (ChainThreads.cpp).
 void populateChainThreadPatterns(RewritePatternSet &patterns);
 
 /// `v` with its dims permuted by `perm` (linalg.transpose).

@@ -213,8 +213,8 @@ Value applyChain(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
   return scf::ForOp::create(
              b, loc, c0, n, c1, ValueRange{t},
              [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-               ChainRotation g =
-                   chainRotation(lb, l, op, step, angleRow, n, c0, c1);
+               ChainRotation g = chainRotation(lb, l, tablesOf(op), step,
+                                               angleRow, n, c0, c1);
                Value vc = vector::BroadcastOp::create(lb, l, vt, g.cos);
                Value vs = vector::BroadcastOp::create(lb, l, vt, g.sin);
                Value vns = vector::BroadcastOp::create(
@@ -404,6 +404,8 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
 
   LogicalResult matchAndRewrite(GivensRowsGradOp op,
                                 PatternRewriter &rewriter) const override {
+    if (hasTile(op, "row_threads"))
+      return failure();
     FailureOr<int64_t> rows = chainRowsPerGroup(op);
     if (failed(rows))
       return failure();
@@ -414,7 +416,6 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
     Type elt = getElementTypeOrSelf(op.getDxInit().getType());
     Type f64 = b.getF64Type();
     Value d = dimOf(b, loc, x3, 2), n = dimOf(b, loc, op.getCos(), 1);
-    bool reverse = op.getReverse();
     Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
     Value nm1 = arith::SubIOp::create(b, loc, n, c1);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -442,28 +443,14 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
               unit2);
           // Application step s uses rotation k (last to first with
           // `reverse`) by the table's ψ_k.
-          struct Step {
-            Value k, i, j, cs, sn;
-          };
           auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
-            Step st;
-            st.k =
-                reverse ? arith::SubIOp::create(lb, l, nm1, s).getResult() : s;
-            st.i = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                             ValueRange{st.k, c0});
-            st.j = tensor::ExtractOp::create(lb, l, op.getPairs(),
-                                             ValueRange{st.k, c1});
-            st.cs = tensor::ExtractOp::create(lb, l, op.getCos(),
-                                              ValueRange{head, st.k});
-            st.sn = tensor::ExtractOp::create(lb, l, op.getSin(),
-                                              ValueRange{head, st.k});
-            return st;
+            return chainRotation(lb, l, tablesOf(op), s, head, n, c0, c1);
           };
           // The forward chain on the tile.
           auto fwd = scf::ForOp::create(
               b, loc, c0, n, c1, ValueRange{xt},
               [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-                Step st = stepAt(lb, l, s);
+                ChainRotation st = stepAt(lb, l, s);
                 auto inner = scf::ForOp::create(
                     lb, l, c0, rowsV, c1, ValueRange{iter[0]},
                     [&](OpBuilder &rb, Location rl, Value r, ValueRange it) {
@@ -472,7 +459,8 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
                                                            ValueRange{st.i, r});
                       Value xj = tensor::ExtractOp::create(rb, rl, t,
                                                            ValueRange{st.j, r});
-                      auto [yi, yj] = rotatePair(rb, rl, xi, xj, st.cs, st.sn);
+                      auto [yi, yj] =
+                          rotatePair(rb, rl, xi, xj, st.cos, st.sin);
                       t = tensor::InsertOp::create(rb, rl, yi, t,
                                                    ValueRange{st.i, r});
                       t = tensor::InsertOp::create(rb, rl, yj, t,
@@ -485,8 +473,9 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
           auto bwd = scf::ForOp::create(
               b, loc, c0, n, c1, ValueRange{fwd.getResult(0), gt, acc},
               [&](OpBuilder &lb, Location l, Value s, ValueRange iter) {
-                Step st = stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
-                Value nsn = arith::NegFOp::create(lb, l, st.sn);
+                ChainRotation st =
+                    stepAt(lb, l, arith::SubIOp::create(lb, l, nm1, s));
+                Value nsn = arith::NegFOp::create(lb, l, st.sin);
                 Value zeroF =
                     arith::ConstantOp::create(lb, l, lb.getF64FloatAttr(0.0));
                 auto inner = scf::ForOp::create(
@@ -500,16 +489,16 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
                       Value yi = tensor::ExtractOp::create(rb, rl, t, ri);
                       Value yj = tensor::ExtractOp::create(rb, rl, t, rj);
                       // (a, b) before this rotation: G is orthogonal.
-                      auto [a, bv] = rotatePair(rb, rl, yi, yj, st.cs, nsn);
+                      auto [a, bv] = rotatePair(rb, rl, yi, yj, st.cos, nsn);
                       Value gi = tensor::ExtractOp::create(rb, rl, gr, ri);
                       Value gj = tensor::ExtractOp::create(rb, rl, gr, rj);
                       // ψ̄ += ḡ_i·(−a·sin + b·cos) + ḡ_j·(−a·cos − b·sin).
-                      Value di = arith::SubFOp::create(rb, rl, mul(bv, st.cs),
-                                                       mul(a, st.sn));
+                      Value di = arith::SubFOp::create(rb, rl, mul(bv, st.cos),
+                                                       mul(a, st.sin));
                       Value dj = arith::NegFOp::create(
                           rb, rl,
-                          arith::AddFOp::create(rb, rl, mul(a, st.cs),
-                                                mul(bv, st.sn)));
+                          arith::AddFOp::create(rb, rl, mul(a, st.cos),
+                                                mul(bv, st.sin)));
                       // Reassociable, so that the row loop vectorises.
                       auto reassoc = arith::FastMathFlagsAttr::get(
                           rb.getContext(), arith::FastMathFlags::reassoc);
@@ -518,7 +507,7 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
                           arith::AddFOp::create(rb, rl, mul(gi, di),
                                                 mul(gj, dj)),
                           reassoc);
-                      auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cs, nsn);
+                      auto [ga, gb] = rotatePair(rb, rl, gi, gj, st.cos, nsn);
                       t = tensor::InsertOp::create(rb, rl, a, t, ri);
                       t = tensor::InsertOp::create(rb, rl, bv, t, rj);
                       gr = tensor::InsertOp::create(rb, rl, ga, gr, ri);
@@ -550,20 +539,20 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
 } // namespace
 
 ChainRotation lowering::chainRotation(OpBuilder &b, Location loc,
-                                      GivensRowsOp op, Value step,
+                                      const ChainTables &tables, Value step,
                                       Value angleRow, Value n, Value c0,
                                       Value c1) {
-  Value k = step;
-  if (op.getReverse())
-    k = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, n, c1),
-                              step);
   ChainRotation g;
-  g.i = tensor::ExtractOp::create(b, loc, op.getPairs(), ValueRange{k, c0});
-  g.j = tensor::ExtractOp::create(b, loc, op.getPairs(), ValueRange{k, c1});
+  g.k = step;
+  if (tables.reverse)
+    g.k = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, n, c1),
+                                step);
+  g.i = tensor::ExtractOp::create(b, loc, tables.pairs, ValueRange{g.k, c0});
+  g.j = tensor::ExtractOp::create(b, loc, tables.pairs, ValueRange{g.k, c1});
   g.cos =
-      tensor::ExtractOp::create(b, loc, op.getCos(), ValueRange{angleRow, k});
+      tensor::ExtractOp::create(b, loc, tables.cos, ValueRange{angleRow, g.k});
   g.sin =
-      tensor::ExtractOp::create(b, loc, op.getSin(), ValueRange{angleRow, k});
+      tensor::ExtractOp::create(b, loc, tables.sin, ValueRange{angleRow, g.k});
   return g;
 }
 

@@ -11,6 +11,7 @@
 #include "ChainCommon.h"
 #include "HDDCommon.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Transforms/DialectConversion.h"
 

@@ -87,8 +87,8 @@ func.func @givens_grad_per_head(%x: tensor<?x?x?x6xbf16>, %a: tensor<?x15xf32>,
 // The reversed walk: the forward chain reads rotation N − 1 − s.
 // BODY-LABEL: func.func @givens_grad_pairs_inverse(
 // BODY:       scf.forall
-// BODY:         %[[NM1:.*]] = arith.subi %[[N:[a-z0-9_]+]], %c1{{.*}} : index
-// BODY:         scf.for %[[S:[a-z0-9_]+]] = %c0{{.*}} to %[[N]] step %c1{{.*}} iter_args
+// BODY:         scf.for %[[S:[a-z0-9_]+]] = %c0{{.*}} to %[[N:[a-z0-9_]+]] step %c1{{.*}} iter_args
+// BODY-NEXT:      %[[NM1:.*]] = arith.subi %[[N]], %c1{{.*}} : index
 // BODY-NEXT:      %[[K:.*]] = arith.subi %[[NM1]], %[[S]] : index
 // BODY-NEXT:      tensor.extract %{{.*}}[%[[K]], %c0{{.*}}] : tensor<2x2xindex>
 func.func @givens_grad_pairs_inverse(%x: tensor<?x?xf32>, %a: tensor<?xf32>,
