@@ -33,6 +33,12 @@ constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
 constexpr int kMultiprocessorCount = 16;
 constexpr int kClockRateKHz = 13;
+constexpr int kMaxSharedPerBlockOptin = 97;
+// CUfunction_attribute values.
+constexpr int kFuncSharedSizeBytes = 1;
+constexpr int kFuncMaxDynamicSharedSizeBytes = 8;
+/// The dynamic shared memory a kernel may use without opting in.
+constexpr unsigned kDefaultSharedBytes = 48 * 1024;
 // CUpointer_attribute and CUmemorytype values.
 constexpr int kPointerMemoryType = 2;
 constexpr int kPointerDeviceOrdinal = 9;
@@ -109,6 +115,8 @@ struct Driver::Api {
                                void **) = nullptr;
   CUresult (*moduleUnload)(void *) = nullptr;
   CUresult (*moduleGetFunction)(void **, void *, const char *) = nullptr;
+  CUresult (*funcGetAttribute)(int *, int, void *) = nullptr;
+  CUresult (*funcSetAttribute)(void *, int, int) = nullptr;
   CUresult (*launchKernel)(void *, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, void *, void **,
                            void **) = nullptr;
@@ -191,6 +199,8 @@ std::unique_ptr<Driver> Driver::open(const std::string &path) {
   resolve(api->moduleLoadDataEx, "cuModuleLoadDataEx");
   resolve(api->moduleUnload, "cuModuleUnload");
   resolve(api->moduleGetFunction, "cuModuleGetFunction");
+  resolve(api->funcGetAttribute, "cuFuncGetAttribute");
+  resolve(api->funcSetAttribute, "cuFuncSetAttribute");
   resolve(api->launchKernel, "cuLaunchKernel");
   resolve(api->memAlloc, "cuMemAlloc_v2");
   resolve(api->memFree, "cuMemFree_v2");
@@ -388,6 +398,32 @@ void *Driver::function(void *module, const std::string &name) const {
 void Driver::launch(void *function, const int64_t grid[3],
                     const int64_t block[3], unsigned sharedBytes, void *stream,
                     void **params, const std::string &what) const {
+  if (sharedBytes > kDefaultSharedBytes) {
+    int staticBytes = 0, limit = 0;
+    CUdevice device = 0;
+    check(api_->funcGetAttribute(&staticBytes, kFuncSharedSizeBytes, function),
+          "cuFuncGetAttribute");
+    check(api_->ctxGetDevice(&device), "cuCtxGetDevice");
+    check(api_->deviceGetAttribute(&limit, kMaxSharedPerBlockOptin, device),
+          "cuDeviceGetAttribute");
+    if (int64_t(staticBytes) + sharedBytes > int64_t(limit))
+      throw Error(Error::Kind::Argument,
+                  "rotary: " + what + " needs " +
+                      std::to_string(int64_t(staticBytes) + sharedBytes) +
+                      " bytes of shared memory per block at these shapes "
+                      "(its tiles grow with the head or feature dimension), "
+                      "more than the " +
+                      std::to_string(limit) +
+                      " this GPU allows; compile it with that dimension "
+                      "static, which sizes its tiles to fit");
+    if (CUresult r = api_->funcSetAttribute(
+            function, kFuncMaxDynamicSharedSizeBytes, int(sharedBytes));
+        r != kSuccess)
+      throw Error(Error::Kind::Device,
+                  "rotary: CUDA cannot give " + what + " " +
+                      std::to_string(sharedBytes) +
+                      " bytes of dynamic shared memory: " + describe(r));
+  }
   if (CUresult r = api_->launchKernel(
           function, unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2]),
           unsigned(block[0]), unsigned(block[1]), unsigned(block[2]),

@@ -96,7 +96,7 @@ void hookLaunch(int32_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx,
   const int64_t grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
   if (size_t(numParams) != k.params.size() ||
       !std::equal(block, block + 3, k.block.begin()) ||
-      sharedBytes > k.sharedBytes)
+      (!k.sharedAtLaunch && sharedBytes > k.sharedBytes))
     return fail("kernel '" + k.name + "' was launched with " +
                 std::to_string(numParams) + " parameters and block " +
                 std::to_string(bx) + "x" + std::to_string(by) + "x" +

@@ -103,7 +103,8 @@ Json gpuToJson(const GpuCode &gpu) {
     kernels.push_back(Json{{"name", k.name},
                            {"params", k.params},
                            {"block", k.block},
-                           {"shared_bytes", k.sharedBytes}});
+                           {"shared_bytes", k.sharedBytes},
+                           {"shared_at_launch", k.sharedAtLaunch}});
   return Json{{"host_library", gpu.hostLibrary},
               {"objects", objects},
               {"kernels", kernels}};
@@ -419,6 +420,13 @@ GpuCode parseGpu(const Json &value, const std::string &path) {
                               join(p, "shared_bytes"));
     if (k.sharedBytes < 0)
       fail(join(p, "shared_bytes"), "must not be negative");
+    // Optional: bundles without it size their shared memory statically.
+    if (auto at = kernels[i].find("shared_at_launch"); at != kernels[i].end()) {
+      if (!at->is_boolean())
+        fail(join(p, "shared_at_launch"),
+             "expected true or false, got " + kindOf(*at));
+      k.sharedAtLaunch = at->get<bool>();
+    }
     gpu.kernels.push_back(k);
   }
   if (!gpu.kernels.empty() && gpu.objects.empty())

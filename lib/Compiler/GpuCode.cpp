@@ -70,6 +70,7 @@ bundle::GpuKernel describeKernel(DictionaryAttr record) {
   llvm::append_range(kernel.block,
                      record.getAs<DenseI64ArrayAttr>("block").asArrayRef());
   kernel.sharedBytes = record.getAs<IntegerAttr>("shared_bytes").getInt();
+  kernel.sharedAtLaunch = record.getAs<BoolAttr>("shared_at_launch").getValue();
   return kernel;
 }
 } // namespace

@@ -22,11 +22,22 @@ void rotary::addText(OpPassManager &pm, StringRef pipeline) {
 }
 
 void rotary::buildBufferizePipeline(OpPassManager &pm) {
-  addText(pm, "func.func(eliminate-empty-tensors),"
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "drop-equivalent-buffer-results,canonicalize,"
-              "buffer-deallocation-pipeline");
+  addText(
+      pm,
+      "func.func(eliminate-empty-tensors),"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "drop-equivalent-buffer-results,canonicalize,"
+      // buffer-deallocation-pipeline, with one more simplification
+      // after canonicalize has folded ownership flags that every
+      // branch of an scf.if yields as false: a buffer returned by
+      // either branch of a run-time choice then needs no run-time
+      // alias check (a host-side helper a GPU entry cannot run).
+      "ownership-based-buffer-deallocation,canonicalize,"
+      "buffer-deallocation-simplification,canonicalize,"
+      "buffer-deallocation-simplification,bufferization-lower-deallocations,"
+      "cse,"
+      "canonicalize");
   pm.addNestedPass<func::FuncOp>(createRotaryForwardOutputs());
   pm.addNestedPass<func::FuncOp>(createRotaryDropRoundTripCopies());
   pm.addPass(createRotaryCopiesToLinalg());

@@ -174,6 +174,9 @@ struct KernelRecord {
   SmallVector<std::string> params;
   std::array<int64_t, 3> block = {0, 0, 0};
   int64_t sharedBytes = 0;
+  /// The dynamic shared memory is computed from the shapes at each launch
+  /// (tiles sized by a dimension known only at run time).
+  bool sharedAtLaunch = false;
 };
 
 struct HostToRuntimePass
@@ -219,7 +222,9 @@ struct HostToRuntimePass
            b.getNamedAttr("params", b.getArrayAttr(params)),
            b.getNamedAttr("block", b.getDenseI64ArrayAttr(kernel.block)),
            b.getNamedAttr("shared_bytes",
-                          b.getI64IntegerAttr(kernel.sharedBytes))}));
+                          b.getI64IntegerAttr(kernel.sharedBytes)),
+           b.getNamedAttr("shared_at_launch",
+                          b.getBoolAttr(kernel.sharedAtLaunch))}));
     }
     module->setAttr(kGpuKernelsAttr, b.getArrayAttr(records));
   }
@@ -270,16 +275,17 @@ struct HostToRuntimePass
     }
     if (Value shared = launch.getDynamicSharedMemorySize()) {
       APInt bytes;
-      if (!matchPattern(shared, m_ConstantInt(&bytes)))
-        return launch.emitError("rotary: the dynamic shared memory of a "
-                                "launch must be a constant");
-      kernel.sharedBytes = bytes.getSExtValue();
+      if (matchPattern(shared, m_ConstantInt(&bytes)))
+        kernel.sharedBytes = bytes.getSExtValue();
+      else
+        kernel.sharedAtLaunch = true;
     }
     std::string name = launch.getKernelName().str();
     auto [it, fresh] = kernels.emplace(name, kernel);
     if (!fresh && (it->second.params != kernel.params ||
                    it->second.block != kernel.block ||
-                   it->second.sharedBytes != kernel.sharedBytes))
+                   it->second.sharedBytes != kernel.sharedBytes ||
+                   it->second.sharedAtLaunch != kernel.sharedAtLaunch))
       return launch.emitError("rotary: kernel '")
              << name
              << "' is launched twice with different parameters, blocks or "

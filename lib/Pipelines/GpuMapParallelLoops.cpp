@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -27,6 +28,7 @@
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
 #define GEN_PASS_DEF_ROTARYGPUCHECKSCHEDULABLE
+#define GEN_PASS_DEF_ROTARYGPUEXTERNDYNAMICSHARED
 #define GEN_PASS_DEF_ROTARYGPUMAPPARALLELLOOPS
 #include "rotary/Pipelines/Passes.h.inc"
 } // namespace rotary
@@ -90,18 +92,20 @@ void cloneBody(OpBuilder &b, Block &body, IRMapping &map) {
     b.clone(op, map);
 }
 
-/// `if (total > 0) gpu.launch` of `blocks` x `threads`, its builder left at
-/// the start of the kernel's body.
+/// `if (total > 0) gpu.launch` of `blocks` x `threads` (with `sharedBytes`
+/// of dynamic shared memory, an i32), its builder left at the start of the
+/// kernel's body.
 gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value total,
-                           Value blocks, Value threads) {
+                           Value blocks, Value threads,
+                           Value sharedBytes = Value()) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value any =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, total, zero);
   auto ifAny = scf::IfOp::create(b, loc, any, /*withElse=*/false);
   b.setInsertionPointToStart(&ifAny.getThenRegion().front());
-  auto launch =
-      gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one, one);
+  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one,
+                                      one, sharedBytes);
   b.setInsertionPointToEnd(&launch.getBody().front());
   auto end = gpu::TerminatorOp::create(b, loc);
   b.setInsertionPoint(end);
@@ -141,12 +145,47 @@ SmallVector<scf::ParallelOp> innerLoops(scf::ParallelOp loop) {
   return out;
 }
 
+/// Whether the host can compute `v` before the loop over tiles `tiles`:
+/// `v` is defined outside it, or by pure ops of such values (the size of
+/// a view of an argument, taken in the tile).
+bool knownBefore(Value v, Operation *tiles) {
+  if (!tiles->isAncestor(v.getParentBlock()->getParentOp()))
+    return true;
+  Operation *def = v.getDefiningOp();
+  return def && def->getNumRegions() == 0 && isPure(def) &&
+         llvm::all_of(def->getOperands(),
+                      [&](Value o) { return knownBefore(o, tiles); });
+}
+
+/// `v` (knownBefore) computed at `b`, before the loop over tiles.
+Value computeBefore(OpBuilder &b, Value v, Operation *tiles, IRMapping &map) {
+  if (!tiles->isAncestor(v.getParentBlock()->getParentOp()))
+    return v;
+  if (Value done = map.lookupOrNull(v))
+    return done;
+  Operation *def = v.getDefiningOp();
+  for (Value operand : def->getOperands())
+    map.map(operand, computeBefore(b, operand, tiles, map));
+  Operation *clone = b.clone(*def, map);
+  return clone->getResult(cast<OpResult>(v).getResultNumber());
+}
+
 /// The shared memory that holds a tile's buffer `alloc`: its shape with
-/// each dynamic size replaced by a constant bound; failure without one.
-FailureOr<MemRefType> sharedTypeOf(memref::AllocOp alloc) {
+/// each dynamic size replaced by a constant bound (a tile size clamped at
+/// the end of its range: the affine.min's bound), or, when it has none,
+/// kept dynamic if the host knows it before the launch (knownBefore the
+/// loop over tiles `tiles`: a head dimension) and then sized at launch
+/// (`hostSizes`, one per dynamic size); failure otherwise.
+struct SharedBuffer {
+  MemRefType type;
+  SmallVector<Value> hostSizes;
+};
+FailureOr<SharedBuffer> sharedBufferOf(memref::AllocOp alloc,
+                                       Operation *tiles) {
   MemRefType type = alloc.getType();
   if (!type.getLayout().isIdentity())
     return failure();
+  SharedBuffer buffer;
   SmallVector<int64_t> shape;
   unsigned next = 0;
   for (int64_t size : type.getShape()) {
@@ -154,19 +193,83 @@ FailureOr<MemRefType> sharedTypeOf(memref::AllocOp alloc) {
       shape.push_back(size);
       continue;
     }
-    // A tile size clamped at the end of its range: the affine.min's bound.
+    Value value = alloc.getDynamicSizes()[next++];
     FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
-        presburger::BoundType::UB,
-        ValueBoundsConstraintSet::Variable(alloc.getDynamicSizes()[next++]),
+        presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(value),
         /*stopCondition=*/nullptr, /*closedUB=*/true);
-    if (failed(bound) || *bound <= 0)
+    if (succeeded(bound) && *bound > 0) {
+      shape.push_back(*bound);
+    } else if (knownBefore(value, tiles)) {
+      shape.push_back(ShapedType::kDynamic);
+      buffer.hostSizes.push_back(value);
+    } else {
       return failure();
-    shape.push_back(*bound);
+    }
   }
-  return MemRefType::get(shape, type.getElementType(),
-                         MemRefLayoutAttrInterface(),
-                         gpu::AddressSpaceAttr::get(
-                             alloc.getContext(), gpu::AddressSpace::Workgroup));
+  buffer.type =
+      MemRefType::get(shape, type.getElementType(), MemRefLayoutAttrInterface(),
+                      gpu::AddressSpaceAttr::get(alloc.getContext(),
+                                                 gpu::AddressSpace::Workgroup));
+  return buffer;
+}
+
+/// Calls `fn` on each op of a tile's own code: `block` and the bodies of
+/// its sequential loops that hold thread loops.
+void forEachTileOp(Block &block, function_ref<void(Operation &)> fn) {
+  for (Operation &op : block.without_terminator()) {
+    fn(op);
+    if (isTileForLoop(&op))
+      forEachTileOp(*cast<scf::ForOp>(op).getBody(), fn);
+  }
+}
+
+/// The shared memory of a loop over tiles: each tile buffer's, and the
+/// byte offset (a host value) of each one sized at launch in the block's
+/// dynamic shared memory (null for a static one).
+struct TileMemory {
+  Value bytes; ///< i32, the launch's dynamic shared memory (null: none)
+  Value base;  ///< gpu.dynamic_shared_memory in the kernel
+  DenseMap<Operation *, std::pair<SharedBuffer, Value>> buffers;
+};
+
+/// Plans the buffers of the tile `loop`, laying out those sized at launch
+/// one after the other, each 16-byte aligned, with their offsets and total
+/// computed on the host before the launch.
+TileMemory planTileMemory(OpBuilder &b, Location loc, scf::ParallelOp loop) {
+  TileMemory plan;
+  Value total;
+  IRMapping hoisted;
+  forEachTileOp(*loop.getBody(), [&](Operation &op) {
+    auto alloc = dyn_cast<memref::AllocOp>(op);
+    if (!alloc)
+      return;
+    // unmappable() has checked that every tile buffer has a plan.
+    SharedBuffer buffer = *sharedBufferOf(alloc, loop);
+    if (buffer.hostSizes.empty()) {
+      plan.buffers.try_emplace(alloc, std::move(buffer), Value());
+      return;
+    }
+    for (Value &size : buffer.hostSizes)
+      size = computeBefore(b, size, loop, hoisted);
+    Value offset = total ? total : arith::ConstantIndexOp::create(b, loc, 0);
+    int64_t staticElements = 1;
+    for (int64_t d : buffer.type.getShape())
+      if (!ShapedType::isDynamic(d))
+        staticElements *= d;
+    Value bytes = arith::ConstantIndexOp::create(
+        b, loc,
+        staticElements *
+            int64_t(llvm::divideCeil(buffer.type.getElementTypeBitWidth(), 8)));
+    for (Value size : buffer.hostSizes)
+      bytes = arith::MulIOp::create(b, loc, bytes, size);
+    Value align = arith::ConstantIndexOp::create(b, loc, 16);
+    bytes = arith::MulIOp::create(b, loc, ceilDiv(b, loc, bytes, align), align);
+    total = arith::AddIOp::create(b, loc, offset, bytes);
+    plan.buffers.try_emplace(alloc, std::move(buffer), offset);
+  });
+  if (total)
+    plan.bytes = arith::IndexCastOp::create(b, loc, b.getI32Type(), total);
+  return plan;
 }
 
 /// Whether `loop` is a sum over a warp's lanes (rotary-gpu-lane-reductions):
@@ -252,9 +355,9 @@ Operation *unmappable(scf::ParallelOp loop, std::string &why) {
       if (isTileForLoop(&op)) {
         check(*cast<scf::ForOp>(op).getBody());
       } else if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-        if (failed(sharedTypeOf(alloc))) {
-          why = "a tile's buffer needs sizes with constant bounds to be "
-                "shared memory (attention: a static head dimension)";
+        if (failed(sharedBufferOf(alloc, loop))) {
+          why = "a tile's buffer needs sizes with constant bounds or known "
+                "before the launch to be shared memory";
           access = &op;
         }
       } else if (!op.use_empty()) {
@@ -275,11 +378,17 @@ Operation *unmappable(scf::ParallelOp loop, std::string &why) {
 /// a sequential loop; the tile's buffers become shared memory. `first`:
 /// nothing before the block's first loop needs a barrier.
 void cloneTileBlock(OpBuilder &b, Location loc, Block &block,
-                    gpu::LaunchOp launch, IRMapping &map, bool first) {
+                    gpu::LaunchOp launch, const TileMemory &memory,
+                    IRMapping &map, bool first) {
   for (Operation &op : block.without_terminator()) {
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-      Value buffer =
-          launch.addWorkgroupAttribution(*sharedTypeOf(alloc), alloc.getLoc());
+      const auto &[shared, offset] = memory.buffers.at(alloc);
+      Value buffer;
+      if (offset)
+        buffer = memref::ViewOp::create(b, alloc.getLoc(), shared.type,
+                                        memory.base, offset, shared.hostSizes);
+      else
+        buffer = launch.addWorkgroupAttribution(shared.type, alloc.getLoc());
       if (!alloc.getType().hasStaticShape()) {
         SmallVector<OpFoldResult> sizes;
         unsigned next = 0;
@@ -319,7 +428,8 @@ void cloneTileBlock(OpBuilder &b, Location loc, Block &block,
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(clone.getBody());
-        cloneTileBlock(b, loc, *loop.getBody(), launch, map, /*first=*/true);
+        cloneTileBlock(b, loc, *loop.getBody(), launch, memory, map,
+                       /*first=*/true);
         // The next iteration overwrites what this one's last loops read.
         gpu::BarrierOp::create(b, loc);
         scf::YieldOp::create(
@@ -423,10 +533,22 @@ LogicalResult mapToLaunch(scf::ParallelOp loop, int64_t blockSize,
           : ceilDiv(b, loc,
                     warps ? arith::MulIOp::create(b, loc, total, lanes) : total,
                     threads);
-  gpu::LaunchOp launch = createLaunch(b, loc, total, blocks, threads);
+  TileMemory memory;
+  if (perTile)
+    memory = planTileMemory(b, loc, loop);
+  gpu::LaunchOp launch =
+      createLaunch(b, loc, total, blocks, threads, memory.bytes);
   if (perTile) {
+    if (memory.bytes) {
+      auto bytesType = MemRefType::get(
+          {ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
+          gpu::AddressSpaceAttr::get(b.getContext(),
+                                     gpu::AddressSpace::Workgroup));
+      memory.base = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+    }
     delinearize(b, loc, launch.getBlockIds().x, loop, counts, map);
-    cloneTileBlock(b, loc, *loop.getBody(), launch, map, /*first=*/true);
+    cloneTileBlock(b, loc, *loop.getBody(), launch, memory, map,
+                   /*first=*/true);
     loop.erase();
     return retypeSharedViews(launch, loc);
   }
@@ -533,24 +655,10 @@ struct GpuCheckSchedulablePass
                    "compile without --gpu)";
             return true;
           }
-          // Attention's tiles and a chain's groups of rows are shared
-          // memory of a size fixed when the kernel is compiled.
-          if (isa<OnlineAttentionOp, OnlineAttentionQueryGradOp,
-                  OnlineAttentionKeyGradOp, GivensRowsOp, GivensRowsGradOp>(
-                  op)) {
-            auto x = cast<RankedTensorType>(op->getOperand(0).getType());
-            if (!x.isDynamicDim(x.getRank() - 1))
-              return false;
-            op->emitError("rotary-gpu-pipeline: '")
-                << op->getName() << "' needs a static "
-                << (isa<GivensRowsOp, GivensRowsGradOp>(op)
-                        ? "feature dimension (x's last)"
-                        : "head dimension (q's last)")
-                << " on the GPU: its tiles live in shared memory";
-            return true;
-          }
           if (!isa<RotaryDialect>(op->getDialect()) ||
-              isa<RopeTokensGradOp, RotationScanOp, HDDRopeLanesOp>(op))
+              isa<RopeTokensGradOp, RotationScanOp, HDDRopeLanesOp,
+                  OnlineAttentionOp, OnlineAttentionQueryGradOp,
+                  OnlineAttentionKeyGradOp, GivensRowsOp, GivensRowsGradOp>(op))
             return false;
           op->emitError("rotary-gpu-pipeline: '")
               << op->getName()
@@ -559,6 +667,21 @@ struct GpuCheckSchedulablePass
           return true;
         })))
       signalPassFailure();
+  }
+};
+
+struct GpuExternDynamicSharedPass
+    : rotary::impl::RotaryGpuExternDynamicSharedBase<
+          GpuExternDynamicSharedPass> {
+  void runOnOperation() override {
+    getOperation().walk([](LLVM::GlobalOp global) {
+      auto array = dyn_cast<LLVM::LLVMArrayType>(global.getGlobalType());
+      if (global.getAddrSpace() ==
+              static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared) &&
+          array && array.getNumElements() == 0 &&
+          global.getInitializerRegion().empty() && !global.getValue())
+        global.setLinkage(LLVM::Linkage::External);
+    });
   }
 };
 

@@ -80,6 +80,7 @@ void rotary::buildGpuBackPipeline(OpPassManager &pm,
   addText(pm, "gpu.module(expand-strided-metadata,lower-affine,"
               "convert-scf-to-cf,convert-gpu-to-nvvm,canonicalize,cse),"
               "reconcile-unrealized-casts");
+  pm.addPass(createRotaryGpuExternDynamicShared());
   // The toolkit's libdevice resolves the __nv_* calls math ops become
   // (f64 exp in RoPE's frequency table); without it they stay unresolved.
   std::string toolkit = options.toolkit;

@@ -29,19 +29,6 @@ module attributes {gpu.container_module} {
 
 // -----
 
-// The shared memory a launch asks for is recorded, so it must be known.
-module attributes {gpu.container_module} {
-  func.func @run(%n: index, %bytes: i32) {
-    %c1 = arith.constant 1 : index
-    // expected-error @+1 {{rotary: the dynamic shared memory of a launch must be a constant}}
-    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) dynamic_shared_memory_size %bytes args(%n : index)
-    return
-  }
-  gpu.binary @kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "">]
-}
-
-// -----
-
 // Kernels are known by name in the bundle's one module.
 module attributes {gpu.container_module} {
   func.func @run(%n: index) {

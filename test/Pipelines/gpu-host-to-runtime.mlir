@@ -7,7 +7,7 @@
 // pointers to each value, the memref descriptor field by field.
 
 // CHECK-LABEL: module attributes
-// CHECK-SAME:    rotary.gpu.kernels = [{block = array<i64: 128, 1, 1>, name = "add", params = ["ptr", "ptr", "i64", "i64", "i64", "f32"], shared_bytes = 0 : i64}, {block = array<i64: 64, 2, 1>, name = "fill", params = ["i64", "ptr", "ptr", "i64", "i64", "i64"], shared_bytes = 256 : i64}]
+// CHECK-SAME:    rotary.gpu.kernels = [{block = array<i64: 128, 1, 1>, name = "add", params = ["ptr", "ptr", "i64", "i64", "i64", "f32"], shared_at_launch = true, shared_bytes = 0 : i64}, {block = array<i64: 64, 2, 1>, name = "fill", params = ["i64", "ptr", "ptr", "i64", "i64", "i64"], shared_at_launch = false, shared_bytes = 256 : i64}]
 // CHECK:       llvm.mlir.global external @rotary_gpu_launch() {{.*}} : !llvm.ptr {
 // CHECK:         llvm.mlir.zero : !llvm.ptr
 // CHECK:       llvm.mlir.global external @rotary_gpu_free()
@@ -19,6 +19,7 @@
 // CHECK:         %[[ONE:.*]] = llvm.mlir.constant(1 : i64) : i64
 // CHECK:         %[[ARRAY:.*]] = llvm.alloca %{{.*}} x !llvm.ptr
 // CHECK:         llvm.alloca %[[ONE]] x i64
+// CHECK:         %[[BYTES:.*]] = llvm.trunc %[[N]] : i64 to i32
 // The buffer: n * 4 bytes from the allocator.
 // CHECK:         %[[ALLOCSLOT:.*]] = llvm.mlir.addressof @rotary_gpu_alloc
 // CHECK:         %[[ALLOC:.*]] = llvm.load %[[ALLOCSLOT]] : !llvm.ptr -> !llvm.ptr
@@ -31,9 +32,10 @@
 // CHECK:         %[[LAUNCHSLOT:.*]] = llvm.mlir.addressof @rotary_gpu_launch
 // CHECK:         %[[LAUNCH:.*]] = llvm.load %[[LAUNCHSLOT]] : !llvm.ptr -> !llvm.ptr
 // CHECK:         llvm.call %[[LAUNCH]](%[[K1]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NP]]) : !llvm.ptr, (i32, i64, i64, i64, i64, i64, i64, i32, !llvm.ptr, i32) -> ()
-// The second (kernel 0, "add").
+// The second (kernel 0, "add"), whose shared memory the host computes at
+// the launch (the manifest records that, not a size).
 // CHECK:         %[[K0:.*]] = llvm.mlir.constant(0 : i32) : i32
-// CHECK:         llvm.call %{{.*}}(%[[K0]], {{.*}}) : !llvm.ptr, (i32, i64, i64, i64, i64, i64, i64, i32, !llvm.ptr, i32) -> ()
+// CHECK:         llvm.call %{{.*}}(%[[K0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BYTES]], {{.*}}) : !llvm.ptr, (i32, i64, i64, i64, i64, i64, i64, i32, !llvm.ptr, i32) -> ()
 // CHECK:         %[[FREESLOT:.*]] = llvm.mlir.addressof @rotary_gpu_free
 // CHECK:         %[[FREE:.*]] = llvm.load %[[FREESLOT]] : !llvm.ptr -> !llvm.ptr
 // CHECK:         llvm.call %[[FREE]](%{{.*}}) : !llvm.ptr, (!llvm.ptr) -> ()
@@ -46,9 +48,10 @@ module attributes {gpu.container_module} {
     %c64 = arith.constant 64 : index
     %c128 = arith.constant 128 : index
     %shared = arith.constant 256 : i32
+    %bytes = arith.index_cast %n : index to i32
     %buf = gpu.alloc (%n) : memref<?xf32>
     gpu.launch_func @kernels::@fill blocks in (%n, %c1, %c1) threads in (%c64, %c2, %c1) dynamic_shared_memory_size %shared args(%n : index, %buf : memref<?xf32>)
-    gpu.launch_func @kernels::@add blocks in (%n, %c1, %c1) threads in (%c128, %c1, %c1) args(%buf : memref<?xf32>, %s : f32)
+    gpu.launch_func @kernels::@add blocks in (%n, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %bytes args(%buf : memref<?xf32>, %s : f32)
     gpu.dealloc %buf : memref<?xf32>
     return
   }

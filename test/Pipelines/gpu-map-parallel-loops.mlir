@@ -141,6 +141,74 @@ func.func @tiles(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
   return
 }
 
+// A tile's buffers whose sizes the host knows only at run time (a head
+// dimension: %d, or a size taken in the tile of a buffer from outside it,
+// %m, computed again before the launch) are the block's dynamic shared memory, laid out one
+// after the other with 16-byte aligned offsets the host computes; the
+// launch gets their total, and the kernel views them at their offsets.
+// A buffer with a bounded size stays a workgroup attribution.
+// CHECK-LABEL: func.func @tile_dynamic_buffers(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<?x?xf32>
+// CHECK:         %[[D:.*]] = memref.dim %[[A]], %c1
+// CHECK:         %[[B0:.*]] = arith.muli %c16{{.*}}, %[[D]]
+// CHECK:         %[[S0:.*]] = arith.ceildivui %[[B0]], %c16
+// CHECK:         %[[A0:.*]] = arith.muli %[[S0]], %c16
+// CHECK:         %[[OFF1:.*]] = arith.addi %c0{{.*}}, %[[A0]]
+// CHECK:         %[[M:.*]] = memref.dim %[[A]], %c1
+// CHECK:         %[[B1:.*]] = arith.muli %c4{{.*}}, %[[M]]
+// CHECK:         %[[S1:.*]] = arith.ceildivui %[[B1]], %c16
+// CHECK:         %[[A1:.*]] = arith.muli %[[S1]], %c16
+// CHECK:         %[[TOTAL:.*]] = arith.addi %[[OFF1]], %[[A1]]
+// CHECK:         %[[BYTES:.*]] = arith.index_cast %[[TOTAL]] : index to i32
+// CHECK:         gpu.launch {{.*}} dynamic_shared_memory_size %[[BYTES]] workgroup(%[[STAT:[^ ]*]] : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[BASE:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:           memref.view %[[BASE]][%c0{{.*}}][%[[D]]] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x?xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.view %[[BASE]][%[[OFF1]]][%[[M]]] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
+// CHECK:           gpu.terminator
+func.func @tile_dynamic_buffers(%a: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %z = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x?xf32>
+  %d = memref.dim %a, %c1 : memref<?x?xf32>
+  scf.parallel (%t) = (%c0) to (%n) step (%c4) {
+    %rows = affine.min affine_map<(d0)[s0] -> (4, s0 - d0)>(%t)[%n]
+    %va = memref.subview %a[%t, 0] [%rows, %d] [1, 1]
+        : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+    %m = memref.dim %a, %c1 : memref<?x?xf32>
+    %tile = memref.alloc(%d) : memref<4x?xf32>
+    %row = memref.alloc(%m) : memref<?xf32>
+    %stat = memref.alloc(%rows) : memref<?xf32>
+    scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %d) step (%c1, %c1) {
+      %v = memref.load %va[%i, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      memref.store %v, %tile[%i, %j] : memref<4x?xf32>
+      scf.reduce
+    }
+    scf.parallel (%j) = (%c0) to (%m) step (%c1) {
+      %v = memref.load %tile[%c0, %j] : memref<4x?xf32>
+      memref.store %v, %row[%j] : memref<?xf32>
+      scf.reduce
+    }
+    scf.parallel (%i) = (%c0) to (%rows) step (%c1) {
+      memref.store %z, %stat[%i] : memref<?xf32>
+      scf.reduce
+    }
+    scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %d) step (%c1, %c1) {
+      %v = memref.load %row[%j] : memref<?xf32>
+      %s = memref.load %stat[%i] : memref<?xf32>
+      %w = arith.addf %v, %s : f32
+      memref.store %w, %va[%i, %j] : memref<?x?xf32, strided<[?, 1], offset: ?>>
+      scf.reduce
+    }
+    memref.dealloc %tile : memref<4x?xf32>
+    memref.dealloc %row : memref<?xf32>
+    memref.dealloc %stat : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
 // A tile with buffers and a sequential loop over blocks of its input (the
 // shape of an attention tile's loop over key tiles): the buffers become
 // the block's shared memory (16-byte aligned once outlined), a

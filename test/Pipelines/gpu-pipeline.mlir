@@ -117,7 +117,7 @@ func.func @fam_step(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>,
 // the launches pass.
 // HOST-LABEL: module attributes
 // HOST-SAME:    rotary.gpu.kernels = [{block = array<i64: 256, 1, 1>, name = "fam_step_kernel", params = ["i64", "ptr", "ptr", "i64", "i64", "i64"
-// HOST-SAME:    {block = array<i64: 256, 1, 1>, name = "rope_kernel", params = ["i64", "i64", "ptr", "ptr", "i64", "i64", "i64"], shared_bytes = 0 : i64}
+// HOST-SAME:    {block = array<i64: 256, 1, 1>, name = "rope_kernel", params = ["i64", "i64", "ptr", "ptr", "i64", "i64", "i64"], shared_at_launch = false, shared_bytes = 0 : i64}
 // HOST-DAG:   llvm.mlir.global external @rotary_gpu_launch() {{.*}} : !llvm.ptr
 // HOST-DAG:   llvm.mlir.global external @rotary_gpu_alloc() {{.*}} : !llvm.ptr
 // HOST-DAG:   llvm.mlir.global external @rotary_gpu_free() {{.*}} : !llvm.ptr

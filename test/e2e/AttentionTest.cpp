@@ -32,12 +32,15 @@ struct AttentionCase {
 };
 
 /// Runs `cases`, compiled for the CPU or (`gpuLoops`) as the GPU
-/// schedule's loops, which need a static head dimension.
+/// schedule's loops, at a static head dimension (`staticD`: tiles in
+/// static shared memory once mapped) or a dynamic one (tiles sized at
+/// launch).
 void runAttention(const std::vector<AttentionCase> &cases,
-                  bool gpuLoops = false) {
+                  bool gpuLoops = false, bool staticD = true) {
   const int64_t D = 8;
   for (const AttentionCase &c : cases) {
-    const std::string qT = gpuLoops ? "tensor<?x?x?x8xf32>" : dynamicType(4),
+    const std::string qT = gpuLoops && staticD ? "tensor<?x?x?x8xf32>"
+                                               : dynamicType(4),
                       lT = dynamicType(3);
     std::vector<Arg> args = {{"q", qT}, {"k", qT}, {"v", qT}};
     std::string op = "%o, %lse = rotary.attention %q, %k, %v";
@@ -139,4 +142,11 @@ TEST_F(E2E, AttentionGpuLoops) {
   runAttention(kPatterns, /*gpuLoops=*/true);
   runAttention(kTiles, /*gpuLoops=*/true);
   runAttention(kRowsWithoutKeys, /*gpuLoops=*/true);
+}
+
+// With the head dimension known only at run time (its tiles sized at
+// launch once mapped): the same patterns and empty rows.
+TEST_F(E2E, AttentionGpuLoopsDynamicD) {
+  runAttention(kPatterns, /*gpuLoops=*/true, /*staticD=*/false);
+  runAttention(kRowsWithoutKeys, /*gpuLoops=*/true, /*staticD=*/false);
 }

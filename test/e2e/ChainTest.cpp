@@ -142,8 +142,8 @@ TEST_F(E2E, GivensRowGroups) {
 // running the chain on its column of the group's [D, rows + 1] tile), run
 // on the CPU: the default schedule at D = 8 and 64 (several groups, a
 // partial one, and the folded form at 300 rows), odd explicit pairs,
-// per-head chains, the inverse, bf16 rows, and a group of 7 rows an
-// experiment records.
+// per-head chains, the inverse (static and dynamic D: a tile sized at
+// launch), bf16 rows, and a group of 7 rows an experiment records.
 TEST_F(E2E, GivensGpuLoops) {
   GivensConfig c;
   c.gpuLoops = true;
@@ -160,14 +160,10 @@ TEST_F(E2E, GivensGpuLoops) {
   odd.xRank = 4;
   runGivens(odd);
   for (GivensConfig g : givensPerHeadCases()) {
-    if (!g.staticD)
-      continue;
     g.gpuLoops = true;
     runGivens(g);
   }
   for (GivensConfig g : givensInverseCases()) {
-    if (!g.staticD)
-      continue;
     g.gpuLoops = true;
     runGivens(g);
   }
@@ -523,6 +519,15 @@ TEST_F(E2E, RotationBlockGpuLoops) {
   c.D = 16;
   c.N = 40;
   runBlock(c);
+  // D known only at run time: the chain or the fold chosen at run time,
+  // the tiles sized at launch once mapped.
+  BlockConfig dynamic;
+  dynamic.gpuLoops = true;
+  dynamic.N = 28;
+  runBlock(dynamic);
+  dynamic.rope = false;
+  dynamic.lead = {{1}, {9}, {300}};
+  runBlock(dynamic);
 }
 
 TEST_F(E2E, FusedRotationBlockLayouts) {

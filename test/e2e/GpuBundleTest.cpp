@@ -398,6 +398,62 @@ TEST(GpuBundle, AttentionLaunchesABlockPerTile) {
               HasSubstr(" params=" + std::to_string(k->params.size())));
 }
 
+const char *kAttentionDynamicSource = R"mlir(
+func.func @entry(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
+                 %v: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
+  %o, %lse = rotary.attention %q, %k, %v {causal}
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
+  return %o : tensor<?x?x?x?xf32>
+}
+)mlir";
+
+// With the head dimension known only at run time, the tiles that grow
+// with it (the scaled queries, the transposed keys, the values, the
+// accumulators: four [32, D] f32) are dynamic shared memory the host code
+// sizes at each launch, 512·D bytes: 4096 at D = 8; at D = 160, 81920,
+// more than the 48 KiB a kernel gets without opting in, so the runtime
+// raises the kernel's limit first; at D = 700, 358400, more than the
+// device allows a block (227 KiB): a clear error before any launch.
+TEST(GpuBundle, AttentionSizesSharedMemoryAtLaunch) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("90");
+  ROTARY_COMPILE_WITH(kernel, kAttentionDynamicSource, gpuOptions());
+  const bundle::GpuKernel *atLaunch = nullptr;
+  for (const bundle::GpuKernel &k : kernel->manifest().gpu->kernels)
+    if (k.sharedAtLaunch)
+      atLaunch = &k;
+  ASSERT_TRUE(atLaunch) << "no kernel sizes its shared memory at launch";
+  EXPECT_EQ(atLaunch->sharedBytes, 0);
+  auto run = [&](int64_t D) {
+    std::vector<runtime::cuda::DeviceBuffer> buffers;
+    buffers.reserve(4);
+    std::vector<TensorRef> in = {deviceTensor(buffers, {1, 2, 5, D}),
+                                 deviceTensor(buffers, {1, 2, 5, D}),
+                                 deviceTensor(buffers, {1, 2, 5, D})};
+    std::vector<TensorRef> out = {deviceTensor(buffers, {1, 2, 5, D})};
+    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+  };
+  run(8);
+  run(160);
+  std::vector<std::string> launches = launchesOf(fakeLog());
+  ASSERT_EQ(launches.size(), 2u) << fakeLog();
+  EXPECT_THAT(launches[0], HasSubstr(" grid=2,1,1 block=64,1,1 shared=4096 "));
+  EXPECT_THAT(launches[1], HasSubstr(" grid=2,1,1 block=64,1,1 shared=81920 "));
+  EXPECT_THAT(fakeLog(), HasSubstr("attribute " + atLaunch->name +
+                                   " max_dynamic_shared=81920"));
+  try {
+    run(700);
+    FAIL() << "a block with 358400 bytes of shared memory was launched";
+  } catch (const runtime::Error &e) {
+    EXPECT_EQ(e.kind(), runtime::Error::Kind::Argument);
+    EXPECT_THAT(e.what(), HasSubstr("kernel '" + atLaunch->name + "'"));
+    EXPECT_THAT(e.what(), HasSubstr("needs 358400 bytes of shared memory per "
+                                    "block at these shapes"));
+    EXPECT_THAT(e.what(), HasSubstr("more than the 232448 this GPU allows"));
+  }
+  EXPECT_EQ(launchesOf(fakeLog()).size(), 2u) << fakeLog();
+}
+
 TEST(GpuBundle, PtxThatDisagreesWithTheHostCodeIsRefused) {
   ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
   std::string dir = kernel->directory();

@@ -48,6 +48,9 @@ struct GradCase {
   bool split = false;
   /// Compiled as the GPU schedule's loops (a static head dimension).
   bool gpuLoops = false;
+  /// With gpuLoops: D static (tiles in static shared memory) or dynamic
+  /// (tiles sized at launch).
+  bool staticD = true;
 };
 
 const int64_t kTableRadius = 4; // bias tables [H, 9]
@@ -80,9 +83,10 @@ std::string attrsOf(const GradCase &c) {
 }
 
 std::string gradSource(const GradCase &c) {
-  const std::string qT = c.gpuLoops ? "tensor<?x?x?x" + std::to_string(c.D) +
-                                          "x" + elementOf(c.dtype) + ">"
-                                    : dynamicType(4, elementOf(c.dtype));
+  const std::string qT = c.gpuLoops && c.staticD
+                             ? "tensor<?x?x?x" + std::to_string(c.D) + "x" +
+                                   elementOf(c.dtype) + ">"
+                             : dynamicType(4, elementOf(c.dtype));
   const std::string lT = dynamicType(3);
   const std::string bT = dynamicType(c.bias == 2 ? 3 : 2), sT = dynamicType(1);
   std::vector<Arg> args = {{"q", qT}, {"k", qT}, {"v", qT}, {"do", qT}};
@@ -399,6 +403,22 @@ TEST_F(E2E, AttentionGradGpuLoops) {
   runGrad(withShapes(plain, {{1, 70, 70}, {2, 1, 1}}));
   plain.dtype = torch::kBFloat16;
   runGrad(withShapes(plain, {{1, 37, 37}}));
+}
+
+// The same with the head dimension known only at run time: the tiles
+// that grow with it are sized at launch (dynamic shared memory once
+// mapped), the others keep their bounds.
+TEST_F(E2E, AttentionGradGpuLoopsDynamicD) {
+  GradCase c = everything();
+  c.gpuLoops = true;
+  c.staticD = false;
+  runGrad(withShapes(c, {{2, 40, 40}, {1, 1, 9}}));
+  GradCase plain;
+  plain.gpuLoops = true;
+  plain.staticD = false;
+  plain.causal = true;
+  plain.D = 13;
+  runGrad(withShapes(plain, {{1, 70, 70}, {2, 1, 1}}));
 }
 
 // Rows that see no key: T > S with `causal` (positions before key 0), and a

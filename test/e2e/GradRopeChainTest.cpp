@@ -441,7 +441,8 @@ TEST_F(E2E, GivensGradBf16) {
 // rotation; the groups' partial sums merged), run on the CPU: the default
 // schedule at D = 8 (one chunk) and D = 64 (2016 rotations, 63 chunks, a
 // partial group), odd explicit pairs, 70 rotations (a last partial
-// chunk), per-head chains, the inverse (50 rotations: a partial chunk),
+// chunk), per-head chains, the inverse (50 rotations: a partial chunk;
+// static and dynamic D, whose tiles are sized at launch once mapped),
 // bf16 rows, a group of 7 rows.
 TEST_F(E2E, GivensGradGpuLoops) {
   GivensConfig c;
@@ -466,14 +467,10 @@ TEST_F(E2E, GivensGradGpuLoops) {
   many.xRank = 4;
   runGivensGrad(many);
   for (GivensConfig g : givensPerHeadCases()) {
-    if (!g.staticD)
-      continue;
     g.gpuLoops = true;
     runGivensGrad(g);
   }
   for (GivensConfig g : givensInverseCases()) {
-    if (!g.staticD)
-      continue;
     g.gpuLoops = true;
     runGivensGrad(g);
   }

@@ -63,6 +63,8 @@ int cuDeviceGetAttribute(int *value, int attribute, int d) {
     *value = d == 0 ? cc0 / 10 : 8;
   else if (attribute == 76)
     *value = d == 0 ? cc0 % 10 : 0;
+  else if (attribute == 97) /* shared memory per block, opted in: an H100's */
+    *value = 232448;
   else
     return 1;
   return 0;
@@ -257,6 +259,7 @@ struct fake_function {
   struct fake_module *module;
   char name[128];
   int params;
+  int max_dynamic_shared; /* 0: the default 48 KiB */
 };
 
 int cuModuleLoadDataEx(void **module, const void *image, unsigned n,
@@ -339,6 +342,27 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
   return 0;
 }
 
+int cuFuncGetAttribute(int *value, int attribute, void *fn) {
+  if (!fn)
+    return 1;
+  if (attribute != 1) /* CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES */
+    return 1;
+  *value = 0; /* no static shared memory in the fake's accounting */
+  return 0;
+}
+
+int cuFuncSetAttribute(void *fn, int attribute, int value) {
+  struct fake_function *f = fn;
+  if (!f || attribute != 8 || value < 0 || value > 232448)
+    return 1; /* CUDA_ERROR_INVALID_VALUE */
+  f->max_dynamic_shared = value;
+  char line[256];
+  snprintf(line, sizeof line, "attribute %s max_dynamic_shared=%d", f->name,
+           value);
+  log_line(line);
+  return 0;
+}
+
 int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                    unsigned by, unsigned bz, unsigned shared, void *stream,
                    void **params, void **extra) {
@@ -348,6 +372,10 @@ int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
   if (!current_ctx || !f)
     return 201;
   if (gx == 0 || gy == 0 || gz == 0 || bx * by * bz > 1024)
+    return 1;
+  /* As the driver: more than 48 KiB only after opting in. */
+  if (shared >
+      (unsigned)(f->max_dynamic_shared ? f->max_dynamic_shared : 48 * 1024))
     return 1;
   /* Touch every parameter, as the driver copies them. */
   volatile char sink = 0;

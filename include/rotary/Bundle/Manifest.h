@@ -183,9 +183,13 @@ struct GpuKernel {
   std::vector<std::string> params;
   std::vector<int64_t> block; ///< x, y, z
   int64_t sharedBytes = 0;
+  /// The host code computes the dynamic shared memory from the argument
+  /// shapes at each launch (tiles sized by a dimension known only then);
+  /// `sharedBytes` is then 0.
+  bool sharedAtLaunch = false;
   bool operator==(const GpuKernel &o) const {
     return name == o.name && params == o.params && block == o.block &&
-           sharedBytes == o.sharedBytes;
+           sharedBytes == o.sharedBytes && sharedAtLaunch == o.sharedAtLaunch;
   }
 };
 

@@ -112,7 +112,8 @@ def RotaryGpuConfigure : Pass<"rotary-gpu-configure", "::mlir::func::FuncOp"> {
     never stores P. Attention (`rotary.online_attention`) and the two
     passes of its gradient get `{query, key}`, square tiles of
     `attention-tile` queries and keys (by default the largest of 32, 16, 8
-    and 4 whose buffers, at a static head dimension D, fit in the 48 KiB of
+    and 4 whose buffers, at a static head dimension D (32 for a dynamic
+    one), fit in the 48 KiB of
     a block's shared memory): a block per (b, h, tile) runs
     FlashAttention's loop over the tiles of the other side in shared
     memory. A Givens chain (`rotary.givens_rows`) gets
@@ -249,6 +250,23 @@ def RotaryGpuCheckLibdevice : Pass<"rotary-gpu-check-libdevice",
   ];
 }
 
+def RotaryGpuExternDynamicShared : Pass<"rotary-gpu-extern-dynamic-shared",
+                                        "::mlir::ModuleOp"> {
+  let summary = "Declare a kernel's dynamic shared memory as the PTX "
+                "`.extern` array it is";
+  let description = [{
+    Runs in rotary-gpu-pipeline after the kernels are lowered to NVVM.
+    `gpu.dynamic_shared_memory` becomes an internal zero-length array in
+    the shared address space, which the NVPTX backend prints as a defined
+    `.shared .b8 __dynamic_shmem__N;`: one byte of static shared memory,
+    after which the driver places the launch's dynamic shared memory, so
+    that the kernel's accesses from that byte on would run up to 16 bytes
+    past the block's allocation. Giving the array external linkage makes it
+    `.extern .shared .align 16 .b8 __dynamic_shmem__N[];`, the start of the
+    dynamic shared memory itself.
+  }];
+}
+
 def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
                                      "::mlir::ModuleOp"> {
   let summary = "Map the loops of a host function to gpu.launch kernels";
@@ -275,7 +293,11 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
       the sequential loops, with a barrier before each and at the end of
       every iteration. The tile's allocations become the block's shared
       memory (workgroup attributions, each dynamic size replaced by its
-      constant bound, viewed at the actual size; at most 48 KiB in all);
+      constant bound, viewed at the actual size; at most 48 KiB in all),
+      or, for a size with no bound that the host knows before the launch
+      (a head dimension), views of the launch's dynamic shared memory at
+      offsets the host computes, with their total as the launch's
+      dynamic shared memory;
       its other ops that write memory and yield nothing run in thread 0
       between barriers; the rest must only compute.
 
@@ -289,8 +311,9 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
 
     What this schedule cannot map is an error that names the op: a
     parallel loop with reductions, a parallel loop inside a thread's
-    sequential loop or deeper than one level, a tile's buffer without a
-    constant bound or buffers beyond 48 KiB, a view of a tile's buffer
+    sequential loop or deeper than one level, a tile's buffer whose size
+    has no constant bound and is not known before the launch, static
+    buffers beyond 48 KiB, a view of a tile's buffer
     other than a subview, a value a tile reads from memory outside its
     thread loops, or a value computed from device memory that the host
     needs.
