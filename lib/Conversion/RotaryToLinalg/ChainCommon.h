@@ -22,13 +22,13 @@ SmallVector<Value> forEachRowGroup(
     OpBuilder &b, Location loc, Value x3, int64_t width, ValueRange inits,
     function_ref<SmallVector<Value>(const RowGroup &, ValueRange)> body);
 
-/// The tables of a chain op over rows: the pairs [N, 2], cos and sin
+/// The operands of a chain op over rows: the pairs [N, 2], cos and sin
 /// [H, N], and whether the rotations run last to first.
-struct ChainTables {
+struct ChainOperands {
   Value pairs, cos, sin;
   bool reverse;
 };
-template <typename ChainOp> ChainTables tablesOf(ChainOp op) {
+template <typename ChainOp> ChainOperands operandsOf(ChainOp op) {
   return {op.getPairs(), op.getCos(), op.getSin(), op.getReverse()};
 }
 
@@ -40,7 +40,7 @@ struct ChainRotation {
   Value k, i, j, cos, sin;
 };
 ChainRotation chainRotation(OpBuilder &b, Location loc,
-                            const ChainTables &tables, Value step,
+                            const ChainOperands &tables, Value step,
                             Value angleRow, Value n, Value c0, Value c1);
 /// (x_i, x_j) turned: (x_i·c + x_j·s, x_j·c − x_i·s) as FMAs, on scalars
 /// or vectors (c, s and −s of the operands' type).

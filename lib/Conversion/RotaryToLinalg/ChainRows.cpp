@@ -213,7 +213,7 @@ Value applyChain(OpBuilder &b, Location loc, const ChainTile &tile, Value t,
   return scf::ForOp::create(
              b, loc, c0, n, c1, ValueRange{t},
              [&](OpBuilder &lb, Location l, Value step, ValueRange iter) {
-               ChainRotation g = chainRotation(lb, l, tablesOf(op), step,
+               ChainRotation g = chainRotation(lb, l, operandsOf(op), step,
                                                angleRow, n, c0, c1);
                Value vc = vector::BroadcastOp::create(lb, l, vt, g.cos);
                Value vs = vector::BroadcastOp::create(lb, l, vt, g.sin);
@@ -444,7 +444,7 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
           // Application step s uses rotation k (last to first with
           // `reverse`) by the table's ψ_k.
           auto stepAt = [&](OpBuilder &lb, Location l, Value s) {
-            return chainRotation(lb, l, tablesOf(op), s, head, n, c0, c1);
+            return chainRotation(lb, l, operandsOf(op), s, head, n, c0, c1);
           };
           // The forward chain on the tile.
           auto fwd = scf::ForOp::create(
@@ -539,7 +539,7 @@ struct DecomposeGivensRowsGrad : OpRewritePattern<GivensRowsGradOp> {
 } // namespace
 
 ChainRotation lowering::chainRotation(OpBuilder &b, Location loc,
-                                      const ChainTables &tables, Value step,
+                                      const ChainOperands &tables, Value step,
                                       Value angleRow, Value n, Value c0,
                                       Value c1) {
   ChainRotation g;

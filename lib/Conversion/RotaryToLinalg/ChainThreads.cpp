@@ -98,7 +98,7 @@ Value paddedTile(OpBuilder &b, Location loc, OpFoldResult d, int64_t width,
 
 /// The chain on every column of `tile` [D, rows]: a thread per row (an
 /// scf.forall), the rotations in order (reversed with `reverse`).
-Value chainColumns(OpBuilder &b, Location loc, const ChainTables &tables,
+Value chainColumns(OpBuilder &b, Location loc, const ChainOperands &tables,
                    Value tile, OpFoldResult rows, Value angleRow) {
   Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
   Value n = dimOf(b, loc, tables.cos, 1);
@@ -223,7 +223,7 @@ struct DecomposeGivensRowThreads : OpRewritePattern<GivensRowsOp> {
           OpFoldResult rows = getAsOpFoldResult(g.rows);
           Value tile =
               loadRows(b, loc, x3, g, paddedTile(b, loc, d, *width, rows));
-          tile = chainColumns(b, loc, tablesOf(op), tile, rows, angleRow);
+          tile = chainColumns(b, loc, operandsOf(op), tile, rows, angleRow);
           // The rows to write: the tile read transposed, or t·R.
           if (Value matrix = op.getMatrix())
             return SmallVector<Value>{
@@ -246,7 +246,7 @@ struct DecomposeGivensRowThreads : OpRewritePattern<GivensRowsOp> {
 struct GradChunk {
   Value hi, count, kLo;
 };
-void chainGradColumns(OpBuilder &b, Location loc, const ChainTables &tables,
+void chainGradColumns(OpBuilder &b, Location loc, const ChainOperands &tables,
                       scf::ForallOp forall, const GradChunk &chunk,
                       Value angleRow, OpFoldResult d) {
   Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
@@ -347,7 +347,7 @@ struct DecomposeGivensRowGradThreads : OpRewritePattern<GivensRowsGradOp> {
     Type elt = getElementTypeOrSelf(op.getDxInit().getType());
     OpFoldResult d = tensor::getMixedSizes(b, loc, x3)[2];
     OpFoldResult one = b.getIndexAttr(1);
-    ChainTables tables = tablesOf(op);
+    ChainOperands tables = operandsOf(op);
     Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
     Value chunkSize = indexConst(b, loc, steps->front());
     Value n = dimOf(b, loc, op.getCos(), 1);
