@@ -1,4 +1,4 @@
-//===- ChainThreads.cpp - a Givens chain tile as a thread per row ---------===//
+//===- ChainThreads.cpp - Givens chain tiles as a thread per row ----------===//
 //
 // The GPU's decomposition of a rotary.givens_rows tile, recorded as
 // {rows = W, row_threads = 1}: the tile's rows, widened to f32, are
@@ -12,6 +12,12 @@
 // with a matrix, y = t·R, a thread per output element; then the rows are
 // written back, narrowed. Global memory is read and written along the
 // features, so consecutive threads touch consecutive addresses.
+//
+// Its gradient's, {rows = W, row_threads = 1, steps = C}: the x and ȳ
+// rows in two such tiles, the chain forward on the x tile, then walked
+// back in chunks of C rotations, each row's thread writing its terms of
+// ψ̄ into a [C, W + 1] tile that a thread per rotation then sums over the
+// rows, in f64, into the group's partial sums.
 //
 //===----------------------------------------------------------------------===//
 
