@@ -37,8 +37,9 @@ constexpr int kMaxSharedPerBlockOptin = 97;
 // CUfunction_attribute values.
 constexpr int kFuncSharedSizeBytes = 1;
 constexpr int kFuncMaxDynamicSharedSizeBytes = 8;
-/// The dynamic shared memory a kernel may use without opting in.
-constexpr unsigned kDefaultSharedBytes = 48 * 1024;
+/// The shared memory (static and dynamic) a block may have without the
+/// kernel opting in.
+constexpr int64_t kDefaultSharedBytes = 48 * 1024;
 // CUpointer_attribute and CUmemorytype values.
 constexpr int kPointerMemoryType = 2;
 constexpr int kPointerDeviceOrdinal = 9;
@@ -398,11 +399,15 @@ void *Driver::function(void *module, const std::string &name) const {
 void Driver::launch(void *function, const int64_t grid[3],
                     const int64_t block[3], unsigned sharedBytes, void *stream,
                     void **params, const std::string &what) const {
-  if (sharedBytes > kDefaultSharedBytes) {
-    int staticBytes = 0, limit = 0;
-    CUdevice device = 0;
+  // A block's static and dynamic shared memory together may exceed
+  // 48 KiB only once the kernel has opted in.
+  int staticBytes = 0;
+  if (sharedBytes > 0)
     check(api_->funcGetAttribute(&staticBytes, kFuncSharedSizeBytes, function),
           "cuFuncGetAttribute");
+  if (int64_t(staticBytes) + sharedBytes > kDefaultSharedBytes) {
+    int limit = 0;
+    CUdevice device = 0;
     check(api_->ctxGetDevice(&device), "cuCtxGetDevice");
     check(api_->deviceGetAttribute(&limit, kMaxSharedPerBlockOptin, device),
           "cuDeviceGetAttribute");

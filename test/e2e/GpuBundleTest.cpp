@@ -441,6 +441,15 @@ TEST(GpuBundle, AttentionSizesSharedMemoryAtLaunch) {
   EXPECT_THAT(launches[1], HasSubstr(" grid=2,1,1 block=64,1,1 shared=81920 "));
   EXPECT_THAT(fakeLog(), HasSubstr("attribute " + atLaunch->name +
                                    " max_dynamic_shared=81920"));
+  // The limit counts the kernel's static shared memory too: with 9088
+  // bytes of it, D = 90 (46080 dynamic bytes, 55168 in all) opts in.
+  ::setenv("ROTARY_FAKE_CUDA_STATIC_SHARED", "9088", 1);
+  run(90);
+  ::unsetenv("ROTARY_FAKE_CUDA_STATIC_SHARED");
+  EXPECT_THAT(fakeLog(),
+              HasSubstr("max_dynamic_shared=46080\nlaunch " + atLaunch->name +
+                        " grid=2,1,1 block=64,1,1 "
+                        "shared=46080 "));
   try {
     run(700);
     FAIL() << "a block with 358400 bytes of shared memory was launched";
@@ -451,7 +460,7 @@ TEST(GpuBundle, AttentionSizesSharedMemoryAtLaunch) {
                                     "block at these shapes"));
     EXPECT_THAT(e.what(), HasSubstr("more than the 232448 this GPU allows"));
   }
-  EXPECT_EQ(launchesOf(fakeLog()).size(), 2u) << fakeLog();
+  EXPECT_EQ(launchesOf(fakeLog()).size(), 3u) << fakeLog();
 }
 
 TEST(GpuBundle, PtxThatDisagreesWithTheHostCodeIsRefused) {

@@ -89,9 +89,10 @@ public:
   void unloadModule(void *context, void *module) const noexcept;
   /// The kernel `name` of `module`.
   void *function(void *module, const std::string &name) const;
-  /// Launches `function`; more than 48 KiB of dynamic shared memory is
-  /// first allowed for it (CUDA's opt-in), and more than the device allows
-  /// a block is an Error (Kind::Argument) naming `what` and the sizes.
+  /// Launches `function`; more than 48 KiB of shared memory in all (its
+  /// static and `sharedBytes` of dynamic) is first allowed for it (CUDA's
+  /// opt-in), and more than the device allows a block is an Error
+  /// (Kind::Argument) naming `what` and the sizes.
   void launch(void *function, const int64_t grid[3], const int64_t block[3],
               unsigned sharedBytes, void *stream, void **params,
               const std::string &what) const;
