@@ -34,22 +34,22 @@ func.func @givens(%x: tensor<?x64xf32>, %a: tensor<2016xf32>) -> tensor<?x64xf32
 }
 
 // Its gradient at D = 64 ({rows = 64, row_threads = 1, steps = 32}): a
-// block per group of rows, the x and ȳ rows in tiles [64, 65] of their
-// own, the chain forward a thread per row; then the 63 rotations
-// backwards in two chunks of at most 32, in which each row's thread undoes
-// them on its x column, turns its ȳ column and writes its terms of φ̄ into
-// a [32, 65] tile, then a thread per rotation sums them over the rows in
-// f64 into the group's partial sums; x̄ written from the ȳ tile. The
+// block per group of rows, the x and ȳ rows in the two planes of one
+// [2, 64, 65] buffer, the chain forward a thread per row on the x plane;
+// then the 63 rotations backwards in two chunks of at most 32, in which
+// each row's thread undoes them on its x column and turns its ȳ column
+// (both one [2, 64] view, in place) and writes its terms of φ̄ into a
+// [32, 65] tile, then a thread per rotation sums them over the rows in
+// f64 into the group's partial sums; x̄ written from the ȳ plane. The
 // groups' partial sums are merged after the loop.
 // CHECK-LABEL: func.func @givens_grad(
 // CHECK:         %[[PART:.*]] = memref.alloc(%{{.*}}) {{.*}} : memref<?x1x63xf64>
 // CHECK:         scf.parallel (%[[G:.*]]) = (%c0) to (%{{.*}}) step (%c64) {
 // CHECK:           %[[ROWS:.*]] = affine.min
 // CHECK:           %[[SUMS:.*]] = memref.subview %[[PART]]
-// CHECK:           %[[XA:.*]] = memref.alloc() {{.*}} : memref<64x65xf32>
-// CHECK:           %[[XT:.*]] = memref.subview %[[XA]][0, 0] [64, %[[ROWS]]] [1, 1]
-// CHECK:           %[[GA:.*]] = memref.alloc() {{.*}} : memref<64x65xf32>
-// CHECK:           %[[GT:.*]] = memref.subview %[[GA]][0, 0] [64, %[[ROWS]]] [1, 1]
+// CHECK:           %[[TILES:.*]] = memref.alloc() {{.*}} : memref<2x64x65xf32>
+// CHECK:           %[[XT:.*]] = memref.subview %[[TILES]][0, 0, 0] [1, 64, %[[ROWS]]] [1, 1, 1]
+// CHECK:           %[[GT:.*]] = memref.subview %[[TILES]][1, 0, 0] [1, 64, %[[ROWS]]] [1, 1, 1]
 // CHECK:           scf.parallel (%{{.*}}) = (%c0) to (%[[ROWS]]) step (%c1) {
 // CHECK:             scf.for %{{.*}} = %c0 to %c63 step %c1 {
 // CHECK:           %[[TA:.*]] = memref.alloc() {{.*}} : memref<32x65xf32>
@@ -57,10 +57,11 @@ func.func @givens(%x: tensor<?x64xf32>, %a: tensor<2016xf32>) -> tensor<?x64xf32
 // CHECK:             arith.maxsi
 // CHECK-NEXT:        %[[COUNT:.*]] = arith.subi
 // CHECK:             scf.parallel (%[[R:.*]]) = (%c0) to (%[[ROWS]]) step (%c1) {
-// CHECK:               memref.subview %[[XT]][0, %[[R]]] [64, 1] [1, 1]
-// CHECK:               memref.subview %[[GT]][0, %[[R]]] [64, 1] [1, 1]
-// CHECK:               %[[TCOL:.*]] = memref.subview %[[TA]][0, %[[R]]] [%[[COUNT]], 1] [1, 1]
+// CHECK-NEXT:          %[[COLS:.*]] = memref.subview %[[TILES]][0, 0, %[[R]]] [2, 64, 1] [1, 1, 1]
+// CHECK-NEXT:          %[[TCOL:.*]] = memref.subview %[[TA]][0, %[[R]]] [%[[COUNT]], 1] [1, 1]
+// CHECK-NOT:           memref.alloc
 // CHECK:               scf.for %{{.*}} = %c0 to %[[COUNT]] step %c1 {
+// CHECK:                 memref.store %{{.*}}, %[[COLS]]
 // CHECK:                 memref.store %{{.*}}, %[[TCOL]]
 // CHECK:             %[[ACC:.*]] = memref.subview %[[SUMS]][0, %{{.*}}] [1, %[[COUNT]]]
 // CHECK:             %[[USED:.*]] = memref.subview %[[TA]][0, 0] [%[[COUNT]], %[[ROWS]]]
@@ -77,6 +78,25 @@ func.func @givens_grad(%x: tensor<?x64xf32>, %a: tensor<63xf32>, %dy: tensor<?x6
     -> (tensor<?x64xf32>, tensor<63xf32>) {
   %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x64xf32>, tensor<63xf32>
   return %dx, %da : tensor<?x64xf32>, tensor<63xf32>
+}
+
+// At most 32 rotations: one chunk, whose loop canonicalization removes;
+// the row threads still update their [2, 8] columns in place (no private
+// copy of a column in a thread, which the mapping could not place).
+// CHECK-LABEL: func.func @givens_grad_one_chunk(
+// CHECK:         %[[TILES:.*]] = memref.alloc() {{.*}} : memref<2x8x65xf32>
+// CHECK:         memref.alloc() {{.*}} : memref<32x65xf32>
+// CHECK-NEXT:    scf.parallel (%[[R:.*]]) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT:      %[[COLS:.*]] = memref.subview %[[TILES]][0, 0, %[[R]]] [2, 8, 1] [1, 1, 1]
+// CHECK-NEXT:      memref.subview
+// CHECK-NOT:       memref.alloc
+// CHECK:           scf.for %{{.*}} = %c0 to %c28 step %c1 {
+// CHECK:             memref.store %{{.*}}, %[[COLS]]
+func.func @givens_grad_one_chunk(%x: tensor<?x8xf32>, %a: tensor<28xf32>,
+                                 %dy: tensor<?x8xf32>)
+    -> (tensor<?x8xf32>, tensor<28xf32>) {
+  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x8xf32>, tensor<28xf32>
+  return %dx, %da : tensor<?x8xf32>, tensor<28xf32>
 }
 
 // A rotation block (rope, a chain of 100 rotations per head, x·R per head

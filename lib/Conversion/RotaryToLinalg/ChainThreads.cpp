@@ -14,7 +14,8 @@
 // features, so consecutive threads touch consecutive addresses.
 //
 // Its gradient's, {rows = W, row_threads = 1, steps = C}: the x and ȳ
-// rows in two such tiles, the chain forward on the x tile, then walked
+// rows in two such tiles (stacked [2, D, W + 1]), the chain forward on the
+// x tile, then walked
 // back in chunks of C rotations, each row's thread writing its terms of
 // ψ̄ into a [C, W + 1] tile that a thread per rotation then sums over the
 // rows, in f64, into the group's partial sums.
@@ -68,11 +69,17 @@ ColumnSlice columnAt(OpBuilder &b, Value r, OpFoldResult length) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   return {{zero, r}, {length, one}, {one, one}};
 }
-/// Column `c` of `tile` as a 1-d tensor.
+/// Column `r` of both planes of a stack of two tiles [2, D, W + 1].
+ColumnSlice pairColumnAt(OpBuilder &b, Value r, OpFoldResult length) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return {{zero, zero, r}, {b.getIndexAttr(2), length, one}, {one, one, one}};
+}
+/// Column `c` of `tile` as a tensor of rank `rank` (1: one column; 2: a
+/// column of each plane, [2, D]).
 Value extractColumn(OpBuilder &b, Location loc, Value tile,
-                    const ColumnSlice &c) {
+                    const ColumnSlice &c, unsigned rank = 1) {
   auto type = tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
-      1, cast<RankedTensorType>(tile.getType()), c.sizes);
+      rank, cast<RankedTensorType>(tile.getType()), c.sizes);
   return tensor::ExtractSliceOp::create(b, loc, type, tile, c.offsets, c.sizes,
                                         c.strides);
 }
@@ -100,6 +107,40 @@ Value paddedTile(OpBuilder &b, Location loc, OpFoldResult d, int64_t width,
   return tensor::ExtractSliceOp::create(
       b, loc, padded, SmallVector<OpFoldResult>{zero, zero},
       SmallVector<OpFoldResult>{d, rows}, SmallVector<OpFoldResult>{one, one});
+}
+
+/// A group's x and ȳ tiles, stacked: [2, D, W + 1]. One value carries both
+/// through the gradient's row threads, so that the x plane, undone in
+/// place, is never a dead result of them (which canonicalization would
+/// drop, leaving each thread a private copy of its column).
+Value pairedTiles(OpBuilder &b, Location loc, OpFoldResult d, int64_t width) {
+  SmallVector<int64_t> shape = {2};
+  SmallVector<Value> dynamic;
+  dispatchIndexOpFoldResult(d, dynamic, shape);
+  shape.push_back(width + 1);
+  return bufferization::AllocTensorOp::create(
+      b, loc, RankedTensorType::get(shape, b.getF32Type()), dynamic);
+}
+/// The offsets, sizes and strides of plane `plane`'s [D, rows] tile.
+struct PlaneSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+PlaneSlice planeAt(OpBuilder &b, int64_t plane, OpFoldResult d,
+                   OpFoldResult rows) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return {{b.getIndexAttr(plane), zero, zero}, {one, d, rows}, {one, one, one}};
+}
+Value extractPlane(OpBuilder &b, Location loc, Value tiles,
+                   const PlaneSlice &p) {
+  auto type = tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
+      2, cast<RankedTensorType>(tiles.getType()), p.sizes);
+  return tensor::ExtractSliceOp::create(b, loc, type, tiles, p.offsets, p.sizes,
+                                        p.strides);
+}
+Value insertPlane(OpBuilder &b, Location loc, Value tile, Value tiles,
+                  const PlaneSlice &p) {
+  return tensor::InsertSliceOp::create(b, loc, tile, tiles, p.offsets, p.sizes,
+                                       p.strides);
 }
 
 /// The chain on every column of `tile` [D, rows]: a thread per row (an
@@ -258,12 +299,13 @@ void chainGradColumns(OpBuilder &b, Location loc, const ChainOperands &tables,
   Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
   Value n = dimOf(b, loc, tables.cos, 1);
   Value r = forall.getInductionVars()[0];
-  ColumnSlice feature = columnAt(b, r, d);
+  // The row's x and ȳ columns as one [2, D] value: two values both views
+  // of the stacked tiles would alias, and bufferization would copy one.
+  ColumnSlice pair = pairColumnAt(b, r, d);
   ColumnSlice term = columnAt(b, r, getAsOpFoldResult(chunk.count));
   ValueRange shared = forall.getRegionIterArgs();
-  SmallVector<Value> columns = {extractColumn(b, loc, shared[0], feature),
-                                extractColumn(b, loc, shared[1], feature),
-                                extractColumn(b, loc, shared[2], term)};
+  SmallVector<Value> columns = {extractColumn(b, loc, shared[0], pair, 2),
+                                extractColumn(b, loc, shared[1], term)};
   auto walk = scf::ForOp::create(
       b, loc, c0, chunk.count, c1, columns,
       [&](OpBuilder &lb, Location l, Value s, ValueRange it) {
@@ -276,28 +318,31 @@ void chainGradColumns(OpBuilder &b, Location loc, const ChainOperands &tables,
             chainRotation(lb, l, tables, step, angleRow, n, c0, c1);
         Value cs = toF32(lb, l, g.cos), sn = toF32(lb, l, g.sin);
         Value nsn = arith::NegFOp::create(lb, l, sn);
-        Value yi = tensor::ExtractOp::create(lb, l, it[0], g.i);
-        Value yj = tensor::ExtractOp::create(lb, l, it[0], g.j);
+        // Feature f of the x (plane 0) or ȳ (plane 1) column.
+        auto at = [&](Value plane, Value f) {
+          return SmallVector<Value, 2>{plane, f};
+        };
+        Value yi = tensor::ExtractOp::create(lb, l, it[0], at(c0, g.i));
+        Value yj = tensor::ExtractOp::create(lb, l, it[0], at(c0, g.j));
         // (a, b) before this rotation: G is orthogonal.
         auto [a, bv] = rotatePair(lb, l, yi, yj, cs, nsn, sn);
-        Value gi = tensor::ExtractOp::create(lb, l, it[1], g.i);
-        Value gj = tensor::ExtractOp::create(lb, l, it[1], g.j);
+        Value gi = tensor::ExtractOp::create(lb, l, it[0], at(c1, g.i));
+        Value gj = tensor::ExtractOp::create(lb, l, it[0], at(c1, g.j));
         // ψ̄_k's term: ḡ_i·(b·cos − a·sin) − ḡ_j·(a·cos + b·sin).
         Value di = arith::SubFOp::create(lb, l, mul(bv, cs), mul(a, sn));
         Value dj = arith::AddFOp::create(lb, l, mul(a, cs), mul(bv, sn));
         Value t = arith::SubFOp::create(lb, l, mul(gi, di), mul(gj, dj));
         auto [ga, gb] = rotatePair(lb, l, gi, gj, cs, nsn, sn);
-        Value x = tensor::InsertOp::create(lb, l, a, it[0], g.i);
-        x = tensor::InsertOp::create(lb, l, bv, x, g.j);
-        Value gr = tensor::InsertOp::create(lb, l, ga, it[1], g.i);
-        gr = tensor::InsertOp::create(lb, l, gb, gr, g.j);
+        Value cols = tensor::InsertOp::create(lb, l, a, it[0], at(c0, g.i));
+        cols = tensor::InsertOp::create(lb, l, bv, cols, at(c0, g.j));
+        cols = tensor::InsertOp::create(lb, l, ga, cols, at(c1, g.i));
+        cols = tensor::InsertOp::create(lb, l, gb, cols, at(c1, g.j));
         Value slot = arith::SubIOp::create(lb, l, g.k, chunk.kLo);
-        Value terms = tensor::InsertOp::create(lb, l, t, it[2], slot);
-        scf::YieldOp::create(lb, l, ValueRange{x, gr, terms});
+        Value terms = tensor::InsertOp::create(lb, l, t, it[1], slot);
+        scf::YieldOp::create(lb, l, ValueRange{cols, terms});
       });
-  insertColumn(b, loc, forall, walk.getResult(0), shared[0], feature);
-  insertColumn(b, loc, forall, walk.getResult(1), shared[1], feature);
-  insertColumn(b, loc, forall, walk.getResult(2), shared[2], term);
+  insertColumn(b, loc, forall, walk.getResult(0), shared[0], pair);
+  insertColumn(b, loc, forall, walk.getResult(1), shared[1], term);
 }
 
 /// acc[c] += Σ_r terms[c, r] in f64, c < count, r < rows: a thread per
@@ -362,17 +407,28 @@ struct DecomposeGivensRowGradThreads : OpRewritePattern<GivensRowsGradOp> {
         b, loc, x3, *width, op.getDpsInits(),
         [&](const RowGroup &g, ValueRange dests) {
           OpFoldResult rows = getAsOpFoldResult(g.rows);
-          Value xt =
-              loadRows(b, loc, x3, g, paddedTile(b, loc, d, *width, rows));
-          Value gt = loadRows(b, loc, op.getDy(), g,
-                              paddedTile(b, loc, d, *width, rows));
-          xt = chainColumns(b, loc, tables, xt, rows, g.head);
+          PlaneSlice primal = planeAt(b, 0, d, rows),
+                     gradient = planeAt(b, 1, d, rows);
+          Value tiles = pairedTiles(b, loc, d, *width);
+          tiles = insertPlane(
+              b, loc,
+              loadRows(b, loc, x3, g, extractPlane(b, loc, tiles, primal)),
+              tiles, primal);
+          tiles = insertPlane(b, loc,
+                              loadRows(b, loc, op.getDy(), g,
+                                       extractPlane(b, loc, tiles, gradient)),
+                              tiles, gradient);
+          tiles = insertPlane(b, loc,
+                              chainColumns(b, loc, tables,
+                                           extractPlane(b, loc, tiles, primal),
+                                           rows, g.head),
+                              tiles, primal);
           Value terms = emptyOf(
               b, loc,
               {b.getIndexAttr(steps->front()), b.getIndexAttr(*width + 1)},
               b.getF32Type());
           auto loop = scf::ForOp::create(
-              b, loc, c0, chunks, c1, ValueRange{xt, gt, terms, dests[1]},
+              b, loc, c0, chunks, c1, ValueRange{tiles, terms, dests[1]},
               [&](OpBuilder &lb, Location l, Value j, ValueRange it) {
                 // Application steps [lo, hi), rotations [kLo, kLo + count).
                 GradChunk chunk;
@@ -386,7 +442,7 @@ struct DecomposeGivensRowGradThreads : OpRewritePattern<GivensRowsGradOp> {
                                 ? arith::SubIOp::create(lb, l, n, chunk.hi)
                                 : lo;
                 auto forall = scf::ForallOp::create(
-                    lb, l, ArrayRef<OpFoldResult>{rows}, it.take_front(3),
+                    lb, l, ArrayRef<OpFoldResult>{rows}, it.take_front(2),
                     /*mapping=*/std::nullopt);
                 {
                   OpBuilder::InsertionGuard guard(lb);
@@ -400,22 +456,21 @@ struct DecomposeGivensRowGradThreads : OpRewritePattern<GivensRowsGradOp> {
                                           strides = {one, one};
                 auto accType =
                     tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
-                        1, cast<RankedTensorType>(it[3].getType()), sizes);
+                        1, cast<RankedTensorType>(it[2].getType()), sizes);
                 Value acc = tensor::ExtractSliceOp::create(
-                    lb, l, accType, it[3], offsets, sizes, strides);
-                acc = sumTerms(lb, l, forall.getResult(2), acc,
+                    lb, l, accType, it[2], offsets, sizes, strides);
+                acc = sumTerms(lb, l, forall.getResult(1), acc,
                                getAsOpFoldResult(chunk.count), rows);
                 Value da = tensor::InsertSliceOp::create(
-                    lb, l, acc, it[3], offsets, sizes, strides);
-                scf::YieldOp::create(lb, l,
-                                     ValueRange{forall.getResult(0),
-                                                forall.getResult(1),
-                                                forall.getResult(2), da});
+                    lb, l, acc, it[2], offsets, sizes, strides);
+                scf::YieldOp::create(
+                    lb, l,
+                    ValueRange{forall.getResult(0), forall.getResult(1), da});
               });
-          return SmallVector<Value>{storeRows(b, loc, loop.getResult(1),
-                                              swapped(ctx), dests[0], g, d,
-                                              elt),
-                                    loop.getResult(3)};
+          Value gt = extractPlane(b, loc, loop.getResult(0), gradient);
+          return SmallVector<Value>{
+              storeRows(b, loc, gt, swapped(ctx), dests[0], g, d, elt),
+              loop.getResult(2)};
         });
     rewriter.replaceOp(op, results);
     return success();
