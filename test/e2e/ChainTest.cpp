@@ -145,33 +145,8 @@ TEST_F(E2E, GivensRowGroups) {
 // per-head chains, the inverse (static and dynamic D: a tile sized at
 // launch), bf16 rows, and a group of 7 rows an experiment records.
 TEST_F(E2E, GivensGpuLoops) {
-  GivensConfig c;
-  c.gpuLoops = true;
-  runGivens(c);
-  GivensConfig d64 = c;
-  d64.D = 64;
-  d64.N = 64 * 63 / 2;
-  d64.lead = {{1}, {150}, {300}};
-  runGivens(d64);
-  GivensConfig odd = c;
-  odd.pairs = kOddPairs;
-  odd.N = odd.pairs.size();
-  odd.D = 7;
-  odd.xRank = 4;
-  runGivens(odd);
-  for (GivensConfig g : givensPerHeadCases()) {
-    g.gpuLoops = true;
-    runGivens(g);
-  }
-  for (GivensConfig g : givensInverseCases()) {
-    g.gpuLoops = true;
-    runGivens(g);
-  }
-  GivensConfig bf16 = c;
-  bf16.dtype = torch::kBFloat16;
-  bf16.rows = 7;
-  bf16.lead = {{1}, {30}};
-  runGivens(bf16);
+  for (const GivensConfig &c : givensGpuLoopCases())
+    runGivens(c);
 }
 
 TEST_F(E2E, GivensPerHead) {

@@ -77,6 +77,21 @@ std::vector<Tensor> autograd(const Tensor &y, const Tensor &dy,
   return torch::autograd::grad({y}, wrt, {dy});
 }
 
+/// The backward entries `givens` and `rotation_block` of `k` at rows `x`
+/// with angles `a` and matrix `r`, against autograd of the references.
+void checkChainBackwards(const Kernel &k, const Tensor &x, const Tensor &dy,
+                         const Tensor &a, const Tensor &r) {
+  Tensor xr = leaf(x), ar = leaf(a);
+  checkBackward(k, "givens", {x, a}, {dy},
+                autograd(ref::givens(xr, ar), f64(dy), {xr, ar}), {1e-4, 1e-5});
+  xr = leaf(x);
+  ar = leaf(a);
+  Tensor rr = leaf(r);
+  checkBackward(k, "rotation_block", {x, a, r}, {dy},
+                autograd(ref::rotationBlock(xr, ar, rr), f64(dy), {xr, ar, rr}),
+                {1e-4, 1e-5});
+}
+
 class GradExamples : public E2E {};
 
 TEST_F(GradExamples, Rope) {
@@ -117,18 +132,8 @@ TEST_F(GradExamples, Givens) {
                          {37, 16, 15}}) {
     Tensor x = randn32({N, D}), dy = randn32({N, D});
     Tensor a = uniform32({K}, -3.0, 3.0);
-    Tensor xr = leaf(x), ar = leaf(a);
-    Tensor y = ref::givens(xr, ar);
-    checkBackward(*kernel, "givens", {x, a}, {dy},
-                  autograd(y, f64(dy), {xr, ar}), {1e-4, 1e-5});
-
     Tensor r = std::get<0>(torch::linalg_qr(randn32({D, D})));
-    xr = leaf(x);
-    ar = leaf(a);
-    Tensor rr = leaf(r);
-    y = ref::rotationBlock(xr, ar, rr);
-    checkBackward(*kernel, "rotation_block", {x, a, r}, {dy},
-                  autograd(y, f64(dy), {xr, ar, rr}), {1e-4, 1e-5});
+    checkChainBackwards(*kernel, x, dy, a, r);
   }
 }
 
@@ -169,29 +174,17 @@ func.func @rotation_block_rope(%x: tensor<?x?x3x16xf32>,
     const int64_t D = 16;
     Tensor x = randn32({N, D}), dy = randn32({N, D});
     Tensor a = uniform32({K}, -3.0, 3.0);
-    Tensor xr = leaf(x), ar = leaf(a);
-    Tensor y = ref::givens(xr, ar);
-    checkBackward(*kernel, "givens", {x, a}, {dy},
-                  autograd(y, f64(dy), {xr, ar}), {1e-4, 1e-5});
-
     Tensor r = std::get<0>(torch::linalg_qr(randn32({D, D})));
-    xr = leaf(x);
-    ar = leaf(a);
-    Tensor rr = leaf(r);
-    y = ref::rotationBlock(xr, ar, rr);
-    checkBackward(*kernel, "rotation_block", {x, a, r}, {dy},
-                  autograd(y, f64(dy), {xr, ar, rr}), {1e-4, 1e-5});
+    checkChainBackwards(*kernel, x, dy, a, r);
 
     const int64_t T = N % 7 + 1;
     Tensor x4 = randn32({2, T, 3, D}), dy4 = randn32({2, T, 3, D});
     Tensor pos = torch::randint(0, 4096, {T}, torch::kInt64);
-    xr = leaf(x4);
-    ar = leaf(a);
-    rr = leaf(r);
+    Tensor xr = leaf(x4), ar = leaf(a), rr = leaf(r);
     ref::RotationBlockOptions o;
     o.positions = pos;
     o.layout = ref::RopeLayout::Half;
-    y = ref::rotationBlock(xr, ar, rr, o);
+    Tensor y = ref::rotationBlock(xr, ar, rr, o);
     checkBackward(*kernel, "rotation_block_rope", {x4, a, r, pos}, {dy4},
                   autograd(y, f64(dy4), {xr, ar, rr}), {1e-4, 1e-5});
   }

@@ -439,46 +439,21 @@ TEST_F(E2E, GivensGradBf16) {
 // chain forward a thread per row, then backwards in chunks of 32
 // rotations, each row's terms of φ̄ summed over the group by a thread per
 // rotation; the groups' partial sums merged), run on the CPU: the default
-// schedule at D = 8 (one chunk) and D = 64 (2016 rotations, 63 chunks, a
-// partial group), odd explicit pairs, 70 rotations (a last partial
+// schedule at D = 8 (one chunk) and D = 64 (2016 rotations, 63 chunks,
+// partial groups), odd explicit pairs, 70 rotations (a last partial
 // chunk), per-head chains, the inverse (50 rotations: a partial chunk;
 // static and dynamic D, whose tiles are sized at launch once mapped),
 // bf16 rows, a group of 7 rows.
 TEST_F(E2E, GivensGradGpuLoops) {
-  GivensConfig c;
-  c.gpuLoops = true;
-  runGivensGrad(c);
-  GivensConfig d64 = c;
-  d64.D = 64;
-  d64.N = 64 * 63 / 2;
-  d64.lead = {{1}, {150}};
-  runGivensGrad(d64);
-  GivensConfig odd = c;
-  odd.pairs = kOddPairs;
-  odd.N = odd.pairs.size();
-  odd.D = 7;
-  odd.xRank = 4;
-  runGivensGrad(odd);
-  GivensConfig many = c;
+  for (const GivensConfig &c : givensGpuLoopCases())
+    runGivensGrad(c);
+  GivensConfig many;
+  many.gpuLoops = true;
   many.N = 70; // chunks of 32, 32 and 6 (repeated pairs of D = 8)
-  many.pairs.clear();
   for (int64_t k = 0; k < many.N; ++k)
     many.pairs.push_back({k % 8, (k % 8 + 1 + (k / 8) % 7) % 8});
   many.xRank = 4;
   runGivensGrad(many);
-  for (GivensConfig g : givensPerHeadCases()) {
-    g.gpuLoops = true;
-    runGivensGrad(g);
-  }
-  for (GivensConfig g : givensInverseCases()) {
-    g.gpuLoops = true;
-    runGivensGrad(g);
-  }
-  GivensConfig bf16 = c;
-  bf16.dtype = torch::kBFloat16;
-  bf16.rows = 7;
-  bf16.lead = {{1}, {30}};
-  runGivensGrad(bf16);
 }
 
 TEST_F(E2E, GivensGradBadShapes) {

@@ -104,6 +104,36 @@ inline std::vector<GivensConfig> givensInverseCases() {
   return {c, e, h};
 }
 
+/// What the GPU schedule's loops of a chain (forward or gradient) are run
+/// on: the default schedule at D = 8 and at D = 64 with all 2016 rotations
+/// (1, 150 and 300 rows: several groups, a partial one), odd explicit pairs
+/// on [B, T, H, D], the per-head and inverse cases (static and dynamic D),
+/// bf16 rows in a recorded group of 7.
+inline std::vector<GivensConfig> givensGpuLoopCases() {
+  GivensConfig c;
+  GivensConfig d64 = c;
+  d64.D = 64;
+  d64.N = 64 * 63 / 2;
+  d64.lead = {{1}, {150}, {300}};
+  GivensConfig odd = c;
+  odd.pairs = kOddPairs;
+  odd.N = odd.pairs.size();
+  odd.D = 7;
+  odd.xRank = 4;
+  GivensConfig bf16 = c;
+  bf16.dtype = torch::kBFloat16;
+  bf16.rows = 7;
+  bf16.lead = {{1}, {30}};
+  std::vector<GivensConfig> cases = {c, d64, odd};
+  for (const std::vector<GivensConfig> &more :
+       {givensPerHeadCases(), givensInverseCases()})
+    cases.insert(cases.end(), more.begin(), more.end());
+  cases.push_back(bf16);
+  for (GivensConfig &g : cases)
+    g.gpuLoops = true;
+  return cases;
+}
+
 } // namespace rotary::e2e
 
 #endif // ROTARY_TEST_E2E_OPCASES_H
