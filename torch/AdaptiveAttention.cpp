@@ -67,7 +67,7 @@ torch::Tensor AdaptiveAttentionImpl::forward(const torch::Tensor &q,
   if (o.reference())
     return referenceForward(q, k, v);
 
-  auto kernel = kernels_.get(dtype, [&] {
+  auto kernel = kernels_.get(dtype, q.device(), [&] {
     model::AttentionKernel a;
     a.heads = H;
     a.headDim = D;
@@ -95,12 +95,13 @@ AdaptiveAttentionImpl::referenceForward(const torch::Tensor &q,
   const AdaptiveAttentionOptions &o = options;
   int64_t T = q.size(2), S = k.size(2), D = o.head_dim();
   double scale = o.scale() > 0 ? o.scale() : 1.0 / std::sqrt(double(D));
-  auto longs = torch::TensorOptions().dtype(torch::kInt64);
+  auto longs = torch::TensorOptions().dtype(torch::kInt64).device(q.device());
   // Query i sits at position p = i + S - T.
   torch::Tensor p = (torch::arange(T, longs) + (S - T)).unsqueeze(1);
   torch::Tensor j = torch::arange(S, longs).unsqueeze(0);
-  torch::Tensor seen =
-      o.window() < 0 ? torch::ones({T, S}, torch::kBool) : j >= p - o.window();
+  torch::Tensor seen = o.window() < 0
+                           ? torch::ones({T, S}, longs.dtype(torch::kBool))
+                           : j >= p - o.window();
   seen = seen | (j < o.global_tokens()) | (p < o.global_tokens());
   if (o.causal())
     seen = seen & (j <= p);

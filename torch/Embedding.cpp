@@ -107,7 +107,7 @@ LearnedSinusoidalEmbeddingImpl::embed(const torch::Tensor &positions,
   } else {
     // rope (half layout) on the pairs (1, 0) gives (cos θ, sin θ).
     int64_t rank = positions.dim();
-    auto kernel = kernels_.get(rank, [&] {
+    auto kernel = kernels_.get(rank, positions.device(), [&] {
       model::RopeKernel k;
       k.heads = 1;
       k.headDim = dim;
@@ -116,9 +116,10 @@ LearnedSinusoidalEmbeddingImpl::embed(const torch::Tensor &positions,
       return k;
     });
     int64_t B = rank == 2 ? positions.size(0) : 1, T = positions.size(-1);
-    torch::Tensor ones = torch::cat(
-        {torch::ones({B, T, 1, dim / 2}), torch::zeros({B, T, 1, dim / 2})},
-        -1);
+    auto f32 = torch::TensorOptions().device(positions.device());
+    torch::Tensor ones = torch::cat({torch::ones({B, T, 1, dim / 2}, f32),
+                                     torch::zeros({B, T, 1, dim / 2}, f32)},
+                                    -1);
     e = nn::apply(kernel, "rope", {ones, positions, w, b})[0].view({B, T, dim});
   }
   if (options.normalize())

@@ -90,7 +90,10 @@ torch::Tensor nn::famSample(const torch::Tensor &g, uint64_t seed) {
     return f.reshape({-1});
   torch::Generator gen = at::detail::createCPUGenerator(seed);
   auto pick = [&](int64_t n, int64_t k) {
-    return torch::randperm(n, gen, torch::kInt64).narrow(0, 0, std::min(n, k));
+    // Drawn on the CPU (one stream whatever the device), used where f is.
+    return torch::randperm(n, gen, torch::kInt64)
+        .narrow(0, 0, std::min(n, k))
+        .to(f.device());
   };
   if (f.dim() == 1)
     return f.index_select(0, pick(f.size(0), 1000));
@@ -422,7 +425,8 @@ FAMParamState &FAM::stateOf(const torch::Tensor &p) {
   auto it = state_.find(key);
   if (it == state_.end()) {
     auto st = std::make_unique<FAMParamState>();
-    st->momentum(torch::zeros(p.sizes(), torch::kFloat32));
+    st->momentum(torch::zeros(
+        p.sizes(), torch::dtype(torch::kFloat32).device(p.device())));
     it = state_.emplace(key, std::move(st)).first;
   }
   return static_cast<FAMParamState &>(*it->second);
@@ -456,7 +460,7 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
         bands[i] =
             P.narrow(0, ranges[i].first, ranges[i].second - ranges[i].first)
                 .sum();
-    bands = bands.to(torch::kFloat32);
+    bands = bands.to(spectrum.device(), torch::kFloat32);
   } else {
     model::FamBandsKernel fk;
     fk.bands = n;
@@ -467,14 +471,15 @@ double FAM::effectiveMomentum(const FAMOptions &o, FAMParamState &st,
     key.precision(17);
     key << "bands " << n << " " << int(fk.layout) << " " << int(fk.handler)
         << " " << fk.eps;
-    k = kernels_.get(key.str(), [&] { return fk; });
+    k = kernels_.get(key.str(), spectrum.device(), [&] { return fk; });
     bands = nn::call(*k, "fam_bands", {spectrum})[0];
   }
   torch::Tensor ema = st.ema();
   st.ema(ema.defined() ? o.beta() * ema + (1 - o.beta()) * bands : bands);
   if (d.reference())
     return momentumRule(o.handler(), toVector(st.ema()), o.alpha());
-  torch::Tensor alpha = torch::full({}, o.alpha(), torch::kFloat32);
+  torch::Tensor alpha =
+      torch::full({}, o.alpha(), st.ema().options().dtype(torch::kFloat32));
   return nn::call(*k, "fam_momentum", {st.ema().contiguous(), alpha})[0]
       .item<double>();
 }
@@ -496,31 +501,43 @@ void FAM::update(size_t g, const std::vector<torch::Tensor> &params,
     }
     return;
   }
-  // One launch for the group: p and m are updated in place (the kernel is
-  // elementwise, so each element is read before it is written).
-  model::FamStepKernel fk;
-  fk.weightDecay = o.weight_decay();
-  std::ostringstream key;
-  key.precision(17);
-  key << "step " << fk.weightDecay;
-  std::vector<at::Tensor> ps, gs, ms;
-  for (size_t k = 0; k < params.size(); ++k) {
-    fk.dtypes.push_back(dataDType("FAM", "a parameter", params[k]));
-    key << " " << int(fk.dtypes.back());
-    ps.push_back(params[k].view({-1}));
-    gs.push_back(grads[k].to(params[k].scalar_type()).contiguous().view({-1}));
-    ms.push_back(stateOf(params[k]).momentum().view({-1}));
+  // One launch per device of the group (one for a model on one device): p
+  // and m are updated in place (the kernel is elementwise, so each element
+  // is read before it is written).
+  std::vector<at::Device> devices;
+  for (const torch::Tensor &p : params)
+    if (std::find(devices.begin(), devices.end(), p.device()) == devices.end())
+      devices.push_back(p.device());
+  for (const at::Device &device : devices) {
+    model::FamStepKernel fk;
+    fk.weightDecay = o.weight_decay();
+    std::ostringstream key;
+    key.precision(17);
+    key << "step " << fk.weightDecay;
+    std::vector<at::Tensor> ps, gs, ms;
+    std::vector<float> as;
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (params[k].device() != device)
+        continue;
+      fk.dtypes.push_back(dataDType("FAM", "a parameter", params[k]));
+      key << " " << int(fk.dtypes.back());
+      ps.push_back(params[k].view({-1}));
+      gs.push_back(
+          grads[k].to(params[k].scalar_type()).contiguous().view({-1}));
+      ms.push_back(stateOf(params[k]).momentum().view({-1}));
+      as.push_back(float(alphas[k]));
+    }
+    auto f32 = torch::dtype(torch::kFloat32).device(device);
+    std::vector<at::Tensor> inputs = ps;
+    inputs.insert(inputs.end(), gs.begin(), gs.end());
+    inputs.insert(inputs.end(), ms.begin(), ms.end());
+    inputs.push_back(torch::full({}, lr, f32));
+    inputs.push_back(torch::tensor(as).to(device));
+    std::vector<at::Tensor> outputs = ps;
+    outputs.insert(outputs.end(), ms.begin(), ms.end());
+    nn::callInto(*kernels_.get(key.str(), device, [&] { return fk; }),
+                 "fam_step", inputs, outputs);
   }
-  std::vector<at::Tensor> inputs = ps;
-  inputs.insert(inputs.end(), gs.begin(), gs.end());
-  inputs.insert(inputs.end(), ms.begin(), ms.end());
-  inputs.push_back(torch::full({}, lr, torch::kFloat32));
-  inputs.push_back(
-      torch::tensor(std::vector<float>(alphas.begin(), alphas.end())));
-  std::vector<at::Tensor> outputs = ps;
-  outputs.insert(outputs.end(), ms.begin(), ms.end());
-  nn::callInto(*kernels_.get(key.str(), [&] { return fk; }), "fam_step", inputs,
-               outputs);
 }
 
 void FAM::checkParameters() {
@@ -540,18 +557,20 @@ void FAM::checkParameters() {
       if (!grad.defined())
         continue;
       const std::string name = parameterName(g, k);
-      TORCH_CHECK(p.is_floating_point() && p.device().is_cpu() &&
+      TORCH_CHECK(p.is_floating_point() &&
+                      (p.device().is_cpu() || p.device().is_cuda()) &&
                       p.is_contiguous(),
                   "rotary::nn::FAM: parameter '", name,
-                  "' must be a contiguous floating-point CPU tensor, got ",
+                  "' must be a contiguous floating-point CPU or CUDA tensor, "
+                  "got ",
                   p.scalar_type(), " on ", p.device(),
                   p.is_contiguous() ? "" : " (non-contiguous)");
       TORCH_CHECK(grad.layout() == torch::kStrided &&
-                      grad.is_floating_point() && grad.device().is_cpu(),
+                      grad.is_floating_point() && grad.device() == p.device(),
                   "rotary::nn::FAM: the gradient of '", name,
-                  "' must be a dense floating-point CPU tensor, got ",
-                  grad.scalar_type(), " (", grad.layout(), ") on ",
-                  grad.device());
+                  "' must be a dense floating-point tensor on ", p.device(),
+                  " (the parameter's device), got ", grad.scalar_type(), " (",
+                  grad.layout(), ") on ", grad.device());
       TORCH_CHECK(grad.sizes() == p.sizes(),
                   "rotary::nn::FAM: the gradient of '", name, "' has shape ",
                   grad.sizes(), ", the parameter ", p.sizes());
@@ -561,18 +580,19 @@ void FAM::checkParameters() {
       FAMParamState &st = stateOf(p);
       const torch::Tensor &m = st.momentum(), &e = st.ema();
       TORCH_CHECK(m.defined() && m.scalar_type() == torch::kFloat32 &&
-                      m.sizes() == p.sizes() && m.device().is_cpu() &&
+                      m.sizes() == p.sizes() && m.device() == p.device() &&
                       m.is_contiguous(),
                   "rotary::nn::FAM: the momentum of '", name,
-                  "' must be a contiguous Float CPU tensor of shape ",
-                  shapeString(p), ", got ", describe(m),
+                  "' must be a contiguous Float tensor of shape ",
+                  shapeString(p), " on ", p.device(), ", got ", describe(m),
                   " (a state loaded from another model?)");
-      TORCH_CHECK(
-          !e.defined() || (e.scalar_type() == torch::kFloat32 && e.dim() == 1 &&
-                           e.size(0) == o.n_bands() && e.device().is_cpu()),
-          "rotary::nn::FAM: the band EMA of '", name,
-          "' must be a Float CPU tensor of shape [", o.n_bands(), "], got ",
-          describe(e), " (a state loaded from another model?)");
+      TORCH_CHECK(!e.defined() ||
+                      (e.scalar_type() == torch::kFloat32 && e.dim() == 1 &&
+                       e.size(0) == o.n_bands() && e.device() == p.device()),
+                  "rotary::nn::FAM: the band EMA of '", name,
+                  "' must be a Float tensor of shape [", o.n_bands(), "] on ",
+                  p.device(), ", got ", describe(e),
+                  " (a state loaded from another model?)");
     }
   }
 }
@@ -650,4 +670,14 @@ void FAM::load(torch::serialize::InputArchive &archive) {
   torch::Tensor s;
   archive.read("fam_step", s);
   step_ = s.item<int64_t>();
+  // Archives hold CPU tensors: the state goes where its parameter is (as
+  // PyTorch's optimizers do on load).
+  for (auto &group : param_groups_)
+    for (const torch::Tensor &p : group.params())
+      if (FAMParamState *st = find_state(p)) {
+        if (st->momentum().defined())
+          st->momentum(st->momentum().to(p.device()));
+        if (st->ema().defined())
+          st->ema(st->ema().to(p.device()));
+      }
 }

@@ -100,7 +100,7 @@ torch::Tensor HDDRoPEImpl::rotate(const torch::Tensor &x,
     return torch::matmul(P, chunks).view({B, T, H, D}).to(x.scalar_type());
   }
   bundle::DType dtype = dataDType("HDDRoPE", "x", x);
-  auto kernel = kernels_.get(dtype, [&] {
+  auto kernel = kernels_.get(dtype, x.device(), [&] {
     model::HDDRopeKernel k;
     k.heads = options.heads();
     k.headDim = options.head_dim();

@@ -2,8 +2,9 @@
 
 #include "rotary/Torch/Kernel.h"
 
-#include "rotary/Torch/JitCache.h"
+#include "rotary/Runtime/Cuda.h"
 #include "rotary/Torch/Call.h"
+#include "rotary/Torch/JitCache.h"
 
 #include <c10/util/Exception.h>
 
@@ -17,8 +18,14 @@ namespace {
 struct KernelRegistry {
   std::mutex mutex;
   std::string directory; // "" = the default
-  std::unique_ptr<nn::JitCache> cache;
-  std::map<std::string, std::shared_ptr<runtime::Bundle>> loaded;
+  /// One cache per target ("" the CPU, else a GPU architecture): the
+  /// options are part of an entry's key.
+  std::map<std::string, std::unique_ptr<nn::JitCache>> caches;
+  std::map<std::pair<std::string, std::string>,
+           std::shared_ptr<runtime::Bundle>>
+      loaded;
+  /// The architecture of each CUDA device asked so far.
+  std::map<int, std::string> chips;
 };
 
 KernelRegistry &registry() {
@@ -27,22 +34,27 @@ KernelRegistry &registry() {
 }
 } // namespace
 
-std::shared_ptr<runtime::Bundle> nn::compiledKernel(const std::string &source) {
+std::shared_ptr<runtime::Bundle>
+nn::compiledKernel(const std::string &source, const std::string &gpuChip) {
   KernelRegistry &r = registry();
   // One compile at a time per process: a module's first forward on several
   // threads compiles once, the others find it loaded.
   std::lock_guard<std::mutex> lock(r.mutex);
-  auto it = r.loaded.find(source);
+  auto key = std::make_pair(source, gpuChip);
+  auto it = r.loaded.find(key);
   if (it != r.loaded.end())
     return it->second;
   try {
-    if (!r.cache) {
+    std::unique_ptr<nn::JitCache> &cache = r.caches[gpuChip];
+    if (!cache) {
       compiler::CompileOptions options;
       options.gradients = true;
-      r.cache = std::make_unique<nn::JitCache>(r.directory, options);
+      if (!gpuChip.empty())
+        options.gpuChips = {gpuChip};
+      cache = std::make_unique<nn::JitCache>(r.directory, options);
     }
-    auto bundle = r.cache->get(source);
-    r.loaded.emplace(source, bundle);
+    auto bundle = cache->get(source);
+    r.loaded.emplace(key, bundle);
     return bundle;
   } catch (const std::exception &e) {
     TORCH_CHECK(false, e.what());
@@ -50,11 +62,34 @@ std::shared_ptr<runtime::Bundle> nn::compiledKernel(const std::string &source) {
   return nullptr;
 }
 
+std::string nn::kernelTarget(const at::Device &device) {
+  if (device.is_cpu())
+    return "";
+  TORCH_CHECK_VALUE(device.is_cuda(), "rotary: tensors on ", device,
+                    " have no compiled kernels; they run on the CPU or a "
+                    "CUDA GPU");
+  KernelRegistry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  int index = device.has_index() ? device.index() : 0;
+  auto it = r.chips.find(index);
+  if (it != r.chips.end())
+    return it->second;
+  try {
+    return r.chips[index] = runtime::cuda::Driver::get().architecture(index);
+  } catch (const std::exception &e) {
+    std::string why = e.what();
+    if (why.rfind("rotary: ", 0) == 0)
+      why.erase(0, 8);
+    TORCH_CHECK(false, "rotary: cannot compile for ", device, ": ", why);
+  }
+  return "";
+}
+
 void nn::setKernelCacheDirectory(const std::string &directory) {
   KernelRegistry &r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.directory = directory;
-  r.cache.reset();
+  r.caches.clear();
 }
 
 std::string nn::shapeString(const at::Tensor &t) {
@@ -110,8 +145,9 @@ void nn::checkTensorOf(const std::string &who, const std::string &arg,
     }
     return os.str();
   };
-  TORCH_CHECK_VALUE(t.device().is_cpu(), who, ": ", arg, " is on ", t.device(),
-                    "; the compiled kernels run on the CPU");
+  TORCH_CHECK_VALUE(t.device().is_cpu() || t.device().is_cuda(), who, ": ", arg,
+                    " is on ", t.device(),
+                    "; the compiled kernels run on the CPU or a CUDA GPU");
   // A leading "..." stands for any number of leading dimensions; the
   // other names (and sizes) are then the trailing ones.
   bool variadic = !shape.empty() && shape.front() == "...";

@@ -60,7 +60,7 @@ void QuaternionPositionImpl::reset() {
               o.base());
   axis = register_parameter("axis",
                             torch::randn({o.heads(), o.head_dim() / 3, 3}));
-  kernel_.reset();
+  kernels_.clear();
 }
 
 torch::Tensor
@@ -70,8 +70,8 @@ QuaternionPositionImpl::angles(const torch::Tensor &positions) const {
     p = p.unsqueeze(0);
   int64_t G = options.head_dim() / 3;
   // f_g = base^(-g/G) for g = 0..G-1.
-  torch::Tensor f = torch::pow(options.base(),
-                               -torch::arange(G, torch::kFloat64) / double(G));
+  torch::Tensor f =
+      torch::pow(options.base(), -torch::arange(G, p.options()) / double(G));
   torch::Tensor theta = p.unsqueeze(-1) * f;
   // A turn by θ is a turn by θ mod 2π: reduced in f64, the f32 angle keeps
   // its precision at any position.
@@ -108,14 +108,16 @@ torch::Tensor QuaternionPositionImpl::rotate(const torch::Tensor &x,
   if (options.reference()) {
     r = rotateAboutAxes(xs, axis, theta);
   } else {
-    if (!kernel_)
-      kernel_ = compiledKernel(kPerVectorSource);
+    std::string target = kernelTarget(x.device());
+    std::shared_ptr<runtime::Bundle> &kernel = kernels_[target];
+    if (!kernel)
+      kernel = compiledKernel(kPerVectorSource, target);
     // The kernel takes one axis and angle per vector: the expansions are
     // copies, and autograd sums the axis gradient back to [H, G, 3].
     torch::Tensor xf = xs.reshape({-1, 3}).contiguous();
     torch::Tensor uf = axis.expand(vecShape).reshape({-1, 3}).contiguous();
     torch::Tensor tf = theta.reshape({-1}).contiguous();
-    r = nn::apply(kernel_, "quaternion_position", {xf, uf, tf})[0].view(
+    r = nn::apply(kernel, "quaternion_position", {xf, uf, tf})[0].view(
         vecShape);
   }
   r = r.reshape({N, B, T, H, 3 * G});

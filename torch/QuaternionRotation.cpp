@@ -47,7 +47,8 @@ torch::Tensor QuaternionRotationImpl::forward(const torch::Tensor &x) {
   if (options.reference()) {
     r = quaternionRotate(p, axis, angle);
   } else {
-    auto kernel = kernels_.get(0, [] { return model::QuaternionKernel{}; });
+    auto kernel =
+        kernels_.get(0, x.device(), [] { return model::QuaternionKernel{}; });
     r = nn::apply(kernel, "quaternion_rotate",
                   {p.reshape({-1, 3}).contiguous(), axis, angle})[0]
             .view(p.sizes());

@@ -51,7 +51,8 @@ torch::Tensor nn::ropeAngles(const torch::Tensor &positions,
     p = p.unsqueeze(0);
   if (scale.defined())
     p = p * scale.to(torch::kFloat64);
-  torch::Tensor theta = p.unsqueeze(-1) * invFreq.to(torch::kFloat64);
+  torch::Tensor theta =
+      p.unsqueeze(-1) * invFreq.to(p.device(), torch::kFloat64);
   if (phase.defined())
     theta = theta + phase.to(torch::kFloat64);
   return theta;
@@ -59,7 +60,8 @@ torch::Tensor nn::ropeAngles(const torch::Tensor &positions,
 
 torch::Tensor nn::xposScale(const torch::Tensor &positions, int64_t r,
                             double scaleBase, double gamma, double sign) {
-  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  auto f64 =
+      torch::TensorOptions().dtype(torch::kFloat64).device(positions.device());
   torch::Tensor zeta =
       (torch::arange(0, r / 2, f64) / double(r / 2) + gamma) / (1 + gamma);
   torch::Tensor n = positions.to(torch::kFloat64);
@@ -132,7 +134,7 @@ RopeImpl::kernel(const torch::Tensor &x, const torch::Tensor &positions,
                  Role role) {
   bundle::DType dtype = dataDType("Rope", "x", x);
   int64_t key = (int64_t(dtype) * 4 + positions.dim()) * 3 + int64_t(role);
-  return kernels_.get(key, [&] {
+  return kernels_.get(key, x.device(), [&] {
     model::RopeKernel k;
     k.headDim = options.head_dim();
     k.rotaryDim = options.rotary_dim() < 0 ? -1 : options.rotary_dim();
@@ -202,8 +204,10 @@ torch::Tensor RopeImpl::apply(const torch::Tensor &x,
 
   std::vector<at::Tensor> inputs = {
       x, positions,
-      inv_freq.defined() ? inv_freq
-                         : torch::full({}, options.base(), torch::kFloat32)};
+      inv_freq.defined()
+          ? inv_freq
+          : torch::full({}, options.base(),
+                        torch::dtype(torch::kFloat32).device(x.device()))};
   if (phase.defined())
     inputs.push_back(phase);
   if (scale.defined())
@@ -215,7 +219,9 @@ torch::Tensor RopeImpl::forward(const torch::Tensor &x, int64_t offset) {
   TORCH_CHECK(x.defined() && x.dim() == 4,
               "rotary::nn::Rope: x must be [B, T, H, D], got ",
               x.defined() ? shapeString(x) : "an undefined tensor");
-  return forward(x, torch::arange(offset, offset + x.size(1), torch::kInt64));
+  return forward(x,
+                 torch::arange(offset, offset + x.size(1),
+                               torch::dtype(torch::kInt64).device(x.device())));
 }
 
 torch::Tensor RopeImpl::referenceForward(const torch::Tensor &x,

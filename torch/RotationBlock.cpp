@@ -109,7 +109,8 @@ void RotationBlockImpl::reset() {
 std::shared_ptr<runtime::Bundle>
 RotationBlockImpl::kernel(int64_t rank, bool perHead, const torch::Tensor &x) {
   bundle::DType dtype = dataDType("RotationBlock", "x", x);
-  return kernels_.get(rank * 64 + int64_t(perHead) * 8 + int64_t(dtype), [&] {
+  int64_t key = rank * 64 + int64_t(perHead) * 8 + int64_t(dtype);
+  return kernels_.get(key, x.device(), [&] {
     model::RotationBlockKernel k;
     k.rank = rank;
     k.dim = options.dim();
@@ -190,10 +191,10 @@ torch::Tensor RotationBlockImpl::forward(const torch::Tensor &x,
 
 torch::Tensor RotationBlockImpl::orthogonality_penalty() {
   if (options.reference()) {
-    torch::Tensor eye = torch::eye(options.dim());
+    torch::Tensor eye = torch::eye(options.dim(), matrix.options());
     return (torch::matmul(matrix.transpose(-1, -2), matrix) - eye).pow(2).sum();
   }
-  auto penalty = kernels_.get(-1, [&] {
+  auto penalty = kernels_.get(-1, matrix.device(), [&] {
     model::PenaltyKernel k;
     k.dim = options.dim();
     k.perHead = options.heads() > 0;

@@ -251,7 +251,8 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor &tokens) {
   TORCH_CHECK(tokens.defined() && tokens.dim() == 2 &&
                   tokens.scalar_type() == torch::kInt64,
               "rotary::nn::Transformer: tokens must be int64 [B, T]");
-  torch::Tensor positions = torch::arange(tokens.size(1), torch::kInt64);
+  torch::Tensor positions = torch::arange(
+      tokens.size(1), torch::dtype(torch::kInt64).device(tokens.device()));
   torch::Tensor x = token_embed(tokens);
   if (position_embed)
     x = x + position_embed(positions);
@@ -263,7 +264,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor &tokens) {
 }
 
 torch::Tensor TransformerImpl::orthogonality_penalty() {
-  torch::Tensor p = torch::zeros({});
+  torch::Tensor p = torch::zeros({}, head->weight.options());
   for (TransformerBlock &b : blocks)
     if (b->rotation)
       p = p + b->rotation->orthogonality_penalty();

@@ -223,10 +223,12 @@ std::string model::buildSource(const FamStepKernel &k) {
   Value lr = a[3 * n], alphas = a[3 * n + 1];
   SmallVector<Value> params, moments;
   for (size_t i = 0; i < n; ++i) {
-    Value idx = arith::ConstantIndexOp::create(b, kb.loc(), int64_t(i));
-    Value alpha = tensor::ExtractOp::create(b, kb.loc(), alphas, idx);
-    Value alpha0 = tensor::FromElementsOp::create(b, kb.loc(), kb.tensor({}),
-                                                  alpha);
+    // A 0-d slice, not a scalar: on a GPU the host must not read alphas.
+    Value alpha0 = tensor::ExtractSliceOp::create(
+        b, kb.loc(), kb.tensor({}), alphas,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(int64_t(i))},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
     auto step = FamStepOp::create(b, kb.loc(), a[i], a[n + i], a[2 * n + i],
                                   lr, alpha0, float(k.weightDecay));
     params.push_back(step.getNewParam());

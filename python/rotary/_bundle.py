@@ -94,14 +94,18 @@ class Bundle:
         return f"<rotary.Bundle {self.path}: {', '.join(self._impl.entries)}>"
 
 
-def compile(source: Union[str, os.PathLike]) -> Bundle:  # noqa: A001
+def compile(source: Union[str, os.PathLike],  # noqa: A001
+            device: Union[str, torch.device] = "cpu") -> Bundle:
     """Compiles rotary IR, with its backward entries, into a :class:`Bundle`.
 
     ``source`` is the text of an MLIR module of ``rotary`` ops (``func.func``
-    entries on tensors) or the path of a ``.mlir`` file. The result comes
-    from the kernel cache when the same source was compiled before by the
-    same compiler for this CPU. Compile errors raise ``RuntimeError`` with
-    the compiler's diagnostics.
+    entries on tensors) or the path of a ``.mlir`` file. For a CUDA
+    ``device`` the bundle also holds GPU code for that GPU's architecture
+    (asked from the CUDA driver), and its entries take tensors on the CPU
+    or on that GPU. The result comes from the kernel cache when the same
+    source was compiled before by the same compiler for this CPU (and GPU
+    architecture). Compile errors raise ``RuntimeError`` with the
+    compiler's diagnostics.
 
     >>> bundle = rotary.compile('''
     ... func.func @rope(%x: tensor<?x?x?x64xf32>, %pos: tensor<?xi64>)
@@ -120,7 +124,7 @@ def compile(source: Union[str, os.PathLike]) -> Bundle:  # noqa: A001
     if not isinstance(source, str):
         raise TypeError(
             f"rotary.compile: expected IR text or a path, got {type(source).__name__}")
-    return Bundle(_C.compile(source))
+    return Bundle(_C.compile(source, _C.kernel_target(str(torch.device(device)))))
 
 
 def load(path: Union[str, os.PathLike]) -> Bundle:

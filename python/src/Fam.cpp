@@ -282,21 +282,22 @@ public:
     const std::string &name = gr.names[k];
     TORCH_CHECK_VALUE(
         momentum.defined() && momentum.scalar_type() == at::kFloat &&
-            momentum.sizes() == p.sizes() && momentum.device().is_cpu() &&
-            momentum.is_contiguous(),
+            momentum.sizes() == p.sizes() && momentum.is_contiguous(),
         kWho, ": the momentum of '", name,
-        "' must be a contiguous float32 CPU tensor of shape ",
+        "' must be a contiguous float32 tensor of shape ",
         rotary::nn::shapeString(p), ", got ", describe(momentum));
     at::Tensor e = ema.has_value() ? *ema : at::Tensor();
-    TORCH_CHECK_VALUE(
-        !e.defined() || (e.scalar_type() == at::kFloat && e.dim() == 1 &&
-                         e.device().is_cpu() && e.is_contiguous()),
-        kWho, ": the band EMA of '", name,
-        "' must be a contiguous 1-D float32 CPU tensor, got ", describe(e));
+    TORCH_CHECK_VALUE(!e.defined() || (e.scalar_type() == at::kFloat &&
+                                       e.dim() == 1 && e.is_contiguous()),
+                      kWho, ": the band EMA of '", name,
+                      "' must be a contiguous 1-D float32 tensor, got ",
+                      describe(e));
+    // The state goes where its parameter is (as PyTorch's optimizers do on
+    // load); on the same device the tensors stay shared.
     auto st = std::make_unique<FAMParamState>();
     st->step(step);
-    st->momentum(momentum);
-    st->ema(e);
+    st->momentum(momentum.to(p.device()));
+    st->ema(e.defined() ? e.to(p.device()) : e);
     st->alpha_eff(alphaEff);
     gr.fam->set_state(p, std::move(st));
   }
@@ -349,8 +350,9 @@ private:
                          "' must be a floating-point tensor, got ",
                          p.scalar_type());
         TORCH_CHECK_VALUE(
-            p.device().is_cpu() && p.is_contiguous(), kWho, ": parameter '",
-            name, "' must be a contiguous CPU tensor, got ", describe(p));
+            (p.device().is_cpu() || p.device().is_cuda()) && p.is_contiguous(),
+            kWho, ": parameter '", name,
+            "' must be a contiguous CPU or CUDA tensor, got ", describe(p));
         if (!settings_.reference())
           rotary::nn::dataDTypeOf(kWho, "parameter '" + name + "'", p);
         TORCH_CHECK_VALUE(
@@ -359,8 +361,10 @@ private:
         TORCH_CHECK_TYPE(grad.is_floating_point(), kWho, ": the gradient of '",
                          name, "' must be a floating-point tensor, got ",
                          grad.scalar_type());
-        TORCH_CHECK_VALUE(grad.device().is_cpu(), kWho, ": the gradient of '",
-                          name, "' must be on the CPU, got ", grad.device());
+        TORCH_CHECK_VALUE(grad.device() == p.device(), kWho,
+                          ": the gradient of '", name, "' must be on ",
+                          p.device(), " (the parameter's device), got ",
+                          grad.device());
         TORCH_CHECK_VALUE(grad.sizes() == p.sizes(), kWho,
                           ": the gradient of '", name, "' has shape ",
                           rotary::nn::shapeString(grad), ", the parameter ",
@@ -370,17 +374,19 @@ private:
           continue;
         const at::Tensor &m = st->momentum(), &e = st->ema();
         TORCH_CHECK_VALUE(m.defined() && m.scalar_type() == at::kFloat &&
-                              m.sizes() == p.sizes() && m.device().is_cpu() &&
-                              m.is_contiguous(),
+                              m.sizes() == p.sizes() &&
+                              m.device() == p.device() && m.is_contiguous(),
                           kWho, ": the momentum of '", name,
-                          "' must be a contiguous float32 CPU tensor of shape ",
-                          rotary::nn::shapeString(p), ", got ", describe(m));
+                          "' must be a contiguous float32 tensor of shape ",
+                          rotary::nn::shapeString(p), " on ", p.device(),
+                          ", got ", describe(m));
         TORCH_CHECK_VALUE(
-            !e.defined() || (e.scalar_type() == at::kFloat && e.dim() == 1 &&
-                             e.size(0) == o.n_bands() && e.device().is_cpu()),
+            !e.defined() ||
+                (e.scalar_type() == at::kFloat && e.dim() == 1 &&
+                 e.size(0) == o.n_bands() && e.device() == p.device()),
             kWho, ": the band EMA of '", name,
-            "' must be a float32 CPU tensor of shape [", o.n_bands(),
-            "] (the group's n_bands), got ", describe(e));
+            "' must be a float32 tensor of shape [", o.n_bands(),
+            "] (the group's n_bands) on ", p.device(), ", got ", describe(e));
       }
     }
   }

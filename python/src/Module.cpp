@@ -299,11 +299,20 @@ void bindCore(py::module_ &m) {
 
   m.def(
       "compile",
-      [](const std::string &source) {
-        return guarded([&] { return nn::compiledKernel(source); });
+      [](const std::string &source, const std::string &gpuChip) {
+        return guarded([&] { return nn::compiledKernel(source, gpuChip); });
       },
-      py::arg("source"),
-      "Compiles rotary IR text with its gradients through the JIT cache.");
+      py::arg("source"), py::arg("gpu_chip") = "",
+      "Compiles rotary IR text with its gradients through the JIT cache; "
+      "with `gpu_chip` (\"sm_90\") also GPU code for that architecture.");
+  m.def(
+      "kernel_target",
+      [](const std::string &device) {
+        return guarded([&] { return nn::kernelTarget(at::Device(device)); });
+      },
+      py::arg("device"),
+      "The GPU architecture compile() needs for tensors on `device` "
+      "(\"cpu\": \"\", \"cuda:0\": that GPU's \"sm_XY\").");
   m.def(
       "load",
       [](const std::string &path) {

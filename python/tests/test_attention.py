@@ -381,7 +381,9 @@ def test_bad_input(reference_path: bool) -> None:
     error(ValueError, r"k must be contiguous", q, strided(q), q)
     error(ValueError, r"v must be contiguous", q, q, strided(q))
     meta = torch.empty(1, 2, 4, 8, device="meta")
-    error(ValueError, r"q is on meta; the compiled kernels run on the CPU", meta, q, q)
+    error(ValueError,
+          r"q is on meta; the compiled kernels run on the CPU or a CUDA GPU",
+          meta, q, q)
     error(ValueError, r"v is on meta", q, q, meta)
 
 

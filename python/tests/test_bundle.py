@@ -4,7 +4,10 @@ The compiled entries are checked against plain PyTorch written here (the
 half-layout RoPE and a Givens chain), forward and through the compiled vjp.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -153,3 +156,30 @@ def test_cache_dir_is_used(tmp_path):
         assert os.path.realpath(bundle.path).startswith(os.path.realpath(str(tmp_path)))
     finally:
         rotary.set_cache_dir(os.environ.get("ROTARY_CACHE_DIR", ""))
+
+
+@pytest.mark.skipif("ROTARY_TEST_FAKE_CUDA" not in os.environ,
+                    reason="needs the build's stand-in CUDA driver")
+def test_compile_for_a_cuda_device_adds_its_gpu_code():
+    # In a process of its own: the driver (here the stand-in, an sm_80
+    # device) is opened once per process.
+    script = (
+        "import json, os, rotary\n"
+        f"bundle = rotary.compile({GIVENS_IR!r}, device='cuda:0')\n"
+        "with open(os.path.join(bundle.path, 'manifest.json')) as f:\n"
+        "    print(json.load(f)['gpu']['objects'][0]['chip'])\n"
+        "try:\n"
+        f"    rotary.compile({GIVENS_IR!r}, device='cuda:7')\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n")
+    env = dict(os.environ, ROTARY_LIBCUDA=os.environ["ROTARY_TEST_FAKE_CUDA"],
+               ROTARY_FAKE_CUDA_CC="80")
+    run = subprocess.run([sys.executable, "-c", script], env=env,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "sm_80"
+    assert "rotary: cannot compile for cuda:7" in lines[1]
+    # The CPU bundle of the same source has no GPU code.
+    with open(os.path.join(rotary.compile(GIVENS_IR).path, "manifest.json")) as f:
+        assert "gpu" not in json.load(f)

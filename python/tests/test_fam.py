@@ -672,8 +672,8 @@ def assert_unchanged(old: List, new: List) -> None:
      r"the gradient of 'param1' must be a floating-point tensor, got Int"),
     ("alpha", ValueError,
      r"alpha must be in \[0, 1\) \(parameter group 1\), got 2\.0"),
-    ("n_bands", ValueError, r"the band EMA of 'param1' must be a float32 CPU "
-     r"tensor of shape \[6\] \(the group's n_bands\), got Float \[8\]"),
+    ("n_bands", ValueError, r"the band EMA of 'param1' must be a float32 "
+     r"tensor of shape \[6\] \(the group's n_bands\) on cpu, got Float \[8\]"),
 ])
 def test_bad_step_changes_nothing(gen: torch.Generator, bad: str,
                                   error: type, match: str) -> None:
@@ -708,7 +708,7 @@ def test_bad_parameter_dtype_and_layout() -> None:
     q = nn.Parameter(torch.zeros(4, 3).t())
     q.grad = torch.ones(3, 4)
     with pytest.raises(ValueError, match=r"parameter 'w' must be a contiguous "
-                       r"CPU tensor, got Float \[3, 4\] on cpu "
+                       r"CPU or CUDA tensor, got Float \[3, 4\] on cpu "
                        r"\(non-contiguous\)"):
         FAM([("w", q)]).step()
 

@@ -392,7 +392,7 @@ def test_bad_input(reference_path: bool) -> None:
     )
     error(
         ValueError,
-        r"x is on meta; the compiled kernels run on the CPU",
+        r"x is on meta; the compiled kernels run on the CPU or a CUDA GPU",
         lambda: m(torch.empty(2, 3, 2, 8, device="meta"), act),
     )
     error(

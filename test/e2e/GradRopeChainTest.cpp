@@ -588,7 +588,9 @@ TEST_F(E2E, OrthogonalityPenaltyGrad) {
 // quaternion_rotate_grad
 //===----------------------------------------------------------------------===//
 
-TEST_F(E2E, QuaternionRotateGrad) {
+namespace {
+/// Every form, with the CPU schedule or the GPU schedule's loops.
+void runQuaternionRotateGrad(bool gpuLoops) {
   for (int xRank : {1, 2, 3})
     for (bool axisPerVector : {false, true})
       for (bool anglePerVector : {false, true}) {
@@ -606,7 +608,7 @@ TEST_F(E2E, QuaternionRotateGrad) {
                 xT + ", " + aT + ", " + tT,
             {"%dx", "%du", "%dt"});
         SCOPED_TRACE(source);
-        ROTARY_COMPILE(kernel, source);
+        ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
         const std::vector<std::vector<int64_t>> leads =
             xRank == 1 ? std::vector<std::vector<int64_t>>{{}}
             : xRank == 2
@@ -643,6 +645,15 @@ TEST_F(E2E, QuaternionRotateGrad) {
           }
         }
       }
+}
+} // namespace
+
+TEST_F(E2E, QuaternionRotateGrad) {
+  runQuaternionRotateGrad(/*gpuLoops=*/false);
+}
+
+TEST_F(E2E, QuaternionRotateGradGpuLoops) {
+  runQuaternionRotateGrad(/*gpuLoops=*/true);
 }
 
 TEST_F(E2E, QuaternionRotateGradBadShapes) {

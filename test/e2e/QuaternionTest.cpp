@@ -16,7 +16,9 @@ namespace ref = rotary::reference;
 using torch::Tensor;
 using namespace rotary::e2e;
 
-TEST_F(E2E, QuaternionRotate) {
+namespace {
+/// Every form, with the CPU schedule or the GPU schedule's loops.
+void runQuaternionRotate(bool gpuLoops) {
   // (x rank, axis per vector, angle per vector)
   for (int xRank : {1, 2, 3})
     for (bool axisPerVector : {false, true})
@@ -35,7 +37,7 @@ TEST_F(E2E, QuaternionRotate) {
                             ", " + aT + ", " + tT,
                         {"%y"});
         SCOPED_TRACE(source);
-        ROTARY_COMPILE(kernel, source);
+        ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
         const std::vector<std::vector<int64_t>> leads =
             xRank == 1 ? std::vector<std::vector<int64_t>>{{}}
             : xRank == 2
@@ -56,4 +58,11 @@ TEST_F(E2E, QuaternionRotate) {
               allClose(out[0], ref::quaternionRotate(f64(x), f64(u), f64(t))));
         }
       }
+}
+} // namespace
+
+TEST_F(E2E, QuaternionRotate) { runQuaternionRotate(/*gpuLoops=*/false); }
+
+TEST_F(E2E, QuaternionRotateGpuLoops) {
+  runQuaternionRotate(/*gpuLoops=*/true);
 }

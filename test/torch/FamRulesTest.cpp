@@ -402,7 +402,7 @@ TEST(FamRules, TorchSaveAndLoadThroughAFile) {
   other[1].second.mutable_grad() = torch::ones({500});
   std::string error = errorOf([&] { optC.step(); });
   EXPECT_NE(error.find("the momentum of 'self_attn.bias' must be a contiguous "
-                       "Float CPU tensor of shape [500], got Float [400]"),
+                       "Float tensor of shape [500] on cpu, got Float [400]"),
             std::string::npos)
       << error;
   EXPECT_EQ(optC.step_count(), 12);
@@ -420,8 +420,8 @@ TEST(FamRules, LoadedBandEmaMustMatchTheBandCount) {
   std::istringstream in(bytes.str());
   torch::load(four, in);
   std::string error = errorOf([&] { four.step(); });
-  EXPECT_NE(error.find("the band EMA of 'param0' must be a Float CPU tensor "
-                       "of shape [4], got Float [8]"),
+  EXPECT_NE(error.find("the band EMA of 'param0' must be a Float tensor "
+                       "of shape [4] on cpu, got Float [8]"),
             std::string::npos)
       << error;
 }
@@ -575,10 +575,10 @@ TEST(FamRules, BadParametersAndGradientsLeaveTheOptimizerAsItWas) {
   };
   expectError(torch::ones({6}).to_sparse(),
               "the gradient of 'fc.weight' must be a dense floating-point "
-              "CPU tensor, got Float (Sparse)");
+              "tensor on cpu (the parameter's device), got Float (Sparse)");
   expectError(torch::ones({6}, torch::kInt64),
               "the gradient of 'fc.weight' must be a dense floating-point "
-              "CPU tensor, got Long");
+              "tensor on cpu (the parameter's device), got Long");
   expectError(torch::ones({6}, torch::kMeta), "on meta");
   expectError(torch::ones({3, 2}),
               "the gradient of 'fc.weight' has shape [3, 2], the parameter "
@@ -589,7 +589,7 @@ TEST(FamRules, BadParametersAndGradientsLeaveTheOptimizerAsItWas) {
   transposed.mutable_grad() = torch::ones({6, 4});
   std::string error = errorOf([&] { opt2.step(); });
   EXPECT_NE(error.find("parameter 'head.weight' must be a contiguous "
-                       "floating-point CPU tensor, got Float on cpu "
+                       "floating-point CPU or CUDA tensor, got Float on cpu "
                        "(non-contiguous)"),
             std::string::npos)
       << error;

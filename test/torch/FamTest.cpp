@@ -404,7 +404,7 @@ TEST(Fam, BadInput) {
   ints.mutable_grad() = torch::zeros({4}, torch::kInt64);
   EXPECT_NE(errorOf([&] { opt.step(); })
                 .find("parameter 'weights' must be a contiguous floating-point "
-                      "CPU tensor, got Long"),
+                      "CPU or CUDA tensor, got Long"),
             std::string::npos);
   torch::Tensor f = torch::zeros({4}, torch::kFloat64).requires_grad_(true);
   nn::FAM opt64({{"w64", f}}, nn::FAMOptions());

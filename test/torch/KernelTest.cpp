@@ -6,6 +6,8 @@
 
 #include "TestUtil.h"
 
+#include <cstdlib>
+
 using namespace rotary;
 using rotary::test::errorOf;
 using rotary::test::expectClose;
@@ -33,13 +35,13 @@ TEST(NnKernel, CheckTensorNamesArgumentAndShape) {
     nn::checkTensor("Rope", "x", x.transpose(1, 2), {"B", "T", "H", "D"});
   });
   EXPECT_NE(strided.find("must be contiguous"), std::string::npos) << strided;
-  // Any device but the CPU (a meta tensor stands in for CUDA here).
+  // Any device but the CPU or CUDA (which this LibTorch cannot make).
   std::string device = errorOf([&] {
     nn::checkTensor("Rope", "x", torch::empty({2, 5, 4, 32}, torch::kMeta),
                     {"B", "T", "H", "D"});
   });
   EXPECT_NE(device.find("rotary::nn::Rope: x is on meta; the compiled kernels "
-                        "run on the CPU"),
+                        "run on the CPU or a CUDA GPU"),
             std::string::npos)
       << device;
   std::string dtype =
@@ -57,6 +59,48 @@ TEST(NnKernel, CompiledKernelIsMemoized) {
   auto second = nn::compiledKernel(source);
   EXPECT_EQ(first.get(), second.get());
   EXPECT_NO_THROW(first->entry("orthogonality_penalty_bwd"));
+}
+
+TEST(NnKernel, KernelSetsCompileGpuCodeForCudaDevices) {
+  // The CUDA device's architecture comes from the driver: the stand-in
+  // driver says sm_80. Set before this process first opens the driver
+  // (nothing else in these tests does).
+  ::setenv("ROTARY_LIBCUDA", ROTARY_FAKE_CUDA, 1);
+  ::setenv("ROTARY_FAKE_CUDA_CC", "80", 1);
+  EXPECT_EQ(nn::kernelTarget(at::Device("cpu")), "");
+  EXPECT_EQ(nn::kernelTarget(at::Device("cuda:0")), "sm_80");
+  std::string meta =
+      errorOf([] { nn::kernelTarget(at::Device(torch::kMeta)); });
+  EXPECT_NE(meta.find("rotary: tensors on meta have no compiled kernels"),
+            std::string::npos)
+      << meta;
+  std::string missing = errorOf([] { nn::kernelTarget(at::Device("cuda:7")); });
+  EXPECT_NE(missing.find("rotary: cannot compile for cuda:7"),
+            std::string::npos)
+      << missing;
+
+  // One configuration, two targets: two bundles, the CUDA one with the
+  // kernels of every entry (backward included) for that architecture.
+  nn::KernelSet<int> set;
+  model::PenaltyKernel k;
+  k.dim = 5;
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return k;
+  };
+  auto cpu = set.get(0, at::Device("cpu"), make);
+  auto gpu = set.get(0, at::Device("cuda:0"), make);
+  EXPECT_EQ(set.get(0, at::Device("cuda:0"), make).get(), gpu.get());
+  EXPECT_EQ(made, 2);
+  EXPECT_NE(cpu.get(), gpu.get());
+  EXPECT_FALSE(cpu->manifest().gpu);
+  ASSERT_TRUE(gpu->manifest().gpu);
+  const bundle::GpuCode &code = *gpu->manifest().gpu;
+  ASSERT_EQ(code.objects.size(), 1u);
+  EXPECT_EQ(code.objects[0].chip, "sm_80");
+  EXPECT_FALSE(code.kernels.empty());
+  EXPECT_NO_THROW(gpu->entry("orthogonality_penalty_bwd"));
 }
 
 TEST(NnKernel, ApplyRunsAUserWrittenOp) {

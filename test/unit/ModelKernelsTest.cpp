@@ -2,8 +2,8 @@
 //
 // Every builder of rotary/Model/Kernels.h must give a module that verifies,
 // parses back to the same text, and compiles (with its backward, where the
-// op has one) into a bundle whose manifest lists the expected entries with
-// dynamic batch and sequence sizes.
+// op has one, and with GPU code) into a bundle whose manifest lists the
+// expected entries with dynamic batch and sequence sizes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +47,8 @@ std::vector<std::string> compileEntries(const std::string &source) {
   std::string bundleDir = (dir + "/k.rotary").str(), error;
   compiler::CompileOptions options;
   options.gradients = true;
+  // The modules compile GPU code for CUDA tensors: every layer must have it.
+  options.gpuChips = {"sm_90"};
   bool ok = compiler::compileSourceToBundle(source, "model.mlir", bundleDir,
                                             options, error);
   EXPECT_TRUE(ok) << error << "\n" << source;
@@ -58,6 +60,11 @@ std::vector<std::string> compileEntries(const std::string &source) {
     auto manifest = bundle::fromJson((*buffer)->getBuffer().str(),
                                           readError);
     EXPECT_TRUE(manifest) << readError;
+    if (manifest) {
+      EXPECT_TRUE(manifest->gpu && !manifest->gpu->kernels.empty() &&
+                  manifest->gpu->objects.size() == 1 &&
+                  manifest->gpu->objects[0].chip == "sm_90");
+    }
     if (manifest)
       for (const bundle::Entry &e : manifest->entries)
         names.push_back(e.name);

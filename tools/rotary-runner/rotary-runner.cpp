@@ -293,9 +293,7 @@ std::string compileToBundle(const Options &o, TempDir &temp) {
   // For a GPU run: the kernels of that GPU's architecture (its cubin when
   // the CUDA toolkit is here).
   if (o.gpu >= 0)
-    options.gpuChips = {
-        "sm_" +
-        std::to_string(runtime::cuda::Driver::get().computeCapability(o.gpu))};
+    options.gpuChips = {runtime::cuda::Driver::get().architecture(o.gpu)};
   // Backward entries are generated on request only: compiling them costs
   // time, and a file's own entry list stays as written otherwise.
   auto generated = [](const std::string &name) {

@@ -51,6 +51,10 @@ public:
   std::string deviceName(int device) const;
   /// The device's compute capability as 10 * major + minor (90 for sm_90).
   int computeCapability(int device) const;
+  /// The architecture the compiler calls the device: "sm_" + capability.
+  std::string architecture(int device) const {
+    return "sm_" + std::to_string(computeCapability(device));
+  }
   /// The device's FP32 FMA peak in flop/s: multiprocessors × FP32 lanes
   /// per multiprocessor (64 on sm_60/70/75/80, else 128) × 2 × the
   /// driver's (boost) clock. 0 when the driver does not say.

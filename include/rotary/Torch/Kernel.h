@@ -17,38 +17,54 @@
 #include "rotary/Runtime/Runtime.h"
 
 #include <ATen/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rotary::nn {
 
 /// The bundle of `source` (a module from rotary/Model/Kernels.h), compiled
-/// with gradients through the process's JIT cache on first use. Throws
-/// c10::Error with the compiler's message when it does not compile.
-std::shared_ptr<runtime::Bundle> compiledKernel(const std::string &source);
+/// with gradients through the process's JIT cache on first use: for the
+/// CPU when `gpuChip` is empty, else also with GPU code for that
+/// architecture ("sm_90"). Throws c10::Error with the compiler's message
+/// when it does not compile.
+std::shared_ptr<runtime::Bundle>
+compiledKernel(const std::string &source, const std::string &gpuChip = "");
 
-/// A module's compiled kernels by configuration key. The IR is built and
-/// compiled (or found in the JIT cache) only the first time a key is seen;
-/// after that a forward costs a map lookup.
+/// The GPU architecture compiledKernel needs for tensors on `device`: ""
+/// for the CPU, the GPU's "sm_XY" (asked from the CUDA driver once per
+/// device) for a CUDA device. c10::Error for other devices, or when the
+/// driver cannot say.
+std::string kernelTarget(const at::Device &device);
+
+/// A module's compiled kernels by configuration key and target. The IR is
+/// built and compiled (or found in the JIT cache) only the first time a
+/// key is seen on a device's architecture; after that a forward costs a
+/// map lookup.
 template <typename Key> class KernelSet {
 public:
-  /// The bundle of `key`; `makeConfig()` gives its rotary/Model/Kernels.h
-  /// configuration on a miss.
+  /// The bundle of `key` for tensors on `device`; `makeConfig()` gives its
+  /// rotary/Model/Kernels.h configuration on a miss.
   template <typename MakeConfig>
-  std::shared_ptr<runtime::Bundle> get(const Key &key, MakeConfig makeConfig) {
-    auto it = kernels_.find(key);
+  std::shared_ptr<runtime::Bundle> get(const Key &key, const at::Device &device,
+                                       MakeConfig makeConfig) {
+    std::pair<Key, std::string> k(key, kernelTarget(device));
+    auto it = kernels_.find(k);
     if (it != kernels_.end())
       return it->second;
-    return kernels_[key] = compiledKernel(model::buildSource(makeConfig()));
+    return kernels_[k] =
+               compiledKernel(model::buildSource(makeConfig()), k.second);
   }
   void clear() { kernels_.clear(); }
 
 private:
-  std::map<Key, std::shared_ptr<runtime::Bundle>> kernels_;
+  std::map<std::pair<Key, std::string>, std::shared_ptr<runtime::Bundle>>
+      kernels_;
 };
 
 /// Sets the directory of the process's JIT cache (default:
@@ -61,7 +77,8 @@ void setKernelCacheDirectory(const std::string &directory);
 bundle::DType dataDType(const char *module, const char *arg,
                         const at::Tensor &t);
 
-/// Checks that `t` is defined, on the CPU, row-major contiguous and of
+/// Checks that `t` is defined, on the CPU or a CUDA GPU (the runtime checks
+/// that all tensors of a call are on one device), row-major contiguous and of
 /// rank `shape.size()`, and that each dimension whose entry in `sizes` is
 /// >= 0 has that size. `shape` names the dimensions for the message, e.g.
 /// {"B", "T", "H", "D"}; a first name "..." stands for any number of

@@ -65,8 +65,9 @@ private:
               const torch::Tensor &positions) const;
   /// x [N, B, T, H, D] f32 (N stacked tensors sharing the rotations).
   torch::Tensor rotate(const torch::Tensor &x, const torch::Tensor &positions);
-  /// The per-vector quaternion_rotate bundle, compiled on first use.
-  std::shared_ptr<runtime::Bundle> kernel_;
+  /// The per-vector quaternion_rotate bundle by target (""), compiled on
+  /// first use.
+  std::map<std::string, std::shared_ptr<runtime::Bundle>> kernels_;
 };
 TORCH_MODULE(QuaternionPosition);
 

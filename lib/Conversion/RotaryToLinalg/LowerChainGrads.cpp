@@ -267,8 +267,11 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
       ins.push_back(lastDimComponent(b, loc, x, c));
     for (int64_t c = 0; c < 3; ++c)
       ins.push_back(lastDimComponent(b, loc, dy, c));
-    Value u[3];
-    bool sharedAxis = quaternionAxis(b, loc, axis, lead, u, ins);
+    // A shared axis [3] is three 0-d components the generic broadcasts.
+    bool sharedAxis =
+        cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
+    for (int64_t c = 0; c < 3; ++c)
+      ins.push_back(lastDimComponent(b, loc, axis, c));
     ins.push_back(angle);
     // Outputs: x̄ (3); ā (3 per vector, or ū summed: 3 f64 scalars); θ̄ (per
     // vector, or summed: an f64 scalar).
@@ -320,9 +323,9 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
           for (int c = 0; c < 3; ++c) {
             xv[c] = toF32(nb, l, a[c]);
             g[c] = toF32(nb, l, a[3 + c]);
-            av[c] = sharedAxis ? u[c] : a[6 + c];
+            av[c] = a[6 + c];
           }
-          Value theta = a[sharedAxis ? 6 : 9];
+          Value theta = a[9];
           Value rawNorm = math::SqrtOp::create(nb, l, dot(av, av));
           Value norm = arith::MaximumFOp::create(nb, l, rawNorm, cst(1e-8));
           Value uv[3];
@@ -393,58 +396,63 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
 
     // The axis gradient.
     auto aType = cast<RankedTensorType>(axis.getType());
-    Value daxis;
+    SmallVector<Value> axisBar = {res[3], res[4], res[5]};
     if (sharedAxis) {
-      // ā from the summed ū, in f64, once.
-      auto scalar = [&](Value t) -> Value {
-        return tensor::ExtractOp::create(b, loc, t, ValueRange{});
-      };
-      Value ub[3], av[3];
-      Value c1e8 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1e-8));
-      for (int c = 0; c < 3; ++c) {
-        ub[c] = scalar(res[3 + c]);
-        av[c] = castFloat(b, loc, u[c], f64);
-      }
-      auto mul = [&](Value p, Value q) {
-        return arith::MulFOp::create(b, loc, p, q).getResult();
-      };
-      auto add = [&](Value p, Value q) {
-        return arith::AddFOp::create(b, loc, p, q).getResult();
-      };
-      Value rawNorm = math::SqrtOp::create(
-          b, loc,
-          add(add(mul(av[0], av[0]), mul(av[1], av[1])), mul(av[2], av[2])));
-      // The forward clamps the f32 norm at 1e-8.
-      Value clamped = arith::CmpFOp::create(
-          b, loc, arith::CmpFPredicate::OLT, castFloat(b, loc, rawNorm, f32),
-          arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1e-8)));
-      Value norm = arith::SelectOp::create(b, loc, clamped, c1e8, rawNorm);
-      Value uv[3];
+      // ā from the summed ū, in f64, once: a 0-d generic (one thread on a
+      // GPU, where the sums are device memory).
+      SmallVector<Value> chainIns = {res[3], res[4], res[5],
+                                     ins[6], ins[7], ins[8]};
+      SmallVector<Value> chainOuts;
       for (int c = 0; c < 3; ++c)
-        uv[c] = arith::DivFOp::create(b, loc, av[c], norm);
-      Value uu =
-          add(add(mul(uv[0], ub[0]), mul(uv[1], ub[1])), mul(uv[2], ub[2]));
-      SmallVector<Value> comps;
-      for (int c = 0; c < 3; ++c) {
-        Value free =
-            arith::SubFOp::create(b, loc, ub[c], mul(uv[c], uu)).getResult();
-        Value g = arith::DivFOp::create(
-            b, loc, arith::SelectOp::create(b, loc, clamped, ub[c], free),
-            norm);
-        comps.push_back(castFloat(b, loc, g, f32));
-      }
-      daxis = tensor::FromElementsOp::create(
-          b, loc, RankedTensorType::get({3}, f32), comps);
-    } else if (lead == 0) {
-      // x [3]: the "per vector" generic ran once on 0-d slices.
-      daxis = tensor::FromElementsOp::create(
-          b, loc, RankedTensorType::get({3}, f32),
-          ValueRange{tensor::ExtractOp::create(b, loc, res[3], ValueRange{}),
-                     tensor::ExtractOp::create(b, loc, res[4], ValueRange{}),
-                     tensor::ExtractOp::create(b, loc, res[5], ValueRange{})});
-    } else {
-      daxis = stackLastDim(b, loc, {res[3], res[4], res[5]}, xSizes, f32);
+        chainOuts.push_back(emptyOf(b, loc, {}, f32));
+      auto chain = elementwise(
+          b, loc, chainIns, chainOuts, 0,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            auto mul = [&](Value p, Value q) {
+              return arith::MulFOp::create(nb, l, p, q).getResult();
+            };
+            auto add = [&](Value p, Value q) {
+              return arith::AddFOp::create(nb, l, p, q).getResult();
+            };
+            Value ub[3], av[3];
+            for (int c = 0; c < 3; ++c) {
+              ub[c] = a[c];
+              av[c] = castFloat(nb, l, a[3 + c], f64);
+            }
+            Value rawNorm = math::SqrtOp::create(
+                nb, l,
+                add(add(mul(av[0], av[0]), mul(av[1], av[1])),
+                    mul(av[2], av[2])));
+            // The forward clamps the f32 norm at 1e-8.
+            Value clamped = arith::CmpFOp::create(
+                nb, l, arith::CmpFPredicate::OLT,
+                castFloat(nb, l, rawNorm, f32),
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1e-8)));
+            Value norm = arith::SelectOp::create(
+                nb, l, clamped,
+                arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(1e-8)),
+                rawNorm);
+            Value uv[3];
+            for (int c = 0; c < 3; ++c)
+              uv[c] = arith::DivFOp::create(nb, l, av[c], norm);
+            Value uu = add(add(mul(uv[0], ub[0]), mul(uv[1], ub[1])),
+                           mul(uv[2], ub[2]));
+            SmallVector<Value> comps;
+            for (int c = 0; c < 3; ++c) {
+              Value free = arith::SubFOp::create(nb, l, ub[c], mul(uv[c], uu))
+                               .getResult();
+              Value g = arith::DivFOp::create(
+                  nb, l, arith::SelectOp::create(nb, l, clamped, ub[c], free),
+                  norm);
+              comps.push_back(castFloat(nb, l, g, f32));
+            }
+            linalg::YieldOp::create(nb, l, comps);
+          });
+      axisBar.assign(chain.getResults().begin(), chain.getResults().end());
     }
+    // A [3] axis (shared, or x itself [3]) stacks three 0-d components.
+    Value daxis =
+        stackLastDim(b, loc, axisBar, tensor::getMixedSizes(b, loc, axis), f32);
     Value dangle = res[6];
     if (sharedAngle)
       dangle = convertTensor(b, loc, dangle, f32);

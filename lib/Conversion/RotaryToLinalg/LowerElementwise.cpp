@@ -99,21 +99,6 @@ Value lowering::stackLastDim(OpBuilder &b, Location loc, ArrayRef<Value> comps,
   return v;
 }
 
-bool lowering::quaternionAxis(OpBuilder &b, Location loc, Value axis,
-                              int64_t lead, Value (&u)[3],
-                              SmallVectorImpl<Value> &ins) {
-  bool shared =
-      cast<RankedTensorType>(axis.getType()).getRank() == 1 && lead != 0;
-  for (int64_t c = 0; c < 3; ++c) {
-    if (shared)
-      u[c] = tensor::ExtractOp::create(
-          b, loc, axis, ValueRange{arith::ConstantIndexOp::create(b, loc, c)});
-    else
-      ins.push_back(lastDimComponent(b, loc, axis, c));
-  }
-  return shared;
-}
-
 namespace {
 struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -131,8 +116,10 @@ struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
     SmallVector<Value> ins;
     for (int64_t c = 0; c < 3; ++c)
       ins.push_back(lastDimComponent(b, loc, x, c));
-    Value u[3];
-    bool sharedAxis = quaternionAxis(b, loc, axis, lead, u, ins);
+    // A shared axis [3] gives 0-d components, broadcast by the generic (not
+    // scalars read on the host: on a GPU the axis is device memory).
+    for (int64_t c = 0; c < 3; ++c)
+      ins.push_back(lastDimComponent(b, loc, axis, c));
     ins.push_back(angle);
     SmallVector<Value> outs;
     for (int c = 0; c < 3; ++c)
@@ -142,9 +129,9 @@ struct LowerQuaternionRotate : OpRewritePattern<QuaternionRotateOp> {
           Value xv[3], uv[3];
           for (int c = 0; c < 3; ++c) {
             xv[c] = toF32(nb, l, a[c]);
-            uv[c] = sharedAxis ? u[c] : a[3 + c];
+            uv[c] = a[3 + c];
           }
-          Value theta = a[sharedAxis ? 3 : 6];
+          Value theta = a[6];
           auto mul = [&](Value p, Value q) {
             return arith::MulFOp::create(nb, l, p, q).getResult();
           };

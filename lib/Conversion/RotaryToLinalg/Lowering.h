@@ -134,12 +134,6 @@ Value lastDimComponent(OpBuilder &b, Location loc, Value src, int64_t c);
 /// tensor of `sizes` and element type `elt`.
 Value stackLastDim(OpBuilder &b, Location loc, ArrayRef<Value> comps,
                    ArrayRef<OpFoldResult> sizes, Type elt);
-/// The axis of quaternion_rotate (and its gradient) for x [..., 3] with
-/// `lead` = rank(x) - 1: a shared axis [3] becomes three scalars `u`; a
-/// per-vector one [..., 3] three components appended to `ins`. Returns
-/// whether it is shared.
-bool quaternionAxis(OpBuilder &b, Location loc, Value axis, int64_t lead,
-                    Value (&u)[3], SmallVectorImpl<Value> &ins);
 
 void populateRopePatterns(RewritePatternSet &patterns);
 void populateRopeGradPatterns(RewritePatternSet &patterns);

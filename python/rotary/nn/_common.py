@@ -11,22 +11,28 @@ from rotary import _C
 
 _lock = threading.Lock()
 _kernels: Dict[Tuple, "_C.Bundle"] = {}
+_targets: Dict[torch.device, str] = {}
 
 
-def compiled(kind: str, **config) -> "_C.Bundle":
-    """The compiled bundle of a model kernel configuration.
+def compiled(kind: str, device: torch.device, **config) -> "_C.Bundle":
+    """The compiled bundle of a model kernel configuration for ``device``.
 
     ``kind`` and ``config`` are those of ``rotary._C.kernel_source`` (the
-    C++ model library's kernel structs). Bundles are kept per configuration
-    for the process, so a forward pays neither IR building nor a cache
-    lookup after the first call.
+    C++ model library's kernel structs). For a CUDA device the bundle also
+    holds GPU code for that GPU's architecture. Bundles are kept per
+    configuration and architecture for the process, so a forward pays
+    neither IR building nor a cache lookup after the first call.
     """
-    key = (kind,) + tuple(sorted(
-        (k, tuple(v) if isinstance(v, list) else v) for k, v in config.items()))
     with _lock:
+        target = _targets.get(device)
+        if target is None:
+            target = _C.kernel_target(str(device))
+            _targets[device] = target
+        key = (kind, target) + tuple(sorted(
+            (k, tuple(v) if isinstance(v, list) else v) for k, v in config.items()))
         bundle = _kernels.get(key)
         if bundle is None:
-            bundle = _C.compile(_C.kernel_source(kind, config))
+            bundle = _C.compile(_C.kernel_source(kind, config), target)
             _kernels[key] = bundle
         return bundle
 
@@ -48,7 +54,8 @@ def data_dtype(module: str, arg: str, t: torch.Tensor) -> str:
 
 def check_tensor(module: str, arg: str, t: torch.Tensor, names: Sequence[str],
                  sizes: Sequence[int] = ()) -> None:
-    """Rank, sizes (-1: any), CPU and contiguity; ``ValueError`` otherwise.
+    """Rank, sizes (-1: any), device (CPU or CUDA) and contiguity;
+    ``ValueError`` otherwise.
 
     ``module`` names the caller in the message ("Rope" reads
     "rotary.nn.Rope").

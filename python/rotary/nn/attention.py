@@ -54,10 +54,10 @@ def _reference_attention(
         if x is not None:
             dtype = torch.promote_types(dtype, x.dtype)
     # Query i sits at position p = i + S - T (the last T of S positions).
-    p = (torch.arange(t) + (s_len - t)).unsqueeze(1)
-    j = torch.arange(s_len).unsqueeze(0)
+    p = (torch.arange(t, device=q.device) + (s_len - t)).unsqueeze(1)
+    j = torch.arange(s_len, device=q.device).unsqueeze(0)
     if window < 0:
-        seen = torch.ones(t, s_len, dtype=torch.bool)
+        seen = torch.ones(t, s_len, dtype=torch.bool, device=q.device)
     else:
         seen = j >= p - window
     seen = seen | (j < global_tokens) | (p < global_tokens)
@@ -275,6 +275,7 @@ class AdaptiveAttention(nn.Module):
             ).to(q.dtype)
         bundle = compiled(
             "attention",
+            q.device,
             heads=h,
             head_dim=d,
             causal=self.causal,

@@ -140,6 +140,7 @@ class LearnedSinusoidalEmbedding(torch.nn.Module):
             rank = positions.dim()
             bundle = compiled(
                 "rope",
+                positions.device,
                 heads=1,
                 head_dim=dim,
                 positions_rank=rank,
@@ -149,7 +150,11 @@ class LearnedSinusoidalEmbedding(torch.nn.Module):
             B = positions.size(0) if rank == 2 else 1
             T = positions.size(-1)
             ones = torch.cat(
-                [torch.ones(B, T, 1, dim // 2), torch.zeros(B, T, 1, dim // 2)], -1
+                [
+                    torch.ones(B, T, 1, dim // 2, device=positions.device),
+                    torch.zeros(B, T, 1, dim // 2, device=positions.device),
+                ],
+                -1,
             )
             e = run(bundle, "rope", [ones, positions, w.float(), b.float()])[0]
             e = e.view(B, T, dim)

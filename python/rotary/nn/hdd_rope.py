@@ -250,6 +250,7 @@ class HDDRoPE(nn.Module):
         dtype = data_dtype(_MODULE, "x", x)
         bundle = compiled(
             "hdd_rope",
+            x.device,
             heads=self.heads,
             head_dim=self.head_dim,
             chunk=self.chunk,

@@ -99,7 +99,9 @@ class QuaternionRotation(torch.nn.Module):
         else:
             # The kernel follows the projection's dtype; axis and angle are f32.
             bundle = compiled(
-                "quaternion", dtype=data_dtype("QuaternionRotation", "projection", P)
+                "quaternion",
+                p.device,
+                dtype=data_dtype("QuaternionRotation", "projection", P),
             )
             r = run(
                 bundle,

@@ -141,7 +141,7 @@ def rope_angles(
         p = p.unsqueeze(0)
     if scale is not None:
         p = p * scale.to(torch.float64)
-    theta = p.unsqueeze(-1) * inv_freq.to(torch.float64)
+    theta = p.unsqueeze(-1) * inv_freq.to(p.device, torch.float64)
     if phase is not None:
         theta = theta + phase.to(torch.float64)
     return theta
@@ -156,9 +156,10 @@ def xpos_scale(
     and -1 for keys, n the position itself.
     """
     half = rotary_dim // 2
-    zeta = (torch.arange(0, half, dtype=torch.float64) / float(half) + gamma) / (
-        1 + gamma
-    )
+    zeta = (
+        torch.arange(0, half, dtype=torch.float64, device=positions.device) / float(half)
+        + gamma
+    ) / (1 + gamma)
     n = positions.to(torch.float64)
     if positions.dim() == 1:
         n = n.unsqueeze(0)
@@ -383,7 +384,9 @@ class Rope(torch.nn.Module):
             raise ValueError(
                 f"rotary.nn.Rope: {arg} must be [B, T, H, D], got {_shape(x)}"
             )
-        return torch.arange(offset, offset + x.size(1), dtype=torch.int64)
+        return torch.arange(
+            offset, offset + x.size(1), dtype=torch.int64, device=x.device
+        )
 
     def _check_inputs(self, arg: str, x: Tensor, positions: Tensor) -> None:
         _check_data("Rope", arg, x, self.reference)
@@ -455,7 +458,7 @@ class Rope(torch.nn.Module):
             config.update(
                 xpos_scale_base=self.xpos_scale_base, xpos_gamma=self.xpos_gamma
             )
-        bundle = compiled("rope", **config)
+        bundle = compiled("rope", x.device, **config)
         # The kernels take the parameters as f32 whatever the module's dtype
         # (.float() is differentiable and free for f32 tensors).
         inputs = [
@@ -463,7 +466,7 @@ class Rope(torch.nn.Module):
             positions,
             self.inv_freq.float()
             if self.inv_freq is not None
-            else torch.full((), self._base, dtype=torch.float32),
+            else torch.full((), self._base, dtype=torch.float32, device=x.device),
         ]
         if self.phase is not None:
             inputs.append(self.phase.float())

@@ -310,6 +310,7 @@ class RotationBlock(nn.Module):
         dtype = data_dtype(_MODULE, "x", x)
         bundle = compiled(
             "rotation_block",
+            x.device,
             rank=x.dim(),
             dim=self.dim,
             rotations=self.num_rotations,
@@ -398,8 +399,10 @@ class RotationBlock(nn.Module):
         loss.
         """
         if self.reference:
-            eye = torch.eye(self.dim, dtype=self.matrix.dtype)
+            eye = torch.eye(self.dim, dtype=self.matrix.dtype, device=self.matrix.device)
             r = self.matrix
             return (torch.matmul(r.transpose(-1, -2), r) - eye).pow(2).sum()
-        bundle = compiled("penalty", dim=self.dim, per_head=self.heads > 0)
+        bundle = compiled(
+            "penalty", self.matrix.device, dim=self.dim, per_head=self.heads > 0
+        )
         return run(bundle, "orthogonality_penalty", [self.matrix.to(torch.float32)])[0]

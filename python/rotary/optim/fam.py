@@ -242,10 +242,11 @@ class FAM(torch.optim.Optimizer):
     state, the step count and the groups' options (the optimizer-wide
     options come from the constructor), so a resumed run continues
     bit-identically. Before any parameter is updated, every parameter that
-    has a gradient is checked (a floating-point contiguous CPU tensor;
-    float32, float16 or bfloat16 unless ``reference``; a dense gradient of
-    its shape): a failure raises TypeError (dtype) or ValueError (shape,
-    device, layout, state) naming the parameter and changes nothing.
+    has a gradient is checked (a floating-point contiguous tensor on the
+    CPU or a CUDA GPU; float32, float16 or bfloat16 unless ``reference``; a
+    dense gradient of its shape on its device): a failure raises TypeError
+    (dtype) or ValueError (shape, device, layout, state) naming the
+    parameter and changes nothing.
 
     Examples
     --------

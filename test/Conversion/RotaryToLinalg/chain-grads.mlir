@@ -152,12 +152,18 @@ func.func @penalty_grad(%r: tensor<5x3xf32>, %dp: tensor<f32>) -> tensor<5x3xf32
 // -----
 
 // quaternion_rotate_grad with a shared axis and angle: one generic over the
-// vectors writes x̄ and accumulates ū and θ̄ in f64 (every loop reduces).
+// vectors writes x̄ and accumulates ū and θ̄ in f64 (every loop reduces);
+// then a 0-d generic applies the axis norm's chain rule to the sums (one
+// thread on a GPU: nothing is read on the host).
 // CHECK-LABEL: func.func @quaternion_grad_shared(
+// CHECK-NOT:   tensor.extract %
 // CHECK:       %[[Q:.*]]:7 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]}
 // CHECK-SAME:    outs({{.*}} : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<f64>, tensor<f64>, tensor<f64>, tensor<f64>)
 // CHECK-NOT:   linalg.generic {{.*}}iterator_types = ["reduction"
-// CHECK:       tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xf32>
+// CHECK:       %[[A:.*]]:3 = linalg.generic {indexing_maps = [affine_map<() -> ()>, {{.*}}], iterator_types = []} ins(%[[Q]]#3, %[[Q]]#4, %[[Q]]#5, {{.*}} : tensor<f64>, tensor<f64>, tensor<f64>, tensor<f32>, tensor<f32>, tensor<f32>)
+// CHECK:         math.sqrt {{.*}} : f64
+// CHECK:       tensor.insert_slice %[[A]]#0 into %{{.*}}[0] [1] [1] : tensor<f32> into tensor<3xf32>
+// CHECK:       tensor.insert_slice %[[A]]#2 into %{{.*}}[2] [1] [1] : tensor<f32> into tensor<3xf32>
 func.func @quaternion_grad_shared(%x: tensor<?x?x3xf32>, %u: tensor<3xf32>,
                                   %t: tensor<f32>, %dy: tensor<?x?x3xf32>)
     -> (tensor<?x?x3xf32>, tensor<3xf32>, tensor<f32>) {

@@ -118,15 +118,20 @@ func.func @quaternion_per_vector(%x: tensor<4x8x3xbf16>, %u: tensor<4x8x3xf32>, 
 
 // -----
 
-// A shared [3] axis is read once as three scalars outside the generic; a
-// scalar angle is a 0-d broadcast input.
+// A shared [3] axis enters the generic as three 0-d broadcast inputs (never
+// scalars read outside it: on a GPU the host cannot read the axis), like a
+// scalar angle.
 // CHECK-LABEL: func.func @quaternion_shared_axis(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<?x3xf32>, %[[U:[^:]*]]: tensor<3xf32>, %[[T:[^:]*]]: tensor<f32>)
+// CHECK-NOT:   tensor.extract %
 // CHECK-DAG:   %[[X0:.*]] = tensor.extract_slice %[[X]][0, 0] [%{{.*}}, 1] [1, 1] : tensor<?x3xf32> to tensor<?xf32>
 // CHECK-DAG:   %[[X1:.*]] = tensor.extract_slice %[[X]][0, 1] [%{{.*}}, 1] [1, 1] : tensor<?x3xf32> to tensor<?xf32>
 // CHECK-DAG:   %[[X2:.*]] = tensor.extract_slice %[[X]][0, 2] [%{{.*}}, 1] [1, 1] : tensor<?x3xf32> to tensor<?xf32>
-// CHECK-DAG:   %[[UX:.*]] = tensor.extract %[[U]][%{{.*}}] : tensor<3xf32>
-// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%[[X0]], %[[X1]], %[[X2]], %[[T]] : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>, tensor<f32>)
+// CHECK-DAG:   %[[U0:.*]] = tensor.extract_slice %[[U]][0] [1] [1] : tensor<3xf32> to tensor<f32>
+// CHECK-DAG:   %[[U1:.*]] = tensor.extract_slice %[[U]][1] [1] [1] : tensor<3xf32> to tensor<f32>
+// CHECK-DAG:   %[[U2:.*]] = tensor.extract_slice %[[U]][2] [1] [1] : tensor<3xf32> to tensor<f32>
+// CHECK:       linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>, affine_map<(d0) -> ()>, affine_map<(d0) -> ()>, affine_map<(d0) -> ()>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%[[X0]], %[[X1]], %[[X2]], %[[U0]], %[[U1]], %[[U2]], %[[T]] : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>)
+// CHECK-NEXT:  ^bb0(%{{[^:]*}}: f32, %{{[^:]*}}: f32, %{{[^:]*}}: f32, %[[UX:[^:]*]]: f32,
 // CHECK:         arith.mulf %[[UX]], %[[UX]] : f32
 // CHECK:         math.sqrt
 // CHECK:       tensor.insert_slice %{{.*}}#2 into %{{.*}}[0, 2] [%{{.*}}, 1] [1, 1] : tensor<?xf32> into tensor<?x3xf32>
