@@ -161,36 +161,13 @@ TEST_F(E2E, GivensInverse) {
 
 // The chain or the folded matrix (Q = G_1⋯G_N once per head, then x·Q), by
 // the cost model at run time: with dynamic rows one kernel holds both, and
-// each case below runs a row count on each side of the break-even point
-// (chain 6·N flops per row against 2·D² per row plus 6·N·D per head).
+// each case runs rows on both sides of the break-even point.
 TEST_F(E2E, GivensFoldedAtRunTime) {
-  GivensConfig full; // D = 64, all 2016 rotations: folds above 198 rows
-  full.D = 64;
-  full.N = 64 * 63 / 2;
-  full.lead = {{1}, {150}, {300}};
-  runGivens(full);
-  GivensConfig perHead; // per-head angles on [B, T, H, D]: folds above 33
-  perHead.D = 8;
-  perHead.N = 28;
-  perHead.heads = 3;
-  perHead.xRank = 4;
-  perHead.lead = {{1, 2, 3}, {4, 50, 3}};
-  runGivens(perHead);
-  GivensConfig inverse; // D = 16, all 120 rotations, inverse
-  inverse.D = 16;
-  inverse.N = 120;
-  inverse.inverse = true;
-  inverse.lead = {{5}, {300}};
-  runGivens(inverse);
-  GivensConfig pairs; // odd D, 24 explicit (repeated) pairs: folds above 21
-  pairs.staticD = false;
-  for (int i = 0; i < 4; ++i)
-    pairs.pairs.insert(pairs.pairs.end(), kOddPairs.begin(), kOddPairs.end());
-  pairs.N = pairs.pairs.size();
-  pairs.runDs = {7};
-  pairs.lead = {{7}, {300}};
-  runGivens(pairs);
-  GivensConfig bf16 = inverse; // bf16 data: f32 inside, one rounding
+  std::vector<GivensConfig> cases = givensFoldCases();
+  for (const GivensConfig &c : cases)
+    runGivens(c);
+  // The D = 16 case (cases[2]) on bf16 data: f32 inside, one rounding.
+  GivensConfig bf16 = cases[2];
   bf16.inverse = false;
   bf16.dtype = torch::kBFloat16;
   runGivens(bf16);

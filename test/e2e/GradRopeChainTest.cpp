@@ -425,6 +425,14 @@ TEST_F(E2E, GivensGradInverse) {
     runGivensGrad(c);
 }
 
+// The chain's gradient per row or folded (x̄ = ȳ·Qᵀ, then the chain's
+// gradient over the identity's D rows with Q̄ = xᵀ·ȳ), by the cost model at
+// run time: each case runs rows on both sides of the break-even point.
+TEST_F(E2E, GivensGradFoldedAtRunTime) {
+  for (const GivensConfig &c : givensFoldCases())
+    runGivensGrad(c);
+}
+
 TEST_F(E2E, GivensGradBf16) {
   GivensConfig c;
   c.D = 8;

@@ -134,6 +134,35 @@ inline std::vector<GivensConfig> givensGpuLoopCases() {
   return cases;
 }
 
+/// Chains on each side of the cost model's break-even point between the
+/// chain and the fold, for the forward (chain 6·N flops per row against
+/// 2·D² per row plus 6·N·D per head) and the gradient (25·N against 8·D²
+/// plus 31·N·D): with dynamic rows one kernel holds both forms, and each
+/// case runs a row count below both break-evens and one above.
+inline std::vector<GivensConfig> givensFoldCases() {
+  GivensConfig full; // D = 64, all 2016 rotations: folds above 198 / 227
+  full.D = 64;
+  full.N = 64 * 63 / 2;
+  full.lead = {{1}, {150}, {300}};
+  GivensConfig perHead; // per-head angles on [B, T, H, D]
+  perHead.heads = 3;
+  perHead.xRank = 4;
+  perHead.lead = {{1, 2, 3}, {4, 50, 3}};
+  GivensConfig inverse; // D = 16, all 120 rotations, inverse
+  inverse.D = 16;
+  inverse.N = 120;
+  inverse.inverse = true;
+  inverse.lead = {{5}, {300}};
+  GivensConfig pairs; // odd D, 24 explicit (repeated) pairs
+  pairs.staticD = false;
+  for (int i = 0; i < 4; ++i)
+    pairs.pairs.insert(pairs.pairs.end(), kOddPairs.begin(), kOddPairs.end());
+  pairs.N = pairs.pairs.size();
+  pairs.runDs = {7};
+  pairs.lead = {{7}, {300}};
+  return {full, perHead, inverse, pairs};
+}
+
 } // namespace rotary::e2e
 
 #endif // ROTARY_TEST_E2E_OPCASES_H

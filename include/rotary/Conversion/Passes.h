@@ -23,6 +23,10 @@ constexpr const char *kTilesAttr = "rotary.tiles";
 /// What the rewrite patterns of convert-rotary-to-linalg may be told.
 struct LoweringOptions {
   ChainStrategy chains = ChainStrategy::Auto;
+  /// The same choice for the gradients of Givens chains (givens_grad):
+  /// folded, Q̄ = xᵀ·ȳ reduces over every row, which a schedule without a
+  /// split reduction runs on one task (the GPU's takes `chain`).
+  ChainStrategy gradChains = ChainStrategy::Auto;
   /// How the fused HDD-RoPE's gradient runs: `lanes`, the forward and
   /// reverse scans over T per chunk (rotary.hdd_rope_lanes_grad: P and W
   /// never leave registers, parallel over batch and chunks only), or

@@ -28,7 +28,10 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     the block). With M rows, H heads, N rotations and D features the chain
     costs 6·N flops per row and the fold H·6·N·D + 2·M·D² in all;
     `chain-strategy=auto` picks the cheaper from the real sizes, at compile
-    time when they are static and at run time otherwise.
+    time when they are static and at run time otherwise. The gradient
+    (`givens_grad`) folds the same way (`chain-grad-strategy`): x̄ = ȳ·Qᵀ,
+    and the chain's gradient over the identity's D rows with Q̄ = xᵀ·ȳ as
+    their ȳ.
 
     The fused HDD-RoPE (`hdd_rope %x, %angles form = ...`) becomes
     `rotary.hdd_rope_lanes`, which a schedule runs as one scan over T per
@@ -47,6 +50,10 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     Option<"chainStrategy", "chain-strategy", "std::string",
            /*default=*/"\"auto\"",
            "How Givens chains run: auto (cost model), chain or fold">,
+    Option<"chainGradStrategy", "chain-grad-strategy", "std::string",
+           /*default=*/"\"auto\"",
+           "How the gradients of Givens chains run: auto (cost model), "
+           "chain or fold">,
     Option<"hddStrategy", "hdd-strategy", "std::string",
            /*default=*/"\"lanes\"",
            "How the fused HDD-RoPE's gradient runs: lanes (the scans over "

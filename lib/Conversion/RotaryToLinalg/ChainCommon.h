@@ -4,6 +4,8 @@
 
 #include "Lowering.h"
 
+#include <variant>
+
 namespace rotary::lowering {
 
 /// The rows per group a Givens chain op (or its gradient) was given by its
@@ -46,6 +48,41 @@ ChainRotation chainRotation(OpBuilder &b, Location loc,
 /// or vectors (c, s and −s of the operands' type).
 std::pair<Value, Value> rotatePair(OpBuilder &b, Location loc, Value xi,
                                    Value xj, Value c, Value s, Value negS);
+
+/// Flop counts over sizes that are constants (no IR) when static, index
+/// values otherwise (sizes of real tensors keep them far below 2^63).
+struct FlopCounter {
+  OpBuilder &b;
+  Location loc;
+  OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
+  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return b.getIndexAttr(*cx * *cy);
+    return arith::MulIOp::create(b, loc,
+                                 getValueOrCreateConstantIndexOp(b, loc, x),
+                                 getValueOrCreateConstantIndexOp(b, loc, y))
+        .getResult();
+  }
+  OpFoldResult add(OpFoldResult x, OpFoldResult y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return b.getIndexAttr(*cx + *cy);
+    return arith::AddIOp::create(b, loc,
+                                 getValueOrCreateConstantIndexOp(b, loc, x),
+                                 getValueOrCreateConstantIndexOp(b, loc, y))
+        .getResult();
+  }
+};
+
+/// Whether to fold: the strategy when it is not auto, else the cheaper
+/// form by the flop counts `costs` returns as (chain, fold) — a constant
+/// when the sizes are static, else an i1 computed at run time.
+std::variant<bool, Value>
+chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
+           function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs);
 
 /// The GPU's decompositions of rotary.givens_rows and givens_rows_grad
 /// tiles (ChainThreads.cpp).

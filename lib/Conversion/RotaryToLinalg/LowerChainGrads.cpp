@@ -3,7 +3,9 @@
 // givens_grad: the tables (pairs, cos/sin of the applied angles in f64)
 // once per call, then the structured op rotary.givens_rows_grad, whose
 // tiles run the chain forward and back over a group of rows (ChainRows.cpp)
-// and add their φ̄ to a table of partial sums per tile.
+// and add their φ̄ to a table of partial sums per tile; or, when the cost
+// model says so, folded: two products with Q and the chain's gradient over
+// the D rows of the identity.
 //
 // orthogonal_grad and orthogonality_penalty_grad are contractions;
 // quaternion_rotate_grad is one generic over the vectors that writes x̄ (and
@@ -23,7 +25,8 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerGivensGrad(MLIRContext *ctx, ChainStrategy strategy)
+      : OpRewritePattern(ctx), strategy(strategy) {}
 
   LogicalResult matchAndRewrite(GivensGradOp op,
                                 PatternRewriter &rewriter) const override {
@@ -49,14 +52,113 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     SmallVector<OpFoldResult> a2Sizes = tensor::getMixedSizes(b, loc, a2);
     Value dxInit = emptyLike(b, loc, x3, elt);
     Value daInit = zerosOf(b, loc, a2Sizes, f64);
-    auto grad = GivensRowsGradOp::create(
-        b, loc, TypeRange{dxInit.getType(), daInit.getType()}, x3, dy3, cosT,
-        sinT, pairs, dxInit, daInit, inverse);
-    if (Attribute tiles = op->getAttr(kTilesAttr))
-      grad->setAttr(kTilesAttr, tiles);
-    Value dx = chainUnrows(b, loc, grad.getDx(), xSizes, perHead, xType);
+    SmallVector<Type, 2> types = {dxInit.getType(), daInit.getType()};
+    Attribute tiles = op->getAttr(kTilesAttr);
+
+    // Every row's chain forward and back.
+    auto chain = [&](OpBuilder &cb, Location l) -> SmallVector<Value> {
+      auto grad = GivensRowsGradOp::create(cb, l, types, x3, dy3, cosT, sinT,
+                                           pairs, dxInit, daInit, inverse);
+      if (tiles)
+        grad->setAttr(kTilesAttr, tiles);
+      return {grad.getDx(), grad.getDangles()};
+    };
+    // Folded: y = x·Q, Q per head the chain over the identity's rows, so
+    // x̄ = ȳ·Qᵀ and ψ̄ is the chain's gradient over those D rows with
+    // Q̄ = Σ_rows xᵀ·ȳ as their ȳ.
+    auto fold = [&](OpBuilder &fb, Location l) -> SmallVector<Value> {
+      MLIRContext *ctx = fb.getContext();
+      Type f32 = fb.getF32Type();
+      SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(fb, l, x3);
+      // [D, H, D]: row d of head h's Q at [d, h, :].
+      Value eye = identityF32(fb, l, {s3[2], s3[1], s3[2]}, 0, 2);
+      auto [cos32, sin32] = chainCosSin(fb, l, a2, inverse, f32);
+      Value q3 = GivensRowsOp::create(fb, l, eye.getType(), eye, cos32, sin32,
+                                      pairs, /*matrix=*/Value(),
+                                      emptyLike(fb, l, eye, f32), inverse);
+      // x̄[m, h, d] = Σ_e ȳ[m, h, e]·Q_h[d, e]: R[h, e, d] = q3[d, h, e].
+      Value dx3 = contractRows(fb, l, dy3, permuted(fb, l, q3, {1, 2, 0}),
+                               /*perHead=*/true, dxInit);
+      // Q̄ as the rows of the identity's gradient, [d, h, e] = Σ_m
+      // x[m, h, d]·ȳ[m, h, e] in f64; loops (m, h, d, e), the rows reduced
+      // outside Q's dims so the inner loop runs along contiguous rows (and
+      // a GPU thread per element of Q̄ sums over the rows).
+      auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+      Value acc = zerosOf(fb, l, {s3[2], s3[1], s3[2]}, f64);
+      SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+      iters[0] = utils::IteratorType::reduction;
+      Value qbar =
+          linalg::GenericOp::create(fb, l, TypeRange{acc.getType()},
+                                    ValueRange{x3, dy3}, ValueRange{acc},
+                                    SmallVector<AffineMap>{
+                                        AffineMap::get(4, 0,
+                                                       {dim(0), dim(1), dim(2)},
+                                                       ctx),
+                                        AffineMap::get(4, 0,
+                                                       {dim(0), dim(1), dim(3)},
+                                                       ctx),
+                                        AffineMap::get(
+                                            4, 0, {dim(2), dim(1), dim(3)},
+                                            ctx)},
+                                    iters,
+                                    [&](OpBuilder &nb,
+                                        Location nl, ValueRange a) {
+                                      Value p = arith::MulFOp::create(
+                                          nb, nl, castFloat(nb, nl, a[0], f64),
+                                          castFloat(nb, nl, a[1], f64));
+                                      linalg::YieldOp::create(
+                                          nb, nl,
+                                          Value(arith::AddFOp::create(
+                                              nb, nl, a[2], p)));
+                                    })
+              .getResult(0);
+      Value qbar32 = convertTensor(fb, l, qbar, f32);
+      auto grad = GivensRowsGradOp::create(
+          fb, l, TypeRange{eye.getType(), daInit.getType()}, eye, qbar32, cosT,
+          sinT, pairs, emptyLike(fb, l, eye, f32), daInit, inverse);
+      return {dx3, grad.getDangles()};
+    };
+    // Per row and head the chain costs 25·N (forward 6, undone 6, the
+    // angle's term 7, ȳ turned 6); the fold 4·D² (two products), plus per
+    // head Q (6·N·D) and the chain's gradient over D rows (25·N·D). The
+    // products count twice: Q̄'s reduction over the rows runs in f64 on one
+    // task (measured: x[65536, 64] with 2016 rotations, 25 ms folded
+    // against 39 ms chained, where the flops promise 3×). A recorded group
+    // of rows (an experiment's) keeps the chain; so do narrow data (the
+    // products accumulate into the f32 x̄).
+    std::variant<bool, Value> folded = false;
+    if (elt.isF32() && !tiles)
+      folded = chooseFold(
+          b, loc, strategy, [&]() -> std::pair<OpFoldResult, OpFoldResult> {
+            SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
+            FlopCounter f{b, loc};
+            OpFoldResult rows = f.mul(s3[0], s3[1]), n = a2Sizes[1];
+            return {f.mul(rows, f.mul(f.c(25), n)),
+                    f.add(f.mul(rows, f.mul(f.c(8), f.mul(s3[2], s3[2]))),
+                          f.mul(f.mul(s3[1], s3[2]), f.mul(f.c(31), n)))};
+          });
+    SmallVector<Value> grads;
+    if (auto *constant = std::get_if<bool>(&folded)) {
+      grads = *constant ? fold(b, loc) : chain(b, loc);
+    } else {
+      // Both branches write into the same inits, so the results bufferize
+      // to one buffer each.
+      auto ifOp = scf::IfOp::create(b, loc, types, std::get<Value>(folded),
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      for (auto [block, build] :
+           {std::pair<Block *,
+                      function_ref<SmallVector<Value>(OpBuilder &, Location)>>{
+                ifOp.thenBlock(), fold},
+            {ifOp.elseBlock(), chain}}) {
+        b.setInsertionPointToStart(block);
+        scf::YieldOp::create(b, loc, build(b, loc));
+      }
+      grads.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
+    Value dx = chainUnrows(b, loc, grads[0], xSizes, perHead, xType);
     // φ̄ in f32: ψ̄, negated where ψ = −φ (inverse).
-    Value da = elementwise(b, loc, grad.getDangles(),
+    Value da = elementwise(b, loc, grads[1],
                            emptyOf(b, loc, a2Sizes, b.getF32Type()), 2,
                            [&](OpBuilder &nb, Location l, ValueRange args) {
                              Value v = args[0];
@@ -73,6 +175,8 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     rewriter.replaceOp(op, ValueRange{dx, da});
     return success();
   }
+
+  ChainStrategy strategy;
 };
 
 //===----------------------------------------------------------------------===//
@@ -464,7 +568,10 @@ struct LowerQuaternionRotateGrad : OpRewritePattern<QuaternionRotateGradOp> {
 };
 } // namespace
 
-void lowering::populateChainGradPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerGivensGrad, LowerOrthogonalGrad, LowerPenaltyGrad,
-               LowerQuaternionRotateGrad>(patterns.getContext());
+void lowering::populateChainGradPatterns(RewritePatternSet &patterns,
+                                         ChainStrategy chains) {
+  patterns.add<LowerGivensGrad>(patterns.getContext(), chains);
+  patterns
+      .add<LowerOrthogonalGrad, LowerPenaltyGrad, LowerQuaternionRotateGrad>(
+          patterns.getContext());
 }

@@ -72,54 +72,6 @@ Value foldChainRows(OpBuilder &b, Location loc, const ChainTables &chain,
   return givensRows(b, loc, eye, chain, Value(), f32, Value());
 }
 
-/// Flop counts over sizes that are constants (no IR) when static, index
-/// values otherwise (sizes of real tensors keep them far below 2^63).
-struct FlopCounter {
-  OpBuilder &b;
-  Location loc;
-  OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
-  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
-    std::optional<int64_t> cx = getConstantIntValue(x),
-                           cy = getConstantIntValue(y);
-    if (cx && cy)
-      return b.getIndexAttr(*cx * *cy);
-    return arith::MulIOp::create(b, loc,
-                                 getValueOrCreateConstantIndexOp(b, loc, x),
-                                 getValueOrCreateConstantIndexOp(b, loc, y))
-        .getResult();
-  }
-  OpFoldResult add(OpFoldResult x, OpFoldResult y) {
-    std::optional<int64_t> cx = getConstantIntValue(x),
-                           cy = getConstantIntValue(y);
-    if (cx && cy)
-      return b.getIndexAttr(*cx + *cy);
-    return arith::AddIOp::create(b, loc,
-                                 getValueOrCreateConstantIndexOp(b, loc, x),
-                                 getValueOrCreateConstantIndexOp(b, loc, y))
-        .getResult();
-  }
-};
-
-/// Whether to fold: the strategy when it is not auto, else the cheaper
-/// form by the flop counts `costs` returns as (chain, fold) — a constant
-/// when the sizes are static, else an i1 computed at run time.
-std::variant<bool, Value>
-chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
-           function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs) {
-  if (strategy != ChainStrategy::Auto)
-    return strategy == ChainStrategy::Fold;
-  auto [chainFlops, foldFlops] = costs();
-  std::optional<int64_t> c = getConstantIntValue(chainFlops),
-                         f = getConstantIntValue(foldFlops);
-  if (c && f)
-    return *f < *c;
-  return arith::CmpIOp::create(
-             b, loc, arith::CmpIPredicate::ult,
-             getValueOrCreateConstantIndexOp(b, loc, foldFlops),
-             getValueOrCreateConstantIndexOp(b, loc, chainFlops))
-      .getResult();
-}
-
 /// `dest` when the contraction can accumulate into it (f32), else null.
 Value f32Into(Value dest) {
   return dest && cast<RankedTensorType>(dest.getType()).getElementType().isF32()
@@ -335,6 +287,23 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
 };
 
 } // namespace
+
+std::variant<bool, Value> lowering::chooseFold(
+    OpBuilder &b, Location loc, ChainStrategy strategy,
+    function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs) {
+  if (strategy != ChainStrategy::Auto)
+    return strategy == ChainStrategy::Fold;
+  auto [chainFlops, foldFlops] = costs();
+  std::optional<int64_t> c = getConstantIntValue(chainFlops),
+                         f = getConstantIntValue(foldFlops);
+  if (c && f)
+    return *f < *c;
+  return arith::CmpIOp::create(
+             b, loc, arith::CmpIPredicate::ult,
+             getValueOrCreateConstantIndexOp(b, loc, foldFlops),
+             getValueOrCreateConstantIndexOp(b, loc, chainFlops))
+      .getResult();
+}
 
 void lowering::populateChainPatterns(RewritePatternSet &patterns,
                                      ChainStrategy chains) {

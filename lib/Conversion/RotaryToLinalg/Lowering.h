@@ -141,7 +141,10 @@ void populateRopeGradPatterns(RewritePatternSet &patterns);
 void populateRopeGradDecompositionPatterns(RewritePatternSet &patterns);
 void populateChainPatterns(RewritePatternSet &patterns, ChainStrategy chains);
 void populateOrthogonalPatterns(RewritePatternSet &patterns);
-void populateChainGradPatterns(RewritePatternSet &patterns);
+/// Givens chains' gradients chain or fold as `chains` says (auto: the
+/// cost model).
+void populateChainGradPatterns(RewritePatternSet &patterns,
+                               ChainStrategy chains);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
 void populateHDDPatterns(RewritePatternSet &patterns);

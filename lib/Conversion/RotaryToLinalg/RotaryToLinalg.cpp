@@ -332,7 +332,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
   populateRopeGradPatterns(patterns);
   populateChainPatterns(patterns, options.chains);
   populateOrthogonalPatterns(patterns);
-  populateChainGradPatterns(patterns);
+  populateChainGradPatterns(patterns, options.gradChains);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
   populateHDDPatterns(patterns);
@@ -376,15 +376,19 @@ struct ConvertRotaryToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     LoweringOptions options;
-    std::optional<ChainStrategy> chains = parseChainStrategy(chainStrategy);
-    if (!chains) {
-      getOperation()->emitError()
-          << "convert-rotary-to-linalg: option 'chain-strategy' must be auto, "
-             "chain or fold, but got '"
-          << chainStrategy << "'";
-      return signalPassFailure();
+    for (auto [name, text, into] :
+         {std::tuple{"chain-strategy", &chainStrategy, &options.chains},
+          std::tuple{"chain-grad-strategy", &chainGradStrategy,
+                     &options.gradChains}}) {
+      std::optional<ChainStrategy> chains = parseChainStrategy(*text);
+      if (!chains) {
+        getOperation()->emitError()
+            << "convert-rotary-to-linalg: option '" << name
+            << "' must be auto, chain or fold, but got '" << *text << "'";
+        return signalPassFailure();
+      }
+      *into = *chains;
     }
-    options.chains = *chains;
     if (hddStrategy != "lanes" && hddStrategy != "scan") {
       getOperation()->emitError()
           << "convert-rotary-to-linalg: option 'hdd-strategy' must be lanes "

@@ -1,10 +1,11 @@
-// RUN: rotary-opt %s -convert-rotary-to-linalg -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
-// RUN: rotary-opt %s -convert-rotary-to-linalg -canonicalize -cse -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope --check-prefix=BODY
+// RUN: rotary-opt %s -convert-rotary-to-linalg=chain-grad-strategy=chain -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope
+// RUN: rotary-opt %s -convert-rotary-to-linalg=chain-grad-strategy=chain -canonicalize -cse -rotary-cpu-configure -rotary-tile-and-decompose -split-input-file -mlir-print-local-scope | FileCheck %s --enable-var-scope --check-prefix=BODY
 
 // Lowerings of givens_grad, orthogonal_grad, orthogonality_penalty_grad and
 // quaternion_rotate_grad (lib/Conversion/RotaryToLinalg/LowerChainGrads.cpp).
 
-// givens_grad: cos/sin of the applied angles (f64) and the pair table once
+// givens_grad (its chain form; the folded one is in chain-grad-strategy.mlir):
+// cos/sin of the applied angles (f64) and the pair table once
 // per call, then the structured op rotary.givens_rows_grad on x and ȳ as
 // rows [M, H, D] (CHECK); ψ̄ comes back in f64 and is narrowed (negated for
 // inverse, where ψ = −φ). Tiled (BODY): one scf.forall task per 64 rows
