@@ -396,21 +396,32 @@ void *Driver::function(void *module, const std::string &name) const {
   return fn;
 }
 
-void Driver::launch(void *function, const int64_t grid[3],
+void Driver::launch(void *function, LaunchInfo &info, const int64_t grid[3],
                     const int64_t block[3], unsigned sharedBytes, void *stream,
                     void **params, const std::string &what) const {
   // A block's static and dynamic shared memory together may exceed
-  // 48 KiB only once the kernel has opted in.
+  // 48 KiB only once the kernel has opted in (to at least this much).
   int staticBytes = 0;
-  if (sharedBytes > 0)
-    check(api_->funcGetAttribute(&staticBytes, kFuncSharedSizeBytes, function),
+  if (sharedBytes > 0) {
+    staticBytes = info.staticShared.load(std::memory_order_relaxed);
+    if (staticBytes < 0) {
+      check(
+          api_->funcGetAttribute(&staticBytes, kFuncSharedSizeBytes, function),
           "cuFuncGetAttribute");
-  if (int64_t(staticBytes) + sharedBytes > kDefaultSharedBytes) {
-    int limit = 0;
-    CUdevice device = 0;
-    check(api_->ctxGetDevice(&device), "cuCtxGetDevice");
-    check(api_->deviceGetAttribute(&limit, kMaxSharedPerBlockOptin, device),
-          "cuDeviceGetAttribute");
+      info.staticShared.store(staticBytes, std::memory_order_relaxed);
+    }
+  }
+  if (int64_t(staticBytes) + sharedBytes > kDefaultSharedBytes &&
+      int64_t(sharedBytes) > info.allowed.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(info.optIn);
+    int limit = info.optInLimit.load(std::memory_order_relaxed);
+    if (limit < 0) {
+      CUdevice device = 0;
+      check(api_->ctxGetDevice(&device), "cuCtxGetDevice");
+      check(api_->deviceGetAttribute(&limit, kMaxSharedPerBlockOptin, device),
+            "cuDeviceGetAttribute");
+      info.optInLimit.store(limit, std::memory_order_relaxed);
+    }
     if (int64_t(staticBytes) + sharedBytes > int64_t(limit))
       throw Error(Error::Kind::Argument,
                   "rotary: " + what + " needs " +
@@ -421,13 +432,17 @@ void Driver::launch(void *function, const int64_t grid[3],
                       std::to_string(limit) +
                       " this GPU allows; compile it with that dimension "
                       "static, which sizes its tiles to fit");
-    if (CUresult r = api_->funcSetAttribute(
-            function, kFuncMaxDynamicSharedSizeBytes, int(sharedBytes));
-        r != kSuccess)
-      throw Error(Error::Kind::Device,
-                  "rotary: CUDA cannot give " + what + " " +
-                      std::to_string(sharedBytes) +
-                      " bytes of dynamic shared memory: " + describe(r));
+    // Another thread may have allowed more meanwhile: never lower it.
+    if (int64_t(sharedBytes) > info.allowed.load(std::memory_order_relaxed)) {
+      if (CUresult r = api_->funcSetAttribute(
+              function, kFuncMaxDynamicSharedSizeBytes, int(sharedBytes));
+          r != kSuccess)
+        throw Error(Error::Kind::Device,
+                    "rotary: CUDA cannot give " + what + " " +
+                        std::to_string(sharedBytes) +
+                        " bytes of dynamic shared memory: " + describe(r));
+      info.allowed.store(int(sharedBytes), std::memory_order_release);
+    }
   }
   if (CUresult r = api_->launchKernel(
           function, unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2]),

@@ -115,7 +115,8 @@ void hookLaunch(int32_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx,
     return;
   }
   try {
-    call->driver->launch(call->loaded->functions[size_t(kernel)], grid, block,
+    call->driver->launch(call->loaded->functions[size_t(kernel)],
+                         call->loaded->launchInfo[size_t(kernel)], grid, block,
                          unsigned(sharedBytes), call->stream, params,
                          "kernel '" + k.name + "' of entry '" + *call->entry +
                              "' (" + call->loaded->image + ")");
@@ -259,6 +260,8 @@ const GpuBundle::Loaded &GpuBundle::modulesFor(void *context,
   try {
     for (const bundle::GpuKernel &k : manifest_.gpu->kernels)
       loaded.functions.push_back(driver.function(loaded.module, k.name));
+    loaded.launchInfo =
+        std::make_unique<cuda::LaunchInfo[]>(loaded.functions.size());
   } catch (...) {
     driver.unloadModule(context, loaded.module);
     throw;

@@ -12,9 +12,11 @@
 #define ROTARY_RUNTIME_GPUBUNDLE_H
 
 #include "rotary/Bundle/Manifest.h"
+#include "rotary/Runtime/Cuda.h"
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -46,6 +48,8 @@ public:
   struct Loaded {
     void *module = nullptr;
     std::vector<void *> functions; ///< parallel to GpuCode::kernels
+    /// What launches learned about each function (parallel to them).
+    std::unique_ptr<cuda::LaunchInfo[]> launchInfo;
     std::string image;             ///< "sm_90 cubin", for messages
   };
 

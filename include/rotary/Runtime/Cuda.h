@@ -16,12 +16,26 @@
 
 #include "rotary/Runtime/Export.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace rotary::runtime::cuda {
+
+/// What Driver::launch learns about a kernel once and keeps for its later
+/// launches: its static shared memory, the device's opt-in limit and the
+/// dynamic shared memory the kernel is allowed so far. Kept by the owner of
+/// the loaded module, one per kernel, so that it dies with the handle;
+/// calls on several threads share it.
+struct LaunchInfo {
+  std::atomic<int> staticShared{-1}; ///< -1: not asked yet
+  std::atomic<int> optInLimit{-1};
+  std::atomic<int> allowed{0}; ///< dynamic bytes opted in to (0: none)
+  std::mutex optIn;            ///< one opt-in at a time, never lowering it
+};
 
 class ROTARY_RUNTIME_API Driver {
 public:
@@ -96,10 +110,11 @@ public:
   /// Launches `function`; more than 48 KiB of shared memory in all (its
   /// static and `sharedBytes` of dynamic) is first allowed for it (CUDA's
   /// opt-in), and more than the device allows a block is an Error
-  /// (Kind::Argument) naming `what` and the sizes.
-  void launch(void *function, const int64_t grid[3], const int64_t block[3],
-              unsigned sharedBytes, void *stream, void **params,
-              const std::string &what) const;
+  /// (Kind::Argument) naming `what` and the sizes. The driver is asked
+  /// each of these once per kernel (`info`).
+  void launch(void *function, LaunchInfo &info, const int64_t grid[3],
+              const int64_t block[3], unsigned sharedBytes, void *stream,
+              void **params, const std::string &what) const;
   /// Device memory on the current context, ordered on `stream` when the
   /// driver has stream-ordered allocation (CUDA 11.2), else synchronous.
   void *allocate(size_t bytes, void *stream, const std::string &what) const;
