@@ -81,37 +81,28 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                                /*perHead=*/true, dxInit);
       // Q̄ as the rows of the identity's gradient, [d, h, e] = Σ_m
       // x[m, h, d]·ȳ[m, h, e] in f64; loops (m, h, d, e), the rows reduced
-      // outside Q's dims so the inner loop runs along contiguous rows (and
-      // a GPU thread per element of Q̄ sums over the rows).
-      auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-      Value acc = zerosOf(fb, l, {s3[2], s3[1], s3[2]}, f64);
+      // outside Q's dims so the inner loop runs along contiguous rows.
+      auto map = [&](std::initializer_list<int64_t> dims) {
+        SmallVector<AffineExpr> exprs;
+        for (int64_t d : dims)
+          exprs.push_back(getAffineDimExpr(d, ctx));
+        return AffineMap::get(4, 0, exprs, ctx);
+      };
+      SmallVector<AffineMap> maps = {map({0, 1, 2}), map({0, 1, 3}),
+                                     map({2, 1, 3})};
       SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
       iters[0] = utils::IteratorType::reduction;
-      Value qbar =
-          linalg::GenericOp::create(fb, l, TypeRange{acc.getType()},
-                                    ValueRange{x3, dy3}, ValueRange{acc},
-                                    SmallVector<AffineMap>{
-                                        AffineMap::get(4, 0,
-                                                       {dim(0), dim(1), dim(2)},
-                                                       ctx),
-                                        AffineMap::get(4, 0,
-                                                       {dim(0), dim(1), dim(3)},
-                                                       ctx),
-                                        AffineMap::get(
-                                            4, 0, {dim(2), dim(1), dim(3)},
-                                            ctx)},
-                                    iters,
-                                    [&](OpBuilder &nb,
-                                        Location nl, ValueRange a) {
-                                      Value p = arith::MulFOp::create(
-                                          nb, nl, castFloat(nb, nl, a[0], f64),
-                                          castFloat(nb, nl, a[1], f64));
-                                      linalg::YieldOp::create(
-                                          nb, nl,
-                                          Value(arith::AddFOp::create(
-                                              nb, nl, a[2], p)));
-                                    })
-              .getResult(0);
+      auto multiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, nl, castFloat(nb, nl, a[0], f64),
+                                        castFloat(nb, nl, a[1], f64));
+        linalg::YieldOp::create(nb, nl,
+                                Value(arith::AddFOp::create(nb, nl, a[2], p)));
+      };
+      Value acc = zerosOf(fb, l, {s3[2], s3[1], s3[2]}, f64);
+      Value qbar = linalg::GenericOp::create(
+                       fb, l, TypeRange{acc.getType()}, ValueRange{x3, dy3},
+                       ValueRange{acc}, maps, iters, multiplyAdd)
+                       .getResult(0);
       Value qbar32 = convertTensor(fb, l, qbar, f32);
       auto grad = GivensRowsGradOp::create(
           fb, l, TypeRange{eye.getType(), daInit.getType()}, eye, qbar32, cosT,
