@@ -143,7 +143,8 @@ inline std::vector<GivensConfig> givensFoldCases() {
   GivensConfig full; // D = 64, all 2016 rotations: folds above 198 / 227
   full.D = 64;
   full.N = 64 * 63 / 2;
-  full.lead = {{1}, {150}, {300}};
+  // 2500 rows: the gradient's Q̄ sums two whole chunks of 1024 and a rest.
+  full.lead = {{1}, {150}, {300}, {2500}};
   GivensConfig perHead; // per-head angles on [B, T, H, D]
   perHead.heads = 3;
   perHead.xRank = 4;

@@ -80,29 +80,93 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
       Value dx3 = contractRows(fb, l, dy3, permuted(fb, l, q3, {1, 2, 0}),
                                /*perHead=*/true, dxInit);
       // Q̄ as the rows of the identity's gradient, [d, h, e] = Σ_m
-      // x[m, h, d]·ȳ[m, h, e] in f64; loops (m, h, d, e), the rows reduced
-      // outside Q's dims so the inner loop runs along contiguous rows.
-      auto map = [&](std::initializer_list<int64_t> dims) {
+      // x[m, h, d]·ȳ[m, h, e] in f64, the rows reduced outside Q's dims so
+      // the inner loop runs along contiguous rows. Q's dims alone are too
+      // little parallel work (D·D per head) for rows by the ten thousand,
+      // so the rows are summed in chunks of kChunk, one partial Q̄ per
+      // chunk (a parallel dimension), then the partials and the last,
+      // partial chunk's sum: a split reduction, in any target's terms.
+      constexpr int64_t kChunk = 1024;
+      auto map = [&](unsigned n, std::initializer_list<int64_t> dims) {
         SmallVector<AffineExpr> exprs;
         for (int64_t d : dims)
           exprs.push_back(getAffineDimExpr(d, ctx));
-        return AffineMap::get(4, 0, exprs, ctx);
+        return AffineMap::get(n, 0, exprs, ctx);
       };
-      SmallVector<AffineMap> maps = {map({0, 1, 2}), map({0, 1, 3}),
-                                     map({2, 1, 3})};
-      SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
-      iters[0] = utils::IteratorType::reduction;
+      using Iter = utils::IteratorType;
       auto multiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange a) {
         Value p = arith::MulFOp::create(nb, nl, castFloat(nb, nl, a[0], f64),
                                         castFloat(nb, nl, a[1], f64));
         linalg::YieldOp::create(nb, nl,
                                 Value(arith::AddFOp::create(nb, nl, a[2], p)));
       };
-      Value acc = zerosOf(fb, l, {s3[2], s3[1], s3[2]}, f64);
-      Value qbar = linalg::GenericOp::create(
-                       fb, l, TypeRange{acc.getType()}, ValueRange{x3, dy3},
-                       ValueRange{acc}, maps, iters, multiplyAdd)
-                       .getResult(0);
+      auto rowsOf = [&](Value v, OpFoldResult start, OpFoldResult size) {
+        return tensor::ExtractSliceOp::create(
+                   fb, l, v, {start, fb.getIndexAttr(0), fb.getIndexAttr(0)},
+                   {size, s3[1], s3[2]},
+                   {fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1)})
+            .getResult();
+      };
+      AffineExpr m0;
+      bindSymbols(ctx, m0);
+      OpFoldResult chunks = affine::makeComposedFoldedAffineApply(
+          fb, l, m0.floorDiv(kChunk), {s3[0]});
+      OpFoldResult whole = affine::makeComposedFoldedAffineApply(
+          fb, l, m0.floorDiv(kChunk) * kChunk, {s3[0]});
+      OpFoldResult rest =
+          affine::makeComposedFoldedAffineApply(fb, l, m0 % kChunk, {s3[0]});
+      // Whole chunks: [P, C, H, D] views; loops (p, c, h, d, e).
+      SmallVector<OpFoldResult> chunked = {chunks, fb.getIndexAttr(kChunk),
+                                           s3[1], s3[2]};
+      auto chunkView = [&](Value v) {
+        return tensor::ExpandShapeOp::create(
+                   fb, l,
+                   RankedTensorType::get(
+                       {getConstantIntValue(chunks).value_or(
+                            ShapedType::kDynamic),
+                        kChunk,
+                        cast<RankedTensorType>(v.getType()).getDimSize(1),
+                        cast<RankedTensorType>(v.getType()).getDimSize(2)},
+                       cast<RankedTensorType>(v.getType()).getElementType()),
+                   rowsOf(v, fb.getIndexAttr(0), whole),
+                   SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}, chunked)
+            .getResult();
+      };
+      Value partials = zerosOf(fb, l, {chunks, s3[2], s3[1], s3[2]}, f64);
+      partials =
+          linalg::GenericOp::create(
+              fb, l, TypeRange{partials.getType()},
+              ValueRange{chunkView(x3), chunkView(dy3)}, ValueRange{partials},
+              SmallVector<AffineMap>{map(5, {0, 1, 2, 3}), map(5, {0, 1, 2, 4}),
+                                     map(5, {0, 3, 2, 4})},
+              SmallVector<Iter>{Iter::parallel, Iter::reduction, Iter::parallel,
+                                Iter::parallel, Iter::parallel},
+              multiplyAdd)
+              .getResult(0);
+      // The rows after the whole chunks, then the partials added to them.
+      Value qbar = zerosOf(fb, l, {s3[2], s3[1], s3[2]}, f64);
+      qbar = linalg::GenericOp::create(
+                 fb, l, TypeRange{qbar.getType()},
+                 ValueRange{rowsOf(x3, whole, rest), rowsOf(dy3, whole, rest)},
+                 ValueRange{qbar},
+                 SmallVector<AffineMap>{map(4, {0, 1, 2}), map(4, {0, 1, 3}),
+                                        map(4, {2, 1, 3})},
+                 SmallVector<Iter>{Iter::reduction, Iter::parallel,
+                                   Iter::parallel, Iter::parallel},
+                 multiplyAdd)
+                 .getResult(0);
+      qbar =
+          linalg::GenericOp::create(
+              fb, l, TypeRange{qbar.getType()}, ValueRange{partials},
+              ValueRange{qbar},
+              SmallVector<AffineMap>{map(4, {0, 1, 2, 3}), map(4, {1, 2, 3})},
+              SmallVector<Iter>{Iter::reduction, Iter::parallel, Iter::parallel,
+                                Iter::parallel},
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                linalg::YieldOp::create(
+                    nb, nl, Value(arith::AddFOp::create(nb, nl, a[1], a[0])));
+              })
+              .getResult(0);
       Value qbar32 = convertTensor(fb, l, qbar, f32);
       auto grad = GivensRowsGradOp::create(
           fb, l, TypeRange{eye.getType(), daInit.getType()}, eye, qbar32, cosT,
@@ -112,11 +176,12 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     // Per row and head the chain costs 25·N (forward 6, undone 6, the
     // angle's term 7, ȳ turned 6); the fold 4·D² (two products), plus per
     // head Q (6·N·D) and the chain's gradient over D rows (25·N·D). The
-    // products count twice: Q̄'s reduction over the rows runs in f64 on one
-    // task (measured: x[65536, 64] with 2016 rotations, 25 ms folded
-    // against 39 ms chained, where the flops promise 3×). A recorded group
-    // of rows (an experiment's) keeps the chain; so do narrow data (the
-    // products accumulate into the f32 x̄).
+    // products count twice: Q̄'s reduction runs in f64, and below a few
+    // chunks of rows on few tasks (measured with x[65536, 64] and 2016
+    // rotations: one task 25 ms, chunked 15 ms, the chain 39 ms, where the
+    // flops promise 3×). A recorded group of rows (an experiment's) keeps
+    // the chain; so do narrow data (the products accumulate into the f32
+    // x̄).
     std::variant<bool, Value> folded = false;
     if (elt.isF32() && !tiles)
       folded = chooseFold(

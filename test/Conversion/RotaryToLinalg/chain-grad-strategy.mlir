@@ -6,33 +6,48 @@
 // x and ȳ: the chain forward and back, 25·N flops per row) or folded: with
 // y = x·Q, x̄ = ȳ·Qᵀ (a contraction) and the angles' gradient is the
 // chain's gradient over the D rows of the identity with Q̄ = xᵀ·ȳ as their
-// ȳ (Q̄ reduced over the rows in f64). The fold's products are counted 8·D²
-// per row (twice their flops: Q̄ runs on one task), plus 31·N·D per head.
+// ȳ (Q̄ reduced over the rows in f64, in chunks of 1024 rows). The fold's
+// products are counted 8·D² per row (twice their flops: measured with the
+// rows of a partial chunk on one task), plus 31·N·D per head.
 // chain-grad-strategy=auto (CHECK) picks the cheaper at compile time for
 // static sizes, else by an scf.if on the run-time counts; CHAIN forces the
 // chain, and BAD rejects any other value.
 
 // BAD: error: convert-rotary-to-linalg: option 'chain-grad-strategy' must be auto, chain or fold, but got 'unroll'
 
-// 512 rows, D = 8, N = 28: chain 358400, fold 262144 + 6944: folded.
+// 2500 rows, D = 8, N = 28: chain 1750000, fold 1280000 + 6944: folded.
+// Q̄ sums two whole chunks of 1024 rows into partials [2, D, H, D] (the
+// chunks a parallel dimension), the last 452 rows on their own, then the
+// partials into that.
 // CHECK-LABEL: func.func @grad_fold_static(
-// CHECK-SAME:    %[[X:[^:]*]]: tensor<512x8xf32>, %[[A:[^:]*]]: tensor<28xf32>, %[[DY:[^:]*]]: tensor<512x8xf32>)
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<2500x8xf32>, %[[A:[^:]*]]: tensor<28xf32>, %[[DY:[^:]*]]: tensor<2500x8xf32>)
 // CHECK-NOT:   scf.if
+// CHECK-DAG:   %[[X3:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [2500, 1, 8]
+// CHECK-DAG:   %[[DY3:.*]] = tensor.expand_shape %[[DY]] {{\[}}[0], [1, 2]] output_shape [2500, 1, 8]
 // CHECK:       %[[EYE:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8x1x8xf32>)
 // CHECK:       %[[Q:.*]] = rotary.givens_rows ins(%[[EYE]], {{.*}} : tensor<8x1x8xf32>, tensor<1x28xf32>, tensor<1x28xf32>, tensor<28x2xindex>)
 // CHECK:       %[[QT:.*]] = linalg.transpose ins(%[[Q]] : tensor<8x1x8xf32>) outs(%{{.*}} : tensor<1x8x8xf32>) permutation = [1, 2, 0]
-// CHECK:       %[[DX:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[QT]] : tensor<512x1x8xf32>, tensor<1x8x8xf32>)
-// CHECK:       %[[QBAR:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d1, d3)>], iterator_types = ["reduction", "parallel", "parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<512x1x8xf32>, tensor<512x1x8xf32>) outs(%{{.*}} : tensor<8x1x8xf64>)
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%[[DY3]], %[[QT]] : tensor<2500x1x8xf32>, tensor<1x8x8xf32>)
+// CHECK:       %[[XW:.*]] = tensor.extract_slice %[[X3]][0, 0, 0] [2048, 1, 8] [1, 1, 1]
+// CHECK:       %[[XC:.*]] = tensor.expand_shape %[[XW]] {{\[}}[0, 1], [2], [3]] output_shape [2, 1024, 1, 8]
+// CHECK:       %[[YW:.*]] = tensor.extract_slice %[[DY3]][0, 0, 0] [2048, 1, 8] [1, 1, 1]
+// CHECK:       %[[YC:.*]] = tensor.expand_shape %[[YW]] {{\[}}[0, 1], [2], [3]] output_shape [2, 1024, 1, 8]
+// CHECK:       %[[PART:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d2, d4)>], iterator_types = ["parallel", "reduction", "parallel", "parallel", "parallel"]} ins(%[[XC]], %[[YC]] : tensor<2x1024x1x8xf32>, tensor<2x1024x1x8xf32>) outs(%{{.*}} : tensor<2x8x1x8xf64>)
+// CHECK:         arith.extf
+// CHECK:       %[[XR:.*]] = tensor.extract_slice %[[X3]][2048, 0, 0] [452, 1, 8] [1, 1, 1]
+// CHECK:       %[[YR:.*]] = tensor.extract_slice %[[DY3]][2048, 0, 0] [452, 1, 8] [1, 1, 1]
+// CHECK:       %[[REST:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d1, d3)>], iterator_types = ["reduction", "parallel", "parallel", "parallel"]} ins(%[[XR]], %[[YR]] : tensor<452x1x8xf32>, tensor<452x1x8xf32>) outs(%{{.*}} : tensor<8x1x8xf64>)
+// CHECK:       %[[QBAR:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel", "parallel", "parallel"]} ins(%[[PART]] : tensor<2x8x1x8xf64>) outs(%[[REST]] : tensor<8x1x8xf64>)
 // CHECK:       %[[QBAR32:.*]] = linalg.generic {{.*}} ins(%[[QBAR]] : tensor<8x1x8xf64>) outs(%{{.*}} : tensor<8x1x8xf32>)
 // CHECK:       %{{.*}}, %[[DA:.*]] = rotary.givens_rows_grad ins(%[[EYE]], %[[QBAR32]], {{.*}} : tensor<8x1x8xf32>, tensor<1x28xf64>, tensor<28x2xindex>)
 // CHECK:       linalg.generic {{.*}} ins(%[[DA]] : tensor<1x28xf64>)
 // CHAIN-LABEL: func.func @grad_fold_static(
 // CHAIN-NOT:   rotary.givens_rows ins
-// CHAIN:       rotary.givens_rows_grad ins({{.*}} : tensor<512x1x8xf32>, tensor<1x28xf64>, tensor<28x2xindex>)
+// CHAIN:       rotary.givens_rows_grad ins({{.*}} : tensor<2500x1x8xf32>, tensor<1x28xf64>, tensor<28x2xindex>)
 // CHAIN-NOT:   rotary.givens_rows ins
-func.func @grad_fold_static(%x: tensor<512x8xf32>, %a: tensor<28xf32>, %dy: tensor<512x8xf32>) -> (tensor<512x8xf32>, tensor<28xf32>) {
-  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<512x8xf32>, tensor<28xf32>
-  return %dx, %da : tensor<512x8xf32>, tensor<28xf32>
+func.func @grad_fold_static(%x: tensor<2500x8xf32>, %a: tensor<28xf32>, %dy: tensor<2500x8xf32>) -> (tensor<2500x8xf32>, tensor<28xf32>) {
+  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<2500x8xf32>, tensor<28xf32>
+  return %dx, %da : tensor<2500x8xf32>, tensor<28xf32>
 }
 
 // -----
