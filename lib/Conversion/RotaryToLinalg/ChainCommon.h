@@ -84,6 +84,16 @@ std::variant<bool, Value>
 chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
            function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs);
 
+/// Builds `fold` or `chain` (each returning values of `types` built at the
+/// builder's point) as `choice` says: one of them when it is a constant,
+/// else both under an scf.if whose results are returned. Branches that
+/// compute into the same destinations bufferize to one buffer each.
+SmallVector<Value> foldOrChainResults(
+    OpBuilder &b, Location loc, std::variant<bool, Value> choice,
+    TypeRange types,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> fold,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> chain);
+
 /// The GPU's decompositions of rotary.givens_rows and givens_rows_grad
 /// tiles (ChainThreads.cpp).
 void populateChainThreadPatterns(RewritePatternSet &patterns);

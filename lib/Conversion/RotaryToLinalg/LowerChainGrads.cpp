@@ -193,25 +193,9 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
                     f.add(f.mul(rows, f.mul(f.c(8), f.mul(s3[2], s3[2]))),
                           f.mul(f.mul(s3[1], s3[2]), f.mul(f.c(31), n)))};
           });
-    SmallVector<Value> grads;
-    if (auto *constant = std::get_if<bool>(&folded)) {
-      grads = *constant ? fold(b, loc) : chain(b, loc);
-    } else {
-      // Both branches write into the same inits, so the results bufferize
-      // to one buffer each.
-      auto ifOp = scf::IfOp::create(b, loc, types, std::get<Value>(folded),
-                                    /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      for (auto [block, build] :
-           {std::pair<Block *,
-                      function_ref<SmallVector<Value>(OpBuilder &, Location)>>{
-                ifOp.thenBlock(), fold},
-            {ifOp.elseBlock(), chain}}) {
-        b.setInsertionPointToStart(block);
-        scf::YieldOp::create(b, loc, build(b, loc));
-      }
-      grads.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-    }
+    // Both forms write into the same inits.
+    SmallVector<Value> grads =
+        foldOrChainResults(b, loc, folded, types, fold, chain);
     Value dx = chainUnrows(b, loc, grads[0], xSizes, perHead, xType);
     // φ̄ in f32: ψ̄, negated where ψ = −φ (inverse).
     Value da = elementwise(b, loc, grads[1],

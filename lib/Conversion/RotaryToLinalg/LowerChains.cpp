@@ -26,9 +26,9 @@ namespace {
 
 /// The operands of rotary.givens_rows for a chain, built once per call.
 struct ChainTables {
-  Value pairs;      ///< [N, 2] index
-  Value cos, sin;   ///< [H, N] f32, of the negated angles for `inverse`
-  Value n;          ///< N
+  Value pairs;    ///< [N, 2] index
+  Value cos, sin; ///< [H, N] f32, of the negated angles for `inverse`
+  Value n;        ///< N
   bool inverse;
   /// Tiles written on the rotary op (for experiments), carried over.
   Attribute tiles;
@@ -94,18 +94,14 @@ Value foldOrChain(OpBuilder &b, Location loc, std::variant<bool, Value> choice,
     return *constant ? fold(b, loc, Value()) : chain(b, loc, Value());
   Value out = emptyLike(b, loc, like, elt);
   Type type = out.getType();
-  // Built after creation (not in body callbacks), so that the nested ops
-  // are inside a function while they are built (affine folding walks up).
-  auto ifOp =
-      scf::IfOp::create(b, loc, TypeRange{type}, std::get<Value>(choice),
-                        /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard guard(b);
-  for (auto [block, build] : {std::pair{ifOp.thenBlock(), fold},
-                              std::pair{ifOp.elseBlock(), chain}}) {
-    b.setInsertionPointToStart(block);
-    scf::YieldOp::create(b, loc, castTo(b, loc, build(b, loc, out), type));
-  }
-  return ifOp.getResult(0);
+  auto branch = [&](function_ref<Value(OpBuilder &, Location, Value)> build) {
+    return [&, build](OpBuilder &bb, Location l) -> SmallVector<Value> {
+      return {castTo(bb, l, build(bb, l, out), type)};
+    };
+  };
+  return foldOrChainResults(b, loc, choice, TypeRange{type}, branch(fold),
+                            branch(chain))
+      .front();
 }
 
 struct LowerGivens : OpRewritePattern<GivensOp> {
@@ -119,14 +115,14 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
     Value x = op.getX();
     auto xType = cast<RankedTensorType>(x.getType());
     Type elt = xType.getElementType();
-    bool perHead = cast<RankedTensorType>(op.getAngles().getType()).getRank() == 2;
+    bool perHead =
+        cast<RankedTensorType>(op.getAngles().getType()).getRank() == 2;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
     Value x3 = chainRows(b, loc, x, perHead);
     Value a2 = chainAngles(b, loc, op.getAngles());
     Value d = dimOf(b, loc, x3, 2);
-    ChainTables chain =
-        buildChainTables(b, loc, a2, op.getPairs(), xType.getShape().back(), d,
-                         op.getInverse());
+    ChainTables chain = buildChainTables(
+        b, loc, a2, op.getPairs(), xType.getShape().back(), d, op.getInverse());
     chain.tiles = op->getAttr(kTilesAttr);
     // Per head and row: chain 6·N; fold 2·D² plus 6·N·D per head for Q.
     auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
@@ -151,8 +147,7 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
         [&](OpBuilder &cb, Location l, Value dest) {
           return givensRows(cb, l, x3, chain, Value(), elt, dest);
         });
-    rewriter.replaceOp(op,
-                       chainUnrows(b, loc, y3, xSizes, perHead, xType));
+    rewriter.replaceOp(op, chainUnrows(b, loc, y3, xSizes, perHead, xType));
     return success();
   }
 
@@ -303,6 +298,25 @@ std::variant<bool, Value> lowering::chooseFold(
              getValueOrCreateConstantIndexOp(b, loc, foldFlops),
              getValueOrCreateConstantIndexOp(b, loc, chainFlops))
       .getResult();
+}
+
+SmallVector<Value> lowering::foldOrChainResults(
+    OpBuilder &b, Location loc, std::variant<bool, Value> choice,
+    TypeRange types,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> fold,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> chain) {
+  if (auto *constant = std::get_if<bool>(&choice))
+    return *constant ? fold(b, loc) : chain(b, loc);
+  // Built after creation (not in body callbacks), so that the nested ops
+  // are inside a function while they are built (affine folding walks up).
+  auto ifOp = scf::IfOp::create(b, loc, types, std::get<Value>(choice),
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, fold(b, loc));
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, chain(b, loc));
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 void lowering::populateChainPatterns(RewritePatternSet &patterns,
