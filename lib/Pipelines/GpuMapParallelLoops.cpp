@@ -24,6 +24,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace rotary {
 #define GEN_PASS_DEF_ROTARYGPUCHECKLIBDEVICE
@@ -641,12 +642,11 @@ struct GpuCheckSchedulablePass
   void runOnOperation() override {
     // The structured ops the GPU schedule tiles (rotary-gpu-configure).
     if (failed(refuseFirst(getOperation(), [](Operation *op) {
-          // A scan's c×c products in scalars (c ≤ 8) are a thread's work;
-          // larger ones loop over scratch matrices, which a thread has not.
+          // A fused scan's c×c products in scalars (c ≤ 8) are a thread's
+          // work; larger ones loop over scratch matrices, which a thread has
+          // not. (A rotation_scan's threads take a few rows each.)
           int64_t chunk = 0;
-          if (auto scan = dyn_cast<RotationScanOp>(op))
-            chunk = scan.getChunkSize();
-          else if (auto lanes = dyn_cast<HDDRopeLanesOp>(op))
+          if (auto lanes = dyn_cast<HDDRopeLanesOp>(op))
             chunk = lanes.getChunk();
           if (chunk > 8) {
             op->emitError("rotary-gpu-pipeline: '")
@@ -706,6 +706,34 @@ struct GpuCheckLibdevicePass
   }
 };
 
+/// Clones into `launch` the subviews (and subviews of subviews) of the
+/// buffers it uses, so that the kernel takes the buffers they cut.
+/// (Upstream's sinking only moves ops whose operands the kernel already
+/// takes.) Other views stay arguments: a contiguous view is a bare pointer.
+void sinkSubviews(gpu::LaunchOp launch) {
+  SetVector<Value> used;
+  getUsedValuesDefinedAbove(launch.getBody(), used);
+  SetVector<Operation *> views; // operands' views before their users
+  std::function<void(Operation *)> collect = [&](Operation *op) {
+    if (!isa_and_nonnull<memref::SubViewOp>(op) || views.contains(op))
+      return;
+    for (Value operand : op->getOperands())
+      collect(operand.getDefiningOp());
+    views.insert(op);
+  };
+  for (Value v : used)
+    collect(v.getDefiningOp());
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  IRMapping map;
+  for (Operation *op : views) {
+    Operation *copy = b.clone(*op, map);
+    for (auto [from, to] : llvm::zip(op->getResults(), copy->getResults()))
+      from.replaceUsesWithIf(to, [&](OpOperand &use) {
+        return launch->isProperAncestor(use.getOwner());
+      });
+  }
+}
+
 struct GpuMapParallelLoopsPass
     : rotary::impl::RotaryGpuMapParallelLoopsBase<GpuMapParallelLoopsPass> {
   using Base::Base;
@@ -751,6 +779,12 @@ struct GpuMapParallelLoopsPass
     }
     if (!fn.isExternal() && failed(launchSerialCode(fn.getBody().front())))
       return failure();
+    // Subviews of a buffer (a slice per angle of a chunk, say) are made
+    // inside the kernels that read them: each one made on the host would be
+    // a kernel argument of its own (a strided memref's descriptor, 88 bytes
+    // at rank 4), and an op reading 120 of them passed the 4 KiB of kernel
+    // parameters.
+    fn.walk([](gpu::LaunchOp launch) { sinkSubviews(launch); });
     // Every buffer access must now be inside a kernel: the host cannot
     // dereference device memory.
     WalkResult host = fn.walk([&](Operation *op) {

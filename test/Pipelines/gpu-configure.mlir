@@ -37,6 +37,19 @@ func.func @scan(%g: tensor<2x?x3x4x4xf32>, %c: tensor<2x3x4x4xf32>) -> (tensor<2
   return %p, %p2 : tensor<2x?x3x4x4xf32>, tensor<2x?x3x4x4xf32>
 }
 
+// Chunks larger than 8: a thread takes R rows of a product, the most that
+// divide c and fit in 32 values (2 at c = 16, 1 at c = 11 and c = 32).
+// CHECK-LABEL:  func.func @scan_rows(
+// CHECK:        rotary.rotation_scan {{.*}} {rotary.tiles = {block = 32 : i64, rows = 2 : i64}}
+// CHECK:        rotary.rotation_scan {{.*}} {rotary.tiles = {block = 32 : i64, rows = 1 : i64}}
+// CHECK:        rotary.rotation_scan {{.*}} {rotary.tiles = {block = 32 : i64, rows = 1 : i64}}
+func.func @scan_rows(%g: tensor<2x?x3x16x16xf32>, %c: tensor<2x3x16x16xf32>, %g11: tensor<1x?x1x11x11xf32>, %c11: tensor<1x1x11x11xf32>, %g32: tensor<1x?x1x32x32xf32>, %c32: tensor<1x1x32x32xf32>) -> (tensor<2x?x3x16x16xf32>, tensor<1x?x1x11x11xf32>, tensor<1x?x1x32x32xf32>) {
+  %p, %carry = rotary.rotation_scan ins(%g : tensor<2x?x3x16x16xf32>) outs(%g, %c : tensor<2x?x3x16x16xf32>, tensor<2x3x16x16xf32>) -> tensor<2x?x3x16x16xf32>, tensor<2x3x16x16xf32>
+  %p11, %carry11 = rotary.rotation_scan ins(%g11 : tensor<1x?x1x11x11xf32>) outs(%g11, %c11 : tensor<1x?x1x11x11xf32>, tensor<1x1x11x11xf32>) -> tensor<1x?x1x11x11xf32>, tensor<1x1x11x11xf32>
+  %p32, %carry32 = rotary.rotation_scan ins(%g32 : tensor<1x?x1x32x32xf32>) outs(%g32, %c32 : tensor<1x?x1x32x32xf32>, tensor<1x1x32x32xf32>) -> tensor<1x?x1x32x32xf32>, tensor<1x1x32x32xf32>
+  return %p, %p11, %p32 : tensor<2x?x3x16x16xf32>, tensor<1x?x1x11x11xf32>, tensor<1x?x1x32x32xf32>
+}
+
 // Attention and its gradient's passes get square tiles, the largest of 32,
 // 16, 8 and 4 whose f32 buffers fit in 48 KiB of shared memory at the
 // head dimension: D = 64, 32 for all three; D = 128, 16 (the key pass too,

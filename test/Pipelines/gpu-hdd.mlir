@@ -37,3 +37,23 @@ func.func @hdd_rope(%x: tensor<?x?x?x?xf32>, %angles: tensor<?x?x?x?x6xf32>)
       : tensor<?x?x?x?xf32>, tensor<?x?x?x?x6xf32>
   return %y : tensor<?x?x?x?xf32>
 }
+
+// A cumulative product of chunks larger than 8: a thread holds R rows of a
+// product (the most that divide c and fit in 32 values: 2 at c = 16), so
+// the block products run a thread per (batch entry, block, column, pair of
+// rows) with 32 scalars, and the scan of the block totals a thread per
+// (batch entry, column, pair of rows); P_t = carry·local_t stays a thread
+// per entry.
+// CHECK-LABEL: func.func @cumulative_rotation_rows(
+// CHECK:         %[[NB:.*]] = arith.ceildivui %{{.*}}, %c32 : index
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %[[NB]], %{{.*}}, %c8) step (%c1, %c1, %c1, %c1)
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %{{.*}}, %c16) step (%c1, %c1, %c2)
+// CHECK:           scf.for %{{.*}} = %c0 to %[[NB]] step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0, %c0) to (%{{.*}}, %{{.*}}, %{{.*}}, %c16, %c16)
+// CHECK:         return
+func.func @cumulative_rotation_rows(%g: tensor<?x?x?x16x16xf32>)
+    -> tensor<?x?x?x16x16xf32> {
+  %p = rotary.cumulative_rotation %g : tensor<?x?x?x16x16xf32>
+  return %p : tensor<?x?x?x16x16xf32>
+}

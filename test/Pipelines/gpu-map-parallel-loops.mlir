@@ -453,3 +453,30 @@ func.func @lane_sums(%x: memref<?x32xf32>, %out: memref<?xf32>) {
   }
   return
 }
+
+// Subviews made on the host (a column per angle, say) are made again inside
+// the kernel that reads them, which then takes the buffer they cut: each
+// strided view would otherwise be a kernel argument of its own.
+// CHECK-LABEL: func.func @subviews_in_kernel(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<?x3xf32>, %[[OUT:[^:]*]]: memref<?xf32>)
+// CHECK:         gpu.launch
+// CHECK-DAG:       %[[C0:.*]] = memref.subview %[[A]][0, 0] [%{{.*}}, 1] [1, 1]
+// CHECK-DAG:       %[[C2:.*]] = memref.subview %[[A]][0, 2] [%{{.*}}, 1] [1, 1]
+// CHECK:           memref.load %[[C0]]
+// CHECK:           memref.load %[[C2]]
+// CHECK:         return
+func.func @subviews_in_kernel(%a: memref<?x3xf32>, %out: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %a, %c0 : memref<?x3xf32>
+  %col0 = memref.subview %a[0, 0] [%n, 1] [1, 1] : memref<?x3xf32> to memref<?xf32, strided<[3]>>
+  %col2 = memref.subview %a[0, 2] [%n, 1] [1, 1] : memref<?x3xf32> to memref<?xf32, strided<[3], offset: 2>>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %x = memref.load %col0[%i] : memref<?xf32, strided<[3]>>
+    %y = memref.load %col2[%i] : memref<?xf32, strided<[3], offset: 2>>
+    %s = arith.addf %x, %y : f32
+    memref.store %s, %out[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}

@@ -113,6 +113,9 @@ void runCumulativeRotationGrad(bool gpuLoops) {
            {{-1, -1}, 2, 0, {65, 3}, {}},
            {{-1, -1, -1}, 3, 2, {2, 3, 17}, {}},
            {{-1, -1, -1}, 8, 1, {1, 20, 2}, {}},
+           // c > 8: the GPU's scans take a few rows of P per thread.
+           {{-1, -1, -1}, 11, 1, {1, 40, 2}, {}},
+           {{-1, -1, -1}, 16, 1, {2, 9, 1}, {}},
            // A long scan: W sums thousands of terms in f32.
            {{-1, -1, -1, -1}, 4, 1, {1, 3000, 1, 2}, {3e-5, 3e-5}}}) {
     std::vector<int64_t> dims = k.dims;

@@ -61,11 +61,11 @@ void runCumulativeRotation(bool gpuLoops) {
                          {{-1, -1, -1, -1}, 4, 1, {1, 1, 1, 1}},
                          {{-1, -1}, 2, 0, {65, 3}},
                          {{-1, -1, -1}, 3, 2, {2, 3, 17}},
-                         // c > 8: one c x c product per step, not unrolled.
+                         // c > 8: one c x c product per step, not unrolled
+                         // (on the GPU a thread per 1 or 2 rows of P).
                          {{-1, -1, -1}, 9, 1, {2, 70, 2}},
+                         {{-1, -1, -1}, 16, 1, {1, 40, 3}},
                          {{-1, -1}, 32, 0, {3, 1}}}) {
-    if (gpuLoops && k.c > 8)
-      continue; // the GPU schedule refuses them by name
     std::vector<int64_t> dims = k.dims;
     dims.push_back(k.c);
     dims.push_back(k.c);

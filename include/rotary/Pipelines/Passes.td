@@ -307,7 +307,9 @@ def RotaryGpuMapParallelLoops : Pass<"rotary-gpu-map-parallel-loops",
     values, the load and store of a scalar result) runs as a kernel of one
     thread: a maximal run of such ops whose values stay within the run
     becomes one launch. Buffers the host code allocates become
-    `gpu.alloc` / `gpu.dealloc`.
+    `gpu.alloc` / `gpu.dealloc`. Subviews of buffers that a kernel reads
+    are made inside it, so that it takes the buffer rather than one
+    argument per subview.
 
     What this schedule cannot map is an error that names the op: a
     parallel loop with reductions, a parallel loop inside a thread's

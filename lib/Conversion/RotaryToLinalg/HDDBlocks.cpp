@@ -69,8 +69,10 @@ SmallVector<Value> hdd::matmul(OpBuilder &b, Location loc, int64_t c,
   auto ye = [&](int64_t k, int64_t q) {
     return transposeY ? y[q * c + k] : y[k * c + q];
   };
+  // x may be R×c rows (R < c) when not transposed.
+  int64_t rows = transposeX ? c : int64_t(x.size()) / c;
   SmallVector<Value> z;
-  for (int64_t r = 0; r < c; ++r)
+  for (int64_t r = 0; r < rows; ++r)
     for (int64_t q = 0; q < c; ++q) {
       Value acc = arith::MulFOp::create(b, loc, xe(r, 0), ye(0, q));
       for (int64_t k = 1; k < c; ++k)
@@ -371,8 +373,12 @@ Value hdd::stackTrailing(OpBuilder &b, Location loc, ValueRange parts,
 
 SmallVector<Value> hdd::loadMatrix(OpBuilder &b, Location loc, Value m,
                                    ValueRange lead, int64_t c) {
+  auto type = cast<RankedTensorType>(m.getType());
+  int64_t rows = type.getDimSize(type.getRank() - 2);
+  if (ShapedType::isDynamic(rows))
+    rows = c;
   SmallVector<Value> v;
-  for (int64_t r = 0; r < c; ++r)
+  for (int64_t r = 0; r < rows; ++r)
     for (int64_t q = 0; q < c; ++q) {
       SmallVector<Value> ix(lead);
       ix.push_back(arith::ConstantIndexOp::create(b, loc, r));
@@ -384,7 +390,7 @@ SmallVector<Value> hdd::loadMatrix(OpBuilder &b, Location loc, Value m,
 
 Value hdd::storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,
                        int64_t c, ArrayRef<Value> v) {
-  for (int64_t r = 0; r < c; ++r)
+  for (int64_t r = 0, rows = int64_t(v.size()) / c; r < rows; ++r)
     for (int64_t q = 0; q < c; ++q) {
       SmallVector<Value> ix(lead);
       ix.push_back(arith::ConstantIndexOp::create(b, loc, r));

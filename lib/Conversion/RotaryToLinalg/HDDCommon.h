@@ -32,7 +32,8 @@ void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> cs,
 SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c,
                             Type elt = {});
 
-/// op(x)·op(y) for scalar matrices, op = transpose where asked.
+/// op(x)·op(y) for scalar matrices, op = transpose where asked; without
+/// transposeX, x may also be R×c rows (R·c scalars), and so is the result.
 SmallVector<Value> matmul(OpBuilder &b, Location loc, int64_t c,
                           ArrayRef<Value> x, ArrayRef<Value> y,
                           bool transposeX = false, bool transposeY = false);
@@ -89,10 +90,11 @@ Value matmulInto(OpBuilder &b, Location loc, Value x, Value y, Value dst);
 /// iteration argument and bufferizes in place).
 Value copyInto(OpBuilder &b, Location loc, Value v, Value dst);
 /// Replaces `op` by a blocked scan over blocks of `block` steps: the blocks'
-/// products in parallel (rotary.rotation_scan tasks), the exclusive scan of
-/// their totals (parallel over columns), and P_t = carry·local_t.
+/// products in parallel (rotary.rotation_scan tasks of `rows` rows of a
+/// product each, all c when 0), the exclusive scan of their totals
+/// (parallel over columns and row tiles), and P_t = carry·local_t.
 LogicalResult splitScan(RewriterBase &rewriter, RotationScanOp op,
-                        int64_t block);
+                        int64_t block, int64_t rows);
 /// Replaces the fused `op` by the same blocked scan with P never stored: a
 /// task per (batch entry, block of `block` tokens, lane) multiplies its
 /// block's G_t from the angles (c² scalars), the block totals are scanned
@@ -228,7 +230,8 @@ SmallVector<Value> matrixSlices(OpBuilder &b, Location loc, Value m);
 Value stackTrailing(OpBuilder &b, Location loc, ValueRange parts,
                     ArrayRef<int64_t> trailing);
 
-/// Loads / stores the scalar matrix at leading indices `lead` of [..., c, c].
+/// Loads / stores the scalar matrix at leading indices `lead` of
+/// [..., R, c] (R = c for a square matrix; R·c scalars).
 SmallVector<Value> loadMatrix(OpBuilder &b, Location loc, Value m,
                               ValueRange lead, int64_t c);
 Value storeMatrix(OpBuilder &b, Location loc, Value dst, ValueRange lead,

@@ -19,32 +19,34 @@ using namespace rotary::lowering;
 using namespace rotary::lowering::hdd;
 
 namespace {
-/// The c×c matrix of `v` ([A, T, Bm, c, c] or a carry [A, Bm, c, c]) at the
+/// The R×c matrix of `v` ([A, T, Bm, R, c] or a carry [A, Bm, R, c]) at the
 /// leading indices `lead`, and its insertion back.
 Value matrixAt(OpBuilder &b, Location loc, Value v, ValueRange lead,
-               int64_t c) {
+               int64_t rows, int64_t c) {
   SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
   SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
   offs.append(2, b.getIndexAttr(0));
-  sizes.append(2, b.getIndexAttr(c));
+  sizes.append({b.getIndexAttr(rows), b.getIndexAttr(c)});
   return tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get({c, c}, b.getF32Type()), v, offs, sizes,
+      b, loc, RankedTensorType::get({rows, c}, b.getF32Type()), v, offs, sizes,
       SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
 }
 Value insertMatrixAt(OpBuilder &b, Location loc, Value m, Value v,
-                     ValueRange lead, int64_t c) {
+                     ValueRange lead) {
+  auto type = cast<RankedTensorType>(m.getType());
   SmallVector<OpFoldResult> offs = getAsOpFoldResult(lead);
   SmallVector<OpFoldResult> sizes(lead.size(), b.getIndexAttr(1));
   offs.append(2, b.getIndexAttr(0));
-  sizes.append(2, b.getIndexAttr(c));
+  sizes.append(
+      {b.getIndexAttr(type.getDimSize(0)), b.getIndexAttr(type.getDimSize(1))});
   return tensor::InsertSliceOp::create(
       b, loc, m, v, offs, sizes,
       SmallVector<OpFoldResult>(offs.size(), b.getIndexAttr(1)));
 }
 
-/// One column (a, bm) of a rotation_scan tile whose c is too large to
+/// One column (a, bm) of a rotation_scan tile whose rows are too many to
 /// unroll: one small product per step (so the IR does not grow with c³)
-/// between two c×c scratch matrices carried through the loop, the running
+/// between two R×c scratch matrices carried through the loop, the running
 /// product S (from the carry) and the step's N = S·G_t, copied back into S
 /// and into the result's slice t. Written straight into the result's
 /// slices instead (reading slice t − 1, writing slice t), bufferization
@@ -52,61 +54,66 @@ Value insertMatrixAt(OpBuilder &b, Location loc, Value m, Value v,
 SmallVector<Value> scanColumnLooped(OpBuilder &b, Location loc,
                                     RotationScanOp op, Value a, Value bm,
                                     Value p, Value carry) {
-  int64_t c = op.getChunkSize();
+  int64_t c = op.getChunkSize(), rows = op.getNumRows();
   bool exclusive = op.getExclusive();
   Value g = op.getRotations();
   Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-  SmallVector<OpFoldResult> cc = {b.getIndexAttr(c), b.getIndexAttr(c)};
+  SmallVector<OpFoldResult> rc = {b.getIndexAttr(rows), b.getIndexAttr(c)};
   Type f32 = b.getF32Type();
-  Value running = copyInto(b, loc, matrixAt(b, loc, carry, {a, bm}, c),
-                           emptyOf(b, loc, cc, f32));
+  Value running = copyInto(b, loc, matrixAt(b, loc, carry, {a, bm}, rows, c),
+                           emptyOf(b, loc, rc, f32));
   auto loop = scf::ForOp::create(
       b, loc, zero, dimOf(b, loc, g, 1), one,
-      ValueRange{p, running, emptyOf(b, loc, cc, f32)},
+      ValueRange{p, running, emptyOf(b, loc, rc, f32)},
       [&](OpBuilder &lb, Location l, Value t, ValueRange it) {
         SmallVector<Value> here = {a, t, bm};
         Value pt = it[0];
         // Exclusive: P_t is the product before step t.
         if (exclusive)
-          pt = insertMatrixAt(lb, l, it[1], pt, here, c);
+          pt = insertMatrixAt(lb, l, it[1], pt, here);
         Value next =
-            matmulInto(lb, l, it[1], matrixAt(lb, l, g, here, c), it[2]);
+            matmulInto(lb, l, it[1], matrixAt(lb, l, g, here, c, c), it[2]);
         if (!exclusive)
-          pt = insertMatrixAt(lb, l, next, pt, here, c);
+          pt = insertMatrixAt(lb, l, next, pt, here);
         scf::YieldOp::create(
             lb, l, ValueRange{pt, copyInto(lb, l, next, it[1]), next});
       });
-  Value out =
-      copyInto(b, loc, loop.getResult(1), matrixAt(b, loc, carry, {a, bm}, c));
-  return {loop.getResult(0), insertMatrixAt(b, loc, out, carry, {a, bm}, c)};
+  Value out = copyInto(b, loc, loop.getResult(1),
+                       matrixAt(b, loc, carry, {a, bm}, rows, c));
+  return {loop.getResult(0), insertMatrixAt(b, loc, out, carry, {a, bm})};
 }
 
 /// The exclusive scan of block totals [A, nb, Bm, c, c] from `carryInit`
-/// [A, Bm, c, c], tiled per (a, bm): the carry into each block, and the
-/// carry after the last.
+/// [A, Bm, R, c], tiled per (a, bm, `rows` rows; all when 0): the carry
+/// into each block, and the carry after the last.
 FailureOr<std::pair<Value, Value>> blockCarries(RewriterBase &rewriter,
                                                 Location loc, Value totals,
-                                                Value carryInit) {
+                                                Value carryInit, int64_t rows) {
   OpBuilder &b = rewriter;
+  // P [A, nb, Bm, R, c]: the totals' leading dims, the carry's rows.
+  SmallVector<OpFoldResult> pSizes = tensor::getMixedSizes(b, loc, totals);
+  pSizes[3] = tensor::getMixedSizes(b, loc, carryInit)[2];
+  Value pInit = emptyOf(b, loc, pSizes, b.getF32Type());
   auto carries = RotationScanOp::create(
-      b, loc, TypeRange{totals.getType(), carryInit.getType()}, totals,
-      emptyLike(b, loc, totals, b.getF32Type()), carryInit,
-      /*exclusive=*/true);
+      b, loc, TypeRange{pInit.getType(), carryInit.getType()}, totals, pInit,
+      carryInit, /*exclusive=*/true);
   scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(b.getContext(), {1, 0, 1}));
+  options.setTileSizes(getAsIndexOpFoldResult(b.getContext(), {1, 0, 1, rows}));
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
       rewriter, cast<TilingInterface>(carries.getOperation()), options);
   if (failed(tiled))
-    return carries->emitOpError("could not be tiled by [1, 0, 1]");
+    return carries->emitOpError("could not be tiled by [1, 0, 1, ")
+           << rows << "]";
   rewriter.replaceOp(carries, tiled->replacements);
   return std::pair<Value, Value>{tiled->replacements[0],
                                  tiled->replacements[1]};
 }
 
 /// One tile of rotary.rotation_scan: per column (a, bm) of the tile, the
-/// running product over its steps from the column's carry, in c² scalars
-/// (c ≤ kMaxUnrolledChunk) or one small product per step (larger c).
+/// running product of its R rows over its steps from the column's carry, in
+/// R·c scalars (up to kMaxUnrolledChunk², as a c ≤ 8 matrix or a GPU
+/// thread's rows of a larger one) or one small product per step.
 struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -115,6 +122,8 @@ struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
     OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     int64_t c = op.getChunkSize();
+    bool unrolled =
+        op.getNumRows() * c <= kMaxUnrolledChunk * kMaxUnrolledChunk;
     bool exclusive = op.getExclusive();
     Value g = op.getRotations();
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -127,7 +136,7 @@ struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
           auto inner = scf::ForOp::create(
               ab, l, zero, cols, one, aIter,
               [&](OpBuilder &cb, Location cl, Value bm, ValueRange cIter) {
-                if (c > kMaxUnrolledChunk) {
+                if (!unrolled) {
                   scf::YieldOp::create(
                       cb, cl,
                       scanColumnLooped(cb, cl, op, a, bm, cIter[0], cIter[1]));
@@ -168,31 +177,41 @@ struct DecomposeRotationScan : OpRewritePattern<RotationScanOp> {
 } // namespace
 
 LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
-                             int64_t block) {
+                             int64_t block, int64_t rows) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
   rewriter.setInsertionPoint(op);
   Value g = op.getRotations();
   int64_t c = op.getChunkSize();
+  if (rows <= 0 || rows >= c)
+    rows = c;
+  if (c % rows != 0)
+    return op->emitOpError("rows per task ")
+           << rows << " do not divide the chunk size " << c;
   SmallVector<OpFoldResult> s5 = tensor::getMixedSizes(b, loc, g);
   Value steps = getValueOrCreateConstantIndexOp(b, loc, s5[1]);
   Value blk = arith::ConstantIndexOp::create(b, loc, block);
   Value numBlocks = arith::CeilDivUIOp::create(b, loc, steps, blk);
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
-               cc = b.getIndexAttr(c);
+               cc = b.getIndexAttr(c), rr = b.getIndexAttr(rows);
   Type f32 = b.getF32Type();
 
   // 1. Every block's products from the identity (exclusive or not, as the
-  //    op), one task per (a, block, bm); a block's total is its carry. The
-  //    totals start as identities, so each task's carry is computed in
+  //    op), one task per (a, block, bm) and, when rows < c, per tile of
+  //    `rows` rows of the products (rows are independent: a row of
+  //    S·G_t is that row of S times G_t); a block's total is its carry.
+  //    The totals start as identities, so each task's carry is computed in
   //    place in its own slice (no copy of a shared identity per task).
   SmallVector<OpFoldResult> totalSizes = {s5[0], getAsOpFoldResult(numBlocks),
                                           s5[2], cc, cc};
+  SmallVector<OpFoldResult> bounds = {s5[0], getAsOpFoldResult(numBlocks),
+                                      s5[2]};
+  if (rows < c)
+    bounds.push_back(b.getIndexAttr(c / rows));
   auto blocks = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(3, zero),
-      SmallVector<OpFoldResult>{s5[0], getAsOpFoldResult(numBlocks), s5[2]},
-      SmallVector<OpFoldResult>(3, one),
+      b, loc, SmallVector<OpFoldResult>(bounds.size(), zero), bounds,
+      SmallVector<OpFoldResult>(bounds.size(), one),
       ValueRange{emptyLike(b, loc, g, f32),
                  identityF32(b, loc, totalSizes, 3, 4)},
       std::nullopt);
@@ -201,41 +220,48 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
     b.setInsertionPointToStart(blocks.getBody());
     Value a = blocks.getInductionVar(0), k = blocks.getInductionVar(1),
           bm = blocks.getInductionVar(2);
+    OpFoldResult row0 = zero;
+    if (rows < c)
+      row0 = Value(arith::MulIOp::create(b, loc, blocks.getInductionVar(3),
+                                         indexConst(b, loc, rows)));
     Value start = arith::MulIOp::create(b, loc, k, blk);
     Value len = arith::SubIOp::create(
         b, loc,
         arith::MinUIOp::create(
             b, loc, arith::AddIOp::create(b, loc, start, blk), steps),
         start);
-    SmallVector<OpFoldResult> offs = {a, start, bm, zero, zero};
-    SmallVector<OpFoldResult> sizes = {one, len, one, cc, cc};
     SmallVector<OpFoldResult> strides(5, one);
     auto slice = [&](Value v, ArrayRef<OpFoldResult> o,
                      ArrayRef<OpFoldResult> sz) -> Value {
-      return tensor::ExtractSliceOp::create(
-          b, loc, v, o, sz, SmallVector<OpFoldResult>(o.size(), one));
+      return tensor::ExtractSliceOp::create(b, loc, v, o, sz, strides);
     };
+    SmallVector<OpFoldResult> gOffs = {a, start, bm, zero, zero},
+                              gSizes = {one, len, one, cc, cc};
+    SmallVector<OpFoldResult> offs = {a, start, bm, row0, zero},
+                              sizes = {one, len, one, rr, cc};
+    SmallVector<OpFoldResult> carryOffs = {a, k, bm, row0, zero},
+                              carrySizes = {one, one, one, rr, cc};
     ValueRange shared = blocks.getRegionIterArgs();
     Value local = slice(shared[0], offs, sizes);
-    auto carryType = RankedTensorType::get({1, 1, c, c}, f32);
+    auto carryType = RankedTensorType::get({1, 1, rows, c}, f32);
     Value carry = tensor::ExtractSliceOp::create(
-        b, loc, carryType, shared[1], {a, k, bm, zero, zero},
-        {one, one, one, cc, cc}, strides);
+        b, loc, carryType, shared[1], carryOffs, carrySizes, strides);
     auto scan = RotationScanOp::create(
-        b, loc, TypeRange{local.getType(), carryType}, slice(g, offs, sizes),
+        b, loc, TypeRange{local.getType(), carryType}, slice(g, gOffs, gSizes),
         local, carry, op.getExclusive());
     b.setInsertionPointToStart(blocks.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, scan.getP(), shared[0], offs,
                                           sizes, strides);
     tensor::ParallelInsertSliceOp::create(b, loc, scan.getCarry(), shared[1],
-                                          {a, k, bm, zero, zero},
-                                          {one, one, one, cc, cc}, strides);
+                                          carryOffs, carrySizes, strides);
   }
 
   // 2. The carry into each block: the exclusive scan of the totals from the
-  //    op's carry, parallel over (a, bm); its carry is the op's.
+  //    op's carry, parallel over (a, bm) and tiles of rows of the carry; its
+  //    carry is the op's.
   FailureOr<std::pair<Value, Value>> carries =
-      blockCarries(rewriter, loc, blocks.getResult(1), op.getCarryInit());
+      blockCarries(rewriter, loc, blocks.getResult(1), op.getCarryInit(),
+                   rows < op.getNumRows() ? rows : 0);
   if (failed(carries))
     return failure();
   Value carryIn = carries->first;
@@ -343,7 +369,7 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
   // 2. The carry into each block, from the identity.
   FailureOr<std::pair<Value, Value>> carries = blockCarries(
       rewriter, loc, totals.getResult(0),
-      identityF32(b, loc, {ys[0], getAsOpFoldResult(lanes), cc, cc}, 2, 3));
+      identityF32(b, loc, {ys[0], getAsOpFoldResult(lanes), cc, cc}, 2, 3), 0);
   if (failed(carries))
     return failure();
 

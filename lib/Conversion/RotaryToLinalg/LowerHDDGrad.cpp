@@ -129,8 +129,12 @@ Value largeExpAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
   return expandLeading(b, loc, aBar, leadSizes, 1);
 }
 
-/// so_generator_grad: one generic over the leading dims computing all K
-/// angle gradients of a matrix at once, reassembled into [..., K].
+/// Outputs of one generic of so_generator_grad.
+constexpr int64_t kMaxAdjointOutputs = 28;
+
+/// so_generator_grad: a generic over the leading dims computing the K angle
+/// gradients of a matrix (28 at most per generic: all of them up to c = 8),
+/// reassembled into [..., K].
 struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -153,22 +157,33 @@ struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
       SmallVector<OpFoldResult> leadSizes =
           tensor::getMixedSizes(b, loc, angles);
       leadSizes.pop_back();
-      SmallVector<Value> outs;
-      for (int64_t k = 0; k < numAngles; ++k)
-        outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
-      auto g = elementwise(
-          b, loc, inputs, outs, lead,
-          [&](OpBuilder &nb, Location l, ValueRange v) {
-            SmallVector<Value> a(v.take_front(numAngles));
-            SmallVector<Value> gb(v.begin() + numAngles,
-                                  v.begin() + numAngles + c * c);
-            SmallVector<Value> fwd;
-            if (form == SOForm::givens)
-              fwd = generator(nb, l, c, form, a);
-            linalg::YieldOp::create(
-                nb, l, generatorAdjoint(nb, l, c, form, a, fwd, gb));
-          });
-      result = stackTrailing(b, loc, g.getResults(), {numAngles});
+      // At most kMaxAdjointOutputs angles per generic, each computing the
+      // whole adjoint: every output is a buffer of its own, which a GPU
+      // kernel takes as an argument of up to 88 bytes, and kernels take at
+      // most 4 KiB of them (c ≥ 10 has 45 angles and more).
+      SmallVector<Value> parts;
+      for (int64_t first = 0; first < numAngles; first += kMaxAdjointOutputs) {
+        int64_t n = std::min(kMaxAdjointOutputs, numAngles - first);
+        SmallVector<Value> outs;
+        for (int64_t k = 0; k < n; ++k)
+          outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
+        auto g =
+            elementwise(b, loc, inputs, outs, lead,
+                        [&](OpBuilder &nb, Location l, ValueRange v) {
+                          SmallVector<Value> a(v.take_front(numAngles));
+                          SmallVector<Value> gb(v.begin() + numAngles,
+                                                v.begin() + numAngles + c * c);
+                          SmallVector<Value> fwd;
+                          if (form == SOForm::givens)
+                            fwd = generator(nb, l, c, form, a);
+                          SmallVector<Value> all =
+                              generatorAdjoint(nb, l, c, form, a, fwd, gb);
+                          linalg::YieldOp::create(
+                              nb, l, ArrayRef<Value>(all).slice(first, n));
+                        });
+        llvm::append_range(parts, g.getResults());
+      }
+      result = stackTrailing(b, loc, parts, {numAngles});
     }
     rewriter.replaceOp(op, castTo(b, loc, result, op.getType()));
     return success();

@@ -88,12 +88,18 @@ struct TileAndDecomposePass
     });
     IRRewriter rewriter(ctx);
     for (TilingInterface op : ops) {
-      // A scan's steps run as a blocked scan of `block` steps per block.
+      // A scan's steps run as a blocked scan of `block` steps per block,
+      // with `rows` rows of a product per task when the target asks.
       if (auto scan = dyn_cast<RotationScanOp>(op.getOperation())) {
         FailureOr<SmallVector<int64_t>> block = recordedTiles(
             op, {"block"}, "steps per block", "{block = K} with K > 0");
-        if (failed(block) ||
-            (tile && failed(hdd::splitScan(rewriter, scan, block->front()))))
+        FailureOr<SmallVector<int64_t>> rows = SmallVector<int64_t>{0};
+        if (hasTile(op, "rows"))
+          rows = recordedTiles(op, {"rows"}, "rows per task",
+                               "{rows = R} with R > 0");
+        if (failed(block) || failed(rows) ||
+            (tile && failed(hdd::splitScan(rewriter, scan, block->front(),
+                                           rows->front()))))
           return signalPassFailure();
         continue;
       }

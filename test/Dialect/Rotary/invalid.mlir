@@ -1559,8 +1559,16 @@ func.func @rotation_scan_dynamic_c(%g: tensor<2x5x3x?x?xf32>, %c: tensor<2x3x?x?
 // -----
 
 func.func @rotation_scan_carry(%g: tensor<2x5x3x4x4xf32>, %c: tensor<2x5x4x4xf32>) {
-  // expected-error @+1 {{'rotary.rotation_scan' op operand 'carry_init' must have shape [2, 3, 4, 4] ([A, Bm, c, c]), but got 'tensor<2x5x4x4xf32>'}}
+  // expected-error @+1 {{'rotary.rotation_scan' op operand 'carry_init' must have shape [2, 3, 4, 4] ([A, Bm, R, c] with a static R in [1, c]), but got 'tensor<2x5x4x4xf32>'}}
   %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x3x4x4xf32>) outs(%g, %c : tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>) -> tensor<2x5x3x4x4xf32>, tensor<2x5x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @rotation_scan_p_rows(%g: tensor<2x5x3x4x4xf32>, %p: tensor<2x5x3x4x4xf32>, %c: tensor<2x3x2x4xf32>) {
+  // expected-error @+1 {{'rotary.rotation_scan' op operand 'p_init' must have shape [2, 5, 3, 2, 4] ([A, T, Bm, R, c] like the carry), but got 'tensor<2x5x3x4x4xf32>'}}
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x5x3x4x4xf32>) outs(%p, %c : tensor<2x5x3x4x4xf32>, tensor<2x3x2x4xf32>) -> tensor<2x5x3x4x4xf32>, tensor<2x3x2x4xf32>
   return
 }
 

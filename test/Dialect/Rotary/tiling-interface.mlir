@@ -366,3 +366,36 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// The rows of a rotation scan are parallel: a row of S·G_t is that row of S
+// times G_t, so a tile of rows cuts P and the carry on their row dim and
+// reads every rotation whole. Its decomposition holds only the tile's rows
+// (2 × 4 scalars here).
+// CHECK-LABEL: func.func @tile_rotation_scan_rows(
+// CHECK-SAME:    %[[G:[^:]*]]: tensor<2x40x3x4x4xf32>, %[[P:[^:]*]]: tensor<2x40x3x4x4xf32>, %[[C:[^:]*]]: tensor<2x3x4x4xf32>)
+// CHECK:       scf.forall (%[[R:.*]]) in (2) shared_outs(%[[PO:.*]] = %[[P]], %[[CO:.*]] = %[[C]])
+// CHECK:         %[[R0:.*]] = affine.apply affine_map<(d0) -> (d0 * 2)>(%[[R]])
+// CHECK-DAG:     %[[GS:.*]] = tensor.extract_slice %[[G]][0, 0, 0, 0, 0] [2, 40, 3, 4, 4] [1, 1, 1, 1, 1]
+// CHECK-DAG:     %[[PS:.*]] = tensor.extract_slice %[[PO]][0, 0, 0, %[[R0]], 0] [2, 40, 3, 2, 4] [1, 1, 1, 1, 1] : tensor<2x40x3x4x4xf32> to tensor<2x40x3x2x4xf32>
+// CHECK-DAG:     %[[CS:.*]] = tensor.extract_slice %[[CO]][0, 0, %[[R0]], 0] [2, 3, 2, 4] [1, 1, 1, 1] : tensor<2x3x4x4xf32> to tensor<2x3x2x4xf32>
+// CHECK:         rotary.rotation_scan ins(%[[GS]] : tensor<2x40x3x4x4xf32>) outs(%[[PS]], %[[CS]] : tensor<2x40x3x2x4xf32>, tensor<2x3x2x4xf32>)
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[PO]][0, 0, 0, %[[R0]], 0] [2, 40, 3, 2, 4]
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[CO]][0, 0, %[[R0]], 0] [2, 3, 2, 4]
+// DECOMPOSED-LABEL: func.func @tile_rotation_scan_rows(
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       scf.for {{.*}} -> (tensor<2x40x3x2x4xf32>, f32, f32, f32, f32, f32, f32, f32, f32) {
+// DECOMPOSED-NOT:   rotary.
+// DECOMPOSED:       return
+func.func @tile_rotation_scan_rows(%g: tensor<2x40x3x4x4xf32>, %p: tensor<2x40x3x4x4xf32>, %c: tensor<2x3x4x4xf32>) -> (tensor<2x40x3x4x4xf32>, tensor<2x3x4x4xf32>) {
+  %0:2 = rotary.rotation_scan ins(%g : tensor<2x40x3x4x4xf32>) outs(%p, %c : tensor<2x40x3x4x4xf32>, tensor<2x3x4x4xf32>) {rotary.tiles = {block = 8 : i64}} -> tensor<2x40x3x4x4xf32>, tensor<2x3x4x4xf32>
+  return %0#0, %0#1 : tensor<2x40x3x4x4xf32>, tensor<2x3x4x4xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["rotary.rotation_scan"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %a tile_sizes [0, 0, 0, 2] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

@@ -661,34 +661,49 @@ LogicalResult RotationScanOp::verify() {
                       "[A, T, Bm, c, c] with a static c in [2, " +
                           std::to_string(kMaxChunk) + "]",
                       g);
-  SmallVector<int64_t> expected = {g.getDimSize(0), g.getDimSize(2), c, c};
+  // R rows of the carry, static (a tile's rows are unrolled), at most c.
+  int64_t rows = carry.getRank() == 4 ? carry.getDimSize(2) : kDyn;
+  if (isDyn(rows) || rows < 1 || rows > c)
+    rows = c;
+  SmallVector<int64_t> expected = {g.getDimSize(0), g.getDimSize(2), rows, c};
   if (!sameShape(carry, expected))
     return shapeError(*this, "carry_init",
-                      fmtShape(expected) + " ([A, Bm, c, c])", carry);
+                      fmtShape(expected) +
+                          " ([A, Bm, R, c] with a static R in [1, c])",
+                      carry);
+  SmallVector<int64_t> pShape = {g.getDimSize(0), g.getDimSize(1),
+                                 g.getDimSize(2), rows, c};
+  if (!sameShape(rtt(getPInit()), pShape))
+    return shapeError(*this, "p_init",
+                      fmtShape(pShape) + " ([A, T, Bm, R, c] like the carry)",
+                      rtt(getPInit()));
   return success();
 }
 
 SmallVector<utils::IteratorType> RotationScanOp::getLoopIteratorTypes() {
   return {utils::IteratorType::parallel, utils::IteratorType::reduction,
-          utils::IteratorType::parallel};
+          utils::IteratorType::parallel, utils::IteratorType::parallel};
 }
 
 SmallVector<Range> RotationScanOp::getIterationDomain(OpBuilder &b) {
-  return domainOf(b, getLoc(), getRotations(), {0, 1, 2});
+  return domainOf(b, getLoc(), getPInit(), {0, 1, 2, 3});
 }
 
 FailureOr<TilingResult>
 RotationScanOp::getTiledImplementation(OpBuilder &b,
                                        ArrayRef<OpFoldResult> offsets,
                                        ArrayRef<OpFoldResult> sizes) {
-  // The steps and P on (a, t, bm), the carry on (a, bm).
+  // The steps on (a, t, bm), P on (a, t, bm, r), the carry on (a, bm, r).
   SmallVector<Operation *> slices;
   Location loc = getLoc();
-  SmallVector<OpFoldResult> carryOffsets = {offsets[0], offsets[2]},
-                            carrySizes = {sizes[0], sizes[2]};
+  SmallVector<OpFoldResult> carryOffsets = {offsets[0], offsets[2], offsets[3]},
+                            carrySizes = {sizes[0], sizes[2], sizes[3]};
   auto slice = [&](OpOperand &o) -> Value {
     if (isOperand(o, getCarryInitMutable()))
       return leadingSlice(b, loc, o.get(), carryOffsets, carrySizes, slices);
+    if (isOperand(o, getRotationsMutable()))
+      return leadingSlice(b, loc, o.get(), offsets.take_front(3),
+                          sizes.take_front(3), slices);
     return leadingSlice(b, loc, o.get(), offsets, sizes, slices);
   };
   return cloneOnSlices(b, *this, slices, slice, sameIndex);
@@ -700,11 +715,11 @@ LogicalResult RotationScanOp::getResultTilePosition(
     SmallVector<OpFoldResult> &resultSizes) {
   OpFoldResult zero = b.getIndexAttr(0), c = b.getIndexAttr(getChunkSize());
   if (resultNumber == 0) {
-    resultOffsets = {offsets[0], offsets[1], offsets[2], zero, zero};
-    resultSizes = {sizes[0], sizes[1], sizes[2], c, c};
+    resultOffsets = {offsets[0], offsets[1], offsets[2], offsets[3], zero};
+    resultSizes = {sizes[0], sizes[1], sizes[2], sizes[3], c};
   } else {
-    resultOffsets = {offsets[0], offsets[2], zero, zero};
-    resultSizes = {sizes[0], sizes[2], c, c};
+    resultOffsets = {offsets[0], offsets[2], offsets[3], zero};
+    resultSizes = {sizes[0], sizes[2], sizes[3], c};
   }
   return success();
 }

@@ -540,7 +540,6 @@ def Rotary_RopeTokensGradOp : Rotary_Op<"rope_tokens_grad", [Pure,
 
 def Rotary_RotationScanOp : Rotary_Op<"rotation_scan", [Pure,
     DestinationStyleOpInterface,
-    AllTypesMatch<["rotations", "p_init"]>,
     DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
         "getIterationDomain", "getTiledImplementation",
         "getResultTilePosition"]>]> {
@@ -548,20 +547,24 @@ def Rotary_RotationScanOp : Rotary_Op<"rotation_scan", [Pure,
   let description = [{
     The structured form of `rotary.cumulative_rotation`, over the rotations
     viewed as `[A, T, Bm, c, c]` (the dims before the scan axis, the axis,
-    the dims after it): per column (a, bm), starting from the matrix
-    `carry_init[a, bm]` (`[A, Bm, c, c]`),
+    the dims after it): per column (a, bm), starting from the R×c rows
+    `carry_init[a, bm]` (`[A, Bm, R, c]`; R = c for a whole product),
     `P_t = carry_init · G_0 ⋯ G_t` (with `exclusive`, the product before
-    step t: `carry_init · G_0 ⋯ G_{t−1}`), written into `p_init`; the
-    second result is `carry_init · G_0 ⋯ G_{T−1}`, the carry into a next
-    block of steps.
+    step t: `carry_init · G_0 ⋯ G_{t−1}`), written into `p_init`
+    (`[A, T, Bm, R, c]`); the second result is
+    `carry_init · G_0 ⋯ G_{T−1}`, the carry into a next block of steps.
+    Each row of the carry runs through the products on its own, which is
+    what lets a target give the rows of one column to different threads.
 
-    TilingInterface: the iteration domain is (A, T, Bm); T is a reduction
-    (a scan), A and Bm are parallel. A tile (a, t, bm) slices the rotations
-    and P on (a, t, bm) and the carry on (a, bm): tiling T sequentially
-    chains the carry from block to block. A target may instead run the
-    blocks of T in parallel as a blocked scan (rotary-tile-and-decompose
-    with the tile `{block}`): each block's products from the identity,
-    the exclusive scan of the blocks' totals, and one product per step.
+    TilingInterface: the iteration domain is (A, T, Bm, R); T is a
+    reduction (a scan), A, Bm and the rows R are parallel. A tile
+    (a, t, bm, r) slices the rotations on (a, t, bm), P on (a, t, bm, r)
+    and the carry on (a, bm, r): tiling T sequentially chains the carry
+    from block to block. A target may instead run the blocks of T in
+    parallel as a blocked scan (rotary-tile-and-decompose with the tile
+    `{block}`, and `{rows}` rows of a product per task): each block's
+    products from the identity, the exclusive scan of the blocks' totals,
+    and one product per step.
 
     Example:
 
@@ -587,6 +590,8 @@ def Rotary_RotationScanOp : Rotary_Op<"rotation_scan", [Pure,
     }
     /// c, the size of a rotation (static: the verifier requires it).
     int64_t getChunkSize() { return getRotations().getType().getDimSize(4); }
+    /// R, the rows of P and of the carry (static: the verifier requires it).
+    int64_t getNumRows() { return getCarryInit().getType().getDimSize(2); }
   }];
   let hasVerifier = 1;
 }
