@@ -25,11 +25,10 @@ using namespace rotary;
 void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   // HDD-RoPE's chunks are too few to fill a GPU with one sequential scan
   // each: the product runs as a blocked scan over T instead. A Givens
-  // gradient folded would reduce Q̄ over every row in one thread per
-  // element (no split reduction yet): the chain keeps every row parallel.
+  // gradient folds by the cost model as on the CPU: Q̄'s partial sums over
+  // chunks of 1024 rows are a thread per (chunk, element).
   ConvertRotaryToLinalgOptions lowering;
   lowering.hddStrategy = "scan";
-  lowering.chainGradStrategy = "chain";
   pm.addPass(createConvertRotaryToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -433,6 +433,17 @@ TEST_F(E2E, GivensGradFoldedAtRunTime) {
     runGivensGrad(c);
 }
 
+// The same on the GPU schedule's loops: Q a chain over the identity's D
+// rows, x̄ = ȳ·Qᵀ a thread per element, Q̄'s partial sums a thread per
+// (chunk of 1024 rows, element), their merge, and the chain's gradient
+// over the identity.
+TEST_F(E2E, GivensGradFoldedGpuLoops) {
+  for (GivensConfig c : givensFoldCases()) {
+    c.gpuLoops = true;
+    runGivensGrad(c);
+  }
+}
+
 TEST_F(E2E, GivensGradBf16) {
   GivensConfig c;
   c.D = 8;

@@ -24,8 +24,8 @@ constexpr const char *kTilesAttr = "rotary.tiles";
 struct LoweringOptions {
   ChainStrategy chains = ChainStrategy::Auto;
   /// The same choice for the gradients of Givens chains (givens_grad):
-  /// folded, Q̄ = xᵀ·ȳ reduces over every row, which a schedule without a
-  /// split reduction runs on one task (the GPU's takes `chain`).
+  /// folded, Q̄ = xᵀ·ȳ is summed over chunks of 1024 rows (a parallel
+  /// dimension of the partial sums), then over the chunks.
   ChainStrategy gradChains = ChainStrategy::Auto;
   /// How the fused HDD-RoPE's gradient runs: `lanes`, the forward and
   /// reverse scans over T per chunk (rotary.hdd_rope_lanes_grad: P and W

@@ -77,12 +77,19 @@ struct FlopCounter {
   }
 };
 
+/// The flops of a chain and of its fold, both linear in the rows: the
+/// chain chainPerRow·rows, the fold foldPerRow·rows + foldFixed.
+struct ChainCosts {
+  OpFoldResult rows, chainPerRow, foldPerRow, foldFixed;
+};
+
 /// Whether to fold: the strategy when it is not auto, else the cheaper
-/// form by the flop counts `costs` returns as (chain, fold) — a constant
-/// when the sizes are static, else an i1 computed at run time.
+/// form by the flop counts `costs` returns — a constant when the sizes are
+/// static or when the fold costs at least as much per row, else an i1
+/// computed at run time.
 std::variant<bool, Value>
 chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
-           function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs);
+           function_ref<ChainCosts(FlopCounter &)> costs);
 
 /// Builds `fold` or `chain` (each returning values of `types` built at the
 /// builder's point) as `choice` says: one of them when it is a constant,

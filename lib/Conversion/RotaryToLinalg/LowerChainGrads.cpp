@@ -184,15 +184,13 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
     // x̄).
     std::variant<bool, Value> folded = false;
     if (elt.isF32() && !tiles)
-      folded = chooseFold(
-          b, loc, strategy, [&]() -> std::pair<OpFoldResult, OpFoldResult> {
-            SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
-            FlopCounter f{b, loc};
-            OpFoldResult rows = f.mul(s3[0], s3[1]), n = a2Sizes[1];
-            return {f.mul(rows, f.mul(f.c(25), n)),
-                    f.add(f.mul(rows, f.mul(f.c(8), f.mul(s3[2], s3[2]))),
-                          f.mul(f.mul(s3[1], s3[2]), f.mul(f.c(31), n)))};
-          });
+      folded = chooseFold(b, loc, strategy, [&](FlopCounter &f) -> ChainCosts {
+        SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
+        OpFoldResult n = a2Sizes[1];
+        return {f.mul(s3[0], s3[1]), f.mul(f.c(25), n),
+                f.mul(f.c(8), f.mul(s3[2], s3[2])),
+                f.mul(f.mul(s3[1], s3[2]), f.mul(f.c(31), n))};
+      });
     // Both forms write into the same inits.
     SmallVector<Value> grads =
         foldOrChainResults(b, loc, folded, types, fold, chain);

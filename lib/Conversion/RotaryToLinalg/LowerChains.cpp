@@ -125,14 +125,12 @@ struct LowerGivens : OpRewritePattern<GivensOp> {
         b, loc, a2, op.getPairs(), xType.getShape().back(), d, op.getInverse());
     chain.tiles = op->getAttr(kTilesAttr);
     // Per head and row: chain 6·N; fold 2·D² plus 6·N·D per head for Q.
-    auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
+    auto costs = [&](FlopCounter &f) -> ChainCosts {
       SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
       OpFoldResult n = getAsOpFoldResult(chain.n);
-      FlopCounter f{b, loc};
-      OpFoldResult rows = f.mul(s3[0], s3[1]);
-      return {f.mul(rows, f.mul(f.c(6), n)),
-              f.add(f.mul(s3[1], f.mul(f.c(6), f.mul(n, s3[2]))),
-                    f.mul(rows, f.mul(f.c(2), f.mul(s3[2], s3[2]))))};
+      return {f.mul(s3[0], s3[1]), f.mul(f.c(6), n),
+              f.mul(f.c(2), f.mul(s3[2], s3[2])),
+              f.mul(s3[1], f.mul(f.c(6), f.mul(n, s3[2])))};
     };
     Value y3 = foldOrChain(
         b, loc, chooseFold(b, loc, strategy, costs), x3, elt,
@@ -200,18 +198,17 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
 
     // Per row: chain 6·N + 2·D² (x·R on the tile), fold 2·D²; the fold
     // adds 6·N·D per head of the angles (Q) and 2·D³ per head of Q·R.
-    auto costs = [&]() -> std::pair<OpFoldResult, OpFoldResult> {
+    auto costs = [&](FlopCounter &f) -> ChainCosts {
       SmallVector<OpFoldResult> s3 = tensor::getMixedSizes(b, loc, x3);
       OpFoldResult n = getAsOpFoldResult(chain.n), dd = s3[2];
       OpFoldResult one = b.getIndexAttr(1);
       OpFoldResult ha = perHeadA ? s3[1] : one;
       OpFoldResult hqr = perHeadA || perHeadR ? s3[1] : one;
-      FlopCounter f{b, loc};
-      OpFoldResult rows = f.mul(s3[0], s3[1]), d2 = f.mul(dd, dd);
-      return {f.mul(rows, f.add(f.mul(f.c(6), n), f.mul(f.c(2), d2))),
-              f.add(f.add(f.mul(ha, f.mul(f.c(6), f.mul(n, dd))),
-                          f.mul(hqr, f.mul(f.c(2), f.mul(d2, dd)))),
-                    f.mul(rows, f.mul(f.c(2), d2)))};
+      OpFoldResult d2 = f.mul(dd, dd);
+      return {f.mul(s3[0], s3[1]), f.add(f.mul(f.c(6), n), f.mul(f.c(2), d2)),
+              f.mul(f.c(2), d2),
+              f.add(f.mul(ha, f.mul(f.c(6), f.mul(n, dd))),
+                    f.mul(hqr, f.mul(f.c(2), f.mul(d2, dd))))};
     };
     auto foldKernel = [&](OpBuilder &b, Location loc, Value dest) -> Value {
       Value m = dimOf(b, loc, x3, 0), h = dimOf(b, loc, x3, 1);
@@ -283,16 +280,25 @@ struct LowerRotationBlock : OpRewritePattern<RotationBlockOp> {
 
 } // namespace
 
-std::variant<bool, Value> lowering::chooseFold(
-    OpBuilder &b, Location loc, ChainStrategy strategy,
-    function_ref<std::pair<OpFoldResult, OpFoldResult>()> costs) {
+std::variant<bool, Value>
+lowering::chooseFold(OpBuilder &b, Location loc, ChainStrategy strategy,
+                     function_ref<ChainCosts(FlopCounter &)> costs) {
   if (strategy != ChainStrategy::Auto)
     return strategy == ChainStrategy::Fold;
-  auto [chainFlops, foldFlops] = costs();
-  std::optional<int64_t> c = getConstantIntValue(chainFlops),
-                         f = getConstantIntValue(foldFlops);
-  if (c && f)
-    return *f < *c;
+  FlopCounter f{b, loc};
+  ChainCosts k = costs(f);
+  // A fold no cheaper per row never pays, whatever the rows (a short chain
+  // with a dynamic row count gets no run-time test and no second kernel).
+  std::optional<int64_t> chainRow = getConstantIntValue(k.chainPerRow),
+                         foldRow = getConstantIntValue(k.foldPerRow);
+  if (chainRow && foldRow && *chainRow <= *foldRow)
+    return false;
+  OpFoldResult chainFlops = f.mul(k.rows, k.chainPerRow);
+  OpFoldResult foldFlops = f.add(f.mul(k.rows, k.foldPerRow), k.foldFixed);
+  std::optional<int64_t> chainAll = getConstantIntValue(chainFlops),
+                         foldAll = getConstantIntValue(foldFlops);
+  if (chainAll && foldAll)
+    return *foldAll < *chainAll;
   return arith::CmpIOp::create(
              b, loc, arith::CmpIPredicate::ult,
              getValueOrCreateConstantIndexOp(b, loc, foldFlops),

@@ -82,6 +82,22 @@ func.func @grad_runtime(%x: tensor<?x8xf32>, %a: tensor<28xf32>, %dy: tensor<?x8
 
 // -----
 
+// A fold no cheaper per row never pays, whatever the rows: with 20
+// rotations at D = 8 the chain costs 500 flops per row against 512, so a
+// run-time row count gets the chain alone, without a test or a folded
+// kernel.
+// CHECK-LABEL: func.func @grad_runtime_short(
+// CHECK-NOT:   scf.if
+// CHECK-NOT:   rotary.givens_rows ins
+// CHECK:       rotary.givens_rows_grad ins({{.*}} : tensor<?x1x8xf32>, tensor<1x20xf64>, tensor<20x2xindex>)
+// CHECK-NOT:   rotary.givens_rows
+func.func @grad_runtime_short(%x: tensor<?x8xf32>, %a: tensor<20xf32>, %dy: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<20xf32>) {
+  %dx, %da = rotary.givens_grad %x, %a, %dy : tensor<?x8xf32>, tensor<20xf32>
+  return %dx, %da : tensor<?x8xf32>, tensor<20xf32>
+}
+
+// -----
+
 // Narrow data keep the chain (the fold's x̄ would accumulate in bf16).
 // CHECK-LABEL: func.func @grad_bf16(
 // CHECK-NOT:   scf.if
