@@ -362,6 +362,44 @@ TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
   EXPECT_EQ(kernels.size(), 4u) << fakeLog();
 }
 
+const char *kCumulativeSource = R"mlir(
+func.func @entry(%g: tensor<?x?x?x16x16xf32>) -> tensor<?x?x?x16x16xf32> {
+  %p = rotary.cumulative_rotation %g : tensor<?x?x?x16x16xf32>
+  return %p : tensor<?x?x?x16x16xf32>
+}
+)mlir";
+
+// A cumulative product of 16 x 16 rotations: its blocked scan's threads take
+// two rows of a product each, so at G [2, 70, 3, 16, 16] (three blocks of 32
+// steps) the blocks' products are 2·3·3·8 = 144 threads and the scan of the
+// block totals 2·3·8 = 48, each one block of 256; the fix-up is a thread
+// per entry of P, 2·70·3·256 = 107520 threads in 420 blocks. Every launch
+// is a kernel of the manifest with its parameters.
+TEST(GpuBundle, CumulativeRotationTakesRowsPerThread) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("86");
+  ROTARY_COMPILE_WITH(kernel, kCumulativeSource, gpuOptions());
+  std::vector<runtime::cuda::DeviceBuffer> buffers;
+  buffers.reserve(2);
+  std::vector<TensorRef> in = {deviceTensor(buffers, {2, 70, 3, 16, 16})};
+  std::vector<TensorRef> out = {deviceTensor(buffers, {2, 70, 3, 16, 16})};
+  kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+  std::vector<std::string> launches = launchesOf(fakeLog());
+  ASSERT_GE(launches.size(), 3u) << fakeLog();
+  int64_t oneBlock = 0, fixUp = 0;
+  for (const std::string &launch : launches) {
+    const bundle::GpuKernel *k =
+        findKernel(kernel->manifest(), kernelOf(launch));
+    ASSERT_TRUE(k) << launch;
+    EXPECT_THAT(launch,
+                HasSubstr(" params=" + std::to_string(k->params.size())));
+    oneBlock += launch.find(" grid=1,1,1 block=256,1,1 ") != std::string::npos;
+    fixUp += launch.find(" grid=420,1,1 block=256,1,1 ") != std::string::npos;
+  }
+  EXPECT_GE(oneBlock, 2) << fakeLog();
+  EXPECT_EQ(fixUp, 1) << fakeLog();
+}
+
 const char *kAttentionSource = R"mlir(
 func.func @entry(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
                  %v: tensor<?x?x?x64xf32>) -> tensor<?x?x?x64xf32> {
