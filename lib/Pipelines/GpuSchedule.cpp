@@ -112,10 +112,11 @@ struct GpuConfigurePass
         int64_t rows = c <= 8 ? c : std::max<int64_t>(1, 32 / c);
         while (c % rows != 0)
           --rows;
+        SmallVector<std::pair<StringRef, int64_t>> tiles = {
+            {"block", scanBlock}};
         if (rows < c)
-          recordTiles(op, {{"block", scanBlock}, {"rows", rows}});
-        else
-          recordTiles(op, {{"block", scanBlock}});
+          tiles.push_back({"rows", rows});
+        recordTiles(op, tiles);
       }
     });
     // A Givens chain: a block per group of rows, a thread per row. The

@@ -116,6 +116,21 @@ TensorRef deviceTensor(std::vector<runtime::cuda::DeviceBuffer> &buffers,
                    std::vector<int64_t>{}, TensorRef::Device::CUDA);
 }
 
+/// One call of the entry on fresh device tensors of these shapes (the
+/// stand-in driver logs its launches).
+void callOnDevice(const Kernel &kernel,
+                  const std::vector<std::vector<int64_t>> &inShapes,
+                  const std::vector<std::vector<int64_t>> &outShapes) {
+  std::vector<runtime::cuda::DeviceBuffer> buffers;
+  buffers.reserve(inShapes.size() + outShapes.size());
+  std::vector<TensorRef> in, out;
+  for (const std::vector<int64_t> &shape : inShapes)
+    in.push_back(deviceTensor(buffers, shape));
+  for (const std::vector<int64_t> &shape : outShapes)
+    out.push_back(deviceTensor(buffers, shape));
+  kernel.bundle().call(kEntry, in, out, runtime::CallOptions());
+}
+
 /// Device buffers for the FAM step's tensors of length n.
 struct FamBuffers {
   std::vector<runtime::cuda::DeviceBuffer> buffers;
@@ -340,14 +355,8 @@ TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
   useFakeDriver("86"); // the sm_80 PTX, whose parameters the log counts
   ROTARY_COMPILE_WITH(kernel, kHddSource, gpuOptions());
   const bundle::Manifest &m = kernel->manifest();
-  for (int64_t T : {1, 70}) {
-    std::vector<runtime::cuda::DeviceBuffer> buffers;
-    buffers.reserve(3);
-    std::vector<TensorRef> in = {deviceTensor(buffers, {2, T, 3, 8}),
-                                 deviceTensor(buffers, {2, T, 3, 2, 6})};
-    std::vector<TensorRef> out = {deviceTensor(buffers, {2, T, 3, 8})};
-    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
-  }
+  for (int64_t T : {1, 70})
+    callOnDevice(*kernel, {{2, T, 3, 8}, {2, T, 3, 2, 6}}, {{2, T, 3, 8}});
   std::vector<std::string> launches = launchesOf(fakeLog());
   ASSERT_EQ(launches.size(), 2u * 4) << fakeLog();
   std::set<std::string> kernels;
@@ -379,11 +388,7 @@ TEST(GpuBundle, CumulativeRotationTakesRowsPerThread) {
   SKIP_UNLESS_FRESH_PROCESS();
   useFakeDriver("86");
   ROTARY_COMPILE_WITH(kernel, kCumulativeSource, gpuOptions());
-  std::vector<runtime::cuda::DeviceBuffer> buffers;
-  buffers.reserve(2);
-  std::vector<TensorRef> in = {deviceTensor(buffers, {2, 70, 3, 16, 16})};
-  std::vector<TensorRef> out = {deviceTensor(buffers, {2, 70, 3, 16, 16})};
-  kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+  callOnDevice(*kernel, {{2, 70, 3, 16, 16}}, {{2, 70, 3, 16, 16}});
   std::vector<std::string> launches = launchesOf(fakeLog());
   ASSERT_GE(launches.size(), 3u) << fakeLog();
   int64_t oneBlock = 0, fixUp = 0;
@@ -417,13 +422,8 @@ TEST(GpuBundle, AttentionLaunchesABlockPerTile) {
   useFakeDriver("86");
   ROTARY_COMPILE_WITH(kernel, kAttentionSource, gpuOptions());
   for (int64_t T : {1, 70}) {
-    std::vector<runtime::cuda::DeviceBuffer> buffers;
-    buffers.reserve(4);
-    std::vector<TensorRef> in = {deviceTensor(buffers, {2, 3, T, 64}),
-                                 deviceTensor(buffers, {2, 3, T, 64}),
-                                 deviceTensor(buffers, {2, 3, T, 64})};
-    std::vector<TensorRef> out = {deviceTensor(buffers, {2, 3, T, 64})};
-    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+    std::vector<int64_t> shape = {2, 3, T, 64};
+    callOnDevice(*kernel, {shape, shape, shape}, {shape});
   }
   std::vector<std::string> launches = launchesOf(fakeLog());
   ASSERT_EQ(launches.size(), 2u) << fakeLog();
@@ -463,13 +463,8 @@ TEST(GpuBundle, AttentionSizesSharedMemoryAtLaunch) {
   ASSERT_TRUE(atLaunch) << "no kernel sizes its shared memory at launch";
   EXPECT_EQ(atLaunch->sharedBytes, 0);
   auto run = [&](int64_t D) {
-    std::vector<runtime::cuda::DeviceBuffer> buffers;
-    buffers.reserve(4);
-    std::vector<TensorRef> in = {deviceTensor(buffers, {1, 2, 5, D}),
-                                 deviceTensor(buffers, {1, 2, 5, D}),
-                                 deviceTensor(buffers, {1, 2, 5, D})};
-    std::vector<TensorRef> out = {deviceTensor(buffers, {1, 2, 5, D})};
-    kernel->bundle().call(kEntry, in, out, runtime::CallOptions());
+    std::vector<int64_t> shape = {1, 2, 5, D};
+    callOnDevice(*kernel, {shape, shape, shape}, {shape});
   };
   // Every kernel has 9088 bytes of static shared memory, which the limit
   // counts too (the runtime asks once per kernel).

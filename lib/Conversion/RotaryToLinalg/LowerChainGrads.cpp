@@ -119,15 +119,14 @@ struct LowerGivensGrad : OpRewritePattern<GivensGradOp> {
       SmallVector<OpFoldResult> chunked = {chunks, fb.getIndexAttr(kChunk),
                                            s3[1], s3[2]};
       auto chunkView = [&](Value v) {
+        auto t = cast<RankedTensorType>(v.getType());
         return tensor::ExpandShapeOp::create(
                    fb, l,
-                   RankedTensorType::get(
-                       {getConstantIntValue(chunks).value_or(
-                            ShapedType::kDynamic),
-                        kChunk,
-                        cast<RankedTensorType>(v.getType()).getDimSize(1),
-                        cast<RankedTensorType>(v.getType()).getDimSize(2)},
-                       cast<RankedTensorType>(v.getType()).getElementType()),
+                   RankedTensorType::get({getConstantIntValue(chunks).value_or(
+                                              ShapedType::kDynamic),
+                                          kChunk, t.getDimSize(1),
+                                          t.getDimSize(2)},
+                                         t.getElementType()),
                    rowsOf(v, fb.getIndexAttr(0), whole),
                    SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}, chunked)
             .getResult();

@@ -129,8 +129,10 @@ Value largeExpAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
   return expandLeading(b, loc, aBar, leadSizes, 1);
 }
 
-/// Outputs of one generic of so_generator_grad.
-constexpr int64_t kMaxAdjointOutputs = 28;
+/// Outputs of one generic of so_generator_grad: every angle of a chunk the
+/// lane kernels unroll (28 at c = 8).
+constexpr int64_t kMaxAdjointOutputs =
+    kMaxUnrolledChunk * (kMaxUnrolledChunk - 1) / 2;
 
 /// so_generator_grad: a generic over the leading dims computing the K angle
 /// gradients of a matrix (28 at most per generic: all of them up to c = 8),
