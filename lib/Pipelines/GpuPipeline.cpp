@@ -29,6 +29,9 @@ void rotary::buildGpuLoopsPipeline(OpPassManager &pm) {
   // chunks of 1024 rows are a thread per (chunk, element).
   ConvertRotaryToLinalgOptions lowering;
   lowering.hddStrategy = "scan";
+  // Refused ops are named as the user wrote them, before and after the
+  // lowering (which leaves the structured ops).
+  pm.addPass(createRotaryGpuCheckSchedulable());
   pm.addPass(createConvertRotaryToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -57,3 +57,35 @@ func.func @cumulative_rotation_rows(%g: tensor<?x?x?x16x16xf32>)
   %p = rotary.cumulative_rotation %g : tensor<?x?x?x16x16xf32>
   return %p : tensor<?x?x?x16x16xf32>
 }
+
+// The fused HDD-RoPE with chunks larger than 8 runs unfused
+// (convert-rotary-to-linalg hdd-strategy=scan): cos and sin once per
+// angle, G by rows (a thread per (chunk, row): e_r through the 120
+// rotations), the cumulative product two rows of P per thread in blocks
+// of 32 tokens, then y = P·x. The gradient's generator adjoint is a
+// thread per row of G too, each writing its row's share of the 120 angle
+// gradients, summed over the rows by a thread per angle.
+// CHECK-LABEL: func.func @hdd_rope_large_chunk(
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c120) step (%c1, %c1)
+// CHECK:           math.cos
+// CHECK:           math.sin
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c16) step (%c1, %c1)
+// CHECK-NOT:       math.cos
+// CHECK-COUNT-16:  memref.store %{{.*}}, %{{.*}} : memref<16xf32, strided<[1], offset: ?>>
+// CHECK:         %[[NB:.*]] = arith.ceildivui %{{.*}}, %c32 : index
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %[[NB]], %{{.*}}, %c8) step (%c1, %c1, %c1, %c1)
+// CHECK:         return
+// CHECK-LABEL: func.func @hdd_rope_large_chunk_bwd(
+// CHECK:         memref.subview %{{.*}}[%{{.*}}, %{{.*}}, 0] [1, 1, 120] [1, 1, 1]
+// CHECK-NOT:       math.cos
+// CHECK-COUNT-120: memref.store %{{.*}}, %{{.*}} : memref<120xf32, strided<[1], offset: ?>>
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c120) step (%c1, %c1)
+// CHECK:           scf.for %{{.*}} = %c0 to %c16 step %c1
+// CHECK:         return
+func.func @hdd_rope_large_chunk(%x: tensor<?x?x?x?xf32>,
+                                %angles: tensor<?x?x?x?x120xf32>)
+    -> tensor<?x?x?x?xf32> {
+  %y = rotary.hdd_rope %x, %angles form = givens {chunk = 16 : i64}
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?x120xf32>
+  return %y : tensor<?x?x?x?xf32>
+}

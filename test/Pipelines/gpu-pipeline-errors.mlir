@@ -1,14 +1,42 @@
 // RUN: rotary-opt %s --rotary-gpu-pipeline -split-input-file -verify-diagnostics
 
-// Ops whose tiles only the CPU schedule decomposes are refused by name
+// Ops the GPU schedule cannot take are refused by name
 // (rotary-gpu-check-schedulable), at the op the user wrote.
 
-// The fused HDD-RoPE's blocked scan holds P in a thread's c² scalars, up to
-// c = 8; beyond that its steps loop over scratch matrices, which a GPU
-// thread has not. (A cumulative product of larger chunks gives each thread
-// a few rows of P instead: gpu-hdd.mlir.)
-func.func @hdd_large_chunk(%x: tensor<?x?x?x18xf32>, %a: tensor<?x?x?x2x36xf32>) -> tensor<?x?x?x18xf32> {
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.hdd_rope_lanes' with chunks of 9 > 8 has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
-  %y = rotary.hdd_rope %x, %a form = givens {chunk = 9 : i64} : tensor<?x?x?x18xf32>, tensor<?x?x?x2x36xf32>
+// The exp form's matrix exponential beyond c = 8 scales and squares
+// scratch matrices per matrix, which a GPU thread has not: refused before
+// the lowering, in every op that computes one. (The Givens form of any
+// chunk runs: gpu-hdd.mlir.)
+func.func @hdd_exp_large_chunk(%x: tensor<?x?x?x18xf32>, %a: tensor<?x?x?x2x36xf32>) -> tensor<?x?x?x18xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.hdd_rope' in the exp form with chunks of 9 > 8 has no GPU schedule yet (the Givens form has; the CPU schedule runs both: compile without --gpu)}}
+  %y = rotary.hdd_rope %x, %a form = exp {chunk = 9 : i64} : tensor<?x?x?x18xf32>, tensor<?x?x?x2x36xf32>
   return %y : tensor<?x?x?x18xf32>
+}
+
+// -----
+
+func.func @generator_exp_large_chunk(%a: tensor<?x?x45xf32>) -> tensor<?x?x10x10xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.so_generator' in the exp form with chunks of 10 > 8 has no GPU schedule yet}}
+  %g = rotary.so_generator %a chunk = 10 form = exp : tensor<?x?x45xf32>
+  return %g : tensor<?x?x10x10xf32>
+}
+
+// -----
+
+func.func @generator_grad_exp_large_chunk(%a: tensor<?x45xf32>, %dg: tensor<?x10x10xf32>) -> tensor<?x45xf32> {
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.so_generator_grad' in the exp form with chunks of 10 > 8 has no GPU schedule yet}}
+  %da = rotary.so_generator_grad %a, %dg chunk = 10 form = exp : tensor<?x45xf32>, tensor<?x10x10xf32>
+  return %da : tensor<?x45xf32>
+}
+
+// -----
+
+// The lowering gives fused chunks over 8 a cumulative product whose
+// threads take a few rows of P each; the lanes' blocked scan, written by
+// hand, holds P in a thread's c² scalars, up to c = 8.
+func.func @lanes_large_chunk(%x: tensor<?x?x18xf32>, %a: tensor<?x?x72xf32>) -> tensor<?x?x18xf32> {
+  %l = arith.constant 0 : index
+  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.hdd_rope_lanes' with chunks of 9 > 8 has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
+  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<?x?x18xf32>, tensor<?x?x72xf32>) first_lane(%l) outs(%x : tensor<?x?x18xf32>) {chunk = 9 : i64} -> tensor<?x?x18xf32>
+  return %y : tensor<?x?x18xf32>
 }

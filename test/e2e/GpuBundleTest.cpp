@@ -405,6 +405,43 @@ TEST(GpuBundle, CumulativeRotationTakesRowsPerThread) {
   EXPECT_EQ(fixUp, 1) << fakeLog();
 }
 
+const char *kHDDLargeChunkSource = R"mlir(
+func.func @entry(%x: tensor<?x?x?x32xf32>, %a: tensor<?x?x?x2x120xf32>)
+    -> tensor<?x?x?x32xf32> {
+  %y = rotary.hdd_rope %x, %a form = givens {chunk = 16 : i64}
+      : tensor<?x?x?x32xf32>, tensor<?x?x?x2x120xf32>
+  return %y : tensor<?x?x?x32xf32>
+}
+)mlir";
+
+// The fused HDD-RoPE with chunks of 16 runs unfused on the GPU: at x
+// [2, 70, 3, 32] there are 2·70·3·2 = 840 chunks of 120 angles, so the
+// cos/sin table is 840·30 threads of four angles (99 blocks of 256), G by
+// rows a thread per (chunk, row), 13440 threads in 53 blocks; the
+// cumulative product's blocks take two rows of P per thread (2·3·3·2·8 =
+// 288 threads, 2 blocks). Every launch is a kernel of the manifest with
+// its parameters.
+TEST(GpuBundle, HDDRopeLargeChunkRunsUnfused) {
+  SKIP_UNLESS_FRESH_PROCESS();
+  useFakeDriver("86");
+  ROTARY_COMPILE_WITH(kernel, kHDDLargeChunkSource, gpuOptions());
+  callOnDevice(*kernel, {{2, 70, 3, 32}, {2, 70, 3, 2, 120}}, {{2, 70, 3, 32}});
+  std::vector<std::string> launches = launchesOf(fakeLog());
+  ASSERT_GE(launches.size(), 4u) << fakeLog();
+  EXPECT_THAT(launches[0], HasSubstr(" grid=99,1,1 block=256,1,1 "));
+  EXPECT_THAT(launches[1], HasSubstr(" grid=53,1,1 block=256,1,1 "));
+  int64_t blocks = 0;
+  for (const std::string &launch : launches) {
+    const bundle::GpuKernel *k =
+        findKernel(kernel->manifest(), kernelOf(launch));
+    ASSERT_TRUE(k) << launch;
+    EXPECT_THAT(launch,
+                HasSubstr(" params=" + std::to_string(k->params.size())));
+    blocks += launch.find(" grid=2,1,1 block=256,1,1 ") != std::string::npos;
+  }
+  EXPECT_EQ(blocks, 1) << fakeLog();
+}
+
 const char *kAttentionSource = R"mlir(
 func.func @entry(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>,
                  %v: tensor<?x?x?x64xf32>) -> tensor<?x?x?x64xf32> {

@@ -21,8 +21,9 @@ using torch::Tensor;
 using namespace rotary::e2e;
 
 TEST_F(E2E, SOGenerator) {
-  // c = 10 takes the loop lowering of the exp form (c > 8).
-  for (int64_t c : {2, 4, 5, 10})
+  // c > 8 takes the loop lowering of the exp form and the Givens form's
+  // task per row of G (c = 10, and the verifier's largest, 32).
+  for (int64_t c : {2, 4, 5, 10, 32})
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp}) {
       const int64_t K = c * (c - 1) / 2;
       const std::string aT = tensorType({-1, -1, K});
@@ -190,7 +191,8 @@ namespace {
 void runFusedForward(int64_t c, ref::SOForm form, bool inverse,
                      const std::string &tiles,
                      const std::vector<std::vector<int64_t>> &shapes,
-                     const std::string &element = "f32") {
+                     const std::string &element = "f32",
+                     bool gpuLoops = false) {
   const int64_t K = c * (c - 1) / 2;
   const std::string xT = tensorType({-1, -1, -1, -1}, element);
   const std::string rT = tensorType({-1, -1, -1, -1, K});
@@ -205,7 +207,7 @@ void runFusedForward(int64_t c, ref::SOForm form, bool inverse,
   const std::string source =
       entrySource({{"x", xT}, {"a", rT}}, {xT}, op, {"%y"});
   SCOPED_TRACE(source);
-  ROTARY_COMPILE(kernel, source);
+  ROTARY_COMPILE_WITH(kernel, source, gpuLoopsIf(gpuLoops));
   for (const std::vector<int64_t> &shape : shapes) {
     Tensor x = randn32(shape);
     if (element == "bf16")
@@ -264,6 +266,19 @@ TEST_F(E2E, HDDRopeFusedChunkSizes) {
       runFusedForward(k.c, k.form, inverse, "",
                       {{2, 5, 3, 2 * k.c}, {1, 1, 1, k.c}, {1, 20, 2, k.c}},
                       k.element);
+}
+
+// The GPU schedule's loops with Givens chunks over 8: generator, the
+// cumulative product a few rows of P per thread in blocks of 32 tokens
+// (T = 40 and 70 cross them), application; c = 9 odd, up to the
+// verifier's largest, 32.
+TEST_F(E2E, HDDRopeLargeChunkGpuLoops) {
+  for (int64_t c : {9, 16, 32})
+    for (bool inverse : {false, true})
+      runFusedForward(
+          c, ref::SOForm::Givens, inverse, "",
+          {{2, 9, 3, 2 * c}, {1, 1, 1, c}, {1, c == 32 ? 40 : 70, 2, c}}, "f32",
+          /*gpuLoops=*/true);
 }
 
 TEST_F(E2E, HDDRopeLanesPerTask) {

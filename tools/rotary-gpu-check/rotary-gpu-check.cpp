@@ -79,6 +79,11 @@ constexpr double kRopeTolerance = 5e-4;
 /// at T = 2048.
 constexpr double kHddTolerance = 5e-4;
 
+/// At c = 16 a step is 120 rotations rather than 6: twenty times the
+/// roundings per token, which add up like a random walk (about 4.5 times
+/// c = 4's error) unless they line up.
+constexpr double kHdd16Tolerance = 2e-3;
+
 /// Attention sums up to 256 weighted values per output in f32, in another
 /// order on each side (the CPU's register blocks, the GPU's tiles).
 constexpr double kAttentionTolerance = 1e-4;
@@ -134,16 +139,35 @@ std::vector<Case> cases() {
     return 4.0 * (3 * numel(s[0]) + 2 * numel(s[1]));
   };
   auto hddBwdFlops = [](const Shapes &s) { return 1000.0 * numel(s[0]) / 4; };
-  auto hddShapes = [](std::vector<int64_t> x, bool bwd) {
-    Shapes s = {x, {x[0], x[1], x[2], x[3] / 4, 6}};
+  auto hddShapes = [](std::vector<int64_t> x, bool bwd, int64_t c = 4) {
+    Shapes s = {x, {x[0], x[1], x[2], x[3] / c, c * (c - 1) / 2}};
     if (bwd)
       s.push_back(x);
     return s;
   };
-  auto hddChecks = [&](bool bwd) {
-    return std::vector<Shapes>{hddShapes({1, 1, 1, 4}, bwd),
-                               hddShapes({2, 7, 3, 8}, bwd),
-                               hddShapes({1, 70, 2, 12}, bwd)};
+  auto hddChecks = [&](bool bwd, int64_t c = 4) {
+    return std::vector<Shapes>{hddShapes({1, 1, 1, c}, bwd, c),
+                               hddShapes({2, 7, 3, 2 * c}, bwd, c),
+                               hddShapes({1, 70, 2, 3 * c}, bwd, c)};
+  };
+  // Chunks of c = 16 (120 angles each), which the GPU runs unfused
+  // (decision 0034): the bound is the fused math's, per chunk and token
+  // x, y and the angles moved once, P turned by the 120 rotations (16 rows,
+  // 6 flops each) and y = P·x (2·c²): 12032 flops. The backward reads x,
+  // the angles and dy, writes dx and the angles' gradient; its bound
+  // counts the forward twice (P, then P recomputed backwards) and the
+  // rotations' adjoint (16 rows, 16 flops per rotation: the angle's term,
+  // the rotation undone on values and gradients): about 55000 flops per
+  // chunk and token.
+  auto hdd16Bytes = [](const Shapes &s) {
+    return 4.0 * (2 * numel(s[0]) + numel(s[1]));
+  };
+  auto hdd16Flops = [](const Shapes &s) { return 12032.0 * numel(s[0]) / 16; };
+  auto hdd16BwdBytes = [](const Shapes &s) {
+    return 4.0 * (3 * numel(s[0]) + 2 * numel(s[1]));
+  };
+  auto hdd16BwdFlops = [](const Shapes &s) {
+    return 55000.0 * numel(s[0]) / 16;
   };
   // Attention (bench/gpu/attention.mlir: causal, 255 keys back, D = 64):
   // q, k, v read and o written; 4·D flops per visible pair (the scores and
@@ -243,6 +267,27 @@ std::vector<Case> cases() {
        hddBwdFlops,
        "dx and the angles' gradient",
        kHddTolerance},
+      {"hdd_rope_c16",
+       "hdd_rope",
+       "hdd_rope_c16",
+       {x, x},
+       hddChecks(false, 16),
+       hddShapes({8, 2048, 16, 64}, false, 16),
+       hdd16Bytes,
+       hdd16Flops,
+       "Givens form, c = 16: generator by rows, the product two rows of "
+       "P per thread, y = P·x; compute-bound: see the FP32 peak ratio",
+       kHdd16Tolerance},
+      {"hdd_rope_c16_bwd",
+       "hdd_rope",
+       "hdd_rope_c16_bwd",
+       {x, x, x},
+       hddChecks(true, 16),
+       hddShapes({8, 2048, 16, 64}, true, 16),
+       hdd16BwdBytes,
+       hdd16BwdFlops,
+       "dx and the angles' gradient, the generator's adjoint by rows",
+       kHdd16Tolerance},
       {"attention",
        "attention",
        "attention",

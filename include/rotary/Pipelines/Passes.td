@@ -80,11 +80,14 @@ def RotaryGpuCheckSchedulable : Pass<"rotary-gpu-check-schedulable",
                                      "::mlir::ModuleOp"> {
   let summary = "Refuse, by name, rotary ops the GPU schedule cannot take";
   let description = [{
-    Runs after convert-rotary-to-linalg in rotary-gpu-pipeline. The
-    structured rotary ops the lowering leaves whole are tiled and decomposed
-    by a target's schedule; the GPU schedule has tiles for
-    `rotary.rope_tokens_grad` (rotary-gpu-configure). Each other one
-    (attention, Givens chains, the HDD-RoPE scans) is reported here as
+    Runs before and after convert-rotary-to-linalg in rotary-gpu-pipeline.
+    Before: ops whose lowering a GPU thread cannot run are refused by name,
+    the exp form's matrix exponential with chunks over 8 (`so_generator`,
+    its gradient, fused `hdd_rope` and its gradient), which scales and
+    squares scratch matrices per matrix. After: the structured rotary ops
+    the lowering leaves whole are tiled and decomposed by a target's
+    schedule; each the GPU schedule has no tiles for (rotary-gpu-configure;
+    `rotary.hdd_rope_lanes` with chunks over 8 among them) is reported as
     having no GPU schedule yet, rather than failing later inside
     bufferization.
   }];

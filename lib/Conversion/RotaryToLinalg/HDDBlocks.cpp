@@ -37,13 +37,14 @@ void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
   applyGenerator(b, loc, c, cs, sn, m);
 }
 
-/// Each rotation mixes two columns of every row.
+/// Each rotation mixes two columns of every row (of the R·c scalars).
 void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
                          ArrayRef<Value> cs, ArrayRef<Value> sn,
                          SmallVectorImpl<Value> &m) {
+  int64_t rows = int64_t(m.size()) / c;
   for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
     auto [i, j] = pq;
-    for (int64_t r = 0; r < c; ++r)
+    for (int64_t r = 0; r < rows; ++r)
       std::tie(m[r * c + i], m[r * c + j]) =
           rotatePair(b, loc, m[r * c + i], m[r * c + j], cs[k], sn[k]);
   }
@@ -276,6 +277,18 @@ SmallVector<Value> hdd::generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
 SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
                                       ArrayRef<Value> cs, ArrayRef<Value> sn,
                                       ArrayRef<Value> g, ArrayRef<Value> gBar) {
+  return givensAdjoint(
+      b, loc, c,
+      [&](int64_t k) {
+        return std::pair<Value, Value>{cs[k], sn[k]};
+      },
+      g, gBar);
+}
+
+SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                      GivensTrig trig, ArrayRef<Value> g,
+                                      ArrayRef<Value> gBar,
+                                      function_ref<void(int64_t, Value)> emit) {
   SmallVector<std::pair<int64_t, int64_t>> pairs = generatorPairs(c);
   int64_t numAngles = pairs.size();
   SmallVector<Value> aBar(numAngles);
@@ -284,10 +297,11 @@ SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
   // φ̄_k = Σ_r ȳ_i·y_j − ȳ_j·y_i (Math §2 written with the outputs); then
   // undo the rotation on the values and the gradients alike.
   SmallVector<Value> rows(g), grads(gBar);
+  int64_t numRows = int64_t(g.size()) / c;
   for (int64_t k = numAngles - 1; k >= 0; --k) {
     auto [i, j] = pairs[k];
     Value acc = f32c(b, loc, 0.0);
-    for (int64_t r = 0; r < c; ++r)
+    for (int64_t r = 0; r < numRows; ++r)
       acc = arith::AddFOp::create(
           b, loc, acc,
           arith::SubFOp::create(
@@ -296,17 +310,85 @@ SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
               arith::MulFOp::create(b, loc, grads[r * c + j],
                                     rows[r * c + i])));
     aBar[k] = acc;
+    if (emit)
+      emit(k, acc);
     if (k == 0)
       break;
-    Value negSn = arith::NegFOp::create(b, loc, sn[k]);
-    for (int64_t r = 0; r < c; ++r) {
+    auto [cs, sn] = trig(k);
+    Value negSn = arith::NegFOp::create(b, loc, sn);
+    for (int64_t r = 0; r < numRows; ++r) {
       std::tie(rows[r * c + i], rows[r * c + j]) =
-          rotatePair(b, loc, rows[r * c + i], rows[r * c + j], cs[k], negSn);
+          rotatePair(b, loc, rows[r * c + i], rows[r * c + j], cs, negSn);
       std::tie(grads[r * c + i], grads[r * c + j]) =
-          rotatePair(b, loc, grads[r * c + i], grads[r * c + j], cs[k], negSn);
+          rotatePair(b, loc, grads[r * c + i], grads[r * c + j], cs, negSn);
     }
   }
   return aBar;
+}
+
+Value hdd::givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
+                          int64_t width, GivensRowBody body) {
+  Type f32 = b.getF32Type();
+  OpFoldResult m = tensor::getMixedSizes(b, loc, angles)[0];
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               ww = b.getIndexAttr(width);
+  SmallVector<OpFoldResult> mk = tensor::getMixedSizes(b, loc, angles);
+  auto trigOp = elementwise(
+      b, loc, ValueRange{angles},
+      ValueRange{emptyOf(b, loc, mk, f32), emptyOf(b, loc, mk, f32)}, 2,
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{math::CosOp::create(nb, l, v[0]),
+                                           math::SinOp::create(nb, l, v[0])});
+      });
+  Value cosT = trigOp.getResult(0), sinT = trigOp.getResult(1);
+  auto rows = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(2, zero),
+      SmallVector<OpFoldResult>{m, b.getIndexAttr(c)},
+      SmallVector<OpFoldResult>(2, one),
+      ValueRange{emptyOf(b, loc, {m, b.getIndexAttr(c), ww}, f32)},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(rows.getBody());
+  Value mi = rows.getInductionVar(0), r = rows.getInductionVar(1);
+  SmallVector<OpFoldResult> offs = {mi, r, zero}, sizes = {one, one, ww},
+                            strides(3, one);
+  Value dst = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({width}, f32), rows.getRegionIterArgs()[0],
+      offs, sizes, strides);
+  // Each angle's cos and sin read where it is used, each value written as
+  // soon as it is known: neither K pairs nor `width` results stay live.
+  auto trig = [&](int64_t k) {
+    Value at[] = {mi, indexConst(b, loc, k)};
+    return std::pair<Value, Value>{tensor::ExtractOp::create(b, loc, cosT, at),
+                                   tensor::ExtractOp::create(b, loc, sinT, at)};
+  };
+  auto write = [&](int64_t k, Value v) {
+    dst = tensor::InsertOp::create(b, loc, v, dst,
+                                   ValueRange{indexConst(b, loc, k)});
+  };
+  body(b, loc, mi, r, trig, write);
+  b.setInsertionPointToStart(rows.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, dst, rows.getRegionIterArgs()[0], offs, sizes, strides);
+  return rows.getResult(0);
+}
+
+SmallVector<Value> hdd::givensRow(OpBuilder &b, Location loc, int64_t c,
+                                  Value r, GivensTrig trig) {
+  SmallVector<Value> row;
+  for (int64_t q = 0; q < c; ++q)
+    row.push_back(arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
+                              indexConst(b, loc, q)),
+        f32c(b, loc, 1.0), f32c(b, loc, 0.0)));
+  for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
+    auto [i, j] = pq;
+    auto [cs, sn] = trig(k);
+    std::tie(row[i], row[j]) = rotatePair(b, loc, row[i], row[j], cs, sn);
+  }
+  return row;
 }
 
 namespace {

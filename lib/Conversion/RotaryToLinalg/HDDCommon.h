@@ -21,7 +21,8 @@ inline constexpr int64_t kMaxExpChunk = 8;
 /// Lexicographic (p, q), p < q: the order of docs/Math.md §5.
 SmallVector<std::pair<int64_t, int64_t>> generatorPairs(int64_t c);
 
-/// Right-multiplies the scalar matrix `m` by G_(0,1)(a_0)·G_(0,2)(a_1)⋯.
+/// Right-multiplies the scalar matrix `m` (or R×c rows of one) by
+/// G_(0,1)(a_0)·G_(0,2)(a_1)⋯.
 void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
                     SmallVectorImpl<Value> &m);
 /// The same from the angles' cosines and sines.
@@ -62,9 +63,38 @@ SmallVector<Value> generatorAdjoint(OpBuilder &b, Location loc, int64_t c,
                                     SOForm form, ArrayRef<Value> a,
                                     ArrayRef<Value> g, ArrayRef<Value> gBar);
 /// The givens form of generatorAdjoint from the angles' cosines and sines.
+/// With R×c rows of G and Ḡ, the rows' share of ā (rows are independent:
+/// ā is a sum over them).
 SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
                                  ArrayRef<Value> cs, ArrayRef<Value> sn,
                                  ArrayRef<Value> g, ArrayRef<Value> gBar);
+
+/// cos and sin of a generator's angle k, made where it is asked for.
+using GivensTrig = function_ref<std::pair<Value, Value>(int64_t k)>;
+/// The givens form of generatorAdjoint, the angles' cos and sin asked for
+/// as the walk needs them; `emit`, when given, sees each ā_k as soon as it
+/// is known (from the last angle to the first).
+SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
+                                 GivensTrig trig, ArrayRef<Value> g,
+                                 ArrayRef<Value> gBar,
+                                 function_ref<void(int64_t, Value)> emit = {});
+
+/// A task of givensRowTasks: its matrix m and row r, the angles' cos and
+/// sin (`trig`), and `write(i, v)`, entry i of its row of the result.
+using GivensRowBody =
+    function_ref<void(OpBuilder &, Location, Value m, Value r, GivensTrig trig,
+                      function_ref<void(int64_t, Value)> write)>;
+/// Givens-form generators by rows, for chunks too large for a task to hold
+/// G whole: the rows of G are independent (each rotation mixes two columns
+/// of every row), so a task per (matrix m, row r) of `angles` [M, K] needs
+/// 2c values where G takes c², with cos and sin computed once per angle
+/// beforehand rather than per task. Returns [M, c, width]: row (m, r) is
+/// what `body` writes.
+Value givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
+                     int64_t width, GivensRowBody body);
+/// Row r of G: e_r pushed through the chain.
+SmallVector<Value> givensRow(OpBuilder &b, Location loc, int64_t c, Value r,
+                             GivensTrig trig);
 
 //===----------------------------------------------------------------------===//
 // Lanes: the fused Givens-form kernels (forward and backward) treat every

@@ -70,8 +70,9 @@ Value largeSkewExp(OpBuilder &b, Location loc, Value angles, int64_t c) {
                        leadSizes, 2);
 }
 
-/// so_generator: one generic per element (..., r, col) for givens; for exp,
-/// c² outputs of one generic over (...), reassembled.
+/// so_generator: givens, one generic per element (..., r, col) up to
+/// kMaxUnrolledChunk and a task per row of G above; exp, c² outputs of one
+/// generic over (...), reassembled (batched loops above kMaxExpChunk).
 struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -100,6 +101,21 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
     leadSizes.pop_back();
     if (op.getForm() == SOForm::exp && c > kMaxExpChunk) {
       Value result = largeSkewExp(b, loc, angles, c);
+      if (result.getType() != op.getType())
+        result = tensor::CastOp::create(b, loc, op.getType(), result);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    if (op.getForm() == SOForm::givens && c > kMaxUnrolledChunk) {
+      // A task per row of G, cos and sin once per angle.
+      Value rows = givensRowTasks(
+          b, loc, collapseLeading(b, loc, angles, 1), c, c,
+          [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
+              function_ref<void(int64_t, Value)> write) {
+            for (auto [q, v] : llvm::enumerate(givensRow(tb, l, c, r, trig)))
+              write(q, v);
+          });
+      Value result = expandLeading(b, loc, rows, leadSizes, 2);
       if (result.getType() != op.getType())
         result = tensor::CastOp::create(b, loc, op.getType(), result);
       rewriter.replaceOp(op, result);
@@ -389,30 +405,40 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
 /// Fused hdd_rope (angles): rotary.hdd_rope_lanes (convertFusedToLanes) for
 /// the Givens form and the exp form with c ≤ kMaxExpChunk (a target's
 /// schedule runs it as a scan per lane or a blocked scan); a larger exp
-/// form runs unfused.
+/// form, and under the scan strategy any chunk over kMaxUnrolledChunk,
+/// runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerHDDRopeFused(MLIRContext *ctx, bool scan)
+      : OpRewritePattern(ctx), scan(scan) {}
 
   LogicalResult matchAndRewrite(HDDRopeOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
     int64_t c = *op.getChunk();
-    if (op.isFusedGivens() || c <= kMaxExpChunk)
+    // The scan strategy blocks the lanes' scan only while a chunk's P fits
+    // a thread's registers; larger chunks run unfused, their product a
+    // blocked scan over rows of P.
+    bool lanes =
+        scan ? c <= kMaxUnrolledChunk : op.isFusedGivens() || c <= kMaxExpChunk;
+    if (lanes)
       return convertFusedToLanes(op, rewriter);
-    // An exp-form P too large to unroll per lane: generator, scan, apply.
+    // A P too large for the lanes: generator, scan, apply.
     Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(), c,
-                                    SOForm::exp);
+                                    *op.getForm());
     Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
     rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
     return success();
   }
+
+  bool scan;
 };
 } // namespace
 
-void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
-               LowerHDDRopeFused>(patterns.getContext());
+void lowering::populateHDDPatterns(RewritePatternSet &patterns, bool scan) {
+  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP>(
+      patterns.getContext());
+  patterns.add<LowerHDDRopeFused>(patterns.getContext(), scan);
 }
 
 void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {

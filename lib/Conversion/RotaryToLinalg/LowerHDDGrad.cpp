@@ -129,14 +129,66 @@ Value largeExpAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
   return expandLeading(b, loc, aBar, leadSizes, 1);
 }
 
-/// Outputs of one generic of so_generator_grad: every angle of a chunk the
-/// lane kernels unroll (28 at c = 8).
-constexpr int64_t kMaxAdjointOutputs =
-    kMaxUnrolledChunk * (kMaxUnrolledChunk - 1) / 2;
+/// so_generator_grad (givens) for chunks too large to unroll whole: ā is
+/// a sum over the rows of G, so a task per (matrix, row r) walks row r of
+/// G back with row r of Ḡ (givensRowTasks), writing row r's share of every
+/// ā_k as it goes; a reduction over the rows sums them.
+Value rowwiseGivensAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
+                           int64_t c) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> leadSizes = tensor::getMixedSizes(b, loc, angles);
+  leadSizes.pop_back();
+  Value a2 = collapseLeading(b, loc, angles, 1); // [M, K]
+  Value g3 = collapseLeading(b, loc, gBar, 2);   // [M, c, c]
+  int64_t numAngles = numGeneratorAngles(c);
+  // G first, by rows: a task that also pushed e_r through the chain would
+  // ask for each angle's cos and sin twice, far apart, and keep all K
+  // pairs live in between.
+  Value g = givensRowTasks(
+      b, loc, a2, c, c,
+      [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
+          function_ref<void(int64_t, Value)> write) {
+        for (auto [q, v] : llvm::enumerate(givensRow(tb, l, c, r, trig)))
+          write(q, v);
+      });
+  Value shares = givensRowTasks(
+      b, loc, a2, c, numAngles,
+      [&](OpBuilder &tb, Location l, Value m, Value r, GivensTrig trig,
+          function_ref<void(int64_t, Value)> write) {
+        SmallVector<Value> row, gb;
+        for (int64_t q = 0; q < c; ++q) {
+          Value at[] = {m, r, indexConst(tb, l, q)};
+          row.push_back(tensor::ExtractOp::create(tb, l, g, at));
+          gb.push_back(tensor::ExtractOp::create(tb, l, g3, at));
+        }
+        givensAdjoint(tb, l, c, trig, row, gb, write);
+      });
+  // ā[m, k] = Σ_r share[m, r, k]; loops (m, k, r).
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  Type f32 = b.getF32Type();
+  Value sum = linalg::GenericOp::create(
+                  b, loc,
+                  TypeRange{RankedTensorType::get(
+                      {ShapedType::kDynamic, numAngles}, f32)},
+                  ValueRange{shares},
+                  ValueRange{zerosF32(b, loc,
+                                      {tensor::getMixedSizes(b, loc, a2)[0],
+                                       b.getIndexAttr(numAngles)})},
+                  {AffineMap::get(3, 0, {d(0), d(2), d(1)}, ctx),
+                   AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+                  {utils::IteratorType::parallel, utils::IteratorType::parallel,
+                   utils::IteratorType::reduction},
+                  [&](OpBuilder &nb, Location l, ValueRange v) {
+                    linalg::YieldOp::create(
+                        nb, l, Value(arith::AddFOp::create(nb, l, v[1], v[0])));
+                  })
+                  .getResult(0);
+  return expandLeading(b, loc, sum, leadSizes, 1);
+}
 
 /// so_generator_grad: a generic over the leading dims computing the K angle
-/// gradients of a matrix (28 at most per generic: all of them up to c = 8),
-/// reassembled into [..., K].
+/// gradients of a matrix (c ≤ 8, exp or givens), reassembled into [..., K];
+/// larger chunks by rows (givens) or with tensors in loops (exp).
 struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -152,6 +204,8 @@ struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
     Value result;
     if (form == SOForm::exp && c > kMaxExpChunk) {
       result = largeExpAdjoint(b, loc, angles, gBar, c);
+    } else if (form == SOForm::givens && c > kMaxUnrolledChunk) {
+      result = rowwiseGivensAdjoint(b, loc, angles, gBar, c);
     } else {
       int64_t lead = cast<RankedTensorType>(angles.getType()).getRank() - 1;
       SmallVector<Value> inputs = lastDimSlices(b, loc, angles);
@@ -159,33 +213,24 @@ struct LowerSOGeneratorGrad : OpRewritePattern<SOGeneratorGradOp> {
       SmallVector<OpFoldResult> leadSizes =
           tensor::getMixedSizes(b, loc, angles);
       leadSizes.pop_back();
-      // At most kMaxAdjointOutputs angles per generic, each computing the
-      // whole adjoint: every output is a buffer of its own, which a GPU
-      // kernel takes as an argument of up to 88 bytes, and kernels take at
-      // most 4 KiB of them (c ≥ 10 has 45 angles and more).
-      SmallVector<Value> parts;
-      for (int64_t first = 0; first < numAngles; first += kMaxAdjointOutputs) {
-        int64_t n = std::min(kMaxAdjointOutputs, numAngles - first);
-        SmallVector<Value> outs;
-        for (int64_t k = 0; k < n; ++k)
-          outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
-        auto g =
-            elementwise(b, loc, inputs, outs, lead,
-                        [&](OpBuilder &nb, Location l, ValueRange v) {
-                          SmallVector<Value> a(v.take_front(numAngles));
-                          SmallVector<Value> gb(v.begin() + numAngles,
-                                                v.begin() + numAngles + c * c);
-                          SmallVector<Value> fwd;
-                          if (form == SOForm::givens)
-                            fwd = generator(nb, l, c, form, a);
-                          SmallVector<Value> all =
-                              generatorAdjoint(nb, l, c, form, a, fwd, gb);
-                          linalg::YieldOp::create(
-                              nb, l, ArrayRef<Value>(all).slice(first, n));
-                        });
-        llvm::append_range(parts, g.getResults());
-      }
-      result = stackTrailing(b, loc, parts, {numAngles});
+      // Every output is a buffer of its own, which a GPU kernel takes as an
+      // argument of up to 88 bytes: 28 at c = 8 fit the 4 KiB of them.
+      SmallVector<Value> outs;
+      for (int64_t k = 0; k < numAngles; ++k)
+        outs.push_back(emptyOf(b, loc, leadSizes, b.getF32Type()));
+      auto g = elementwise(
+          b, loc, inputs, outs, lead,
+          [&](OpBuilder &nb, Location l, ValueRange v) {
+            SmallVector<Value> a(v.take_front(numAngles));
+            SmallVector<Value> gb(v.begin() + numAngles,
+                                  v.begin() + numAngles + c * c);
+            SmallVector<Value> fwd;
+            if (form == SOForm::givens)
+              fwd = generator(nb, l, c, form, a);
+            linalg::YieldOp::create(
+                nb, l, generatorAdjoint(nb, l, c, form, a, fwd, gb));
+          });
+      result = stackTrailing(b, loc, g.getResults(), {numAngles});
     }
     rewriter.replaceOp(op, castTo(b, loc, result, op.getType()));
     return success();

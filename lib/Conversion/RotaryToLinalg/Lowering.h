@@ -147,7 +147,9 @@ void populateChainGradPatterns(RewritePatternSet &patterns,
                                ChainStrategy chains);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
-void populateHDDPatterns(RewritePatternSet &patterns);
+/// `scan`: a fused HDD-RoPE with chunks over kMaxUnrolledChunk runs
+/// unfused (LoweringOptions::hddScan).
+void populateHDDPatterns(RewritePatternSet &patterns, bool scan);
 /// `scan`: the fused gradient runs unfused (LoweringOptions::hddScan).
 void populateHDDGradPatterns(RewritePatternSet &patterns, bool scan);
 void populateAttentionPatterns(RewritePatternSet &patterns);
