@@ -11,8 +11,8 @@ func.func @hdd_rope(%x: tensor<?x?x?x?xf32>, %angles: tensor<?x?x?x?x6xf32>)
   return %y : tensor<?x?x?x?xf32>
 }
 
-// Chunks of c = 16 (120 angles), which the GPU runs unfused, forward and
-// backward: G by rows, the product two rows of P per thread.
+// Chunks of c = 16 (120 angles): the GPU's blocked scan gives a thread two
+// rows of P; the gradient runs unfused, G and its adjoint by rows.
 func.func @hdd_rope_c16(%x: tensor<?x?x?x?xf32>,
                         %angles: tensor<?x?x?x?x120xf32>)
     -> tensor<?x?x?x?xf32> {

@@ -667,20 +667,6 @@ struct GpuCheckSchedulablePass
                    "CPU schedule runs both: compile without --gpu)";
             return true;
           }
-          // A fused scan's c×c products in scalars (c ≤ 8) are a thread's
-          // work; larger ones loop over scratch matrices, which a thread has
-          // not. (The lowering gives larger chunks a rotation_scan, whose
-          // threads take a few rows each.)
-          int64_t chunk = 0;
-          if (auto lanes = dyn_cast<HDDRopeLanesOp>(op))
-            chunk = lanes.getChunk();
-          if (chunk > 8) {
-            op->emitError("rotary-gpu-pipeline: '")
-                << op->getName() << "' with chunks of " << chunk
-                << " > 8 has no GPU schedule yet (the CPU schedule runs it: "
-                   "compile without --gpu)";
-            return true;
-          }
           // After the lowering: the structured ops the GPU schedule tiles
           // (rotary-gpu-configure). Ops of value semantics are the
           // lowering's to take.

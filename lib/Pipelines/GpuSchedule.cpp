@@ -101,23 +101,23 @@ struct GpuConfigurePass
     // A scan, and the fused HDD-RoPE (the same scan with P in a thread's
     // registers, never stored): `block` steps per thread, then a thread
     // per column over the block totals.
+    // A thread holds R rows of a product in R·c registers: all of a c ≤ 8
+    // matrix, else the most rows that divide c and fit in 32 values (at
+    // 64, c = 16 spilled: the step's G loads take registers too).
+    auto scanTiles = [&](int64_t c) {
+      int64_t rows = c <= 8 ? c : std::max<int64_t>(1, 32 / c);
+      while (c % rows != 0)
+        --rows;
+      SmallVector<std::pair<StringRef, int64_t>> tiles = {{"block", scanBlock}};
+      if (rows < c)
+        tiles.push_back({"rows", rows});
+      return tiles;
+    };
     getOperation().walk([&](Operation *op) {
-      if (isa<HDDRopeLanesOp>(op))
-        recordTiles(op, {{"block", scanBlock}});
-      // A thread holds R rows of a product in R·c registers: all of a c ≤ 8
-      // matrix, else the most rows that divide c and fit in 32 values (at
-      // 64, c = 16 spilled: the step's G loads take registers too).
-      if (auto scan = dyn_cast<RotationScanOp>(op)) {
-        int64_t c = scan.getChunkSize();
-        int64_t rows = c <= 8 ? c : std::max<int64_t>(1, 32 / c);
-        while (c % rows != 0)
-          --rows;
-        SmallVector<std::pair<StringRef, int64_t>> tiles = {
-            {"block", scanBlock}};
-        if (rows < c)
-          tiles.push_back({"rows", rows});
-        recordTiles(op, tiles);
-      }
+      if (auto lanes = dyn_cast<HDDRopeLanesOp>(op))
+        recordTiles(op, scanTiles(lanes.getChunk()));
+      if (auto scan = dyn_cast<RotationScanOp>(op))
+        recordTiles(op, scanTiles(scan.getChunkSize()));
     });
     // A Givens chain: a block per group of rows, a thread per row. The
     // forward's buffers: the column-major tile [D, rows + 1] and, with a

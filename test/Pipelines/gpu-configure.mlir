@@ -50,6 +50,20 @@ func.func @scan_rows(%g: tensor<2x?x3x16x16xf32>, %c: tensor<2x3x16x16xf32>, %g1
   return %p, %p11, %p32 : tensor<2x?x3x16x16xf32>, tensor<1x?x1x11x11xf32>, tensor<1x?x1x32x32xf32>
 }
 
+// The fused HDD-RoPE's blocked scan takes rows the same way: all of P up
+// to c = 8, 3 rows at c = 9, 2 at c = 16.
+// CHECK-LABEL:  func.func @lanes_rows(
+// CHECK:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {block = 32 : i64}}
+// CHECK:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {block = 32 : i64, rows = 3 : i64}}
+// CHECK:        rotary.hdd_rope_lanes {{.*}}rotary.tiles = {block = 32 : i64, rows = 2 : i64}}
+func.func @lanes_rows(%x8: tensor<1x?x16xf32>, %a8: tensor<1x?x56xf32>, %x9: tensor<1x?x18xf32>, %a9: tensor<1x?x72xf32>, %x16: tensor<1x?x32xf32>, %a16: tensor<1x?x240xf32>) -> (tensor<1x?x16xf32>, tensor<1x?x18xf32>, tensor<1x?x32xf32>) {
+  %l = arith.constant 0 : index
+  %y8 = rotary.hdd_rope_lanes ins(%x8, %a8 : tensor<1x?x16xf32>, tensor<1x?x56xf32>) first_lane(%l) outs(%x8 : tensor<1x?x16xf32>) {chunk = 8 : i64} -> tensor<1x?x16xf32>
+  %y9 = rotary.hdd_rope_lanes ins(%x9, %a9 : tensor<1x?x18xf32>, tensor<1x?x72xf32>) first_lane(%l) outs(%x9 : tensor<1x?x18xf32>) {chunk = 9 : i64} -> tensor<1x?x18xf32>
+  %y16 = rotary.hdd_rope_lanes ins(%x16, %a16 : tensor<1x?x32xf32>, tensor<1x?x240xf32>) first_lane(%l) outs(%x16 : tensor<1x?x32xf32>) {chunk = 16 : i64} -> tensor<1x?x32xf32>
+  return %y8, %y9, %y16 : tensor<1x?x16xf32>, tensor<1x?x18xf32>, tensor<1x?x32xf32>
+}
+
 // Attention and its gradient's passes get square tiles, the largest of 32,
 // 16, 8 and 4 whose f32 buffers fit in 48 KiB of shared memory at the
 // head dimension: D = 64, 32 for all three; D = 128, 16 (the key pass too,

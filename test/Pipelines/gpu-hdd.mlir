@@ -58,22 +58,29 @@ func.func @cumulative_rotation_rows(%g: tensor<?x?x?x16x16xf32>)
   return %p : tensor<?x?x?x16x16xf32>
 }
 
-// The fused HDD-RoPE with chunks larger than 8 runs unfused
-// (convert-rotary-to-linalg hdd-strategy=scan): cos and sin once per
-// angle, G by rows (a thread per (chunk, row): e_r through the 120
-// rotations), the cumulative product two rows of P per thread in blocks
-// of 32 tokens, then y = P·x. The gradient's generator adjoint is a
-// thread per row of G too, each writing its row's share of the 120 angle
-// gradients, summed over the rows by a thread per angle.
+// The fused HDD-RoPE with chunks larger than 8: its blocked scan gives a
+// thread 2 rows of P (32 values at c = 16) rather than all of it. cos and
+// sin of every angle come first (a kernel of their own, four angles per
+// thread), then a thread per (batch entry, block of 32 tokens, chunk, pair
+// of rows) turns its rows by each step's 120 rotations and stores its rows
+// of the block's total; the totals' scan takes pairs of rows too; the same
+// threads run their blocks again from their carries, each writing its two
+// features of y = P·x. The gradient runs unfused (hdd-strategy=scan): its
+// generator's adjoint is a thread per row of G, each writing its row's
+// share of the 120 angle gradients, summed over the rows by a thread per
+// angle.
 // CHECK-LABEL: func.func @hdd_rope_large_chunk(
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c120) step (%c1, %c1)
-// CHECK:           math.cos
-// CHECK:           math.sin
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c16) step (%c1, %c1)
-// CHECK-NOT:       math.cos
-// CHECK-COUNT-16:  memref.store %{{.*}}, %{{.*}} : memref<16xf32, strided<[1], offset: ?>>
 // CHECK:         %[[NB:.*]] = arith.ceildivui %{{.*}}, %c32 : index
+// CHECK:         math.cos %{{.*}} : vector<4xf32>
 // CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %[[NB]], %{{.*}}, %c8) step (%c1, %c1, %c1, %c1)
+// CHECK-NOT:       math.cos
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %{{.*}}, %c16) step (%c1, %c1, %c2)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %[[NB]], %{{.*}}, %c8) step (%c1, %c1, %c1, %c1)
+// CHECK:           memref.subview %{{.*}} [1, %{{.*}}, 2] [1, 1, 1] : memref<?x?x?xf32> to memref<1x?x2xf32
+// CHECK-NOT:       math.cos
+// CHECK-COUNT-2:   memref.store %{{.*}} : memref<1x?x2xf32
+// CHECK-NOT:     scf.parallel
 // CHECK:         return
 // CHECK-LABEL: func.func @hdd_rope_large_chunk_bwd(
 // CHECK:         memref.subview %{{.*}}[%{{.*}}, %{{.*}}, 0] [1, 1, 120] [1, 1, 1]

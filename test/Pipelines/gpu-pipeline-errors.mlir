@@ -28,15 +28,3 @@ func.func @generator_grad_exp_large_chunk(%a: tensor<?x45xf32>, %dg: tensor<?x10
   %da = rotary.so_generator_grad %a, %dg chunk = 10 form = exp : tensor<?x45xf32>, tensor<?x10x10xf32>
   return %da : tensor<?x45xf32>
 }
-
-// -----
-
-// The lowering gives fused chunks over 8 a cumulative product whose
-// threads take a few rows of P each; the lanes' blocked scan, written by
-// hand, holds P in a thread's c² scalars, up to c = 8.
-func.func @lanes_large_chunk(%x: tensor<?x?x18xf32>, %a: tensor<?x?x72xf32>) -> tensor<?x?x18xf32> {
-  %l = arith.constant 0 : index
-  // expected-error @+1 {{rotary-gpu-pipeline: 'rotary.hdd_rope_lanes' with chunks of 9 > 8 has no GPU schedule yet (the CPU schedule runs it: compile without --gpu)}}
-  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<?x?x18xf32>, tensor<?x?x72xf32>) first_lane(%l) outs(%x : tensor<?x?x18xf32>) {chunk = 9 : i64} -> tensor<?x?x18xf32>
-  return %y : tensor<?x?x18xf32>
-}

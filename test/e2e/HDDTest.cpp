@@ -238,6 +238,17 @@ TEST_F(E2E, HDDRopeScanBlocks) {
         runFusedForward(4, form, inverse,
                         "block = " + std::to_string(block) + " : i64",
                         {{2, 33, 3, 8}, {1, 1, 1, 4}, {1, 65, 2, 4}});
+  // Tasks per tile of rows of P (the GPU's choice for chunks over 8): 3
+  // rows of c = 9, 2 of 16, 1 of 4; y = Pᵀ·x sums the tiles' shares.
+  struct Rows {
+    int64_t c, rows, block;
+  };
+  for (const Rows &r : std::vector<Rows>{{9, 3, 7}, {16, 2, 32}, {4, 1, 5}})
+    for (bool inverse : {false, true})
+      runFusedForward(r.c, ref::SOForm::Givens, inverse,
+                      "block = " + std::to_string(r.block) +
+                          " : i64, rows = " + std::to_string(r.rows) + " : i64",
+                      {{2, 33, 3, 2 * r.c}, {1, 1, 1, r.c}, {1, 40, 2, r.c}});
 }
 
 TEST_F(E2E, HDDRopeFusedChunkSizes) {

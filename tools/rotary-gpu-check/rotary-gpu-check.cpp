@@ -150,8 +150,8 @@ std::vector<Case> cases() {
                                hddShapes({2, 7, 3, 2 * c}, bwd, c),
                                hddShapes({1, 70, 2, 3 * c}, bwd, c)};
   };
-  // Chunks of c = 16 (120 angles each), which the GPU runs unfused
-  // (decision 0034): the bound is the fused math's, per chunk and token
+  // Chunks of c = 16 (120 angles each), two rows of P per thread
+  // (decision 0034): the bound is the math's, per chunk and token
   // x, y and the angles moved once, P turned by the 120 rotations (16 rows,
   // 6 flops each) and y = P·x (2·c²): 12032 flops. The backward reads x,
   // the angles and dy, writes dx and the angles' gradient; its bound
@@ -275,8 +275,8 @@ std::vector<Case> cases() {
        hddShapes({8, 2048, 16, 64}, false, 16),
        hdd16Bytes,
        hdd16Flops,
-       "Givens form, c = 16: generator by rows, the product two rows of "
-       "P per thread, y = P·x; compute-bound: see the FP32 peak ratio",
+       "Givens form, c = 16: two rows of P per thread, never stored; "
+       "compute-bound: see the FP32 peak ratio",
        kHdd16Tolerance},
       {"hdd_rope_c16_bwd",
        "hdd_rope",

@@ -42,11 +42,9 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
     `hdd-strategy=scan`, the unfused chain of gradient ops, whose
     cumulative products are `rotary.rotation_scan`s that a schedule splits
     into blocked scans (parallel over blocks of T): the chunks are too few
-    to fill a GPU (B·H·C of them), so the GPU pipeline takes `scan`, under
-    which the fused forward with chunks larger than 8 (whose P a lane
-    cannot hold) runs unfused too: its cumulative product is a
-    `rotary.rotation_scan` whose tasks take a few rows of P. An exp-form
-    chunk larger than the lane kernels unroll runs unfused either way.
+    to fill a GPU (B·H·C of them), so the GPU pipeline takes `scan`. An
+    exp-form chunk larger than the lane kernels unroll runs unfused either
+    way.
     Givens-form generators and their gradients with chunks larger than 8
     run a task per row of G (rows are independent under the rotations).
   }];
@@ -62,8 +60,7 @@ def ConvertRotaryToLinalg : Pass<"convert-rotary-to-linalg"> {
            /*default=*/"\"lanes\"",
            "How the fused HDD-RoPE's gradient runs: lanes (the scans over "
            "T per chunk, P kept in registers) or scan (the unfused chain of "
-           "gradient ops, blocked scans over T; the forward too for chunks "
-           "over 8)">,
+           "gradient ops, blocked scans over T)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

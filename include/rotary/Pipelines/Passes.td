@@ -86,10 +86,9 @@ def RotaryGpuCheckSchedulable : Pass<"rotary-gpu-check-schedulable",
     its gradient, fused `hdd_rope` and its gradient), which scales and
     squares scratch matrices per matrix. After: the structured rotary ops
     the lowering leaves whole are tiled and decomposed by a target's
-    schedule; each the GPU schedule has no tiles for (rotary-gpu-configure;
-    `rotary.hdd_rope_lanes` with chunks over 8 among them) is reported as
-    having no GPU schedule yet, rather than failing later inside
-    bufferization.
+    schedule; each the GPU schedule has no tiles for (rotary-gpu-configure)
+    is reported as having no GPU schedule yet, rather than failing later
+    inside bufferization.
   }];
 }
 

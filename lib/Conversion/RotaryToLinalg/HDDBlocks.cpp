@@ -37,16 +37,27 @@ void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
   applyGenerator(b, loc, c, cs, sn, m);
 }
 
-/// Each rotation mixes two columns of every row (of the R·c scalars).
 void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c,
                          ArrayRef<Value> cs, ArrayRef<Value> sn,
+                         SmallVectorImpl<Value> &m) {
+  applyGenerator(
+      b, loc, c,
+      [&](int64_t k) {
+        return std::pair<Value, Value>{cs[k], sn[k]};
+      },
+      m);
+}
+
+/// Each rotation mixes two columns of every row (of the R·c scalars).
+void hdd::applyGenerator(OpBuilder &b, Location loc, int64_t c, GivensTrig trig,
                          SmallVectorImpl<Value> &m) {
   int64_t rows = int64_t(m.size()) / c;
   for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
     auto [i, j] = pq;
+    auto [cs, sn] = trig(k);
     for (int64_t r = 0; r < rows; ++r)
       std::tie(m[r * c + i], m[r * c + j]) =
-          rotatePair(b, loc, m[r * c + i], m[r * c + j], cs[k], sn[k]);
+          rotatePair(b, loc, m[r * c + i], m[r * c + j], cs, sn);
   }
 }
 
@@ -374,21 +385,19 @@ Value hdd::givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
   return rows.getResult(0);
 }
 
-SmallVector<Value> hdd::givensRow(OpBuilder &b, Location loc, int64_t c,
-                                  Value r, GivensTrig trig) {
-  SmallVector<Value> row;
-  for (int64_t q = 0; q < c; ++q)
-    row.push_back(arith::SelectOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
-                              indexConst(b, loc, q)),
-        f32c(b, loc, 1.0), f32c(b, loc, 0.0)));
-  for (auto [k, pq] : llvm::enumerate(generatorPairs(c))) {
-    auto [i, j] = pq;
-    auto [cs, sn] = trig(k);
-    std::tie(row[i], row[j]) = rotatePair(b, loc, row[i], row[j], cs, sn);
+SmallVector<Value> hdd::identityRows(OpBuilder &b, Location loc, int64_t c,
+                                     Value row0, int64_t rows) {
+  SmallVector<Value> m;
+  for (int64_t i = 0; i < rows; ++i) {
+    Value r = arith::AddIOp::create(b, loc, row0, indexConst(b, loc, i));
+    for (int64_t q = 0; q < c; ++q)
+      m.push_back(arith::SelectOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
+                                indexConst(b, loc, q)),
+          f32c(b, loc, 1.0), f32c(b, loc, 0.0)));
   }
-  return row;
+  return m;
 }
 
 namespace {

@@ -28,6 +28,12 @@ void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> a,
 /// The same from the angles' cosines and sines.
 void applyGenerator(OpBuilder &b, Location loc, int64_t c, ArrayRef<Value> cs,
                     ArrayRef<Value> sn, SmallVectorImpl<Value> &m);
+/// cos and sin of a generator's angle k, made where it is asked for.
+using GivensTrig = function_ref<std::pair<Value, Value>(int64_t k)>;
+/// The same asking `trig` for each rotation's cos and sin where it is
+/// applied.
+void applyGenerator(OpBuilder &b, Location loc, int64_t c, GivensTrig trig,
+                    SmallVectorImpl<Value> &m);
 
 /// The identity as a scalar matrix of `elt` (f32 when null).
 SmallVector<Value> identity(OpBuilder &b, Location loc, int64_t c,
@@ -69,8 +75,6 @@ SmallVector<Value> givensAdjoint(OpBuilder &b, Location loc, int64_t c,
                                  ArrayRef<Value> cs, ArrayRef<Value> sn,
                                  ArrayRef<Value> g, ArrayRef<Value> gBar);
 
-/// cos and sin of a generator's angle k, made where it is asked for.
-using GivensTrig = function_ref<std::pair<Value, Value>(int64_t k)>;
 /// The givens form of generatorAdjoint, the angles' cos and sin asked for
 /// as the walk needs them; `emit`, when given, sees each ā_k as soon as it
 /// is known (from the last angle to the first).
@@ -92,9 +96,10 @@ using GivensRowBody =
 /// what `body` writes.
 Value givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
                      int64_t width, GivensRowBody body);
-/// Row r of G: e_r pushed through the chain.
-SmallVector<Value> givensRow(OpBuilder &b, Location loc, int64_t c, Value r,
-                             GivensTrig trig);
+/// Rows [row0, row0 + rows) of the c×c identity as scalars (row0 known at
+/// run time).
+SmallVector<Value> identityRows(OpBuilder &b, Location loc, int64_t c,
+                                Value row0, int64_t rows);
 
 //===----------------------------------------------------------------------===//
 // Lanes: the fused Givens-form kernels (forward and backward) treat every
@@ -130,9 +135,13 @@ LogicalResult splitScan(RewriterBase &rewriter, RotationScanOp op,
 /// block's G_t from the angles (c² scalars), the block totals are scanned
 /// (a rotation_scan, parallel over lanes), and a task per (batch entry,
 /// block, lane) runs its block again from its carry, writing y. The angles
-/// are read twice, x and y once.
+/// are read twice, x and y once. With `rows` < c (the Givens form) the
+/// tasks are per tile of `rows` rows of P as well, turning their rows by
+/// the step's rotations (a row of P·G_t is that row times G_t): a task
+/// writes its rows of y = P·x, or, for y = Pᵀ·x, its rows' share of every
+/// entry, which a reduction over the row tiles sums.
 LogicalResult splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
-                            int64_t block);
+                            int64_t block, int64_t rows = 0);
 /// The identity for every lane: [c², lanes] f32, row e = (r, q) of the
 /// matrices (static row length: rows a known distance apart are
 /// independent for any vector of lanes, a run-time length would make LLVM

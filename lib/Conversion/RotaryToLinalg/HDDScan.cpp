@@ -285,14 +285,23 @@ LogicalResult hdd::splitScan(RewriterBase &rewriter, RotationScanOp op,
 }
 
 LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
-                                 int64_t block) {
+                                 int64_t block, int64_t rows) {
   OpBuilder &b = rewriter;
   Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
   rewriter.setInsertionPoint(op);
   int64_t c = op.getChunk();
   int64_t k = numGeneratorAngles(c);
   SOForm form = op.getForm();
   bool inverse = op.getInverse();
+  if (rows <= 0 || rows >= c)
+    rows = c;
+  bool byRows = rows < c;
+  if (c % rows != 0 || (byRows && form != SOForm::givens))
+    return op->emitOpError("rows per task ")
+           << rows << " must divide the chunk size " << c
+           << " (and be all of it in the exp form)";
+  int64_t rowTiles = c / rows;
   Type f32 = b.getF32Type();
   Value init = op.getInit();
   Type elt = cast<RankedTensorType>(init.getType()).getElementType();
@@ -304,9 +313,12 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
   Value blk = indexConst(b, loc, block);
   Value numBlocks = arith::CeilDivUIOp::create(b, loc, steps, blk);
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
-               cc = b.getIndexAttr(c);
+               cc = b.getIndexAttr(c), rr = b.getIndexAttr(rows);
   SmallVector<OpFoldResult> bounds = {ys[0], getAsOpFoldResult(numBlocks),
                                       getAsOpFoldResult(lanes)};
+  if (byRows)
+    bounds.push_back(b.getIndexAttr(rowTiles));
+  int64_t loops = bounds.size();
   // Tokens [start, start + len) of block kb.
   auto blockOf = [&](Value kb) {
     Value start = arith::MulIOp::create(b, loc, kb, blk);
@@ -314,8 +326,34 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
         b, loc, arith::AddIOp::create(b, loc, start, blk), steps);
     return std::pair<Value, Value>{start, end};
   };
-  // P ← P·G_t over tokens [from, to) of lane l at batch entry bi, P in c²
-  // scalars; `each` (optional) sees every token and its P_t.
+  // The first row of a task's tile of rows.
+  auto firstRow = [&](scf::ForallOp loop) -> Value {
+    if (!byRows)
+      return indexConst(b, loc, 0);
+    return arith::MulIOp::create(b, loc, loop.getInductionVar(3),
+                                 indexConst(b, loc, rows));
+  };
+  // By rows, cos and sin of every angle first (an elementwise op): the
+  // c/R tasks of a lane and both passes read them rather than each
+  // evaluating them (libdevice's range reduction in every task spilled).
+  Value cosT, sinT;
+  if (byRows) {
+    Value angles = op.getAngles();
+    SmallVector<OpFoldResult> as = tensor::getMixedSizes(b, loc, angles);
+    auto trig = elementwise(
+        b, loc, ValueRange{angles},
+        ValueRange{emptyOf(b, loc, as, f32), emptyOf(b, loc, as, f32)}, 3,
+        [&](OpBuilder &nb, Location l, ValueRange v) {
+          Value a = toF32(nb, l, v[0]);
+          linalg::YieldOp::create(nb, l,
+                                  ValueRange{math::CosOp::create(nb, l, a),
+                                             math::SinOp::create(nb, l, a)});
+        });
+    cosT = trig.getResult(0);
+    sinT = trig.getResult(1);
+  }
+  // P ← P·G_t over tokens [from, to) of lane l at batch entry bi, P's
+  // rows in R·c scalars; `each` (optional) sees every token and its P_t.
   auto scanTokens =
       [&](Value bi, Value l, Value from, Value to, SmallVector<Value> p,
           ValueRange carried,
@@ -323,89 +361,163 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
                                           ArrayRef<Value>, ValueRange)>
               each) {
         Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
+        int64_t n = rows * c;
         SmallVector<Value> iterInit(p);
         llvm::append_range(iterInit, carried);
         auto loop = scf::ForOp::create(
             b, loc, from, to, indexConst(b, loc, 1), iterInit,
             [&](OpBuilder &lb, Location ll, Value t, ValueRange it) {
-              SmallVector<Value> a =
-                  laneFeatures(lb, ll, op.getAngles(), bi, t, lane, k);
-              SmallVector<Value> prev(it.take_front(c * c));
-              SmallVector<Value> next =
-                  matmul(lb, ll, c, prev, generator(lb, ll, c, form, a));
+              SmallVector<Value> next(it.take_front(n));
+              if (byRows) {
+                // A few rows: turned by the step's rotations themselves,
+                // each rotation's cos and sin read from the table where
+                // used.
+                Value first =
+                    arith::MulIOp::create(lb, ll, lane, indexConst(lb, ll, k));
+                applyGenerator(
+                    lb, ll, c,
+                    [&](int64_t q) {
+                      Value at[] = {bi, t,
+                                    arith::AddIOp::create(
+                                        lb, ll, first, indexConst(lb, ll, q))};
+                      return std::pair<Value, Value>{
+                          tensor::ExtractOp::create(lb, ll, cosT, at),
+                          tensor::ExtractOp::create(lb, ll, sinT, at)};
+                    },
+                    next);
+              } else {
+                SmallVector<Value> a =
+                    laneFeatures(lb, ll, op.getAngles(), bi, t, lane, k);
+                next = matmul(lb, ll, c, next, generator(lb, ll, c, form, a));
+              }
               SmallVector<Value> yields(next);
               if (each)
                 llvm::append_range(yields,
-                                   each(lb, ll, t, next, it.drop_front(c * c)));
+                                   each(lb, ll, t, next, it.drop_front(n)));
               scf::YieldOp::create(lb, ll, yields);
             });
         return loop.getResults();
       };
 
-  // 1. Each block's product from the identity, its total in place.
-  SmallVector<OpFoldResult> totalSizes(bounds);
+  // 1. Each block's product from the identity, its total (the task's rows
+  //    of it) in place.
+  SmallVector<OpFoldResult> totalSizes(bounds.begin(), bounds.begin() + 3);
   totalSizes.append({cc, cc});
   auto totals = scf::ForallOp::create(
-      b, loc, SmallVector<OpFoldResult>(3, zero), bounds,
-      SmallVector<OpFoldResult>(3, one),
+      b, loc, SmallVector<OpFoldResult>(loops, zero), bounds,
+      SmallVector<OpFoldResult>(loops, one),
       ValueRange{emptyOf(b, loc, totalSizes, f32)}, std::nullopt);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(totals.getBody());
     Value bi = totals.getInductionVar(0), kb = totals.getInductionVar(1),
-          l = totals.getInductionVar(2);
+          l = totals.getInductionVar(2), row0 = firstRow(totals);
     auto [start, end] = blockOf(kb);
-    ValueRange p =
-        scanTokens(bi, l, start, end, identity(b, loc, c), {}, nullptr);
+    ValueRange p = scanTokens(bi, l, start, end,
+                              byRows ? identityRows(b, loc, c, row0, rows)
+                                     : identity(b, loc, c),
+                              {}, nullptr);
     Value total = storeMatrix(
-        b, loc, tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{c, c}, f32),
-        {}, c, SmallVector<Value>(p));
+        b, loc,
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{rows, c}, f32), {}, c,
+        SmallVector<Value>(p));
     b.setInsertionPointToStart(totals.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
-        b, loc, total, totals.getRegionIterArgs()[0], {bi, kb, l, zero, zero},
-        {one, one, one, cc, cc}, SmallVector<OpFoldResult>(5, one));
+        b, loc, total, totals.getRegionIterArgs()[0], {bi, kb, l, row0, zero},
+        {one, one, one, rr, cc}, SmallVector<OpFoldResult>(5, one));
   }
 
-  // 2. The carry into each block, from the identity.
+  // 2. The carry into each block, from the identity (by tiles of rows).
   FailureOr<std::pair<Value, Value>> carries = blockCarries(
       rewriter, loc, totals.getResult(0),
-      identityF32(b, loc, {ys[0], getAsOpFoldResult(lanes), cc, cc}, 2, 3), 0);
+      identityF32(b, loc, {ys[0], getAsOpFoldResult(lanes), cc, cc}, 2, 3),
+      byRows ? rows : 0);
   if (failed(carries))
     return failure();
 
-  // 3. Each block again from its carry, y_t = P_t·x_t (P_tᵀ·x_t) written.
-  auto apply = scf::ForallOp::create(b, loc, SmallVector<OpFoldResult>(3, zero),
-                                     bounds, SmallVector<OpFoldResult>(3, one),
-                                     ValueRange{init}, std::nullopt);
+  // 3. Each block again from its carry, y_t = P_t·x_t (P_tᵀ·x_t) written:
+  //    a task's rows of y, or (P_tᵀ·x_t by rows) its rows' share of y into
+  //    [B, T, L, row tiles, c] partial sums.
+  Value partials;
+  if (byRows && inverse)
+    partials = emptyOf(
+        b, loc,
+        {ys[0], ys[1], getAsOpFoldResult(lanes), b.getIndexAttr(rowTiles), cc},
+        f32);
+  auto apply = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>(loops, zero), bounds,
+      SmallVector<OpFoldResult>(loops, one),
+      ValueRange{partials ? partials : init}, std::nullopt);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(apply.getBody());
     Value bi = apply.getInductionVar(0), kb = apply.getInductionVar(1),
-          l = apply.getInductionVar(2);
+          l = apply.getInductionVar(2), row0 = firstRow(apply);
     auto [start, end] = blockOf(kb);
     Value len = arith::SubIOp::create(b, loc, end, start);
     Value col = arith::MulIOp::create(b, loc, l, indexConst(b, loc, c));
-    SmallVector<OpFoldResult> offs = {bi, start, col};
-    SmallVector<OpFoldResult> sizes = {one, len, cc};
-    SmallVector<OpFoldResult> strides(3, one);
+    // The task's tile of the output: [1, len, R] of y at its rows'
+    // columns, or [1, len, 1, 1, c] of the partial sums.
+    SmallVector<OpFoldResult> offs, sizes;
+    if (partials) {
+      offs = {bi, start, l, apply.getInductionVar(3), zero};
+      sizes = {one, len, one, one, cc};
+    } else {
+      offs = {bi, start, arith::AddIOp::create(b, loc, col, row0).getResult()};
+      sizes = {one, len, byRows ? rr : cc};
+    }
+    SmallVector<OpFoldResult> strides(offs.size(), one);
     Value tile = tensor::ExtractSliceOp::create(
         b, loc, apply.getRegionIterArgs()[0], offs, sizes, strides);
+    Value carrySlice = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({1, 1, 1, rows, c}, f32), carries->first,
+        SmallVector<OpFoldResult>{bi, kb, l, row0, zero},
+        SmallVector<OpFoldResult>{one, one, one, rr, cc},
+        SmallVector<OpFoldResult>(5, one));
+    Value z = indexConst(b, loc, 0);
     SmallVector<Value> carry =
-        loadMatrix(b, loc, carries->first, ValueRange{bi, kb, l}, c);
+        loadMatrix(b, loc, carrySlice, ValueRange{z, z, z}, c);
     Value lane = arith::AddIOp::create(b, loc, op.getFirstLane(), l);
     ValueRange done = scanTokens(
         bi, l, start, end, carry, tile,
         [&](OpBuilder &lb, Location ll, Value t, ArrayRef<Value> pt,
             ValueRange it) -> SmallVector<Value> {
-          SmallVector<Value> y =
-              matVec(lb, ll, c, pt,
-                     laneFeatures(lb, ll, op.getX(), bi, t, lane, c), inverse);
+          SmallVector<Value> xv =
+              laneFeatures(lb, ll, op.getX(), bi, t, lane, c);
           Value row = arith::SubIOp::create(lb, ll, t, start);
           Value out = it[0];
-          for (int64_t q = 0; q < c; ++q)
+          auto put = [&](Value v, ArrayRef<Value> at) {
             out = tensor::InsertOp::create(
-                lb, ll, castFloat(lb, ll, y[q], elt), out,
-                ValueRange{indexConst(lb, ll, 0), row, indexConst(lb, ll, q)});
+                lb, ll, partials ? v : castFloat(lb, ll, v, elt), out, at);
+          };
+          if (!partials) {
+            // Rows of P·x (all of Pᵀ·x when the task holds all of P).
+            for (int64_t r = 0; r < (byRows ? rows : c); ++r)
+              put(matVecRow(lb, ll, c, pt, xv, r, inverse),
+                  {z, row, indexConst(lb, ll, r)});
+            return {out};
+          }
+          // Pᵀ·x over the task's rows: x's entries row0 + i.
+          Value base = arith::AddIOp::create(
+              lb, ll,
+              arith::MulIOp::create(lb, ll, lane, indexConst(lb, ll, c)), row0);
+          SmallVector<Value> xr;
+          for (int64_t i = 0; i < rows; ++i)
+            xr.push_back(toF32(
+                lb, ll,
+                tensor::ExtractOp::create(
+                    lb, ll, op.getX(),
+                    ValueRange{bi, t,
+                               arith::AddIOp::create(lb, ll, base,
+                                                     indexConst(lb, ll, i))})));
+          for (int64_t q = 0; q < c; ++q) {
+            Value acc = f32c(lb, ll, 0.0);
+            for (int64_t i = 0; i < rows; ++i)
+              acc = arith::AddFOp::create(
+                  lb, ll, acc,
+                  arith::MulFOp::create(lb, ll, pt[i * c + q], xr[i]));
+            put(acc, {z, row, z, z, indexConst(lb, ll, q)});
+          }
           return {out};
         });
     b.setInsertionPointToStart(apply.getTerminator().getBody());
@@ -413,7 +525,45 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
                                           apply.getRegionIterArgs()[0], offs,
                                           sizes, strides);
   }
-  rewriter.replaceOp(op, apply.getResults());
+  if (!partials) {
+    rewriter.replaceOp(op, apply.getResults());
+    return success();
+  }
+  // y[b, t, l·c + q] = Σ_j partials[b, t, l, j, q]; loops (b, t, l, q, j).
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<OpFoldResult> y4Sizes = {ys[0], ys[1], getAsOpFoldResult(lanes),
+                                       cc};
+  SmallVector<int64_t> y4Shape;
+  SmallVector<Value> y4Dynamic;
+  dispatchIndexOpFoldResults(y4Sizes, y4Dynamic, y4Shape);
+  Value y4Init = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(y4Shape, elt), init,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}, y4Sizes);
+  Value zeros = zerosF32(b, loc, y4Sizes);
+  Value sum = linalg::GenericOp::create(
+                  b, loc, TypeRange{zeros.getType()},
+                  ValueRange{apply.getResult(0)}, ValueRange{zeros},
+                  {AffineMap::get(5, 0, {d(0), d(1), d(2), d(4), d(3)}, ctx),
+                   AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+                  {utils::IteratorType::parallel, utils::IteratorType::parallel,
+                   utils::IteratorType::parallel, utils::IteratorType::parallel,
+                   utils::IteratorType::reduction},
+                  [&](OpBuilder &nb, Location l, ValueRange v) {
+                    linalg::YieldOp::create(
+                        nb, l, Value(arith::AddFOp::create(nb, l, v[1], v[0])));
+                  })
+                  .getResult(0);
+  Value y4 =
+      elementwise(b, loc, ValueRange{sum}, ValueRange{y4Init}, 4,
+                  [&](OpBuilder &nb, Location l, ValueRange v) {
+                    linalg::YieldOp::create(nb, l, castFloat(nb, l, v[0], elt));
+                  })
+          .getResult(0);
+  Value y = tensor::CollapseShapeOp::create(
+      b, loc, y4, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  if (y.getType() != init.getType())
+    y = tensor::CastOp::create(b, loc, init.getType(), y);
+  rewriter.replaceOp(op, y);
   return success();
 }
 

@@ -112,7 +112,9 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
           b, loc, collapseLeading(b, loc, angles, 1), c, c,
           [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
               function_ref<void(int64_t, Value)> write) {
-            for (auto [q, v] : llvm::enumerate(givensRow(tb, l, c, r, trig)))
+            SmallVector<Value> row = identityRows(tb, l, c, r, 1);
+            applyGenerator(tb, l, c, trig, row);
+            for (auto [q, v] : llvm::enumerate(row))
               write(q, v);
           });
       Value result = expandLeading(b, loc, rows, leadSizes, 2);
@@ -405,40 +407,30 @@ struct DecomposeHDDRopeLanes : OpRewritePattern<HDDRopeLanesOp> {
 /// Fused hdd_rope (angles): rotary.hdd_rope_lanes (convertFusedToLanes) for
 /// the Givens form and the exp form with c ≤ kMaxExpChunk (a target's
 /// schedule runs it as a scan per lane or a blocked scan); a larger exp
-/// form, and under the scan strategy any chunk over kMaxUnrolledChunk,
-/// runs unfused.
+/// form runs unfused.
 struct LowerHDDRopeFused : OpRewritePattern<HDDRopeOp> {
-  LowerHDDRopeFused(MLIRContext *ctx, bool scan)
-      : OpRewritePattern(ctx), scan(scan) {}
+  using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(HDDRopeOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.isFused())
       return failure();
     int64_t c = *op.getChunk();
-    // The scan strategy blocks the lanes' scan only while a chunk's P fits
-    // a thread's registers; larger chunks run unfused, their product a
-    // blocked scan over rows of P.
-    bool lanes =
-        scan ? c <= kMaxUnrolledChunk : op.isFusedGivens() || c <= kMaxExpChunk;
-    if (lanes)
+    if (op.isFusedGivens() || c <= kMaxExpChunk)
       return convertFusedToLanes(op, rewriter);
-    // A P too large for the lanes: generator, scan, apply.
+    // An exp-form P too large to unroll per lane: generator, scan, apply.
     Value g = SOGeneratorOp::create(rewriter, op.getLoc(), op.getRotation(), c,
-                                    *op.getForm());
+                                    SOForm::exp);
     Value p = CumulativeRotationOp::create(rewriter, op.getLoc(), g);
     rewriter.replaceOpWithNewOp<HDDRopeOp>(op, op.getX(), p, op.getInverse());
     return success();
   }
-
-  bool scan;
 };
 } // namespace
 
-void lowering::populateHDDPatterns(RewritePatternSet &patterns, bool scan) {
-  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP>(
-      patterns.getContext());
-  patterns.add<LowerHDDRopeFused>(patterns.getContext(), scan);
+void lowering::populateHDDPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerSOGenerator, LowerCumulativeRotation, LowerHDDRopeP,
+               LowerHDDRopeFused>(patterns.getContext());
 }
 
 void lowering::populateHDDDecompositionPatterns(RewritePatternSet &patterns) {

@@ -148,7 +148,9 @@ Value rowwiseGivensAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
       b, loc, a2, c, c,
       [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
           function_ref<void(int64_t, Value)> write) {
-        for (auto [q, v] : llvm::enumerate(givensRow(tb, l, c, r, trig)))
+        SmallVector<Value> row = identityRows(tb, l, c, r, 1);
+        applyGenerator(tb, l, c, trig, row);
+        for (auto [q, v] : llvm::enumerate(row))
           write(q, v);
       });
   Value shares = givensRowTasks(

@@ -147,9 +147,7 @@ void populateChainGradPatterns(RewritePatternSet &patterns,
                                ChainStrategy chains);
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateFamPatterns(RewritePatternSet &patterns);
-/// `scan`: a fused HDD-RoPE with chunks over kMaxUnrolledChunk runs
-/// unfused (LoweringOptions::hddScan).
-void populateHDDPatterns(RewritePatternSet &patterns, bool scan);
+void populateHDDPatterns(RewritePatternSet &patterns);
 /// `scan`: the fused gradient runs unfused (LoweringOptions::hddScan).
 void populateHDDGradPatterns(RewritePatternSet &patterns, bool scan);
 void populateAttentionPatterns(RewritePatternSet &patterns);

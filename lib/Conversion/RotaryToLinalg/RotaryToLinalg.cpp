@@ -335,7 +335,7 @@ void rotary::populateRotaryToLinalgPatterns(RewritePatternSet &patterns,
   populateChainGradPatterns(patterns, options.gradChains);
   populateElementwisePatterns(patterns);
   populateFamPatterns(patterns);
-  populateHDDPatterns(patterns, options.hddScan);
+  populateHDDPatterns(patterns);
   populateHDDGradPatterns(patterns, options.hddScan);
   populateAttentionPatterns(patterns);
   populateAttentionGradPatterns(patterns);

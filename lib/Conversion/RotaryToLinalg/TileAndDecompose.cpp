@@ -109,8 +109,13 @@ struct TileAndDecomposePass
           lanesOp && hasTile(op, "block")) {
         FailureOr<SmallVector<int64_t>> block = recordedTiles(
             op, {"block"}, "tokens per block", "{block = K} with K > 0");
-        if (failed(block) || (tile && failed(hdd::splitLaneScan(
-                                          rewriter, lanesOp, block->front()))))
+        FailureOr<SmallVector<int64_t>> rows = SmallVector<int64_t>{0};
+        if (hasTile(op, "rows"))
+          rows = recordedTiles(op, {"rows"}, "rows per task",
+                               "{rows = R} with R > 0");
+        if (failed(block) || failed(rows) ||
+            (tile && failed(hdd::splitLaneScan(rewriter, lanesOp,
+                                               block->front(), rows->front()))))
           return signalPassFailure();
         continue;
       }

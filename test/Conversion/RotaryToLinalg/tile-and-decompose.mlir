@@ -1424,7 +1424,8 @@ func.func @hdd_lanes_groups(%x: tensor<1x3x10xf32>, %a: tensor<1x3x5xf32>, %l: i
 // CHECK:         tensor.parallel_insert_slice %{{.*}} [1, 1, 1, 3, 3] [1, 1, 1, 1, 1] : tensor<3x3xf32> into tensor<2x?x2x3x3xf32>
 // CHECK:       %[[CARRY:.*]]:2 = scf.forall (%{{.*}}, %{{.*}}) in (2, 2) shared_outs({{.*}}) -> (tensor<2x?x2x3x3xf32>, tensor<2x2x3x3xf32>)
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, %[[NB]], 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<2x5x6xf32>)
-// CHECK:         tensor.extract %[[CARRY]]#0
+// CHECK:         %[[MINE:.*]] = tensor.extract_slice %[[CARRY]]#0[{{.*}}] [1, 1, 1, 3, 3] [1, 1, 1, 1, 1] : tensor<2x?x2x3x3xf32> to tensor<1x1x1x3x3xf32>
+// CHECK:         tensor.extract %[[MINE]]
 // CHECK:         scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, tensor<1x?x3xf32>)
 // CHECK-COUNT-3:   tensor.insert %{{.*}} : tensor<1x?x3xf32>
 // CHECK:         tensor.parallel_insert_slice %{{.*}} [1, %{{.*}}, 3] [1, 1, 1] : tensor<1x?x3xf32> into tensor<2x5x6xf32>
@@ -1434,6 +1435,36 @@ func.func @hdd_lanes_groups(%x: tensor<1x3x10xf32>, %a: tensor<1x3x5xf32>, %l: i
 func.func @hdd_lanes_blocks(%x: tensor<2x5x6xf32>, %a: tensor<2x5x6xf32>, %l: index) -> tensor<2x5x6xf32> {
   %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<2x5x6xf32>, tensor<2x5x6xf32>) first_lane(%l) outs(%x : tensor<2x5x6xf32>) {chunk = 3 : i64, inverse, rotary.tiles = {block = 2 : i64, lanes = 2 : i64}} -> tensor<2x5x6xf32>
   return %y : tensor<2x5x6xf32>
+}
+
+// -----
+
+// With {rows = 2} too (a GPU's schedule for chunks over 8, here c = 4) a
+// task holds 2 of P's 4 rows: cos and sin of every angle first; per (b,
+// block, lane, pair of rows) the block's product of those rows (8
+// scalars, each step's rotations read from the table), their rows of the
+// total; the totals' scan by pairs of rows; per (b, block, lane, pair)
+// the block again, y = Pᵀ·x as the pair's share of every entry, summed
+// over the two pairs after.
+// CHECK-LABEL: func.func @hdd_lanes_rows(
+// CHECK:       %[[NB:.*]] = arith.ceildivui %c5{{.*}}, %c2{{.*}} : index
+// CHECK:       %[[TRIG:.*]]:2 = linalg.generic
+// CHECK:         math.cos
+// CHECK:         math.sin
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) in (1, %[[NB]], 2, 2) shared_outs(%{{.*}}) -> (tensor<1x?x2x4x4xf32>)
+// CHECK-NOT:     math.cos
+// CHECK:         scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:           tensor.extract %[[TRIG]]#0
+// CHECK:         tensor.parallel_insert_slice %{{.*}} [1, 1, 1, 2, 4] [1, 1, 1, 1, 1] : tensor<2x4xf32> into tensor<1x?x2x4x4xf32>
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (1, 2, 4) step (1, 1, 2) shared_outs({{.*}}) -> (tensor<1x?x2x4x4xf32>, tensor<1x2x4x4xf32>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) in (1, %[[NB]], 2, 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<1x5x2x2x4xf32>)
+// CHECK:         scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, tensor<1x?x1x1x4xf32>)
+// CHECK-COUNT-4:   tensor.insert %{{.*}} : tensor<1x?x1x1x4xf32>
+// CHECK:       linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// CHECK-SAME:    ins(%{{.*}} : tensor<1x5x2x2x4xf32>)
+func.func @hdd_lanes_rows(%x: tensor<1x5x8xf32>, %a: tensor<1x5x12xf32>, %l: index) -> tensor<1x5x8xf32> {
+  %y = rotary.hdd_rope_lanes ins(%x, %a : tensor<1x5x8xf32>, tensor<1x5x12xf32>) first_lane(%l) outs(%x : tensor<1x5x8xf32>) {chunk = 4 : i64, inverse, rotary.tiles = {block = 2 : i64, lanes = 2 : i64, rows = 2 : i64}} -> tensor<1x5x8xf32>
+  return %y : tensor<1x5x8xf32>
 }
 
 // -----
