@@ -69,6 +69,11 @@ TEST_F(E2E, SOGeneratorGrad) {
       {32, {1.0}, {}}};
   for (const GeneratorCase &k : cases)
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp}) {
+      // The exp form's loops run at c = 10 here; at 16 and 32 (their
+      // references the slowest part of this test) they run in
+      // E2E.HDDRopeGradFusedLargeExpChunk.
+      if (k.c >= 16 && form == ref::SOForm::Exp)
+        continue;
       const int64_t c = k.c, K = c * (c - 1) / 2;
       const std::string aT = tensorType({-1, -1, K});
       const std::string gT = tensorType({-1, -1, c, c});
