@@ -60,13 +60,13 @@ struct GeneratorCase {
 
 TEST_F(E2E, SOGeneratorGrad) {
   // c = 3 is odd; c > 8 takes the exp form's loop lowering and the Givens
-  // form's task per row of G (10, 16 and the verifier's largest, 32);
+  // form's task per row of G (10 and 16; at the verifier's largest, 32,
+  // the same code takes 15 s to compile, E2E.SOGenerator runs its G);
   // angles of ~10 and ~1e4 need several and ~16 squarings in the exp form.
   // One kernel per chunk and form serves every angle range.
   const std::vector<GeneratorCase> cases = {
       {2, {kPi}, {}}, {3, {kPi}, {}},       {4, {kPi, 10.0, 1e4}, {}},
-      {8, {kPi}, {}}, {10, {1.0, 1e4}, {}}, {16, {kPi}, {}},
-      {32, {1.0}, {}}};
+      {8, {kPi}, {}}, {10, {1.0, 1e4}, {}}, {16, {kPi}, {}}};
   for (const GeneratorCase &k : cases)
     for (auto form : {ref::SOForm::Givens, ref::SOForm::Exp}) {
       // The exp form's loops run at c = 10 here; at 16 and 32 (their

@@ -337,22 +337,32 @@ SmallVector<Value> hdd::givensAdjoint(OpBuilder &b, Location loc, int64_t c,
   return aBar;
 }
 
+std::pair<Value, Value> hdd::cosSinTables(OpBuilder &b, Location loc,
+                                          Value angles) {
+  auto type = cast<RankedTensorType>(angles.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, angles);
+  Type f32 = b.getF32Type();
+  auto trig = elementwise(
+      b, loc, ValueRange{angles},
+      ValueRange{emptyOf(b, loc, sizes, f32), emptyOf(b, loc, sizes, f32)},
+      type.getRank(), [&](OpBuilder &nb, Location l, ValueRange v) {
+        Value a = toF32(nb, l, v[0]);
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{math::CosOp::create(nb, l, a),
+                                           math::SinOp::create(nb, l, a)});
+      });
+  return {trig.getResult(0), trig.getResult(1)};
+}
+
 Value hdd::givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
                           int64_t width, GivensRowBody body) {
   Type f32 = b.getF32Type();
   OpFoldResult m = tensor::getMixedSizes(b, loc, angles)[0];
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
                ww = b.getIndexAttr(width);
-  SmallVector<OpFoldResult> mk = tensor::getMixedSizes(b, loc, angles);
-  auto trigOp = elementwise(
-      b, loc, ValueRange{angles},
-      ValueRange{emptyOf(b, loc, mk, f32), emptyOf(b, loc, mk, f32)}, 2,
-      [&](OpBuilder &nb, Location l, ValueRange v) {
-        linalg::YieldOp::create(nb, l,
-                                ValueRange{math::CosOp::create(nb, l, v[0]),
-                                           math::SinOp::create(nb, l, v[0])});
-      });
-  Value cosT = trigOp.getResult(0), sinT = trigOp.getResult(1);
+  // Plain values, not a structured binding: the lambdas below capture them.
+  Value cosT, sinT;
+  std::tie(cosT, sinT) = cosSinTables(b, loc, angles);
   auto rows = scf::ForallOp::create(
       b, loc, SmallVector<OpFoldResult>(2, zero),
       SmallVector<OpFoldResult>{m, b.getIndexAttr(c)},
@@ -383,6 +393,18 @@ Value hdd::givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
   tensor::ParallelInsertSliceOp::create(
       b, loc, dst, rows.getRegionIterArgs()[0], offs, sizes, strides);
   return rows.getResult(0);
+}
+
+Value hdd::givensByRows(OpBuilder &b, Location loc, Value angles, int64_t c) {
+  return givensRowTasks(b, loc, angles, c, c,
+                        [&](OpBuilder &tb, Location l, Value, Value r,
+                            GivensTrig trig,
+                            function_ref<void(int64_t, Value)> write) {
+                          SmallVector<Value> row = identityRows(tb, l, c, r, 1);
+                          applyGenerator(tb, l, c, trig, row);
+                          for (auto [q, v] : llvm::enumerate(row))
+                            write(q, v);
+                        });
 }
 
 SmallVector<Value> hdd::identityRows(OpBuilder &b, Location loc, int64_t c,

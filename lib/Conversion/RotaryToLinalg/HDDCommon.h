@@ -96,6 +96,13 @@ using GivensRowBody =
 /// what `body` writes.
 Value givensRowTasks(OpBuilder &b, Location loc, Value angles, int64_t c,
                      int64_t width, GivensRowBody body);
+/// G [M, c, c] of the angles [M, K] (Givens form) by givensRowTasks: row r
+/// is e_r pushed through the chain.
+Value givensByRows(OpBuilder &b, Location loc, Value angles, int64_t c);
+/// cos and sin of every angle of `angles` (any rank), as two f32 tensors of
+/// its shape: one elementwise op, so that tasks read them instead of each
+/// evaluating them.
+std::pair<Value, Value> cosSinTables(OpBuilder &b, Location loc, Value angles);
 /// Rows [row0, row0 + rows) of the c×c identity as scalars (row0 known at
 /// run time).
 SmallVector<Value> identityRows(OpBuilder &b, Location loc, int64_t c,

@@ -337,21 +337,8 @@ LogicalResult hdd::splitLaneScan(RewriterBase &rewriter, HDDRopeLanesOp op,
   // c/R tasks of a lane and both passes read them rather than each
   // evaluating them (libdevice's range reduction in every task spilled).
   Value cosT, sinT;
-  if (byRows) {
-    Value angles = op.getAngles();
-    SmallVector<OpFoldResult> as = tensor::getMixedSizes(b, loc, angles);
-    auto trig = elementwise(
-        b, loc, ValueRange{angles},
-        ValueRange{emptyOf(b, loc, as, f32), emptyOf(b, loc, as, f32)}, 3,
-        [&](OpBuilder &nb, Location l, ValueRange v) {
-          Value a = toF32(nb, l, v[0]);
-          linalg::YieldOp::create(nb, l,
-                                  ValueRange{math::CosOp::create(nb, l, a),
-                                             math::SinOp::create(nb, l, a)});
-        });
-    cosT = trig.getResult(0);
-    sinT = trig.getResult(1);
-  }
+  if (byRows)
+    std::tie(cosT, sinT) = cosSinTables(b, loc, op.getAngles());
   // P ← P·G_t over tokens [from, to) of lane l at batch entry bi, P's
   // rows in R·c scalars; `each` (optional) sees every token and its P_t.
   auto scanTokens =

@@ -108,15 +108,7 @@ struct LowerSOGenerator : OpRewritePattern<SOGeneratorOp> {
     }
     if (op.getForm() == SOForm::givens && c > kMaxUnrolledChunk) {
       // A task per row of G, cos and sin once per angle.
-      Value rows = givensRowTasks(
-          b, loc, collapseLeading(b, loc, angles, 1), c, c,
-          [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
-              function_ref<void(int64_t, Value)> write) {
-            SmallVector<Value> row = identityRows(tb, l, c, r, 1);
-            applyGenerator(tb, l, c, trig, row);
-            for (auto [q, v] : llvm::enumerate(row))
-              write(q, v);
-          });
+      Value rows = givensByRows(b, loc, collapseLeading(b, loc, angles, 1), c);
       Value result = expandLeading(b, loc, rows, leadSizes, 2);
       if (result.getType() != op.getType())
         result = tensor::CastOp::create(b, loc, op.getType(), result);

@@ -144,15 +144,7 @@ Value rowwiseGivensAdjoint(OpBuilder &b, Location loc, Value angles, Value gBar,
   // G first, by rows: a task that also pushed e_r through the chain would
   // ask for each angle's cos and sin twice, far apart, and keep all K
   // pairs live in between.
-  Value g = givensRowTasks(
-      b, loc, a2, c, c,
-      [&](OpBuilder &tb, Location l, Value, Value r, GivensTrig trig,
-          function_ref<void(int64_t, Value)> write) {
-        SmallVector<Value> row = identityRows(tb, l, c, r, 1);
-        applyGenerator(tb, l, c, trig, row);
-        for (auto [q, v] : llvm::enumerate(row))
-          write(q, v);
-      });
+  Value g = givensByRows(b, loc, a2, c);
   Value shares = givensRowTasks(
       b, loc, a2, c, numAngles,
       [&](OpBuilder &tb, Location l, Value m, Value r, GivensTrig trig,
