@@ -153,6 +153,16 @@ const bundle::GpuKernel *findKernel(const bundle::Manifest &m,
   return nullptr;
 }
 
+/// Checks that the fake driver's `launch` ran a kernel of `m` with as many
+/// parameters as the manifest declares (the count the runtime compared
+/// with the host code's launch).
+void expectManifestKernel(const bundle::Manifest &m,
+                          const std::string &launch) {
+  const bundle::GpuKernel *k = findKernel(m, kernelOf(launch));
+  ASSERT_TRUE(k) << launch;
+  EXPECT_THAT(launch, HasSubstr(" params=" + std::to_string(k->params.size())));
+}
+
 TEST(GpuBundle, ManifestDescribesTheKernels) {
   ROTARY_COMPILE_WITH(kernel, kFamSource, gpuOptions());
   const bundle::Manifest &m = kernel->manifest();
@@ -204,15 +214,9 @@ TEST(GpuBundle, LaunchesThroughTheDriver) {
   ASSERT_EQ(launches.size(), 2u) << log;
   EXPECT_THAT(launches[0], HasSubstr(" grid=1,1,1 block=256,1,1 shared=0 "));
   EXPECT_THAT(launches[1], HasSubstr(" grid=4,1,1 block=256,1,1 shared=0 "));
-  // The PTX declares as many parameters as the manifest, whose count the
-  // runtime compared with the host code's launch.
-  for (const std::string &launch : launches) {
-    std::string name = kernelOf(launch);
-    const bundle::GpuKernel *k = findKernel(m, name);
-    ASSERT_TRUE(k) << launch;
-    EXPECT_THAT(launch,
-                HasSubstr(" params=" + std::to_string(k->params.size())));
-  }
+  // The PTX declares as many parameters as the manifest.
+  for (const std::string &launch : launches)
+    expectManifestKernel(m, launch);
 }
 
 /// The fake driver's log of one FAM step on a sm_90 device, compiled with
@@ -361,12 +365,8 @@ TEST(GpuBundle, HDDRopeLaunchesEveryStage) {
   ASSERT_EQ(launches.size(), 2u * 4) << fakeLog();
   std::set<std::string> kernels;
   for (const std::string &launch : launches) {
-    std::string name = kernelOf(launch);
-    kernels.insert(name);
-    const bundle::GpuKernel *k = findKernel(m, name);
-    ASSERT_TRUE(k) << launch;
-    EXPECT_THAT(launch,
-                HasSubstr(" params=" + std::to_string(k->params.size())));
+    kernels.insert(kernelOf(launch));
+    expectManifestKernel(m, launch);
   }
   EXPECT_EQ(kernels.size(), 4u) << fakeLog();
 }
@@ -393,11 +393,7 @@ TEST(GpuBundle, CumulativeRotationTakesRowsPerThread) {
   ASSERT_GE(launches.size(), 3u) << fakeLog();
   int64_t oneBlock = 0, fixUp = 0;
   for (const std::string &launch : launches) {
-    const bundle::GpuKernel *k =
-        findKernel(kernel->manifest(), kernelOf(launch));
-    ASSERT_TRUE(k) << launch;
-    EXPECT_THAT(launch,
-                HasSubstr(" params=" + std::to_string(k->params.size())));
+    expectManifestKernel(kernel->manifest(), launch);
     oneBlock += launch.find(" grid=1,1,1 block=256,1,1 ") != std::string::npos;
     fixUp += launch.find(" grid=420,1,1 block=256,1,1 ") != std::string::npos;
   }
@@ -433,11 +429,7 @@ TEST(GpuBundle, HDDRopeLargeChunkTakesRowsPerThread) {
   for (size_t i = 0; i < grids.size(); ++i) {
     const std::string &launch = launches[i];
     EXPECT_THAT(launch, HasSubstr(" grid=" + grids[i] + ",1,1 block=256,1,1 "));
-    const bundle::GpuKernel *k =
-        findKernel(kernel->manifest(), kernelOf(launch));
-    ASSERT_TRUE(k) << launch;
-    EXPECT_THAT(launch,
-                HasSubstr(" params=" + std::to_string(k->params.size())));
+    expectManifestKernel(kernel->manifest(), launch);
   }
 }
 
@@ -465,11 +457,7 @@ TEST(GpuBundle, AttentionLaunchesABlockPerTile) {
   ASSERT_EQ(launches.size(), 2u) << fakeLog();
   EXPECT_THAT(launches[0], HasSubstr(" grid=6,1,1 block=64,1,1 shared=0 "));
   EXPECT_THAT(launches[1], HasSubstr(" grid=18,1,1 block=64,1,1 shared=0 "));
-  const bundle::GpuKernel *k =
-      findKernel(kernel->manifest(), kernelOf(launches[0]));
-  ASSERT_TRUE(k) << launches[0];
-  EXPECT_THAT(launches[0],
-              HasSubstr(" params=" + std::to_string(k->params.size())));
+  expectManifestKernel(kernel->manifest(), launches[0]);
 }
 
 const char *kAttentionDynamicSource = R"mlir(
